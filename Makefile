@@ -1,0 +1,59 @@
+# cloudcockpit-facade: `make help` lists the targets.
+# Every tool is pinned: code generators in go.mod (tool directives, same versions
+# as the runtime libraries), buf/grpcurl and friends in tools/go.mod.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+BIN := $(CURDIR)/.bin
+export PATH := $(BIN):$(PATH)
+GO ?= go
+GOOGLEAPIS_MOD := github.com/grpc-ecosystem/grpc-gateway@v1.16.0
+GEN_TOOLS := google.golang.org/protobuf/cmd/protoc-gen-go \
+	google.golang.org/grpc/cmd/protoc-gen-go-grpc \
+	github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway \
+	github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2
+EXT_TOOLS := github.com/bufbuild/buf/cmd/buf \
+	github.com/fullstorydev/grpcurl/cmd/grpcurl
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help.
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-16s %s\n", $$1, $$2}'
+
+.PHONY: tools
+tools: ## Build the pinned tools into .bin/ (needs only the Go module proxy).
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ $(GEN_TOOLS)
+	cd tools && $(GO) build -o $(BIN)/ $(EXT_TOOLS)
+
+.PHONY: googleapis
+googleapis: ## Copy google/api/{annotations,http}.proto out of the grpc-gateway v1.16.0 module into build/ (not committed).
+	@dir=$$($(GO) mod download -json $(GOOGLEAPIS_MOD) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	test -n "$$dir" || { echo "cannot download $(GOOGLEAPIS_MOD)"; exit 1; }; \
+	mkdir -p build/googleapis/google/api build/googleapis/google/rpc; \
+	install -m 0644 $$dir/third_party/googleapis/google/api/annotations.proto $$dir/third_party/googleapis/google/api/http.proto build/googleapis/google/api/; \
+	install -m 0644 $$dir/third_party/googleapis/google/rpc/status.proto $$dir/third_party/googleapis/google/rpc/error_details.proto build/googleapis/google/rpc/
+
+.PHONY: generate
+generate: tools googleapis ## Regenerate gen/ (Go, gRPC, gateway, OpenAPI, descriptor set with comments) from proto/.
+	buf format -w proto
+	buf generate
+	buf build proto -o internal/descriptor/cloudcockpit.binpb
+
+.PHONY: check-generate
+check-generate: generate ## Fail when gen/ or formatting differs from what is committed.
+	@git diff --exit-code -- gen proto internal/descriptor || { echo "gen/ is stale: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- gen proto internal/descriptor)" || { git status --porcelain -- gen proto internal/descriptor; echo "gen/ has untracked files: run 'make generate' and commit"; exit 1; }
+
+.PHONY: lint-proto
+lint-proto: tools googleapis ## buf lint.
+	buf lint
+
+.PHONY: vet
+vet: ## go vet.
+	$(GO) vet ./...
+
+.PHONY: test
+test: tools ## Run all tests with the race detector (installs what they need).
+	$(GO) test -race -count=1 ./...

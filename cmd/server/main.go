@@ -1,0 +1,186 @@
+// Command server runs cloudcockpit-facade: a gRPC facade (with a JSON/REST
+// mirror) over the CloudCockpit partner REST API.
+//
+// Configuration comes from flags and environment variables; a flag wins over
+// its variable. `server -h` lists them all.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/server"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/service"
+)
+
+func main() {
+	cfg, showVersion, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cloudcockpit-facade:", err)
+		os.Exit(2)
+	}
+	if showVersion {
+		fmt.Println(versionString())
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := server.Run(ctx, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "cloudcockpit-facade:", err)
+		os.Exit(1)
+	}
+}
+
+// setting is one configuration value: its flag, its environment variable and
+// its help text.
+type setting struct {
+	flag, env, usage string
+}
+
+// parseConfig reads flags from args and variables through getenv into a
+// server.Config. A bad value is an error that names the flag and variable.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (server.Config, bool, error) {
+	cfg := server.DefaultConfig()
+	fs := flag.NewFlagSet("cloudcockpit-facade", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+
+	var (
+		grpcAddr        = setting{"grpc-addr", "GRPC_ADDR", "gRPC listen address"}
+		httpAddr        = setting{"http-addr", "HTTP_ADDR", "HTTP listen address (REST mirror, OpenAPI, /healthz, /readyz)"}
+		upstreamURL     = setting{"upstream-url", "CLOUDCOCKPIT_BASE_URL", "CloudCockpit API base URL"}
+		sandbox         = setting{"sandbox", "SANDBOX", "serve the embedded sandbox upstream on a loopback port and use it (true/false)"}
+		defaultTenant   = setting{"default-tenant", "CLOUDCOCKPIT_TENANT", "tenant (portal domain) for calls without x-tenant; empty: such calls are rejected"}
+		shutdownTimeout = setting{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long in-flight calls may take to finish after SIGTERM"}
+		logLevel        = setting{"log-level", "LOG_LEVEL", "log level: debug, info, warn, error"}
+		logFormat       = setting{"log-format", "LOG_FORMAT", "log format: json or text"}
+	)
+	help := func(s setting, def string) string {
+		h := s.usage + " (env " + s.env
+		if def != "" {
+			h += ", default " + def
+		}
+		return h + ")"
+	}
+	fs.StringVar(&cfg.GRPCAddr, grpcAddr.flag, cfg.GRPCAddr, help(grpcAddr, ""))
+	fs.StringVar(&cfg.HTTPAddr, httpAddr.flag, cfg.HTTPAddr, help(httpAddr, ""))
+	fs.StringVar(&cfg.UpstreamURL, upstreamURL.flag, cfg.UpstreamURL, help(upstreamURL, ""))
+	fs.BoolVar(&cfg.Sandbox, sandbox.flag, false, help(sandbox, ""))
+	fs.StringVar(&cfg.DefaultTenant, defaultTenant.flag, "", help(defaultTenant, "none"))
+	fs.DurationVar(&cfg.ShutdownTimeout, shutdownTimeout.flag, cfg.ShutdownTimeout, help(shutdownTimeout, ""))
+	level := fs.String(logLevel.flag, "info", help(logLevel, ""))
+	format := fs.String(logFormat.flag, "json", help(logFormat, ""))
+	version := fs.Bool("version", false, "print the version and build info, then exit")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: cloudcockpit-facade [flags]\n\nA gRPC facade (with a JSON/REST mirror) over the CloudCockpit partner REST API.\nA flag wins over its environment variable.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, false, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, false, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	// Environment variables fill what no flag set.
+	fromEnv := func(s setting, apply func(string) error) error {
+		v, ok := getenv(s.env), !set[s.flag]
+		if !ok || v == "" {
+			return nil
+		}
+		set[s.flag] = true
+		if err := apply(v); err != nil {
+			return fmt.Errorf("%s=%q: %w", s.env, v, err)
+		}
+		return nil
+	}
+	str := func(dst *string) func(string) error { return func(v string) error { *dst = v; return nil } }
+	errs := []error{
+		fromEnv(grpcAddr, str(&cfg.GRPCAddr)),
+		fromEnv(httpAddr, str(&cfg.HTTPAddr)),
+		fromEnv(upstreamURL, str(&cfg.UpstreamURL)),
+		fromEnv(defaultTenant, str(&cfg.DefaultTenant)),
+		fromEnv(logLevel, str(level)),
+		fromEnv(logFormat, str(format)),
+		fromEnv(sandbox, func(v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("want true or false")
+			}
+			cfg.Sandbox = b
+			return nil
+		}),
+		fromEnv(shutdownTimeout, func(v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return errors.New("want a duration such as 10s")
+			}
+			cfg.ShutdownTimeout = d
+			return nil
+		}),
+	}
+	if err := errors.Join(errs...); err != nil {
+		return cfg, false, err
+	}
+	cfg.UpstreamURLSet = set[upstreamURL.flag]
+	if cfg.DefaultTenant != "" && !service.IsDomainName(cfg.DefaultTenant) {
+		return cfg, false, fmt.Errorf("-default-tenant (CLOUDCOCKPIT_TENANT) %q is not a domain name such as portal.cloudcockpit.com", cfg.DefaultTenant)
+	}
+	logger, err := newLogger(*level, *format, os.Stderr)
+	if err != nil {
+		return cfg, false, err
+	}
+	cfg.Logger = logger
+	if err := cfg.Validate(); err != nil {
+		return cfg, false, err
+	}
+	return cfg, *version, nil
+}
+
+// newLogger builds the process logger from the level and format settings.
+func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level (LOG_LEVEL) %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("-log-format (LOG_FORMAT) %q: want json or text", format)
+}
+
+// versionString describes the build: module version, VCS revision and Go
+// version, from the information the Go toolchain embeds.
+func versionString() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "cloudcockpit-facade (no build info)"
+	}
+	s := "cloudcockpit-facade " + bi.Main.Version
+	for _, kv := range bi.Settings {
+		switch kv.Key {
+		case "vcs.revision", "vcs.time", "vcs.modified":
+			s += " " + kv.Key + "=" + kv.Value
+		}
+	}
+	return s + " " + bi.GoVersion
+}

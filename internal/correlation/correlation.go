@@ -1,0 +1,123 @@
+// Package correlation owns the correlation id of a call: it reads the caller's
+// `x-correlation-id` metadata, generates a UUID when there is none, returns it
+// to the caller in the response header metadata, and carries it in the
+// context for the upstream request, the error details and every log line.
+package correlation
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+)
+
+// MetadataKey is the gRPC metadata key (and, capitalised, the HTTP header)
+// that carries the correlation id in both directions.
+const MetadataKey = "x-correlation-id"
+
+// ID is the correlation id of one call.
+type ID struct {
+	// Value is the id used for the call: the caller's when it sent a valid
+	// UUID, a generated UUID otherwise.
+	Value string
+	// Rejected holds what the caller sent when it was not a valid UUID (or
+	// was sent more than once); empty when the caller's value was used or
+	// none was sent. Validation reports it as an invalid argument.
+	Rejected string
+}
+
+type ctxKey struct{}
+
+// FromContext returns the correlation id stored by Ensure, and whether there
+// is one.
+func FromContext(ctx context.Context) (ID, bool) {
+	id, ok := ctx.Value(ctxKey{}).(ID)
+	return id, ok
+}
+
+// Ensure returns the call's correlation id and a context that carries it. The
+// first call for an incoming gRPC context reads the metadata, generates an id
+// when needed and sends it to the caller as response header metadata; later
+// calls return the stored id. Ensure never fails: an invalid caller value is
+// replaced and reported in ID.Rejected.
+func Ensure(ctx context.Context) (context.Context, ID) {
+	if id, ok := FromContext(ctx); ok {
+		return ctx, id
+	}
+	var id ID
+	vals := metadata.ValueFromIncomingContext(ctx, MetadataKey)
+	switch {
+	case len(vals) == 1 && IsUUID(vals[0]):
+		id.Value = vals[0]
+	case len(vals) == 0 || (len(vals) == 1 && vals[0] == ""):
+		id.Value = NewUUID()
+	default:
+		id.Value = NewUUID()
+		id.Rejected = vals[0]
+		if id.Rejected == "" {
+			id.Rejected = vals[len(vals)-1]
+		}
+	}
+	// SetHeader fails only outside a server call (plain unit tests); the id
+	// is still used for the upstream request and the error details.
+	_ = grpc.SetHeader(ctx, metadata.Pairs(MetadataKey, id.Value))
+	return context.WithValue(ctx, ctxKey{}, id), id
+}
+
+// UnaryServerInterceptor establishes the correlation id before the handler and
+// the interceptors after it run, so that all of them see the same id.
+func UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		ctx, _ = Ensure(ctx)
+		return handler(ctx, req)
+	}
+}
+
+// IsUUID reports whether s is a UUID in its canonical textual form
+// (8-4-4-4-12 hexadecimal digits, either case). Braces, URN prefixes and
+// other forms that some parsers accept are rejected, so the value can be
+// placed in a URL or header unchanged.
+func IsUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !isHex(c) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
+}
+
+// NewUUID returns a random (version 4) UUID in canonical lower-case form.
+func NewUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	b[6] = (b[6] & 0x0f) | 0x40
+	b[8] = (b[8] & 0x3f) | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
+}

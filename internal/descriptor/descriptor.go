@@ -1,0 +1,65 @@
+// Package descriptor serves the cloudcockpit.v1 file descriptors with their
+// source comments. protoc-gen-go strips comments from the descriptors it
+// embeds in gen/; `make generate` writes cloudcockpit.binpb with `buf build`,
+// which keeps them, so that server reflection (grpcurl describe) shows the
+// documentation of every message, field and method.
+package descriptor
+
+import (
+	_ "embed"
+	"fmt"
+	"sync"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+)
+
+//go:embed cloudcockpit.binpb
+var image []byte
+
+var (
+	once  sync.Once
+	files *protoregistry.Files
+	err   error
+)
+
+// Files returns the registry built from the embedded descriptor set, with
+// source info. It fails only if the embedded image is corrupt.
+func Files() (*protoregistry.Files, error) {
+	once.Do(func() {
+		var set descriptorpb.FileDescriptorSet
+		if err = proto.Unmarshal(image, &set); err != nil {
+			err = fmt.Errorf("decode embedded descriptor set: %w", err)
+			return
+		}
+		files, err = protodesc.NewFiles(&set)
+		if err != nil {
+			err = fmt.Errorf("build embedded descriptor registry: %w", err)
+		}
+	})
+	return files, err
+}
+
+// Resolver looks files and descriptors up in the embedded set first (with
+// comments) and falls back to the global registry (health, reflection and
+// other services compiled into the binary).
+type Resolver struct{ Primary *protoregistry.Files }
+
+// FindFileByPath implements protodesc.Resolver.
+func (r Resolver) FindFileByPath(path string) (protoreflect.FileDescriptor, error) {
+	if fd, err := r.Primary.FindFileByPath(path); err == nil {
+		return fd, nil
+	}
+	return protoregistry.GlobalFiles.FindFileByPath(path)
+}
+
+// FindDescriptorByName implements protodesc.Resolver.
+func (r Resolver) FindDescriptorByName(name protoreflect.FullName) (protoreflect.Descriptor, error) {
+	if d, err := r.Primary.FindDescriptorByName(name); err == nil {
+		return d, nil
+	}
+	return protoregistry.GlobalFiles.FindDescriptorByName(name)
+}

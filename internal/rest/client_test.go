@@ -1,0 +1,746 @@
+package rest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+const (
+	testToken  = "Bearer eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.secret-payload.sig"
+	testTenant = "portal.cloudcockpit.com"
+	testCorrID = "8f14e45f-ceea-467f-a0e6-6a7b2c3d4e5f"
+	testLink   = "https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship&partnerId=0b3e5a1c-5f41-4f1e-8f0a-2b7d9c6e4a11&msppId=0&DAP=true#/BillingAccounts/partner-invitation"
+)
+
+var testCallInfo = CallInfo{Tenant: testTenant, Authorization: testToken, CorrelationID: testCorrID}
+
+// testContext returns a context that ends with the test or after 10s.
+func testContext(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// newUpstream starts an httptest server with h as its only handler (no
+// ServeMux, so nothing cleans or redirects paths).
+func newUpstream(t *testing.T, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// newTestClient builds a Client on its own NewTransport, closed with the test.
+func newTestClient(t *testing.T, cfg Config) *Client {
+	t.Helper()
+	if cfg.HTTPClient == nil {
+		tr := NewTransport()
+		t.Cleanup(tr.CloseIdleConnections)
+		cfg.HTTPClient = &http.Client{Transport: tr}
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	return c
+}
+
+// recorded is what the upstream saw of one request.
+type recorded struct {
+	method     string
+	requestURI string
+	path       string
+	rawQuery   string
+	header     http.Header
+}
+
+// recorder answers every request with status, header and body, recording it.
+type recorder struct {
+	mu       sync.Mutex
+	requests []recorded
+}
+
+func (rec *recorder) handler(status int, contentType, body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		rec.mu.Lock()
+		rec.requests = append(rec.requests, recorded{
+			method: r.Method, requestURI: r.RequestURI, path: r.URL.Path, rawQuery: r.URL.RawQuery, header: r.Header.Clone(),
+		})
+		rec.mu.Unlock()
+		if contentType != "" {
+			w.Header().Set("Content-Type", contentType)
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}
+}
+
+func (rec *recorder) only(t *testing.T) recorded {
+	t.Helper()
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.requests) != 1 {
+		t.Fatalf("upstream saw %d requests, want 1", len(rec.requests))
+	}
+	return rec.requests[0]
+}
+
+func TestNew(t *testing.T) {
+	tests := []struct {
+		name      string
+		give      Config
+		wantErr   string // substring; "" means success
+		wantNotIn string // must not appear in the error
+	}{
+		{name: "https", give: Config{BaseURL: "https://app-cloudcockpitapi-prod-01.azurewebsites.net"}},
+		{name: "trailing slash", give: Config{BaseURL: "https://api.cloudcockpit.com/"}},
+		{name: "path prefix and port", give: Config{BaseURL: "HTTP://127.0.0.1:8080/api/"}},
+		{name: "ipv6", give: Config{BaseURL: "http://[::1]:8080"}},
+		{name: "missing", give: Config{}, wantErr: "base URL is required"},
+		{name: "blank", give: Config{BaseURL: "  "}, wantErr: "base URL is required"},
+		{name: "unparsable", give: Config{BaseURL: "http://a b.example"}, wantErr: "not a valid URL"},
+		{name: "no scheme", give: Config{BaseURL: "api.cloudcockpit.com"}, wantErr: "must be an absolute http or https URL"},
+		{name: "scheme-relative", give: Config{BaseURL: "//api.cloudcockpit.com"}, wantErr: "must be an absolute http or https URL"},
+		{name: "ftp", give: Config{BaseURL: "ftp://api.cloudcockpit.com"}, wantErr: "must be an absolute http or https URL"},
+		{name: "no host", give: Config{BaseURL: "https:///v1"}, wantErr: "has no host"},
+		{name: "opaque", give: Config{BaseURL: "https:api.cloudcockpit.com"}, wantErr: "has no host"},
+		{name: "query", give: Config{BaseURL: "https://api.cloudcockpit.com/?x=1"}, wantErr: "must not have a query"},
+		{name: "empty query", give: Config{BaseURL: "https://api.cloudcockpit.com/?"}, wantErr: "must not have a query"},
+		{name: "fragment", give: Config{BaseURL: "https://api.cloudcockpit.com/#x"}, wantErr: "must not have a fragment"},
+		{name: "empty fragment", give: Config{BaseURL: "https://api.cloudcockpit.com/#"}, wantErr: "must not have a fragment"},
+		{
+			name:      "credentials are refused and not echoed",
+			give:      Config{BaseURL: "https://user:hunter2@api.cloudcockpit.com"},
+			wantErr:   "must not contain credentials",
+			wantNotIn: "hunter2",
+		},
+		{name: "negative body limit", give: Config{BaseURL: "https://x.example", MaxBodyBytes: -1}, wantErr: "must not be negative"},
+		{name: "bad user agent", give: Config{BaseURL: "https://x.example", UserAgent: "a\r\nX-Evil: 1"}, wantErr: "user agent"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := New(tt.give)
+			if tt.wantErr == "" {
+				if err != nil || c == nil {
+					t.Fatalf("New() = %v, %v; want a client", c, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("New() error = nil, want %q", tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("New() error = %q, want it to contain %q", err, tt.wantErr)
+			}
+			if tt.wantNotIn != "" && strings.Contains(err.Error(), tt.wantNotIn) {
+				t.Errorf("New() error = %q leaks %q", err, tt.wantNotIn)
+			}
+		})
+	}
+}
+
+func TestGetResellerPath(t *testing.T) {
+	tests := []struct {
+		name       string
+		base       string // path appended to the server URL
+		give       string
+		wantURI    string
+		wantDecode string // r.URL.Path on the server
+	}{
+		{name: "uuid", give: "3f6c2a8e-9b1d-4c7e-a5f2-0d8e4b6a1c93", wantURI: "/v1/Resellers/3f6c2a8e-9b1d-4c7e-a5f2-0d8e4b6a1c93"},
+		{name: "slash", give: "a/b", wantURI: "/v1/Resellers/a%2Fb"},
+		{name: "parent traversal", give: "../x", wantURI: "/v1/Resellers/..%2Fx"},
+		{name: "deep traversal", give: "../../admin", wantURI: "/v1/Resellers/..%2F..%2Fadmin"},
+		{name: "query", give: "x?y=1", wantURI: "/v1/Resellers/x%3Fy=1"},
+		{name: "fragment", give: "x#y", wantURI: "/v1/Resellers/x%23y"},
+		{name: "percent", give: "%2F", wantURI: "/v1/Resellers/%252F"},
+		{name: "space and unicode", give: "a bü", wantURI: "/v1/Resellers/a%20b%C3%BC"},
+		{name: "three dots", give: "...", wantURI: "/v1/Resellers/..."},
+		{name: "backslash", give: `..\x`, wantURI: "/v1/Resellers/..%5Cx"},
+		{name: "base with prefix and trailing slash", base: "/api/", give: "a/b", wantURI: "/api/v1/Resellers/a%2Fb", wantDecode: "/api/v1/Resellers/a/b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rec recorder
+			srv := newUpstream(t, rec.handler(http.StatusOK, "application/json", `{"id":"r1"}`))
+			c := newTestClient(t, Config{BaseURL: srv.URL + tt.base})
+
+			if _, err := c.GetReseller(testContext(t), testCallInfo, tt.give); err != nil {
+				t.Fatalf("GetReseller() error = %v", err)
+			}
+			got := rec.only(t)
+			wantPath := tt.wantDecode
+			if wantPath == "" {
+				wantPath = "/v1/Resellers/" + tt.give
+			}
+			want := recorded{method: http.MethodGet, requestURI: tt.wantURI, path: wantPath}
+			if diff := cmp.Diff(want, got, cmp.AllowUnexported(recorded{}), cmpopts.IgnoreFields(recorded{}, "header")); diff != "" {
+				t.Errorf("request mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestGetResellerRejectsUnsafeIDs(t *testing.T) {
+	tests := []struct {
+		name string
+		give string
+	}{
+		{name: "empty", give: ""},
+		{name: "dot", give: "."},
+		{name: "dot dot", give: ".."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rec recorder
+			srv := newUpstream(t, rec.handler(http.StatusOK, "application/json", `{}`))
+			c := newTestClient(t, Config{BaseURL: srv.URL})
+
+			got, err := c.GetReseller(testContext(t), testCallInfo, tt.give)
+			if !errors.Is(err, ErrInvalidRequest) || got != nil {
+				t.Fatalf("GetReseller() = %v, %v; want ErrInvalidRequest", got, err)
+			}
+			if n := len(rec.requests); n != 0 {
+				t.Errorf("upstream saw %d requests, want 0", n)
+			}
+		})
+	}
+}
+
+func TestGetAcceptanceLinkQuery(t *testing.T) {
+	tests := []struct {
+		name         string
+		giveProvider string
+		giveReseller string
+		wantQuery    string
+	}{
+		{
+			name:         "provider only",
+			giveProvider: "cb3cd15b-1d6e-45be-b493-c71549cbfd87",
+			wantQuery:    "providerInstanceId=cb3cd15b-1d6e-45be-b493-c71549cbfd87",
+		},
+		{
+			name:         "provider and reseller",
+			giveProvider: "cb3cd15b-1d6e-45be-b493-c71549cbfd87",
+			giveReseller: "3f6c2a8e-9b1d-4c7e-a5f2-0d8e4b6a1c93",
+			wantQuery:    "providerInstanceId=cb3cd15b-1d6e-45be-b493-c71549cbfd87&resellerId=3f6c2a8e-9b1d-4c7e-a5f2-0d8e4b6a1c93",
+		},
+		{
+			name:         "injection attempts are encoded",
+			giveProvider: "p&resellerId=evil",
+			giveReseller: "r/ #?x=1",
+			wantQuery:    "providerInstanceId=p%26resellerId%3Devil&resellerId=r%2F+%23%3Fx%3D1",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rec recorder
+			srv := newUpstream(t, rec.handler(http.StatusOK, "application/json", `"`+testLink+`"`))
+			c := newTestClient(t, Config{BaseURL: srv.URL + "/"})
+
+			got, err := c.GetAcceptanceLink(testContext(t), testCallInfo, tt.giveProvider, tt.giveReseller)
+			if err != nil {
+				t.Fatalf("GetAcceptanceLink() error = %v", err)
+			}
+			if got != testLink {
+				t.Errorf("GetAcceptanceLink() = %q, want %q", got, testLink)
+			}
+			req := rec.only(t)
+			want := recorded{
+				method:     http.MethodGet,
+				requestURI: "/v1/Customers/relationship-acceptance?" + tt.wantQuery,
+				path:       "/v1/Customers/relationship-acceptance",
+				rawQuery:   tt.wantQuery,
+			}
+			if diff := cmp.Diff(want, req, cmp.AllowUnexported(recorded{}), cmpopts.IgnoreFields(recorded{}, "header")); diff != "" {
+				t.Errorf("request mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestHeaders(t *testing.T) {
+	tests := []struct {
+		name      string
+		giveCI    CallInfo
+		giveUA    string
+		wantNames []string
+		want      map[string]string
+	}{
+		{
+			name:      "all call info",
+			giveCI:    testCallInfo,
+			wantNames: []string{"Accept", "Accept-Encoding", "Authorization", "User-Agent", "X-Correlation-Id", "X-Tenant"},
+			want: map[string]string{
+				"Accept": "application/json", "Authorization": testToken, "User-Agent": "cloudcockpit-facade",
+				"X-Correlation-Id": testCorrID, "X-Tenant": testTenant,
+			},
+		},
+		{
+			name:      "no correlation id",
+			giveCI:    CallInfo{Tenant: testTenant, Authorization: testToken},
+			giveUA:    "facade-test/1.0",
+			wantNames: []string{"Accept", "Accept-Encoding", "Authorization", "User-Agent", "X-Tenant"},
+			want: map[string]string{
+				"Accept": "application/json", "Authorization": testToken, "User-Agent": "facade-test/1.0", "X-Tenant": testTenant,
+			},
+		},
+		{
+			name:      "empty call info",
+			giveCI:    CallInfo{},
+			wantNames: []string{"Accept", "Accept-Encoding", "User-Agent"},
+			want:      map[string]string{"Accept": "application/json", "User-Agent": "cloudcockpit-facade"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rec recorder
+			srv := newUpstream(t, rec.handler(http.StatusOK, "application/json", `{}`))
+			c := newTestClient(t, Config{BaseURL: srv.URL, UserAgent: tt.giveUA})
+
+			if _, err := c.GetReseller(testContext(t), tt.giveCI, "r1"); err != nil {
+				t.Fatalf("GetReseller() error = %v", err)
+			}
+			h := rec.only(t).header
+			names := make([]string, 0, len(h))
+			for name, values := range h {
+				names = append(names, name)
+				if len(values) != 1 {
+					t.Errorf("header %s sent %d times, want once", name, len(values))
+				}
+			}
+			slices.Sort(names)
+			if diff := cmp.Diff(tt.wantNames, names); diff != "" {
+				t.Errorf("header names mismatch (-want +got):\n%s", diff)
+			}
+			for name, want := range tt.want {
+				if got := h.Get(name); got != want {
+					t.Errorf("header %s = %q, want %q", name, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestInvalidHeaderValues(t *testing.T) {
+	tests := []struct {
+		name string
+		give CallInfo
+		want string
+	}{
+		{name: "tenant", give: CallInfo{Tenant: "a\r\nX-Evil: 1", Authorization: testToken}, want: "X-Tenant"},
+		{name: "authorization", give: CallInfo{Tenant: testTenant, Authorization: testToken + "\n"}, want: "Authorization"},
+		{name: "correlation id", give: CallInfo{Tenant: testTenant, CorrelationID: "x\x00"}, want: "X-Correlation-Id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rec recorder
+			srv := newUpstream(t, rec.handler(http.StatusOK, "application/json", `{}`))
+			c := newTestClient(t, Config{BaseURL: srv.URL})
+
+			_, err := c.GetReseller(testContext(t), tt.give, "r1")
+			if !errors.Is(err, ErrInvalidRequest) {
+				t.Fatalf("GetReseller() error = %v, want ErrInvalidRequest", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "secret-payload") {
+				t.Errorf("error = %q, want it to name %s and not leak the token", err, tt.want)
+			}
+			if n := len(rec.requests); n != 0 {
+				t.Errorf("upstream saw %d requests, want 0", n)
+			}
+		})
+	}
+}
+
+func TestContextEndsTheCall(t *testing.T) {
+	tests := []struct {
+		name string
+		// stallBody sends headers and part of the body before stalling.
+		stallBody bool
+		cancel    bool
+		want      error
+	}{
+		{name: "deadline while waiting for headers", want: context.DeadlineExceeded},
+		{name: "deadline while reading the body", stallBody: true, want: context.DeadlineExceeded},
+		{name: "cancel while waiting for headers", cancel: true, want: context.Canceled},
+		{name: "cancel while reading the body", stallBody: true, cancel: true, want: context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			release := make(chan struct{})
+			srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				if tt.stallBody {
+					w.Header().Set("Content-Type", "application/json")
+					w.Header().Set("Content-Length", "1000")
+					w.WriteHeader(http.StatusOK)
+					_, _ = w.Write([]byte(`{"id":`))
+					w.(http.Flusher).Flush()
+				}
+				select {
+				case <-r.Context().Done():
+				case <-release:
+				}
+			})
+			t.Cleanup(func() { close(release) }) // runs before srv.Close
+			c := newTestClient(t, Config{BaseURL: srv.URL})
+
+			ctx, cancel := context.WithTimeout(testContext(t), 100*time.Millisecond)
+			defer cancel()
+			if tt.cancel {
+				ctx, cancel = context.WithCancel(testContext(t))
+				defer cancel()
+				time.AfterFunc(50*time.Millisecond, cancel)
+			}
+			got, err := c.GetReseller(ctx, testCallInfo, "r1")
+			if !errors.Is(err, tt.want) || got != nil {
+				t.Fatalf("GetReseller() = %v, %v; want errors.Is %v", got, err, tt.want)
+			}
+			var upstream *Error
+			if errors.As(err, &upstream) {
+				t.Errorf("error %v is an *Error, want a transport error", err)
+			}
+		})
+	}
+}
+
+func TestConnectionRefused(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	base := srv.URL
+	srv.Close()
+	c := newTestClient(t, Config{BaseURL: base})
+
+	_, err := c.GetReseller(testContext(t), testCallInfo, "r1")
+	if err == nil {
+		t.Fatal("GetReseller() error = nil, want a transport error")
+	}
+	var upstream *Error
+	var decode *DecodeError
+	if errors.As(err, &upstream) || errors.As(err, &decode) || errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("GetReseller() error = %v, want a plain transport error", err)
+	}
+	if !strings.HasPrefix(err.Error(), `get reseller "r1": `) {
+		t.Errorf("error %q lacks the operation", err)
+	}
+}
+
+func TestUpstreamErrors(t *testing.T) {
+	const secret = "SECRET-BODY-TEXT"
+	retryDate := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
+	tests := []struct {
+		name        string
+		status      int
+		header      map[string]string
+		body        string
+		want        *Error
+		wantMessage string
+		// wantRetryAtLeast loosens the RetryAfter check for HTTP dates.
+		wantRetryAtLeast time.Duration
+	}{
+		{
+			name:   "404 with envelope",
+			status: http.StatusNotFound,
+			header: map[string]string{"Content-Type": "application/json; charset=utf-8"},
+			body:   `{"statusCode":404,"type":"NotFound","description":"Reseller not found.","correlationId":"` + testCorrID + `","errors":[]}`,
+			want: &Error{StatusCode: 404, ContentType: "application/json; charset=utf-8", Envelope: &Envelope{
+				StatusCode: 404, Type: "NotFound", Description: "Reseller not found.", CorrelationID: testCorrID, Errors: nil,
+			}},
+			wantMessage: `get reseller "r1": upstream answered 404 Not Found: Reseller not found.`,
+		},
+		{
+			name:   "400 with property errors",
+			status: http.StatusBadRequest,
+			header: map[string]string{"Content-Type": "application/json"},
+			body:   `{"statusCode":400,"type":"Validation","description":"Invalid request.","errors":[{"propertyName":"X-Tenant","description":["Required."]}]}`,
+			want: &Error{StatusCode: 400, ContentType: "application/json", Envelope: &Envelope{
+				StatusCode: 400, Type: "Validation", Description: "Invalid request.",
+				Errors: []PropertyError{{PropertyName: "X-Tenant", Description: []string{"Required."}}},
+			}},
+			wantMessage: `get reseller "r1": upstream answered 400 Bad Request: Invalid request.`,
+		},
+		{
+			name:        "502 HTML from a proxy",
+			status:      http.StatusBadGateway,
+			header:      map[string]string{"Content-Type": "text/html"},
+			body:        `<html><body><h1>502 Bad Gateway</h1>` + secret + `</body></html>`,
+			want:        &Error{StatusCode: 502, ContentType: "text/html"},
+			wantMessage: `get reseller "r1": upstream answered 502 Bad Gateway`,
+		},
+		{
+			name:        "401 empty",
+			status:      http.StatusUnauthorized,
+			want:        &Error{StatusCode: 401},
+			wantMessage: `get reseller "r1": upstream answered 401 Unauthorized`,
+		},
+		{
+			name:        "500 JSON that is not an envelope",
+			status:      http.StatusInternalServerError,
+			header:      map[string]string{"Content-Type": "application/json"},
+			body:        `{"message":"` + secret + `"}`,
+			want:        &Error{StatusCode: 500, ContentType: "application/json"},
+			wantMessage: `get reseller "r1": upstream answered 500 Internal Server Error`,
+		},
+		{
+			name:        "429 with Retry-After seconds",
+			status:      http.StatusTooManyRequests,
+			header:      map[string]string{"Retry-After": "30"},
+			body:        secret,
+			want:        &Error{StatusCode: 429, RetryAfter: 30 * time.Second, HasRetryAfter: true, ContentType: "text/plain; charset=utf-8"},
+			wantMessage: `get reseller "r1": upstream answered 429 Too Many Requests`,
+		},
+		{
+			name:             "503 with Retry-After date",
+			status:           http.StatusServiceUnavailable,
+			header:           map[string]string{"Retry-After": retryDate, "Content-Type": "text/plain"},
+			want:             &Error{StatusCode: 503, HasRetryAfter: true, ContentType: "text/plain"},
+			wantRetryAtLeast: 58 * time.Minute,
+			wantMessage:      `get reseller "r1": upstream answered 503 Service Unavailable`,
+		},
+		{
+			name:        "503 with invalid Retry-After",
+			status:      http.StatusServiceUnavailable,
+			header:      map[string]string{"Retry-After": "later", "Content-Type": "text/plain"},
+			want:        &Error{StatusCode: 503, ContentType: "text/plain"},
+			wantMessage: `get reseller "r1": upstream answered 503 Service Unavailable`,
+		},
+		{
+			name:        "302 is not followed",
+			status:      http.StatusFound,
+			header:      map[string]string{"Location": "https://elsewhere.example/"},
+			want:        &Error{StatusCode: 302},
+			wantMessage: `get reseller "r1": upstream answered 302 Found`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				for k, v := range tt.header {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(tt.status)
+				_, _ = w.Write([]byte(tt.body))
+			})
+			// The shared default client is used so that its redirect policy
+			// is what gets tested.
+			c, err := New(Config{BaseURL: srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(c.CloseIdleConnections)
+
+			got, err := c.GetReseller(testContext(t), testCallInfo, "r1")
+			if got != nil {
+				t.Errorf("GetReseller() = %+v, want nil", got)
+			}
+			var upstream *Error
+			if !errors.As(err, &upstream) {
+				t.Fatalf("GetReseller() error = %v, want *Error", err)
+			}
+			if tt.wantRetryAtLeast > 0 {
+				if upstream.RetryAfter < tt.wantRetryAtLeast || upstream.RetryAfter > time.Hour {
+					t.Errorf("RetryAfter = %v, want within [%v, 1h]", upstream.RetryAfter, tt.wantRetryAtLeast)
+				}
+				upstream.RetryAfter = 0
+			}
+			if diff := cmp.Diff(tt.want, upstream); diff != "" {
+				t.Errorf("*Error mismatch (-want +got):\n%s", diff)
+			}
+			if err.Error() != tt.wantMessage {
+				t.Errorf("message = %q, want %q", err.Error(), tt.wantMessage)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("message %q echoes the body", err.Error())
+			}
+		})
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	const limit = 100
+	exact := `{"id":"` + strings.Repeat("x", limit-len(`{"id":""}`)) + `"}`
+	tests := []struct {
+		name     string
+		status   int
+		body     string
+		chunked  bool
+		gzip     bool
+		wantErr  any // *BodyTooLargeError or *Error; nil for success
+		wantBody bool
+	}{
+		{name: "exactly the limit", status: 200, body: exact},
+		{name: "one byte over with Content-Length", status: 200, body: exact + " ", wantErr: &BodyTooLargeError{Limit: limit}},
+		{name: "over without Content-Length", status: 200, body: exact + strings.Repeat(" ", 5000), chunked: true, wantErr: &BodyTooLargeError{Limit: limit}},
+		{name: "gzip bomb", status: 200, body: exact + strings.Repeat(" ", 1<<20), gzip: true, wantErr: &BodyTooLargeError{Limit: limit}},
+		{name: "small gzip body", status: 200, body: exact, gzip: true},
+		{
+			name:    "non-2xx over the limit loses only the envelope",
+			status:  500,
+			body:    `{"statusCode":500,"description":"` + strings.Repeat("x", 200) + `"}`,
+			wantErr: &Error{StatusCode: 500, ContentType: "application/json"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				body := []byte(tt.body)
+				if tt.gzip {
+					var buf bytes.Buffer
+					zw := gzip.NewWriter(&buf)
+					_, _ = zw.Write(body)
+					_ = zw.Close()
+					body = buf.Bytes()
+					w.Header().Set("Content-Encoding", "gzip")
+				}
+				if !tt.chunked {
+					w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+				}
+				w.WriteHeader(tt.status)
+				if tt.chunked {
+					w.(http.Flusher).Flush()
+				}
+				_, _ = w.Write(body)
+			})
+			c := newTestClient(t, Config{BaseURL: srv.URL, MaxBodyBytes: limit})
+
+			got, err := c.GetReseller(testContext(t), testCallInfo, "r1")
+			switch want := tt.wantErr.(type) {
+			case nil:
+				if err != nil || got == nil {
+					t.Fatalf("GetReseller() = %v, %v; want a reseller", got, err)
+				}
+			case *BodyTooLargeError:
+				var e *BodyTooLargeError
+				if !errors.As(err, &e) || *e != *want || got != nil {
+					t.Fatalf("GetReseller() = %v, %v; want %v", got, err, want)
+				}
+			case *Error:
+				var e *Error
+				if !errors.As(err, &e) || got != nil {
+					t.Fatalf("GetReseller() = %v, %v; want *Error", got, err)
+				}
+				if diff := cmp.Diff(want, e); diff != "" {
+					t.Errorf("*Error mismatch (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
+func TestUndecodableSuccess(t *testing.T) {
+	tests := []struct {
+		name        string
+		call        string // "reseller" or "link"
+		contentType string
+		body        string
+		status      int
+	}{
+		{name: "reseller HTML", call: "reseller", contentType: "text/html", body: "<html>maintenance</html>", status: 200},
+		{name: "reseller empty", call: "reseller", contentType: "application/json", status: 200},
+		{name: "reseller no content", call: "reseller", status: 204},
+		{name: "reseller array", call: "reseller", contentType: "application/json", body: `[]`, status: 200},
+		{name: "reseller wrong type", call: "reseller", contentType: "application/json", body: `{"providerResellers":"x"}`, status: 200},
+		{name: "link object", call: "link", contentType: "application/json", body: `{"url":"https://x.example"}`, status: 200},
+		{name: "link null", call: "link", contentType: "application/json", body: `null`, status: 200},
+		{name: "link not a URL", call: "link", contentType: "text/plain", body: `see portal`, status: 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rec recorder
+			srv := newUpstream(t, rec.handler(tt.status, tt.contentType, tt.body))
+			c := newTestClient(t, Config{BaseURL: srv.URL})
+
+			var err error
+			if tt.call == "reseller" {
+				var got *Reseller
+				got, err = c.GetReseller(testContext(t), testCallInfo, "r1")
+				if got != nil {
+					t.Errorf("GetReseller() = %+v, want nil", got)
+				}
+			} else {
+				var got string
+				got, err = c.GetAcceptanceLink(testContext(t), testCallInfo, "p1", "")
+				if got != "" {
+					t.Errorf("GetAcceptanceLink() = %q, want empty", got)
+				}
+			}
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("error = %v, want *DecodeError", err)
+			}
+		})
+	}
+}
+
+func TestGetResellerDecodesRecordedBody(t *testing.T) {
+	body := readTestdata(t, "reseller_full.json")
+	want, err := DecodeReseller(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec recorder
+	srv := newUpstream(t, rec.handler(http.StatusOK, "application/json; charset=utf-8", string(body)))
+	c := newTestClient(t, Config{BaseURL: srv.URL})
+
+	// Concurrent calls exercise the shared body buffers under -race.
+	const calls = 32
+	var wg sync.WaitGroup
+	results := make([]*Reseller, calls)
+	errs := make([]error, calls)
+	for i := range calls {
+		wg.Go(func() {
+			results[i], errs[i] = c.GetReseller(testContext(t), testCallInfo, "3f6c2a8e-9b1d-4c7e-a5f2-0d8e4b6a1c93")
+		})
+	}
+	wg.Wait()
+	for i := range calls {
+		if errs[i] != nil {
+			t.Fatalf("call %d: GetReseller() error = %v", i, errs[i])
+		}
+		if diff := cmp.Diff(want, results[i]); diff != "" {
+			t.Fatalf("call %d mismatch (-want +got):\n%s", i, diff)
+		}
+	}
+	if got := *want.ProviderResellers[0].OfferTypeMargins["AzurePlan"].Value; got != 3.25 {
+		t.Errorf("AzurePlan margin = %v, want 3.25", got)
+	}
+}
+
+func TestGetAcceptanceLinkForms(t *testing.T) {
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+	}{
+		{name: "JSON string", contentType: "application/json; charset=utf-8", body: `"` + testLink + `"`},
+		{name: "text/plain", contentType: "text/plain; charset=utf-8", body: testLink},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rec recorder
+			srv := newUpstream(t, rec.handler(http.StatusOK, tt.contentType, tt.body))
+			c := newTestClient(t, Config{BaseURL: srv.URL})
+
+			got, err := c.GetAcceptanceLink(testContext(t), testCallInfo, "cb3cd15b-1d6e-45be-b493-c71549cbfd87", "")
+			if err != nil {
+				t.Fatalf("GetAcceptanceLink() error = %v", err)
+			}
+			if got != testLink {
+				t.Errorf("GetAcceptanceLink() = %q, want %q", got, testLink)
+			}
+		})
+	}
+}

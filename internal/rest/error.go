@@ -1,0 +1,158 @@
+package rest
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Error is returned (wrapped) for any non-2xx upstream answer. Its message
+// names the status and, when there is one, the envelope's description; it
+// never contains the raw response body, which may hold HTML or secrets.
+type Error struct {
+	// StatusCode is the upstream HTTP status code.
+	StatusCode int
+
+	// Envelope is the decoded CloudCockpit error envelope, or nil when the
+	// body is not one (empty, HTML from a proxy, over the body limit, ...).
+	Envelope *Envelope
+
+	// RetryAfter is how long the upstream asked callers to wait, from the
+	// Retry-After header; 0 when the header is absent, invalid or in the past.
+	RetryAfter time.Duration
+
+	// HasRetryAfter reports whether a valid Retry-After header was present,
+	// which tells "retry now" (RetryAfter 0) from "no advice".
+	HasRetryAfter bool
+
+	// ContentType is the response's Content-Type header, "" when absent.
+	ContentType string
+}
+
+// Error returns "upstream answered <code> <status text>", followed by ": " and
+// the envelope's description (or its type, when the description is empty)
+// when there is an envelope.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("upstream answered ")
+	b.WriteString(strconv.Itoa(e.StatusCode))
+	if text := http.StatusText(e.StatusCode); text != "" {
+		b.WriteByte(' ')
+		b.WriteString(text)
+	}
+	if e.Envelope != nil {
+		msg := e.Envelope.Description
+		if msg == "" {
+			msg = e.Envelope.Type
+		}
+		if msg != "" {
+			b.WriteString(": ")
+			b.WriteString(msg)
+		}
+	}
+	return b.String()
+}
+
+// Envelope is the upstream's JSON error body. DecodeEnvelope fills it
+// tolerantly: property names in any casing, wrong-typed fields left zero.
+type Envelope struct {
+	// StatusCode is the HTTP status the upstream meant; 0 when absent.
+	StatusCode int `json:"statusCode"`
+
+	// Type is the upstream's error type, "" when absent or null.
+	Type string `json:"type"`
+
+	// Description describes the error scenario, "" when absent or null.
+	Description string `json:"description"`
+
+	// CorrelationID echoes the request's X-Correlation-Id, "" when absent.
+	CorrelationID string `json:"correlationId"`
+
+	// Errors lists per-property problems; nil when there are none.
+	Errors []PropertyError `json:"errors"`
+}
+
+// PropertyError is one entry of Envelope.Errors: the problems with one
+// request property (a parameter or header name such as resellerId or
+// X-Tenant).
+type PropertyError struct {
+	// PropertyName names the offending property, "" when absent.
+	PropertyName string `json:"propertyName"`
+
+	// Description holds one message per problem; nil when absent.
+	Description []string `json:"description"`
+}
+
+// DecodeError is returned (wrapped) when a 2xx body does not decode into the
+// documented shape. It never holds the body itself.
+type DecodeError struct {
+	// What names the thing being decoded, for example "reseller".
+	What string
+
+	// Err is the underlying decoding error.
+	Err error
+}
+
+// Error returns "decode <What>: <Err>".
+func (e *DecodeError) Error() string {
+	return "decode " + e.What + ": " + e.Err.Error()
+}
+
+// Unwrap returns the underlying decoding error.
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// BodyTooLargeError is returned (wrapped) when a 2xx response body is larger
+// than Config.MaxBodyBytes.
+type BodyTooLargeError struct {
+	// Limit is the configured maximum body size in bytes.
+	Limit int64
+}
+
+// Error returns "upstream response body exceeds <Limit> bytes".
+func (e *BodyTooLargeError) Error() string {
+	return "upstream response body exceeds " + strconv.FormatInt(e.Limit, 10) + " bytes"
+}
+
+// ParseRetryAfter parses a Retry-After header value, either delta-seconds
+// ("120") or an HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT", also the RFC 850
+// and ANSI C forms), and returns the wait relative to now. A date in the past
+// gives 0 and ok true; a value too large for a time.Duration is capped at the
+// largest one. ok is false for an empty or unparsable value, including
+// negative numbers.
+func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if isDigits(v) {
+		const maxSeconds = int64(math.MaxInt64 / int64(time.Second))
+		secs, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || secs > maxSeconds { // only a range error is possible
+			return time.Duration(math.MaxInt64), true
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	if d = t.Sub(now); d < 0 {
+		d = 0
+	}
+	return d, true
+}
+
+// isDigits reports whether s is non-empty and all ASCII digits.
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,106 @@
+package rest
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2025, time.March, 4, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		give   string
+		want   time.Duration
+		wantOK bool
+	}{
+		{name: "seconds", give: "120", want: 2 * time.Minute, wantOK: true},
+		{name: "zero seconds", give: "0", want: 0, wantOK: true},
+		{name: "seconds with white space", give: " 5 ", want: 5 * time.Second, wantOK: true},
+		{name: "huge seconds are capped", give: "99999999999999999999999", want: time.Duration(math.MaxInt64), wantOK: true},
+		{name: "IMF-fixdate", give: "Tue, 04 Mar 2025 10:01:30 GMT", want: 90 * time.Second, wantOK: true},
+		{name: "RFC 850 date", give: "Tuesday, 04-Mar-25 10:00:10 GMT", want: 10 * time.Second, wantOK: true},
+		{name: "ANSI C date", give: "Tue Mar  4 10:00:20 2025", want: 20 * time.Second, wantOK: true},
+		{name: "date in the past", give: "Tue, 04 Mar 2025 09:00:00 GMT", want: 0, wantOK: true},
+		{name: "empty", give: ""},
+		{name: "negative", give: "-1"},
+		{name: "fraction", give: "1.5"},
+		{name: "words", give: "soon"},
+		{name: "bad date", give: "Tue, 32 Mar 2025 10:00:00 GMT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := ParseRetryAfter(tt.give, now)
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("ParseRetryAfter(%q) = %v, %v; want %v, %v", tt.give, got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
+func TestErrorMessages(t *testing.T) {
+	tests := []struct {
+		name string
+		give error
+		want string
+	}{
+		{
+			name: "envelope description",
+			give: &Error{StatusCode: 404, Envelope: &Envelope{Type: "NotFound", Description: "Reseller not found."}},
+			want: "upstream answered 404 Not Found: Reseller not found.",
+		},
+		{
+			name: "envelope type when no description",
+			give: &Error{StatusCode: 400, Envelope: &Envelope{Type: "ValidationError"}},
+			want: "upstream answered 400 Bad Request: ValidationError",
+		},
+		{name: "no envelope", give: &Error{StatusCode: 502, ContentType: "text/html"}, want: "upstream answered 502 Bad Gateway"},
+		{name: "empty envelope", give: &Error{StatusCode: 500, Envelope: &Envelope{}}, want: "upstream answered 500 Internal Server Error"},
+		{name: "unknown status", give: &Error{StatusCode: 499}, want: "upstream answered 499"},
+		{name: "decode error", give: &DecodeError{What: "reseller", Err: errors.New("boom")}, want: "decode reseller: boom"},
+		{name: "body too large", give: &BodyTooLargeError{Limit: 1024}, want: "upstream response body exceeds 1024 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.give.Error(); got != tt.want {
+				t.Errorf("Error() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestErrorsAsThroughWrapping(t *testing.T) {
+	inner := errors.New("inner")
+	tests := []struct {
+		name  string
+		give  error
+		check func(error) bool
+	}{
+		{name: "*Error", give: &Error{StatusCode: 404}, check: func(err error) bool {
+			var e *Error
+			return errors.As(err, &e) && e.StatusCode == 404
+		}},
+		{name: "*DecodeError unwraps", give: &DecodeError{What: "x", Err: inner}, check: func(err error) bool {
+			var e *DecodeError
+			return errors.As(err, &e) && errors.Is(err, inner)
+		}},
+		{name: "*BodyTooLargeError", give: &BodyTooLargeError{Limit: 1}, check: func(err error) bool {
+			var e *BodyTooLargeError
+			return errors.As(err, &e) && e.Limit == 1
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wrapped := fmt.Errorf("get reseller %q: %w", "r1", tt.give)
+			if !tt.check(wrapped) {
+				t.Errorf("errors.As failed on %v", wrapped)
+			}
+			if !strings.HasPrefix(wrapped.Error(), `get reseller "r1": `) {
+				t.Errorf("message = %q", wrapped.Error())
+			}
+		})
+	}
+}

@@ -1,0 +1,247 @@
+package sandbox
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Server is the simulated CloudCockpit upstream. It implements [http.Handler]: serve it
+// at the root of an HTTP server (a [net/http/httptest.Server] in tests) and point the
+// REST client's base URL there. A Server is safe for concurrent use; its zero value is
+// not usable, build one with [New].
+type Server struct {
+	latency  time.Duration
+	requests atomic.Int64
+	data     *catalog
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// New returns a Server holding the sample data, configured by opts. By default it
+// answers at once; see [WithLatency].
+func New(opts ...Option) *Server {
+	s := &Server{data: loadCatalog()}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
+}
+
+// Requests returns how many HTTP requests the server has received, whatever it answered
+// (including 401, 404 and requests abandoned during the latency). Tests use it to assert
+// that a call was answered without reaching the upstream.
+func (s *Server) Requests() int64 {
+	return s.requests.Load()
+}
+
+// route identifies which upstream operation a path names.
+type route int
+
+const (
+	routeUnknown route = iota
+	routeReseller
+	routeAcceptanceLink
+)
+
+// Property names of the upstream's parameters and headers, as its envelopes name them.
+const (
+	propTenant             = "X-Tenant"
+	propResellerID         = "resellerId"
+	propProviderInstanceID = "providerInstanceId"
+)
+
+// ServeHTTP answers one request as the CloudCockpit API would; see the package
+// documentation for the rules and their order.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.requests.Add(1)
+	if s.latency > 0 && !s.wait(r) {
+		return
+	}
+
+	cid := r.Header.Get("X-Correlation-Id")
+	if cid == "" {
+		cid = newCorrelationID()
+	}
+	h := w.Header()
+	h.Set("X-Correlation-Id", cid)
+
+	rt, resellerID := parsePath(r.URL)
+	switch {
+	case rt == routeUnknown:
+		writeEnvelope(w, http.StatusNotFound, typeNotFound, "The requested resource was not found.", cid, nil)
+		return
+	case r.Method != http.MethodGet:
+		h.Set("Allow", http.MethodGet)
+		writeEnvelope(w, http.StatusMethodNotAllowed, typeMethodNotAllowed,
+			"The request method "+r.Method+" is not supported for this resource.", cid, nil)
+		return
+	case !authorized(r.Header.Get("Authorization")):
+		// The spec documents no body for 401; ASP.NET's JWT handler sends this challenge.
+		h.Set("WWW-Authenticate", "Bearer")
+		h.Set("Content-Length", "0")
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+
+	errs := checkTenant(r.Header.Values("X-Tenant"))
+	switch rt {
+	case routeReseller:
+		errs = checkID(errs, propResellerID, resellerID, true)
+		if len(errs) > 0 {
+			writeValidation(w, cid, errs)
+			return
+		}
+		s.serveReseller(w, cid, resellerID)
+	case routeAcceptanceLink:
+		q := parseQuery(r.URL.RawQuery)
+		providerInstanceID := queryValue(q, propProviderInstanceID)
+		resellerID := queryValue(q, propResellerID)
+		errs = checkID(errs, propProviderInstanceID, providerInstanceID, true)
+		errs = checkID(errs, propResellerID, resellerID, false)
+		if len(errs) > 0 {
+			writeValidation(w, cid, errs)
+			return
+		}
+		s.serveAcceptanceLink(w, cid, providerInstanceID, resellerID)
+	}
+}
+
+// wait sleeps for the configured latency and reports whether the request still wants an
+// answer.
+func (s *Server) wait(r *http.Request) bool {
+	t := time.NewTimer(s.latency)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+func (s *Server) serveReseller(w http.ResponseWriter, cid, resellerID string) {
+	resp, ok := s.data.resellers[strings.ToLower(resellerID)]
+	if !ok {
+		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Reseller not found.", cid, nil)
+		return
+	}
+	write(w, resp)
+}
+
+func (s *Server) serveAcceptanceLink(w http.ResponseWriter, cid, providerInstanceID, resellerID string) {
+	set, ok := s.data.links[strings.ToLower(providerInstanceID)]
+	if !ok {
+		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Provider instance not found.", cid, nil)
+		return
+	}
+	if resellerID == "" {
+		write(w, set.csp)
+		return
+	}
+	resp, ok := set.indirect[strings.ToLower(resellerID)]
+	if !ok {
+		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Reseller not found.", cid, nil)
+		return
+	}
+	write(w, resp)
+}
+
+// write sends a pre-built 200 answer.
+func write(w http.ResponseWriter, resp response) {
+	h := w.Header()
+	h["Content-Type"] = resp.contentType
+	h["Content-Length"] = resp.contentLength
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(resp.body) // the client has gone if this fails; nothing to do
+}
+
+func writeValidation(w http.ResponseWriter, cid string, errs []fieldError) {
+	writeEnvelope(w, http.StatusBadRequest, typeValidation, "One or more validation errors occurred.", cid, errs)
+}
+
+// parsePath matches a request path against the upstream's routes, case-insensitively
+// and ignoring one trailing slash, as ASP.NET routing does. For the reseller route it
+// also returns the (unescaped) resellerId segment.
+func parsePath(u *url.URL) (route, string) {
+	p := u.EscapedPath()
+	p = strings.TrimSuffix(p, "/")
+	rest, ok := cutPrefixFold(p, "/v1/")
+	if !ok {
+		return routeUnknown, ""
+	}
+	if strings.EqualFold(rest, "Customers/relationship-acceptance") {
+		return routeAcceptanceLink, ""
+	}
+	seg, ok := cutPrefixFold(rest, "Resellers/")
+	if !ok || seg == "" || strings.Contains(seg, "/") {
+		return routeUnknown, ""
+	}
+	id, err := url.PathUnescape(seg)
+	if err != nil {
+		id = seg // a malformed escape is kept as it came and fails the UUID check
+	}
+	return routeReseller, id
+}
+
+// cutPrefixFold is strings.CutPrefix ignoring ASCII case.
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
+}
+
+// parseQuery parses a query string, keeping whatever parses: a malformed pair is
+// dropped, not a reason to reject the request.
+func parseQuery(raw string) url.Values {
+	q, _ := url.ParseQuery(raw)
+	return q
+}
+
+// queryValue returns the first value of a query parameter whose name matches
+// case-insensitively, as ASP.NET model binding does; unknown parameters are ignored.
+func queryValue(q url.Values, name string) string {
+	if v, ok := q[name]; ok && len(v) > 0 {
+		return v[0]
+	}
+	for k, v := range q {
+		if strings.EqualFold(k, name) && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
+}
+
+// checkTenant validates the X-Tenant header values.
+func checkTenant(values []string) []fieldError {
+	switch {
+	case len(values) == 0 || strings.TrimSpace(values[0]) == "":
+		return []fieldError{{PropertyName: propTenant, Description: []string{"The X-Tenant header is required."}}}
+	case len(values) > 1:
+		return []fieldError{{PropertyName: propTenant, Description: []string{"The X-Tenant header must be sent once."}}}
+	case !isDomain(strings.TrimSpace(values[0])):
+		return []fieldError{{PropertyName: propTenant, Description: []string{
+			"The X-Tenant header must be the portal domain of a tenant, such as " + SampleTenant + ".",
+		}}}
+	}
+	return nil
+}
+
+// checkID appends a violation to errs when id is missing (and required) or not a UUID.
+// The value is not echoed: callers may send anything, and envelopes reach logs.
+func checkID(errs []fieldError, property, id string, required bool) []fieldError {
+	switch {
+	case id == "" && required:
+		return append(errs, fieldError{PropertyName: property, Description: []string{
+			"The " + property + " field is required.",
+		}})
+	case id != "" && !isUUID(id):
+		return append(errs, fieldError{PropertyName: property, Description: []string{
+			"The value is not valid for " + property + ": expected a GUID such as 00000000-0000-0000-0000-000000000000.",
+		}})
+	}
+	return errs
+}

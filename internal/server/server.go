@@ -1,0 +1,204 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/descriptor"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/service"
+)
+
+// maxHeaderListSize bounds the metadata a caller may send (bytes).
+const maxHeaderListSize = 64 << 10
+
+// Run listens on cfg's addresses and serves until ctx ends, then shuts down
+// gracefully.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	var lc net.ListenConfig
+	gl, err := lc.Listen(ctx, "tcp", cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("listen for gRPC on %s: %w", cfg.GRPCAddr, err)
+	}
+	hl, err := lc.Listen(ctx, "tcp", cfg.HTTPAddr)
+	if err != nil {
+		_ = gl.Close()
+		return fmt.Errorf("listen for HTTP on %s: %w", cfg.HTTPAddr, err)
+	}
+	return Serve(ctx, cfg, gl, hl)
+}
+
+// Serve serves gRPC on gl and HTTP on hl until ctx ends. On the way out
+// readiness goes NOT_SERVING first, then in-flight calls get
+// cfg.ShutdownTimeout to finish.
+func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	defer gl.Close()
+	defer hl.Close()
+
+	upstreamURL := cfg.UpstreamURL
+	var stopSandbox func()
+	if cfg.Sandbox {
+		u, stop, err := startSandbox(ctx)
+		if err != nil {
+			return err
+		}
+		upstreamURL, stopSandbox = u, stop
+		defer stopSandbox()
+		log.Info("serving the embedded sandbox upstream", slog.String("url", upstreamURL))
+	}
+	client, err := rest.New(rest.Config{BaseURL: upstreamURL})
+	if err != nil {
+		return fmt.Errorf("upstream client: %w", err)
+	}
+
+	gs, hs, err := newGRPCServer(cfg, log, client)
+	if err != nil {
+		return err
+	}
+	httpSrv := &http.Server{
+		Handler:           newHTTPHandler(hs),
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    maxHeaderListSize,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	errc := make(chan error, 2)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := gs.Serve(gl); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			errc <- fmt.Errorf("gRPC server: %w", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := httpSrv.Serve(hl); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("HTTP server: %w", err)
+		}
+	}()
+	log.Info("cloudcockpit-facade listening", slog.String("grpc", gl.Addr().String()), slog.String("http", hl.Addr().String()), slog.String("upstream", upstreamURL))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	log.Info("shutting down", slog.Duration("drain_timeout", cfg.ShutdownTimeout))
+	hs.Shutdown() // readiness NOT_SERVING first
+	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		gs.GracefulStop()
+		close(done)
+	}()
+	if err := httpSrv.Shutdown(drainCtx); err != nil {
+		_ = httpSrv.Close()
+	}
+	select {
+	case <-done:
+	case <-drainCtx.Done():
+		gs.Stop()
+		<-done
+	}
+	wg.Wait()
+	return runErr
+}
+
+// newGRPCServer builds the gRPC server with the facade's services, health and
+// reflection (v1 and v1alpha, serving descriptors that keep their comments).
+func newGRPCServer(cfg Config, log *slog.Logger, upstream service.Upstream) (*grpc.Server, *health.Server, error) {
+	gs := grpc.NewServer(
+		grpc.MaxHeaderListSize(maxHeaderListSize),
+		grpc.ChainUnaryInterceptor(
+			correlation.UnaryServerInterceptor(),
+			accessLog(log),
+			recoverer(log),
+		),
+	)
+	opts := []service.Option{service.WithLogger(log)}
+	if cfg.DefaultTenant != "" {
+		opts = append(opts, service.WithDefaultTenant(cfg.DefaultTenant))
+	}
+	service.Register(gs, upstream, opts...)
+
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	for _, name := range []string{"", pb.ResellerService_ServiceDesc.ServiceName, pb.CustomerService_ServiceDesc.ServiceName} {
+		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+
+	files, err := descriptor.Files()
+	if err != nil {
+		return nil, nil, err
+	}
+	ropts := reflection.ServerOptions{Services: gs, DescriptorResolver: descriptor.Resolver{Primary: files}}
+	reflectionv1.RegisterServerReflectionServer(gs, reflection.NewServerV1(ropts))
+	reflectionv1alpha.RegisterServerReflectionServer(gs, reflection.NewServer(ropts))
+	return gs, hs, nil
+}
+
+// newHTTPHandler serves the HTTP listener: liveness and readiness for now.
+func newHTTPHandler(hs *health.Server) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeHealth(w, http.StatusOK, "SERVING")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		resp, err := hs.Check(r.Context(), &healthpb.HealthCheckRequest{})
+		if err != nil {
+			writeHealth(w, http.StatusServiceUnavailable, status.Code(err).String())
+			return
+		}
+		code := http.StatusOK
+		if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			code = http.StatusServiceUnavailable
+		}
+		writeHealth(w, code, resp.GetStatus().String())
+	})
+	return mux
+}
+
+func writeHealth(w http.ResponseWriter, code int, st string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = fmt.Fprintf(w, "{\"status\":%q}\n", st)
+}
+
+// startSandbox serves the embedded simulated upstream on a loopback port and
+// returns its base URL and a function that stops it.
+func startSandbox(ctx context.Context) (string, func(), error) {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("listen for the sandbox upstream: %w", err)
+	}
+	srv := &http.Server{Handler: sandbox.New(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return "http://" + l.Addr().String(), func() { _ = srv.Close() }, nil
+}

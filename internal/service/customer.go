@@ -1,0 +1,42 @@
+package service
+
+import (
+	"context"
+
+	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+)
+
+// CustomerServer implements cloudcockpit.v1.CustomerService over the upstream
+// API.
+type CustomerServer struct {
+	pb.UnimplementedCustomerServiceServer
+
+	upstream Upstream
+	cfg      config
+}
+
+var _ pb.CustomerServiceServer = (*CustomerServer)(nil)
+
+// NewCustomerServer returns a CustomerServer that asks upstream for links.
+func NewCustomerServer(upstream Upstream, opts ...Option) *CustomerServer {
+	return &CustomerServer{upstream: upstream, cfg: newConfig(opts)}
+}
+
+// GetAcceptanceLink validates the call, fetches the relationship acceptance
+// link upstream and returns it.
+func (s *CustomerServer) GetAcceptanceLink(ctx context.Context, req *pb.GetAcceptanceLinkRequest) (*pb.GetAcceptanceLinkResponse, error) {
+	ctx, call, err := begin(ctx, opGetAcceptanceLink, s.cfg, func(v *violations) {
+		v.uuid("provider_instance_id", req.GetProviderInstanceId(), true)
+		if req.ResellerId != nil {
+			v.uuid("reseller_id", req.GetResellerId(), true)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	link, err := s.upstream.GetAcceptanceLink(ctx, call.info, req.GetProviderInstanceId(), req.GetResellerId())
+	if err != nil {
+		return nil, toStatus(ctx, call, err, nil)
+	}
+	return &pb.GetAcceptanceLinkResponse{Url: link}, nil
+}

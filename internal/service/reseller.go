@@ -1,0 +1,39 @@
+package service
+
+import (
+	"context"
+
+	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+)
+
+// ResellerServer implements cloudcockpit.v1.ResellerService over the upstream
+// API.
+type ResellerServer struct {
+	pb.UnimplementedResellerServiceServer
+
+	upstream Upstream
+	cfg      config
+}
+
+var _ pb.ResellerServiceServer = (*ResellerServer)(nil)
+
+// NewResellerServer returns a ResellerServer that reads resellers from
+// upstream.
+func NewResellerServer(upstream Upstream, opts ...Option) *ResellerServer {
+	return &ResellerServer{upstream: upstream, cfg: newConfig(opts)}
+}
+
+// GetReseller validates the call, fetches the reseller upstream and maps it.
+func (s *ResellerServer) GetReseller(ctx context.Context, req *pb.GetResellerRequest) (*pb.Reseller, error) {
+	ctx, call, err := begin(ctx, opGetReseller, s.cfg, func(v *violations) {
+		v.uuid("reseller_id", req.GetResellerId(), true)
+	})
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.upstream.GetReseller(ctx, call.info, req.GetResellerId())
+	if err != nil {
+		return nil, toStatus(ctx, call, err, &resource{kind: resourceReseller, name: req.GetResellerId()})
+	}
+	return resellerToProto(r, call.unknownEnum(ctx, s.cfg.logger)), nil
+}

@@ -1,0 +1,182 @@
+package service
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
+)
+
+// Metadata keys the services read; only these reach the upstream.
+const (
+	mdAuthorization = "authorization"
+	mdTenant        = "x-tenant"
+)
+
+// Limits on what a caller may send; longer values are rejected locally.
+const (
+	maxTokenLen  = 16 << 10 // a Microsoft Entra JWT is 1-3 KiB; 16 KiB leaves room for large claim sets
+	maxTenantLen = 253      // the longest DNS name
+)
+
+// call is what a validated call forwards upstream and reports in errors.
+type call struct {
+	op            string
+	info          rest.CallInfo
+	correlationID string
+}
+
+// unknownEnum returns the callback the mappers use to report an enum name the
+// upstream sent that this version does not know: the call still succeeds (the
+// field is UNSPECIFIED) and the name is logged once per occurrence.
+func (c *call) unknownEnum(ctx context.Context, l *slog.Logger) func(field, name string) {
+	return func(field, name string) {
+		l.LogAttrs(ctx, slog.LevelWarn, "unknown enum name from upstream",
+			slog.String("operation", c.op), slog.String("field", field),
+			slog.String("name", truncate(name, 64)), slog.String("correlation_id", c.correlationID))
+	}
+}
+
+// begin establishes the call's correlation id and validates its credentials,
+// tenant and request fields. Missing or malformed credentials answer
+// UNAUTHENTICATED and take precedence; otherwise every violation is listed in
+// one INVALID_ARGUMENT. Nothing goes upstream when begin returns an error.
+func begin(ctx context.Context, op string, cfg config, validateRequest func(*violations)) (context.Context, *call, error) {
+	ctx, cid := correlation.Ensure(ctx)
+	c := &call{op: op, correlationID: cid.Value, info: rest.CallInfo{CorrelationID: cid.Value}}
+	md, _ := metadata.FromIncomingContext(ctx)
+
+	auth, reason, problem := bearer(md.Get(mdAuthorization))
+	if problem != "" {
+		return ctx, c, localStatus(c, codes.Unauthenticated, reason, problem, nil)
+	}
+	c.info.Authorization = auth
+
+	var v violations
+	c.info.Tenant = v.tenant(md.Get(mdTenant), cfg.defaultTenant)
+	if cid.Rejected != "" {
+		v.add(correlation.MetadataKey, "must be a UUID (8-4-4-4-12 hexadecimal digits), sent once")
+	}
+	validateRequest(&v)
+	if len(v.list) > 0 {
+		return ctx, c, localStatus(c, codes.InvalidArgument, reasonInvalidRequest, v.message(), v.list)
+	}
+	return ctx, c, nil
+}
+
+// bearer checks the authorization metadata: exactly one `Bearer <token>`
+// value whose token is printable ASCII without spaces (RFC 6750 b64token, plus
+// the characters JWTs use). It returns the value to forward unchanged, or an
+// ErrorInfo reason and a message that never contains the value.
+func bearer(vals []string) (value, reason, problem string) {
+	switch {
+	case len(vals) == 0 || (len(vals) == 1 && strings.TrimSpace(vals[0]) == ""):
+		return "", reasonMissingCredentials, "missing credentials: send `authorization: Bearer <token>` metadata"
+	case len(vals) > 1:
+		return "", reasonMalformedCredentials, "malformed credentials: `authorization` must be sent once"
+	}
+	v := vals[0]
+	scheme, token, ok := strings.Cut(v, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", reasonMalformedCredentials, "malformed credentials: `authorization` must be `Bearer <token>`"
+	}
+	if len(token) > maxTokenLen {
+		return "", reasonMalformedCredentials, "malformed credentials: the bearer token is longer than 16 KiB"
+	}
+	for i := 0; i < len(token); i++ {
+		if c := token[i]; c <= ' ' || c >= 0x7f {
+			return "", reasonMalformedCredentials, "malformed credentials: the bearer token holds spaces or control characters"
+		}
+	}
+	return v, "", ""
+}
+
+// violations collects what is wrong with a call, field by field.
+type violations struct {
+	list []*errdetails.BadRequest_FieldViolation
+}
+
+func (v *violations) add(field, description string) {
+	v.list = append(v.list, &errdetails.BadRequest_FieldViolation{Field: field, Description: description})
+}
+
+// uuid checks that a request field holds a canonical UUID.
+func (v *violations) uuid(field, value string, required bool) {
+	switch {
+	case value == "" && required:
+		v.add(field, "required: a UUID such as 11111111-1111-4111-8111-111111111111")
+	case value != "" && !correlation.IsUUID(value):
+		v.add(field, "must be a UUID (8-4-4-4-12 hexadecimal digits)")
+	}
+}
+
+// tenant checks the x-tenant metadata (or the default tenant when there is
+// none) and returns the value to forward.
+func (v *violations) tenant(vals []string, fallback string) string {
+	switch {
+	case len(vals) > 1:
+		v.add(mdTenant, "must be sent once")
+		return ""
+	case len(vals) == 0 || vals[0] == "":
+		if fallback == "" {
+			v.add(mdTenant, "required: the portal domain of the tenant, such as portal.cloudcockpit.com")
+		}
+		return fallback
+	case !IsDomainName(vals[0]):
+		v.add(mdTenant, "must be a domain name such as portal.cloudcockpit.com (letters, digits, hyphens and dots, at most 253 characters)")
+		return ""
+	}
+	return vals[0]
+}
+
+func (v *violations) message() string {
+	sort.SliceStable(v.list, func(i, j int) bool { return v.list[i].Field < v.list[j].Field })
+	var b strings.Builder
+	b.WriteString("invalid request: ")
+	for i, fv := range v.list {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(fv.Field)
+		b.WriteString(": ")
+		b.WriteString(fv.Description)
+	}
+	return b.String()
+}
+
+// IsDomainName reports whether s is a plausible tenant domain: at least two
+// dot-separated labels of letters, digits and hyphens, each 1-63 characters
+// and not starting or ending with a hyphen, 253 characters at most.
+func IsDomainName(s string) bool {
+	if len(s) == 0 || len(s) > maxTenantLen {
+		return false
+	}
+	labels := 0
+	for label := range strings.SplitSeq(s, ".") {
+		labels++
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return labels >= 2
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
