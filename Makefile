@@ -55,5 +55,20 @@ vet: ## go vet.
 	$(GO) vet ./...
 
 .PHONY: test
-test: tools ## Run all tests with the race detector (installs what they need).
+test: tools ## Run every test: unit and in-process (with -race), then the built binary end to end.
 	$(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory e2e
+
+.PHONY: e2e
+e2e: tools ## End-to-end tests: build cmd/server and drive it with grpcurl and HTTP.
+	$(GO) test -tags e2e -count=1 ./e2e/
+
+.PHONY: fmt-check
+fmt-check: ## Fail when Go or proto files are not formatted.
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt -w"; exit 1; }
+	buf format --diff --exit-code proto
+
+.PHONY: tidy-check
+tidy-check: ## Fail when go.mod/go.sum are not tidy.
+	$(GO) mod tidy -diff
+	cd tools && $(GO) mod tidy -diff

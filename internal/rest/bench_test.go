@@ -1,8 +1,12 @@
 package rest
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 func BenchmarkDecodeReseller(b *testing.B) {
@@ -52,6 +56,32 @@ func BenchmarkDecodeResellerPlainJSON(b *testing.B) {
 	for b.Loop() {
 		var r plainReseller
 		if err := json.Unmarshal(body, &r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGetReseller measures a whole call against a local upstream that
+// serves testdata/reseller_full.json: request building, transport, bounded
+// body read and decoding.
+func BenchmarkGetReseller(b *testing.B) {
+	body := readTestdata(b, "reseller_full.json")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = w.Write(body)
+	}))
+	defer srv.Close()
+	tr := NewTransport()
+	defer tr.CloseIdleConnections()
+	c, err := New(Config{BaseURL: srv.URL, HTTPClient: &http.Client{Transport: tr}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(b.Context(), time.Minute)
+	defer cancel()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.GetReseller(ctx, testCallInfo, "3f6c2a8e-9b1d-4c7e-a5f2-0d8e4b6a1c93"); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"slices"
 	"strconv"
 	"strings"
@@ -740,6 +741,37 @@ func TestGetAcceptanceLinkForms(t *testing.T) {
 			}
 			if got != testLink {
 				t.Errorf("GetAcceptanceLink() = %q, want %q", got, testLink)
+			}
+		})
+	}
+}
+
+func TestConnectionIsReusedAfterEveryOutcome(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   string
+	}{
+		{name: "success", status: http.StatusOK, body: `{"id":"r1"}`},
+		{name: "error envelope", status: http.StatusNotFound, body: `{"statusCode":404,"description":"Reseller not found."}`},
+		{name: "HTML error", status: http.StatusBadGateway, body: `<html>` + strings.Repeat("x", 10<<10) + `</html>`},
+		{name: "undecodable success", status: http.StatusOK, body: `<html>maintenance</html>`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rec recorder
+			srv := newUpstream(t, rec.handler(tt.status, "application/json", tt.body))
+			c := newTestClient(t, Config{BaseURL: srv.URL})
+
+			var reused []bool
+			ctx := httptrace.WithClientTrace(testContext(t), &httptrace.ClientTrace{
+				GotConn: func(info httptrace.GotConnInfo) { reused = append(reused, info.Reused) },
+			})
+			for range 2 {
+				_, _ = c.GetReseller(ctx, testCallInfo, "r1")
+			}
+			if diff := cmp.Diff([]bool{false, true}, reused); diff != "" {
+				t.Errorf("connection reuse mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -154,6 +154,10 @@ func toStatus(ctx context.Context, c *call, err error, res *resource) error {
 		code, reason, msg = codes.Canceled, reasonCancelled, "the call was cancelled by the caller"
 	case ctx.Err() != nil:
 		code, reason, msg = codes.DeadlineExceeded, reasonDeadlineExceeded, "the call's deadline passed before the upstream answered"
+	case errors.Is(err, rest.ErrInvalidRequest):
+		// Validation should have caught it; the client refuses to build an
+		// unsafe request rather than send it.
+		code, reason, msg = codes.InvalidArgument, reasonInvalidRequest, "invalid request: an argument cannot be sent upstream safely"
 	case errors.As(err, &tooLarge):
 		code, reason, msg = codes.Internal, reasonUpstreamTooLarge, "the upstream response is larger than the configured limit"
 	case errors.As(err, &decodeErr):

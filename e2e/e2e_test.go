@@ -1,0 +1,366 @@
+//go:build e2e
+
+// Package e2e drives the built cloudcockpit-facade binary from outside, as an
+// operator would: grpcurl over gRPC with reflection, and plain HTTP. Run with
+// `make e2e` (it builds the pinned grpcurl into .bin/ first).
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	token    = "Bearer sandbox-token"
+	tenant   = "portal.cloudcockpit.com"
+	contoso  = "11111111-1111-4111-8111-111111111111"
+	fabrikam = "22222222-2222-4222-8222-222222222222"
+	unknown  = "99999999-9999-4999-8999-999999999999"
+	instance = "cb3cd15b-1d6e-45be-b493-c71549cbfd87"
+	cid      = "0d6f3c1e-5b7a-4e2c-9f10-3a4b5c6d7e8f"
+)
+
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// binaries are built once per test run.
+var serverBin, grpcurlBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	serverBin = filepath.Join(dir, "server")
+	build := exec.Command("go", "build", "-o", serverBin, "../cmd/server")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build ../cmd/server:", err)
+		os.Exit(1)
+	}
+	grpcurlBin = os.Getenv("GRPCURL")
+	if grpcurlBin == "" {
+		grpcurlBin, _ = filepath.Abs("../.bin/grpcurl")
+	}
+	if _, err := os.Stat(grpcurlBin); err != nil {
+		fmt.Fprintln(os.Stderr, "grpcurl not found at", grpcurlBin, "- run `make tools` (or `make e2e`) first")
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running server binary.
+type proc struct {
+	cmd     *exec.Cmd
+	grpc    string
+	http    string
+	log     *bytes.Buffer
+	exited  chan struct{}
+	exitErr error
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// start runs the server binary with args on free loopback ports and waits
+// (bounded) until gRPC answers.
+func start(t *testing.T, args ...string) *proc {
+	t.Helper()
+	p := &proc{grpc: freePort(t), http: freePort(t), log: &bytes.Buffer{}, exited: make(chan struct{})}
+	args = append([]string{"-grpc-addr", p.grpc, "-http-addr", p.http}, args...)
+	p.cmd = exec.Command(serverBin, args...)
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exitErr = p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		if t.Failed() {
+			t.Logf("server log:\n%s", p.log.String())
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if out, err := p.grpcurl(t, nil, "list"); err == nil && strings.Contains(out, "cloudcockpit.v1.ResellerService") {
+			return p
+		}
+		select {
+		case <-p.exited:
+			t.Fatalf("server exited early: %v\n%s", p.exitErr, p.log.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Fatalf("server did not answer on %s within 15s\n%s", p.grpc, p.log.String())
+	return nil
+}
+
+// grpcurl runs grpcurl against the server with reflection only: flags, the
+// address, then verb (list, describe X) or method.
+func (p *proc) grpcurl(t *testing.T, flags []string, verb ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	args := append([]string{"-plaintext", "-max-time", "5"}, flags...)
+	args = append(args, p.grpc)
+	args = append(args, verb...)
+	out, err := exec.CommandContext(ctx, grpcurlBin, args...).CombinedOutput()
+	return string(out), err
+}
+
+var (
+	authH   = []string{"-H", "authorization: " + token}
+	tenantH = []string{"-H", "x-tenant: " + tenant}
+)
+
+func flags(groups ...[]string) []string {
+	var out []string
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
+
+// jsonOf decodes grpcurl's JSON output (a response, or an error with
+// -format-error).
+func jsonOf(t *testing.T, out string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("grpcurl output is not JSON: %v\n%s", err, out)
+	}
+	return m
+}
+
+// detail returns the first error detail of the given type from a
+// -format-error JSON status.
+func detail(t *testing.T, st map[string]any, typ string) map[string]any {
+	t.Helper()
+	ds, _ := st["details"].([]any)
+	for _, d := range ds {
+		if m, ok := d.(map[string]any); ok && m["@type"] == "type.googleapis.com/"+typ {
+			return m
+		}
+	}
+	t.Fatalf("no %s detail in %v", typ, st)
+	return nil
+}
+
+func TestGRPCWithGrpcurl(t *testing.T) {
+	p := start(t, "-sandbox")
+
+	t.Run("list", func(t *testing.T) {
+		out, err := p.grpcurl(t, nil, "list")
+		if err != nil {
+			t.Fatalf("list: %v\n%s", err, out)
+		}
+		for _, want := range []string{"cloudcockpit.v1.ResellerService", "cloudcockpit.v1.CustomerService", "grpc.health.v1.Health"} {
+			if !strings.Contains(out, want+"\n") {
+				t.Errorf("list lacks %s:\n%s", want, out)
+			}
+		}
+	})
+
+	t.Run("describe shows the proto comments", func(t *testing.T) {
+		out, err := p.grpcurl(t, nil, "describe", "cloudcockpit.v1.Reseller")
+		if err != nil {
+			t.Fatalf("describe: %v\n%s", err, out)
+		}
+		for _, want := range []string{"ISO 3166-1 alpha-2", "optional string company_name = 2;", "repeated .cloudcockpit.v1.ProviderReseller provider_resellers = 15;"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("describe lacks %q:\n%s", want, out)
+			}
+		}
+	})
+
+	t.Run("GetReseller", func(t *testing.T) {
+		out, err := p.grpcurl(t, flags(authH, tenantH, []string{"-H", "x-correlation-id: " + cid, "-v", "-d", `{"reseller_id":"` + contoso + `"}`}),
+			"cloudcockpit.v1.ResellerService/GetReseller")
+		if err != nil {
+			t.Fatalf("GetReseller: %v\n%s", err, out)
+		}
+		if !strings.Contains(out, "x-correlation-id: "+cid) {
+			t.Errorf("response headers lack the correlation id:\n%s", out)
+		}
+		body := out[strings.Index(out, "Response contents:")+len("Response contents:") : strings.Index(out, "Response trailers received:")]
+		r := jsonOf(t, body)
+		if r["id"] != contoso || r["companyName"] == nil {
+			t.Errorf("unexpected reseller: %v", r)
+		}
+		prs, _ := r["providerResellers"].([]any)
+		if len(prs) == 0 {
+			t.Fatalf("no provider resellers: %v", r)
+		}
+		pd, _ := prs[0].(map[string]any)["providerData"].(map[string]any)
+		if pd["indirectResellerId"] != "f94f06fd-dc98-47fb-bd49-63bc98bd87f2" {
+			t.Errorf("tier 2 data not parsed: %v", prs[0])
+		}
+	})
+
+	t.Run("null and empty", func(t *testing.T) {
+		out, err := p.grpcurl(t, flags(authH, tenantH, []string{"-d", `{"reseller_id":"` + fabrikam + `"}`}), "cloudcockpit.v1.ResellerService/GetReseller")
+		if err != nil {
+			t.Fatalf("GetReseller: %v\n%s", err, out)
+		}
+		r := jsonOf(t, out)
+		if _, ok := r["addressLine2"]; ok {
+			t.Errorf("null addressLine2 should be absent: %v", r)
+		}
+		if v, ok := r["internalIdentifier"]; !ok || v != "" {
+			t.Errorf("empty internalIdentifier should be \"\": %v", r)
+		}
+	})
+
+	t.Run("GetAcceptanceLink", func(t *testing.T) {
+		out, err := p.grpcurl(t, flags(authH, tenantH, []string{"-d", `{"provider_instance_id":"` + instance + `","reseller_id":"` + contoso + `"}`}),
+			"cloudcockpit.v1.CustomerService/GetAcceptanceLink")
+		if err != nil {
+			t.Fatalf("GetAcceptanceLink: %v\n%s", err, out)
+		}
+		u, _ := jsonOf(t, out)["url"].(string)
+		if !strings.HasPrefix(u, "https://admin.microsoft.com/") || !strings.Contains(u, "invType=IndirectResellerRelationship") {
+			t.Errorf("url = %q", u)
+		}
+	})
+
+	errTests := []struct {
+		name       string
+		flags      []string
+		method     string
+		body       string
+		wantCode   float64
+		wantReason string
+		wantField  string // a BadRequest field violation, if any
+	}{
+		{"not found", flags(authH, tenantH), "cloudcockpit.v1.ResellerService/GetReseller", `{"reseller_id":"` + unknown + `"}`, 5, "UPSTREAM_NOT_FOUND", ""},
+		{"malformed id", flags(authH, tenantH), "cloudcockpit.v1.ResellerService/GetReseller", `{"reseller_id":"../Customers"}`, 3, "INVALID_REQUEST", "reseller_id"},
+		{"missing tenant", authH, "cloudcockpit.v1.ResellerService/GetReseller", `{"reseller_id":"` + contoso + `"}`, 3, "INVALID_REQUEST", "x-tenant"},
+		{"missing token", tenantH, "cloudcockpit.v1.ResellerService/GetReseller", `{"reseller_id":"` + contoso + `"}`, 16, "MISSING_CREDENTIALS", ""},
+		{"basic auth", flags(tenantH, []string{"-H", "authorization: Basic dXNlcjpwYXNz"}), "cloudcockpit.v1.CustomerService/GetAcceptanceLink", `{"provider_instance_id":"` + instance + `"}`, 16, "MALFORMED_CREDENTIALS", ""},
+		{"bad provider instance", flags(authH, tenantH), "cloudcockpit.v1.CustomerService/GetAcceptanceLink", `{"provider_instance_id":"nope"}`, 3, "INVALID_REQUEST", "provider_instance_id"},
+	}
+	for _, tt := range errTests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := p.grpcurl(t, flags(tt.flags, []string{"-format-error", "-d", tt.body}), tt.method)
+			if err == nil {
+				t.Fatalf("want an error, got success:\n%s", out)
+			}
+			st := jsonOf(t, out)
+			if st["code"] != tt.wantCode {
+				t.Errorf("code = %v, want %v", st["code"], tt.wantCode)
+			}
+			info := detail(t, st, "google.rpc.ErrorInfo")
+			if info["reason"] != tt.wantReason || info["domain"] != "cloudcockpit-facade" {
+				t.Errorf("ErrorInfo = %v, want reason %s", info, tt.wantReason)
+			}
+			if ri := detail(t, st, "google.rpc.RequestInfo"); !uuidRE.MatchString(fmt.Sprint(ri["requestId"])) {
+				t.Errorf("RequestInfo.requestId = %v, want a UUID", ri["requestId"])
+			}
+			if tt.wantField != "" && !strings.Contains(fmt.Sprint(detail(t, st, "google.rpc.BadRequest")), "field:"+tt.wantField) {
+				t.Errorf("BadRequest lacks field %s: %v", tt.wantField, st)
+			}
+			if strings.Contains(out, "@value") || strings.Contains(out, "sandbox-token") {
+				t.Errorf("details not decoded or token echoed:\n%s", out)
+			}
+		})
+	}
+
+	t.Run("health", func(t *testing.T) {
+		out, err := p.grpcurl(t, nil, "grpc.health.v1.Health/Check")
+		if err != nil || jsonOf(t, out)["status"] != "SERVING" {
+			t.Errorf("health: %v\n%s", err, out)
+		}
+	})
+
+	if strings.Contains(p.log.String(), "sandbox-token") {
+		t.Errorf("the server log holds the token")
+	}
+}
+
+func TestStartupErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  []string
+		want string
+	}{
+		{"sandbox and upstream", []string{"-sandbox", "-upstream-url", "http://127.0.0.1:1"}, nil, "say which upstream you mean"},
+		{"sandbox and upstream env", []string{"-sandbox"}, []string{"CLOUDCOCKPIT_BASE_URL=http://127.0.0.1:1"}, "say which upstream you mean"},
+		{"bad bool", nil, []string{"SANDBOX=maybe"}, `SANDBOX="maybe": want true or false`},
+		{"bad url", []string{"-upstream-url", "ftp://x"}, nil, "is not an http(s) base URL"},
+		{"bad tenant", []string{"-sandbox", "-default-tenant", "not a domain"}, nil, "is not a domain name"},
+		{"bad level", []string{"-sandbox", "-log-level", "loud"}, nil, "want debug, info, warn or error"},
+		{"stray argument", []string{"-sandbox", "extra"}, nil, `unexpected argument "extra"`},
+		{"port in use", []string{"-sandbox", "-grpc-addr", "127.0.0.1:0", "-http-addr", "256.0.0.1:1"}, nil, "listen for HTTP"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, serverBin, tt.args...)
+			cmd.Env = append(os.Environ(), tt.env...)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("want a non-zero exit, got success:\n%s", out)
+			}
+			if !strings.Contains(string(out), tt.want) {
+				t.Errorf("output lacks %q:\n%s", tt.want, out)
+			}
+			if n := strings.Count(strings.TrimSpace(string(out)), "\n"); n > 0 {
+				t.Errorf("want one clear line, got %d:\n%s", n+1, out)
+			}
+		})
+	}
+}
+
+func TestGracefulShutdown(t *testing.T) {
+	p := start(t, "-sandbox", "-shutdown-timeout", "5s")
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+		if p.exitErr != nil {
+			t.Errorf("exit after SIGTERM: %v, want status 0", p.exitErr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("server still running 10s after SIGTERM")
+	}
+	sc := bufio.NewScanner(strings.NewReader(p.log.String()))
+	var sawShutdown bool
+	for sc.Scan() {
+		sawShutdown = sawShutdown || strings.Contains(sc.Text(), "shutting down")
+	}
+	if !sawShutdown {
+		t.Errorf("log lacks the shutdown line:\n%s", p.log.String())
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, err := exec.Command(serverBin, "-version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "cloudcockpit-facade ") {
+		t.Errorf("-version: %v\n%s", err, out)
+	}
+}
