@@ -57,11 +57,23 @@ vet: ## go vet.
 .PHONY: test
 test: tools ## Run every test: unit and in-process (with -race), then the built binary end to end.
 	$(GO) test -race -count=1 ./...
-	$(MAKE) --no-print-directory e2e
+	$(MAKE) --no-print-directory e2e test-deploy
 
 .PHONY: e2e
 e2e: tools ## End-to-end tests: build cmd/server and drive it with grpcurl and HTTP.
 	$(GO) test -tags e2e -count=1 ./e2e/
+
+.PHONY: test-deploy
+test-deploy: ## Validate the Kubernetes manifests offline (strict decode into k8s.io/api types).
+	cd deploy && $(GO) test -count=1 ./...
+
+.PHONY: docker-check
+docker-check: ## Run the Dockerfile's build steps without Docker: static binary and health probe.
+	@mkdir -p dist
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o dist/cloudcockpit-facade ./cmd/server
+	CGO_ENABLED=0 GOBIN=$(CURDIR)/dist $(GO) install -trimpath -ldflags="-s -w" github.com/grpc-ecosystem/grpc-health-probe@v0.4.62
+	@if ldd dist/cloudcockpit-facade >/dev/null 2>&1; then echo "dist/cloudcockpit-facade is not static"; exit 1; fi
+	dist/cloudcockpit-facade -version
 
 .PHONY: fmt-check
 fmt-check: ## Fail when Go or proto files are not formatted.
@@ -72,3 +84,4 @@ fmt-check: ## Fail when Go or proto files are not formatted.
 tidy-check: ## Fail when go.mod/go.sum are not tidy.
 	$(GO) mod tidy -diff
 	cd tools && $(GO) mod tidy -diff
+	cd deploy && $(GO) mod tidy -diff
