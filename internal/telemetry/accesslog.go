@@ -1,0 +1,65 @@
+package telemetry
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
+)
+
+// AccessLog returns the interceptor that creates the call's CallStats,
+// records the upstream attempts metric, and writes the access log line.
+func (m *Metrics) AccessLog(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		start := time.Now()
+		ctx, stats := WithCallStats(ctx)
+		resp, err := handler(ctx, req)
+		_, method := splitMethod(info.FullMethod)
+		m.callDone(boundedOp(method), stats.Attempts())
+
+		code := status.Code(err)
+		level := slog.LevelInfo
+		switch code {
+		case codes.Internal, codes.Unknown, codes.DataLoss:
+			level = slog.LevelError
+		}
+		if !log.Enabled(ctx, level) {
+			return resp, err
+		}
+		id, _ := correlation.FromContext(ctx)
+		attrs := make([]slog.Attr, 0, 9)
+		attrs = append(attrs,
+			slog.String("method", info.FullMethod),
+			slog.String("code", code.String()),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Int("upstream_status", stats.UpstreamStatus()),
+			slog.Int("attempts", stats.Attempts()),
+			slog.String("correlation_id", id.Value),
+			slog.String("tenant", tenantOf(ctx)),
+		)
+		if err != nil {
+			attrs = append(attrs, slog.String("error", status.Convert(err).Message()))
+		}
+		log.LogAttrs(ctx, level, "call", attrs...)
+		return resp, err
+	}
+}
+
+// tenantOf returns the caller's x-tenant for the log line, cut short so that
+// a hostile value cannot flood the log.
+func tenantOf(ctx context.Context) string {
+	vals := metadata.ValueFromIncomingContext(ctx, "x-tenant")
+	if len(vals) == 0 {
+		return ""
+	}
+	if len(vals[0]) > 253 {
+		return vals[0][:253]
+	}
+	return vals[0]
+}

@@ -1,0 +1,189 @@
+package telemetry
+
+import (
+	"context"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
+)
+
+// Operation label values of upstream metrics.
+const (
+	OpGetReseller       = "GetReseller"
+	OpGetAcceptanceLink = "GetAcceptanceLink"
+	opOther             = "other"
+)
+
+// Breaker states as the cloudcockpit_upstream_breaker_state gauge reports
+// them.
+const (
+	BreakerClosed   = 0
+	BreakerHalfOpen = 1
+	BreakerOpen     = 2
+)
+
+// latencyBuckets spans a loopback call (~100 µs) to the default upstream
+// timeout (10 s).
+var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// Metrics holds the facade's Prometheus collectors in their own registry.
+type Metrics struct {
+	// Registry is what /metrics serves.
+	Registry *prometheus.Registry
+
+	serverHandled    *prometheus.CounterVec
+	serverDuration   *prometheus.HistogramVec
+	serverInFlight   *prometheus.GaugeVec
+	upstreamRequests *prometheus.CounterVec
+	upstreamDuration *prometheus.HistogramVec
+	upstreamInFlight *prometheus.GaugeVec
+	upstreamAttempts *prometheus.HistogramVec
+	upstreamRetries  *prometheus.CounterVec
+	breakerState     prometheus.Gauge
+	coalesced        *prometheus.CounterVec
+}
+
+// NewMetrics registers every collector in a new registry, including build
+// info, the Go runtime and the process.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		serverHandled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "grpc_server_handled_total",
+			Help: "RPCs completed on the server, by service, method and gRPC status code (REST mirror calls included).",
+		}, []string{"grpc_service", "grpc_method", "grpc_code"}),
+		serverDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "grpc_server_handling_seconds",
+			Help:    "Time to handle an RPC on the server, by service and method.",
+			Buckets: latencyBuckets,
+		}, []string{"grpc_service", "grpc_method"}),
+		serverInFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "grpc_server_in_flight_requests",
+			Help: "RPCs being handled now, by service and method.",
+		}, []string{"grpc_service", "grpc_method"}),
+		upstreamRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cloudcockpit_upstream_requests_total",
+			Help: "Upstream HTTP attempts, by operation and HTTP status (\"error\" when no response came).",
+		}, []string{"operation", "status"}),
+		upstreamDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cloudcockpit_upstream_request_duration_seconds",
+			Help:    "Duration of one upstream HTTP attempt until its response headers, by operation.",
+			Buckets: latencyBuckets,
+		}, []string{"operation"}),
+		upstreamInFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cloudcockpit_upstream_in_flight_requests",
+			Help: "Upstream HTTP attempts in flight, by operation.",
+		}, []string{"operation"}),
+		upstreamAttempts: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cloudcockpit_upstream_attempts",
+			Help:    "Upstream attempts per facade call that reached the upstream, by operation.",
+			Buckets: []float64{1, 2, 3, 4, 5},
+		}, []string{"operation"}),
+		upstreamRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cloudcockpit_upstream_retries_total",
+			Help: "Upstream attempts beyond the first, by operation.",
+		}, []string{"operation"}),
+		breakerState: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cloudcockpit_upstream_breaker_state",
+			Help: "Upstream circuit breaker state: 0 closed, 1 half-open, 2 open.",
+		}),
+		coalesced: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cloudcockpit_upstream_coalesced_calls_total",
+			Help: "Facade calls answered by sharing another identical call's upstream request, by operation.",
+		}, []string{"operation"}),
+	}
+	m.Registry.MustRegister(
+		m.serverHandled, m.serverDuration, m.serverInFlight,
+		m.upstreamRequests, m.upstreamDuration, m.upstreamInFlight, m.upstreamAttempts, m.upstreamRetries,
+		m.breakerState, m.coalesced,
+		buildInfo(),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// buildInfo is a constant 1 labelled with the module version, VCS revision
+// and Go version.
+func buildInfo() prometheus.Collector {
+	version, revision, goVersion := "unknown", "unknown", "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		version, goVersion = bi.Main.Version, bi.GoVersion
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
+		}
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "cloudcockpit_facade_build_info",
+		Help:        "Build information of the running binary; always 1.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": goVersion},
+	})
+	g.Set(1)
+	return g
+}
+
+// UnaryServerInterceptor records grpc_server_* metrics for every call.
+func (m *Metrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		svc, method := splitMethod(info.FullMethod)
+		inFlight := m.serverInFlight.WithLabelValues(svc, method)
+		inFlight.Inc()
+		start := time.Now()
+		resp, err := handler(ctx, req)
+		m.serverDuration.WithLabelValues(svc, method).Observe(time.Since(start).Seconds())
+		m.serverHandled.WithLabelValues(svc, method, status.Code(err).String()).Inc()
+		inFlight.Dec()
+		return resp, err
+	}
+}
+
+// SetBreakerState records the upstream circuit breaker's state
+// (BreakerClosed, BreakerHalfOpen or BreakerOpen).
+func (m *Metrics) SetBreakerState(state int) { m.breakerState.Set(float64(state)) }
+
+// Coalesced counts a call answered by another call's upstream request.
+func (m *Metrics) Coalesced(op string) { m.coalesced.WithLabelValues(boundedOp(op)).Inc() }
+
+// callDone records the attempts one facade call made upstream.
+func (m *Metrics) callDone(op string, attempts int) {
+	if attempts <= 0 {
+		return
+	}
+	m.upstreamAttempts.WithLabelValues(op).Observe(float64(attempts))
+	if attempts > 1 {
+		m.upstreamRetries.WithLabelValues(op).Add(float64(attempts - 1))
+	}
+}
+
+// splitMethod splits "/pkg.Service/Method" into service and method.
+func splitMethod(full string) (string, string) {
+	full = strings.TrimPrefix(full, "/")
+	if i := strings.LastIndexByte(full, '/'); i >= 0 {
+		return full[:i], full[i+1:]
+	}
+	return "unknown", full
+}
+
+// statusLabel bounds the HTTP status label to real status codes.
+func statusLabel(code int) string {
+	if code < 100 || code > 599 {
+		return "other"
+	}
+	return strconv.Itoa(code)
+}
+
+func boundedOp(op string) string {
+	switch op {
+	case OpGetReseller, OpGetAcceptanceLink:
+		return op
+	}
+	return opOther
+}

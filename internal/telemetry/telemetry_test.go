@@ -1,0 +1,357 @@
+package telemetry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+	"log/slog"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	callerTraceID     = "4bf92f3577b34da6a3ce929d0e0e4736"
+	callerTraceparent = "00-" + callerTraceID + "-00f067aa0ba902b7-01"
+	secretToken       = "Bearer s3cr3t-t0ken"
+)
+
+// upstream records the headers of every request it gets and answers status.
+type upstream struct {
+	mu      sync.Mutex
+	headers []http.Header
+	srv     *httptest.Server
+}
+
+func newUpstream(t *testing.T, status int) *upstream {
+	t.Helper()
+	u := &upstream{}
+	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.mu.Lock()
+		u.headers = append(u.headers, r.Header.Clone())
+		u.mu.Unlock()
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(u.srv.Close)
+	return u
+}
+
+func (u *upstream) last(t *testing.T) http.Header {
+	t.Helper()
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if len(u.headers) == 0 {
+		t.Fatal("upstream got no request")
+	}
+	return u.headers[len(u.headers)-1]
+}
+
+// harness is a gRPC server over bufconn whose Health/Check handler makes
+// one upstream GET through the telemetry transport.
+type harness struct {
+	conn    *grpc.ClientConn
+	metrics *Metrics
+	logs    *bytes.Buffer
+}
+
+func newHarness(t *testing.T, tr *Tracing, up *upstream, upPath string) *harness {
+	t.Helper()
+	m := NewMetrics()
+	logs := &bytes.Buffer{}
+	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
+	client := &http.Client{Transport: tr.Transport(m.Transport(http.DefaultTransport.(*http.Transport).Clone(), !tr.Enabled()))}
+	opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(correlation.UnaryServerInterceptor(), m.UnaryServerInterceptor(), m.AccessLog(log))}
+	if h := tr.ServerHandler(); h != nil {
+		opts = append(opts, grpc.StatsHandler(h))
+	}
+	s := grpc.NewServer(opts...)
+	healthpb.RegisterHealthServer(s, &upstreamCaller{client: client, url: up.srv.URL + upPath})
+	lis := bufconn.Listen(1 << 20)
+	go func() { _ = s.Serve(lis) }()
+	conn, err := grpc.NewClient("passthrough:///bufnet",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = conn.Close()
+		s.Stop()
+		client.CloseIdleConnections()
+	})
+	return &harness{conn: conn, metrics: m, logs: logs}
+}
+
+type upstreamCaller struct {
+	healthpb.UnimplementedHealthServer
+	client *http.Client
+	url    string
+}
+
+func (u *upstreamCaller) Check(ctx context.Context, _ *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	for range 2 { // two attempts, as a retry would make
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.url, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := u.client.Do(req)
+		if err != nil {
+			return nil, status.Error(codes.Unavailable, "upstream")
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusNotFound {
+			return nil, status.Error(codes.NotFound, "not found")
+		}
+	}
+	return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}, nil
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func call(t *testing.T, h *harness, md metadata.MD) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ctx = metadata.NewOutgoingContext(ctx, md)
+	_, err := healthpb.NewHealthClient(h.conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	return err
+}
+
+func TestMetricsAndAccessLog(t *testing.T) {
+	up := newUpstream(t, http.StatusOK)
+	h := newHarness(t, &Tracing{}, up, "/v1/Resellers/11111111-1111-4111-8111-111111111111")
+	md := metadata.Pairs("authorization", secretToken, "x-tenant", "portal.cloudcockpit.com", "x-correlation-id", "0d6f3c1e-5b7a-4e2c-9f10-3a4b5c6d7e8f")
+	if err := call(t, h, md); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name   string
+		metric string
+		want   string
+	}{
+		{"server handled", "grpc_server_handled_total", `grpc_server_handled_total{grpc_code="OK",grpc_method="Check",grpc_service="grpc.health.v1.Health"} 1`},
+		{"upstream requests", "cloudcockpit_upstream_requests_total", `cloudcockpit_upstream_requests_total{operation="GetReseller",status="200"} 2`},
+		{"in flight back to zero", "cloudcockpit_upstream_in_flight_requests", `cloudcockpit_upstream_in_flight_requests{operation="GetReseller"} 0`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := "# HELP " + tt.metric + " " + helpOf(t, h.metrics, tt.metric) + "\n# TYPE " + tt.metric + " " + typeOf(t, h.metrics, tt.metric) + "\n" + tt.want + "\n"
+			if err := testutil.GatherAndCompare(h.metrics.Registry, strings.NewReader(want), tt.metric); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	if n := testutil.CollectAndCount(h.metrics.serverDuration); n != 1 {
+		t.Errorf("grpc_server_handling_seconds series = %d, want 1", n)
+	}
+	for _, name := range []string{"cloudcockpit_facade_build_info", "go_goroutines", "process_resident_memory_bytes", "cloudcockpit_upstream_breaker_state"} {
+		if n, err := testutil.GatherAndCount(h.metrics.Registry, name); err != nil || n == 0 {
+			t.Errorf("%s missing (%d, %v)", name, n, err)
+		}
+	}
+	// No label value may be an id, tenant or token.
+	mfs, err := h.metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if v := l.GetValue(); strings.Contains(v, "1111") || strings.Contains(v, "cloudcockpit.com") || strings.Contains(v, "s3cr3t") {
+					t.Errorf("%s has an unbounded label %s=%q", mf.GetName(), l.GetName(), v)
+				}
+			}
+		}
+	}
+
+	var line map[string]any
+	if err := json.Unmarshal(h.logs.Bytes(), &line); err != nil {
+		t.Fatalf("access log is not one JSON line: %v\n%s", err, h.logs.String())
+	}
+	for k, want := range map[string]any{
+		"msg": "call", "method": "/grpc.health.v1.Health/Check", "code": "OK", "upstream_status": float64(200),
+		"attempts": float64(2), "correlation_id": "0d6f3c1e-5b7a-4e2c-9f10-3a4b5c6d7e8f", "tenant": "portal.cloudcockpit.com",
+	} {
+		if line[k] != want {
+			t.Errorf("log %s = %v, want %v", k, line[k], want)
+		}
+	}
+	if _, ok := line["duration_ms"]; !ok {
+		t.Error("log lacks duration_ms")
+	}
+	if strings.Contains(h.logs.String(), "s3cr3t") {
+		t.Error("the log holds the token")
+	}
+}
+
+func TestTraceContextPassThroughWhenOff(t *testing.T) {
+	tests := []struct {
+		name string
+		give string
+		want string
+	}{
+		{"valid", callerTraceparent, callerTraceparent},
+		{"malformed is dropped", "00-xyz", ""},
+		{"absent", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			up := newUpstream(t, http.StatusOK)
+			h := newHarness(t, &Tracing{}, up, "/v1/Customers/relationship-acceptance")
+			md := metadata.MD{}
+			if tt.give != "" {
+				md.Set("traceparent", tt.give)
+				md.Set("tracestate", "vendor=1")
+			}
+			if err := call(t, h, md); err != nil {
+				t.Fatal(err)
+			}
+			if got := up.last(t).Get("traceparent"); got != tt.want {
+				t.Errorf("upstream traceparent = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTracingSpanTree(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tr := NewTracing(sdktrace.WithSyncer(exp))
+	t.Cleanup(func() { _ = tr.Shutdown(context.Background()) })
+	up := newUpstream(t, http.StatusOK)
+	h := newHarness(t, tr, up, "/v1/Resellers/11111111-1111-4111-8111-111111111111")
+	if err := call(t, h, metadata.Pairs("traceparent", callerTraceparent)); err != nil {
+		t.Fatal(err)
+	}
+	spans := exp.GetSpans()
+	var server tracetest.SpanStub
+	var clients []tracetest.SpanStub
+	for _, s := range spans {
+		switch s.Name {
+		case "grpc.health.v1.Health/Check":
+			server = s
+		case "upstream GetReseller":
+			clients = append(clients, s)
+		}
+	}
+	if server.Name == "" || len(clients) != 2 {
+		t.Fatalf("want one server span and two client spans (one per attempt), got %d spans: %v", len(spans), names(spans))
+	}
+	if got := server.SpanContext.TraceID().String(); got != callerTraceID {
+		t.Errorf("server span trace id = %s, want the caller's %s", got, callerTraceID)
+	}
+	if got := server.Parent.SpanID().String(); got != "00f067aa0ba902b7" {
+		t.Errorf("server span parent = %s, want the caller's span", got)
+	}
+	for _, c := range clients {
+		if c.Parent.SpanID() != server.SpanContext.SpanID() {
+			t.Errorf("client span parent = %s, want the server span %s", c.Parent.SpanID(), server.SpanContext.SpanID())
+		}
+	}
+	tp := up.last(t).Get("traceparent")
+	if !strings.HasPrefix(tp, "00-"+callerTraceID+"-") || strings.Contains(tp, "00f067aa0ba902b7") {
+		t.Errorf("upstream traceparent = %q, want the caller's trace with the client span as parent", tp)
+	}
+	if !strings.Contains(tp, clients[1].SpanContext.SpanID().String()) {
+		t.Errorf("upstream traceparent %q does not name the last attempt's span", tp)
+	}
+}
+
+func names(spans tracetest.SpanStubs) []string {
+	var out []string
+	for _, s := range spans {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+func TestTracingFromEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    bool
+		wantErr bool
+	}{
+		{"unset is off", nil, false, false},
+		{"endpoint turns it on", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, true, false},
+		{"traces endpoint, grpc", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, true, false},
+		{"sdk disabled", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_SDK_DISABLED": "true"}, false, false},
+		{"exporter none", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_TRACES_EXPORTER": "none"}, false, false},
+		{"bad protocol", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "carrier-pigeon"}, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			tr, err := TracingFromEnv(ctx, func(k string) string { return tt.env[k] })
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			defer tr.Shutdown(ctx)
+			if tr.Enabled() != tt.want {
+				t.Errorf("Enabled() = %v, want %v", tr.Enabled(), tt.want)
+			}
+			if !tt.want && tr.ServerHandler() != nil {
+				t.Error("off, but a stats handler is installed")
+			}
+		})
+	}
+}
+
+func helpOf(t *testing.T, m *Metrics, name string) string {
+	t.Helper()
+	mfs, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetHelp()
+		}
+	}
+	t.Fatalf("metric %s not registered", name)
+	return ""
+}
+
+func typeOf(t *testing.T, m *Metrics, name string) string {
+	t.Helper()
+	mfs, _ := m.Registry.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return strings.ToLower(mf.GetType().String())
+		}
+	}
+	return ""
+}

@@ -1,0 +1,117 @@
+package telemetry
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"google.golang.org/grpc/stats"
+)
+
+// Tracing is the facade's OpenTelemetry set-up. The zero value (tracing off)
+// costs nothing: no stats handler, no span, and the caller's trace context
+// is passed through to the upstream unchanged by Metrics.Transport.
+type Tracing struct {
+	provider   *sdktrace.TracerProvider
+	propagator propagation.TextMapPropagator
+}
+
+// TracingFromEnv configures tracing from the standard OTEL_* variables. It is
+// on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is
+// set, unless OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none. The
+// exporter is OTLP over HTTP/protobuf, or gRPC when
+// OTEL_EXPORTER_OTLP(_TRACES)_PROTOCOL=grpc; endpoint, headers, timeout,
+// sampler (OTEL_TRACES_SAMPLER) and resource (OTEL_SERVICE_NAME,
+// OTEL_RESOURCE_ATTRIBUTES) come from the same variables.
+func TracingFromEnv(ctx context.Context, getenv func(string) string) (*Tracing, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if strings.EqualFold(getenv("OTEL_SDK_DISABLED"), "true") || strings.EqualFold(getenv("OTEL_TRACES_EXPORTER"), "none") {
+		return &Tracing{}, nil
+	}
+	if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
+		return &Tracing{}, nil
+	}
+	protocol := getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+	if protocol == "" {
+		protocol = getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+	}
+	var exp sdktrace.SpanExporter
+	var err error
+	switch protocol {
+	case "", "http/protobuf":
+		exp, err = otlptracehttp.New(ctx)
+	case "grpc":
+		exp, err = otlptracegrpc.New(ctx)
+	default:
+		return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_PROTOCOL=%q: want grpc or http/protobuf", protocol)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("OTLP trace exporter: %w", err)
+	}
+	return NewTracing(sdktrace.WithBatcher(exp)), nil
+}
+
+// NewTracing turns tracing on with the given span processors (tests use a
+// synchronous in-memory exporter).
+func NewTracing(opts ...sdktrace.TracerProviderOption) *Tracing {
+	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(semconv.ServiceName("cloudcockpit-facade")))
+	if err != nil {
+		res = resource.Default()
+	}
+	if env, err := resource.New(context.Background(), resource.WithFromEnv()); err == nil {
+		if merged, err := resource.Merge(res, env); err == nil {
+			res = merged
+		}
+	}
+	opts = append([]sdktrace.TracerProviderOption{sdktrace.WithResource(res)}, opts...)
+	return &Tracing{
+		provider:   sdktrace.NewTracerProvider(opts...),
+		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+	}
+}
+
+// Enabled reports whether spans are recorded and exported.
+func (t *Tracing) Enabled() bool { return t != nil && t.provider != nil }
+
+// ServerHandler returns the gRPC stats handler that starts a server span per
+// call from the caller's traceparent, or nil when tracing is off.
+func (t *Tracing) ServerHandler() stats.Handler {
+	if !t.Enabled() {
+		return nil
+	}
+	return otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(t.provider), otelgrpc.WithPropagators(t.propagator))
+}
+
+// Transport wraps the upstream transport so that each attempt gets a client
+// span and carries its traceparent; it returns base unchanged when tracing is
+// off.
+func (t *Tracing) Transport(base http.RoundTripper) http.RoundTripper {
+	if !t.Enabled() {
+		return base
+	}
+	return otelhttp.NewTransport(base,
+		otelhttp.WithTracerProvider(t.provider),
+		otelhttp.WithPropagators(t.propagator),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "upstream " + opFromPath(r.URL.Path) }),
+	)
+}
+
+// Shutdown flushes and stops the exporter; a no-op when tracing is off.
+func (t *Tracing) Shutdown(ctx context.Context) error {
+	if !t.Enabled() {
+		return nil
+	}
+	return t.provider.Shutdown(ctx)
+}

@@ -1,0 +1,69 @@
+package telemetry
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// transport records each upstream HTTP attempt: metrics by operation and
+// status, the call's CallStats, and (when tracing is off) the caller's trace
+// context passed through unchanged.
+type transport struct {
+	base      http.RoundTripper
+	metrics   *Metrics
+	passTrace bool
+}
+
+// Transport wraps base so that every upstream attempt is measured. With
+// passTrace, a caller's traceparent/tracestate is forwarded upstream as is
+// (used when tracing is off; with tracing on, the OpenTelemetry transport
+// injects the client span's context instead).
+func (m *Metrics) Transport(base http.RoundTripper, passTrace bool) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &transport{base: base, metrics: m, passTrace: passTrace}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	op := opFromPath(req.URL.Path)
+	stats := StatsFromContext(req.Context())
+	if stats != nil {
+		stats.attempts.Add(1)
+		if t.passTrace && stats.traceparent != "" && req.Header.Get("traceparent") == "" {
+			req = req.Clone(req.Context()) // a RoundTripper must not modify its request
+			req.Header.Set("traceparent", stats.traceparent)
+			if stats.tracestate != "" {
+				req.Header.Set("tracestate", stats.tracestate)
+			}
+		}
+	}
+	inFlight := t.metrics.upstreamInFlight.WithLabelValues(op)
+	inFlight.Inc()
+	start := time.Now()
+	resp, err := t.base.RoundTrip(req)
+	t.metrics.upstreamDuration.WithLabelValues(op).Observe(time.Since(start).Seconds())
+	inFlight.Dec()
+	code := "error"
+	if err == nil {
+		code = statusLabel(resp.StatusCode)
+		if stats != nil {
+			stats.lastStatus.Store(int32(resp.StatusCode))
+		}
+	}
+	t.metrics.upstreamRequests.WithLabelValues(op, code).Inc()
+	return resp, err
+}
+
+// opFromPath names the upstream operation of a request path (bounded).
+func opFromPath(p string) string {
+	switch {
+	case strings.Contains(p, "/v1/Resellers/"):
+		return OpGetReseller
+	case strings.HasSuffix(p, "/v1/Customers/relationship-acceptance"):
+		return OpGetAcceptanceLink
+	}
+	return opOther
+}
