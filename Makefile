@@ -39,6 +39,7 @@ googleapis: ## Copy google/api/{annotations,http}.proto out of the grpc-gateway 
 generate: tools googleapis ## Regenerate gen/ (Go, gRPC, gateway, OpenAPI, descriptor set with comments) from proto/.
 	buf format -w proto
 	buf generate
+	buf generate --template internal/gateway/openapi.buf.gen.yaml
 	buf build proto -o internal/descriptor/cloudcockpit.binpb
 
 .PHONY: check-generate
@@ -75,6 +76,28 @@ docker-check: ## Run the Dockerfile's build steps without Docker: static binary 
 	@if ldd dist/cloudcockpit-facade >/dev/null 2>&1; then echo "dist/cloudcockpit-facade is not static"; exit 1; fi
 	dist/cloudcockpit-facade -version
 
+.PHONY: lint-tools
+lint-tools: ## Build golangci-lint and govulncheck (pinned in tools/lint/go.mod) into .bin/.
+	@mkdir -p $(BIN)
+	cd tools/lint && $(GO) build -o $(BIN)/ github.com/golangci/golangci-lint/v2/cmd/golangci-lint golang.org/x/vuln/cmd/govulncheck
+
+.PHONY: lint
+lint: lint-tools ## golangci-lint (explicit linters incl. gosec; see .golangci.yml).
+	golangci-lint run ./...
+
+.PHONY: vulncheck
+vulncheck: lint-tools ## govulncheck against the Go vulnerability database (needs vuln.go.dev).
+	govulncheck ./...
+
+FUZZTIME ?= 10s
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
 .PHONY: fmt-check
 fmt-check: ## Fail when Go or proto files are not formatted.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt -w"; exit 1; }
@@ -85,3 +108,16 @@ tidy-check: ## Fail when go.mod/go.sum are not tidy.
 	$(GO) mod tidy -diff
 	cd tools && $(GO) mod tidy -diff
 	cd deploy && $(GO) mod tidy -diff
+	cd tools/lint && $(GO) mod tidy -diff
+
+# Interop and contract stability (issue 7): interop/README-snippet.md says how
+# to call the API from each language; these targets prove it.
+BREAKING_AGAINST ?= main
+
+.PHONY: breaking
+breaking: tools googleapis ## buf breaking (WIRE_JSON) of proto/ against the git ref $(BREAKING_AGAINST), offline.
+	BREAKING_AGAINST='$(BREAKING_AGAINST)' bash interop/breaking.sh
+
+.PHONY: interop
+interop: tools googleapis ## Call the sandbox server from Python, Node, Go, grpcurl and curl; installs the Debian and npm packages it needs.
+	BREAKING_AGAINST='$(BREAKING_AGAINST)' bash interop/run.sh
