@@ -44,8 +44,8 @@ generate: tools googleapis ## Regenerate gen/ (Go, gRPC, gateway, OpenAPI, descr
 
 .PHONY: check-generate
 check-generate: generate ## Fail when gen/ or formatting differs from what is committed.
-	@git diff --exit-code -- gen proto internal/descriptor || { echo "gen/ is stale: run 'make generate' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- gen proto internal/descriptor)" || { git status --porcelain -- gen proto internal/descriptor; echo "gen/ has untracked files: run 'make generate' and commit"; exit 1; }
+	@git diff --exit-code -- gen proto internal/descriptor internal/gateway/openapi.swagger.json || { echo "gen/ is stale: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- gen proto internal/descriptor internal/gateway/openapi.swagger.json)" || { git status --porcelain -- gen proto internal/descriptor internal/gateway/openapi.swagger.json; echo "gen/ has untracked files: run 'make generate' and commit"; exit 1; }
 
 .PHONY: lint-proto
 lint-proto: tools googleapis ## buf lint.
@@ -121,3 +121,26 @@ breaking: tools googleapis ## buf breaking (WIRE_JSON) of proto/ against the git
 .PHONY: interop
 interop: tools googleapis ## Call the sandbox server from Python, Node, Go, grpcurl and curl; installs the Debian and npm packages it needs.
 	BREAKING_AGAINST='$(BREAKING_AGAINST)' bash interop/run.sh
+
+# Performance (issue 5): `make bench` builds the facade, the standalone
+# sandbox and the harness, then runs the interleaved load phases against them
+# (cmd/bench; about 4 minutes) and writes bench/results.md. BENCH_FLAGS passes
+# harness flags, e.g. BENCH_FLAGS='-phases facade-grpc/32 -duration 20s'.
+BENCH_BIN := $(CURDIR)/build/bench
+BENCH_FLAGS ?=
+BENCHTIME ?= 1s
+BENCH_PKGS ?= ./internal/...
+
+.PHONY: bench
+bench: ## Load benchmark: direct, grpc-floor, facade-grpc, facade-rest, facade-coalesced phases; targets PASS/FAIL; writes bench/results.md (~4 min).
+	@mkdir -p $(BENCH_BIN)
+	$(GO) build -o $(BENCH_BIN)/ ./cmd/server ./cmd/sandbox ./cmd/bench
+	$(BENCH_BIN)/bench -server-bin $(BENCH_BIN)/server -sandbox-bin $(BENCH_BIN)/sandbox $(BENCH_FLAGS)
+
+.PHONY: bench-quick
+bench-quick: ## The load benchmark in -quick mode (~20 s, for CI); writes bench/results-quick.md.
+	$(MAKE) --no-print-directory bench BENCH_FLAGS='-quick $(BENCH_FLAGS)'
+
+.PHONY: bench-micro
+bench-micro: ## go test -bench of the hot path pieces with -benchmem (BENCHTIME=1x for CI).
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$(BENCHTIME) $(BENCH_PKGS)

@@ -1,0 +1,212 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/grpclog"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/protoadapt"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/service"
+)
+
+// ErrorInfo reasons of errors the mirror raises itself; the service's own
+// reasons pass through unchanged.
+const (
+	// ReasonUnknownPath: no route matches the request path (404).
+	ReasonUnknownPath = "UNKNOWN_PATH"
+	// ReasonMethodNotAllowed: the path exists, but not for this HTTP method
+	// (405, with an Allow header).
+	ReasonMethodNotAllowed = "METHOD_NOT_ALLOWED"
+	// ReasonInvalidQuery: the query names an unknown parameter, repeats one,
+	// spells one field twice, or does not parse (400, with
+	// google.rpc.BadRequest).
+	ReasonInvalidQuery = "INVALID_QUERY_PARAMETER"
+	// ReasonInvalidRequest: grpc-gateway could not turn the HTTP request into
+	// a call (a bad Grpc-Timeout header or a value it cannot parse) (400).
+	ReasonInvalidRequest = "INVALID_REQUEST"
+)
+
+// ErrorInfo metadata keys, as the service spells them.
+const (
+	metaOperation     = "operation"
+	metaCorrelationID = "correlationId"
+)
+
+// fallbackBody answers when an error cannot be marshalled.
+const fallbackBody = `{"code":13,"message":"failed to marshal the error","details":[]}`
+
+// handleError is the mux's error handler, for errors of calls and of the
+// mirror itself. The HTTP status follows the gRPC code
+// (runtime.HTTPStatusFromCode) unless err is a *runtime.HTTPStatusError; the
+// body is the status as JSON. A status without ErrorInfo (raised by
+// grpc-gateway or the connection rather than the service) gets one, and a
+// RequestInfo, so that every error has the service's shape.
+func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	httpStatus := 0
+	var hse *runtime.HTTPStatusError
+	if errors.As(err, &hse) {
+		httpStatus, err = hse.HTTPStatus, hse.Err
+	}
+	st, ok := status.FromError(err)
+	if !ok && httpStatus == http.StatusBadRequest {
+		st = status.New(codes.InvalidArgument, err.Error())
+	}
+	cid := ""
+	if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
+		if v := md.HeaderMD.Get(correlation.MetadataKey); len(v) > 0 {
+			cid = v[0]
+		}
+	}
+	if cid == "" {
+		cid, _ = requestCorrelationID(r)
+	}
+	if !hasErrorInfo(st) {
+		op := ""
+		if full, ok := runtime.RPCMethod(ctx); ok {
+			op = path.Base(full)
+		}
+		st = withDetails(st, fallbackReason(st.Code()), op, cid)
+	}
+	if httpStatus == 0 {
+		httpStatus = runtime.HTTPStatusFromCode(st.Code())
+	}
+	writeStatus(w, httpStatus, st, cid)
+}
+
+// handleRoutingError answers requests no route takes: 404 for an unknown
+// path, 405 (with Allow) for a known path and another method, 400 for a path
+// that does not start with a slash.
+func (g *gateway) handleRoutingError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	cid, _ := requestCorrelationID(r)
+	var st *status.Status
+	switch httpStatus {
+	case http.StatusNotFound:
+		st = status.New(codes.NotFound, "no such path: the REST mirror serves "+g.index)
+		st = withDetails(st, ReasonUnknownPath, "", cid)
+	case http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", g.allow)
+		st = status.New(codes.Unimplemented, "method "+quote(r.Method)+" is not allowed on this path: use "+g.allow)
+		st = withDetails(st, ReasonMethodNotAllowed, "", cid)
+	case http.StatusBadRequest:
+		st = status.New(codes.InvalidArgument, "malformed request path")
+		st = withDetails(st, ReasonInvalidRequest, "", cid)
+	default:
+		st = status.New(codes.Internal, "unexpected routing error")
+		st = withDetails(st, fallbackReason(codes.Internal), "", cid)
+	}
+	writeStatus(w, httpStatus, st, cid)
+}
+
+// rejectQuery answers a bad query with 400 INVALID_ARGUMENT listing every
+// violation, as the service lists its own.
+func (g *gateway) rejectQuery(w http.ResponseWriter, r *http.Request, rt *route, fvs []*errdetails.BadRequest_FieldViolation) {
+	cid, invalid := requestCorrelationID(r)
+	if invalid {
+		fvs = append(fvs, &errdetails.BadRequest_FieldViolation{
+			Field:       correlation.MetadataKey,
+			Description: "must be a UUID (8-4-4-4-12 hexadecimal digits), sent once",
+		})
+	}
+	var msg strings.Builder
+	msg.WriteString("invalid query: ")
+	for i, fv := range fvs {
+		if i > 0 {
+			msg.WriteString("; ")
+		}
+		msg.WriteString(fv.GetField() + ": " + fv.GetDescription())
+	}
+	st := withDetails(status.New(codes.InvalidArgument, msg.String()), ReasonInvalidQuery, rt.operation, cid,
+		&errdetails.BadRequest{FieldViolations: fvs})
+	writeStatus(w, http.StatusBadRequest, st, cid)
+}
+
+// withDetails returns st with an ErrorInfo and a RequestInfo, as the service
+// attaches them, followed by extra. If the details cannot be attached st is
+// returned unchanged.
+func withDetails(st *status.Status, reason, op, cid string, extra ...protoadapt.MessageV1) *status.Status {
+	meta := map[string]string{metaCorrelationID: cid}
+	if op != "" {
+		meta[metaOperation] = op
+	}
+	details := append([]protoadapt.MessageV1{
+		&errdetails.ErrorInfo{Reason: reason, Domain: service.ErrorDomain, Metadata: meta},
+		&errdetails.RequestInfo{RequestId: cid},
+	}, extra...)
+	out, err := st.WithDetails(details...)
+	if err != nil {
+		return st
+	}
+	return out
+}
+
+// hasErrorInfo reports whether st already carries a google.rpc.ErrorInfo.
+func hasErrorInfo(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if _, ok := d.(*errdetails.ErrorInfo); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// fallbackReason names a status code as an UPPER_SNAKE_CASE reason, spelled
+// as the service spells its own (CANCELLED).
+func fallbackReason(c codes.Code) string {
+	if c == codes.Canceled {
+		return "CANCELLED"
+	}
+	var b strings.Builder
+	for i, r := range c.String() {
+		if i > 0 && 'A' <= r && r <= 'Z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return strings.ToUpper(b.String())
+}
+
+// errorJSON marshals error bodies. Unlike responses, they leave out empty
+// detail fields (servingData, reason, owner), which say nothing there.
+var errorJSON = protojson.MarshalOptions{}
+
+// writeStatus writes st as the JSON error body. It sets X-Correlation-Id,
+// WWW-Authenticate on 401 (RFC 6750) and Retry-After when the status carries
+// a google.rpc.RetryInfo.
+func writeStatus(w http.ResponseWriter, httpStatus int, st *status.Status, cid string) {
+	h := w.Header()
+	h.Del("Trailer")
+	h.Del("Transfer-Encoding")
+	h.Set("Content-Type", "application/json")
+	h.Set(headerCorrelationID, cid)
+	if httpStatus == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", "Bearer")
+	}
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
+			secs := math.Ceil(ri.GetRetryDelay().AsDuration().Seconds())
+			h.Set("Retry-After", strconv.Itoa(int(max(secs, 0))))
+		}
+	}
+	body, err := errorJSON.Marshal(st.Proto())
+	if err != nil {
+		grpclog.Errorf("gateway: marshal error status %v: %v", st.Code(), err)
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = io.WriteString(w, fallbackBody)
+		return
+	}
+	w.WriteHeader(httpStatus)
+	_, _ = w.Write(body) //nolint:gosec // G705: protojson output served as application/json, not HTML
+}

@@ -1,0 +1,243 @@
+package gateway
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
+)
+
+// decodeStatus parses an error body as google.rpc.Status, which fails if a
+// detail is not resolved (raw @value) or the shape is wrong.
+func decodeStatus(t *testing.T, r response) *status.Status {
+	t.Helper()
+	if bytes.Contains(r.body, []byte(`"@value"`)) {
+		t.Fatalf("error body holds an unresolved detail: %s", r.body)
+	}
+	var p spb.Status
+	if err := protojson.Unmarshal(r.body, &p); err != nil {
+		t.Fatalf("error body is not a google.rpc.Status: %v: %s", err, r.body)
+	}
+	return status.FromProto(&p)
+}
+
+// detailsOf sorts a status's details by kind.
+type detailsOf struct {
+	info     *errdetails.ErrorInfo
+	infos    int
+	request  *errdetails.RequestInfo
+	bad      *errdetails.BadRequest
+	resource *errdetails.ResourceInfo
+	retry    *errdetails.RetryInfo
+}
+
+func details(t *testing.T, st *status.Status) detailsOf {
+	t.Helper()
+	var d detailsOf
+	for _, x := range st.Details() {
+		switch x := x.(type) {
+		case *errdetails.ErrorInfo:
+			d.info, d.infos = x, d.infos+1
+		case *errdetails.RequestInfo:
+			d.request = x
+		case *errdetails.BadRequest:
+			d.bad = x
+		case *errdetails.ResourceInfo:
+			d.resource = x
+		case *errdetails.RetryInfo:
+			d.retry = x
+		default:
+			t.Errorf("unexpected detail %T", x)
+		}
+	}
+	if d.infos != 1 {
+		t.Errorf("ErrorInfo details = %d, want exactly 1", d.infos)
+	}
+	return d
+}
+
+// envelopeUpstream answers every request with an upstream error envelope of
+// the given status (and Retry-After when retryAfter is set).
+func envelopeUpstream(code int, retryAfter string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if retryAfter != "" {
+			w.Header().Set("Retry-After", retryAfter)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		errs := "null"
+		if code == http.StatusBadRequest {
+			errs = `[{"propertyName":"resellerId","description":["The reseller is not associated."]}]`
+		}
+		//nolint:gosec // G705: a test upstream writing JSON to the facade's client
+		_, _ = fmt.Fprintf(w, `{"statusCode":%d,"type":"Upstream%d","description":"upstream said %d","correlationId":%q,"errors":%s}`,
+			code, code, code, r.Header.Get("X-Correlation-Id"), errs)
+	}
+}
+
+// TestUpstreamErrors runs every row of the error table through the mirror:
+// the HTTP status follows the gRPC code, the upstream status stays in the
+// details, every detail is resolved, and the correlation id comes back.
+func TestUpstreamErrors(t *testing.T) {
+	tests := []struct {
+		upstream   int
+		retryAfter string
+		wantCode   codes.Code
+		wantHTTP   int
+		wantReason string
+	}{
+		{upstream: 400, wantCode: codes.InvalidArgument, wantHTTP: 400, wantReason: "UPSTREAM_BAD_REQUEST"},
+		{upstream: 401, wantCode: codes.Unauthenticated, wantHTTP: 401, wantReason: "UPSTREAM_UNAUTHENTICATED"},
+		{upstream: 403, wantCode: codes.PermissionDenied, wantHTTP: 403, wantReason: "UPSTREAM_PERMISSION_DENIED"},
+		{upstream: 404, wantCode: codes.NotFound, wantHTTP: 404, wantReason: "UPSTREAM_NOT_FOUND"},
+		{upstream: 409, wantCode: codes.Aborted, wantHTTP: 409, wantReason: "UPSTREAM_CONFLICT"},
+		{upstream: 412, wantCode: codes.FailedPrecondition, wantHTTP: 400, wantReason: "UPSTREAM_PRECONDITION_FAILED"},
+		{upstream: 429, retryAfter: "7", wantCode: codes.ResourceExhausted, wantHTTP: 429, wantReason: "UPSTREAM_RATE_LIMITED"},
+		{upstream: 499, wantCode: codes.Canceled, wantHTTP: 499, wantReason: "UPSTREAM_CANCELLED"},
+		{upstream: 500, wantCode: codes.Internal, wantHTTP: 500, wantReason: "UPSTREAM_INTERNAL_ERROR"},
+		{upstream: 501, wantCode: codes.Unimplemented, wantHTTP: 501, wantReason: "UPSTREAM_NOT_IMPLEMENTED"},
+		{upstream: 502, wantCode: codes.Unavailable, wantHTTP: 503, wantReason: "UPSTREAM_UNAVAILABLE"},
+		{upstream: 503, retryAfter: "2", wantCode: codes.Unavailable, wantHTTP: 503, wantReason: "UPSTREAM_UNAVAILABLE"},
+		{upstream: 504, wantCode: codes.DeadlineExceeded, wantHTTP: 504, wantReason: "UPSTREAM_TIMEOUT"},
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Itoa(tt.upstream), func(t *testing.T) {
+			t.Parallel()
+			s := newStack(t, envelopeUpstream(tt.upstream, tt.retryAfter))
+			r := s.get(t, "/v1/Resellers/"+testID)
+
+			if r.status != tt.wantHTTP {
+				t.Errorf("HTTP status = %d, want %d", r.status, tt.wantHTTP)
+			}
+			if got := r.header.Get("Content-Type"); got != "application/json" {
+				t.Errorf("Content-Type = %q, want application/json", got)
+			}
+			if got := r.header.Values("X-Correlation-Id"); !cmp.Equal(got, []string{testCID}) {
+				t.Errorf("X-Correlation-Id = %q, want [%s]", got, testCID)
+			}
+			st := decodeStatus(t, r)
+			want := fmt.Sprintf("upstream said %d", tt.upstream)
+			if st.Code() != tt.wantCode || st.Message() != want {
+				t.Errorf("status = %v %q, want %v %q", st.Code(), st.Message(), tt.wantCode, want)
+			}
+			d := details(t, st)
+			if d.info.GetReason() != tt.wantReason || d.info.GetMetadata()["upstreamHttpStatus"] != strconv.Itoa(tt.upstream) {
+				t.Errorf("ErrorInfo = %v, want reason %s and upstreamHttpStatus %d", d.info, tt.wantReason, tt.upstream)
+			}
+			if d.request.GetRequestId() != testCID {
+				t.Errorf("RequestInfo.request_id = %q, want %s", d.request.GetRequestId(), testCID)
+			}
+			switch tt.upstream {
+			case 400:
+				want := &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+					{Field: "resellerId", Description: "The reseller is not associated."},
+				}}
+				if diff := cmp.Diff(want, d.bad, protocmp.Transform()); diff != "" {
+					t.Errorf("BadRequest (-want +got):\n%s", diff)
+				}
+			case 404:
+				if d.resource.GetResourceName() != testID {
+					t.Errorf("ResourceInfo = %v, want the reseller id", d.resource)
+				}
+			}
+			if tt.retryAfter != "" {
+				secs, _ := strconv.Atoi(tt.retryAfter)
+				if diff := cmp.Diff(&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Duration(secs) * time.Second)}, d.retry, protocmp.Transform()); diff != "" {
+					t.Errorf("RetryInfo (-want +got):\n%s", diff)
+				}
+				if got := r.header.Get("Retry-After"); got != tt.retryAfter {
+					t.Errorf("Retry-After = %q, want %q", got, tt.retryAfter)
+				}
+			}
+			if tt.upstream == 401 && r.header.Get("WWW-Authenticate") != "Bearer" {
+				t.Errorf("WWW-Authenticate = %q, want Bearer", r.header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+}
+
+// TestMirrorErrors checks the errors the mirror raises itself: JSON in the
+// same shape, X-Correlation-Id, no gRPC call and no upstream request.
+func TestMirrorErrors(t *testing.T) {
+	tests := []struct {
+		name       string
+		method     string
+		path       string
+		wantHTTP   int
+		wantCode   codes.Code
+		wantReason string
+		wantAllow  string
+	}{
+		{name: "unknown path", method: "GET", path: "/v1/Nope", wantHTTP: 404, wantCode: codes.NotFound, wantReason: ReasonUnknownPath},
+		{name: "root", method: "GET", path: "/", wantHTTP: 404, wantCode: codes.NotFound, wantReason: ReasonUnknownPath},
+		{name: "path casing differs", method: "GET", path: "/v1/resellers/" + testID, wantHTTP: 404, wantCode: codes.NotFound, wantReason: ReasonUnknownPath},
+		{name: "extra segment", method: "GET", path: "/v1/Resellers/" + testID + "/x", wantHTTP: 404, wantCode: codes.NotFound, wantReason: ReasonUnknownPath},
+		{name: "POST on a GET route", method: "POST", path: "/v1/Resellers/" + testID, wantHTTP: 405, wantCode: codes.Unimplemented, wantReason: ReasonMethodNotAllowed, wantAllow: "GET"},
+		{name: "DELETE on the link route", method: "DELETE", path: "/v1/Customers/relationship-acceptance", wantHTTP: 405, wantCode: codes.Unimplemented, wantReason: ReasonMethodNotAllowed, wantAllow: "GET"},
+		{name: "POST on healthz", method: "POST", path: "/healthz", wantHTTP: 405, wantCode: codes.Unimplemented, wantReason: ReasonMethodNotAllowed, wantAllow: "GET"},
+		{name: "bad query", method: "GET", path: "/v1/Resellers/" + testID + "?verbose=1", wantHTTP: 400, wantCode: codes.InvalidArgument, wantReason: ReasonInvalidQuery},
+	}
+	up := &recorder{answer: okUpstream}
+	s := newStack(t, up)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := s.do(t, tt.method, tt.path, "Authorization", testAuth, "X-Tenant", testTenant, "X-Correlation-Id", testCID)
+			if r.status != tt.wantHTTP {
+				t.Errorf("HTTP status = %d, want %d: %s", r.status, tt.wantHTTP, r.body)
+			}
+			if got := r.header.Get("Allow"); got != tt.wantAllow {
+				t.Errorf("Allow = %q, want %q", got, tt.wantAllow)
+			}
+			if got := r.header.Get("X-Correlation-Id"); got != testCID {
+				t.Errorf("X-Correlation-Id = %q, want %s", got, testCID)
+			}
+			st := decodeStatus(t, r)
+			if st.Code() != tt.wantCode || st.Message() == "" {
+				t.Errorf("status = %v %q, want %v with a message", st.Code(), st.Message(), tt.wantCode)
+			}
+			d := details(t, st)
+			if d.info.GetReason() != tt.wantReason || d.info.GetDomain() == "" || d.info.GetMetadata()["correlationId"] != testCID {
+				t.Errorf("ErrorInfo = %v, want reason %s with domain and correlationId", d.info, tt.wantReason)
+			}
+			if d.request.GetRequestId() != testCID {
+				t.Errorf("RequestInfo = %v, want request_id %s", d.request, testCID)
+			}
+		})
+	}
+	if n := len(up.requests()); n != 0 {
+		t.Errorf("upstream got %d requests, want 0", n)
+	}
+	if got := s.seen(); len(got) != 0 {
+		t.Errorf("gRPC calls = %q, want none", got)
+	}
+}
+
+// TestMirrorErrorGeneratesCorrelationID: without a usable X-Correlation-Id the
+// mirror's own errors carry a generated UUID, the same in header and body.
+func TestMirrorErrorGeneratesCorrelationID(t *testing.T) {
+	s := newStack(t, http.HandlerFunc(okUpstream))
+	for _, header := range [][]string{nil, {"X-Correlation-Id", "not-a-uuid"}} {
+		r := s.do(t, http.MethodGet, "/v1/Nope", header...)
+		cid := r.header.Get("X-Correlation-Id")
+		if !correlation.IsUUID(cid) {
+			t.Fatalf("X-Correlation-Id = %q, want a generated UUID", cid)
+		}
+		if got := details(t, decodeStatus(t, r)).request.GetRequestId(); got != cid {
+			t.Errorf("RequestInfo.request_id = %q, want the header's %q", got, cid)
+		}
+	}
+}

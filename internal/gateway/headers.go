@@ -1,0 +1,70 @@
+package gateway
+
+import (
+	"net/http"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
+)
+
+// HTTP headers of the mirror that are metadata on the gRPC side.
+const (
+	headerTenant        = "X-Tenant"
+	headerCorrelationID = "X-Correlation-Id"
+	// Authorization is not in the matcher: grpc-gateway always forwards it
+	// as `authorization` itself, and matching it too would send it twice.
+	metadataTenant = "x-tenant"
+
+	headerTraceparent   = "Traceparent"
+	headerTracestate    = "Tracestate"
+	metadataTraceparent = "traceparent"
+	metadataTracestate  = "tracestate"
+)
+
+// incomingHeader decides which request headers become gRPC metadata: only
+// X-Tenant and X-Correlation-Id (Authorization is forwarded by grpc-gateway
+// itself), plus the W3C trace context (traceparent, tracestate) that a gRPC
+// caller would send as metadata too. Nothing else a caller sends reaches the
+// service, let alone the upstream. grpc-gateway still adds its own
+// x-forwarded-host and x-forwarded-for metadata, which the service does not
+// forward.
+func incomingHeader(key string) (string, bool) {
+	switch http.CanonicalHeaderKey(key) {
+	case headerTenant:
+		return metadataTenant, true
+	case headerCorrelationID:
+		return correlation.MetadataKey, true
+	case headerTraceparent:
+		return metadataTraceparent, true
+	case headerTracestate:
+		return metadataTracestate, true
+	}
+	return "", false
+}
+
+// outgoingHeader decides which response header metadata becomes an HTTP
+// header: only x-correlation-id, as a plain X-Correlation-Id (not
+// Grpc-Metadata-X-Correlation-Id).
+func outgoingHeader(key string) (string, bool) {
+	if key == correlation.MetadataKey {
+		return headerCorrelationID, true
+	}
+	return "", false
+}
+
+// dropHeader keeps metadata out of the HTTP response; the service sends no
+// trailer metadata a REST caller needs.
+func dropHeader(string) (string, bool) { return "", false }
+
+// requestCorrelationID returns the correlation id for a response the mirror
+// writes itself: the caller's X-Correlation-Id when it sent exactly one
+// UUID, a new UUID otherwise. The second result reports an invalid value.
+func requestCorrelationID(r *http.Request) (id string, invalid bool) {
+	vals := r.Header.Values(headerCorrelationID)
+	switch {
+	case len(vals) == 1 && correlation.IsUUID(vals[0]):
+		return vals[0], false
+	case len(vals) == 0 || (len(vals) == 1 && vals[0] == ""):
+		return correlation.NewUUID(), false
+	}
+	return correlation.NewUUID(), true
+}

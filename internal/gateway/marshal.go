@@ -1,0 +1,45 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// jsonMarshaler is the mirror's only marshaler: protojson with the presence
+// rules of the package documentation. It writes a bare string response body
+// (the acceptance link, `response_body: "url"`) without escaping &, < and >,
+// so that the link reads as the URL it is.
+type jsonMarshaler struct {
+	runtime.JSONPb
+}
+
+// newMarshaler returns the mirror's marshaler.
+func newMarshaler() *jsonMarshaler {
+	return &jsonMarshaler{JSONPb: runtime.JSONPb{
+		MarshalOptions: protojson.MarshalOptions{
+			// Fields without presence always appear ("", 0, false, the
+			// UNSPECIFIED enum name, [], {}); fields with presence (proto3
+			// optional, messages) appear only when set, so absent means the
+			// upstream sent null.
+			EmitDefaultValues: true,
+		},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}}
+}
+
+// Marshal marshals v to JSON; see jsonMarshaler.
+func (m *jsonMarshaler) Marshal(v any) ([]byte, error) {
+	if s, ok := v.(string); ok {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			return nil, err
+		}
+		return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	}
+	return m.JSONPb.Marshal(v)
+}

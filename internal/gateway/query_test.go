@@ -1,0 +1,152 @@
+package gateway
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"google.golang.org/grpc/codes"
+)
+
+// TestQueryParameters: the upstream's camelCase names and the proto's
+// snake_case names work; anything else is a 400 with a BadRequest and no
+// upstream request.
+func TestQueryParameters(t *testing.T) {
+	const link = "/v1/Customers/relationship-acceptance?"
+	tests := []struct {
+		name      string
+		path      string
+		wantQuery url.Values // what the upstream gets; nil: a 400 and no request
+		wantField []string   // the BadRequest fields of a 400
+	}{
+		{name: "camelCase", path: link + "providerInstanceId=" + testPI + "&resellerId=" + testID,
+			wantQuery: url.Values{"providerInstanceId": {testPI}, "resellerId": {testID}}},
+		{name: "snake_case", path: link + "provider_instance_id=" + testPI + "&reseller_id=" + testID,
+			wantQuery: url.Values{"providerInstanceId": {testPI}, "resellerId": {testID}}},
+		{name: "mixed spellings of different fields", path: link + "provider_instance_id=" + testPI + "&resellerId=" + testID,
+			wantQuery: url.Values{"providerInstanceId": {testPI}, "resellerId": {testID}}},
+		{name: "without reseller", path: link + "providerInstanceId=" + testPI,
+			wantQuery: url.Values{"providerInstanceId": {testPI}}},
+		{name: "misspelled resellerID", path: link + "providerInstanceId=" + testPI + "&resellerID=" + testID,
+			wantField: []string{"resellerID"}},
+		{name: "lower-case resellerid", path: link + "providerInstanceId=" + testPI + "&resellerid=" + testID,
+			wantField: []string{"resellerid"}},
+		{name: "unknown extra", path: link + "providerInstanceId=" + testPI + "&debug=1&a=2",
+			wantField: []string{"a", "debug"}},
+		{name: "repeated", path: link + "providerInstanceId=" + testPI + "&resellerId=" + testID + "&resellerId=" + testID,
+			wantField: []string{"resellerId"}},
+		{name: "both spellings", path: link + "providerInstanceId=" + testPI + "&provider_instance_id=" + testPI,
+			wantField: []string{"provider_instance_id"}},
+		{name: "map syntax", path: link + "providerInstanceId=" + testPI + "&resellerId[x]=" + testID,
+			wantField: []string{"resellerId[x]"}},
+		{name: "malformed", path: link + "providerInstanceId=%zz", wantField: []string{"query"}},
+		{name: "semicolon", path: link + "providerInstanceId=" + testPI + ";resellerId=" + testID, wantField: []string{"query"}},
+		{name: "query on the reseller route", path: "/v1/Resellers/" + testID + "?reseller_id=" + testID,
+			wantField: []string{"reseller_id"}},
+	}
+	up := &recorder{answer: okUpstream}
+	s := newStack(t, up)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(up.requests())
+			r := s.get(t, tt.path)
+			reqs := up.requests()[before:]
+			if tt.wantQuery != nil {
+				if r.status != http.StatusOK || len(reqs) != 1 {
+					t.Fatalf("status %d with %d upstream requests, want 200 and 1: %s", r.status, len(reqs), r.body)
+				}
+				if diff := cmp.Diff(tt.wantQuery, reqs[0].URL.Query()); diff != "" {
+					t.Errorf("upstream query (-want +got):\n%s", diff)
+				}
+				return
+			}
+			if r.status != http.StatusBadRequest || len(reqs) != 0 {
+				t.Fatalf("status %d with %d upstream requests, want 400 and none: %s", r.status, len(reqs), r.body)
+			}
+			st := decodeStatus(t, r)
+			if st.Code() != codes.InvalidArgument {
+				t.Errorf("code = %v, want InvalidArgument", st.Code())
+			}
+			d := details(t, st)
+			var fields []string
+			for _, fv := range d.bad.GetFieldViolations() {
+				fields = append(fields, fv.GetField())
+			}
+			if diff := cmp.Diff(tt.wantField, fields); diff != "" {
+				t.Errorf("BadRequest fields (-want +got):\n%s", diff)
+			}
+			if d.info.GetReason() != ReasonInvalidQuery {
+				t.Errorf("reason = %q, want %s", d.info.GetReason(), ReasonInvalidQuery)
+			}
+		})
+	}
+}
+
+// TestEmptyResellerIDIsNotDropped: `resellerId=` sets the optional field to
+// "", which the service rejects, rather than asking for the CSP's link.
+func TestEmptyResellerIDIsNotDropped(t *testing.T) {
+	up := &recorder{answer: okUpstream}
+	s := newStack(t, up)
+	r := s.get(t, "/v1/Customers/relationship-acceptance?providerInstanceId="+testPI+"&resellerId=")
+	if r.status != http.StatusBadRequest {
+		t.Fatalf("status = %d, want 400: %s", r.status, r.body)
+	}
+	if d := details(t, decodeStatus(t, r)); d.bad.GetFieldViolations()[0].GetField() != "reseller_id" {
+		t.Errorf("BadRequest = %v, want reseller_id", d.bad)
+	}
+	if n := len(up.requests()); n != 0 {
+		t.Errorf("upstream got %d requests, want 0", n)
+	}
+}
+
+// TestRouteQueryNames pins the accepted names per route, read from the
+// proto's HTTP rules.
+func TestRouteQueryNames(t *testing.T) {
+	g, err := newGateway()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for key, rt := range g.routes {
+		got[key] = nil
+		for name := range rt.params {
+			got[key] = append(got[key], name)
+		}
+	}
+	want := map[string][]string{
+		"GET /v1/Resellers/{reseller_id=*}":         nil,
+		"GET /v1/Customers/relationship-acceptance": {"providerInstanceId", "provider_instance_id", "resellerId", "reseller_id"},
+	}
+	if diff := cmp.Diff(want, got, cmpSortStrings); diff != "" {
+		t.Errorf("routes (-want +got):\n%s", diff)
+	}
+}
+
+// cmpSortStrings compares string slices as sets.
+var cmpSortStrings = cmpopts.SortSlices(func(a, b string) bool { return a < b })
+
+// TestBodyIsBounded: no route takes a body, and the generated handlers drain
+// it; the middleware stops them after maxBodyBytes.
+func TestBodyIsBounded(t *testing.T) {
+	g, err := newGateway()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var read int64
+	var readErr error
+	h := g.checkQuery(func(_ http.ResponseWriter, r *http.Request, _ map[string]string) {
+		read, readErr = io.Copy(io.Discard, r.Body)
+	})
+	body := strings.NewReader(strings.Repeat("x", 4*maxBodyBytes))
+	h(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v1/Resellers/"+testID, body), nil)
+	var tooLarge *http.MaxBytesError
+	if read > maxBodyBytes || !errors.As(readErr, &tooLarge) {
+		t.Errorf("read %d bytes, error %v; want at most %d and *http.MaxBytesError", read, readErr, maxBodyBytes)
+	}
+}
