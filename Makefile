@@ -110,7 +110,7 @@ tidy-check: ## Fail when go.mod/go.sum are not tidy.
 	cd deploy && $(GO) mod tidy -diff
 	cd tools/lint && $(GO) mod tidy -diff
 
-# Interop and contract stability (issue 7): interop/README-snippet.md says how
+# Interop and contract stability (issue 7): README.md "Calling it from your language" says how
 # to call the API from each language; these targets prove it.
 BREAKING_AGAINST ?= main
 

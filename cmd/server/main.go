@@ -38,8 +38,9 @@ func main() {
 		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := server.Run(ctx, cfg); err != nil {
+	err = server.Run(ctx, cfg)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "cloudcockpit-facade:", err)
 		os.Exit(1)
 	}
@@ -67,6 +68,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		shutdownTimeout = setting{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long in-flight calls may take to finish after SIGTERM"}
 		logLevel        = setting{"log-level", "LOG_LEVEL", "log level: debug, info, warn, error"}
 		logFormat       = setting{"log-format", "LOG_FORMAT", "log format: json or text"}
+
+		upstreamTimeout        = setting{"upstream-timeout", "UPSTREAM_TIMEOUT", "bound on an upstream call, retries included, when the caller sets no deadline"}
+		upstreamAttemptTimeout = setting{"upstream-attempt-timeout", "UPSTREAM_ATTEMPT_TIMEOUT", "bound on each upstream attempt until its response headers arrive; 0 disables it"}
+		upstreamMaxAttempts    = setting{"upstream-max-attempts", "UPSTREAM_MAX_ATTEMPTS", "most attempts per upstream call, the first included (1: no retries, at most 10)"}
+		upstreamMaxConcurrent  = setting{"upstream-max-concurrent", "UPSTREAM_MAX_CONCURRENT", "most upstream requests in flight at once"}
+		upstreamQueueTimeout   = setting{"upstream-queue-timeout", "UPSTREAM_QUEUE_TIMEOUT", "longest wait for a free upstream request slot before RESOURCE_EXHAUSTED; 0 rejects at once"}
+		upstreamMaxBody        = setting{"upstream-max-body", "UPSTREAM_MAX_BODY_BYTES", "largest upstream response body accepted, in bytes"}
+		breakerFailures        = setting{"breaker-failures", "BREAKER_FAILURES", "consecutive failed upstream attempts that open the circuit breaker; 0 disables it"}
+		breakerOpen            = setting{"breaker-open", "BREAKER_OPEN_DURATION", "how long the open circuit breaker fails calls fast (readiness NOT_SERVING) before probing"}
+		coalesce               = setting{"coalesce", "COALESCE", "share one upstream request among identical concurrent calls (true/false)"}
 	)
 	help := func(s setting, def string) string {
 		h := s.usage + " (env " + s.env
@@ -81,11 +92,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.BoolVar(&cfg.Sandbox, sandbox.flag, false, help(sandbox, ""))
 	fs.StringVar(&cfg.DefaultTenant, defaultTenant.flag, "", help(defaultTenant, "none"))
 	fs.DurationVar(&cfg.ShutdownTimeout, shutdownTimeout.flag, cfg.ShutdownTimeout, help(shutdownTimeout, ""))
+	fs.DurationVar(&cfg.UpstreamTimeout, upstreamTimeout.flag, cfg.UpstreamTimeout, help(upstreamTimeout, ""))
+	fs.DurationVar(&cfg.UpstreamAttemptTimeout, upstreamAttemptTimeout.flag, cfg.UpstreamAttemptTimeout, help(upstreamAttemptTimeout, ""))
+	fs.IntVar(&cfg.UpstreamMaxAttempts, upstreamMaxAttempts.flag, cfg.UpstreamMaxAttempts, help(upstreamMaxAttempts, ""))
+	fs.IntVar(&cfg.UpstreamMaxConcurrent, upstreamMaxConcurrent.flag, cfg.UpstreamMaxConcurrent, help(upstreamMaxConcurrent, ""))
+	fs.DurationVar(&cfg.UpstreamQueueTimeout, upstreamQueueTimeout.flag, cfg.UpstreamQueueTimeout, help(upstreamQueueTimeout, ""))
+	fs.Int64Var(&cfg.UpstreamMaxBodyBytes, upstreamMaxBody.flag, cfg.UpstreamMaxBodyBytes, help(upstreamMaxBody, ""))
+	fs.IntVar(&cfg.BreakerFailures, breakerFailures.flag, cfg.BreakerFailures, help(breakerFailures, ""))
+	fs.DurationVar(&cfg.BreakerOpenDuration, breakerOpen.flag, cfg.BreakerOpenDuration, help(breakerOpen, ""))
+	fs.BoolVar(&cfg.Coalesce, coalesce.flag, cfg.Coalesce, help(coalesce, ""))
 	level := fs.String(logLevel.flag, "info", help(logLevel, ""))
 	format := fs.String(logFormat.flag, "json", help(logFormat, ""))
 	version := fs.Bool("version", false, "print the version and build info, then exit")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: cloudcockpit-facade [flags]\n\nA gRPC facade (with a JSON/REST mirror) over the CloudCockpit partner REST API.\nA flag wins over its environment variable.\n\nFlags:")
+		_, _ = fmt.Fprintln(fs.Output(), "Usage: cloudcockpit-facade [flags]\n\nA gRPC facade (with a JSON/REST mirror) over the CloudCockpit partner REST API.\nA flag wins over its environment variable.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -110,6 +130,36 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		return nil
 	}
 	str := func(dst *string) func(string) error { return func(v string) error { *dst = v; return nil } }
+	duration := func(dst *time.Duration) func(string) error {
+		return func(v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return errors.New("want a duration such as 10s")
+			}
+			*dst = d
+			return nil
+		}
+	}
+	integer := func(dst *int) func(string) error {
+		return func(v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return errors.New("want a whole number")
+			}
+			*dst = n
+			return nil
+		}
+	}
+	boolean := func(dst *bool) func(string) error {
+		return func(v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("want true or false")
+			}
+			*dst = b
+			return nil
+		}
+	}
 	errs := []error{
 		fromEnv(grpcAddr, str(&cfg.GRPCAddr)),
 		fromEnv(httpAddr, str(&cfg.HTTPAddr)),
@@ -117,22 +167,24 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		fromEnv(defaultTenant, str(&cfg.DefaultTenant)),
 		fromEnv(logLevel, str(level)),
 		fromEnv(logFormat, str(format)),
-		fromEnv(sandbox, func(v string) error {
-			b, err := strconv.ParseBool(v)
+		fromEnv(sandbox, boolean(&cfg.Sandbox)),
+		fromEnv(shutdownTimeout, duration(&cfg.ShutdownTimeout)),
+		fromEnv(upstreamTimeout, duration(&cfg.UpstreamTimeout)),
+		fromEnv(upstreamAttemptTimeout, duration(&cfg.UpstreamAttemptTimeout)),
+		fromEnv(upstreamMaxAttempts, integer(&cfg.UpstreamMaxAttempts)),
+		fromEnv(upstreamMaxConcurrent, integer(&cfg.UpstreamMaxConcurrent)),
+		fromEnv(upstreamQueueTimeout, duration(&cfg.UpstreamQueueTimeout)),
+		fromEnv(upstreamMaxBody, func(v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				return errors.New("want true or false")
+				return errors.New("want a number of bytes such as 1048576")
 			}
-			cfg.Sandbox = b
+			cfg.UpstreamMaxBodyBytes = n
 			return nil
 		}),
-		fromEnv(shutdownTimeout, func(v string) error {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				return errors.New("want a duration such as 10s")
-			}
-			cfg.ShutdownTimeout = d
-			return nil
-		}),
+		fromEnv(breakerFailures, integer(&cfg.BreakerFailures)),
+		fromEnv(breakerOpen, duration(&cfg.BreakerOpenDuration)),
+		fromEnv(coalesce, boolean(&cfg.Coalesce)),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return cfg, false, err

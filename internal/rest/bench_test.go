@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -85,4 +86,55 @@ func BenchmarkGetReseller(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkGetResellerNoCoalescing is BenchmarkGetReseller without
+// coalescing: the retry loop, breaker, limiter and attempt timer alone.
+func BenchmarkGetResellerNoCoalescing(b *testing.B) {
+	benchmarkGetReseller(b, Config{DisableCoalescing: true}, false)
+}
+
+// BenchmarkGetResellerParallelIdentical runs identical calls from many
+// goroutines: coalescing shares upstream requests between them.
+func BenchmarkGetResellerParallelIdentical(b *testing.B) {
+	benchmarkGetReseller(b, Config{}, true)
+}
+
+func benchmarkGetReseller(b *testing.B, cfg Config, parallel bool) {
+	body := readTestdata(b, "reseller_full.json")
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = w.Write(body)
+	}))
+	defer srv.Close()
+	tr := NewTransport()
+	defer tr.CloseIdleConnections()
+	cfg.BaseURL, cfg.HTTPClient = srv.URL, &http.Client{Transport: tr}
+	c, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(b.Context(), time.Minute)
+	defer cancel()
+	b.ReportAllocs()
+	if !parallel {
+		for b.Loop() {
+			if _, err := c.GetReseller(ctx, testCallInfo, "3f6c2a8e-9b1d-4c7e-a5f2-0d8e4b6a1c93"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return
+	}
+	b.SetParallelism(32)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := c.GetReseller(ctx, testCallInfo, "3f6c2a8e-9b1d-4c7e-a5f2-0d8e4b6a1c93"); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(requests.Load())/float64(b.N), "upstream-req/op")
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math"
 	"net/http"
@@ -21,6 +22,42 @@ const (
 	// DefaultMaxBodyBytes is the response body limit used when
 	// Config.MaxBodyBytes is zero: 1 MiB.
 	DefaultMaxBodyBytes int64 = 1 << 20
+
+	// DefaultTimeout bounds a call whose context has no deadline when
+	// Config.Timeout is zero.
+	DefaultTimeout = 10 * time.Second
+
+	// DefaultAttemptTimeout bounds each attempt until response headers
+	// arrive when Config.AttemptTimeout is zero.
+	DefaultAttemptTimeout = 5 * time.Second
+
+	// DefaultMaxAttempts is the attempt limit (first try included) when
+	// Config.MaxAttempts is zero.
+	DefaultMaxAttempts = 3
+
+	// DefaultRetryBackoff is the base of the retry back-off when
+	// Config.RetryBackoff is zero.
+	DefaultRetryBackoff = 50 * time.Millisecond
+
+	// DefaultMaxRetryBackoff caps the retry back-off when
+	// Config.MaxRetryBackoff is zero.
+	DefaultMaxRetryBackoff = time.Second
+
+	// DefaultMaxConcurrent is the limit on upstream requests in flight when
+	// Config.MaxConcurrent is zero.
+	DefaultMaxConcurrent = 64
+
+	// DefaultQueueTimeout is how long a request waits for one of the
+	// MaxConcurrent slots when Config.QueueTimeout is zero.
+	DefaultQueueTimeout = time.Second
+
+	// DefaultBreakerFailures is the number of consecutive failed attempts
+	// that opens the circuit breaker when Config.BreakerFailures is zero.
+	DefaultBreakerFailures = 5
+
+	// DefaultBreakerOpenDuration is how long the circuit breaker stays open
+	// when Config.BreakerOpenDuration is zero.
+	DefaultBreakerOpenDuration = 5 * time.Second
 )
 
 const (
@@ -60,14 +97,105 @@ type Config struct {
 	// the cap yields an *Error without Envelope. Zero means
 	// DefaultMaxBodyBytes; negative values are rejected by New.
 	MaxBodyBytes int64
+
+	// Timeout bounds a call, all attempts and back-off included, when its
+	// context has no deadline. A context deadline, shorter or longer, is
+	// used as it is. Zero means DefaultTimeout; negative values are
+	// rejected by New.
+	Timeout time.Duration
+
+	// AttemptTimeout bounds each attempt from sending the request until the
+	// response headers arrive (not the body). An attempt that runs out is a
+	// retryable failure; when it is the last one the call fails with
+	// ErrAttemptTimeout. It is not armed when the call's deadline comes
+	// first anyway. Zero means DefaultAttemptTimeout; negative disables it.
+	AttemptTimeout time.Duration
+
+	// MaxAttempts is the most attempts a call makes, the first included.
+	// Only connection failures, resets (a 2xx body cut mid-way included),
+	// attempt timeouts and the statuses 429, 502, 503 and 504 are retried,
+	// with full-jitter exponential back-off, or after the upstream's
+	// Retry-After when it sent one. A retry is not made when its wait would
+	// not end before the call's deadline (the last error is returned at
+	// once), when the circuit breaker refuses it, or when the retry budget
+	// is spent (see the package documentation). Zero means
+	// DefaultMaxAttempts; 1 disables retries; negative values are rejected
+	// by New.
+	MaxAttempts int
+
+	// RetryBackoff is the back-off base: before retry n the client waits a
+	// random duration in [0, min(MaxRetryBackoff, RetryBackoff·2^(n-1))).
+	// Zero means DefaultRetryBackoff; negative values are rejected by New.
+	RetryBackoff time.Duration
+
+	// MaxRetryBackoff caps the back-off. Zero means DefaultMaxRetryBackoff;
+	// negative values are rejected by New.
+	MaxRetryBackoff time.Duration
+
+	// MaxConcurrent limits the upstream requests in flight at once, over all
+	// calls of the Client. A request over the limit waits for a free slot up
+	// to QueueTimeout (never past its deadline) and then fails with
+	// *ConcurrencyLimitError. Zero means DefaultMaxConcurrent; negative
+	// means no limit.
+	MaxConcurrent int
+
+	// QueueTimeout is the longest a request waits for a MaxConcurrent slot.
+	// Zero means DefaultQueueTimeout; negative means no waiting: a request
+	// over the limit fails at once.
+	QueueTimeout time.Duration
+
+	// BreakerFailures is the number of consecutive failed attempts (5xx,
+	// 429, connection failures, attempt timeouts) that opens the circuit
+	// breaker. Answers that blame the request (other 4xx) and 2xx reset the
+	// count; attempts the caller cancelled, or whose deadline passed, count
+	// neither way. An open breaker refuses calls with *CircuitOpenError for
+	// BreakerOpenDuration, then turns half-open and lets one probe through
+	// at a time: the probe's success closes it, its failure opens it again.
+	// Zero means DefaultBreakerFailures; negative disables the breaker.
+	BreakerFailures int
+
+	// BreakerOpenDuration is how long the breaker stays open. Zero means
+	// DefaultBreakerOpenDuration; negative values are rejected by New.
+	BreakerOpenDuration time.Duration
+
+	// OnBreakerStateChange, when not nil, is called with every new state of
+	// the circuit breaker, in order, synchronously and under the breaker's
+	// lock: it must return quickly and must not call the Client. The
+	// change from open to half-open happens on a timer once
+	// BreakerOpenDuration has passed, even without calls.
+	OnBreakerStateChange func(BreakerState)
+
+	// DisableCoalescing turns off the sharing of one upstream call between
+	// identical concurrent calls (same method, URL, X-Tenant and
+	// Authorization). By default they share it; see the package
+	// documentation.
+	DisableCoalescing bool
 }
 
 // Client calls the CloudCockpit partner REST API. Build it with New. A Client
-// is immutable and safe for concurrent use by multiple goroutines.
+// is safe for concurrent use by multiple goroutines; its configuration is
+// immutable, and it holds the state its calls share: the circuit breaker, the
+// retry budget, the concurrency limit and the calls in flight for
+// coalescing.
 type Client struct {
 	hc        *http.Client
 	userAgent string
 	maxBody   int64
+
+	timeout        time.Duration
+	attemptTimeout time.Duration // 0: none
+	maxAttempts    int
+	backoff        time.Duration
+	maxBackoff     time.Duration
+	coalesce       bool
+	seed           maphash.Seed
+
+	breaker *breaker // nil: disabled
+	limiter *limiter // nil: no limit
+	budget  *retryBudget
+
+	resellers group[*Reseller]
+	links     group[string]
 
 	// resellersPrefix is "{base}/v1/Resellers/"; an escaped id is appended.
 	resellersPrefix string
@@ -95,7 +223,8 @@ type CallInfo struct {
 // New validates cfg and returns a Client. It fails with a descriptive error
 // when BaseURL is missing or not an absolute http(s) URL with a host, when it
 // has credentials, a query or a fragment, when UserAgent contains control
-// characters, or when MaxBodyBytes is negative.
+// characters, or when a size, count or duration that must not be negative
+// is.
 func New(cfg Config) (*Client, error) {
 	base, err := parseBaseURL(cfg.BaseURL)
 	if err != nil {
@@ -115,17 +244,57 @@ func New(cfg Config) (*Client, error) {
 	case maxBody == 0:
 		maxBody = DefaultMaxBodyBytes
 	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"timeout", cfg.Timeout},
+		{"retry backoff", cfg.RetryBackoff},
+		{"max retry backoff", cfg.MaxRetryBackoff},
+		{"breaker open duration", cfg.BreakerOpenDuration},
+	} {
+		if d.v < 0 {
+			return nil, fmt.Errorf("rest: %s must not be negative, got %v", d.name, d.v)
+		}
+	}
+	if cfg.MaxAttempts < 0 {
+		return nil, fmt.Errorf("rest: max attempts must not be negative, got %d", cfg.MaxAttempts)
+	}
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = sharedHTTPClient()
 	}
+	attemptTimeout := orDefault(cfg.AttemptTimeout, DefaultAttemptTimeout)
+	if attemptTimeout < 0 {
+		attemptTimeout = 0
+	}
+	queueTimeout := orDefault(cfg.QueueTimeout, DefaultQueueTimeout)
 	return &Client{
 		hc:              hc,
 		userAgent:       ua,
 		maxBody:         maxBody,
+		timeout:         orDefault(cfg.Timeout, DefaultTimeout),
+		attemptTimeout:  attemptTimeout,
+		maxAttempts:     orDefault(cfg.MaxAttempts, DefaultMaxAttempts),
+		backoff:         orDefault(cfg.RetryBackoff, DefaultRetryBackoff),
+		maxBackoff:      orDefault(cfg.MaxRetryBackoff, DefaultMaxRetryBackoff),
+		coalesce:        !cfg.DisableCoalescing,
+		seed:            maphash.MakeSeed(),
+		breaker:         newBreaker(orDefault(cfg.BreakerFailures, DefaultBreakerFailures), orDefault(cfg.BreakerOpenDuration, DefaultBreakerOpenDuration), cfg.OnBreakerStateChange),
+		limiter:         newLimiter(orDefault(cfg.MaxConcurrent, DefaultMaxConcurrent), queueTimeout),
+		budget:          newRetryBudget(),
 		resellersPrefix: base + "/v1/Resellers/",
 		acceptanceURL:   base + "/v1/Customers/relationship-acceptance",
 	}, nil
+}
+
+// orDefault returns v, or def when v is zero.
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
 }
 
 // parseBaseURL validates raw and returns it as scheme://host[/prefix] without
@@ -164,6 +333,12 @@ func (c *Client) CloseIdleConnections() {
 	c.hc.CloseIdleConnections()
 }
 
+// BreakerState returns the circuit breaker's current state; BreakerClosed
+// when the breaker is disabled.
+func (c *Client) BreakerState() BreakerState {
+	return c.breaker.current()
+}
+
 // GetReseller fetches one reseller: GET {base}/v1/Resellers/{resellerID}. The
 // id is sent as exactly one escaped path segment whatever it contains ("a/b"
 // becomes "a%2Fb"); an empty id, "." or ".." fails with ErrInvalidRequest.
@@ -172,12 +347,7 @@ func (c *Client) GetReseller(ctx context.Context, ci CallInfo, resellerID string
 	if err := checkSegment(resellerID); err != nil {
 		return nil, fmt.Errorf("get reseller %q: %w", resellerID, err)
 	}
-	var r *Reseller
-	err := c.get(ctx, ci, c.resellersPrefix+url.PathEscape(resellerID), func(_ string, body []byte) error {
-		var err error
-		r, err = DecodeReseller(body)
-		return err
-	})
+	r, err := call(c, &c.resellers, ctx, ci, c.resellersPrefix+url.PathEscape(resellerID), decodeReseller, (*Reseller).Clone)
 	if err != nil {
 		return nil, fmt.Errorf("get reseller %q: %w", resellerID, err)
 	}
@@ -196,48 +366,36 @@ func (c *Client) GetAcceptanceLink(ctx context.Context, ci CallInfo, providerIns
 	if resellerID != "" {
 		q.Set("resellerId", resellerID)
 	}
-	var link string
-	err := c.get(ctx, ci, c.acceptanceURL+"?"+q.Encode(), func(contentType string, body []byte) error {
-		var err error
-		link, err = DecodeAcceptanceLink(contentType, body)
-		return err
-	})
+	link, err := call(c, &c.links, ctx, ci, c.acceptanceURL+"?"+q.Encode(), DecodeAcceptanceLink, nil)
 	if err != nil {
 		return "", fmt.Errorf("get acceptance link for provider instance %q: %w", providerInstanceID, err)
 	}
 	return link, nil
 }
 
-// get sends one GET to rawURL and hands a 2xx body to decode. The body slice
-// is only valid during the call.
-func (c *Client) get(ctx context.Context, ci CallInfo, rawURL string, decode func(contentType string, body []byte) error) error {
+// call runs one call of a Client method: it checks the headers, bounds a
+// call without deadline by the client's timeout, and runs it coalesced with
+// identical calls in g, or alone. clone copies a result for a waiter that
+// shares it; nil means results are immutable.
+func call[T any](c *Client, g *group[T], ctx context.Context, ci CallInfo, rawURL string, decode decoder[T], clone func(T) T) (T, error) {
 	if err := checkCallInfo(ci); err != nil {
-		return err
+		var zero T
+		return zero, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return fmt.Errorf("build request: %w", err)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
 	}
-	c.setHeaders(req.Header, ci)
+	if c.coalesce {
+		return g.do(c, ctx, ci, rawURL, decode, clone)
+	}
+	return execute(c, ctx, nil, ci, rawURL, decode)
+}
 
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return withContextErr(ctx, err)
-	}
-	defer drainAndClose(resp.Body)
-
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return c.upstreamError(resp)
-	}
-	if resp.ContentLength > c.maxBody {
-		return &BodyTooLargeError{Limit: c.maxBody}
-	}
-	buf := getBuffer(resp.ContentLength)
-	defer putBuffer(buf)
-	if err := c.readBody(buf, resp.Body); err != nil {
-		return withContextErr(ctx, err)
-	}
-	return decode(resp.Header.Get("Content-Type"), buf.Bytes())
+// decodeReseller is DecodeReseller as a decoder.
+func decodeReseller(_ string, body []byte) (*Reseller, error) {
+	return DecodeReseller(body)
 }
 
 // setHeaders sets exactly the headers the upstream gets: the CallInfo ones

@@ -20,7 +20,7 @@ import (
 )
 
 const (
-	testToken  = "Bearer eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.secret-payload.sig"
+	testToken  = "Bearer eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.secret-payload.sig" //nolint:gosec // G101: a fake token that tests look for in errors
 	testTenant = "portal.cloudcockpit.com"
 	testCorrID = "8f14e45f-ceea-467f-a0e6-6a7b2c3d4e5f"
 	testLink   = "https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship&partnerId=0b3e5a1c-5f41-4f1e-8f0a-2b7d9c6e4a11&msppId=0&DAP=true#/BillingAccounts/partner-invitation"
@@ -125,12 +125,17 @@ func TestNew(t *testing.T) {
 		{name: "empty fragment", give: Config{BaseURL: "https://api.cloudcockpit.com/#"}, wantErr: "must not have a fragment"},
 		{
 			name:      "credentials are refused and not echoed",
-			give:      Config{BaseURL: "https://user:hunter2@api.cloudcockpit.com"},
+			give:      Config{BaseURL: "https://user:hunter2@api.cloudcockpit.com"}, //nolint:gosec // G101: fake credentials that must be refused
 			wantErr:   "must not contain credentials",
 			wantNotIn: "hunter2",
 		},
 		{name: "negative body limit", give: Config{BaseURL: "https://x.example", MaxBodyBytes: -1}, wantErr: "must not be negative"},
 		{name: "bad user agent", give: Config{BaseURL: "https://x.example", UserAgent: "a\r\nX-Evil: 1"}, wantErr: "user agent"},
+		{name: "negative timeout", give: Config{BaseURL: "https://x.example", Timeout: -time.Second}, wantErr: "timeout must not be negative"},
+		{name: "negative max attempts", give: Config{BaseURL: "https://x.example", MaxAttempts: -1}, wantErr: "max attempts must not be negative"},
+		{name: "negative back-off", give: Config{BaseURL: "https://x.example", RetryBackoff: -1}, wantErr: "retry backoff must not be negative"},
+		{name: "negative breaker open duration", give: Config{BaseURL: "https://x.example", BreakerOpenDuration: -1}, wantErr: "breaker open duration must not be negative"},
+		{name: "disabled protections", give: Config{BaseURL: "https://x.example", AttemptTimeout: -1, MaxConcurrent: -1, QueueTimeout: -1, BreakerFailures: -1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -535,8 +540,9 @@ func TestUpstreamErrors(t *testing.T) {
 				_, _ = w.Write([]byte(tt.body))
 			})
 			// The shared default client is used so that its redirect policy
-			// is what gets tested.
-			c, err := New(Config{BaseURL: srv.URL})
+			// is what gets tested. One attempt: retries have their own tests
+			// (fault_test.go).
+			c, err := New(Config{BaseURL: srv.URL, MaxAttempts: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -694,7 +700,8 @@ func TestGetResellerDecodesRecordedBody(t *testing.T) {
 	}
 	var rec recorder
 	srv := newUpstream(t, rec.handler(http.StatusOK, "application/json; charset=utf-8", string(body)))
-	c := newTestClient(t, Config{BaseURL: srv.URL})
+	// Without coalescing, so that every call is its own request.
+	c := newTestClient(t, Config{BaseURL: srv.URL, DisableCoalescing: true})
 
 	// Concurrent calls exercise the shared body buffers under -race.
 	const calls = 32
@@ -761,7 +768,9 @@ func TestConnectionIsReusedAfterEveryOutcome(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var rec recorder
 			srv := newUpstream(t, rec.handler(tt.status, "application/json", tt.body))
-			c := newTestClient(t, Config{BaseURL: srv.URL})
+			// One attempt per call, so that each call is one request even
+			// for the retryable 502.
+			c := newTestClient(t, Config{BaseURL: srv.URL, MaxAttempts: 1})
 
 			var reused []bool
 			ctx := httptrace.WithClientTrace(testContext(t), &httptrace.ClientTrace{

@@ -19,8 +19,51 @@
 //   - *BodyTooLargeError when a 2xx body exceeds Config.MaxBodyBytes;
 //   - ErrInvalidRequest when the arguments cannot form a safe request, in
 //     which case nothing was sent;
+//   - *CircuitOpenError when the circuit breaker refused the call, in which
+//     case nothing was sent;
+//   - *ConcurrencyLimitError when no upstream request slot became free in
+//     time (Config.MaxConcurrent, Config.QueueTimeout);
+//   - ErrAttemptTimeout when the last attempt got no response headers
+//     within Config.AttemptTimeout;
 //   - otherwise a transport error (connection refused, reset, TLS, ...), for
 //     which errors.Is(err, context.DeadlineExceeded) and
-//     errors.Is(err, context.Canceled) report the caller's deadline and
-//     cancellation.
+//     errors.Is(err, context.Canceled) report the call's deadline (the
+//     caller's, or Config.Timeout when it set none) and cancellation.
+//
+// When a call made more than one attempt, its error is the last attempt's,
+// and Attempts(err) tells how many there were.
+//
+// # Failure handling
+//
+// Every call is bounded by its context's deadline, all attempts and back-off
+// included, or by Config.Timeout when the context has none; each attempt is
+// also bounded by Config.AttemptTimeout until the response headers arrive.
+//
+// Calls are idempotent GETs, so a call is retried (Config.MaxAttempts in
+// all) after a connection failure, a reset (also a 2xx body cut mid-way),
+// an attempt timeout, or a 429, 502, 503 or 504 answer; never after another
+// status or an undecodable body. The wait before a retry is the upstream's
+// Retry-After when it sent one, else full-jitter exponential back-off; a
+// retry whose wait would not end before the deadline is not made, and the
+// caller gets the upstream's answer (with its Retry-After) at once. A retry
+// budget shared by all calls of a Client, in the manner of gRFC A6's retry
+// throttling (a bucket of 10 tokens, −1 per failed attempt, +0.1 per
+// successful one, retries only while more than 5 are left), stops retries
+// during an outage so that they do not multiply the load on the upstream.
+//
+// A circuit breaker per Client (so per upstream) opens after
+// Config.BreakerFailures consecutive failed attempts and then fails calls
+// fast; see Config.BreakerFailures and Config.OnBreakerStateChange. At most
+// Config.MaxConcurrent upstream requests are in flight; the others queue
+// for a while (Config.QueueTimeout).
+//
+// Identical concurrent calls (same method and arguments, same X-Tenant,
+// same Authorization) share one upstream request unless
+// Config.DisableCoalescing is set. The shared request runs on a context
+// detached from the callers': a caller whose context ends gets its
+// context's error at once without disturbing the others, and the request is
+// cancelled only when every caller has gone. The first caller's
+// X-Correlation-Id is the one sent upstream. Errors are shared as they are
+// (they are never modified); every caller gets its own copy of a *Reseller
+// (see Reseller.Clone), so callers may modify what they get.
 package rest

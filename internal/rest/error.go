@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -127,7 +128,7 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 		return 0, false
 	}
 	if isDigits(v) {
-		const maxSeconds = int64(math.MaxInt64 / int64(time.Second))
+		const maxSeconds = math.MaxInt64 / int64(time.Second)
 		secs, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || secs > maxSeconds { // only a range error is possible
 			return time.Duration(math.MaxInt64), true
@@ -155,4 +156,79 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// ErrAttemptTimeout is returned (wrapped) when the upstream sent no response
+// headers within Config.AttemptTimeout on the last attempt a call made. Each
+// such attempt counts as a failure for retries and for the circuit breaker.
+var ErrAttemptTimeout = errors.New("upstream sent no response headers within the attempt timeout")
+
+// CircuitOpenError is returned (wrapped) when the circuit breaker refused the
+// call without sending anything upstream: the upstream failed repeatedly and
+// the breaker is open, or it is half-open and its one probe is in flight.
+type CircuitOpenError struct {
+	// RetryAfter is how long the breaker stays open, or, while a probe is in
+	// flight, a short hint; never negative.
+	RetryAfter time.Duration
+}
+
+// Error returns "circuit breaker open: upstream calls refused for <RetryAfter>".
+func (e *CircuitOpenError) Error() string {
+	return "circuit breaker open: upstream calls refused for " + e.RetryAfter.String()
+}
+
+// ConcurrencyLimitError is returned (wrapped) when Config.MaxConcurrent
+// upstream requests were in flight and none finished within the queue wait
+// (Config.QueueTimeout, or less when the call's deadline came first). Nothing
+// was sent upstream by the attempt that got it.
+type ConcurrencyLimitError struct {
+	// Limit is the configured number of concurrent upstream requests.
+	Limit int
+
+	// RetryAfter is a hint for when to try again: the queue wait the
+	// rejected call was allowed.
+	RetryAfter time.Duration
+}
+
+// Error returns "too many concurrent upstream requests (limit <Limit>)".
+func (e *ConcurrencyLimitError) Error() string {
+	return "too many concurrent upstream requests (limit " + strconv.Itoa(e.Limit) + ")"
+}
+
+// attemptsError records that a call made more than one upstream attempt; it
+// wraps the error of the last one. See Attempts.
+type attemptsError struct {
+	err      error
+	attempts int
+}
+
+// Error returns the last attempt's error followed by " (<n> attempts)".
+func (e *attemptsError) Error() string {
+	return e.err.Error() + " (" + strconv.Itoa(e.attempts) + " attempts)"
+}
+
+// Unwrap returns the last attempt's error.
+func (e *attemptsError) Unwrap() error { return e.err }
+
+// Attempts returns the number of attempts.
+func (e *attemptsError) Attempts() int { return e.attempts }
+
+// Attempts reports how many upstream attempts the call that returned err
+// made, retries included: the value of the first error in err's chain with
+// an Attempts() int method. It is 1 for an error that records no more than
+// one attempt, including errors from calls refused before any attempt.
+func Attempts(err error) int {
+	var ae interface{ Attempts() int }
+	if errors.As(err, &ae) {
+		return ae.Attempts()
+	}
+	return 1
+}
+
+// withAttempts wraps err with the attempt count when it is more than one.
+func withAttempts(err error, attempts int) error {
+	if err == nil || attempts <= 1 {
+		return err
+	}
+	return &attemptsError{err: err, attempts: attempts}
 }

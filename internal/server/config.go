@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/url"
 	"time"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
 
 // DefaultUpstreamURL is the production base URL of the CloudCockpit API, as the
@@ -38,6 +40,39 @@ type Config struct {
 	// Logger receives the access log and the server's own messages. Default
 	// slog.Default().
 	Logger *slog.Logger
+
+	// UpstreamTimeout bounds an upstream call (all attempts and back-off)
+	// when the caller set no deadline; a caller's deadline, shorter or
+	// longer, is used as it is. Default 10s; must be positive.
+	UpstreamTimeout time.Duration
+	// UpstreamAttemptTimeout bounds each upstream attempt until its response
+	// headers arrive; an attempt that runs out is retried like a connection
+	// failure. Default 5s; 0 disables it.
+	UpstreamAttemptTimeout time.Duration
+	// UpstreamMaxAttempts is the most attempts an upstream call makes, the
+	// first included (1 disables retries). Default 3; between 1 and 10.
+	UpstreamMaxAttempts int
+	// UpstreamMaxConcurrent limits the upstream requests in flight. Default
+	// 64; at least 1.
+	UpstreamMaxConcurrent int
+	// UpstreamQueueTimeout is the longest a request over
+	// UpstreamMaxConcurrent waits for a slot before the call fails with
+	// RESOURCE_EXHAUSTED. Default 1s; 0 rejects at once.
+	UpstreamQueueTimeout time.Duration
+	// UpstreamMaxBodyBytes caps the size of an upstream response body.
+	// Default 1 MiB; at least 1 KiB.
+	UpstreamMaxBodyBytes int64
+	// BreakerFailures is the number of consecutive failed upstream attempts
+	// (5xx, 429, no answer) that opens the circuit breaker. Default 5; 0
+	// disables the breaker.
+	BreakerFailures int
+	// BreakerOpenDuration is how long the open breaker fails calls fast
+	// (and readiness reports NOT_SERVING) before it lets a probe through.
+	// Default 5s; must be positive.
+	BreakerOpenDuration time.Duration
+	// Coalesce makes identical concurrent calls (same method, arguments,
+	// tenant and credentials) share one upstream request. Default true.
+	Coalesce bool
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -47,6 +82,16 @@ func DefaultConfig() Config {
 		HTTPAddr:        ":8080",
 		UpstreamURL:     DefaultUpstreamURL,
 		ShutdownTimeout: 10 * time.Second,
+
+		UpstreamTimeout:        rest.DefaultTimeout,
+		UpstreamAttemptTimeout: rest.DefaultAttemptTimeout,
+		UpstreamMaxAttempts:    rest.DefaultMaxAttempts,
+		UpstreamMaxConcurrent:  rest.DefaultMaxConcurrent,
+		UpstreamQueueTimeout:   rest.DefaultQueueTimeout,
+		UpstreamMaxBodyBytes:   rest.DefaultMaxBodyBytes,
+		BreakerFailures:        rest.DefaultBreakerFailures,
+		BreakerOpenDuration:    rest.DefaultBreakerOpenDuration,
+		Coalesce:               true,
 	}
 }
 
@@ -71,5 +116,58 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		return errors.New("-shutdown-timeout must not be negative")
 	}
+	return c.validateUpstream()
+}
+
+// validateUpstream checks the settings of the upstream client's
+// protections.
+func (c Config) validateUpstream() error {
+	switch {
+	case c.UpstreamTimeout <= 0:
+		return fmt.Errorf("-upstream-timeout (UPSTREAM_TIMEOUT) must be positive, got %v", c.UpstreamTimeout)
+	case c.UpstreamAttemptTimeout < 0:
+		return fmt.Errorf("-upstream-attempt-timeout (UPSTREAM_ATTEMPT_TIMEOUT) must not be negative (0 disables it), got %v", c.UpstreamAttemptTimeout)
+	case c.UpstreamMaxAttempts < 1 || c.UpstreamMaxAttempts > 10:
+		return fmt.Errorf("-upstream-max-attempts (UPSTREAM_MAX_ATTEMPTS) must be between 1 (no retries) and 10, got %d", c.UpstreamMaxAttempts)
+	case c.UpstreamMaxConcurrent < 1:
+		return fmt.Errorf("-upstream-max-concurrent (UPSTREAM_MAX_CONCURRENT) must be at least 1, got %d", c.UpstreamMaxConcurrent)
+	case c.UpstreamQueueTimeout < 0:
+		return fmt.Errorf("-upstream-queue-timeout (UPSTREAM_QUEUE_TIMEOUT) must not be negative (0 rejects at once), got %v", c.UpstreamQueueTimeout)
+	case c.UpstreamMaxBodyBytes < 1<<10:
+		return fmt.Errorf("-upstream-max-body (UPSTREAM_MAX_BODY_BYTES) must be at least 1024 bytes, got %d", c.UpstreamMaxBodyBytes)
+	case c.BreakerFailures < 0:
+		return fmt.Errorf("-breaker-failures (BREAKER_FAILURES) must not be negative (0 disables the breaker), got %d", c.BreakerFailures)
+	case c.BreakerOpenDuration <= 0:
+		return fmt.Errorf("-breaker-open (BREAKER_OPEN_DURATION) must be positive, got %v", c.BreakerOpenDuration)
+	}
 	return nil
+}
+
+// upstreamConfig translates c into the upstream client's configuration,
+// whose zero values mean defaults: a disabled setting becomes a negative
+// value there.
+func (c Config) upstreamConfig(baseURL string, onBreakerStateChange func(rest.BreakerState)) rest.Config {
+	rc := rest.Config{
+		BaseURL:              baseURL,
+		MaxBodyBytes:         c.UpstreamMaxBodyBytes,
+		Timeout:              c.UpstreamTimeout,
+		AttemptTimeout:       c.UpstreamAttemptTimeout,
+		MaxAttempts:          c.UpstreamMaxAttempts,
+		MaxConcurrent:        c.UpstreamMaxConcurrent,
+		QueueTimeout:         c.UpstreamQueueTimeout,
+		BreakerFailures:      c.BreakerFailures,
+		BreakerOpenDuration:  c.BreakerOpenDuration,
+		OnBreakerStateChange: onBreakerStateChange,
+		DisableCoalescing:    !c.Coalesce,
+	}
+	if c.UpstreamAttemptTimeout == 0 {
+		rc.AttemptTimeout = -1
+	}
+	if c.UpstreamQueueTimeout == 0 {
+		rc.QueueTimeout = -1
+	}
+	if c.BreakerFailures == 0 {
+		rc.BreakerFailures = -1
+	}
+	return rc
 }

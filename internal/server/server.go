@@ -11,16 +11,17 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
-	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
 
-	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/descriptor"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/gateway"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/service"
@@ -56,8 +57,8 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	defer gl.Close()
-	defer hl.Close()
+	defer func() { _ = gl.Close() }() // already closed by the servers' shutdown
+	defer func() { _ = hl.Close() }()
 
 	upstreamURL := cfg.UpstreamURL
 	var stopSandbox func()
@@ -70,29 +71,53 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) error {
 		defer stopSandbox()
 		log.Info("serving the embedded sandbox upstream", slog.String("url", upstreamURL))
 	}
-	client, err := rest.New(rest.Config{BaseURL: upstreamURL})
+	// Readiness follows the upstream circuit breaker (see readiness).
+	ready := new(readiness)
+	client, err := rest.New(cfg.upstreamConfig(upstreamURL, ready.breakerChanged))
 	if err != nil {
 		return fmt.Errorf("upstream client: %w", err)
 	}
+	defer client.CloseIdleConnections()
 
 	gs, hs, err := newGRPCServer(cfg, log, client)
 	if err != nil {
 		return err
 	}
+	ready.attach(hs, log)
+	// The REST mirror calls the same *grpc.Server over an in-memory
+	// listener, so that REST calls pass the same interceptors as gRPC calls.
+	inproc := bufconn.Listen(inProcessBufSize)
+	conn, err := dialInProcess(inproc)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }() // closed again, harmlessly, after the HTTP drain
+	handler, err := newHTTPHandler(conn, hs)
+	if err != nil {
+		return err
+	}
 	httpSrv := &http.Server{
-		Handler:           newHTTPHandler(hs),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second, // no route takes a body: do not wait for one
+		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    maxHeaderListSize,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		if err := gs.Serve(gl); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			errc <- fmt.Errorf("gRPC server: %w", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := gs.Serve(inproc); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			errc <- fmt.Errorf("gRPC server (in-process listener): %w", err)
 		}
 	}()
 	go func() {
@@ -114,16 +139,20 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) error {
 	defer cancel()
 	done := make(chan struct{})
 	go func() {
+		// HTTP first: its in-flight calls still need the in-process
+		// connection, which GracefulStop would close under them.
+		if err := httpSrv.Shutdown(drainCtx); err != nil {
+			_ = httpSrv.Close()
+		}
+		_ = conn.Close()
 		gs.GracefulStop()
 		close(done)
 	}()
-	if err := httpSrv.Shutdown(drainCtx); err != nil {
-		_ = httpSrv.Close()
-	}
 	select {
 	case <-done:
 	case <-drainCtx.Done():
 		gs.Stop()
+		_ = httpSrv.Close()
 		<-done
 	}
 	wg.Wait()
@@ -149,9 +178,7 @@ func newGRPCServer(cfg Config, log *slog.Logger, upstream service.Upstream) (*gr
 
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
-	for _, name := range []string{"", pb.ResellerService_ServiceDesc.ServiceName, pb.CustomerService_ServiceDesc.ServiceName} {
-		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
-	}
+	setServing(hs, healthpb.HealthCheckResponse_SERVING)
 
 	files, err := descriptor.Files()
 	if err != nil {
@@ -163,31 +190,31 @@ func newGRPCServer(cfg Config, log *slog.Logger, upstream service.Upstream) (*gr
 	return gs, hs, nil
 }
 
-// newHTTPHandler serves the HTTP listener: liveness and readiness for now.
-func newHTTPHandler(hs *health.Server) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeHealth(w, http.StatusOK, "SERVING")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		resp, err := hs.Check(r.Context(), &healthpb.HealthCheckRequest{})
-		if err != nil {
-			writeHealth(w, http.StatusServiceUnavailable, status.Code(err).String())
-			return
-		}
-		code := http.StatusOK
-		if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-			code = http.StatusServiceUnavailable
-		}
-		writeHealth(w, code, resp.GetStatus().String())
-	})
-	return mux
+// inProcessBufSize is the buffer, per direction, of the in-memory connection
+// between the REST mirror and the gRPC server.
+const inProcessBufSize = 256 << 10
+
+// dialInProcess returns a client connection to the gRPC server served on l.
+// It connects lazily, on the first call.
+func dialInProcess(l *bufconn.Listener) (*grpc.ClientConn, error) {
+	conn, err := grpc.NewClient("passthrough:///cloudcockpit-facade.in-process",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return l.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("in-process gRPC connection: %w", err)
+	}
+	return conn, nil
 }
 
-func writeHealth(w http.ResponseWriter, code int, st string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_, _ = fmt.Fprintf(w, "{\"status\":%q}\n", st)
+// newHTTPHandler serves the HTTP listener: the REST mirror over conn, the
+// OpenAPI document, liveness, and readiness from hs.
+func newHTTPHandler(conn grpc.ClientConnInterface, hs *health.Server) (http.Handler, error) {
+	h, err := gateway.New(conn, gateway.WithHealth(hs))
+	if err != nil {
+		return nil, fmt.Errorf("REST mirror: %w", err)
+	}
+	return h, nil
 }
 
 // startSandbox serves the embedded simulated upstream on a loopback port and

@@ -52,6 +52,10 @@ const (
 	reasonUpstreamTooLarge       = "UPSTREAM_RESPONSE_TOO_LARGE"
 	reasonDeadlineExceeded       = "DEADLINE_EXCEEDED"
 	reasonCancelled              = "CANCELLED"
+
+	// Refused locally by the upstream client's protections.
+	reasonCircuitOpen             = "CIRCUIT_OPEN"
+	reasonTooManyUpstreamRequests = "TOO_MANY_UPSTREAM_REQUESTS"
 )
 
 // ErrorInfo metadata keys (camelCase, as google.rpc.ErrorInfo asks).
@@ -62,6 +66,7 @@ const (
 	metaUpstreamStatusCode    = "upstreamStatusCode"
 	metaUpstreamType          = "upstreamType"
 	metaUpstreamCorrelationID = "upstreamCorrelationId"
+	metaUpstreamAttempts      = "upstreamAttempts"
 )
 
 // maxMessageLen bounds the upstream description copied into a status message.
@@ -122,11 +127,16 @@ func toStatus(ctx context.Context, c *call, err error, res *resource) error {
 	var restErr *rest.Error
 	var decodeErr *rest.DecodeError
 	var tooLarge *rest.BodyTooLargeError
+	var circuitOpen *rest.CircuitOpenError
+	var overLimit *rest.ConcurrencyLimitError
+	if n := rest.Attempts(err); n > 1 {
+		meta[metaUpstreamAttempts] = strconv.Itoa(n)
+	}
 	switch {
 	case errors.As(err, &restErr):
 		code, reason = mapHTTPStatus(restErr.StatusCode)
 		meta[metaUpstreamHTTPStatus] = strconv.Itoa(restErr.StatusCode)
-		msg = "upstream answered " + strconv.Itoa(restErr.StatusCode) + " " + http.StatusText(restErr.StatusCode)
+		msg = strings.TrimSpace("upstream answered " + strconv.Itoa(restErr.StatusCode) + " " + http.StatusText(restErr.StatusCode))
 		if env := restErr.Envelope; env != nil {
 			if d := cleanText(env.Description); d != "" {
 				msg = d
@@ -154,6 +164,14 @@ func toStatus(ctx context.Context, c *call, err error, res *resource) error {
 		code, reason, msg = codes.Canceled, reasonCancelled, "the call was cancelled by the caller"
 	case ctx.Err() != nil:
 		code, reason, msg = codes.DeadlineExceeded, reasonDeadlineExceeded, "the call's deadline passed before the upstream answered"
+	case errors.As(err, &circuitOpen):
+		code, reason, msg = codes.Unavailable, reasonCircuitOpen, "the upstream is failing: calls are refused for a while (circuit breaker open)"
+		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(circuitOpen.RetryAfter)})
+	case errors.As(err, &overLimit):
+		code, reason, msg = codes.ResourceExhausted, reasonTooManyUpstreamRequests, "too many concurrent upstream requests: try again later"
+		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(overLimit.RetryAfter)})
+	case errors.Is(err, rest.ErrAttemptTimeout):
+		code, reason, msg = codes.DeadlineExceeded, reasonUpstreamTimeout, "the upstream did not answer in time"
 	case errors.Is(err, rest.ErrInvalidRequest):
 		// Validation should have caught it; the client refuses to build an
 		// unsafe request rather than send it.
@@ -221,7 +239,6 @@ func envelopeBadRequest(env *rest.Envelope, fallback string) *errdetails.BadRequ
 // cleanText makes upstream text safe to show: control characters become
 // spaces, surrounding space is trimmed, and it is cut to maxMessageLen.
 func cleanText(s string) string {
-	s = strings.TrimSpace(s)
 	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
 		s = strings.Map(func(r rune) rune {
 			if unicode.IsControl(r) {
@@ -230,5 +247,5 @@ func cleanText(s string) string {
 			return r
 		}, s)
 	}
-	return truncate(s, maxMessageLen)
+	return truncate(strings.TrimSpace(s), maxMessageLen)
 }

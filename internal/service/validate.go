@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -174,9 +175,15 @@ func IsDomainName(s string) bool {
 	return labels >= 2
 }
 
+// truncate cuts s to at most n bytes at a rune boundary and marks the cut:
+// a split rune would be invalid UTF-8, which protobuf refuses to marshal, and
+// the status would lose all its details.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

@@ -1,0 +1,1030 @@
+package rest
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// step is what the fault upstream does with one request.
+type step struct {
+	status      int    // 0: 200
+	contentType string // default application/json
+	body        string // default: a small reseller
+	retryAfter  string // Retry-After header, when not empty
+	delay       time.Duration
+	hang        bool // answer only when the request ends
+	drop        bool // close the connection without answering (RST)
+	resetBody   bool // 200 headers and half the body, then RST
+	endless     bool // a 200 body that never ends, trickling in 4 KiB a millisecond
+	echo        bool // a reseller whose companyName and city echo Authorization and X-Tenant
+	hold        bool // wait for release() before answering
+}
+
+const okBody = `{"id":"r1","companyName":"Contoso"}`
+
+var (
+	stepOK   = step{}
+	stepHang = step{hang: true}
+	stepDrop = step{drop: true}
+)
+
+func stepStatus(code int) step { return step{status: code, contentType: "text/plain", body: "x"} }
+
+// faultUpstream is an httptest upstream that follows a script: request n
+// gets script[n-1], and the last step repeats.
+type faultUpstream struct {
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	script   []step
+	headers  []http.Header
+	released chan struct{}
+	stop     chan struct{}
+
+	count     atomic.Int32
+	cancelled atomic.Int32 // requests whose context ended before an answer
+	arrived   chan struct{}
+}
+
+func newFaultUpstream(t *testing.T, script ...step) *faultUpstream {
+	t.Helper()
+	u := &faultUpstream{script: script, released: make(chan struct{}), stop: make(chan struct{}), arrived: make(chan struct{}, 1000)}
+	u.srv = httptest.NewServer(http.HandlerFunc(u.serve))
+	t.Cleanup(u.srv.Close)
+	t.Cleanup(func() { close(u.stop) }) // runs before srv.Close
+	return u
+}
+
+func (u *faultUpstream) URL() string { return u.srv.URL }
+
+// requests returns how many requests the upstream received.
+func (u *faultUpstream) requests() int { return int(u.count.Load()) }
+
+// setScript replaces the script; the request count goes on.
+func (u *faultUpstream) setScript(script ...step) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.script = script
+	u.count.Store(0)
+}
+
+// release lets every held request, present and future, answer.
+func (u *faultUpstream) release() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	select {
+	case <-u.released:
+	default:
+		close(u.released)
+	}
+}
+
+// drainArrived forgets the arrivals so far.
+func (u *faultUpstream) drainArrived() {
+	for {
+		select {
+		case <-u.arrived:
+		default:
+			return
+		}
+	}
+}
+
+func (u *faultUpstream) header(i int) http.Header {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.headers[i]
+}
+
+func (u *faultUpstream) serve(w http.ResponseWriter, r *http.Request) {
+	n := int(u.count.Add(1))
+	u.mu.Lock()
+	st := u.script[min(n, len(u.script))-1]
+	u.headers = append(u.headers, r.Header.Clone())
+	released := u.released
+	u.mu.Unlock()
+	u.arrived <- struct{}{}
+
+	wait := func(c <-chan time.Time, ch <-chan struct{}) bool {
+		select {
+		case <-c:
+		case <-ch:
+		case <-r.Context().Done():
+			u.cancelled.Add(1)
+			return false
+		case <-u.stop:
+			return false
+		}
+		return true
+	}
+	if st.delay > 0 && !wait(time.After(st.delay), nil) {
+		return
+	}
+	if st.hold && !wait(nil, released) {
+		return
+	}
+	body := st.body
+	if body == "" {
+		body = okBody
+	}
+	ctype := st.contentType
+	if ctype == "" {
+		ctype = "application/json"
+	}
+	if st.echo {
+		body = `{"id":"r1","companyName":"` + r.Header.Get("Authorization") + `","city":"` + r.Header.Get("X-Tenant") + `"}`
+	}
+	switch {
+	case st.hang:
+		wait(nil, nil)
+	case st.drop:
+		resetConn(w, "")
+	case st.resetBody:
+		resetConn(w, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "+strconv.Itoa(len(body)+1000)+"\r\n\r\n"+body[:len(body)/2])
+	case st.endless:
+		w.Header().Set("Content-Type", ctype)
+		chunk := []byte(strings.Repeat(" ", 4096))
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+			select {
+			case <-r.Context().Done():
+				return
+			case <-u.stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	default:
+		w.Header().Set("Content-Type", ctype)
+		if st.retryAfter != "" {
+			w.Header().Set("Retry-After", st.retryAfter)
+		}
+		w.WriteHeader(cmpOr(st.status, http.StatusOK))
+		_, _ = w.Write([]byte(body)) //nolint:gosec // G705: a test upstream echoing test headers
+	}
+}
+
+// resetConn writes raw (if any) on the hijacked connection and resets it.
+func resetConn(w http.ResponseWriter, raw string) {
+	conn, buf, err := w.(http.Hijacker).Hijack()
+	if err != nil {
+		panic(err)
+	}
+	if raw != "" {
+		_, _ = buf.WriteString(raw)
+		_ = buf.Flush()
+		time.Sleep(10 * time.Millisecond) // let the client read the headers
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0) // RST instead of FIN
+	}
+	_ = conn.Close()
+}
+
+func cmpOr(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// fastRetries makes back-off short so that tests are quick.
+func fastRetries(cfg Config) Config {
+	if cfg.RetryBackoff == 0 {
+		cfg.RetryBackoff = time.Millisecond
+	}
+	if cfg.MaxRetryBackoff == 0 {
+		cfg.MaxRetryBackoff = 5 * time.Millisecond
+	}
+	return cfg
+}
+
+// slack absorbs scheduling noise in deadline checks; it is generous on
+// purpose: the checks say a deadline held, not how fast anything is.
+const slack = 750 * time.Millisecond
+
+func TestFaults(t *testing.T) {
+	type want struct {
+		ok           bool
+		status       int   // *Error with this status
+		is           error // errors.Is target
+		as           any   // errors.As target type: *DecodeError, *BodyTooLargeError
+		transport    bool  // a transport error: no *Error, no context error
+		attempts     int   // upstream requests (and Attempts(err) on error)
+		minElapsed   time.Duration
+		retryAfterGE time.Duration // on *Error
+	}
+	retryDate := func(d time.Duration) string { return time.Now().Add(d).UTC().Format(http.TimeFormat) }
+	tests := []struct {
+		name     string
+		script   []step
+		cfg      Config
+		deadline time.Duration // 0: the test context (10s)
+		want     want
+	}{
+		{name: "success", script: []step{stepOK}, want: want{ok: true, attempts: 1}},
+		{name: "503 then success", script: []step{stepStatus(503), stepOK}, want: want{ok: true, attempts: 2}},
+		{name: "502 twice then success", script: []step{stepStatus(502), stepStatus(502), stepOK}, want: want{ok: true, attempts: 3}},
+		{name: "429 then success", script: []step{stepStatus(429), stepOK}, want: want{ok: true, attempts: 2}},
+		{name: "504 always", script: []step{stepStatus(504)}, want: want{status: 504, attempts: 3}},
+		{name: "503 with Retry-After in the past is retried at once", script: []step{{status: 503, retryAfter: retryDate(-time.Hour)}, stepOK}, want: want{ok: true, attempts: 2}},
+		{
+			name:   "429 with Retry-After 1 is honoured",
+			script: []step{{status: 429, retryAfter: "1"}, stepOK},
+			want:   want{ok: true, attempts: 2, minElapsed: 900 * time.Millisecond},
+		},
+		{
+			name:     "429 with Retry-After beyond the deadline is not retried",
+			script:   []step{{status: 429, retryAfter: "30"}, stepOK},
+			deadline: 2 * time.Second,
+			want:     want{status: 429, attempts: 1, retryAfterGE: 30 * time.Second},
+		},
+		{
+			name:     "503 with a Retry-After date beyond the deadline is not retried",
+			script:   []step{{status: 503, retryAfter: retryDate(time.Hour)}, stepOK},
+			deadline: 2 * time.Second,
+			want:     want{status: 503, attempts: 1, retryAfterGE: 58 * time.Minute},
+		},
+		{
+			name:     "back-off beyond the deadline is not waited for",
+			script:   []step{stepStatus(503), stepOK},
+			cfg:      Config{RetryBackoff: time.Hour, MaxRetryBackoff: time.Hour},
+			deadline: 300 * time.Millisecond,
+			// full jitter may draw a tiny wait: then the retry happens.
+		},
+		{name: "500 is not retried", script: []step{stepStatus(500), stepOK}, want: want{status: 500, attempts: 1}},
+		{name: "501 is not retried", script: []step{stepStatus(501), stepOK}, want: want{status: 501, attempts: 1}},
+		{name: "400 is not retried", script: []step{stepStatus(400), stepOK}, want: want{status: 400, attempts: 1}},
+		{name: "401 is not retried", script: []step{stepStatus(401), stepOK}, want: want{status: 401, attempts: 1}},
+		{name: "404 is not retried", script: []step{stepStatus(404), stepOK}, want: want{status: 404, attempts: 1}},
+		{name: "409 is not retried", script: []step{stepStatus(409), stepOK}, want: want{status: 409, attempts: 1}},
+		{name: "HTML 502 from a proxy is retried", script: []step{{status: 502, contentType: "text/html", body: "<html>bad gateway</html>"}, stepOK}, want: want{ok: true, attempts: 2}},
+		{name: "dropped connection then success", script: []step{stepDrop, stepOK}, want: want{ok: true, attempts: 2}},
+		{name: "dropped connection always", script: []step{stepDrop}, want: want{transport: true, attempts: 3}},
+		{name: "reset mid-body then success", script: []step{{resetBody: true}, stepOK}, want: want{ok: true, attempts: 2}},
+		{name: "reset mid-body always", script: []step{{resetBody: true}}, want: want{transport: true, attempts: 3}},
+		{name: "HTML 200 is not retried", script: []step{{contentType: "text/html", body: "<html>maintenance</html>"}, stepOK}, want: want{as: new(*DecodeError), attempts: 1}},
+		{name: "truncated JSON 200 is not retried", script: []step{{body: `{"id":"r1","compa`}, stepOK}, want: want{as: new(*DecodeError), attempts: 1}},
+		{name: "endless body", script: []step{{endless: true}}, cfg: Config{MaxBodyBytes: 64 << 10}, want: want{as: new(*BodyTooLargeError), attempts: 1}},
+		{
+			name:   "slow headers past the attempt timeout, then success",
+			script: []step{{delay: 5 * time.Second}, stepOK},
+			cfg:    Config{AttemptTimeout: 200 * time.Millisecond},
+			want:   want{ok: true, attempts: 2, minElapsed: 150 * time.Millisecond},
+		},
+		{
+			name:   "hang past every attempt timeout",
+			script: []step{stepHang},
+			cfg:    Config{AttemptTimeout: 100 * time.Millisecond},
+			want:   want{is: ErrAttemptTimeout, attempts: 3, minElapsed: 250 * time.Millisecond},
+		},
+		{
+			name:     "hang past the caller's deadline",
+			script:   []step{stepHang},
+			deadline: 300 * time.Millisecond,
+			want:     want{is: context.DeadlineExceeded, attempts: 1, minElapsed: 250 * time.Millisecond},
+		},
+		{
+			name:   "slow body past the caller's deadline is not an attempt timeout",
+			script: []step{{endless: true}},
+			// the endless body trickles in 4 KiB writes; a huge cap keeps it going
+			cfg:      Config{MaxBodyBytes: 1 << 40, AttemptTimeout: 50 * time.Millisecond},
+			deadline: 400 * time.Millisecond,
+			want:     want{is: context.DeadlineExceeded, attempts: 1},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := newFaultUpstream(t, tt.script...)
+			cfg := fastRetries(tt.cfg)
+			cfg.BaseURL = u.URL()
+			c := newTestClient(t, cfg)
+			ctx := testContext(t)
+			budget := 10 * time.Second
+			if tt.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.deadline)
+				defer cancel()
+				budget = tt.deadline
+			}
+
+			start := time.Now()
+			got, err := c.GetReseller(ctx, testCallInfo, "r1")
+			elapsed := time.Since(start)
+
+			if elapsed > budget+slack {
+				t.Errorf("call took %v, deadline %v", elapsed, budget)
+			}
+			if elapsed < tt.want.minElapsed {
+				t.Errorf("call took %v, want at least %v", elapsed, tt.want.minElapsed)
+			}
+			w := tt.want
+			if w == (want{}) { // outcome left to chance: only the deadline matters
+				if err == nil && u.requests() != 2 || err != nil && u.requests() != 1 {
+					t.Errorf("got %v after %d requests", err, u.requests())
+				}
+				return
+			}
+			if n := u.requests(); n != w.attempts {
+				t.Errorf("upstream saw %d requests, want %d", n, w.attempts)
+			}
+			if w.ok {
+				if err != nil || got == nil || got.ID == nil || *got.ID != "r1" {
+					t.Fatalf("GetReseller() = %+v, %v; want reseller r1", got, err)
+				}
+				return
+			}
+			if err == nil || got != nil {
+				t.Fatalf("GetReseller() = %+v, %v; want an error", got, err)
+			}
+			if n := Attempts(err); n != w.attempts {
+				t.Errorf("Attempts(%v) = %d, want %d", err, n, w.attempts)
+			}
+			if strings.Contains(err.Error(), "secret-payload") {
+				t.Errorf("error %q leaks the token", err)
+			}
+			var ue *Error
+			isUpstream := errors.As(err, &ue)
+			switch {
+			case w.status != 0:
+				if !isUpstream || ue.StatusCode != w.status {
+					t.Fatalf("error = %v, want *Error %d", err, w.status)
+				}
+				if w.retryAfterGE > 0 && (!ue.HasRetryAfter || ue.RetryAfter < w.retryAfterGE) {
+					t.Errorf("RetryAfter = %v (%v), want ≥ %v", ue.RetryAfter, ue.HasRetryAfter, w.retryAfterGE)
+				}
+			case w.is != nil:
+				if !errors.Is(err, w.is) {
+					t.Fatalf("error = %v, want errors.Is %v", err, w.is)
+				}
+			case w.as != nil:
+				switch w.as.(type) {
+				case **DecodeError:
+					var de *DecodeError
+					if !errors.As(err, &de) {
+						t.Fatalf("error = %v, want *DecodeError", err)
+					}
+				case **BodyTooLargeError:
+					var be *BodyTooLargeError
+					if !errors.As(err, &be) {
+						t.Fatalf("error = %v, want *BodyTooLargeError", err)
+					}
+				}
+			case w.transport:
+				if isUpstream || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, ErrAttemptTimeout) {
+					t.Fatalf("error = %v, want a transport error", err)
+				}
+			}
+		})
+	}
+}
+
+func TestNoDeadlineUsesTimeout(t *testing.T) {
+	u := newFaultUpstream(t, stepHang)
+	c := newTestClient(t, Config{BaseURL: u.URL(), Timeout: 300 * time.Millisecond})
+	start := time.Now()
+	_, err := c.GetReseller(context.Background(), testCallInfo, "r1")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("GetReseller() error = %v, want DeadlineExceeded", err)
+	}
+	if elapsed := time.Since(start); elapsed > 300*time.Millisecond+slack {
+		t.Errorf("call took %v, want about 300ms", elapsed)
+	}
+}
+
+func TestRetryBudget(t *testing.T) {
+	u := newFaultUpstream(t, stepStatus(503))
+	c := newTestClient(t, fastRetries(Config{BaseURL: u.URL(), BreakerFailures: -1}))
+
+	attempts := func() int {
+		t.Helper()
+		before := u.requests()
+		if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); err == nil {
+			t.Fatal("GetReseller() succeeded, want an error")
+		}
+		return u.requests() - before
+	}
+	// 10 tokens: 3 attempts (7 left), 2 attempts (5 left: no more retries),
+	// then one attempt per call.
+	var got []int
+	for range 6 {
+		got = append(got, attempts())
+	}
+	want := []int{3, 2, 1, 1, 1, 1}
+	if !slicesEqual(got, want) {
+		t.Fatalf("attempts per call = %v, want %v", got, want)
+	}
+
+	// 1 token is left; 60 successes bring it to 7, so the next failing call
+	// may retry once (7 → 6 → 5).
+	u.setScript(stepOK)
+	for range 60 {
+		if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u.setScript(stepStatus(503))
+	if n := attempts(); n != 2 {
+		t.Errorf("attempts after recovery = %d, want 2", n)
+	}
+}
+
+func slicesEqual(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// stateRecorder collects breaker state changes.
+type stateRecorder struct {
+	mu     sync.Mutex
+	states []BreakerState
+	ch     chan BreakerState
+}
+
+func newStateRecorder() *stateRecorder { return &stateRecorder{ch: make(chan BreakerState, 100)} }
+
+func (s *stateRecorder) record(st BreakerState) {
+	s.mu.Lock()
+	s.states = append(s.states, st)
+	s.mu.Unlock()
+	s.ch <- st
+}
+
+func (s *stateRecorder) get() []BreakerState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]BreakerState(nil), s.states...)
+}
+
+// waitFor waits until the breaker reports want.
+func (s *stateRecorder) waitFor(t *testing.T, want BreakerState) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case st := <-s.ch:
+			if st == want {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("breaker did not become %v; states %v", want, s.get())
+		}
+	}
+}
+
+func statesEqual(a, b []BreakerState) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func newBreakerClient(t *testing.T, u *faultUpstream, rec *stateRecorder, openFor time.Duration) *Client {
+	t.Helper()
+	return newTestClient(t, fastRetries(Config{
+		BaseURL: u.URL(), MaxAttempts: 1, BreakerFailures: 3, BreakerOpenDuration: openFor,
+		OnBreakerStateChange: rec.record, DisableCoalescing: true,
+	}))
+}
+
+func TestBreakerOpensFailsFastAndCloses(t *testing.T) {
+	const openFor = 300 * time.Millisecond
+	u := newFaultUpstream(t, stepStatus(503))
+	rec := newStateRecorder()
+	c := newBreakerClient(t, u, rec, openFor)
+
+	for i := range 3 {
+		_, err := c.GetReseller(testContext(t), testCallInfo, "r1")
+		var ue *Error
+		if !errors.As(err, &ue) || ue.StatusCode != 503 {
+			t.Fatalf("call %d: error = %v, want *Error 503", i, err)
+		}
+	}
+	if got := c.BreakerState(); got != BreakerOpen {
+		t.Fatalf("BreakerState() = %v after 3 failures, want open", got)
+	}
+	// Open: fails fast without an upstream request.
+	for range 5 {
+		start := time.Now()
+		_, err := c.GetReseller(testContext(t), testCallInfo, "r1")
+		var oe *CircuitOpenError
+		if !errors.As(err, &oe) {
+			t.Fatalf("error = %v, want *CircuitOpenError", err)
+		}
+		if oe.RetryAfter <= 0 || oe.RetryAfter > openFor {
+			t.Errorf("RetryAfter = %v, want in (0, %v]", oe.RetryAfter, openFor)
+		}
+		if elapsed := time.Since(start); elapsed > slack {
+			t.Errorf("refused call took %v", elapsed)
+		}
+	}
+	if n := u.requests(); n != 3 {
+		t.Fatalf("upstream saw %d requests, want 3", n)
+	}
+
+	// The timer moves it to half-open; a successful probe closes it.
+	rec.waitFor(t, BreakerHalfOpen)
+	u.setScript(stepOK)
+	if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); err != nil {
+		t.Fatalf("probe: GetReseller() error = %v", err)
+	}
+	if got, want := rec.get(), []BreakerState{BreakerOpen, BreakerHalfOpen, BreakerClosed}; !statesEqual(got, want) {
+		t.Errorf("states = %v, want %v", got, want)
+	}
+	if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); err != nil {
+		t.Fatalf("after closing: GetReseller() error = %v", err)
+	}
+}
+
+func TestBreakerHalfOpenOneProbeAtATime(t *testing.T) {
+	u := newFaultUpstream(t, stepStatus(503))
+	rec := newStateRecorder()
+	c := newBreakerClient(t, u, rec, 100*time.Millisecond)
+	for range 3 {
+		_, _ = c.GetReseller(testContext(t), testCallInfo, "r1")
+	}
+	rec.waitFor(t, BreakerHalfOpen)
+
+	u.setScript(step{hold: true})
+	u.drainArrived()
+	probeDone := make(chan error, 1)
+	go func() {
+		_, err := c.GetReseller(testContext(t), testCallInfo, "r1")
+		probeDone <- err
+	}()
+	<-u.arrived // the probe is upstream
+	_, err := c.GetReseller(testContext(t), testCallInfo, "r2")
+	var oe *CircuitOpenError
+	if !errors.As(err, &oe) {
+		t.Fatalf("second call during the probe: error = %v, want *CircuitOpenError", err)
+	}
+	u.release()
+	if err := <-probeDone; err != nil {
+		t.Fatalf("probe error = %v", err)
+	}
+	if got := c.BreakerState(); got != BreakerClosed {
+		t.Errorf("BreakerState() = %v, want closed", got)
+	}
+}
+
+func TestBreakerProbeFailureReopens(t *testing.T) {
+	u := newFaultUpstream(t, stepStatus(503))
+	rec := newStateRecorder()
+	c := newBreakerClient(t, u, rec, 100*time.Millisecond)
+	for range 3 {
+		_, _ = c.GetReseller(testContext(t), testCallInfo, "r1")
+	}
+	rec.waitFor(t, BreakerHalfOpen)
+	if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); err == nil {
+		t.Fatal("probe succeeded, want 503")
+	}
+	want := []BreakerState{BreakerOpen, BreakerHalfOpen, BreakerOpen}
+	if got := rec.get(); !statesEqual(got, want) {
+		t.Errorf("states = %v, want %v", got, want)
+	}
+	if n := u.requests(); n != 4 {
+		t.Errorf("upstream saw %d requests, want 4", n)
+	}
+}
+
+func TestBreakerIgnoresClientErrorsAndCancellation(t *testing.T) {
+	u := newFaultUpstream(t, stepStatus(404))
+	rec := newStateRecorder()
+	c := newBreakerClient(t, u, rec, time.Minute)
+	for range 10 {
+		_, _ = c.GetReseller(testContext(t), testCallInfo, "r1")
+	}
+	// A success between failures resets the count.
+	for _, s := range []step{stepStatus(500), stepStatus(500), stepOK, stepStatus(500), stepStatus(500)} {
+		u.setScript(s)
+		_, _ = c.GetReseller(testContext(t), testCallInfo, "r1")
+	}
+	// Calls the caller gives up on count neither way.
+	u.setScript(stepHang)
+	for range 5 {
+		ctx, cancel := context.WithTimeout(testContext(t), 20*time.Millisecond)
+		_, err := c.GetReseller(ctx, testCallInfo, "r1")
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("error = %v, want DeadlineExceeded", err)
+		}
+	}
+	if got := c.BreakerState(); got != BreakerClosed {
+		t.Errorf("BreakerState() = %v, want closed; states %v", got, rec.get())
+	}
+	if got := rec.get(); len(got) != 0 {
+		t.Errorf("state changes = %v, want none", got)
+	}
+}
+
+func TestBreakerStopsRetries(t *testing.T) {
+	u := newFaultUpstream(t, stepStatus(503))
+	c := newTestClient(t, fastRetries(Config{BaseURL: u.URL(), MaxAttempts: 5, BreakerFailures: 2, BreakerOpenDuration: time.Minute}))
+	_, err := c.GetReseller(testContext(t), testCallInfo, "r1")
+	var ue *Error
+	if !errors.As(err, &ue) || ue.StatusCode != 503 || Attempts(err) != 2 {
+		t.Fatalf("error = %v (%d attempts), want the 503 after 2 attempts", err, Attempts(err))
+	}
+	if n := u.requests(); n != 2 {
+		t.Errorf("upstream saw %d requests, want 2", n)
+	}
+}
+
+// waitWaiters waits until the in-flight reseller call has n waiters.
+func waitWaiters(t *testing.T, c *Client, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		c.resellers.mu.Lock()
+		total := 0
+		for _, fl := range c.resellers.flights {
+			total += fl.waiters
+		}
+		c.resellers.mu.Unlock()
+		if total == n {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("in-flight calls did not reach %d waiters", n)
+}
+
+func TestCoalescing(t *testing.T) {
+	u := newFaultUpstream(t, step{hold: true})
+	c := newTestClient(t, Config{BaseURL: u.URL()})
+
+	const callers = 50
+	results := make([]*Reseller, callers)
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		ci := testCallInfo
+		ci.CorrelationID = "corr-" + strconv.Itoa(i)
+		wg.Go(func() { results[i], errs[i] = c.GetReseller(testContext(t), ci, "r1") })
+		if i == 0 {
+			<-u.arrived // the first caller leads
+		}
+	}
+	waitWaiters(t, c, callers)
+	u.release()
+	wg.Wait()
+
+	if n := u.requests(); n != 1 {
+		t.Fatalf("upstream saw %d requests for %d identical calls, want 1", n, callers)
+	}
+	if got := u.header(0).Get("X-Correlation-Id"); got != "corr-0" {
+		t.Errorf("upstream X-Correlation-Id = %q, want the leader's corr-0", got)
+	}
+	seen := map[*Reseller]bool{}
+	for i := range callers {
+		if errs[i] != nil || results[i] == nil || *results[i].CompanyName != "Contoso" {
+			t.Fatalf("caller %d: %+v, %v", i, results[i], errs[i])
+		}
+		if seen[results[i]] {
+			t.Fatalf("caller %d shares its *Reseller with another caller", i)
+		}
+		seen[results[i]] = true
+	}
+	*results[0].CompanyName = "changed"
+	if *results[1].CompanyName != "Contoso" {
+		t.Error("changing one caller's result changed another's")
+	}
+	if len(c.resellers.flights) != 0 {
+		t.Errorf("%d flights left in the map", len(c.resellers.flights))
+	}
+}
+
+func TestCoalescingNeverMixesCredentials(t *testing.T) {
+	// The upstream echoes each request's credentials and tenant, so that a
+	// mix-up would show; the delay lets identical calls pile up.
+	u := newFaultUpstream(t, step{echo: true, delay: 50 * time.Millisecond})
+	c := newTestClient(t, Config{BaseURL: u.URL()})
+
+	infos := []CallInfo{
+		{Tenant: "a.example", Authorization: "Bearer token-a"},
+		{Tenant: "a.example", Authorization: "Bearer token-b"},
+		{Tenant: "b.example", Authorization: "Bearer token-a"},
+	}
+	const perInfo = 10
+	var wg sync.WaitGroup
+	var mixed atomic.Int32
+	for _, ci := range infos {
+		for range perInfo {
+			wg.Go(func() {
+				r, err := c.GetReseller(testContext(t), ci, "r1")
+				if err != nil || *r.CompanyName != ci.Authorization || *r.City != ci.Tenant {
+					mixed.Add(1)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if n := mixed.Load(); n != 0 {
+		t.Fatalf("%d calls got another caller's result", n)
+	}
+	if n := u.requests(); n < len(infos) || n > len(infos)*perInfo {
+		t.Errorf("upstream saw %d requests, want between %d and %d", n, len(infos), len(infos)*perInfo)
+	}
+}
+
+func TestCoalescingSharesErrors(t *testing.T) {
+	u := newFaultUpstream(t, step{hold: true, status: 404, body: `{"statusCode":404,"description":"Reseller not found."}`})
+	c := newTestClient(t, Config{BaseURL: u.URL()})
+	const callers = 10
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() { _, errs[i] = c.GetReseller(testContext(t), testCallInfo, "r1") })
+	}
+	waitWaiters(t, c, callers)
+	u.release()
+	wg.Wait()
+	for i, err := range errs {
+		var ue *Error
+		if !errors.As(err, &ue) || ue.StatusCode != 404 || ue.Envelope == nil {
+			t.Fatalf("caller %d: error = %v, want *Error 404 with envelope", i, err)
+		}
+	}
+	if n := u.requests(); n != 1 {
+		t.Errorf("upstream saw %d requests, want 1", n)
+	}
+}
+
+func TestCoalescingCancelledWaiterDoesNotCancelOthers(t *testing.T) {
+	u := newFaultUpstream(t, step{hold: true})
+	c := newTestClient(t, Config{BaseURL: u.URL()})
+
+	leaderCtx, cancelLeader := context.WithCancel(testContext(t))
+	leaderErr := make(chan error, 1)
+	go func() {
+		_, err := c.GetReseller(leaderCtx, testCallInfo, "r1")
+		leaderErr <- err
+	}()
+	<-u.arrived
+	otherDone := make(chan error, 1)
+	go func() {
+		r, err := c.GetReseller(testContext(t), testCallInfo, "r1")
+		if err == nil && r.ID == nil {
+			err = errors.New("empty reseller")
+		}
+		otherDone <- err
+	}()
+	waitWaiters(t, c, 2)
+
+	cancelLeader()
+	select {
+	case err := <-leaderErr:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("leader error = %v, want Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the cancelled leader did not return")
+	}
+	u.release()
+	if err := <-otherDone; err != nil {
+		t.Fatalf("other waiter: error = %v, want success", err)
+	}
+	if n, cancelled := u.requests(), u.cancelled.Load(); n != 1 || cancelled != 0 {
+		t.Errorf("upstream saw %d requests, %d cancelled; want 1, 0", n, cancelled)
+	}
+}
+
+func TestCoalescingAllWaitersGoneCancelsUpstream(t *testing.T) {
+	u := newFaultUpstream(t, stepHang)
+	c := newTestClient(t, Config{BaseURL: u.URL()})
+
+	ctx, cancel := context.WithCancel(testContext(t))
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() { _, _ = c.GetReseller(ctx, testCallInfo, "r1") })
+	}
+	<-u.arrived
+	waitWaiters(t, c, 3)
+	cancel()
+	wg.Wait()
+
+	deadline := time.Now().Add(5 * time.Second)
+	for u.cancelled.Load() != 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := u.cancelled.Load(); n != 1 {
+		t.Fatalf("upstream saw %d cancelled requests, want 1", n)
+	}
+	// A new identical call starts a new upstream request.
+	u.setScript(stepOK)
+	if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); err != nil {
+		t.Fatalf("GetReseller() after cancellation: %v", err)
+	}
+}
+
+func TestCoalescingAcceptanceLink(t *testing.T) {
+	u := newFaultUpstream(t, step{hold: true, contentType: "text/plain", body: testLink})
+	c := newTestClient(t, Config{BaseURL: u.URL()})
+	const callers = 20
+	links := make([]string, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			var err error
+			if links[i], err = c.GetAcceptanceLink(testContext(t), testCallInfo, "p1", ""); err != nil {
+				t.Errorf("caller %d: %v", i, err)
+			}
+		})
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.links.mu.Lock()
+		n := 0
+		for _, fl := range c.links.flights {
+			n += fl.waiters
+		}
+		c.links.mu.Unlock()
+		if n == callers || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	u.release()
+	wg.Wait()
+	for i, l := range links {
+		if l != testLink {
+			t.Fatalf("caller %d: link %q", i, l)
+		}
+	}
+	if n := u.requests(); n != 1 {
+		t.Errorf("upstream saw %d requests, want 1", n)
+	}
+}
+
+func TestConcurrencyLimit(t *testing.T) {
+	u := newFaultUpstream(t, step{hold: true})
+	c := newTestClient(t, Config{BaseURL: u.URL(), MaxConcurrent: 2, QueueTimeout: 200 * time.Millisecond})
+
+	// Two calls take both slots.
+	held := make(chan error, 2)
+	for _, id := range []string{"a", "b"} {
+		go func() {
+			_, err := c.GetReseller(testContext(t), testCallInfo, id)
+			held <- err
+		}()
+		<-u.arrived
+	}
+
+	// A third queues, then is rejected without reaching the upstream.
+	start := time.Now()
+	_, err := c.GetReseller(testContext(t), testCallInfo, "c")
+	var le *ConcurrencyLimitError
+	if !errors.As(err, &le) || le.Limit != 2 {
+		t.Fatalf("error = %v, want *ConcurrencyLimitError{Limit: 2}", err)
+	}
+	if elapsed := time.Since(start); elapsed < 150*time.Millisecond || elapsed > 200*time.Millisecond+slack {
+		t.Errorf("rejection after %v, want after the 200ms queue wait", elapsed)
+	}
+	if n := u.requests(); n != 2 {
+		t.Errorf("upstream saw %d requests, want 2", n)
+	}
+
+	// A queued call proceeds when a slot frees in time.
+	u.setScript(stepOK)
+	queued := make(chan error, 1)
+	go func() {
+		_, err := c.GetReseller(testContext(t), testCallInfo, "d")
+		queued <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	u.release()
+	for range 2 {
+		if err := <-held; err != nil {
+			t.Fatalf("held call: %v", err)
+		}
+	}
+	if err := <-queued; err != nil {
+		t.Fatalf("queued call: %v", err)
+	}
+}
+
+func TestConcurrencyLimitWithoutQueue(t *testing.T) {
+	u := newFaultUpstream(t, step{hold: true})
+	c := newTestClient(t, Config{BaseURL: u.URL(), MaxConcurrent: 1, QueueTimeout: -1})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = c.GetReseller(testContext(t), testCallInfo, "a")
+	}()
+	<-u.arrived
+	start := time.Now()
+	_, err := c.GetReseller(testContext(t), testCallInfo, "b")
+	var le *ConcurrencyLimitError
+	if !errors.As(err, &le) {
+		t.Fatalf("error = %v, want *ConcurrencyLimitError", err)
+	}
+	if elapsed := time.Since(start); elapsed > slack {
+		t.Errorf("rejection took %v, want at once", elapsed)
+	}
+	u.release()
+	<-done
+}
+
+func TestCloneIsDeep(t *testing.T) {
+	body := readTestdata(t, "reseller_full.json")
+	orig, err := DecodeReseller(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := DecodeReseller(body)
+	cp := orig.Clone()
+	if !resellersEqual(cp, want) {
+		t.Fatal("clone differs from the original")
+	}
+	// Change everything reachable in the clone; the original must not move.
+	*cp.ID = "x"
+	cp.ProviderResellers[0].OfferTypeMargins["AzurePlan"] = PriceMargin{}
+	*cp.ProviderResellers[0].PriceMargin.Value = 42
+	*cp.ProviderResellers[0].Status.Name = "x"
+	cp.ProviderResellers[0] = ProviderReseller{}
+	if !resellersEqual(orig, want) {
+		t.Error("changing the clone changed the original")
+	}
+	if (*Reseller)(nil).Clone() != nil {
+		t.Error("nil.Clone() != nil")
+	}
+	empty := &Reseller{ProviderResellers: []ProviderReseller{{OfferTypeMargins: OfferTypeMargins{}}}}
+	ec := empty.Clone()
+	if ec.ProviderResellers[0].OfferTypeMargins == nil || ec.CustomDomain != nil {
+		t.Error("clone does not keep empty and nil apart")
+	}
+}
+
+func resellersEqual(a, b *Reseller) bool {
+	return cmp.Diff(a, b) == ""
+}
+
+func TestAttempts(t *testing.T) {
+	base := errors.New("boom")
+	if n := Attempts(base); n != 1 {
+		t.Errorf("Attempts(plain) = %d, want 1", n)
+	}
+	if n := Attempts(nil); n != 1 {
+		t.Errorf("Attempts(nil) = %d, want 1", n)
+	}
+	wrapped := withAttempts(base, 3)
+	if n := Attempts(wrapped); n != 3 || !errors.Is(wrapped, base) {
+		t.Errorf("Attempts(withAttempts(err, 3)) = %d (Is %v), want 3, true", n, errors.Is(wrapped, base))
+	}
+	if ae := (*attemptsError)(nil); errors.As(withAttempts(base, 1), &ae) {
+		t.Error("withAttempts(err, 1) wrapped the error")
+	}
+}
+
+func TestFullJitter(t *testing.T) {
+	for n := 1; n <= 40; n++ {
+		for range 50 {
+			d := fullJitter(10*time.Millisecond, time.Second, n)
+			ceiling := min(time.Second, 10*time.Millisecond<<min(n-1, 20))
+			if d < 0 || d >= ceiling {
+				t.Fatalf("fullJitter(n=%d) = %v, want in [0, %v)", n, d, ceiling)
+			}
+		}
+	}
+}
+
+func TestPanicInDecodeDoesNotWedgeTheClient(t *testing.T) {
+	u := newFaultUpstream(t, stepOK)
+	c := newTestClient(t, Config{BaseURL: u.URL(), MaxConcurrent: 1})
+	boom := func(string, []byte) (*Reseller, error) { panic("decoder bug") }
+	for range 3 { // the slot must come back each time
+		_, err := call(c, &c.resellers, testContext(t), testCallInfo, u.URL()+"/v1/Resellers/r1", boom, (*Reseller).Clone)
+		var de *DecodeError
+		if !errors.As(err, &de) {
+			t.Fatalf("error = %v, want *DecodeError from the recovered panic", err)
+		}
+	}
+	if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); err != nil {
+		t.Fatalf("GetReseller() after panics: %v", err)
+	}
+}

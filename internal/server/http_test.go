@@ -1,0 +1,168 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
+)
+
+// serveOnLoopback runs Serve with cfg on two loopback listeners and returns
+// the HTTP base URL, a function that tells Serve to stop, and one that waits
+// for it to return (at most 10s) and returns its error.
+func serveOnLoopback(t *testing.T, cfg Config) (string, context.CancelFunc, func() error) {
+	t.Helper()
+	gl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() { errc <- Serve(ctx, cfg, gl, hl) }()
+	wait := sync.OnceValue(func() error {
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(10 * time.Second):
+			return errors.New("Serve did not return within 10s")
+		}
+	})
+	t.Cleanup(func() {
+		cancel()
+		if err := wait(); err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return "http://" + hl.Addr().String(), cancel, wait
+}
+
+// get sends GET url with the sandbox's credentials.
+func get(ctx context.Context, url string) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+sandbox.SampleToken)
+	req.Header.Set("X-Tenant", sandbox.SampleTenant)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp, body, err
+}
+
+// TestServeHTTP drives the HTTP listener of the assembled server with the
+// embedded sandbox: the REST mirror, the OpenAPI document and the probes.
+func TestServeHTTP(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Sandbox = true
+	base, _, _ := serveOnLoopback(t, cfg)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+
+	tests := []struct {
+		path       string
+		wantStatus int
+		check      func(t *testing.T, body []byte)
+	}{
+		{path: "/v1/Resellers/" + sandbox.ContosoResellerID, wantStatus: 200, check: func(t *testing.T, body []byte) {
+			var r struct{ CompanyName string }
+			if err := json.Unmarshal(body, &r); err != nil || r.CompanyName == "" {
+				t.Errorf("reseller body %s: %v", body, err)
+			}
+		}},
+		{path: "/v1/Customers/relationship-acceptance?providerInstanceId=" + sandbox.SpecProviderInstanceID, wantStatus: 200, check: func(t *testing.T, body []byte) {
+			var link string
+			if err := json.Unmarshal(body, &link); err != nil || link == "" {
+				t.Errorf("link body %s: %v", body, err)
+			}
+		}},
+		{path: "/v1/Resellers/" + sandbox.UnknownResellerID, wantStatus: 404},
+		{path: "/v1/Nope", wantStatus: 404},
+		{path: "/openapi.json", wantStatus: 200},
+		{path: "/healthz", wantStatus: 200},
+		{path: "/readyz", wantStatus: 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			resp, body, err := get(ctx, base+tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.wantStatus {
+				t.Errorf("status = %d, want %d: %s", resp.StatusCode, tt.wantStatus, body)
+			}
+			if got := resp.Header.Get("Content-Type"); got != "application/json" {
+				t.Errorf("Content-Type = %q, want application/json", got)
+			}
+			if tt.check != nil {
+				tt.check(t, body)
+			}
+		})
+	}
+}
+
+// TestShutdownDrainsREST: a REST call in flight when the server is told to
+// stop still gets its answer (the HTTP side drains before the in-process gRPC
+// connection closes), and Serve returns nil.
+func TestShutdownDrainsREST(t *testing.T) {
+	arrived := make(chan struct{})
+	release := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-release
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"`+sandbox.ContosoResellerID+`","companyName":"Contoso"}`)
+	}))
+	defer up.Close()
+
+	cfg := DefaultConfig()
+	cfg.UpstreamURL = up.URL
+	base, stop, wait := serveOnLoopback(t, cfg)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	type result struct {
+		status int
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, _, err := get(ctx, base+"/v1/Resellers/"+sandbox.ContosoResellerID)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		done <- result{status: resp.StatusCode}
+	}()
+	select {
+	case <-arrived:
+	case <-ctx.Done():
+		t.Fatal("the call did not reach the upstream")
+	}
+	stop()
+	time.Sleep(100 * time.Millisecond) // let the shutdown begin while the call waits
+	close(release)
+	if r := <-done; r.err != nil || r.status != http.StatusOK {
+		t.Errorf("in-flight call: status %d, error %v; want 200", r.status, r.err)
+	}
+	if err := wait(); err != nil {
+		t.Errorf("Serve = %v, want nil", err)
+	}
+}
