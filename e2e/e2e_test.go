@@ -11,7 +11,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -362,5 +364,75 @@ func TestVersion(t *testing.T) {
 	out, err := exec.Command(serverBin, "-version").CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "cloudcockpit-facade ") {
 		t.Errorf("-version: %v\n%s", err, out)
+	}
+}
+
+func TestMetricsAndAccessLog(t *testing.T) {
+	p := start(t, "-sandbox")
+	body := `{"reseller_id":"` + contoso + `"}`
+	if out, err := p.grpcurl(t, flags(authH, tenantH, []string{"-d", body}), "cloudcockpit.v1.ResellerService/GetReseller"); err != nil {
+		t.Fatalf("GetReseller: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	get := func(path string, hdr map[string]string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.http+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, b := get("/v1/Resellers/"+unknown, map[string]string{"Authorization": token, "X-Tenant": tenant}); code != http.StatusNotFound {
+		t.Fatalf("REST 404 call: %d %s", code, b)
+	}
+	code, m := get("/metrics", nil)
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d", code)
+	}
+	for _, want := range []string{
+		`grpc_server_handled_total{grpc_code="OK",grpc_method="GetReseller",grpc_service="cloudcockpit.v1.ResellerService"} 1`,
+		`grpc_server_handled_total{grpc_code="NotFound",grpc_method="GetReseller",grpc_service="cloudcockpit.v1.ResellerService"} 1`,
+		`cloudcockpit_upstream_requests_total{operation="GetReseller",status="200"} 1`,
+		`cloudcockpit_upstream_requests_total{operation="GetReseller",status="404"} 1`,
+		`grpc_server_handling_seconds_bucket{grpc_method="GetReseller"`,
+		`cloudcockpit_upstream_breaker_state 0`,
+		`cloudcockpit_facade_build_info{`,
+		`go_goroutines `,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(m, "sandbox-token") || strings.Contains(m, contoso) || strings.Contains(m, tenant) {
+		t.Error("/metrics holds a token, an id or a tenant")
+	}
+	// One JSON access line per call, with the upstream status.
+	var lines int
+	sc := bufio.NewScanner(strings.NewReader(p.log.String()))
+	for sc.Scan() {
+		var l map[string]any
+		if json.Unmarshal(sc.Bytes(), &l) != nil || l["msg"] != "call" {
+			continue
+		}
+		lines++
+		if l["tenant"] != tenant || !uuidRE.MatchString(fmt.Sprint(l["correlation_id"])) || l["attempts"] != float64(1) {
+			t.Errorf("access line lacks fields: %v", l)
+		}
+		if st := l["upstream_status"]; st != float64(200) && st != float64(404) {
+			t.Errorf("access line upstream_status = %v", st)
+		}
+	}
+	if lines != 2 {
+		t.Errorf("access lines = %d, want 2\n%s", lines, p.log.String())
 	}
 }

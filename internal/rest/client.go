@@ -170,6 +170,12 @@ type Config struct {
 	// Authorization). By default they share it; see the package
 	// documentation.
 	DisableCoalescing bool
+
+	// OnCoalesced, when not nil, is called with the operation name
+	// ("GetReseller" or "GetAcceptanceLink") each time a call joins another
+	// identical call's upstream request instead of making its own. It must
+	// be cheap and safe for concurrent use (a metrics counter).
+	OnCoalesced func(operation string)
 }
 
 // Client calls the CloudCockpit partner REST API. Build it with New. A Client
@@ -194,8 +200,9 @@ type Client struct {
 	limiter *limiter // nil: no limit
 	budget  *retryBudget
 
-	resellers group[*Reseller]
-	links     group[string]
+	onCoalesced func(string)
+	resellers   group[*Reseller]
+	links       group[string]
 
 	// resellersPrefix is "{base}/v1/Resellers/"; an escaped id is appended.
 	resellersPrefix string
@@ -279,6 +286,9 @@ func New(cfg Config) (*Client, error) {
 		backoff:         orDefault(cfg.RetryBackoff, DefaultRetryBackoff),
 		maxBackoff:      orDefault(cfg.MaxRetryBackoff, DefaultMaxRetryBackoff),
 		coalesce:        !cfg.DisableCoalescing,
+		onCoalesced:     cfg.OnCoalesced,
+		resellers:       group[*Reseller]{op: "GetReseller"},
+		links:           group[string]{op: "GetAcceptanceLink"},
 		seed:            maphash.MakeSeed(),
 		breaker:         newBreaker(orDefault(cfg.BreakerFailures, DefaultBreakerFailures), orDefault(cfg.BreakerOpenDuration, DefaultBreakerOpenDuration), cfg.OnBreakerStateChange),
 		limiter:         newLimiter(orDefault(cfg.MaxConcurrent, DefaultMaxConcurrent), queueTimeout),

@@ -28,6 +28,8 @@ import (
 // only when all three are also equal, so a hash collision costs a separate
 // call, never a shared result. Neither the key nor the values are logged.
 type group[T any] struct {
+	// op names the operation for OnCoalesced ("GetReseller", ...).
+	op      string
 	mu      sync.Mutex
 	flights map[uint64]*flight[T]
 }
@@ -66,6 +68,9 @@ func (g *group[T]) do(c *Client, ctx context.Context, ci CallInfo, rawURL string
 		fl.waiters++
 		g.mu.Unlock()
 		fl.extendDeadline(deadline)
+		if c.onCoalesced != nil {
+			c.onCoalesced(g.op)
+		}
 	default:
 		fl = &flight[T]{url: rawURL, tenant: ci.Tenant, authorization: ci.Authorization, done: make(chan struct{}), waiters: 1}
 		fl.deadline.Store(deadline.UnixNano())

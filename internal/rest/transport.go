@@ -36,11 +36,15 @@ func NewTransport() *http.Transport {
 // sharedHTTPClient is the client every Client built without Config.HTTPClient
 // uses, so that all of them share one connection pool.
 var sharedHTTPClient = sync.OnceValue(func() *http.Client {
-	return &http.Client{
-		Transport:     NewTransport(),
-		CheckRedirect: noRedirects,
-	}
+	return NewHTTPClient(NewTransport())
 })
+
+// NewHTTPClient returns an *http.Client for Config.HTTPClient that sends
+// through rt (wrapped for metrics or tracing, say) and, like the default
+// client, never follows redirects.
+func NewHTTPClient(rt http.RoundTripper) *http.Client {
+	return &http.Client{Transport: rt, CheckRedirect: noRedirects}
+}
 
 // noRedirects makes the client hand 3xx answers back instead of following
 // them: the API does not redirect, and following a redirect would send the

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
+
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
 
@@ -37,6 +39,9 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight calls may take to finish
 	// after a stop signal. Default 10s.
 	ShutdownTimeout time.Duration
+	// Tracing is the OpenTelemetry set-up; nil means: from the OTEL_*
+	// environment variables (off when none is set).
+	Tracing *telemetry.Tracing
 	// Logger receives the access log and the server's own messages. Default
 	// slog.Default().
 	Logger *slog.Logger

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
@@ -25,6 +26,7 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/service"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
 )
 
 // maxHeaderListSize bounds the metadata a caller may send (bytes).
@@ -52,7 +54,7 @@ func Run(ctx context.Context, cfg Config) error {
 // Serve serves gRPC on gl and HTTP on hl until ctx ends. On the way out
 // readiness goes NOT_SERVING first, then in-flight calls get
 // cfg.ShutdownTimeout to finish.
-func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) error {
+func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -71,15 +73,31 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) error {
 		defer stopSandbox()
 		log.Info("serving the embedded sandbox upstream", slog.String("url", upstreamURL))
 	}
+	metrics := telemetry.NewMetrics()
+	tracing := cfg.Tracing
+	if tracing == nil {
+		if tracing, err = telemetry.TracingFromEnv(ctx, nil); err != nil {
+			return err
+		}
+	}
+	defer func() { _ = tracing.Shutdown(context.WithoutCancel(ctx)) }()
+
 	// Readiness follows the upstream circuit breaker (see readiness).
 	ready := new(readiness)
-	client, err := rest.New(cfg.upstreamConfig(upstreamURL, ready.breakerChanged))
+	ucfg := cfg.upstreamConfig(upstreamURL, func(s rest.BreakerState) {
+		metrics.SetBreakerState(breakerGauge(s))
+		ready.breakerChanged(s)
+	})
+	ucfg.OnCoalesced = metrics.Coalesced
+	// Each upstream attempt is measured (and traced when tracing is on).
+	ucfg.HTTPClient = rest.NewHTTPClient(tracing.Transport(metrics.Transport(rest.NewTransport(), !tracing.Enabled())))
+	client, err := rest.New(ucfg)
 	if err != nil {
 		return fmt.Errorf("upstream client: %w", err)
 	}
 	defer client.CloseIdleConnections()
 
-	gs, hs, err := newGRPCServer(cfg, log, client)
+	gs, hs, err := newGRPCServer(cfg, log, client, metrics, tracing)
 	if err != nil {
 		return err
 	}
@@ -92,7 +110,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) error {
 		return err
 	}
 	defer func() { _ = conn.Close() }() // closed again, harmlessly, after the HTTP drain
-	handler, err := newHTTPHandler(conn, hs)
+	handler, err := newHTTPHandler(conn, hs, metrics)
 	if err != nil {
 		return err
 	}
@@ -161,15 +179,20 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) error {
 
 // newGRPCServer builds the gRPC server with the facade's services, health and
 // reflection (v1 and v1alpha, serving descriptors that keep their comments).
-func newGRPCServer(cfg Config, log *slog.Logger, upstream service.Upstream) (*grpc.Server, *health.Server, error) {
-	gs := grpc.NewServer(
+func newGRPCServer(cfg Config, log *slog.Logger, upstream service.Upstream, metrics *telemetry.Metrics, tracing *telemetry.Tracing) (*grpc.Server, *health.Server, error) {
+	sopts := []grpc.ServerOption{
 		grpc.MaxHeaderListSize(maxHeaderListSize),
 		grpc.ChainUnaryInterceptor(
 			correlation.UnaryServerInterceptor(),
-			accessLog(log),
+			metrics.UnaryServerInterceptor(),
+			metrics.AccessLog(log),
 			recoverer(log),
 		),
-	)
+	}
+	if h := tracing.ServerHandler(); h != nil {
+		sopts = append(sopts, grpc.StatsHandler(h))
+	}
+	gs := grpc.NewServer(sopts...)
 	opts := []service.Option{service.WithLogger(log)}
 	if cfg.DefaultTenant != "" {
 		opts = append(opts, service.WithDefaultTenant(cfg.DefaultTenant))
@@ -207,14 +230,29 @@ func dialInProcess(l *bufconn.Listener) (*grpc.ClientConn, error) {
 	return conn, nil
 }
 
-// newHTTPHandler serves the HTTP listener: the REST mirror over conn, the
-// OpenAPI document, liveness, and readiness from hs.
-func newHTTPHandler(conn grpc.ClientConnInterface, hs *health.Server) (http.Handler, error) {
+// newHTTPHandler serves the HTTP listener: Prometheus metrics at /metrics,
+// and everything else through the gateway (the REST mirror over conn, the
+// OpenAPI document, liveness, and readiness from hs).
+func newHTTPHandler(conn grpc.ClientConnInterface, hs *health.Server, metrics *telemetry.Metrics) (http.Handler, error) {
 	h, err := gateway.New(conn, gateway.WithHealth(hs))
 	if err != nil {
 		return nil, fmt.Errorf("REST mirror: %w", err)
 	}
-	return h, nil
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{ErrorLog: nil}))
+	mux.Handle("/", h)
+	return mux, nil
+}
+
+// breakerGauge maps a breaker state to the metric's value.
+func breakerGauge(s rest.BreakerState) int {
+	switch s {
+	case rest.BreakerOpen:
+		return telemetry.BreakerOpen
+	case rest.BreakerHalfOpen:
+		return telemetry.BreakerHalfOpen
+	}
+	return telemetry.BreakerClosed
 }
 
 // startSandbox serves the embedded simulated upstream on a loopback port and
