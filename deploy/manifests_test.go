@@ -23,7 +23,7 @@ import (
 // knownEnv is every environment variable the server reads (cmd/server -h).
 var knownEnv = map[string]bool{
 	"GRPC_ADDR": true, "HTTP_ADDR": true, "CLOUDCOCKPIT_BASE_URL": true, "SANDBOX": true,
-	"CLOUDCOCKPIT_TENANT": true, "SHUTDOWN_TIMEOUT": true, "LOG_LEVEL": true, "LOG_FORMAT": true,
+	"CLOUDCOCKPIT_TENANT": true, "SHUTDOWN_TIMEOUT": true, "SHUTDOWN_DELAY": true, "LOG_LEVEL": true, "LOG_FORMAT": true,
 	"UPSTREAM_TIMEOUT": true, "UPSTREAM_ATTEMPT_TIMEOUT": true, "UPSTREAM_MAX_ATTEMPTS": true,
 	"UPSTREAM_MAX_CONCURRENT": true, "UPSTREAM_QUEUE_TIMEOUT": true, "UPSTREAM_MAX_BODY_BYTES": true,
 	"BREAKER_FAILURES": true, "BREAKER_OPEN_DURATION": true, "COALESCE": true,
@@ -182,9 +182,14 @@ func TestManifests(t *testing.T) {
 		if err != nil {
 			t.Fatalf("SHUTDOWN_TIMEOUT: %v", err)
 		}
+		delay, err := time.ParseDuration(cm.Data["SHUTDOWN_DELAY"])
+		if err != nil || delay <= 0 {
+			t.Errorf("SHUTDOWN_DELAY = %q: want a positive delay so endpoints are removed before the drain", cm.Data["SHUTDOWN_DELAY"])
+		}
+		drain += delay
 		grace := d.Spec.Template.Spec.TerminationGracePeriodSeconds
 		if grace == nil || time.Duration(*grace)*time.Second <= drain {
-			t.Errorf("terminationGracePeriodSeconds %v must exceed SHUTDOWN_TIMEOUT %v", grace, drain)
+			t.Errorf("terminationGracePeriodSeconds %v must exceed SHUTDOWN_DELAY + SHUTDOWN_TIMEOUT %v", grace, drain)
 		}
 	})
 

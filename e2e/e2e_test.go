@@ -14,11 +14,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -435,4 +437,88 @@ func TestMetricsAndAccessLog(t *testing.T) {
 	if lines != 2 {
 		t.Errorf("access lines = %d, want 2\n%s", lines, p.log.String())
 	}
+}
+
+// TestGracefulShutdownDrainsInFlight sends SIGTERM while a call waits on a
+// slow upstream: readiness turns NOT_SERVING at once, the call still
+// succeeds, and the process exits 0.
+func TestGracefulShutdownDrainsInFlight(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-time.After(5 * time.Second):
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"`+contoso+`","companyName":"Slow Co"}`)
+	}))
+	t.Cleanup(func() { once.Do(func() { close(release) }); slow.Close() })
+
+	p := start(t, "-upstream-url", slow.URL, "-shutdown-timeout", "8s", "-shutdown-delay", "2s")
+	type result struct {
+		out string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := p.grpcurl(t, flags(authH, tenantH, []string{"-d", `{"reseller_id":"` + contoso + `"}`}), "cloudcockpit.v1.ResellerService/GetReseller")
+		done <- result{out, err}
+	}()
+	time.Sleep(500 * time.Millisecond) // the call is now waiting upstream
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	var health string
+	for time.Now().Before(deadline) {
+		out, _ := p.grpcurl(t, nil, "grpc.health.v1.Health/Check")
+		if health = out; strings.Contains(out, "NOT_SERVING") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(health, "NOT_SERVING") {
+		t.Errorf("readiness after SIGTERM = %q, want NOT_SERVING during the shutdown delay", health)
+	}
+	if code := httpStatus(t, "http://"+p.http+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("GET /readyz during the shutdown delay = %d, want 503", code)
+	}
+	if code := httpStatus(t, "http://"+p.http+"/healthz"); code != http.StatusOK {
+		t.Errorf("GET /healthz during the shutdown delay = %d, want 200 (liveness stays up)", code)
+	}
+	once.Do(func() { close(release) })
+	select {
+	case r := <-done:
+		if r.err != nil || !strings.Contains(r.out, "Slow Co") {
+			t.Errorf("in-flight call did not finish: %v\n%s", r.err, r.out)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("in-flight call still running 10s after SIGTERM")
+	}
+	select {
+	case <-p.exited:
+		if p.exitErr != nil {
+			t.Errorf("exit: %v, want status 0", p.exitErr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("server still running after the drain")
+	}
+}
+
+func httpStatus(t *testing.T, url string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Errorf("GET %s: %v", url, err)
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -66,6 +66,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		sandbox         = setting{"sandbox", "SANDBOX", "serve the embedded sandbox upstream on a loopback port and use it (true/false)"}
 		defaultTenant   = setting{"default-tenant", "CLOUDCOCKPIT_TENANT", "tenant (portal domain) for calls without x-tenant; empty: such calls are rejected"}
 		shutdownTimeout = setting{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long in-flight calls may take to finish after SIGTERM"}
+		shutdownDelay   = setting{"shutdown-delay", "SHUTDOWN_DELAY", "how long to keep accepting calls after SIGTERM, readiness already NOT_SERVING, before draining (time for load balancers to notice)"}
 		logLevel        = setting{"log-level", "LOG_LEVEL", "log level: debug, info, warn, error"}
 		logFormat       = setting{"log-format", "LOG_FORMAT", "log format: json or text"}
 
@@ -92,6 +93,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.BoolVar(&cfg.Sandbox, sandbox.flag, false, help(sandbox, ""))
 	fs.StringVar(&cfg.DefaultTenant, defaultTenant.flag, "", help(defaultTenant, "none"))
 	fs.DurationVar(&cfg.ShutdownTimeout, shutdownTimeout.flag, cfg.ShutdownTimeout, help(shutdownTimeout, ""))
+	fs.DurationVar(&cfg.ShutdownDelay, shutdownDelay.flag, cfg.ShutdownDelay, help(shutdownDelay, ""))
 	fs.DurationVar(&cfg.UpstreamTimeout, upstreamTimeout.flag, cfg.UpstreamTimeout, help(upstreamTimeout, ""))
 	fs.DurationVar(&cfg.UpstreamAttemptTimeout, upstreamAttemptTimeout.flag, cfg.UpstreamAttemptTimeout, help(upstreamAttemptTimeout, ""))
 	fs.IntVar(&cfg.UpstreamMaxAttempts, upstreamMaxAttempts.flag, cfg.UpstreamMaxAttempts, help(upstreamMaxAttempts, ""))
@@ -169,6 +171,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		fromEnv(logFormat, str(format)),
 		fromEnv(sandbox, boolean(&cfg.Sandbox)),
 		fromEnv(shutdownTimeout, duration(&cfg.ShutdownTimeout)),
+		fromEnv(shutdownDelay, duration(&cfg.ShutdownDelay)),
 		fromEnv(upstreamTimeout, duration(&cfg.UpstreamTimeout)),
 		fromEnv(upstreamAttemptTimeout, duration(&cfg.UpstreamAttemptTimeout)),
 		fromEnv(upstreamMaxAttempts, integer(&cfg.UpstreamMaxAttempts)),

@@ -39,6 +39,11 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight calls may take to finish
 	// after a stop signal. Default 10s.
 	ShutdownTimeout time.Duration
+	// ShutdownDelay is how long the server keeps accepting new calls after
+	// a stop signal, with readiness already NOT_SERVING, before it drains:
+	// time for load balancers (Kubernetes endpoints) to stop sending it
+	// traffic. Default 0 (drain at once).
+	ShutdownDelay time.Duration
 	// Tracing is the OpenTelemetry set-up; nil means: from the OTEL_*
 	// environment variables (off when none is set).
 	Tracing *telemetry.Tracing
@@ -117,6 +122,9 @@ func (c Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 			return fmt.Errorf("-upstream-url (CLOUDCOCKPIT_BASE_URL) %q is not an http(s) base URL such as %s", c.UpstreamURL, DefaultUpstreamURL)
 		}
+	}
+	if c.ShutdownDelay < 0 {
+		return errors.New("-shutdown-delay (SHUTDOWN_DELAY) must not be negative")
 	}
 	if c.ShutdownTimeout < 0 {
 		return errors.New("-shutdown-timeout must not be negative")

@@ -151,8 +151,17 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	case <-ctx.Done():
 	case runErr = <-errc:
 	}
-	log.Info("shutting down", slog.Duration("drain_timeout", cfg.ShutdownTimeout))
+	log.Info("shutting down", slog.Duration("delay", cfg.ShutdownDelay), slog.Duration("drain_timeout", cfg.ShutdownTimeout))
 	hs.Shutdown() // readiness NOT_SERVING first
+	if cfg.ShutdownDelay > 0 && runErr == nil {
+		// Keep serving new calls while load balancers notice NOT_SERVING.
+		t := time.NewTimer(cfg.ShutdownDelay)
+		select {
+		case <-t.C:
+		case runErr = <-errc:
+			t.Stop()
+		}
+	}
 	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	done := make(chan struct{})
