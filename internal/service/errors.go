@@ -31,7 +31,7 @@ const (
 const (
 	reasonInvalidRequest       = "INVALID_REQUEST"
 	reasonMissingCredentials   = "MISSING_CREDENTIALS"
-	reasonMalformedCredentials = "MALFORMED_CREDENTIALS"
+	reasonMalformedCredentials = "MALFORMED_CREDENTIALS" //nolint:gosec // G101: an error reason, not a credential
 
 	reasonUpstreamBadRequest     = "UPSTREAM_BAD_REQUEST"
 	reasonUpstreamUnauthorized   = "UPSTREAM_UNAUTHENTICATED"

@@ -50,7 +50,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err == nil {
 		code = statusLabel(resp.StatusCode)
 		if stats != nil {
-			stats.lastStatus.Store(int32(resp.StatusCode))
+			stats.lastStatus.Store(int32(resp.StatusCode)) //nolint:gosec // G115: HTTP status codes are three digits
 		}
 	}
 	t.metrics.upstreamRequests.WithLabelValues(op, code).Inc()
