@@ -79,6 +79,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		breakerFailures        = setting{"breaker-failures", "BREAKER_FAILURES", "consecutive failed upstream attempts that open the circuit breaker; 0 disables it"}
 		breakerOpen            = setting{"breaker-open", "BREAKER_OPEN_DURATION", "how long the open circuit breaker fails calls fast (readiness NOT_SERVING) before probing"}
 		coalesce               = setting{"coalesce", "COALESCE", "share one upstream request among identical concurrent calls (true/false)"}
+
+		tlsCert     = setting{"tls-cert", "TLS_CERT_FILE", "PEM certificate chain: with -tls-key, both listeners serve TLS (1.2 or later)"}
+		tlsKey      = setting{"tls-key", "TLS_KEY_FILE", "PEM private key of -tls-cert"}
+		tlsClientCA = setting{"tls-client-ca", "TLS_CLIENT_CA_FILE", "PEM CA certificates: clients must present a certificate they signed (mutual TLS; needs -tls-cert and -tls-key)"}
+		upstreamCA  = setting{"upstream-ca", "UPSTREAM_CA_FILE", "PEM CA certificates trusted for the upstream's certificate, besides the system roots"}
 	)
 	help := func(s setting, def string) string {
 		h := s.usage + " (env " + s.env
@@ -103,6 +108,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.IntVar(&cfg.BreakerFailures, breakerFailures.flag, cfg.BreakerFailures, help(breakerFailures, ""))
 	fs.DurationVar(&cfg.BreakerOpenDuration, breakerOpen.flag, cfg.BreakerOpenDuration, help(breakerOpen, ""))
 	fs.BoolVar(&cfg.Coalesce, coalesce.flag, cfg.Coalesce, help(coalesce, ""))
+	fs.StringVar(&cfg.TLSCertFile, tlsCert.flag, "", help(tlsCert, "none: plaintext"))
+	fs.StringVar(&cfg.TLSKeyFile, tlsKey.flag, "", help(tlsKey, "none"))
+	fs.StringVar(&cfg.TLSClientCAFile, tlsClientCA.flag, "", help(tlsClientCA, "none: no client certificates"))
+	fs.StringVar(&cfg.UpstreamCAFile, upstreamCA.flag, "", help(upstreamCA, "none: the system roots only"))
 	level := fs.String(logLevel.flag, "info", help(logLevel, ""))
 	format := fs.String(logFormat.flag, "json", help(logFormat, ""))
 	version := fs.Bool("version", false, "print the version and build info, then exit")
@@ -188,6 +197,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		fromEnv(breakerFailures, integer(&cfg.BreakerFailures)),
 		fromEnv(breakerOpen, duration(&cfg.BreakerOpenDuration)),
 		fromEnv(coalesce, boolean(&cfg.Coalesce)),
+		fromEnv(tlsCert, str(&cfg.TLSCertFile)),
+		fromEnv(tlsKey, str(&cfg.TLSKeyFile)),
+		fromEnv(tlsClientCA, str(&cfg.TLSClientCAFile)),
+		fromEnv(upstreamCA, str(&cfg.UpstreamCAFile)),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return cfg, false, err

@@ -37,6 +37,10 @@ const (
 	// ReasonInvalidRequest: grpc-gateway could not turn the HTTP request into
 	// a call (a bad Grpc-Timeout header or a value it cannot parse) (400).
 	ReasonInvalidRequest = "INVALID_REQUEST"
+	// ReasonMalformedCredentials: the Authorization header holds bytes that
+	// cannot be gRPC metadata (non-ASCII or control characters), spelled as
+	// the service spells the same problem.
+	ReasonMalformedCredentials = "MALFORMED_CREDENTIALS"
 )
 
 // ErrorInfo metadata keys, as the service spells them.
@@ -129,6 +133,32 @@ func (g *gateway) rejectQuery(w http.ResponseWriter, r *http.Request, rt *route,
 		msg.WriteString(fv.GetField() + ": " + fv.GetDescription())
 	}
 	st := withDetails(status.New(codes.InvalidArgument, msg.String()), ReasonInvalidQuery, rt.operation, cid,
+		&errdetails.BadRequest{FieldViolations: fvs})
+	writeStatus(w, http.StatusBadRequest, st, cid)
+}
+
+// rejectHeaders answers a request whose forwarded headers hold bytes that
+// gRPC metadata cannot carry: 401 for Authorization (as the service answers a
+// malformed token), otherwise 400 listing the headers. grpc-gateway would
+// silently drop such a value, turning a malformed tenant into a missing one,
+// or an invalid correlation id into a generated one that still goes upstream.
+func (g *gateway) rejectHeaders(w http.ResponseWriter, r *http.Request, badAuth bool, fvs []*errdetails.BadRequest_FieldViolation) {
+	cid, _ := requestCorrelationID(r)
+	if badAuth {
+		st := withDetails(status.New(codes.Unauthenticated, "malformed credentials: `Authorization` must be `Bearer <token>` in printable ASCII"),
+			ReasonMalformedCredentials, "", cid)
+		writeStatus(w, http.StatusUnauthorized, st, cid)
+		return
+	}
+	var msg strings.Builder
+	msg.WriteString("invalid request: ")
+	for i, fv := range fvs {
+		if i > 0 {
+			msg.WriteString("; ")
+		}
+		msg.WriteString(fv.GetField() + ": " + fv.GetDescription())
+	}
+	st := withDetails(status.New(codes.InvalidArgument, msg.String()), ReasonInvalidRequest, "", cid,
 		&errdetails.BadRequest{FieldViolations: fvs})
 	writeStatus(w, http.StatusBadRequest, st, cid)
 }

@@ -3,6 +3,8 @@ package gateway
 import (
 	"net/http"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
 )
 
@@ -67,4 +69,33 @@ func requestCorrelationID(r *http.Request) (id string, invalid bool) {
 		return correlation.NewUUID(), false
 	}
 	return correlation.NewUUID(), true
+}
+
+// headerProblems checks that the forwarded headers hold only printable ASCII,
+// which is all gRPC metadata can carry. It reports a bad Authorization
+// separately (that is UNAUTHENTICATED) from the other headers' violations,
+// named by their metadata keys as the service names them.
+func headerProblems(h http.Header) (badAuth bool, fvs []*errdetails.BadRequest_FieldViolation) {
+	for _, v := range h.Values("Authorization") {
+		badAuth = badAuth || !printableASCII(v)
+	}
+	for _, hk := range [...]struct{ header, key string }{{headerTenant, metadataTenant}, {headerCorrelationID, correlation.MetadataKey}} {
+		for _, v := range h.Values(hk.header) {
+			if !printableASCII(v) {
+				fvs = append(fvs, &errdetails.BadRequest_FieldViolation{Field: hk.key, Description: "must be printable ASCII"})
+				break
+			}
+		}
+	}
+	return badAuth, fvs
+}
+
+// printableASCII reports whether v holds only bytes 0x20 to 0x7e.
+func printableASCII(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

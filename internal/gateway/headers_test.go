@@ -105,3 +105,31 @@ func TestHeaderMapping(t *testing.T) {
 		})
 	}
 }
+
+func TestHeaderProblems(t *testing.T) {
+	tests := []struct {
+		name        string
+		give        http.Header
+		wantBadAuth bool
+		wantFields  []string
+	}{
+		{"clean", http.Header{"Authorization": {"Bearer abc"}, "X-Tenant": {"portal.cloudcockpit.com"}, "X-Correlation-Id": {"0d6f3c1e-5b7a-4e2c-9f10-3a4b5c6d7e8f"}}, false, nil},
+		{"non-ascii token", http.Header{"Authorization": {"Bearer t\u00f6ken"}}, true, nil},
+		{"control char in token", http.Header{"Authorization": {"Bearer a\x01b"}}, true, nil},
+		{"non-ascii tenant", http.Header{"X-Tenant": {"p\u00f6rtal.example"}}, false, []string{"x-tenant"}},
+		{"non-ascii correlation id", http.Header{"X-Correlation-Id": {"\u00e9"}}, false, []string{"x-correlation-id"}},
+		{"both", http.Header{"X-Tenant": {"\u00e9.x"}, "X-Correlation-Id": {"\u00e9"}}, false, []string{"x-tenant", "x-correlation-id"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			badAuth, fvs := headerProblems(tt.give)
+			var fields []string
+			for _, fv := range fvs {
+				fields = append(fields, fv.GetField())
+			}
+			if badAuth != tt.wantBadAuth || strings.Join(fields, ",") != strings.Join(tt.wantFields, ",") {
+				t.Errorf("headerProblems = %v %v, want %v %v", badAuth, fields, tt.wantBadAuth, tt.wantFields)
+			}
+		})
+	}
+}

@@ -196,6 +196,10 @@ func (g *gateway) checkQuery(next runtime.HandlerFunc) runtime.HandlerFunc {
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 		}
+		if badAuth, fvs := headerProblems(r.Header); badAuth || len(fvs) > 0 {
+			g.rejectHeaders(w, r, badAuth, fvs)
+			return
+		}
 		if r.URL.RawQuery != "" {
 			if pat, ok := runtime.HTTPPattern(r.Context()); ok {
 				if rt := g.routes[r.Method+" "+pat.String()]; rt != nil {

@@ -61,6 +61,15 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	}
 	defer func() { _ = gl.Close() }() // already closed by the servers' shutdown
 	defer func() { _ = hl.Close() }()
+	// Certificates and CAs are read before anything starts.
+	listenTLS, err := cfg.loadListenerTLS()
+	if err != nil {
+		return err
+	}
+	upstreamTLS, err := cfg.upstreamTLS()
+	if err != nil {
+		return err
+	}
 
 	upstreamURL := cfg.UpstreamURL
 	var stopSandbox func()
@@ -90,14 +99,20 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	})
 	ucfg.OnCoalesced = metrics.Coalesced
 	// Each upstream attempt is measured (and traced when tracing is on).
-	ucfg.HTTPClient = rest.NewHTTPClient(tracing.Transport(metrics.Transport(rest.NewTransport(), !tracing.Enabled())))
+	transport := rest.NewTransport()
+	transport.TLSClientConfig = upstreamTLS
+	ucfg.HTTPClient = rest.NewHTTPClient(tracing.Transport(metrics.Transport(transport, !tracing.Enabled())))
 	client, err := rest.New(ucfg)
 	if err != nil {
 		return fmt.Errorf("upstream client: %w", err)
 	}
 	defer client.CloseIdleConnections()
 
-	gs, hs, err := newGRPCServer(cfg, log, client, metrics, tracing)
+	var creds []grpc.ServerOption
+	if listenTLS.grpc != nil {
+		creds = append(creds, grpc.Creds(newListenerCreds(listenTLS.grpc)))
+	}
+	gs, hs, err := newGRPCServer(cfg, log, client, metrics, tracing, creds...)
 	if err != nil {
 		return err
 	}
@@ -121,6 +136,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    maxHeaderListSize,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         listenTLS.http,
 	}
 
 	errc := make(chan error, 3)
@@ -134,17 +150,21 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	}()
 	go func() {
 		defer wg.Done()
-		if err := gs.Serve(inproc); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		if err := gs.Serve(inProcessListener{inproc}); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			errc <- fmt.Errorf("gRPC server (in-process listener): %w", err)
 		}
 	}()
 	go func() {
 		defer wg.Done()
-		if err := httpSrv.Serve(hl); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := httpSrv.Serve
+		if listenTLS.http != nil {
+			serve = func(l net.Listener) error { return httpSrv.ServeTLS(l, "", "") } // certificates from TLSConfig
+		}
+		if err := serve(hl); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("HTTP server: %w", err)
 		}
 	}()
-	log.Info("cloudcockpit-facade listening", slog.String("grpc", gl.Addr().String()), slog.String("http", hl.Addr().String()), slog.String("upstream", upstreamURL))
+	log.Info("cloudcockpit-facade listening", slog.String("grpc", gl.Addr().String()), slog.String("http", hl.Addr().String()), slog.String("upstream", upstreamURL), slog.String("tls", listenTLS.mode()))
 
 	var runErr error
 	select {
@@ -188,7 +208,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 
 // newGRPCServer builds the gRPC server with the facade's services, health and
 // reflection (v1 and v1alpha, serving descriptors that keep their comments).
-func newGRPCServer(cfg Config, log *slog.Logger, upstream service.Upstream, metrics *telemetry.Metrics, tracing *telemetry.Tracing) (*grpc.Server, *health.Server, error) {
+func newGRPCServer(cfg Config, log *slog.Logger, upstream service.Upstream, metrics *telemetry.Metrics, tracing *telemetry.Tracing, extra ...grpc.ServerOption) (*grpc.Server, *health.Server, error) {
 	sopts := []grpc.ServerOption{
 		grpc.MaxHeaderListSize(maxHeaderListSize),
 		grpc.ChainUnaryInterceptor(
@@ -201,7 +221,7 @@ func newGRPCServer(cfg Config, log *slog.Logger, upstream service.Upstream, metr
 	if h := tracing.ServerHandler(); h != nil {
 		sopts = append(sopts, grpc.StatsHandler(h))
 	}
-	gs := grpc.NewServer(sopts...)
+	gs := grpc.NewServer(append(sopts, extra...)...)
 	opts := []service.Option{service.WithLogger(log)}
 	if cfg.DefaultTenant != "" {
 		opts = append(opts, service.WithDefaultTenant(cfg.DefaultTenant))
@@ -247,10 +267,18 @@ func newHTTPHandler(conn grpc.ClientConnInterface, hs *health.Server, metrics *t
 	if err != nil {
 		return nil, fmt.Errorf("REST mirror: %w", err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{ErrorLog: nil}))
-	mux.Handle("/", h)
-	return mux, nil
+	mh := promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{ErrorLog: nil})
+	// Not an http.ServeMux: it answers a path with dot segments or double
+	// slashes (/v1/Resellers/../Customers/...) with a redirect to the
+	// cleaned path, which a client that follows redirects then calls with
+	// its credentials. The mirror rejects such paths itself (400 or 404).
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			mh.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}), nil
 }
 
 // breakerGauge maps a breaker state to the metric's value.

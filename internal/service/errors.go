@@ -138,6 +138,7 @@ func toStatus(ctx context.Context, c *call, err error, res *resource) error {
 		meta[metaUpstreamHTTPStatus] = strconv.Itoa(restErr.StatusCode)
 		msg = strings.TrimSpace("upstream answered " + strconv.Itoa(restErr.StatusCode) + " " + http.StatusText(restErr.StatusCode))
 		if env := restErr.Envelope; env != nil {
+			cleanText := upstreamText(c.info.Authorization)
 			if d := cleanText(env.Description); d != "" {
 				msg = d
 			}
@@ -150,7 +151,7 @@ func toStatus(ctx context.Context, c *call, err error, res *resource) error {
 			if id := cleanText(env.CorrelationID); id != "" && id != c.correlationID {
 				meta[metaUpstreamCorrelationID] = truncate(id, 128)
 			}
-			if br := envelopeBadRequest(env, msg); br != nil {
+			if br := envelopeBadRequest(env, msg, cleanText); br != nil {
 				details = append(details, br)
 			}
 		}
@@ -218,7 +219,7 @@ func newStatus(code codes.Code, msg, reason string, meta map[string]string, corr
 
 // envelopeBadRequest turns the envelope's errors[] into field violations: the
 // upstream property name as the field, one violation per description.
-func envelopeBadRequest(env *rest.Envelope, fallback string) *errdetails.BadRequest {
+func envelopeBadRequest(env *rest.Envelope, fallback string, cleanText func(string) string) *errdetails.BadRequest {
 	var fvs []*errdetails.BadRequest_FieldViolation
 	for _, e := range env.Errors {
 		field := truncate(cleanText(e.PropertyName), 256)
@@ -234,6 +235,28 @@ func envelopeBadRequest(env *rest.Envelope, fallback string) *errdetails.BadRequ
 		return nil
 	}
 	return &errdetails.BadRequest{FieldViolations: fvs}
+}
+
+// redacted replaces the caller's credentials wherever the upstream quoted them.
+const redacted = "[REDACTED]"
+
+// upstreamText returns the cleaner for text the upstream wrote into an error
+// envelope: cleanText, after removing the caller's bearer token (and the whole
+// authorization value) should the upstream have quoted it, as some
+// authentication stacks do in their error descriptions. Such text reaches the
+// caller, the REST body and the access log.
+func upstreamText(authorization string) func(string) string {
+	_, token, _ := strings.Cut(authorization, " ")
+	if len(token) < 4 {
+		return cleanText
+	}
+	return func(s string) string {
+		if strings.Contains(s, token) {
+			s = strings.ReplaceAll(s, authorization, redacted)
+			s = strings.ReplaceAll(s, token, redacted)
+		}
+		return cleanText(s)
+	}
 }
 
 // cleanText makes upstream text safe to show: control characters become

@@ -1,0 +1,124 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/tlsconfig"
+)
+
+// validateTLS checks that the TLS settings go together; the files are read
+// (and their contents checked) when the server starts.
+func (c Config) validateTLS() error {
+	switch {
+	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
+		return errors.New("-tls-cert (TLS_CERT_FILE) and -tls-key (TLS_KEY_FILE) go together: set both to serve TLS, or neither")
+	case c.TLSClientCAFile != "" && c.TLSCertFile == "":
+		return errors.New("-tls-client-ca (TLS_CLIENT_CA_FILE) needs -tls-cert (TLS_CERT_FILE) and -tls-key (TLS_KEY_FILE): client certificates are checked only over TLS")
+	case c.UpstreamCAFile != "" && c.Sandbox:
+		return errors.New("-upstream-ca (UPSTREAM_CA_FILE) has no use with -sandbox, whose upstream is plain HTTP in the process")
+	case c.UpstreamCAFile != "":
+		if u, err := url.Parse(c.UpstreamURL); err == nil && u.Scheme != "https" {
+			return fmt.Errorf("-upstream-ca (UPSTREAM_CA_FILE) is set, but the upstream URL %q is not https: the CA would never be used", c.UpstreamURL)
+		}
+	}
+	return nil
+}
+
+// TLSEnabled reports whether the gRPC and HTTP listeners serve TLS.
+func (c Config) TLSEnabled() bool { return c.TLSCertFile != "" && c.TLSKeyFile != "" }
+
+// listenerTLS holds the TLS configurations of the two listeners; both are
+// nil when the listeners serve plaintext.
+type listenerTLS struct {
+	grpc, http *tls.Config
+}
+
+// loadListenerTLS reads the certificate, key and client CA files.
+func (c Config) loadListenerTLS() (listenerTLS, error) {
+	if !c.TLSEnabled() {
+		return listenerTLS{}, nil
+	}
+	files := tlsconfig.ServerFiles{CertFile: c.TLSCertFile, KeyFile: c.TLSKeyFile, ClientCAFile: c.TLSClientCAFile}
+	g, err := tlsconfig.Server(files, tlsconfig.GRPCNextProtos)
+	if err != nil {
+		return listenerTLS{}, fmt.Errorf("TLS: %w", err)
+	}
+	h, err := tlsconfig.Server(files, tlsconfig.HTTPNextProtos)
+	if err != nil {
+		return listenerTLS{}, fmt.Errorf("TLS: %w", err)
+	}
+	return listenerTLS{grpc: g, http: h}, nil
+}
+
+// mode names the listeners' security for the start-up log.
+func (l listenerTLS) mode() string {
+	switch {
+	case l.grpc == nil:
+		return "off (plaintext)"
+	case l.grpc.ClientAuth == tls.RequireAndVerifyClientCert:
+		return "mutual (client certificates required)"
+	}
+	return "on"
+}
+
+// upstreamTLS returns the TLS configuration of the upstream connection:
+// TLS 1.2 or later, certificates always verified, against the system roots
+// plus UpstreamCAFile when set.
+func (c Config) upstreamTLS() (*tls.Config, error) {
+	cfg, err := tlsconfig.Upstream(c.UpstreamCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("upstream TLS: %w", err)
+	}
+	return cfg, nil
+}
+
+// inProcessListener marks the connections of the in-memory listener between
+// the REST mirror and the gRPC server, which never leave the process and so
+// skip TLS (see listenerCreds).
+type inProcessListener struct{ net.Listener }
+
+func (l inProcessListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return inProcessConn{c}, nil
+}
+
+type inProcessConn struct{ net.Conn }
+
+// listenerCreds are the gRPC server's transport credentials when it serves
+// TLS: TLS (and client certificates, for mutual TLS) on network
+// connections, none on in-process ones. The server serves both kinds of
+// listener, and grpc.Creds applies to all of a server's connections.
+type listenerCreds struct {
+	credentials.TransportCredentials // TLS
+	inProcess                        credentials.TransportCredentials
+}
+
+func newListenerCreds(cfg *tls.Config) credentials.TransportCredentials {
+	return &listenerCreds{TransportCredentials: credentials.NewTLS(cfg), inProcess: insecure.NewCredentials()}
+}
+
+func (c *listenerCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	if ic, ok := conn.(inProcessConn); ok {
+		return c.inProcess.ServerHandshake(ic.Conn)
+	}
+	return c.TransportCredentials.ServerHandshake(conn)
+}
+
+func (c *listenerCreds) ClientHandshake(context.Context, string, net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	return nil, nil, errors.New("listenerCreds are server credentials")
+}
+
+func (c *listenerCreds) Clone() credentials.TransportCredentials {
+	return &listenerCreds{TransportCredentials: c.TransportCredentials.Clone(), inProcess: c.inProcess.Clone()}
+}

@@ -1,0 +1,203 @@
+// Package tlsconfig builds the *tls.Config values of the facade from PEM
+// files: the server side of the gRPC and HTTP listeners (a certificate and
+// key, and optionally a client CA bundle that makes TLS mutual), and the
+// client side of the upstream connection (the system roots plus an optional
+// extra CA bundle).
+//
+// Every configuration it returns requires TLS 1.2 or later and leaves the
+// cipher suites and curves to Go's defaults, which only offer AEAD suites with
+// forward secrecy and follow Go's security updates. There is deliberately no
+// way to skip certificate verification. Errors name the file they concern.
+package tlsconfig
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// MinVersion is the oldest TLS version any configuration accepts.
+const MinVersion = tls.VersionTLS12
+
+// ALPN protocol lists for the two listeners.
+var (
+	// GRPCNextProtos is what the gRPC listener offers: HTTP/2 only, as gRPC
+	// requires.
+	GRPCNextProtos = []string{"h2"}
+	// HTTPNextProtos is what the HTTP listener offers: HTTP/2, then
+	// HTTP/1.1.
+	HTTPNextProtos = []string{"h2", "http/1.1"}
+)
+
+// ServerFiles names the PEM files of a TLS listener.
+type ServerFiles struct {
+	// CertFile holds the server certificate, followed by any intermediate
+	// certificates. Required.
+	CertFile string
+	// KeyFile holds the private key of the certificate (PKCS #1, PKCS #8 or
+	// SEC 1). Required.
+	KeyFile string
+	// ClientCAFile, when set, holds the CA certificates that client
+	// certificates must chain to: every client must then present a valid
+	// certificate (mutual TLS). Empty means no client certificate is asked
+	// for.
+	ClientCAFile string
+}
+
+// Server returns the configuration of a listener serving f's certificate,
+// offering nextProtos by ALPN (GRPCNextProtos or HTTPNextProtos). With
+// f.ClientCAFile set it requires and verifies a client certificate. The files
+// are read once, now.
+func Server(f ServerFiles, nextProtos []string) (*tls.Config, error) {
+	if f.CertFile == "" || f.KeyFile == "" {
+		return nil, errors.New("a TLS listener needs both a certificate file and a key file")
+	}
+	cert, err := loadKeyPair(f.CertFile, f.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{
+		MinVersion:   MinVersion,
+		Certificates: []tls.Certificate{cert},
+		NextProtos:   append([]string(nil), nextProtos...),
+	}
+	if f.ClientCAFile != "" {
+		pool, err := loadPool(f.ClientCAFile, "client CA", nil)
+		if err != nil {
+			return nil, err
+		}
+		cfg.ClientCAs = pool
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
+
+// Upstream returns the configuration of the connection to the upstream API:
+// certificates are always verified, against the system roots plus, when
+// extraCAFile is set, the CA certificates it holds (for an upstream behind a
+// private CA, or a test server).
+func Upstream(extraCAFile string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: MinVersion}
+	if extraCAFile == "" {
+		return cfg, nil // nil RootCAs: the system roots
+	}
+	system, err := x509.SystemCertPool()
+	if err != nil {
+		// No system roots (an unusual platform or a scratch image without
+		// ca-certificates): trust only the extra CAs.
+		system = nil
+	}
+	pool, err := loadPool(extraCAFile, "upstream CA", system)
+	if err != nil {
+		return nil, err
+	}
+	cfg.RootCAs = pool
+	return cfg, nil
+}
+
+// loadKeyPair reads and checks a certificate chain and its key, with errors
+// that say which file is wrong and how.
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	certPEM, err := readFile(certFile, "certificate")
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	keyPEM, err := readFile(keyFile, "key")
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	if _, err := parseCertificates(certPEM, certFile, "certificate"); err != nil {
+		return tls.Certificate{}, err
+	}
+	if !hasPrivateKey(keyPEM) {
+		return tls.Certificate{}, fmt.Errorf("TLS key file %s holds no PEM private key block", keyFile)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		if strings.Contains(err.Error(), "does not match") {
+			return tls.Certificate{}, fmt.Errorf("TLS key file %s does not match the certificate in %s", keyFile, certFile)
+		}
+		return tls.Certificate{}, fmt.Errorf("TLS key file %s (certificate %s): %w", keyFile, certFile, err)
+	}
+	return cert, nil
+}
+
+// loadPool reads a CA bundle into a copy of base (a new pool when base is
+// nil). An empty bundle, or one without a certificate, is an error: trusting
+// nothing is never what the operator meant.
+func loadPool(file, what string, base *x509.CertPool) (*x509.CertPool, error) {
+	data, err := readFile(file, what)
+	if err != nil {
+		return nil, err
+	}
+	certs, err := parseCertificates(data, file, what)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if base != nil {
+		pool = base.Clone()
+	}
+	for _, c := range certs {
+		pool.AddCert(c)
+	}
+	return pool, nil
+}
+
+// readFile reads one of the configured files; an empty file is an error.
+func readFile(file, what string) ([]byte, error) {
+	data, err := os.ReadFile(filepath.Clean(file))
+	if err != nil {
+		return nil, fmt.Errorf("read TLS %s file: %w", what, err) // the *PathError names the file
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fmt.Errorf("TLS %s file %s is empty", what, file)
+	}
+	return data, nil
+}
+
+// parseCertificates returns every CERTIFICATE block of data, parsed. It
+// fails when there is none or one does not parse.
+func parseCertificates(data []byte, file, what string) ([]*x509.Certificate, error) {
+	var certs []*x509.Certificate
+	for rest := data; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("TLS %s file %s: certificate %d: %w", what, file, len(certs)+1, err)
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		return nil, fmt.Errorf("TLS %s file %s holds no PEM CERTIFICATE block", what, file)
+	}
+	return certs, nil
+}
+
+// hasPrivateKey reports whether data holds a PEM block of a private key
+// ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY").
+func hasPrivateKey(data []byte) bool {
+	for rest := data; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			return false
+		}
+		if block.Type == "PRIVATE KEY" || strings.HasSuffix(block.Type, " PRIVATE KEY") {
+			return true
+		}
+	}
+}
