@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestBuckets(t *testing.T) {
+	prev := -1
+	for v := uint64(0); v < 1<<22; v += 1 + v/1000 {
+		i := bucketOf(v)
+		if i < prev {
+			t.Fatalf("bucketOf(%d) = %d, below bucketOf of a smaller value (%d)", v, i, prev)
+		}
+		prev = i
+		if mid := bucketMid(i); bucketOf(mid) != i {
+			t.Fatalf("bucketOf(bucketMid(%d) = %d) = %d", i, mid, bucketOf(mid))
+		}
+		if mid := float64(bucketMid(i)); v >= subCount && (mid < float64(v)*0.99 || mid > float64(v)*1.01) {
+			t.Fatalf("bucketMid(bucketOf(%d)) = %.0f, more than 1%% away", v, mid)
+		}
+	}
+	if got := bucketOf(1 << 62); got != numBuckets-1 {
+		t.Errorf("bucketOf(2^62) = %d, want the last bucket %d", got, numBuckets-1)
+	}
+}
+
+func TestHistogramQuantiles(t *testing.T) {
+	var h, other histogram
+	for i := 1; i <= 100_000; i++ {
+		target := &h
+		if i%2 == 0 {
+			target = &other
+		}
+		target.record(time.Duration(i) * time.Microsecond)
+	}
+	h.merge(&other)
+	tests := []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 50 * time.Millisecond}, {0.99, 99 * time.Millisecond}, {1, 100 * time.Millisecond}}
+	for _, tt := range tests {
+		got := h.quantile(tt.q)
+		if d := got - tt.want; d < -tt.want/100 || d > tt.want/100 {
+			t.Errorf("quantile(%v) = %v, want %v ± 1%%", tt.q, got, tt.want)
+		}
+	}
+	if got, want := h.mean(), 50_000_500*time.Nanosecond; got != want {
+		t.Errorf("mean = %v, want %v", got, want)
+	}
+	var empty histogram
+	if got := empty.quantile(0.5); got != 0 {
+		t.Errorf("empty quantile = %v, want 0", got)
+	}
+}
+
+func TestLoadGen(t *testing.T) {
+	g := newLoadGen(4)
+	var starts, ends int
+	res := g.run(context.Background(), 4, 20*time.Millisecond, 100*time.Millisecond, func(context.Context, int) error {
+		time.Sleep(time.Millisecond)
+		return nil
+	}, windowHooks{start: func() { starts++ }, end: func() { ends++ }})
+	if starts != 1 || ends != 1 {
+		t.Errorf("hooks called %d and %d times, want once each", starts, ends)
+	}
+	if res.errors != 0 || res.hist.n == 0 || res.total < res.hist.n {
+		t.Errorf("errors %d, window calls %d, total %d", res.errors, res.hist.n, res.total)
+	}
+	// Four callers of 1 ms calls make at most 4000 calls a second.
+	if rps := res.rps(); rps > 4000 || rps < 400 {
+		t.Errorf("rps = %.0f, want about 4 callers / 1ms", rps)
+	}
+	if p50 := res.hist.quantile(0.5); p50 < time.Millisecond {
+		t.Errorf("p50 = %v, want at least the 1ms the calls sleep", p50)
+	}
+}
+
+func TestCountingProxy(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.URL.Path+" "+r.Header.Get("Authorization"))
+	}))
+	defer upstream.Close()
+	p, err := startCountingProxy(context.Background(), upstream.URL, time.Millisecond, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	c := newHTTPClient(4)
+	defer c.CloseIdleConnections()
+	for range 3 {
+		req, _ := http.NewRequest(http.MethodGet, p.url()+"/v1/Resellers/x", nil)
+		req.Header.Set("Authorization", "Bearer t")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got, want := string(body), "/v1/Resellers/x Bearer t"; got != want {
+			t.Errorf("body %q, want %q", got, want)
+		}
+	}
+	if got := p.requests.Load(); got != 3 {
+		t.Errorf("counted %d requests, want 3", got)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	cfg, err := parseFlags([]string{"-quick", "-rounds", "5", "-callers", "1, 8"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.rounds != 5 || cfg.duration != 600*time.Millisecond || cfg.out != "bench/results-quick.md" {
+		t.Errorf("-quick -rounds 5: rounds %d, duration %v, out %q; want 5, 600ms, bench/results-quick.md", cfg.rounds, cfg.duration, cfg.out)
+	}
+	if len(cfg.callers) != 2 || cfg.callers[0] != 1 || cfg.callers[1] != 8 {
+		t.Errorf("callers = %v, want [1 8]", cfg.callers)
+	}
+	for _, args := range [][]string{{"-callers", "0"}, {"-rounds", "0"}, {"extra"}} {
+		if _, err := parseFlags(args, io.Discard); err == nil {
+			t.Errorf("parseFlags(%q) succeeded, want an error", args)
+		}
+	}
+}
+
+// phaseWith returns a one-round result with rps calls a second and every
+// latency equal to lat.
+func phaseWith(kind string, callers int, rps float64, lat time.Duration) *phaseResult {
+	var l loadResult
+	l.callers, l.window = callers, time.Second
+	for range int(rps) {
+		l.hist.record(lat)
+	}
+	l.total = l.hist.n
+	return &phaseResult{phase: &phase{kind: kind, callers: callers}, rounds: []roundResult{{load: l}}}
+}
+
+func TestJudge(t *testing.T) {
+	cfg := config{callers: []int{1, 32}, memCallers: 0, coalesceCallers: 64}
+	results := []*phaseResult{
+		phaseWith(kindDirect, 1, 100, 200*time.Microsecond),
+		phaseWith(kindFloor, 1, 100, 100*time.Microsecond),
+		phaseWith(kindGRPC, 1, 100, 330*time.Microsecond),
+		phaseWith(kindDirect, 32, 3000, time.Millisecond),
+		phaseWith(kindFloor, 32, 6000, time.Millisecond),
+		phaseWith(kindGRPC, 32, 1600, time.Millisecond), // ideal 2000: 0.80
+		phaseWith(kindREST, 32, 1200, time.Millisecond), // 0.75
+	}
+	r := newReport(cfg, machine{}, results, nil, memoryResult{facadeHWM: 30 << 20}, []uint64{30 << 20, 31 << 20})
+	want := map[string]string{
+		"throughput efficiency":                  "FAIL",
+		"latency overhead":                       "PASS", // 330 − 200 − 100 = 30 µs
+		"REST mirror":                            "PASS",
+		"coalescing, 64 callers on one reseller": "n/a",
+		"memory: facade peak":                    "PASS",
+		"memory: no growth":                      "PASS",
+		"errors":                                 "PASS",
+	}
+	for prefix, result := range want {
+		found := false
+		for _, v := range r.verdicts {
+			if strings.HasPrefix(v.target, prefix) {
+				found = true
+				if v.result != result {
+					t.Errorf("%s: %s (%s), want %s", v.target, v.result, v.value, result)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no verdict for %q", prefix)
+		}
+	}
+	if !r.missed() {
+		t.Error("missed() = false with a FAIL")
+	}
+}
