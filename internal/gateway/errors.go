@@ -40,7 +40,7 @@ const (
 	// ReasonMalformedCredentials: the Authorization header holds bytes that
 	// cannot be gRPC metadata (non-ASCII or control characters), spelled as
 	// the service spells the same problem.
-	ReasonMalformedCredentials = "MALFORMED_CREDENTIALS"
+	ReasonMalformedCredentials = "MALFORMED_CREDENTIALS" //nolint:gosec // G101: an error reason, not a credential
 )
 
 // ErrorInfo metadata keys, as the service spells them.
