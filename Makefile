@@ -144,3 +144,24 @@ bench-quick: ## The load benchmark in -quick mode (~20 s, for CI); writes bench/
 .PHONY: bench-micro
 bench-micro: ## go test -bench of the hot path pieces with -benchmem (BENCHTIME=1x for CI).
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$(BENCHTIME) $(BENCH_PKGS)
+
+# Load and soak (issue 4): `make load` builds the facade and the standalone
+# sandbox (faults at LOAD_FAULT_RATE, credential echo) and drives them with 64
+# gRPC and 32 REST callers for LOAD_DURATION, then checks every answer, the
+# error mix, and that goroutines and heap return to their baseline
+# (loadtest/, build tag `load`; docs/load.md). Other LOAD_* variables from the
+# environment (LOAD_FAULT_SEED, LOAD_GRPC_CALLERS, ...) pass through.
+# LOAD_REPORT=file writes the summary table there.
+LOAD_DURATION ?= 60s
+LOAD_SHORT_DURATION ?= 12s
+LOAD_FAULT_RATE ?= 0.05
+LOAD_REPORT ?=
+
+.PHONY: load
+load: ## Load and soak test of the built binary: 96 gRPC/REST callers, faulty sandbox upstream, LOAD_DURATION (60s).
+	LOAD_DURATION='$(LOAD_DURATION)' LOAD_FAULT_RATE='$(LOAD_FAULT_RATE)' LOAD_REPORT='$(LOAD_REPORT)' \
+		$(GO) test -tags load -count=1 -timeout 30m -v -run '^TestLoad$$' ./loadtest/
+
+.PHONY: load-short
+load-short: ## The load test for CI: LOAD_SHORT_DURATION (12s) of load, about 30 s in all.
+	$(MAKE) --no-print-directory load LOAD_DURATION='$(LOAD_SHORT_DURATION)'

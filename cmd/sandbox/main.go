@@ -5,7 +5,15 @@
 //	sandbox -addr 127.0.0.1:8081 -latency 20ms -port-file /tmp/sandbox.addr
 //
 // It writes the address it listens on to -port-file (when given) once it accepts
-// connections, and shuts down gracefully on SIGINT or SIGTERM.
+// connections, and shuts down gracefully on SIGINT or SIGTERM, printing how many
+// requests it served and how many faults it injected.
+//
+// For load and failure tests, -fault-rate makes a share of the requests fail
+// (sandbox.WithFaults: kinds from -fault-kinds, reproducible from -fault-seed) and
+// -echo-credentials makes every 200 answer carry a fingerprint of the caller's
+// Authorization and X-Tenant (sandbox.WithCredentialEcho):
+//
+//	sandbox -addr 127.0.0.1:0 -fault-rate 0.05 -fault-seed 7 -fault-kinds all -echo-credentials
 package main
 
 import (
@@ -19,6 +27,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,9 +39,14 @@ const shutdownTimeout = 5 * time.Second
 
 // config is what the flags set.
 type config struct {
-	addr     string
-	latency  time.Duration
-	portFile string
+	addr        string
+	latency     time.Duration
+	portFile    string
+	faultRate   float64
+	faultSeed   int64
+	faultKinds  []sandbox.FaultKind
+	echo        bool
+	idleTimeout time.Duration
 }
 
 func main() {
@@ -61,6 +75,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8081", "`address` to listen on (port 0 picks a free port)")
 	fs.DurationVar(&cfg.latency, "latency", 0, "fixed `delay` before each answer, imitating the real upstream's round trip")
 	fs.StringVar(&cfg.portFile, "port-file", "", "`path` of a file to write the listening address to once serving")
+	fs.Float64Var(&cfg.faultRate, "fault-rate", 0, "share of requests (0 to 1) that fail with an injected fault; 0 injects none")
+	fs.Int64Var(&cfg.faultSeed, "fault-seed", 1, "`seed` of the fault draws: the same seed gives the same sequence of faults")
+	kinds := fs.String("fault-kinds", "default", "comma-separated `kinds` of fault to inject: unavailable, bad-gateway, rate-limited, drop, reset, slow, html-200, default (all but html-200) or all")
+	fs.BoolVar(&cfg.echo, "echo-credentials", false, "put a fingerprint of the caller's Authorization and X-Tenant into every 200 answer")
+	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
@@ -74,6 +93,16 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.latency < 0 {
 		return cfg, fmt.Errorf("-latency %v: must not be negative", cfg.latency)
+	}
+	if !(cfg.faultRate >= 0 && cfg.faultRate <= 1) {
+		return cfg, fmt.Errorf("-fault-rate %v: must be between 0 and 1", cfg.faultRate)
+	}
+	var err error
+	if cfg.faultKinds, err = sandbox.ParseFaultKinds(*kinds); err != nil {
+		return cfg, fmt.Errorf("-fault-kinds: %w", err)
+	}
+	if cfg.idleTimeout <= 0 {
+		return cfg, fmt.Errorf("-idle-timeout %v: must be positive", cfg.idleTimeout)
 	}
 	return cfg, nil
 }
@@ -89,10 +118,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	opts := []sandbox.Option{sandbox.WithLatency(cfg.latency), sandbox.WithFaults(cfg.faultRate, cfg.faultSeed, cfg.faultKinds...)}
+	if cfg.echo {
+		opts = append(opts, sandbox.WithCredentialEcho())
+	}
+	sb := sandbox.New(opts...)
 	srv := &http.Server{
-		Handler:           sandbox.New(sandbox.WithLatency(cfg.latency)),
+		Handler:           sb,
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       cfg.idleTimeout,
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -101,11 +135,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if cfg.portFile != "" {
 		if err := writeFileAtomic(cfg.portFile, []byte(addr)); err != nil {
 			_ = srv.Close()
-			<-serveErr
+			<-serveErr //nolint:errcheck // after Close, Serve returns http.ErrServerClosed
 			return fmt.Errorf("write port file: %w", err)
 		}
 	}
-	fmt.Fprintf(stderr, "sandbox: serving the simulated CloudCockpit API on http://%s (latency %v)\n", addr, cfg.latency)
+	fmt.Fprintf(stderr, "sandbox: serving the simulated CloudCockpit API on http://%s (latency %v%s)\n", addr, cfg.latency, describeOptions(cfg))
+	defer func() { fmt.Fprintf(stderr, "sandbox: %s\n", summary(sb)) }()
 
 	select {
 	case err := <-serveErr:
@@ -116,13 +151,47 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		_ = srv.Close()
-		<-serveErr
+		<-serveErr //nolint:errcheck // after Close, Serve returns http.ErrServerClosed
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// describeOptions lists the fault and echo settings for the start-up line; empty when
+// neither is on.
+func describeOptions(cfg config) string {
+	var b strings.Builder
+	if cfg.faultRate > 0 {
+		names := make([]string, len(cfg.faultKinds))
+		for i, k := range cfg.faultKinds {
+			names[i] = k.String()
+		}
+		fmt.Fprintf(&b, ", fault rate %v seed %d kinds %s", cfg.faultRate, cfg.faultSeed, strings.Join(names, ","))
+	}
+	if cfg.echo {
+		b.WriteString(", echoing credential fingerprints")
+	}
+	return b.String()
+}
+
+// summary says how many requests the server received and how many faults of each kind
+// it injected, in a stable order:
+//
+//	requests=1234 faults=61 unavailable=10 bad-gateway=9 ...
+func summary(sb *sandbox.Server) string {
+	counts := sb.Faults()
+	var total int64
+	var parts []string
+	for _, k := range sandbox.AllFaultKinds() {
+		if n, ok := counts[k]; ok {
+			total += n
+			parts = append(parts, fmt.Sprintf("%s=%d", k, n))
+		}
+	}
+	return strings.TrimSpace(fmt.Sprintf("requests=%d faults=%d %s", sb.Requests(), total, strings.Join(parts, " ")))
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames it into place,
@@ -132,13 +201,13 @@ func writeFileAtomic(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name()) // no-op once renamed
+	defer func() { _ = os.Remove(tmp.Name()) }() // no-op once renamed
 	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
+		_ = tmp.Close()
 		return err
 	}
 	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
+		_ = tmp.Close()
 		return err
 	}
 	if err := tmp.Close(); err != nil {

@@ -88,6 +88,12 @@ func TestRunErrors(t *testing.T) {
 		{name: "bad duration", args: []string{"-latency", "soon"}, wantErr: errUsage},
 		{name: "stray argument", args: []string{"serve"}, wantErr: errUsage},
 		{name: "negative latency", args: []string{"-latency", "-1s"}, wantMsg: "must not be negative"},
+		{name: "fault rate above one", args: []string{"-fault-rate", "1.5"}, wantMsg: "-fault-rate 1.5: must be between 0 and 1"},
+		{name: "negative fault rate", args: []string{"-fault-rate", "-0.1"}, wantMsg: "must be between 0 and 1"},
+		{name: "NaN fault rate", args: []string{"-fault-rate", "NaN"}, wantMsg: "must be between 0 and 1"},
+		{name: "bad fault seed", args: []string{"-fault-seed", "x"}, wantErr: errUsage},
+		{name: "unknown fault kind", args: []string{"-fault-kinds", "timeout"}, wantMsg: `-fault-kinds: unknown fault kind "timeout"`},
+		{name: "zero idle timeout", args: []string{"-idle-timeout", "0s"}, wantMsg: "-idle-timeout 0s: must be positive"},
 		{name: "bad address", args: []string{"-addr", "256.0.0.1:http-nope"}, wantMsg: "listen:"},
 		{name: "unwritable port file", args: []string{"-addr", "127.0.0.1:0", "-port-file", filepath.Join(t.TempDir(), "missing", "addr")}, wantMsg: "write port file:"},
 	}

@@ -145,6 +145,9 @@ type response struct {
 	contentType   []string // shared, never modified: assigned straight into the header map
 	contentLength []string
 	body          []byte
+	// credAt is the offset in body of the credential fingerprint placeholder, in the
+	// answers of a server built with WithCredentialEcho; 0 in every other answer.
+	credAt int
 }
 
 var (

@@ -16,6 +16,8 @@ type Server struct {
 	latency  time.Duration
 	requests atomic.Int64
 	data     *catalog
+	faults   *faults // nil: no fault injection (see WithFaults)
+	echo     bool    // answers carry the credential fingerprint (see WithCredentialEcho)
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -26,6 +28,9 @@ func New(opts ...Option) *Server {
 	s := &Server{data: loadCatalog()}
 	for _, opt := range opts {
 		opt(s)
+	}
+	if s.echo {
+		s.data = loadEchoCatalog()
 	}
 	return s
 }
@@ -60,6 +65,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.latency > 0 && !s.wait(r) {
 		return
 	}
+	if s.faults != nil && s.faults.inject(w, r) {
+		return
+	}
 
 	cid := r.Header.Get("X-Correlation-Id")
 	if cid == "" {
@@ -86,6 +94,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	var fp string // the credential fingerprint to echo, if any
+	if s.echo {
+		fp = CredentialFingerprint(r.Header.Get("Authorization"), r.Header.Get("X-Tenant"))
+	}
+
 	errs := checkTenant(r.Header.Values("X-Tenant"))
 	switch rt {
 	case routeReseller:
@@ -94,7 +107,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeValidation(w, cid, errs)
 			return
 		}
-		s.serveReseller(w, cid, resellerID)
+		s.serveReseller(w, cid, resellerID, fp)
 	case routeAcceptanceLink:
 		q := parseQuery(r.URL.RawQuery)
 		providerInstanceID := queryValue(q, propProviderInstanceID)
@@ -105,7 +118,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeValidation(w, cid, errs)
 			return
 		}
-		s.serveAcceptanceLink(w, cid, providerInstanceID, resellerID)
+		s.serveAcceptanceLink(w, cid, providerInstanceID, resellerID, fp)
 	}
 }
 
@@ -122,23 +135,23 @@ func (s *Server) wait(r *http.Request) bool {
 	}
 }
 
-func (s *Server) serveReseller(w http.ResponseWriter, cid, resellerID string) {
+func (s *Server) serveReseller(w http.ResponseWriter, cid, resellerID, fp string) {
 	resp, ok := s.data.resellers[strings.ToLower(resellerID)]
 	if !ok {
 		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Reseller not found.", cid, nil)
 		return
 	}
-	write(w, resp)
+	write(w, resp.withCredential(fp))
 }
 
-func (s *Server) serveAcceptanceLink(w http.ResponseWriter, cid, providerInstanceID, resellerID string) {
+func (s *Server) serveAcceptanceLink(w http.ResponseWriter, cid, providerInstanceID, resellerID, fp string) {
 	set, ok := s.data.links[strings.ToLower(providerInstanceID)]
 	if !ok {
 		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Provider instance not found.", cid, nil)
 		return
 	}
 	if resellerID == "" {
-		write(w, set.csp)
+		write(w, set.csp.withCredential(fp))
 		return
 	}
 	resp, ok := set.indirect[strings.ToLower(resellerID)]
@@ -146,7 +159,7 @@ func (s *Server) serveAcceptanceLink(w http.ResponseWriter, cid, providerInstanc
 		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Reseller not found.", cid, nil)
 		return
 	}
-	write(w, resp)
+	write(w, resp.withCredential(fp))
 }
 
 // write sends a pre-built 200 answer.
