@@ -68,10 +68,19 @@ e2e: tools ## End-to-end tests: build cmd/server and drive it with grpcurl and H
 test-deploy: ## Validate the Kubernetes manifests offline (strict decode into k8s.io/api types).
 	cd deploy && $(GO) test -count=1 ./...
 
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
+
+.PHONY: build
+build: ## Build dist/cloudcockpit-facade (static, version and revision stamped).
+	@mkdir -p dist
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="$(LDFLAGS)" -o dist/cloudcockpit-facade ./cmd/server
+
 .PHONY: docker-check
 docker-check: ## Run the Dockerfile's build steps without Docker: static binary and health probe.
 	@mkdir -p dist
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o dist/cloudcockpit-facade ./cmd/server
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="$(LDFLAGS)" -o dist/cloudcockpit-facade ./cmd/server
 	CGO_ENABLED=0 GOBIN=$(CURDIR)/dist $(GO) install -trimpath -ldflags="-s -w" github.com/grpc-ecosystem/grpc-health-probe@v0.4.62
 	@if ldd dist/cloudcockpit-facade >/dev/null 2>&1; then echo "dist/cloudcockpit-facade is not static"; exit 1; fi
 	dist/cloudcockpit-facade -version

@@ -236,18 +236,32 @@ func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("-log-format (LOG_FORMAT) %q: want json or text", format)
 }
 
-// versionString describes the build: module version, VCS revision and Go
-// version, from the information the Go toolchain embeds.
+// version and revision may be set at link time
+// (-ldflags "-X main.version=v1.2.3 -X main.revision=abc123"), as `make build`
+// and the Dockerfile do; otherwise the Go toolchain's build info is used.
+var version, revision string
+
+// versionString describes the build: module (or release) version, VCS
+// revision and Go version.
 func versionString() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "cloudcockpit-facade (no build info)"
+		return "cloudcockpit-facade " + version + " (no build info)"
 	}
-	s := "cloudcockpit-facade " + bi.Main.Version
+	v := version
+	if v == "" {
+		v = bi.Main.Version
+	}
+	s := "cloudcockpit-facade " + v
+	if revision != "" {
+		s += " vcs.revision=" + revision
+	}
 	for _, kv := range bi.Settings {
 		switch kv.Key {
 		case "vcs.revision", "vcs.time", "vcs.modified":
-			s += " " + kv.Key + "=" + kv.Value
+			if revision == "" || kv.Key != "vcs.revision" {
+				s += " " + kv.Key + "=" + kv.Value
+			}
 		}
 	}
 	return s + " " + bi.GoVersion
