@@ -12,14 +12,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
-	"google.golang.org/grpc/test/bufconn"
 
+	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/descriptor"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/gateway"
@@ -110,22 +110,15 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 
 	var creds []grpc.ServerOption
 	if listenTLS.grpc != nil {
-		creds = append(creds, grpc.Creds(newListenerCreds(listenTLS.grpc)))
+		creds = append(creds, grpc.Creds(credentials.NewTLS(listenTLS.grpc)))
 	}
-	gs, hs, err := newGRPCServer(cfg, log, client, metrics, tracing, creds...)
+	f, err := newFacade(cfg, log, client, metrics, tracing, creds...)
 	if err != nil {
 		return err
 	}
+	gs, hs := f.grpc, f.health
 	ready.attach(hs, log)
-	// The REST mirror calls the same *grpc.Server over an in-memory
-	// listener, so that REST calls pass the same interceptors as gRPC calls.
-	inproc := bufconn.Listen(inProcessBufSize)
-	conn, err := dialInProcess(inproc)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = conn.Close() }() // closed again, harmlessly, after the HTTP drain
-	handler, err := newHTTPHandler(conn, hs, metrics)
+	handler, err := newHTTPHandler(f, metrics, tracing)
 	if err != nil {
 		return err
 	}
@@ -139,19 +132,13 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		TLSConfig:         listenTLS.http,
 	}
 
-	errc := make(chan error, 3)
+	errc := make(chan error, 2)
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		if err := gs.Serve(gl); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			errc <- fmt.Errorf("gRPC server: %w", err)
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		if err := gs.Serve(inProcessListener{inproc}); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-			errc <- fmt.Errorf("gRPC server (in-process listener): %w", err)
 		}
 	}()
 	go func() {
@@ -186,13 +173,17 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	defer cancel()
 	done := make(chan struct{})
 	go func() {
-		// HTTP first: its in-flight calls still need the in-process
-		// connection, which GracefulStop would close under them.
+		// Both listeners drain at once: REST calls run in process and do
+		// not depend on the gRPC server.
+		stopped := make(chan struct{})
+		go func() {
+			gs.GracefulStop()
+			close(stopped)
+		}()
 		if err := httpSrv.Shutdown(drainCtx); err != nil {
 			_ = httpSrv.Close()
 		}
-		_ = conn.Close()
-		gs.GracefulStop()
+		<-stopped
 		close(done)
 	}()
 	select {
@@ -206,17 +197,31 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	return runErr
 }
 
-// newGRPCServer builds the gRPC server with the facade's services, health and
+// facade is the assembled service: the gRPC server with its health and
+// reflection services, the service implementations and the interceptor chain
+// that both the gRPC server and the REST mirror run.
+type facade struct {
+	grpc     *grpc.Server
+	health   *health.Server
+	reseller *service.ResellerServer
+	customer *service.CustomerServer
+	// chain is the gRPC server's interceptor chain as one interceptor, for
+	// the REST mirror's in-process calls.
+	chain grpc.UnaryServerInterceptor
+}
+
+// newFacade builds the gRPC server with the facade's services, health and
 // reflection (v1 and v1alpha, serving descriptors that keep their comments).
-func newGRPCServer(cfg Config, log *slog.Logger, upstream service.Upstream, metrics *telemetry.Metrics, tracing *telemetry.Tracing, extra ...grpc.ServerOption) (*grpc.Server, *health.Server, error) {
+func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, metrics *telemetry.Metrics, tracing *telemetry.Tracing, extra ...grpc.ServerOption) (*facade, error) {
+	interceptors := []grpc.UnaryServerInterceptor{
+		correlation.UnaryServerInterceptor(),
+		metrics.UnaryServerInterceptor(),
+		metrics.AccessLog(log),
+		recoverer(log),
+	}
 	sopts := []grpc.ServerOption{
 		grpc.MaxHeaderListSize(maxHeaderListSize),
-		grpc.ChainUnaryInterceptor(
-			correlation.UnaryServerInterceptor(),
-			metrics.UnaryServerInterceptor(),
-			metrics.AccessLog(log),
-			recoverer(log),
-		),
+		grpc.ChainUnaryInterceptor(interceptors...),
 	}
 	if h := tracing.ServerHandler(); h != nil {
 		sopts = append(sopts, grpc.StatsHandler(h))
@@ -226,47 +231,39 @@ func newGRPCServer(cfg Config, log *slog.Logger, upstream service.Upstream, metr
 	if cfg.DefaultTenant != "" {
 		opts = append(opts, service.WithDefaultTenant(cfg.DefaultTenant))
 	}
-	service.Register(gs, upstream, opts...)
-
-	hs := health.NewServer()
-	healthpb.RegisterHealthServer(gs, hs)
-	setServing(hs, healthpb.HealthCheckResponse_SERVING)
+	f := &facade{
+		grpc:     gs,
+		health:   health.NewServer(),
+		reseller: service.NewResellerServer(upstream, opts...),
+		customer: service.NewCustomerServer(upstream, opts...),
+		chain:    gateway.ChainUnaryInterceptors(interceptors...),
+	}
+	pb.RegisterResellerServiceServer(gs, f.reseller)
+	pb.RegisterCustomerServiceServer(gs, f.customer)
+	healthpb.RegisterHealthServer(gs, f.health)
+	setServing(f.health, healthpb.HealthCheckResponse_SERVING)
 
 	files, err := descriptor.Files()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	ropts := reflection.ServerOptions{Services: gs, DescriptorResolver: descriptor.Resolver{Primary: files}}
 	reflectionv1.RegisterServerReflectionServer(gs, reflection.NewServerV1(ropts))
 	reflectionv1alpha.RegisterServerReflectionServer(gs, reflection.NewServer(ropts))
-	return gs, hs, nil
-}
-
-// inProcessBufSize is the buffer, per direction, of the in-memory connection
-// between the REST mirror and the gRPC server.
-const inProcessBufSize = 256 << 10
-
-// dialInProcess returns a client connection to the gRPC server served on l.
-// It connects lazily, on the first call.
-func dialInProcess(l *bufconn.Listener) (*grpc.ClientConn, error) {
-	conn, err := grpc.NewClient("passthrough:///cloudcockpit-facade.in-process",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return l.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("in-process gRPC connection: %w", err)
-	}
-	return conn, nil
+	return f, nil
 }
 
 // newHTTPHandler serves the HTTP listener: Prometheus metrics at /metrics,
-// and everything else through the gateway (the REST mirror over conn, the
-// OpenAPI document, liveness, and readiness from hs).
-func newHTTPHandler(conn grpc.ClientConnInterface, hs *health.Server, metrics *telemetry.Metrics) (http.Handler, error) {
-	h, err := gateway.New(conn, gateway.WithHealth(hs))
+// and everything else through the gateway (the REST mirror calling f's
+// services in process through f's interceptor chain, the OpenAPI document,
+// liveness, and readiness from f's health server). With tracing on, each
+// REST call gets a server span from the caller's traceparent header.
+func newHTTPHandler(f *facade, metrics *telemetry.Metrics, tracing *telemetry.Tracing) (http.Handler, error) {
+	gw, err := gateway.NewLocal(f.reseller, f.customer, f.chain, gateway.WithHealth(f.health))
 	if err != nil {
 		return nil, fmt.Errorf("REST mirror: %w", err)
 	}
+	h := tracing.HTTPHandler(gw)
 	mh := promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{ErrorLog: nil})
 	// Not an http.ServeMux: it answers a path with dot segments or double
 	// slashes (/v1/Resellers/../Customers/...) with a redirect to the

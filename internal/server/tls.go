@@ -1,15 +1,11 @@
 package server
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/tlsconfig"
 )
@@ -78,47 +74,4 @@ func (c Config) upstreamTLS() (*tls.Config, error) {
 		return nil, fmt.Errorf("upstream TLS: %w", err)
 	}
 	return cfg, nil
-}
-
-// inProcessListener marks the connections of the in-memory listener between
-// the REST mirror and the gRPC server, which never leave the process and so
-// skip TLS (see listenerCreds).
-type inProcessListener struct{ net.Listener }
-
-func (l inProcessListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return inProcessConn{c}, nil
-}
-
-type inProcessConn struct{ net.Conn }
-
-// listenerCreds are the gRPC server's transport credentials when it serves
-// TLS: TLS (and client certificates, for mutual TLS) on network
-// connections, none on in-process ones. The server serves both kinds of
-// listener, and grpc.Creds applies to all of a server's connections.
-type listenerCreds struct {
-	credentials.TransportCredentials // TLS
-	inProcess                        credentials.TransportCredentials
-}
-
-func newListenerCreds(cfg *tls.Config) credentials.TransportCredentials {
-	return &listenerCreds{TransportCredentials: credentials.NewTLS(cfg), inProcess: insecure.NewCredentials()}
-}
-
-func (c *listenerCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	if ic, ok := conn.(inProcessConn); ok {
-		return c.inProcess.ServerHandshake(ic.Conn)
-	}
-	return c.TransportCredentials.ServerHandshake(conn)
-}
-
-func (c *listenerCreds) ClientHandshake(context.Context, string, net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	return nil, nil, errors.New("listenerCreds are server credentials")
-}
-
-func (c *listenerCreds) Clone() credentials.TransportCredentials {
-	return &listenerCreds{TransportCredentials: c.TransportCredentials.Clone(), inProcess: c.inProcess.Clone()}
 }

@@ -108,6 +108,32 @@ func (t *Tracing) Transport(base http.RoundTripper) http.RoundTripper {
 	)
 }
 
+// HTTPHandler wraps h so that each HTTP request gets a server span from the
+// caller's traceparent header; it returns h unchanged when tracing is off.
+// The REST mirror calls the services in process, not through the gRPC
+// server's stats handler, so its calls are traced here.
+func (t *Tracing) HTTPHandler(h http.Handler) http.Handler {
+	if !t.Enabled() {
+		return h
+	}
+	return otelhttp.NewHandler(h, "rest",
+		otelhttp.WithTracerProvider(t.provider),
+		otelhttp.WithPropagators(t.propagator),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + restRoute(r.URL.Path) }),
+	)
+}
+
+// restRoute names a REST path by its route, never by the ids in it.
+func restRoute(p string) string {
+	switch opFromPath(p) {
+	case OpGetReseller:
+		return "/v1/Resellers/{resellerId}"
+	case OpGetAcceptanceLink:
+		return "/v1/Customers/relationship-acceptance"
+	}
+	return "other"
+}
+
 // Shutdown flushes and stops the exporter; a no-op when tracing is off.
 func (t *Tracing) Shutdown(ctx context.Context) error {
 	if !t.Enabled() {

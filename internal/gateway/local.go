@@ -1,0 +1,93 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"google.golang.org/grpc"
+
+	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+)
+
+// NewLocal returns the REST mirror calling the service implementations in
+// process: grpc-gateway's RegisterXHandlerServer wiring, with every call
+// passed through interceptor (the gRPC server's own chain, see
+// ChainUnaryInterceptors) so that REST calls get the same correlation id,
+// validation, metrics, access log and recovery as gRPC calls. Header
+// metadata the handlers set (x-correlation-id) reaches the response through
+// grpc-gateway's ServerTransportStream. It skips what New's in-memory
+// connection costs: marshalling the request and response to protobuf and
+// HTTP/2 framing, twice. Options are as for New.
+func NewLocal(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServer, interceptor grpc.UnaryServerInterceptor, opts ...Option) (http.Handler, error) {
+	g, err := newGateway(opts...)
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	if err := pb.RegisterResellerServiceHandlerServer(ctx, g.mux, localReseller{srv: reseller, icpt: interceptor}); err != nil {
+		return nil, fmt.Errorf("gateway: register ResellerService: %w", err)
+	}
+	if err := pb.RegisterCustomerServiceHandlerServer(ctx, g.mux, localCustomer{srv: customer, icpt: interceptor}); err != nil {
+		return nil, fmt.Errorf("gateway: register CustomerService: %w", err)
+	}
+	return g.mux, nil
+}
+
+// ChainUnaryInterceptors composes interceptors into one, the first outermost,
+// as grpc.ChainUnaryInterceptor does for a server.
+func ChainUnaryInterceptors(interceptors ...grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		return chainFrom(interceptors, 0, info, handler)(ctx, req)
+	}
+}
+
+// chainFrom returns the handler that runs interceptors[i:] around handler.
+func chainFrom(interceptors []grpc.UnaryServerInterceptor, i int, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) grpc.UnaryHandler {
+	if i == len(interceptors) {
+		return handler
+	}
+	return func(ctx context.Context, req any) (any, error) {
+		return interceptors[i](ctx, req, info, chainFrom(interceptors, i+1, info, handler))
+	}
+}
+
+// localReseller runs the interceptor chain around a ResellerServiceServer.
+type localReseller struct {
+	pb.UnimplementedResellerServiceServer
+	srv  pb.ResellerServiceServer
+	icpt grpc.UnaryServerInterceptor
+}
+
+var getResellerInfo = &grpc.UnaryServerInfo{FullMethod: pb.ResellerService_GetReseller_FullMethodName}
+
+// GetReseller implements pb.ResellerServiceServer.
+func (l localReseller) GetReseller(ctx context.Context, req *pb.GetResellerRequest) (*pb.Reseller, error) {
+	resp, err := l.icpt(ctx, req, getResellerInfo, func(ctx context.Context, req any) (any, error) {
+		return l.srv.GetReseller(ctx, req.(*pb.GetResellerRequest))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp.(*pb.Reseller), nil
+}
+
+// localCustomer runs the interceptor chain around a CustomerServiceServer.
+type localCustomer struct {
+	pb.UnimplementedCustomerServiceServer
+	srv  pb.CustomerServiceServer
+	icpt grpc.UnaryServerInterceptor
+}
+
+var getAcceptanceLinkInfo = &grpc.UnaryServerInfo{FullMethod: pb.CustomerService_GetAcceptanceLink_FullMethodName}
+
+// GetAcceptanceLink implements pb.CustomerServiceServer.
+func (l localCustomer) GetAcceptanceLink(ctx context.Context, req *pb.GetAcceptanceLinkRequest) (*pb.GetAcceptanceLinkResponse, error) {
+	resp, err := l.icpt(ctx, req, getAcceptanceLinkInfo, func(ctx context.Context, req any) (any, error) {
+		return l.srv.GetAcceptanceLink(ctx, req.(*pb.GetAcceptanceLinkRequest))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp.(*pb.GetAcceptanceLinkResponse), nil
+}
