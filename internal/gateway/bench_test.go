@@ -123,7 +123,7 @@ func (l *pipeListener) dial(ctx context.Context, _ string) (net.Conn, error) {
 	return nil, net.ErrClosed
 }
 
-// wirings builds the mirror four ways over the same services.
+// wirings builds the mirror five ways over the same services.
 var wirings = []struct {
 	name  string
 	build func(b *testing.B, upstream service.Upstream) http.Handler
@@ -145,6 +145,17 @@ var wirings = []struct {
 		}
 		benchServer(b, up, l)
 		return mustNew(b, dial(b, l.Addr().String(), nil))
+	}},
+	{"local-with-interceptor-chain", func(b *testing.B, up service.Upstream) http.Handler {
+		// What the server uses: the services in process, through the same
+		// interceptor chain as the gRPC server (here the correlation one,
+		// as benchServer installs).
+		h, err := NewLocal(service.NewResellerServer(up), service.NewCustomerServer(up),
+			ChainUnaryInterceptors(correlation.UnaryServerInterceptor()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return h
 	}},
 	{"HandlerServer-no-interceptors", func(b *testing.B, up service.Upstream) http.Handler {
 		g, err := newGateway()
