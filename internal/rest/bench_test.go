@@ -21,6 +21,19 @@ func BenchmarkDecodeReseller(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeResellerEncodingJSON is DecodeReseller's former
+// encoding/json implementation (oracle_test.go), for comparison.
+func BenchmarkDecodeResellerEncodingJSON(b *testing.B) {
+	body := readTestdata(b, "reseller_full.json")
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := oracleDecodeReseller(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // plainReseller mirrors Reseller with offerTypeMargins as a plain map, so
 // BenchmarkDecodeResellerPlainJSON measures encoding/json alone, without the
 // ASP.NET wrapper handling.

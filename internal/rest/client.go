@@ -409,19 +409,22 @@ func decodeReseller(_ string, body []byte) (*Reseller, error) {
 }
 
 // setHeaders sets exactly the headers the upstream gets: the CallInfo ones
-// that are not empty, User-Agent and Accept.
+// that are not empty, User-Agent and Accept. The values share one
+// allocation; each is a slice of capacity 1, so that appending to one (as
+// Header.Add does) cannot reach another.
 func (c *Client) setHeaders(h http.Header, ci CallInfo) {
+	v := &[5]string{c.userAgent, "application/json", ci.Tenant, ci.Authorization, ci.CorrelationID}
+	h["User-Agent"] = v[0:1:1]
+	h["Accept"] = v[1:2:2]
 	if ci.Tenant != "" {
-		h["X-Tenant"] = []string{ci.Tenant}
+		h["X-Tenant"] = v[2:3:3]
 	}
 	if ci.Authorization != "" {
-		h["Authorization"] = []string{ci.Authorization}
+		h["Authorization"] = v[3:4:4]
 	}
 	if ci.CorrelationID != "" {
-		h["X-Correlation-Id"] = []string{ci.CorrelationID}
+		h["X-Correlation-Id"] = v[4:5:5]
 	}
-	h["User-Agent"] = []string{c.userAgent}
-	h["Accept"] = []string{"application/json"}
 }
 
 // readBody reads at most maxBody bytes of body into buf and reports

@@ -32,6 +32,7 @@ func (r *Reseller) Clone() *Reseller {
 				OfferTypeMargins:     cloneOfferTypeMargins(pr.OfferTypeMargins),
 				ProviderResellerID:   cloneString(pr.ProviderResellerID),
 				ResellerProviderData: cloneString(pr.ResellerProviderData),
+				ProviderData:         cloneProviderData(pr.ProviderData),
 				Status:               cloneEnum(pr.Status),
 			}
 		}
@@ -81,6 +82,17 @@ func cloneOfferTypeMargins(m OfferTypeMargins) OfferTypeMargins {
 	out := make(OfferTypeMargins, len(m))
 	for k, v := range m {
 		out[k] = clonePriceMargin(v)
+	}
+	return out
+}
+
+func cloneProviderData(d *ProviderData) *ProviderData {
+	if d == nil {
+		return nil
+	}
+	out := &ProviderData{IndirectResellerID: cloneString(d.IndirectResellerID)}
+	if d.SecondaryMpnIDs != nil {
+		out.SecondaryMpnIDs = append([]string{}, d.SecondaryMpnIDs...)
 	}
 	return out
 }

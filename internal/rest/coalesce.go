@@ -14,14 +14,20 @@ import (
 // X-Tenant and the same Authorization share one upstream call, its result
 // and its error. Calls whose credentials or tenant differ never share.
 //
-// The shared call runs in its own goroutine on a context detached from the
-// callers' (it keeps their values, not their cancellation): a waiter whose
-// context ends returns at once with its context's error while the others
-// keep waiting, and the shared call is cancelled only when every waiter has
-// gone. Its deadline, for retry and queueing decisions, is the latest of its
-// waiters' deadlines. It sends the first caller's (the leader's)
-// X-Correlation-Id upstream; the other waiters' ids do not reach the
-// upstream.
+// The first caller (the leader) performs the shared call on its own
+// goroutine, on a context detached from its own (it keeps the leader's
+// values, not its cancellation); the callers that join it (followers) wait
+// for its outcome. A waiter whose context ends leaves: a follower returns
+// at once with its context's error while the others keep waiting, and the
+// shared call is cancelled only when every waiter, the leader included, has
+// gone. A leader whose context ends while followers still wait keeps
+// performing the call for them and returns its context's error only when
+// the call ends. Its own caller does not wait for that: a gRPC client's
+// deadline or cancellation ends the call on the client's side without
+// waiting for the handler to return. The shared call's deadline, for retry
+// and queueing decisions, is the latest of its waiters' deadlines. It sends
+// the leader's X-Correlation-Id upstream; the followers' ids do not reach
+// the upstream.
 //
 // The map is keyed by a seeded 64-bit hash of the URL, tenant and
 // credentials, so that no token is held as a map key; a waiter joins a flight
@@ -38,15 +44,17 @@ type group[T any] struct {
 type flight[T any] struct {
 	// Immutable after creation.
 	url, tenant, authorization string
-	done                       chan struct{}
 	cancel                     context.CancelFunc
 	// deadline is the latest waiter deadline, Unix nanoseconds.
 	deadline atomic.Int64
 
-	// waiters is guarded by group.mu.
+	// Guarded by group.mu.
 	waiters int
+	// done is made by the first follower (a call nobody joins needs none)
+	// and closed once the outcome below is written.
+	done chan struct{}
 
-	// Written before done is closed.
+	// Written under group.mu before done is closed.
 	val    T
 	err    error
 	shared bool // more than one waiter was left when the call ended
@@ -66,28 +74,58 @@ func (g *group[T]) do(c *Client, ctx context.Context, ci CallInfo, rawURL string
 		return execute(c, ctx, nil, ci, rawURL, decode)
 	case ok:
 		fl.waiters++
+		if fl.done == nil {
+			fl.done = make(chan struct{})
+		}
+		done := fl.done
 		g.mu.Unlock()
 		fl.extendDeadline(deadline)
 		if c.onCoalesced != nil {
 			c.onCoalesced(g.op)
 		}
-	default:
-		fl = &flight[T]{url: rawURL, tenant: ci.Tenant, authorization: ci.Authorization, done: make(chan struct{}), waiters: 1}
-		fl.deadline.Store(deadline.UnixNano())
-		var fctx context.Context
-		fctx, fl.cancel = context.WithCancel(context.WithoutCancel(ctx)) //nolint:gosec // G118: fl.cancel is called by run and leave
-		if g.flights == nil {
-			g.flights = make(map[uint64]*flight[T])
-		}
-		g.flights[key] = fl
-		g.mu.Unlock()
-		go g.run(c, fctx, key, fl, ci, decode)
+		return g.follow(ctx, key, fl, done, clone)
 	}
+	fl = &flight[T]{url: rawURL, tenant: ci.Tenant, authorization: ci.Authorization, waiters: 1}
+	fl.deadline.Store(deadline.UnixNano())
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx)) //nolint:gosec // G118: fl.cancel is called by publish and leave
+	fl.cancel = cancel
+	if g.flights == nil {
+		g.flights = make(map[uint64]*flight[T])
+	}
+	g.flights[key] = fl
+	g.mu.Unlock()
+	return g.lead(c, ctx, fctx, key, fl, ci, decode, clone)
+}
 
+// lead performs the shared call fl on fctx for the leader, whose context is
+// ctx. The leader leaves the flight when ctx ends, like any waiter, but
+// still performs the call to its end for those who remain; it then returns
+// ctx's error.
+func (g *group[T]) lead(c *Client, ctx, fctx context.Context, key uint64, fl *flight[T], ci CallInfo, decode decoder[T], clone func(T) T) (T, error) {
+	stop := context.AfterFunc(ctx, func() { g.leave(key, fl) })
+	v, err := g.run(c, fctx, key, fl, ci, decode)
+	var zero T
+	if !stop() {
+		// ctx ended during the call: the leader has left.
+		return zero, ctx.Err()
+	}
+	if err != nil {
+		return zero, err
+	}
+	if fl.shared && clone != nil {
+		return clone(v), nil
+	}
+	return v, nil
+}
+
+// follow waits for the outcome of fl, which another caller performs, or
+// leaves it when ctx ends.
+func (g *group[T]) follow(ctx context.Context, key uint64, fl *flight[T], done <-chan struct{}, clone func(T) T) (T, error) {
+	var zero T
 	select {
-	case <-fl.done:
+	case <-done:
 		if fl.err != nil {
-			return fl.val, fl.err
+			return zero, fl.err
 		}
 		if fl.shared && clone != nil {
 			return clone(fl.val), nil
@@ -95,33 +133,38 @@ func (g *group[T]) do(c *Client, ctx context.Context, ci CallInfo, rawURL string
 		return fl.val, nil
 	case <-ctx.Done():
 		g.leave(key, fl)
-		var zero T
 		return zero, ctx.Err()
 	}
 }
 
-// run performs the shared call and publishes its result. A panic (a bug in
-// decoding) becomes the call's error rather than ending the process, as no
-// handler's recovery covers this goroutine.
-func (g *group[T]) run(c *Client, ctx context.Context, key uint64, fl *flight[T], ci CallInfo, decode decoder[T]) {
-	var v T
-	var err error
-	func() {
-		defer func() {
-			if p := recover(); p != nil {
-				err = &DecodeError{What: "upstream response", Err: fmt.Errorf("panic: %v", p)}
-			}
-		}()
-		v, err = execute(c, ctx, &fl.deadline, ci, fl.url, decode)
+// run performs the shared call and publishes its outcome. A panic (a bug in
+// decoding) becomes the call's error, for the leader as for the followers,
+// so that no follower waits for an outcome that never comes.
+func (g *group[T]) run(c *Client, ctx context.Context, key uint64, fl *flight[T], ci CallInfo, decode decoder[T]) (v T, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			var zero T
+			v, err = zero, &DecodeError{What: "upstream response", Err: fmt.Errorf("panic: %v", p)}
+		}
+		g.publish(key, fl, v, err)
 	}()
+	return execute(c, ctx, &fl.deadline, ci, fl.url, decode)
+}
+
+// publish ends the flight with its outcome and wakes the followers. A later
+// identical call starts a new flight.
+func (g *group[T]) publish(key uint64, fl *flight[T], v T, err error) {
 	g.mu.Lock()
 	if g.flights[key] == fl {
 		delete(g.flights, key)
 	}
 	fl.val, fl.err, fl.shared = v, err, fl.waiters > 1
+	done := fl.done
 	g.mu.Unlock()
 	fl.cancel()
-	close(fl.done)
+	if done != nil {
+		close(done)
+	}
 }
 
 // leave removes a waiter whose context ended; the last one to leave cancels

@@ -20,10 +20,13 @@ var (
 // tolerant the way the ASP.NET upstream is: property names match in any
 // casing, null and missing properties leave fields nil, unknown properties
 // are ignored, and offerTypeMargins may come wrapped (see OfferTypeMargins).
-// A leading UTF-8 byte order mark is skipped. An empty body, a top-level value
-// that is not an object, malformed JSON or a property of the wrong JSON type
-// fails with *DecodeError and a nil Reseller. The result shares no memory with
-// body.
+// A repeated property is decoded again, the last value winning (objects are
+// merged, as encoding/json does), and invalid UTF-8 in strings becomes
+// U+FFFD. A leading UTF-8 byte order mark is skipped. Each provider
+// reseller's ProviderData is parsed from its resellerProviderData. An empty
+// body, a top-level value that is not an object, malformed JSON or a
+// property of the wrong JSON type fails with *DecodeError and a nil
+// Reseller. The result shares no memory with body.
 func DecodeReseller(body []byte) (*Reseller, error) {
 	body = trimLeft(body)
 	if len(body) == 0 {
@@ -33,7 +36,7 @@ func DecodeReseller(body []byte) (*Reseller, error) {
 		return nil, &DecodeError{What: "reseller", Err: errNotObject}
 	}
 	r := new(Reseller)
-	if err := json.Unmarshal(body, r); err != nil {
+	if err := decodeValue(body, r, (*reader).reseller); err != nil {
 		return nil, &DecodeError{What: "reseller", Err: err}
 	}
 	return r, nil
@@ -133,57 +136,10 @@ type ProviderData struct {
 // JSON numbers are kept as their digits; null entries are skipped. ok is
 // false, with the zero ProviderData, when raw is not a JSON object (empty,
 // "null", malformed, an array, ...) or when a known property has the wrong
-// JSON type.
+// JSON type. DecodeReseller has already parsed it into
+// ProviderReseller.ProviderData.
 func ParseProviderData(raw string) (ProviderData, bool) {
-	b := trimLeft([]byte(raw))
-	if len(b) == 0 || b[0] != '{' {
-		return ProviderData{}, false
-	}
-	var doc struct {
-		IndirectResellerID *string        `json:"indirectResellerId"`
-		SecondaryMpnIDs    lenientStrings `json:"secondaryMpnIds"`
-	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return ProviderData{}, false
-	}
-	return ProviderData{IndirectResellerID: doc.IndirectResellerID, SecondaryMpnIDs: doc.SecondaryMpnIDs}, true
-}
-
-// lenientStrings is a JSON array of ids that may be strings or numbers.
-type lenientStrings []string
-
-// UnmarshalJSON accepts null, or an array of strings, numbers and nulls;
-// numbers keep their literal text and nulls are skipped.
-func (s *lenientStrings) UnmarshalJSON(data []byte) error {
-	if isNull(data) {
-		*s = nil
-		return nil
-	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(data, &items); err != nil {
-		return err
-	}
-	out := make([]string, 0, len(items))
-	for _, item := range items {
-		item = bytes.TrimSpace(item)
-		switch {
-		case isNull(item):
-		case len(item) > 0 && item[0] == '"':
-			var v string
-			if err := json.Unmarshal(item, &v); err != nil {
-				return err
-			}
-			out = append(out, v)
-		default:
-			var n json.Number
-			if err := json.Unmarshal(item, &n); err != nil {
-				return err
-			}
-			out = append(out, n.String())
-		}
-	}
-	*s = out
-	return nil
+	return parseProviderData([]byte(raw))
 }
 
 // DecodeEnvelope decodes an upstream error body. ok is true, with a non-nil
@@ -331,4 +287,9 @@ func lenientMessages(raw json.RawMessage) []string {
 		}
 	}
 	return out
+}
+
+// isNull reports whether data is the JSON literal null.
+func isNull(data []byte) bool {
+	return string(bytes.TrimSpace(data)) == "null"
 }

@@ -49,6 +49,7 @@ func TestDecodeReseller(t *testing.T) {
 					OfferTypeMargins:     OfferTypeMargins{"license": markup(10)},
 					ProviderResellerID:   ptr("123"),
 					ResellerProviderData: ptr("{}"),
+					ProviderData:         &ProviderData{},
 					Status:               &EnumName{Name: ptr("Success")},
 				}},
 				CustomDomain: &CustomDomain{CustomDomain: ptr("d.example"), Status: &EnumName{Name: ptr("Verified")}},
@@ -69,6 +70,7 @@ func TestDecodeReseller(t *testing.T) {
 					OfferTypeMargins:     OfferTypeMargins{"License": markup(10)},
 					ProviderResellerID:   ptr("123"),
 					ResellerProviderData: ptr("{}"),
+					ProviderData:         &ProviderData{},
 					Status:               &EnumName{Name: ptr("Success")},
 				}},
 				CustomDomain: &CustomDomain{CustomDomain: ptr("d.example"), Status: &EnumName{Name: ptr("Verified")}},
@@ -145,6 +147,10 @@ func TestDecodeReseller(t *testing.T) {
 					ProviderResellerID: ptr("968bd16f-7eca-494d-b29f-440b9ef5cf5d"),
 					ResellerProviderData: ptr(`{"indirectResellerId" : "f94f06fd-dc98-47fb-bd49-63bc98bd87f2",` +
 						`"secondaryMpnIds": [ "123456", "654321"]}`),
+					ProviderData: &ProviderData{
+						IndirectResellerID: ptr("f94f06fd-dc98-47fb-bd49-63bc98bd87f2"),
+						SecondaryMpnIDs:    []string{"123456", "654321"},
+					},
 				}},
 				CustomDomain: &CustomDomain{CustomDomain: ptr("string"), Status: &EnumName{Name: ptr("string")}},
 			},

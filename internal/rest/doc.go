@@ -7,8 +7,9 @@
 // X-Correlation-Id headers (see CallInfo) and nothing else the caller sent;
 // bounded reading of response bodies; tolerant decoding of the upstream's
 // ASP.NET JSON (any property casing, nulls, unknown properties, the
-// dictionary wrapper around offerTypeMargins); and turning every non-2xx
-// answer into a typed *Error.
+// dictionary wrapper around offerTypeMargins), with a token reader written
+// for the DTOs (wire.go) that decodes exactly as encoding/json did; and
+// turning every non-2xx answer into a typed *Error.
 //
 // The package knows nothing about gRPC. Mapping its errors to statuses is the
 // service package's job; every error a Client method returns is wrapped with
@@ -59,11 +60,15 @@
 //
 // Identical concurrent calls (same method and arguments, same X-Tenant,
 // same Authorization) share one upstream request unless
-// Config.DisableCoalescing is set. The shared request runs on a context
-// detached from the callers': a caller whose context ends gets its
-// context's error at once without disturbing the others, and the request is
-// cancelled only when every caller has gone. The first caller's
-// X-Correlation-Id is the one sent upstream. Errors are shared as they are
+// Config.DisableCoalescing is set. The first caller (the leader) performs
+// the shared request on its own goroutine, on a context detached from the
+// callers': a caller whose context ends gets its context's error without
+// disturbing the others, and the request is cancelled only when every
+// caller has gone. The others get that error at once; the leader gets it
+// when the request ends, since it performs the request for those still
+// waiting (a gRPC client's own deadline or cancellation ends the call on
+// the client's side without waiting for the handler to return). The first
+// caller's X-Correlation-Id is the one sent upstream. Errors are shared as they are
 // (they are never modified); every caller gets its own copy of a *Reseller
 // (see Reseller.Clone), so callers may modify what they get.
 package rest

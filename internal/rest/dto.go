@@ -1,10 +1,6 @@
 package rest
 
-import (
-	"bytes"
-	"encoding/json"
-	"strings"
-)
+import "github.com/go-json-experiment/json/jsontext"
 
 // Reseller is a reseller as GET /v1/Resellers/{resellerId} returns it. Every
 // "string | null" property is a *string, so that null or absent (nil) is
@@ -60,9 +56,13 @@ type ProviderReseller struct {
 	// ProviderResellerID is the reseller's id in the provider (for Microsoft
 	// Tier 2, the reseller's primary MPN id).
 	ProviderResellerID *string `json:"providerResellerId"`
-	// ResellerProviderData is a JSON document inside a string; parse it with
-	// ParseProviderData.
+	// ResellerProviderData is a JSON document inside a string, kept verbatim;
+	// see ProviderData.
 	ResellerProviderData *string `json:"resellerProviderData"`
+	// ProviderData is ResellerProviderData parsed as ParseProviderData
+	// does, set by DecodeReseller when the string holds a JSON object; nil
+	// otherwise. It is not part of the upstream's JSON.
+	ProviderData *ProviderData `json:"-"`
 	// Status is Processing, Success or Failed (any casing); nil when null or
 	// absent.
 	Status *EnumName `json:"status"`
@@ -94,7 +94,7 @@ type CustomDomain struct {
 }
 
 // OfferTypeMargins maps an offer type name, in the upstream's casing, to the
-// margin applied to that offer type. Its UnmarshalJSON accepts both the plain
+// margin applied to that offer type. Its decoding accepts both the plain
 // dictionary {"license": {...}} and the ASP.NET wrapper object around it,
 // {"Value": {"license": {...}}}, which the API documentation shows. An object
 // with the single key "value" (any casing) is taken for the wrapper when that
@@ -103,135 +103,16 @@ type CustomDomain struct {
 // decodes to a nil map.
 type OfferTypeMargins map[string]PriceMargin
 
+// UnmarshalJSONFrom implements the json.UnmarshalerFrom interface of
+// github.com/go-json-experiment/json (encoding/json/v2) with the wrapper
+// rule described on OfferTypeMargins.
+func (m *OfferTypeMargins) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	r := reader{dec: dec}
+	return r.offerTypeMargins(m)
+}
+
 // UnmarshalJSON implements json.Unmarshaler with the wrapper rule described
 // on OfferTypeMargins.
 func (m *OfferTypeMargins) UnmarshalJSON(data []byte) error {
-	if isNull(data) {
-		*m = nil
-		return nil
-	}
-	// Fast paths decode in one pass when the shape is certain; anything
-	// unusual goes to decodeOfferTypeMargins, which states the rule plainly.
-	// FuzzOfferTypeMargins checks that both always agree.
-	if !firstKeyMayBeValue(data) {
-		// Not a wrapper: its first key is not "value".
-		var dict map[string]PriceMargin
-		if err := json.Unmarshal(data, &dict); err != nil {
-			return err
-		}
-		*m = dict
-		return nil
-	}
-	var wrapper map[string]map[string]PriceMargin
-	if err := json.Unmarshal(data, &wrapper); err == nil && len(wrapper) == 1 {
-		for key, inner := range wrapper {
-			if strings.EqualFold(key, "value") && !hasPriceMarginKey(inner) {
-				*m = inner // nil for {"Value": null}
-				return nil
-			}
-		}
-	}
-	out, err := decodeOfferTypeMargins(data)
-	if err != nil {
-		return err
-	}
-	*m = out
-	return nil
-}
-
-// decodeOfferTypeMargins is the straightforward form of the wrapper rule:
-// look at the keys as raw JSON, unwrap if it is a wrapper, then decode each
-// margin.
-func decodeOfferTypeMargins(data []byte) (OfferTypeMargins, error) {
-	if isNull(data) {
-		return nil, nil
-	}
-	var dict map[string]json.RawMessage
-	if err := json.Unmarshal(data, &dict); err != nil {
-		return nil, err
-	}
-	if inner, ok := unwrapValue(dict); ok {
-		if inner == nil { // {"Value": null}
-			return nil, nil
-		}
-		dict = inner
-	}
-	out := make(OfferTypeMargins, len(dict))
-	for name, raw := range dict {
-		var pm PriceMargin
-		if err := json.Unmarshal(raw, &pm); err != nil {
-			return nil, err
-		}
-		out[name] = pm
-	}
-	return out, nil
-}
-
-// firstKeyMayBeValue reports whether the JSON object data might have "value"
-// (any casing) as its first key; a key with escapes might, so it counts. An
-// object whose first key is something else cannot be a wrapper.
-func firstKeyMayBeValue(data []byte) bool {
-	data = bytes.TrimLeft(data, " \t\r\n")
-	if len(data) == 0 || data[0] != '{' {
-		return false
-	}
-	data = bytes.TrimLeft(data[1:], " \t\r\n")
-	if len(data) == 0 || data[0] != '"' {
-		return false
-	}
-	key, _, found := bytes.Cut(data[1:], []byte{'"'})
-	if !found {
-		return false
-	}
-	return bytes.IndexByte(key, '\\') >= 0 || bytes.EqualFold(key, []byte("value"))
-}
-
-// hasPriceMarginKey reports whether a decoded object has a PriceMargin
-// property name ("marginRule" or "value", any casing) among its keys.
-func hasPriceMarginKey[V any](obj map[string]V) bool {
-	for k := range obj {
-		if strings.EqualFold(k, "marginRule") || strings.EqualFold(k, "value") {
-			return true
-		}
-	}
-	return false
-}
-
-// unwrapValue returns the dictionary inside an ASP.NET {"Value": ...}
-// wrapper and true when dict is one: exactly one key, equal to "value" in any
-// casing, holding null (the dictionary is then nil) or an object that is not
-// a PriceMargin (has no "marginRule" or "value" key).
-func unwrapValue(dict map[string]json.RawMessage) (map[string]json.RawMessage, bool) {
-	if len(dict) != 1 {
-		return nil, false
-	}
-	for key, raw := range dict {
-		if !strings.EqualFold(key, "value") {
-			return nil, false
-		}
-		raw = bytes.TrimLeft(raw, " \t\r\n")
-		if isNull(raw) {
-			return nil, true
-		}
-		if len(raw) == 0 || raw[0] != '{' {
-			return nil, false
-		}
-		var inner map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &inner); err != nil {
-			return nil, false
-		}
-		if inner == nil { // keep nil for {"Value": null} only
-			inner = map[string]json.RawMessage{}
-		}
-		if hasPriceMarginKey(inner) {
-			return nil, false
-		}
-		return inner, true
-	}
-	return nil, false
-}
-
-// isNull reports whether data is the JSON literal null.
-func isNull(data []byte) bool {
-	return string(bytes.TrimSpace(data)) == "null"
+	return decodeValue(data, m, (*reader).offerTypeMargins)
 }

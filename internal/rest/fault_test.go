@@ -775,7 +775,7 @@ func TestCoalescingSharesErrors(t *testing.T) {
 	}
 }
 
-func TestCoalescingCancelledWaiterDoesNotCancelOthers(t *testing.T) {
+func TestCoalescingCancelledLeaderDoesNotCancelOthers(t *testing.T) {
 	u := newFaultUpstream(t, step{hold: true})
 	c := newTestClient(t, Config{BaseURL: u.URL()})
 
@@ -796,18 +796,53 @@ func TestCoalescingCancelledWaiterDoesNotCancelOthers(t *testing.T) {
 	}()
 	waitWaiters(t, c, 2)
 
+	// The leader leaves; the shared request goes on for the other waiter.
+	// (The leader performs the request on its own goroutine, so it returns
+	// when the request ends; its caller has had its answer already.)
 	cancelLeader()
-	select {
-	case err := <-leaderErr:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("leader error = %v, want Canceled", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the cancelled leader did not return")
-	}
+	waitWaiters(t, c, 1)
 	u.release()
 	if err := <-otherDone; err != nil {
 		t.Fatalf("other waiter: error = %v, want success", err)
+	}
+	if err := <-leaderErr; !errors.Is(err, context.Canceled) {
+		t.Fatalf("leader error = %v, want Canceled", err)
+	}
+	if n, cancelled := u.requests(), u.cancelled.Load(); n != 1 || cancelled != 0 {
+		t.Errorf("upstream saw %d requests, %d cancelled; want 1, 0", n, cancelled)
+	}
+}
+
+func TestCoalescingCancelledFollowerReturnsAtOnce(t *testing.T) {
+	u := newFaultUpstream(t, step{hold: true})
+	c := newTestClient(t, Config{BaseURL: u.URL()})
+
+	leaderDone := make(chan error, 1)
+	go func() {
+		_, err := c.GetReseller(testContext(t), testCallInfo, "r1")
+		leaderDone <- err
+	}()
+	<-u.arrived
+	followerCtx, cancelFollower := context.WithCancel(testContext(t))
+	followerErr := make(chan error, 1)
+	go func() {
+		_, err := c.GetReseller(followerCtx, testCallInfo, "r1")
+		followerErr <- err
+	}()
+	waitWaiters(t, c, 2)
+
+	cancelFollower()
+	select {
+	case err := <-followerErr:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("follower error = %v, want Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the cancelled follower did not return while the request was held")
+	}
+	u.release()
+	if err := <-leaderDone; err != nil {
+		t.Fatalf("leader: error = %v, want success", err)
 	}
 	if n, cancelled := u.requests(), u.cancelled.Load(); n != 1 || cancelled != 0 {
 		t.Errorf("upstream saw %d requests, %d cancelled; want 1, 0", n, cancelled)
@@ -966,6 +1001,8 @@ func TestCloneIsDeep(t *testing.T) {
 	cp.ProviderResellers[0].OfferTypeMargins["AzurePlan"] = PriceMargin{}
 	*cp.ProviderResellers[0].PriceMargin.Value = 42
 	*cp.ProviderResellers[0].Status.Name = "x"
+	*cp.ProviderResellers[0].ProviderData.IndirectResellerID = "x"
+	cp.ProviderResellers[0].ProviderData.SecondaryMpnIDs[0] = "x"
 	cp.ProviderResellers[0] = ProviderReseller{}
 	if !resellersEqual(orig, want) {
 		t.Error("changing the clone changed the original")
@@ -1026,5 +1063,34 @@ func TestPanicInDecodeDoesNotWedgeTheClient(t *testing.T) {
 	}
 	if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); err != nil {
 		t.Fatalf("GetReseller() after panics: %v", err)
+	}
+}
+
+func TestPanicInSharedDecodeReachesEveryWaiter(t *testing.T) {
+	u := newFaultUpstream(t, step{hold: true})
+	c := newTestClient(t, Config{BaseURL: u.URL()})
+	boom := func(string, []byte) (*Reseller, error) { panic("decoder bug") }
+	const callers = 5
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			_, errs[i] = call(c, &c.resellers, testContext(t), testCallInfo, u.URL()+"/v1/Resellers/r1", boom, (*Reseller).Clone)
+		})
+	}
+	waitWaiters(t, c, callers)
+	u.release()
+	wg.Wait()
+	for i, err := range errs {
+		var de *DecodeError
+		if !errors.As(err, &de) {
+			t.Errorf("caller %d: error = %v, want *DecodeError from the recovered panic", i, err)
+		}
+	}
+	if n := u.requests(); n != 1 {
+		t.Errorf("upstream saw %d requests, want 1", n)
+	}
+	if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); err != nil {
+		t.Fatalf("GetReseller() after the panic: %v", err)
 	}
 }

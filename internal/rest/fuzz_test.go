@@ -1,11 +1,16 @@
 package rest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/url"
 	"testing"
+	"testing/iotest"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -153,9 +158,10 @@ func FuzzParseProviderData(f *testing.F) {
 	})
 }
 
-// FuzzOfferTypeMargins checks that the fast paths of
-// OfferTypeMargins.UnmarshalJSON agree with the plain statement of the
-// wrapper rule in decodeOfferTypeMargins.
+// FuzzOfferTypeMargins checks OfferTypeMargins' decoding against the former
+// encoding/json implementation (oracle_test.go) on valid JSON, through
+// UnmarshalJSON and through UnmarshalJSONFrom on a decoder that reads one
+// byte at a time (so that the first name is often not buffered yet).
 func FuzzOfferTypeMargins(f *testing.F) {
 	for _, seed := range []string{
 		`null`, `{}`, `[]`, `5`, `{"license":{"value":1}}`, `{"license":null}`,
@@ -164,21 +170,117 @@ func FuzzOfferTypeMargins(f *testing.F) {
 		`{"Value":null}`, `{"Value":{}}`, `{"Value":5}`, `{"Value":{"a":5}}`,
 		`{"Value":{"a":{}},"Value":{"b":{}}}`, `{"Value":{"a":{}},"x":null}`,
 		`{"\u0056alue":{"a":{"value":1}}}`, `{"Val\"ue":{}}`,
+		`{"license":5,"license":{}}`, `{"Value":{"a":5,"a":{}}}`, `{"Value":5,"Value":{"a":{}}}`,
+		`{"Value":{"b":{}},"x":5,"x":{}}`, `{"Value":{"ſa":{}}}`, `{"Value":{"marginRul\u0065":{}}}`,
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var got OfferTypeMargins
-		gotErr := got.UnmarshalJSON(data)
-		want, wantErr := decodeOfferTypeMargins(data)
-		if (gotErr == nil) != (wantErr == nil) {
-			t.Fatalf("UnmarshalJSON() error = %v, reference error = %v", gotErr, wantErr)
-		}
-		if gotErr != nil {
+		if !json.Valid(data) {
 			return
 		}
+		var want oracleOfferTypeMargins
+		wantErr := want.UnmarshalJSON(data)
+
+		var got OfferTypeMargins
+		gotErr := got.UnmarshalJSON(data)
+		if (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("UnmarshalJSON() error = %v, oracle error = %v", gotErr, wantErr)
+		}
+		if gotErr == nil {
+			if diff := cmp.Diff(OfferTypeMargins(want), got); diff != "" {
+				t.Fatalf("UnmarshalJSON() disagrees with the oracle (-oracle +got):\n%s", diff)
+			}
+		}
+
+		var streamed OfferTypeMargins
+		dec := jsontext.NewDecoder(iotest.OneByteReader(bytes.NewReader(data)), wireOptions...)
+		streamErr := streamed.UnmarshalJSONFrom(dec)
+		if streamErr == nil {
+			if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
+				streamErr = fmt.Errorf("after the value: %w", err)
+			}
+		}
+		if (streamErr == nil) != (wantErr == nil) {
+			t.Fatalf("UnmarshalJSONFrom() error = %v, oracle error = %v", streamErr, wantErr)
+		}
+		if streamErr == nil {
+			if diff := cmp.Diff(OfferTypeMargins(want), streamed); diff != "" {
+				t.Fatalf("UnmarshalJSONFrom() disagrees with the oracle (-oracle +got):\n%s", diff)
+			}
+		}
+	})
+}
+
+// FuzzDecodeResellerOracle is the differential test of DecodeReseller
+// against the former encoding/json implementation (oracle_test.go): the
+// same inputs fail, and the others decode to the same Reseller.
+func FuzzDecodeResellerOracle(f *testing.F) {
+	addTestdataSeeds(f)
+	for _, seed := range oracleSeeds {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		want, wantErr := oracleDecodeReseller(body)
+		got, err := DecodeReseller(body)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("DecodeReseller() error = %v, oracle error = %v", err, wantErr)
+		}
 		if diff := cmp.Diff(want, got); diff != "" {
-			t.Fatalf("UnmarshalJSON() disagrees with the reference (-reference +got):\n%s", diff)
+			t.Fatalf("DecodeReseller() disagrees with the oracle (-oracle +got):\n%s", diff)
+		}
+	})
+}
+
+// oracleSeeds are bodies on which the two decoders could plausibly
+// disagree.
+var oracleSeeds = []string{
+	``, `null`, `{}`, `{} {}`, `{}x`, `{"id":"a"}` + "\n", "\uFEFF\uFEFF {}",
+	`{"id":"a","id":"b","ID":"c"}`, `{"id":"a","id":null}`,
+	`{"\u017ftate":"x","zipCode":"1","ta\u212a":1}`, "{\"\u017ftate\":\"x\",\"\u212aey\":1}",
+	`{"id":"\ud800","city":"\ud800\u0041","state":"\udc00\ud800","phone":"\ud83d\ude00"}`,
+	"{\"id\":\"a\xffb\xc0\",\"city\":\"\xed\xa0\x80\",\"state\":\"\xf4\x90\x80\x80\"}",
+	"{\"i\xffd\":\"x\"}", `{"company_name":"x","company-name":"y"}`,
+	`{"providerResellers":[{"priceMargin":{"value":1}}],"providerResellers":[{"status":{"name":"x"}}]}`,
+	`{"providerResellers":[{"id":1},{"providerInstanceId":"a"},{}],"providerResellers":[null],"providerResellers":[{},{},{}]}`,
+	`{"providerResellers":[{"priceMargin":{"value":1}}],"providerResellers":null,"providerResellers":[{}]}`,
+	`{"providerResellers":[{"priceMargin":{"value":1}},null]}`, `{"providerResellers":[]}`,
+	`{"customDomain":{"customDomain":"a"},"customDomain":{"status":{"name":"x"}}}`,
+	`{"customDomain":{"customDomain":"a"},"customDomain":null,"customDomain":{}}`,
+	`{"providerResellers":[{"priceMargin":{"value":1e308}}]}`, `{"providerResellers":[{"priceMargin":{"value":1e309}}]}`,
+	`{"providerResellers":[{"priceMargin":{"value":-0.0e-400}}]}`, `{"providerResellers":[{"priceMargin":{"value":01}}]}`,
+	`{"providerResellers":[{"priceMargin":{"value":"1"}}]}`, `{"providerResellers":[{"priceMargin":{"value":true}}]}`,
+	`{"providerResellers":[{"priceMargin":[]}]}`, `{"providerResellers":[5]}`, `{"providerResellers":{}}`,
+	`{"providerResellers":[{"offerTypeMargins":{"Value":{"license":{"Value":10}}},"offerTypeMargins":{"a":{}}}]}`,
+	`{"providerResellers":[{"offerTypeMargins":{"license":5,"license":{}}}]}`,
+	`{"providerResellers":[{"offerTypeMargins":{"Value":{"a":5,"a":{}}}}]}`,
+	`{"providerResellers":[{"resellerProviderData":"{\"IndirectResellerId\":\"x\",\"SecondaryMpnIds\":[1,null,\"2\"]}"}]}`,
+	`{"providerResellers":[{"resellerProviderData":"{\"SecondaryMpnIds\":[true]}"},{"resellerProviderData":" \ufeff{} "}]}`,
+	`{"providerResellers":[{"resellerProviderData":"{}","resellerProviderData":null}]}`,
+	`{"providerResellers":[{"resellerProviderData":"{\"secondaryMpnIds\":[1],\"secondaryMpnIds\":null}"}]}`,
+	`{"unknown":{"deep":[[[[{"x":[1,2,{"y":null}]}]]]]},"id":"a"}`, `{"unknown":[1,2}`, `{"id":"a",}`,
+	`{"id":"\u0000\"\\\/\b\f\n\r\t"}`, "{\"id\":\"\u2028\u007f\"}", "{\"id\":\"a\u0001\"}",
+}
+
+// FuzzParseProviderDataOracle is the differential test of
+// ParseProviderData against the former encoding/json implementation.
+func FuzzParseProviderDataOracle(f *testing.F) {
+	for _, seed := range []string{
+		``, `{}`, `null`, `[]`, `"x"`, " \uFEFF{}", `{} x`, `{"SecondaryMpnIds":[1e999,-0,"\ud800"]}`,
+		`{"indirectResellerId" : "f94f06fd-dc98-47fb-bd49-63bc98bd87f2","secondaryMpnIds": [ "123456", "654321"]}`,
+		`{"IndirectResellerId":null,"SecondaryMpnIds":[1,null,"2"]}`, `{"SecondaryMpnIds":[{}]}`,
+		`{"SecondaryMpnIds":"1"}`, `{"IndirectResellerId":5}`, `{"\u017fecondaryMpnIds":[]}`, "{\"a\":\"\xff\"}",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		want, wantOK := oracleParseProviderData(raw)
+		got, ok := ParseProviderData(raw)
+		if ok != wantOK {
+			t.Fatalf("ParseProviderData() ok = %v, oracle %v", ok, wantOK)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("ParseProviderData() disagrees with the oracle (-oracle +got):\n%s", diff)
 		}
 	})
 }

@@ -226,14 +226,21 @@ func attempt[T any](c *Client, ctx context.Context, deadline time.Time, ci CallI
 	}
 	c.setHeaders(req.Header, ci)
 
-	resp, err := c.hc.Do(req) //nolint:bodyclose // closed by drainAndClose below
+	resp, err := c.hc.Do(req) //nolint:bodyclose // closed (and drained) below
 	if timer != nil {
 		timer.Stop() // the headers are in (or the attempt is over)
 	}
 	if err != nil {
 		return transportOutcome[T](c, ctx, actx, err)
 	}
-	defer drainAndClose(resp.Body)
+	readToEnd := false // then there is nothing to drain
+	defer func() {
+		if readToEnd {
+			_ = resp.Body.Close()
+		} else {
+			drainAndClose(resp.Body)
+		}
+	}()
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := c.upstreamError(resp)
@@ -252,6 +259,7 @@ func attempt[T any](c *Client, ctx context.Context, deadline time.Time, ci CallI
 		// The body was cut mid-way (reset, early EOF) or the call ended.
 		return transportOutcome[T](c, ctx, actx, err)
 	}
+	readToEnd = true // readBody stops at the limit only when it fails
 	v, err := decode(resp.Header.Get("Content-Type"), buf.Bytes())
 	return outcome[T]{val: v, err: err}
 }

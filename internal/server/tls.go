@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 
-
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/tlsconfig"
 )
 

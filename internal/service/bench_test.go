@@ -60,7 +60,7 @@ func benchContoso(b *testing.B) *rest.Reseller {
 }
 
 // BenchmarkResellerToProto measures the DTO → protobuf mapping of a full
-// reseller, including the parse of resellerProviderData.
+// reseller (resellerProviderData was parsed by rest.DecodeReseller).
 func BenchmarkResellerToProto(b *testing.B) {
 	r := benchContoso(b)
 	b.ReportAllocs()

@@ -45,8 +45,8 @@ func resellerToProto(r *rest.Reseller, unknown func(field, name string)) *pb.Res
 	return out
 }
 
-// providerResellerToProto maps one provider reseller, parsing the Tier 2 data
-// out of its resellerProviderData string when it holds a JSON object.
+// providerResellerToProto maps one provider reseller, with the Tier 2 data
+// parsed out of its resellerProviderData string when it holds a JSON object.
 func providerResellerToProto(p *rest.ProviderReseller, unknown func(field, name string)) *pb.ProviderReseller {
 	out := &pb.ProviderReseller{
 		ProviderInstanceId:   deref(p.ProviderInstanceID),
@@ -61,12 +61,23 @@ func providerResellerToProto(p *rest.ProviderReseller, unknown func(field, name 
 			out.OfferTypeMargins[k] = priceMarginToProto(&m, unknown)
 		}
 	}
-	if p.ResellerProviderData != nil {
-		if d, ok := rest.ParseProviderData(*p.ResellerProviderData); ok {
-			out.ProviderData = &pb.ProviderData{IndirectResellerId: d.IndirectResellerID, SecondaryMpnIds: d.SecondaryMpnIDs}
-		}
+	if d := providerData(p); d != nil {
+		out.ProviderData = &pb.ProviderData{IndirectResellerId: d.IndirectResellerID, SecondaryMpnIds: d.SecondaryMpnIDs}
 	}
 	return out
+}
+
+// providerData returns the Tier 2 data of p: the ProviderData that
+// rest.DecodeReseller parsed, or, for a ProviderReseller built otherwise, its
+// resellerProviderData parsed now; nil when that is not a JSON object.
+func providerData(p *rest.ProviderReseller) *rest.ProviderData {
+	if p.ProviderData != nil || p.ResellerProviderData == nil {
+		return p.ProviderData
+	}
+	if d, ok := rest.ParseProviderData(*p.ResellerProviderData); ok {
+		return &d
+	}
+	return nil
 }
 
 // priceMarginToProto maps a price margin; nil stays nil.

@@ -2,6 +2,7 @@ package service
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
 	"testing"
 
@@ -300,6 +301,37 @@ func TestProviderResellerToProtoProviderData(t *testing.T) {
 				t.Errorf("providerResellerToProto(resellerProviderData %v) mismatch (-want +got):\n%s", tt.give, diff)
 			}
 		})
+		t.Run(tt.name+"/parsed by DecodeReseller", func(t *testing.T) {
+			data, err := json.Marshal(tt.give)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := rest.DecodeReseller([]byte(`{"providerResellers":[{"resellerProviderData":` + string(data) + `}]}`))
+			if err != nil {
+				t.Fatalf("DecodeReseller() error = %v", err)
+			}
+			got := providerResellerToProto(&r.ProviderResellers[0], nil)
+			want := &pb.ProviderReseller{ResellerProviderData: tt.give, ProviderData: tt.want}
+			if diff := gocmp.Diff(want, got, protocmp.Transform()); diff != "" {
+				t.Errorf("providerResellerToProto(decoded resellerProviderData %v) mismatch (-want +got):\n%s", tt.give, diff)
+			}
+		})
+	}
+}
+
+func TestProviderResellerToProtoUsesDecodedProviderData(t *testing.T) {
+	// The ProviderData that DecodeReseller parsed is used as it is: the
+	// string is not parsed again.
+	give := &rest.ProviderReseller{
+		ResellerProviderData: ptr(tier2Data),
+		ProviderData:         &rest.ProviderData{IndirectResellerID: ptr("from-the-decoder")},
+	}
+	want := &pb.ProviderReseller{
+		ResellerProviderData: ptr(tier2Data),
+		ProviderData:         &pb.ProviderData{IndirectResellerId: ptr("from-the-decoder")},
+	}
+	if diff := gocmp.Diff(want, providerResellerToProto(give, nil), protocmp.Transform()); diff != "" {
+		t.Errorf("providerResellerToProto() mismatch (-want +got):\n%s", diff)
 	}
 }
 
