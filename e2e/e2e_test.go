@@ -91,6 +91,14 @@ func freePort(t *testing.T) string {
 // (bounded) until gRPC answers.
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
+	return launch(t, func(p *proc) (string, error) { return p.grpcurl(t, nil, "list") }, args...)
+}
+
+// launch runs the server binary with args on free loopback ports and waits,
+// at most 15s, until list (a grpcurl list over the right transport) shows
+// the facade's services.
+func launch(t *testing.T, list func(*proc) (string, error), args ...string) *proc {
+	t.Helper()
 	p := &proc{grpc: freePort(t), http: freePort(t), log: &bytes.Buffer{}, exited: make(chan struct{})}
 	args = append([]string{"-grpc-addr", p.grpc, "-http-addr", p.http}, args...)
 	p.cmd = exec.Command(serverBin, args...)
@@ -108,7 +116,7 @@ func start(t *testing.T, args ...string) *proc {
 	})
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		if out, err := p.grpcurl(t, nil, "list"); err == nil && strings.Contains(out, "cloudcockpit.v1.ResellerService") {
+		if out, err := list(p); err == nil && strings.Contains(out, "cloudcockpit.v1.ResellerService") {
 			return p
 		}
 		select {

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/pem"
@@ -54,34 +53,7 @@ func newPKI(t *testing.T) *pki {
 // until grpcurl with tlsFlags (-cacert, -cert, -key) lists the services.
 func startTLS(t *testing.T, tlsFlags []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{grpc: freePort(t), http: freePort(t), log: &bytes.Buffer{}, exited: make(chan struct{})}
-	args = append([]string{"-grpc-addr", p.grpc, "-http-addr", p.http}, args...)
-	p.cmd = exec.Command(serverBin, args...)
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.exitErr = p.cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-		if t.Failed() {
-			t.Logf("server log:\n%s", p.log.String())
-		}
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if out, err := p.grpcurlTLS(t, tlsFlags, nil, "list"); err == nil && strings.Contains(out, "cloudcockpit.v1.ResellerService") {
-			return p
-		}
-		select {
-		case <-p.exited:
-			t.Fatalf("server exited early: %v\n%s", p.exitErr, p.log.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	t.Fatalf("server did not answer on %s within 15s\n%s", p.grpc, p.log.String())
-	return nil
+	return launch(t, func(p *proc) (string, error) { return p.grpcurlTLS(t, tlsFlags, nil, "list") }, args...)
 }
 
 // grpcurlTLS is grpcurl over TLS: tlsFlags (-cacert, -cert, -key, or
