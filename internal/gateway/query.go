@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/api/annotations"
@@ -216,8 +217,13 @@ func (g *gateway) checkQuery(next runtime.HandlerFunc) runtime.HandlerFunc {
 
 // quote bounds a caller-supplied name before it is echoed in an error.
 func quote(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	if len(s) > maxNameLen {
-		s = s[:maxNameLen] + "…"
+		n := maxNameLen
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n-- // cut at a character boundary, never inside one
+		}
+		s = s[:n] + "…"
 	}
-	return strings.ToValidUTF8(s, "\uFFFD")
+	return s
 }
