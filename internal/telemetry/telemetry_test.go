@@ -252,15 +252,27 @@ func TestTracingSpanTree(t *testing.T) {
 	if err := call(t, h, metadata.Pairs("traceparent", callerTraceparent)); err != nil {
 		t.Fatal(err)
 	}
-	spans := exp.GetSpans()
-	var server tracetest.SpanStub
-	var clients []tracetest.SpanStub
-	for _, s := range spans {
-		switch s.Name {
-		case "grpc.health.v1.Health/Check":
-			server = s
-		case "upstream GetReseller":
-			clients = append(clients, s)
+	// gRPC ends the server span after the status has gone out, so the client
+	// can see its answer a moment before the span reaches the exporter: wait
+	// (bounded) for the span tree to be complete.
+	var (
+		spans   tracetest.SpanStubs
+		server  tracetest.SpanStub
+		clients []tracetest.SpanStub
+	)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		spans = exp.GetSpans()
+		server, clients = tracetest.SpanStub{}, nil
+		for _, s := range spans {
+			switch s.Name {
+			case "grpc.health.v1.Health/Check":
+				server = s
+			case "upstream GetReseller":
+				clients = append(clients, s)
+			}
+		}
+		if (server.Name != "" && len(clients) == 2) || time.Now().After(deadline) {
+			break
 		}
 	}
 	if server.Name == "" || len(clients) != 2 {
