@@ -100,7 +100,9 @@ func start(t *testing.T, args ...string) *proc {
 func launch(t *testing.T, list func(*proc) (string, error), args ...string) *proc {
 	t.Helper()
 	p := &proc{grpc: freePort(t), http: freePort(t), log: &bytes.Buffer{}, exited: make(chan struct{})}
-	args = append([]string{"-grpc-addr", p.grpc, "-http-addr", p.http}, args...)
+	// Log lines are batched; a short interval keeps that path under test
+	// while the tests wait little for lines (see flushedLog).
+	args = append([]string{"-grpc-addr", p.grpc, "-http-addr", p.http, "-log-flush-interval", e2eLogFlush.String()}, args...)
 	p.cmd = exec.Command(serverBin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
@@ -127,6 +129,16 @@ func launch(t *testing.T, list func(*proc) (string, error), args ...string) *pro
 	}
 	t.Fatalf("server did not answer on %s within 15s\n%s", p.grpc, p.log.String())
 	return nil
+}
+
+// e2eLogFlush is the -log-flush-interval of the servers the tests start.
+const e2eLogFlush = 10 * time.Millisecond
+
+// flushedLog returns the server's log once every line logged before the
+// call has had time to be written.
+func (p *proc) flushedLog() string {
+	time.Sleep(5 * e2eLogFlush)
+	return p.log.String()
 }
 
 // grpcurl runs grpcurl against the server with reflection only: flags, the
@@ -306,7 +318,7 @@ func TestGRPCWithGrpcurl(t *testing.T) {
 		}
 	})
 
-	if strings.Contains(p.log.String(), "sandbox-token") {
+	if strings.Contains(p.flushedLog(), "sandbox-token") {
 		t.Errorf("the server log holds the token")
 	}
 }
@@ -426,15 +438,24 @@ func TestMetricsAndAccessLog(t *testing.T) {
 	if strings.Contains(m, "sandbox-token") || strings.Contains(m, contoso) || strings.Contains(m, tenant) {
 		t.Error("/metrics holds a token, an id or a tenant")
 	}
-	// One JSON access line per call, with the upstream status.
-	var lines int
-	sc := bufio.NewScanner(strings.NewReader(p.log.String()))
-	for sc.Scan() {
-		var l map[string]any
-		if json.Unmarshal(sc.Bytes(), &l) != nil || l["msg"] != "call" {
-			continue
+	// One JSON access line per call, with the upstream status. Log lines are
+	// written in batches (every 100ms by default): wait for them.
+	var accessLines []map[string]any
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		accessLines = accessLines[:0]
+		sc := bufio.NewScanner(strings.NewReader(p.log.String()))
+		for sc.Scan() {
+			var l map[string]any
+			if json.Unmarshal(sc.Bytes(), &l) == nil && l["msg"] == "call" {
+				accessLines = append(accessLines, l)
+			}
 		}
-		lines++
+		if len(accessLines) >= 2 || time.Now().After(deadline) {
+			break
+		}
+	}
+	lines := len(accessLines)
+	for _, l := range accessLines {
 		if l["tenant"] != tenant || !uuidRE.MatchString(fmt.Sprint(l["correlation_id"])) || l["attempts"] != float64(1) {
 			t.Errorf("access line lacks fields: %v", l)
 		}

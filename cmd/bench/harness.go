@@ -207,6 +207,9 @@ func (h *harness) startFacade(ctx context.Context, name, upstream string, listen
 	for attempt := 1; ; attempt++ {
 		addrs := map[string]string{}
 		args := []string{"-upstream-url", upstream}
+		if a := h.cfg.debugAddrs[name]; a != "" {
+			args = append(args, "-debug-addr", a)
+		}
 		for _, f := range listenFlags {
 			a, err := freeAddr(ctx)
 			if err != nil {

@@ -28,6 +28,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -54,7 +55,10 @@ type config struct {
 	resellerID      string
 	only            []string
 	quick           bool
-	strict          bool
+	// debugAddrs is the -debug-addr (Go runtime profiles) of each facade,
+	// by process name, when profiling was asked for.
+	debugAddrs map[string]string
+	strict     bool
 
 	// -floor-server mode
 	floor    bool
@@ -113,6 +117,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.resellerID, "reseller", sandbox.ContosoResellerID, "reseller `id` every call asks for (the sandbox's ~1.5 KB Contoso by default)")
 	only := fs.String("phases", "", "comma-separated phases to run, by kind (facade-grpc) or kind/callers (facade-grpc/32); default all")
 	fs.BoolVar(&cfg.quick, "quick", false, "short run for CI (about 20 s)")
+	debug := fs.String("debug-addr", "", "serve the Go runtime profiles of the facade at this loopback `address` (and of the coalescing facade at the next port), for `go tool pprof` during a run")
 	fs.BoolVar(&cfg.strict, "strict", false, "exit with status 3 when a target is missed")
 	fs.BoolVar(&cfg.floor, "floor-server", false, "serve the grpc-floor instead of benchmarking (used by the harness itself)")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:0", "-floor-server: listen `address`")
@@ -141,6 +146,17 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			return cfg, fmt.Errorf("-callers %q: want positive numbers separated by commas", *callers)
 		}
 		cfg.callers = append(cfg.callers, n)
+	}
+	if *debug != "" {
+		host, port, err := net.SplitHostPort(*debug)
+		n, perr := strconv.Atoi(port)
+		if err != nil || perr != nil || n < 1 || n > 65534 {
+			return cfg, fmt.Errorf("-debug-addr %q: want host:port with a fixed port", *debug)
+		}
+		cfg.debugAddrs = map[string]string{
+			"facade":            net.JoinHostPort(host, port),
+			"facade-coalescing": net.JoinHostPort(host, strconv.Itoa(n+1)),
+		}
 	}
 	if *only != "" {
 		cfg.only = strings.Split(*only, ",")

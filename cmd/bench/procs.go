@@ -138,11 +138,15 @@ var addrFlagRE = regexp.MustCompile(`(?m)^\s+-([a-z0-9-]+-addr)\b`)
 // listenFlags returns the names of the server binary's *-addr flags, so that
 // every listener the facade opens by default (gRPC, HTTP, and any that later
 // versions add) gets its own free loopback port and two facades never
-// collide.
+// collide. -debug-addr is left out: it is off by default, and the harness
+// sets it only when asked to (its own -debug-addr).
 func listenFlags(ctx context.Context, serverBin string) ([]string, error) {
 	out, _ := exec.CommandContext(ctx, serverBin, "-h").CombinedOutput() // -h exits 0 or 2 depending on the flag package
 	var names []string
 	for _, m := range addrFlagRE.FindAllSubmatch(out, -1) {
+		if string(m[1]) == "debug-addr" {
+			continue
+		}
 		names = append(names, string(m[1]))
 	}
 	if !slices.Contains(names, "grpc-addr") || !slices.Contains(names, "http-addr") {

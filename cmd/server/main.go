@@ -22,10 +22,11 @@ import (
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/server"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/service"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
 )
 
 func main() {
-	cfg, showVersion, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
+	cfg, cli, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
 	}
@@ -33,13 +34,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cloudcockpit-facade:", err)
 		os.Exit(2)
 	}
-	if showVersion {
+	if cli.showVersion {
 		fmt.Println(versionString())
 		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err = server.Run(ctx, cfg)
 	stop()
+	_ = cli.logs.Close() // the last batch of log lines
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cloudcockpit-facade:", err)
 		os.Exit(1)
@@ -52,9 +54,17 @@ type setting struct {
 	flag, env, usage string
 }
 
+// cliOptions is what the command line asks of main beyond the server's
+// configuration.
+type cliOptions struct {
+	showVersion bool
+	// logs is the batching writer under cfg.Logger; main closes it last.
+	logs *telemetry.LogWriter
+}
+
 // parseConfig reads flags from args and variables through getenv into a
 // server.Config. A bad value is an error that names the flag and variable.
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (server.Config, bool, error) {
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (server.Config, cliOptions, error) {
 	cfg := server.DefaultConfig()
 	fs := flag.NewFlagSet("cloudcockpit-facade", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -69,6 +79,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		shutdownDelay   = setting{"shutdown-delay", "SHUTDOWN_DELAY", "how long to keep accepting calls after SIGTERM, readiness already NOT_SERVING, before draining (time for load balancers to notice)"}
 		logLevel        = setting{"log-level", "LOG_LEVEL", "log level: debug, info, warn, error"}
 		logFormat       = setting{"log-format", "LOG_FORMAT", "log format: json or text"}
+		logFlush        = setting{"log-flush-interval", "LOG_FLUSH_INTERVAL", "log lines are written in batches at least this often; 0 writes each line at once"}
 
 		upstreamTimeout        = setting{"upstream-timeout", "UPSTREAM_TIMEOUT", "bound on an upstream call, retries included, when the caller sets no deadline"}
 		upstreamAttemptTimeout = setting{"upstream-attempt-timeout", "UPSTREAM_ATTEMPT_TIMEOUT", "bound on each upstream attempt until its response headers arrive; 0 disables it"}
@@ -78,12 +89,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		upstreamMaxBody        = setting{"upstream-max-body", "UPSTREAM_MAX_BODY_BYTES", "largest upstream response body accepted, in bytes"}
 		breakerFailures        = setting{"breaker-failures", "BREAKER_FAILURES", "consecutive failed upstream attempts that open the circuit breaker; 0 disables it"}
 		breakerOpen            = setting{"breaker-open", "BREAKER_OPEN_DURATION", "how long the open circuit breaker fails calls fast (readiness NOT_SERVING) before probing"}
+		upstreamTransport      = setting{"upstream-transport", "UPSTREAM_TRANSPORT", "upstream HTTP client: http1 (keep-alive HTTP/1.1 connections used by the calling goroutine, the fastest) or nethttp (Go's net/http Transport, HTTP/2 when the upstream offers it)"}
 		coalesce               = setting{"coalesce", "COALESCE", "share one upstream request among identical concurrent calls (true/false)"}
 
 		tlsCert     = setting{"tls-cert", "TLS_CERT_FILE", "PEM certificate chain: with -tls-key, both listeners serve TLS (1.2 or later)"}
 		tlsKey      = setting{"tls-key", "TLS_KEY_FILE", "PEM private key of -tls-cert"}
 		tlsClientCA = setting{"tls-client-ca", "TLS_CLIENT_CA_FILE", "PEM CA certificates: clients must present a certificate they signed (mutual TLS; needs -tls-cert and -tls-key)"}
 		upstreamCA  = setting{"upstream-ca", "UPSTREAM_CA_FILE", "PEM CA certificates trusted for the upstream's certificate, besides the system roots"}
+
+		debugAddr = setting{"debug-addr", "DEBUG_ADDR", "listen address for the Go runtime profiles (/debug/pprof/), on their own listener; bind it to loopback"}
 	)
 	help := func(s setting, def string) string {
 		h := s.usage + " (env " + s.env
@@ -107,23 +121,26 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.Int64Var(&cfg.UpstreamMaxBodyBytes, upstreamMaxBody.flag, cfg.UpstreamMaxBodyBytes, help(upstreamMaxBody, ""))
 	fs.IntVar(&cfg.BreakerFailures, breakerFailures.flag, cfg.BreakerFailures, help(breakerFailures, ""))
 	fs.DurationVar(&cfg.BreakerOpenDuration, breakerOpen.flag, cfg.BreakerOpenDuration, help(breakerOpen, ""))
+	fs.StringVar(&cfg.UpstreamTransport, upstreamTransport.flag, cfg.UpstreamTransport, help(upstreamTransport, ""))
 	fs.BoolVar(&cfg.Coalesce, coalesce.flag, cfg.Coalesce, help(coalesce, ""))
 	fs.StringVar(&cfg.TLSCertFile, tlsCert.flag, "", help(tlsCert, "none: plaintext"))
 	fs.StringVar(&cfg.TLSKeyFile, tlsKey.flag, "", help(tlsKey, "none"))
 	fs.StringVar(&cfg.TLSClientCAFile, tlsClientCA.flag, "", help(tlsClientCA, "none: no client certificates"))
 	fs.StringVar(&cfg.UpstreamCAFile, upstreamCA.flag, "", help(upstreamCA, "none: the system roots only"))
+	fs.StringVar(&cfg.DebugAddr, debugAddr.flag, "", help(debugAddr, "none: no profiles served"))
 	level := fs.String(logLevel.flag, "info", help(logLevel, ""))
 	format := fs.String(logFormat.flag, "json", help(logFormat, ""))
+	flushEvery := fs.Duration(logFlush.flag, 100*time.Millisecond, help(logFlush, ""))
 	version := fs.Bool("version", false, "print the version and build info, then exit")
 	fs.Usage = func() {
 		_, _ = fmt.Fprintln(fs.Output(), "Usage: cloudcockpit-facade [flags]\n\nA gRPC facade (with a JSON/REST mirror) over the CloudCockpit partner REST API.\nA flag wins over its environment variable.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return cfg, false, err
+		return cfg, cliOptions{}, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, false, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
+		return cfg, cliOptions{}, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -178,6 +195,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		fromEnv(defaultTenant, str(&cfg.DefaultTenant)),
 		fromEnv(logLevel, str(level)),
 		fromEnv(logFormat, str(format)),
+		fromEnv(logFlush, duration(flushEvery)),
 		fromEnv(sandbox, boolean(&cfg.Sandbox)),
 		fromEnv(shutdownTimeout, duration(&cfg.ShutdownTimeout)),
 		fromEnv(shutdownDelay, duration(&cfg.ShutdownDelay)),
@@ -196,28 +214,34 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		}),
 		fromEnv(breakerFailures, integer(&cfg.BreakerFailures)),
 		fromEnv(breakerOpen, duration(&cfg.BreakerOpenDuration)),
+		fromEnv(upstreamTransport, str(&cfg.UpstreamTransport)),
 		fromEnv(coalesce, boolean(&cfg.Coalesce)),
 		fromEnv(tlsCert, str(&cfg.TLSCertFile)),
 		fromEnv(tlsKey, str(&cfg.TLSKeyFile)),
 		fromEnv(tlsClientCA, str(&cfg.TLSClientCAFile)),
 		fromEnv(upstreamCA, str(&cfg.UpstreamCAFile)),
+		fromEnv(debugAddr, str(&cfg.DebugAddr)),
 	}
 	if err := errors.Join(errs...); err != nil {
-		return cfg, false, err
+		return cfg, cliOptions{}, err
 	}
 	cfg.UpstreamURLSet = set[upstreamURL.flag]
 	if cfg.DefaultTenant != "" && !service.IsDomainName(cfg.DefaultTenant) {
-		return cfg, false, fmt.Errorf("-default-tenant (CLOUDCOCKPIT_TENANT) %q is not a domain name such as portal.cloudcockpit.com", cfg.DefaultTenant)
+		return cfg, cliOptions{}, fmt.Errorf("-default-tenant (CLOUDCOCKPIT_TENANT) %q is not a domain name such as portal.cloudcockpit.com", cfg.DefaultTenant)
 	}
-	logger, err := newLogger(*level, *format, os.Stderr)
+	if *flushEvery < 0 {
+		return cfg, cliOptions{}, errors.New("-log-flush-interval (LOG_FLUSH_INTERVAL) must not be negative")
+	}
+	logs := telemetry.NewLogWriter(os.Stderr, *flushEvery)
+	logger, err := newLogger(*level, *format, logs)
 	if err != nil {
-		return cfg, false, err
+		return cfg, cliOptions{}, err
 	}
 	cfg.Logger = logger
 	if err := cfg.Validate(); err != nil {
-		return cfg, false, err
+		return cfg, cliOptions{}, err
 	}
-	return cfg, *version, nil
+	return cfg, cliOptions{showVersion: *version, logs: logs}, nil
 }
 
 // newLogger builds the process logger from the level and format settings.

@@ -85,7 +85,7 @@ func BenchmarkGetReseller(b *testing.B) {
 		_, _ = w.Write(body)
 	}))
 	defer srv.Close()
-	tr := NewTransport()
+	tr := newTestTransport()
 	defer tr.CloseIdleConnections()
 	c, err := New(Config{BaseURL: srv.URL, HTTPClient: &http.Client{Transport: tr}})
 	if err != nil {
@@ -122,7 +122,7 @@ func benchmarkGetReseller(b *testing.B, cfg Config, parallel bool) {
 		_, _ = w.Write(body)
 	}))
 	defer srv.Close()
-	tr := NewTransport()
+	tr := newTestTransport()
 	defer tr.CloseIdleConnections()
 	cfg.BaseURL, cfg.HTTPClient = srv.URL, &http.Client{Transport: tr}
 	c, err := New(cfg)

@@ -349,15 +349,16 @@ func (c *Client) BreakerState() BreakerState {
 	return c.breaker.current()
 }
 
-// GetReseller fetches one reseller: GET {base}/v1/Resellers/{resellerID}. The
-// id is sent as exactly one escaped path segment whatever it contains ("a/b"
+// GetReseller fetches one reseller: GET {base}/v1/Resellers/{resellerID}.
+// The result may be shared with coalesced callers: treat it as read-only.
+// The id is sent as exactly one escaped path segment whatever it contains ("a/b"
 // becomes "a%2Fb"); an empty id, "." or ".." fails with ErrInvalidRequest.
 // See the package documentation for the errors it returns.
 func (c *Client) GetReseller(ctx context.Context, ci CallInfo, resellerID string) (*Reseller, error) {
 	if err := checkSegment(resellerID); err != nil {
 		return nil, fmt.Errorf("get reseller %q: %w", resellerID, err)
 	}
-	r, err := call(c, &c.resellers, ctx, ci, c.resellersPrefix+url.PathEscape(resellerID), decodeReseller, (*Reseller).Clone)
+	r, err := call(c, &c.resellers, ctx, ci, c.resellersPrefix+url.PathEscape(resellerID), decodeReseller)
 	if err != nil {
 		return nil, fmt.Errorf("get reseller %q: %w", resellerID, err)
 	}
@@ -376,7 +377,7 @@ func (c *Client) GetAcceptanceLink(ctx context.Context, ci CallInfo, providerIns
 	if resellerID != "" {
 		q.Set("resellerId", resellerID)
 	}
-	link, err := call(c, &c.links, ctx, ci, c.acceptanceURL+"?"+q.Encode(), DecodeAcceptanceLink, nil)
+	link, err := call(c, &c.links, ctx, ci, c.acceptanceURL+"?"+q.Encode(), DecodeAcceptanceLink)
 	if err != nil {
 		return "", fmt.Errorf("get acceptance link for provider instance %q: %w", providerInstanceID, err)
 	}
@@ -385,9 +386,8 @@ func (c *Client) GetAcceptanceLink(ctx context.Context, ci CallInfo, providerIns
 
 // call runs one call of a Client method: it checks the headers, bounds a
 // call without deadline by the client's timeout, and runs it coalesced with
-// identical calls in g, or alone. clone copies a result for a waiter that
-// shares it; nil means results are immutable.
-func call[T any](c *Client, g *group[T], ctx context.Context, ci CallInfo, rawURL string, decode decoder[T], clone func(T) T) (T, error) {
+// identical calls in g, or alone; coalesced callers share the result.
+func call[T any](c *Client, g *group[T], ctx context.Context, ci CallInfo, rawURL string, decode decoder[T]) (T, error) {
 	if err := checkCallInfo(ci); err != nil {
 		var zero T
 		return zero, err
@@ -398,7 +398,7 @@ func call[T any](c *Client, g *group[T], ctx context.Context, ci CallInfo, rawUR
 		defer cancel()
 	}
 	if c.coalesce {
-		return g.do(c, ctx, ci, rawURL, decode, clone)
+		return g.do(c, ctx, ci, rawURL, decode)
 	}
 	return execute(c, ctx, nil, ci, rawURL, decode)
 }

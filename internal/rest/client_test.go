@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,11 +46,24 @@ func newUpstream(t *testing.T, h http.HandlerFunc) *httptest.Server {
 	return srv
 }
 
-// newTestClient builds a Client on its own NewTransport, closed with the test.
+// newTestTransport returns the transport the tests run on: the service's
+// HTTP1Transport, or net/http's (NewTransport) when REST_TEST_TRANSPORT is
+// "nethttp" (`make test` runs this package both ways).
+func newTestTransport() interface {
+	http.RoundTripper
+	CloseIdleConnections()
+} {
+	if os.Getenv("REST_TEST_TRANSPORT") == "nethttp" {
+		return NewTransport()
+	}
+	return NewHTTP1Transport(nil)
+}
+
+// newTestClient builds a Client on its own transport, closed with the test.
 func newTestClient(t *testing.T, cfg Config) *Client {
 	t.Helper()
 	if cfg.HTTPClient == nil {
-		tr := NewTransport()
+		tr := newTestTransport()
 		t.Cleanup(tr.CloseIdleConnections)
 		cfg.HTTPClient = &http.Client{Transport: tr}
 	}

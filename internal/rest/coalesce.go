@@ -55,13 +55,12 @@ type flight[T any] struct {
 	done chan struct{}
 
 	// Written under group.mu before done is closed.
-	val    T
-	err    error
-	shared bool // more than one waiter was left when the call ended
+	val T
+	err error
 }
 
 // do runs the call for ctx (which has a deadline) through the group.
-func (g *group[T]) do(c *Client, ctx context.Context, ci CallInfo, rawURL string, decode decoder[T], clone func(T) T) (T, error) {
+func (g *group[T]) do(c *Client, ctx context.Context, ci CallInfo, rawURL string, decode decoder[T]) (T, error) {
 	key := c.flightKey(ci, rawURL)
 	deadline, _ := ctx.Deadline()
 
@@ -83,7 +82,7 @@ func (g *group[T]) do(c *Client, ctx context.Context, ci CallInfo, rawURL string
 		if c.onCoalesced != nil {
 			c.onCoalesced(g.op)
 		}
-		return g.follow(ctx, key, fl, done, clone)
+		return g.follow(ctx, key, fl, done)
 	}
 	fl = &flight[T]{url: rawURL, tenant: ci.Tenant, authorization: ci.Authorization, waiters: 1}
 	fl.deadline.Store(deadline.UnixNano())
@@ -94,14 +93,14 @@ func (g *group[T]) do(c *Client, ctx context.Context, ci CallInfo, rawURL string
 	}
 	g.flights[key] = fl
 	g.mu.Unlock()
-	return g.lead(c, ctx, fctx, key, fl, ci, decode, clone)
+	return g.lead(c, ctx, fctx, key, fl, ci, decode)
 }
 
 // lead performs the shared call fl on fctx for the leader, whose context is
 // ctx. The leader leaves the flight when ctx ends, like any waiter, but
 // still performs the call to its end for those who remain; it then returns
 // ctx's error.
-func (g *group[T]) lead(c *Client, ctx, fctx context.Context, key uint64, fl *flight[T], ci CallInfo, decode decoder[T], clone func(T) T) (T, error) {
+func (g *group[T]) lead(c *Client, ctx, fctx context.Context, key uint64, fl *flight[T], ci CallInfo, decode decoder[T]) (T, error) {
 	stop := context.AfterFunc(ctx, func() { g.leave(key, fl) })
 	v, err := g.run(c, fctx, key, fl, ci, decode)
 	var zero T
@@ -112,23 +111,17 @@ func (g *group[T]) lead(c *Client, ctx, fctx context.Context, key uint64, fl *fl
 	if err != nil {
 		return zero, err
 	}
-	if fl.shared && clone != nil {
-		return clone(v), nil
-	}
 	return v, nil
 }
 
 // follow waits for the outcome of fl, which another caller performs, or
 // leaves it when ctx ends.
-func (g *group[T]) follow(ctx context.Context, key uint64, fl *flight[T], done <-chan struct{}, clone func(T) T) (T, error) {
+func (g *group[T]) follow(ctx context.Context, key uint64, fl *flight[T], done <-chan struct{}) (T, error) {
 	var zero T
 	select {
 	case <-done:
 		if fl.err != nil {
 			return zero, fl.err
-		}
-		if fl.shared && clone != nil {
-			return clone(fl.val), nil
 		}
 		return fl.val, nil
 	case <-ctx.Done():
@@ -158,7 +151,7 @@ func (g *group[T]) publish(key uint64, fl *flight[T], v T, err error) {
 	if g.flights[key] == fl {
 		delete(g.flights, key)
 	}
-	fl.val, fl.err, fl.shared = v, err, fl.waiters > 1
+	fl.val, fl.err = v, err
 	done := fl.done
 	g.mu.Unlock()
 	fl.cancel()

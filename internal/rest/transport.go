@@ -36,7 +36,7 @@ func NewTransport() *http.Transport {
 // sharedHTTPClient is the client every Client built without Config.HTTPClient
 // uses, so that all of them share one connection pool.
 var sharedHTTPClient = sync.OnceValue(func() *http.Client {
-	return NewHTTPClient(NewTransport())
+	return NewHTTPClient(NewHTTP1Transport(nil))
 })
 
 // NewHTTPClient returns an *http.Client for Config.HTTPClient that sends

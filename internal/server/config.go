@@ -80,6 +80,11 @@ type Config struct {
 	// (and readiness reports NOT_SERVING) before it lets a probe through.
 	// Default 5s; must be positive.
 	BreakerOpenDuration time.Duration
+	// UpstreamTransport picks the HTTP client stack for upstream requests:
+	// TransportHTTP1 (the default: rest.HTTP1Transport, HTTP/1.1 keep-alive
+	// connections used by the calling goroutine) or TransportNetHTTP
+	// (net/http's Transport, HTTP/2 when the upstream offers it).
+	UpstreamTransport string
 	// Coalesce makes identical concurrent calls (same method, arguments,
 	// tenant and credentials) share one upstream request. Default true.
 	Coalesce bool
@@ -99,6 +104,13 @@ type Config struct {
 	// private CA). The upstream's certificate is always verified; there is
 	// no way to turn that off.
 	UpstreamCAFile string
+
+	// DebugAddr, when set, serves the Go runtime profiles
+	// (net/http/pprof, /debug/pprof/...) on their own listener at this
+	// address, never on the HTTP listener. Empty (the default) serves none.
+	// Bind it to loopback: profiles reveal the program's internals and
+	// cost CPU while they run.
+	DebugAddr string
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -118,8 +130,15 @@ func DefaultConfig() Config {
 		BreakerFailures:        rest.DefaultBreakerFailures,
 		BreakerOpenDuration:    rest.DefaultBreakerOpenDuration,
 		Coalesce:               true,
+		UpstreamTransport:      TransportHTTP1,
 	}
 }
+
+// The values of Config.UpstreamTransport.
+const (
+	TransportHTTP1   = "http1"
+	TransportNetHTTP = "nethttp"
+)
 
 // Validate reports the first problem with c, in words meant for the person
 // starting the service.
@@ -171,6 +190,8 @@ func (c Config) validateUpstream() error {
 		return fmt.Errorf("-breaker-failures (BREAKER_FAILURES) must not be negative (0 disables the breaker), got %d", c.BreakerFailures)
 	case c.BreakerOpenDuration <= 0:
 		return fmt.Errorf("-breaker-open (BREAKER_OPEN_DURATION) must be positive, got %v", c.BreakerOpenDuration)
+	case c.UpstreamTransport != TransportHTTP1 && c.UpstreamTransport != TransportNetHTTP:
+		return fmt.Errorf("-upstream-transport (UPSTREAM_TRANSPORT) must be %s or %s, got %q", TransportHTTP1, TransportNetHTTP, c.UpstreamTransport)
 	}
 	return nil
 }

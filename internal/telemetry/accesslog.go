@@ -37,7 +37,9 @@ func (m *Metrics) AccessLog(log *slog.Logger) grpc.UnaryServerInterceptor {
 		attrs = append(attrs,
 			slog.String("method", info.FullMethod),
 			slog.String("code", code.String()),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			// An integer: slog's JSON handler formats floats through
+			// encoding/json, which cost a quarter of the line.
+			slog.Int64("duration_us", time.Since(start).Microseconds()),
 			slog.Int("upstream_status", stats.UpstreamStatus()),
 			slog.Int("attempts", stats.Attempts()),
 			slog.String("correlation_id", id.Value),

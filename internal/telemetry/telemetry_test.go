@@ -206,8 +206,8 @@ func TestMetricsAndAccessLog(t *testing.T) {
 			t.Errorf("log %s = %v, want %v", k, line[k], want)
 		}
 	}
-	if _, ok := line["duration_ms"]; !ok {
-		t.Error("log lacks duration_ms")
+	if d, ok := line["duration_us"].(float64); !ok || d < 0 || d != float64(int64(d)) {
+		t.Errorf("log duration_us = %v, want a whole number of microseconds", line["duration_us"])
 	}
 	if strings.Contains(h.logs.String(), "s3cr3t") {
 		t.Error("the log holds the token")
