@@ -25,8 +25,8 @@ func everyFieldReseller() *pb.Reseller {
 			ProviderInstanceId: "cb3cd15b-1d6e-45be-b493-c71549cbfd87",
 			PriceMargin:        &pb.PriceMargin{MarginRule: pb.MarginRule_MARGIN_RULE_MARKUP, Value: proto.Float64(12.5)},
 			OfferTypeMargins: map[string]*pb.PriceMargin{
-				"NCE": {MarginRule: pb.MarginRule_MARGIN_RULE_SPLIT_MARGIN, Value: proto.Float64(0.1)},
-				"AZURE": {MarginRule: pb.MarginRule_MARGIN_RULE_ERP_MINUS_DISCOUNT},
+				"NCE":     {MarginRule: pb.MarginRule_MARGIN_RULE_SPLIT_MARGIN, Value: proto.Float64(0.1)},
+				"AZURE":   {MarginRule: pb.MarginRule_MARGIN_RULE_ERP_MINUS_DISCOUNT},
 				"\x01ctl": {Value: proto.Float64(-0.0)},
 			},
 			ProviderResellerId:   s("4794019"),
