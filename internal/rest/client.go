@@ -84,9 +84,17 @@ type Config struct {
 	// fragment. It may carry a path prefix; a trailing slash is ignored.
 	BaseURL string
 
-	// HTTPClient sends the requests. When nil, all Clients share one
-	// *http.Client built on NewTransport that does not follow redirects and
-	// has no overall timeout (the request context bounds each call).
+	// Transport sends the requests, one RoundTrip per attempt, without an
+	// http.Client around it (the client never follows redirects anyway, and
+	// http.Client copies every request's headers in case it does). When
+	// set, HTTPClient is ignored.
+	Transport http.RoundTripper
+
+	// HTTPClient sends the requests when Transport is nil, with its
+	// redirect policy replaced: redirects are never followed (the API does
+	// not redirect, and following one would send the caller's X-Tenant and
+	// Authorization to another URL). When both are nil, all Clients share
+	// one HTTP1Transport.
 	HTTPClient *http.Client
 
 	// UserAgent is the User-Agent header value. Empty means DefaultUserAgent.
@@ -184,6 +192,7 @@ type Config struct {
 // retry budget, the concurrency limit and the calls in flight for
 // coalescing.
 type Client struct {
+	rt        http.RoundTripper // nil: hc
 	hc        *http.Client
 	userAgent string
 	maxBody   int64
@@ -267,9 +276,16 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxAttempts < 0 {
 		return nil, fmt.Errorf("rest: max attempts must not be negative, got %d", cfg.MaxAttempts)
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = sharedHTTPClient()
+	rt, hc := cfg.Transport, cfg.HTTPClient
+	switch {
+	case rt != nil:
+		hc = nil
+	case hc != nil:
+		cp := *hc
+		cp.CheckRedirect = noRedirects
+		hc = &cp
+	default:
+		rt = sharedTransport()
 	}
 	attemptTimeout := orDefault(cfg.AttemptTimeout, DefaultAttemptTimeout)
 	if attemptTimeout < 0 {
@@ -277,6 +293,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	queueTimeout := orDefault(cfg.QueueTimeout, DefaultQueueTimeout)
 	return &Client{
+		rt:              rt,
 		hc:              hc,
 		userAgent:       ua,
 		maxBody:         maxBody,
@@ -340,7 +357,27 @@ func parseBaseURL(raw string) (string, error) {
 // CloseIdleConnections closes the idle connections of the underlying HTTP
 // client. Call it on shutdown; the Client stays usable afterwards.
 func (c *Client) CloseIdleConnections() {
-	c.hc.CloseIdleConnections()
+	if c.rt == nil {
+		c.hc.CloseIdleConnections()
+		return
+	}
+	if ci, ok := c.rt.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
+
+// send sends one attempt's request through the Transport, or the
+// HTTPClient. Errors are *url.Error either way, as http.Client reports
+// them.
+func (c *Client) send(req *http.Request) (*http.Response, error) {
+	if c.rt == nil {
+		return c.hc.Do(req)
+	}
+	resp, err := c.rt.RoundTrip(req)
+	if err != nil {
+		return nil, &url.Error{Op: "Get", URL: req.URL.String(), Err: err}
+	}
+	return resp, nil
 }
 
 // BreakerState returns the circuit breaker's current state; BreakerClosed

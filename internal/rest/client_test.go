@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,10 +63,10 @@ func newTestTransport() interface {
 // newTestClient builds a Client on its own transport, closed with the test.
 func newTestClient(t *testing.T, cfg Config) *Client {
 	t.Helper()
-	if cfg.HTTPClient == nil {
+	if cfg.HTTPClient == nil && cfg.Transport == nil {
 		tr := newTestTransport()
 		t.Cleanup(tr.CloseIdleConnections)
-		cfg.HTTPClient = &http.Client{Transport: tr}
+		cfg.Transport = tr
 	}
 	c, err := New(cfg)
 	if err != nil {
@@ -797,5 +798,32 @@ func TestConnectionIsReusedAfterEveryOutcome(t *testing.T) {
 				t.Errorf("connection reuse mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestHTTPClientRedirectsAreNotFollowed gives the Client an *http.Client
+// with the default redirect policy (follow up to 10): the Client must still
+// hand the 3xx back and never call the redirect's target, which would get
+// the caller's X-Tenant and Authorization.
+func TestHTTPClientRedirectsAreNotFollowed(t *testing.T) {
+	var elsewhere atomic.Int32
+	target := newUpstream(t, func(http.ResponseWriter, *http.Request) { elsewhere.Add(1) })
+	srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/v1/Resellers/r1", http.StatusTemporaryRedirect)
+	})
+	tr := newTestTransport()
+	t.Cleanup(tr.CloseIdleConnections)
+	hc := &http.Client{Transport: tr}
+	c := newTestClient(t, Config{BaseURL: srv.URL, HTTPClient: hc, MaxAttempts: 1})
+	_, err := c.GetReseller(testContext(t), testCallInfo, "r1")
+	var ue *Error
+	if !errors.As(err, &ue) || ue.StatusCode != http.StatusTemporaryRedirect {
+		t.Fatalf("GetReseller() error = %v, want the 307 as *Error", err)
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("the redirect's target got %d requests, want 0", n)
+	}
+	if hc.CheckRedirect != nil {
+		t.Error("New changed the caller's *http.Client")
 	}
 }

@@ -226,7 +226,7 @@ func attempt[T any](c *Client, ctx context.Context, deadline time.Time, ci CallI
 	}
 	c.setHeaders(req.Header, ci)
 
-	resp, err := c.hc.Do(req) //nolint:bodyclose // closed (and drained) below
+	resp, err := c.send(req) //nolint:bodyclose // closed (and drained) below
 	if timer != nil {
 		timer.Stop() // the headers are in (or the attempt is over)
 	}

@@ -33,18 +33,12 @@ func NewTransport() *http.Transport {
 	}
 }
 
-// sharedHTTPClient is the client every Client built without Config.HTTPClient
-// uses, so that all of them share one connection pool.
-var sharedHTTPClient = sync.OnceValue(func() *http.Client {
-	return NewHTTPClient(NewHTTP1Transport(nil))
+// sharedTransport is the transport every Client built without
+// Config.Transport or Config.HTTPClient uses, so that all of them share one
+// connection pool.
+var sharedTransport = sync.OnceValue(func() http.RoundTripper {
+	return NewHTTP1Transport(nil)
 })
-
-// NewHTTPClient returns an *http.Client for Config.HTTPClient that sends
-// through rt (wrapped for metrics or tracing, say) and, like the default
-// client, never follows redirects.
-func NewHTTPClient(rt http.RoundTripper) *http.Client {
-	return &http.Client{Transport: rt, CheckRedirect: noRedirects}
-}
 
 // noRedirects makes the client hand 3xx answers back instead of following
 // them: the API does not redirect, and following a redirect would send the

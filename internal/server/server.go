@@ -125,7 +125,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		transport = rest.NewHTTP1Transport(upstreamTLS)
 	}
 	defer transport.CloseIdleConnections()
-	ucfg.HTTPClient = rest.NewHTTPClient(tracing.Transport(metrics.Transport(transport, !tracing.Enabled())))
+	ucfg.Transport = tracing.Transport(metrics.Transport(transport, !tracing.Enabled()))
 	client, err := rest.New(ucfg)
 	if err != nil {
 		return fmt.Errorf("upstream client: %w", err)
