@@ -27,7 +27,7 @@ func everyFieldReseller() *pb.Reseller {
 			OfferTypeMargins: map[string]*pb.PriceMargin{
 				"NCE":     {MarginRule: pb.MarginRule_MARGIN_RULE_SPLIT_MARGIN, Value: proto.Float64(0.1)},
 				"AZURE":   {MarginRule: pb.MarginRule_MARGIN_RULE_ERP_MINUS_DISCOUNT},
-				"\x01ctl": {Value: proto.Float64(-0.0)},
+				"\x01ctl": {Value: proto.Float64(math.Copysign(0, -1))},
 			},
 			ProviderResellerId:   s("4794019"),
 			ResellerProviderData: s(`{"indirectResellerId":"x","secondaryMpnIds":["1","2"]}`),

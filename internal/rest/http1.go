@@ -103,6 +103,9 @@ func (t *HTTP1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if p, err := t.Proxy(req); err != nil {
 			return nil, err
 		} else if p != nil {
+			if t.Fallback == nil {
+				return nil, errors.New("rest: HTTP1Transport cannot send through a proxy and has no fallback")
+			}
 			return t.Fallback.RoundTrip(req)
 		}
 	}
@@ -113,6 +116,9 @@ func (t *HTTP1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	ctx := req.Context()
+	if err := ctx.Err(); err != nil {
+		return nil, err // nothing is sent for a call that has ended
+	}
 	key := req.URL.Scheme + "://" + canonicalAddr(req.URL)
 	for stale := 0; ; stale++ {
 		pc, reused := t.idleConn(key)
@@ -134,6 +140,15 @@ func (t *HTTP1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			trace.GotConn(info)
 		}
 		resp, err := pc.roundTrip(req, *wbuf)
+		if err == nil && reused && resp.StatusCode == http.StatusRequestTimeout {
+			// A server that times an idle connection out may send a 408 on
+			// it before closing it; read after our request, it looks like
+			// the answer. net/http takes it for a closed idle connection
+			// too, and sends the request again on another.
+			// (A fresh connection's 408 is the answer.)
+			_ = resp.Body.Close()
+			continue
+		}
 		if err == nil {
 			return resp, nil
 		}
@@ -349,7 +364,8 @@ func (pc *http1Conn) roundTrip(req *http.Request, head []byte) (*http.Response, 
 		resp, err = http.ReadResponse(pc.br, req)
 		pc.answered = pc.answered || pc.lr.n > 0
 		if err != nil {
-			if errors.Is(err, errHeaderTooLarge) {
+			if pc.lr.n >= pc.lr.limit {
+				// The limit cut the head, wherever that left the parser.
 				err = fmt.Errorf("upstream response headers exceed %d bytes", pc.t.MaxResponseHeaderBytes)
 			}
 			return fail(err)
@@ -362,6 +378,10 @@ func (pc *http1Conn) roundTrip(req *http.Request, head []byte) (*http.Response, 
 	pc.lr.limit = math.MaxInt64
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		return fail(errors.New("upstream switched protocols on a plain request"))
+	}
+	if tc, ok := pc.conn.(*tls.Conn); ok {
+		cs := tc.ConnectionState()
+		resp.TLS = &cs
 	}
 	b := &http1Body{pc: pc, ctx: ctx, body: resp.Body, stop: stop, reusable: !resp.Close && !req.Close}
 	if resp.Body == http.NoBody || resp.Body == nil {
@@ -402,6 +422,9 @@ func appendRequest(dst []byte, req *http.Request) ([]byte, error) {
 		if !httpguts.ValidHeaderFieldName(name) || strings.EqualFold(name, "Host") {
 			return dst, fmt.Errorf("rest: invalid header name %q", name)
 		}
+		if framingHeader(name) {
+			continue // a request without a body has no framing to describe
+		}
 		for _, v := range values {
 			if !httpguts.ValidHeaderFieldValue(v) {
 				return dst, fmt.Errorf("rest: invalid value for header %q", name) // never the value: it may be a token
@@ -419,6 +442,12 @@ func appendRequest(dst []byte, req *http.Request) ([]byte, error) {
 		dst = append(dst, "Accept-Encoding: gzip\r\n"...)
 	}
 	return append(dst, "\r\n"...), nil
+}
+
+// framingHeader reports whether name describes a message body's framing,
+// which net/http never copies from Request.Header either.
+func framingHeader(name string) bool {
+	return strings.EqualFold(name, "Content-Length") || strings.EqualFold(name, "Transfer-Encoding") || strings.EqualFold(name, "Trailer")
 }
 
 // askGzip reports whether the transport asks for a gzip-compressed answer
@@ -461,6 +490,9 @@ type http1Body struct {
 	reusable bool
 	released atomic.Bool // the connection is back in the pool or closed
 	closed   atomic.Bool
+	// readErr is the error that ended the body early, returned again by
+	// later Reads (as net/http does); nil after a complete read.
+	readErr error
 }
 
 // errBodyClosed is what Read returns after Close, as net/http does.
@@ -471,19 +503,23 @@ func (b *http1Body) Read(p []byte) (int, error) {
 		return 0, errBodyClosed
 	}
 	if b.released.Load() {
+		if b.readErr != nil {
+			return 0, b.readErr
+		}
 		return 0, io.EOF
 	}
 	n, err := b.body.Read(p)
 	switch {
-	case err == io.EOF:
+	case errors.Is(err, io.EOF):
 		b.release(true)
 	case err != nil:
-		b.release(false)
 		if b.closed.Load() {
 			err = errBodyClosed
 		} else {
 			err = contextError(b.ctx, err)
 		}
+		b.readErr = err
+		b.release(false)
 	}
 	return n, err
 }
@@ -520,6 +556,9 @@ type gzipBody struct {
 }
 
 func (g *gzipBody) Read(p []byte) (int, error) {
+	if g.body.closed.Load() {
+		return 0, errBodyClosed
+	}
 	if g.err != nil {
 		return 0, g.err
 	}
@@ -529,10 +568,10 @@ func (g *gzipBody) Read(p []byte) (int, error) {
 		}
 	}
 	n, err := g.zr.Read(p)
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		// The gzip stream ended: read the connection's body to its end too,
 		// so that the connection can be reused.
-		if _, derr := g.body.Read(make([]byte, 1)); derr != io.EOF {
+		if _, derr := g.body.Read(make([]byte, 1)); !errors.Is(derr, io.EOF) {
 			_ = g.body.Close()
 		}
 	}
