@@ -3,6 +3,7 @@ package rest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -150,4 +151,63 @@ func benchmarkGetReseller(b *testing.B, cfg Config, parallel bool) {
 		}
 	})
 	b.ReportMetric(float64(requests.Load())/float64(b.N), "upstream-req/op")
+}
+
+// BenchmarkTransport compares the two upstream transports on one GET of the
+// full reseller against a loopback server, the body read to its end: one
+// caller, then 32 at once. CPU per request is what the facade pays.
+func BenchmarkTransport(b *testing.B) {
+	body := readTestdata(b, "reseller_full.json")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = w.Write(body)
+	}))
+	defer srv.Close()
+	transports := []struct {
+		name string
+		new  func() closingTransport
+	}{
+		{"http1", func() closingTransport { return NewHTTP1Transport(nil) }},
+		{"nethttp", func() closingTransport { return NewTransport() }},
+	}
+	get := func(b *testing.B, rt http.RoundTripper, buf []byte) {
+		req, err := http.NewRequestWithContext(b.Context(), http.MethodGet, srv.URL+"/v1/Resellers/r1", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer t")
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if _, err := resp.Body.Read(buf); err != nil {
+				break
+			}
+		}
+		_ = resp.Body.Close()
+	}
+	for _, tt := range transports {
+		for _, callers := range []int{1, 32} {
+			b.Run(fmt.Sprintf("%s/callers=%d", tt.name, callers), func(b *testing.B) {
+				rt := tt.new()
+				defer rt.CloseIdleConnections()
+				b.ReportAllocs()
+				if callers == 1 {
+					buf := make([]byte, 4096)
+					for b.Loop() {
+						get(b, rt, buf)
+					}
+					return
+				}
+				b.SetParallelism(callers)
+				b.RunParallel(func(pb *testing.PB) {
+					buf := make([]byte, 4096)
+					for pb.Next() {
+						get(b, rt, buf)
+					}
+				})
+			})
+		}
+	}
 }

@@ -47,13 +47,16 @@ func newUpstream(t *testing.T, h http.HandlerFunc) *httptest.Server {
 	return srv
 }
 
+// closingTransport is a transport with a pool to close.
+type closingTransport interface {
+	http.RoundTripper
+	CloseIdleConnections()
+}
+
 // newTestTransport returns the transport the tests run on: the service's
 // HTTP1Transport, or net/http's (NewTransport) when REST_TEST_TRANSPORT is
 // "nethttp" (`make test` runs this package both ways).
-func newTestTransport() interface {
-	http.RoundTripper
-	CloseIdleConnections()
-} {
+func newTestTransport() closingTransport {
 	if os.Getenv("REST_TEST_TRANSPORT") == "nethttp" {
 		return NewTransport()
 	}
