@@ -62,6 +62,9 @@ type HTTP1Transport struct {
 
 	mu   sync.Mutex
 	idle map[string][]*http1Conn // per "scheme://host:port", most recently used last
+	// sweep closes the connections idle for longer than IdleConnTimeout
+	// while nothing uses the pool; armed while the pool holds any.
+	sweep *time.Timer
 }
 
 // NewHTTP1Transport returns an HTTP1Transport tuned like NewTransport (256
@@ -174,6 +177,10 @@ func (t *HTTP1Transport) CloseIdleConnections() {
 	t.mu.Lock()
 	idle := t.idle
 	t.idle = nil
+	if t.sweep != nil {
+		t.sweep.Stop()
+		t.sweep = nil
+	}
 	t.mu.Unlock()
 	for _, conns := range idle {
 		for _, pc := range conns {
@@ -230,6 +237,53 @@ func (t *HTTP1Transport) putIdle(pc *http1Conn) {
 		conns = append(conns, pc)
 	}
 	t.idle[pc.key] = conns
+	if t.IdleConnTimeout > 0 && t.sweep == nil {
+		t.sweep = time.AfterFunc(t.IdleConnTimeout, t.sweepIdle)
+	}
+	t.mu.Unlock()
+	for _, c := range toClose {
+		_ = c.Close()
+	}
+}
+
+// sweepIdle closes the connections idle for longer than IdleConnTimeout,
+// and comes back when the oldest left will have been: without it, a pool
+// nobody uses would keep its connections open (in CLOSE_WAIT once the
+// server gives up on them) until the next request.
+func (t *HTTP1Transport) sweepIdle() {
+	now := time.Now()
+	var toClose []net.Conn
+	t.mu.Lock()
+	next := time.Duration(-1)
+	for key, conns := range t.idle {
+		keep := conns[:0]
+		for _, pc := range conns {
+			if idle := now.Sub(pc.idleSince); idle >= t.IdleConnTimeout {
+				toClose = append(toClose, pc.conn)
+			} else {
+				keep = append(keep, pc)
+				if left := t.IdleConnTimeout - idle; next < 0 || left < next {
+					next = left
+				}
+			}
+		}
+		clear(conns[len(keep):])
+		if len(keep) == 0 {
+			delete(t.idle, key)
+		} else {
+			t.idle[key] = keep
+		}
+	}
+	switch {
+	case next < 0:
+		t.sweep = nil
+	case t.sweep == nil:
+		// CloseIdleConnections stopped the timer this run came from, and
+		// connections came back since.
+		t.sweep = time.AfterFunc(next, t.sweepIdle)
+	default:
+		t.sweep.Reset(next)
+	}
 	t.mu.Unlock()
 	for _, c := range toClose {
 		_ = c.Close()

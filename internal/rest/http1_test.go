@@ -1914,3 +1914,21 @@ func TestHTTP1Concurrent(t *testing.T) {
 		t.Errorf("the fallback got %d requests", fb.count())
 	}
 }
+
+// An idle connection is closed once IdleConnTimeout has passed even when no
+// request comes to notice it, and the sweeping stops with an empty pool.
+func TestHTTP1IdleConnectionsSweptWithoutTraffic(t *testing.T) {
+	srv := newH1Server(t, h1Always(h1OK("ok")))
+	tr, _ := newH1Transport(t)
+	tr.IdleConnTimeout = 30 * time.Millisecond
+	h1MustGet(t, tr, srv.url)
+	h1Eventually(t, "the client closes the idle connection by itself", func() bool { return srv.firstClosedByClient() })
+	h1Eventually(t, "the pool is empty and its timer stopped", func() bool {
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		return len(tr.idle) == 0 && tr.sweep == nil
+	})
+	// The pool works again afterwards, on a new connection.
+	res := h1MustGet(t, tr, srv.url)
+	h1CheckConns(t, "after the sweep", []bool{false}, res.conns)
+}
