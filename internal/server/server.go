@@ -250,6 +250,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, metrics 
 		// call (10% of the CPU in the benchmark's profile). Calls beyond
 		// the workers still get a goroutine of their own.
 		grpc.NumStreamWorkers(streamWorkers),
+		grpc.ForceServerCodecV2(newSharedWireCodec()),
 		grpc.ChainUnaryInterceptor(interceptors...),
 	}
 	if h := tracing.ServerHandler(); h != nil {
