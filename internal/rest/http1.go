@@ -350,9 +350,6 @@ type http1Conn struct {
 
 	// answered is set once a byte of the current request's answer arrived.
 	answered bool
-	// interrupted is set when the request's context ended while the
-	// connection was in use: its deadline was moved, so it is not reused.
-	interrupted atomic.Bool
 }
 
 // errDeadline marks an I/O timeout that came from the request's context,
@@ -394,10 +391,9 @@ func (pc *http1Conn) roundTrip(req *http.Request, head []byte) (*http.Response, 
 		_ = pc.conn.Close()
 		return nil, err
 	}
-	stop := context.AfterFunc(ctx, func() {
-		pc.interrupted.Store(true)
-		_ = pc.conn.SetDeadline(aLongTimeAgo)
-	})
+	// When the context ends, the deadline moves to the past and blocked I/O
+	// returns; stop then reports false, and the connection is not reused.
+	stop := context.AfterFunc(ctx, func() { _ = pc.conn.SetDeadline(aLongTimeAgo) })
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		_ = pc.conn.Close()
@@ -594,7 +590,7 @@ func (b *http1Body) release(complete bool) {
 	}
 	stopped := b.stop()
 	pc := b.pc
-	if complete && stopped && b.reusable && pc.br.Buffered() == 0 && !pc.interrupted.Load() {
+	if complete && stopped && b.reusable && pc.br.Buffered() == 0 {
 		pc.t.putIdle(pc)
 		return
 	}
