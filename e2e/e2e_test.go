@@ -551,3 +551,39 @@ func httpStatus(t *testing.T, url string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// TestNetHTTPTransportAndProfiles runs the binary with the net/http upstream
+// transport and the profiles listener: calls still go through over gRPC and
+// REST, the profiles answer on their own address, and the HTTP listener does
+// not serve them.
+func TestNetHTTPTransportAndProfiles(t *testing.T) {
+	debug := freePort(t)
+	p := start(t, "-sandbox", "-upstream-transport", "nethttp", "-debug-addr", debug)
+
+	out, err := p.grpcurl(t, flags(authH, tenantH, []string{"-d", `{"reseller_id":"` + contoso + `"}`}), "cloudcockpit.v1.ResellerService/GetReseller")
+	if err != nil || jsonOf(t, out)["id"] != contoso {
+		t.Fatalf("GetReseller over gRPC: %v\n%s", err, out)
+	}
+	if r := p.get(t, "/v1/Resellers/"+contoso, map[string]string{"Authorization": token, "X-Tenant": tenant}); r.status != http.StatusOK || !strings.Contains(string(r.body), contoso) {
+		t.Fatalf("GetReseller over REST: %d %s", r.status, r.body)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+debug+"/debug/pprof/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET /debug/pprof/ on -debug-addr: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine") {
+		t.Errorf("GET /debug/pprof/ on -debug-addr: %d\n%.300s", resp.StatusCode, body)
+	}
+	if r := p.get(t, "/debug/pprof/", nil); r.status != http.StatusNotFound {
+		t.Errorf("GET /debug/pprof/ on the HTTP listener: %d, want 404", r.status)
+	}
+}

@@ -25,9 +25,23 @@ func TestParseConfigUpstreamSettings(t *testing.T) {
 			check: func(c server.Config) bool {
 				return c.UpstreamTimeout == 10*time.Second && c.UpstreamAttemptTimeout == 5*time.Second &&
 					c.UpstreamMaxAttempts == 3 && c.UpstreamMaxConcurrent == 64 && c.UpstreamQueueTimeout == time.Second &&
-					c.UpstreamMaxBodyBytes == 1<<20 && c.BreakerFailures == 5 && c.BreakerOpenDuration == 5*time.Second && c.Coalesce
+					c.UpstreamMaxBodyBytes == 1<<20 && c.BreakerFailures == 5 && c.BreakerOpenDuration == 5*time.Second && c.Coalesce &&
+					c.UpstreamTransport == server.TransportHTTP1 && c.DebugAddr == ""
 			},
 		},
+		{
+			name:  "net/http transport and profiles by flag",
+			args:  []string{"-upstream-transport=nethttp", "-debug-addr=127.0.0.1:6060", "-log-flush-interval=0"},
+			check: func(c server.Config) bool { return c.UpstreamTransport == server.TransportNetHTTP && c.DebugAddr == "127.0.0.1:6060" },
+		},
+		{
+			name:  "net/http transport and profiles by environment",
+			env:   map[string]string{"UPSTREAM_TRANSPORT": "nethttp", "DEBUG_ADDR": "127.0.0.1:6061", "LOG_FLUSH_INTERVAL": "1s"},
+			check: func(c server.Config) bool { return c.UpstreamTransport == server.TransportNetHTTP && c.DebugAddr == "127.0.0.1:6061" },
+		},
+		{name: "unknown transport", args: []string{"-upstream-transport=http2"}, wantErr: `-upstream-transport (UPSTREAM_TRANSPORT) must be http1 or nethttp, got "http2"`},
+		{name: "negative log flush interval", args: []string{"-log-flush-interval=-1s"}, wantErr: "-log-flush-interval (LOG_FLUSH_INTERVAL) must not be negative"},
+		{name: "bad log flush variable", env: map[string]string{"LOG_FLUSH_INTERVAL": "often"}, wantErr: `LOG_FLUSH_INTERVAL="often": want a duration`},
 		{
 			name: "flags",
 			args: []string{"-upstream-timeout=3s", "-upstream-attempt-timeout=0", "-upstream-max-attempts=1", "-upstream-max-concurrent=8",
