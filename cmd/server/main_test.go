@@ -30,14 +30,18 @@ func TestParseConfigUpstreamSettings(t *testing.T) {
 			},
 		},
 		{
-			name:  "net/http transport and profiles by flag",
-			args:  []string{"-upstream-transport=nethttp", "-debug-addr=127.0.0.1:6060", "-log-flush-interval=0"},
-			check: func(c server.Config) bool { return c.UpstreamTransport == server.TransportNetHTTP && c.DebugAddr == "127.0.0.1:6060" },
+			name: "net/http transport and profiles by flag",
+			args: []string{"-upstream-transport=nethttp", "-debug-addr=127.0.0.1:6060", "-log-flush-interval=0"},
+			check: func(c server.Config) bool {
+				return c.UpstreamTransport == server.TransportNetHTTP && c.DebugAddr == "127.0.0.1:6060"
+			},
 		},
 		{
-			name:  "net/http transport and profiles by environment",
-			env:   map[string]string{"UPSTREAM_TRANSPORT": "nethttp", "DEBUG_ADDR": "127.0.0.1:6061", "LOG_FLUSH_INTERVAL": "1s"},
-			check: func(c server.Config) bool { return c.UpstreamTransport == server.TransportNetHTTP && c.DebugAddr == "127.0.0.1:6061" },
+			name: "net/http transport and profiles by environment",
+			env:  map[string]string{"UPSTREAM_TRANSPORT": "nethttp", "DEBUG_ADDR": "127.0.0.1:6061", "LOG_FLUSH_INTERVAL": "1s"},
+			check: func(c server.Config) bool {
+				return c.UpstreamTransport == server.TransportNetHTTP && c.DebugAddr == "127.0.0.1:6061"
+			},
 		},
 		{name: "unknown transport", args: []string{"-upstream-transport=http2"}, wantErr: `-upstream-transport (UPSTREAM_TRANSPORT) must be http1 or nethttp, got "http2"`},
 		{name: "negative log flush interval", args: []string{"-log-flush-interval=-1s"}, wantErr: "-log-flush-interval (LOG_FLUSH_INTERVAL) must not be negative"},
