@@ -82,14 +82,19 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		logFlush        = setting{"log-flush-interval", "LOG_FLUSH_INTERVAL", "log lines are written in batches at least this often; 0 writes each line at once"}
 
 		upstreamTimeout        = setting{"upstream-timeout", "UPSTREAM_TIMEOUT", "bound on an upstream call, retries included, when the caller sets no deadline"}
-		upstreamAttemptTimeout = setting{"upstream-attempt-timeout", "UPSTREAM_ATTEMPT_TIMEOUT", "bound on each upstream attempt until its response headers arrive; 0 disables it"}
+		upstreamAttemptTimeout = setting{"upstream-attempt-timeout", "UPSTREAM_ATTEMPT_TIMEOUT", "bound on each upstream attempt, from sending the request to the end of the response body; 0 disables it"}
 		upstreamMaxAttempts    = setting{"upstream-max-attempts", "UPSTREAM_MAX_ATTEMPTS", "most attempts per upstream call, the first included (1: no retries, at most 10)"}
-		upstreamMaxConcurrent  = setting{"upstream-max-concurrent", "UPSTREAM_MAX_CONCURRENT", "most upstream requests in flight at once"}
+		upstreamMaxConcurrent  = setting{"upstream-max-concurrent", "UPSTREAM_MAX_CONCURRENT", "most upstream requests in flight at once, over all tenants (also the size of the upstream connection pool)"}
+		upstreamTenantMax      = setting{"upstream-tenant-max-concurrent", "UPSTREAM_TENANT_MAX_CONCURRENT", "most upstream requests in flight at once for one tenant (x-tenant); 0: half of -upstream-max-concurrent"}
+		upstreamRetryRatio     = setting{"upstream-retry-ratio", "UPSTREAM_RETRY_RATIO", "retries of all tenants together, at most this share of first upstream attempts (above 0, at most 1)"}
+		upstreamMaxTenants     = setting{"upstream-max-tenants", "UPSTREAM_MAX_TENANTS", "most tenants with upstream resilience state of their own (breaker, retry budget, slots); beyond it new tenants share one"}
+		upstreamTenantIdle     = setting{"upstream-tenant-idle", "UPSTREAM_TENANT_IDLE", "how long a tenant's upstream resilience state outlives its last call"}
 		upstreamQueueTimeout   = setting{"upstream-queue-timeout", "UPSTREAM_QUEUE_TIMEOUT", "longest wait for a free upstream request slot before RESOURCE_EXHAUSTED; 0 rejects at once"}
 		upstreamMaxBody        = setting{"upstream-max-body", "UPSTREAM_MAX_BODY_BYTES", "largest upstream response body accepted, in bytes"}
-		breakerFailures        = setting{"breaker-failures", "BREAKER_FAILURES", "consecutive failed upstream attempts that open the circuit breaker; 0 disables it"}
-		breakerOpen            = setting{"breaker-open", "BREAKER_OPEN_DURATION", "how long the open circuit breaker fails calls fast (readiness NOT_SERVING) before probing"}
-		upstreamTransport      = setting{"upstream-transport", "UPSTREAM_TRANSPORT", "upstream HTTP client: http1 (keep-alive HTTP/1.1 connections used by the calling goroutine, the fastest) or nethttp (Go's net/http Transport, HTTP/2 when the upstream offers it)"}
+		breakerRatio           = setting{"breaker-failure-ratio", "BREAKER_FAILURE_RATIO", "share of a tenant's counted upstream calls in the window that failed (502/503/504, no answer, timeout) which opens its circuit breaker; 0 disables breakers"}
+		breakerMinCalls        = setting{"breaker-min-calls", "BREAKER_MIN_CALLS", "counted calls a tenant's window needs before its breaker can open"}
+		breakerWindow          = setting{"breaker-window", "BREAKER_WINDOW", "rolling window over which a tenant's upstream calls are counted"}
+		breakerOpen            = setting{"breaker-open", "BREAKER_OPEN_DURATION", "how long an open breaker fails the tenant's calls fast before probing (readiness never follows breakers)"}
 		coalesce               = setting{"coalesce", "COALESCE", "share one upstream request among identical concurrent calls (true/false)"}
 
 		tlsCert     = setting{"tls-cert", "TLS_CERT_FILE", "PEM certificate chain: with -tls-key, both listeners serve TLS (1.2 or later)"}
@@ -119,9 +124,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.IntVar(&cfg.UpstreamMaxConcurrent, upstreamMaxConcurrent.flag, cfg.UpstreamMaxConcurrent, help(upstreamMaxConcurrent, ""))
 	fs.DurationVar(&cfg.UpstreamQueueTimeout, upstreamQueueTimeout.flag, cfg.UpstreamQueueTimeout, help(upstreamQueueTimeout, ""))
 	fs.Int64Var(&cfg.UpstreamMaxBodyBytes, upstreamMaxBody.flag, cfg.UpstreamMaxBodyBytes, help(upstreamMaxBody, ""))
-	fs.IntVar(&cfg.BreakerFailures, breakerFailures.flag, cfg.BreakerFailures, help(breakerFailures, ""))
+	fs.IntVar(&cfg.UpstreamTenantMaxConcurrent, upstreamTenantMax.flag, cfg.UpstreamTenantMaxConcurrent, help(upstreamTenantMax, ""))
+	fs.Float64Var(&cfg.UpstreamRetryRatio, upstreamRetryRatio.flag, cfg.UpstreamRetryRatio, help(upstreamRetryRatio, ""))
+	fs.IntVar(&cfg.UpstreamMaxTenants, upstreamMaxTenants.flag, cfg.UpstreamMaxTenants, help(upstreamMaxTenants, ""))
+	fs.DurationVar(&cfg.UpstreamTenantIdle, upstreamTenantIdle.flag, cfg.UpstreamTenantIdle, help(upstreamTenantIdle, ""))
+	fs.Float64Var(&cfg.BreakerFailureRatio, breakerRatio.flag, cfg.BreakerFailureRatio, help(breakerRatio, ""))
+	fs.IntVar(&cfg.BreakerMinCalls, breakerMinCalls.flag, cfg.BreakerMinCalls, help(breakerMinCalls, ""))
+	fs.DurationVar(&cfg.BreakerWindow, breakerWindow.flag, cfg.BreakerWindow, help(breakerWindow, ""))
 	fs.DurationVar(&cfg.BreakerOpenDuration, breakerOpen.flag, cfg.BreakerOpenDuration, help(breakerOpen, ""))
-	fs.StringVar(&cfg.UpstreamTransport, upstreamTransport.flag, cfg.UpstreamTransport, help(upstreamTransport, ""))
 	fs.BoolVar(&cfg.Coalesce, coalesce.flag, cfg.Coalesce, help(coalesce, ""))
 	fs.StringVar(&cfg.TLSCertFile, tlsCert.flag, "", help(tlsCert, "none: plaintext"))
 	fs.StringVar(&cfg.TLSKeyFile, tlsKey.flag, "", help(tlsKey, "none"))
@@ -178,6 +188,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 			return nil
 		}
 	}
+	ratio := func(dst *float64) func(string) error {
+		return func(v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return errors.New("want a number such as 0.5")
+			}
+			*dst = f
+			return nil
+		}
+	}
 	boolean := func(dst *bool) func(string) error {
 		return func(v string) error {
 			b, err := strconv.ParseBool(v)
@@ -212,9 +232,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 			cfg.UpstreamMaxBodyBytes = n
 			return nil
 		}),
-		fromEnv(breakerFailures, integer(&cfg.BreakerFailures)),
+		fromEnv(upstreamTenantMax, integer(&cfg.UpstreamTenantMaxConcurrent)),
+		fromEnv(upstreamRetryRatio, ratio(&cfg.UpstreamRetryRatio)),
+		fromEnv(upstreamMaxTenants, integer(&cfg.UpstreamMaxTenants)),
+		fromEnv(upstreamTenantIdle, duration(&cfg.UpstreamTenantIdle)),
+		fromEnv(breakerRatio, ratio(&cfg.BreakerFailureRatio)),
+		fromEnv(breakerMinCalls, integer(&cfg.BreakerMinCalls)),
+		fromEnv(breakerWindow, duration(&cfg.BreakerWindow)),
 		fromEnv(breakerOpen, duration(&cfg.BreakerOpenDuration)),
-		fromEnv(upstreamTransport, str(&cfg.UpstreamTransport)),
 		fromEnv(coalesce, boolean(&cfg.Coalesce)),
 		fromEnv(tlsCert, str(&cfg.TLSCertFile)),
 		fromEnv(tlsKey, str(&cfg.TLSKeyFile)),

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"math"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 )
 
 const (
@@ -27,8 +28,8 @@ const (
 	// Config.Timeout is zero.
 	DefaultTimeout = 10 * time.Second
 
-	// DefaultAttemptTimeout bounds each attempt until response headers
-	// arrive when Config.AttemptTimeout is zero.
+	// DefaultAttemptTimeout bounds each attempt, from sending the request
+	// to the end of the response body, when Config.AttemptTimeout is zero.
 	DefaultAttemptTimeout = 5 * time.Second
 
 	// DefaultMaxAttempts is the attempt limit (first try included) when
@@ -50,14 +51,6 @@ const (
 	// DefaultQueueTimeout is how long a request waits for one of the
 	// MaxConcurrent slots when Config.QueueTimeout is zero.
 	DefaultQueueTimeout = time.Second
-
-	// DefaultBreakerFailures is the number of consecutive failed attempts
-	// that opens the circuit breaker when Config.BreakerFailures is zero.
-	DefaultBreakerFailures = 5
-
-	// DefaultBreakerOpenDuration is how long the circuit breaker stays open
-	// when Config.BreakerOpenDuration is zero.
-	DefaultBreakerOpenDuration = 5 * time.Second
 )
 
 const (
@@ -87,14 +80,14 @@ type Config struct {
 	// Transport sends the requests, one RoundTrip per attempt, without an
 	// http.Client around it (the client never follows redirects anyway, and
 	// http.Client copies every request's headers in case it does). When
-	// set, HTTPClient is ignored.
+	// set, HTTPClient is ignored. Normally a NewTransport.
 	Transport http.RoundTripper
 
 	// HTTPClient sends the requests when Transport is nil, with its
 	// redirect policy replaced: redirects are never followed (the API does
 	// not redirect, and following one would send the caller's X-Tenant and
 	// Authorization to another URL). When both are nil, all Clients share
-	// one HTTP1Transport.
+	// one NewTransport with default settings.
 	HTTPClient *http.Client
 
 	// UserAgent is the User-Agent header value. Empty means DefaultUserAgent.
@@ -112,11 +105,12 @@ type Config struct {
 	// rejected by New.
 	Timeout time.Duration
 
-	// AttemptTimeout bounds each attempt from sending the request until the
-	// response headers arrive (not the body). An attempt that runs out is a
-	// retryable failure; when it is the last one the call fails with
-	// ErrAttemptTimeout. It is not armed when the call's deadline comes
-	// first anyway. Zero means DefaultAttemptTimeout; negative disables it.
+	// AttemptTimeout bounds each attempt from sending the request to the
+	// end of the response body, so that a body that drips cannot hold a
+	// request slot. An attempt that runs out is a retryable failure; when
+	// it is the last one the call fails with ErrAttemptTimeout. It is not
+	// armed when the call's deadline comes first anyway. Zero means
+	// DefaultAttemptTimeout; negative disables it.
 	AttemptTimeout time.Duration
 
 	// MaxAttempts is the most attempts a call makes, the first included.
@@ -125,7 +119,7 @@ type Config struct {
 	// with full-jitter exponential back-off, or after the upstream's
 	// Retry-After when it sent one. A retry is not made when its wait would
 	// not end before the call's deadline (the last error is returned at
-	// once), when the circuit breaker refuses it, or when the retry budget
+	// once), or when the tenant's retry budget or the global retry ceiling
 	// is spent (see the package documentation). Zero means
 	// DefaultMaxAttempts; 1 disables retries; negative values are rejected
 	// by New.
@@ -140,6 +134,11 @@ type Config struct {
 	// negative values are rejected by New.
 	MaxRetryBackoff time.Duration
 
+	// RetryRatio bounds the retries of all tenants together to this share
+	// of the first attempts, over time (resilience.RetryCeiling). Zero
+	// means resilience.DefaultRetryRatio (0.1); negative allows no retries.
+	RetryRatio float64
+
 	// MaxConcurrent limits the upstream requests in flight at once, over all
 	// calls of the Client. A request over the limit waits for a free slot up
 	// to QueueTimeout (never past its deadline) and then fails with
@@ -147,31 +146,38 @@ type Config struct {
 	// means no limit.
 	MaxConcurrent int
 
-	// QueueTimeout is the longest a request waits for a MaxConcurrent slot.
-	// Zero means DefaultQueueTimeout; negative means no waiting: a request
-	// over the limit fails at once.
+	// TenantMaxConcurrent limits the upstream requests in flight at once
+	// for one tenant (X-Tenant), in front of MaxConcurrent, so that one
+	// tenant's slow calls cannot take every slot; a request over it waits
+	// like one over MaxConcurrent and fails with a *ConcurrencyLimitError
+	// whose PerTenant is set. Zero means half of MaxConcurrent (at least
+	// 1); negative means no per-tenant limit.
+	TenantMaxConcurrent int
+
+	// QueueTimeout is the longest a request waits for a slot. Zero means
+	// DefaultQueueTimeout; negative means no waiting: a request over the
+	// limit fails at once.
 	QueueTimeout time.Duration
 
-	// BreakerFailures is the number of consecutive failed attempts (5xx,
-	// 429, connection failures, attempt timeouts) that opens the circuit
-	// breaker. Answers that blame the request (other 4xx) and 2xx reset the
-	// count; attempts the caller cancelled, or whose deadline passed, count
-	// neither way. An open breaker refuses calls with *CircuitOpenError for
-	// BreakerOpenDuration, then turns half-open and lets one probe through
-	// at a time: the probe's success closes it, its failure opens it again.
-	// Zero means DefaultBreakerFailures; negative disables the breaker.
-	BreakerFailures int
+	// Breaker configures the circuit breaker of each tenant; its zero
+	// value means the resilience package's defaults, and a negative
+	// FailureRatio disables breakers. A call counts once, after its
+	// retries: it fails when it ended with a 502, 503 or 504, a connection
+	// failure or an attempt timeout; it succeeds with any other answer
+	// (500, 4xx and decoding failures included); throttling (429), calls
+	// the caller abandoned and calls never sent are not counted. An open
+	// breaker refuses the tenant's calls with *CircuitOpenError.
+	Breaker resilience.BreakerSettings
 
-	// BreakerOpenDuration is how long the breaker stays open. Zero means
-	// DefaultBreakerOpenDuration; negative values are rejected by New.
-	BreakerOpenDuration time.Duration
+	// MaxTenants bounds the tenants with resilience state of their own
+	// (breaker, retry budget, request slots); further tenants share one
+	// state until idle ones are evicted. Zero means
+	// resilience.DefaultMaxTenants.
+	MaxTenants int
 
-	// OnBreakerStateChange, when not nil, is called with every new state of
-	// the circuit breaker, in order, synchronously and under the breaker's
-	// lock: it must return quickly and must not call the Client. The
-	// change from open to half-open happens on a timer once
-	// BreakerOpenDuration has passed, even without calls.
-	OnBreakerStateChange func(BreakerState)
+	// TenantIdle is how long a tenant's resilience state outlives its last
+	// call. Zero means resilience.DefaultTenantIdle.
+	TenantIdle time.Duration
 
 	// DisableCoalescing turns off the sharing of one upstream call between
 	// identical concurrent calls (same method, URL, X-Tenant and
@@ -184,13 +190,27 @@ type Config struct {
 	// identical call's upstream request instead of making its own. It must
 	// be cheap and safe for concurrent use (a metrics counter).
 	OnCoalesced func(operation string)
+
+	// OnRejected, when not nil, is called with the operation name and a
+	// reason each time a call or retry is refused before anything was
+	// sent: RejectCircuitOpen, RejectConcurrencyLimit or
+	// RejectTenantConcurrencyLimit. It must be cheap and safe for
+	// concurrent use.
+	OnRejected func(operation, reason string)
 }
+
+// Reasons passed to Config.OnRejected.
+const (
+	RejectCircuitOpen            = "circuit_open"
+	RejectConcurrencyLimit       = "concurrency_limit"
+	RejectTenantConcurrencyLimit = "tenant_concurrency_limit"
+)
 
 // Client calls the CloudCockpit partner REST API. Build it with New. A Client
 // is safe for concurrent use by multiple goroutines; its configuration is
-// immutable, and it holds the state its calls share: the circuit breaker, the
-// retry budget, the concurrency limit and the calls in flight for
-// coalescing.
+// immutable, and it holds the state its calls share: the per-tenant
+// breakers, retry budgets and request slots, the global limits and the calls
+// in flight for coalescing.
 type Client struct {
 	rt        http.RoundTripper // nil: hc
 	hc        *http.Client
@@ -203,20 +223,26 @@ type Client struct {
 	backoff        time.Duration
 	maxBackoff     time.Duration
 	coalesce       bool
-	seed           maphash.Seed
 
-	breaker *breaker // nil: disabled
-	limiter *limiter // nil: no limit
-	budget  *retryBudget
+	tenants *resilience.Tenants
+	limiter *resilience.Limiter // nil: no global limit
+	ceiling *resilience.RetryCeiling
 
 	onCoalesced func(string)
-	resellers   group[*Reseller]
-	links       group[string]
+	onRejected  func(string, string)
+	resellers   resilience.Group[flightKey, *Reseller]
+	links       resilience.Group[flightKey, string]
 
 	// resellersPrefix is "{base}/v1/Resellers/"; an escaped id is appended.
 	resellersPrefix string
 	// acceptanceURL is "{base}/v1/Customers/relationship-acceptance".
 	acceptanceURL string
+}
+
+// flightKey is what makes two calls identical for coalescing: calls whose
+// URL, tenant or credentials differ never share.
+type flightKey struct {
+	url, tenant, authorization string
 }
 
 // CallInfo holds the per-call values the caller forwards upstream. Exactly
@@ -267,7 +293,7 @@ func New(cfg Config) (*Client, error) {
 		{"timeout", cfg.Timeout},
 		{"retry backoff", cfg.RetryBackoff},
 		{"max retry backoff", cfg.MaxRetryBackoff},
-		{"breaker open duration", cfg.BreakerOpenDuration},
+		{"tenant idle time", cfg.TenantIdle},
 	} {
 		if d.v < 0 {
 			return nil, fmt.Errorf("rest: %s must not be negative, got %v", d.name, d.v)
@@ -292,24 +318,32 @@ func New(cfg Config) (*Client, error) {
 		attemptTimeout = 0
 	}
 	queueTimeout := orDefault(cfg.QueueTimeout, DefaultQueueTimeout)
+	maxConcurrent := orDefault(cfg.MaxConcurrent, DefaultMaxConcurrent)
+	tenantSlots := cfg.TenantMaxConcurrent
+	if tenantSlots == 0 && maxConcurrent > 0 {
+		tenantSlots = max(maxConcurrent/2, 1)
+	}
 	return &Client{
-		rt:              rt,
-		hc:              hc,
-		userAgent:       ua,
-		maxBody:         maxBody,
-		timeout:         orDefault(cfg.Timeout, DefaultTimeout),
-		attemptTimeout:  attemptTimeout,
-		maxAttempts:     orDefault(cfg.MaxAttempts, DefaultMaxAttempts),
-		backoff:         orDefault(cfg.RetryBackoff, DefaultRetryBackoff),
-		maxBackoff:      orDefault(cfg.MaxRetryBackoff, DefaultMaxRetryBackoff),
-		coalesce:        !cfg.DisableCoalescing,
-		onCoalesced:     cfg.OnCoalesced,
-		resellers:       group[*Reseller]{op: "GetReseller"},
-		links:           group[string]{op: "GetAcceptanceLink"},
-		seed:            maphash.MakeSeed(),
-		breaker:         newBreaker(orDefault(cfg.BreakerFailures, DefaultBreakerFailures), orDefault(cfg.BreakerOpenDuration, DefaultBreakerOpenDuration), cfg.OnBreakerStateChange),
-		limiter:         newLimiter(orDefault(cfg.MaxConcurrent, DefaultMaxConcurrent), queueTimeout),
-		budget:          newRetryBudget(),
+		rt:             rt,
+		hc:             hc,
+		userAgent:      ua,
+		maxBody:        maxBody,
+		timeout:        orDefault(cfg.Timeout, DefaultTimeout),
+		attemptTimeout: attemptTimeout,
+		maxAttempts:    orDefault(cfg.MaxAttempts, DefaultMaxAttempts),
+		backoff:        orDefault(cfg.RetryBackoff, DefaultRetryBackoff),
+		maxBackoff:     orDefault(cfg.MaxRetryBackoff, DefaultMaxRetryBackoff),
+		coalesce:       !cfg.DisableCoalescing,
+		onCoalesced:    cfg.OnCoalesced,
+		onRejected:     cfg.OnRejected,
+		tenants: resilience.NewTenants(resilience.TenantSettings{
+			MaxTenants: cfg.MaxTenants,
+			Idle:       cfg.TenantIdle,
+			Slots:      tenantSlots,
+			Breaker:    cfg.Breaker,
+		}),
+		limiter:         resilience.NewLimiter(maxConcurrent, queueTimeout),
+		ceiling:         resilience.NewRetryCeiling(cfg.RetryRatio),
 		resellersPrefix: base + "/v1/Resellers/",
 		acceptanceURL:   base + "/v1/Customers/relationship-acceptance",
 	}, nil
@@ -380,10 +414,15 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// BreakerState returns the circuit breaker's current state; BreakerClosed
-// when the breaker is disabled.
-func (c *Client) BreakerState() BreakerState {
-	return c.breaker.current()
+// BreakerStates returns how many tenants' circuit breakers are in each
+// state, indexed by resilience.BreakerState.
+func (c *Client) BreakerStates() [3]int {
+	return c.tenants.BreakerStates()
+}
+
+// Tenants returns the number of tenants with resilience state of their own.
+func (c *Client) Tenants() int {
+	return c.tenants.Len()
 }
 
 // GetReseller fetches one reseller: GET {base}/v1/Resellers/{resellerID}.
@@ -395,7 +434,7 @@ func (c *Client) GetReseller(ctx context.Context, ci CallInfo, resellerID string
 	if err := checkSegment(resellerID); err != nil {
 		return nil, fmt.Errorf("get reseller %q: %w", resellerID, err)
 	}
-	r, err := call(c, &c.resellers, ctx, ci, c.resellersPrefix+url.PathEscape(resellerID), decodeReseller)
+	r, err := call(c, &c.resellers, ctx, opGetReseller, ci, c.resellersPrefix+url.PathEscape(resellerID), decodeReseller)
 	if err != nil {
 		return nil, fmt.Errorf("get reseller %q: %w", resellerID, err)
 	}
@@ -414,17 +453,23 @@ func (c *Client) GetAcceptanceLink(ctx context.Context, ci CallInfo, providerIns
 	if resellerID != "" {
 		q.Set("resellerId", resellerID)
 	}
-	link, err := call(c, &c.links, ctx, ci, c.acceptanceURL+"?"+q.Encode(), DecodeAcceptanceLink)
+	link, err := call(c, &c.links, ctx, opGetAcceptanceLink, ci, c.acceptanceURL+"?"+q.Encode(), DecodeAcceptanceLink)
 	if err != nil {
 		return "", fmt.Errorf("get acceptance link for provider instance %q: %w", providerInstanceID, err)
 	}
 	return link, nil
 }
 
+// Operation names, for Config.OnCoalesced and Config.OnRejected.
+const (
+	opGetReseller       = "GetReseller"
+	opGetAcceptanceLink = "GetAcceptanceLink"
+)
+
 // call runs one call of a Client method: it checks the headers, bounds a
 // call without deadline by the client's timeout, and runs it coalesced with
 // identical calls in g, or alone; coalesced callers share the result.
-func call[T any](c *Client, g *group[T], ctx context.Context, ci CallInfo, rawURL string, decode decoder[T]) (T, error) {
+func call[T any](c *Client, g *resilience.Group[flightKey, T], ctx context.Context, op string, ci CallInfo, rawURL string, decode decoder[T]) (T, error) {
 	if err := checkCallInfo(ci); err != nil {
 		var zero T
 		return zero, err
@@ -434,10 +479,16 @@ func call[T any](c *Client, g *group[T], ctx context.Context, ci CallInfo, rawUR
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	if c.coalesce {
-		return g.do(c, ctx, ci, rawURL, decode)
+	if !c.coalesce {
+		return execute(c, ctx, ctx.Deadline, op, ci, rawURL, decode)
 	}
-	return execute(c, ctx, nil, ci, rawURL, decode)
+	v, err, shared := g.Do(ctx, flightKey{rawURL, ci.Tenant, ci.Authorization}, func(ctx context.Context, deadline resilience.Deadline) (T, error) {
+		return execute(c, ctx, func() (time.Time, bool) { d := deadline(); return d, !d.IsZero() }, op, ci, rawURL, decode)
+	})
+	if shared && c.onCoalesced != nil {
+		c.onCoalesced(op)
+	}
+	return v, err
 }
 
 // decodeReseller is DecodeReseller as a decoder.

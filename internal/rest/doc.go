@@ -1,15 +1,16 @@
-// Package rest is the typed HTTP client for the CloudCockpit partner REST API.
+// Package rest is the typed client of the upstream CloudCockpit REST API
+// (not the REST mirror the facade serves, which is internal/gateway).
 //
-// It owns everything that touches the upstream over HTTP: one shared, tuned
-// transport (see NewTransport); request building, in which an id is always a
-// single escaped path segment and query parameters are always url.Values
-// encoded; forwarding exactly the caller's X-Tenant, Authorization and
-// X-Correlation-Id headers (see CallInfo) and nothing else the caller sent;
-// bounded reading of response bodies; tolerant decoding of the upstream's
-// ASP.NET JSON (any property casing, nulls, unknown properties, the
-// dictionary wrapper around offerTypeMargins), with a token reader written
-// for the DTOs (wire.go) that decodes exactly as encoding/json did; and
-// turning every non-2xx answer into a typed *Error.
+// It owns what is specific to that API: request building, in which an id is
+// always a single escaped path segment and query parameters are always
+// url.Values encoded; forwarding exactly the caller's X-Tenant,
+// Authorization and X-Correlation-Id headers (see CallInfo) and nothing else
+// the caller sent; bounded reading of response bodies; decoding of the
+// upstream's ASP.NET JSON into the DTOs; and turning every non-2xx answer
+// into a typed *Error. Requests go through net/http (see NewTransport). The
+// generic protections (breakers, retry budgets, limits, coalescing) come
+// from internal/resilience; this package decides what an upstream outcome
+// means for them.
 //
 // The package knows nothing about gRPC. Mapping its errors to statuses is the
 // service package's job; every error a Client method returns is wrapped with
@@ -20,12 +21,12 @@
 //   - *BodyTooLargeError when a 2xx body exceeds Config.MaxBodyBytes;
 //   - ErrInvalidRequest when the arguments cannot form a safe request, in
 //     which case nothing was sent;
-//   - *CircuitOpenError when the circuit breaker refused the call, in which
-//     case nothing was sent;
-//   - *ConcurrencyLimitError when no upstream request slot became free in
-//     time (Config.MaxConcurrent, Config.QueueTimeout);
-//   - ErrAttemptTimeout when the last attempt got no response headers
-//     within Config.AttemptTimeout;
+//   - *CircuitOpenError when the tenant's circuit breaker refused the call,
+//     in which case nothing was sent;
+//   - *ConcurrencyLimitError when no upstream request slot (global, or the
+//     tenant's share) became free in time;
+//   - ErrAttemptTimeout when the last attempt's response, body included,
+//     did not arrive within Config.AttemptTimeout;
 //   - otherwise a transport error (connection refused, reset, TLS, ...), for
 //     which errors.Is(err, context.DeadlineExceeded) and
 //     errors.Is(err, context.Canceled) report the call's deadline (the
@@ -36,9 +37,11 @@
 //
 // # Failure handling
 //
-// Every call is bounded by its context's deadline, all attempts and back-off
-// included, or by Config.Timeout when the context has none; each attempt is
-// also bounded by Config.AttemptTimeout until the response headers arrive.
+// The upstream is partitioned by tenant (X-Tenant). Every call is bounded by
+// its context's deadline, all attempts and back-off included, or by
+// Config.Timeout when the context has none; each attempt, from sending the
+// request to the end of the response body, is also bounded by
+// Config.AttemptTimeout.
 //
 // Calls are idempotent GETs, so a call is retried (Config.MaxAttempts in
 // all) after a connection failure, a reset (also a 2xx body cut mid-way),
@@ -46,32 +49,28 @@
 // status or an undecodable body. The wait before a retry is the upstream's
 // Retry-After when it sent one, else full-jitter exponential back-off; a
 // retry whose wait would not end before the deadline is not made, and the
-// caller gets the upstream's answer (with its Retry-After) at once. A retry
-// budget shared by all calls of a Client, in the manner of gRFC A6's retry
-// throttling (a bucket of 10 tokens, −1 per failed attempt, +0.1 per
-// successful one, retries only while more than 5 are left), stops retries
-// during an outage so that they do not multiply the load on the upstream.
+// caller gets the upstream's answer (with its Retry-After) at once. Each
+// tenant has its own retry budget (gRFC A6), so one tenant's throttling or
+// failures never switch off another tenant's retries, and a global ceiling
+// keeps the retries of all tenants together at a small share of the first
+// attempts (Config.RetryRatio).
 //
-// A circuit breaker per Client (so per upstream) opens after
-// Config.BreakerFailures consecutive failed attempts and then fails calls
-// fast; see Config.BreakerFailures and Config.OnBreakerStateChange. At most
-// Config.MaxConcurrent upstream requests are in flight; the others queue
-// for a while (Config.QueueTimeout).
+// Each tenant has its own circuit breaker (Config.Breaker), which opens on
+// a failure ratio over a rolling window once enough calls were counted, and
+// counts a call once, after its retries; only 502, 503, 504, connection
+// failures and attempt timeouts are failures. At most Config.MaxConcurrent
+// upstream requests are in flight, and at most Config.TenantMaxConcurrent
+// of one tenant; the others queue for a while (Config.QueueTimeout).
+// Per-tenant state lives in a bounded set whose idle entries are evicted
+// (Config.MaxTenants, Config.TenantIdle).
 //
 // Identical concurrent calls (same method and arguments, same X-Tenant,
 // same Authorization) share one upstream request unless
-// Config.DisableCoalescing is set. The first caller (the leader) performs
-// the shared request on its own goroutine, on a context detached from the
-// callers': a caller whose context ends gets its context's error without
-// disturbing the others, and the request is cancelled only when every
-// caller has gone. The others get that error at once; the leader gets it
-// when the request ends, since it performs the request for those still
-// waiting (a gRPC client's own deadline or cancellation ends the call on
-// the client's side without waiting for the handler to return). The first
-// caller's X-Correlation-Id is the one sent upstream. Errors are shared as they are
-// (they are never modified), and so are results, as with
-// golang.org/x/sync/singleflight: the callers of one shared request get the
-// same *Reseller, which they must treat as read-only (Reseller.Clone makes a
-// copy to modify). Copying it for each caller cost 5% of the facade's CPU
-// when many callers share requests.
+// Config.DisableCoalescing is set (resilience.Group). The shared request
+// runs on a context detached from the callers': a caller whose context ends
+// gets its context's error at once without disturbing the others, and the
+// request is cancelled only when every caller has gone. The first caller's
+// X-Correlation-Id is the one sent upstream. Errors and results are shared
+// as they are: the callers of one shared request get the same *Reseller,
+// which they must treat as read-only.
 package rest

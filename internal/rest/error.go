@@ -158,14 +158,16 @@ func isDigits(s string) bool {
 	return true
 }
 
-// ErrAttemptTimeout is returned (wrapped) when the upstream sent no response
-// headers within Config.AttemptTimeout on the last attempt a call made. Each
-// such attempt counts as a failure for retries and for the circuit breaker.
-var ErrAttemptTimeout = errors.New("upstream sent no response headers within the attempt timeout")
+// ErrAttemptTimeout is returned (wrapped) when the upstream's response
+// (headers and body) did not arrive within Config.AttemptTimeout on the last
+// attempt a call made. Each such attempt is a retryable failure, and a call
+// that ends with it counts as a failure for its tenant's circuit breaker.
+var ErrAttemptTimeout = errors.New("upstream sent no complete response within the attempt timeout")
 
-// CircuitOpenError is returned (wrapped) when the circuit breaker refused the
-// call without sending anything upstream: the upstream failed repeatedly and
-// the breaker is open, or it is half-open and its one probe is in flight.
+// CircuitOpenError is returned (wrapped) when the tenant's circuit breaker
+// refused the call without sending anything upstream: too many of the
+// tenant's recent calls failed and the breaker is open, or it is half-open
+// and its probes are in flight.
 type CircuitOpenError struct {
 	// RetryAfter is how long the breaker stays open, or, while a probe is in
 	// flight, a short hint; never negative.
@@ -178,12 +180,18 @@ func (e *CircuitOpenError) Error() string {
 }
 
 // ConcurrencyLimitError is returned (wrapped) when Config.MaxConcurrent
-// upstream requests were in flight and none finished within the queue wait
+// upstream requests (or Config.TenantMaxConcurrent of the caller's tenant)
+// were in flight and none finished within the queue wait
 // (Config.QueueTimeout, or less when the call's deadline came first). Nothing
 // was sent upstream by the attempt that got it.
 type ConcurrencyLimitError struct {
-	// Limit is the configured number of concurrent upstream requests.
+	// Limit is the configured number of concurrent upstream requests: the
+	// tenant's when PerTenant is set, else the global one.
 	Limit int
+
+	// PerTenant reports that the tenant's own limit was reached, not the
+	// global one.
+	PerTenant bool
 
 	// RetryAfter is a hint for when to try again: the queue wait the
 	// rejected call was allowed.

@@ -1,43 +1,82 @@
 package rest
 
 import (
+	"crypto/tls"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 )
 
-// NewTransport returns an *http.Transport tuned for many concurrent calls to a
-// single upstream host: up to 256 idle connections in total and per host, idle
-// connections closed after 90s, a 10s TLS handshake timeout, a 30s dial
-// timeout, HTTP/2 attempted when the server offers it, and proxies taken from
-// the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY). ResponseHeaderTimeout
-// is 0: the caller's context deadline bounds each request. Response headers
-// are limited to 1 MiB.
-func NewTransport() *http.Transport {
+// TransportConfig tunes NewTransport.
+type TransportConfig struct {
+	// TLS verifies the upstream's certificate (and may present a client
+	// certificate). Nil means Go's defaults: the system roots, TLS 1.2 or
+	// later. NewTransport clones it.
+	TLS *tls.Config
+
+	// MaxConns is the most connections to the upstream host, in use or
+	// idle; it should match the concurrency limit (Config.MaxConcurrent),
+	// so that every request slot can keep a warm connection. Zero means
+	// DefaultMaxConcurrent.
+	MaxConns int
+
+	// ResponseHeaderTimeout bounds the wait for response headers after the
+	// request is written, a backstop under the client's attempt timeout.
+	// Zero means none.
+	ResponseHeaderTimeout time.Duration
+}
+
+// NewTransport returns net/http's Transport tuned for many concurrent calls
+// to a single upstream host: up to MaxConns connections to it and as many
+// idle ones kept (so the idle pool covers every request slot), idle
+// connections closed after 90s, a 10s dial and TLS handshake timeout, HTTP/2
+// when the upstream offers it over TLS (ALPN), with pings that detect a dead
+// HTTP/2 connection, gzip asked for and decompressed transparently (the
+// body limit applies to the decompressed bytes), response headers limited
+// to 1 MiB, and proxies taken from the environment (HTTPS_PROXY,
+// HTTP_PROXY, NO_PROXY).
+//
+// net/http watches idle connections and discards one on which bytes arrive
+// that nobody asked for, so an upstream that answers twice cannot hand one
+// caller's answer to the next.
+func NewTransport(cfg TransportConfig) *http.Transport {
+	maxConns := cfg.MaxConns
+	if maxConns <= 0 {
+		maxConns = DefaultMaxConcurrent
+	}
 	dialer := &net.Dialer{
-		Timeout:   30 * time.Second,
+		Timeout:   10 * time.Second,
 		KeepAlive: 30 * time.Second,
 	}
-	return &http.Transport{
+	t := &http.Transport{
 		Proxy:                  http.ProxyFromEnvironment,
 		DialContext:            dialer.DialContext,
 		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           256,
-		MaxIdleConnsPerHost:    256,
+		MaxIdleConns:           maxConns,
+		MaxIdleConnsPerHost:    maxConns,
+		MaxConnsPerHost:        maxConns,
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    10 * time.Second,
 		ExpectContinueTimeout:  1 * time.Second,
-		ResponseHeaderTimeout:  0,
+		ResponseHeaderTimeout:  max(cfg.ResponseHeaderTimeout, 0),
 		MaxResponseHeaderBytes: 1 << 20,
+		HTTP2: &http.HTTP2Config{
+			SendPingTimeout: 30 * time.Second,
+			PingTimeout:     10 * time.Second,
+		},
 	}
+	if cfg.TLS != nil {
+		t.TLSClientConfig = cfg.TLS.Clone()
+	}
+	return t
 }
 
 // sharedTransport is the transport every Client built without
 // Config.Transport or Config.HTTPClient uses, so that all of them share one
 // connection pool.
 var sharedTransport = sync.OnceValue(func() http.RoundTripper {
-	return NewHTTP1Transport(nil)
+	return NewTransport(TransportConfig{})
 })
 
 // noRedirects makes the client hand 3xx answers back instead of following

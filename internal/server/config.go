@@ -4,12 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
 	"time"
 
-	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
-
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
 )
 
 // DefaultUpstreamURL is the production base URL of the CloudCockpit API, as the
@@ -55,36 +56,58 @@ type Config struct {
 	// when the caller set no deadline; a caller's deadline, shorter or
 	// longer, is used as it is. Default 10s; must be positive.
 	UpstreamTimeout time.Duration
-	// UpstreamAttemptTimeout bounds each upstream attempt until its response
-	// headers arrive; an attempt that runs out is retried like a connection
-	// failure. Default 5s; 0 disables it.
+	// UpstreamAttemptTimeout bounds each upstream attempt, from sending the
+	// request to the end of the response body; an attempt that runs out is
+	// retried like a connection failure. Default 5s; 0 disables it.
 	UpstreamAttemptTimeout time.Duration
 	// UpstreamMaxAttempts is the most attempts an upstream call makes, the
 	// first included (1 disables retries). Default 3; between 1 and 10.
 	UpstreamMaxAttempts int
-	// UpstreamMaxConcurrent limits the upstream requests in flight. Default
-	// 64; at least 1.
+	// UpstreamMaxConcurrent limits the upstream requests in flight, over
+	// all tenants; the upstream connection pool is sized to it. Default 64;
+	// at least 1.
 	UpstreamMaxConcurrent int
+	// UpstreamTenantMaxConcurrent limits the upstream requests in flight
+	// for one tenant (x-tenant), in front of UpstreamMaxConcurrent, so that
+	// one tenant's slow calls cannot take every slot. Default 0: half of
+	// UpstreamMaxConcurrent (at least 1); at most UpstreamMaxConcurrent.
+	UpstreamTenantMaxConcurrent int
 	// UpstreamQueueTimeout is the longest a request over
-	// UpstreamMaxConcurrent waits for a slot before the call fails with
-	// RESOURCE_EXHAUSTED. Default 1s; 0 rejects at once.
+	// UpstreamMaxConcurrent (or its tenant's limit) waits for a slot before
+	// the call fails with RESOURCE_EXHAUSTED. Default 1s; 0 rejects at once.
 	UpstreamQueueTimeout time.Duration
 	// UpstreamMaxBodyBytes caps the size of an upstream response body.
 	// Default 1 MiB; at least 1 KiB.
 	UpstreamMaxBodyBytes int64
-	// BreakerFailures is the number of consecutive failed upstream attempts
-	// (5xx, 429, no answer) that opens the circuit breaker. Default 5; 0
-	// disables the breaker.
-	BreakerFailures int
-	// BreakerOpenDuration is how long the open breaker fails calls fast
-	// (and readiness reports NOT_SERVING) before it lets a probe through.
-	// Default 5s; must be positive.
+	// UpstreamRetryRatio bounds the retries of all tenants together to this
+	// share of the first upstream attempts, over time (each tenant also has
+	// its own gRFC A6 retry budget). Default 0.1; between 0 (exclusive) and
+	// 1.
+	UpstreamRetryRatio float64
+	// UpstreamMaxTenants bounds the tenants with upstream resilience state
+	// of their own (breaker, retry budget, request slots); beyond it, new
+	// tenants share one state until idle ones are evicted. Default 1024; at
+	// least 1.
+	UpstreamMaxTenants int
+	// UpstreamTenantIdle is how long a tenant's resilience state outlives
+	// its last call. Default 5m; must be positive.
+	UpstreamTenantIdle time.Duration
+	// BreakerFailureRatio opens a tenant's circuit breaker when this share
+	// of its counted calls in the window failed (502, 503, 504, no answer,
+	// attempt timeout; a call counts once, after its retries). Default 0.5;
+	// 0 disables breakers; at most 1.
+	BreakerFailureRatio float64
+	// BreakerMinCalls is the number of counted calls a tenant's window
+	// needs before its failure ratio can open the breaker. Default 20; at
+	// least 1.
+	BreakerMinCalls int
+	// BreakerWindow is the rolling window over which a tenant's calls are
+	// counted. Default 30s; must be positive.
+	BreakerWindow time.Duration
+	// BreakerOpenDuration is how long an open breaker fails the tenant's
+	// calls fast before it lets a probe through. Readiness does not depend
+	// on it. Default 5s; must be positive.
 	BreakerOpenDuration time.Duration
-	// UpstreamTransport picks the HTTP client stack for upstream requests:
-	// TransportHTTP1 (the default: rest.HTTP1Transport, HTTP/1.1 keep-alive
-	// connections used by the calling goroutine) or TransportNetHTTP
-	// (net/http's Transport, HTTP/2 when the upstream offers it).
-	UpstreamTransport string
 	// Coalesce makes identical concurrent calls (same method, arguments,
 	// tenant and credentials) share one upstream request. Default true.
 	Coalesce bool
@@ -127,18 +150,16 @@ func DefaultConfig() Config {
 		UpstreamMaxConcurrent:  rest.DefaultMaxConcurrent,
 		UpstreamQueueTimeout:   rest.DefaultQueueTimeout,
 		UpstreamMaxBodyBytes:   rest.DefaultMaxBodyBytes,
-		BreakerFailures:        rest.DefaultBreakerFailures,
-		BreakerOpenDuration:    rest.DefaultBreakerOpenDuration,
+		UpstreamRetryRatio:     resilience.DefaultRetryRatio,
+		UpstreamMaxTenants:     resilience.DefaultMaxTenants,
+		UpstreamTenantIdle:     resilience.DefaultTenantIdle,
+		BreakerFailureRatio:    resilience.DefaultFailureRatio,
+		BreakerMinCalls:        resilience.DefaultMinCalls,
+		BreakerWindow:          resilience.DefaultWindow,
+		BreakerOpenDuration:    resilience.DefaultOpenFor,
 		Coalesce:               true,
-		UpstreamTransport:      TransportHTTP1,
 	}
 }
-
-// The values of Config.UpstreamTransport.
-const (
-	TransportHTTP1   = "http1"
-	TransportNetHTTP = "nethttp"
-)
 
 // Validate reports the first problem with c, in words meant for the person
 // starting the service.
@@ -186,32 +207,50 @@ func (c Config) validateUpstream() error {
 		return fmt.Errorf("-upstream-queue-timeout (UPSTREAM_QUEUE_TIMEOUT) must not be negative (0 rejects at once), got %v", c.UpstreamQueueTimeout)
 	case c.UpstreamMaxBodyBytes < 1<<10:
 		return fmt.Errorf("-upstream-max-body (UPSTREAM_MAX_BODY_BYTES) must be at least 1024 bytes, got %d", c.UpstreamMaxBodyBytes)
-	case c.BreakerFailures < 0:
-		return fmt.Errorf("-breaker-failures (BREAKER_FAILURES) must not be negative (0 disables the breaker), got %d", c.BreakerFailures)
+	case c.UpstreamTenantMaxConcurrent < 0 || c.UpstreamTenantMaxConcurrent > c.UpstreamMaxConcurrent:
+		return fmt.Errorf("-upstream-tenant-max-concurrent (UPSTREAM_TENANT_MAX_CONCURRENT) must be between 0 (half of -upstream-max-concurrent) and -upstream-max-concurrent (%d), got %d", c.UpstreamMaxConcurrent, c.UpstreamTenantMaxConcurrent)
+	case !(c.UpstreamRetryRatio > 0 && c.UpstreamRetryRatio <= 1):
+		return fmt.Errorf("-upstream-retry-ratio (UPSTREAM_RETRY_RATIO) must be above 0 and at most 1, got %v", c.UpstreamRetryRatio)
+	case c.UpstreamMaxTenants < 1:
+		return fmt.Errorf("-upstream-max-tenants (UPSTREAM_MAX_TENANTS) must be at least 1, got %d", c.UpstreamMaxTenants)
+	case c.UpstreamTenantIdle <= 0:
+		return fmt.Errorf("-upstream-tenant-idle (UPSTREAM_TENANT_IDLE) must be positive, got %v", c.UpstreamTenantIdle)
+	case !(c.BreakerFailureRatio >= 0 && c.BreakerFailureRatio <= 1):
+		return fmt.Errorf("-breaker-failure-ratio (BREAKER_FAILURE_RATIO) must be between 0 (no breakers) and 1, got %v", c.BreakerFailureRatio)
+	case c.BreakerMinCalls < 1:
+		return fmt.Errorf("-breaker-min-calls (BREAKER_MIN_CALLS) must be at least 1, got %d", c.BreakerMinCalls)
+	case c.BreakerWindow <= 0:
+		return fmt.Errorf("-breaker-window (BREAKER_WINDOW) must be positive, got %v", c.BreakerWindow)
 	case c.BreakerOpenDuration <= 0:
 		return fmt.Errorf("-breaker-open (BREAKER_OPEN_DURATION) must be positive, got %v", c.BreakerOpenDuration)
-	case c.UpstreamTransport != TransportHTTP1 && c.UpstreamTransport != TransportNetHTTP:
-		return fmt.Errorf("-upstream-transport (UPSTREAM_TRANSPORT) must be %s or %s, got %q", TransportHTTP1, TransportNetHTTP, c.UpstreamTransport)
 	}
 	return nil
 }
 
 // upstreamConfig translates c into the upstream client's configuration,
 // whose zero values mean defaults: a disabled setting becomes a negative
-// value there.
-func (c Config) upstreamConfig(baseURL string, onBreakerStateChange func(rest.BreakerState)) rest.Config {
+// value there. onBreakerChange receives every change of a tenant's breaker.
+func (c Config) upstreamConfig(baseURL string, onBreakerChange func(from, to resilience.BreakerState)) rest.Config {
 	rc := rest.Config{
-		BaseURL:              baseURL,
-		MaxBodyBytes:         c.UpstreamMaxBodyBytes,
-		Timeout:              c.UpstreamTimeout,
-		AttemptTimeout:       c.UpstreamAttemptTimeout,
-		MaxAttempts:          c.UpstreamMaxAttempts,
-		MaxConcurrent:        c.UpstreamMaxConcurrent,
-		QueueTimeout:         c.UpstreamQueueTimeout,
-		BreakerFailures:      c.BreakerFailures,
-		BreakerOpenDuration:  c.BreakerOpenDuration,
-		OnBreakerStateChange: onBreakerStateChange,
-		DisableCoalescing:    !c.Coalesce,
+		BaseURL:             baseURL,
+		MaxBodyBytes:        c.UpstreamMaxBodyBytes,
+		Timeout:             c.UpstreamTimeout,
+		AttemptTimeout:      c.UpstreamAttemptTimeout,
+		MaxAttempts:         c.UpstreamMaxAttempts,
+		RetryRatio:          c.UpstreamRetryRatio,
+		MaxConcurrent:       c.UpstreamMaxConcurrent,
+		TenantMaxConcurrent: c.UpstreamTenantMaxConcurrent,
+		QueueTimeout:        c.UpstreamQueueTimeout,
+		MaxTenants:          c.UpstreamMaxTenants,
+		TenantIdle:          c.UpstreamTenantIdle,
+		Breaker: resilience.BreakerSettings{
+			FailureRatio:  c.BreakerFailureRatio,
+			MinCalls:      uint32(min(c.BreakerMinCalls, math.MaxUint32)), //nolint:gosec // G115: bounded just before
+			Window:        c.BreakerWindow,
+			OpenFor:       c.BreakerOpenDuration,
+			OnStateChange: onBreakerChange,
+		},
+		DisableCoalescing: !c.Coalesce,
 	}
 	if c.UpstreamAttemptTimeout == 0 {
 		rc.AttemptTimeout = -1
@@ -219,8 +258,8 @@ func (c Config) upstreamConfig(baseURL string, onBreakerStateChange func(rest.Br
 	if c.UpstreamQueueTimeout == 0 {
 		rc.QueueTimeout = -1
 	}
-	if c.BreakerFailures == 0 {
-		rc.BreakerFailures = -1
+	if c.BreakerFailureRatio == 0 {
+		rc.Breaker.FailureRatio = -1
 	}
 	return rc
 }

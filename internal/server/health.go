@@ -3,72 +3,63 @@ package server
 import (
 	"context"
 	"log/slog"
-	"sync"
+	"time"
 
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
-	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 )
 
-// healthServices are the names grpc.health.v1 answers for: the server as a
-// whole ("") and each facade service.
-var healthServices = []string{"", pb.ResellerService_ServiceDesc.ServiceName, pb.CustomerService_ServiceDesc.ServiceName}
+// facadeServices are the services whose per-service health status reports
+// the upstream's breakers (see watchBreakers).
+var facadeServices = []string{pb.ResellerService_ServiceDesc.ServiceName, pb.CustomerService_ServiceDesc.ServiceName}
 
-// setServing sets the status of every name in healthServices.
+// setServing sets the overall status (service "") and every facade
+// service's.
 func setServing(hs *health.Server, st healthpb.HealthCheckResponse_ServingStatus) {
-	for _, name := range healthServices {
+	hs.SetServingStatus("", st)
+	for _, name := range facadeServices {
 		hs.SetServingStatus(name, st)
 	}
 }
 
-// readiness makes the health server follow the upstream circuit breaker:
-// NOT_SERVING while it is open, SERVING when it is closed or half-open. It
-// reports SERVING again as soon as the open period ends (half-open) rather
-// than when a probe closes the breaker, because a load balancer that sees
-// NOT_SERVING sends no calls, so no probe would ever come and the breaker
-// would never close. Liveness (/healthz) does not depend on it. Once the
-// health server is shut down it ignores further changes.
-type readiness struct {
-	mu    sync.Mutex
-	hs    *health.Server // nil until attach
-	log   *slog.Logger
-	state rest.BreakerState
-}
+// breakerPoll is how often watchBreakers reads the breakers.
+const breakerPoll = time.Second
 
-// breakerChanged is the rest.Config.OnBreakerStateChange hook. It runs under
-// the breaker's lock, so it only records, logs and sets statuses.
-func (r *readiness) breakerChanged(s rest.BreakerState) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.state = s
-	if r.log != nil {
-		level := slog.LevelInfo
-		if s == rest.BreakerOpen {
-			level = slog.LevelWarn
+// watchBreakers makes the per-service health statuses (ResellerService,
+// CustomerService) report NOT_SERVING while the upstream looks down for
+// everyone: at least one tenant's circuit breaker is open and none is closed
+// or half-open. The overall status (service "", which the Kubernetes probes
+// and /readyz use) never follows the upstream: it follows the process only
+// (SERVING once started, NOT_SERVING when draining). It returns when ctx
+// ends; after hs.Shutdown its updates are ignored.
+func watchBreakers(ctx context.Context, hs *health.Server, states func() [3]int, log *slog.Logger) {
+	t := time.NewTicker(breakerPoll)
+	defer t.Stop()
+	down := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
-		r.log.LogAttrs(context.Background(), level, "upstream circuit breaker "+s.String(), slog.String("state", s.String()))
+		n := states()
+		now := n[resilience.BreakerOpen] > 0 && n[resilience.BreakerClosed]+n[resilience.BreakerHalfOpen] == 0
+		if now == down {
+			continue
+		}
+		down = now
+		st := healthpb.HealthCheckResponse_SERVING
+		if down {
+			st = healthpb.HealthCheckResponse_NOT_SERVING
+			log.Warn("every tenant's upstream circuit breaker is open: per-service health NOT_SERVING (overall health unaffected)")
+		} else {
+			log.Info("upstream circuit breakers no longer all open: per-service health SERVING")
+		}
+		for _, name := range facadeServices {
+			hs.SetServingStatus(name, st)
+		}
 	}
-	r.apply()
-}
-
-// attach starts driving hs, applying the current state.
-func (r *readiness) attach(hs *health.Server, log *slog.Logger) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.hs, r.log = hs, log
-	r.apply()
-}
-
-// apply sets hs from the breaker state; called with mu held.
-func (r *readiness) apply() {
-	if r.hs == nil {
-		return
-	}
-	st := healthpb.HealthCheckResponse_SERVING
-	if r.state == rest.BreakerOpen {
-		st = healthpb.HealthCheckResponse_NOT_SERVING
-	}
-	setServing(r.hs, st)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/descriptor"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/gateway"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/service"
@@ -105,25 +106,21 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	}
 	defer func() { _ = tracing.Shutdown(context.WithoutCancel(ctx)) }()
 
-	// Readiness follows the upstream circuit breaker (see readiness).
-	ready := new(readiness)
-	ucfg := cfg.upstreamConfig(upstreamURL, func(s rest.BreakerState) {
-		metrics.SetBreakerState(breakerGauge(s))
-		ready.breakerChanged(s)
+	ucfg := cfg.upstreamConfig(upstreamURL, func(_, to resilience.BreakerState) {
+		metrics.BreakerTransition(to.String())
+		if to == resilience.BreakerOpen {
+			log.Warn("a tenant's upstream circuit breaker opened", slog.Duration("open_for", cfg.BreakerOpenDuration))
+		}
 	})
 	ucfg.OnCoalesced = metrics.Coalesced
-	// Each upstream attempt is measured (and traced when tracing is on).
-	var transport interface {
-		http.RoundTripper
-		CloseIdleConnections()
-	}
-	if cfg.UpstreamTransport == TransportNetHTTP {
-		t := rest.NewTransport()
-		t.TLSClientConfig = upstreamTLS
-		transport = t
-	} else {
-		transport = rest.NewHTTP1Transport(upstreamTLS)
-	}
+	ucfg.OnRejected = metrics.Rejected
+	// net/http is the upstream client. Each attempt is measured (and
+	// traced when tracing is on).
+	transport := rest.NewTransport(rest.TransportConfig{
+		TLS:                   upstreamTLS,
+		MaxConns:              cfg.UpstreamMaxConcurrent,
+		ResponseHeaderTimeout: cfg.UpstreamAttemptTimeout,
+	})
 	defer transport.CloseIdleConnections()
 	ucfg.Transport = tracing.Transport(metrics.Transport(transport, !tracing.Enabled()))
 	client, err := rest.New(ucfg)
@@ -131,6 +128,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		return fmt.Errorf("upstream client: %w", err)
 	}
 	defer client.CloseIdleConnections()
+	metrics.ObserveUpstream(client)
 
 	var creds []grpc.ServerOption
 	if listenTLS.grpc != nil {
@@ -141,7 +139,9 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		return err
 	}
 	gs, hs := f.grpc, f.health
-	ready.attach(hs, log)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go watchBreakers(watchCtx, hs, client.BreakerStates, log)
 	handler, err := newHTTPHandler(f, metrics, tracing)
 	if err != nil {
 		return err
@@ -183,6 +183,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	case runErr = <-errc:
 	}
 	log.Info("shutting down", slog.Duration("delay", cfg.ShutdownDelay), slog.Duration("drain_timeout", cfg.ShutdownTimeout))
+	stopWatch()
 	hs.Shutdown() // readiness NOT_SERVING first
 	if cfg.ShutdownDelay > 0 && runErr == nil {
 		// Keep serving new calls while load balancers notice NOT_SERVING.
@@ -250,7 +251,6 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, metrics 
 		// call (10% of the CPU in the benchmark's profile). Calls beyond
 		// the workers still get a goroutine of their own.
 		grpc.NumStreamWorkers(streamWorkers),
-		grpc.ForceServerCodecV2(newSharedWireCodec()),
 		grpc.ChainUnaryInterceptor(interceptors...),
 	}
 	if h := tracing.ServerHandler(); h != nil {
@@ -306,17 +306,6 @@ func newHTTPHandler(f *facade, metrics *telemetry.Metrics, tracing *telemetry.Tr
 		}
 		h.ServeHTTP(w, r)
 	}), nil
-}
-
-// breakerGauge maps a breaker state to the metric's value.
-func breakerGauge(s rest.BreakerState) int {
-	switch s {
-	case rest.BreakerOpen:
-		return telemetry.BreakerOpen
-	case rest.BreakerHalfOpen:
-		return telemetry.BreakerHalfOpen
-	}
-	return telemetry.BreakerClosed
 }
 
 // startSandbox serves the embedded simulated upstream on a loopback port and

@@ -170,7 +170,7 @@ func (u benchDecodeUpstream) GetAcceptanceLink(context.Context, rest.CallInfo, s
 func benchSandboxClient(b *testing.B, disableCoalescing bool) Upstream {
 	b.Helper()
 	srv := httptest.NewServer(sandbox.New())
-	tr := rest.NewTransport()
+	tr := rest.NewTransport(rest.TransportConfig{})
 	b.Cleanup(func() {
 		tr.CloseIdleConnections()
 		srv.Close()

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
-	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
 
 // ResellerServer implements cloudcockpit.v1.ResellerService over the upstream
@@ -14,7 +13,6 @@ type ResellerServer struct {
 
 	upstream Upstream
 	cfg      config
-	memo     *mappingMemo
 }
 
 var _ pb.ResellerServiceServer = (*ResellerServer)(nil)
@@ -22,7 +20,7 @@ var _ pb.ResellerServiceServer = (*ResellerServer)(nil)
 // NewResellerServer returns a ResellerServer that reads resellers from
 // upstream.
 func NewResellerServer(upstream Upstream, opts ...Option) *ResellerServer {
-	return &ResellerServer{upstream: upstream, cfg: newConfig(opts), memo: newMappingMemo()}
+	return &ResellerServer{upstream: upstream, cfg: newConfig(opts)}
 }
 
 // GetReseller validates the call, fetches the reseller upstream and maps it.
@@ -37,9 +35,7 @@ func (s *ResellerServer) GetReseller(ctx context.Context, req *pb.GetResellerReq
 	if err != nil {
 		return nil, toStatus(ctx, call, err, &resource{kind: resourceReseller, name: req.GetResellerId()})
 	}
-	// The result may be shared with coalesced callers, and so is its
-	// message (see mappingMemo).
-	return s.memo.get(r, func(r *rest.Reseller) *pb.Reseller {
-		return resellerToProto(r, call.unknownEnum(ctx, s.cfg.logger))
-	}), nil
+	// r may be shared with coalesced callers (read-only); each caller gets
+	// a message of its own.
+	return resellerToProto(r, call.unknownEnum(ctx, s.cfg.logger)), nil
 }

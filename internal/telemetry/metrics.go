@@ -5,6 +5,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,13 +21,9 @@ const (
 	opOther             = "other"
 )
 
-// Breaker states as the cloudcockpit_upstream_breaker_state gauge reports
-// them.
-const (
-	BreakerClosed   = 0
-	BreakerHalfOpen = 1
-	BreakerOpen     = 2
-)
+// breakerStates are the state label values of
+// cloudcockpit_upstream_breakers, in the order of UpstreamState's counts.
+var breakerStates = [3]string{"closed", "half_open", "open"}
 
 // latencyBuckets spans a loopback call (~100 µs) to the default upstream
 // timeout (10 s).
@@ -45,8 +42,20 @@ type Metrics struct {
 	upstreamInFlight *prometheus.GaugeVec
 	upstreamAttempts *prometheus.HistogramVec
 	upstreamRetries  *prometheus.CounterVec
-	breakerState     prometheus.Gauge
+	breakerMoves     *prometheus.CounterVec
+	rejected         *prometheus.CounterVec
 	coalesced        *prometheus.CounterVec
+
+	// upstream is read when the per-tenant gauges are scraped.
+	upstream atomic.Pointer[UpstreamState]
+}
+
+// UpstreamState is what the per-tenant gauges read when scraped: the number
+// of tenants' circuit breakers in each state (closed, half-open, open) and
+// the number of tenants with resilience state. *rest.Client implements it.
+type UpstreamState interface {
+	BreakerStates() [3]int
+	Tenants() int
 }
 
 // NewMetrics registers every collector in a new registry, including build
@@ -69,7 +78,7 @@ func NewMetrics() *Metrics {
 		}, []string{"grpc_service", "grpc_method"}),
 		upstreamRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cloudcockpit_upstream_requests_total",
-			Help: "Upstream HTTP attempts, by operation and HTTP status (\"error\" when no response came).",
+			Help: "Upstream HTTP attempts sent, by operation and HTTP status (\"error\" when no response came, \"canceled\" when the caller left first).",
 		}, []string{"operation", "status"}),
 		upstreamDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "cloudcockpit_upstream_request_duration_seconds",
@@ -89,10 +98,14 @@ func NewMetrics() *Metrics {
 			Name: "cloudcockpit_upstream_retries_total",
 			Help: "Upstream attempts beyond the first, by operation.",
 		}, []string{"operation"}),
-		breakerState: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "cloudcockpit_upstream_breaker_state",
-			Help: "Upstream circuit breaker state: 0 closed, 1 half-open, 2 open.",
-		}),
+		breakerMoves: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cloudcockpit_upstream_breaker_transitions_total",
+			Help: "State changes of the per-tenant upstream circuit breakers, by new state.",
+		}, []string{"to"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cloudcockpit_upstream_rejected_total",
+			Help: "Upstream calls or retries refused before anything was sent, by operation and reason (circuit_open, concurrency_limit, tenant_concurrency_limit).",
+		}, []string{"operation", "reason"}),
 		coalesced: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cloudcockpit_upstream_coalesced_calls_total",
 			Help: "Facade calls answered by sharing another identical call's upstream request, by operation.",
@@ -101,7 +114,17 @@ func NewMetrics() *Metrics {
 	m.Registry.MustRegister(
 		m.serverHandled, m.serverDuration, m.serverInFlight,
 		m.upstreamRequests, m.upstreamDuration, m.upstreamInFlight, m.upstreamAttempts, m.upstreamRetries,
-		m.breakerState, m.coalesced,
+		m.breakerMoves, m.rejected, m.coalesced,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "cloudcockpit_upstream_tenants",
+			Help: "Tenants with live upstream resilience state (breaker, retry budget, request slots); a bounded set.",
+		}, func() float64 {
+			if s := m.upstream.Load(); s != nil {
+				return float64((*s).Tenants())
+			}
+			return 0
+		}),
+		breakerGauge{m},
 		buildInfo(),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -145,9 +168,63 @@ func (m *Metrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	}
 }
 
-// SetBreakerState records the upstream circuit breaker's state
-// (BreakerClosed, BreakerHalfOpen or BreakerOpen).
-func (m *Metrics) SetBreakerState(state int) { m.breakerState.Set(float64(state)) }
+// ObserveUpstream makes cloudcockpit_upstream_breakers and
+// cloudcockpit_upstream_tenants report s. Until it is called they report
+// zero.
+func (m *Metrics) ObserveUpstream(s UpstreamState) { m.upstream.Store(&s) }
+
+// BreakerTransition counts a per-tenant breaker's change to state ("closed",
+// "half_open" or "open").
+func (m *Metrics) BreakerTransition(state string) {
+	m.breakerMoves.WithLabelValues(boundedState(state)).Inc()
+}
+
+// Rejected counts an upstream call or retry refused before anything was
+// sent, for reason ("circuit_open", "concurrency_limit" or
+// "tenant_concurrency_limit").
+func (m *Metrics) Rejected(op, reason string) {
+	m.rejected.WithLabelValues(boundedOp(op), boundedReason(reason)).Inc()
+}
+
+// breakerGauge is cloudcockpit_upstream_breakers{state}, read from the
+// UpstreamState when scraped.
+type breakerGauge struct{ m *Metrics }
+
+var breakersDesc = prometheus.NewDesc("cloudcockpit_upstream_breakers",
+	"Per-tenant upstream circuit breakers in each state (closed, half_open, open).", []string{"state"}, nil)
+
+// Describe implements prometheus.Collector.
+func (g breakerGauge) Describe(ch chan<- *prometheus.Desc) { ch <- breakersDesc }
+
+// Collect implements prometheus.Collector.
+func (g breakerGauge) Collect(ch chan<- prometheus.Metric) {
+	var n [3]int
+	if s := g.m.upstream.Load(); s != nil {
+		n = (*s).BreakerStates()
+	}
+	for i, state := range breakerStates {
+		ch <- prometheus.MustNewConstMetric(breakersDesc, prometheus.GaugeValue, float64(n[i]), state)
+	}
+}
+
+// boundedState bounds the breaker state label.
+func boundedState(s string) string {
+	for _, v := range breakerStates {
+		if s == v {
+			return s
+		}
+	}
+	return "other"
+}
+
+// boundedReason bounds the rejection reason label.
+func boundedReason(r string) string {
+	switch r {
+	case "circuit_open", "concurrency_limit", "tenant_concurrency_limit":
+		return r
+	}
+	return "other"
+}
 
 // Coalesced counts a call answered by another call's upstream request.
 func (m *Metrics) Coalesced(op string) { m.coalesced.WithLabelValues(boundedOp(op)).Inc() }

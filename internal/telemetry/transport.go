@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -28,6 +29,10 @@ func (m *Metrics) Transport(base http.RoundTripper, passTrace bool) http.RoundTr
 
 // RoundTrip implements http.RoundTripper.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Context().Err() != nil {
+		// Nothing will be sent: not an upstream request.
+		return t.base.RoundTrip(req)
+	}
 	op := opFromPath(req.URL.Path)
 	stats := StatsFromContext(req.Context())
 	if stats != nil {
@@ -47,7 +52,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.metrics.upstreamDuration.WithLabelValues(op).Observe(time.Since(start).Seconds())
 	inFlight.Dec()
 	code := "error"
-	if err == nil {
+	switch {
+	case err != nil && abandoned(req.Context()):
+		code = "canceled"
+	case err == nil:
 		code = statusLabel(resp.StatusCode)
 		if stats != nil {
 			stats.lastStatus.Store(int32(resp.StatusCode)) //nolint:gosec // G115: HTTP status codes are three digits
@@ -55,6 +63,18 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	t.metrics.upstreamRequests.WithLabelValues(op, code).Inc()
 	return resp, err
+}
+
+// abandoned reports that an attempt's context ended because the caller left
+// (cancelled, or its deadline passed), not because of the upstream: its
+// cause is the plain context error. An attempt cut by the client's own
+// attempt timeout carries another cause and stays an "error".
+func abandoned(ctx context.Context) bool {
+	if ctx.Err() == nil {
+		return false
+	}
+	cause := context.Cause(ctx)
+	return cause == context.Canceled || cause == context.DeadlineExceeded //nolint:errorlint // the plain sentinels, not wrapped causes
 }
 
 // opFromPath names the upstream operation of a request path (bounded).

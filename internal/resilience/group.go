@@ -1,0 +1,144 @@
+package resilience
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Group coalesces identical concurrent calls: calls with the same key share
+// one execution of the function, its result and its error, as with
+// golang.org/x/sync/singleflight, except for cancellation. The shared
+// execution runs on its own goroutine, on a context detached from the
+// callers' (it keeps the first caller's values, not its cancellation). A
+// caller whose context ends leaves at once with its context's error while
+// the others keep waiting; the shared execution is cancelled only when every
+// caller has left. Results are shared as they are: callers must treat them
+// as read-only. The zero Group is ready to use; it is safe for concurrent
+// use.
+type Group[K comparable, V any] struct {
+	mu      sync.Mutex
+	flights map[K]*flight[V]
+}
+
+// flight is one shared execution.
+type flight[V any] struct {
+	cancel   context.CancelFunc
+	deadline atomic.Int64 // the latest caller deadline, Unix nanoseconds; 0: none
+	waiters  int          // guarded by Group.mu
+	done     chan struct{}
+	val      V // written before done is closed
+	err      error
+}
+
+// Deadline returns the latest deadline of the callers still waiting for
+// the shared execution, for decisions (retries, queueing) that must not
+// outlive them; the zero time when one of them has none.
+type Deadline func() time.Time
+
+// Do runs fn once for all concurrent callers with the same key and returns
+// its result. shared reports that the caller joined an execution another
+// caller started. fn gets the detached context and the callers' Deadline.
+// A panic in fn becomes every caller's error.
+func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context, Deadline) (V, error)) (v V, err error, shared bool) {
+	dl, hasDeadline := ctx.Deadline()
+	g.mu.Lock()
+	fl, ok := g.flights[key]
+	if ok {
+		fl.waiters++
+		g.mu.Unlock()
+		fl.extendDeadline(dl, hasDeadline)
+		v, err = g.wait(ctx, key, fl)
+		return v, err, true
+	}
+	fl = &flight[V]{waiters: 1, done: make(chan struct{})}
+	if hasDeadline {
+		fl.deadline.Store(dl.UnixNano())
+	}
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx)) //nolint:gosec // G118: called by run and by the last caller to leave
+	fl.cancel = cancel
+	if g.flights == nil {
+		g.flights = make(map[K]*flight[V])
+	}
+	g.flights[key] = fl
+	g.mu.Unlock()
+	go g.run(fctx, key, fl, fn)
+	v, err = g.wait(ctx, key, fl)
+	return v, err, false
+}
+
+// run performs the shared execution and publishes its outcome.
+func (g *Group[K, V]) run(ctx context.Context, key K, fl *flight[V], fn func(context.Context, Deadline) (V, error)) {
+	defer func() {
+		if p := recover(); p != nil {
+			var zero V
+			fl.val, fl.err = zero, fmt.Errorf("panic in shared call: %v", p)
+		}
+		g.mu.Lock()
+		if g.flights[key] == fl {
+			delete(g.flights, key)
+		}
+		g.mu.Unlock()
+		fl.cancel()
+		close(fl.done)
+	}()
+	fl.val, fl.err = fn(ctx, fl.deadlineTime)
+}
+
+// wait waits for fl's outcome or leaves when ctx ends.
+func (g *Group[K, V]) wait(ctx context.Context, key K, fl *flight[V]) (V, error) {
+	select {
+	case <-fl.done:
+		return fl.val, fl.err
+	case <-ctx.Done():
+	}
+	g.mu.Lock()
+	fl.waiters--
+	last := fl.waiters == 0
+	if last && g.flights[key] == fl {
+		// A later identical call starts a new execution.
+		delete(g.flights, key)
+	}
+	g.mu.Unlock()
+	if last {
+		fl.cancel()
+	}
+	var zero V
+	return zero, ctx.Err()
+}
+
+// Waiters returns the number of callers waiting for key's execution, 0
+// when there is none (for tests and metrics).
+func (g *Group[K, V]) Waiters(key K) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if fl, ok := g.flights[key]; ok {
+		return fl.waiters
+	}
+	return 0
+}
+
+// extendDeadline raises the flight's deadline to d, or removes it when the
+// new caller has none.
+func (fl *flight[V]) extendDeadline(d time.Time, ok bool) {
+	n := int64(0)
+	if ok {
+		n = d.UnixNano()
+	}
+	for {
+		cur := fl.deadline.Load()
+		if cur == 0 || (n != 0 && n <= cur) || fl.deadline.CompareAndSwap(cur, n) {
+			return
+		}
+	}
+}
+
+// deadlineTime is the flight's Deadline.
+func (fl *flight[V]) deadlineTime() time.Time {
+	if n := fl.deadline.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
