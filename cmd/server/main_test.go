@@ -25,46 +25,55 @@ func TestParseConfigUpstreamSettings(t *testing.T) {
 			check: func(c server.Config) bool {
 				return c.UpstreamTimeout == 10*time.Second && c.UpstreamAttemptTimeout == 5*time.Second &&
 					c.UpstreamMaxAttempts == 3 && c.UpstreamMaxConcurrent == 64 && c.UpstreamQueueTimeout == time.Second &&
-					c.UpstreamMaxBodyBytes == 1<<20 && c.BreakerFailures == 5 && c.BreakerOpenDuration == 5*time.Second && c.Coalesce &&
-					c.UpstreamTransport == server.TransportHTTP1 && c.DebugAddr == ""
+					c.UpstreamMaxBodyBytes == 1<<20 && c.BreakerFailureRatio == 0.5 && c.BreakerMinCalls == 20 && c.BreakerWindow == 30*time.Second &&
+					c.BreakerOpenDuration == 5*time.Second && c.Coalesce && c.UpstreamTenantMaxConcurrent == 0 &&
+					c.UpstreamRetryRatio == 0.1 && c.UpstreamMaxTenants == 1024 && c.UpstreamTenantIdle == 5*time.Minute && c.DebugAddr == ""
 			},
 		},
 		{
-			name: "net/http transport and profiles by flag",
-			args: []string{"-upstream-transport=nethttp", "-debug-addr=127.0.0.1:6060", "-log-flush-interval=0"},
+			name: "profiles by flag",
+			args: []string{"-debug-addr=127.0.0.1:6060", "-log-flush-interval=0"},
 			check: func(c server.Config) bool {
-				return c.UpstreamTransport == server.TransportNetHTTP && c.DebugAddr == "127.0.0.1:6060"
+				return c.DebugAddr == "127.0.0.1:6060"
 			},
 		},
 		{
-			name: "net/http transport and profiles by environment",
-			env:  map[string]string{"UPSTREAM_TRANSPORT": "nethttp", "DEBUG_ADDR": "127.0.0.1:6061", "LOG_FLUSH_INTERVAL": "1s"},
+			name: "profiles by environment",
+			env:  map[string]string{"DEBUG_ADDR": "127.0.0.1:6061", "LOG_FLUSH_INTERVAL": "1s"},
 			check: func(c server.Config) bool {
-				return c.UpstreamTransport == server.TransportNetHTTP && c.DebugAddr == "127.0.0.1:6061"
+				return c.DebugAddr == "127.0.0.1:6061"
 			},
 		},
-		{name: "unknown transport", args: []string{"-upstream-transport=http2"}, wantErr: `-upstream-transport (UPSTREAM_TRANSPORT) must be http1 or nethttp, got "http2"`},
+		{name: "transport setting is gone", args: []string{"-upstream-transport=nethttp"}, wantErr: "flag provided but not defined: -upstream-transport"},
 		{name: "negative log flush interval", args: []string{"-log-flush-interval=-1s"}, wantErr: "-log-flush-interval (LOG_FLUSH_INTERVAL) must not be negative"},
 		{name: "bad log flush variable", env: map[string]string{"LOG_FLUSH_INTERVAL": "often"}, wantErr: `LOG_FLUSH_INTERVAL="often": want a duration`},
 		{
 			name: "flags",
 			args: []string{"-upstream-timeout=3s", "-upstream-attempt-timeout=0", "-upstream-max-attempts=1", "-upstream-max-concurrent=8",
-				"-upstream-queue-timeout=0", "-upstream-max-body=4096", "-breaker-failures=0", "-breaker-open=30s", "-coalesce=false"},
+				"-upstream-queue-timeout=0", "-upstream-max-body=4096", "-breaker-failure-ratio=0", "-breaker-min-calls=100",
+				"-breaker-window=10s", "-breaker-open=30s", "-coalesce=false", "-upstream-tenant-max-concurrent=2", "-upstream-retry-ratio=0.2",
+				"-upstream-max-tenants=10", "-upstream-tenant-idle=1m"},
 			check: func(c server.Config) bool {
 				return c.UpstreamTimeout == 3*time.Second && c.UpstreamAttemptTimeout == 0 && c.UpstreamMaxAttempts == 1 &&
 					c.UpstreamMaxConcurrent == 8 && c.UpstreamQueueTimeout == 0 && c.UpstreamMaxBodyBytes == 4096 &&
-					c.BreakerFailures == 0 && c.BreakerOpenDuration == 30*time.Second && !c.Coalesce
+					c.BreakerFailureRatio == 0 && c.BreakerMinCalls == 100 && c.BreakerWindow == 10*time.Second &&
+					c.BreakerOpenDuration == 30*time.Second && !c.Coalesce && c.UpstreamTenantMaxConcurrent == 2 &&
+					c.UpstreamRetryRatio == 0.2 && c.UpstreamMaxTenants == 10 && c.UpstreamTenantIdle == time.Minute
 			},
 		},
 		{
 			name: "environment",
 			env: map[string]string{"UPSTREAM_TIMEOUT": "2s", "UPSTREAM_ATTEMPT_TIMEOUT": "1s", "UPSTREAM_MAX_ATTEMPTS": "5",
 				"UPSTREAM_MAX_CONCURRENT": "16", "UPSTREAM_QUEUE_TIMEOUT": "250ms", "UPSTREAM_MAX_BODY_BYTES": "65536",
-				"BREAKER_FAILURES": "10", "BREAKER_OPEN_DURATION": "1m", "COALESCE": "false"},
+				"BREAKER_FAILURE_RATIO": "0.25", "BREAKER_MIN_CALLS": "50", "BREAKER_WINDOW": "1m", "BREAKER_OPEN_DURATION": "1m",
+				"COALESCE": "false", "UPSTREAM_TENANT_MAX_CONCURRENT": "4", "UPSTREAM_RETRY_RATIO": "0.05",
+				"UPSTREAM_MAX_TENANTS": "100", "UPSTREAM_TENANT_IDLE": "10m"},
 			check: func(c server.Config) bool {
 				return c.UpstreamTimeout == 2*time.Second && c.UpstreamAttemptTimeout == time.Second && c.UpstreamMaxAttempts == 5 &&
 					c.UpstreamMaxConcurrent == 16 && c.UpstreamQueueTimeout == 250*time.Millisecond && c.UpstreamMaxBodyBytes == 65536 &&
-					c.BreakerFailures == 10 && c.BreakerOpenDuration == time.Minute && !c.Coalesce
+					c.BreakerFailureRatio == 0.25 && c.BreakerMinCalls == 50 && c.BreakerWindow == time.Minute &&
+					c.BreakerOpenDuration == time.Minute && !c.Coalesce && c.UpstreamTenantMaxConcurrent == 4 &&
+					c.UpstreamRetryRatio == 0.05 && c.UpstreamMaxTenants == 100 && c.UpstreamTenantIdle == 10*time.Minute
 			},
 		},
 		{
@@ -84,7 +93,14 @@ func TestParseConfigUpstreamSettings(t *testing.T) {
 		{name: "zero concurrency", args: []string{"-upstream-max-concurrent=0"}, wantErr: "-upstream-max-concurrent (UPSTREAM_MAX_CONCURRENT) must be at least 1"},
 		{name: "negative queue timeout", args: []string{"-upstream-queue-timeout=-1s"}, wantErr: "-upstream-queue-timeout (UPSTREAM_QUEUE_TIMEOUT) must not be negative"},
 		{name: "tiny body limit", args: []string{"-upstream-max-body=10"}, wantErr: "-upstream-max-body (UPSTREAM_MAX_BODY_BYTES) must be at least 1024"},
-		{name: "negative breaker failures", args: []string{"-breaker-failures=-1"}, wantErr: "-breaker-failures (BREAKER_FAILURES) must not be negative"},
+		{name: "breaker ratio above 1", args: []string{"-breaker-failure-ratio=1.5"}, wantErr: "-breaker-failure-ratio (BREAKER_FAILURE_RATIO) must be between 0 (no breakers) and 1"},
+		{name: "bad ratio variable", env: map[string]string{"BREAKER_FAILURE_RATIO": "half"}, wantErr: `BREAKER_FAILURE_RATIO="half": want a number`},
+		{name: "zero breaker min calls", args: []string{"-breaker-min-calls=0"}, wantErr: "-breaker-min-calls (BREAKER_MIN_CALLS) must be at least 1"},
+		{name: "zero breaker window", env: map[string]string{"BREAKER_WINDOW": "0s"}, wantErr: "-breaker-window (BREAKER_WINDOW) must be positive"},
+		{name: "tenant limit above global", args: []string{"-upstream-max-concurrent=8", "-upstream-tenant-max-concurrent=9"}, wantErr: "-upstream-tenant-max-concurrent (UPSTREAM_TENANT_MAX_CONCURRENT) must be between 0"},
+		{name: "zero retry ratio", args: []string{"-upstream-retry-ratio=0"}, wantErr: "-upstream-retry-ratio (UPSTREAM_RETRY_RATIO) must be above 0"},
+		{name: "zero max tenants", env: map[string]string{"UPSTREAM_MAX_TENANTS": "0"}, wantErr: "-upstream-max-tenants (UPSTREAM_MAX_TENANTS) must be at least 1"},
+		{name: "zero tenant idle", args: []string{"-upstream-tenant-idle=0s"}, wantErr: "-upstream-tenant-idle (UPSTREAM_TENANT_IDLE) must be positive"},
 		{name: "zero breaker open", env: map[string]string{"BREAKER_OPEN_DURATION": "0s"}, wantErr: "-breaker-open (BREAKER_OPEN_DURATION) must be positive"},
 	}
 	for _, tt := range tests {
