@@ -109,15 +109,16 @@ func (g *Group[K, V]) wait(ctx context.Context, key K, fl *flight[V]) (V, error)
 	return zero, ctx.Err()
 }
 
-// Waiters returns the number of callers waiting for key's execution, 0
-// when there is none (for tests and metrics).
-func (g *Group[K, V]) Waiters(key K) int {
+// Waiting returns the number of callers waiting for a shared execution,
+// over all keys (for tests and metrics).
+func (g *Group[K, V]) Waiting() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if fl, ok := g.flights[key]; ok {
-		return fl.waiters
+	n := 0
+	for _, fl := range g.flights {
+		n += fl.waiters
 	}
-	return 0
+	return n
 }
 
 // extendDeadline raises the flight's deadline to d, or removes it when the

@@ -153,7 +153,7 @@ func benchmarkGetReseller(b *testing.B, cfg Config, parallel bool) {
 	b.ReportMetric(float64(requests.Load())/float64(b.N), "upstream-req/op")
 }
 
-// BenchmarkTransport compares the two upstream transports on one GET of the
+// BenchmarkTransport measures the upstream transport on one GET of the
 // full reseller against a loopback server, the body read to its end: one
 // caller, then 32 at once. CPU per request is what the facade pays.
 func BenchmarkTransport(b *testing.B) {
@@ -167,8 +167,7 @@ func BenchmarkTransport(b *testing.B) {
 		name string
 		new  func() closingTransport
 	}{
-		{"http1", func() closingTransport { return NewHTTP1Transport(nil) }},
-		{"nethttp", func() closingTransport { return NewTransport() }},
+		{"nethttp", func() closingTransport { return NewTransport(TransportConfig{}) }},
 	}
 	get := func(b *testing.B, rt http.RoundTripper, buf []byte) {
 		req, err := http.NewRequestWithContext(b.Context(), http.MethodGet, srv.URL+"/v1/Resellers/r1", nil)

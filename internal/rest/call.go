@@ -239,8 +239,21 @@ func attempt[T any](c *Client, ctx context.Context, deadline time.Time, ci CallI
 		return transportOutcome[T](c, ctx, actx, err)
 	}
 	readToEnd = true // readBody stops at the limit only when it fails
-	v, err := decode(resp.Header.Get("Content-Type"), buf.Bytes())
+	v, err := safeDecode(decode, resp.Header.Get("Content-Type"), buf.Bytes())
 	return outcome[T]{val: v, err: err}
+}
+
+// safeDecode runs decode and turns a panic (a bug) into a *DecodeError, so
+// that one bad body cannot take the process down or leave coalesced callers
+// without an answer.
+func safeDecode[T any](decode decoder[T], contentType string, body []byte) (v T, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			var zero T
+			v, err = zero, &DecodeError{What: "upstream response", Err: fmt.Errorf("panic: %v", p)}
+		}
+	}()
+	return decode(contentType, body)
 }
 
 // errAttemptTimedOut is the cancellation cause of an attempt's context when

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 )
 
 const (
@@ -54,13 +55,9 @@ type closingTransport interface {
 }
 
 // newTestTransport returns the transport the tests run on: the service's
-// HTTP1Transport, or net/http's (NewTransport) when REST_TEST_TRANSPORT is
-// "nethttp" (`make test` runs this package both ways).
+// (NewTransport).
 func newTestTransport() closingTransport {
-	if os.Getenv("REST_TEST_TRANSPORT") == "nethttp" {
-		return NewTransport()
-	}
-	return NewHTTP1Transport(nil)
+	return NewTransport(TransportConfig{})
 }
 
 // newTestClient builds a Client on its own transport, closed with the test.
@@ -152,8 +149,8 @@ func TestNew(t *testing.T) {
 		{name: "negative timeout", give: Config{BaseURL: "https://x.example", Timeout: -time.Second}, wantErr: "timeout must not be negative"},
 		{name: "negative max attempts", give: Config{BaseURL: "https://x.example", MaxAttempts: -1}, wantErr: "max attempts must not be negative"},
 		{name: "negative back-off", give: Config{BaseURL: "https://x.example", RetryBackoff: -1}, wantErr: "retry backoff must not be negative"},
-		{name: "negative breaker open duration", give: Config{BaseURL: "https://x.example", BreakerOpenDuration: -1}, wantErr: "breaker open duration must not be negative"},
-		{name: "disabled protections", give: Config{BaseURL: "https://x.example", AttemptTimeout: -1, MaxConcurrent: -1, QueueTimeout: -1, BreakerFailures: -1}},
+		{name: "negative tenant idle time", give: Config{BaseURL: "https://x.example", TenantIdle: -1}, wantErr: "tenant idle time must not be negative"},
+		{name: "disabled protections", give: Config{BaseURL: "https://x.example", AttemptTimeout: -1, MaxConcurrent: -1, TenantMaxConcurrent: -1, QueueTimeout: -1, Breaker: resilience.BreakerSettings{FailureRatio: -1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

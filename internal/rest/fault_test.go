@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 )
 
 // step is what the fault upstream does with one request.
@@ -298,12 +298,12 @@ func TestFaults(t *testing.T) {
 			want:     want{is: context.DeadlineExceeded, attempts: 1, minElapsed: 250 * time.Millisecond},
 		},
 		{
-			name:   "slow body past the caller's deadline is not an attempt timeout",
+			name:   "a dripping body is cut by the attempt timeout",
 			script: []step{{endless: true}},
 			// the endless body trickles in 4 KiB writes; a huge cap keeps it going
 			cfg:      Config{MaxBodyBytes: 1 << 40, AttemptTimeout: 50 * time.Millisecond},
-			deadline: 400 * time.Millisecond,
-			want:     want{is: context.DeadlineExceeded, attempts: 1},
+			deadline: 2 * time.Second,
+			want:     want{is: ErrAttemptTimeout, attempts: 3},
 		},
 	}
 	for _, tt := range tests {
@@ -407,7 +407,7 @@ func TestNoDeadlineUsesTimeout(t *testing.T) {
 
 func TestRetryBudget(t *testing.T) {
 	u := newFaultUpstream(t, stepStatus(503))
-	c := newTestClient(t, fastRetries(Config{BaseURL: u.URL(), BreakerFailures: -1}))
+	c := newTestClient(t, fastRetries(Config{BaseURL: u.URL(), Breaker: resilience.BreakerSettings{FailureRatio: -1}}))
 
 	attempts := func() int {
 		t.Helper()
@@ -454,219 +454,12 @@ func slicesEqual(a, b []int) bool {
 	return true
 }
 
-// stateRecorder collects breaker state changes.
-type stateRecorder struct {
-	mu     sync.Mutex
-	states []BreakerState
-	ch     chan BreakerState
-}
-
-func newStateRecorder() *stateRecorder { return &stateRecorder{ch: make(chan BreakerState, 100)} }
-
-func (s *stateRecorder) record(st BreakerState) {
-	s.mu.Lock()
-	s.states = append(s.states, st)
-	s.mu.Unlock()
-	s.ch <- st
-}
-
-func (s *stateRecorder) get() []BreakerState {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]BreakerState(nil), s.states...)
-}
-
-// waitFor waits until the breaker reports want.
-func (s *stateRecorder) waitFor(t *testing.T, want BreakerState) {
-	t.Helper()
-	timeout := time.After(5 * time.Second)
-	for {
-		select {
-		case st := <-s.ch:
-			if st == want {
-				return
-			}
-		case <-timeout:
-			t.Fatalf("breaker did not become %v; states %v", want, s.get())
-		}
-	}
-}
-
-func statesEqual(a, b []BreakerState) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func newBreakerClient(t *testing.T, u *faultUpstream, rec *stateRecorder, openFor time.Duration) *Client {
-	t.Helper()
-	return newTestClient(t, fastRetries(Config{
-		BaseURL: u.URL(), MaxAttempts: 1, BreakerFailures: 3, BreakerOpenDuration: openFor,
-		OnBreakerStateChange: rec.record, DisableCoalescing: true,
-	}))
-}
-
-func TestBreakerOpensFailsFastAndCloses(t *testing.T) {
-	const openFor = 300 * time.Millisecond
-	u := newFaultUpstream(t, stepStatus(503))
-	rec := newStateRecorder()
-	c := newBreakerClient(t, u, rec, openFor)
-
-	for i := range 3 {
-		_, err := c.GetReseller(testContext(t), testCallInfo, "r1")
-		var ue *Error
-		if !errors.As(err, &ue) || ue.StatusCode != 503 {
-			t.Fatalf("call %d: error = %v, want *Error 503", i, err)
-		}
-	}
-	if got := c.BreakerState(); got != BreakerOpen {
-		t.Fatalf("BreakerState() = %v after 3 failures, want open", got)
-	}
-	// Open: fails fast without an upstream request.
-	for range 5 {
-		start := time.Now()
-		_, err := c.GetReseller(testContext(t), testCallInfo, "r1")
-		var oe *CircuitOpenError
-		if !errors.As(err, &oe) {
-			t.Fatalf("error = %v, want *CircuitOpenError", err)
-		}
-		if oe.RetryAfter <= 0 || oe.RetryAfter > openFor {
-			t.Errorf("RetryAfter = %v, want in (0, %v]", oe.RetryAfter, openFor)
-		}
-		if elapsed := time.Since(start); elapsed > slack {
-			t.Errorf("refused call took %v", elapsed)
-		}
-	}
-	if n := u.requests(); n != 3 {
-		t.Fatalf("upstream saw %d requests, want 3", n)
-	}
-
-	// The timer moves it to half-open; a successful probe closes it.
-	rec.waitFor(t, BreakerHalfOpen)
-	u.setScript(stepOK)
-	if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); err != nil {
-		t.Fatalf("probe: GetReseller() error = %v", err)
-	}
-	if got, want := rec.get(), []BreakerState{BreakerOpen, BreakerHalfOpen, BreakerClosed}; !statesEqual(got, want) {
-		t.Errorf("states = %v, want %v", got, want)
-	}
-	if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); err != nil {
-		t.Fatalf("after closing: GetReseller() error = %v", err)
-	}
-}
-
-func TestBreakerHalfOpenOneProbeAtATime(t *testing.T) {
-	u := newFaultUpstream(t, stepStatus(503))
-	rec := newStateRecorder()
-	c := newBreakerClient(t, u, rec, 100*time.Millisecond)
-	for range 3 {
-		_, _ = c.GetReseller(testContext(t), testCallInfo, "r1")
-	}
-	rec.waitFor(t, BreakerHalfOpen)
-
-	u.setScript(step{hold: true})
-	u.drainArrived()
-	probeDone := make(chan error, 1)
-	go func() {
-		_, err := c.GetReseller(testContext(t), testCallInfo, "r1")
-		probeDone <- err
-	}()
-	<-u.arrived // the probe is upstream
-	_, err := c.GetReseller(testContext(t), testCallInfo, "r2")
-	var oe *CircuitOpenError
-	if !errors.As(err, &oe) {
-		t.Fatalf("second call during the probe: error = %v, want *CircuitOpenError", err)
-	}
-	u.release()
-	if err := <-probeDone; err != nil {
-		t.Fatalf("probe error = %v", err)
-	}
-	if got := c.BreakerState(); got != BreakerClosed {
-		t.Errorf("BreakerState() = %v, want closed", got)
-	}
-}
-
-func TestBreakerProbeFailureReopens(t *testing.T) {
-	u := newFaultUpstream(t, stepStatus(503))
-	rec := newStateRecorder()
-	c := newBreakerClient(t, u, rec, 100*time.Millisecond)
-	for range 3 {
-		_, _ = c.GetReseller(testContext(t), testCallInfo, "r1")
-	}
-	rec.waitFor(t, BreakerHalfOpen)
-	if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); err == nil {
-		t.Fatal("probe succeeded, want 503")
-	}
-	want := []BreakerState{BreakerOpen, BreakerHalfOpen, BreakerOpen}
-	if got := rec.get(); !statesEqual(got, want) {
-		t.Errorf("states = %v, want %v", got, want)
-	}
-	if n := u.requests(); n != 4 {
-		t.Errorf("upstream saw %d requests, want 4", n)
-	}
-}
-
-func TestBreakerIgnoresClientErrorsAndCancellation(t *testing.T) {
-	u := newFaultUpstream(t, stepStatus(404))
-	rec := newStateRecorder()
-	c := newBreakerClient(t, u, rec, time.Minute)
-	for range 10 {
-		_, _ = c.GetReseller(testContext(t), testCallInfo, "r1")
-	}
-	// A success between failures resets the count.
-	for _, s := range []step{stepStatus(500), stepStatus(500), stepOK, stepStatus(500), stepStatus(500)} {
-		u.setScript(s)
-		_, _ = c.GetReseller(testContext(t), testCallInfo, "r1")
-	}
-	// Calls the caller gives up on count neither way.
-	u.setScript(stepHang)
-	for range 5 {
-		ctx, cancel := context.WithTimeout(testContext(t), 20*time.Millisecond)
-		_, err := c.GetReseller(ctx, testCallInfo, "r1")
-		cancel()
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("error = %v, want DeadlineExceeded", err)
-		}
-	}
-	if got := c.BreakerState(); got != BreakerClosed {
-		t.Errorf("BreakerState() = %v, want closed; states %v", got, rec.get())
-	}
-	if got := rec.get(); len(got) != 0 {
-		t.Errorf("state changes = %v, want none", got)
-	}
-}
-
-func TestBreakerStopsRetries(t *testing.T) {
-	u := newFaultUpstream(t, stepStatus(503))
-	c := newTestClient(t, fastRetries(Config{BaseURL: u.URL(), MaxAttempts: 5, BreakerFailures: 2, BreakerOpenDuration: time.Minute}))
-	_, err := c.GetReseller(testContext(t), testCallInfo, "r1")
-	var ue *Error
-	if !errors.As(err, &ue) || ue.StatusCode != 503 || Attempts(err) != 2 {
-		t.Fatalf("error = %v (%d attempts), want the 503 after 2 attempts", err, Attempts(err))
-	}
-	if n := u.requests(); n != 2 {
-		t.Errorf("upstream saw %d requests, want 2", n)
-	}
-}
-
 // waitWaiters waits until the in-flight reseller call has n waiters.
 func waitWaiters(t *testing.T, c *Client, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		c.resellers.mu.Lock()
-		total := 0
-		for _, fl := range c.resellers.flights {
-			total += fl.waiters
-		}
-		c.resellers.mu.Unlock()
-		if total == n {
+		if c.resellers.Waiting() == n {
 			return
 		}
 		time.Sleep(time.Millisecond)
@@ -710,8 +503,8 @@ func TestCoalescing(t *testing.T) {
 			t.Fatalf("caller %d got a *Reseller of its own, want the shared one", i)
 		}
 	}
-	if len(c.resellers.flights) != 0 {
-		t.Errorf("%d flights left in the map", len(c.resellers.flights))
+	if n := c.resellers.Waiting(); n != 0 {
+		t.Errorf("%d callers still waiting", n)
 	}
 }
 
@@ -889,13 +682,7 @@ func TestCoalescingAcceptanceLink(t *testing.T) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		c.links.mu.Lock()
-		n := 0
-		for _, fl := range c.links.flights {
-			n += fl.waiters
-		}
-		c.links.mu.Unlock()
-		if n == callers || time.Now().After(deadline) {
+		if n := c.links.Waiting(); n == callers || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(time.Millisecond)
@@ -914,7 +701,7 @@ func TestCoalescingAcceptanceLink(t *testing.T) {
 
 func TestConcurrencyLimit(t *testing.T) {
 	u := newFaultUpstream(t, step{hold: true})
-	c := newTestClient(t, Config{BaseURL: u.URL(), MaxConcurrent: 2, QueueTimeout: 200 * time.Millisecond})
+	c := newTestClient(t, Config{BaseURL: u.URL(), MaxConcurrent: 2, TenantMaxConcurrent: -1, QueueTimeout: 200 * time.Millisecond})
 
 	// Two calls take both slots.
 	held := make(chan error, 2)
@@ -981,42 +768,6 @@ func TestConcurrencyLimitWithoutQueue(t *testing.T) {
 	<-done
 }
 
-func TestCloneIsDeep(t *testing.T) {
-	body := readTestdata(t, "reseller_full.json")
-	orig, err := DecodeReseller(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, _ := DecodeReseller(body)
-	cp := orig.Clone()
-	if !resellersEqual(cp, want) {
-		t.Fatal("clone differs from the original")
-	}
-	// Change everything reachable in the clone; the original must not move.
-	*cp.ID = "x"
-	cp.ProviderResellers[0].OfferTypeMargins["AzurePlan"] = PriceMargin{}
-	*cp.ProviderResellers[0].PriceMargin.Value = 42
-	*cp.ProviderResellers[0].Status.Name = "x"
-	*cp.ProviderResellers[0].ProviderData.IndirectResellerID = "x"
-	cp.ProviderResellers[0].ProviderData.SecondaryMpnIDs[0] = "x"
-	cp.ProviderResellers[0] = ProviderReseller{}
-	if !resellersEqual(orig, want) {
-		t.Error("changing the clone changed the original")
-	}
-	if (*Reseller)(nil).Clone() != nil {
-		t.Error("nil.Clone() != nil")
-	}
-	empty := &Reseller{ProviderResellers: []ProviderReseller{{OfferTypeMargins: OfferTypeMargins{}}}}
-	ec := empty.Clone()
-	if ec.ProviderResellers[0].OfferTypeMargins == nil || ec.CustomDomain != nil {
-		t.Error("clone does not keep empty and nil apart")
-	}
-}
-
-func resellersEqual(a, b *Reseller) bool {
-	return cmp.Diff(a, b) == ""
-}
-
 func TestAttempts(t *testing.T) {
 	base := errors.New("boom")
 	if n := Attempts(base); n != 1 {
@@ -1034,24 +785,12 @@ func TestAttempts(t *testing.T) {
 	}
 }
 
-func TestFullJitter(t *testing.T) {
-	for n := 1; n <= 40; n++ {
-		for range 50 {
-			d := fullJitter(10*time.Millisecond, time.Second, n)
-			ceiling := min(time.Second, 10*time.Millisecond<<min(n-1, 20))
-			if d < 0 || d >= ceiling {
-				t.Fatalf("fullJitter(n=%d) = %v, want in [0, %v)", n, d, ceiling)
-			}
-		}
-	}
-}
-
 func TestPanicInDecodeDoesNotWedgeTheClient(t *testing.T) {
 	u := newFaultUpstream(t, stepOK)
 	c := newTestClient(t, Config{BaseURL: u.URL(), MaxConcurrent: 1})
 	boom := func(string, []byte) (*Reseller, error) { panic("decoder bug") }
 	for range 3 { // the slot must come back each time
-		_, err := call(c, &c.resellers, testContext(t), testCallInfo, u.URL()+"/v1/Resellers/r1", boom)
+		_, err := call(c, &c.resellers, testContext(t), opGetReseller, testCallInfo, u.URL()+"/v1/Resellers/r1", boom)
 		var de *DecodeError
 		if !errors.As(err, &de) {
 			t.Fatalf("error = %v, want *DecodeError from the recovered panic", err)
@@ -1071,7 +810,7 @@ func TestPanicInSharedDecodeReachesEveryWaiter(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range callers {
 		wg.Go(func() {
-			_, errs[i] = call(c, &c.resellers, testContext(t), testCallInfo, u.URL()+"/v1/Resellers/r1", boom)
+			_, errs[i] = call(c, &c.resellers, testContext(t), opGetReseller, testCallInfo, u.URL()+"/v1/Resellers/r1", boom)
 		})
 	}
 	waitWaiters(t, c, callers)
