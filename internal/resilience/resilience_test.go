@@ -1,0 +1,286 @@
+package resilience
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func testContext(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestFullJitter(t *testing.T) {
+	for n := 1; n <= 40; n++ {
+		for range 50 {
+			d := FullJitter(10*time.Millisecond, time.Second, n)
+			ceiling := min(time.Second, 10*time.Millisecond<<min(n-1, 20))
+			if d < 0 || d >= ceiling {
+				t.Fatalf("FullJitter(n=%d) = %v, want in [0, %v)", n, d, ceiling)
+			}
+		}
+	}
+}
+
+func TestRetryBudget(t *testing.T) {
+	b := NewRetryBudget()
+	var got []bool
+	for range 6 {
+		b.Record(Failure)
+		got = append(got, b.Allow())
+	}
+	// 10 tokens: retries while more than 5 are left.
+	if diff := cmp.Diff([]bool{true, true, true, true, false, false}, got); diff != "" {
+		t.Errorf("Allow() after each failure (-want +got):\n%s", diff)
+	}
+	for range 10 {
+		b.Record(Neutral)
+	}
+	if b.Allow() {
+		t.Error("neutral outcomes gave tokens back")
+	}
+	for range 11 { // 4 + 1.1 > 5
+		b.Record(Success)
+	}
+	if !b.Allow() {
+		t.Error("successes did not bring retries back")
+	}
+}
+
+func TestRetryCeiling(t *testing.T) {
+	c := NewRetryCeiling(0.1)
+	n := 0
+	for c.TryRetry() {
+		n++
+	}
+	if n != retryCeilingBurst {
+		t.Fatalf("reserve = %d retries, want %d", n, retryCeilingBurst)
+	}
+	for range 100 {
+		c.FirstAttempt()
+	}
+	n = 0
+	for c.TryRetry() {
+		n++
+	}
+	if n != 10 {
+		t.Errorf("retries after 100 first attempts = %d, want 10", n)
+	}
+	if none := NewRetryCeiling(-1); none.TryRetry() {
+		t.Error("a negative ratio allowed a retry")
+	}
+}
+
+func TestBreakerOpensOnRatioAfterMinCalls(t *testing.T) {
+	var mu sync.Mutex
+	var changes []BreakerState
+	b := newBreaker(BreakerSettings{
+		FailureRatio: 0.5, MinCalls: 10, Window: time.Minute, OpenFor: 50 * time.Millisecond, HalfOpenCalls: 1,
+		OnStateChange: func(_, to BreakerState) { mu.Lock(); changes = append(changes, to); mu.Unlock() },
+	})
+	call := func(o Outcome) error {
+		done, err := b.Allow()
+		if err != nil {
+			return err
+		}
+		done(o)
+		return nil
+	}
+	// Neutral outcomes are not counted; 4 failures of 9 counted calls
+	// neither reach the minimum nor the ratio.
+	for range 20 {
+		_ = call(Neutral)
+	}
+	for range 5 {
+		_ = call(Success)
+	}
+	for range 4 {
+		_ = call(Failure)
+	}
+	if s := b.State(); s != BreakerClosed {
+		t.Fatalf("state = %v, want closed", s)
+	}
+	_ = call(Failure) // 5 of 10: 50%
+	var open *OpenError
+	if err := call(Success); !errors.As(err, &open) || open.RetryAfter <= 0 {
+		t.Fatalf("Allow() = %v, want *OpenError", err)
+	}
+	time.Sleep(60 * time.Millisecond)
+	if s := b.State(); s != BreakerHalfOpen {
+		t.Fatalf("state after the open time = %v, want half-open", s)
+	}
+	done, err := b.Allow() // the probe
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := call(Success); !errors.As(err, &open) {
+		t.Errorf("second call while probing = %v, want *OpenError", err)
+	}
+	done(Success)
+	if s := b.State(); s != BreakerClosed {
+		t.Errorf("state after a successful probe = %v, want closed", s)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff([]BreakerState{BreakerOpen, BreakerHalfOpen, BreakerClosed}, changes); diff != "" {
+		t.Errorf("state changes (-want +got):\n%s", diff)
+	}
+}
+
+func TestTenantsBoundedAndEvicted(t *testing.T) {
+	ts := NewTenants(TenantSettings{MaxTenants: 2, Idle: 20 * time.Millisecond})
+	a := ts.Acquire("a")
+	b := ts.Acquire("b")
+	c := ts.Acquire("c") // full, none idle: the shared overflow
+	if c == a || c == b || ts.Acquire("d") != c {
+		t.Error("tenants beyond the bound do not share the overflow state")
+	}
+	if n := ts.Len(); n != 2 {
+		t.Errorf("Len() = %d, want 2", n)
+	}
+	if again := ts.Acquire("a"); again != a {
+		t.Error("a tenant's state changed while in use")
+	}
+	for _, e := range []*Tenant{a, a, b, c, c} {
+		ts.Release(e)
+	}
+	time.Sleep(30 * time.Millisecond)
+	e := ts.Acquire("e") // a and b are idle: evicted
+	if e == c {
+		t.Error("a new tenant got the overflow state although idle ones could go")
+	}
+	if n := ts.Len(); n != 1 {
+		t.Errorf("Len() after eviction = %d, want 1", n)
+	}
+	ts.Release(e)
+}
+
+func TestLimiterPerKeyShare(t *testing.T) {
+	ts := NewTenants(TenantSettings{Slots: 2})
+	l := NewLimiter(3, 20*time.Millisecond)
+	a, b := ts.Acquire("a"), ts.Acquire("b")
+	var releases []func()
+	for range 2 {
+		r, err := l.Acquire(testContext(t), time.Time{}, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		releases = append(releases, r)
+	}
+	_, err := l.Acquire(testContext(t), time.Time{}, a)
+	var le *LimitError
+	if !errors.As(err, &le) || !le.PerKey || le.Limit != 2 {
+		t.Fatalf("third slot of a = %v, want a per-key *LimitError", err)
+	}
+	r, err := l.Acquire(testContext(t), time.Time{}, b)
+	if err != nil {
+		t.Fatalf("b's first slot = %v, want one", err)
+	}
+	releases = append(releases, r)
+	_, err = l.Acquire(testContext(t), time.Time{}, b)
+	if !errors.As(err, &le) || le.PerKey || le.Limit != 3 {
+		t.Fatalf("b's second slot with the global limit reached = %v, want a global *LimitError", err)
+	}
+	ctx, cancel := context.WithCancel(testContext(t))
+	cancel()
+	if _, err := l.Acquire(ctx, time.Time{}, b); !errors.Is(err, context.Canceled) {
+		t.Errorf("Acquire with an ended context = %v, want context.Canceled", err)
+	}
+	for _, r := range releases {
+		r()
+	}
+	r, err = l.Acquire(testContext(t), time.Time{}, a)
+	if err != nil {
+		t.Fatalf("after releases: %v", err)
+	}
+	r()
+	ts.Release(a)
+	ts.Release(b)
+}
+
+func TestGroupShares(t *testing.T) {
+	var g Group[string, int]
+	started := make(chan struct{})
+	release := make(chan struct{})
+	calls := 0
+	fn := func(context.Context, Deadline) (int, error) {
+		calls++
+		close(started)
+		<-release
+		return 42, nil
+	}
+	const callers = 10
+	var wg sync.WaitGroup
+	results := make([]int, callers)
+	shared := make([]bool, callers)
+	wg.Go(func() { results[0], _, shared[0] = g.Do(testContext(t), "k", fn) })
+	<-started
+	for i := 1; i < callers; i++ {
+		wg.Go(func() { results[i], _, shared[i] = g.Do(testContext(t), "k", fn) })
+	}
+	for g.Waiting() != callers {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	if calls != 1 {
+		t.Errorf("fn ran %d times, want 1", calls)
+	}
+	for i := range callers {
+		if results[i] != 42 || shared[i] != (i > 0) {
+			t.Errorf("caller %d: %d shared=%v", i, results[i], shared[i])
+		}
+	}
+}
+
+func TestGroupCancelsOnlyWhenEveryCallerLeft(t *testing.T) {
+	var g Group[string, int]
+	cancelled := make(chan struct{})
+	started := make(chan struct{})
+	fn := func(ctx context.Context, _ Deadline) (int, error) {
+		close(started)
+		<-ctx.Done()
+		close(cancelled)
+		return 0, ctx.Err()
+	}
+	ctx1, cancel1 := context.WithCancel(testContext(t))
+	ctx2, cancel2 := context.WithCancel(testContext(t))
+	errs := make(chan error, 2)
+	go func() { _, err, _ := g.Do(ctx1, "k", fn); errs <- err }()
+	<-started
+	go func() { _, err, _ := g.Do(ctx2, "k", fn); errs <- err }()
+	for g.Waiting() != 2 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel1()
+	if err := <-errs; !errors.Is(err, context.Canceled) {
+		t.Fatalf("first caller = %v, want its context's error at once", err)
+	}
+	select {
+	case <-cancelled:
+		t.Fatal("the shared call was cancelled while a caller still waited")
+	case <-time.After(20 * time.Millisecond):
+	}
+	cancel2()
+	<-errs
+	select {
+	case <-cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the shared call was not cancelled when every caller left")
+	}
+}
+
+func TestGroupPanicReachesEveryCaller(t *testing.T) {
+	var g Group[string, int]
+	_, err, _ := g.Do(testContext(t), "k", func(context.Context, Deadline) (int, error) { panic("bug") })
+	if err == nil {
+		t.Fatal("a panic gave no error")
+	}
+}
