@@ -30,8 +30,8 @@ const breakerPoll = time.Second
 
 // watchBreakers makes the per-service health statuses (ResellerService,
 // CustomerService) report NOT_SERVING while the upstream looks down for
-// everyone: at least one tenant's circuit breaker is open and none is closed
-// or half-open. The overall status (service "", which the Kubernetes probes
+// everyone: at least one tenant's circuit breaker is open or half-open and
+// none is closed. The overall status (service "", which the Kubernetes probes
 // and /readyz use) never follows the upstream: it follows the process only
 // (SERVING once started, NOT_SERVING when draining). It returns when ctx
 // ends; after hs.Shutdown its updates are ignored.
@@ -46,7 +46,7 @@ func watchBreakers(ctx context.Context, hs *health.Server, states func() [3]int,
 		case <-t.C:
 		}
 		n := states()
-		now := n[resilience.BreakerOpen] > 0 && n[resilience.BreakerClosed]+n[resilience.BreakerHalfOpen] == 0
+		now := n[resilience.BreakerOpen]+n[resilience.BreakerHalfOpen] > 0 && n[resilience.BreakerClosed] == 0
 		if now == down {
 			continue
 		}
@@ -54,9 +54,9 @@ func watchBreakers(ctx context.Context, hs *health.Server, states func() [3]int,
 		st := healthpb.HealthCheckResponse_SERVING
 		if down {
 			st = healthpb.HealthCheckResponse_NOT_SERVING
-			log.Warn("every tenant's upstream circuit breaker is open: per-service health NOT_SERVING (overall health unaffected)")
+			log.Warn("no tenant's upstream circuit breaker is closed: per-service health NOT_SERVING (overall health unaffected)")
 		} else {
-			log.Info("upstream circuit breakers no longer all open: per-service health SERVING")
+			log.Info("a tenant's upstream circuit breaker is closed again: per-service health SERVING")
 		}
 		for _, name := range facadeServices {
 			hs.SetServingStatus(name, st)

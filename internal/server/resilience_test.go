@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -59,16 +61,148 @@ func startResilienceServer(t *testing.T, cfg Config) (*grpc.ClientConn, string) 
 	return conn, "http://" + hl.Addr().String()
 }
 
-// TestBreakerReadinessAndStatus drives the assembled server against an
-// upstream that fails: the circuit breaker opens, calls fail fast with
-// UNAVAILABLE, CIRCUIT_OPEN and RetryInfo, health reports NOT_SERVING for the
-// server and both services (and /readyz follows, while /healthz stays up),
-// then it all recovers once the upstream does.
-func TestBreakerReadinessAndStatus(t *testing.T) {
-	const (
-		resellerID = "11111111-1111-4111-8111-111111111111"
-		openFor    = 500 * time.Millisecond
-	)
+// healthOf returns the gRPC health status of svc ("" for the server).
+func healthOf(ctx context.Context, t *testing.T, conn *grpc.ClientConn, svc string) healthpb.HealthCheckResponse_ServingStatus {
+	t.Helper()
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: svc})
+	if err != nil {
+		t.Fatalf("health %q: %v", svc, err)
+	}
+	return resp.GetStatus()
+}
+
+// httpStatusOf returns the status of GET base+path.
+func httpStatusOf(ctx context.Context, t *testing.T, base, path string) int {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+// details returns the ErrorInfo and RetryInfo of err's status.
+func details(err error) (*errdetails.ErrorInfo, *errdetails.RetryInfo) {
+	var info *errdetails.ErrorInfo
+	var retry *errdetails.RetryInfo
+	for _, d := range status.Convert(err).Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			info = d
+		case *errdetails.RetryInfo:
+			retry = d
+		}
+	}
+	return info, retry
+}
+
+// tenantContext returns ctx with the call metadata of tenant.
+func tenantContext(ctx context.Context, tenant string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer test-token", "x-tenant", tenant)
+}
+
+const testResellerID = "11111111-1111-4111-8111-111111111111"
+
+// writeReseller answers with a small reseller.
+func writeReseller(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"id":"`+testResellerID+`","companyName":"Contoso"}`)
+}
+
+// TestFailingTenantKeepsOthersAndReadiness drives the assembled server at
+// 200 calls/s for a second with a tenant (or one reseller id) that fails,
+// while another tenant calls: every call of the other tenant succeeds, and
+// the overall health and /readyz stay SERVING, before, during and after.
+func TestFailingTenantKeepsOthersAndReadiness(t *testing.T) {
+	const badID = "22222222-2222-4222-8222-222222222222"
+	tests := []struct {
+		name string
+		fail func(r *http.Request) bool
+	}{
+		{name: "failing tenant", fail: func(r *http.Request) bool { return r.Header.Get("X-Tenant") == "bad.example.com" }},
+		{name: "failing reseller id", fail: func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, badID) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.fail(r) {
+					w.Header().Set("Content-Type", "text/html")
+					w.WriteHeader(http.StatusServiceUnavailable)
+					_, _ = io.WriteString(w, "<html>down</html>")
+					return
+				}
+				writeReseller(w)
+			}))
+			defer up.Close()
+			cfg := DefaultConfig()
+			cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
+			cfg.Coalesce = false
+			conn, httpBase := startResilienceServer(t, cfg)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			resellers := pb.NewResellerServiceClient(conn)
+
+			var wg sync.WaitGroup
+			var badCalls, badOpen atomic.Int32
+			stop := time.Now().Add(time.Second)
+			tick := time.NewTicker(5 * time.Millisecond) // 200 calls/s
+			defer tick.Stop()
+			go func() {
+				for range tick.C {
+					if time.Now().After(stop) {
+						return
+					}
+					wg.Go(func() {
+						badCalls.Add(1)
+						_, err := resellers.GetReseller(tenantContext(ctx, "bad.example.com"), &pb.GetResellerRequest{ResellerId: badID})
+						if info, _ := details(err); info.GetReason() == "CIRCUIT_OPEN" {
+							badOpen.Add(1)
+						}
+					})
+				}
+			}()
+			good, goodOK := 0, 0
+			for time.Now().Before(stop) {
+				good++
+				if _, err := resellers.GetReseller(tenantContext(ctx, "good.example.com"), &pb.GetResellerRequest{ResellerId: testResellerID}); err != nil {
+					t.Errorf("good tenant: %v", err)
+				} else {
+					goodOK++
+				}
+				if st := healthOf(ctx, t, conn, ""); st != healthpb.HealthCheckResponse_SERVING {
+					t.Fatalf("overall health = %v during a partial failure, want SERVING", st)
+				}
+				if code := httpStatusOf(ctx, t, httpBase, "/readyz"); code != http.StatusOK {
+					t.Fatalf("/readyz = %d during a partial failure, want 200", code)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			wg.Wait()
+			if goodOK != good || good == 0 {
+				t.Errorf("good tenant: %d of %d calls succeeded, want all", goodOK, good)
+			}
+			if badOpen.Load() == 0 {
+				t.Errorf("bad calls: none of %d refused by an open breaker, want the failing tenant's breaker open", badCalls.Load())
+			}
+			for _, svc := range []string{"", "cloudcockpit.v1.ResellerService"} {
+				if st := healthOf(ctx, t, conn, svc); st != healthpb.HealthCheckResponse_SERVING {
+					t.Errorf("health %q = %v with one tenant failing, want SERVING", svc, st)
+				}
+			}
+		})
+	}
+}
+
+// TestOutageFailsFastAndReadinessStays drives the assembled server against
+// an upstream that fails for everyone: the breakers open, calls fail fast
+// with UNAVAILABLE, CIRCUIT_OPEN and RetryInfo, the per-service health
+// statuses report NOT_SERVING while the overall one and /readyz stay
+// SERVING, then it all recovers once the upstream does.
+func TestOutageFailsFastAndReadinessStays(t *testing.T) {
+	const openFor = 500 * time.Millisecond
 	var failing atomic.Bool
 	var requests atomic.Int32
 	failing.Store(true)
@@ -80,110 +214,122 @@ func TestBreakerReadinessAndStatus(t *testing.T) {
 			_, _ = io.WriteString(w, "<html>down</html>")
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"id":"`+resellerID+`","companyName":"Contoso"}`)
+		writeReseller(w)
 	}))
 	defer up.Close()
 
 	cfg := DefaultConfig()
 	cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
 	cfg.UpstreamMaxAttempts = 1
-	cfg.BreakerFailures = 2
+	cfg.BreakerMinCalls = 2
 	cfg.BreakerOpenDuration = openFor
 	conn, httpBase := startResilienceServer(t, cfg)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	callCtx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer test-token", "x-tenant", "portal.cloudcockpit.com")
 	resellers := pb.NewResellerServiceClient(conn)
-	health := healthpb.NewHealthClient(conn)
-	services := []string{"", "cloudcockpit.v1.ResellerService", "cloudcockpit.v1.CustomerService"}
+	tenants := []string{"a.example.com", "b.example.com"}
 
-	checkHealth := func(want healthpb.HealthCheckResponse_ServingStatus) {
-		t.Helper()
-		for _, svc := range services {
-			resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{Service: svc})
-			if err != nil || resp.GetStatus() != want {
-				t.Errorf("health %q = %v, %v; want %v", svc, resp.GetStatus(), err, want)
+	// Two failures per tenant open each tenant's breaker.
+	for _, tenant := range tenants {
+		for range 2 {
+			_, err := resellers.GetReseller(tenantContext(ctx, tenant), &pb.GetResellerRequest{ResellerId: testResellerID})
+			if code := status.Code(err); code != codes.Unavailable {
+				t.Fatalf("GetReseller() code = %v (%v), want UNAVAILABLE from the 503", code, err)
 			}
 		}
 	}
-	httpStatus := func(path string) int {
-		t.Helper()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, httpBase+path, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
-		return resp.StatusCode
-	}
-	checkHealth(healthpb.HealthCheckResponse_SERVING)
-
-	// Two failures open the breaker.
-	for range 2 {
-		_, err := resellers.GetReseller(callCtx, &pb.GetResellerRequest{ResellerId: resellerID})
-		if code := status.Code(err); code != codes.Unavailable {
-			t.Fatalf("GetReseller() code = %v (%v), want UNAVAILABLE from the 503", code, err)
-		}
-	}
-
 	// Open: fails fast with CIRCUIT_OPEN and RetryInfo, without upstream calls.
-	_, err := resellers.GetReseller(callCtx, &pb.GetResellerRequest{ResellerId: resellerID})
-	st := status.Convert(err)
-	if st.Code() != codes.Unavailable {
-		t.Fatalf("GetReseller() code = %v, want UNAVAILABLE", st.Code())
-	}
-	var info *errdetails.ErrorInfo
-	var retry *errdetails.RetryInfo
-	for _, d := range st.Details() {
-		switch d := d.(type) {
-		case *errdetails.ErrorInfo:
-			info = d
-		case *errdetails.RetryInfo:
-			retry = d
+	for _, tenant := range tenants {
+		_, err := resellers.GetReseller(tenantContext(ctx, tenant), &pb.GetResellerRequest{ResellerId: testResellerID})
+		if st := status.Convert(err); st.Code() != codes.Unavailable {
+			t.Fatalf("GetReseller() code = %v, want UNAVAILABLE", st.Code())
+		}
+		info, retry := details(err)
+		if info.GetReason() != "CIRCUIT_OPEN" {
+			t.Errorf("ErrorInfo.reason = %q, want CIRCUIT_OPEN", info.GetReason())
+		}
+		if d := retry.GetRetryDelay().AsDuration(); retry == nil || d <= 0 || d > openFor {
+			t.Errorf("RetryInfo = %v, want a delay in (0, %v]", retry, openFor)
 		}
 	}
-	if info.GetReason() != "CIRCUIT_OPEN" {
-		t.Errorf("ErrorInfo.reason = %q, want CIRCUIT_OPEN", info.GetReason())
+	if n := requests.Load(); n != 4 {
+		t.Errorf("upstream saw %d requests, want 4", n)
 	}
-	if d := retry.GetRetryDelay().AsDuration(); retry == nil || d <= 0 || d > openFor {
-		t.Errorf("RetryInfo = %v, want a delay in (0, %v]", retry, openFor)
+	// The per-service statuses report the outage (polled once a second);
+	// the overall status and /readyz never follow the upstream.
+	waitHealth(ctx, t, conn, "cloudcockpit.v1.ResellerService", healthpb.HealthCheckResponse_NOT_SERVING)
+	if st := healthOf(ctx, t, conn, ""); st != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("overall health = %v during an outage, want SERVING", st)
 	}
-	if n := requests.Load(); n != 2 {
-		t.Errorf("upstream saw %d requests, want 2", n)
+	if code := httpStatusOf(ctx, t, httpBase, "/readyz"); code != http.StatusOK {
+		t.Errorf("/readyz = %d during an outage, want 200", code)
 	}
-	checkHealth(healthpb.HealthCheckResponse_NOT_SERVING)
-	if code := httpStatus("/readyz"); code != http.StatusServiceUnavailable {
-		t.Errorf("/readyz = %d while the breaker is open, want 503", code)
-	}
-	if code := httpStatus("/healthz"); code != http.StatusOK {
-		t.Errorf("/healthz = %d while the breaker is open, want 200", code)
+	if code := httpStatusOf(ctx, t, httpBase, "/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz = %d during an outage, want 200", code)
 	}
 
-	// The upstream recovers: readiness returns when the open period ends, and
-	// the probe closes the breaker.
+	// The upstream recovers: after the open time a probe closes each
+	// tenant's breaker.
 	failing.Store(false)
+	time.Sleep(openFor)
+	for _, tenant := range tenants {
+		if _, err := resellers.GetReseller(tenantContext(ctx, tenant), &pb.GetResellerRequest{ResellerId: testResellerID}); err != nil {
+			t.Fatalf("GetReseller() after recovery: %v", err)
+		}
+	}
+	waitHealth(ctx, t, conn, "cloudcockpit.v1.ResellerService", healthpb.HealthCheckResponse_SERVING)
+	if err := ctx.Err(); errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal("test ran out of time")
+	}
+}
+
+// waitHealth waits until svc's health status is want.
+func waitHealth(ctx context.Context, t *testing.T, conn *grpc.ClientConn, svc string, want healthpb.HealthCheckResponse_ServingStatus) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{})
-		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			break
+		st := healthOf(ctx, t, conn, svc)
+		if st == want {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("health did not return to SERVING: %v, %v", resp.GetStatus(), err)
+			t.Fatalf("health %q = %v, want %v", svc, st, want)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if _, err := resellers.GetReseller(callCtx, &pb.GetResellerRequest{ResellerId: resellerID}); err != nil {
-		t.Fatalf("GetReseller() after recovery: %v", err)
+}
+
+// TestThrottlingIsSurfacedWithRetryInfo: a tenant's 429 reaches the caller
+// as RESOURCE_EXHAUSTED with RetryInfo from Retry-After, and never opens a
+// breaker or affects another tenant.
+func TestThrottlingIsSurfacedWithRetryInfo(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Tenant") == "throttled.example.com" {
+			w.Header().Set("Retry-After", "30")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		writeReseller(w)
+	}))
+	defer up.Close()
+	cfg := DefaultConfig()
+	cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
+	cfg.BreakerMinCalls = 2
+	conn, _ := startResilienceServer(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resellers := pb.NewResellerServiceClient(conn)
+	for range 10 {
+		_, err := resellers.GetReseller(tenantContext(ctx, "throttled.example.com"), &pb.GetResellerRequest{ResellerId: testResellerID})
+		if code := status.Code(err); code != codes.ResourceExhausted {
+			t.Fatalf("throttled call: code = %v (%v), want RESOURCE_EXHAUSTED", code, err)
+		}
+		if _, retry := details(err); retry.GetRetryDelay().AsDuration() != 30*time.Second {
+			t.Fatalf("throttled call: RetryInfo = %v, want 30s", retry)
+		}
 	}
-	checkHealth(healthpb.HealthCheckResponse_SERVING)
-	if code := httpStatus("/readyz"); code != http.StatusOK {
-		t.Errorf("/readyz = %d after recovery, want 200", code)
-	}
-	if err := ctx.Err(); errors.Is(err, context.DeadlineExceeded) {
-		t.Fatal("test ran out of time")
+	if _, err := resellers.GetReseller(tenantContext(ctx, "other.example.com"), &pb.GetResellerRequest{ResellerId: testResellerID}); err != nil {
+		t.Errorf("other tenant: %v", err)
 	}
 }
