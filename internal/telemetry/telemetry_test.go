@@ -174,7 +174,7 @@ func TestMetricsAndAccessLog(t *testing.T) {
 	if n := testutil.CollectAndCount(h.metrics.serverDuration); n != 1 {
 		t.Errorf("grpc_server_handling_seconds series = %d, want 1", n)
 	}
-	for _, name := range []string{"cloudcockpit_facade_build_info", "go_goroutines", "process_resident_memory_bytes", "cloudcockpit_upstream_breaker_state"} {
+	for _, name := range []string{"cloudcockpit_facade_build_info", "go_goroutines", "process_resident_memory_bytes", "cloudcockpit_upstream_breakers", "cloudcockpit_upstream_tenants"} {
 		if n, err := testutil.GatherAndCount(h.metrics.Registry, name); err != nil || n == 0 {
 			t.Errorf("%s missing (%d, %v)", name, n, err)
 		}
