@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 // step is what the fault upstream does with one request.
@@ -979,42 +977,6 @@ func TestConcurrencyLimitWithoutQueue(t *testing.T) {
 	}
 	u.release()
 	<-done
-}
-
-func TestCloneIsDeep(t *testing.T) {
-	body := readTestdata(t, "reseller_full.json")
-	orig, err := DecodeReseller(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, _ := DecodeReseller(body)
-	cp := orig.Clone()
-	if !resellersEqual(cp, want) {
-		t.Fatal("clone differs from the original")
-	}
-	// Change everything reachable in the clone; the original must not move.
-	*cp.ID = "x"
-	cp.ProviderResellers[0].OfferTypeMargins["AzurePlan"] = PriceMargin{}
-	*cp.ProviderResellers[0].PriceMargin.Value = 42
-	*cp.ProviderResellers[0].Status.Name = "x"
-	*cp.ProviderResellers[0].ProviderData.IndirectResellerID = "x"
-	cp.ProviderResellers[0].ProviderData.SecondaryMpnIDs[0] = "x"
-	cp.ProviderResellers[0] = ProviderReseller{}
-	if !resellersEqual(orig, want) {
-		t.Error("changing the clone changed the original")
-	}
-	if (*Reseller)(nil).Clone() != nil {
-		t.Error("nil.Clone() != nil")
-	}
-	empty := &Reseller{ProviderResellers: []ProviderReseller{{OfferTypeMargins: OfferTypeMargins{}}}}
-	ec := empty.Clone()
-	if ec.ProviderResellers[0].OfferTypeMargins == nil || ec.CustomDomain != nil {
-		t.Error("clone does not keep empty and nil apart")
-	}
-}
-
-func resellersEqual(a, b *Reseller) bool {
-	return cmp.Diff(a, b) == ""
 }
 
 func TestAttempts(t *testing.T) {
