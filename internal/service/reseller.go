@@ -37,6 +37,9 @@ func (s *ResellerServer) GetReseller(ctx context.Context, req *pb.GetResellerReq
 	if err != nil {
 		return nil, toStatus(ctx, call, err, &resource{kind: resourceReseller, name: req.GetResellerId()})
 	}
+	if err := call.checkReseller(ctx, s.cfg, req.GetResellerId(), r); err != nil {
+		return nil, toStatus(ctx, call, err, nil)
+	}
 	// The result may be shared with coalesced callers, and so is its
 	// message (see mappingMemo).
 	return s.memo.get(r, func(r *rest.Reseller) *pb.Reseller {
