@@ -432,12 +432,12 @@ func TestParseProviderData(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := ParseProviderData(tt.give)
+			got, ok := parseProviderData([]byte(tt.give))
 			if ok != tt.wantOK {
-				t.Fatalf("ParseProviderData() ok = %v, want %v", ok, tt.wantOK)
+				t.Fatalf("parseProviderData() ok = %v, want %v", ok, tt.wantOK)
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("ParseProviderData() mismatch (-want +got):\n%s", diff)
+				t.Errorf("parseProviderData() mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}

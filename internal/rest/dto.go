@@ -1,7 +1,5 @@
 package rest
 
-import "github.com/go-json-experiment/json/jsontext"
-
 // Reseller is a reseller as GET /v1/Resellers/{resellerId} returns it. Every
 // "string | null" property is a *string, so that null or absent (nil) is
 // distinguishable from "".
@@ -59,9 +57,9 @@ type ProviderReseller struct {
 	// ResellerProviderData is a JSON document inside a string, kept verbatim;
 	// see ProviderData.
 	ResellerProviderData *string `json:"resellerProviderData"`
-	// ProviderData is ResellerProviderData parsed as ParseProviderData
-	// does, set by DecodeReseller when the string holds a JSON object; nil
-	// otherwise. It is not part of the upstream's JSON.
+	// ProviderData is ResellerProviderData parsed, set by DecodeReseller
+	// when the string holds a JSON object; nil otherwise. It is not part of
+	// the upstream's JSON, and the only place the string is parsed.
 	ProviderData *ProviderData `json:"-"`
 	// Status is Processing, Success or Failed (any casing); nil when null or
 	// absent.
@@ -102,17 +100,3 @@ type CustomDomain struct {
 // "value" key) or holds null; otherwise the object is the dictionary. null
 // decodes to a nil map.
 type OfferTypeMargins map[string]PriceMargin
-
-// UnmarshalJSONFrom implements the json.UnmarshalerFrom interface of
-// github.com/go-json-experiment/json (encoding/json/v2) with the wrapper
-// rule described on OfferTypeMargins.
-func (m *OfferTypeMargins) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	r := reader{dec: dec}
-	return r.offerTypeMargins(m)
-}
-
-// UnmarshalJSON implements json.Unmarshaler with the wrapper rule described
-// on OfferTypeMargins.
-func (m *OfferTypeMargins) UnmarshalJSON(data []byte) error {
-	return decodeValue(data, m, (*reader).offerTypeMargins)
-}

@@ -1,7 +1,7 @@
 package rest
 
 // The encoding/json implementation of DecodeReseller, OfferTypeMargins and
-// ParseProviderData that the jsontext decoder (wire.go) replaced, kept
+// ParseProviderData that the library decoder (decode.go, margins.go) replaced, kept
 // verbatim as the oracle of the differential fuzz tests (FuzzDecodeResellerOracle,
 // FuzzOfferTypeMargins, FuzzParseProviderDataOracle): the new decoder must
 // give the same results, and fail on the same inputs.

@@ -257,7 +257,10 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, metrics 
 		sopts = append(sopts, grpc.StatsHandler(h))
 	}
 	gs := grpc.NewServer(append(sopts, extra...)...)
-	opts := []service.Option{service.WithLogger(log)}
+	opts := []service.Option{
+		service.WithLogger(log),
+		service.WithOnMismatchedAnswer(telemetry.NewMismatchedAnswers(metrics.Registry).Inc),
+	}
 	if cfg.DefaultTenant != "" {
 		opts = append(opts, service.WithDefaultTenant(cfg.DefaultTenant))
 	}

@@ -50,6 +50,7 @@ const (
 	reasonUpstreamUnreachable    = "UPSTREAM_UNREACHABLE"
 	reasonUpstreamBadResponse    = "UPSTREAM_BAD_RESPONSE"
 	reasonUpstreamTooLarge       = "UPSTREAM_RESPONSE_TOO_LARGE"
+	reasonUpstreamMismatch       = "UPSTREAM_ANSWER_MISMATCH"
 	reasonDeadlineExceeded       = "DEADLINE_EXCEEDED"
 	reasonCancelled              = "CANCELLED"
 
@@ -129,6 +130,7 @@ func toStatus(ctx context.Context, c *call, err error, res *resource) error {
 	var tooLarge *rest.BodyTooLargeError
 	var circuitOpen *rest.CircuitOpenError
 	var overLimit *rest.ConcurrencyLimitError
+	var mismatch *mismatchedAnswerError
 	if n := rest.Attempts(err); n > 1 {
 		meta[metaUpstreamAttempts] = strconv.Itoa(n)
 	}
@@ -161,6 +163,8 @@ func toStatus(ctx context.Context, c *call, err error, res *resource) error {
 		if code == codes.NotFound && res != nil {
 			details = append(details, &errdetails.ResourceInfo{ResourceType: res.kind, ResourceName: res.name, Description: msg})
 		}
+	case errors.As(err, &mismatch):
+		code, reason, msg = codes.Unavailable, reasonUpstreamMismatch, "the upstream answered about another resource than the one asked for"
 	case ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled):
 		code, reason, msg = codes.Canceled, reasonCancelled, "the call was cancelled by the caller"
 	case ctx.Err() != nil:

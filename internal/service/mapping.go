@@ -61,23 +61,10 @@ func providerResellerToProto(p *rest.ProviderReseller, unknown func(field, name 
 			out.OfferTypeMargins[k] = priceMarginToProto(&m, unknown)
 		}
 	}
-	if d := providerData(p); d != nil {
+	if d := p.ProviderData; d != nil {
 		out.ProviderData = &pb.ProviderData{IndirectResellerId: d.IndirectResellerID, SecondaryMpnIds: d.SecondaryMpnIDs}
 	}
 	return out
-}
-
-// providerData returns the Tier 2 data of p: the ProviderData that
-// rest.DecodeReseller parsed, or, for a ProviderReseller built otherwise, its
-// resellerProviderData parsed now; nil when that is not a JSON object.
-func providerData(p *rest.ProviderReseller) *rest.ProviderData {
-	if p.ProviderData != nil || p.ResellerProviderData == nil {
-		return p.ProviderData
-	}
-	if d, ok := rest.ParseProviderData(*p.ResellerProviderData); ok {
-		return &d
-	}
-	return nil
 }
 
 // priceMarginToProto maps a price margin; nil stays nil.

@@ -68,12 +68,14 @@ func TestResellerToProto(t *testing.T) {
 				},
 				ProviderResellerID:   ptr("4794019"),
 				ResellerProviderData: ptr(tier2Data),
+				ProviderData:         tier2ProviderData(),
 				Status:               enum("Success"),
 			},
 			{
 				ProviderInstanceID:   ptr("8a6e0f3d-2b4c-4d1e-9f7a-5c3b1e0d2a94"),
 				PriceMargin:          &rest.PriceMargin{MarginRule: enum("Margin"), Value: ptr(0.0)},
 				ResellerProviderData: ptr("{}"),
+				ProviderData:         &rest.ProviderData{},
 				Status:               enum("Processing"),
 			},
 		},
@@ -213,6 +215,7 @@ func TestProviderResellerToProto(t *testing.T) {
 				PriceMargin:          &rest.PriceMargin{MarginRule: enum("markup"), Value: ptr(8.0)},
 				ProviderResellerID:   ptr("968bd16f-7eca-494d-b29f-440b9ef5cf5d"),
 				ResellerProviderData: ptr(tier2Data),
+				ProviderData:         tier2ProviderData(),
 				Status:               enum("FAILED"),
 			},
 			want: &pb.ProviderReseller{
@@ -267,6 +270,11 @@ func TestProviderResellerToProto(t *testing.T) {
 	}
 }
 
+// tier2ProviderData is tier2Data as rest.DecodeReseller parses it.
+func tier2ProviderData() *rest.ProviderData {
+	return &rest.ProviderData{IndirectResellerID: ptr(tier2ID), SecondaryMpnIDs: []string{"123456", "654321"}}
+}
+
 func TestProviderResellerToProtoProviderData(t *testing.T) {
 	tests := []struct {
 		name string
@@ -293,15 +301,9 @@ func TestProviderResellerToProtoProviderData(t *testing.T) {
 		{name: "wrong type", give: ptr(`{"IndirectResellerId":42}`), want: nil},
 	}
 	for _, tt := range tests {
+		// rest.DecodeReseller is the one place that parses the string; the
+		// raw string always stays, exactly as sent.
 		t.Run(tt.name, func(t *testing.T) {
-			got := providerResellerToProto(&rest.ProviderReseller{ResellerProviderData: tt.give}, nil)
-			// the raw string always stays, exactly as sent
-			want := &pb.ProviderReseller{ResellerProviderData: tt.give, ProviderData: tt.want}
-			if diff := gocmp.Diff(want, got, protocmp.Transform()); diff != "" {
-				t.Errorf("providerResellerToProto(resellerProviderData %v) mismatch (-want +got):\n%s", tt.give, diff)
-			}
-		})
-		t.Run(tt.name+"/parsed by DecodeReseller", func(t *testing.T) {
 			data, err := json.Marshal(tt.give)
 			if err != nil {
 				t.Fatal(err)
@@ -320,18 +322,24 @@ func TestProviderResellerToProtoProviderData(t *testing.T) {
 }
 
 func TestProviderResellerToProtoUsesDecodedProviderData(t *testing.T) {
-	// The ProviderData that DecodeReseller parsed is used as it is: the
-	// string is not parsed again.
-	give := &rest.ProviderReseller{
-		ResellerProviderData: ptr(tier2Data),
-		ProviderData:         &rest.ProviderData{IndirectResellerID: ptr("from-the-decoder")},
+	// The ProviderData that DecodeReseller parsed is used as it is, and a
+	// string it did not parse is not parsed here.
+	tests := []struct {
+		name string
+		give *rest.ProviderData
+		want *pb.ProviderData
+	}{
+		{name: "parsed", give: &rest.ProviderData{IndirectResellerID: ptr("from-the-decoder")}, want: &pb.ProviderData{IndirectResellerId: ptr("from-the-decoder")}},
+		{name: "not parsed", give: nil, want: nil},
 	}
-	want := &pb.ProviderReseller{
-		ResellerProviderData: ptr(tier2Data),
-		ProviderData:         &pb.ProviderData{IndirectResellerId: ptr("from-the-decoder")},
-	}
-	if diff := gocmp.Diff(want, providerResellerToProto(give, nil), protocmp.Transform()); diff != "" {
-		t.Errorf("providerResellerToProto() mismatch (-want +got):\n%s", diff)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			give := &rest.ProviderReseller{ResellerProviderData: ptr(tier2Data), ProviderData: tt.give}
+			want := &pb.ProviderReseller{ResellerProviderData: ptr(tier2Data), ProviderData: tt.want}
+			if diff := gocmp.Diff(want, providerResellerToProto(give, nil), protocmp.Transform()); diff != "" {
+				t.Errorf("providerResellerToProto() mismatch (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

@@ -35,6 +35,9 @@ func (s *ResellerServer) GetReseller(ctx context.Context, req *pb.GetResellerReq
 	if err != nil {
 		return nil, toStatus(ctx, call, err, &resource{kind: resourceReseller, name: req.GetResellerId()})
 	}
+	if err := call.checkReseller(ctx, s.cfg, req.GetResellerId(), r); err != nil {
+		return nil, toStatus(ctx, call, err, nil)
+	}
 	// r may be shared with coalesced callers (read-only); each caller gets
 	// a message of its own.
 	return resellerToProto(r, call.unknownEnum(ctx, s.cfg.logger)), nil

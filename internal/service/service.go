@@ -24,8 +24,9 @@ type Upstream interface {
 type Option func(*config)
 
 type config struct {
-	defaultTenant string
-	logger        *slog.Logger
+	defaultTenant      string
+	logger             *slog.Logger
+	onMismatchedAnswer func(operation string)
 }
 
 // WithDefaultTenant sets the tenant used when a call carries no `x-tenant`
@@ -39,6 +40,15 @@ func WithDefaultTenant(tenant string) Option {
 // enum names). By default slog.Default() is used.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
+}
+
+// WithOnMismatchedAnswer sets a function called with the operation name
+// ("GetReseller") each time an upstream answer is rejected because it is
+// about another resource than the one asked for (a reseller with another
+// id); the call then fails UNAVAILABLE with reason UPSTREAM_ANSWER_MISMATCH
+// and a warning is logged. By default nothing is called.
+func WithOnMismatchedAnswer(fn func(operation string)) Option {
+	return func(c *config) { c.onMismatchedAnswer = fn }
 }
 
 func newConfig(opts []Option) config {

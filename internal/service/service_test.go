@@ -760,7 +760,13 @@ func TestGetResellerTolerantDecoding(t *testing.T) {
 		want     *pb.Reseller
 		wantLogs []string // substrings of the warnings logged; none expected when empty
 	}{
-		{name: "spec example", body: string(spec), want: specExample()},
+		{
+			// The spec example with the id asked for: its own id, "string",
+			// would be rejected as another reseller's.
+			name: "spec example",
+			body: strings.Replace(string(spec), `"id": "string"`, `"id": "`+testResellerID+`"`, 1),
+			want: func() *pb.Reseller { r := specExample(); r.Id = testResellerID; return r }(),
+		},
 		{
 			name: "PascalCase",
 			body: `{"Id":"` + testResellerID + `","CompanyName":"Tailspin Toys","Country":"PT","TaxId":"PT1",` +
@@ -1044,8 +1050,8 @@ func TestCorrelationID(t *testing.T) {
 func TestUpstreamRequestLine(t *testing.T) {
 	const otherReseller = "22222222-2222-4222-8222-222222222222"
 	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		if strings.Contains(r.URL.Path, "Resellers") {
-			answer(200, `{"id":"x"}`, "Content-Type", "application/json")(w, r)
+		if id, ok := strings.CutPrefix(r.URL.Path, "/v1/Resellers/"); ok {
+			answer(200, `{"id":"`+id+`"}`, "Content-Type", "application/json")(w, r)
 			return
 		}
 		answer(200, `"https://admin.microsoft.com/Adminportal/Home"`, "Content-Type", "application/json")(w, r)

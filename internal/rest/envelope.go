@@ -1,0 +1,162 @@
+package rest
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// DecodeEnvelope decodes an upstream error body. ok is true, with a non-nil
+// Envelope, only when body is a JSON object with at least one of statusCode,
+// type, description or errors (any casing, not null); HTML, empty bodies and
+// other JSON give nil and false. Decoding is lenient so that nothing the
+// upstream said is lost: a field of the wrong type is left zero, statusCode
+// may be a number or a numeric string, an error's description may be one
+// string instead of an array, and the ASP.NET ProblemDetails forms are
+// understood too (status and title as fallbacks for statusCode and
+// description; errors as an object mapping property names to messages,
+// sorted by name).
+func DecodeEnvelope(body []byte) (*Envelope, bool) {
+	body = trimLeft(body)
+	if len(body) == 0 || body[0] != '{' {
+		return nil, false
+	}
+	var wire struct {
+		StatusCode    json.RawMessage `json:"statusCode"`
+		Status        json.RawMessage `json:"status"`
+		Type          json.RawMessage `json:"type"`
+		Title         json.RawMessage `json:"title"`
+		Description   json.RawMessage `json:"description"`
+		CorrelationID json.RawMessage `json:"correlationId"`
+		Errors        json.RawMessage `json:"errors"`
+	}
+	if err := json.Unmarshal(body, &wire); err != nil {
+		return nil, false
+	}
+	if !present(wire.StatusCode) && !present(wire.Type) && !present(wire.Description) && !present(wire.Errors) {
+		return nil, false
+	}
+	env := &Envelope{
+		StatusCode:    lenientInt(wire.StatusCode),
+		Type:          lenientString(wire.Type),
+		Description:   lenientString(wire.Description),
+		CorrelationID: lenientString(wire.CorrelationID),
+		Errors:        lenientPropertyErrors(wire.Errors),
+	}
+	if env.StatusCode == 0 {
+		env.StatusCode = lenientInt(wire.Status)
+	}
+	if env.Description == "" {
+		env.Description = lenientString(wire.Title)
+	}
+	return env, true
+}
+
+// present reports whether a property was sent with a value other than null.
+func present(raw json.RawMessage) bool {
+	return len(raw) > 0 && !isNull(raw)
+}
+
+// lenientString returns raw's value when it is a JSON string, else "".
+func lenientString(raw json.RawMessage) string {
+	var s string
+	if len(raw) == 0 || json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// lenientInt returns raw's value when it is an integral JSON number or a
+// string holding one, else 0.
+func lenientInt(raw json.RawMessage) int {
+	if len(raw) == 0 {
+		return 0
+	}
+	text := string(raw)
+	if raw[0] == '"' {
+		text = strings.TrimSpace(lenientString(raw))
+	}
+	if n, err := strconv.Atoi(text); err == nil {
+		return n
+	}
+	if f, err := strconv.ParseFloat(text, 64); err == nil && f == math.Trunc(f) && math.Abs(f) <= math.MaxInt32 {
+		return int(f)
+	}
+	return 0
+}
+
+// lenientPropertyErrors reads errors as the documented array of
+// {propertyName, description} objects or as a ProblemDetails object mapping
+// property names to messages. Entries of the wrong type are skipped.
+func lenientPropertyErrors(raw json.RawMessage) []PropertyError {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return nil
+	}
+	var out []PropertyError
+	switch raw[0] {
+	case '[':
+		var items []json.RawMessage
+		if json.Unmarshal(raw, &items) != nil {
+			return nil
+		}
+		for _, item := range items {
+			var wire struct {
+				PropertyName json.RawMessage `json:"propertyName"`
+				Description  json.RawMessage `json:"description"`
+			}
+			if json.Unmarshal(item, &wire) != nil {
+				continue
+			}
+			out = append(out, PropertyError{
+				PropertyName: lenientString(wire.PropertyName),
+				Description:  lenientMessages(wire.Description),
+			})
+		}
+	case '{':
+		var byName map[string]json.RawMessage
+		if json.Unmarshal(raw, &byName) != nil {
+			return nil
+		}
+		for name, msgs := range byName {
+			out = append(out, PropertyError{PropertyName: name, Description: lenientMessages(msgs)})
+		}
+		slices.SortFunc(out, func(a, b PropertyError) int { return strings.Compare(a.PropertyName, b.PropertyName) })
+	}
+	return out
+}
+
+// lenientMessages reads an array of strings (non-strings skipped) or a single
+// string.
+func lenientMessages(raw json.RawMessage) []string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return nil
+	}
+	if raw[0] == '"' {
+		if s := lenientString(raw); s != "" {
+			return []string{s}
+		}
+		return nil
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) != nil {
+		return nil
+	}
+	var out []string
+	for _, item := range items {
+		var s string
+		if json.Unmarshal(item, &s) == nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// isNull reports whether data is the JSON literal null.
+func isNull(data []byte) bool {
+	return string(bytes.TrimSpace(data)) == "null"
+}

@@ -1,0 +1,72 @@
+package rest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+)
+
+// DecodeAcceptanceLink decodes a GET /v1/Customers/relationship-acceptance
+// 200 body into the link. The documented form is a JSON string
+// ("\"https://...\""); an ASP.NET server may instead send the raw URL as
+// text/plain. So a body (trimmed of white space and a byte order mark) that
+// starts with a double quote is decoded as a JSON string; otherwise, when
+// contentType is text/plain or the body starts with http:// or https://, the
+// trimmed text is the link. An empty body, any other JSON value (object,
+// number, null, ...) and a link that is not an absolute http(s) URL with a
+// host fail with *DecodeError. The link is returned as sent, not re-encoded.
+func DecodeAcceptanceLink(contentType string, body []byte) (string, error) {
+	b := bytes.TrimRight(trimLeft(body), " \t\r\n")
+	if len(b) == 0 {
+		return "", &DecodeError{What: "acceptance link", Err: errEmptyBody}
+	}
+	var link string
+	switch {
+	case b[0] == '"':
+		if err := json.Unmarshal(b, &link); err != nil {
+			return "", &DecodeError{What: "acceptance link", Err: err}
+		}
+		link = strings.TrimSpace(link)
+	case isTextPlain(contentType) || hasPrefixFold(b, "http://") || hasPrefixFold(b, "https://"):
+		link = string(b)
+	default:
+		return "", &DecodeError{What: "acceptance link", Err: errors.New("body is neither a JSON string nor a URL")}
+	}
+	if err := checkLink(link); err != nil {
+		return "", &DecodeError{What: "acceptance link", Err: err}
+	}
+	return link, nil
+}
+
+// checkLink reports why link is not an absolute http(s) URL with a host. The
+// messages never repeat the link: it came from the upstream body.
+func checkLink(link string) error {
+	if strings.ContainsAny(link, " \t\r\n") {
+		return errors.New("link contains white space")
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		return errors.New("link is not a valid URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return errors.New("link is not an http or https URL")
+	}
+	if u.Host == "" {
+		return errors.New("link has no host")
+	}
+	return nil
+}
+
+// isTextPlain reports whether the media type of a Content-Type value is
+// text/plain, ignoring parameters and casing.
+func isTextPlain(contentType string) bool {
+	mediaType, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mediaType), "text/plain")
+}
+
+// hasPrefixFold reports whether b starts with the ASCII prefix in any casing.
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && strings.EqualFold(string(b[:len(prefix)]), prefix)
+}

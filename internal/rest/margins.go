@@ -1,0 +1,132 @@
+package rest
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// UnmarshalJSONFrom implements json.UnmarshalerFrom of
+// github.com/go-json-experiment/json with the wrapper rule described on
+// OfferTypeMargins, and decodes as encoding/json did:
+//
+//   - when the first name cannot be "value" (in any casing, escapes
+//     considered), the object is a plain dictionary decoded as a map: names
+//     kept as sent, each entry decoded from scratch, so a repeated name's
+//     last value wins but every value must decode (null is the zero
+//     PriceMargin);
+//   - otherwise the members are taken by exact name, the last of a repeated
+//     name winning (the values it replaced are not decoded); an object whose
+//     single member is named "value" in any casing is the wrapper when that
+//     member holds null (nil) or an object none of whose names is a
+//     PriceMargin field; then each margin is decoded.
+func (m *OfferTypeMargins) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if k := dec.PeekKind(); k != '{' {
+		// null (nil), or a mismatch for the library to report.
+		return errors.ErrUnsupported
+	}
+	raw, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	if !firstNameMayBeValue(raw) {
+		out := OfferTypeMargins{}
+		if err := json.Unmarshal(raw, (*map[string]PriceMargin)(&out), decodeOptions); err != nil {
+			return err
+		}
+		*m = out
+		return nil
+	}
+	dict, err := members(raw)
+	if err != nil {
+		return err
+	}
+	if inner, ok := dict.unwrap(); ok {
+		if inner == nil {
+			*m = nil
+			return nil
+		}
+		dict = inner
+	}
+	out := make(OfferTypeMargins, len(dict))
+	for name, v := range dict {
+		var pm PriceMargin
+		if err := json.Unmarshal(v, &pm, decodeOptions); err != nil {
+			return err
+		}
+		out[name] = pm
+	}
+	*m = out
+	return nil
+}
+
+// rawMembers are a JSON object's members by exact name.
+type rawMembers map[string]jsontext.Value
+
+// members returns the members of the JSON object raw by exact name, the last
+// of a repeated name winning.
+func members(raw jsontext.Value) (rawMembers, error) {
+	var out rawMembers
+	if err := json.Unmarshal(raw, (*map[string]jsontext.Value)(&out), decodeOptions); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// unwrap reports whether dict is the ASP.NET wrapper, {"Value": null} (nil)
+// or {"Value": {dictionary}}, and returns the dictionary.
+func (dict rawMembers) unwrap() (rawMembers, bool) {
+	if len(dict) != 1 {
+		return nil, false
+	}
+	for name, v := range dict {
+		if !strings.EqualFold(name, "value") {
+			return nil, false
+		}
+		switch v.Kind() {
+		case 'n':
+			return nil, true
+		case '{':
+			inner, err := members(v)
+			if err != nil || inner.hasPriceMarginField() {
+				return nil, false
+			}
+			if inner == nil {
+				inner = rawMembers{}
+			}
+			return inner, true
+		}
+	}
+	return nil, false
+}
+
+// hasPriceMarginField reports whether one of dict's names is also the name
+// of a PriceMargin field ("marginRule" or "value", in any casing), which
+// makes the object holding them a PriceMargin rather than a dictionary.
+func (dict rawMembers) hasPriceMarginField() bool {
+	for name := range dict {
+		if strings.EqualFold(name, "marginRule") || strings.EqualFold(name, "value") {
+			return true
+		}
+	}
+	return false
+}
+
+// firstNameMayBeValue reports whether the first member name of the JSON
+// object raw might be "value" in any casing (a name with escapes might). An
+// empty object's does not.
+func firstNameMayBeValue(raw []byte) bool {
+	b := bytes.TrimLeft(raw, " \t\r\n")
+	if len(b) == 0 || b[0] != '{' {
+		return false
+	}
+	b = bytes.TrimLeft(b[1:], " \t\r\n")
+	if len(b) == 0 || b[0] != '"' {
+		return false
+	}
+	name, _, found := bytes.Cut(b[1:], []byte{'"'})
+	return found && (bytes.IndexByte(name, '\\') >= 0 || bytes.EqualFold(name, []byte("value")))
+}

@@ -1,0 +1,48 @@
+package telemetry
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestMismatchedAnswers(t *testing.T) {
+	tests := []struct {
+		name string
+		give []string
+		want string
+	}{
+		{
+			name: "none: zero series",
+			want: `
+cloudcockpit_upstream_mismatched_answers_total{operation="GetAcceptanceLink"} 0
+cloudcockpit_upstream_mismatched_answers_total{operation="GetReseller"} 0
+`,
+		},
+		{
+			name: "counted by operation, unknown ones as other",
+			give: []string{OpGetReseller, OpGetReseller, "Unknown"},
+			want: `
+cloudcockpit_upstream_mismatched_answers_total{operation="GetAcceptanceLink"} 0
+cloudcockpit_upstream_mismatched_answers_total{operation="GetReseller"} 2
+cloudcockpit_upstream_mismatched_answers_total{operation="other"} 1
+`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			m := NewMismatchedAnswers(reg)
+			for _, op := range tt.give {
+				m.Inc(op)
+			}
+			want := "# HELP cloudcockpit_upstream_mismatched_answers_total Upstream answers rejected because they were about another resource than the one asked for, by operation.\n" +
+				"# TYPE cloudcockpit_upstream_mismatched_answers_total counter" + tt.want
+			if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "cloudcockpit_upstream_mismatched_answers_total"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
