@@ -37,15 +37,20 @@ const (
 func Bound(st *status.Status) *status.Status {
 	p := st.Proto()
 	br, brIndex := badRequestOf(p)
-	if len(p.GetMessage()) <= MaxMessageBytes && proto.Size(p) <= MaxStatusBytes && len(br.GetFieldViolations()) <= MaxFieldViolations {
+	all := br.GetFieldViolations()
+	// A status bounded before ends with the summary of what it omitted.
+	omitted := omittedOf(p)
+	if omitted > 0 && len(all) > 0 && all[len(all)-1].GetField() == "" {
+		all = all[:len(all)-1]
+	}
+	if len(p.GetMessage()) <= MaxMessageBytes && proto.Size(p) <= MaxStatusBytes && len(all) <= MaxFieldViolations {
 		return st
 	}
 	p.Message = Truncate(p.GetMessage(), MaxMessageBytes)
 	if br != nil {
-		all := br.GetFieldViolations()
 		keep := min(len(all), MaxFieldViolations)
 		for {
-			setViolations(p, brIndex, all, keep)
+			setViolations(p, brIndex, all[:keep], omitted+len(all)-keep)
 			if proto.Size(p) <= MaxStatusBytes || keep == 0 {
 				break
 			}
@@ -70,6 +75,19 @@ func Bound(st *status.Status) *status.Status {
 	return status.FromProto(p)
 }
 
+// omittedOf returns the MetaOmittedViolations count of p's ErrorInfo, 0
+// when there is none.
+func omittedOf(p *spb.Status) int {
+	for _, a := range p.GetDetails() {
+		info := new(errdetails.ErrorInfo)
+		if a.MessageIs(info) && a.UnmarshalTo(info) == nil {
+			n, _ := strconv.Atoi(info.GetMetadata()[MetaOmittedViolations])
+			return max(n, 0)
+		}
+	}
+	return 0
+}
+
 // badRequestOf returns p's google.rpc.BadRequest and its index, or nil, -1.
 func badRequestOf(p *spb.Status) (*errdetails.BadRequest, int) {
 	for i, a := range p.GetDetails() {
@@ -85,12 +103,11 @@ func badRequestOf(p *spb.Status) (*errdetails.BadRequest, int) {
 	return nil, -1
 }
 
-// setViolations makes detail i of p a BadRequest holding the first keep of
-// all, followed by a summary of the others, and records their number in the
+// setViolations makes detail i of p a BadRequest holding kept, followed by
+// a summary of the omitted others, and records their number in the
 // ErrorInfo's metadata.
-func setViolations(p *spb.Status, i int, all []*errdetails.BadRequest_FieldViolation, keep int) {
-	fvs := all[:keep:keep]
-	omitted := len(all) - keep
+func setViolations(p *spb.Status, i int, kept []*errdetails.BadRequest_FieldViolation, omitted int) {
+	fvs := kept[:len(kept):len(kept)]
 	if omitted > 0 {
 		fvs = append(fvs, &errdetails.BadRequest_FieldViolation{Description: "and " + strconv.Itoa(omitted) + " more"})
 	}

@@ -145,3 +145,16 @@ func TestTruncate(t *testing.T) {
 		}
 	}
 }
+
+// TestBoundTwice: bounding a bounded status (as the REST mirror does with
+// the services' statuses) changes nothing.
+func TestBoundTwice(t *testing.T) {
+	once := New(Spec{
+		Code: codes.InvalidArgument, Message: "m", Reason: ReasonUpstreamBadRequest, RequestID: "rid",
+		Details: []protoadapt.MessageV1{&errdetails.BadRequest{FieldViolations: violations(500, 30)}},
+	})
+	twice := Bound(once)
+	if !proto.Equal(once.Proto(), twice.Proto()) {
+		t.Errorf("Bound(Bound(st)) differs from Bound(st):\n%v\n%v", once.Proto(), twice.Proto())
+	}
+}
