@@ -18,35 +18,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/protoadapt"
 
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
-	"github.com/cloudcockpit/cloudcockpit-facade/internal/service"
-)
-
-// ErrorInfo reasons of errors the mirror raises itself; the service's own
-// reasons pass through unchanged.
-const (
-	// ReasonUnknownPath: no route matches the request path (404).
-	ReasonUnknownPath = "UNKNOWN_PATH"
-	// ReasonMethodNotAllowed: the path exists, but not for this HTTP method
-	// (405, with an Allow header).
-	ReasonMethodNotAllowed = "METHOD_NOT_ALLOWED"
-	// ReasonInvalidQuery: the query names an unknown parameter, repeats one,
-	// spells one field twice, or does not parse (400, with
-	// google.rpc.BadRequest).
-	ReasonInvalidQuery = "INVALID_QUERY_PARAMETER"
-	// ReasonInvalidRequest: grpc-gateway could not turn the HTTP request into
-	// a call (a bad Grpc-Timeout header or a value it cannot parse) (400).
-	ReasonInvalidRequest = "INVALID_REQUEST"
-	// ReasonMalformedCredentials: the Authorization header holds bytes that
-	// cannot be gRPC metadata (non-ASCII or control characters), spelled as
-	// the service spells the same problem.
-	ReasonMalformedCredentials = "MALFORMED_CREDENTIALS" //nolint:gosec // G101: an error reason, not a credential
-)
-
-// ErrorInfo metadata keys, as the service spells them.
-const (
-	metaOperation     = "operation"
-	metaCorrelationID = "correlationId"
 )
 
 // fallbackBody answers when an error cannot be marshalled.
@@ -99,14 +72,14 @@ func (g *gateway) handleRoutingError(_ context.Context, _ *runtime.ServeMux, _ r
 	switch httpStatus {
 	case http.StatusNotFound:
 		st = status.New(codes.NotFound, "no such path: the REST mirror serves "+g.index)
-		st = withDetails(st, ReasonUnknownPath, "", cid)
+		st = withDetails(st, apierr.ReasonUnknownPath, "", cid)
 	case http.StatusMethodNotAllowed:
 		w.Header().Set("Allow", g.allow)
 		st = status.New(codes.Unimplemented, "method "+quote(r.Method)+" is not allowed on this path: use "+g.allow)
-		st = withDetails(st, ReasonMethodNotAllowed, "", cid)
+		st = withDetails(st, apierr.ReasonMethodNotAllowed, "", cid)
 	case http.StatusBadRequest:
 		st = status.New(codes.InvalidArgument, "malformed request path")
-		st = withDetails(st, ReasonInvalidRequest, "", cid)
+		st = withDetails(st, apierr.ReasonInvalidRequest, "", cid)
 	default:
 		st = status.New(codes.Internal, "unexpected routing error")
 		st = withDetails(st, fallbackReason(codes.Internal), "", cid)
@@ -132,7 +105,7 @@ func (g *gateway) rejectQuery(w http.ResponseWriter, r *http.Request, rt *route,
 		}
 		msg.WriteString(fv.GetField() + ": " + fv.GetDescription())
 	}
-	st := withDetails(status.New(codes.InvalidArgument, msg.String()), ReasonInvalidQuery, rt.operation, cid,
+	st := withDetails(status.New(codes.InvalidArgument, msg.String()), apierr.ReasonInvalidQuery, rt.operation, cid,
 		&errdetails.BadRequest{FieldViolations: fvs})
 	writeStatus(w, http.StatusBadRequest, st, cid)
 }
@@ -146,7 +119,7 @@ func (g *gateway) rejectHeaders(w http.ResponseWriter, r *http.Request, badAuth 
 	cid, _ := requestCorrelationID(r)
 	if badAuth {
 		st := withDetails(status.New(codes.Unauthenticated, "malformed credentials: `Authorization` must be `Bearer <token>` in printable ASCII"),
-			ReasonMalformedCredentials, "", cid)
+			apierr.ReasonMalformedCredentials, "", cid)
 		writeStatus(w, http.StatusUnauthorized, st, cid)
 		return
 	}
@@ -158,7 +131,7 @@ func (g *gateway) rejectHeaders(w http.ResponseWriter, r *http.Request, badAuth 
 		}
 		msg.WriteString(fv.GetField() + ": " + fv.GetDescription())
 	}
-	st := withDetails(status.New(codes.InvalidArgument, msg.String()), ReasonInvalidRequest, "", cid,
+	st := withDetails(status.New(codes.InvalidArgument, msg.String()), apierr.ReasonInvalidRequest, "", cid,
 		&errdetails.BadRequest{FieldViolations: fvs})
 	writeStatus(w, http.StatusBadRequest, st, cid)
 }
@@ -167,12 +140,12 @@ func (g *gateway) rejectHeaders(w http.ResponseWriter, r *http.Request, badAuth 
 // attaches them, followed by extra. If the details cannot be attached st is
 // returned unchanged.
 func withDetails(st *status.Status, reason, op, cid string, extra ...protoadapt.MessageV1) *status.Status {
-	meta := map[string]string{metaCorrelationID: cid}
+	meta := map[string]string{apierr.MetaCorrelationID: cid}
 	if op != "" {
-		meta[metaOperation] = op
+		meta[apierr.MetaOperation] = op
 	}
 	details := append([]protoadapt.MessageV1{
-		&errdetails.ErrorInfo{Reason: reason, Domain: service.ErrorDomain, Metadata: meta},
+		&errdetails.ErrorInfo{Reason: reason, Domain: apierr.Domain, Metadata: meta},
 		&errdetails.RequestInfo{RequestId: cid},
 	}, extra...)
 	out, err := st.WithDetails(details...)
@@ -196,7 +169,7 @@ func hasErrorInfo(st *status.Status) bool {
 // as the service spells its own (CANCELLED).
 func fallbackReason(c codes.Code) string {
 	if c == codes.Canceled {
-		return "CANCELLED"
+		return apierr.ReasonCancelled
 	}
 	var b strings.Builder
 	for i, r := range c.String() {
@@ -212,10 +185,12 @@ func fallbackReason(c codes.Code) string {
 // detail fields (servingData, reason, owner), which say nothing there.
 var errorJSON = protojson.MarshalOptions{}
 
-// writeStatus writes st as the JSON error body. It sets X-Correlation-Id,
+// writeStatus writes st, bounded (apierr.Bound), as the JSON error body. It
+// sets X-Correlation-Id,
 // WWW-Authenticate on 401 (RFC 6750) and Retry-After when the status carries
 // a google.rpc.RetryInfo.
 func writeStatus(w http.ResponseWriter, httpStatus int, st *status.Status, cid string) {
+	st = apierr.Bound(st)
 	h := w.Header()
 	h.Del("Trailer")
 	h.Del("Transfer-Encoding")

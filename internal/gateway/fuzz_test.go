@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
 // FuzzQueryCheck feeds raw query strings to the REST mirror's query check
@@ -88,7 +90,7 @@ func FuzzQueryCheck(f *testing.F) {
 		for _, d := range st.Details {
 			if d["@type"] == "type.googleapis.com/google.rpc.ErrorInfo" {
 				infos++
-				if d["reason"] != ReasonInvalidQuery {
+				if d["reason"] != apierr.ReasonInvalidQuery {
 					t.Fatalf("ErrorInfo reason = %v", d["reason"])
 				}
 			}

@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/grpc/codes"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
 // TestQueryParameters: the upstream's camelCase names and the proto's
@@ -81,8 +83,8 @@ func TestQueryParameters(t *testing.T) {
 			if diff := cmp.Diff(tt.wantField, fields); diff != "" {
 				t.Errorf("BadRequest fields (-want +got):\n%s", diff)
 			}
-			if d.info.GetReason() != ReasonInvalidQuery {
-				t.Errorf("reason = %q, want %s", d.info.GetReason(), ReasonInvalidQuery)
+			if d.info.GetReason() != apierr.ReasonInvalidQuery {
+				t.Errorf("reason = %q, want %s", d.info.GetReason(), apierr.ReasonInvalidQuery)
 			}
 		})
 	}

@@ -10,68 +10,18 @@ import (
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
-
-// ErrorDomain is the google.rpc.ErrorInfo domain of every error this service
-// returns.
-const ErrorDomain = "cloudcockpit-facade"
 
 // Operation names, as they appear in ErrorInfo metadata and logs.
 const (
 	opGetReseller       = "GetReseller"
 	opGetAcceptanceLink = "GetAcceptanceLink"
 )
-
-// ErrorInfo reasons. Each names one cause; the README lists them.
-const (
-	reasonInvalidRequest       = "INVALID_REQUEST"
-	reasonMissingCredentials   = "MISSING_CREDENTIALS"
-	reasonMalformedCredentials = "MALFORMED_CREDENTIALS" //nolint:gosec // G101: an error reason, not a credential
-
-	reasonUpstreamBadRequest     = "UPSTREAM_BAD_REQUEST"
-	reasonUpstreamUnauthorized   = "UPSTREAM_UNAUTHENTICATED"
-	reasonUpstreamForbidden      = "UPSTREAM_PERMISSION_DENIED"
-	reasonUpstreamNotFound       = "UPSTREAM_NOT_FOUND"
-	reasonUpstreamConflict       = "UPSTREAM_CONFLICT"
-	reasonUpstreamPrecondition   = "UPSTREAM_PRECONDITION_FAILED"
-	reasonUpstreamRateLimited    = "UPSTREAM_RATE_LIMITED"
-	reasonUpstreamCancelled      = "UPSTREAM_CANCELLED"
-	reasonUpstreamInternal       = "UPSTREAM_INTERNAL_ERROR"
-	reasonUpstreamNotImplemented = "UPSTREAM_NOT_IMPLEMENTED"
-	reasonUpstreamUnavailable    = "UPSTREAM_UNAVAILABLE"
-	reasonUpstreamTimeout        = "UPSTREAM_TIMEOUT"
-	reasonUpstreamClientError    = "UPSTREAM_CLIENT_ERROR"
-	reasonUpstreamServerError    = "UPSTREAM_SERVER_ERROR"
-	reasonUpstreamUnreachable    = "UPSTREAM_UNREACHABLE"
-	reasonUpstreamBadResponse    = "UPSTREAM_BAD_RESPONSE"
-	reasonUpstreamTooLarge       = "UPSTREAM_RESPONSE_TOO_LARGE"
-	reasonUpstreamMismatch       = "UPSTREAM_ANSWER_MISMATCH"
-	reasonDeadlineExceeded       = "DEADLINE_EXCEEDED"
-	reasonCancelled              = "CANCELLED"
-
-	// Refused locally by the upstream client's protections.
-	reasonCircuitOpen             = "CIRCUIT_OPEN"
-	reasonTooManyUpstreamRequests = "TOO_MANY_UPSTREAM_REQUESTS"
-)
-
-// ErrorInfo metadata keys (camelCase, as google.rpc.ErrorInfo asks).
-const (
-	metaOperation             = "operation"
-	metaCorrelationID         = "correlationId"
-	metaUpstreamHTTPStatus    = "upstreamHttpStatus"
-	metaUpstreamStatusCode    = "upstreamStatusCode"
-	metaUpstreamType          = "upstreamType"
-	metaUpstreamCorrelationID = "upstreamCorrelationId"
-	metaUpstreamAttempts      = "upstreamAttempts"
-)
-
-// maxMessageLen bounds the upstream description copied into a status message.
-const maxMessageLen = 1024
 
 // resourceReseller is the ResourceInfo type of a reseller.
 const resourceReseller = "cloudcockpit.v1.Reseller"
@@ -89,19 +39,19 @@ type httpMapping struct {
 // upstreamStatuses is the error table of ARCHITECTURE.md; statuses not in it
 // fall back by class in mapHTTPStatus.
 var upstreamStatuses = map[int]httpMapping{
-	http.StatusBadRequest:          {codes.InvalidArgument, reasonUpstreamBadRequest},
-	http.StatusUnauthorized:        {codes.Unauthenticated, reasonUpstreamUnauthorized},
-	http.StatusForbidden:           {codes.PermissionDenied, reasonUpstreamForbidden},
-	http.StatusNotFound:            {codes.NotFound, reasonUpstreamNotFound},
-	http.StatusConflict:            {codes.Aborted, reasonUpstreamConflict},
-	http.StatusPreconditionFailed:  {codes.FailedPrecondition, reasonUpstreamPrecondition},
-	http.StatusTooManyRequests:     {codes.ResourceExhausted, reasonUpstreamRateLimited},
-	499:                            {codes.Canceled, reasonUpstreamCancelled},
-	http.StatusInternalServerError: {codes.Internal, reasonUpstreamInternal},
-	http.StatusNotImplemented:      {codes.Unimplemented, reasonUpstreamNotImplemented},
-	http.StatusBadGateway:          {codes.Unavailable, reasonUpstreamUnavailable},
-	http.StatusServiceUnavailable:  {codes.Unavailable, reasonUpstreamUnavailable},
-	http.StatusGatewayTimeout:      {codes.DeadlineExceeded, reasonUpstreamTimeout},
+	http.StatusBadRequest:          {codes.InvalidArgument, apierr.ReasonUpstreamBadRequest},
+	http.StatusUnauthorized:        {codes.Unauthenticated, apierr.ReasonUpstreamUnauthorized},
+	http.StatusForbidden:           {codes.PermissionDenied, apierr.ReasonUpstreamForbidden},
+	http.StatusNotFound:            {codes.NotFound, apierr.ReasonUpstreamNotFound},
+	http.StatusConflict:            {codes.Aborted, apierr.ReasonUpstreamConflict},
+	http.StatusPreconditionFailed:  {codes.FailedPrecondition, apierr.ReasonUpstreamPrecondition},
+	http.StatusTooManyRequests:     {codes.ResourceExhausted, apierr.ReasonUpstreamRateLimited},
+	499:                            {codes.Canceled, apierr.ReasonUpstreamCancelled},
+	http.StatusInternalServerError: {codes.Internal, apierr.ReasonUpstreamInternal},
+	http.StatusNotImplemented:      {codes.Unimplemented, apierr.ReasonUpstreamNotImplemented},
+	http.StatusBadGateway:          {codes.Unavailable, apierr.ReasonUpstreamUnavailable},
+	http.StatusServiceUnavailable:  {codes.Unavailable, apierr.ReasonUpstreamUnavailable},
+	http.StatusGatewayTimeout:      {codes.DeadlineExceeded, apierr.ReasonUpstreamTimeout},
 }
 
 // mapHTTPStatus maps an upstream HTTP status to a gRPC code and reason.
@@ -110,17 +60,20 @@ func mapHTTPStatus(httpStatus int) (codes.Code, string) {
 		return m.code, m.reason
 	}
 	if httpStatus >= 400 && httpStatus < 500 {
-		return codes.FailedPrecondition, reasonUpstreamClientError
+		return codes.FailedPrecondition, apierr.ReasonUpstreamClientError
 	}
-	return codes.Internal, reasonUpstreamServerError
+	return codes.Internal, apierr.ReasonUpstreamServerError
 }
 
 // toStatus is the one place where an upstream client error becomes a gRPC
 // status: the code from the table, the upstream description as the message,
 // and details that keep everything the upstream said without echoing its raw
-// body.
+// body. On 401 and 403 nothing the upstream wrote is kept: authentication
+// stacks quote the credentials they refuse. Whatever the upstream wrote
+// elsewhere loses every piece of the caller's token (apierr.Spec's
+// Authorization).
 func toStatus(ctx context.Context, c *call, err error, res *resource) error {
-	meta := map[string]string{metaOperation: c.op, metaCorrelationID: c.correlationID}
+	meta := map[string]string{apierr.MetaOperation: c.op, apierr.MetaCorrelationID: c.correlationID}
 	var details []protoadapt.MessageV1
 
 	var code codes.Code
@@ -132,28 +85,27 @@ func toStatus(ctx context.Context, c *call, err error, res *resource) error {
 	var overLimit *rest.ConcurrencyLimitError
 	var mismatch *mismatchedAnswerError
 	if n := rest.Attempts(err); n > 1 {
-		meta[metaUpstreamAttempts] = strconv.Itoa(n)
+		meta[apierr.MetaUpstreamAttempts] = strconv.Itoa(n)
 	}
 	switch {
 	case errors.As(err, &restErr):
 		code, reason = mapHTTPStatus(restErr.StatusCode)
-		meta[metaUpstreamHTTPStatus] = strconv.Itoa(restErr.StatusCode)
+		meta[apierr.MetaUpstreamHTTPStatus] = strconv.Itoa(restErr.StatusCode)
 		msg = strings.TrimSpace("upstream answered " + strconv.Itoa(restErr.StatusCode) + " " + http.StatusText(restErr.StatusCode))
-		if env := restErr.Envelope; env != nil {
-			cleanText := upstreamText(c.info.Authorization)
+		if env := restErr.Envelope; env != nil && !refusesCredentials(restErr.StatusCode) {
 			if d := cleanText(env.Description); d != "" {
 				msg = d
 			}
 			if env.StatusCode != 0 && env.StatusCode != restErr.StatusCode {
-				meta[metaUpstreamStatusCode] = strconv.Itoa(env.StatusCode)
+				meta[apierr.MetaUpstreamStatusCode] = strconv.Itoa(env.StatusCode)
 			}
 			if t := cleanText(env.Type); t != "" {
-				meta[metaUpstreamType] = truncate(t, 128)
+				meta[apierr.MetaUpstreamType] = truncate(t, 128)
 			}
 			if id := cleanText(env.CorrelationID); id != "" && id != c.correlationID {
-				meta[metaUpstreamCorrelationID] = truncate(id, 128)
+				meta[apierr.MetaUpstreamCorrelationID] = truncate(id, 128)
 			}
-			if br := envelopeBadRequest(env, msg, cleanText); br != nil {
+			if br := envelopeBadRequest(env, msg); br != nil {
 				details = append(details, br)
 			}
 		}
@@ -164,33 +116,57 @@ func toStatus(ctx context.Context, c *call, err error, res *resource) error {
 			details = append(details, &errdetails.ResourceInfo{ResourceType: res.kind, ResourceName: res.name, Description: msg})
 		}
 	case errors.As(err, &mismatch):
-		code, reason, msg = codes.Unavailable, reasonUpstreamMismatch, "the upstream answered about another resource than the one asked for"
+		code, reason, msg = codes.Unavailable, apierr.ReasonUpstreamMismatch, "the upstream answered about another resource than the one asked for"
 	case ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled):
-		code, reason, msg = codes.Canceled, reasonCancelled, "the call was cancelled by the caller"
+		code, reason, msg = codes.Canceled, apierr.ReasonCancelled, "the call was cancelled by the caller"
 	case ctx.Err() != nil:
-		code, reason, msg = codes.DeadlineExceeded, reasonDeadlineExceeded, "the call's deadline passed before the upstream answered"
+		code, reason, msg = codes.DeadlineExceeded, apierr.ReasonDeadlineExceeded, "the call's deadline passed before the upstream answered"
 	case errors.As(err, &circuitOpen):
-		code, reason, msg = codes.Unavailable, reasonCircuitOpen, "the upstream is failing: calls are refused for a while (circuit breaker open)"
+		code, reason, msg = codes.Unavailable, apierr.ReasonCircuitOpen, "the upstream is failing: calls are refused for a while (circuit breaker open)"
 		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(circuitOpen.RetryAfter)})
 	case errors.As(err, &overLimit):
-		code, reason, msg = codes.ResourceExhausted, reasonTooManyUpstreamRequests, "too many concurrent upstream requests: try again later"
+		code, reason, msg = codes.ResourceExhausted, apierr.ReasonTooManyUpstreamRequests, "too many concurrent upstream requests: try again later"
 		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(overLimit.RetryAfter)})
-	case errors.Is(err, rest.ErrAttemptTimeout):
-		code, reason, msg = codes.DeadlineExceeded, reasonUpstreamTimeout, "the upstream did not answer in time"
 	case errors.Is(err, rest.ErrInvalidRequest):
 		// Validation should have caught it; the client refuses to build an
 		// unsafe request rather than send it.
-		code, reason, msg = codes.InvalidArgument, reasonInvalidRequest, "invalid request: an argument cannot be sent upstream safely"
+		code, reason, msg = codes.InvalidArgument, apierr.ReasonInvalidRequest, "invalid request: an argument cannot be sent upstream safely"
 	case errors.As(err, &tooLarge):
-		code, reason, msg = codes.Internal, reasonUpstreamTooLarge, "the upstream response is larger than the configured limit"
+		code, reason, msg = codes.Internal, apierr.ReasonUpstreamTooLarge, "the upstream response is larger than the configured limit"
 	case errors.As(err, &decodeErr):
-		code, reason, msg = codes.Internal, reasonUpstreamBadResponse, "the upstream response could not be decoded"
-	case errors.Is(err, context.DeadlineExceeded):
-		code, reason, msg = codes.DeadlineExceeded, reasonUpstreamTimeout, "the upstream did not answer in time"
+		code, reason, msg = codes.Internal, apierr.ReasonUpstreamBadResponse, "the upstream response could not be decoded"
 	default:
-		code, reason, msg = codes.Unavailable, reasonUpstreamUnreachable, "the upstream could not be reached"
+		// No answer: the category only, never the error's text, which
+		// names hosts and addresses.
+		cause := rest.CauseOf(err)
+		meta[apierr.MetaCause] = string(cause)
+		if cause == rest.CauseTimeout {
+			code, reason, msg = codes.DeadlineExceeded, apierr.ReasonUpstreamTimeout, "the upstream did not answer in time"
+		} else {
+			code, reason, msg = codes.Unavailable, apierr.ReasonUpstreamUnreachable, "the upstream could not be reached ("+causeText[cause]+")"
+		}
 	}
-	return newStatus(code, msg, reason, meta, c.correlationID, details)
+	return apierr.New(apierr.Spec{
+		Code: code, Message: msg, Reason: reason, Metadata: meta, RequestID: c.correlationID,
+		Details: details, Authorization: c.info.Authorization,
+	}).Err()
+}
+
+// causeText words each connection failure category for status messages.
+var causeText = map[rest.Cause]string{
+	rest.CauseDNS:     "its host name does not resolve",
+	rest.CauseRefused: "connection refused",
+	rest.CauseReset:   "connection reset",
+	rest.CauseClosed:  "connection closed without an answer",
+	rest.CauseTLS:     "TLS handshake failed",
+	rest.CauseTimeout: "timed out",
+	rest.CauseNetwork: "network error",
+}
+
+// refusesCredentials reports whether an upstream status refuses the
+// caller's credentials; such answers' text is never passed on.
+func refusesCredentials(httpStatus int) bool {
+	return httpStatus == http.StatusUnauthorized || httpStatus == http.StatusForbidden
 }
 
 // localStatus builds the status of a call rejected before any upstream
@@ -200,30 +176,14 @@ func localStatus(c *call, code codes.Code, reason, msg string, fields []*errdeta
 	if len(fields) > 0 {
 		details = append(details, &errdetails.BadRequest{FieldViolations: fields})
 	}
-	meta := map[string]string{metaOperation: c.op, metaCorrelationID: c.correlationID}
-	return newStatus(code, msg, reason, meta, c.correlationID, details)
-}
-
-// newStatus assembles a status with exactly one ErrorInfo and one RequestInfo
-// in front of the other details.
-func newStatus(code codes.Code, msg, reason string, meta map[string]string, correlationID string, extra []protoadapt.MessageV1) error {
-	st := status.New(code, msg)
-	details := make([]protoadapt.MessageV1, 0, 2+len(extra))
-	details = append(details,
-		&errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain, Metadata: meta},
-		&errdetails.RequestInfo{RequestId: correlationID},
-	)
-	details = append(details, extra...)
-	withDetails, err := st.WithDetails(details...)
-	if err != nil {
-		return st.Err()
-	}
-	return withDetails.Err()
+	meta := map[string]string{apierr.MetaOperation: c.op, apierr.MetaCorrelationID: c.correlationID}
+	return apierr.New(apierr.Spec{Code: code, Message: msg, Reason: reason, Metadata: meta, RequestID: c.correlationID, Details: details}).Err()
 }
 
 // envelopeBadRequest turns the envelope's errors[] into field violations: the
 // upstream property name as the field, one violation per description.
-func envelopeBadRequest(env *rest.Envelope, fallback string, cleanText func(string) string) *errdetails.BadRequest {
+// apierr.New keeps the first apierr.MaxFieldViolations of them.
+func envelopeBadRequest(env *rest.Envelope, fallback string) *errdetails.BadRequest {
 	var fvs []*errdetails.BadRequest_FieldViolation
 	for _, e := range env.Errors {
 		field := truncate(cleanText(e.PropertyName), 256)
@@ -241,30 +201,9 @@ func envelopeBadRequest(env *rest.Envelope, fallback string, cleanText func(stri
 	return &errdetails.BadRequest{FieldViolations: fvs}
 }
 
-// redacted replaces the caller's credentials wherever the upstream quoted them.
-const redacted = "[REDACTED]"
-
-// upstreamText returns the cleaner for text the upstream wrote into an error
-// envelope: cleanText, after removing the caller's bearer token (and the whole
-// authorization value) should the upstream have quoted it, as some
-// authentication stacks do in their error descriptions. Such text reaches the
-// caller, the REST body and the access log.
-func upstreamText(authorization string) func(string) string {
-	_, token, _ := strings.Cut(authorization, " ")
-	if len(token) < 4 {
-		return cleanText
-	}
-	return func(s string) string {
-		if strings.Contains(s, token) {
-			s = strings.ReplaceAll(s, authorization, redacted)
-			s = strings.ReplaceAll(s, token, redacted)
-		}
-		return cleanText(s)
-	}
-}
-
 // cleanText makes upstream text safe to show: control characters become
-// spaces, surrounding space is trimmed, and it is cut to maxMessageLen.
+// spaces, surrounding space is trimmed, and it is cut to
+// apierr.MaxMessageBytes.
 func cleanText(s string) string {
 	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
 		s = strings.Map(func(r rune) rune {
@@ -274,5 +213,5 @@ func cleanText(s string) string {
 			return r
 		}, s)
 	}
-	return truncate(strings.TrimSpace(s), maxMessageLen)
+	return truncate(strings.TrimSpace(s), apierr.MaxMessageBytes)
 }

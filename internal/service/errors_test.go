@@ -26,6 +26,7 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
 
@@ -129,7 +130,7 @@ func checkErrorShape(t *testing.T, err error, correlationID string) *errdetails.
 		t.Fatalf("got %d ErrorInfo and %d RequestInfo, want one of each; details: %v", len(infos), len(reqs), ds)
 	}
 	info := infos[0]
-	if info.GetDomain() != ErrorDomain || ErrorDomain != "cloudcockpit-facade" {
+	if info.GetDomain() != apierr.Domain || apierr.Domain != "cloudcockpit-facade" {
 		t.Errorf("ErrorInfo.domain = %q, want %q", info.GetDomain(), "cloudcockpit-facade")
 	}
 	if !upperSnake.MatchString(info.GetReason()) {
@@ -403,8 +404,8 @@ func TestToStatusUpstreamError(t *testing.T) {
 		{
 			name: "long description cut",
 			give: upstreamErr(&rest.Error{StatusCode: 500, Envelope: &rest.Envelope{Description: long, Type: long}}),
-			want: wantStatus{codes.Internal, long[:1024] + "…", d("UPSTREAM_INTERNAL_ERROR",
-				httpStatus(500, "upstreamType", long[:128]+"…"))},
+			want: wantStatus{codes.Internal, long[:1021] + "…", d("UPSTREAM_INTERNAL_ERROR",
+				httpStatus(500, "upstreamType", long[:125]+"…"))},
 		},
 	}
 	for _, tt := range tests {
@@ -485,6 +486,9 @@ func TestToStatusLocalErrors(t *testing.T) {
 	d := func(reason string) []proto.Message {
 		return details(reason, opGetReseller, testCorrelationID, nil) // no upstreamHttpStatus
 	}
+	dc := func(reason, cause string) []proto.Message {
+		return details(reason, opGetReseller, testCorrelationID, map[string]string{"cause": cause})
+	}
 	tests := []struct {
 		name string
 		ctx  func(*testing.T, context.Context) context.Context
@@ -535,22 +539,22 @@ func TestToStatusLocalErrors(t *testing.T) {
 		{
 			name: "transport timeout while the caller waits",
 			give: fmt.Errorf("get reseller %q: %w", testResellerID, &url.Error{Op: "Get", URL: "http://x", Err: context.DeadlineExceeded}),
-			want: wantStatus{codes.DeadlineExceeded, "the upstream did not answer in time", d("UPSTREAM_TIMEOUT")},
+			want: wantStatus{codes.DeadlineExceeded, "the upstream did not answer in time", dc("UPSTREAM_TIMEOUT", "timeout")},
 		},
 		{
 			name: "connection refused",
 			give: fmt.Errorf("get reseller %q: %w", testResellerID, refused),
-			want: wantStatus{codes.Unavailable, "the upstream could not be reached", d("UPSTREAM_UNREACHABLE")},
+			want: wantStatus{codes.Unavailable, "the upstream could not be reached (connection refused)", dc("UPSTREAM_UNREACHABLE", "refused")},
 		},
 		{
 			name: "connection reset",
 			give: fmt.Errorf("get reseller %q: %w", testResellerID, &url.Error{Op: "Get", URL: "http://x", Err: syscall.ECONNRESET}),
-			want: wantStatus{codes.Unavailable, "the upstream could not be reached", d("UPSTREAM_UNREACHABLE")},
+			want: wantStatus{codes.Unavailable, "the upstream could not be reached (connection reset)", dc("UPSTREAM_UNREACHABLE", "reset")},
 		},
 		{
 			name: "unexpected EOF",
 			give: fmt.Errorf("get reseller %q: %w", testResellerID, io.ErrUnexpectedEOF),
-			want: wantStatus{codes.Unavailable, "the upstream could not be reached", d("UPSTREAM_UNREACHABLE")},
+			want: wantStatus{codes.Unavailable, "the upstream could not be reached (connection closed without an answer)", dc("UPSTREAM_UNREACHABLE", "closed")},
 		},
 	}
 	for _, tt := range tests {

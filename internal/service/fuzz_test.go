@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
 )
 
@@ -139,7 +140,7 @@ func FuzzBearer(f *testing.F) {
 		if value != "" {
 			t.Fatalf("bearer(%q) rejected with %q but returned the value %q", vals, problem, value)
 		}
-		if reason != reasonMissingCredentials && reason != reasonMalformedCredentials {
+		if reason != apierr.ReasonMissingCredentials && reason != apierr.ReasonMalformedCredentials {
 			t.Fatalf("bearer(%q) reason = %q", vals, reason)
 		}
 		if _, known := bearerProblems[problem]; !known {
@@ -254,11 +255,11 @@ func checkRejected(t *testing.T, err error, cid string, creds ...string) {
 		switch d := d.(type) {
 		case *errdetails.ErrorInfo:
 			infos++
-			if d.GetDomain() != ErrorDomain || d.GetReason() == "" || d.GetMetadata()[metaCorrelationID] != cid {
+			if d.GetDomain() != apierr.Domain || d.GetReason() == "" || d.GetMetadata()[apierr.MetaCorrelationID] != cid {
 				t.Fatalf("ErrorInfo = %v", d)
 			}
-			if _, ok := d.GetMetadata()[metaUpstreamHTTPStatus]; ok {
-				t.Fatalf("a local rejection's ErrorInfo has %s: %v", metaUpstreamHTTPStatus, d)
+			if _, ok := d.GetMetadata()[apierr.MetaUpstreamHTTPStatus]; ok {
+				t.Fatalf("a local rejection's ErrorInfo has %s: %v", apierr.MetaUpstreamHTTPStatus, d)
 			}
 		case *errdetails.RequestInfo:
 			requestInfos++

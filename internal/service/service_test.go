@@ -475,8 +475,8 @@ func TestUpstreamUnreachable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFacadeOneAttempt(t, base) // a client of its own: no circuit breaker state shared
 			err := tt.call(f, callCtx(t, validMD()...))
-			checkStatus(t, err, wantStatus{codes.Unavailable, "the upstream could not be reached",
-				details("UPSTREAM_UNREACHABLE", tt.op, testCorrelationID, nil)})
+			checkStatus(t, err, wantStatus{codes.Unavailable, "the upstream could not be reached (connection refused)",
+				details("UPSTREAM_UNREACHABLE", tt.op, testCorrelationID, map[string]string{"cause": "refused"})})
 			if strings.Contains(statusJSON(t, err), strings.TrimPrefix(base, "http://")) {
 				t.Error("the status names the upstream address")
 			}

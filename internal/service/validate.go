@@ -5,12 +5,12 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
@@ -67,7 +67,7 @@ func begin(ctx context.Context, op string, cfg config, validateRequest func(*vio
 	}
 	validateRequest(&v)
 	if len(v.list) > 0 {
-		return ctx, c, localStatus(c, codes.InvalidArgument, reasonInvalidRequest, v.message(), v.list)
+		return ctx, c, localStatus(c, codes.InvalidArgument, apierr.ReasonInvalidRequest, v.message(), v.list)
 	}
 	return ctx, c, nil
 }
@@ -79,21 +79,21 @@ func begin(ctx context.Context, op string, cfg config, validateRequest func(*vio
 func bearer(vals []string) (value, reason, problem string) {
 	switch {
 	case len(vals) == 0 || (len(vals) == 1 && strings.TrimSpace(vals[0]) == ""):
-		return "", reasonMissingCredentials, "missing credentials: send `authorization: Bearer <token>` metadata"
+		return "", apierr.ReasonMissingCredentials, "missing credentials: send `authorization: Bearer <token>` metadata"
 	case len(vals) > 1:
-		return "", reasonMalformedCredentials, "malformed credentials: `authorization` must be sent once"
+		return "", apierr.ReasonMalformedCredentials, "malformed credentials: `authorization` must be sent once"
 	}
 	v := vals[0]
 	scheme, token, ok := strings.Cut(v, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return "", reasonMalformedCredentials, "malformed credentials: `authorization` must be `Bearer <token>`"
+		return "", apierr.ReasonMalformedCredentials, "malformed credentials: `authorization` must be `Bearer <token>`"
 	}
 	if len(token) > maxTokenLen {
-		return "", reasonMalformedCredentials, "malformed credentials: the bearer token is longer than 16 KiB"
+		return "", apierr.ReasonMalformedCredentials, "malformed credentials: the bearer token is longer than 16 KiB"
 	}
 	for i := 0; i < len(token); i++ {
 		if c := token[i]; c <= ' ' || c >= 0x7f {
-			return "", reasonMalformedCredentials, "malformed credentials: the bearer token holds spaces or control characters"
+			return "", apierr.ReasonMalformedCredentials, "malformed credentials: the bearer token holds spaces or control characters"
 		}
 	}
 	return v, "", ""
@@ -175,15 +175,6 @@ func IsDomainName(s string) bool {
 	return labels >= 2
 }
 
-// truncate cuts s to at most n bytes at a rune boundary and marks the cut:
-// a split rune would be invalid UTF-8, which protobuf refuses to marshal, and
-// the status would lose all its details.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
+// truncate is apierr.Truncate: at most n bytes, cut at a rune boundary and
+// marked.
+func truncate(s string, n int) string { return apierr.Truncate(s, n) }

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	gocmp "github.com/google/go-cmp/cmp"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -117,31 +116,6 @@ func TestIsDomainName(t *testing.T) {
 				t.Errorf("IsDomainName(%q) = %v, want %v", tt.give, got, tt.want)
 			}
 		})
-	}
-}
-
-func TestTruncate(t *testing.T) {
-	tests := []struct {
-		give string
-		n    int
-		want string
-	}{
-		{"", 3, ""},
-		{"abc", 3, "abc"},
-		{"abcd", 3, "abc…"},
-		{"ééé", 6, "ééé"},
-		{"éééé", 6, "ééé…"},
-		{"éééé", 5, "éé…"}, // never half a rune
-		{"a—b", 2, "a…"},
-		{"a—b", 3, "a…"},
-		{"a—b", 4, "a—…"},
-		{"——", 1, "…"},
-	}
-	for _, tt := range tests {
-		got := truncate(tt.give, tt.n)
-		if got != tt.want || !utf8.ValidString(got) {
-			t.Errorf("truncate(%q, %d) = %q, want %q", tt.give, tt.n, got, tt.want)
-		}
 	}
 }
 

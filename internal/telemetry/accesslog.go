@@ -5,11 +5,13 @@ import (
 	"log/slog"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
 )
 
@@ -33,7 +35,7 @@ func (m *Metrics) AccessLog(log *slog.Logger) grpc.UnaryServerInterceptor {
 			return resp, err
 		}
 		id, _ := correlation.FromContext(ctx)
-		attrs := make([]slog.Attr, 0, 9)
+		attrs := make([]slog.Attr, 0, 10)
 		attrs = append(attrs,
 			slog.String("method", info.FullMethod),
 			slog.String("code", code.String()),
@@ -46,11 +48,26 @@ func (m *Metrics) AccessLog(log *slog.Logger) grpc.UnaryServerInterceptor {
 			slog.String("tenant", tenantOf(ctx)),
 		)
 		if err != nil {
-			attrs = append(attrs, slog.String("error", status.Convert(err).Message()))
+			st := status.Convert(err)
+			attrs = append(attrs, slog.String("error", st.Message()))
+			if cause := causeOf(st); cause != "" {
+				attrs = append(attrs, slog.String("cause", cause))
+			}
 		}
 		log.LogAttrs(ctx, level, "call", attrs...)
 		return resp, err
 	}
+}
+
+// causeOf returns the category of an unreachable upstream that st's
+// ErrorInfo names (dns, refused, tls, timeout, ...), "" when none.
+func causeOf(st *status.Status) string {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetMetadata()[apierr.MetaCause]
+		}
+	}
+	return ""
 }
 
 // tenantOf returns the caller's x-tenant for the log line, cut short so that

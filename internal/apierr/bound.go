@@ -1,0 +1,152 @@
+package apierr
+
+import (
+	"strconv"
+	"unicode/utf8"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/anypb"
+)
+
+// Bounds of an error status. Many gRPC clients accept 8 KiB of response
+// metadata by default (grpc-java, grpc-web proxies), and a status travels in
+// the trailers twice: its message in grpc-message and the whole status,
+// base64-encoded (4/3 of its size), in grpc-status-details-bin.
+const (
+	// MaxFieldViolations is the most field violations a
+	// google.rpc.BadRequest keeps; the rest are counted in a last violation
+	// "and N more" and in ErrorInfo metadata MetaOmittedViolations.
+	MaxFieldViolations = 20
+	// MaxMessageBytes is the longest status message, in bytes.
+	MaxMessageBytes = 1024
+	// MaxStatusBytes is the most bytes a protobuf-encoded status (message
+	// and details) takes: its grpc-status-details-bin value stays under
+	// 5.5 KiB, and with grpc-message under 8 KiB.
+	MaxStatusBytes = 4096
+)
+
+// Bound returns st within the bounds above. It first cuts the message, then
+// keeps at most MaxFieldViolations field violations, fewer if the status is
+// still too large, summarising what it left out; as a last resort it
+// shortens every detail string, then keeps only ErrorInfo and RequestInfo.
+// A status within the bounds is returned unchanged.
+func Bound(st *status.Status) *status.Status {
+	p := st.Proto()
+	br, brIndex := badRequestOf(p)
+	all := br.GetFieldViolations()
+	// A status bounded before ends with the summary of what it omitted.
+	omitted := omittedOf(p)
+	if omitted > 0 && len(all) > 0 && all[len(all)-1].GetField() == "" {
+		all = all[:len(all)-1]
+	}
+	if len(p.GetMessage()) <= MaxMessageBytes && proto.Size(p) <= MaxStatusBytes && len(all) <= MaxFieldViolations {
+		return st
+	}
+	p.Message = Truncate(p.GetMessage(), MaxMessageBytes)
+	if br != nil {
+		keep := min(len(all), MaxFieldViolations)
+		for {
+			setViolations(p, brIndex, all[:keep], omitted+len(all)-keep)
+			if proto.Size(p) <= MaxStatusBytes || keep == 0 {
+				break
+			}
+			keep--
+		}
+	}
+	if proto.Size(p) > MaxStatusBytes {
+		p.Details = rewriteDetails(p.GetDetails(), func(m protoreflect.Message) {
+			rewriteStrings(m, func(s string) string { return Truncate(s, 128) })
+		})
+	}
+	if proto.Size(p) > MaxStatusBytes {
+		var kept []*anypb.Any
+		for _, a := range p.GetDetails() {
+			if a.MessageIs((*errdetails.ErrorInfo)(nil)) || a.MessageIs((*errdetails.RequestInfo)(nil)) {
+				kept = append(kept, a)
+			}
+		}
+		p.Details = kept
+		p.Message = Truncate(p.GetMessage(), 256)
+	}
+	return status.FromProto(p)
+}
+
+// omittedOf returns the MetaOmittedViolations count of p's ErrorInfo, 0
+// when there is none.
+func omittedOf(p *spb.Status) int {
+	for _, a := range p.GetDetails() {
+		info := new(errdetails.ErrorInfo)
+		if a.MessageIs(info) && a.UnmarshalTo(info) == nil {
+			n, _ := strconv.Atoi(info.GetMetadata()[MetaOmittedViolations])
+			return max(n, 0)
+		}
+	}
+	return 0
+}
+
+// badRequestOf returns p's google.rpc.BadRequest and its index, or nil, -1.
+func badRequestOf(p *spb.Status) (*errdetails.BadRequest, int) {
+	for i, a := range p.GetDetails() {
+		if !a.MessageIs((*errdetails.BadRequest)(nil)) {
+			continue
+		}
+		br := new(errdetails.BadRequest)
+		if err := a.UnmarshalTo(br); err != nil {
+			return nil, -1
+		}
+		return br, i
+	}
+	return nil, -1
+}
+
+// setViolations makes detail i of p a BadRequest holding kept, followed by
+// a summary of the omitted others, and records their number in the
+// ErrorInfo's metadata.
+func setViolations(p *spb.Status, i int, kept []*errdetails.BadRequest_FieldViolation, omitted int) {
+	fvs := kept[:len(kept):len(kept)]
+	if omitted > 0 {
+		fvs = append(fvs, &errdetails.BadRequest_FieldViolation{Description: "and " + strconv.Itoa(omitted) + " more"})
+	}
+	if a, err := anypb.New(&errdetails.BadRequest{FieldViolations: fvs}); err == nil {
+		p.Details[i] = a
+	}
+	for j, a := range p.GetDetails() {
+		info := new(errdetails.ErrorInfo)
+		if !a.MessageIs(info) || a.UnmarshalTo(info) != nil {
+			continue
+		}
+		if omitted > 0 {
+			if info.Metadata == nil {
+				info.Metadata = map[string]string{}
+			}
+			info.Metadata[MetaOmittedViolations] = strconv.Itoa(omitted)
+		} else {
+			delete(info.Metadata, MetaOmittedViolations)
+		}
+		if packed, err := anypb.New(info); err == nil {
+			p.Details[j] = packed
+		}
+		return
+	}
+}
+
+// Truncate cuts s to at most n bytes (n >= 3) at a rune boundary and marks
+// the cut with "…": a split rune would be invalid UTF-8, which protobuf
+// refuses to marshal.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	n -= len(ellipsis)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + ellipsis
+}
+
+// ellipsis marks a cut string.
+const ellipsis = "…"

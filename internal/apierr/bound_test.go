@@ -1,0 +1,160 @@
+package apierr
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/protoadapt"
+)
+
+// violations returns n field violations whose descriptions are size bytes.
+func violations(n, size int) []*errdetails.BadRequest_FieldViolation {
+	fvs := make([]*errdetails.BadRequest_FieldViolation, n)
+	for i := range fvs {
+		fvs[i] = &errdetails.BadRequest_FieldViolation{Field: "resellerId" + strconv.Itoa(i), Description: strings.Repeat("d", size)}
+	}
+	return fvs
+}
+
+func TestBound(t *testing.T) {
+	tests := []struct {
+		name        string
+		msg         string
+		fvs         []*errdetails.BadRequest_FieldViolation
+		wantKept    int // field violations kept, the summary not counted
+		wantOmitted int
+		wantMsgLen  int
+	}{
+		{name: "within bounds", msg: "m", fvs: violations(3, 20), wantKept: 3, wantMsgLen: 1},
+		{name: "exactly the most violations", msg: "m", fvs: violations(MaxFieldViolations, 20), wantKept: MaxFieldViolations, wantMsgLen: 1},
+		{name: "12,000 small violations", msg: "One or more validation errors occurred.", fvs: violations(12000, 40), wantKept: MaxFieldViolations, wantOmitted: 12000 - MaxFieldViolations, wantMsgLen: 39},
+		{name: "large violations", msg: "m", fvs: violations(30, 1000), wantKept: 3, wantOmitted: 27, wantMsgLen: 1},
+		{name: "long message", msg: strings.Repeat("x", 5000), fvs: violations(1, 10), wantKept: 1, wantMsgLen: MaxMessageBytes},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := New(Spec{
+				Code: codes.InvalidArgument, Message: tt.msg, Reason: ReasonUpstreamBadRequest, RequestID: "rid",
+				Metadata: map[string]string{MetaOperation: "GetReseller"},
+				Details:  []protoadapt.MessageV1{&errdetails.BadRequest{FieldViolations: tt.fvs}},
+			})
+			encoded, err := proto.Marshal(st.Proto())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(encoded) > MaxStatusBytes {
+				t.Errorf("encoded status = %d bytes, want <= %d", len(encoded), MaxStatusBytes)
+			}
+			if n := len(base64.RawStdEncoding.EncodeToString(encoded)); n >= 8<<10 {
+				t.Errorf("grpc-status-details-bin = %d bytes, want < 8 KiB", n)
+			}
+			if got := len(st.Message()); got != tt.wantMsgLen {
+				t.Errorf("message length = %d, want %d", got, tt.wantMsgLen)
+			}
+			var info *errdetails.ErrorInfo
+			var br *errdetails.BadRequest
+			for _, d := range st.Details() {
+				switch d := d.(type) {
+				case *errdetails.ErrorInfo:
+					info = d
+				case *errdetails.BadRequest:
+					br = d
+				}
+			}
+			if info == nil || br == nil {
+				t.Fatalf("details = %v, want ErrorInfo and BadRequest", st.Details())
+			}
+			fvs := br.GetFieldViolations()
+			gotOmitted := 0
+			if tt.wantOmitted > 0 {
+				last := fvs[len(fvs)-1]
+				if want := "and " + strconv.Itoa(tt.wantOmitted) + " more"; last.GetField() != "" || last.GetDescription() != want {
+					t.Errorf("last violation = %v, want the summary %q", last, want)
+				}
+				fvs = fvs[:len(fvs)-1]
+				gotOmitted, _ = strconv.Atoi(info.GetMetadata()[MetaOmittedViolations])
+			} else if v, ok := info.GetMetadata()[MetaOmittedViolations]; ok {
+				t.Errorf("metadata %s = %q, want none", MetaOmittedViolations, v)
+			}
+			if len(fvs) != tt.wantKept || gotOmitted != tt.wantOmitted {
+				t.Errorf("kept %d, omitted %d; want %d, %d", len(fvs), gotOmitted, tt.wantKept, tt.wantOmitted)
+			}
+			for i, fv := range fvs {
+				if want := "resellerId" + strconv.Itoa(i); fv.GetField() != want {
+					t.Errorf("violation %d field = %q, want %q (the first ones, in order)", i, fv.GetField(), want)
+				}
+			}
+		})
+	}
+}
+
+// TestBoundLastResort: a status too large even without field violations
+// keeps its ErrorInfo and RequestInfo.
+func TestBoundLastResort(t *testing.T) {
+	var details []protoadapt.MessageV1
+	for range 50 {
+		details = append(details, &errdetails.Help{Links: []*errdetails.Help_Link{{Description: strings.Repeat("h", 100), Url: strings.Repeat("u", 100)}}})
+	}
+	st := New(Spec{Code: codes.Internal, Message: "m", Reason: ReasonUpstreamInternal, RequestID: "rid", Details: details})
+	if n := proto.Size(st.Proto()); n > MaxStatusBytes {
+		t.Errorf("encoded status = %d bytes, want <= %d", n, MaxStatusBytes)
+	}
+	var reasons []string
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			reasons = append(reasons, info.GetReason())
+		}
+	}
+	if len(reasons) != 1 || reasons[0] != ReasonUpstreamInternal {
+		t.Errorf("ErrorInfo reasons = %v, want [%s]", reasons, ReasonUpstreamInternal)
+	}
+}
+
+func TestBoundUnchangedWithinBounds(t *testing.T) {
+	st := New(Spec{Code: codes.NotFound, Message: "not found", Reason: ReasonUpstreamNotFound, RequestID: "rid"})
+	if got := Bound(st); got != st {
+		t.Error("Bound returned a new status for one within the bounds")
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	tests := []struct {
+		give string
+		n    int
+		want string
+	}{
+		{"abc", 3, "abc"},
+		{"abcdef", 5, "ab…"},
+		{"abcd", 3, "…"},
+		{"ééé", 6, "ééé"},
+		{"éééé", 7, "éé…"},
+		{"éééé", 6, "é…"}, // never half a rune
+		{"a—b", 4, "a…"},
+		{"a—bcde", 7, "a—…"},
+	}
+	for _, tt := range tests {
+		got := Truncate(tt.give, tt.n)
+		if got != tt.want || !utf8.ValidString(got) || len(got) > tt.n {
+			t.Errorf("Truncate(%q, %d) = %q, want %q", tt.give, tt.n, got, tt.want)
+		}
+	}
+}
+
+// TestBoundTwice: bounding a bounded status (as the REST mirror does with
+// the services' statuses) changes nothing.
+func TestBoundTwice(t *testing.T) {
+	once := New(Spec{
+		Code: codes.InvalidArgument, Message: "m", Reason: ReasonUpstreamBadRequest, RequestID: "rid",
+		Details: []protoadapt.MessageV1{&errdetails.BadRequest{FieldViolations: violations(500, 30)}},
+	})
+	twice := Bound(once)
+	if !proto.Equal(once.Proto(), twice.Proto()) {
+		t.Errorf("Bound(Bound(st)) differs from Bound(st):\n%v\n%v", once.Proto(), twice.Proto())
+	}
+}

@@ -1,0 +1,51 @@
+package apierr
+
+import (
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+)
+
+// Spec describes an error status for New.
+type Spec struct {
+	// Code is the gRPC status code.
+	Code codes.Code
+	// Message is the status message; New cuts it to MaxMessageBytes.
+	Message string
+	// Reason is the ErrorInfo reason, one of the Reason constants.
+	Reason string
+	// Metadata is the ErrorInfo metadata, keyed by the Meta constants; nil
+	// means none.
+	Metadata map[string]string
+	// RequestID is RequestInfo's request_id: the call's correlation id.
+	RequestID string
+	// Details follow ErrorInfo and RequestInfo, in order.
+	Details []protoadapt.MessageV1
+	// Authorization is the caller's `authorization` value, when the status
+	// may hold text from elsewhere (the upstream's): every run of 8 or more
+	// of its token's characters is removed from the message and from every
+	// string of every detail (see Redactor). Empty means nothing to remove.
+	Authorization string
+}
+
+// New returns the status s describes: exactly one google.rpc.ErrorInfo (in
+// Domain) and one google.rpc.RequestInfo in front of s.Details, with the
+// caller's token removed (s.Authorization) and then bounded (see Bound). If
+// the details cannot be attached, the status has none.
+func New(s Spec) *status.Status {
+	st := status.New(s.Code, s.Message)
+	details := make([]protoadapt.MessageV1, 0, 2+len(s.Details))
+	details = append(details,
+		&errdetails.ErrorInfo{Reason: s.Reason, Domain: Domain, Metadata: s.Metadata},
+		&errdetails.RequestInfo{RequestId: s.RequestID},
+	)
+	details = append(details, s.Details...)
+	if withDetails, err := st.WithDetails(details...); err == nil {
+		st = withDetails
+	}
+	if s.Authorization != "" {
+		st = NewRedactor(s.Authorization).Status(st)
+	}
+	return Bound(st)
+}

@@ -1,0 +1,106 @@
+package apierr
+
+// Domain is the google.rpc.ErrorInfo domain of every error the facade
+// returns, over gRPC and over the REST mirror.
+const Domain = "cloudcockpit-facade"
+
+// ErrorInfo reasons of calls rejected before anything went upstream.
+const (
+	// ReasonInvalidRequest: the call's arguments or metadata are invalid
+	// (INVALID_ARGUMENT, with google.rpc.BadRequest listing every problem).
+	ReasonInvalidRequest = "INVALID_REQUEST"
+	// ReasonMissingCredentials: no `authorization` metadata (UNAUTHENTICATED).
+	ReasonMissingCredentials = "MISSING_CREDENTIALS"
+	// ReasonMalformedCredentials: `authorization` is not one `Bearer <token>`
+	// in printable ASCII (UNAUTHENTICATED).
+	ReasonMalformedCredentials = "MALFORMED_CREDENTIALS" //nolint:gosec // G101: an error reason, not a credential
+)
+
+// ErrorInfo reasons of upstream answers, one per row of the HTTP status
+// table (docs/errors.md).
+const (
+	ReasonUpstreamBadRequest     = "UPSTREAM_BAD_REQUEST"         // 400
+	ReasonUpstreamUnauthorized   = "UPSTREAM_UNAUTHENTICATED"     // 401
+	ReasonUpstreamForbidden      = "UPSTREAM_PERMISSION_DENIED"   // 403
+	ReasonUpstreamNotFound       = "UPSTREAM_NOT_FOUND"           // 404
+	ReasonUpstreamConflict       = "UPSTREAM_CONFLICT"            // 409
+	ReasonUpstreamPrecondition   = "UPSTREAM_PRECONDITION_FAILED" // 412
+	ReasonUpstreamRateLimited    = "UPSTREAM_RATE_LIMITED"        // 429
+	ReasonUpstreamCancelled      = "UPSTREAM_CANCELLED"           // 499
+	ReasonUpstreamInternal       = "UPSTREAM_INTERNAL_ERROR"      // 500
+	ReasonUpstreamNotImplemented = "UPSTREAM_NOT_IMPLEMENTED"     // 501
+	ReasonUpstreamUnavailable    = "UPSTREAM_UNAVAILABLE"         // 502, 503
+	ReasonUpstreamTimeout        = "UPSTREAM_TIMEOUT"             // 504, or no answer in time
+	ReasonUpstreamClientError    = "UPSTREAM_CLIENT_ERROR"        // other 4xx
+	ReasonUpstreamServerError    = "UPSTREAM_SERVER_ERROR"        // other statuses
+)
+
+// ErrorInfo reasons of upstream calls that got no usable answer.
+const (
+	// ReasonUpstreamUnreachable: no answer at all (DNS, refused, reset, TLS,
+	// ...); metadata key MetaCause names the category.
+	ReasonUpstreamUnreachable = "UPSTREAM_UNREACHABLE"
+	// ReasonUpstreamBadResponse: a 2xx body that does not decode.
+	ReasonUpstreamBadResponse = "UPSTREAM_BAD_RESPONSE"
+	// ReasonUpstreamTooLarge: a body over the configured size limit.
+	ReasonUpstreamTooLarge = "UPSTREAM_RESPONSE_TOO_LARGE"
+	// ReasonUpstreamMismatch: a 2xx answer about another resource than the
+	// one asked for (never returned to the caller).
+	ReasonUpstreamMismatch = "UPSTREAM_ANSWER_MISMATCH"
+	// ReasonDeadlineExceeded: the caller's deadline passed.
+	ReasonDeadlineExceeded = "DEADLINE_EXCEEDED"
+	// ReasonCancelled: the caller cancelled the call.
+	ReasonCancelled = "CANCELLED"
+)
+
+// ErrorInfo reasons of calls the upstream client's protections refused
+// without sending anything.
+const (
+	// ReasonCircuitOpen: the circuit breaker is open (UNAVAILABLE, RetryInfo).
+	ReasonCircuitOpen = "CIRCUIT_OPEN"
+	// ReasonTooManyUpstreamRequests: no upstream slot came free in time
+	// (RESOURCE_EXHAUSTED, RetryInfo).
+	ReasonTooManyUpstreamRequests = "TOO_MANY_UPSTREAM_REQUESTS"
+)
+
+// ErrorInfo reasons the REST mirror raises itself.
+const (
+	// ReasonUnknownPath: no route matches the request path (404).
+	ReasonUnknownPath = "UNKNOWN_PATH"
+	// ReasonMethodNotAllowed: the path exists, but not for this HTTP method
+	// (405, with an Allow header).
+	ReasonMethodNotAllowed = "METHOD_NOT_ALLOWED"
+	// ReasonInvalidQuery: the query names an unknown parameter, repeats one,
+	// spells one field twice, or does not parse (400, with
+	// google.rpc.BadRequest).
+	ReasonInvalidQuery = "INVALID_QUERY_PARAMETER"
+)
+
+// ErrorInfo metadata keys (camelCase, as google.rpc.ErrorInfo asks).
+const (
+	// MetaOperation names the RPC method, e.g. "GetReseller".
+	MetaOperation = "operation"
+	// MetaCorrelationID is the call's correlation id (also RequestInfo's
+	// request_id).
+	MetaCorrelationID = "correlationId"
+	// MetaUpstreamHTTPStatus is the upstream's HTTP status code.
+	MetaUpstreamHTTPStatus = "upstreamHttpStatus"
+	// MetaUpstreamStatusCode is the envelope's statusCode when it differs
+	// from the HTTP status.
+	MetaUpstreamStatusCode = "upstreamStatusCode"
+	// MetaUpstreamType is the envelope's type.
+	MetaUpstreamType = "upstreamType"
+	// MetaUpstreamCorrelationID is the envelope's correlationId when it
+	// differs from the call's.
+	MetaUpstreamCorrelationID = "upstreamCorrelationId"
+	// MetaUpstreamAttempts is the number of upstream attempts, when more
+	// than one.
+	MetaUpstreamAttempts = "upstreamAttempts"
+	// MetaCause is the category of a failure to reach the upstream: one of
+	// the rest.Cause values (dns, refused, reset, tls, timeout, closed,
+	// network). It never holds an address or a host name.
+	MetaCause = "cause"
+	// MetaOmittedViolations is the number of field violations left out of
+	// google.rpc.BadRequest to keep the status within its bounds.
+	MetaOmittedViolations = "omittedViolations"
+)

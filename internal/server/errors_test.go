@@ -1,0 +1,360 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
+)
+
+const (
+	errTestReseller = "0d6f3c1e-5b7a-4e2c-9f10-3a4b5c6d7e8f"
+	errTestTenant   = "portal.cloudcockpit.com"
+	// errTestJWT is shaped like a Microsoft Entra token.
+	errTestJWT = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJhcGk6Ly9jbG91ZGNvY2twaXQiLCJpc3MiOiJodHRwczovL3N0cy53aW5kb3dzLm5ldC8ifQ.c2lnbmF0dXJlLW9mLXRoZS10b2tlbi1zaWduZWQtYnktZW50cmE"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startLoggedServer runs Serve with cfg on loopback listeners, logging at
+// debug level to log, and returns a gRPC connection to it and the HTTP base
+// URL. Serve is stopped, and must return nil, when the test ends.
+func startLoggedServer(t *testing.T, cfg Config, log io.Writer) (*grpc.ClientConn, string) {
+	t.Helper()
+	gl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Logger = slog.New(slog.NewJSONHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- Serve(ctx, cfg, gl, hl) }()
+	conn, err := grpc.NewClient(gl.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = conn.Close()
+		cancel()
+		select {
+		case err := <-errc:
+			if err != nil {
+				t.Errorf("Serve = %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("Serve did not return within 10s")
+		}
+	})
+	return conn, "http://" + hl.Addr().String()
+}
+
+// restGet sends GET url with credentials and returns the status and body.
+func restGet(ctx context.Context, t *testing.T, url, authorization string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", authorization)
+	req.Header.Set("X-Tenant", errTestTenant)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
+}
+
+// tokenPiece returns the first run of apierr.MinSecretRun characters of
+// token found in text in any letter case, "" when there is none.
+func tokenPiece(text, token string) string {
+	lower := strings.ToLower(text)
+	for i := 0; i+apierr.MinSecretRun <= len(token); i++ {
+		if piece := strings.ToLower(token[i : i+apierr.MinSecretRun]); strings.Contains(lower, piece) {
+			return piece
+		}
+	}
+	return ""
+}
+
+// TestNoTokenPieceLeaks: an upstream that quotes the caller's token in every
+// way it can (whole, split at its dots, as a prefix, upper- and lower-cased,
+// in every envelope field) leaves no run of 8 of its characters in what
+// reaches the caller (gRPC status and details, REST body), the log, the
+// spans or the metrics.
+func TestNoTokenPieceLeaks(t *testing.T) {
+	segs := strings.Split(errTestJWT, ".")
+	quotes := []string{
+		errTestJWT,
+		"Bearer " + errTestJWT,
+		strings.Join(segs, " "),
+		segs[0] + "." + segs[1],
+		errTestJWT[:24],
+		strings.ToUpper(errTestJWT),
+		strings.ToLower(segs[2]),
+		errTestJWT[50:58],
+	}
+	statuses := []int{400, 401, 403, 404, 409, 429, 500, 503}
+	var upstreamStatus atomic.Int32 // the status the upstream answers with
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		code := int(upstreamStatus.Load())
+		env := map[string]any{
+			"statusCode":    code,
+			"type":          "IDX10223 " + strings.Join(quotes, " | "),
+			"description":   "token rejected: " + strings.Join(quotes, ", "),
+			"correlationId": segs[1],
+			"errors": []map[string]any{
+				{"propertyName": "Authorization " + errTestJWT[:30], "description": quotes},
+				{"propertyName": strings.ToUpper(segs[0]), "description": []string{"bad " + segs[2]}},
+			},
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(env)
+	}))
+	defer up.Close()
+
+	exp := tracetest.NewInMemoryExporter()
+	var log syncBuffer
+	cfg := DefaultConfig()
+	cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
+	cfg.UpstreamMaxAttempts = 1
+	cfg.BreakerFailures = 0
+	cfg.Tracing = telemetry.NewTracing(sdktrace.WithSyncer(exp))
+	conn, httpBase := startLoggedServer(t, cfg, &log)
+	client := pb.NewResellerServiceClient(conn)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var seen []string // everything the caller saw
+	for _, code := range statuses {
+		upstreamStatus.Store(int32(code))
+		callCtx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+errTestJWT, "x-tenant", errTestTenant)
+		_, err := client.GetReseller(callCtx, &pb.GetResellerRequest{ResellerId: errTestReseller})
+		st := status.Convert(err)
+		if st.Code() == 0 {
+			t.Fatalf("upstream %d: call succeeded", code)
+		}
+		encoded, _ := proto.Marshal(st.Proto())
+		js, _ := protojson.Marshal(st.Proto())
+		seen = append(seen, st.Message(), string(encoded), string(js))
+		httpStatus, body := restGet(ctx, t, httpBase+"/v1/Resellers/"+errTestReseller, "Bearer "+errTestJWT)
+		if httpStatus < 400 {
+			t.Fatalf("upstream %d: REST status %d", code, httpStatus)
+		}
+		seen = append(seen, string(body))
+	}
+	_, metrics := restGet(ctx, t, httpBase+"/metrics", "")
+
+	for i, text := range seen {
+		if p := tokenPiece(text, errTestJWT); p != "" {
+			t.Errorf("caller output %d holds token piece %q: %.300s", i, p, text)
+		}
+	}
+	if p := tokenPiece(log.String(), errTestJWT); p != "" {
+		t.Errorf("log holds token piece %q", p)
+	}
+	if p := tokenPiece(string(metrics), errTestJWT); p != "" {
+		t.Errorf("metrics hold token piece %q", p)
+	}
+	spans := exp.GetSpans()
+	if len(spans) == 0 {
+		t.Fatal("no spans recorded")
+	}
+	for _, s := range spans {
+		text := fmt.Sprintf("%s %v %v %v %v", s.Name, s.Status, s.Attributes, s.Events, s.Links)
+		if p := tokenPiece(text, errTestJWT); p != "" {
+			t.Errorf("span %q holds token piece %q: %.300s", s.Name, p, text)
+		}
+	}
+	if !strings.Contains(log.String(), apierr.Redacted) {
+		t.Error("the log shows no redaction: the upstream's text did not reach it, so the test proves nothing")
+	}
+}
+
+// TestUpstreamDetailsBounded: an upstream 400 with 12,000 errors becomes a
+// status whose grpc-status-details-bin (base64 of the encoded status) stays
+// under 8 KiB, as does the whole trailer block and the REST mirror's body;
+// what was cut is counted.
+func TestUpstreamDetailsBounded(t *testing.T) {
+	const n = 12000
+	errs := make([]map[string]any, n)
+	for i := range errs {
+		errs[i] = map[string]any{"propertyName": "items[" + strconv.Itoa(i) + "].resellerId", "description": []string{"The value is not a valid reseller id."}}
+	}
+	body, err := json.Marshal(map[string]any{"statusCode": 400, "type": "ValidationError", "description": "One or more validation errors occurred.", "errors": errs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write(body)
+	}))
+	defer up.Close()
+	cfg := DefaultConfig()
+	cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
+	cfg.UpstreamMaxBodyBytes = 4 << 20
+	conn, httpBase := startLoggedServer(t, cfg, io.Discard)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	callCtx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer test-token", "x-tenant", errTestTenant)
+	_, err = pb.NewResellerServiceClient(conn).GetReseller(callCtx, &pb.GetResellerRequest{ResellerId: errTestReseller})
+	st := status.Convert(err)
+	encoded, err := proto.Marshal(st.Proto())
+	if err != nil {
+		t.Fatal(err)
+	}
+	detailsBin := len(base64.RawStdEncoding.EncodeToString(encoded))
+	trailers := detailsBin + len(st.Message())
+	t.Logf("upstream body %d bytes; encoded status %d bytes; grpc-status-details-bin %d bytes; with grpc-message %d bytes", len(body), len(encoded), detailsBin, trailers)
+	if detailsBin >= 8<<10 || trailers >= 8<<10 {
+		t.Errorf("grpc-status-details-bin = %d bytes, with grpc-message %d; want both under 8 KiB", detailsBin, trailers)
+	}
+	var info *errdetails.ErrorInfo
+	var br *errdetails.BadRequest
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			info = d
+		case *errdetails.BadRequest:
+			br = d
+		}
+	}
+	if info == nil || br == nil {
+		t.Fatalf("details = %v, want ErrorInfo and BadRequest", st.Details())
+	}
+	fvs := br.GetFieldViolations()
+	kept := len(fvs) - 1
+	want := "and " + strconv.Itoa(n-kept) + " more"
+	if kept < 1 || kept > apierr.MaxFieldViolations || fvs[kept].GetDescription() != want {
+		t.Errorf("%d violations, last %v; want at most %d and a summary %q", len(fvs), fvs[len(fvs)-1], apierr.MaxFieldViolations, want)
+	}
+	if got := info.GetMetadata()[apierr.MetaOmittedViolations]; got != strconv.Itoa(n-kept) {
+		t.Errorf("ErrorInfo %s = %q, want %d", apierr.MetaOmittedViolations, got, n-kept)
+	}
+
+	httpStatus, restBody := restGet(ctx, t, httpBase+"/v1/Resellers/"+errTestReseller, "Bearer test-token")
+	t.Logf("REST mirror body %d bytes", len(restBody))
+	if httpStatus != http.StatusBadRequest || len(restBody) >= 8<<10 {
+		t.Errorf("REST mirror: %d with a %d-byte body, want 400 under 8 KiB", httpStatus, len(restBody))
+	}
+	if !strings.Contains(string(restBody), want) {
+		t.Errorf("REST body lacks the summary %q", want)
+	}
+}
+
+// TestUnreachableUpstreamCause: when the upstream cannot be reached, callers
+// get the category in ErrorInfo metadata, never the address or host name,
+// and the access log carries it.
+func TestUnreachableUpstreamCause(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	_ = l.Close()
+	tests := []struct {
+		name    string
+		url     string
+		secrets []string // must not reach the caller
+		want    string
+	}{
+		{"refused", "http://" + closed, []string{closed, "127.0.0.1"}, "refused"},
+		{"dns", "http://upstream.cloudcockpit.invalid", []string{"cloudcockpit.invalid"}, "dns"},
+		{"tls", "https://" + closedTLSPlain(t), []string{"127.0.0.1"}, "tls"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var log syncBuffer
+			cfg := DefaultConfig()
+			cfg.UpstreamURL, cfg.UpstreamURLSet = tt.url, true
+			cfg.UpstreamMaxAttempts = 1
+			conn, httpBase := startLoggedServer(t, cfg, &log)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			callCtx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer test-token", "x-tenant", errTestTenant)
+			_, err := pb.NewResellerServiceClient(conn).GetReseller(callCtx, &pb.GetResellerRequest{ResellerId: errTestReseller})
+			st := status.Convert(err)
+			var cause string
+			for _, d := range st.Details() {
+				if info, ok := d.(*errdetails.ErrorInfo); ok {
+					cause = info.GetMetadata()[apierr.MetaCause]
+				}
+			}
+			if cause != tt.want {
+				t.Errorf("ErrorInfo cause = %q, want %q (status %v)", cause, tt.want, st.Proto())
+			}
+			js, _ := protojson.Marshal(st.Proto())
+			_, body := restGet(ctx, t, httpBase+"/v1/Resellers/"+errTestReseller, "Bearer test-token")
+			for _, s := range tt.secrets {
+				if strings.Contains(string(js), s) || strings.Contains(string(body), s) {
+					t.Errorf("status or REST body names %q:\n%s\n%s", s, js, body)
+				}
+			}
+			if want := `"cause":"` + tt.want + `"`; !strings.Contains(log.String(), want) {
+				t.Errorf("access log lacks %s:\n%s", want, log.String())
+			}
+		})
+	}
+}
+
+// closedTLSPlain returns the address of a plain HTTP server, for a TLS
+// client to fail against.
+func closedTLSPlain(t *testing.T) string {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
+}
