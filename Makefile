@@ -36,16 +36,17 @@ googleapis: ## Copy google/api/{annotations,http}.proto out of the grpc-gateway 
 	install -m 0644 $$dir/third_party/googleapis/google/rpc/status.proto $$dir/third_party/googleapis/google/rpc/error_details.proto build/googleapis/google/rpc/
 
 .PHONY: generate
-generate: tools googleapis ## Regenerate gen/ (Go, gRPC, gateway, OpenAPI, descriptor set with comments) from proto/.
+generate: tools googleapis ## Regenerate gen/ (Go, gRPC, gateway, OpenAPI 2.0 and 3.0, descriptor set with comments) from proto/.
 	buf format -w proto
 	buf generate
 	buf generate --template internal/gateway/openapi.buf.gen.yaml
+	cd tools && $(GO) run ./openapiv3 ../internal/gateway/openapi.swagger.json ../internal/gateway/openapi.v3.json
 	buf build proto -o internal/descriptor/cloudcockpit.binpb
 
 .PHONY: check-generate
 check-generate: generate ## Fail when gen/ or formatting differs from what is committed.
-	@git diff --exit-code -- gen proto internal/descriptor internal/gateway/openapi.swagger.json || { echo "gen/ is stale: run 'make generate' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- gen proto internal/descriptor internal/gateway/openapi.swagger.json)" || { git status --porcelain -- gen proto internal/descriptor internal/gateway/openapi.swagger.json; echo "gen/ has untracked files: run 'make generate' and commit"; exit 1; }
+	@git diff --exit-code -- gen proto internal/descriptor internal/gateway/openapi.swagger.json internal/gateway/openapi.v3.json || { echo "gen/ is stale: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- gen proto internal/descriptor internal/gateway/openapi.swagger.json internal/gateway/openapi.v3.json)" || { git status --porcelain -- gen proto internal/descriptor internal/gateway/openapi.swagger.json internal/gateway/openapi.v3.json; echo "gen/ has untracked files: run 'make generate' and commit"; exit 1; }
 
 .PHONY: lint-proto
 lint-proto: tools googleapis ## buf lint.

@@ -102,6 +102,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		tlsClientCA = setting{"tls-client-ca", "TLS_CLIENT_CA_FILE", "PEM CA certificates: clients must present a certificate they signed (mutual TLS; needs -tls-cert and -tls-key)"}
 		upstreamCA  = setting{"upstream-ca", "UPSTREAM_CA_FILE", "PEM CA certificates trusted for the upstream's certificate, besides the system roots"}
 
+		corsOrigins = setting{"cors-allowed-origins", "CORS_ALLOWED_ORIGINS", "comma-separated browser origins (https://app.example.com, or * for any) whose pages may call the HTTP port: REST mirror, Connect, gRPC-Web"}
+
 		debugAddr = setting{"debug-addr", "DEBUG_ADDR", "listen address for the Go runtime profiles (/debug/pprof/), on their own listener; bind it to loopback"}
 	)
 	help := func(s setting, def string) string {
@@ -138,6 +140,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.StringVar(&cfg.TLSClientCAFile, tlsClientCA.flag, "", help(tlsClientCA, "none: no client certificates"))
 	fs.StringVar(&cfg.UpstreamCAFile, upstreamCA.flag, "", help(upstreamCA, "none: the system roots only"))
 	fs.StringVar(&cfg.DebugAddr, debugAddr.flag, "", help(debugAddr, "none: no profiles served"))
+	origins := fs.String(corsOrigins.flag, "", help(corsOrigins, "none: no cross-origin calls"))
 	level := fs.String(logLevel.flag, "info", help(logLevel, ""))
 	format := fs.String(logFormat.flag, "json", help(logFormat, ""))
 	flushEvery := fs.Duration(logFlush.flag, 100*time.Millisecond, help(logFlush, ""))
@@ -246,11 +249,17 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		fromEnv(tlsClientCA, str(&cfg.TLSClientCAFile)),
 		fromEnv(upstreamCA, str(&cfg.UpstreamCAFile)),
 		fromEnv(debugAddr, str(&cfg.DebugAddr)),
+		fromEnv(corsOrigins, str(origins)),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return cfg, cliOptions{}, err
 	}
 	cfg.UpstreamURLSet = set[upstreamURL.flag]
+	for o := range strings.SplitSeq(*origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			cfg.CORSAllowedOrigins = append(cfg.CORSAllowedOrigins, o)
+		}
+	}
 	if cfg.DefaultTenant != "" && !service.IsDomainName(cfg.DefaultTenant) {
 		return cfg, cliOptions{}, fmt.Errorf("-default-tenant (CLOUDCOCKPIT_TENANT) %q is not a domain name such as portal.cloudcockpit.com", cfg.DefaultTenant)
 	}

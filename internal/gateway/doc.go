@@ -2,7 +2,7 @@
 // the gRPC methods as JSON over HTTP on the upstream CloudCockpit API's own
 // paths (GET /v1/Resellers/{resellerId}, GET
 // /v1/Customers/relationship-acceptance), together with the OpenAPI document
-// (GET /openapi.json) and the health endpoints (GET /healthz, GET /readyz).
+// (GET /openapi.json, and as OpenAPI 3.0 GET /openapi.v3.json) and the health endpoints (GET /healthz, GET /readyz).
 //
 // The mirror holds no handler logic. [New] registers the generated gateway
 // handlers over a gRPC client connection, so that every REST call is a real

@@ -21,6 +21,8 @@ import (
 const (
 	// OpenAPIPath serves the OpenAPI (Swagger 2.0) document of the mirror.
 	OpenAPIPath = "/openapi.json"
+	// OpenAPIv3Path serves the same document as OpenAPI 3.0.
+	OpenAPIv3Path = "/openapi.v3.json"
 	// HealthzPath is the liveness probe: 200 while the process serves HTTP.
 	HealthzPath = "/healthz"
 	// ReadyzPath is the readiness probe: 200 while the gRPC health status is
@@ -57,7 +59,7 @@ var services = []string{
 }
 
 // New returns the REST mirror: an http.Handler serving the RPC routes, which
-// call the services through conn, plus OpenAPIPath, HealthzPath and
+// call the services through conn, plus OpenAPIPath, OpenAPIv3Path, HealthzPath and
 // ReadyzPath. conn should reach the facade's own *grpc.Server (an in-memory
 // connection is cheapest), so that every REST call passes the same
 // interceptors as a gRPC call. New fails only if the services' HTTP rules
@@ -124,7 +126,7 @@ func newGateway(opts ...Option) (*gateway, error) {
 		methods[rt.method] = true
 		index = append(index, rt.method+" "+rt.display)
 	}
-	index = append(index, "GET "+OpenAPIPath, "GET "+HealthzPath, "GET "+ReadyzPath)
+	index = append(index, "GET "+OpenAPIPath, "GET "+OpenAPIv3Path, "GET "+HealthzPath, "GET "+ReadyzPath)
 	slices.Sort(index)
 	g.index = strings.Join(index, ", ")
 	g.allow = strings.Join(slices.Sorted(maps.Keys(methods)), ", ")
@@ -143,9 +145,10 @@ func newGateway(opts ...Option) (*gateway, error) {
 		runtime.WithDisableHTTPMethodOverride(),
 	)
 	for path, h := range map[string]runtime.HandlerFunc{
-		OpenAPIPath: serveOpenAPI,
-		HealthzPath: serveHealthz,
-		ReadyzPath:  g.serveReadyz,
+		OpenAPIPath:   serveOpenAPI,
+		OpenAPIv3Path: serveOpenAPIv3,
+		HealthzPath:   serveHealthz,
+		ReadyzPath:    g.serveReadyz,
 	} {
 		if err := g.mux.HandlePath(http.MethodGet, path, h); err != nil {
 			return nil, fmt.Errorf("gateway: route %s: %w", path, err)

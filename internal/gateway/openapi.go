@@ -13,11 +13,28 @@ import (
 //go:embed openapi.swagger.json
 var openAPIDoc []byte
 
+// openAPIv3Doc is the same document as OpenAPI 3.0, converted from
+// openAPIDoc by `make generate` (tools/openapiv3, getkin/kin-openapi's
+// openapi2conv). It is never edited by hand.
+//
+//go:embed openapi.v3.json
+var openAPIv3Doc []byte
+
 // serveOpenAPI serves openAPIDoc.
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
+	serveJSON(w, openAPIDoc)
+}
+
+// serveOpenAPIv3 serves openAPIv3Doc.
+func serveOpenAPIv3(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
+	serveJSON(w, openAPIv3Doc)
+}
+
+// serveJSON answers 200 with doc as JSON.
+func serveJSON(w http.ResponseWriter, doc []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(openAPIDoc)))
+	h.Set("Content-Length", strconv.Itoa(len(doc)))
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(openAPIDoc)
+	_, _ = w.Write(doc)
 }

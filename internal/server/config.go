@@ -128,6 +128,12 @@ type Config struct {
 	// no way to turn that off.
 	UpstreamCAFile string
 
+	// CORSAllowedOrigins are the browser origins (such as
+	// https://app.example.com, or * for any) whose pages may call the HTTP
+	// port: the REST mirror, Connect and gRPC-Web. Empty (the default)
+	// grants no other origin.
+	CORSAllowedOrigins []string
+
 	// DebugAddr, when set, serves the Go runtime profiles
 	// (net/http/pprof, /debug/pprof/...) on their own listener at this
 	// address, never on the HTTP listener. Empty (the default) serves none.
@@ -186,6 +192,9 @@ func (c Config) Validate() error {
 		return errors.New("-shutdown-timeout must not be negative")
 	}
 	if err := c.validateTLS(); err != nil {
+		return err
+	}
+	if err := validateOrigins(c.CORSAllowedOrigins); err != nil {
 		return err
 	}
 	return c.validateUpstream()

@@ -142,18 +142,22 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go watchBreakers(watchCtx, hs, client.BreakerStates, log)
-	handler, err := newHTTPHandler(f, metrics, tracing)
+	handler, err := newHTTPHandler(f, metrics, tracing, cfg.CORSAllowedOrigins)
 	if err != nil {
 		return err
 	}
 	httpSrv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second, // no route takes a body: do not wait for one
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    maxHeaderListSize,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		TLSConfig:         listenTLS.http,
+		// No ReadTimeout: over HTTP/2 it would cut streams (reflection);
+		// each request gets a read deadline instead (newHTTPHandler).
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: maxHeaderListSize,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:      listenTLS.http,
+		// HTTP/2 with and without TLS (h2c, prior knowledge): gRPC and
+		// the streaming calls of Connect (reflection) need it.
+		Protocols: httpProtocols(),
 	}
 
 	errc := make(chan error, 2)
@@ -286,15 +290,23 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, metrics 
 	return f, nil
 }
 
-// newHTTPHandler serves the HTTP listener: Prometheus metrics at /metrics,
-// and everything else through the gateway (the REST mirror calling f's
-// services in process through f's interceptor chain, the OpenAPI document,
-// liveness, and readiness from f's health server). With tracing on, each
-// REST call gets a server span from the caller's traceparent header.
-func newHTTPHandler(f *facade, metrics *telemetry.Metrics, tracing *telemetry.Tracing) (http.Handler, error) {
+// newHTTPHandler serves the HTTP listener: Prometheus metrics at /metrics;
+// the gRPC server's services (the facade's, health and reflection) over
+// Connect, gRPC-Web and gRPC at their /pkg.Service/Method paths (see
+// rpcHandler); everything else through the gateway (the REST mirror calling
+// f's services in process through f's interceptor chain, the OpenAPI
+// documents, liveness, and readiness from f's health server). With tracing
+// on, each REST call gets a server span from the caller's traceparent header
+// (RPC calls get theirs from the gRPC server's stats handler). CORS, when
+// origins are allowed, wraps it all.
+func newHTTPHandler(f *facade, metrics *telemetry.Metrics, tracing *telemetry.Tracing, corsOrigins []string) (http.Handler, error) {
 	gw, err := gateway.NewLocal(f.reseller, f.customer, f.chain, gateway.WithHealth(f.health))
 	if err != nil {
 		return nil, fmt.Errorf("REST mirror: %w", err)
+	}
+	rpc, err := newRPCHandler(f.grpc)
+	if err != nil {
+		return nil, err
 	}
 	h := tracing.HTTPHandler(gw)
 	mh := promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{ErrorLog: nil})
@@ -302,13 +314,26 @@ func newHTTPHandler(f *facade, metrics *telemetry.Metrics, tracing *telemetry.Tr
 	// slashes (/v1/Resellers/../Customers/...) with a redirect to the
 	// cleaned path, which a client that follows redirects then calls with
 	// its credentials. The mirror rejects such paths itself (400 or 404).
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+	return withCORS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			mh.ServeHTTP(w, r)
-			return
+		case rpc.match(r.URL.Path):
+			rpc.ServeHTTP(w, r)
+		default:
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(requestReadTimeout))
+			h.ServeHTTP(w, r)
 		}
-		h.ServeHTTP(w, r)
-	}), nil
+	}), corsOrigins), nil
+}
+
+// httpProtocols returns HTTP/1.1, HTTP/2 over TLS and cleartext HTTP/2.
+func httpProtocols() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetHTTP2(true)
+	p.SetUnencryptedHTTP2(true)
+	return p
 }
 
 // startSandbox serves the embedded simulated upstream on a loopback port and

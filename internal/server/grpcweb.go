@@ -1,0 +1,97 @@
+package server
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net/http"
+	"strings"
+)
+
+// isGRPCWeb reports whether a request's Content-Type is binary gRPC-Web, the
+// only gRPC-Web form vanguard serves.
+func isGRPCWeb(contentType string) bool {
+	return contentType == "application/grpc-web" || strings.HasPrefix(contentType, "application/grpc-web+")
+}
+
+// grpcWebTrailerWriter lower-cases the names in a gRPC-Web response's
+// in-body trailer block. The gRPC-Web spec writes them in lower case
+// ("grpc-status: 0") and the official grpc-web JavaScript client reads them
+// case-sensitively, but vanguard v0.4.0 writes them with net/http's
+// canonical case ("Grpc-Status: 0"). Lower-casing keeps every length, so the
+// body streams through unchanged except for those bytes.
+//
+// The body is a sequence of frames: a flags byte (0x80 marks the trailer
+// block), a 4-byte big-endian length, then that many bytes.
+type grpcWebTrailerWriter struct {
+	http.ResponseWriter
+	header    [5]byte // the frame header being read
+	headerLen int     // bytes of header read so far
+	remaining uint32  // payload bytes left in the current frame
+	trailer   bool    // the current frame is the trailer block
+	inName    bool    // inside a trailer line's name (before its colon)
+}
+
+// newGRPCWebTrailerWriter wraps w.
+func newGRPCWebTrailerWriter(w http.ResponseWriter) *grpcWebTrailerWriter {
+	return &grpcWebTrailerWriter{ResponseWriter: w}
+}
+
+// Write implements http.ResponseWriter, fixing trailer names in a copy of p
+// when p holds part of the trailer block.
+func (t *grpcWebTrailerWriter) Write(p []byte) (int, error) {
+	copied := false
+	for i := 0; i < len(p); {
+		if t.remaining == 0 && t.headerLen < len(t.header) {
+			t.header[t.headerLen] = p[i]
+			t.headerLen++
+			i++
+			if t.headerLen == len(t.header) {
+				t.trailer = t.header[0]&0x80 != 0
+				t.remaining = binary.BigEndian.Uint32(t.header[1:])
+				t.inName = true
+				if t.remaining == 0 {
+					t.headerLen = 0
+				}
+			}
+			continue
+		}
+		n := min(uint32(len(p)-i), t.remaining)
+		if t.trailer && n > 0 {
+			if !copied {
+				p, copied = bytes.Clone(p), true
+			}
+			lowerNames(p[i:i+int(n)], &t.inName)
+		}
+		i += int(n)
+		t.remaining -= n
+		if t.remaining == 0 {
+			t.headerLen = 0
+		}
+	}
+	return t.ResponseWriter.Write(p)
+}
+
+// lowerNames lower-cases the header names in b, a piece of a block of
+// "Name: value\r\n" lines; inName carries whether b starts inside a name.
+func lowerNames(b []byte, inName *bool) {
+	for j, c := range b {
+		switch {
+		case c == '\n':
+			*inName = true
+		case c == ':':
+			*inName = false
+		case *inName && 'A' <= c && c <= 'Z':
+			b[j] = c + ('a' - 'A')
+		}
+	}
+}
+
+// Flush implements http.Flusher when the wrapped writer does.
+func (t *grpcWebTrailerWriter) Flush() {
+	if f, ok := t.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the wrapped writer.
+func (t *grpcWebTrailerWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }

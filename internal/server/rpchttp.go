@@ -1,0 +1,90 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"connectrpc.com/vanguard"
+	"connectrpc.com/vanguard/vanguardgrpc"
+	"google.golang.org/grpc"
+)
+
+// Read deadlines of one HTTP request (its headers and body). The server has
+// no ReadTimeout: over HTTP/2 it would cut every stream at that age, the
+// reflection streams of buf curl and grpcurl included.
+const (
+	// requestReadTimeout bounds reading a unary call or a mirror request.
+	requestReadTimeout = 30 * time.Second
+	// streamReadTimeout bounds reading a streaming call (reflection).
+	streamReadTimeout = 10 * time.Minute
+)
+
+// rpcHandler serves the gRPC server's services over Connect, gRPC-Web and
+// gRPC on the HTTP port: connectrpc.com/vanguard's transcoder calls
+// grpc.Server.ServeHTTP, so every call runs the server's interceptors
+// (correlation id, validation, metrics, access log, recovery) and stats
+// handler (traces). Only the services' own paths (/pkg.Service/Method) reach
+// it: vanguard would also take REST, which is the grpc-gateway mirror's job.
+type rpcHandler struct {
+	transcoder http.Handler
+	// prefixes are the "/pkg.Service/" paths of the served services.
+	prefixes []string
+	// streaming are the prefixes of services with streaming methods.
+	streaming []string
+}
+
+// newRPCHandler builds the transcoder over gs, which must have all its
+// services registered.
+func newRPCHandler(gs *grpc.Server) (*rpcHandler, error) {
+	t, err := vanguardgrpc.NewTranscoder(gs, vanguard.WithDefaultServiceOptions(
+		// The facade's messages are small; a Connect or gRPC-Web request
+		// larger than the gRPC server's own limit (4 MiB) gets an error.
+		vanguard.WithMaxMessageBufferBytes(4<<20),
+	))
+	if err != nil {
+		return nil, fmt.Errorf("connect and gRPC-Web transcoder: %w", err)
+	}
+	h := &rpcHandler{transcoder: t}
+	for name, info := range gs.GetServiceInfo() {
+		prefix := "/" + name + "/"
+		h.prefixes = append(h.prefixes, prefix)
+		for _, m := range info.Methods {
+			if m.IsClientStream || m.IsServerStream {
+				h.streaming = append(h.streaming, prefix)
+				break
+			}
+		}
+	}
+	return h, nil
+}
+
+// match reports whether path names one of the served services' methods.
+func (h *rpcHandler) match(path string) bool {
+	return hasAnyPrefix(path, h.prefixes)
+}
+
+// ServeHTTP implements http.Handler: it sets the request's read deadline and
+// hands the call to the transcoder, lower-casing gRPC-Web trailer names.
+func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	timeout := requestReadTimeout
+	if hasAnyPrefix(r.URL.Path, h.streaming) {
+		timeout = streamReadTimeout
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
+	if isGRPCWeb(r.Header.Get("Content-Type")) {
+		w = newGRPCWebTrailerWriter(w)
+	}
+	h.transcoder.ServeHTTP(w, r)
+}
+
+// hasAnyPrefix reports whether s starts with one of prefixes.
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
