@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 )
 
 // TestCauseOfRealFailures provokes each kind of failure on loopback and
@@ -55,9 +57,9 @@ func TestCauseOfRealFailures(t *testing.T) {
 			if tt.want == CauseTimeout {
 				attemptTimeout = 200 * time.Millisecond
 			}
-			tr := NewTransport()
+			tr := NewTransport(TransportConfig{})
 			t.Cleanup(tr.CloseIdleConnections)
-			c := newTestClient(t, Config{BaseURL: tt.upstream(t), Transport: tr, MaxAttempts: 1, AttemptTimeout: attemptTimeout, BreakerFailures: -1})
+			c := newTestClient(t, Config{BaseURL: tt.upstream(t), Transport: tr, MaxAttempts: 1, AttemptTimeout: attemptTimeout, Breaker: resilience.BreakerSettings{FailureRatio: -1}})
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			_, err := c.GetReseller(ctx, CallInfo{Authorization: "Bearer t0ken", Tenant: "portal.example.com"}, "0d6f3c1e-5b7a-4e2c-9f10-3a4b5c6d7e8f")
