@@ -71,6 +71,33 @@ e2e: tools ## End-to-end tests: build cmd/server and drive it with grpcurl and H
 test-deploy: ## Validate the Kubernetes manifests offline (strict decode into k8s.io/api types).
 	cd deploy && $(GO) test -count=1 ./...
 
+# Monitoring (issue 14): deploy/monitoring/ holds the Prometheus rules (plain
+# file and PrometheusRule), their promtool unit tests, the ServiceMonitor and
+# the Grafana dashboard; docs/operations.md the SLOs and runbooks. promtool
+# comes out of Debian's prometheus package, pinned, unpacked into .bin/ with
+# dpkg-deb: installing the package would start a Prometheus server on 9090,
+# the facade's gRPC port.
+PROMTOOL_DEB_VERSION ?= 2.42.0+ds-5+b6
+PROMTOOL_VERSION := $(firstword $(subst +, ,$(PROMTOOL_DEB_VERSION)))
+
+.PHONY: promtool
+promtool: ## Unpack promtool from Debian's prometheus package ($(PROMTOOL_DEB_VERSION)) into .bin/; no server is installed or started.
+	@if $(BIN)/promtool --version 2>/dev/null | grep -q 'version $(PROMTOOL_VERSION)'; then exit 0; fi; \
+	mkdir -p $(BIN) build/promtool; rm -f build/promtool/*.deb; log=$(CURDIR)/build/promtool/apt.log; : >$$log; \
+	download() { (cd build/promtool && timeout 300 apt-get download 'prometheus=$(PROMTOOL_DEB_VERSION)') >>$$log 2>&1; }; \
+	download || { timeout 300 apt-get update >>$$log 2>&1 && download; } || { cat $$log; echo "cannot download Debian's prometheus $(PROMTOOL_DEB_VERSION)"; exit 1; }; \
+	dpkg-deb --fsys-tarfile build/promtool/prometheus_*.deb | tar -xO ./usr/bin/promtool >$(BIN)/promtool; \
+	chmod +x $(BIN)/promtool; rm -rf build/promtool; $(BIN)/promtool --version | head -1
+
+.PHONY: rules-check
+rules-check: promtool ## promtool check rules and promtool test rules (deploy/monitoring/rules_test.yaml), offline.
+	promtool check rules deploy/monitoring/rules.yaml
+	cd deploy/monitoring && promtool test rules rules_test.yaml
+
+.PHONY: monitoring-generate
+monitoring-generate: ## Regenerate deploy/monitoring/prometheusrule.yaml from deploy/monitoring/rules.yaml.
+	cd deploy && $(GO) test -count=1 -run '^TestPrometheusRuleIsGenerated$$' . -update
+
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
