@@ -77,7 +77,7 @@ test: tools ## Run every test: unit and in-process (with -race), then the built 
 	$(MAKE) --no-print-directory e2e test-deploy
 
 .PHONY: e2e
-e2e: tools ## End-to-end tests: build cmd/server and drive it with grpcurl and HTTP.
+e2e: tools ## End-to-end tests: build cmd/server and drive it with grpcurl and HTTP; run the README's grpcurl and curl examples.
 	$(GO) test -tags e2e -count=1 ./e2e/
 
 .PHONY: test-deploy
