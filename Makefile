@@ -89,6 +89,10 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
 
+.PHONY: test-certs
+test-certs: ## Make a throw-away CA, server and client certificates in build/certs/ for trying TLS (openssl; docs/deployment.md).
+	bash deploy/test-certs.sh build/certs
+
 .PHONY: build
 build: ## Build dist/cloudcockpit-facade (static, version and revision stamped).
 	@mkdir -p dist
