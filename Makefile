@@ -15,20 +15,34 @@ GEN_TOOLS := google.golang.org/protobuf/cmd/protoc-gen-go \
 EXT_TOOLS := github.com/bufbuild/buf/cmd/buf \
 	github.com/fullstorydev/grpcurl/cmd/grpcurl
 
+# NET runs a step that needs the network (module downloads, apt, npm) under
+# `timeout`, printing its log when it fails: `$(NET) NAME SECONDS COMMAND...`.
+NET := $(CURDIR)/.ci/netstep
+NET_TIMEOUT ?= 600
+
 .DEFAULT_GOAL := help
 
 .PHONY: help
 help: ## Show this help.
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: tools
 tools: ## Build the pinned tools into .bin/ (needs only the Go module proxy).
 	@mkdir -p $(BIN)
+	$(NET) go-mod-download $(NET_TIMEOUT) $(GO) mod download
+	cd tools && $(NET) tools-mod-download $(NET_TIMEOUT) $(GO) mod download
 	$(GO) build -o $(BIN)/ $(GEN_TOOLS)
 	cd tools && $(GO) build -o $(BIN)/ $(EXT_TOOLS)
 
+.PHONY: grpcurl
+grpcurl: ## Build only grpcurl (the version pinned in tools/go.mod) into .bin/grpcurl, for the README's examples.
+	@mkdir -p $(BIN)
+	cd tools && $(NET) grpcurl $(NET_TIMEOUT) $(GO) build -o $(BIN)/ github.com/fullstorydev/grpcurl/cmd/grpcurl
+	@echo "grpcurl: $(BIN)/grpcurl (or: export PATH=\"$(BIN):\$$PATH\")"
+
 .PHONY: googleapis
 googleapis: ## Copy google/api/{annotations,http}.proto out of the grpc-gateway v1.16.0 module into build/ (not committed).
+	@$(NET) googleapis-download $(NET_TIMEOUT) $(GO) mod download $(GOOGLEAPIS_MOD)
 	@dir=$$($(GO) mod download -json $(GOOGLEAPIS_MOD) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
 	test -n "$$dir" || { echo "cannot download $(GOOGLEAPIS_MOD)"; exit 1; }; \
 	mkdir -p build/googleapis/google/api build/googleapis/google/rpc; \
@@ -64,11 +78,12 @@ test: tools ## Run every test: unit and in-process (with -race), then the built 
 	$(MAKE) --no-print-directory e2e test-deploy
 
 .PHONY: e2e
-e2e: tools ## End-to-end tests: build cmd/server and drive it with grpcurl and HTTP.
+e2e: tools ## End-to-end tests: build cmd/server and drive it with grpcurl and HTTP; run the README's grpcurl and curl examples.
 	$(GO) test -tags e2e -count=1 ./e2e/
 
 .PHONY: test-deploy
 test-deploy: ## Validate the Kubernetes manifests offline (strict decode into k8s.io/api types).
+	cd deploy && $(NET) deploy-mod-download $(NET_TIMEOUT) $(GO) mod download
 	cd deploy && $(GO) test -count=1 ./...
 
 # Monitoring (issue 14): deploy/monitoring/ holds the Prometheus rules (plain
@@ -102,6 +117,10 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
 
+.PHONY: test-certs
+test-certs: ## Make a throw-away CA, server and client certificates in build/certs/ for trying TLS (openssl; docs/deployment.md).
+	bash deploy/test-certs.sh build/certs
+
 .PHONY: build
 build: ## Build dist/cloudcockpit-facade (static, version and revision stamped).
 	@mkdir -p dist
@@ -111,13 +130,14 @@ build: ## Build dist/cloudcockpit-facade (static, version and revision stamped).
 docker-check: ## Run the Dockerfile's build steps without Docker: static binary and health probe.
 	@mkdir -p dist
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="$(LDFLAGS)" -o dist/cloudcockpit-facade ./cmd/server
-	CGO_ENABLED=0 GOBIN=$(CURDIR)/dist $(GO) install -trimpath -ldflags="-s -w" github.com/grpc-ecosystem/grpc-health-probe@v0.4.62
+	CGO_ENABLED=0 GOBIN=$(CURDIR)/dist $(NET) grpc-health-probe $(NET_TIMEOUT) $(GO) install -trimpath -ldflags="-s -w" github.com/grpc-ecosystem/grpc-health-probe@v0.4.62
 	@if ldd dist/cloudcockpit-facade >/dev/null 2>&1; then echo "dist/cloudcockpit-facade is not static"; exit 1; fi
 	dist/cloudcockpit-facade -version
 
 .PHONY: lint-tools
 lint-tools: ## Build golangci-lint and govulncheck (pinned in tools/lint/go.mod) into .bin/.
 	@mkdir -p $(BIN)
+	cd tools/lint && $(NET) lint-mod-download $(NET_TIMEOUT) $(GO) mod download
 	cd tools/lint && $(GO) build -o $(BIN)/ github.com/golangci/golangci-lint/v2/cmd/golangci-lint golang.org/x/vuln/cmd/govulncheck
 
 .PHONY: lint
@@ -129,11 +149,15 @@ vulncheck: lint-tools ## govulncheck against the Go vulnerability database (need
 	govulncheck ./...
 
 FUZZTIME ?= 10s
+# Each new interesting input is minimized before fuzzing goes on, for up to 60 s by
+# default; with large inputs (a whole reseller) the workers then sit at 0 execs/s for
+# most of a short run. 100 executions of minimization keep them exploring.
+FUZZMINIMIZETIME ?= 100x
 .PHONY: fuzz
-fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
+fuzz: ## Run every fuzz target for FUZZTIME each (default 10s), minimizing new inputs for FUZZMINIMIZETIME (100x).
 	@for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
-	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg || exit 1; \
 	  done; \
 	done
 
@@ -149,8 +173,8 @@ tidy-check: ## Fail when go.mod/go.sum are not tidy.
 	cd deploy && $(GO) mod tidy -diff
 	cd tools/lint && $(GO) mod tidy -diff
 
-# Interop and contract stability (issue 7): README.md "Calling it from your language" says how
-# to call the API from each language; these targets prove it.
+# Interop and contract stability: docs/clients.md says how to call the API from each
+# language; these targets prove it (interop/run.sh runs its snippets verbatim).
 BREAKING_AGAINST ?= main
 
 .PHONY: breaking
@@ -161,7 +185,7 @@ breaking: tools googleapis ## buf breaking (WIRE_JSON) of proto/ against the git
 interop: tools googleapis ## Call the sandbox server from Python, Node, Go, grpcurl and curl; installs the Debian and npm packages it needs.
 	BREAKING_AGAINST='$(BREAKING_AGAINST)' bash interop/run.sh
 
-# Performance (issue 5): `make bench` builds the facade, the standalone
+# Performance (docs/performance.md): `make bench` builds the facade, the standalone
 # sandbox and the harness, then runs the interleaved load phases against them
 # (cmd/bench; about 4 minutes) and writes bench/results.md. BENCH_FLAGS passes
 # harness flags, e.g. BENCH_FLAGS='-phases facade-grpc/32 -duration 20s'.
@@ -184,7 +208,7 @@ bench-quick: ## The load benchmark in -quick mode (~20 s, for CI); writes bench/
 bench-micro: ## go test -bench of the hot path pieces with -benchmem (BENCHTIME=1x for CI).
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$(BENCHTIME) $(BENCH_PKGS)
 
-# Load and soak (issue 4): `make load` builds the facade and the standalone
+# Load and soak (docs/load.md): `make load` builds the facade and the standalone
 # sandbox (faults at LOAD_FAULT_RATE, credential echo) and drives them with 64
 # gRPC and 32 REST callers for LOAD_DURATION, then checks every answer, the
 # error mix, and that goroutines and heap return to their baseline

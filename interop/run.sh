@@ -10,7 +10,7 @@
 #      build/interop/ (not committed);
 #   3. starts `cloudcockpit-facade -sandbox` on free loopback ports and waits
 #      (bounded) for it to be ready; a trap stops it on exit;
-#   4. runs the Python, Node, Go, grpcurl and curl checks, the README snippets
+#   4. runs the Python, Node, Go, grpcurl and curl checks, the snippets of docs/clients.md
 #      and `buf breaking` against $BREAKING_AGAINST (default main).
 #
 # Prints one "ok - ..." / "not ok - ..." line per check and ends with
@@ -27,10 +27,12 @@ BIN=$ROOT/.bin
 GO=${GO:-go}
 PY=/usr/bin/python3 # Debian's python3-grpcio installs for this interpreter, not for a pyenv one
 GRPCURL=$BIN/grpcurl
-SNIPPETS=$ROOT/README.md
+SNIPPETS=$ROOT/docs/clients.md
 DEB_PACKAGES=(python3 python3-grpcio python3-protobuf protobuf-compiler libprotobuf-dev protobuf-compiler-grpc curl)
 READY_TIMEOUT=${INTEROP_READY_TIMEOUT:-60} # seconds to wait for the server
 CALL_TIMEOUT=${INTEROP_CALL_TIMEOUT:-180}  # seconds for one check command
+APT_TIMEOUT=${INTEROP_APT_TIMEOUT:-600}    # seconds for apt-get update, then for apt-get install
+NPM_TIMEOUT=${INTEROP_NPM_TIMEOUT:-600}    # seconds for npm ci
 
 RESELLER=11111111-1111-4111-8111-111111111111
 UNKNOWN_RESELLER=99999999-9999-4999-8999-999999999999
@@ -87,9 +89,9 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 	sudo=()
 	[[ $(id -u) -ne 0 ]] && sudo=(sudo)
 	{
-		"${sudo[@]}" apt-get update &&
-			DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
-	} >"$OUT/apt.log" 2>&1 || fatal "apt-get install ${missing[*]}" "$OUT/apt.log"
+		timeout --kill-after=10 "$APT_TIMEOUT" "${sudo[@]}" apt-get update &&
+			DEBIAN_FRONTEND=noninteractive timeout --kill-after=10 "$APT_TIMEOUT" "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+	} >"$OUT/apt.log" 2>&1 || fatal "apt-get install ${missing[*]} (exit $?; 124: timed out after ${APT_TIMEOUT}s)" "$OUT/apt.log"
 fi
 for c in node npm protoc grpc_python_plugin curl "$PY"; do
 	command -v "$c" >/dev/null || fatal "$c not found"
@@ -97,8 +99,11 @@ done
 if [[ ! -x $GRPCURL || ! -x $BIN/buf || ! -f build/googleapis/google/api/annotations.proto ]]; then
 	make -s tools googleapis >"$OUT/tools.log" 2>&1 || fatal "make tools googleapis" "$OUT/tools.log"
 fi
-(cd interop/node && npm ci --ignore-scripts --no-audit --no-fund) >"$OUT/npm.log" 2>&1 ||
-	fatal "npm ci in interop/node" "$OUT/npm.log"
+# npm ci under a timeout, with npm's own retries bounded too: a registry that
+# stops answering must cost minutes, not CI's whole budget.
+(cd interop/node && timeout --kill-after=10 "$NPM_TIMEOUT" npm ci --ignore-scripts --no-audit --no-fund \
+	--fetch-timeout=60000 --fetch-retries=2 --loglevel=http) >"$OUT/npm.log" 2>&1 ||
+	fatal "npm ci in interop/node (exit $?; 124: timed out after ${NPM_TIMEOUT}s)" "$OUT/npm.log"
 GOOGLE_PROTO_FILES=$ROOT/interop/node/node_modules/google-proto-files
 [[ -f $GOOGLE_PROTO_FILES/google/rpc/error_details.proto ]] || fatal "google-proto-files has no google/rpc/error_details.proto"
 
@@ -201,7 +206,7 @@ run() {
 	timeout "$CALL_TIMEOUT" "$@" >"$file" 2>&1
 }
 
-# snippet LANG: the first ```LANG fenced block of the README snippet.
+# snippet LANG: the first ```LANG fenced block of docs/clients.md.
 snippet() {
 	awk -v lang="$1" '
 		$0 == "```" lang { inside = 1; next }
@@ -355,20 +360,20 @@ else
 	fi
 fi
 
-# The README snippets, verbatim ------------------------------------------------------
+# The snippets of docs/clients.md, verbatim ------------------------------------------------------
 f=$OUT/snippet-python.out
 snippet python >"$OUT/snippet.py"
 run "$f" env PYTHONPATH="$PYGEN" CLOUDCOCKPIT_ADDR="$GRPC_ADDR" "$PY" "$OUT/snippet.py"
-expect "README snippet: Python" 0 "$f" $? "Contoso" "correlation id" "StatusCode.NOT_FOUND UPSTREAM_NOT_FOUND"
+expect "docs/clients.md snippet: Python" 0 "$f" $? "Contoso" "correlation id" "StatusCode.NOT_FOUND UPSTREAM_NOT_FOUND"
 f=$OUT/snippet-node.out
 snippet js >"$OUT/snippet.js"
 run "$f" env NODE_PATH="$ROOT/interop/node/node_modules" CLOUDCOCKPIT_ADDR="$GRPC_ADDR" node "$OUT/snippet.js"
-expect "README snippet: Node.js" 0 "$f" $? "Contoso" "correlation id" "5 ErrorInfo" '"reason":"UPSTREAM_NOT_FOUND"'
+expect "docs/clients.md snippet: Node.js" 0 "$f" $? "Contoso" "correlation id" "5 ErrorInfo" '"reason":"UPSTREAM_NOT_FOUND"'
 f=$OUT/snippet-go.out
 rm -rf "$OUT/_gosnippet" && mkdir -p "$OUT/_gosnippet" # "_": ignored by ./... patterns
 snippet go >"$OUT/_gosnippet/main.go"
 run "$f" env CLOUDCOCKPIT_ADDR="$GRPC_ADDR" "$GO" run ./build/interop/_gosnippet
-expect "README snippet: Go" 0 "$f" $? "Contoso" "correlation id" "NotFound UPSTREAM_NOT_FOUND"
+expect "docs/clients.md snippet: Go" 0 "$f" $? "Contoso" "correlation id" "NotFound UPSTREAM_NOT_FOUND"
 
 # Contract stability ------------------------------------------------------------------
 f=$OUT/breaking.out

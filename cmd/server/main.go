@@ -38,6 +38,7 @@ func main() {
 		fmt.Println(versionString())
 		return
 	}
+	logUpstreamChoice(cfg.Logger, cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err = server.Run(ctx, cfg)
 	stop()
@@ -106,12 +107,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 
 		debugAddr = setting{"debug-addr", "DEBUG_ADDR", "listen address for the Go runtime profiles (/debug/pprof/), on their own listener; bind it to loopback"}
 	)
+	// help records a setting's variable and, when the flag's own default
+	// does not say it (an empty string), the default in words; -h prints
+	// them (usage.go).
+	meta := map[string]flagMeta{}
 	help := func(s setting, def string) string {
-		h := s.usage + " (env " + s.env
-		if def != "" {
-			h += ", default " + def
-		}
-		return h + ")"
+		meta[s.flag] = flagMeta{env: s.env, def: def}
+		return s.usage
 	}
 	fs.StringVar(&cfg.GRPCAddr, grpcAddr.flag, cfg.GRPCAddr, help(grpcAddr, ""))
 	fs.StringVar(&cfg.HTTPAddr, httpAddr.flag, cfg.HTTPAddr, help(httpAddr, ""))
@@ -145,10 +147,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	format := fs.String(logFormat.flag, "json", help(logFormat, ""))
 	flushEvery := fs.Duration(logFlush.flag, 100*time.Millisecond, help(logFlush, ""))
 	version := fs.Bool("version", false, "print the version and build info, then exit")
-	fs.Usage = func() {
-		_, _ = fmt.Fprintln(fs.Output(), "Usage: cloudcockpit-facade [flags]\n\nA gRPC facade (with a JSON/REST mirror) over the CloudCockpit partner REST API.\nA flag wins over its environment variable.\n\nFlags:")
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printUsage(fs.Output(), fs, meta) }
 	if err := fs.Parse(args); err != nil {
 		return cfg, cliOptions{}, err
 	}

@@ -179,14 +179,15 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 			errc <- fmt.Errorf("HTTP server: %w", err)
 		}
 	}()
-	log.Info("cloudcockpit-facade listening", slog.String("grpc", gl.Addr().String()), slog.String("http", hl.Addr().String()), slog.String("upstream", upstreamURL), slog.String("tls", listenTLS.mode()))
+	log.Info("cloudcockpit-facade listening", slog.String("grpc", gl.Addr().String()), slog.String("http", hl.Addr().String()), slog.String("upstream", upstreamURL), slog.Bool("sandbox", cfg.Sandbox), slog.String("tls", listenTLS.mode()))
 
 	var runErr error
 	select {
 	case <-ctx.Done():
 	case runErr = <-errc:
 	}
-	log.Info("shutting down", slog.Duration("delay", cfg.ShutdownDelay), slog.Duration("drain_timeout", cfg.ShutdownTimeout))
+	// Durations as text ("10s"): slog's JSON handler writes nanoseconds.
+	log.Info("shutting down", slog.String("delay", cfg.ShutdownDelay.String()), slog.String("drain_timeout", cfg.ShutdownTimeout.String()))
 	stopWatch()
 	hs.Shutdown() // readiness NOT_SERVING first
 	if cfg.ShutdownDelay > 0 && runErr == nil {

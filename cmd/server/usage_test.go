@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// usageSections runs -h and returns, for each flag it prints, the titles of
+// the sections it appears under, and the section titles in order.
+func usageSections(t *testing.T) (map[string][]string, []string, string) {
+	t.Helper()
+	var out bytes.Buffer
+	_, _, err := parseConfig([]string{"-h"}, func(string) string { return "" }, &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("parseConfig(-h) error = %v, want flag.ErrHelp", err)
+	}
+	sections := map[string][]string{}
+	var titles []string
+	title := ""
+	for _, line := range strings.Split(out.String(), "\n") {
+		switch {
+		case strings.HasPrefix(line, "  -"):
+			name, _, _ := strings.Cut(strings.TrimPrefix(line, "  -"), " ")
+			sections[name] = append(sections[name], title)
+		case strings.HasSuffix(line, ":") && !strings.HasPrefix(line, " "):
+			title = strings.TrimSuffix(line, ":")
+			titles = append(titles, title)
+		}
+	}
+	return sections, titles, out.String()
+}
+
+// TestFlagGroups checks that every flag the command defines is printed by -h
+// in exactly one group of flagGroups, and that the table names no flag that
+// does not exist. A new flag fails this test until it is placed in a group.
+func TestFlagGroups(t *testing.T) {
+	sections, _, _ := usageSections(t)
+	if len(sections) < 20 {
+		t.Fatalf("-h printed %d flags, want every flag (at least 20)", len(sections))
+	}
+	for name, in := range sections {
+		if len(in) != 1 {
+			t.Errorf("-%s printed under %q, want exactly one group", name, in)
+		}
+		if in[0] == ungroupedTitle {
+			t.Errorf("-%s is in no group: add it to flagGroups in usage.go", name)
+		}
+	}
+	seen := map[string]string{}
+	for _, g := range flagGroups {
+		for _, name := range g.flags {
+			if other, ok := seen[name]; ok {
+				t.Errorf("flagGroups lists -%s in %q and in %q", name, other, g.title)
+			}
+			seen[name] = g.title
+			if _, ok := sections[name]; !ok {
+				t.Errorf("flagGroups lists -%s (in %q), which the command does not define", name, g.title)
+			}
+		}
+	}
+}
+
+// TestUsageEssentialsFirst checks the order of the groups and that each
+// flag's variable and default are written one way.
+func TestUsageEssentialsFirst(t *testing.T) {
+	_, titles, out := usageSections(t)
+	want := []string{"Listeners", "Upstream", "TLS"}
+	if len(titles) < len(want) {
+		t.Fatalf("-h sections = %q, want %q first", titles, want)
+	}
+	if diff := cmp.Diff(want, titles[:len(want)]); diff != "" {
+		t.Errorf("first -h sections (-want +got):\n%s", diff)
+	}
+	for _, line := range []string{
+		"  -grpc-addr string  (GRPC_ADDR, default :9090)\n      gRPC listen address\n",
+		"  -sandbox  (SANDBOX, default false)\n",
+		"  -tls-cert string  (TLS_CERT_FILE, default none: plaintext)\n",
+		"  -shutdown-timeout duration  (SHUTDOWN_TIMEOUT, default 10s)\n",
+		"  -log-flush-interval duration  (LOG_FLUSH_INTERVAL, default 100ms)\n",
+	} {
+		if !strings.Contains(out, line) {
+			t.Errorf("-h output lacks %q; got:\n%s", line, out)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "      ") && strings.Contains(line, "default ") {
+			t.Errorf("-h description %q states a default, want it only in the flag's line", line)
+		}
+	}
+}
