@@ -30,6 +30,11 @@ func TestUnsolicitedAnswerIsNeverHandedToTheNextCaller(t *testing.T) {
 		_ = l.Close()
 		wg.Wait()
 	})
+	// intruded gets a value once each unsolicited answer is written, so
+	// that the next caller starts only after it is on the wire (an answer
+	// that arrives after the next request is sent cannot be told from the
+	// real one by any HTTP client: the reseller id check is the defence).
+	intruded := make(chan struct{}, 100)
 	answer := func(tenant string) string {
 		body := `{"id":"r1","companyName":"` + tenant + `"}`
 		return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
@@ -56,6 +61,7 @@ func TestUnsolicitedAnswerIsNeverHandedToTheNextCaller(t *testing.T) {
 					if _, err := conn.Write([]byte(answer("intruder-after-" + tenant))); err != nil {
 						return
 					}
+					intruded <- struct{}{}
 				}
 			})
 		}
@@ -75,7 +81,12 @@ func TestUnsolicitedAnswerIsNeverHandedToTheNextCaller(t *testing.T) {
 			t.Fatalf("caller %d (tenant %s) received %q", i, tenant, got)
 		}
 		ok++
-		time.Sleep(30 * time.Millisecond) // let the unsolicited answer arrive on the idle connection
+		select {
+		case <-intruded:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the upstream wrote no unsolicited answer")
+		}
+		time.Sleep(20 * time.Millisecond) // let the client see it on the idle connection
 	}
 	if ok < 10 {
 		t.Errorf("%d of 20 calls succeeded, want most", ok)
