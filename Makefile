@@ -73,8 +73,6 @@ vet: ## go vet.
 .PHONY: test
 test: tools ## Run every test: unit and in-process (with -race), then the built binary end to end.
 	$(GO) test -race -count=1 ./...
-	@# The upstream client's tests once more on net/http's Transport (-upstream-transport nethttp).
-	REST_TEST_TRANSPORT=nethttp $(GO) test -race -count=1 ./internal/rest/
 	$(MAKE) --no-print-directory e2e test-deploy
 
 .PHONY: e2e

@@ -427,7 +427,8 @@ func TestMetricsAndAccessLog(t *testing.T) {
 		`cloudcockpit_upstream_requests_total{operation="GetReseller",status="200"} 1`,
 		`cloudcockpit_upstream_requests_total{operation="GetReseller",status="404"} 1`,
 		`grpc_server_handling_seconds_bucket{grpc_method="GetReseller"`,
-		`cloudcockpit_upstream_breaker_state 0`,
+		`cloudcockpit_upstream_breakers{state="closed"} `,
+		`cloudcockpit_upstream_tenants `,
 		`cloudcockpit_facade_build_info{`,
 		`go_goroutines `,
 	} {
@@ -552,13 +553,12 @@ func httpStatus(t *testing.T, url string) int {
 	return resp.StatusCode
 }
 
-// TestNetHTTPTransportAndProfiles runs the binary with the net/http upstream
-// transport and the profiles listener: calls still go through over gRPC and
-// REST, the profiles answer on their own address, and the HTTP listener does
-// not serve them.
-func TestNetHTTPTransportAndProfiles(t *testing.T) {
+// TestProfiles runs the binary with the profiles listener: calls still go
+// through over gRPC and REST, the profiles answer on their own address, and
+// the HTTP listener does not serve them.
+func TestProfiles(t *testing.T) {
 	debug := freePort(t)
-	p := start(t, "-sandbox", "-upstream-transport", "nethttp", "-debug-addr", debug)
+	p := start(t, "-sandbox", "-debug-addr", debug)
 
 	out, err := p.grpcurl(t, flags(authH, tenantH, []string{"-d", `{"reseller_id":"` + contoso + `"}`}), "cloudcockpit.v1.ResellerService/GetReseller")
 	if err != nil || jsonOf(t, out)["id"] != contoso {

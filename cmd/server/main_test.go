@@ -95,7 +95,7 @@ func TestParseConfigUpstreamSettings(t *testing.T) {
 		{name: "tiny body limit", args: []string{"-upstream-max-body=10"}, wantErr: "-upstream-max-body (UPSTREAM_MAX_BODY_BYTES) must be at least 1024"},
 		{name: "breaker ratio above 1", args: []string{"-breaker-failure-ratio=1.5"}, wantErr: "-breaker-failure-ratio (BREAKER_FAILURE_RATIO) must be between 0 (no breakers) and 1"},
 		{name: "bad ratio variable", env: map[string]string{"BREAKER_FAILURE_RATIO": "half"}, wantErr: `BREAKER_FAILURE_RATIO="half": want a number`},
-		{name: "zero breaker min calls", args: []string{"-breaker-min-calls=0"}, wantErr: "-breaker-min-calls (BREAKER_MIN_CALLS) must be at least 1"},
+		{name: "zero breaker min calls", args: []string{"-breaker-min-calls=0"}, wantErr: "-breaker-min-calls (BREAKER_MIN_CALLS) must be between 1 and 1000000"},
 		{name: "zero breaker window", env: map[string]string{"BREAKER_WINDOW": "0s"}, wantErr: "-breaker-window (BREAKER_WINDOW) must be positive"},
 		{name: "tenant limit above global", args: []string{"-upstream-max-concurrent=8", "-upstream-tenant-max-concurrent=9"}, wantErr: "-upstream-tenant-max-concurrent (UPSTREAM_TENANT_MAX_CONCURRENT) must be between 0"},
 		{name: "zero retry ratio", args: []string{"-upstream-retry-ratio=0"}, wantErr: "-upstream-retry-ratio (UPSTREAM_RETRY_RATIO) must be above 0"},

@@ -54,8 +54,15 @@ func execute[T any](c *Client, ctx context.Context, deadline func() (time.Time, 
 		errors.As(err, &open)
 		return zero, &CircuitOpenError{RetryAfter: open.RetryAfter}
 	}
+	recorded := false
+	defer func() {
+		if !recorded { // a panic (a bug): give a half-open breaker its probe back
+			done(resilience.Neutral)
+		}
+	}()
 	v, err := attempts(c, ctx, deadline, tenant, op, ci, rawURL, decode)
 	done(callOutcome(ctx, err))
+	recorded = true
 	return v, err
 }
 

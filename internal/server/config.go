@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/url"
 	"time"
 
@@ -98,8 +97,8 @@ type Config struct {
 	// 0 disables breakers; at most 1.
 	BreakerFailureRatio float64
 	// BreakerMinCalls is the number of counted calls a tenant's window
-	// needs before its failure ratio can open the breaker. Default 20; at
-	// least 1.
+	// needs before its failure ratio can open the breaker. Default 20;
+	// between 1 and 1,000,000.
 	BreakerMinCalls int
 	// BreakerWindow is the rolling window over which a tenant's calls are
 	// counted. Default 30s; must be positive.
@@ -167,6 +166,9 @@ func DefaultConfig() Config {
 	}
 }
 
+// maxBreakerMinCalls bounds Config.BreakerMinCalls.
+const maxBreakerMinCalls = 1_000_000
+
 // Validate reports the first problem with c, in words meant for the person
 // starting the service.
 func (c Config) Validate() error {
@@ -226,8 +228,8 @@ func (c Config) validateUpstream() error {
 		return fmt.Errorf("-upstream-tenant-idle (UPSTREAM_TENANT_IDLE) must be positive, got %v", c.UpstreamTenantIdle)
 	case !(c.BreakerFailureRatio >= 0 && c.BreakerFailureRatio <= 1):
 		return fmt.Errorf("-breaker-failure-ratio (BREAKER_FAILURE_RATIO) must be between 0 (no breakers) and 1, got %v", c.BreakerFailureRatio)
-	case c.BreakerMinCalls < 1:
-		return fmt.Errorf("-breaker-min-calls (BREAKER_MIN_CALLS) must be at least 1, got %d", c.BreakerMinCalls)
+	case c.BreakerMinCalls < 1 || c.BreakerMinCalls > maxBreakerMinCalls:
+		return fmt.Errorf("-breaker-min-calls (BREAKER_MIN_CALLS) must be between 1 and %d, got %d", maxBreakerMinCalls, c.BreakerMinCalls)
 	case c.BreakerWindow <= 0:
 		return fmt.Errorf("-breaker-window (BREAKER_WINDOW) must be positive, got %v", c.BreakerWindow)
 	case c.BreakerOpenDuration <= 0:
@@ -254,7 +256,7 @@ func (c Config) upstreamConfig(baseURL string, onBreakerChange func(from, to res
 		TenantIdle:          c.UpstreamTenantIdle,
 		Breaker: resilience.BreakerSettings{
 			FailureRatio:  c.BreakerFailureRatio,
-			MinCalls:      uint32(min(c.BreakerMinCalls, math.MaxUint32)), //nolint:gosec // G115: bounded just before
+			MinCalls:      uint32(c.BreakerMinCalls), //nolint:gosec // G115: Validate bounds it to maxBreakerMinCalls
 			Window:        c.BreakerWindow,
 			OpenFor:       c.BreakerOpenDuration,
 			OnStateChange: onBreakerChange,

@@ -253,8 +253,8 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, metrics 
 		grpc.MaxHeaderListSize(maxHeaderListSize),
 		// Long-lived workers run the calls: a goroutine per call starts
 		// with a small stack and grows it by copying, several times per
-		// call (10% of the CPU in the benchmark's profile). Calls beyond
-		// the workers still get a goroutine of their own.
+		// call, which shows in CPU profiles under load. Calls beyond the
+		// workers still get a goroutine of their own.
 		grpc.NumStreamWorkers(streamWorkers),
 		grpc.ChainUnaryInterceptor(interceptors...),
 	}

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"slices"
 	"strings"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
@@ -16,19 +17,19 @@ func resellerToProto(r *rest.Reseller, unknown func(field, name string)) *pb.Res
 	}
 	out := &pb.Reseller{
 		Id:                 deref(r.ID),
-		CompanyName:        r.CompanyName,
-		Country:            r.Country,
-		AddressLine1:       r.AddressLine1,
-		AddressLine2:       r.AddressLine2,
-		City:               r.City,
-		State:              r.State,
-		ZipCode:            r.ZipCode,
-		FirstName:          r.FirstName,
-		LastName:           r.LastName,
-		Email:              r.Email,
-		Phone:              r.Phone,
-		InternalIdentifier: r.InternalIdentifier,
-		TaxId:              r.TaxID,
+		CompanyName:        clonePtr(r.CompanyName),
+		Country:            clonePtr(r.Country),
+		AddressLine1:       clonePtr(r.AddressLine1),
+		AddressLine2:       clonePtr(r.AddressLine2),
+		City:               clonePtr(r.City),
+		State:              clonePtr(r.State),
+		ZipCode:            clonePtr(r.ZipCode),
+		FirstName:          clonePtr(r.FirstName),
+		LastName:           clonePtr(r.LastName),
+		Email:              clonePtr(r.Email),
+		Phone:              clonePtr(r.Phone),
+		InternalIdentifier: clonePtr(r.InternalIdentifier),
+		TaxId:              clonePtr(r.TaxID),
 	}
 	if len(r.ProviderResellers) > 0 {
 		out.ProviderResellers = make([]*pb.ProviderReseller, len(r.ProviderResellers))
@@ -37,9 +38,9 @@ func resellerToProto(r *rest.Reseller, unknown func(field, name string)) *pb.Res
 		}
 	}
 	if d := r.CustomDomain; d != nil {
-		out.CustomDomain = &pb.CustomDomain{CustomDomain: d.CustomDomain}
+		out.CustomDomain = &pb.CustomDomain{CustomDomain: clonePtr(d.CustomDomain)}
 		if d.Status != nil {
-			out.CustomDomain.Status = d.Status.Name
+			out.CustomDomain.Status = clonePtr(d.Status.Name)
 		}
 	}
 	return out
@@ -51,8 +52,8 @@ func providerResellerToProto(p *rest.ProviderReseller, unknown func(field, name 
 	out := &pb.ProviderReseller{
 		ProviderInstanceId:   deref(p.ProviderInstanceID),
 		PriceMargin:          priceMarginToProto(p.PriceMargin, unknown),
-		ProviderResellerId:   p.ProviderResellerID,
-		ResellerProviderData: p.ResellerProviderData,
+		ProviderResellerId:   clonePtr(p.ProviderResellerID),
+		ResellerProviderData: clonePtr(p.ResellerProviderData),
 		Status:               statusToProto(p.Status, unknown),
 	}
 	if len(p.OfferTypeMargins) > 0 {
@@ -62,7 +63,7 @@ func providerResellerToProto(p *rest.ProviderReseller, unknown func(field, name 
 		}
 	}
 	if d := p.ProviderData; d != nil {
-		out.ProviderData = &pb.ProviderData{IndirectResellerId: d.IndirectResellerID, SecondaryMpnIds: d.SecondaryMpnIDs}
+		out.ProviderData = &pb.ProviderData{IndirectResellerId: clonePtr(d.IndirectResellerID), SecondaryMpnIds: slices.Clone(d.SecondaryMpnIDs)}
 	}
 	return out
 }
@@ -72,7 +73,7 @@ func priceMarginToProto(m *rest.PriceMargin, unknown func(field, name string)) *
 	if m == nil {
 		return nil
 	}
-	return &pb.PriceMargin{MarginRule: marginRuleToProto(m.MarginRule, unknown), Value: m.Value}
+	return &pb.PriceMargin{MarginRule: marginRuleToProto(m.MarginRule, unknown), Value: clonePtr(m.Value)}
 }
 
 // marginRuleToProto maps the upstream's margin rule name, in any casing.
@@ -128,4 +129,14 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// clonePtr returns a pointer to a copy of *p, nil for nil: a message never
+// shares memory with the upstream result, which coalesced callers share.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }

@@ -1,0 +1,133 @@
+package rest
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestUnsolicitedAnswerIsNeverHandedToTheNextCaller: an upstream on raw TCP
+// that, after each answer, writes a second, unrequested answer on the same
+// keep-alive connection a few milliseconds later. Callers with different
+// tenants and tokens call in turn; each must receive its own data.
+func TestUnsolicitedAnswerIsNeverHandedToTheNextCaller(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		_ = l.Close()
+		wg.Wait()
+	})
+	// intruded gets a value once each unsolicited answer is written, so
+	// that the next caller starts only after it is on the wire (an answer
+	// that arrives after the next request is sent cannot be told from the
+	// real one by any HTTP client: the reseller id check is the defence).
+	intruded := make(chan struct{}, 100)
+	answer := func(tenant string) string {
+		body := `{"id":"r1","companyName":"` + tenant + `"}`
+		return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	}
+	wg.Go(func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer func() { _ = conn.Close() }()
+				br := bufio.NewReader(conn)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					tenant := req.Header.Get("X-Tenant")
+					if _, err := conn.Write([]byte(answer(tenant))); err != nil {
+						return
+					}
+					time.Sleep(5 * time.Millisecond)
+					if _, err := conn.Write([]byte(answer("intruder-after-" + tenant))); err != nil {
+						return
+					}
+					intruded <- struct{}{}
+				}
+			})
+		}
+	})
+	c := newTestClient(t, Config{BaseURL: "http://" + l.Addr().String(), MaxAttempts: 1, DisableCoalescing: true})
+	ok := 0
+	for i := range 20 {
+		tenant := fmt.Sprintf("t%d.example", i)
+		ci := CallInfo{Tenant: tenant, Authorization: fmt.Sprintf("Bearer token-%d", i)}
+		r, err := c.GetReseller(testContext(t), ci, "r1")
+		if err != nil {
+			// A connection that turned bad may fail a call; it must never
+			// answer with someone else's data.
+			continue
+		}
+		if got := *r.CompanyName; got != tenant {
+			t.Fatalf("caller %d (tenant %s) received %q", i, tenant, got)
+		}
+		ok++
+		select {
+		case <-intruded:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the upstream wrote no unsolicited answer")
+		}
+		time.Sleep(20 * time.Millisecond) // let the client see it on the idle connection
+	}
+	if ok < 10 {
+		t.Errorf("%d of 20 calls succeeded, want most", ok)
+	}
+}
+
+// TestTransportTLS: the upstream TLS configuration applies, HTTP/2 is used
+// when the upstream offers it, and an upstream whose certificate does not
+// verify fails without a retry.
+func TestTransportTLS(t *testing.T) {
+	var proto atomic.Value
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proto.Store(r.Proto)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(okBody))
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+
+	tr := NewTransport(TransportConfig{TLS: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}, MaxConns: 4})
+	t.Cleanup(tr.CloseIdleConnections)
+	c := newTestClient(t, Config{BaseURL: srv.URL, Transport: tr})
+	if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); err != nil {
+		t.Fatalf("GetReseller() over TLS: %v", err)
+	}
+	if got, _ := proto.Load().(string); got != "HTTP/2.0" {
+		t.Errorf("upstream saw %q, want HTTP/2.0", got)
+	}
+
+	untrusted := NewTransport(TransportConfig{})
+	t.Cleanup(untrusted.CloseIdleConnections)
+	c = newTestClient(t, Config{BaseURL: srv.URL, Transport: untrusted})
+	_, err := c.GetReseller(testContext(t), testCallInfo, "r1")
+	var certErr *tls.CertificateVerificationError
+	if !errors.As(err, &certErr) || Attempts(err) != 1 {
+		t.Fatalf("error = %v (%d attempts), want a certificate error after one attempt", err, Attempts(err))
+	}
+	if strings.Contains(err.Error(), testToken) {
+		t.Error("the error holds the token")
+	}
+}
