@@ -7,9 +7,10 @@
 // X-Correlation-Id headers (see CallInfo) and nothing else the caller sent;
 // bounded reading of response bodies; tolerant decoding of the upstream's
 // ASP.NET JSON (any property casing, nulls, unknown properties, the
-// dictionary wrapper around offerTypeMargins), with a token reader written
-// for the DTOs (wire.go) that decodes exactly as encoding/json did; and
-// turning every non-2xx answer into a typed *Error.
+// dictionary wrapper around offerTypeMargins) with
+// github.com/go-json-experiment/json and options that make it decode exactly
+// as encoding/json did (see DecodeReseller); and turning every non-2xx
+// answer into a typed *Error.
 //
 // The package knows nothing about gRPC. Mapping its errors to statuses is the
 // service package's job; every error a Client method returns is wrapped with
@@ -71,7 +72,5 @@
 // caller's X-Correlation-Id is the one sent upstream. Errors are shared as they are
 // (they are never modified), and so are results, as with
 // golang.org/x/sync/singleflight: the callers of one shared request get the
-// same *Reseller, which they must treat as read-only (Reseller.Clone makes a
-// copy to modify). Copying it for each caller cost 5% of the facade's CPU
-// when many callers share requests.
+// same *Reseller, which they must treat as read-only.
 package rest
