@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -97,17 +98,24 @@ func (e *syntaxError) Unwrap() error { return e.Err }
 type typeError struct {
 	// Offset is the byte offset of the value.
 	Offset int64
-	// Pointer locates the value (RFC 6901).
+	// Pointer locates the value (RFC 6901); it holds only the names of known
+	// fields, in the casing the input used, and array indices.
 	Pointer string
 	// Kind is the JSON kind found ("number", "string", ...).
 	Kind string
 	// GoType is the type of the field.
 	GoType string
+	// Detail says more, when the cause is known; "" otherwise.
+	Detail string
 }
 
 func (e *typeError) Error() string {
-	return "cannot decode a JSON " + e.Kind + " at byte " + strconv.FormatInt(e.Offset, 10) +
+	msg := "cannot decode a JSON " + e.Kind + " at byte " + strconv.FormatInt(e.Offset, 10) +
 		" (" + strconv.Quote(e.Pointer) + ") into " + e.GoType
+	if e.Detail != "" {
+		msg += ": " + e.Detail
+	}
+	return msg
 }
 
 // quiet turns the library's errors, which may quote the input, into
@@ -119,11 +127,14 @@ func quiet(err error) error {
 	}
 	var te *json.SemanticError
 	if errors.As(err, &te) {
-		goType := "a value"
+		out := &typeError{Offset: te.ByteOffset, Pointer: string(te.JSONPointer), Kind: kindName(te.JSONKind), GoType: "a value"}
 		if te.GoType != nil {
-			goType = te.GoType.String()
+			out.GoType = te.GoType.String()
 		}
-		return &typeError{Offset: te.ByteOffset, Pointer: string(te.JSONPointer), Kind: kindName(te.JSONKind), GoType: goType}
+		if errors.Is(err, errMargin) {
+			out.Kind, out.Detail = "object", errMargin.Error()
+		}
+		return out
 	}
 	return err
 }
@@ -218,8 +229,12 @@ func mpnIDs(dec *jsontext.Decoder, p *[]string) error {
 		switch v.Kind() {
 		case 'n':
 		case '"':
-			s, _ := jsontext.AppendUnquote(nil, v) // invalid UTF-8 is replaced
-			ids = append(ids, string(s))
+			if s := v[1 : len(v)-1]; bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
+				ids = append(ids, string(s))
+			} else {
+				s, _ := jsontext.AppendUnquote(nil, v) // invalid UTF-8 is replaced
+				ids = append(ids, string(s))
+			}
 		case '0':
 			ids = append(ids, string(v))
 		default:

@@ -3,6 +3,7 @@ package rest
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -289,6 +290,15 @@ func TestDecodeResellerErrors(t *testing.T) {
 		{name: "wrapped entry is a string", give: `{"providerResellers":[{"offerTypeMargins":{"Value":{"license":"x"}}}]}`},
 		{name: "wrapper value is a number", give: `{"providerResellers":[{"offerTypeMargins":{"Value":5}}]}`},
 		{name: "provider data is an object", give: `{"providerResellers":[{"resellerProviderData":{}}]}`},
+		// The error message never quotes the body ("s3cr3t" stands for
+		// anything the upstream sent).
+		{name: "string for a number", give: `{"providerResellers":[{"priceMargin":{"value":"s3cr3t"}}]}`},
+		{name: "string for an object", give: `{"customDomain":"s3cr3t"}`},
+		{name: "offer type margin is a string", give: `{"providerResellers":[{"offerTypeMargins":{"s3cr3t":"s3cr3t"}}]}`},
+		{name: "wrapped offer type margin is a string", give: `{"providerResellers":[{"offerTypeMargins":{"value":{"s3cr3t":"s3cr3t"}}}]}`},
+		{name: "garbage after a name", give: `{"s3cr3t" s3cr3t}`},
+		{name: "bad escape", give: `{"id":"s3cr3t\q"}`},
+		{name: "unknown member malformed", give: `{"s3cr3t":[1,2}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -299,6 +309,9 @@ func TestDecodeResellerErrors(t *testing.T) {
 			}
 			if de.What != "reseller" {
 				t.Errorf("DecodeError.What = %q, want %q", de.What, "reseller")
+			}
+			if strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("DecodeReseller() error = %q, quotes the body", err)
 			}
 			if got != nil {
 				t.Errorf("DecodeReseller() = %+v, want nil", got)

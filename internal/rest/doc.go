@@ -5,8 +5,11 @@
 // always a single escaped path segment and query parameters are always
 // url.Values encoded; forwarding exactly the caller's X-Tenant,
 // Authorization and X-Correlation-Id headers (see CallInfo) and nothing else
-// the caller sent; bounded reading of response bodies; decoding of the
-// upstream's ASP.NET JSON into the DTOs; and turning every non-2xx answer
+// the caller sent; bounded reading of response bodies; tolerant decoding of
+// the upstream's ASP.NET JSON (any property casing, nulls, unknown
+// properties, the dictionary wrapper around offerTypeMargins) with
+// github.com/go-json-experiment/json and options that make it decode as
+// encoding/json did (see DecodeReseller); and turning every non-2xx answer
 // into a typed *Error. Requests go through net/http (see NewTransport). The
 // generic protections (breakers, retry budgets, limits, coalescing) come
 // from internal/resilience; this package decides what an upstream outcome

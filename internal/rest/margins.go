@@ -9,6 +9,12 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
+// errMargin reports an offer type's margin that is not a PriceMargin object
+// (or null). The library wraps it with the offerTypeMargins' location; the
+// error of the nested decoding would locate the margin within
+// offerTypeMargins and name the offer type, which is upstream text.
+var errMargin = errors.New("an offer type's margin is not an object of the PriceMargin shape")
+
 // UnmarshalJSONFrom implements json.UnmarshalerFrom of
 // github.com/go-json-experiment/json with the wrapper rule described on
 // OfferTypeMargins, and decodes as encoding/json did:
@@ -35,16 +41,27 @@ func (m *OfferTypeMargins) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if !firstNameMayBeValue(raw) {
 		out := OfferTypeMargins{}
 		if err := json.Unmarshal(raw, (*map[string]PriceMargin)(&out), decodeOptions); err != nil {
-			return err
+			return errMargin
 		}
 		*m = out
 		return nil
 	}
+	// The likely ASP.NET wrapper, {"Value": {dictionary}}, in one pass; the
+	// rule below gives the same result when this succeeds.
+	var wrapper map[string]map[string]PriceMargin
+	if json.Unmarshal(raw, &wrapper, decodeOptions) == nil && len(wrapper) == 1 {
+		for name, inner := range wrapper {
+			if strings.EqualFold(name, "value") && !hasPriceMarginField(inner) {
+				*m = inner // nil for {"Value": null}
+				return nil
+			}
+		}
+	}
 	dict, err := members(raw)
 	if err != nil {
-		return err
+		return errMargin
 	}
-	if inner, ok := dict.unwrap(); ok {
+	if inner, ok := unwrap(dict); ok {
 		if inner == nil {
 			*m = nil
 			return nil
@@ -55,7 +72,7 @@ func (m *OfferTypeMargins) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	for name, v := range dict {
 		var pm PriceMargin
 		if err := json.Unmarshal(v, &pm, decodeOptions); err != nil {
-			return err
+			return errMargin
 		}
 		out[name] = pm
 	}
@@ -63,14 +80,11 @@ func (m *OfferTypeMargins) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	return nil
 }
 
-// rawMembers are a JSON object's members by exact name.
-type rawMembers map[string]jsontext.Value
-
 // members returns the members of the JSON object raw by exact name, the last
 // of a repeated name winning.
-func members(raw jsontext.Value) (rawMembers, error) {
-	var out rawMembers
-	if err := json.Unmarshal(raw, (*map[string]jsontext.Value)(&out), decodeOptions); err != nil {
+func members(raw jsontext.Value) (map[string]jsontext.Value, error) {
+	var out map[string]jsontext.Value
+	if err := json.Unmarshal(raw, &out, decodeOptions); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -78,7 +92,7 @@ func members(raw jsontext.Value) (rawMembers, error) {
 
 // unwrap reports whether dict is the ASP.NET wrapper, {"Value": null} (nil)
 // or {"Value": {dictionary}}, and returns the dictionary.
-func (dict rawMembers) unwrap() (rawMembers, bool) {
+func unwrap(dict map[string]jsontext.Value) (map[string]jsontext.Value, bool) {
 	if len(dict) != 1 {
 		return nil, false
 	}
@@ -91,11 +105,11 @@ func (dict rawMembers) unwrap() (rawMembers, bool) {
 			return nil, true
 		case '{':
 			inner, err := members(v)
-			if err != nil || inner.hasPriceMarginField() {
+			if err != nil || hasPriceMarginField(inner) {
 				return nil, false
 			}
 			if inner == nil {
-				inner = rawMembers{}
+				inner = map[string]jsontext.Value{}
 			}
 			return inner, true
 		}
@@ -103,11 +117,11 @@ func (dict rawMembers) unwrap() (rawMembers, bool) {
 	return nil, false
 }
 
-// hasPriceMarginField reports whether one of dict's names is also the name
-// of a PriceMargin field ("marginRule" or "value", in any casing), which
-// makes the object holding them a PriceMargin rather than a dictionary.
-func (dict rawMembers) hasPriceMarginField() bool {
-	for name := range dict {
+// hasPriceMarginField reports whether one of obj's names is also the name of
+// a PriceMargin field ("marginRule" or "value", in any casing), which makes
+// the object a PriceMargin rather than a dictionary.
+func hasPriceMarginField[V any](obj map[string]V) bool {
+	for name := range obj {
 		if strings.EqualFold(name, "marginRule") || strings.EqualFold(name, "value") {
 			return true
 		}
