@@ -98,6 +98,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		upstreamCA  = setting{"upstream-ca", "UPSTREAM_CA_FILE", "PEM CA certificates trusted for the upstream's certificate, besides the system roots"}
 
 		debugAddr = setting{"debug-addr", "DEBUG_ADDR", "listen address for the Go runtime profiles (/debug/pprof/), on their own listener; bind it to loopback"}
+
+		grpcMaxStreams        = setting{"grpc-max-streams", "GRPC_MAX_CONCURRENT_STREAMS", "most calls (HTTP/2 streams) one gRPC connection may have open at once, 1 to 10000"}
+		grpcConnectionTimeout = setting{"grpc-connection-timeout", "GRPC_CONNECTION_TIMEOUT", "bound on a new gRPC connection's TLS and HTTP/2 handshake"}
+		grpcKeepaliveMinTime  = setting{"grpc-keepalive-min-time", "GRPC_KEEPALIVE_MIN_TIME", "shortest interval between a client's keepalive pings; faster pingers get GOAWAY too_many_pings"}
+		grpcMaxConnIdle       = setting{"grpc-max-connection-idle", "GRPC_MAX_CONNECTION_IDLE", "close a gRPC connection with no call in flight for this long (GOAWAY); 0 disables it"}
 	)
 	help := func(s setting, def string) string {
 		h := s.usage + " (env " + s.env
@@ -128,6 +133,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.StringVar(&cfg.TLSClientCAFile, tlsClientCA.flag, "", help(tlsClientCA, "none: no client certificates"))
 	fs.StringVar(&cfg.UpstreamCAFile, upstreamCA.flag, "", help(upstreamCA, "none: the system roots only"))
 	fs.StringVar(&cfg.DebugAddr, debugAddr.flag, "", help(debugAddr, "none: no profiles served"))
+	fs.IntVar(&cfg.GRPCMaxConcurrentStreams, grpcMaxStreams.flag, cfg.GRPCMaxConcurrentStreams, help(grpcMaxStreams, ""))
+	fs.DurationVar(&cfg.GRPCConnectionTimeout, grpcConnectionTimeout.flag, cfg.GRPCConnectionTimeout, help(grpcConnectionTimeout, ""))
+	fs.DurationVar(&cfg.GRPCKeepaliveMinTime, grpcKeepaliveMinTime.flag, cfg.GRPCKeepaliveMinTime, help(grpcKeepaliveMinTime, ""))
+	fs.DurationVar(&cfg.GRPCMaxConnectionIdle, grpcMaxConnIdle.flag, cfg.GRPCMaxConnectionIdle, help(grpcMaxConnIdle, ""))
 	level := fs.String(logLevel.flag, "info", help(logLevel, ""))
 	format := fs.String(logFormat.flag, "json", help(logFormat, ""))
 	flushEvery := fs.Duration(logFlush.flag, 100*time.Millisecond, help(logFlush, ""))
@@ -221,6 +230,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		fromEnv(tlsClientCA, str(&cfg.TLSClientCAFile)),
 		fromEnv(upstreamCA, str(&cfg.UpstreamCAFile)),
 		fromEnv(debugAddr, str(&cfg.DebugAddr)),
+		fromEnv(grpcMaxStreams, integer(&cfg.GRPCMaxConcurrentStreams)),
+		fromEnv(grpcConnectionTimeout, duration(&cfg.GRPCConnectionTimeout)),
+		fromEnv(grpcKeepaliveMinTime, duration(&cfg.GRPCKeepaliveMinTime)),
+		fromEnv(grpcMaxConnIdle, duration(&cfg.GRPCMaxConnectionIdle)),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return cfg, cliOptions{}, err

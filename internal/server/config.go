@@ -105,6 +105,28 @@ type Config struct {
 	// no way to turn that off.
 	UpstreamCAFile string
 
+	// GRPCMaxConcurrentStreams is the most calls (HTTP/2 streams) one gRPC
+	// connection may have open at once. The server announces it in its
+	// HTTP/2 SETTINGS (well-behaved clients queue beyond it) and refuses
+	// streams over it with RST_STREAM REFUSED_STREAM. Default 100; between
+	// 1 and 10000.
+	GRPCMaxConcurrentStreams int
+	// GRPCConnectionTimeout bounds a new gRPC connection's handshake (TLS,
+	// then the HTTP/2 preface and settings): a client that has not
+	// completed it in time is disconnected. Default 10s; must be positive.
+	GRPCConnectionTimeout time.Duration
+	// GRPCKeepaliveMinTime is the shortest interval between a client's
+	// HTTP/2 keepalive pings that the gRPC server tolerates, with or
+	// without calls in flight; a client that pings more often is sent
+	// GOAWAY (ENHANCE_YOUR_CALM, "too_many_pings") and disconnected.
+	// Default 10s (grpc-go's own is 5m, which punishes clients that keep
+	// idle connections alive through load balancers); must be positive.
+	GRPCKeepaliveMinTime time.Duration
+	// GRPCMaxConnectionIdle closes a gRPC connection that has had no call
+	// in flight for this long, with a GOAWAY that clients handle by
+	// reconnecting when they next call. Default 5m; 0 disables it.
+	GRPCMaxConnectionIdle time.Duration
+
 	// DebugAddr, when set, serves the Go runtime profiles
 	// (net/http/pprof, /debug/pprof/...) on their own listener at this
 	// address, never on the HTTP listener. Empty (the default) serves none.
@@ -131,6 +153,11 @@ func DefaultConfig() Config {
 		BreakerOpenDuration:    rest.DefaultBreakerOpenDuration,
 		Coalesce:               true,
 		UpstreamTransport:      TransportHTTP1,
+
+		GRPCMaxConcurrentStreams: DefaultGRPCMaxConcurrentStreams,
+		GRPCConnectionTimeout:    DefaultGRPCConnectionTimeout,
+		GRPCKeepaliveMinTime:     DefaultGRPCKeepaliveMinTime,
+		GRPCMaxConnectionIdle:    DefaultGRPCMaxConnectionIdle,
 	}
 }
 
@@ -165,6 +192,9 @@ func (c Config) Validate() error {
 		return errors.New("-shutdown-timeout must not be negative")
 	}
 	if err := c.validateTLS(); err != nil {
+		return err
+	}
+	if err := c.validateLimits(); err != nil {
 		return err
 	}
 	return c.validateUpstream()

@@ -58,10 +58,30 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// startLoggedServer runs Serve with cfg on loopback listeners, logging at
-// debug level to log, and returns a gRPC connection to it and the HTTP base
-// URL. Serve is stopped, and must return nil, when the test ends.
+// startLoggedServer runs Serve with cfg on loopback listeners (see
+// startServe) and returns a gRPC connection to it and the HTTP base URL.
 func startLoggedServer(t *testing.T, cfg Config, log io.Writer) (*grpc.ClientConn, string) {
+	t.Helper()
+	grpcAddr, httpBase := startServe(t, cfg, log)
+	return dialGRPC(t, grpcAddr), httpBase
+}
+
+// dialGRPC returns a plaintext gRPC connection to addr, closed with the
+// test.
+func dialGRPC(t *testing.T, addr string) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+// startServe runs Serve with cfg on loopback listeners, logging at debug
+// level to log, and returns the gRPC address and the HTTP base URL. Serve is
+// stopped, and must return nil, when the test ends.
+func startServe(t *testing.T, cfg Config, log io.Writer) (string, string) {
 	t.Helper()
 	gl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -75,12 +95,7 @@ func startLoggedServer(t *testing.T, cfg Config, log io.Writer) (*grpc.ClientCon
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- Serve(ctx, cfg, gl, hl) }()
-	conn, err := grpc.NewClient(gl.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		_ = conn.Close()
 		cancel()
 		select {
 		case err := <-errc:
@@ -91,7 +106,7 @@ func startLoggedServer(t *testing.T, cfg Config, log io.Writer) (*grpc.ClientCon
 			t.Error("Serve did not return within 10s")
 		}
 	})
-	return conn, "http://" + hl.Addr().String()
+	return gl.Addr().String(), "http://" + hl.Addr().String()
 }
 
 // restGet sends GET url with credentials and returns the status and body.

@@ -253,6 +253,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, metrics 
 		grpc.ForceServerCodecV2(newSharedWireCodec()),
 		grpc.ChainUnaryInterceptor(interceptors...),
 	}
+	sopts = append(sopts, cfg.grpcLimits()...)
 	if h := tracing.ServerHandler(); h != nil {
 		sopts = append(sopts, grpc.StatsHandler(h))
 	}

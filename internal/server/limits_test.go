@@ -1,0 +1,231 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+	"google.golang.org/grpc/metadata"
+
+	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+)
+
+// floodStreams is the number of streams the flood opens on one connection,
+// as in the report that asked for the limit (30,000 streams, ~480 MiB RSS).
+const floodStreams = 30000
+
+// podMemoryLimit is the container memory limit deploy/deployment.yaml sets.
+const podMemoryLimit = 128 << 20
+
+// h2Conn is a raw HTTP/2 client connection for tests that misbehave as no
+// gRPC library would.
+type h2Conn struct {
+	conn net.Conn
+	mu   sync.Mutex // guards fr's writes and enc
+	fr   *http2.Framer
+	enc  *hpack.Encoder
+	buf  bytes.Buffer
+}
+
+// dialH2 connects to addr and sends the HTTP/2 preface and SETTINGS.
+func dialH2(t *testing.T, addr string) *h2Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second)) // bounds every test using it
+	c := &h2Conn{conn: conn, fr: http2.NewFramer(conn, conn)}
+	c.enc = hpack.NewEncoder(&c.buf)
+	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// openStream sends the HEADERS of a GetReseller call on stream id, without
+// its message: the call stays open, waiting for it.
+func (c *h2Conn) openStream(id uint32) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf.Reset()
+	for _, f := range [][2]string{
+		{":method", "POST"}, {":scheme", "http"}, {":authority", "facade"},
+		{":path", "/cloudcockpit.v1.ResellerService/GetReseller"},
+		{"content-type", "application/grpc"}, {"te", "trailers"},
+		{"authorization", "Bearer flood-token"}, {"x-tenant", "portal.cloudcockpit.com"},
+	} {
+		_ = c.enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	return c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.buf.Bytes(), EndHeaders: true})
+}
+
+// readFrames reads frames until the connection ends, acknowledging SETTINGS
+// and passing every other frame to onFrame.
+func (c *h2Conn) readFrames(onFrame func(http2.Frame)) error {
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			return err
+		}
+		if s, ok := f.(*http2.SettingsFrame); ok && !s.IsAck() {
+			c.mu.Lock()
+			err = c.fr.WriteSettingsAck()
+			c.mu.Unlock()
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		onFrame(f)
+	}
+}
+
+// memSample is the process's memory at one moment.
+type memSample struct {
+	heapStack  uint64 // bytes of heap in use and goroutine stacks
+	rss        uint64 // resident set size, 0 where /proc is missing
+	goroutines int
+}
+
+func sampleMemory() memSample {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return memSample{heapStack: ms.HeapInuse + ms.StackInuse, rss: rss(), goroutines: runtime.NumGoroutine()}
+}
+
+// rss reads the resident set size from /proc/self/statm (Linux).
+func rss() uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseUint(fields[1], 10, 64)
+	return pages * uint64(os.Getpagesize())
+}
+
+// TestStreamFlood: one client opens 30,000 streams on one connection and
+// never sends their messages. The server refuses every stream beyond
+// GRPCMaxConcurrentStreams, so the process's memory stays far below the
+// pod's limit, and another client's calls keep being served meanwhile.
+func TestStreamFlood(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"`+errTestReseller+`","companyName":"Contoso"}`)
+	}))
+	defer up.Close()
+	cfg := DefaultConfig()
+	cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
+	if v, err := strconv.Atoi(os.Getenv("FLOOD_TEST_MAX_STREAMS")); err == nil { // to measure without the limit
+		cfg.GRPCMaxConcurrentStreams = v
+	}
+	grpcAddr, _ := startServe(t, cfg, io.Discard)
+
+	runtime.GC()
+	before := sampleMemory()
+	var peak atomic.Pointer[memSample]
+	peak.Store(&before)
+	stopSampling := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopSampling:
+				return
+			case <-tick.C:
+				s := sampleMemory()
+				if p := peak.Load(); s.heapStack > p.heapStack || s.rss > p.rss {
+					s.heapStack, s.rss = max(s.heapStack, p.heapStack), max(s.rss, p.rss)
+					s.goroutines = max(s.goroutines, p.goroutines)
+					peak.Store(&s)
+				}
+			}
+		}
+	}()
+
+	flood := dialH2(t, grpcAddr)
+	var refused atomic.Int32
+	allRefused := make(chan struct{})
+	readDone := make(chan error, 1)
+	go func() {
+		readDone <- flood.readFrames(func(f http2.Frame) {
+			if rst, ok := f.(*http2.RSTStreamFrame); ok && rst.ErrCode == http2.ErrCodeRefusedStream {
+				if refused.Add(1) == floodStreams-int32(cfg.GRPCMaxConcurrentStreams) {
+					close(allRefused)
+				}
+			}
+		})
+	}()
+	for i := range floodStreams {
+		if err := flood.openStream(uint32(2*i + 1)); err != nil {
+			t.Fatalf("stream %d: %v", i, err)
+		}
+	}
+
+	// Meanwhile, another client is served.
+	victim := dialGRPC(t, grpcAddr)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	callCtx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer test-token", "x-tenant", errTestTenant)
+	client := pb.NewResellerServiceClient(victim)
+	for i := range 20 {
+		if _, err := client.GetReseller(callCtx, &pb.GetResellerRequest{ResellerId: errTestReseller}); err != nil {
+			t.Fatalf("call %d of the other client during the flood: %v", i, err)
+		}
+	}
+	select {
+	case <-allRefused:
+	case err := <-readDone:
+		t.Fatalf("flood connection ended after %d refused streams: %v", refused.Load(), err)
+	case <-ctx.Done():
+		t.Fatalf("only %d of %d streams refused after 20s", refused.Load(), floodStreams-cfg.GRPCMaxConcurrentStreams)
+	}
+	close(stopSampling)
+	<-sampled
+	p := peak.Load()
+	t.Logf("%d streams on one connection, %d refused; heap+stacks %.1f -> peak %.1f MiB (+%.1f); RSS %.1f -> peak %.1f MiB (+%.1f); goroutines %d -> peak %d",
+		floodStreams, refused.Load(), mib(before.heapStack), mib(p.heapStack), mib(p.heapStack-before.heapStack),
+		mib(before.rss), mib(p.rss), mib(p.rss-before.rss), before.goroutines, p.goroutines)
+	// The flood may cost a small share of the pod's memory. Without the
+	// limit (FLOOD_TEST_MAX_STREAMS=10000) heap and stacks grow by ~145 MiB
+	// and RSS by ~150 MiB, and the test fails.
+	if growth := p.heapStack - before.heapStack; growth > podMemoryLimit/4 {
+		t.Errorf("heap and stacks grew by %.1f MiB under the flood, want under %.0f MiB (a quarter of the pod's limit)", mib(growth), mib(podMemoryLimit/4))
+	}
+	// RSS also holds the test binary's own (and, with -race, the race
+	// detector's): only its growth says something about the flood.
+	if growth := p.rss - before.rss; p.rss > 0 && growth > podMemoryLimit/2 {
+		t.Errorf("RSS grew by %.1f MiB under the flood, want under %.0f MiB (half the pod's limit)", mib(growth), mib(podMemoryLimit/2))
+	}
+	_ = flood.conn.Close()
+	if err := <-readDone; err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) {
+		t.Logf("flood reader: %v", err)
+	}
+}
+
+func mib(b uint64) float64 { return float64(b) / (1 << 20) }
