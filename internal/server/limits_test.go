@@ -229,3 +229,118 @@ func TestStreamFlood(t *testing.T) {
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }
+
+// TestConnectionLimits: a client that trickles its handshake, one that
+// holds an idle connection, and one that floods pings are all disconnected.
+func TestConnectionLimits(t *testing.T) {
+	tests := []struct {
+		name  string
+		cfg   func(*Config)
+		drive func(t *testing.T, addr string) // returns once disconnected as wanted
+	}{
+		{"handshake trickled", func(c *Config) { c.GRPCConnectionTimeout = 300 * time.Millisecond }, func(t *testing.T, addr string) {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			// Well under the 10s default, which this case must not be using.
+			_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.WriteString(conn, http2.ClientPreface[:4]); err != nil { // and nothing more
+				t.Fatal(err)
+			}
+			if _, err := io.Copy(io.Discard, conn); err != nil { // returns when the server closes
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					t.Fatal("the server kept the half-open connection for 5s")
+				}
+			}
+		}},
+		{"idle connection", func(c *Config) { c.GRPCMaxConnectionIdle = 300 * time.Millisecond }, func(t *testing.T, addr string) {
+			c := dialH2(t, addr)
+			if code := waitGoAway(t, c); code != http2.ErrCodeNo {
+				t.Errorf("GOAWAY %v, want NO_ERROR", code)
+			}
+		}},
+		{"ping flood", func(*Config) {}, func(t *testing.T, addr string) {
+			c := dialH2(t, addr)
+			stop := make(chan struct{})
+			defer close(stop)
+			go func() {
+				for i := uint64(0); ; i++ {
+					select {
+					case <-stop:
+						return
+					case <-time.After(10 * time.Millisecond):
+					}
+					var data [8]byte
+					data[7] = byte(i)
+					c.mu.Lock()
+					err := c.fr.WritePing(false, data)
+					c.mu.Unlock()
+					if err != nil {
+						return
+					}
+				}
+			}()
+			if code := waitGoAway(t, c); code != http2.ErrCodeEnhanceYourCalm {
+				t.Errorf("GOAWAY %v, want ENHANCE_YOUR_CALM (too_many_pings)", code)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.UpstreamURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true // never called
+			tt.cfg(&cfg)
+			addr, _ := startServe(t, cfg, io.Discard)
+			tt.drive(t, addr)
+		})
+	}
+}
+
+// waitGoAway reads frames until a GOAWAY and returns its code; the test
+// fails if the connection ends first.
+func waitGoAway(t *testing.T, c *h2Conn) http2.ErrCode {
+	t.Helper()
+	code := http2.ErrCode(0xffff)
+	err := c.readFrames(func(f http2.Frame) {
+		if ga, ok := f.(*http2.GoAwayFrame); ok && code == 0xffff {
+			code = ga.ErrCode
+			_ = c.conn.SetReadDeadline(time.Now()) // stop reading
+		}
+	})
+	if code == 0xffff {
+		t.Fatalf("connection ended without GOAWAY: %v", err)
+	}
+	return code
+}
+
+func TestValidateLimits(t *testing.T) {
+	tests := []struct {
+		name string
+		give func(*Config)
+		want string // "" for valid
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"no streams", func(c *Config) { c.GRPCMaxConcurrentStreams = 0 }, "-grpc-max-streams (GRPC_MAX_CONCURRENT_STREAMS) must be between 1 and 10000, got 0"},
+		{"too many streams", func(c *Config) { c.GRPCMaxConcurrentStreams = 10001 }, "-grpc-max-streams (GRPC_MAX_CONCURRENT_STREAMS) must be between 1 and 10000, got 10001"},
+		{"no handshake time", func(c *Config) { c.GRPCConnectionTimeout = 0 }, "-grpc-connection-timeout (GRPC_CONNECTION_TIMEOUT) must be positive, got 0s"},
+		{"no ping interval", func(c *Config) { c.GRPCKeepaliveMinTime = 0 }, "-grpc-keepalive-min-time (GRPC_KEEPALIVE_MIN_TIME) must be positive, got 0s"},
+		{"idle limit off", func(c *Config) { c.GRPCMaxConnectionIdle = 0 }, ""},
+		{"negative idle limit", func(c *Config) { c.GRPCMaxConnectionIdle = -time.Second }, "-grpc-max-connection-idle (GRPC_MAX_CONNECTION_IDLE) must not be negative (0 disables it), got -1s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tt.give(&cfg)
+			got := ""
+			if err := cfg.Validate(); err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Errorf("Validate() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
