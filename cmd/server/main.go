@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	embedded "github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/server"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/service"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
@@ -239,6 +240,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		return cfg, cliOptions{}, err
 	}
 	cfg.UpstreamURLSet = set[upstreamURL.flag]
+	if cfg.Sandbox {
+		cfg.StartSandbox = embedded.Start
+	}
 	if cfg.DefaultTenant != "" && !service.IsDomainName(cfg.DefaultTenant) {
 		return cfg, cliOptions{}, fmt.Errorf("-default-tenant (CLOUDCOCKPIT_TENANT) %q is not a domain name such as portal.cloudcockpit.com", cfg.DefaultTenant)
 	}

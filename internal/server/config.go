@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,9 +31,14 @@ type Config struct {
 	// UpstreamURLSet records that UpstreamURL was given explicitly, which
 	// conflicts with Sandbox.
 	UpstreamURLSet bool
-	// Sandbox serves the embedded simulated upstream on a loopback port and
-	// uses it instead of UpstreamURL.
+	// Sandbox serves the embedded simulated upstream on a loopback port
+	// (through StartSandbox) and uses it instead of UpstreamURL.
 	Sandbox bool
+	// StartSandbox starts the embedded simulated upstream and returns its
+	// base URL and a function that stops it; Serve calls it when Sandbox is
+	// set, which requires it. cmd/server sets it to sandbox.Start, so that
+	// this package does not depend on the sandbox.
+	StartSandbox func(ctx context.Context) (baseURL string, stop func(), err error)
 	// DefaultTenant is used for calls without `x-tenant`; empty means such
 	// calls are rejected.
 	DefaultTenant string
@@ -172,6 +178,9 @@ const (
 func (c Config) Validate() error {
 	if c.Sandbox && c.UpstreamURLSet {
 		return errors.New("-sandbox and -upstream-url (CLOUDCOCKPIT_BASE_URL) both set: say which upstream you mean")
+	}
+	if c.Sandbox && c.StartSandbox == nil {
+		return errors.New("-sandbox is set but the program provides no sandbox (Config.StartSandbox is nil)")
 	}
 	if c.GRPCAddr == "" {
 		return errors.New("-grpc-addr (GRPC_ADDR) must not be empty")
