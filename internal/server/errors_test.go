@@ -163,6 +163,12 @@ func TestNoTokenPieceLeaks(t *testing.T) {
 	var upstreamStatus atomic.Int32 // the status the upstream answers with
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		code := int(upstreamStatus.Load())
+		if code == http.StatusOK { // a reseller whose enum names quote the token
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"id":"`+errTestReseller+`","providerResellers":[{"providerInstanceId":"`+errTestReseller+`",`+
+				`"priceMargin":{"marginRule":{"name":"`+segs[1][:40]+`"}},"status":{"name":"`+strings.ToUpper(errTestJWT[:30])+`"}}]}`)
+			return
+		}
 		env := map[string]any{
 			"statusCode":    code,
 			"type":          "IDX10223 " + strings.Join(quotes, " | "),
@@ -209,6 +215,14 @@ func TestNoTokenPieceLeaks(t *testing.T) {
 			t.Fatalf("upstream %d: REST status %d", code, httpStatus)
 		}
 		seen = append(seen, string(body))
+	}
+	upstreamStatus.Store(http.StatusOK)
+	callCtx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+errTestJWT, "x-tenant", errTestTenant)
+	if _, err := client.GetReseller(callCtx, &pb.GetResellerRequest{ResellerId: errTestReseller}); err != nil {
+		t.Fatalf("GetReseller with unknown enum names: %v", err)
+	}
+	if !strings.Contains(log.String(), "unknown enum name") {
+		t.Error("no warning about the unknown enum names")
 	}
 	_, metrics := restGet(ctx, t, httpBase+"/metrics", "")
 
