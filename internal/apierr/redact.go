@@ -64,7 +64,7 @@ func (r Redactor) String(s string) string {
 	var b strings.Builder
 	copied := 0          // s[:copied] is written to b
 	start, end := -1, -1 // the piece being collected, when start >= 0
-	var x uint64 // the current window, packed (see pack)
+	var x uint64         // the current window, packed (see pack)
 	for i := 0; i < MinSecretRun-1; i++ {
 		x = x<<8 | uint64(lowerASCII(s[i]))
 	}
