@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	embedded "github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/server"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/service"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
@@ -106,6 +107,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		corsOrigins = setting{"cors-allowed-origins", "CORS_ALLOWED_ORIGINS", "comma-separated browser origins (https://app.example.com, or * for any) whose pages may call the HTTP port: REST mirror, Connect, gRPC-Web"}
 
 		debugAddr = setting{"debug-addr", "DEBUG_ADDR", "listen address for the Go runtime profiles (/debug/pprof/), on their own listener; bind it to loopback"}
+
+		grpcMaxStreams        = setting{"grpc-max-streams", "GRPC_MAX_CONCURRENT_STREAMS", "most calls (HTTP/2 streams) one gRPC connection may have open at once, 1 to 10000"}
+		grpcConnectionTimeout = setting{"grpc-connection-timeout", "GRPC_CONNECTION_TIMEOUT", "bound on a new gRPC connection's TLS and HTTP/2 handshake"}
+		grpcKeepaliveMinTime  = setting{"grpc-keepalive-min-time", "GRPC_KEEPALIVE_MIN_TIME", "shortest interval between a client's keepalive pings; faster pingers get GOAWAY too_many_pings"}
+		grpcMaxConnIdle       = setting{"grpc-max-connection-idle", "GRPC_MAX_CONNECTION_IDLE", "close a gRPC connection with no call in flight for this long (GOAWAY); 0 disables it"}
 	)
 	// help records a setting's variable and, when the flag's own default
 	// does not say it (an empty string), the default in words; -h prints
@@ -143,6 +149,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.StringVar(&cfg.UpstreamCAFile, upstreamCA.flag, "", help(upstreamCA, "none: the system roots only"))
 	fs.StringVar(&cfg.DebugAddr, debugAddr.flag, "", help(debugAddr, "none: no profiles served"))
 	origins := fs.String(corsOrigins.flag, "", help(corsOrigins, "none: no cross-origin calls"))
+	fs.IntVar(&cfg.GRPCMaxConcurrentStreams, grpcMaxStreams.flag, cfg.GRPCMaxConcurrentStreams, help(grpcMaxStreams, ""))
+	fs.DurationVar(&cfg.GRPCConnectionTimeout, grpcConnectionTimeout.flag, cfg.GRPCConnectionTimeout, help(grpcConnectionTimeout, ""))
+	fs.DurationVar(&cfg.GRPCKeepaliveMinTime, grpcKeepaliveMinTime.flag, cfg.GRPCKeepaliveMinTime, help(grpcKeepaliveMinTime, ""))
+	fs.DurationVar(&cfg.GRPCMaxConnectionIdle, grpcMaxConnIdle.flag, cfg.GRPCMaxConnectionIdle, help(grpcMaxConnIdle, ""))
 	level := fs.String(logLevel.flag, "info", help(logLevel, ""))
 	format := fs.String(logFormat.flag, "json", help(logFormat, ""))
 	flushEvery := fs.Duration(logFlush.flag, 100*time.Millisecond, help(logFlush, ""))
@@ -249,6 +259,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		fromEnv(upstreamCA, str(&cfg.UpstreamCAFile)),
 		fromEnv(debugAddr, str(&cfg.DebugAddr)),
 		fromEnv(corsOrigins, str(origins)),
+		fromEnv(grpcMaxStreams, integer(&cfg.GRPCMaxConcurrentStreams)),
+		fromEnv(grpcConnectionTimeout, duration(&cfg.GRPCConnectionTimeout)),
+		fromEnv(grpcKeepaliveMinTime, duration(&cfg.GRPCKeepaliveMinTime)),
+		fromEnv(grpcMaxConnIdle, duration(&cfg.GRPCMaxConnectionIdle)),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return cfg, cliOptions{}, err
@@ -258,6 +272,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		if o = strings.TrimSpace(o); o != "" {
 			cfg.CORSAllowedOrigins = append(cfg.CORSAllowedOrigins, o)
 		}
+	}
+	if cfg.Sandbox {
+		cfg.StartSandbox = embedded.Start
 	}
 	if cfg.DefaultTenant != "" && !service.IsDomainName(cfg.DefaultTenant) {
 		return cfg, cliOptions{}, fmt.Errorf("-default-tenant (CLOUDCOCKPIT_TENANT) %q is not a domain name such as portal.cloudcockpit.com", cfg.DefaultTenant)

@@ -1,10 +1,9 @@
 package apierr
 
 import (
-	"slices"
+	"bytes"
 	"strings"
 
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
 )
@@ -21,14 +20,19 @@ const MinSecretRun = 8
 // case, wherever it appears (the whole token, a prefix, one dot-separated
 // JWT segment, an upper-cased copy...). Overlapping and adjacent pieces are
 // replaced by one Redacted. The zero value removes nothing.
-//
-// It is meant for the few error statuses whose text came from the upstream:
-// building one costs a sorted slice of one uint64 per token character.
 type Redactor struct {
-	// grams holds every MinSecretRun-byte window of the token, ASCII
-	// lower-cased and packed into a uint64; sorted, without duplicates.
-	grams []uint64
+	// lower is the token with its ASCII letters lower-cased; nil when there
+	// is nothing to match.
+	lower []byte
+	// filter has the bit filterHash(w) set for every MinSecretRun-byte
+	// window w of lower: a window of the text whose bit is clear cannot be
+	// a piece of the token, which spares most searches of lower.
+	filter *[filterBits / 64]uint64
 }
+
+// filterBits is the size of Redactor.filter: for a 2 KiB token about one
+// bit in eight is set.
+const filterBits = 1 << 14
 
 // NewRedactor returns the Redactor of the token in an `authorization` value:
 // what follows the scheme ("Bearer "), or the whole value when it has no
@@ -41,24 +45,32 @@ func NewRedactor(authorization string) Redactor {
 	if len(token) < MinSecretRun {
 		return Redactor{}
 	}
-	grams := make([]uint64, 0, len(token)-MinSecretRun+1)
-	for i := 0; i+MinSecretRun <= len(token); i++ {
-		grams = append(grams, pack(token[i:i+MinSecretRun]))
+	r := Redactor{lower: make([]byte, len(token)), filter: new([filterBits / 64]uint64)}
+	for i := 0; i < len(token); i++ {
+		r.lower[i] = lowerASCII(token[i])
 	}
-	slices.Sort(grams)
-	return Redactor{grams: slices.Compact(grams)}
+	for i := 0; i+MinSecretRun <= len(token); i++ {
+		h := filterHash(pack(token[i : i+MinSecretRun]))
+		r.filter[h/64] |= 1 << (h % 64)
+	}
+	return r
 }
 
 // String returns s with every piece of the token replaced by Redacted.
 func (r Redactor) String(s string) string {
-	if len(r.grams) == 0 || len(s) < MinSecretRun {
+	if r.lower == nil || len(s) < MinSecretRun {
 		return s
 	}
 	var b strings.Builder
 	copied := 0          // s[:copied] is written to b
 	start, end := -1, -1 // the piece being collected, when start >= 0
+	var x uint64         // the current window, packed (see pack)
+	for i := 0; i < MinSecretRun-1; i++ {
+		x = x<<8 | uint64(lowerASCII(s[i]))
+	}
 	for i := 0; i+MinSecretRun <= len(s); i++ {
-		if _, found := slices.BinarySearch(r.grams, pack(s[i:i+MinSecretRun])); !found {
+		x = x<<8 | uint64(lowerASCII(s[i+MinSecretRun-1]))
+		if !r.piece(x) {
 			continue
 		}
 		if start >= 0 && i <= end { // overlaps or touches the current piece
@@ -81,18 +93,26 @@ func (r Redactor) String(s string) string {
 	return b.String()
 }
 
-// Status returns st with the token removed from its message and from every
-// string field of its details (ErrorInfo metadata values, field
-// violations, descriptions...). Details of types the program does not know
-// are dropped: they cannot be inspected.
-func (r Redactor) Status(st *status.Status) *status.Status {
-	if len(r.grams) == 0 {
-		return st
+// piece reports whether the packed window x is a run of the token's
+// characters, in any letter case.
+func (r Redactor) piece(x uint64) bool {
+	h := filterHash(x)
+	if r.filter[h/64]&(1<<(h%64)) == 0 {
+		return false
 	}
-	p := st.Proto()
-	p.Message = r.String(p.GetMessage())
-	p.Details = rewriteDetails(p.GetDetails(), func(m protoreflect.Message) { rewriteStrings(m, r.String) })
-	return status.FromProto(p)
+	var w [MinSecretRun]byte
+	for i := range w {
+		w[i] = byte(x >> (8 * (MinSecretRun - 1 - i)))
+	}
+	return bytes.Contains(r.lower, w[:])
+}
+
+// Message removes the token from every string of m: its fields, list
+// elements, map values and nested messages (google.rpc error details).
+func (r Redactor) Message(m protoreflect.Message) {
+	if r.lower != nil {
+		rewriteStrings(m, r.String)
+	}
 }
 
 // rewriteDetails applies f to each detail and returns them re-packed,
@@ -167,11 +187,19 @@ func rewriteStrings(m protoreflect.Message, f func(string) string) {
 func pack(s string) uint64 {
 	var x uint64
 	for i := 0; i < MinSecretRun; i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		x = x<<8 | uint64(c)
+		x = x<<8 | uint64(lowerASCII(s[i]))
 	}
 	return x
+}
+
+// filterHash maps a packed window to a bit of Redactor.filter
+// (multiplicative hashing).
+func filterHash(x uint64) uint64 { return (x * 0x9E3779B97F4A7C15) >> (64 - 14) }
+
+// lowerASCII lower-cases an ASCII letter and leaves other bytes alone.
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }

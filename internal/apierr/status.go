@@ -32,8 +32,21 @@ type Spec struct {
 // New returns the status s describes: exactly one google.rpc.ErrorInfo (in
 // Domain) and one google.rpc.RequestInfo in front of s.Details, with the
 // caller's token removed (s.Authorization) and then bounded (see Bound). If
-// the details cannot be attached, the status has none.
+// the details cannot be attached, the status has none. New may change the
+// values of s.Metadata and the strings of s.Details: they are the caller's
+// to give.
 func New(s Spec) *status.Status {
+	if s.Authorization != "" {
+		if r := NewRedactor(s.Authorization); r.lower != nil {
+			s.Message = r.String(s.Message)
+			for k, v := range s.Metadata {
+				s.Metadata[k] = r.String(v)
+			}
+			for _, d := range s.Details {
+				r.Message(protoadapt.MessageV2Of(d).ProtoReflect())
+			}
+		}
+	}
 	st := status.New(s.Code, s.Message)
 	details := make([]protoadapt.MessageV1, 0, 2+len(s.Details))
 	details = append(details,
@@ -43,9 +56,6 @@ func New(s Spec) *status.Status {
 	details = append(details, s.Details...)
 	if withDetails, err := st.WithDetails(details...); err == nil {
 		st = withDetails
-	}
-	if s.Authorization != "" {
-		st = NewRedactor(s.Authorization).Status(st)
 	}
 	return Bound(st)
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,9 +31,14 @@ type Config struct {
 	// UpstreamURLSet records that UpstreamURL was given explicitly, which
 	// conflicts with Sandbox.
 	UpstreamURLSet bool
-	// Sandbox serves the embedded simulated upstream on a loopback port and
-	// uses it instead of UpstreamURL.
+	// Sandbox serves the embedded simulated upstream on a loopback port
+	// (through StartSandbox) and uses it instead of UpstreamURL.
 	Sandbox bool
+	// StartSandbox starts the embedded simulated upstream and returns its
+	// base URL and a function that stops it; Serve calls it when Sandbox is
+	// set, which requires it. cmd/server sets it to sandbox.Start, so that
+	// this package does not depend on the sandbox.
+	StartSandbox func(ctx context.Context) (baseURL string, stop func(), err error)
 	// DefaultTenant is used for calls without `x-tenant`; empty means such
 	// calls are rejected.
 	DefaultTenant string
@@ -133,6 +139,28 @@ type Config struct {
 	// grants no other origin.
 	CORSAllowedOrigins []string
 
+	// GRPCMaxConcurrentStreams is the most calls (HTTP/2 streams) one gRPC
+	// connection may have open at once. The server announces it in its
+	// HTTP/2 SETTINGS (well-behaved clients queue beyond it) and refuses
+	// streams over it with RST_STREAM REFUSED_STREAM. Default 100; between
+	// 1 and 10000.
+	GRPCMaxConcurrentStreams int
+	// GRPCConnectionTimeout bounds a new gRPC connection's handshake (TLS,
+	// then the HTTP/2 preface and settings): a client that has not
+	// completed it in time is disconnected. Default 10s; must be positive.
+	GRPCConnectionTimeout time.Duration
+	// GRPCKeepaliveMinTime is the shortest interval between a client's
+	// HTTP/2 keepalive pings that the gRPC server tolerates, with or
+	// without calls in flight; a client that pings more often is sent
+	// GOAWAY (ENHANCE_YOUR_CALM, "too_many_pings") and disconnected.
+	// Default 10s (grpc-go's own is 5m, which punishes clients that keep
+	// idle connections alive through load balancers); must be positive.
+	GRPCKeepaliveMinTime time.Duration
+	// GRPCMaxConnectionIdle closes a gRPC connection that has had no call
+	// in flight for this long, with a GOAWAY that clients handle by
+	// reconnecting when they next call. Default 5m; 0 disables it.
+	GRPCMaxConnectionIdle time.Duration
+
 	// DebugAddr, when set, serves the Go runtime profiles
 	// (net/http/pprof, /debug/pprof/...) on their own listener at this
 	// address, never on the HTTP listener. Empty (the default) serves none.
@@ -163,6 +191,11 @@ func DefaultConfig() Config {
 		BreakerWindow:          resilience.DefaultWindow,
 		BreakerOpenDuration:    resilience.DefaultOpenFor,
 		Coalesce:               true,
+
+		GRPCMaxConcurrentStreams: DefaultGRPCMaxConcurrentStreams,
+		GRPCConnectionTimeout:    DefaultGRPCConnectionTimeout,
+		GRPCKeepaliveMinTime:     DefaultGRPCKeepaliveMinTime,
+		GRPCMaxConnectionIdle:    DefaultGRPCMaxConnectionIdle,
 	}
 }
 
@@ -174,6 +207,9 @@ const maxBreakerMinCalls = 1_000_000
 func (c Config) Validate() error {
 	if c.Sandbox && c.UpstreamURLSet {
 		return errors.New("-sandbox and -upstream-url (CLOUDCOCKPIT_BASE_URL) both set: say which upstream you mean")
+	}
+	if c.Sandbox && c.StartSandbox == nil {
+		return errors.New("-sandbox is set but the program provides no sandbox (Config.StartSandbox is nil)")
 	}
 	if c.GRPCAddr == "" {
 		return errors.New("-grpc-addr (GRPC_ADDR) must not be empty")
@@ -197,6 +233,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := validateOrigins(c.CORSAllowedOrigins); err != nil {
+		return err
+	}
+	if err := c.validateLimits(); err != nil {
 		return err
 	}
 	return c.validateUpstream()

@@ -58,10 +58,30 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// startLoggedServer runs Serve with cfg on loopback listeners, logging at
-// debug level to log, and returns a gRPC connection to it and the HTTP base
-// URL. Serve is stopped, and must return nil, when the test ends.
+// startLoggedServer runs Serve with cfg on loopback listeners (see
+// startServe) and returns a gRPC connection to it and the HTTP base URL.
 func startLoggedServer(t *testing.T, cfg Config, log io.Writer) (*grpc.ClientConn, string) {
+	t.Helper()
+	grpcAddr, httpBase := startServe(t, cfg, log)
+	return dialGRPC(t, grpcAddr), httpBase
+}
+
+// dialGRPC returns a plaintext gRPC connection to addr, closed with the
+// test.
+func dialGRPC(t *testing.T, addr string) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+// startServe runs Serve with cfg on loopback listeners, logging at debug
+// level to log, and returns the gRPC address and the HTTP base URL. Serve is
+// stopped, and must return nil, when the test ends.
+func startServe(t *testing.T, cfg Config, log io.Writer) (string, string) {
 	t.Helper()
 	gl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -75,12 +95,7 @@ func startLoggedServer(t *testing.T, cfg Config, log io.Writer) (*grpc.ClientCon
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- Serve(ctx, cfg, gl, hl) }()
-	conn, err := grpc.NewClient(gl.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		_ = conn.Close()
 		cancel()
 		select {
 		case err := <-errc:
@@ -91,7 +106,7 @@ func startLoggedServer(t *testing.T, cfg Config, log io.Writer) (*grpc.ClientCon
 			t.Error("Serve did not return within 10s")
 		}
 	})
-	return conn, "http://" + hl.Addr().String()
+	return gl.Addr().String(), "http://" + hl.Addr().String()
 }
 
 // restGet sends GET url with credentials and returns the status and body.
@@ -148,6 +163,12 @@ func TestNoTokenPieceLeaks(t *testing.T) {
 	var upstreamStatus atomic.Int32 // the status the upstream answers with
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		code := int(upstreamStatus.Load())
+		if code == http.StatusOK { // a reseller whose enum names quote the token
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"id":"`+errTestReseller+`","providerResellers":[{"providerInstanceId":"`+errTestReseller+`",`+
+				`"priceMargin":{"marginRule":{"name":"`+segs[1][:40]+`"}},"status":{"name":"`+strings.ToUpper(errTestJWT[:30])+`"}}]}`)
+			return
+		}
 		env := map[string]any{
 			"statusCode":    code,
 			"type":          "IDX10223 " + strings.Join(quotes, " | "),
@@ -194,6 +215,14 @@ func TestNoTokenPieceLeaks(t *testing.T) {
 			t.Fatalf("upstream %d: REST status %d", code, httpStatus)
 		}
 		seen = append(seen, string(body))
+	}
+	upstreamStatus.Store(http.StatusOK)
+	callCtx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+errTestJWT, "x-tenant", errTestTenant)
+	if _, err := client.GetReseller(callCtx, &pb.GetResellerRequest{ResellerId: errTestReseller}); err != nil {
+		t.Fatalf("GetReseller with unknown enum names: %v", err)
+	}
+	if !strings.Contains(log.String(), "unknown enum name") {
+		t.Error("no warning about the unknown enum names")
 	}
 	_, metrics := restGet(ctx, t, httpBase+"/metrics", "")
 

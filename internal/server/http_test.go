@@ -71,7 +71,7 @@ func get(ctx context.Context, url string) (*http.Response, []byte, error) {
 // embedded sandbox: the REST mirror, the OpenAPI document and the probes.
 func TestServeHTTP(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.Sandbox = true
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
 	base, _, _ := serveOnLoopback(t, cfg)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()

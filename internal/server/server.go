@@ -25,7 +25,6 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/gateway"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
-	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/service"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
 )
@@ -89,7 +88,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	upstreamURL := cfg.UpstreamURL
 	var stopSandbox func()
 	if cfg.Sandbox {
-		u, stop, err := startSandbox(ctx)
+		u, stop, err := cfg.StartSandbox(ctx)
 		if err != nil {
 			return err
 		}
@@ -258,6 +257,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, metrics 
 		grpc.NumStreamWorkers(streamWorkers),
 		grpc.ChainUnaryInterceptor(interceptors...),
 	}
+	sopts = append(sopts, cfg.grpcLimits()...)
 	if h := tracing.ServerHandler(); h != nil {
 		sopts = append(sopts, grpc.StatsHandler(h))
 	}
@@ -335,17 +335,4 @@ func httpProtocols() *http.Protocols {
 	p.SetHTTP2(true)
 	p.SetUnencryptedHTTP2(true)
 	return p
-}
-
-// startSandbox serves the embedded simulated upstream on a loopback port and
-// returns its base URL and a function that stops it.
-func startSandbox(ctx context.Context) (string, func(), error) {
-	var lc net.ListenConfig
-	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, fmt.Errorf("listen for the sandbox upstream: %w", err)
-	}
-	srv := &http.Server{Handler: sandbox.New(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	return "http://" + l.Addr().String(), func() { _ = srv.Close() }, nil
 }

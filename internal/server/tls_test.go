@@ -44,7 +44,7 @@ func TestValidateTLS(t *testing.T) {
 		{"client CA without cert", func(c *Config) { c.TLSClientCAFile = "ca.pem" }, "-tls-client-ca (TLS_CLIENT_CA_FILE) needs -tls-cert"},
 		{"upstream CA", func(c *Config) { c.UpstreamCAFile = "ca.pem" }, ""},
 		{"upstream CA for http", func(c *Config) { c.UpstreamURL, c.UpstreamCAFile = "http://upstream.example", "ca.pem" }, "is not https: the CA would never be used"},
-		{"upstream CA with the sandbox", func(c *Config) { c.Sandbox, c.UpstreamCAFile = true, "ca.pem" }, "-upstream-ca (UPSTREAM_CA_FILE) has no use with -sandbox"},
+		{"upstream CA with the sandbox", func(c *Config) { c.Sandbox, c.StartSandbox, c.UpstreamCAFile = true, sandbox.Start, "ca.pem" }, "-upstream-ca (UPSTREAM_CA_FILE) has no use with -sandbox"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,7 +161,7 @@ func getHTTPS(t *testing.T, url string, cfg *tls.Config) (int, string, error) {
 func TestServeMutualTLS(t *testing.T) {
 	f := newTLSFiles(t)
 	cfg := DefaultConfig()
-	cfg.Sandbox = true
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
 	cfg.TLSCertFile, cfg.TLSKeyFile, cfg.TLSClientCAFile = f.cert, f.key, f.caFile
 	grpcAddr, httpAddr := serveTLSOnLoopback(t, cfg)
 
@@ -243,7 +243,7 @@ func TestServeMutualTLS(t *testing.T) {
 func TestServeTLS(t *testing.T) {
 	f := newTLSFiles(t)
 	cfg := DefaultConfig()
-	cfg.Sandbox = true
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
 	cfg.TLSCertFile, cfg.TLSKeyFile = f.cert, f.key
 	grpcAddr, httpAddr := serveTLSOnLoopback(t, cfg)
 	client := &tls.Config{RootCAs: f.ca.Pool(), MinVersion: tls.VersionTLS12}

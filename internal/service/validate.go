@@ -36,12 +36,14 @@ type call struct {
 
 // unknownEnum returns the callback the mappers use to report an enum name the
 // upstream sent that this version does not know: the call still succeeds (the
-// field is UNSPECIFIED) and the name is logged once per occurrence.
+// field is UNSPECIFIED) and the name is logged once per occurrence, without
+// any piece of the caller's token.
 func (c *call) unknownEnum(ctx context.Context, l *slog.Logger) func(field, name string) {
 	return func(field, name string) {
+		name = apierr.NewRedactor(c.info.Authorization).String(truncate(name, 64))
 		l.LogAttrs(ctx, slog.LevelWarn, "unknown enum name from upstream",
 			slog.String("operation", c.op), slog.String("field", field),
-			slog.String("name", truncate(name, 64)), slog.String("correlation_id", c.correlationID))
+			slog.String("name", name), slog.String("correlation_id", c.correlationID))
 	}
 }
 

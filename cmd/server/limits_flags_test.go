@@ -1,0 +1,60 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestParseConfigGRPCLimits covers the gRPC server's connection limits:
+// defaults, flags, variables and a bad value.
+func TestParseConfigGRPCLimits(t *testing.T) {
+	type limits struct {
+		Streams         int
+		Handshake, Ping time.Duration
+		Idle            time.Duration
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    limits
+		wantErr string
+	}{
+		{name: "defaults", want: limits{100, 10 * time.Second, 10 * time.Second, 5 * time.Minute}},
+		{
+			name: "flags",
+			args: []string{"-grpc-max-streams=50", "-grpc-connection-timeout=2s", "-grpc-keepalive-min-time=30s", "-grpc-max-connection-idle=0"},
+			want: limits{50, 2 * time.Second, 30 * time.Second, 0},
+		},
+		{
+			name: "environment",
+			env: map[string]string{"GRPC_MAX_CONCURRENT_STREAMS": "250", "GRPC_CONNECTION_TIMEOUT": "5s",
+				"GRPC_KEEPALIVE_MIN_TIME": "1m", "GRPC_MAX_CONNECTION_IDLE": "15m"},
+			want: limits{250, 5 * time.Second, time.Minute, 15 * time.Minute},
+		},
+		{name: "bad streams variable", env: map[string]string{"GRPC_MAX_CONCURRENT_STREAMS": "lots"}, wantErr: `GRPC_MAX_CONCURRENT_STREAMS="lots": want a whole number`},
+		{name: "no streams", args: []string{"-grpc-max-streams=0"}, wantErr: "-grpc-max-streams (GRPC_MAX_CONCURRENT_STREAMS) must be between 1 and 10000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseConfig() error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseConfig() error = %v", err)
+			}
+			got := limits{cfg.GRPCMaxConcurrentStreams, cfg.GRPCConnectionTimeout, cfg.GRPCKeepaliveMinTime, cfg.GRPCMaxConnectionIdle}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("limits (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

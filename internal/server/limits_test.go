@@ -1,0 +1,346 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+	"google.golang.org/grpc/metadata"
+
+	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+)
+
+// floodStreams is the number of streams the flood opens on one connection,
+// as in the report that asked for the limit (30,000 streams, ~480 MiB RSS).
+const floodStreams = 30000
+
+// podMemoryLimit is the container memory limit deploy/deployment.yaml sets.
+const podMemoryLimit = 128 << 20
+
+// h2Conn is a raw HTTP/2 client connection for tests that misbehave as no
+// gRPC library would.
+type h2Conn struct {
+	conn net.Conn
+	mu   sync.Mutex // guards fr's writes and enc
+	fr   *http2.Framer
+	enc  *hpack.Encoder
+	buf  bytes.Buffer
+}
+
+// dialH2 connects to addr and sends the HTTP/2 preface and SETTINGS.
+func dialH2(t *testing.T, addr string) *h2Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second)) // bounds every test using it
+	c := &h2Conn{conn: conn, fr: http2.NewFramer(conn, conn)}
+	c.enc = hpack.NewEncoder(&c.buf)
+	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// openStream sends the HEADERS of a GetReseller call on stream id, without
+// its message: the call stays open, waiting for it.
+func (c *h2Conn) openStream(id uint32) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf.Reset()
+	for _, f := range [][2]string{
+		{":method", "POST"}, {":scheme", "http"}, {":authority", "facade"},
+		{":path", "/cloudcockpit.v1.ResellerService/GetReseller"},
+		{"content-type", "application/grpc"}, {"te", "trailers"},
+		{"authorization", "Bearer flood-token"}, {"x-tenant", "portal.cloudcockpit.com"},
+	} {
+		_ = c.enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	return c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.buf.Bytes(), EndHeaders: true})
+}
+
+// readFrames reads frames until the connection ends, acknowledging SETTINGS
+// and passing every other frame to onFrame.
+func (c *h2Conn) readFrames(onFrame func(http2.Frame)) error {
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			return err
+		}
+		if s, ok := f.(*http2.SettingsFrame); ok && !s.IsAck() {
+			c.mu.Lock()
+			err = c.fr.WriteSettingsAck()
+			c.mu.Unlock()
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		onFrame(f)
+	}
+}
+
+// memSample is the process's memory at one moment.
+type memSample struct {
+	heapStack  uint64 // bytes of heap in use and goroutine stacks
+	rss        uint64 // resident set size, 0 where /proc is missing
+	goroutines int
+}
+
+func sampleMemory() memSample {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return memSample{heapStack: ms.HeapInuse + ms.StackInuse, rss: rss(), goroutines: runtime.NumGoroutine()}
+}
+
+// rss reads the resident set size from /proc/self/statm (Linux).
+func rss() uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseUint(fields[1], 10, 64)
+	return pages * uint64(os.Getpagesize())
+}
+
+// TestStreamFlood: one client opens 30,000 streams on one connection and
+// never sends their messages. The server refuses every stream beyond
+// GRPCMaxConcurrentStreams, so the process's memory stays far below the
+// pod's limit, and another client's calls keep being served meanwhile.
+func TestStreamFlood(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"`+errTestReseller+`","companyName":"Contoso"}`)
+	}))
+	defer up.Close()
+	cfg := DefaultConfig()
+	cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
+	if v, err := strconv.Atoi(os.Getenv("FLOOD_TEST_MAX_STREAMS")); err == nil { // to measure without the limit
+		cfg.GRPCMaxConcurrentStreams = v
+	}
+	grpcAddr, _ := startServe(t, cfg, io.Discard)
+
+	runtime.GC()
+	before := sampleMemory()
+	var peak atomic.Pointer[memSample]
+	peak.Store(&before)
+	stopSampling := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopSampling:
+				return
+			case <-tick.C:
+				s := sampleMemory()
+				if p := peak.Load(); s.heapStack > p.heapStack || s.rss > p.rss {
+					s.heapStack, s.rss = max(s.heapStack, p.heapStack), max(s.rss, p.rss)
+					s.goroutines = max(s.goroutines, p.goroutines)
+					peak.Store(&s)
+				}
+			}
+		}
+	}()
+
+	flood := dialH2(t, grpcAddr)
+	var refused atomic.Int32
+	allRefused := make(chan struct{})
+	readDone := make(chan error, 1)
+	go func() {
+		readDone <- flood.readFrames(func(f http2.Frame) {
+			if rst, ok := f.(*http2.RSTStreamFrame); ok && rst.ErrCode == http2.ErrCodeRefusedStream {
+				if refused.Add(1) == floodStreams-int32(cfg.GRPCMaxConcurrentStreams) {
+					close(allRefused)
+				}
+			}
+		})
+	}()
+	for i := range floodStreams {
+		if err := flood.openStream(uint32(2*i + 1)); err != nil {
+			t.Fatalf("stream %d: %v", i, err)
+		}
+	}
+
+	// Meanwhile, another client is served.
+	victim := dialGRPC(t, grpcAddr)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	callCtx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer test-token", "x-tenant", errTestTenant)
+	client := pb.NewResellerServiceClient(victim)
+	for i := range 20 {
+		if _, err := client.GetReseller(callCtx, &pb.GetResellerRequest{ResellerId: errTestReseller}); err != nil {
+			t.Fatalf("call %d of the other client during the flood: %v", i, err)
+		}
+	}
+	select {
+	case <-allRefused:
+	case err := <-readDone:
+		t.Fatalf("flood connection ended after %d refused streams: %v", refused.Load(), err)
+	case <-ctx.Done():
+		t.Fatalf("only %d of %d streams refused after 20s", refused.Load(), floodStreams-cfg.GRPCMaxConcurrentStreams)
+	}
+	close(stopSampling)
+	<-sampled
+	p := peak.Load()
+	t.Logf("%d streams on one connection, %d refused; heap+stacks %.1f -> peak %.1f MiB (+%.1f); RSS %.1f -> peak %.1f MiB (+%.1f); goroutines %d -> peak %d",
+		floodStreams, refused.Load(), mib(before.heapStack), mib(p.heapStack), mib(p.heapStack-before.heapStack),
+		mib(before.rss), mib(p.rss), mib(p.rss-before.rss), before.goroutines, p.goroutines)
+	// The flood may cost a small share of the pod's memory. Without the
+	// limit (FLOOD_TEST_MAX_STREAMS=10000) heap and stacks grow by ~145 MiB
+	// and RSS by ~150 MiB, and the test fails.
+	if growth := p.heapStack - before.heapStack; growth > podMemoryLimit/4 {
+		t.Errorf("heap and stacks grew by %.1f MiB under the flood, want under %.0f MiB (a quarter of the pod's limit)", mib(growth), mib(podMemoryLimit/4))
+	}
+	// RSS also holds the test binary's own (and, with -race, the race
+	// detector's): only its growth says something about the flood.
+	if growth := p.rss - before.rss; p.rss > 0 && growth > podMemoryLimit/2 {
+		t.Errorf("RSS grew by %.1f MiB under the flood, want under %.0f MiB (half the pod's limit)", mib(growth), mib(podMemoryLimit/2))
+	}
+	_ = flood.conn.Close()
+	if err := <-readDone; err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) {
+		t.Logf("flood reader: %v", err)
+	}
+}
+
+func mib(b uint64) float64 { return float64(b) / (1 << 20) }
+
+// TestConnectionLimits: a client that trickles its handshake, one that
+// holds an idle connection, and one that floods pings are all disconnected.
+func TestConnectionLimits(t *testing.T) {
+	tests := []struct {
+		name  string
+		cfg   func(*Config)
+		drive func(t *testing.T, addr string) // returns once disconnected as wanted
+	}{
+		{"handshake trickled", func(c *Config) { c.GRPCConnectionTimeout = 300 * time.Millisecond }, func(t *testing.T, addr string) {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			// Well under the 10s default, which this case must not be using.
+			_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.WriteString(conn, http2.ClientPreface[:4]); err != nil { // and nothing more
+				t.Fatal(err)
+			}
+			if _, err := io.Copy(io.Discard, conn); err != nil { // returns when the server closes
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					t.Fatal("the server kept the half-open connection for 5s")
+				}
+			}
+		}},
+		{"idle connection", func(c *Config) { c.GRPCMaxConnectionIdle = 300 * time.Millisecond }, func(t *testing.T, addr string) {
+			c := dialH2(t, addr)
+			if code := waitGoAway(t, c); code != http2.ErrCodeNo {
+				t.Errorf("GOAWAY %v, want NO_ERROR", code)
+			}
+		}},
+		{"ping flood", func(*Config) {}, func(t *testing.T, addr string) {
+			c := dialH2(t, addr)
+			stop := make(chan struct{})
+			defer close(stop)
+			go func() {
+				for i := uint64(0); ; i++ {
+					select {
+					case <-stop:
+						return
+					case <-time.After(10 * time.Millisecond):
+					}
+					var data [8]byte
+					data[7] = byte(i)
+					c.mu.Lock()
+					err := c.fr.WritePing(false, data)
+					c.mu.Unlock()
+					if err != nil {
+						return
+					}
+				}
+			}()
+			if code := waitGoAway(t, c); code != http2.ErrCodeEnhanceYourCalm {
+				t.Errorf("GOAWAY %v, want ENHANCE_YOUR_CALM (too_many_pings)", code)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.UpstreamURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true // never called
+			tt.cfg(&cfg)
+			addr, _ := startServe(t, cfg, io.Discard)
+			tt.drive(t, addr)
+		})
+	}
+}
+
+// waitGoAway reads frames until a GOAWAY and returns its code; the test
+// fails if the connection ends first.
+func waitGoAway(t *testing.T, c *h2Conn) http2.ErrCode {
+	t.Helper()
+	code := http2.ErrCode(0xffff)
+	err := c.readFrames(func(f http2.Frame) {
+		if ga, ok := f.(*http2.GoAwayFrame); ok && code == 0xffff {
+			code = ga.ErrCode
+			_ = c.conn.SetReadDeadline(time.Now()) // stop reading
+		}
+	})
+	if code == 0xffff {
+		t.Fatalf("connection ended without GOAWAY: %v", err)
+	}
+	return code
+}
+
+func TestValidateLimits(t *testing.T) {
+	tests := []struct {
+		name string
+		give func(*Config)
+		want string // "" for valid
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"no streams", func(c *Config) { c.GRPCMaxConcurrentStreams = 0 }, "-grpc-max-streams (GRPC_MAX_CONCURRENT_STREAMS) must be between 1 and 10000, got 0"},
+		{"too many streams", func(c *Config) { c.GRPCMaxConcurrentStreams = 10001 }, "-grpc-max-streams (GRPC_MAX_CONCURRENT_STREAMS) must be between 1 and 10000, got 10001"},
+		{"no handshake time", func(c *Config) { c.GRPCConnectionTimeout = 0 }, "-grpc-connection-timeout (GRPC_CONNECTION_TIMEOUT) must be positive, got 0s"},
+		{"no ping interval", func(c *Config) { c.GRPCKeepaliveMinTime = 0 }, "-grpc-keepalive-min-time (GRPC_KEEPALIVE_MIN_TIME) must be positive, got 0s"},
+		{"idle limit off", func(c *Config) { c.GRPCMaxConnectionIdle = 0 }, ""},
+		{"negative idle limit", func(c *Config) { c.GRPCMaxConnectionIdle = -time.Second }, "-grpc-max-connection-idle (GRPC_MAX_CONNECTION_IDLE) must not be negative (0 disables it), got -1s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tt.give(&cfg)
+			got := ""
+			if err := cfg.Validate(); err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Errorf("Validate() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
