@@ -301,11 +301,11 @@ func newHTTPHandler(f *facade, metrics *telemetry.Metrics, tracing *telemetry.Tr
 	if err != nil {
 		return nil, fmt.Errorf("REST mirror: %w", err)
 	}
-	rpc, err := newRPCHandler(f.grpc)
+	h := tracing.HTTPHandler(gw)
+	rpc, err := newRPCHandler(f.grpc, h)
 	if err != nil {
 		return nil, err
 	}
-	h := tracing.HTTPHandler(gw)
 	mh := promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{ErrorLog: nil})
 	// Not an http.ServeMux: it answers a path with dot segments or double
 	// slashes (/v1/Resellers/../Customers/...) with a redirect to the
