@@ -458,8 +458,7 @@ func (r *recorder) WriteHeader(int)             {}
 
 // TestRPCPathNotACall: a request on a service's path that is no call the
 // transcoder serves gets the mirror's JSON 404, not a bare text answer.
-// (gRPC-Web's text form gets vanguard's 415 "grpc-web-text sub-format not
-// supported".)
+// (gRPC-Web's text form, which vanguard does not serve, gets it too.)
 func TestRPCPathNotACall(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox = true
@@ -468,6 +467,7 @@ func TestRPCPathNotACall(t *testing.T) {
 		name, method, path, contentType string
 	}{
 		{name: "GET", method: http.MethodGet, path: pb.ResellerService_GetReseller_FullMethodName},
+		{name: "gRPC-Web text", method: http.MethodPost, path: pb.ResellerService_GetReseller_FullMethodName, contentType: "application/grpc-web-text"},
 		{name: "unknown method", method: http.MethodPost, path: "/cloudcockpit.v1.ResellerService/Nope", contentType: "application/json"},
 	}
 	for _, tt := range tests {
@@ -480,7 +480,7 @@ func TestRPCPathNotACall(t *testing.T) {
 			}
 			if tt.contentType != "" {
 				req.Header.Set("Content-Type", tt.contentType)
-				req.Header.Set("Connect-Protocol-Version", "1")
+				req.Header.Set("X-Grpc-Web", "1")
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
