@@ -148,16 +148,12 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	}
 	httpSrv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		// No ReadTimeout: over HTTP/2 it would cut streams (reflection);
-		// each request gets a read deadline instead (newHTTPHandler).
-		IdleTimeout:    2 * time.Minute,
-		MaxHeaderBytes: maxHeaderListSize,
-		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		TLSConfig:      listenTLS.http,
-		// HTTP/2 with and without TLS (h2c, prior knowledge): gRPC and
-		// the streaming calls of Connect (reflection) need it.
-		Protocols: httpProtocols(),
+		ReadHeaderTimeout: 10 * time.Second, // no ReadTimeout: it would cut HTTP/2 streams; newHTTPHandler sets read deadlines per request
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    maxHeaderListSize,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         listenTLS.http,
+		Protocols:         httpProtocols(), // cleartext HTTP/2 (h2c) too, for gRPC and streaming Connect (reflection)
 	}
 
 	errc := make(chan error, 2)
