@@ -183,6 +183,19 @@ breaking: tools googleapis ## buf breaking (WIRE_JSON) of proto/ against the git
 interop: tools googleapis ## Call the sandbox server from Python, Node, Go, grpcurl and curl; installs the Debian and npm packages it needs.
 	BREAKING_AGAINST='$(BREAKING_AGAINST)' bash interop/run.sh
 
+# Browsers: docs/browsers.md says how a page calls the facade; these
+# targets prove it.
+.PHONY: browser
+browser: tools googleapis ## Headless Chromium on another origin calls the built facade over REST, Connect and gRPC-Web (installs chromium and npm packages).
+	bash browser/run.sh
+
+.PHONY: openapi-validate
+openapi-validate: ## Validate /openapi.json (2.0) and /openapi.v3.json (3.0) with @apidevtools/swagger-cli (pinned in browser/package-lock.json).
+	@mkdir -p build/browser
+	@timeout 900 bash -c 'cd browser && npm ci --ignore-scripts --no-audit --no-fund' >build/browser/npm.log 2>&1 || { echo "npm ci in browser/ failed; its log:"; tail -n 60 build/browser/npm.log; exit 1; }
+	timeout 120 browser/node_modules/.bin/swagger-cli validate internal/gateway/openapi.swagger.json
+	timeout 120 browser/node_modules/.bin/swagger-cli validate internal/gateway/openapi.v3.json
+
 # Performance (docs/performance.md): `make bench` builds the facade, the standalone
 # sandbox and the harness, then runs the interleaved load phases against them
 # (cmd/bench; about 4 minutes) and writes bench/results.md. BENCH_FLAGS passes

@@ -60,6 +60,7 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 	if httpStatus == 0 {
 		httpStatus = runtime.HTTPStatusFromCode(st.Code())
 	}
+	st = g.restFieldNames(st, r)
 	writeStatus(w, httpStatus, st, cid)
 }
 
@@ -93,7 +94,7 @@ func (g *gateway) rejectQuery(w http.ResponseWriter, r *http.Request, rt *route,
 	cid, invalid := requestCorrelationID(r)
 	if invalid {
 		fvs = append(fvs, &errdetails.BadRequest_FieldViolation{
-			Field:       correlation.MetadataKey,
+			Field:       headerCorrelationID,
 			Description: "must be a UUID (8-4-4-4-12 hexadecimal digits), sent once",
 		})
 	}

@@ -74,15 +74,15 @@ func requestCorrelationID(r *http.Request) (id string, invalid bool) {
 // headerProblems checks that the forwarded headers hold only printable ASCII,
 // which is all gRPC metadata can carry. It reports a bad Authorization
 // separately (that is UNAUTHENTICATED) from the other headers' violations,
-// named by their metadata keys as the service names them.
+// named by the headers the caller sent (X-Tenant, X-Correlation-Id).
 func headerProblems(h http.Header) (badAuth bool, fvs []*errdetails.BadRequest_FieldViolation) {
 	for _, v := range h.Values("Authorization") {
 		badAuth = badAuth || !printableASCII(v)
 	}
-	for _, hk := range [...]struct{ header, key string }{{headerTenant, metadataTenant}, {headerCorrelationID, correlation.MetadataKey}} {
-		for _, v := range h.Values(hk.header) {
+	for _, header := range [...]string{headerTenant, headerCorrelationID} {
+		for _, v := range h.Values(header) {
 			if !printableASCII(v) {
-				fvs = append(fvs, &errdetails.BadRequest_FieldViolation{Field: hk.key, Description: "must be printable ASCII"})
+				fvs = append(fvs, &errdetails.BadRequest_FieldViolation{Field: header, Description: "must be printable ASCII"})
 				break
 			}
 		}

@@ -116,9 +116,9 @@ func TestHeaderProblems(t *testing.T) {
 		{"clean", http.Header{"Authorization": {"Bearer abc"}, "X-Tenant": {"portal.cloudcockpit.com"}, "X-Correlation-Id": {"0d6f3c1e-5b7a-4e2c-9f10-3a4b5c6d7e8f"}}, false, nil},
 		{"non-ascii token", http.Header{"Authorization": {"Bearer t\u00f6ken"}}, true, nil},
 		{"control char in token", http.Header{"Authorization": {"Bearer a\x01b"}}, true, nil},
-		{"non-ascii tenant", http.Header{"X-Tenant": {"p\u00f6rtal.example"}}, false, []string{"x-tenant"}},
-		{"non-ascii correlation id", http.Header{"X-Correlation-Id": {"\u00e9"}}, false, []string{"x-correlation-id"}},
-		{"both", http.Header{"X-Tenant": {"\u00e9.x"}, "X-Correlation-Id": {"\u00e9"}}, false, []string{"x-tenant", "x-correlation-id"}},
+		{"non-ascii tenant", http.Header{"X-Tenant": {"p\u00f6rtal.example"}}, false, []string{"X-Tenant"}},
+		{"non-ascii correlation id", http.Header{"X-Correlation-Id": {"\u00e9"}}, false, []string{"X-Correlation-Id"}},
+		{"both", http.Header{"X-Tenant": {"\u00e9.x"}, "X-Correlation-Id": {"\u00e9"}}, false, []string{"X-Tenant", "X-Correlation-Id"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,6 +40,8 @@ type route struct {
 	method    string // HTTP method
 	display   string // the path template with JSON names: /v1/Resellers/{resellerId}
 	operation string // the RPC's short name, for ErrorInfo metadata
+	// input is the RPC's request message.
+	input protoreflect.MessageDescriptor
 	// params maps each accepted spelling to its field.
 	params map[string]protoreflect.FieldDescriptor
 	// accepts describes params for error messages.
@@ -104,6 +106,7 @@ func newRoute(md protoreflect.MethodDescriptor, b *annotations.HttpRule) (*route
 	rt := &route{
 		method:    method,
 		operation: string(md.Name()),
+		input:     in,
 		params:    map[string]protoreflect.FieldDescriptor{},
 		display: pathVar.ReplaceAllStringFunc(tmpl, func(v string) string {
 			name := pathVar.FindStringSubmatch(v)[1]

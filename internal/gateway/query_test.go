@@ -99,8 +99,8 @@ func TestEmptyResellerIDIsNotDropped(t *testing.T) {
 	if r.status != http.StatusBadRequest {
 		t.Fatalf("status = %d, want 400: %s", r.status, r.body)
 	}
-	if d := details(t, decodeStatus(t, r)); d.bad.GetFieldViolations()[0].GetField() != "reseller_id" {
-		t.Errorf("BadRequest = %v, want reseller_id", d.bad)
+	if d := details(t, decodeStatus(t, r)); d.bad.GetFieldViolations()[0].GetField() != "resellerId" {
+		t.Errorf("BadRequest = %v, want resellerId, the name the caller sent", d.bad)
 	}
 	if n := len(up.requests()); n != 0 {
 		t.Errorf("upstream got %d requests, want 0", n)

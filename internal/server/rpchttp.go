@@ -36,13 +36,18 @@ type rpcHandler struct {
 }
 
 // newRPCHandler builds the transcoder over gs, which must have all its
-// services registered.
-func newRPCHandler(gs *grpc.Server) (*rpcHandler, error) {
-	t, err := vanguardgrpc.NewTranscoder(gs, vanguard.WithDefaultServiceOptions(
-		// The facade's messages are small; a Connect or gRPC-Web request
-		// larger than the gRPC server's own limit (4 MiB) gets an error.
-		vanguard.WithMaxMessageBufferBytes(4<<20),
-	))
+// services registered. A request on a service's path that is no call it
+// serves (an unknown method, a GET, a content type it does not speak, such
+// as gRPC-Web's text form) goes to unknown: the mirror, which answers with
+// its JSON errors.
+func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
+	t, err := vanguardgrpc.NewTranscoder(gs,
+		vanguard.WithUnknownHandler(unknown),
+		vanguard.WithDefaultServiceOptions(
+			// The facade's messages are small; a Connect or gRPC-Web request
+			// larger than the gRPC server's own limit (4 MiB) gets an error.
+			vanguard.WithMaxMessageBufferBytes(4<<20),
+		))
 	if err != nil {
 		return nil, fmt.Errorf("connect and gRPC-Web transcoder: %w", err)
 	}

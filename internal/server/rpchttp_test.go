@@ -455,3 +455,42 @@ type recorder struct {
 func (r *recorder) Header() http.Header         { return r.header }
 func (r *recorder) Write(p []byte) (int, error) { return r.body.Write(p) }
 func (r *recorder) WriteHeader(int)             {}
+
+// TestRPCPathNotACall: a request on a service's path that is no call the
+// transcoder serves gets the mirror's JSON 404, not a bare text answer.
+// (gRPC-Web's text form, which vanguard does not serve, gets it too.)
+func TestRPCPathNotACall(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Sandbox = true
+	base, _, _ := serveOnLoopback(t, cfg)
+	tests := []struct {
+		name, method, path, contentType string
+	}{
+		{name: "GET", method: http.MethodGet, path: pb.ResellerService_GetReseller_FullMethodName},
+		{name: "gRPC-Web text", method: http.MethodPost, path: pb.ResellerService_GetReseller_FullMethodName, contentType: "application/grpc-web-text"},
+		{name: "unknown method", method: http.MethodPost, path: "/cloudcockpit.v1.ResellerService/Nope", contentType: "application/json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, tt.method, base+tt.path, strings.NewReader("AAAAAA=="))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.contentType != "" {
+				req.Header.Set("Content-Type", tt.contentType)
+				req.Header.Set("X-Grpc-Web", "1")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(string(body), `"UNKNOWN_PATH"`) {
+				t.Errorf("%d %s %s, want the mirror's JSON 404", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+			}
+		})
+	}
+}

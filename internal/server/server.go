@@ -147,16 +147,12 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	}
 	httpSrv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		// No ReadTimeout: over HTTP/2 it would cut streams (reflection);
-		// each request gets a read deadline instead (newHTTPHandler).
-		IdleTimeout:    2 * time.Minute,
-		MaxHeaderBytes: maxHeaderListSize,
-		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		TLSConfig:      listenTLS.http,
-		// HTTP/2 with and without TLS (h2c, prior knowledge): gRPC and
-		// the streaming calls of Connect (reflection) need it.
-		Protocols: httpProtocols(),
+		ReadHeaderTimeout: 10 * time.Second, // no ReadTimeout: it would cut HTTP/2 streams; newHTTPHandler sets read deadlines per request
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    maxHeaderListSize,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         listenTLS.http,
+		Protocols:         httpProtocols(), // cleartext HTTP/2 (h2c) too, for gRPC and streaming Connect (reflection)
 	}
 
 	errc := make(chan error, 2)
@@ -305,11 +301,11 @@ func newHTTPHandler(f *facade, metrics *telemetry.Metrics, tracing *telemetry.Tr
 	if err != nil {
 		return nil, fmt.Errorf("REST mirror: %w", err)
 	}
-	rpc, err := newRPCHandler(f.grpc)
+	h := tracing.HTTPHandler(gw)
+	rpc, err := newRPCHandler(f.grpc, h)
 	if err != nil {
 		return nil, err
 	}
-	h := tracing.HTTPHandler(gw)
 	mh := promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{ErrorLog: nil})
 	// Not an http.ServeMux: it answers a path with dot segments or double
 	// slashes (/v1/Resellers/../Customers/...) with a redirect to the

@@ -1,0 +1,96 @@
+// The browser side of `make browser`: bundled by esbuild into app.js and
+// loaded by index.html, served from another origin than the facade. It
+// exposes one function per kind of caller on window; browser.test.mjs calls
+// them through headless Chromium and checks what they return.
+//
+// Each function reads one reseller and returns a plain object:
+//   { ok: true, companyName, correlationId }                 on success
+//   { ok: false, code, reason, requestId, resourceName,
+//     detailTypes, correlationId }                          on an error
+// where code is the gRPC code name (NOT_FOUND), reason the ErrorInfo reason,
+// requestId the RequestInfo's and resourceName the ResourceInfo's.
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
+
+import { ResellerService } from "./gen/cloudcockpit/v1/reseller_service_pb.js";
+import { ErrorInfoSchema, RequestInfoSchema, ResourceInfoSchema } from "./gen/google/rpc/error_details_pb.js";
+
+const token = "sandbox-token";
+const tenant = "portal.cloudcockpit.com";
+
+// headers are the API's request headers, the same for every kind of caller.
+function headers(correlationId) {
+  return {
+    Authorization: `Bearer ${token}`,
+    "X-Tenant": tenant,
+    "X-Correlation-Id": correlationId,
+  };
+}
+
+// codeName spells a Connect code as gRPC does (NotFound -> NOT_FOUND).
+function codeName(code) {
+  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+// REST mirror: fetch with the API's headers; the error body is a
+// google.rpc.Status in JSON.
+window.restGetReseller = async (api, id, correlationId) => {
+  const resp = await fetch(`${api}/v1/Resellers/${encodeURIComponent(id)}`, {
+    headers: headers(correlationId),
+  });
+  const body = await resp.json();
+  const cid = resp.headers.get("X-Correlation-Id");
+  if (resp.ok) {
+    return { ok: true, status: resp.status, companyName: body.companyName, correlationId: cid };
+  }
+  const detail = (type) => (body.details || []).find((d) => d["@type"] === `type.googleapis.com/google.rpc.${type}`) || {};
+  return {
+    ok: false,
+    status: resp.status,
+    code: codeName(body.code),
+    reason: detail("ErrorInfo").reason,
+    requestId: detail("RequestInfo").requestId,
+    resourceName: detail("ResourceInfo").resourceName,
+    detailTypes: (body.details || []).map((d) => d["@type"].replace("type.googleapis.com/", "")).sort(),
+    correlationId: cid,
+  };
+};
+
+// rpcGetReseller calls GetReseller through transport with
+// @connectrpc/connect's client and decodes the error details.
+async function rpcGetReseller(transport, id, correlationId) {
+  const client = createClient(ResellerService, transport);
+  let cid = null;
+  const onHeader = (h) => {
+    cid = h.get("X-Correlation-Id");
+  };
+  try {
+    const reseller = await client.getReseller({ resellerId: id }, { headers: headers(correlationId), onHeader });
+    return { ok: true, companyName: reseller.companyName, correlationId: cid };
+  } catch (e) {
+    const err = ConnectError.from(e);
+    const [info] = err.findDetails(ErrorInfoSchema);
+    const [request] = err.findDetails(RequestInfoSchema);
+    const [resource] = err.findDetails(ResourceInfoSchema);
+    return {
+      ok: false,
+      code: codeName(err.code),
+      message: err.rawMessage,
+      reason: info?.reason,
+      requestId: request?.requestId,
+      resourceName: resource?.resourceName,
+      detailTypes: err.details.map((d) => ("desc" in d ? d.desc.typeName : d.type)).sort(),
+      correlationId: cid ?? err.metadata.get("X-Correlation-Id"),
+    };
+  }
+}
+
+// Connect protocol (JSON), as @connectrpc/connect-web sends it by default.
+window.connectGetReseller = (api, id, correlationId) =>
+  rpcGetReseller(createConnectTransport({ baseUrl: api }), id, correlationId);
+
+// gRPC-Web (binary), with connect-web's gRPC-Web transport.
+window.grpcWebGetReseller = (api, id, correlationId) =>
+  rpcGetReseller(createGrpcWebTransport({ baseUrl: api }), id, correlationId);
+
+window.pageReady = true;

@@ -1,0 +1,91 @@
+package gateway
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
+)
+
+// metadataHeaders names, for each metadata key the service validates, the
+// HTTP header a REST caller sends it as.
+var metadataHeaders = map[string]string{
+	metadataTenant:          headerTenant,
+	correlation.MetadataKey: headerCorrelationID,
+	"authorization":         "Authorization",
+}
+
+// restFieldNames returns st with the field violations of its
+// google.rpc.BadRequest named as the REST caller sent them: a request field
+// by its path parameter or query name (resellerId, or provider_instance_id
+// when the query spelled it so), a metadata key by its header (X-Tenant).
+// The message, which lists the violations, is renamed alike. Names that are
+// neither (the upstream's own propertyName) stay. gRPC callers never see
+// this: it runs only in the mirror.
+func (g *gateway) restFieldNames(st *status.Status, r *http.Request) *status.Status {
+	sp := st.Proto()
+	var input protoreflect.MessageDescriptor
+	if pat, ok := runtime.HTTPPattern(r.Context()); ok {
+		if rt := g.routes[r.Method+" "+pat.String()]; rt != nil {
+			input = rt.input
+		}
+	}
+	query, _ := url.ParseQuery(r.URL.RawQuery)
+	renamed := map[string]string{}
+	changed := false
+	for i, d := range sp.GetDetails() {
+		var br errdetails.BadRequest
+		if !d.MessageIs(&br) || d.UnmarshalTo(&br) != nil {
+			continue
+		}
+		for _, fv := range br.GetFieldViolations() {
+			if name := restName(fv.GetField(), input, query); name != fv.GetField() {
+				renamed[fv.GetField()] = name
+				fv.Field = name
+			}
+		}
+		if len(renamed) == 0 {
+			continue
+		}
+		a, err := anypb.New(&br)
+		if err != nil {
+			return st
+		}
+		sp.Details[i] = a
+		changed = true
+	}
+	if !changed {
+		return st
+	}
+	msg := sp.GetMessage()
+	for from, to := range renamed {
+		msg = strings.ReplaceAll(msg, " "+from+": ", " "+to+": ")
+	}
+	sp.Message = msg
+	return status.FromProto(sp) // st.Proto() is a copy
+}
+
+// restName is the REST spelling of a violation's field: see restFieldNames.
+func restName(field string, input protoreflect.MessageDescriptor, query url.Values) string {
+	if h, ok := metadataHeaders[field]; ok {
+		return h
+	}
+	if input == nil {
+		return field
+	}
+	f := input.Fields().ByName(protoreflect.Name(field))
+	if f == nil {
+		return field
+	}
+	if _, sent := query[f.TextName()]; sent {
+		return f.TextName()
+	}
+	return f.JSONName()
+}
