@@ -97,6 +97,18 @@ rules-check: promtool ## promtool check rules and promtool test rules (deploy/mo
 monitoring-generate: ## Regenerate deploy/monitoring/prometheusrule.yaml from deploy/monitoring/rules.yaml.
 	cd deploy && $(GO) test -count=1 -run '^TestPrometheusRuleIsGenerated$$' . -update
 
+# `make plots` renders the dashboard's key panels from a real load run with
+# injected upstream faults (tools/plots, its own module for gonum/plot) into
+# docs/img/, shown in docs/operations.md. About 2.5 minutes.
+PLOTS_BIN := $(CURDIR)/build/plots
+PLOTS_FLAGS ?=
+
+.PHONY: plots
+plots: ## Load run (healthy, faulty, recovered upstream), scrape /metrics, render docs/img/ops-*.png (~2.5 min).
+	@mkdir -p $(PLOTS_BIN)
+	$(GO) build -o $(PLOTS_BIN)/ ./cmd/server ./cmd/sandbox
+	cd tools/plots && $(GO) run . -server-bin $(PLOTS_BIN)/server -sandbox-bin $(PLOTS_BIN)/sandbox -out $(CURDIR)/docs/img $(PLOTS_FLAGS)
+
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
@@ -147,6 +159,7 @@ tidy-check: ## Fail when go.mod/go.sum are not tidy.
 	cd tools && $(GO) mod tidy -diff
 	cd deploy && $(GO) mod tidy -diff
 	cd tools/lint && $(GO) mod tidy -diff
+	cd tools/plots && $(GO) mod tidy -diff
 
 # Interop and contract stability (issue 7): README.md "Calling it from your language" says how
 # to call the API from each language; these targets prove it.
