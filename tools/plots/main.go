@@ -73,5 +73,6 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
+	rec.summarize(os.Stderr)
 	return render(rec, phases, cfg.out)
 }

@@ -28,7 +28,10 @@ var badCodes = map[string]bool{
 	"ResourceExhausted": true, "DataLoss": true, "Unimplemented": true,
 }
 
-func facadeCall(l map[string]string) bool { return strings.HasPrefix(l["grpc_service"], "cloudcockpit.") }
+// facadeCall selects the facade's own services (not health or reflection).
+func facadeCall(l map[string]string) bool {
+	return strings.HasPrefix(l["grpc_service"], "cloudcockpit.")
+}
 
 // line is one named series of a panel.
 type line struct {

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -238,5 +240,24 @@ func (r *recording) windows(window time.Duration, f func(old, cur scrape)) {
 		if cur.at-r.scrapes[j].at >= window {
 			f(r.scrapes[j], cur)
 		}
+	}
+}
+
+// summarize prints the totals of the last scrape: calls by code, upstream
+// attempts by status, retries and coalesced calls.
+func (r *recording) summarize(w io.Writer) {
+	last := r.scrapes[len(r.scrapes)-1]
+	fmt.Fprintf(w, "plots: %d scrapes over %v\n", len(r.scrapes), last.at.Round(time.Second))
+	for _, m := range []struct {
+		sel selector
+		by  string
+	}{
+		{selector{"grpc_server_handled_total", func(l map[string]string) bool { return strings.HasPrefix(l["grpc_service"], "cloudcockpit.") }}, "grpc_code"},
+		{selector{name: "cloudcockpit_upstream_requests_total"}, "status"},
+		{selector{name: "cloudcockpit_upstream_retries_total"}, ""},
+		{selector{name: "cloudcockpit_upstream_coalesced_calls_total"}, ""},
+		{selector{name: "cloudcockpit_upstream_rejected_total"}, "reason"},
+	} {
+		fmt.Fprintf(w, "plots: %s by %q: %v\n", m.sel.name, m.by, last.sumBy(m.sel, m.by))
 	}
 }
