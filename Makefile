@@ -67,7 +67,7 @@ e2e: tools ## End-to-end tests: build cmd/server and drive it with grpcurl and H
 	$(GO) test -tags e2e -count=1 ./e2e/
 
 .PHONY: test-deploy
-test-deploy: ## Validate the Kubernetes manifests offline (strict decode into k8s.io/api types).
+test-deploy: ## Validate the Kubernetes manifests offline (strict decode into k8s.io/api types) and deploy/monitoring (rules, dashboard, metrics a live server exports).
 	cd deploy && $(GO) test -count=1 ./...
 
 # Monitoring (issue 14): deploy/monitoring/ holds the Prometheus rules (plain
@@ -80,7 +80,7 @@ PROMTOOL_DEB_VERSION ?= 2.42.0+ds-5+b6
 PROMTOOL_VERSION := $(firstword $(subst +, ,$(PROMTOOL_DEB_VERSION)))
 
 .PHONY: promtool
-promtool: ## Unpack promtool from Debian's prometheus package ($(PROMTOOL_DEB_VERSION)) into .bin/; no server is installed or started.
+promtool: ## Unpack promtool from Debian's prometheus package (pinned: PROMTOOL_DEB_VERSION) into .bin/; installs and starts no server.
 	@if $(BIN)/promtool --version 2>/dev/null | grep -q 'version $(PROMTOOL_VERSION)'; then exit 0; fi; \
 	mkdir -p $(BIN) build/promtool; rm -f build/promtool/*.deb; log=$(CURDIR)/build/promtool/apt.log; : >$$log; \
 	download() { (cd build/promtool && timeout 300 apt-get download 'prometheus=$(PROMTOOL_DEB_VERSION)') >>$$log 2>&1; }; \

@@ -73,6 +73,6 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	rec.summarize(os.Stderr)
+	rec.summarize(os.Stderr, phases)
 	return render(rec, phases, cfg.out)
 }

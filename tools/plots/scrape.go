@@ -245,7 +245,7 @@ func (r *recording) windows(window time.Duration, f func(old, cur scrape)) {
 
 // summarize prints the totals of the last scrape: calls by code, upstream
 // attempts by status, retries and coalesced calls.
-func (r *recording) summarize(w io.Writer) {
+func (r *recording) summarize(w io.Writer, ph phases) {
 	last := r.scrapes[len(r.scrapes)-1]
 	fmt.Fprintf(w, "plots: %d scrapes over %v\n", len(r.scrapes), last.at.Round(time.Second))
 	for _, m := range []struct {
@@ -259,5 +259,24 @@ func (r *recording) summarize(w io.Writer) {
 		{selector{name: "cloudcockpit_upstream_rejected_total"}, "reason"},
 	} {
 		fmt.Fprintf(w, "plots: %s by %q: %v\n", m.sel.name, m.by, last.sumBy(m.sel, m.by))
+	}
+	// The facade's overhead while the upstream is healthy: the median, over
+	// the healthy phase's windows, of the facade's quantile minus the
+	// upstream attempt's.
+	call := selector{"grpc_server_handling_seconds_bucket", func(l map[string]string) bool { return strings.HasPrefix(l["grpc_service"], "cloudcockpit.") }}
+	attempt := selector{name: "cloudcockpit_upstream_request_duration_seconds_bucket"}
+	for _, q := range []float64{0.5, 0.99} {
+		f, u := r.quantile(q, call, window), r.quantile(q, attempt, window)
+		var gaps []float64
+		for i := range min(len(f), len(u)) {
+			if f[i].t < ph.faultsOn.Seconds() && !math.IsNaN(f[i].v-u[i].v) {
+				gaps = append(gaps, 1000*(f[i].v-u[i].v))
+			}
+		}
+		if len(gaps) > 0 {
+			slices.Sort(gaps)
+			fmt.Fprintf(w, "plots: healthy phase, facade p%g minus upstream p%g: median %.1f ms over %d windows (min %.1f, max %.1f)\n",
+				100*q, 100*q, gaps[len(gaps)/2], len(gaps), gaps[0], gaps[len(gaps)-1])
+		}
 	}
 }
