@@ -80,11 +80,11 @@ e2e: tools ## End-to-end tests: build cmd/server and drive it with grpcurl and H
 	$(GO) test -tags e2e -count=1 ./e2e/
 
 .PHONY: test-deploy
-test-deploy: ## Validate the Kubernetes manifests offline (strict decode into k8s.io/api types).
+test-deploy: ## Validate the Kubernetes manifests offline (strict decode into k8s.io/api types) and deploy/monitoring (rules, dashboard, metrics a live server exports).
 	cd deploy && $(NET) deploy-mod-download $(NET_TIMEOUT) $(GO) mod download
 	cd deploy && $(GO) test -count=1 ./...
 
-# Monitoring (issue 14): deploy/monitoring/ holds the Prometheus rules (plain
+# Monitoring: deploy/monitoring/ holds the Prometheus rules (plain
 # file and PrometheusRule), their promtool unit tests, the ServiceMonitor and
 # the Grafana dashboard; docs/operations.md the SLOs and runbooks. promtool
 # comes out of Debian's prometheus package, pinned, unpacked into .bin/ with
@@ -94,7 +94,7 @@ PROMTOOL_DEB_VERSION ?= 2.42.0+ds-5+b6
 PROMTOOL_VERSION := $(firstword $(subst +, ,$(PROMTOOL_DEB_VERSION)))
 
 .PHONY: promtool
-promtool: ## Unpack promtool from Debian's prometheus package ($(PROMTOOL_DEB_VERSION)) into .bin/; no server is installed or started.
+promtool: ## Unpack promtool from Debian's prometheus package (pinned: PROMTOOL_DEB_VERSION) into .bin/; installs and starts no server.
 	@if $(BIN)/promtool --version 2>/dev/null | grep -q 'version $(PROMTOOL_VERSION)'; then exit 0; fi; \
 	mkdir -p $(BIN) build/promtool; rm -f build/promtool/*.deb; log=$(CURDIR)/build/promtool/apt.log; : >$$log; \
 	download() { (cd build/promtool && timeout 300 apt-get download 'prometheus=$(PROMTOOL_DEB_VERSION)') >>$$log 2>&1; }; \
@@ -110,6 +110,18 @@ rules-check: promtool ## promtool check rules and promtool test rules (deploy/mo
 .PHONY: monitoring-generate
 monitoring-generate: ## Regenerate deploy/monitoring/prometheusrule.yaml from deploy/monitoring/rules.yaml.
 	cd deploy && $(GO) test -count=1 -run '^TestPrometheusRuleIsGenerated$$' . -update
+
+# `make plots` renders the dashboard's key panels from a real load run with
+# injected upstream faults (tools/plots, its own module for gonum/plot) into
+# docs/img/, shown in docs/operations.md. About 2.5 minutes.
+PLOTS_BIN := $(CURDIR)/build/plots
+PLOTS_FLAGS ?=
+
+.PHONY: plots
+plots: ## Load run (healthy, faulty, recovered upstream), scrape /metrics, render docs/img/ops-*.png (~2.5 min).
+	@mkdir -p $(PLOTS_BIN)
+	$(GO) build -o $(PLOTS_BIN)/ ./cmd/server ./cmd/sandbox
+	cd tools/plots && $(GO) run . -server-bin $(PLOTS_BIN)/server -sandbox-bin $(PLOTS_BIN)/sandbox -out $(CURDIR)/docs/img $(PLOTS_FLAGS)
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
@@ -170,6 +182,7 @@ tidy-check: ## Fail when go.mod/go.sum are not tidy.
 	cd tools && $(GO) mod tidy -diff
 	cd deploy && $(GO) mod tidy -diff
 	cd tools/lint && $(GO) mod tidy -diff
+	cd tools/plots && $(GO) mod tidy -diff
 
 # Interop and contract stability: docs/clients.md says how to call the API from each
 # language; these targets prove it (interop/run.sh runs its snippets verbatim).

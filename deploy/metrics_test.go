@@ -123,12 +123,21 @@ func scrapeExercisedServer(t *testing.T) map[string]bool {
 		"-upstream-url", upstream.URL,
 		"-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0",
 		"-log-format", "json", "-log-flush-interval", "0",
-		// One upstream slot and no queue: concurrent calls for different
-		// resellers are refused (concurrency_limit).
-		"-upstream-max-concurrent", "1", "-upstream-queue-timeout", "0",
-		// Two attempts per call and two failures open a breaker.
-		"-upstream-max-attempts", "2", "-breaker-failures", "2", "-breaker-open", "1m",
 	)
+	// The resilience knobs go in the environment, where a variable the
+	// server does not know is ignored, so that this test runs on the breaker
+	// settings of every version (BREAKER_FAILURES: consecutive failures;
+	// BREAKER_FAILURE_RATIO and BREAKER_MIN_CALLS: per-tenant windows).
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + os.TempDir(),
+		// One upstream slot and no queue: concurrent calls for different
+		// resellers are refused.
+		"UPSTREAM_MAX_CONCURRENT=1", "UPSTREAM_TENANT_MAX_CONCURRENT=1", "UPSTREAM_QUEUE_TIMEOUT=0s",
+		// Two attempts per call, retries never throttled, and two failed
+		// calls open the tenant's breaker.
+		"UPSTREAM_MAX_ATTEMPTS=2", "UPSTREAM_RETRY_RATIO=1",
+		"BREAKER_FAILURES=2", "BREAKER_FAILURE_RATIO=0.5", "BREAKER_MIN_CALLS=2", "BREAKER_OPEN_DURATION=1m",
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -187,7 +187,7 @@ func TestDesyncedUpstreamNeverMixesCallers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			u := newDesyncUpstream(t, tt.immediate)
 			// net/http, explicitly: the facade's only upstream client.
-			f := newFacadeConfig(t, rest.Config{BaseURL: u.url, Transport: rest.NewTransport(), MaxAttempts: 1})
+			f := newFacadeConfig(t, rest.Config{BaseURL: u.url, Transport: rest.NewTransport(rest.TransportConfig{}), MaxAttempts: 1})
 			for i, c := range callers {
 				ctx := callCtx(t, "authorization", "Bearer "+c.token, "x-tenant", c.tenant)
 				got, err := f.resellers.GetReseller(ctx, &pb.GetResellerRequest{ResellerId: c.id})
