@@ -70,14 +70,14 @@ vet: ## go vet.
 	$(GO) vet ./...
 
 .PHONY: test
-test: tools ## Run every test: unit and in-process (with -race), then the built binary end to end.
+test: grpcurl ## Run every test: unit and in-process (with -race), then the built binary end to end.
 	$(GO) test -race -count=1 ./...
 	@# The upstream client's tests once more on net/http's Transport (-upstream-transport nethttp).
 	REST_TEST_TRANSPORT=nethttp $(GO) test -race -count=1 ./internal/rest/
 	$(MAKE) --no-print-directory e2e test-deploy
 
 .PHONY: e2e
-e2e: tools ## End-to-end tests: build cmd/server and drive it with grpcurl and HTTP; run the README's grpcurl and curl examples.
+e2e: grpcurl ## End-to-end tests: build cmd/server and drive it with grpcurl and HTTP; run the README's grpcurl and curl examples.
 	$(GO) test -tags e2e -count=1 ./e2e/
 
 .PHONY: test-deploy
