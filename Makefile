@@ -118,7 +118,7 @@ lint: lint-tools ## golangci-lint (explicit linters incl. gosec; see .golangci.y
 
 .PHONY: vulncheck
 vulncheck: lint-tools ## govulncheck against the Go vulnerability database (needs vuln.go.dev).
-	govulncheck ./...
+	timeout --kill-after=10 $(NET_TIMEOUT) govulncheck ./...
 
 FUZZTIME ?= 10s
 # Each new interesting input is minimized before fuzzing goes on, for up to 60 s by
