@@ -71,12 +71,12 @@ vet: ## go vet.
 	$(GO) vet ./...
 
 .PHONY: test
-test: tools ## Run every test: unit and in-process (with -race), then the built binary end to end.
+test: grpcurl ## Run every test: unit and in-process (with -race), then the built binary end to end.
 	$(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory e2e test-deploy
 
 .PHONY: e2e
-e2e: tools ## End-to-end tests: build cmd/server and drive it with grpcurl and HTTP; run the README's grpcurl and curl examples.
+e2e: grpcurl ## End-to-end tests: build cmd/server and drive it with grpcurl and HTTP; run the README's grpcurl and curl examples.
 	$(GO) test -tags e2e -count=1 ./e2e/
 
 .PHONY: test-deploy
@@ -156,7 +156,7 @@ lint: lint-tools ## golangci-lint (explicit linters incl. gosec; see .golangci.y
 
 .PHONY: vulncheck
 vulncheck: lint-tools ## govulncheck against the Go vulnerability database (needs vuln.go.dev).
-	govulncheck ./...
+	timeout --kill-after=10 $(NET_TIMEOUT) govulncheck ./...
 
 FUZZTIME ?= 10s
 # Each new interesting input is minimized before fuzzing goes on, for up to 60 s by

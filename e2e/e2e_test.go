@@ -59,7 +59,7 @@ func TestMain(m *testing.M) {
 		grpcurlBin, _ = filepath.Abs("../.bin/grpcurl")
 	}
 	if _, err := os.Stat(grpcurlBin); err != nil {
-		fmt.Fprintln(os.Stderr, "grpcurl not found at", grpcurlBin, "- run `make tools` (or `make e2e`) first")
+		fmt.Fprintln(os.Stderr, "grpcurl not found at", grpcurlBin, "- run `make grpcurl` (or `make e2e`) first")
 		os.Exit(1)
 	}
 	code := m.Run()

@@ -6,7 +6,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -156,7 +158,7 @@ func jsonValues(s string) ([]any, bool) {
 	for {
 		var v any
 		if err := dec.Decode(&v); err != nil {
-			return vs, err.Error() == "EOF" && len(vs) > 0
+			return vs, errors.Is(err, io.EOF) && len(vs) > 0
 		}
 		vs = append(vs, v)
 	}

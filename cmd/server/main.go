@@ -39,7 +39,6 @@ func main() {
 		fmt.Println(versionString())
 		return
 	}
-	logUpstreamChoice(cfg.Logger, cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err = server.Run(ctx, cfg)
 	stop()

@@ -53,9 +53,9 @@ func printUsage(w io.Writer, fs *flag.FlagSet, meta map[string]flagMeta) {
 	var b strings.Builder
 	b.WriteString("Usage: cloudcockpit-facade [flags]\n\n" +
 		"A gRPC facade (with a JSON/REST mirror) over the CloudCockpit partner REST API.\n" +
-		"Every flag has an environment variable (in brackets); a flag wins over its variable.\n" +
-		"Try it with -sandbox (an embedded simulated upstream). Without -sandbox and without\n" +
-		"-upstream-url, calls go to the production CloudCockpit API.\n")
+		"Each flag shows its environment variable and default in parentheses; a flag\n" +
+		"wins over its variable. Try it with -sandbox (an embedded simulated\n" +
+		"upstream); without -sandbox or -upstream-url, calls go to the production API.\n")
 	printed := map[string]bool{}
 	for _, g := range flagGroups {
 		var lines []string

@@ -187,7 +187,7 @@ func TestPayloadShape(t *testing.T) {
 }
 
 // TestSampleCoverage keeps the samples honest about what the package documentation and
-// README say they exercise.
+// docs/sandbox.md say they exercise.
 func TestSampleCoverage(t *testing.T) {
 	rules := map[string]bool{}
 	statuses := map[string]bool{}

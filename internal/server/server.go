@@ -175,6 +175,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		}
 	}()
 	log.Info("cloudcockpit-facade listening", slog.String("grpc", gl.Addr().String()), slog.String("http", hl.Addr().String()), slog.String("upstream", upstreamURL), slog.Bool("sandbox", cfg.Sandbox), slog.String("tls", listenTLS.mode()))
+	warnProductionDefault(log, cfg)
 
 	var runErr error
 	select {
