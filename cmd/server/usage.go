@@ -19,15 +19,22 @@ type flagGroup struct {
 // add its name to the group it belongs to. A flag in no group is still
 // printed, under "Not yet in a group".
 var flagGroups = []flagGroup{
-	{"Listeners", []string{"grpc-addr", "http-addr"}},
+	{"Listeners", []string{"grpc-addr", "http-addr", "cors-allowed-origins"}},
 	{"Upstream", []string{"sandbox", "upstream-url", "default-tenant"}},
 	{"TLS", []string{"tls-cert", "tls-key", "tls-client-ca", "upstream-ca"}},
 	{"Logging", []string{"log-level", "log-format", "log-flush-interval"}},
 	{"Shutdown", []string{"shutdown-delay", "shutdown-timeout"}},
 	{"Upstream calls: deadlines, retries, limits", []string{
 		"upstream-timeout", "upstream-attempt-timeout", "upstream-max-attempts",
-		"upstream-max-concurrent", "upstream-queue-timeout", "upstream-max-body",
-		"breaker-failures", "breaker-open", "coalesce", "upstream-transport",
+		"upstream-retry-ratio", "upstream-max-concurrent", "upstream-tenant-max-concurrent",
+		"upstream-queue-timeout", "upstream-max-body", "coalesce",
+	}},
+	{"Per-tenant circuit breakers", []string{
+		"breaker-failure-ratio", "breaker-min-calls", "breaker-window", "breaker-open",
+		"upstream-max-tenants", "upstream-tenant-idle",
+	}},
+	{"gRPC server limits", []string{
+		"grpc-max-streams", "grpc-connection-timeout", "grpc-keepalive-min-time", "grpc-max-connection-idle",
 	}},
 	{"Diagnostics", []string{"debug-addr", "version"}},
 }

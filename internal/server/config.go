@@ -204,12 +204,15 @@ const maxBreakerMinCalls = 1_000_000
 
 // Validate reports the first problem with c, in words meant for the person
 // starting the service.
+// errNoSandbox refuses -sandbox in a program that provides no sandbox.
+var errNoSandbox = errors.New("-sandbox is set but the program provides no sandbox (Config.StartSandbox is nil)")
+
 func (c Config) Validate() error {
 	if c.Sandbox && c.UpstreamURLSet {
 		return errors.New("-sandbox and -upstream-url (CLOUDCOCKPIT_BASE_URL) both set: say which upstream you mean")
 	}
 	if c.Sandbox && c.StartSandbox == nil {
-		return errors.New("-sandbox is set but the program provides no sandbox (Config.StartSandbox is nil)")
+		return errNoSandbox
 	}
 	if c.GRPCAddr == "" {
 		return errors.New("-grpc-addr (GRPC_ADDR) must not be empty")

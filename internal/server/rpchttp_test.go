@@ -49,7 +49,7 @@ func h2cClient() *http.Client {
 // upstream call), and an upstream 404's code and details.
 func TestRPCOverHTTP(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.Sandbox = true
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
 	base, _, _ := serveOnLoopback(t, cfg)
 
 	protocols := []struct {
@@ -160,7 +160,7 @@ var cmpSorted = cmpopts.SortSlices(func(a, b string) bool { return a < b })
 // grpc-web JavaScript client reads them.
 func TestGRPCWebTrailerCase(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.Sandbox = true
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
 	base, _, _ := serveOnLoopback(t, cfg)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -223,7 +223,7 @@ func TestGRPCWebTrailerCase(t *testing.T) {
 // --http2-prior-knowledge` does first), a bidirectional stream.
 func TestReflectionOverConnect(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.Sandbox = true
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
 	base, _, _ := serveOnLoopback(t, cfg)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -259,7 +259,7 @@ func TestReflectionOverConnect(t *testing.T) {
 // all.
 func TestCORS(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.Sandbox = true
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
 	cfg.CORSAllowedOrigins = []string{testOrigin}
 	base, _, _ := serveOnLoopback(t, cfg)
 	cfg.CORSAllowedOrigins = nil
@@ -461,7 +461,7 @@ func (r *recorder) WriteHeader(int)             {}
 // (gRPC-Web's text form, which vanguard does not serve, gets it too.)
 func TestRPCPathNotACall(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.Sandbox = true
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
 	base, _, _ := serveOnLoopback(t, cfg)
 	tests := []struct {
 		name, method, path, contentType string

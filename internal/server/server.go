@@ -88,6 +88,9 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	upstreamURL := cfg.UpstreamURL
 	var stopSandbox func()
 	if cfg.Sandbox {
+		if cfg.StartSandbox == nil {
+			return errNoSandbox
+		}
 		u, stop, err := cfg.StartSandbox(ctx)
 		if err != nil {
 			return err
