@@ -202,11 +202,11 @@ func DefaultConfig() Config {
 // maxBreakerMinCalls bounds Config.BreakerMinCalls.
 const maxBreakerMinCalls = 1_000_000
 
-// Validate reports the first problem with c, in words meant for the person
-// starting the service.
 // errNoSandbox refuses -sandbox in a program that provides no sandbox.
 var errNoSandbox = errors.New("-sandbox is set but the program provides no sandbox (Config.StartSandbox is nil)")
 
+// Validate reports the first problem with c, in words meant for the person
+// starting the service.
 func (c Config) Validate() error {
 	if c.Sandbox && c.UpstreamURLSet {
 		return errors.New("-sandbox and -upstream-url (CLOUDCOCKPIT_BASE_URL) both set: say which upstream you mean")
