@@ -76,7 +76,7 @@ func TestConnectCallsAreTraced(t *testing.T) {
 	const traceID = "5bf92f3577b34da6a3ce929d0e0e4737"
 	exp := tracetest.NewInMemoryExporter()
 	cfg := DefaultConfig()
-	cfg.Sandbox = true
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
 	cfg.Tracing = telemetry.NewTracing(sdktrace.WithSyncer(exp))
 	base, _, _ := serveOnLoopback(t, cfg)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
