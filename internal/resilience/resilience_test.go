@@ -210,11 +210,11 @@ func TestGroupShares(t *testing.T) {
 	started := make(chan struct{})
 	release := make(chan struct{})
 	calls := 0
-	fn := func(context.Context, Deadline) (int, error) {
+	fn := func(ctx context.Context, _ Deadline) (int, error) {
 		calls++
 		close(started)
 		<-release
-		return 42, nil
+		return 42, ctx.Err()
 	}
 	const callers = 10
 	var wg sync.WaitGroup

@@ -90,17 +90,6 @@ func (u *faultUpstream) release() {
 	}
 }
 
-// drainArrived forgets the arrivals so far.
-func (u *faultUpstream) drainArrived() {
-	for {
-		select {
-		case <-u.arrived:
-		default:
-			return
-		}
-	}
-}
-
 func (u *faultUpstream) header(i int) http.Header {
 	u.mu.Lock()
 	defer u.mu.Unlock()
