@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -347,6 +348,9 @@ func TestUnreachableUpstreamCause(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.want == "dns" {
+				requireResolver(t, "upstream.cloudcockpit.invalid")
+			}
 			var log syncBuffer
 			cfg := DefaultConfig()
 			cfg.UpstreamURL, cfg.UpstreamURLSet = tt.url, true
@@ -386,4 +390,18 @@ func closedTLSPlain(t *testing.T) string {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(srv.Close)
 	return srv.Listener.Addr().String()
+}
+
+// requireResolver skips the test when no DNS resolver answers here: the
+// lookup of an unresolvable name then times out instead of failing with
+// "no such host".
+func requireResolver(t *testing.T, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_, err := net.DefaultResolver.LookupHost(ctx, name)
+	var dnsErr *net.DNSError
+	if !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
+		t.Skipf("no DNS resolver answers for %s here: %v", name, err)
+	}
 }
