@@ -142,6 +142,7 @@ describe("a page on another origin calls the facade", { timeout: 180_000 }, () =
     ["REST mirror (fetch)", "restGetReseller"],
     ["Connect (@connectrpc/connect-web)", "connectGetReseller"],
     ["gRPC-Web (@connectrpc/connect-web)", "grpcWebGetReseller"],
+    ["gRPC-Web (the official grpc-web runtime)", "grpcWebOfficialGetReseller"],
   ];
   for (const [name, fn] of callers) {
     test(`${name}: reads a reseller`, async () => {
@@ -150,6 +151,9 @@ describe("a page on another origin calls the facade", { timeout: 180_000 }, () =
       assert.equal(got.ok, true, JSON.stringify(got));
       assert.equal(got.companyName, "Contoso Cloud Solutions, Lda.");
       assert.equal(got.correlationId, cid, "X-Correlation-Id readable and echoed");
+      if (fn === "grpcWebOfficialGetReseller") {
+        assert.equal(got.status, 0, "the status event reports OK");
+      }
     });
 
     test(`${name}: an unknown reseller is NOT_FOUND with its details`, async () => {

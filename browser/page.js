@@ -9,11 +9,17 @@
 //     detailTypes, correlationId }                          on an error
 // where code is the gRPC code name (NOT_FOUND), reason the ErrorInfo reason,
 // requestId the RequestInfo's and resourceName the ResourceInfo's.
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { base64Decode } from "@bufbuild/protobuf/wire";
+import { anyIs, anyUnpack } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
+import { GrpcWebClientBase, MethodDescriptor } from "grpc-web";
 
-import { ResellerService } from "./gen/cloudcockpit/v1/reseller_service_pb.js";
+import { ResellerSchema } from "./gen/cloudcockpit/v1/reseller_pb.js";
+import { GetResellerRequestSchema, ResellerService } from "./gen/cloudcockpit/v1/reseller_service_pb.js";
 import { ErrorInfoSchema, RequestInfoSchema, ResourceInfoSchema } from "./gen/google/rpc/error_details_pb.js";
+import { StatusSchema } from "./gen/google/rpc/status_pb.js";
 
 const token = "sandbox-token";
 const tenant = "portal.cloudcockpit.com";
@@ -92,5 +98,59 @@ window.connectGetReseller = (api, id, correlationId) =>
 // gRPC-Web (binary), with connect-web's gRPC-Web transport.
 window.grpcWebGetReseller = (api, id, correlationId) =>
   rpcGetReseller(createGrpcWebTransport({ baseUrl: api }), id, correlationId);
+
+// gRPC-Web with the official grpc-web runtime (binary mode, as
+// protoc-gen-grpc-web's mode=grpcweb generates), its messages serialized by
+// protobuf-es. (That the in-body trailer names are lower-case, as the
+// gRPC-Web spec writes them, is checked on the bytes by the Go test
+// TestGRPCWebTrailerCase.)
+const getResellerMethod = new MethodDescriptor(
+  "/cloudcockpit.v1.ResellerService/GetReseller",
+  "unary",
+  Object,
+  Object,
+  (req) => toBinary(GetResellerRequestSchema, req),
+  (bytes) => fromBinary(ResellerSchema, bytes),
+);
+
+window.grpcWebOfficialGetReseller = (api, id, correlationId) =>
+  new Promise((resolve) => {
+    const client = new GrpcWebClientBase({ format: "binary" });
+    let cid = null;
+    let status = null; // the code of the "status" event, from the trailers
+    const call = client.rpcCall(
+      `${api}${getResellerMethod.getName()}`,
+      create(GetResellerRequestSchema, { resellerId: id }),
+      { authorization: `Bearer ${token}`, "x-tenant": tenant, "x-correlation-id": correlationId },
+      getResellerMethod,
+      (err, reseller) => {
+        if (!err) {
+          // The status event comes after the message: wait for it.
+          setTimeout(() => resolve({ ok: true, companyName: reseller.companyName, correlationId: cid, status }), 100);
+          return;
+        }
+        // The details are a google.rpc.Status in grpc-status-details-bin.
+        const bin = err.metadata?.["grpc-status-details-bin"];
+        const details = bin ? fromBinary(StatusSchema, base64Decode(bin)).details : [];
+        const find = (schema) => details.filter((a) => anyIs(a, schema)).map((a) => anyUnpack(a, schema))[0];
+        resolve({
+          ok: false,
+          code: codeName(err.code),
+          message: err.message,
+          reason: find(ErrorInfoSchema)?.reason,
+          requestId: find(RequestInfoSchema)?.requestId,
+          resourceName: find(ResourceInfoSchema)?.resourceName,
+          detailTypes: details.map((a) => a.typeUrl.replace("type.googleapis.com/", "")).sort(),
+          correlationId: cid,
+        });
+      },
+    );
+    call.on("metadata", (md) => {
+      cid = md["x-correlation-id"] ?? null;
+    });
+    call.on("status", (st) => {
+      status = st.code;
+    });
+  });
 
 window.pageReady = true;

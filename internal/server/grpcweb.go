@@ -26,7 +26,7 @@ type grpcWebTrailerWriter struct {
 	http.ResponseWriter
 	header    [5]byte // the frame header being read
 	headerLen int     // bytes of header read so far
-	remaining uint32  // payload bytes left in the current frame
+	remaining int     // payload bytes left in the current frame
 	trailer   bool    // the current frame is the trailer block
 	inName    bool    // inside a trailer line's name (before its colon)
 }
@@ -47,7 +47,7 @@ func (t *grpcWebTrailerWriter) Write(p []byte) (int, error) {
 			i++
 			if t.headerLen == len(t.header) {
 				t.trailer = t.header[0]&0x80 != 0
-				t.remaining = binary.BigEndian.Uint32(t.header[1:])
+				t.remaining = int(binary.BigEndian.Uint32(t.header[1:]))
 				t.inName = true
 				if t.remaining == 0 {
 					t.headerLen = 0
@@ -55,14 +55,14 @@ func (t *grpcWebTrailerWriter) Write(p []byte) (int, error) {
 			}
 			continue
 		}
-		n := min(uint32(len(p)-i), t.remaining)
+		n := min(len(p)-i, t.remaining)
 		if t.trailer && n > 0 {
 			if !copied {
 				p, copied = bytes.Clone(p), true
 			}
-			lowerNames(p[i:i+int(n)], &t.inName)
+			lowerNames(p[i:i+n], &t.inName)
 		}
-		i += int(n)
+		i += n
 		t.remaining -= n
 		if t.remaining == 0 {
 			t.headerLen = 0
