@@ -4,10 +4,11 @@
 //	plots -server-bin build/plots/server -sandbox-bin build/plots/sandbox -out docs/img
 //
 // It starts two standalone sandbox upstreams (cmd/sandbox), one healthy and
-// one injecting faults (-fault-rate of 503, 502, 429, dropped and slow
-// answers; a quarter of the requests by default), behind a TCP switch; starts the facade (cmd/server) on the
-// switch; drives REST calls at -rate through a healthy phase, a faulty
-// phase and a recovered phase; scrapes /metrics every -scrape; and draws
+// one injecting faults (-fault-rate of 503, 502, dropped and slow answers:
+// 80% of the requests by default, so that three in five fail, above the
+// breakers' default failure ratio), behind a TCP switch; starts the facade
+// (cmd/server) on the switch; drives REST calls at -rate through a healthy
+// phase, a faulty phase and a recovered phase; scrapes /metrics every -scrape; and draws
 // what the dashboard's panels would show, as PNG files, with the faulty
 // phase shaded. Panels whose metrics the binary does not export are skipped
 // and named on stderr.
@@ -47,8 +48,8 @@ func main() {
 	flag.DurationVar(&cfg.scrape, "scrape", 2*time.Second, "interval between scrapes of /metrics")
 	flag.Float64Var(&cfg.rate, "rate", 150, "facade calls per second, all callers together")
 	flag.IntVar(&cfg.callers, "callers", 16, "concurrent REST callers")
-	flag.Float64Var(&cfg.faultRate, "fault-rate", 0.25, "share of upstream requests that fail in the faulty phase")
-	flag.StringVar(&cfg.faultKinds, "fault-kinds", "unavailable,bad-gateway,rate-limited,drop,slow", "kinds of fault the faulty upstream injects (cmd/sandbox -fault-kinds)")
+	flag.Float64Var(&cfg.faultRate, "fault-rate", 0.8, "share of upstream requests that fail in the faulty phase")
+	flag.StringVar(&cfg.faultKinds, "fault-kinds", "unavailable,bad-gateway,drop,slow", "kinds of fault the faulty upstream injects (cmd/sandbox -fault-kinds)")
 	flag.DurationVar(&cfg.latency, "latency", 20*time.Millisecond, "the sandboxes' answer delay, imitating the real upstream's round trip")
 	flag.Parse()
 

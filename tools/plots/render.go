@@ -230,6 +230,9 @@ func draw1(p panel, ph phases) (*plot.Plot, error) {
 	pl.Legend.Left = true
 	pl.Legend.TextStyle.Font.Size = vg.Points(8)
 	pl.X.Tick.Marker = plot.TickerFunc(everyTwenty)
+	// Every panel spans the whole run, also when its series start late
+	// (a counter appears at its first increment).
+	pl.X.Min, pl.X.Max = 0, ph.end.Seconds()
 	pl.Add(plotter.NewGrid())
 	lo, hi := math.Inf(1), math.Inf(-1)
 	var xys []plotter.XYs

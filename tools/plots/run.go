@@ -17,9 +17,9 @@ import (
 	"time"
 )
 
-// phases are the offsets, from the first scrape, where the faulty phase
-// starts and ends.
-type phases struct{ faultsOn, faultsOff time.Duration }
+// phases are the offsets, from the start of the load, where the faulty
+// phase starts and ends, and where the recording ends.
+type phases struct{ faultsOn, faultsOff, end time.Duration }
 
 // resellerIDs are the sandbox's sample resellers; unknownID answers 404
 // (NOT_FOUND: the caller's error, which the availability SLO ignores).
@@ -104,6 +104,7 @@ func loadRun(ctx context.Context, cfg config) (*recording, phases, error) {
 	if len(rec.scrapes) < 10 {
 		return nil, phases{}, fmt.Errorf("only %d scrapes of %s succeeded", len(rec.scrapes), base)
 	}
+	ph.end = rec.scrapes[len(rec.scrapes)-1].at
 	return rec, ph, nil
 }
 
