@@ -121,7 +121,7 @@ PLOTS_FLAGS ?=
 plots: ## Load run (healthy, faulty, recovered upstream), scrape /metrics, render docs/img/ops-*.png (~2.5 min).
 	@mkdir -p $(PLOTS_BIN)
 	$(GO) build -o $(PLOTS_BIN)/ ./cmd/server ./cmd/sandbox
-	cd tools/plots && $(GO) run . -server-bin $(PLOTS_BIN)/server -sandbox-bin $(PLOTS_BIN)/sandbox -out $(CURDIR)/docs/img $(PLOTS_FLAGS)
+	cd tools/plots && $(GO) test -count=1 . && $(GO) run . -server-bin $(PLOTS_BIN)/server -sandbox-bin $(PLOTS_BIN)/sandbox -out $(CURDIR)/docs/img $(PLOTS_FLAGS)
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)

@@ -3,6 +3,7 @@ module github.com/cloudcockpit/cloudcockpit-facade/tools/plots
 go 1.26.8
 
 require (
+	github.com/google/go-cmp v0.7.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.72.1
 	gonum.org/v1/plot v0.17.0
