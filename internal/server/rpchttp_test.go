@@ -308,6 +308,10 @@ func TestCORS(t *testing.T) {
 			origin: "http://evil.example", wantStatus: http.StatusOK,
 		},
 		{
+			name: "metrics are not for pages", base: base, method: http.MethodGet, path: "/metrics",
+			origin: testOrigin, wantStatus: http.StatusOK,
+		},
+		{
 			name: "CORS off: preflight", base: closed, method: http.MethodOptions, path: "/v1/Resellers/" + sandbox.ContosoResellerID,
 			origin: testOrigin, reqHeaders: "authorization,x-tenant", wantStatus: http.StatusMethodNotAllowed,
 		},

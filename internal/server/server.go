@@ -299,7 +299,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, metrics 
 // documents, liveness, and readiness from f's health server). With tracing
 // on, each REST call gets a server span from the caller's traceparent header
 // (RPC calls get theirs from the gRPC server's stats handler). CORS, when
-// origins are allowed, wraps it all.
+// origins are allowed, wraps all but /metrics.
 func newHTTPHandler(f *facade, metrics *telemetry.Metrics, tracing *telemetry.Tracing, corsOrigins []string) (http.Handler, error) {
 	gw, err := gateway.NewLocal(f.reseller, f.customer, f.chain, gateway.WithHealth(f.health))
 	if err != nil {
@@ -315,17 +315,22 @@ func newHTTPHandler(f *facade, metrics *telemetry.Metrics, tracing *telemetry.Tr
 	// slashes (/v1/Resellers/../Customers/...) with a redirect to the
 	// cleaned path, which a client that follows redirects then calls with
 	// its credentials. The mirror rejects such paths itself (400 or 404).
-	return withCORS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
-			mh.ServeHTTP(w, r)
-		case rpc.match(r.URL.Path):
+	api := withCORS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rpc.match(r.URL.Path) {
 			rpc.ServeHTTP(w, r)
-		default:
-			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(requestReadTimeout))
-			h.ServeHTTP(w, r)
+			return
 		}
-	}), corsOrigins), nil
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(requestReadTimeout))
+		h.ServeHTTP(w, r)
+	}), corsOrigins)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Metrics are for Prometheus, never for pages: no CORS grant.
+		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			mh.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	}), nil
 }
 
 // httpProtocols returns HTTP/1.1, HTTP/2 over TLS and cleartext HTTP/2.
