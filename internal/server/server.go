@@ -156,6 +156,9 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		TLSConfig:         listenTLS.http,
 		Protocols:         httpProtocols(), // cleartext HTTP/2 (h2c) too, for gRPC and streaming Connect (reflection)
+		// The same per-connection stream cap as the gRPC port: gRPC and
+		// Connect over HTTP/2 reach the same handlers here.
+		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: cfg.GRPCMaxConcurrentStreams},
 	}
 
 	errc := make(chan error, 2)
