@@ -11,13 +11,15 @@ import (
 // Group coalesces identical concurrent calls: calls with the same key share
 // one execution of the function, its result and its error, as with
 // golang.org/x/sync/singleflight, except for cancellation. The shared
-// execution runs on its own goroutine, on a context detached from the
+// execution runs on the first caller's goroutine (as singleflight's Do
+// does: a fresh goroutine per call would grow a new stack through the HTTP
+// client and the JSON decoder every time), on a context detached from the
 // callers' (it keeps the first caller's values, not its cancellation). A
-// caller whose context ends leaves at once with its context's error while
-// the others keep waiting; the shared execution is cancelled only when every
-// caller has left. Results are shared as they are: callers must treat them
-// as read-only. The zero Group is ready to use; it is safe for concurrent
-// use.
+// caller that joined an execution leaves at once when its context ends; the
+// first caller, which runs it, returns its context's error when the
+// execution ends. The shared execution is cancelled only when every caller
+// has left. Results are shared as they are: callers must treat them as
+// read-only. The zero Group is ready to use; it is safe for concurrent use.
 type Group[K comparable, V any] struct {
 	mu      sync.Mutex
 	flights map[K]*flight[V]
@@ -64,9 +66,16 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context, De
 	}
 	g.flights[key] = fl
 	g.mu.Unlock()
-	go g.run(fctx, key, fl, fn)
-	v, err = g.wait(ctx, key, fl)
-	return v, err, false
+	// The first caller leaves like the others when its context ends (the
+	// execution goes on for those still waiting), but it returns only when
+	// the execution it runs ends.
+	stop := context.AfterFunc(ctx, func() { g.leave(key, fl) })
+	g.run(fctx, key, fl, fn)
+	if !stop() {
+		var zero V
+		return zero, ctx.Err(), false
+	}
+	return fl.val, fl.err, false
 }
 
 // run performs the shared execution and publishes its outcome.
@@ -94,6 +103,14 @@ func (g *Group[K, V]) wait(ctx context.Context, key K, fl *flight[V]) (V, error)
 		return fl.val, fl.err
 	case <-ctx.Done():
 	}
+	g.leave(key, fl)
+	var zero V
+	return zero, ctx.Err()
+}
+
+// leave takes a caller whose context ended off fl, cancelling the execution
+// when it was the last one.
+func (g *Group[K, V]) leave(key K, fl *flight[V]) {
 	g.mu.Lock()
 	fl.waiters--
 	last := fl.waiters == 0
@@ -105,8 +122,6 @@ func (g *Group[K, V]) wait(ctx context.Context, key K, fl *flight[V]) (V, error)
 	if last {
 		fl.cancel()
 	}
-	var zero V
-	return zero, ctx.Err()
 }
 
 // Waiting returns the number of callers waiting for a shared execution,

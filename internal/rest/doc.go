@@ -69,9 +69,10 @@
 //
 // Identical concurrent calls (same method and arguments, same X-Tenant,
 // same Authorization) share one upstream request unless
-// Config.DisableCoalescing is set (resilience.Group). The shared request
-// runs on a context detached from the callers': a caller whose context ends
-// gets its context's error at once without disturbing the others, and the
+// Config.DisableCoalescing is set (resilience.Group). The first caller
+// performs the shared request on a context detached from the callers': a
+// caller whose context ends gets its context's error without disturbing the
+// others (at once, or for the first caller when the request ends), and the
 // request is cancelled only when every caller has gone. The first caller's
 // X-Correlation-Id is the one sent upstream. Errors and results are shared
 // as they are: the callers of one shared request get the same *Reseller,
