@@ -132,8 +132,10 @@ func restGet(ctx context.Context, t *testing.T, url, authorization string) (int,
 }
 
 // tokenPiece returns the first run of apierr.MinSecretRun characters of
-// token found in text in any letter case, "" when there is none.
-func tokenPiece(text, token string) string {
+// the test token (errTestJWT) found in text in any letter case, "" when
+// there is none.
+func tokenPiece(text string) string {
+	token := errTestJWT
 	lower := strings.ToLower(text)
 	for i := 0; i+apierr.MinSecretRun <= len(token); i++ {
 		if piece := strings.ToLower(token[i : i+apierr.MinSecretRun]); strings.Contains(lower, piece) {
@@ -228,14 +230,14 @@ func TestNoTokenPieceLeaks(t *testing.T) {
 	_, metrics := restGet(ctx, t, httpBase+"/metrics", "")
 
 	for i, text := range seen {
-		if p := tokenPiece(text, errTestJWT); p != "" {
+		if p := tokenPiece(text); p != "" {
 			t.Errorf("caller output %d holds token piece %q: %.300s", i, p, text)
 		}
 	}
-	if p := tokenPiece(log.String(), errTestJWT); p != "" {
+	if p := tokenPiece(log.String()); p != "" {
 		t.Errorf("log holds token piece %q", p)
 	}
-	if p := tokenPiece(string(metrics), errTestJWT); p != "" {
+	if p := tokenPiece(string(metrics)); p != "" {
 		t.Errorf("metrics hold token piece %q", p)
 	}
 	spans := exp.GetSpans()
@@ -244,7 +246,7 @@ func TestNoTokenPieceLeaks(t *testing.T) {
 	}
 	for _, s := range spans {
 		text := fmt.Sprintf("%s %v %v %v %v", s.Name, s.Status, s.Attributes, s.Events, s.Links)
-		if p := tokenPiece(text, errTestJWT); p != "" {
+		if p := tokenPiece(text); p != "" {
 			t.Errorf("span %q holds token piece %q: %.300s", s.Name, p, text)
 		}
 	}
