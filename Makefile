@@ -90,15 +90,17 @@ test-deploy: ## Validate the Kubernetes manifests offline (strict decode into k8
 # comes out of Debian's prometheus package, pinned, unpacked into .bin/ with
 # dpkg-deb: installing the package would start a Prometheus server on 9090,
 # the facade's gRPC port.
-PROMTOOL_DEB_VERSION ?= 2.42.0+ds-5+b6
-PROMTOOL_VERSION := $(firstword $(subst +, ,$(PROMTOOL_DEB_VERSION)))
+# Pinned by upstream version: Debian's revision of it (2.42.0+ds-5+deb12u1, ...)
+# changes with security updates, and only the newest one stays downloadable.
+PROMTOOL_VERSION ?= 2.42.0
 
 .PHONY: promtool
-promtool: ## Unpack promtool from Debian's prometheus package (pinned: PROMTOOL_DEB_VERSION) into .bin/; installs and starts no server.
+promtool: ## Unpack promtool from Debian's prometheus package (pinned: PROMTOOL_VERSION) into .bin/; installs and starts no server.
 	@if $(BIN)/promtool --version 2>/dev/null | grep -q 'version $(PROMTOOL_VERSION)'; then exit 0; fi; \
 	mkdir -p $(BIN) build/promtool; rm -f build/promtool/*.deb; log=$(CURDIR)/build/promtool/apt.log; : >$$log; \
-	download() { (cd build/promtool && timeout 300 apt-get download 'prometheus=$(PROMTOOL_DEB_VERSION)') >>$$log 2>&1; }; \
-	download || { timeout 300 apt-get update >>$$log 2>&1 && download; } || { cat $$log; echo "cannot download Debian's prometheus $(PROMTOOL_DEB_VERSION)"; exit 1; }; \
+	download() { (cd build/promtool && timeout 300 apt-get download prometheus) >>$$log 2>&1; }; \
+	download || { timeout 300 apt-get update >>$$log 2>&1 && download; } || { cat $$log; echo "cannot download Debian's prometheus package"; exit 1; }; \
+	case "$$(basename build/promtool/prometheus_*.deb)" in prometheus_$(PROMTOOL_VERSION)+*) ;; *) echo "Debian's prometheus package is $$(basename build/promtool/prometheus_*.deb), not promtool $(PROMTOOL_VERSION): update PROMTOOL_VERSION after checking the rules tests"; exit 1;; esac; \
 	dpkg-deb --fsys-tarfile build/promtool/prometheus_*.deb | tar -xO ./usr/bin/promtool >$(BIN)/promtool; \
 	chmod +x $(BIN)/promtool; rm -rf build/promtool; $(BIN)/promtool --version | head -1
 
