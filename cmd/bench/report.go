@@ -15,13 +15,14 @@ import (
 	"time"
 )
 
-// Targets of the performance issue (and its clarification in NOTES.md).
+// Targets of the performance issue, as NOTES.md of 2026-12-04 leaves them
+// (the coalesced-throughput target is withdrawn; coalescing is judged by
+// its upstream share and errors alone).
 const (
 	minEfficiency       = 0.85                  // facade-grpc RPS / harmonic(direct, grpc-floor) at 32 callers
 	maxLatencyOverhead  = 40 * time.Microsecond // facade p50 − (direct p50 + floor p50) at 1 caller
 	minRESTRatio        = 0.7                   // facade-rest RPS / facade-grpc RPS at 32 callers
 	maxUpstreamFraction = 0.10                  // upstream requests / facade calls, coalesced
-	minCoalescedRatio   = 0.8                   // facade-coalesced RPS / grpc-floor RPS at 64 callers
 	maxRSS              = 64 << 20              // facade peak RSS
 	maxRSSGrowth        = 0.10                  // last round's peak over the first's, plus rssSlack
 	rssSlack            = 1 << 20
@@ -171,7 +172,6 @@ func (r *report) judge() []verdict {
 		r.judgeLatency(lo),
 		r.judgeREST(hi),
 		r.judgeUpstreamFraction(n),
-		r.judgeCoalescedRPS(n),
 		r.judgeRSS(max(r.cfg.memCallers, hi)),
 		r.judgeGrowth(),
 		r.judgeErrors(),
@@ -255,17 +255,6 @@ func (r *report) judgeUpstreamFraction(n int) verdict {
 	c := s[0]
 	x := float64(c.upstream) / float64(max(c.load.total, 1))
 	return verdict{target, fmt.Sprintf("%.4f (%d / %d)", x, c.upstream, c.load.total), limit, passFail(x <= maxUpstreamFraction && c.load.total > 0), ""}
-}
-
-func (r *report) judgeCoalescedRPS(n int) verdict {
-	target := fmt.Sprintf("coalescing, %d callers: facade-coalesced / grpc-floor", n)
-	limit := fmt.Sprintf("≥ %.2f", minCoalescedRatio)
-	s, ok := r.need(phaseName(kindCoalesced, n), phaseName(kindFloor, n))
-	if !ok {
-		return notRun(target, limit)
-	}
-	x := s[0].load.rps() / s[1].load.rps()
-	return verdict{target, fmt.Sprintf("%.3f (%.0f / %.0f rps)", x, s[0].load.rps(), s[1].load.rps()), limit, passFail(x >= minCoalescedRatio), ""}
 }
 
 func (r *report) judgeRSS(n int) verdict {
