@@ -213,12 +213,11 @@ func TestFailingTenantLeavesOthersHealthy(t *testing.T) {
 }
 
 // TestOutageOpensEveryTenantsBreakerAndRecovers: when the upstream fails
-// for everyone, every tenant's breaker opens and calls fail fast without
+// for everyone, every (proven) tenant's breaker opens and calls fail fast without
 // reaching it; once it recovers and the open time is over, a probe closes
 // each breaker and calls succeed again.
 func TestOutageOpensEveryTenantsBreakerAndRecovers(t *testing.T) {
 	var down atomic.Bool
-	down.Store(true)
 	var requests atomic.Int32
 	srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
@@ -234,6 +233,12 @@ func TestOutageOpensEveryTenantsBreakerAndRecovers(t *testing.T) {
 		Breaker: resilience.BreakerSettings{MinCalls: 5, Window: 10 * time.Second, OpenFor: openFor},
 	})
 	tenants := []string{"a.example", "b.example", "c.example"}
+	for _, tenant := range tenants { // each proven by a success first
+		if _, err := c.GetReseller(testContext(t), tenantCall(tenant), "r1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	down.Store(true)
 	for _, tenant := range tenants {
 		for range 5 {
 			_, _ = c.GetReseller(testContext(t), tenantCall(tenant), "r1")
