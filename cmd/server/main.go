@@ -86,9 +86,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		upstreamAttemptTimeout = setting{"upstream-attempt-timeout", "UPSTREAM_ATTEMPT_TIMEOUT", "bound on each upstream attempt, from sending the request to the end of the response body; 0 disables it"}
 		upstreamMaxAttempts    = setting{"upstream-max-attempts", "UPSTREAM_MAX_ATTEMPTS", "most attempts per upstream call, the first included (1: no retries, at most 10)"}
 		upstreamMaxConcurrent  = setting{"upstream-max-concurrent", "UPSTREAM_MAX_CONCURRENT", "most upstream requests in flight at once, over all tenants (also the size of the upstream connection pool)"}
-		upstreamTenantMax      = setting{"upstream-tenant-max-concurrent", "UPSTREAM_TENANT_MAX_CONCURRENT", "most upstream requests in flight at once for one tenant (x-tenant); 0: half of -upstream-max-concurrent"}
+		upstreamTenantMax      = setting{"upstream-tenant-max-concurrent", "UPSTREAM_TENANT_MAX_CONCURRENT", "most upstream requests in flight at once for one caller (its client certificate with mutual TLS, else x-tenant); 0: half of -upstream-max-concurrent"}
 		upstreamRetryRatio     = setting{"upstream-retry-ratio", "UPSTREAM_RETRY_RATIO", "retries of all tenants together, at most this share of first upstream attempts (above 0, at most 1)"}
-		upstreamMaxTenants     = setting{"upstream-max-tenants", "UPSTREAM_MAX_TENANTS", "most tenants with upstream resilience state of their own (breaker, retry budget, slots); beyond it new tenants share one"}
+		upstreamMaxTenants     = setting{"upstream-max-tenants", "UPSTREAM_MAX_TENANTS", "most tenants with upstream resilience state of their own (breaker, retry budget) that the upstream answered with a success, and apart from them, those it has not"}
 		upstreamTenantIdle     = setting{"upstream-tenant-idle", "UPSTREAM_TENANT_IDLE", "how long a tenant's upstream resilience state outlives its last call"}
 		upstreamQueueTimeout   = setting{"upstream-queue-timeout", "UPSTREAM_QUEUE_TIMEOUT", "longest wait for a free upstream request slot before RESOURCE_EXHAUSTED; 0 rejects at once"}
 		upstreamMaxBody        = setting{"upstream-max-body", "UPSTREAM_MAX_BODY_BYTES", "largest upstream response body accepted, in bytes"}

@@ -3,9 +3,13 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 )
@@ -18,7 +22,9 @@ import (
 // metadata the handlers set (x-correlation-id) reaches the response through
 // grpc-gateway's ServerTransportStream. It skips what New's in-memory
 // connection costs: marshalling the request and response to protobuf and
-// HTTP/2 framing, twice. Options are as for New.
+// HTTP/2 framing, twice. Over TLS, the handlers find the client's
+// certificate in the gRPC peer (peer.FromContext), as on the gRPC port.
+// Options are as for New.
 func NewLocal(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServer, interceptor grpc.UnaryServerInterceptor, opts ...Option) (http.Handler, error) {
 	g, err := newGateway(opts...)
 	if err != nil {
@@ -31,7 +37,23 @@ func NewLocal(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServ
 	if err := pb.RegisterCustomerServiceHandlerServer(ctx, g.mux, localCustomer{srv: customer, icpt: interceptor}); err != nil {
 		return nil, fmt.Errorf("gateway: register CustomerService: %w", err)
 	}
-	return g.mux, nil
+	return withPeer(g.mux), nil
+}
+
+// withPeer gives the handlers the client's address and TLS state as gRPC
+// peer information, as grpc.Server.ServeHTTP does for the calls it serves,
+// so that the services find a client certificate whatever the protocol.
+func withPeer(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil {
+			addr, _ := netip.ParseAddrPort(r.RemoteAddr)
+			r = r.WithContext(peer.NewContext(r.Context(), &peer.Peer{
+				Addr:     net.TCPAddrFromAddrPort(addr),
+				AuthInfo: credentials.TLSInfo{State: *r.TLS, CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.PrivacyAndIntegrity}},
+			}))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // ChainUnaryInterceptors composes interceptors into one, the first outermost,

@@ -2,6 +2,7 @@ package resilience
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -12,7 +13,7 @@ import (
 type LimitError struct {
 	// Limit is the number of slots that were all taken.
 	Limit int
-	// PerKey reports that the caller's own share (its tenant's slots) was
+	// PerKey reports that the caller's own share (its key's slots) was
 	// full, rather than the global limit.
 	PerKey bool
 	// RetryAfter is a hint for when to try again: the queue wait.
@@ -23,106 +24,141 @@ type LimitError struct {
 func (e *LimitError) Error() string { return "concurrency limit reached" }
 
 // Limiter bounds the requests in flight at once, globally (a
-// golang.org/x/sync/semaphore.Weighted) and per key (each Tenant's own
-// semaphore, in front of the global one), so that one key's slow requests
-// cannot take every slot. A request that finds no free slot waits for one,
-// up to the queue wait and never past its deadline. A nil *Limiter admits
-// everything. It is safe for concurrent use.
+// golang.org/x/sync/semaphore.Weighted) and per key (a semaphore of each
+// key's own, in front of the global one), so that one key's slow requests
+// cannot take every slot. The key is whoever the share belongs to: the
+// caller's certificate identity, or else its tenant. A key's semaphore lives
+// while calls hold or wait for it, so the keys never outnumber the calls in
+// flight. A request that finds no free slot waits for one, up to the queue
+// wait and never past its deadline. A nil *Limiter admits everything. It is
+// safe for concurrent use.
 type Limiter struct {
-	global *semaphore.Weighted
+	global *semaphore.Weighted // nil: no global limit
 	limit  int
+	perKey int // ≤ 0: no per-key limit
 	queue  time.Duration
+
+	mu     sync.Mutex
+	shares map[string]*share
 }
 
-// NewLimiter returns a Limiter with n global slots and the given queue wait
-// (≤ 0: do not wait), or nil (no limit) when n is not positive.
-func NewLimiter(n int, queue time.Duration) *Limiter {
-	if n <= 0 {
+// share is one key's semaphore and the number of calls holding or waiting
+// for it.
+type share struct {
+	sem  *semaphore.Weighted
+	refs int
+}
+
+// NewLimiter returns a Limiter with n global slots (≤ 0: no global limit),
+// perKey slots for each key (≤ 0: no per-key limit) and the given queue wait
+// (≤ 0: do not wait), or nil (no limit) when neither n nor perKey is
+// positive.
+func NewLimiter(n, perKey int, queue time.Duration) *Limiter {
+	if n <= 0 && perKey <= 0 {
 		return nil
 	}
-	return &Limiter{global: semaphore.NewWeighted(int64(n)), limit: n, queue: max(queue, 0)}
+	l := &Limiter{limit: n, perKey: perKey, queue: max(queue, 0), shares: make(map[string]*share)}
+	if n > 0 {
+		l.global = semaphore.NewWeighted(int64(n))
+	}
+	return l
 }
 
-// Acquire takes one of t's slots (when t has a cap) and then a global slot,
-// waiting at most the queue wait in all and never past deadline (zero:
+// Acquire takes one of key's slots (when keys have a cap) and then a global
+// slot, waiting at most the queue wait in all and never past deadline (zero:
 // none). It returns the function that gives both back, or *LimitError when
 // the wait ran out, or ctx's error when ctx ended first.
-func (l *Limiter) Acquire(ctx context.Context, deadline time.Time, t *Tenant) (release func(), err error) {
-	var own *semaphore.Weighted
-	if t != nil {
-		own = t.slots
-	}
-	if own == nil && l == nil {
+func (l *Limiter) Acquire(ctx context.Context, deadline time.Time, key string) (release func(), err error) {
+	if l == nil {
 		return func() {}, nil
 	}
-	ownFree := own == nil || own.TryAcquire(1)
-	if ownFree && (l == nil || l.global.TryAcquire(1)) {
-		return l.releaser(own), nil
+	own := l.take(key)
+	ownFree := own == nil || own.sem.TryAcquire(1)
+	if ownFree && (l.global == nil || l.global.TryAcquire(1)) {
+		return l.releaser(key, own), nil
 	}
 	// Queue, bounded by the queue wait and the deadline.
-	wait := l.queueWait()
+	wait := l.queue
 	if !deadline.IsZero() {
 		wait = min(wait, time.Until(deadline))
 	}
 	if wait <= 0 {
-		if ownFree && own != nil {
-			own.Release(1)
-		}
-		return nil, l.rejected(!ownFree, t)
+		l.giveBack(key, own, ownFree)
+		return nil, l.rejected(!ownFree)
 	}
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	if !ownFree {
-		if err := own.Acquire(wctx, 1); err != nil {
-			return nil, l.waitFailed(ctx, true, t)
+		if err := own.sem.Acquire(wctx, 1); err != nil {
+			l.giveBack(key, own, false)
+			return nil, l.waitFailed(ctx, true)
 		}
 	}
-	if l != nil {
+	if l.global != nil {
 		if err := l.global.Acquire(wctx, 1); err != nil {
-			if own != nil {
-				own.Release(1)
-			}
-			return nil, l.waitFailed(ctx, false, t)
+			l.giveBack(key, own, true)
+			return nil, l.waitFailed(ctx, false)
 		}
 	}
-	return l.releaser(own), nil
+	return l.releaser(key, own), nil
+}
+
+// take returns key's share, counting the caller in, or nil when keys have no
+// cap.
+func (l *Limiter) take(key string) *share {
+	if l.perKey <= 0 {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.shares[key]
+	if s == nil {
+		s = &share{sem: semaphore.NewWeighted(int64(l.perKey))}
+		l.shares[key] = s
+	}
+	s.refs++
+	return s
+}
+
+// giveBack releases own's slot when held is set and counts the caller out
+// of own, forgetting it when no call uses it any more.
+func (l *Limiter) giveBack(key string, own *share, held bool) {
+	if own == nil {
+		return
+	}
+	if held {
+		own.sem.Release(1)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if own.refs--; own.refs == 0 {
+		delete(l.shares, key)
+	}
 }
 
 // releaser returns the function that gives back own's and the global slot.
-func (l *Limiter) releaser(own *semaphore.Weighted) func() {
+func (l *Limiter) releaser(key string, own *share) func() {
 	return func() {
-		if l != nil {
+		if l.global != nil {
 			l.global.Release(1)
 		}
-		if own != nil {
-			own.Release(1)
-		}
+		l.giveBack(key, own, true)
 	}
-}
-
-// queueWait is the longest wait for a slot.
-func (l *Limiter) queueWait() time.Duration {
-	if l == nil {
-		return time.Second
-	}
-	return l.queue
 }
 
 // waitFailed tells a caller that left from a wait that ran out.
-func (l *Limiter) waitFailed(ctx context.Context, perKey bool, t *Tenant) error {
+func (l *Limiter) waitFailed(ctx context.Context, perKey bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return l.rejected(perKey, t)
+	return l.rejected(perKey)
 }
 
 // rejected builds the *LimitError.
-func (l *Limiter) rejected(perKey bool, t *Tenant) error {
-	e := &LimitError{PerKey: perKey, RetryAfter: max(l.queueWait(), 100*time.Millisecond)}
+func (l *Limiter) rejected(perKey bool) error {
+	e := &LimitError{PerKey: perKey, Limit: l.limit, RetryAfter: max(l.queue, 100*time.Millisecond)}
 	if perKey {
-		e.Limit = t.slotLimit
-	} else {
-		e.Limit = l.limit
+		e.Limit = l.perKey
 	}
 	return e
 }

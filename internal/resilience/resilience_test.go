@@ -3,8 +3,10 @@ package resilience
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -79,6 +81,10 @@ func TestRetryCeiling(t *testing.T) {
 }
 
 func TestBreakerOpensOnRatioAfterMinCalls(t *testing.T) {
+	synctest.Test(t, testBreakerOpensOnRatioAfterMinCalls)
+}
+
+func testBreakerOpensOnRatioAfterMinCalls(t *testing.T) {
 	var mu sync.Mutex
 	var changes []BreakerState
 	b := newBreaker(BreakerSettings{
@@ -112,7 +118,7 @@ func TestBreakerOpensOnRatioAfterMinCalls(t *testing.T) {
 	if err := call(Success); !errors.As(err, &open) || open.RetryAfter <= 0 {
 		t.Fatalf("Allow() = %v, want *OpenError", err)
 	}
-	time.Sleep(60 * time.Millisecond)
+	time.Sleep(50*time.Millisecond + time.Nanosecond) // fake time: synctest
 	if s := b.State(); s != BreakerHalfOpen {
 		t.Fatalf("state after the open time = %v, want half-open", s)
 	}
@@ -134,38 +140,115 @@ func TestBreakerOpensOnRatioAfterMinCalls(t *testing.T) {
 	}
 }
 
-func TestTenantsBoundedAndEvicted(t *testing.T) {
-	ts := NewTenants(TenantSettings{MaxTenants: 2, Idle: 20 * time.Millisecond})
-	a := ts.Acquire("a")
-	b := ts.Acquire("b")
-	c := ts.Acquire("c") // full, none idle: the shared overflow
-	if c == a || c == b || ts.Acquire("d") != c {
-		t.Error("tenants beyond the bound do not share the overflow state")
+// TestInventedTenantsCannotTakeProvenState: tenants the upstream never
+// answered with a success fill only their own bounded set; a proven tenant
+// keeps its state, and a tenant arriving afterwards gets state of its own
+// (a closed breaker), even when every unproven entry is in use.
+func TestInventedTenantsCannotTakeProvenState(t *testing.T) {
+	ts := NewTenants(TenantSettings{MaxTenants: 4, Breaker: BreakerSettings{MinCalls: 1, OpenFor: time.Hour}})
+	known := ts.Acquire("known")
+	ts.Release(known, true)
+	fail := func(e *Tenant) {
+		if done, err := e.Breaker.Allow(); err == nil {
+			done(Failure)
+		}
 	}
-	if n := ts.Len(); n != 2 {
-		t.Errorf("Len() = %d, want 2", n)
+	for i := range 100 {
+		e := ts.Acquire(fmt.Sprint("invented-", i))
+		fail(e)
+		ts.Release(e, false)
 	}
-	if again := ts.Acquire("a"); again != a {
-		t.Error("a tenant's state changed while in use")
+	if n := ts.Len(); n != 1+4 {
+		t.Errorf("Len() = %d, want 5 (1 proven, 4 unproven)", n)
 	}
-	for _, e := range []*Tenant{a, a, b, c, c} {
-		ts.Release(e)
+	if got := ts.Acquire("known"); got != known {
+		t.Error("the proven tenant lost its state to invented ones")
+	} else {
+		ts.Release(got, true)
 	}
-	time.Sleep(30 * time.Millisecond)
-	e := ts.Acquire("e") // a and b are idle: evicted
-	if e == c {
-		t.Error("a new tenant got the overflow state although idle ones could go")
+	var held []*Tenant
+	for i := range 4 { // every unproven entry in use
+		e := ts.Acquire(fmt.Sprint("held-", i))
+		fail(e)
+		held = append(held, e)
 	}
-	if n := ts.Len(); n != 1 {
-		t.Errorf("Len() after eviction = %d, want 1", n)
+	late := ts.Acquire("late")
+	if _, err := late.Breaker.Allow(); err != nil {
+		t.Errorf("a tenant arriving after failing ones is refused: %v", err)
 	}
-	ts.Release(e)
+	ts.Release(late, true)
+	for _, e := range held {
+		if got := ts.Acquire(e.name); got != e {
+			t.Errorf("%s was evicted while in use", e.name)
+		}
+		ts.Release(e, false)
+		ts.Release(e, false)
+	}
+	if diff := cmp.Diff([3]int{2, 0, 0}, ts.BreakerStates()); diff != "" {
+		t.Errorf("BreakerStates() counts unproven tenants (-want +got):\n%s", diff)
+	}
+}
+
+// TestTenantsIdleEviction: idle entries go after the idle time, proven or
+// not, but an entry in use stays however long its call lasts.
+func TestTenantsIdleEviction(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const idle = time.Minute
+		ts := NewTenants(TenantSettings{MaxTenants: 4, Idle: idle})
+		busy := ts.Acquire("busy") // in use throughout
+		proven := ts.Acquire("proven")
+		ts.Release(proven, true)
+		unproven := ts.Acquire("unproven")
+		ts.Release(unproven, false)
+		time.Sleep(2 * idle)
+		ts.Release(ts.Acquire("trigger"), false) // sweeps
+		tests := []struct {
+			name string
+			give *Tenant
+			kept bool
+		}{
+			{"busy", busy, true},
+			{"proven", proven, false},
+			{"unproven", unproven, false},
+		}
+		for _, tt := range tests {
+			got := ts.Acquire(tt.name)
+			if kept := got == tt.give; kept != tt.kept {
+				t.Errorf("%s: state kept = %v, want %v", tt.name, kept, tt.kept)
+			}
+			ts.Release(got, false)
+		}
+		ts.Release(busy, false)
+	})
+}
+
+// TestProvenSetFullKeepsTenantsServed: when the proven set is full of tenants
+// in use, a newly proven tenant keeps its unproven state (and is served)
+// until there is room.
+func TestProvenSetFullKeepsTenantsServed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ts := NewTenants(TenantSettings{MaxTenants: 1, Idle: time.Minute})
+		a := ts.Acquire("a")
+		ts.Release(a, true)
+		ts.Acquire("a") // in use
+		b := ts.Acquire("b")
+		ts.Release(b, true)
+		if got := ts.Acquire("b"); got != b || got.proven {
+			t.Errorf("b: same state = %v, proven = %v; want its unproven state", got == b, got.proven)
+		}
+		ts.Release(b, false)
+		ts.Release(a, false)
+		time.Sleep(2 * time.Minute)
+		ts.Release(ts.Acquire("b"), true) // a is idle now: b takes its place
+		if !b.proven {
+			t.Error("b was not proven once the proven set had room")
+		}
+	})
 }
 
 func TestLimiterPerKeyShare(t *testing.T) {
-	ts := NewTenants(TenantSettings{Slots: 2})
-	l := NewLimiter(3, 20*time.Millisecond)
-	a, b := ts.Acquire("a"), ts.Acquire("b")
+	l := NewLimiter(3, 2, 20*time.Millisecond)
+	a, b := "a", "b"
 	var releases []func()
 	for range 2 {
 		r, err := l.Acquire(testContext(t), time.Time{}, a)
@@ -201,8 +284,9 @@ func TestLimiterPerKeyShare(t *testing.T) {
 		t.Fatalf("after releases: %v", err)
 	}
 	r()
-	ts.Release(a)
-	ts.Release(b)
+	if n := len(l.shares); n != 0 {
+		t.Errorf("%d shares kept after every call ended, want 0", n)
+	}
 }
 
 func TestGroupShares(t *testing.T) {

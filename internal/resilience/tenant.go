@@ -3,13 +3,12 @@ package resilience
 import (
 	"sync"
 	"time"
-
-	"golang.org/x/sync/semaphore"
 )
 
 // Defaults of TenantSettings, used for its zero fields.
 const (
-	// DefaultMaxTenants bounds the tenants with state of their own.
+	// DefaultMaxTenants bounds the proven tenants, and apart from them the
+	// unproven ones, with state of their own.
 	DefaultMaxTenants = 1024
 	// DefaultTenantIdle is how long a tenant's state outlives its last call.
 	DefaultTenantIdle = 5 * time.Minute
@@ -17,28 +16,22 @@ const (
 
 // TenantSettings configures Tenants.
 type TenantSettings struct {
-	// MaxTenants bounds the tenants that have state of their own. When the
-	// set is full and no entry is idle, further tenants share one overflow
-	// state (one breaker, one budget, one share of slots) until entries
-	// expire. Zero means DefaultMaxTenants.
+	// MaxTenants bounds the proven tenants (those the upstream has answered
+	// with a success) and, apart from them, the unproven ones. Zero means
+	// DefaultMaxTenants.
 	MaxTenants int
 
 	// Idle is how long a tenant's state is kept after its last call ended;
 	// idle entries are evicted. Zero means DefaultTenantIdle.
 	Idle time.Duration
 
-	// Slots caps the requests in flight for one tenant (its fair share of
-	// the Limiter's global slots). Zero or negative means no cap of its
-	// own.
-	Slots int
-
 	// Breaker configures each tenant's circuit breaker.
 	Breaker BreakerSettings
 }
 
-// Tenant is the resilience state of one tenant: its circuit breaker, its
-// retry budget and its share of the upstream slots. Get it from
-// Tenants.Acquire and hand it back with Tenants.Release.
+// Tenant is the resilience state of one tenant: its circuit breaker and its
+// retry budget. Get it from Tenants.Acquire and hand it back with
+// Tenants.Release.
 type Tenant struct {
 	// Breaker is the tenant's circuit breaker; nil when breakers are
 	// disabled (a nil *Breaker admits everything).
@@ -46,22 +39,29 @@ type Tenant struct {
 	// Budget is the tenant's retry budget.
 	Budget *RetryBudget
 
-	slots     *semaphore.Weighted // nil: no cap of its own
-	slotLimit int
-
+	name string
 	// Guarded by Tenants.mu.
+	proven   bool
 	refs     int
 	lastUsed time.Time
 }
 
-// Tenants is a bounded set of per-tenant state, keyed by tenant name, whose
-// idle entries are evicted. It is safe for concurrent use.
+// Tenants holds per-tenant state, keyed by the caller-chosen tenant name, in
+// two bounded sets, so that names made up on the fly cannot take the state of
+// real tenants. A tenant starts unproven; the upstream's first success
+// (Release with proven set) moves it to the proven set, whose entries leave
+// only when idle. Unproven entries are evicted when idle, and also, when
+// their set is full, to make room for another (any one not in use); when
+// every unproven entry is in use, a new tenant gets state of its own for the
+// call only. So a tenant without a success never refuses another one: there
+// is no shared state. An entry in use (calls in flight) is never evicted. It
+// is safe for concurrent use.
 type Tenants struct {
 	settings TenantSettings
 
 	mu        sync.Mutex
-	m         map[string]*Tenant
-	overflow  *Tenant
+	proven    map[string]*Tenant
+	unproven  map[string]*Tenant
 	nextSweep time.Time
 }
 
@@ -74,37 +74,29 @@ func NewTenants(s TenantSettings) *Tenants {
 		s.Idle = DefaultTenantIdle
 	}
 	s.Breaker = s.Breaker.withDefaults()
-	t := &Tenants{settings: s, m: make(map[string]*Tenant)}
-	t.overflow = t.newTenant()
-	return t
-}
-
-func (t *Tenants) newTenant() *Tenant {
-	e := &Tenant{Breaker: newBreaker(t.settings.Breaker), Budget: NewRetryBudget()}
-	if t.settings.Slots > 0 {
-		e.slots = semaphore.NewWeighted(int64(t.settings.Slots))
-		e.slotLimit = t.settings.Slots
-	}
-	return e
+	return &Tenants{settings: s, proven: make(map[string]*Tenant), unproven: make(map[string]*Tenant)}
 }
 
 // Acquire returns name's state, creating it when needed; release it with
-// Release once the call is over. When the set is full of tenants in use or
-// recently used, it returns the shared overflow state.
+// Release once the call is over.
 func (t *Tenants) Acquire(name string) *Tenant {
 	now := time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e, ok := t.m[name]
+	e, ok := t.proven[name]
 	if !ok {
-		if now.After(t.nextSweep) || len(t.m) >= t.settings.MaxTenants {
+		e, ok = t.unproven[name]
+	}
+	if !ok {
+		if now.After(t.nextSweep) {
 			t.sweep(now)
 		}
-		if len(t.m) >= t.settings.MaxTenants {
-			e = t.overflow
-		} else {
-			e = t.newTenant()
-			t.m[name] = e
+		e = &Tenant{Breaker: newBreaker(t.settings.Breaker), Budget: NewRetryBudget(), name: name}
+		if len(t.unproven) >= t.settings.MaxTenants {
+			evictOne(t.unproven)
+		}
+		if len(t.unproven) < t.settings.MaxTenants {
+			t.unproven[name] = e
 		}
 	}
 	e.refs++
@@ -112,51 +104,75 @@ func (t *Tenants) Acquire(name string) *Tenant {
 	return e
 }
 
-// Release hands back a state returned by Acquire.
-func (t *Tenants) Release(e *Tenant) {
+// Release hands back a state returned by Acquire. proven reports that the
+// upstream answered the call with a success: an unproven tenant then moves
+// to the proven set when it has room (idle entries are swept at most once per
+// idle/4); otherwise it stays unproven and is tried again on its next
+// success.
+func (t *Tenants) Release(e *Tenant, proven bool) {
 	now := time.Now()
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	e.refs--
 	e.lastUsed = now
-	t.mu.Unlock()
+	if !proven || e.proven {
+		return
+	}
+	if len(t.proven) >= t.settings.MaxTenants && now.After(t.nextSweep) {
+		t.sweep(now)
+	}
+	if _, taken := t.proven[e.name]; taken || len(t.proven) >= t.settings.MaxTenants {
+		return
+	}
+	if t.unproven[e.name] == e {
+		delete(t.unproven, e.name)
+	}
+	e.proven = true
+	t.proven[e.name] = e
 }
 
-// sweep evicts the entries that are unused and idle for longer than the
-// idle time; called with mu held. It runs at most once per idle/4 unless
-// the set is full, so its cost is spread thin.
-func (t *Tenants) sweep(now time.Time) {
-	t.nextSweep = now.Add(t.settings.Idle / 4)
-	for name, e := range t.m {
-		if e.refs == 0 && now.Sub(e.lastUsed) > t.settings.Idle {
-			delete(t.m, name)
+// evictOne removes one entry not in use from m (an arbitrary one: map order),
+// if there is one; called with mu held.
+func evictOne(m map[string]*Tenant) {
+	for name, e := range m {
+		if e.refs == 0 {
+			delete(m, name)
+			return
 		}
 	}
 }
 
-// Len returns the number of tenants with state of their own.
+// sweep evicts the entries that are unused and idle for longer than the
+// idle time; called with mu held. Acquire runs it at most once per idle/4,
+// so its cost is spread thin.
+func (t *Tenants) sweep(now time.Time) {
+	t.nextSweep = now.Add(t.settings.Idle / 4)
+	for _, m := range []map[string]*Tenant{t.proven, t.unproven} {
+		for name, e := range m {
+			if e.refs == 0 && now.Sub(e.lastUsed) > t.settings.Idle {
+				delete(m, name)
+			}
+		}
+	}
+}
+
+// Len returns the number of tenants, proven or not, with state of their own.
 func (t *Tenants) Len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.m)
+	return len(t.proven) + len(t.unproven)
 }
 
-// BreakerStates returns how many tenants' breakers are in each state,
-// indexed by BreakerState (the overflow state is counted when it has been
-// used). Reading a state moves an open breaker whose time is up to
+// BreakerStates returns how many proven tenants' breakers are in each state,
+// indexed by BreakerState; unproven tenants, whose names anyone can make up,
+// are left out. Reading a state moves an open breaker whose time is up to
 // half-open.
 func (t *Tenants) BreakerStates() [3]int {
 	var n [3]int
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.settings.Breaker.FailureRatio < 0 {
-		n[BreakerClosed] = len(t.m)
-		return n
-	}
-	for _, e := range t.m {
+	for _, e := range t.proven {
 		n[e.Breaker.State()]++
-	}
-	if !t.overflow.lastUsed.IsZero() {
-		n[t.overflow.Breaker.State()]++
 	}
 	return n
 }

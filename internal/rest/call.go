@@ -37,16 +37,18 @@ type outcome[T any] struct {
 
 // execute runs a call for its tenant: admitted once by the tenant's circuit
 // breaker, then up to maxAttempts attempts, each holding one of the
-// tenant's request slots and a global one, with full-jitter back-off (or
-// the upstream's Retry-After) between them, within the tenant's retry
-// budget and the global retry ceiling, and never past the deadline. The
-// breaker counts the call once, with its final outcome. deadline gives the
+// caller's request slots (see CallInfo.Caller) and a global one, with
+// full-jitter back-off (or the upstream's Retry-After) between them, within
+// the tenant's retry budget and the global retry ceiling, and never past the
+// deadline. The breaker counts the call once, with its final outcome; a
+// success proves the tenant (see resilience.Tenants). deadline gives the
 // deadline that bounds decisions (for a coalesced call, the latest of its
 // waiters').
 func execute[T any](c *Client, ctx context.Context, deadline func() (time.Time, bool), op string, ci CallInfo, rawURL string, decode decoder[T]) (T, error) {
 	var zero T
 	tenant := c.tenants.Acquire(ci.Tenant)
-	defer c.tenants.Release(tenant)
+	proven := false
+	defer func() { c.tenants.Release(tenant, proven) }()
 	done, err := tenant.Breaker.Allow()
 	if err != nil {
 		c.rejected(op, RejectCircuitOpen)
@@ -62,7 +64,7 @@ func execute[T any](c *Client, ctx context.Context, deadline func() (time.Time, 
 	}()
 	v, err := attempts(c, ctx, deadline, tenant, op, ci, rawURL, decode)
 	done(callOutcome(ctx, err))
-	recorded = true
+	recorded, proven = true, err == nil
 	return v, err
 }
 
@@ -72,7 +74,7 @@ func attempts[T any](c *Client, ctx context.Context, deadline func() (time.Time,
 	var last error // the previous attempt's error
 	for n := 1; ; n++ {
 		dl, _ := deadline()
-		release, err := c.limiter.Acquire(ctx, dl, tenant)
+		release, err := c.limiter.Acquire(ctx, dl, ci.shareKey())
 		if err != nil {
 			var le *resilience.LimitError
 			if errors.As(err, &le) {

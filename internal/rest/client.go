@@ -147,11 +147,11 @@ type Config struct {
 	MaxConcurrent int
 
 	// TenantMaxConcurrent limits the upstream requests in flight at once
-	// for one tenant (X-Tenant), in front of MaxConcurrent, so that one
-	// tenant's slow calls cannot take every slot; a request over it waits
-	// like one over MaxConcurrent and fails with a *ConcurrencyLimitError
-	// whose PerTenant is set. Zero means half of MaxConcurrent (at least
-	// 1); negative means no per-tenant limit.
+	// for one caller (CallInfo.Caller when set, else the tenant), in front
+	// of MaxConcurrent, so that one caller's slow calls cannot take every
+	// slot; a request over it waits like one over MaxConcurrent and fails
+	// with a *ConcurrencyLimitError whose PerTenant is set. Zero means half
+	// of MaxConcurrent (at least 1); negative means no per-caller limit.
 	TenantMaxConcurrent int
 
 	// QueueTimeout is the longest a request waits for a slot. Zero means
@@ -170,9 +170,9 @@ type Config struct {
 	Breaker resilience.BreakerSettings
 
 	// MaxTenants bounds the tenants with resilience state of their own
-	// (breaker, retry budget, request slots); further tenants share one
-	// state until idle ones are evicted. Zero means
-	// resilience.DefaultMaxTenants.
+	// (breaker, retry budget) that the upstream has answered with a
+	// success, and apart from them those it has not (see
+	// resilience.Tenants). Zero means resilience.DefaultMaxTenants.
 	MaxTenants int
 
 	// TenantIdle is how long a tenant's resilience state outlives its last
@@ -209,8 +209,8 @@ const (
 // Client calls the CloudCockpit partner REST API. Build it with New. A Client
 // is safe for concurrent use by multiple goroutines; its configuration is
 // immutable, and it holds the state its calls share: the per-tenant
-// breakers, retry budgets and request slots, the global limits and the calls
-// in flight for coalescing.
+// breakers and retry budgets, the per-caller request slots, the global limits
+// and the calls in flight for coalescing.
 type Client struct {
 	rt        http.RoundTripper // nil: hc
 	hc        *http.Client
@@ -225,7 +225,7 @@ type Client struct {
 	coalesce       bool
 
 	tenants *resilience.Tenants
-	limiter *resilience.Limiter // nil: no global limit
+	limiter *resilience.Limiter // nil: no limit
 	ceiling *resilience.RetryCeiling
 
 	onCoalesced func(string)
@@ -246,8 +246,8 @@ type flightKey struct {
 }
 
 // CallInfo holds the per-call values the caller forwards upstream. Exactly
-// these become request headers, each omitted when empty; values must not
-// contain control characters.
+// Tenant, Authorization and CorrelationID become request headers, each
+// omitted when empty; values must not contain control characters.
 type CallInfo struct {
 	// Tenant is sent as X-Tenant: the portal domain of the tenant, for
 	// example portal.cloudcockpit.com.
@@ -260,6 +260,23 @@ type CallInfo struct {
 	// CorrelationID is sent as X-Correlation-Id so that upstream audit logs
 	// and error envelopes can be correlated with the call.
 	CorrelationID string
+
+	// Caller is the authenticated identity of the client (its certificate's
+	// URI SAN, else its subject), or empty when there is none. It is never
+	// sent; when set, it rather than Tenant owns the call's share of the
+	// upstream slots (Config.TenantMaxConcurrent), so that a client cannot
+	// multiply its share by sending more tenant names.
+	Caller string
+}
+
+// shareKey is the key of the call's share of the upstream slots: the
+// caller's identity, else its tenant (a tenant holds no control character,
+// so the two never collide).
+func (ci CallInfo) shareKey() string {
+	if ci.Caller != "" {
+		return "\x00" + ci.Caller
+	}
+	return ci.Tenant
 }
 
 // New validates cfg and returns a Client. It fails with a descriptive error
@@ -339,10 +356,9 @@ func New(cfg Config) (*Client, error) {
 		tenants: resilience.NewTenants(resilience.TenantSettings{
 			MaxTenants: cfg.MaxTenants,
 			Idle:       cfg.TenantIdle,
-			Slots:      tenantSlots,
 			Breaker:    cfg.Breaker,
 		}),
-		limiter:         resilience.NewLimiter(maxConcurrent, queueTimeout),
+		limiter:         resilience.NewLimiter(maxConcurrent, tenantSlots, queueTimeout),
 		ceiling:         resilience.NewRetryCeiling(cfg.RetryRatio),
 		resellersPrefix: base + "/v1/Resellers/",
 		acceptanceURL:   base + "/v1/Customers/relationship-acceptance",

@@ -63,9 +63,12 @@
 // counts a call once, after its retries; only 502, 503, 504, connection
 // failures and attempt timeouts are failures. At most Config.MaxConcurrent
 // upstream requests are in flight, and at most Config.TenantMaxConcurrent
-// of one tenant; the others queue for a while (Config.QueueTimeout).
-// Per-tenant state lives in a bounded set whose idle entries are evicted
-// (Config.MaxTenants, Config.TenantIdle).
+// of one caller (its certificate identity, CallInfo.Caller, else its
+// tenant); the others queue for a while (Config.QueueTimeout). Per-tenant
+// state lives in two bounded sets, one for tenants the upstream has answered
+// with a success and one for the others, whose idle entries are evicted
+// (Config.MaxTenants, Config.TenantIdle): names made up on the fly never
+// take a proven tenant's state nor refuse another tenant's calls.
 //
 // Identical concurrent calls (same method and arguments, same X-Tenant,
 // same Authorization) share one upstream request unless

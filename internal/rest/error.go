@@ -186,11 +186,12 @@ func (e *CircuitOpenError) Error() string {
 // was sent upstream by the attempt that got it.
 type ConcurrencyLimitError struct {
 	// Limit is the configured number of concurrent upstream requests: the
-	// tenant's when PerTenant is set, else the global one.
+	// caller's share (Config.TenantMaxConcurrent) when PerTenant is set,
+	// else the global one.
 	Limit int
 
-	// PerTenant reports that the tenant's own limit was reached, not the
-	// global one.
+	// PerTenant reports that the caller's own share (its identity's, else
+	// its tenant's) was full, not the global limit.
 	PerTenant bool
 
 	// RetryAfter is a hint for when to try again: the queue wait the

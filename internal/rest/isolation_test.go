@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -213,12 +214,11 @@ func TestFailingTenantLeavesOthersHealthy(t *testing.T) {
 }
 
 // TestOutageOpensEveryTenantsBreakerAndRecovers: when the upstream fails
-// for everyone, every tenant's breaker opens and calls fail fast without
+// for everyone, every (proven) tenant's breaker opens and calls fail fast without
 // reaching it; once it recovers and the open time is over, a probe closes
 // each breaker and calls succeed again.
 func TestOutageOpensEveryTenantsBreakerAndRecovers(t *testing.T) {
 	var down atomic.Bool
-	down.Store(true)
 	var requests atomic.Int32
 	srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
@@ -234,6 +234,12 @@ func TestOutageOpensEveryTenantsBreakerAndRecovers(t *testing.T) {
 		Breaker: resilience.BreakerSettings{MinCalls: 5, Window: 10 * time.Second, OpenFor: openFor},
 	})
 	tenants := []string{"a.example", "b.example", "c.example"}
+	for _, tenant := range tenants { // each proven by a success first
+		if _, err := c.GetReseller(testContext(t), tenantCall(tenant), "r1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	down.Store(true)
 	for _, tenant := range tenants {
 		for range 5 {
 			_, _ = c.GetReseller(testContext(t), tenantCall(tenant), "r1")
@@ -416,5 +422,57 @@ func TestDrippingBodyIsCutByTheAttemptTimeout(t *testing.T) {
 	drip.Store(false)
 	if _, err := c.GetReseller(ctx, tenantCall("a.example"), "r1"); err != nil {
 		t.Fatalf("next call on the only slot: %v", err)
+	}
+}
+
+// TestInventedTenantsLeaveALateTenantServed: 2,000 tenant names made up on
+// the fly (more than MaxTenants), each answered 503, neither take a real
+// tenant's state nor refuse a tenant that arrives afterwards, and they do
+// not multiply the upstream's load: retries stay within the global ceiling.
+func TestInventedTenantsLeaveALateTenantServed(t *testing.T) {
+	var requests atomic.Int32
+	srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		if strings.HasPrefix(r.Header.Get("X-Tenant"), "invented-") {
+			statusHandler(503)(w, r)
+			return
+		}
+		okHandler(w, r)
+	})
+	c := newTestClient(t, Config{BaseURL: srv.URL, RetryBackoff: time.Microsecond, MaxRetryBackoff: time.Microsecond})
+	if _, err := c.GetReseller(testContext(t), tenantCall("known.example"), "r1"); err != nil {
+		t.Fatal(err)
+	}
+	const invented, workers = 2000, 8
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < invented; i += workers {
+				for range 2 {
+					_, _ = c.GetReseller(testContext(t), tenantCall(fmt.Sprint("invented-", i, ".example")), "r1")
+				}
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("upstream requests for %d invented calls: %d", 2*invented, requests.Load()-1)
+	if n, limit := int(requests.Load())-1, 2*invented+20+2*invented/10; n > limit {
+		t.Errorf("upstream saw %d requests for %d invented calls, want at most %d", n, 2*invented, limit)
+	}
+	const calls = 200
+	for _, tenant := range []string{"late.example", "known.example"} {
+		ok := 0
+		for range calls {
+			if _, err := c.GetReseller(testContext(t), tenantCall(tenant), "r1"); err == nil {
+				ok++
+			}
+		}
+		t.Logf("%s after %d invented tenants failed: %d of %d calls succeeded", tenant, invented, ok, calls)
+		if ok < calls*95/100 {
+			t.Errorf("%s: %d of %d calls succeeded, want at least 95%%", tenant, ok, calls)
+		}
+	}
+	if n := c.Tenants(); n > 2*resilience.DefaultMaxTenants {
+		t.Errorf("Tenants() = %d, want at most twice MaxTenants", n)
 	}
 }

@@ -73,8 +73,9 @@ type Config struct {
 	// at least 1.
 	UpstreamMaxConcurrent int
 	// UpstreamTenantMaxConcurrent limits the upstream requests in flight
-	// for one tenant (x-tenant), in front of UpstreamMaxConcurrent, so that
-	// one tenant's slow calls cannot take every slot. Default 0: half of
+	// for one caller (its client certificate's identity with mutual TLS,
+	// else its x-tenant), in front of UpstreamMaxConcurrent, so that one
+	// caller's slow calls cannot take every slot. Default 0: half of
 	// UpstreamMaxConcurrent (at least 1); at most UpstreamMaxConcurrent.
 	UpstreamTenantMaxConcurrent int
 	// UpstreamQueueTimeout is the longest a request over
@@ -90,9 +91,9 @@ type Config struct {
 	// 1.
 	UpstreamRetryRatio float64
 	// UpstreamMaxTenants bounds the tenants with upstream resilience state
-	// of their own (breaker, retry budget, request slots); beyond it, new
-	// tenants share one state until idle ones are evicted. Default 1024; at
-	// least 1.
+	// of their own (breaker, retry budget) that the upstream has answered
+	// with a success, and apart from them those it has not (see
+	// resilience.Tenants). Default 1024; at least 1.
 	UpstreamMaxTenants int
 	// UpstreamTenantIdle is how long a tenant's resilience state outlives
 	// its last call. Default 5m; must be positive.

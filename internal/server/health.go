@@ -28,13 +28,26 @@ func setServing(hs *health.Server, st healthpb.HealthCheckResponse_ServingStatus
 // breakerPoll is how often watchBreakers reads the breakers.
 const breakerPoll = time.Second
 
+// minDownTenants is how many proven tenants' breakers must be open (or
+// half-open) before the per-service statuses report the upstream down: one
+// tenant's failures are that tenant's partition of the upstream.
+const minDownTenants = 2
+
+// upstreamDown reports whether the breaker counts (of proven tenants, see
+// resilience.Tenants) say the upstream looks down for everyone: at least
+// minDownTenants open or half-open, and none closed.
+func upstreamDown(n [3]int) bool {
+	return n[resilience.BreakerOpen]+n[resilience.BreakerHalfOpen] >= minDownTenants && n[resilience.BreakerClosed] == 0
+}
+
 // watchBreakers makes the per-service health statuses (ResellerService,
 // CustomerService) report NOT_SERVING while the upstream looks down for
-// everyone: at least one tenant's circuit breaker is open or half-open and
-// none is closed. The overall status (service "", which the Kubernetes probes
-// and /readyz use) never follows the upstream: it follows the process only
-// (SERVING once started, NOT_SERVING when draining). It returns when ctx
-// ends; after hs.Shutdown its updates are ignored.
+// everyone (upstreamDown). Only tenants the upstream has answered with a
+// success count, so tenant names made up by a caller cannot flip them. The
+// overall status (service "", which the Kubernetes probes and /readyz use)
+// never follows the upstream: it follows the process only (SERVING once
+// started, NOT_SERVING when draining). It returns when ctx ends; after
+// hs.Shutdown its updates are ignored.
 func watchBreakers(ctx context.Context, hs *health.Server, states func() [3]int, log *slog.Logger) {
 	t := time.NewTicker(breakerPoll)
 	defer t.Stop()
@@ -45,8 +58,7 @@ func watchBreakers(ctx context.Context, hs *health.Server, states func() [3]int,
 			return
 		case <-t.C:
 		}
-		n := states()
-		now := n[resilience.BreakerOpen]+n[resilience.BreakerHalfOpen] > 0 && n[resilience.BreakerClosed] == 0
+		now := upstreamDown(states())
 		if now == down {
 			continue
 		}
@@ -54,9 +66,9 @@ func watchBreakers(ctx context.Context, hs *health.Server, states func() [3]int,
 		st := healthpb.HealthCheckResponse_SERVING
 		if down {
 			st = healthpb.HealthCheckResponse_NOT_SERVING
-			log.Warn("no tenant's upstream circuit breaker is closed: per-service health NOT_SERVING (overall health unaffected)")
+			log.Warn("several tenants' upstream circuit breakers are open and none is closed: per-service health NOT_SERVING (overall health unaffected)")
 		} else {
-			log.Info("a tenant's upstream circuit breaker is closed again: per-service health SERVING")
+			log.Info("the upstream circuit breakers no longer say the upstream is down: per-service health SERVING")
 		}
 		for _, name := range facadeServices {
 			hs.SetServingStatus(name, st)

@@ -199,13 +199,12 @@ func TestFailingTenantKeepsOthersAndReadiness(t *testing.T) {
 // TestOutageFailsFastAndReadinessStays drives the assembled server against
 // an upstream that fails for everyone: the breakers open, calls fail fast
 // with UNAVAILABLE, CIRCUIT_OPEN and RetryInfo, the per-service health
-// statuses report NOT_SERVING while the overall one and /readyz stay
+// statuses report NOT_SERVING (two proven tenants' breakers are open) while the overall one and /readyz stay
 // SERVING, then it all recovers once the upstream does.
 func TestOutageFailsFastAndReadinessStays(t *testing.T) {
 	const openFor = 500 * time.Millisecond
 	var failing atomic.Bool
 	var requests atomic.Int32
-	failing.Store(true)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
 		if failing.Load() {
@@ -221,7 +220,7 @@ func TestOutageFailsFastAndReadinessStays(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
 	cfg.UpstreamMaxAttempts = 1
-	cfg.BreakerMinCalls = 2
+	cfg.BreakerMinCalls = 3 // a success and two failures
 	cfg.BreakerOpenDuration = openFor
 	conn, httpBase := startResilienceServer(t, cfg)
 
@@ -230,7 +229,13 @@ func TestOutageFailsFastAndReadinessStays(t *testing.T) {
 	resellers := pb.NewResellerServiceClient(conn)
 	tenants := []string{"a.example.com", "b.example.com"}
 
-	// Two failures per tenant open each tenant's breaker.
+	// A success proves each tenant; then two failures open its breaker.
+	for _, tenant := range tenants {
+		if _, err := resellers.GetReseller(tenantContext(ctx, tenant), &pb.GetResellerRequest{ResellerId: testResellerID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	failing.Store(true)
 	for _, tenant := range tenants {
 		for range 2 {
 			_, err := resellers.GetReseller(tenantContext(ctx, tenant), &pb.GetResellerRequest{ResellerId: testResellerID})
@@ -253,8 +258,8 @@ func TestOutageFailsFastAndReadinessStays(t *testing.T) {
 			t.Errorf("RetryInfo = %v, want a delay in (0, %v]", retry, openFor)
 		}
 	}
-	if n := requests.Load(); n != 4 {
-		t.Errorf("upstream saw %d requests, want 4", n)
+	if n := requests.Load(); n != 6 {
+		t.Errorf("upstream saw %d requests, want 6", n)
 	}
 	// The per-service statuses report the outage (polled once a second);
 	// the overall status and /readyz never follow the upstream.

@@ -53,7 +53,7 @@ func (c *call) unknownEnum(ctx context.Context, l *slog.Logger) func(field, name
 // one INVALID_ARGUMENT. Nothing goes upstream when begin returns an error.
 func begin(ctx context.Context, op string, cfg config, validateRequest func(*violations)) (context.Context, *call, error) {
 	ctx, cid := correlation.Ensure(ctx)
-	c := &call{op: op, correlationID: cid.Value, info: rest.CallInfo{CorrelationID: cid.Value}}
+	c := &call{op: op, correlationID: cid.Value, info: rest.CallInfo{CorrelationID: cid.Value, Caller: callerIdentity(ctx)}}
 	md, _ := metadata.FromIncomingContext(ctx)
 
 	auth, reason, problem := bearer(md.Get(mdAuthorization))

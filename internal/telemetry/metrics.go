@@ -117,7 +117,7 @@ func NewMetrics() *Metrics {
 		m.breakerMoves, m.rejected, m.coalesced,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "cloudcockpit_upstream_tenants",
-			Help: "Tenants with live upstream resilience state (breaker, retry budget, request slots); a bounded set.",
+			Help: "Tenants with live upstream resilience state (breaker, retry budget), proven or not; two bounded sets.",
 		}, func() float64 {
 			if s := m.upstream.Load(); s != nil {
 				return float64((*s).Tenants())
@@ -191,7 +191,7 @@ func (m *Metrics) Rejected(op, reason string) {
 type breakerGauge struct{ m *Metrics }
 
 var breakersDesc = prometheus.NewDesc("cloudcockpit_upstream_breakers",
-	"Per-tenant upstream circuit breakers in each state (closed, half_open, open).", []string{"state"}, nil)
+	"Upstream circuit breakers of tenants the upstream has answered with a success, in each state (closed, half_open, open).", []string{"state"}, nil)
 
 // Describe implements prometheus.Collector.
 func (g breakerGauge) Describe(ch chan<- *prometheus.Desc) { ch <- breakersDesc }

@@ -98,7 +98,7 @@ func (fakeUpstreamState) Tenants() int          { return 8 }
 // counters keep their labels bounded.
 func TestResilienceMetrics(t *testing.T) {
 	m := NewMetrics()
-	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(`# HELP cloudcockpit_upstream_tenants Tenants with live upstream resilience state (breaker, retry budget, request slots); a bounded set.
+	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(`# HELP cloudcockpit_upstream_tenants Tenants with live upstream resilience state (breaker, retry budget), proven or not; two bounded sets.
 # TYPE cloudcockpit_upstream_tenants gauge
 cloudcockpit_upstream_tenants 0
 `), "cloudcockpit_upstream_tenants"); err != nil {
@@ -109,7 +109,7 @@ cloudcockpit_upstream_tenants 0
 	m.Rejected(OpGetReseller, "made-up")
 	m.BreakerTransition("open")
 	m.BreakerTransition("sideways")
-	want := `# HELP cloudcockpit_upstream_breakers Per-tenant upstream circuit breakers in each state (closed, half_open, open).
+	want := `# HELP cloudcockpit_upstream_breakers Upstream circuit breakers of tenants the upstream has answered with a success, in each state (closed, half_open, open).
 # TYPE cloudcockpit_upstream_breakers gauge
 cloudcockpit_upstream_breakers{state="closed"} 5
 cloudcockpit_upstream_breakers{state="half_open"} 1
@@ -122,7 +122,7 @@ cloudcockpit_upstream_breaker_transitions_total{to="other"} 1
 # TYPE cloudcockpit_upstream_rejected_total counter
 cloudcockpit_upstream_rejected_total{operation="GetReseller",reason="circuit_open"} 1
 cloudcockpit_upstream_rejected_total{operation="GetReseller",reason="other"} 1
-# HELP cloudcockpit_upstream_tenants Tenants with live upstream resilience state (breaker, retry budget, request slots); a bounded set.
+# HELP cloudcockpit_upstream_tenants Tenants with live upstream resilience state (breaker, retry budget), proven or not; two bounded sets.
 # TYPE cloudcockpit_upstream_tenants gauge
 cloudcockpit_upstream_tenants 8
 `
