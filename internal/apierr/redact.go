@@ -196,7 +196,7 @@ func unescape(s string) string {
 func (r Redactor) inRuns(s string) bool {
 	// The shortest runs that can hold MinSecretRun bytes.
 	const minBase64, minHex = (MinSecretRun*4 + 2) / 3, 2 * MinSecretRun
-	for _, run := range strings.FieldsFunc(s, notBase64) {
+	for run := range strings.FieldsFuncSeq(s, notBase64) {
 		if len(run) < minBase64 {
 			continue
 		}
@@ -211,7 +211,7 @@ func (r Redactor) inRuns(s string) bool {
 			}
 		}
 	}
-	for _, run := range strings.FieldsFunc(s, notHex) {
+	for run := range strings.FieldsFuncSeq(s, notHex) {
 		for i := 0; len(run) >= minHex && i < 2; i++ {
 			if b, err := hex.DecodeString(run[i : i+(len(run)-i)&^1]); err == nil && r.contains(b) {
 				return true
