@@ -34,6 +34,29 @@ func FuzzRedactorString(f *testing.F) {
 	})
 }
 
+// FuzzRedactorEncoded: a token of MinSecretRun or more JWT characters,
+// quoted in any of the encodings (see encodings) between any texts, does not
+// survive String, as it is or encoded.
+func FuzzRedactorEncoded(f *testing.F) {
+	f.Add("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "token '", "' expired", uint8(2))
+	f.Add("abcdefghijklmnop", "%", "%", uint8(0))
+	f.Add("0123456789", "&#", ";", uint8(16))
+	f.Add("REDACTEDREDACTED", "QUJD", "RUZH", uint8(7))
+	f.Fuzz(func(t *testing.T, token, prefix, suffix string, which uint8) {
+		token = jwtAlphabet(token)
+		if len(token) < MinSecretRun {
+			return
+		}
+		e := encodings[int(which)%len(encodings)]
+		enc := e.encode(token)
+		r := NewRedactor("Bearer " + token)
+		got := r.String(prefix + enc + suffix)
+		if strings.Contains(got, enc) || leaks(r, got) {
+			t.Fatalf("%s of %q between %q and %q: String gives %q: the token survives", e.name, token, prefix, suffix, got)
+		}
+	})
+}
+
 // jwtAlphabet keeps the bytes of s that a JWT may hold.
 func jwtAlphabet(s string) string {
 	return strings.Map(func(r rune) rune {

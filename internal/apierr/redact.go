@@ -2,7 +2,14 @@ package apierr
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"html"
+	"regexp"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -19,7 +26,11 @@ const MinSecretRun = 8
 // MinSecretRun or more consecutive characters of the token, in any letter
 // case, wherever it appears (the whole token, a prefix, one dot-separated
 // JWT segment, an upper-cased copy...). Overlapping and adjacent pieces are
-// replaced by one Redacted. The zero value removes nothing.
+// replaced by one Redacted. A piece that is still there in an encoded form
+// (see Redactor.encoded: escapes, invisible characters, base64, hex) makes
+// the whole text one Redacted: finding it needs a decoded view of the text,
+// and replacing only its span would need a map back from that view. The
+// zero value removes nothing.
 type Redactor struct {
 	// lower is the token with its ASCII letters lower-cased; nil when there
 	// is nothing to match.
@@ -56,9 +67,23 @@ func NewRedactor(authorization string) Redactor {
 	return r
 }
 
-// String returns s with every piece of the token replaced by Redacted.
+// String returns s with every piece of the token replaced by Redacted, or
+// Redacted alone when a piece remains in an encoded form.
 func (r Redactor) String(s string) string {
 	if r.lower == nil || len(s) < MinSecretRun {
+		return s
+	}
+	s = r.replace(s)
+	if r.encoded(s) {
+		return Redacted
+	}
+	return s
+}
+
+// replace returns s with every piece of the token, as it is, replaced by
+// Redacted.
+func (r Redactor) replace(s string) string {
+	if len(s) < MinSecretRun {
 		return s
 	}
 	var b strings.Builder
@@ -91,6 +116,123 @@ func (r Redactor) String(s string) string {
 	b.WriteString(Redacted)
 	b.WriteString(s[end:])
 	return b.String()
+}
+
+// contains reports whether b holds a piece of the token, in any letter case.
+func (r Redactor) contains(b []byte) bool {
+	var x uint64
+	for i, c := range b {
+		x = x<<8 | uint64(lowerASCII(c))
+		if i >= MinSecretRun-1 && r.piece(x) {
+			return true
+		}
+	}
+	return false
+}
+
+// unescapeRounds bounds how many layers of escapes encoded looks through
+// (%2525..., &amp;#...).
+const unescapeRounds = 3
+
+// encoded reports whether s holds a piece of the token once unescaped (see
+// unescape), or inside a run of base64 (either alphabet, padded or not) or
+// hexadecimal digits decoded at each alignment: the token, `Bearer <token>`
+// or a longer text around them, encoded at any byte offset.
+func (r Redactor) encoded(s string) bool {
+	for range unescapeRounds {
+		if r.inRuns(s) {
+			return true
+		}
+		u := unescape(s)
+		if u == s {
+			return false
+		}
+		if r.contains([]byte(u)) {
+			return true
+		}
+		s = u
+	}
+	return r.inRuns(s)
+}
+
+// escapes are the escapes unescape decodes: percent-encoding, `\uXXXX`,
+// `\xNN` and HTML character references (named, decimal, hex).
+var escapes = regexp.MustCompile(`%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);?`)
+
+// unescape decodes one layer of escapes (see escapes), left to right, then
+// drops the invisible format characters (Unicode category Cf: zero-width
+// spaces and joiners, U+2060, U+FEFF, the soft hyphen...). Malformed escapes
+// stay as they are.
+func unescape(s string) string {
+	if strings.ContainsAny(s, `%\&`) {
+		s = escapes.ReplaceAllStringFunc(s, func(m string) string {
+			switch m[0] {
+			case '&':
+				return html.UnescapeString(m)
+			case '%':
+				m = `\x` + m[1:]
+			}
+			if u, err := strconv.Unquote(`"` + m + `"`); err == nil {
+				return u
+			}
+			return m
+		})
+	}
+	for _, c := range []byte(s) {
+		if c >= utf8.RuneSelf {
+			return strings.Map(func(c rune) rune {
+				if unicode.Is(unicode.Cf, c) {
+					return -1
+				}
+				return c
+			}, s)
+		}
+	}
+	return s
+}
+
+// inRuns reports whether a run of base64 or hexadecimal digits in s decodes,
+// at one of its alignments, to bytes that hold a piece of the token.
+func (r Redactor) inRuns(s string) bool {
+	// The shortest runs that can hold MinSecretRun bytes.
+	const minBase64, minHex = (MinSecretRun*4 + 2) / 3, 2 * MinSecretRun
+	for run := range strings.FieldsFuncSeq(s, notBase64) {
+		if len(run) < minBase64 {
+			continue
+		}
+		run = urlToStd.Replace(run)
+		for i := range 4 {
+			n := len(run) - i
+			if n%4 == 1 {
+				n-- // one digit encodes no whole byte
+			}
+			if b, err := base64.RawStdEncoding.DecodeString(run[i : i+n]); err == nil && r.contains(b) {
+				return true
+			}
+		}
+	}
+	for run := range strings.FieldsFuncSeq(s, notHex) {
+		for i := 0; len(run) >= minHex && i < 2; i++ {
+			if b, err := hex.DecodeString(run[i : i+(len(run)-i)&^1]); err == nil && r.contains(b) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// urlToStd maps the base64url alphabet onto the standard one.
+var urlToStd = strings.NewReplacer("-", "+", "_", "/")
+
+// notBase64 reports whether c is outside both base64 alphabets (padding
+// ends a run).
+func notBase64(c rune) bool {
+	return !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_')
+}
+
+// notHex reports whether c is not a hexadecimal digit.
+func notHex(c rune) bool {
+	return !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F')
 }
 
 // piece reports whether the packed window x is a run of the token's

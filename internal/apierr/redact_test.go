@@ -1,6 +1,10 @@
 package apierr
 
 import (
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -105,5 +109,111 @@ func BenchmarkNewUpstreamError(b *testing.B) {
 			Details:       []protoadapt.MessageV1{&errdetails.ResourceInfo{ResourceType: "cloudcockpit.v1.Reseller", ResourceName: "0d6f3c1e-5b7a-4e2c-9f10-3a4b5c6d7e8f", Description: "Reseller not found."}},
 			Authorization: auth,
 		})
+	}
+}
+
+// encodings are the forms an upstream may quote the token in: each returns
+// the text that encodes s.
+var encodings = []struct {
+	name   string
+	encode func(s string) string
+}{
+	{"percent every byte", func(s string) string { return percent(s, func(int) bool { return true }, "%%%02X") }},
+	{"percent every other byte, lower-case hex", func(s string) string { return percent(s, func(i int) bool { return i%2 == 0 }, "%%%02x") }},
+	{"base64", b64(base64.StdEncoding, "")},
+	{"base64 unpadded", b64(base64.RawStdEncoding, "")},
+	{"base64url", b64(base64.URLEncoding, "")},
+	{"base64url unpadded", b64(base64.RawURLEncoding, "")},
+	{"base64 of Bearer", b64(base64.StdEncoding, "Bearer ")},
+	{"base64 after one byte", b64(base64.RawStdEncoding, "{")},
+	{"base64url after two bytes", b64(base64.RawURLEncoding, `{"`)},
+	{"base64 inside JSON", func(s string) string {
+		return base64.StdEncoding.EncodeToString([]byte(`{"authorization":"Bearer ` + s + `","x":1}`))
+	}},
+	{"hex", func(s string) string { return hex.EncodeToString([]byte(s)) }},
+	{"hex upper-case", func(s string) string { return strings.ToUpper(hex.EncodeToString([]byte(s))) }},
+	{"hex at an odd offset", func(s string) string { return "a" + hex.EncodeToString([]byte(s)) }},
+	{`\u escapes`, func(s string) string { return percent(s, func(int) bool { return true }, `\u%04x`) }},
+	{`\u escapes upper-case, some`, func(s string) string { return percent(s, func(i int) bool { return i%3 == 1 }, `\u%04X`) }},
+	{`\x escapes`, func(s string) string { return percent(s, func(int) bool { return true }, `\x%02x`) }},
+	{"HTML decimal", func(s string) string { return percent(s, func(int) bool { return true }, "&#%d;") }},
+	{"HTML hex", func(s string) string { return percent(s, func(i int) bool { return i%2 == 1 }, "&#x%X;") }},
+	{"HTML named", func(s string) string {
+		return strings.NewReplacer(".", "&period;", "-", "&hyphen;", "_", "&lowbar;").Replace(s)
+	}},
+	{"zero-width space between", func(s string) string { return between(s, "\u200b") }},
+	{"zero-width joiners and word joiner", func(s string) string { return between(s, "\u200c\u200d\u2060") }},
+	{"BOM and soft hyphen", func(s string) string { return between(s, "\ufeff\u00ad") }},
+	{"percent-encoded base64", func(s string) string {
+		return url.QueryEscape(base64.StdEncoding.EncodeToString([]byte("Bearer " + s)))
+	}},
+	{"percent-encoded twice", func(s string) string { return url.PathEscape(percent(s, func(int) bool { return true }, "%%%02X")) }},
+	{"escaped zero-width between hex", func(s string) string { return between(hex.EncodeToString([]byte(s)), `\u200B`) }},
+}
+
+// leaks reports whether text still holds a piece of r's token, as it is
+// or encoded.
+// Redacted markers are left out: the token may hold "REDACTED".
+func leaks(r Redactor, text string) bool {
+	text = strings.ReplaceAll(text, Redacted, "\x00")
+	return r.replace(text) != text || r.encoded(text)
+}
+
+// b64 encodes prefix and s with enc.
+func b64(enc *base64.Encoding, prefix string) func(s string) string {
+	return func(s string) string { return enc.EncodeToString([]byte(prefix + s)) }
+}
+
+// percent writes the bytes i of s for which pick(i) in format, the others as
+// they are.
+func percent(s string, pick func(i int) bool, format string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if pick(i) {
+			fmt.Fprintf(&b, format, s[i])
+		} else {
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+// between puts sep between the characters of s.
+func between(s, sep string) string { return strings.Join(strings.Split(s, ""), sep) }
+
+// TestRedactorEncoded: a token quoted in an encoding does not survive, at
+// the start, inside or at the end of a message: the text becomes Redacted
+// (or, when the pieces are plain between escapes, loses them); text with
+// escapes, base64 or hex that holds no token stays as it is.
+func TestRedactorEncoded(t *testing.T) {
+	r := NewRedactor("Bearer " + testJWT)
+	for _, e := range encodings {
+		for _, tok := range []string{testJWT, testJWT[7:19], "0123456789"} {
+			r := r
+			if tok == "0123456789" {
+				r = NewRedactor("Bearer " + tok)
+			}
+			enc := e.encode(tok)
+			for _, give := range []string{enc, "token " + enc + " is not valid", "IDX:" + enc} {
+				if got := r.String(give); strings.Contains(got, enc) || leaks(r, got) {
+					t.Errorf("%s of %q: String(%q) = %q: the token survives", e.name, tok, give, got)
+				}
+			}
+		}
+	}
+	for _, give := range []string{
+		"100% of the quota is used; 50%2 &amp; &#65; \\u0041 \\x41",
+		"request id " + hex.EncodeToString([]byte("a different secret value")),
+		"see " + base64.StdEncoding.EncodeToString([]byte("a different secret value")),
+		"zero\u200bwidth\u00ad",
+		"%ZZ %4 \\uZZZZ \\x4 &#xZZ;",
+	} {
+		if got := r.String(give); got != give {
+			t.Errorf("String(%q) = %q, want it unchanged", give, got)
+		}
+	}
+	short := NewRedactor("Bearer abcdefg")
+	if give := hex.EncodeToString([]byte("abcdefg")); short.String(give) != give {
+		t.Errorf("a token shorter than MinSecretRun is matched in hex")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -145,11 +146,55 @@ func tokenPiece(text string) string {
 	return ""
 }
 
+// encodedTokens are the test token (errTestJWT) in the encodings an upstream
+// may quote it in (apierr's tests have every variant).
+var encodedTokens = []string{
+	escapeEach(errTestJWT, "%%%02X"),
+	base64.StdEncoding.EncodeToString([]byte(errTestJWT)),
+	base64.RawURLEncoding.EncodeToString([]byte("Bearer " + errTestJWT)),
+	strings.ToUpper(hex.EncodeToString([]byte(errTestJWT))),
+	escapeEach(errTestJWT, `\u%04x`),
+	escapeEach(errTestJWT, "&#%d;"),
+	strings.Join(strings.Split(errTestJWT, ""), "\u200b"),
+}
+
+// escapeEach writes every byte of s in format.
+func escapeEach(s, format string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		fmt.Fprintf(&b, format, s[i])
+	}
+	return b.String()
+}
+
+// tokenLeak returns what text still holds of the test token: a run of
+// apierr.MinSecretRun of its characters in any letter case (see
+// tokenPiece), or the middle third of one of encodedTokens, as it is or
+// escaped as JSON (with or without HTML escapes); "" when nothing.
+func tokenLeak(text string) string {
+	if p := tokenPiece(text); p != "" {
+		return p
+	}
+	for _, enc := range encodedTokens {
+		var html, plain bytes.Buffer
+		_ = json.NewEncoder(&html).Encode(enc)
+		e := json.NewEncoder(&plain)
+		e.SetEscapeHTML(false)
+		_ = e.Encode(enc)
+		for _, v := range []string{enc, html.String(), plain.String()} {
+			if mid := v[len(v)/3 : 2*len(v)/3]; strings.Contains(text, mid) {
+				return mid
+			}
+		}
+	}
+	return ""
+}
+
 // TestNoTokenPieceLeaks: an upstream that quotes the caller's token in every
 // way it can (whole, split at its dots, as a prefix, upper- and lower-cased,
-// in every envelope field) leaves no run of 8 of its characters in what
-// reaches the caller (gRPC status and details, REST body), the log, the
-// spans or the metrics.
+// encoded (see encodedTokens), in every envelope field) leaves no run of 8
+// of its characters and no encoded form in what reaches the caller (gRPC
+// status and details, REST body), the log, the spans or the metrics.
 func TestNoTokenPieceLeaks(t *testing.T) {
 	segs := strings.Split(errTestJWT, ".")
 	quotes := []string{
@@ -162,6 +207,7 @@ func TestNoTokenPieceLeaks(t *testing.T) {
 		strings.ToLower(segs[2]),
 		errTestJWT[50:58],
 	}
+	quotes = append(quotes, encodedTokens...)
 	statuses := []int{400, 401, 403, 404, 409, 429, 500, 503}
 	var upstreamStatus atomic.Int32 // the status the upstream answers with
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -230,14 +276,14 @@ func TestNoTokenPieceLeaks(t *testing.T) {
 	_, metrics := restGet(ctx, t, httpBase+"/metrics", "")
 
 	for i, text := range seen {
-		if p := tokenPiece(text); p != "" {
+		if p := tokenLeak(text); p != "" {
 			t.Errorf("caller output %d holds token piece %q: %.300s", i, p, text)
 		}
 	}
-	if p := tokenPiece(log.String()); p != "" {
+	if p := tokenLeak(log.String()); p != "" {
 		t.Errorf("log holds token piece %q", p)
 	}
-	if p := tokenPiece(string(metrics)); p != "" {
+	if p := tokenLeak(string(metrics)); p != "" {
 		t.Errorf("metrics hold token piece %q", p)
 	}
 	spans := exp.GetSpans()
@@ -246,7 +292,7 @@ func TestNoTokenPieceLeaks(t *testing.T) {
 	}
 	for _, s := range spans {
 		text := fmt.Sprintf("%s %v %v %v %v", s.Name, s.Status, s.Attributes, s.Events, s.Links)
-		if p := tokenPiece(text); p != "" {
+		if p := tokenLeak(text); p != "" {
 			t.Errorf("span %q holds token piece %q: %.300s", s.Name, p, text)
 		}
 	}

@@ -1,14 +1,20 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"connectrpc.com/connect"
 	"connectrpc.com/vanguard"
 	"connectrpc.com/vanguard/vanguardgrpc"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
 // Read deadlines of one HTTP request (its headers and body). The server has
@@ -43,6 +49,7 @@ type rpcHandler struct {
 func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 	t, err := vanguardgrpc.NewTranscoder(gs,
 		vanguard.WithUnknownHandler(unknown),
+		vanguard.WithCodec(func(r vanguard.TypeResolver) vanguard.Codec { return jsonCodec{vanguard.NewJSONCodec(r)} }),
 		vanguard.WithDefaultServiceOptions(
 			// The facade's messages are small; a Connect or gRPC-Web request
 			// larger than the gRPC server's own limit (4 MiB) gets an error.
@@ -82,6 +89,29 @@ func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w = newGRPCWebTrailerWriter(w)
 	}
 	h.transcoder.ServeHTTP(w, r)
+}
+
+// jsonCodec is vanguard's JSON codec, whose decode errors are
+// INVALID_ARGUMENT with ErrorInfo (INVALID_REQUEST): vanguard passes a
+// codec's *connect.Error on as it is, and makes any other error INTERNAL or
+// UNKNOWN. Nothing else changes; the request has no correlation id yet (no
+// interceptor has run), so the details carry none.
+type jsonCodec struct{ *vanguard.JSONCodec }
+
+// Unmarshal decodes data into msg as vanguard's codec does.
+func (c jsonCodec) Unmarshal(data []byte, msg proto.Message) error {
+	err := c.JSONCodec.Unmarshal(data, msg)
+	if err == nil {
+		return nil
+	}
+	st := apierr.New(apierr.Spec{Code: codes.InvalidArgument, Reason: apierr.ReasonInvalidRequest, Message: "the request message does not decode: " + err.Error()})
+	ce := connect.NewError(connect.CodeInvalidArgument, errors.New(st.Message()))
+	for _, d := range st.Proto().GetDetails() {
+		if detail, err := connect.NewErrorDetail(d); err == nil {
+			ce.AddDetail(detail)
+		}
+	}
+	return ce
 }
 
 // hasAnyPrefix reports whether s starts with one of prefixes.

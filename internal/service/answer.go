@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
 
@@ -48,7 +49,7 @@ func (c *call) checkReseller(ctx context.Context, cfg config, asked string, r *r
 	}
 	got := "<none>"
 	if r.ID != nil {
-		got = truncate(*r.ID, 64)
+		got = apierr.NewRedactor(c.info.Authorization).String(truncate(*r.ID, 64))
 	}
 	cfg.logger.LogAttrs(ctx, slog.LevelWarn, "upstream answer rejected: its id is not the one asked for",
 		slog.String("operation", c.op), slog.String("asked_id", asked), slog.String("answer_id", got),

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"encoding/base64"
 	"log/slog"
 	"strings"
 	"sync"
@@ -60,6 +61,9 @@ func (c *mismatchCounter) get() []string {
 	return c.ops
 }
 
+// tokenBase64 is the caller's token (testAuth) in base64.
+var tokenBase64 = base64.StdEncoding.EncodeToString([]byte(strings.TrimPrefix(testAuth, "Bearer ")))
+
 func TestGetResellerRejectsMismatchedAnswer(t *testing.T) {
 	const other = "22222222-2222-4222-8222-222222222222"
 	tests := []struct {
@@ -75,6 +79,7 @@ func TestGetResellerRejectsMismatchedAnswer(t *testing.T) {
 		{name: "no id", asked: testResellerID, body: `{"companyName":"Fabrikam"}`},
 		{name: "null id", asked: testResellerID, body: `{"id":null}`},
 		{name: "id not a GUID", asked: testResellerID, body: `{"id":"string"}`},
+		{name: "id quoting the token in base64", asked: testResellerID, body: `{"id":"` + tokenBase64 + `"}`},
 		{name: "last of repeated ids wins", asked: testResellerID, body: `{"id":"` + testResellerID + `","id":"` + other + `"}`},
 	}
 	for _, tt := range tests {
@@ -111,6 +116,9 @@ func TestGetResellerRejectsMismatchedAnswer(t *testing.T) {
 				!strings.Contains(out, `"msg":"upstream answer rejected: its id is not the one asked for"`) ||
 				!strings.Contains(out, `"asked_id":"`+tt.asked+`"`) || !strings.Contains(out, `"tenant":"`+testTenant+`"`) {
 				t.Errorf("log = %q, want one warning naming the asked id and the tenant", out)
+			}
+			if strings.Contains(logs.String(), tokenBase64[8:40]) {
+				t.Errorf("log %q quotes the caller's token", logs.String())
 			}
 			if strings.Contains(err.Error(), "Fabrikam") {
 				t.Errorf("error %q carries the other reseller's data", err)
