@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -58,29 +57,6 @@ var services = []string{
 	pb.CustomerService_ServiceDesc.ServiceName,
 }
 
-// New returns the REST mirror: an http.Handler serving the RPC routes, which
-// call the services through conn, plus OpenAPIPath, OpenAPIv3Path, HealthzPath and
-// ReadyzPath. conn should reach the facade's own *grpc.Server (an in-memory
-// connection is cheapest), so that every REST call passes the same
-// interceptors as a gRPC call. New fails only if the services' HTTP rules
-// cannot be read.
-func New(conn grpc.ClientConnInterface, opts ...Option) (http.Handler, error) {
-	g, err := newGateway(opts...)
-	if err != nil {
-		return nil, err
-	}
-	// The generated Register functions only use ctx to stop dialling, which
-	// Register...HandlerClient never does.
-	ctx := context.Background()
-	if err := pb.RegisterResellerServiceHandlerClient(ctx, g.mux, pb.NewResellerServiceClient(conn)); err != nil {
-		return nil, fmt.Errorf("gateway: register ResellerService: %w", err)
-	}
-	if err := pb.RegisterCustomerServiceHandlerClient(ctx, g.mux, pb.NewCustomerServiceClient(conn)); err != nil {
-		return nil, fmt.Errorf("gateway: register CustomerService: %w", err)
-	}
-	return g.mux, nil
-}
-
 // gateway holds the mux and what its hooks need.
 type gateway struct {
 	mux    *runtime.ServeMux
@@ -95,8 +71,8 @@ type gateway struct {
 }
 
 // newGateway builds the mux with the mirror's options, health and OpenAPI
-// routes, and no RPC route yet: New registers them over a client connection,
-// the benchmarks also directly over the servers.
+// routes, and no RPC route yet: New registers them (the benchmarks also
+// without interceptors).
 func newGateway(opts ...Option) (*gateway, error) {
 	var o options
 	for _, opt := range opts {
