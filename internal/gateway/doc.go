@@ -20,7 +20,7 @@
 //   - Query parameters: the upstream's camelCase names and the proto's
 //     snake_case names are accepted, case-sensitively, each at most once and
 //     only one spelling per field; anything else is a 400 answered before any
-//     gRPC call (see query.go).
+//     interceptor runs (see query.go).
 //   - Errors: the HTTP status follows the gRPC code
 //     (runtime.HTTPStatusFromCode), and the body is the google.rpc.Status as
 //     JSON with its details resolved ("@type" plus fields). Errors raised by

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -10,10 +11,6 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
-
-	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 )
 
 // Paths the mirror serves besides the RPC routes.
@@ -51,19 +48,10 @@ func WithHealth(hc HealthChecker) Option {
 	return func(o *options) { o.health = hc }
 }
 
-// services lists the gRPC services the mirror exposes.
-var services = []string{
-	pb.ResellerService_ServiceDesc.ServiceName,
-	pb.CustomerService_ServiceDesc.ServiceName,
-}
-
 // gateway holds the mux and what its hooks need.
 type gateway struct {
 	mux    *runtime.ServeMux
 	health HealthChecker
-	// routes maps "METHOD pattern" (runtime.Pattern.String()) to the RPC
-	// route it serves.
-	routes map[string]*route
 	// allow is the Allow header of a 405: every method some route uses.
 	allow string
 	// index lists the routes for the message of an unknown-path 404.
@@ -78,29 +66,22 @@ func newGateway(opts ...Option) (*gateway, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	descs := make([]protoreflect.ServiceDescriptor, 0, len(services))
-	for _, name := range services {
-		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
-		if err != nil {
-			return nil, fmt.Errorf("gateway: find service %s: %w", name, err)
-		}
-		sd, ok := d.(protoreflect.ServiceDescriptor)
-		if !ok {
-			return nil, fmt.Errorf("gateway: %s is not a service", name)
-		}
-		descs = append(descs, sd)
+	// The RPC routes, as the OpenAPI document (generated from the same HTTP
+	// rules as the handlers) names them.
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage
 	}
-	routes, err := buildRoutes(descs)
-	if err != nil {
-		return nil, err
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		return nil, fmt.Errorf("gateway: read the OpenAPI document: %w", err)
 	}
-	g := &gateway{health: o.health, routes: routes}
-
+	g := &gateway{health: o.health}
 	methods := map[string]bool{http.MethodGet: true} // health and OpenAPI
 	var index []string
-	for _, rt := range routes {
-		methods[rt.method] = true
-		index = append(index, rt.method+" "+rt.display)
+	for p, ops := range doc.Paths {
+		for m := range ops {
+			methods[strings.ToUpper(m)] = true
+			index = append(index, strings.ToUpper(m)+" "+p)
+		}
 	}
 	index = append(index, "GET "+OpenAPIPath, "GET "+OpenAPIv3Path, "GET "+HealthzPath, "GET "+ReadyzPath)
 	slices.Sort(index)
@@ -114,7 +95,7 @@ func newGateway(opts ...Option) (*gateway, error) {
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newMarshaler()),
 		runtime.WithErrorHandler(g.handleError),
 		runtime.WithRoutingErrorHandler(g.handleRoutingError),
-		runtime.WithMiddlewares(g.checkQuery),
+		runtime.WithMiddlewares(g.checkRequest),
 		// A POST with a form body must not reach a GET route (its body would
 		// become query parameters), and no header may change the method.
 		runtime.WithDisablePathLengthFallback(),

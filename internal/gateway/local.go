@@ -26,9 +26,11 @@ import (
 // certificate in the gRPC peer (peer.FromContext), as on the gRPC port. New
 // fails only if the services' HTTP rules cannot be read.
 func New(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServer, interceptor grpc.UnaryServerInterceptor, opts ...Option) (http.Handler, error) {
-	if interceptor == nil {
-		interceptor = ChainUnaryInterceptors()
+	chain := []grpc.UnaryServerInterceptor{rejectIgnoredQuery}
+	if interceptor != nil {
+		chain = append(chain, interceptor)
 	}
+	interceptor = ChainUnaryInterceptors(chain...)
 	g, err := newGateway(opts...)
 	if err != nil {
 		return nil, err
