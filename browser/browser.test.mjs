@@ -51,7 +51,7 @@ async function startFacade(origin) {
   for (const k of ["CLOUDCOCKPIT_BASE_URL", "CLOUDCOCKPIT_TENANT", "SANDBOX", "CORS_ALLOWED_ORIGINS"]) delete env[k];
   const proc = spawn(facadeBin, [
     "-sandbox", "-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0",
-    "-cors-allowed-origins", origin, "-log-flush-interval", "0",
+    "-cors-allowed-origins", origin,
   ], { env, stdio: ["ignore", "ignore", "pipe"] });
   const log = [];
   const api = await new Promise((resolve, reject) => {

@@ -122,7 +122,7 @@ func scrapeExercisedServer(t *testing.T) map[string]bool {
 	cmd := exec.CommandContext(ctx, bin,
 		"-upstream-url", upstream.URL,
 		"-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0",
-		"-log-format", "json", "-log-flush-interval", "0",
+		"-log-format", "json",
 	)
 	// The resilience knobs go in the environment, where a variable the
 	// server does not know is ignored, so that this test runs on the breaker

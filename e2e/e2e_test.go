@@ -100,9 +100,7 @@ func start(t *testing.T, args ...string) *proc {
 func launch(t *testing.T, list func(*proc) (string, error), args ...string) *proc {
 	t.Helper()
 	p := &proc{grpc: freePort(t), http: freePort(t), log: &bytes.Buffer{}, exited: make(chan struct{})}
-	// Log lines are batched; a short interval keeps that path under test
-	// while the tests wait little for lines (see flushedLog).
-	args = append([]string{"-grpc-addr", p.grpc, "-http-addr", p.http, "-log-flush-interval", e2eLogFlush.String()}, args...)
+	args = append([]string{"-grpc-addr", p.grpc, "-http-addr", p.http}, args...)
 	p.cmd = exec.Command(serverBin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
@@ -131,7 +129,7 @@ func launch(t *testing.T, list func(*proc) (string, error), args ...string) *pro
 	return nil
 }
 
-// e2eLogFlush is the -log-flush-interval of the servers the tests start.
+// e2eLogFlush bounds how long a logged line takes through the pipe to p.log.
 const e2eLogFlush = 10 * time.Millisecond
 
 // flushedLog returns the server's log once every line logged before the

@@ -23,7 +23,6 @@ import (
 	embedded "github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/server"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/service"
-	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
 )
 
 func main() {
@@ -42,7 +41,6 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err = server.Run(ctx, cfg)
 	stop()
-	_ = cli.logs.Close() // the last batch of log lines
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cloudcockpit-facade:", err)
 		os.Exit(1)
@@ -59,8 +57,6 @@ type setting struct {
 // configuration.
 type cliOptions struct {
 	showVersion bool
-	// logs is the batching writer under cfg.Logger; main closes it last.
-	logs *telemetry.LogWriter
 }
 
 // parseConfig reads flags from args and variables through getenv into a
@@ -80,7 +76,6 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		shutdownDelay   = setting{"shutdown-delay", "SHUTDOWN_DELAY", "how long to keep accepting calls after SIGTERM, readiness already NOT_SERVING, before draining (time for load balancers to notice)"}
 		logLevel        = setting{"log-level", "LOG_LEVEL", "log level: debug, info, warn, error"}
 		logFormat       = setting{"log-format", "LOG_FORMAT", "log format: json or text"}
-		logFlush        = setting{"log-flush-interval", "LOG_FLUSH_INTERVAL", "log lines are written in batches at least this often; 0 writes each line at once"}
 
 		upstreamTimeout        = setting{"upstream-timeout", "UPSTREAM_TIMEOUT", "bound on an upstream call, retries included, when the caller sets no deadline"}
 		upstreamAttemptTimeout = setting{"upstream-attempt-timeout", "UPSTREAM_ATTEMPT_TIMEOUT", "bound on each upstream attempt, from sending the request to the end of the response body; 0 disables it"}
@@ -154,7 +149,6 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.DurationVar(&cfg.GRPCMaxConnectionIdle, grpcMaxConnIdle.flag, cfg.GRPCMaxConnectionIdle, help(grpcMaxConnIdle, ""))
 	level := fs.String(logLevel.flag, "info", help(logLevel, ""))
 	format := fs.String(logFormat.flag, "json", help(logFormat, ""))
-	flushEvery := fs.Duration(logFlush.flag, 100*time.Millisecond, help(logFlush, ""))
 	version := fs.Bool("version", false, "print the version and build info, then exit")
 	fs.Usage = func() { printUsage(fs.Output(), fs, meta) }
 	if err := fs.Parse(args); err != nil {
@@ -226,7 +220,6 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		fromEnv(defaultTenant, str(&cfg.DefaultTenant)),
 		fromEnv(logLevel, str(level)),
 		fromEnv(logFormat, str(format)),
-		fromEnv(logFlush, duration(flushEvery)),
 		fromEnv(sandbox, boolean(&cfg.Sandbox)),
 		fromEnv(shutdownTimeout, duration(&cfg.ShutdownTimeout)),
 		fromEnv(shutdownDelay, duration(&cfg.ShutdownDelay)),
@@ -278,11 +271,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	if cfg.DefaultTenant != "" && !service.IsDomainName(cfg.DefaultTenant) {
 		return cfg, cliOptions{}, fmt.Errorf("-default-tenant (CLOUDCOCKPIT_TENANT) %q is not a domain name such as portal.cloudcockpit.com", cfg.DefaultTenant)
 	}
-	if *flushEvery < 0 {
-		return cfg, cliOptions{}, errors.New("-log-flush-interval (LOG_FLUSH_INTERVAL) must not be negative")
-	}
-	logs := telemetry.NewLogWriter(os.Stderr, *flushEvery)
-	logger, err := newLogger(*level, *format, logs)
+	logger, err := newLogger(*level, *format, os.Stderr)
 	if err != nil {
 		return cfg, cliOptions{}, err
 	}
@@ -290,7 +279,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	if err := cfg.Validate(); err != nil {
 		return cfg, cliOptions{}, err
 	}
-	return cfg, cliOptions{showVersion: *version, logs: logs}, nil
+	return cfg, cliOptions{showVersion: *version}, nil
 }
 
 // newLogger builds the process logger from the level and format settings.

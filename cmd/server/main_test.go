@@ -32,21 +32,19 @@ func TestParseConfigUpstreamSettings(t *testing.T) {
 		},
 		{
 			name: "profiles by flag",
-			args: []string{"-debug-addr=127.0.0.1:6060", "-log-flush-interval=0"},
+			args: []string{"-debug-addr=127.0.0.1:6060"},
 			check: func(c server.Config) bool {
 				return c.DebugAddr == "127.0.0.1:6060"
 			},
 		},
 		{
 			name: "profiles by environment",
-			env:  map[string]string{"DEBUG_ADDR": "127.0.0.1:6061", "LOG_FLUSH_INTERVAL": "1s"},
+			env:  map[string]string{"DEBUG_ADDR": "127.0.0.1:6061"},
 			check: func(c server.Config) bool {
 				return c.DebugAddr == "127.0.0.1:6061"
 			},
 		},
 		{name: "transport setting is gone", args: []string{"-upstream-transport=nethttp"}, wantErr: "flag provided but not defined: -upstream-transport"},
-		{name: "negative log flush interval", args: []string{"-log-flush-interval=-1s"}, wantErr: "-log-flush-interval (LOG_FLUSH_INTERVAL) must not be negative"},
-		{name: "bad log flush variable", env: map[string]string{"LOG_FLUSH_INTERVAL": "often"}, wantErr: `LOG_FLUSH_INTERVAL="often": want a duration`},
 		{
 			name: "flags",
 			args: []string{"-upstream-timeout=3s", "-upstream-attempt-timeout=0", "-upstream-max-attempts=1", "-upstream-max-concurrent=8",

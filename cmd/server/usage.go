@@ -22,7 +22,7 @@ var flagGroups = []flagGroup{
 	{"Listeners", []string{"grpc-addr", "http-addr", "cors-allowed-origins"}},
 	{"Upstream", []string{"sandbox", "upstream-url", "default-tenant"}},
 	{"TLS", []string{"tls-cert", "tls-key", "tls-client-ca", "upstream-ca"}},
-	{"Logging", []string{"log-level", "log-format", "log-flush-interval"}},
+	{"Logging", []string{"log-level", "log-format"}},
 	{"Shutdown", []string{"shutdown-delay", "shutdown-timeout"}},
 	{"Upstream calls: deadlines, retries, limits", []string{
 		"upstream-timeout", "upstream-attempt-timeout", "upstream-max-attempts",

@@ -81,7 +81,6 @@ func TestUsageEssentialsFirst(t *testing.T) {
 		"  -sandbox  (SANDBOX, default false)\n",
 		"  -tls-cert string  (TLS_CERT_FILE, default none: plaintext)\n",
 		"  -shutdown-timeout duration  (SHUTDOWN_TIMEOUT, default 10s)\n",
-		"  -log-flush-interval duration  (LOG_FLUSH_INTERVAL, default 100ms)\n",
 	} {
 		if !strings.Contains(out, line) {
 			t.Errorf("-h output lacks %q; got:\n%s", line, out)

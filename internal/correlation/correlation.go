@@ -6,9 +6,8 @@ package correlation
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 
+	"github.com/google/uuid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 )
@@ -52,9 +51,9 @@ func Ensure(ctx context.Context) (context.Context, ID) {
 	case len(vals) == 1 && IsUUID(vals[0]):
 		id.Value = vals[0]
 	case len(vals) == 0 || (len(vals) == 1 && vals[0] == ""):
-		id.Value = NewUUID()
+		id.Value = uuid.NewString()
 	default:
-		id.Value = NewUUID()
+		id.Value = uuid.NewString()
 		id.Rejected = vals[0]
 		if id.Rejected == "" {
 			id.Rejected = vals[len(vals)-1]
@@ -77,47 +76,8 @@ func UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 
 // IsUUID reports whether s is a UUID in its canonical textual form
 // (8-4-4-4-12 hexadecimal digits, either case). Braces, URN prefixes and
-// other forms that some parsers accept are rejected, so the value can be
+// other forms that uuid.Parse accepts are rejected, so the value can be
 // placed in a URL or header unchanged.
 func IsUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !isHex(c) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func isHex(c byte) bool {
-	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
-}
-
-// NewUUID returns a random (version 4) UUID in canonical lower-case form.
-func NewUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	b[6] = (b[6] & 0x0f) | 0x40
-	b[8] = (b[8] & 0x3f) | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:])
+	return len(s) == 36 && uuid.Validate(s) == nil
 }

@@ -34,20 +34,6 @@ func TestIsUUID(t *testing.T) {
 	}
 }
 
-func TestNewUUID(t *testing.T) {
-	seen := map[string]bool{}
-	for range 100 {
-		u := NewUUID()
-		if !IsUUID(u) || u[14] != '4' || (u[19] != '8' && u[19] != '9' && u[19] != 'a' && u[19] != 'b') {
-			t.Fatalf("NewUUID() = %q, not a v4 UUID", u)
-		}
-		if seen[u] {
-			t.Fatalf("NewUUID() repeated %q", u)
-		}
-		seen[u] = true
-	}
-}
-
 func TestEnsure(t *testing.T) {
 	const valid = "0d6f3c1e-5b7a-4e2c-9f10-3a4b5c6d7e8f"
 	tests := []struct {

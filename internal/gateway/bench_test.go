@@ -3,19 +3,11 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/test/bufconn"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
@@ -51,106 +43,16 @@ func contoso(b *testing.B) *rest.Reseller {
 	return &r
 }
 
-// benchServer serves the services over upstream with the correlation
-// interceptor on l until cleanup.
-func benchServer(b *testing.B, upstream service.Upstream, l net.Listener) {
-	b.Helper()
-	gs := grpc.NewServer(grpc.ChainUnaryInterceptor(correlation.UnaryServerInterceptor()))
-	service.Register(gs, upstream, service.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = gs.Serve(l)
-	}()
-	b.Cleanup(func() {
-		gs.Stop()
-		<-done
-	})
-}
-
-// dial returns a client connection that reaches the server through dialer.
-func dial(b *testing.B, target string, dialer func(context.Context, string) (net.Conn, error)) *grpc.ClientConn {
-	b.Helper()
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
-	if dialer != nil {
-		opts = append(opts, grpc.WithContextDialer(dialer))
-	}
-	conn, err := grpc.NewClient(target, opts...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = conn.Close() })
-	return conn
-}
-
-// pipeListener is an in-memory net.Listener over net.Pipe (synchronous,
-// unbuffered), the smallest alternative to bufconn.
-type pipeListener struct {
-	conns chan net.Conn
-	done  chan struct{}
-	once  sync.Once
-}
-
-func newPipeListener() *pipeListener {
-	return &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeListener) Close() error {
-	l.once.Do(func() { close(l.done) })
-	return nil
-}
-
-func (l *pipeListener) Addr() net.Addr { return &net.UnixAddr{Name: "pipe", Net: "pipe"} }
-
-func (l *pipeListener) dial(ctx context.Context, _ string) (net.Conn, error) {
-	client, server := net.Pipe()
-	select {
-	case l.conns <- server:
-		return client, nil
-	case <-l.done:
-	case <-ctx.Done():
-	}
-	_, _ = client.Close(), server.Close()
-	return nil, net.ErrClosed
-}
-
-// wirings builds the mirror five ways over the same services.
+// wirings builds the mirror over the same services with and without the
+// interceptor chain.
 var wirings = []struct {
 	name  string
 	build func(b *testing.B, upstream service.Upstream) http.Handler
 }{
-	{"bufconn", func(b *testing.B, up service.Upstream) http.Handler {
-		l := bufconn.Listen(256 << 10)
-		benchServer(b, up, l)
-		return mustNew(b, dial(b, "passthrough:///bufconn", func(ctx context.Context, _ string) (net.Conn, error) { return l.DialContext(ctx) }))
-	}},
-	{"net.Pipe", func(b *testing.B, up service.Upstream) http.Handler {
-		l := newPipeListener()
-		benchServer(b, up, l)
-		return mustNew(b, dial(b, "passthrough:///pipe", l.dial))
-	}},
-	{"loopback-TCP", func(b *testing.B, up service.Upstream) http.Handler {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchServer(b, up, l)
-		return mustNew(b, dial(b, l.Addr().String(), nil))
-	}},
 	{"local-with-interceptor-chain", func(b *testing.B, up service.Upstream) http.Handler {
-		// What the server uses: the services in process, through the same
-		// interceptor chain as the gRPC server (here the correlation one,
-		// as benchServer installs).
-		h, err := NewLocal(service.NewResellerServer(up), service.NewCustomerServer(up),
+		// What the server ships: the services in process, through the
+		// interceptor chain (here the correlation one).
+		h, err := New(service.NewResellerServer(up), service.NewCustomerServer(up),
 			ChainUnaryInterceptors(correlation.UnaryServerInterceptor()))
 		if err != nil {
 			b.Fatal(err)
@@ -171,15 +73,6 @@ var wirings = []struct {
 		}
 		return g.mux
 	}},
-}
-
-func mustNew(b *testing.B, conn *grpc.ClientConn) http.Handler {
-	b.Helper()
-	h, err := New(conn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return h
 }
 
 // BenchmarkWiring measures one GET /v1/Resellers/{id} through the mirror

@@ -5,11 +5,12 @@
 // (GET /openapi.json, and as OpenAPI 3.0 GET /openapi.v3.json) and the health endpoints (GET /healthz, GET /readyz).
 //
 // The mirror holds no handler logic. [New] registers the generated gateway
-// handlers over a gRPC client connection, so that every REST call is a real
-// gRPC call through the server's interceptors (correlation id, logging,
-// metrics, recovery) and the service's validation; the facade dials the same
-// *grpc.Server over an in-memory listener for that. What the package adds is
-// the HTTP edge:
+// handlers over the service implementations in process (grpc-gateway's
+// RegisterXHandlerServer), each call wrapped in the gRPC server's own
+// interceptor chain ([ChainUnaryInterceptors]: correlation id, access log,
+// metrics, recovery), so that a REST call gets the same validation, errors
+// and telemetry as a gRPC call without a second trip through a gRPC
+// connection. What the package adds is the HTTP edge:
 //
 //   - Headers: only X-Tenant, Authorization and X-Correlation-Id become
 //     metadata the service reads (x-tenant, authorization,
@@ -19,7 +20,7 @@
 //   - Query parameters: the upstream's camelCase names and the proto's
 //     snake_case names are accepted, case-sensitively, each at most once and
 //     only one spelling per field; anything else is a 400 answered before any
-//     gRPC call (see query.go).
+//     interceptor runs (see query.go).
 //   - Errors: the HTTP status follows the gRPC code
 //     (runtime.HTTPStatusFromCode), and the body is the google.rpc.Status as
 //     JSON with its details resolved ("@type" plus fields). Errors raised by

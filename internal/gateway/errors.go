@@ -41,6 +41,12 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 	if !ok && httpStatus == http.StatusBadRequest {
 		st = status.New(codes.InvalidArgument, err.Error())
 	}
+	if st.Code() == codes.InvalidArgument && !hasErrorInfo(st) {
+		if op, fvs := queryProblems(ctx); len(fvs) > 0 {
+			g.rejectQuery(w, r, op, fvs)
+			return
+		}
+	}
 	cid := ""
 	if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
 		if v := md.HeaderMD.Get(correlation.MetadataKey); len(v) > 0 {
@@ -60,7 +66,7 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 	if httpStatus == 0 {
 		httpStatus = runtime.HTTPStatusFromCode(st.Code())
 	}
-	st = g.restFieldNames(st, r)
+	st = restFieldNames(ctx, st, r)
 	writeStatus(w, httpStatus, st, cid)
 }
 
@@ -90,7 +96,7 @@ func (g *gateway) handleRoutingError(_ context.Context, _ *runtime.ServeMux, _ r
 
 // rejectQuery answers a bad query with 400 INVALID_ARGUMENT listing every
 // violation, as the service lists its own.
-func (g *gateway) rejectQuery(w http.ResponseWriter, r *http.Request, rt *route, fvs []*errdetails.BadRequest_FieldViolation) {
+func (g *gateway) rejectQuery(w http.ResponseWriter, r *http.Request, op string, fvs []*errdetails.BadRequest_FieldViolation) {
 	cid, invalid := requestCorrelationID(r)
 	if invalid {
 		fvs = append(fvs, &errdetails.BadRequest_FieldViolation{
@@ -106,7 +112,7 @@ func (g *gateway) rejectQuery(w http.ResponseWriter, r *http.Request, rt *route,
 		}
 		msg.WriteString(fv.GetField() + ": " + fv.GetDescription())
 	}
-	st := withDetails(status.New(codes.InvalidArgument, msg.String()), apierr.ReasonInvalidQuery, rt.operation, cid,
+	st := withDetails(status.New(codes.InvalidArgument, msg.String()), apierr.ReasonInvalidQuery, op, cid,
 		&errdetails.BadRequest{FieldViolations: fvs})
 	writeStatus(w, http.StatusBadRequest, st, cid)
 }

@@ -1,11 +1,11 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 
-	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -29,14 +29,9 @@ var metadataHeaders = map[string]string{
 // The message, which lists the violations, is renamed alike. Names that are
 // neither (the upstream's own propertyName) stay. gRPC callers never see
 // this: it runs only in the mirror.
-func (g *gateway) restFieldNames(st *status.Status, r *http.Request) *status.Status {
+func restFieldNames(ctx context.Context, st *status.Status, r *http.Request) *status.Status {
 	sp := st.Proto()
-	var input protoreflect.MessageDescriptor
-	if pat, ok := runtime.HTTPPattern(r.Context()); ok {
-		if rt := g.routes[r.Method+" "+pat.String()]; rt != nil {
-			input = rt.input
-		}
-	}
+	input := rpcInput(ctx)
 	query, _ := url.ParseQuery(r.URL.RawQuery)
 	renamed := map[string]string{}
 	changed := false

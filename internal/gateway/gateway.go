@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -9,12 +10,7 @@ import (
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
-
-	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 )
 
 // Paths the mirror serves besides the RPC routes.
@@ -52,42 +48,10 @@ func WithHealth(hc HealthChecker) Option {
 	return func(o *options) { o.health = hc }
 }
 
-// services lists the gRPC services the mirror exposes.
-var services = []string{
-	pb.ResellerService_ServiceDesc.ServiceName,
-	pb.CustomerService_ServiceDesc.ServiceName,
-}
-
-// New returns the REST mirror: an http.Handler serving the RPC routes, which
-// call the services through conn, plus OpenAPIPath, OpenAPIv3Path, HealthzPath and
-// ReadyzPath. conn should reach the facade's own *grpc.Server (an in-memory
-// connection is cheapest), so that every REST call passes the same
-// interceptors as a gRPC call. New fails only if the services' HTTP rules
-// cannot be read.
-func New(conn grpc.ClientConnInterface, opts ...Option) (http.Handler, error) {
-	g, err := newGateway(opts...)
-	if err != nil {
-		return nil, err
-	}
-	// The generated Register functions only use ctx to stop dialling, which
-	// Register...HandlerClient never does.
-	ctx := context.Background()
-	if err := pb.RegisterResellerServiceHandlerClient(ctx, g.mux, pb.NewResellerServiceClient(conn)); err != nil {
-		return nil, fmt.Errorf("gateway: register ResellerService: %w", err)
-	}
-	if err := pb.RegisterCustomerServiceHandlerClient(ctx, g.mux, pb.NewCustomerServiceClient(conn)); err != nil {
-		return nil, fmt.Errorf("gateway: register CustomerService: %w", err)
-	}
-	return g.mux, nil
-}
-
 // gateway holds the mux and what its hooks need.
 type gateway struct {
 	mux    *runtime.ServeMux
 	health HealthChecker
-	// routes maps "METHOD pattern" (runtime.Pattern.String()) to the RPC
-	// route it serves.
-	routes map[string]*route
 	// allow is the Allow header of a 405: every method some route uses.
 	allow string
 	// index lists the routes for the message of an unknown-path 404.
@@ -95,36 +59,29 @@ type gateway struct {
 }
 
 // newGateway builds the mux with the mirror's options, health and OpenAPI
-// routes, and no RPC route yet: New registers them over a client connection,
-// the benchmarks also directly over the servers.
+// routes, and no RPC route yet: New registers them (the benchmarks also
+// without interceptors).
 func newGateway(opts ...Option) (*gateway, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
-	descs := make([]protoreflect.ServiceDescriptor, 0, len(services))
-	for _, name := range services {
-		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
-		if err != nil {
-			return nil, fmt.Errorf("gateway: find service %s: %w", name, err)
-		}
-		sd, ok := d.(protoreflect.ServiceDescriptor)
-		if !ok {
-			return nil, fmt.Errorf("gateway: %s is not a service", name)
-		}
-		descs = append(descs, sd)
+	// The RPC routes, as the OpenAPI document (generated from the same HTTP
+	// rules as the handlers) names them.
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage
 	}
-	routes, err := buildRoutes(descs)
-	if err != nil {
-		return nil, err
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		return nil, fmt.Errorf("gateway: read the OpenAPI document: %w", err)
 	}
-	g := &gateway{health: o.health, routes: routes}
-
+	g := &gateway{health: o.health}
 	methods := map[string]bool{http.MethodGet: true} // health and OpenAPI
 	var index []string
-	for _, rt := range routes {
-		methods[rt.method] = true
-		index = append(index, rt.method+" "+rt.display)
+	for p, ops := range doc.Paths {
+		for m := range ops {
+			methods[strings.ToUpper(m)] = true
+			index = append(index, strings.ToUpper(m)+" "+p)
+		}
 	}
 	index = append(index, "GET "+OpenAPIPath, "GET "+OpenAPIv3Path, "GET "+HealthzPath, "GET "+ReadyzPath)
 	slices.Sort(index)
@@ -138,7 +95,7 @@ func newGateway(opts ...Option) (*gateway, error) {
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newMarshaler()),
 		runtime.WithErrorHandler(g.handleError),
 		runtime.WithRoutingErrorHandler(g.handleRoutingError),
-		runtime.WithMiddlewares(g.checkQuery),
+		runtime.WithMiddlewares(g.checkRequest),
 		// A POST with a form body must not reach a GET route (its body would
 		// become query parameters), and no header may change the method.
 		runtime.WithDisablePathLengthFallback(),

@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 
+	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
@@ -66,9 +67,9 @@ func requestCorrelationID(r *http.Request) (id string, invalid bool) {
 	case len(vals) == 1 && correlation.IsUUID(vals[0]):
 		return vals[0], false
 	case len(vals) == 0 || (len(vals) == 1 && vals[0] == ""):
-		return correlation.NewUUID(), false
+		return uuid.NewString(), false
 	}
-	return correlation.NewUUID(), true
+	return uuid.NewString(), true
 }
 
 // headerProblems checks that the forwarded headers hold only printable ASCII,

@@ -39,7 +39,7 @@ func TestHealth(t *testing.T) {
 
 // TestReadyzWithoutHealth: without WithHealth, /readyz answers like /healthz.
 func TestReadyzWithoutHealth(t *testing.T) {
-	h, err := New(nil)
+	h, err := New(nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,18 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
+	"os"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/proto"
 
+	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 )
 
@@ -127,5 +132,54 @@ func TestAcceptanceLinkBody(t *testing.T) {
 				t.Errorf("link = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestResellerGolden pins the mirror's JSON of a reseller with every field
+// set (escapes, map order, enum names, -0) against testdata/reseller.json,
+// what the mirror wrote before it used protojson for every message. The
+// comparison is by meaning, numbers by their text: protojson varies its
+// whitespace on purpose.
+func TestResellerGolden(t *testing.T) {
+	s := proto.String
+	r := &pb.Reseller{
+		Id: "11111111-1111-4111-8111-111111111111", CompanyName: s("Contoso <Ltd> & \"Co\""), Country: s("PT"),
+		AddressLine1: s("Rua 1\n2º"), AddressLine2: s(""), City: s("Lisboa"), State: s("Lisboa"), ZipCode: s("1000-001"),
+		FirstName: s("Zoë"), LastName: s("O'Brien"), Email: s("a@b.example"), Phone: s("+351 21 000 0000"),
+		InternalIdentifier: s("\\x\t\u2028\ufffd😀"), TaxId: s("PT123456789"),
+		ProviderResellers: []*pb.ProviderReseller{{
+			ProviderInstanceId: "cb3cd15b-1d6e-45be-b493-c71549cbfd87",
+			PriceMargin:        &pb.PriceMargin{MarginRule: pb.MarginRule_MARGIN_RULE_MARKUP, Value: proto.Float64(12.5)},
+			OfferTypeMargins: map[string]*pb.PriceMargin{
+				"NCE":     {MarginRule: pb.MarginRule_MARGIN_RULE_SPLIT_MARGIN, Value: proto.Float64(0.1)},
+				"AZURE":   {MarginRule: pb.MarginRule_MARGIN_RULE_ERP_MINUS_DISCOUNT},
+				"\x01ctl": {Value: proto.Float64(math.Copysign(0, -1))},
+			},
+			ProviderResellerId:   s("4794019"),
+			ResellerProviderData: s(`{"indirectResellerId":"x","secondaryMpnIds":["1","2"]}`),
+			Status:               pb.ProviderResellerStatus_PROVIDER_RESELLER_STATUS_SUCCESS,
+			ProviderData:         &pb.ProviderData{IndirectResellerId: s("x"), SecondaryMpnIds: []string{"1", "2"}},
+		}, {}},
+		CustomDomain: &pb.CustomDomain{CustomDomain: s("portal.example"), Status: s("Verified")},
+	}
+	got, err := newMarshaler().Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/reseller.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode := func(b []byte) any {
+		d := json.NewDecoder(bytes.NewReader(b))
+		d.UseNumber()
+		var v any
+		if err := d.Decode(&v); err != nil {
+			t.Fatalf("not JSON (%v): %s", err, b)
+		}
+		return v
+	}
+	if diff := cmp.Diff(decode(want), decode(got)); diff != "" {
+		t.Errorf("JSON (-golden +got):\n%s", diff)
 	}
 }

@@ -14,18 +14,23 @@ import (
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 )
 
-// NewLocal returns the REST mirror calling the service implementations in
-// process: grpc-gateway's RegisterXHandlerServer wiring, with every call
-// passed through interceptor (the gRPC server's own chain, see
-// ChainUnaryInterceptors) so that REST calls get the same correlation id,
-// validation, metrics, access log and recovery as gRPC calls. Header
-// metadata the handlers set (x-correlation-id) reaches the response through
-// grpc-gateway's ServerTransportStream. It skips what New's in-memory
-// connection costs: marshalling the request and response to protobuf and
-// HTTP/2 framing, twice. Over TLS, the handlers find the client's
-// certificate in the gRPC peer (peer.FromContext), as on the gRPC port.
-// Options are as for New.
-func NewLocal(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServer, interceptor grpc.UnaryServerInterceptor, opts ...Option) (http.Handler, error) {
+// New returns the REST mirror: an http.Handler serving the RPC routes, which
+// call the service implementations in process (grpc-gateway's
+// RegisterXHandlerServer wiring), plus OpenAPIPath, OpenAPIv3Path,
+// HealthzPath and ReadyzPath. Every call passes through interceptor (the
+// gRPC server's own chain, see ChainUnaryInterceptors; nil: none) so that
+// REST calls get the same correlation id, validation, metrics, access log
+// and recovery as gRPC calls. Header metadata the handlers set
+// (x-correlation-id) reaches the response through grpc-gateway's
+// ServerTransportStream. Over TLS, the handlers find the client's
+// certificate in the gRPC peer (peer.FromContext), as on the gRPC port. New
+// fails only if the services' HTTP rules cannot be read.
+func New(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServer, interceptor grpc.UnaryServerInterceptor, opts ...Option) (http.Handler, error) {
+	chain := []grpc.UnaryServerInterceptor{rejectIgnoredQuery}
+	if interceptor != nil {
+		chain = append(chain, interceptor)
+	}
+	interceptor = ChainUnaryInterceptors(chain...)
 	g, err := newGateway(opts...)
 	if err != nil {
 		return nil, err

@@ -6,8 +6,6 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/encoding/protojson"
-
-	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 )
 
 // jsonMarshaler is the mirror's only marshaler: protojson with the presence
@@ -42,9 +40,6 @@ func (m *jsonMarshaler) Marshal(v any) ([]byte, error) {
 			return nil, err
 		}
 		return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
-	}
-	if r, ok := v.(*pb.Reseller); ok && r != nil {
-		return appendResellerJSON(make([]byte, 0, 2048), r)
 	}
 	return m.JSONPb.Marshal(v)
 }

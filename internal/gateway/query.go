@@ -1,20 +1,23 @@
 package gateway
 
 import (
-	"fmt"
+	"context"
+	"maps"
 	"net/http"
 	"net/url"
-	"regexp"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/protobuf/proto"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // Bounds on what a query error echoes back.
@@ -27,134 +30,81 @@ const (
 	maxBodyBytes = 64 << 10
 )
 
-// route is one HTTP binding of an RPC and the query parameters it accepts.
+// A query parameter must name a field of the request message that is not
+// bound to the path, spelled as its proto name or its JSON name
+// (case-sensitive); a singular field may be given once, under one spelling.
+// Fields of message or map type cannot be set from the query.
 //
-// grpc-gateway's own query parser silently ignores a parameter that names no
-// field, so a misspelled `resellerID` would produce a link for the CSP instead
-// of the reseller. The mirror checks the query first (checkQuery): a
-// parameter must be a field of the request message that is not bound to the
-// path or body, spelled as its proto name or its JSON name (case-sensitive),
-// and a singular field may be given once, under one spelling. Fields of
-// message type cannot be set from the query and are not accepted.
-type route struct {
-	method    string // HTTP method
-	display   string // the path template with JSON names: /v1/Resellers/{resellerId}
-	operation string // the RPC's short name, for ErrorInfo metadata
-	// input is the RPC's request message.
-	input protoreflect.MessageDescriptor
-	// params maps each accepted spelling to its field.
-	params map[string]protoreflect.FieldDescriptor
-	// accepts describes params for error messages.
-	accepts string
+// grpc-gateway's own parser (runtime.DefaultQueryParser) already refuses a
+// malformed query, a repeated singular field and two spellings of one field,
+// but it skips a name that sets no field, so a misspelled `resellerID` would
+// produce a link for the CSP instead of the reseller; and a route whose
+// fields are all in its path (GET /v1/Resellers/{resellerId}) never reads
+// its query at all. So the mirror's middleware (checkRequest) hands the
+// query to the call, where rejectIgnoredQuery, the first interceptor of every
+// REST call, refuses what grpc-gateway would ignore. Either refusal reaches
+// handleError as a bare INVALID_ARGUMENT, which answers it with every
+// violation of the query (queryProblems) before any interceptor or upstream
+// request has run.
+
+// sentQuery is what a REST call with a query carries in its context for
+// rejectIgnoredQuery and handleError.
+type sentQuery struct {
+	raw  string
+	path map[string]string // the path parameters, by field path
 }
 
-// pathVar matches a variable of a path template: {name} or {name=pattern}.
-var pathVar = regexp.MustCompile(`\{([^}=]+)(=[^}]*)?\}`)
+type sentQueryKey struct{}
 
-// buildRoutes reads the google.api.http rules of the services' methods and
-// returns their routes keyed by "METHOD pattern", where pattern is how
-// runtime.Pattern.String() prints the template.
-func buildRoutes(services []protoreflect.ServiceDescriptor) (map[string]*route, error) {
-	routes := map[string]*route{}
-	for _, sd := range services {
-		for i := range sd.Methods().Len() {
-			md := sd.Methods().Get(i)
-			rule, _ := proto.GetExtension(md.Options(), annotations.E_Http).(*annotations.HttpRule)
-			if rule == nil {
-				continue
-			}
-			for _, b := range append([]*annotations.HttpRule{rule}, rule.GetAdditionalBindings()...) {
-				rt, key, err := newRoute(md, b)
-				if err != nil {
-					return nil, err
-				}
-				routes[key] = rt
-			}
-		}
-	}
-	return routes, nil
+// sentQueryFrom returns the call's query, nil when it has none.
+func sentQueryFrom(ctx context.Context) *sentQuery {
+	q, _ := ctx.Value(sentQueryKey{}).(*sentQuery)
+	return q
 }
 
-// newRoute builds the route of one binding and its key.
-func newRoute(md protoreflect.MethodDescriptor, b *annotations.HttpRule) (*route, string, error) {
-	var method, tmpl string
-	switch p := b.GetPattern().(type) {
-	case *annotations.HttpRule_Get:
-		method, tmpl = http.MethodGet, p.Get
-	case *annotations.HttpRule_Put:
-		method, tmpl = http.MethodPut, p.Put
-	case *annotations.HttpRule_Post:
-		method, tmpl = http.MethodPost, p.Post
-	case *annotations.HttpRule_Delete:
-		method, tmpl = http.MethodDelete, p.Delete
-	case *annotations.HttpRule_Patch:
-		method, tmpl = http.MethodPatch, p.Patch
-	case *annotations.HttpRule_Custom:
-		method, tmpl = p.Custom.GetKind(), p.Custom.GetPath()
-	default:
-		return nil, "", fmt.Errorf("gateway: %s has an HTTP rule without a pattern", md.FullName())
-	}
-	in := md.Input()
-	bound := map[protoreflect.Name]bool{}
-	for _, m := range pathVar.FindAllStringSubmatch(tmpl, -1) {
-		top, _, _ := strings.Cut(m[1], ".")
-		bound[protoreflect.Name(top)] = true
-	}
-	if body := b.GetBody(); body != "" && body != "*" {
-		bound[protoreflect.Name(body)] = true
-	}
-	rt := &route{
-		method:    method,
-		operation: string(md.Name()),
-		input:     in,
-		params:    map[string]protoreflect.FieldDescriptor{},
-		display: pathVar.ReplaceAllStringFunc(tmpl, func(v string) string {
-			name := pathVar.FindStringSubmatch(v)[1]
-			if f := in.Fields().ByName(protoreflect.Name(name)); f != nil {
-				return "{" + f.JSONName() + "}"
-			}
-			return v
-		}),
-	}
-	var accepts []string
-	if b.GetBody() != "*" {
-		for i := range in.Fields().Len() {
-			f := in.Fields().Get(i)
-			if bound[f.Name()] || f.IsMap() || f.Kind() == protoreflect.MessageKind || f.Kind() == protoreflect.GroupKind {
-				continue
-			}
-			rt.params[f.TextName()] = f
-			rt.params[f.JSONName()] = f
-			if f.JSONName() != f.TextName() {
-				accepts = append(accepts, f.JSONName()+" (or "+f.TextName()+")")
-			} else {
-				accepts = append(accepts, f.JSONName())
-			}
+// rejectIgnoredQuery refuses a call whose query has problems (problems).
+func rejectIgnoredQuery(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if q := sentQueryFrom(ctx); q != nil {
+		if m, ok := req.(protoreflect.ProtoMessage); ok &&
+			len(q.problems(m.ProtoReflect().Descriptor(), path.Base(info.FullMethod))) > 0 {
+			return nil, status.Error(codes.InvalidArgument, "invalid query")
 		}
 	}
-	switch len(accepts) {
-	case 0:
-		rt.accepts = rt.operation + " takes no query parameters"
-	case 1:
-		rt.accepts = rt.operation + " accepts only " + accepts[0]
-	default:
-		rt.accepts = rt.operation + " accepts only " + strings.Join(accepts[:len(accepts)-1], ", ") + " and " + accepts[len(accepts)-1]
-	}
-	rt.accepts += ", case-sensitively"
-	key := method + " " + pathVar.ReplaceAllStringFunc(tmpl, func(v string) string {
-		if m := pathVar.FindStringSubmatch(v); m[2] == "" {
-			return "{" + m[1] + "=*}"
-		}
-		return v
-	})
-	return rt, key, nil
+	return handler(ctx, req)
 }
 
-// check returns what is wrong with a raw query for rt: unknown names,
-// repeated singular parameters, two spellings of one field, a malformed
-// query. It returns nil for a good query.
-func (rt *route) check(raw string) []*errdetails.BadRequest_FieldViolation {
-	values, err := url.ParseQuery(raw)
+// queryProblems returns what is wrong with the query of the REST call of
+// ctx (annotated by grpc-gateway with its RPC), and the RPC's short name;
+// no violations for a call without a query or a good one.
+func queryProblems(ctx context.Context) (op string, fvs []*errdetails.BadRequest_FieldViolation) {
+	q, in := sentQueryFrom(ctx), rpcInput(ctx)
+	if q == nil || in == nil {
+		return "", nil
+	}
+	full, _ := runtime.RPCMethod(ctx)
+	op = path.Base(full)
+	return op, q.problems(in, op)
+}
+
+// rpcInput returns the request message of the RPC grpc-gateway annotated ctx
+// with, nil outside an RPC route.
+func rpcInput(ctx context.Context) protoreflect.MessageDescriptor {
+	full, ok := runtime.RPCMethod(ctx)
+	if !ok {
+		return nil
+	}
+	d, _ := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(strings.ReplaceAll(strings.TrimPrefix(full, "/"), "/", ".")))
+	if md, ok := d.(protoreflect.MethodDescriptor); ok {
+		return md.Input()
+	}
+	return nil
+}
+
+// problems returns what is wrong with q for an RPC op whose request is in:
+// unknown names, repeated singular parameters, two spellings of one field,
+// a malformed query. It returns nil for a good query.
+func (q *sentQuery) problems(in protoreflect.MessageDescriptor, op string) []*errdetails.BadRequest_FieldViolation {
+	values, err := url.ParseQuery(q.raw)
 	if err != nil {
 		return []*errdetails.BadRequest_FieldViolation{{
 			Field:       "query",
@@ -168,16 +118,11 @@ func (rt *route) check(raw string) []*errdetails.BadRequest_FieldViolation {
 		}
 	}
 	spelling := map[protoreflect.Name]string{}
-	names := make([]string, 0, len(values))
-	for name := range values {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		f, ok := rt.params[name]
+	for _, name := range slices.Sorted(maps.Keys(values)) {
+		f := q.param(in, name)
 		switch {
-		case !ok:
-			add(name, "unknown query parameter: "+rt.accepts)
+		case f == nil:
+			add(name, "unknown query parameter: "+q.accepts(in, op))
 			continue
 		case len(values[name]) > 1 && !f.IsList():
 			add(name, "sent "+strconv.Itoa(len(values[name]))+" times: send it once")
@@ -191,11 +136,51 @@ func (rt *route) check(raw string) []*errdetails.BadRequest_FieldViolation {
 	return fvs
 }
 
-// checkQuery is the mux middleware that rejects a bad query with 400 before
-// the generated handler parses it and calls the service: no upstream request
-// is made for it. It also bounds the request body, which no route reads but
-// the generated handlers drain.
-func (g *gateway) checkQuery(next runtime.HandlerFunc) runtime.HandlerFunc {
+// param returns the field of in that the query parameter name sets, nil if
+// none may be set so.
+func (q *sentQuery) param(in protoreflect.MessageDescriptor, name string) protoreflect.FieldDescriptor {
+	f := in.Fields().ByTextName(name)
+	if f == nil {
+		f = in.Fields().ByJSONName(name)
+	}
+	if f == nil || f.IsMap() || f.Kind() == protoreflect.MessageKind || f.Kind() == protoreflect.GroupKind {
+		return nil
+	}
+	for p := range q.path {
+		if top, _, _ := strings.Cut(p, "."); top == string(f.Name()) {
+			return nil
+		}
+	}
+	return f
+}
+
+// accepts describes the query parameters an RPC takes, for error messages.
+func (q *sentQuery) accepts(in protoreflect.MessageDescriptor, op string) string {
+	var names []string
+	for i := range in.Fields().Len() {
+		f := in.Fields().Get(i)
+		switch {
+		case q.param(in, f.TextName()) == nil:
+		case f.JSONName() != f.TextName():
+			names = append(names, f.JSONName()+" (or "+f.TextName()+")")
+		default:
+			names = append(names, f.JSONName())
+		}
+	}
+	switch len(names) {
+	case 0:
+		return op + " takes no query parameters, case-sensitively"
+	case 1:
+		return op + " accepts only " + names[0] + ", case-sensitively"
+	}
+	return op + " accepts only " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + ", case-sensitively"
+}
+
+// checkRequest is the mux middleware of every route: it bounds the request
+// body, which no route reads but the generated handlers drain; it answers
+// headers that gRPC metadata cannot carry (rejectHeaders); and it hands a
+// query to the call (see sentQuery).
+func (g *gateway) checkRequest(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, pathParams map[string]string) {
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
@@ -205,14 +190,7 @@ func (g *gateway) checkQuery(next runtime.HandlerFunc) runtime.HandlerFunc {
 			return
 		}
 		if r.URL.RawQuery != "" {
-			if pat, ok := runtime.HTTPPattern(r.Context()); ok {
-				if rt := g.routes[r.Method+" "+pat.String()]; rt != nil {
-					if fvs := rt.check(r.URL.RawQuery); len(fvs) > 0 {
-						g.rejectQuery(w, r, rt, fvs)
-						return
-					}
-				}
-			}
+			r = r.WithContext(context.WithValue(r.Context(), sentQueryKey{}, &sentQuery{raw: r.URL.RawQuery, path: pathParams}))
 		}
 		next(w, r, pathParams)
 	}

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/grpc/codes"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
@@ -107,32 +106,6 @@ func TestEmptyResellerIDIsNotDropped(t *testing.T) {
 	}
 }
 
-// TestRouteQueryNames pins the accepted names per route, read from the
-// proto's HTTP rules.
-func TestRouteQueryNames(t *testing.T) {
-	g, err := newGateway()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string][]string{}
-	for key, rt := range g.routes {
-		got[key] = nil
-		for name := range rt.params {
-			got[key] = append(got[key], name)
-		}
-	}
-	want := map[string][]string{
-		"GET /v1/Resellers/{reseller_id=*}":         nil,
-		"GET /v1/Customers/relationship-acceptance": {"providerInstanceId", "provider_instance_id", "resellerId", "reseller_id"},
-	}
-	if diff := cmp.Diff(want, got, cmpSortStrings); diff != "" {
-		t.Errorf("routes (-want +got):\n%s", diff)
-	}
-}
-
-// cmpSortStrings compares string slices as sets.
-var cmpSortStrings = cmpopts.SortSlices(func(a, b string) bool { return a < b })
-
 // TestBodyIsBounded: no route takes a body, and the generated handlers drain
 // it; the middleware stops them after maxBodyBytes.
 func TestBodyIsBounded(t *testing.T) {
@@ -142,7 +115,7 @@ func TestBodyIsBounded(t *testing.T) {
 	}
 	var read int64
 	var readErr error
-	h := g.checkQuery(func(_ http.ResponseWriter, r *http.Request, _ map[string]string) {
+	h := g.checkRequest(func(_ http.ResponseWriter, r *http.Request, _ map[string]string) {
 		read, readErr = io.Copy(io.Discard, r.Body)
 	})
 	body := strings.NewReader(strings.Repeat("x", 4*maxBodyBytes))

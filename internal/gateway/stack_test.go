@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -14,10 +13,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
@@ -33,10 +29,10 @@ const (
 	testPI     = "cb3cd15b-1d6e-45be-b493-c71549cbfd87"
 )
 
-// stack is the real facade in-process: an httptest upstream, rest.New,
-// service.Register on a *grpc.Server with the correlation interceptor and a
-// recording one, served on bufconn, and the mirror over a client connection
-// to it, served by an httptest.Server.
+// stack is the real facade in-process, wired as the server wires it: an
+// httptest upstream, rest.New, the services, and the mirror calling them
+// through the correlation interceptor and a recording one, served by an
+// httptest.Server.
 type stack struct {
 	url    string         // the mirror's base URL
 	health *health.Server // the gRPC health server behind /readyz
@@ -63,22 +59,8 @@ func newStack(t *testing.T, upstream http.Handler) *stack {
 		s.mu.Unlock()
 		return handler(ctx, req)
 	}
-	gs := grpc.NewServer(grpc.ChainUnaryInterceptor(correlation.UnaryServerInterceptor(), record))
-	service.Register(gs, client)
-	healthpb.RegisterHealthServer(gs, s.health)
-
-	lis := bufconn.Listen(64 << 10)
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		_ = gs.Serve(lis)
-	}()
-	t.Cleanup(func() {
-		gs.Stop()
-		<-served
-	})
-	conn := dialBufconn(t, lis)
-	h, err := New(conn, WithHealth(s.health))
+	h, err := New(service.NewResellerServer(client), service.NewCustomerServer(client),
+		ChainUnaryInterceptors(correlation.UnaryServerInterceptor(), record), WithHealth(s.health))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -86,20 +68,6 @@ func newStack(t *testing.T, upstream http.Handler) *stack {
 	t.Cleanup(srv.Close)
 	s.url = srv.URL
 	return s
-}
-
-// dialBufconn returns a client connection to the server on lis, closed at
-// cleanup.
-func dialBufconn(tb testing.TB, lis *bufconn.Listener) *grpc.ClientConn {
-	tb.Helper()
-	conn, err := grpc.NewClient("passthrough:///bufconn",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		tb.Fatalf("grpc.NewClient: %v", err)
-	}
-	tb.Cleanup(func() { _ = conn.Close() })
-	return conn
 }
 
 // seen returns the methods the gRPC interceptors saw.

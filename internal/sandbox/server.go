@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Server is the simulated CloudCockpit upstream. It implements [http.Handler]: serve it
@@ -71,7 +73,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	cid := r.Header.Get("X-Correlation-Id")
 	if cid == "" {
-		cid = newCorrelationID()
+		cid = uuid.NewString()
 	}
 	h := w.Header()
 	h.Set("X-Correlation-Id", cid)

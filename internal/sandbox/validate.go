@@ -1,6 +1,10 @@
 package sandbox
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/google/uuid"
+)
 
 // authorized reports whether an Authorization header value is "Bearer <token>" with a
 // non-empty token; the scheme is case-insensitive (RFC 9110) and the token is not checked.
@@ -38,21 +42,5 @@ func isDomain(s string) bool {
 // isUUID reports whether s is a UUID in its canonical 8-4-4-4-12 hexadecimal form, in
 // either case (the form the upstream documents and the facade sends).
 func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
+	return len(s) == 36 && uuid.Validate(s) == nil
 }

@@ -86,20 +86,6 @@ func TestIsUUID(t *testing.T) {
 	}
 }
 
-func TestNewCorrelationID(t *testing.T) {
-	seen := map[string]bool{}
-	for range 100 {
-		id := newCorrelationID()
-		if !isUUID(id) || id[14] != '4' || !strings.ContainsRune("89ab", rune(id[19])) || strings.ToLower(id) != id {
-			t.Fatalf("newCorrelationID() = %q, want a lower-case version 4 UUID", id)
-		}
-		if seen[id] {
-			t.Fatalf("newCorrelationID() repeated %q", id)
-		}
-		seen[id] = true
-	}
-}
-
 func TestWithLatencyClampsNegative(t *testing.T) {
 	if got := New(WithLatency(-time.Second)).latency; got != 0 {
 		t.Errorf("latency = %v, want 0", got)

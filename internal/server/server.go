@@ -304,7 +304,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, metrics 
 // (RPC calls get theirs from the gRPC server's stats handler). CORS, when
 // origins are allowed, wraps all but /metrics.
 func newHTTPHandler(f *facade, metrics *telemetry.Metrics, tracing *telemetry.Tracing, corsOrigins []string) (http.Handler, error) {
-	gw, err := gateway.NewLocal(f.reseller, f.customer, f.chain, gateway.WithHealth(f.health))
+	gw, err := gateway.New(f.reseller, f.customer, f.chain, gateway.WithHealth(f.health))
 	if err != nil {
 		return nil, fmt.Errorf("REST mirror: %w", err)
 	}

@@ -12,7 +12,7 @@ import (
 // subject; "" when the call came without one. It reads the gRPC peer, which
 // grpc-go fills for calls on the gRPC port and, through
 // grpc.Server.ServeHTTP, for Connect and gRPC-Web calls on the HTTP port, and
-// which gateway.NewLocal fills from the request's TLS state for the REST
+// which gateway.New fills from the request's TLS state for the REST
 // mirror.
 func callerIdentity(ctx context.Context) string {
 	p, ok := peer.FromContext(ctx)

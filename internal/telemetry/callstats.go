@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync/atomic"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/metadata"
 )
 
@@ -14,10 +16,10 @@ type CallStats struct {
 	attempts   atomic.Int32
 	lastStatus atomic.Int32
 
-	// traceparent and tracestate are the caller's W3C trace context, passed
-	// through to the upstream when tracing is off. Set before the handler
-	// runs, read-only after.
-	traceparent, tracestate string
+	// caller is the caller's W3C trace context, passed through to the
+	// upstream when tracing is off; invalid when none (or a malformed one)
+	// came. Set before the handler runs, read-only after.
+	caller trace.SpanContext
 }
 
 // Attempts returns how many upstream HTTP attempts the call made.
@@ -31,13 +33,7 @@ type statsKey struct{}
 
 // WithCallStats returns a context carrying new CallStats.
 func WithCallStats(ctx context.Context) (context.Context, *CallStats) {
-	s := &CallStats{}
-	if vals := metadata.ValueFromIncomingContext(ctx, "traceparent"); len(vals) == 1 && validTraceparent(vals[0]) {
-		s.traceparent = vals[0]
-		if ts := metadata.ValueFromIncomingContext(ctx, "tracestate"); len(ts) == 1 && validTracestate(ts[0]) {
-			s.tracestate = ts[0]
-		}
-	}
+	s := &CallStats{caller: trace.SpanContextFromContext(traceContext.Extract(context.Background(), incoming{ctx}))}
 	return context.WithValue(ctx, statsKey{}, s), s
 }
 
@@ -47,34 +43,20 @@ func StatsFromContext(ctx context.Context) *CallStats {
 	return s
 }
 
-// validTraceparent checks the W3C version-00 layout
-// 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags> (other versions may
-// be longer; only the fixed prefix is checked for them).
-func validTraceparent(v string) bool {
-	if len(v) < 55 || len(v) > 128 || v[2] != '-' || v[35] != '-' || v[52] != '-' {
-		return false
+// traceContext reads and writes the W3C trace context (traceparent,
+// tracestate).
+var traceContext propagation.TraceContext
+
+// incoming is the propagator's view of a call's incoming gRPC metadata: a
+// key sent more than once counts as absent.
+type incoming struct{ ctx context.Context }
+
+func (c incoming) Get(key string) string {
+	if v := metadata.ValueFromIncomingContext(c.ctx, key); len(v) == 1 {
+		return v[0]
 	}
-	for i := 0; i < 55; i++ {
-		if i == 2 || i == 35 || i == 52 {
-			continue
-		}
-		c := v[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return (v[:2] != "00" || len(v) == 55) && v[:2] != "ff"
+	return ""
 }
 
-// validTracestate accepts a bounded, printable ASCII tracestate.
-func validTracestate(v string) bool {
-	if len(v) > 512 {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < 0x20 || c > 0x7e {
-			return false
-		}
-	}
-	return true
-}
+func (incoming) Set(string, string) {}
+func (incoming) Keys() []string     { return nil }

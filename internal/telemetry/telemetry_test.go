@@ -216,13 +216,14 @@ func TestMetricsAndAccessLog(t *testing.T) {
 
 func TestTraceContextPassThroughWhenOff(t *testing.T) {
 	tests := []struct {
-		name string
-		give string
-		want string
+		name      string
+		give      string
+		want      string
+		wantState string
 	}{
-		{"valid", callerTraceparent, callerTraceparent},
-		{"malformed is dropped", "00-xyz", ""},
-		{"absent", "", ""},
+		{"valid", callerTraceparent, callerTraceparent, "vendor=1"},
+		{"malformed is dropped", "00-xyz", "", ""},
+		{"absent", "", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -238,6 +239,9 @@ func TestTraceContextPassThroughWhenOff(t *testing.T) {
 			}
 			if got := up.last(t).Get("traceparent"); got != tt.want {
 				t.Errorf("upstream traceparent = %q, want %q", got, tt.want)
+			}
+			if got := up.last(t).Get("tracestate"); got != tt.wantState {
+				t.Errorf("upstream tracestate = %q, want %q", got, tt.wantState)
 			}
 		})
 	}

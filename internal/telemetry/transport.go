@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // transport records each upstream HTTP attempt: metrics by operation and
@@ -37,12 +40,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	stats := StatsFromContext(req.Context())
 	if stats != nil {
 		stats.attempts.Add(1)
-		if t.passTrace && stats.traceparent != "" && req.Header.Get("traceparent") == "" {
+		if t.passTrace && stats.caller.IsValid() && req.Header.Get("traceparent") == "" {
 			req = req.Clone(req.Context()) // a RoundTripper must not modify its request
-			req.Header.Set("traceparent", stats.traceparent)
-			if stats.tracestate != "" {
-				req.Header.Set("tracestate", stats.tracestate)
-			}
+			traceContext.Inject(trace.ContextWithRemoteSpanContext(req.Context(), stats.caller), propagation.HeaderCarrier(req.Header))
 		}
 	}
 	inFlight := t.metrics.upstreamInFlight.WithLabelValues(op)
