@@ -1,0 +1,100 @@
+package server
+
+import (
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"connectrpc.com/connect"
+	"google.golang.org/grpc/codes"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+)
+
+// maxMessageBytes bounds one request message on both ports, after
+// decompression: the gRPC server's receive limit (grpc-go's default, stated
+// once here), vanguard's message buffer and its gzip decompressor.
+const maxMessageBytes = 4 << 20
+
+// boundedGzip is vanguard's gzip decompressor for requests. Vanguard v0.4.0
+// decompresses a message with bytes.Buffer.ReadFrom and no limit
+// (compressionPool.decompress), whatever WithMaxMessageBufferBytes says;
+// this reader fails once a message passes maxMessageBytes, so memory stays
+// bounded and the caller gets RESOURCE_EXHAUSTED in its own protocol.
+type boundedGzip struct {
+	gzip.Reader
+	limited io.ReadCloser
+}
+
+// newBoundedGzip returns a decompressor for vanguard.WithCompression.
+func newBoundedGzip() connect.Decompressor { return new(boundedGzip) }
+
+// newGzipWriter returns vanguard's default gzip compressor.
+func newGzipWriter() connect.Compressor { return gzip.NewWriter(io.Discard) }
+
+// Reset implements connect.Decompressor.
+func (d *boundedGzip) Reset(r io.Reader) error {
+	d.limited = http.MaxBytesReader(nil, io.NopCloser(&d.Reader), maxMessageBytes)
+	return d.Reader.Reset(r)
+}
+
+// Read implements io.Reader.
+func (d *boundedGzip) Read(p []byte) (int, error) {
+	n, err := d.limited.Read(p)
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return n, errMessageTooLarge()
+	}
+	return n, err
+}
+
+// errMessageTooLarge is RESOURCE_EXHAUSTED with REQUEST_TOO_LARGE, as the
+// *connect.Error that vanguard writes in the caller's protocol.
+func errMessageTooLarge() error {
+	st := apierr.New(apierr.Spec{
+		Code:    codes.ResourceExhausted,
+		Message: fmt.Sprintf("request message larger than %d bytes after decompression", maxMessageBytes),
+		Reason:  apierr.ReasonRequestTooLarge,
+	})
+	ce := connect.NewError(connect.CodeResourceExhausted, errors.New(st.Message()))
+	for _, a := range st.Proto().GetDetails() {
+		if d, err := connect.NewErrorDetail(a); err == nil {
+			ce.AddDetail(d)
+		}
+	}
+	return ce
+}
+
+// grpcEndWriter keeps a gRPC response that vanguard ended in its headers
+// (a trailers-only error) from gaining trailers afterwards.
+type grpcEndWriter struct {
+	http.ResponseWriter
+	scratch http.Header // non-nil once the response has ended in its headers
+}
+
+func (e *grpcEndWriter) WriteHeader(code int) {
+	if h := e.ResponseWriter.Header(); h.Get("Grpc-Status") != "" {
+		h.Del("Trailer")
+		e.scratch = http.Header{}
+	}
+	e.ResponseWriter.WriteHeader(code)
+}
+
+func (e *grpcEndWriter) Header() http.Header {
+	if e.scratch != nil {
+		return e.scratch
+	}
+	return e.ResponseWriter.Header()
+}
+
+func (e *grpcEndWriter) Flush() {
+	if e.scratch != nil {
+		return
+	}
+	if f, ok := e.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (e *grpcEndWriter) Unwrap() http.ResponseWriter { return e.ResponseWriter }
