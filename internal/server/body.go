@@ -65,36 +65,3 @@ func errMessageTooLarge() error {
 	}
 	return ce
 }
-
-// grpcEndWriter keeps a gRPC response that vanguard ended in its headers
-// (a trailers-only error) from gaining trailers afterwards.
-type grpcEndWriter struct {
-	http.ResponseWriter
-	scratch http.Header // non-nil once the response has ended in its headers
-}
-
-func (e *grpcEndWriter) WriteHeader(code int) {
-	if h := e.ResponseWriter.Header(); h.Get("Grpc-Status") != "" {
-		h.Del("Trailer")
-		e.scratch = http.Header{}
-	}
-	e.ResponseWriter.WriteHeader(code)
-}
-
-func (e *grpcEndWriter) Header() http.Header {
-	if e.scratch != nil {
-		return e.scratch
-	}
-	return e.ResponseWriter.Header()
-}
-
-func (e *grpcEndWriter) Flush() {
-	if e.scratch != nil {
-		return
-	}
-	if f, ok := e.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (e *grpcEndWriter) Unwrap() http.ResponseWriter { return e.ResponseWriter }
