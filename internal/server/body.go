@@ -14,9 +14,16 @@ import (
 )
 
 // maxMessageBytes bounds one request message on both ports, after
-// decompression: the gRPC server's receive limit (grpc-go's default, stated
-// once here), vanguard's message buffer and its gzip decompressor.
-const maxMessageBytes = 4 << 20
+// decompression: the gRPC server's receive limit and vanguard's gzip
+// decompressor. The facade's requests are a few ids; as for metadata, 64 KiB
+// leaves room enough, and it keeps what a gzip body can expand to small
+// (grpc-go's default of 4 MiB let ten such requests at once take 160 MB).
+const maxMessageBytes = 64 << 10
+
+// maxBufferBytes bounds one message that vanguard buffers, request (before
+// decompression) or response (reflection's descriptor sets are the largest):
+// grpc-go's default message size.
+const maxBufferBytes = 4 << 20
 
 // boundedGzip is vanguard's gzip decompressor for requests. Vanguard v0.4.0
 // decompresses a message with bytes.Buffer.ReadFrom and no limit

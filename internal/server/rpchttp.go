@@ -52,10 +52,10 @@ func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 		vanguard.WithCodec(func(r vanguard.TypeResolver) vanguard.Codec { return jsonCodec{vanguard.NewJSONCodec(r)} }),
 		vanguard.WithCompression(vanguard.CompressionGzip, newGzipWriter, newBoundedGzip),
 		vanguard.WithDefaultServiceOptions(
-			// A message over the gRPC server's own limit gets
-			// RESOURCE_EXHAUSTED, compressed or not: vanguard decompresses
-			// every request itself, with the bounded decompressor.
-			vanguard.WithMaxMessageBufferBytes(maxMessageBytes),
+			// Vanguard decompresses every request itself, with the bounded
+			// decompressor, and passes it on uncompressed: a message over
+			// maxMessageBytes once expanded gets RESOURCE_EXHAUSTED.
+			vanguard.WithMaxMessageBufferBytes(maxBufferBytes),
 			vanguard.WithNoTargetCompression(),
 		))
 	if err != nil {
