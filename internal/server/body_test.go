@@ -19,7 +19,6 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	grpcgzip "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -33,12 +32,12 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 )
 
-// bombSize is what a bomb expands to: 16 times maxMessageBytes.
+// bombSize is what a bomb expands to: 1,024 times maxMessageBytes.
 const bombSize = 64 << 20
 
 // maxAlloc bounds what answering one request may allocate, the client's
-// side included: expanding a bomb takes bombSize at least; a message bound
-// of grpc-go's default 4 MiB took 16 to 32 MiB.
+// side included (about 1 MiB): expanding a bomb takes bombSize at least,
+// and a message bound of grpc-go's default 4 MiB took 16 to 32 MiB.
 const maxAlloc = 8 << 20
 
 // bomb is bombSize spaces, gzip-compressed (about 64 KiB): valid JSON
@@ -107,15 +106,16 @@ func reasonOf[D any](details []D) string {
 }
 
 // TestRequestBodyBounded: on the HTTP port, every protocol bounds a request
-// message after decompression at the gRPC server's receive limit. A 64 KiB
+// message after decompression at the gRPC port's receive limit. A 64 KiB
 // gzip body that expands to 64 MiB gets RESOURCE_EXHAUSTED with ErrorInfo
 // REQUEST_TOO_LARGE, and the process allocates far less than the expanded
 // size while answering (TotalAlloc, which bounds the peak; the heap in use
-// afterwards would miss it); normal compressed calls still work.
+// afterwards would miss it); the REST mirror answers a declared body over
+// its bound with 413; normal compressed calls still work.
 func TestRequestBodyBounded(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
-	base, _, _ := serveOnLoopback(t, cfg)
+	grpcAddr, base := startServe(t, cfg, io.Discard)
 	method := base + pb.ResellerService_GetReseller_FullMethodName
 	tooLarge := outcome{Code: "resource_exhausted", Reason: apierr.ReasonRequestTooLarge}
 
@@ -145,19 +145,17 @@ func TestRequestBodyBounded(t *testing.T) {
 			return outcomeOf(err)
 		}
 	}
-	// grpcGo sends overLimit with grpc-go's own client and gzip:
-	// grpc-go reads a status only from a well-formed trailers-only answer.
 	overLimit := bytes.Repeat([]byte{' '}, 2*maxMessageBytes)
-	grpcGo := func(ctx context.Context) outcome {
-		conn, err := grpc.NewClient(strings.TrimPrefix(base, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			return outcome{Code: err.Error()}
-		}
-		defer conn.Close()
+	// grpcGo sends overLimit with grpc-go's own client and gzip to addr:
+	// grpc-go reads a status only from a well-formed trailers-only answer.
+	grpcGo := func(addr string) func(context.Context) outcome {
+		conn := dialGRPC(t, addr)
 		codec := rawCodec{name: "proto", payload: overLimit}
-		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+sandbox.SampleToken)
-		return outcomeOf(conn.Invoke(ctx, pb.ResellerService_GetReseller_FullMethodName, &emptypb.Empty{}, &emptypb.Empty{},
-			grpc.ForceCodec(codec), grpc.UseCompressor(grpcgzip.Name)))
+		return func(ctx context.Context) outcome {
+			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+sandbox.SampleToken)
+			return outcomeOf(conn.Invoke(ctx, pb.ResellerService_GetReseller_FullMethodName, &emptypb.Empty{}, &emptypb.Empty{},
+				grpc.ForceCodec(codec), grpc.UseCompressor(grpcgzip.Name)))
+		}
 	}
 	// rest sends GET with a body of n bytes to the REST mirror.
 	rest := func(n int) func(context.Context) outcome {
@@ -195,7 +193,9 @@ func TestRequestBodyBounded(t *testing.T) {
 		{name: "grpc-web json bomb", call: sendRaw(http.DefaultClient, "json", bomb(), true, connect.WithGRPCWeb()), want: tooLarge},
 		{name: "grpc h2c bomb", call: sendRaw(h2cClient(), "proto", bomb(), true, connect.WithGRPC()), want: tooLarge},
 		{name: "grpc h2c json bomb", call: sendRaw(h2cClient(), "json", bomb(), true, connect.WithGRPC()), want: tooLarge},
-		{name: "grpc-go client over the limit", call: grpcGo, want: tooLarge},
+		{name: "grpc-go client over the limit", call: grpcGo(strings.TrimPrefix(base, "http://")), want: tooLarge},
+		// The gRPC port: the same limit, grpc-go's own status.
+		{name: "grpc port over the limit", call: grpcGo(grpcAddr), want: outcome{Code: "resource_exhausted"}},
 		// Over the limit uncompressed: grpc-go refuses it from its length,
 		// before reading it, with its own status (no ErrorInfo).
 		{name: "connect uncompressed over the limit", call: sendRaw(http.DefaultClient, "proto", overLimit, false), want: outcome{Code: "resource_exhausted"}},
