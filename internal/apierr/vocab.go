@@ -14,6 +14,10 @@ const (
 	// ReasonMalformedCredentials: `authorization` is not one `Bearer <token>`
 	// in printable ASCII (UNAUTHENTICATED).
 	ReasonMalformedCredentials = "MALFORMED_CREDENTIALS" //nolint:gosec // G101: an error reason, not a credential
+	// ReasonRequestTooLarge: a request message over the size limit once
+	// decompressed (RESOURCE_EXHAUSTED), or a REST body over the mirror's
+	// (413).
+	ReasonRequestTooLarge = "REQUEST_TOO_LARGE"
 )
 
 // ErrorInfo reasons of upstream answers, one per row of the HTTP status

@@ -143,6 +143,14 @@ func (g *gateway) rejectHeaders(w http.ResponseWriter, r *http.Request, badAuth 
 	writeStatus(w, http.StatusBadRequest, st, cid)
 }
 
+// rejectBody answers 413 RESOURCE_EXHAUSTED to a request whose declared body
+// is over maxBodyBytes.
+func (g *gateway) rejectBody(w http.ResponseWriter, r *http.Request) {
+	cid, _ := requestCorrelationID(r)
+	st := status.New(codes.ResourceExhausted, "request body larger than "+strconv.Itoa(maxBodyBytes)+" bytes: the REST mirror takes no body")
+	writeStatus(w, http.StatusRequestEntityTooLarge, withDetails(st, apierr.ReasonRequestTooLarge, "", cid), cid)
+}
+
 // withDetails returns st with an ErrorInfo and a RequestInfo, as the service
 // attaches them, followed by extra. If the details cannot be attached st is
 // returned unchanged.

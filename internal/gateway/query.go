@@ -177,11 +177,16 @@ func (q *sentQuery) accepts(in protoreflect.MessageDescriptor, op string) string
 }
 
 // checkRequest is the mux middleware of every route: it bounds the request
-// body, which no route reads but the generated handlers drain; it answers
+// body, which no route reads but the generated handlers drain (413 when its
+// declared length is over maxBodyBytes, otherwise reading stops there); it answers
 // headers that gRPC metadata cannot carry (rejectHeaders); and it hands a
 // query to the call (see sentQuery).
 func (g *gateway) checkRequest(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, pathParams map[string]string) {
+		if r.ContentLength > maxBodyBytes {
+			g.rejectBody(w, r)
+			return
+		}
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 		}

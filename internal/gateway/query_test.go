@@ -106,22 +106,52 @@ func TestEmptyResellerIDIsNotDropped(t *testing.T) {
 	}
 }
 
-// TestBodyIsBounded: no route takes a body, and the generated handlers drain
-// it; the middleware stops them after maxBodyBytes.
+// TestBodyIsBounded: no route takes a body. One declared over maxBodyBytes
+// gets 413 with ErrorInfo before the handler runs; one of unknown length
+// (chunked) is drained by the generated handlers, which the middleware stops
+// after maxBodyBytes.
 func TestBodyIsBounded(t *testing.T) {
 	g, err := newGateway()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var read int64
-	var readErr error
-	h := g.checkRequest(func(_ http.ResponseWriter, r *http.Request, _ map[string]string) {
-		read, readErr = io.Copy(io.Discard, r.Body)
-	})
-	body := strings.NewReader(strings.Repeat("x", 4*maxBodyBytes))
-	h(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v1/Resellers/"+testID, body), nil)
-	var tooLarge *http.MaxBytesError
-	if read > maxBodyBytes || !errors.As(readErr, &tooLarge) {
-		t.Errorf("read %d bytes, error %v; want at most %d and *http.MaxBytesError", read, readErr, maxBodyBytes)
+	tests := []struct {
+		name       string
+		length     int64 // the declared Content-Length; -1: unknown
+		wantStatus int
+		wantReason string
+		wantRead   bool // the handler ran and stopped at maxBodyBytes
+	}{
+		{name: "declared", length: 4 * maxBodyBytes, wantStatus: http.StatusRequestEntityTooLarge, wantReason: apierr.ReasonRequestTooLarge},
+		{name: "chunked", length: -1, wantStatus: http.StatusOK, wantRead: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var read int64
+			var readErr error
+			ran := false
+			h := g.checkRequest(func(_ http.ResponseWriter, r *http.Request, _ map[string]string) {
+				ran = true
+				read, readErr = io.Copy(io.Discard, r.Body)
+			})
+			req := httptest.NewRequest(http.MethodGet, "/v1/Resellers/"+testID, strings.NewReader(strings.Repeat("x", 4*maxBodyBytes)))
+			req.ContentLength = tt.length
+			rec := httptest.NewRecorder()
+			h(rec, req, nil)
+			if rec.Code != tt.wantStatus || ran != tt.wantRead {
+				t.Fatalf("status %d, handler ran %v; want %d, %v", rec.Code, ran, tt.wantStatus, tt.wantRead)
+			}
+			if tt.wantRead {
+				var tooLarge *http.MaxBytesError
+				if read > maxBodyBytes || !errors.As(readErr, &tooLarge) {
+					t.Errorf("read %d bytes, error %v; want at most %d and *http.MaxBytesError", read, readErr, maxBodyBytes)
+				}
+				return
+			}
+			st := decodeStatus(t, response{status: rec.Code, body: rec.Body.Bytes()})
+			if st.Code() != codes.ResourceExhausted || details(t, st).info.GetReason() != tt.wantReason {
+				t.Errorf("status %v %v, want RESOURCE_EXHAUSTED with reason %s", st.Code(), st.Details(), tt.wantReason)
+			}
+		})
 	}
 }

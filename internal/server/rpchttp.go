@@ -50,10 +50,13 @@ func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 	t, err := vanguardgrpc.NewTranscoder(gs,
 		vanguard.WithUnknownHandler(unknown),
 		vanguard.WithCodec(func(r vanguard.TypeResolver) vanguard.Codec { return jsonCodec{vanguard.NewJSONCodec(r)} }),
+		vanguard.WithCompression(vanguard.CompressionGzip, newGzipWriter, newBoundedGzip),
 		vanguard.WithDefaultServiceOptions(
-			// The facade's messages are small; a Connect or gRPC-Web request
-			// larger than the gRPC server's own limit (4 MiB) gets an error.
-			vanguard.WithMaxMessageBufferBytes(4<<20),
+			// Vanguard decompresses every request itself, with the bounded
+			// decompressor, and passes it on uncompressed: a message over
+			// maxMessageBytes once expanded gets RESOURCE_EXHAUSTED.
+			vanguard.WithMaxMessageBufferBytes(maxBufferBytes),
+			vanguard.WithNoTargetCompression(),
 		))
 	if err != nil {
 		return nil, fmt.Errorf("connect and gRPC-Web transcoder: %w", err)
@@ -85,8 +88,10 @@ func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		timeout = streamReadTimeout
 	}
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
-	if isGRPCWeb(r.Header.Get("Content-Type")) {
+	if ct := r.Header.Get("Content-Type"); isGRPCWeb(ct) {
 		w = newGRPCWebTrailerWriter(w)
+	} else if strings.HasPrefix(ct, "application/grpc") {
+		w = &grpcEndWriter{ResponseWriter: w}
 	}
 	h.transcoder.ServeHTTP(w, r)
 }

@@ -253,6 +253,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, metrics 
 	}
 	sopts := []grpc.ServerOption{
 		grpc.MaxHeaderListSize(maxHeaderListSize),
+		grpc.MaxRecvMsgSize(maxMessageBytes),
 		// Long-lived workers run the calls: a goroutine per call starts
 		// with a small stack and grows it by copying, several times per
 		// call, which shows in CPU profiles under load. Calls beyond the

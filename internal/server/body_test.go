@@ -1,0 +1,215 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc"
+	grpcgzip "google.golang.org/grpc/encoding/gzip"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
+)
+
+// bombSize is what a bomb expands to: 1,024 times maxMessageBytes.
+const bombSize = 64 << 20
+
+// maxAlloc bounds what answering one request may allocate, the client's
+// side included (about 1 MiB): expanding a bomb takes bombSize at least,
+// and a message bound of grpc-go's default 4 MiB took 16 to 32 MiB.
+const maxAlloc = 8 << 20
+
+// bomb is bombSize spaces, gzip-compressed (about 64 KiB): valid JSON
+// padding, so that without a bound it would even decode. A gzip stream may
+// hold several members, which decompress one after the other: one member of
+// 1 MiB, repeated.
+var bomb = sync.OnceValue(func() []byte {
+	var member bytes.Buffer
+	w := gzip.NewWriter(&member)
+	_, _ = w.Write(bytes.Repeat([]byte{' '}, 1<<20))
+	_ = w.Close()
+	return bytes.Repeat(member.Bytes(), bombSize>>20)
+})
+
+// rawCodec sends payload as the encoded request, whatever the message.
+type rawCodec struct {
+	name    string
+	payload []byte
+}
+
+func (c rawCodec) Name() string                { return c.name }
+func (c rawCodec) Marshal(any) ([]byte, error) { return c.payload, nil }
+func (c rawCodec) Unmarshal(b []byte, m any) error {
+	return proto.Unmarshal(b, m.(proto.Message))
+}
+
+// compressed is a "gzip" compressor that writes what it is given: the
+// payload is compressed already.
+type compressed struct{ io.Writer }
+
+func (c *compressed) Close() error      { return nil }
+func (c *compressed) Reset(w io.Writer) { c.Writer = w }
+
+// outcome is what a call got: "ok", a Connect code name or, for REST, the
+// HTTP status; and the google.rpc.ErrorInfo reason.
+type outcome struct{ Code, Reason string }
+
+// outcomeOf reads a connect-go or grpc-go client's error.
+func outcomeOf(err error) outcome {
+	if err == nil {
+		return outcome{Code: "ok"}
+	}
+	var details []any
+	var ce *connect.Error
+	code := connect.CodeOf(err)
+	if errors.As(err, &ce) {
+		for _, d := range ce.Details() {
+			v, _ := d.Value()
+			details = append(details, v)
+		}
+	} else if st, ok := status.FromError(err); ok {
+		code = connect.Code(st.Code()) // the same numbers
+		details = st.Details()
+	}
+	return outcome{Code: code.String(), Reason: reasonOf(details)}
+}
+
+// reasonOf returns the ErrorInfo reason among details.
+func reasonOf(details []any) string {
+	for _, d := range details {
+		if ei, ok := d.(*errdetails.ErrorInfo); ok {
+			return ei.GetReason()
+		}
+	}
+	return ""
+}
+
+// TestRequestBodyBounded: on the HTTP port, every protocol bounds a request
+// message after decompression at the gRPC port's receive limit. A 64 KiB
+// gzip body that expands to 64 MiB gets RESOURCE_EXHAUSTED with ErrorInfo
+// REQUEST_TOO_LARGE, and the process allocates far less than the expanded
+// size while answering (TotalAlloc, which bounds the peak; the heap in use
+// afterwards would miss it); the REST mirror answers a declared body over
+// its bound with 413; normal compressed calls still work.
+func TestRequestBodyBounded(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
+	grpcAddr, base := startServe(t, cfg, io.Discard)
+	method := base + pb.ResellerService_GetReseller_FullMethodName
+	tooLarge := outcome{Code: "resource_exhausted", Reason: apierr.ReasonRequestTooLarge}
+
+	// sendRaw sends payload as the request, compressed or not, with
+	// connect-go's client in the protocol opts choose.
+	sendRaw := func(client *http.Client, codec string, payload []byte, gz bool, opts ...connect.ClientOption) func(context.Context) outcome {
+		opts = append(opts, connect.WithCodec(rawCodec{name: codec, payload: payload}))
+		if gz {
+			opts = append(opts,
+				connect.WithAcceptCompression("gzip", func() connect.Decompressor { return new(gzip.Reader) }, func() connect.Compressor { return new(compressed) }),
+				connect.WithSendCompression("gzip"))
+		}
+		c := connect.NewClient[emptypb.Empty, emptypb.Empty](client, method, opts...)
+		return func(ctx context.Context) outcome {
+			_, err := c.CallUnary(ctx, connect.NewRequest(&emptypb.Empty{}))
+			return outcomeOf(err)
+		}
+	}
+	// call makes a normal GetReseller call, gzip-compressed.
+	call := func(client *http.Client, opts ...connect.ClientOption) func(context.Context) outcome {
+		c := connect.NewClient[pb.GetResellerRequest, pb.Reseller](client, method, append(opts, connect.WithSendGzip())...)
+		return func(ctx context.Context) outcome {
+			req := connect.NewRequest(&pb.GetResellerRequest{ResellerId: sandbox.ContosoResellerID})
+			req.Header().Set("Authorization", "Bearer "+sandbox.SampleToken)
+			req.Header().Set("X-Tenant", sandbox.SampleTenant)
+			_, err := c.CallUnary(ctx, req)
+			return outcomeOf(err)
+		}
+	}
+	overLimit := bytes.Repeat([]byte{' '}, 2*maxMessageBytes)
+	// grpcGo sends overLimit with grpc-go's own client and gzip to addr:
+	// grpc-go reads a status only from a well-formed trailers-only answer.
+	grpcGo := func(addr string) func(context.Context) outcome {
+		conn := dialGRPC(t, addr)
+		codec := rawCodec{name: "proto", payload: overLimit}
+		return func(ctx context.Context) outcome {
+			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+sandbox.SampleToken)
+			return outcomeOf(conn.Invoke(ctx, pb.ResellerService_GetReseller_FullMethodName, &emptypb.Empty{}, &emptypb.Empty{},
+				grpc.ForceCodec(codec), grpc.UseCompressor(grpcgzip.Name)))
+		}
+	}
+	// rest sends GET with a body of 1 MiB to the REST mirror.
+	rest := func(ctx context.Context) outcome {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/Resellers/"+sandbox.ContosoResellerID, bytes.NewReader(make([]byte, 1<<20)))
+		if err != nil {
+			return outcome{Code: err.Error()}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return outcome{Code: err.Error()}
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		var p spb.Status
+		_ = protojson.Unmarshal(body, &p)
+		return outcome{Code: strconv.Itoa(resp.StatusCode), Reason: reasonOf(status.FromProto(&p).Details())}
+	}
+
+	tests := []struct {
+		name string
+		call func(context.Context) outcome
+		want outcome
+	}{
+		{name: "connect bomb", call: sendRaw(http.DefaultClient, "proto", bomb(), true), want: tooLarge},
+		{name: "connect json bomb", call: sendRaw(http.DefaultClient, "json", bomb(), true), want: tooLarge},
+		{name: "grpc-web bomb", call: sendRaw(http.DefaultClient, "proto", bomb(), true, connect.WithGRPCWeb()), want: tooLarge},
+		{name: "grpc-web json bomb", call: sendRaw(http.DefaultClient, "json", bomb(), true, connect.WithGRPCWeb()), want: tooLarge},
+		{name: "grpc h2c bomb", call: sendRaw(h2cClient(), "proto", bomb(), true, connect.WithGRPC()), want: tooLarge},
+		{name: "grpc h2c json bomb", call: sendRaw(h2cClient(), "json", bomb(), true, connect.WithGRPC()), want: tooLarge},
+		{name: "grpc-go client over the limit", call: grpcGo(strings.TrimPrefix(base, "http://")), want: tooLarge},
+		// The gRPC port: the same limit, grpc-go's own status.
+		{name: "grpc port over the limit", call: grpcGo(grpcAddr), want: outcome{Code: "resource_exhausted"}},
+		// Over the limit uncompressed: grpc-go refuses it from its length,
+		// before reading it, with its own status (no ErrorInfo).
+		{name: "connect uncompressed over the limit", call: sendRaw(http.DefaultClient, "proto", overLimit, false), want: outcome{Code: "resource_exhausted"}},
+		{name: "rest body over the mirror's bound", call: rest, want: outcome{Code: "413", Reason: apierr.ReasonRequestTooLarge}},
+		{name: "connect gzip", call: call(http.DefaultClient), want: outcome{Code: "ok"}},
+		{name: "connect json gzip", call: call(http.DefaultClient, connect.WithProtoJSON()), want: outcome{Code: "ok"}},
+		{name: "grpc-web gzip", call: call(http.DefaultClient, connect.WithGRPCWeb()), want: outcome{Code: "ok"}},
+		{name: "grpc h2c gzip", call: call(h2cClient(), connect.WithGRPC()), want: outcome{Code: "ok"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			got := tt.call(ctx)
+			runtime.ReadMemStats(&after)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("outcome (-want +got):\n%s", diff)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > maxAlloc {
+				t.Errorf("allocated %.1f MiB answering, want under %d MiB", mib(alloc), maxAlloc>>20)
+			}
+		})
+	}
+}
