@@ -12,14 +12,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
-// Operation label values of upstream metrics.
-const (
-	OpGetReseller       = "GetReseller"
-	OpGetAcceptanceLink = "GetAcceptanceLink"
-	opOther             = "other"
-)
+// opOther is the operation label of anything but the apierr operations.
+const opOther = "other"
 
 // breakerStates are the state label values of
 // cloudcockpit_upstream_breakers, in the order of UpstreamState's counts.
@@ -259,7 +257,7 @@ func statusLabel(code int) string {
 
 func boundedOp(op string) string {
 	switch op {
-	case OpGetReseller, OpGetAcceptanceLink:
+	case apierr.OpGetReseller, apierr.OpGetAcceptanceLink:
 		return op
 	}
 	return opOther

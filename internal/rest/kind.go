@@ -1,0 +1,291 @@
+package rest
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
+)
+
+// Kind is how an upstream call failed; KindOf reads it. The zero value,
+// KindNone, is the kind of no error. docs/errors.md lists what each kind
+// means for retries, the circuit breaker and the gRPC status.
+type Kind uint8
+
+// The kinds of Error.
+const (
+	KindNone             Kind = iota // no error
+	KindAnswered                     // a non-2xx answer: StatusCode, Envelope, RetryAfter
+	KindUnreachable                  // no answer (DNS, refused, reset, TLS, ...): Cause
+	KindTimeout                      // no complete answer in time (attempt timeout, Config.Timeout, a dial or read deadline)
+	KindCircuitOpen                  // refused by the tenant's circuit breaker, nothing sent: RetryAfter
+	KindOverLimit                    // no request slot in time (the tenant's share: PerTenant), nothing sent: Limit, RetryAfter
+	KindInvalid                      // no safe request can be built (an id that is not one path segment, a control character), nothing sent
+	KindUndecodable                  // a 2xx body that does not decode into the documented shape
+	KindTooLarge                     // a 2xx body over Config.MaxBodyBytes: Limit
+	KindMismatch                     // a 2xx answer about another resource than the one asked for (set by the caller that checks it)
+	KindCanceled                     // the caller cancelled the call
+	KindDeadlineExceeded             // the caller's deadline passed
+)
+
+// kindInfo is what a kind means for everything that reacts to a failure.
+type kindInfo struct {
+	name    string             // String's value: a metric label and log value
+	health  resilience.Outcome // what the call's end tells its tenant's circuit breaker
+	retry   bool               // another attempt may get an answer
+	code    codes.Code         // code, reason and message make the gRPC status (Error.Status)
+	reason  string
+	message string
+}
+
+// kinds is the one table of what each kind means; KindAnswered's row is
+// refined by the upstream's status (answers).
+var kinds = [...]kindInfo{
+	KindNone:             {name: "ok", code: codes.OK},
+	KindAnswered:         {name: "answered"},
+	KindUnreachable:      {"unreachable", resilience.Failure, true, codes.Unavailable, apierr.ReasonUpstreamUnreachable, "the upstream could not be reached"},
+	KindTimeout:          {"timeout", resilience.Failure, true, codes.DeadlineExceeded, apierr.ReasonUpstreamTimeout, "the upstream did not answer in time"},
+	KindCircuitOpen:      {"circuit_open", resilience.Neutral, false, codes.Unavailable, apierr.ReasonCircuitOpen, "the upstream is failing: calls are refused for a while (circuit breaker open)"},
+	KindOverLimit:        {"over_limit", resilience.Neutral, false, codes.ResourceExhausted, apierr.ReasonTooManyUpstreamRequests, "too many concurrent upstream requests: try again later"},
+	KindInvalid:          {"invalid", resilience.Neutral, false, codes.InvalidArgument, apierr.ReasonInvalidRequest, "invalid request: an argument cannot be sent upstream safely"},
+	KindUndecodable:      {"undecodable", resilience.Neutral, false, codes.Internal, apierr.ReasonUpstreamBadResponse, "the upstream response could not be decoded"},
+	KindTooLarge:         {"too_large", resilience.Neutral, false, codes.Internal, apierr.ReasonUpstreamTooLarge, "the upstream response is larger than the configured limit"},
+	KindMismatch:         {"mismatch", resilience.Neutral, false, codes.Unavailable, apierr.ReasonUpstreamMismatch, "the upstream answered about another resource than the one asked for"},
+	KindCanceled:         {"canceled", resilience.Neutral, false, codes.Canceled, apierr.ReasonCancelled, "the call was cancelled by the caller"},
+	KindDeadlineExceeded: {"deadline_exceeded", resilience.Neutral, false, codes.DeadlineExceeded, apierr.ReasonDeadlineExceeded, "the call's deadline passed before the upstream answered"},
+}
+
+// answer is the gRPC code and reason of an upstream status.
+type answer struct {
+	code   codes.Code
+	reason string
+}
+
+// answers is the upstream HTTP status table of docs/errors.md; statuses not
+// in it fall back by class (answerTo).
+var answers = map[int]answer{
+	http.StatusBadRequest:          {codes.InvalidArgument, apierr.ReasonUpstreamBadRequest},
+	http.StatusUnauthorized:        {codes.Unauthenticated, apierr.ReasonUpstreamUnauthorized},
+	http.StatusForbidden:           {codes.PermissionDenied, apierr.ReasonUpstreamForbidden},
+	http.StatusNotFound:            {codes.NotFound, apierr.ReasonUpstreamNotFound},
+	http.StatusConflict:            {codes.Aborted, apierr.ReasonUpstreamConflict},
+	http.StatusPreconditionFailed:  {codes.FailedPrecondition, apierr.ReasonUpstreamPrecondition},
+	http.StatusTooManyRequests:     {codes.ResourceExhausted, apierr.ReasonUpstreamRateLimited},
+	499:                            {codes.Canceled, apierr.ReasonUpstreamCancelled},
+	http.StatusInternalServerError: {codes.Internal, apierr.ReasonUpstreamInternal},
+	http.StatusNotImplemented:      {codes.Unimplemented, apierr.ReasonUpstreamNotImplemented},
+	http.StatusBadGateway:          {codes.Unavailable, apierr.ReasonUpstreamUnavailable},
+	http.StatusServiceUnavailable:  {codes.Unavailable, apierr.ReasonUpstreamUnavailable},
+	http.StatusGatewayTimeout:      {codes.DeadlineExceeded, apierr.ReasonUpstreamTimeout},
+}
+
+// answerTo returns the row of answers for status, or its class's fallback.
+func answerTo(status int) answer {
+	if a, ok := answers[status]; ok {
+		return a
+	}
+	if status >= 400 && status < 500 {
+		return answer{codes.FailedPrecondition, apierr.ReasonUpstreamClientError}
+	}
+	return answer{codes.Internal, apierr.ReasonUpstreamServerError}
+}
+
+// String returns the kind's name ("answered", "unreachable", "timeout",
+// "circuit_open", "over_limit", ...), a bounded metric label and log value.
+func (k Kind) String() string {
+	if int(k) < len(kinds) {
+		return kinds[k].name
+	}
+	return "unknown"
+}
+
+// health is what e tells its tenant's circuit breaker, once per call: only
+// 502, 503, 504, no answer and no answer in time are failures; other answers
+// are successes; throttling (429), calls never sent, calls the caller
+// abandoned and undecodable answers are neutral.
+func (e *Error) health() resilience.Outcome {
+	switch {
+	case e.Kind != KindAnswered:
+		return kinds[e.Kind].health
+	case e.StatusCode == http.StatusTooManyRequests:
+		return resilience.Neutral
+	case e.retryable():
+		return resilience.Failure
+	}
+	return resilience.Success
+}
+
+// retryable reports whether another attempt may succeed: a 429, 502, 503 or
+// 504, a connection failure (except a certificate that does not verify,
+// which no retry fixes) or no answer in time.
+func (e *Error) retryable() bool {
+	var certErr *tls.CertificateVerificationError
+	switch {
+	case e.Kind == KindAnswered:
+		switch e.StatusCode {
+		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return true
+		}
+		return false
+	case errors.As(e.Err, &certErr):
+		return false
+	}
+	return kinds[e.Kind].retry
+}
+
+// Status returns the gRPC code, the google.rpc.ErrorInfo reason and the
+// status message that e maps to (docs/errors.md). The message of an answer
+// is "upstream answered <code> <status text>"; of no answer, it names the
+// Cause.
+func (e *Error) Status() (codes.Code, string, string) {
+	switch e.Kind {
+	case KindAnswered:
+		a := answerTo(e.StatusCode)
+		return a.code, a.reason, strings.TrimSpace("upstream answered " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode))
+	case KindUnreachable:
+		k := kinds[e.Kind]
+		return k.code, k.reason, k.message + " (" + causeText[e.Cause] + ")"
+	}
+	k := kinds[e.Kind]
+	return k.code, k.reason, k.message
+}
+
+// KindOf returns the kind of err: the Kind of the *Error in its chain, the
+// kind AsError gives any other error, KindNone for nil.
+func KindOf(err error) Kind {
+	if err == nil {
+		return KindNone
+	}
+	return AsError(context.Background(), err).Kind
+}
+
+// AsError returns err as an *Error: the one in its chain, or a new one that
+// classifies err (a context.Canceled is KindCanceled, a
+// context.DeadlineExceeded KindTimeout, anything else KindUnreachable or
+// KindTimeout with its Cause). ctx is the caller's: once it has ended, a
+// failure without an answer is KindCanceled or KindDeadlineExceeded,
+// whatever the transport reported. A *Error in err is never modified.
+// AsError(ctx, nil) is nil.
+func AsError(ctx context.Context, err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		e = &Error{Kind: KindUnreachable, Err: err}
+		switch e.Cause = causeOf(err); {
+		case errors.Is(err, context.Canceled):
+			e.Kind, e.Cause = KindCanceled, ""
+		case e.Cause == CauseTimeout:
+			e.Kind = KindTimeout
+		}
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil && e.Kind != KindAnswered && e.Kind != KindMismatch {
+		kind := KindCanceled
+		if errors.Is(ctxErr, context.DeadlineExceeded) {
+			kind = KindDeadlineExceeded
+		}
+		if e.Kind != kind {
+			cp := *e
+			cp.Kind, cp.Cause, cp.Err = kind, "", withContextErr(ctx, e.Err)
+			e = &cp
+		}
+	}
+	return e
+}
+
+// Cause is the category of a failure to get an answer from the upstream.
+// It is safe to show callers and to use as a metric label: it never holds an
+// address, a host name or any other part of the error's text.
+type Cause string
+
+// The categories of Error.Cause.
+const (
+	// CauseDNS: the upstream's host name did not resolve.
+	CauseDNS Cause = "dns"
+	// CauseRefused: nothing listens at the upstream's address (ECONNREFUSED).
+	CauseRefused Cause = "refused"
+	// CauseReset: the connection was reset or broken (ECONNRESET, EPIPE).
+	CauseReset Cause = "reset"
+	// CauseClosed: the upstream closed the connection before answering.
+	CauseClosed Cause = "closed"
+	// CauseTLS: the TLS handshake failed (certificate not trusted, wrong
+	// host name, an upstream that does not speak TLS...).
+	CauseTLS Cause = "tls"
+	// CauseTimeout: no answer in time (attempt timeout, the client's own
+	// timeout, a dial or read deadline).
+	CauseTimeout Cause = "timeout"
+	// CauseNetwork: any other failure to reach the upstream (no route to
+	// the host, network unreachable, ...).
+	CauseNetwork Cause = "network"
+)
+
+// causeText words each category for status messages.
+var causeText = map[Cause]string{
+	CauseDNS:     "its host name does not resolve",
+	CauseRefused: "connection refused",
+	CauseReset:   "connection reset",
+	CauseClosed:  "connection closed without an answer",
+	CauseTLS:     "TLS handshake failed",
+	CauseTimeout: "timed out",
+	CauseNetwork: "network error",
+}
+
+// causeOf classifies an error that got no answer from the upstream.
+func causeOf(err error) Cause {
+	var (
+		dnsErr *net.DNSError
+		netErr net.Error
+	)
+	switch {
+	case errors.Is(err, errAttemptTimedOut), errors.Is(err, context.DeadlineExceeded):
+		return CauseTimeout
+	case errors.As(err, &dnsErr):
+		if dnsErr.IsTimeout {
+			return CauseTimeout
+		}
+		return CauseDNS
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return CauseRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
+		return CauseReset
+	case isTLS(err):
+		return CauseTLS
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return CauseTimeout
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		return CauseClosed
+	}
+	return CauseNetwork
+}
+
+// isTLS reports whether err comes from a TLS handshake.
+func isTLS(err error) bool {
+	var (
+		recordErr   tls.RecordHeaderError
+		alertErr    tls.AlertError
+		verifyErr   *tls.CertificateVerificationError
+		unknownCA   x509.UnknownAuthorityError
+		hostnameErr x509.HostnameError
+		invalidErr  x509.CertificateInvalidError
+	)
+	if errors.As(err, &recordErr) || errors.As(err, &alertErr) || errors.As(err, &verifyErr) ||
+		errors.As(err, &unknownCA) || errors.As(err, &hostnameErr) || errors.As(err, &invalidErr) {
+		return true
+	}
+	// net/http reports a plain-HTTP answer to a TLS client, and some
+	// handshake failures, as text only.
+	msg := err.Error()
+	return strings.Contains(msg, "server gave HTTP response to HTTPS client") || strings.Contains(msg, "tls: ")
+}
