@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
 
 // opOther is the operation label of anything but the apierr operations.
@@ -218,7 +219,7 @@ func boundedState(s string) string {
 // boundedReason bounds the rejection reason label.
 func boundedReason(r string) string {
 	switch r {
-	case "circuit_open", "concurrency_limit", "tenant_concurrency_limit":
+	case rest.RejectCircuitOpen, rest.RejectConcurrencyLimit, rest.RejectTenantConcurrencyLimit:
 		return r
 	}
 	return "other"
