@@ -46,7 +46,8 @@ func Operation(ctx context.Context) string {
 // call runs one call of a Client method: it checks the headers, bounds a
 // call without deadline by the client's timeout, and runs it coalesced with
 // identical calls in g, or alone; coalesced callers share the result. Its
-// error is always an *Error (see AsError), wrapped by the method.
+// error is always an *Error (see AsError), wrapped by the method; a deadline
+// that is not the caller's (Config.Timeout) is KindTimeout for the caller.
 func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, T], r request[T]) (v T, err error) {
 	if err := checkCallInfo(r.info); err != nil {
 		return v, err
@@ -70,8 +71,13 @@ func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, 
 		r.deadline = cctx.Deadline
 		v, err = execute(cctx, c, r)
 	}
-	if err != nil {
-		return v, AsError(ctx, err)
+	if e := AsError(ctx, err); e != nil {
+		if e.Kind == KindDeadlineExceeded && ctx.Err() == nil {
+			cp := *e
+			cp.Kind, cp.Cause = KindTimeout, CauseTimeout
+			e = &cp
+		}
+		return v, e
 	}
 	return v, nil
 }
