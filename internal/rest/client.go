@@ -446,25 +446,21 @@ func (c *Client) Tenants() int {
 // The id is sent as exactly one escaped path segment whatever it contains ("a/b"
 // becomes "a%2Fb"); an empty id, "." or ".." fails with KindInvalid.
 // See the package documentation for the errors it returns.
-func (c *Client) GetReseller(ctx context.Context, ci CallInfo, resellerID string) (*Reseller, error) {
-	r, err := c.getReseller(ctx, ci, resellerID)
+func (c *Client) GetReseller(ctx context.Context, ci CallInfo, resellerID string) (r *Reseller, err error) {
+	switch resellerID {
+	case "":
+		err = &Error{Kind: KindInvalid, Err: errors.New("id is empty")}
+	case ".", "..": // servers and proxies resolve dot segments away
+		err = &Error{Kind: KindInvalid, Err: fmt.Errorf("id %q is a dot segment", resellerID)}
+	default:
+		r, err = call(ctx, c, &c.resellers, request[*Reseller]{
+			op: apierr.OpGetReseller, info: ci, url: c.resellersPrefix + url.PathEscape(resellerID), decode: decodeReseller,
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("get reseller %q: %w", resellerID, err)
 	}
 	return r, nil
-}
-
-func (c *Client) getReseller(ctx context.Context, ci CallInfo, resellerID string) (*Reseller, error) {
-	switch resellerID {
-	case "":
-		return nil, &Error{Kind: KindInvalid, Err: errors.New("id is empty")}
-	case ".", "..":
-		// Servers and proxies resolve dot segments away.
-		return nil, &Error{Kind: KindInvalid, Err: fmt.Errorf("id %q is a dot segment", resellerID)}
-	}
-	return call(ctx, c, &c.resellers, request[*Reseller]{
-		op: apierr.OpGetReseller, info: ci, url: c.resellersPrefix + url.PathEscape(resellerID), decode: decodeReseller,
-	})
 }
 
 // GetAcceptanceLink fetches the link a customer follows to accept a
