@@ -121,19 +121,9 @@ func (t *Tracing) HTTPHandler(h http.Handler) http.Handler {
 	return otelhttp.NewHandler(h, "rest",
 		otelhttp.WithTracerProvider(t.provider),
 		otelhttp.WithPropagators(t.propagator),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + restRoute(r.URL.Path) }),
+		// The mirror renames the span after its route once it knows it.
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
 	)
-}
-
-// restRoute names a REST path by its route, never by the ids in it.
-func restRoute(p string) string {
-	switch {
-	case strings.Contains(p, "/v1/Resellers/"):
-		return "/v1/Resellers/{resellerId}"
-	case strings.HasSuffix(p, "/v1/Customers/relationship-acceptance"):
-		return "/v1/Customers/relationship-acceptance"
-	}
-	return "other"
 }
 
 // Shutdown flushes and stops the exporter; a no-op when tracing is off.
