@@ -66,39 +66,34 @@ var kinds = [...]kindInfo{
 	KindDeadlineExceeded: {"deadline_exceeded", resilience.Neutral, false, codes.DeadlineExceeded, apierr.ReasonDeadlineExceeded, "the call's deadline passed before the upstream answered"},
 }
 
-// answer is the gRPC code and reason of an upstream status.
-type answer struct {
-	code   codes.Code
-	reason string
-}
-
-// answers is the upstream HTTP status table of docs/errors.md; statuses not
-// in it fall back by class (answerTo).
-var answers = map[int]answer{
-	http.StatusBadRequest:          {codes.InvalidArgument, apierr.ReasonUpstreamBadRequest},
-	http.StatusUnauthorized:        {codes.Unauthenticated, apierr.ReasonUpstreamUnauthorized},
-	http.StatusForbidden:           {codes.PermissionDenied, apierr.ReasonUpstreamForbidden},
-	http.StatusNotFound:            {codes.NotFound, apierr.ReasonUpstreamNotFound},
-	http.StatusConflict:            {codes.Aborted, apierr.ReasonUpstreamConflict},
-	http.StatusPreconditionFailed:  {codes.FailedPrecondition, apierr.ReasonUpstreamPrecondition},
-	http.StatusTooManyRequests:     {codes.ResourceExhausted, apierr.ReasonUpstreamRateLimited},
-	499:                            {codes.Canceled, apierr.ReasonUpstreamCancelled},
-	http.StatusInternalServerError: {codes.Internal, apierr.ReasonUpstreamInternal},
-	http.StatusNotImplemented:      {codes.Unimplemented, apierr.ReasonUpstreamNotImplemented},
-	http.StatusBadGateway:          {codes.Unavailable, apierr.ReasonUpstreamUnavailable},
-	http.StatusServiceUnavailable:  {codes.Unavailable, apierr.ReasonUpstreamUnavailable},
-	http.StatusGatewayTimeout:      {codes.DeadlineExceeded, apierr.ReasonUpstreamTimeout},
+// answers is the upstream HTTP status table of docs/errors.md, the gRPC code
+// and reason of each status; statuses not in it fall back by class
+// (answerTo).
+var answers = map[int]kindInfo{
+	http.StatusBadRequest:          {code: codes.InvalidArgument, reason: apierr.ReasonUpstreamBadRequest},
+	http.StatusUnauthorized:        {code: codes.Unauthenticated, reason: apierr.ReasonUpstreamUnauthorized},
+	http.StatusForbidden:           {code: codes.PermissionDenied, reason: apierr.ReasonUpstreamForbidden},
+	http.StatusNotFound:            {code: codes.NotFound, reason: apierr.ReasonUpstreamNotFound},
+	http.StatusConflict:            {code: codes.Aborted, reason: apierr.ReasonUpstreamConflict},
+	http.StatusPreconditionFailed:  {code: codes.FailedPrecondition, reason: apierr.ReasonUpstreamPrecondition},
+	http.StatusTooManyRequests:     {code: codes.ResourceExhausted, reason: apierr.ReasonUpstreamRateLimited},
+	499:                            {code: codes.Canceled, reason: apierr.ReasonUpstreamCancelled},
+	http.StatusInternalServerError: {code: codes.Internal, reason: apierr.ReasonUpstreamInternal},
+	http.StatusNotImplemented:      {code: codes.Unimplemented, reason: apierr.ReasonUpstreamNotImplemented},
+	http.StatusBadGateway:          {code: codes.Unavailable, reason: apierr.ReasonUpstreamUnavailable},
+	http.StatusServiceUnavailable:  {code: codes.Unavailable, reason: apierr.ReasonUpstreamUnavailable},
+	http.StatusGatewayTimeout:      {code: codes.DeadlineExceeded, reason: apierr.ReasonUpstreamTimeout},
 }
 
 // answerTo returns the row of answers for status, or its class's fallback.
-func answerTo(status int) answer {
+func answerTo(status int) kindInfo {
 	if a, ok := answers[status]; ok {
 		return a
 	}
 	if status >= 400 && status < 500 {
-		return answer{codes.FailedPrecondition, apierr.ReasonUpstreamClientError}
+		return kindInfo{code: codes.FailedPrecondition, reason: apierr.ReasonUpstreamClientError}
 	}
-	return answer{codes.Internal, apierr.ReasonUpstreamServerError}
+	return kindInfo{code: codes.Internal, reason: apierr.ReasonUpstreamServerError}
 }
 
 // String returns the kind's name ("answered", "unreachable", "timeout",
@@ -212,23 +207,13 @@ type Cause string
 
 // The categories of Error.Cause.
 const (
-	// CauseDNS: the upstream's host name did not resolve.
-	CauseDNS Cause = "dns"
-	// CauseRefused: nothing listens at the upstream's address (ECONNREFUSED).
-	CauseRefused Cause = "refused"
-	// CauseReset: the connection was reset or broken (ECONNRESET, EPIPE).
-	CauseReset Cause = "reset"
-	// CauseClosed: the upstream closed the connection before answering.
-	CauseClosed Cause = "closed"
-	// CauseTLS: the TLS handshake failed (certificate not trusted, wrong
-	// host name, an upstream that does not speak TLS...).
-	CauseTLS Cause = "tls"
-	// CauseTimeout: no answer in time (attempt timeout, the client's own
-	// timeout, a dial or read deadline).
-	CauseTimeout Cause = "timeout"
-	// CauseNetwork: any other failure to reach the upstream (no route to
-	// the host, network unreachable, ...).
-	CauseNetwork Cause = "network"
+	CauseDNS     Cause = "dns"     // the upstream's host name did not resolve
+	CauseRefused Cause = "refused" // nothing listens at the upstream's address (ECONNREFUSED)
+	CauseReset   Cause = "reset"   // the connection was reset or broken (ECONNRESET, EPIPE)
+	CauseClosed  Cause = "closed"  // the upstream closed the connection before answering
+	CauseTLS     Cause = "tls"     // the TLS handshake failed (untrusted certificate, wrong name, no TLS)
+	CauseTimeout Cause = "timeout" // no answer in time (attempt timeout, Config.Timeout, a dial or read deadline)
+	CauseNetwork Cause = "network" // any other failure to reach the upstream (no route, network unreachable, ...)
 )
 
 // causeText words each category for status messages.
