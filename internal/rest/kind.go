@@ -66,9 +66,10 @@ var kinds = [...]kindInfo{
 	KindDeadlineExceeded: {"deadline_exceeded", resilience.Neutral, false, codes.DeadlineExceeded, apierr.ReasonDeadlineExceeded, "the call's deadline passed before the upstream answered"},
 }
 
-// answers is the upstream HTTP status table of docs/errors.md, the gRPC code
-// and reason of each status; statuses not in it fall back by class
-// (answerTo).
+// answers is the upstream HTTP status table of docs/errors.md: KindAnswered's
+// row for each status. Only 502, 503 and 504 say the upstream is unwell;
+// 429 says nothing about its health but, with them, is worth retrying.
+// Statuses not in it fall back by class (answerTo).
 var answers = map[int]kindInfo{
 	http.StatusBadRequest:          {code: codes.InvalidArgument, reason: apierr.ReasonUpstreamBadRequest},
 	http.StatusUnauthorized:        {code: codes.Unauthenticated, reason: apierr.ReasonUpstreamUnauthorized},
@@ -76,13 +77,13 @@ var answers = map[int]kindInfo{
 	http.StatusNotFound:            {code: codes.NotFound, reason: apierr.ReasonUpstreamNotFound},
 	http.StatusConflict:            {code: codes.Aborted, reason: apierr.ReasonUpstreamConflict},
 	http.StatusPreconditionFailed:  {code: codes.FailedPrecondition, reason: apierr.ReasonUpstreamPrecondition},
-	http.StatusTooManyRequests:     {code: codes.ResourceExhausted, reason: apierr.ReasonUpstreamRateLimited},
+	http.StatusTooManyRequests:     {code: codes.ResourceExhausted, reason: apierr.ReasonUpstreamRateLimited, health: resilience.Neutral, retry: true},
 	499:                            {code: codes.Canceled, reason: apierr.ReasonUpstreamCancelled},
 	http.StatusInternalServerError: {code: codes.Internal, reason: apierr.ReasonUpstreamInternal},
 	http.StatusNotImplemented:      {code: codes.Unimplemented, reason: apierr.ReasonUpstreamNotImplemented},
-	http.StatusBadGateway:          {code: codes.Unavailable, reason: apierr.ReasonUpstreamUnavailable},
-	http.StatusServiceUnavailable:  {code: codes.Unavailable, reason: apierr.ReasonUpstreamUnavailable},
-	http.StatusGatewayTimeout:      {code: codes.DeadlineExceeded, reason: apierr.ReasonUpstreamTimeout},
+	http.StatusBadGateway:          {code: codes.Unavailable, reason: apierr.ReasonUpstreamUnavailable, health: resilience.Failure, retry: true},
+	http.StatusServiceUnavailable:  {code: codes.Unavailable, reason: apierr.ReasonUpstreamUnavailable, health: resilience.Failure, retry: true},
+	http.StatusGatewayTimeout:      {code: codes.DeadlineExceeded, reason: apierr.ReasonUpstreamTimeout, health: resilience.Failure, retry: true},
 }
 
 // answerTo returns the row of answers for status, or its class's fallback.
@@ -105,38 +106,22 @@ func (k Kind) String() string {
 	return "unknown"
 }
 
-// health is what e tells its tenant's circuit breaker, once per call: only
-// 502, 503, 504, no answer and no answer in time are failures; other answers
-// are successes; throttling (429), calls never sent, calls the caller
-// abandoned and undecodable answers are neutral.
-func (e *Error) health() resilience.Outcome {
-	switch {
-	case e.Kind != KindAnswered:
-		return kinds[e.Kind].health
-	case e.StatusCode == http.StatusTooManyRequests:
-		return resilience.Neutral
-	case e.retryable():
-		return resilience.Failure
+// info is e's row of kinds, or of answers for an answer.
+func (e *Error) info() kindInfo {
+	if e.Kind == KindAnswered {
+		return answerTo(e.StatusCode)
 	}
-	return resilience.Success
+	return kinds[e.Kind]
 }
 
-// retryable reports whether another attempt may succeed: a 429, 502, 503 or
-// 504, a connection failure (except a certificate that does not verify,
-// which no retry fixes) or no answer in time.
+// health is what e tells its tenant's circuit breaker, once per call.
+func (e *Error) health() resilience.Outcome { return e.info().health }
+
+// retryable reports whether another attempt may succeed; a certificate that
+// does not verify is a failure no retry fixes.
 func (e *Error) retryable() bool {
 	var certErr *tls.CertificateVerificationError
-	switch {
-	case e.Kind == KindAnswered:
-		switch e.StatusCode {
-		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return true
-		}
-		return false
-	case errors.As(e.Err, &certErr):
-		return false
-	}
-	return kinds[e.Kind].retry
+	return e.info().retry && !errors.As(e.Err, &certErr)
 }
 
 // Status returns the gRPC code, the google.rpc.ErrorInfo reason and the
@@ -144,15 +129,13 @@ func (e *Error) retryable() bool {
 // is "upstream answered <code> <status text>"; of no answer, it names the
 // Cause.
 func (e *Error) Status() (codes.Code, string, string) {
+	k := e.info()
 	switch e.Kind {
 	case KindAnswered:
-		a := answerTo(e.StatusCode)
-		return a.code, a.reason, strings.TrimSpace("upstream answered " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode))
+		return k.code, k.reason, strings.TrimSpace("upstream answered " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode))
 	case KindUnreachable:
-		k := kinds[e.Kind]
 		return k.code, k.reason, k.message + " (" + causeText[e.Cause] + ")"
 	}
-	k := kinds[e.Kind]
 	return k.code, k.reason, k.message
 }
 
