@@ -4,8 +4,8 @@
 // It owns what is specific to that API: request building, in which an id is
 // always a single escaped path segment and query parameters are always
 // url.Values encoded; forwarding exactly the caller's X-Tenant,
-// Authorization and X-Correlation-Id headers (see CallInfo) and nothing else
-// the caller sent; bounded reading of response bodies; tolerant decoding of
+// Authorization, X-Correlation-Id and W3C trace context headers (see
+// CallInfo) and nothing else the caller sent; bounded reading of response bodies; tolerant decoding of
 // the upstream's ASP.NET JSON (any property casing, nulls, unknown
 // properties, the dictionary wrapper around offerTypeMargins) with
 // github.com/go-json-experiment/json and options that make it decode as
@@ -20,7 +20,8 @@
 // ...: ..."): what the call learned, with its Kind (KindOf). What a kind
 // means for retries, the circuit breaker and the gRPC status the services
 // answer is one table, in kind.go; Error.Status gives the code, reason and
-// message.
+// message. Each upstream request's context names its operation (Operation),
+// so that transports label what they measure without reading the URL.
 //
 // # Failure handling
 //
