@@ -1,6 +1,8 @@
 package apierr
 
 import (
+	"strings"
+
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -28,6 +30,20 @@ type Spec struct {
 	// string of every detail, and a string that holds one encoded becomes
 	// Redacted (see Redactor). Empty means nothing to remove.
 	Authorization string
+}
+
+// InvalidMessage returns "invalid <what>: <field>: <description>; ...",
+// the message of a status listing fvs.
+func InvalidMessage(what string, fvs []*errdetails.BadRequest_FieldViolation) string {
+	var b strings.Builder
+	b.WriteString("invalid " + what + ": ")
+	for i, fv := range fvs {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(fv.GetField() + ": " + fv.GetDescription())
+	}
+	return b.String()
 }
 
 // New returns the status s describes: exactly one google.rpc.ErrorInfo (in

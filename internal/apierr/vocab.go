@@ -1,5 +1,39 @@
 package apierr
 
+// Operation names: the RPC methods, as ErrorInfo metadata MetaOperation,
+// metric labels and log fields name them, and the upstream client's
+// operations that serve them.
+const (
+	OpGetReseller       = "GetReseller"
+	OpGetAcceptanceLink = "GetAcceptanceLink"
+)
+
+// Headers the API forwards: the caller sends them (as gRPC metadata, in
+// lower case, or as HTTP headers to the REST mirror) and the facade passes
+// them on to the upstream, whose names they are. Nothing else a caller sends
+// reaches the upstream.
+const (
+	// HeaderAuthorization carries the caller's `Bearer <token>`.
+	HeaderAuthorization = "Authorization"
+	// HeaderTenant names the tenant: its portal domain.
+	HeaderTenant = "X-Tenant"
+	// HeaderCorrelationID carries the call's correlation id, a UUID, in
+	// both directions.
+	HeaderCorrelationID = "X-Correlation-Id"
+	// HeaderTraceparent and HeaderTracestate carry the W3C trace context.
+	HeaderTraceparent = "Traceparent"
+	HeaderTracestate  = "Tracestate"
+)
+
+// The gRPC metadata keys of the forwarded headers: their names in lower case.
+const (
+	MDAuthorization = "authorization"
+	MDTenant        = "x-tenant"
+	MDCorrelationID = "x-correlation-id"
+	MDTraceparent   = "traceparent"
+	MDTracestate    = "tracestate"
+)
+
 // Domain is the google.rpc.ErrorInfo domain of every error the facade
 // returns, over gRPC and over the REST mirror.
 const Domain = "cloudcockpit-facade"

@@ -6,24 +6,24 @@ package correlation
 
 import (
 	"context"
+	"strings"
 
 	"github.com/google/uuid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
-)
 
-// MetadataKey is the gRPC metadata key (and, capitalised, the HTTP header)
-// that carries the correlation id in both directions.
-const MetadataKey = "x-correlation-id"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+)
 
 // ID is the correlation id of one call.
 type ID struct {
 	// Value is the id used for the call: the caller's when it sent a valid
 	// UUID, a generated UUID otherwise.
 	Value string
-	// Rejected holds what the caller sent when it was not a valid UUID (or
-	// was sent more than once); empty when the caller's value was used or
-	// none was sent. Validation reports it as an invalid argument.
+	// Rejected holds what the caller sent, joined by commas, when it was not
+	// a valid UUID or was sent more than once; empty when the caller's value
+	// was used or none was sent. Validation reports it as an invalid
+	// argument.
 	Rejected string
 }
 
@@ -45,24 +45,25 @@ func Ensure(ctx context.Context) (context.Context, ID) {
 	if id, ok := FromContext(ctx); ok {
 		return ctx, id
 	}
-	var id ID
-	vals := metadata.ValueFromIncomingContext(ctx, MetadataKey)
-	switch {
-	case len(vals) == 1 && IsUUID(vals[0]):
-		id.Value = vals[0]
-	case len(vals) == 0 || (len(vals) == 1 && vals[0] == ""):
-		id.Value = uuid.NewString()
-	default:
-		id.Value = uuid.NewString()
-		id.Rejected = vals[0]
-		if id.Rejected == "" {
-			id.Rejected = vals[len(vals)-1]
-		}
-	}
+	id := Resolve(metadata.ValueFromIncomingContext(ctx, apierr.MDCorrelationID))
 	// SetHeader fails only outside a server call (plain unit tests); the id
 	// is still used for the upstream request and the error details.
-	_ = grpc.SetHeader(ctx, metadata.Pairs(MetadataKey, id.Value))
+	_ = grpc.SetHeader(ctx, metadata.Pairs(apierr.MDCorrelationID, id.Value))
 	return context.WithValue(ctx, ctxKey{}, id), id
+}
+
+// Resolve returns the correlation id of a call whose caller sent vals (the
+// values of its x-correlation-id metadata or X-Correlation-Id header): the
+// caller's when it sent exactly one UUID, a new UUID otherwise, with what
+// the caller sent in Rejected when that was not nothing.
+func Resolve(vals []string) ID {
+	switch {
+	case len(vals) == 1 && IsUUID(vals[0]):
+		return ID{Value: vals[0]}
+	case len(vals) == 0 || (len(vals) == 1 && vals[0] == ""):
+		return ID{Value: uuid.NewString()}
+	}
+	return ID{Value: uuid.NewString(), Rejected: strings.Join(vals, ",")}
 }
 
 // UnaryServerInterceptor establishes the correlation id before the handler and

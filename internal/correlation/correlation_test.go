@@ -2,6 +2,7 @@ package correlation
 
 import (
 	"context"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"testing"
 
 	"google.golang.org/grpc/metadata"
@@ -46,13 +47,13 @@ func TestEnsure(t *testing.T) {
 		{name: "empty", give: []string{""}},
 		{name: "valid", give: []string{valid}, wantValue: valid},
 		{name: "invalid", give: []string{"abc"}, wantRejected: "abc"},
-		{name: "twice", give: []string{valid, valid}, wantRejected: valid},
+		{name: "twice", give: []string{valid, valid}, wantRejected: valid + "," + valid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			md := metadata.MD{}
 			for _, v := range tt.give {
-				md.Append(MetadataKey, v)
+				md.Append(apierr.MDCorrelationID, v)
 			}
 			ctx := metadata.NewIncomingContext(context.Background(), md)
 			ctx, id := Ensure(ctx)

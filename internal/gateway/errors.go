@@ -19,7 +19,6 @@ import (
 	"google.golang.org/protobuf/protoadapt"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
-	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
 )
 
 // fallbackBody answers when an error cannot be marshalled.
@@ -49,7 +48,7 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 	}
 	cid := ""
 	if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
-		if v := md.HeaderMD.Get(correlation.MetadataKey); len(v) > 0 {
+		if v := md.HeaderMD.Get(apierr.MDCorrelationID); len(v) > 0 {
 			cid = v[0]
 		}
 	}
@@ -61,7 +60,13 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 		if full, ok := runtime.RPCMethod(ctx); ok {
 			op = path.Base(full)
 		}
-		st = withDetails(st, fallbackReason(st.Code()), op, cid)
+		var kept []protoadapt.MessageV1
+		for _, d := range st.Details() {
+			if m, ok := d.(protoadapt.MessageV1); ok {
+				kept = append(kept, m)
+			}
+		}
+		st = newStatus(st.Code(), st.Message(), fallbackReason(st.Code()), op, cid, kept...)
 	}
 	if httpStatus == 0 {
 		httpStatus = runtime.HTTPStatusFromCode(st.Code())
@@ -78,18 +83,14 @@ func (g *gateway) handleRoutingError(_ context.Context, _ *runtime.ServeMux, _ r
 	var st *status.Status
 	switch httpStatus {
 	case http.StatusNotFound:
-		st = status.New(codes.NotFound, "no such path: the REST mirror serves "+g.index)
-		st = withDetails(st, apierr.ReasonUnknownPath, "", cid)
+		st = newStatus(codes.NotFound, "no such path: the REST mirror serves "+g.index, apierr.ReasonUnknownPath, "", cid)
 	case http.StatusMethodNotAllowed:
 		w.Header().Set("Allow", g.allow)
-		st = status.New(codes.Unimplemented, "method "+quote(r.Method)+" is not allowed on this path: use "+g.allow)
-		st = withDetails(st, apierr.ReasonMethodNotAllowed, "", cid)
+		st = newStatus(codes.Unimplemented, "method "+quote(r.Method)+" is not allowed on this path: use "+g.allow, apierr.ReasonMethodNotAllowed, "", cid)
 	case http.StatusBadRequest:
-		st = status.New(codes.InvalidArgument, "malformed request path")
-		st = withDetails(st, apierr.ReasonInvalidRequest, "", cid)
+		st = newStatus(codes.InvalidArgument, "malformed request path", apierr.ReasonInvalidRequest, "", cid)
 	default:
-		st = status.New(codes.Internal, "unexpected routing error")
-		st = withDetails(st, fallbackReason(codes.Internal), "", cid)
+		st = newStatus(codes.Internal, "unexpected routing error", fallbackReason(codes.Internal), "", cid)
 	}
 	writeStatus(w, httpStatus, st, cid)
 }
@@ -100,19 +101,11 @@ func (g *gateway) rejectQuery(w http.ResponseWriter, r *http.Request, op string,
 	cid, invalid := requestCorrelationID(r)
 	if invalid {
 		fvs = append(fvs, &errdetails.BadRequest_FieldViolation{
-			Field:       headerCorrelationID,
+			Field:       apierr.HeaderCorrelationID,
 			Description: "must be a UUID (8-4-4-4-12 hexadecimal digits), sent once",
 		})
 	}
-	var msg strings.Builder
-	msg.WriteString("invalid query: ")
-	for i, fv := range fvs {
-		if i > 0 {
-			msg.WriteString("; ")
-		}
-		msg.WriteString(fv.GetField() + ": " + fv.GetDescription())
-	}
-	st := withDetails(status.New(codes.InvalidArgument, msg.String()), apierr.ReasonInvalidQuery, op, cid,
+	st := newStatus(codes.InvalidArgument, apierr.InvalidMessage("query", fvs), apierr.ReasonInvalidQuery, op, cid,
 		&errdetails.BadRequest{FieldViolations: fvs})
 	writeStatus(w, http.StatusBadRequest, st, cid)
 }
@@ -125,20 +118,12 @@ func (g *gateway) rejectQuery(w http.ResponseWriter, r *http.Request, op string,
 func (g *gateway) rejectHeaders(w http.ResponseWriter, r *http.Request, badAuth bool, fvs []*errdetails.BadRequest_FieldViolation) {
 	cid, _ := requestCorrelationID(r)
 	if badAuth {
-		st := withDetails(status.New(codes.Unauthenticated, "malformed credentials: `Authorization` must be `Bearer <token>` in printable ASCII"),
+		st := newStatus(codes.Unauthenticated, "malformed credentials: `Authorization` must be `Bearer <token>` in printable ASCII",
 			apierr.ReasonMalformedCredentials, "", cid)
 		writeStatus(w, http.StatusUnauthorized, st, cid)
 		return
 	}
-	var msg strings.Builder
-	msg.WriteString("invalid request: ")
-	for i, fv := range fvs {
-		if i > 0 {
-			msg.WriteString("; ")
-		}
-		msg.WriteString(fv.GetField() + ": " + fv.GetDescription())
-	}
-	st := withDetails(status.New(codes.InvalidArgument, msg.String()), apierr.ReasonInvalidRequest, "", cid,
+	st := newStatus(codes.InvalidArgument, apierr.InvalidMessage("request", fvs), apierr.ReasonInvalidRequest, "", cid,
 		&errdetails.BadRequest{FieldViolations: fvs})
 	writeStatus(w, http.StatusBadRequest, st, cid)
 }
@@ -147,27 +132,20 @@ func (g *gateway) rejectHeaders(w http.ResponseWriter, r *http.Request, badAuth 
 // is over maxBodyBytes.
 func (g *gateway) rejectBody(w http.ResponseWriter, r *http.Request) {
 	cid, _ := requestCorrelationID(r)
-	st := status.New(codes.ResourceExhausted, "request body larger than "+strconv.Itoa(maxBodyBytes)+" bytes: the REST mirror takes no body")
-	writeStatus(w, http.StatusRequestEntityTooLarge, withDetails(st, apierr.ReasonRequestTooLarge, "", cid), cid)
+	st := newStatus(codes.ResourceExhausted, "request body larger than "+strconv.Itoa(maxBodyBytes)+" bytes: the REST mirror takes no body",
+		apierr.ReasonRequestTooLarge, "", cid)
+	writeStatus(w, http.StatusRequestEntityTooLarge, st, cid)
 }
 
-// withDetails returns st with an ErrorInfo and a RequestInfo, as the service
-// attaches them, followed by extra. If the details cannot be attached st is
-// returned unchanged.
-func withDetails(st *status.Status, reason, op, cid string, extra ...protoadapt.MessageV1) *status.Status {
+// newStatus returns the status of an error the mirror raises itself, built
+// as the service builds its own (apierr.New): an ErrorInfo naming the
+// operation when op is not empty, a RequestInfo, then extra.
+func newStatus(code codes.Code, msg, reason, op, cid string, extra ...protoadapt.MessageV1) *status.Status {
 	meta := map[string]string{apierr.MetaCorrelationID: cid}
 	if op != "" {
 		meta[apierr.MetaOperation] = op
 	}
-	details := append([]protoadapt.MessageV1{
-		&errdetails.ErrorInfo{Reason: reason, Domain: apierr.Domain, Metadata: meta},
-		&errdetails.RequestInfo{RequestId: cid},
-	}, extra...)
-	out, err := st.WithDetails(details...)
-	if err != nil {
-		return st
-	}
-	return out
+	return apierr.New(apierr.Spec{Code: code, Message: msg, Reason: reason, Metadata: meta, RequestID: cid, Details: extra})
 }
 
 // hasErrorInfo reports whether st already carries a google.rpc.ErrorInfo.
@@ -210,7 +188,7 @@ func writeStatus(w http.ResponseWriter, httpStatus int, st *status.Status, cid s
 	h.Del("Trailer")
 	h.Del("Transfer-Encoding")
 	h.Set("Content-Type", "application/json")
-	h.Set(headerCorrelationID, cid)
+	h.Set(apierr.HeaderCorrelationID, cid)
 	if httpStatus == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", "Bearer")
 	}

@@ -11,15 +11,15 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
 
-	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
 // metadataHeaders names, for each metadata key the service validates, the
 // HTTP header a REST caller sends it as.
 var metadataHeaders = map[string]string{
-	metadataTenant:          headerTenant,
-	correlation.MetadataKey: headerCorrelationID,
-	"authorization":         "Authorization",
+	apierr.MDTenant:        apierr.HeaderTenant,
+	apierr.MDCorrelationID: apierr.HeaderCorrelationID,
+	apierr.MDAuthorization: apierr.HeaderAuthorization,
 }
 
 // restFieldNames returns st with the field violations of its

@@ -56,6 +56,22 @@ type gateway struct {
 	allow string
 	// index lists the routes for the message of an unknown-path 404.
 	index string
+	// routes spells each RPC route as the OpenAPI document does
+	// (/v1/Resellers/{resellerId}), by routeKey.
+	routes map[string]string
+}
+
+// routeKey blanks the variables of a path template, so that grpc-gateway's
+// pattern (/v1/Resellers/{reseller_id=*}) and the OpenAPI path
+// (/v1/Resellers/{resellerId}) of one route have the same key.
+func routeKey(template string) string {
+	segs := strings.Split(template, "/")
+	for i, s := range segs {
+		if strings.HasPrefix(s, "{") {
+			segs[i] = "{}"
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 // newGateway builds the mux with the mirror's options, health and OpenAPI
@@ -74,7 +90,7 @@ func newGateway(opts ...Option) (*gateway, error) {
 	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
 		return nil, fmt.Errorf("gateway: read the OpenAPI document: %w", err)
 	}
-	g := &gateway{health: o.health}
+	g := &gateway{health: o.health, routes: map[string]string{}}
 	methods := map[string]bool{http.MethodGet: true} // health and OpenAPI
 	var index []string
 	for p, ops := range doc.Paths {
@@ -82,6 +98,7 @@ func newGateway(opts ...Option) (*gateway, error) {
 			methods[strings.ToUpper(m)] = true
 			index = append(index, strings.ToUpper(m)+" "+p)
 		}
+		g.routes[routeKey(p)] = p
 	}
 	index = append(index, "GET "+OpenAPIPath, "GET "+OpenAPIv3Path, "GET "+HealthzPath, "GET "+ReadyzPath)
 	slices.Sort(index)

@@ -3,25 +3,22 @@ package gateway
 import (
 	"net/http"
 
-	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
 )
 
-// HTTP headers of the mirror that are metadata on the gRPC side.
-const (
-	headerTenant        = "X-Tenant"
-	headerCorrelationID = "X-Correlation-Id"
-	// Authorization is not in the matcher: grpc-gateway always forwards it
-	// as `authorization` itself, and matching it too would send it twice.
-	metadataTenant = "x-tenant"
-
-	headerTraceparent   = "Traceparent"
-	headerTracestate    = "Tracestate"
-	metadataTraceparent = "traceparent"
-	metadataTracestate  = "tracestate"
-)
+// forwarded maps the HTTP headers of the mirror that are metadata on the
+// gRPC side to their metadata keys. Authorization is not in it:
+// grpc-gateway always forwards it as `authorization` itself, and matching it
+// too would send it twice.
+var forwarded = map[string]string{
+	apierr.HeaderTenant:        apierr.MDTenant,
+	apierr.HeaderCorrelationID: apierr.MDCorrelationID,
+	apierr.HeaderTraceparent:   apierr.MDTraceparent,
+	apierr.HeaderTracestate:    apierr.MDTracestate,
+}
 
 // incomingHeader decides which request headers become gRPC metadata: only
 // X-Tenant and X-Correlation-Id (Authorization is forwarded by grpc-gateway
@@ -31,25 +28,16 @@ const (
 // x-forwarded-host and x-forwarded-for metadata, which the service does not
 // forward.
 func incomingHeader(key string) (string, bool) {
-	switch http.CanonicalHeaderKey(key) {
-	case headerTenant:
-		return metadataTenant, true
-	case headerCorrelationID:
-		return correlation.MetadataKey, true
-	case headerTraceparent:
-		return metadataTraceparent, true
-	case headerTracestate:
-		return metadataTracestate, true
-	}
-	return "", false
+	md, ok := forwarded[http.CanonicalHeaderKey(key)]
+	return md, ok
 }
 
 // outgoingHeader decides which response header metadata becomes an HTTP
 // header: only x-correlation-id, as a plain X-Correlation-Id (not
 // Grpc-Metadata-X-Correlation-Id).
 func outgoingHeader(key string) (string, bool) {
-	if key == correlation.MetadataKey {
-		return headerCorrelationID, true
+	if key == apierr.MDCorrelationID {
+		return apierr.HeaderCorrelationID, true
 	}
 	return "", false
 }
@@ -62,14 +50,8 @@ func dropHeader(string) (string, bool) { return "", false }
 // writes itself: the caller's X-Correlation-Id when it sent exactly one
 // UUID, a new UUID otherwise. The second result reports an invalid value.
 func requestCorrelationID(r *http.Request) (id string, invalid bool) {
-	vals := r.Header.Values(headerCorrelationID)
-	switch {
-	case len(vals) == 1 && correlation.IsUUID(vals[0]):
-		return vals[0], false
-	case len(vals) == 0 || (len(vals) == 1 && vals[0] == ""):
-		return uuid.NewString(), false
-	}
-	return uuid.NewString(), true
+	cid := correlation.Resolve(r.Header.Values(apierr.HeaderCorrelationID))
+	return cid.Value, cid.Rejected != ""
 }
 
 // headerProblems checks that the forwarded headers hold only printable ASCII,
@@ -77,10 +59,10 @@ func requestCorrelationID(r *http.Request) (id string, invalid bool) {
 // separately (that is UNAUTHENTICATED) from the other headers' violations,
 // named by the headers the caller sent (X-Tenant, X-Correlation-Id).
 func headerProblems(h http.Header) (badAuth bool, fvs []*errdetails.BadRequest_FieldViolation) {
-	for _, v := range h.Values("Authorization") {
+	for _, v := range h.Values(apierr.HeaderAuthorization) {
 		badAuth = badAuth || !printableASCII(v)
 	}
-	for _, header := range [...]string{headerTenant, headerCorrelationID} {
+	for _, header := range [...]string{apierr.HeaderTenant, apierr.HeaderCorrelationID} {
 		for _, v := range h.Values(header) {
 			if !printableASCII(v) {
 				fvs = append(fvs, &errdetails.BadRequest_FieldViolation{Field: header, Description: "must be printable ASCII"})

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -183,6 +185,10 @@ func (q *sentQuery) accepts(in protoreflect.MessageDescriptor, op string) string
 // query to the call (see sentQuery).
 func (g *gateway) checkRequest(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, pathParams map[string]string) {
+		if pat, ok := runtime.HTTPPattern(r.Context()); ok { // the span is named by the route, never the ids
+			route := routeKey(pat.String())
+			trace.SpanFromContext(r.Context()).SetName(r.Method + " " + cmp.Or(g.routes[route], route))
+		}
 		if r.ContentLength > maxBodyBytes {
 			g.rejectBody(w, r)
 			return

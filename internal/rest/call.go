@@ -2,7 +2,6 @@ package rest
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,28 +10,76 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 )
 
-// retryableStatus reports whether an upstream status is worth retrying for
-// an idempotent GET: throttling and the gateway/availability errors that
-// say the request did not reach, or was not handled by, the API.
-func retryableStatus(code int) bool {
-	switch code {
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
-}
-
 // decoder turns a 2xx body into a result. The body is only valid during the
 // call.
 type decoder[T any] func(contentType string, body []byte) (T, error)
 
-// outcome is how one attempt ended.
-type outcome[T any] struct {
-	val   T
-	err   error
-	retry bool // the error is worth another attempt
-	// budget is what the attempt means for the tenant's retry budget.
-	budget resilience.Outcome
+// request is one call of a Client method: what it sends upstream and how it
+// reads the answer, set once by the method.
+type request[T any] struct {
+	op     string // the operation, apierr.OpGetReseller...
+	info   CallInfo
+	url    string
+	decode decoder[T]
+	// deadline bounds the call's decisions (for a coalesced call, the
+	// latest of its waiters' deadlines).
+	deadline func() (time.Time, bool)
+}
+
+// operationKey is the context key of the operation a request belongs to.
+type operationKey struct{}
+
+// WithOperation returns ctx for an upstream request of operation op. The
+// Client sets it on each call; Operation reads it.
+func WithOperation(ctx context.Context, op string) context.Context {
+	return context.WithValue(ctx, operationKey{}, op)
+}
+
+// Operation returns the name of the Client operation (apierr.OpGetReseller or
+// apierr.OpGetAcceptanceLink) whose upstream request carries ctx, "" outside
+// one. Transports use it to label what they measure.
+func Operation(ctx context.Context) string {
+	op, _ := ctx.Value(operationKey{}).(string)
+	return op
+}
+
+// call runs one call of a Client method: it checks the headers, bounds a
+// call without deadline by the client's timeout, and runs it coalesced with
+// identical calls in g, or alone; coalesced callers share the result. Its
+// error is always an *Error (see AsError), wrapped by the method; a deadline
+// that is not the caller's (Config.Timeout) is KindTimeout for the caller.
+func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, T], r request[T]) (v T, err error) {
+	if err := checkCallInfo(r.info); err != nil {
+		return v, err
+	}
+	cctx := WithOperation(ctx, r.op)
+	if _, ok := cctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithTimeout(cctx, c.timeout)
+		defer cancel()
+	}
+	if c.coalesce {
+		var shared bool
+		v, err, shared = g.Do(cctx, flightKey{r.url, r.info.Tenant, r.info.Authorization}, func(ctx context.Context, deadline resilience.Deadline) (T, error) {
+			r.deadline = func() (time.Time, bool) { d := deadline(); return d, !d.IsZero() }
+			return execute(ctx, c, r)
+		})
+		if shared && c.onCoalesced != nil {
+			c.onCoalesced(r.op)
+		}
+	} else {
+		r.deadline = cctx.Deadline
+		v, err = execute(cctx, c, r)
+	}
+	if e := AsError(ctx, err); e != nil {
+		if e.Kind == KindDeadlineExceeded && ctx.Err() == nil {
+			cp := *e
+			cp.Kind, cp.Cause = KindTimeout, CauseTimeout
+			e = &cp
+		}
+		return v, e
+	}
+	return v, nil
 }
 
 // execute runs a call for its tenant: admitted once by the tenant's circuit
@@ -41,20 +88,18 @@ type outcome[T any] struct {
 // full-jitter back-off (or the upstream's Retry-After) between them, within
 // the tenant's retry budget and the global retry ceiling, and never past the
 // deadline. The breaker counts the call once, with its final outcome; a
-// success proves the tenant (see resilience.Tenants). deadline gives the
-// deadline that bounds decisions (for a coalesced call, the latest of its
-// waiters').
-func execute[T any](c *Client, ctx context.Context, deadline func() (time.Time, bool), op string, ci CallInfo, rawURL string, decode decoder[T]) (T, error) {
+// success proves the tenant (see resilience.Tenants).
+func execute[T any](ctx context.Context, c *Client, r request[T]) (T, error) {
 	var zero T
-	tenant := c.tenants.Acquire(ci.Tenant)
+	tenant := c.tenants.Acquire(r.info.Tenant)
 	proven := false
 	defer func() { c.tenants.Release(tenant, proven) }()
 	done, err := tenant.Breaker.Allow()
 	if err != nil {
-		c.rejected(op, RejectCircuitOpen)
+		c.rejected(r.op, RejectCircuitOpen)
 		var open *resilience.OpenError
 		errors.As(err, &open)
-		return zero, &CircuitOpenError{RetryAfter: open.RetryAfter}
+		return zero, &Error{Kind: KindCircuitOpen, RetryAfter: open.RetryAfter, HasRetryAfter: true}
 	}
 	recorded := false
 	defer func() {
@@ -62,19 +107,24 @@ func execute[T any](c *Client, ctx context.Context, deadline func() (time.Time, 
 			done(resilience.Neutral)
 		}
 	}()
-	v, err := attempts(c, ctx, deadline, tenant, op, ci, rawURL, decode)
-	done(callOutcome(ctx, err))
+	v, err := attempts(ctx, c, tenant, r)
+	if err != nil {
+		done(AsError(ctx, err).health())
+	} else {
+		done(resilience.Success)
+	}
 	recorded, proven = true, err == nil
 	return v, err
 }
 
-// attempts makes the attempts of one call.
-func attempts[T any](c *Client, ctx context.Context, deadline func() (time.Time, bool), tenant *resilience.Tenant, op string, ci CallInfo, rawURL string, decode decoder[T]) (T, error) {
+// attempts makes the attempts of one call; its error is an *Error that
+// records how many there were.
+func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, r request[T]) (T, error) {
 	var zero T
-	var last error // the previous attempt's error
+	var last *Error // the previous attempt's error
 	for n := 1; ; n++ {
-		dl, _ := deadline()
-		release, err := c.limiter.Acquire(ctx, dl, ci.shareKey())
+		dl, _ := r.deadline()
+		release, err := c.limiter.Acquire(ctx, dl, r.info.shareKey())
 		if err != nil {
 			var le *resilience.LimitError
 			if errors.As(err, &le) {
@@ -82,36 +132,63 @@ func attempts[T any](c *Client, ctx context.Context, deadline func() (time.Time,
 				if le.PerKey {
 					reason = RejectTenantConcurrencyLimit
 				}
-				c.rejected(op, reason)
-				err = &ConcurrencyLimitError{Limit: le.Limit, PerTenant: le.PerKey, RetryAfter: le.RetryAfter}
+				c.rejected(r.op, reason)
+				err = &Error{Kind: KindOverLimit, Limit: int64(le.Limit), PerTenant: le.PerKey, RetryAfter: le.RetryAfter, HasRetryAfter: true}
 			}
 			if last != nil && ctx.Err() == nil {
 				return zero, withAttempts(last, n-1)
 			}
-			return zero, withAttempts(err, n-1)
+			return zero, withAttempts(AsError(ctx, err), n-1)
 		}
 		if n == 1 {
 			c.ceiling.FirstAttempt()
 		}
-		o := guardedAttempt(c, ctx, dl, release, ci, rawURL, decode)
-		tenant.Budget.Record(o.budget)
-		if o.err == nil {
-			return o.val, nil
+		v, e := guardedAttempt(ctx, c, dl, release, r)
+		if e == nil {
+			tenant.Budget.Record(resilience.Success)
+			return v, nil
 		}
-		if !o.retry || n >= c.maxAttempts || !tenant.Budget.Allow() || !c.ceiling.TryRetry() {
-			return zero, withAttempts(o.err, n)
+		retry := e.retryable()
+		tenant.Budget.Record(attemptOutcome(e, retry))
+		if !retry || n >= c.maxAttempts || !tenant.Budget.Allow() || !c.ceiling.TryRetry() {
+			return zero, withAttempts(e, n)
 		}
-		wait := c.retryWait(n, o.err)
+		wait := c.retryWait(n, e)
 		if !dl.IsZero() && !time.Now().Add(wait).Before(dl) {
 			// The wait does not fit: hand the caller the upstream's answer
 			// (and its Retry-After) now rather than a deadline error later.
-			return zero, withAttempts(o.err, n)
+			return zero, withAttempts(e, n)
 		}
 		if err := sleep(ctx, wait); err != nil {
-			return zero, withAttempts(err, n)
+			return zero, withAttempts(AsError(ctx, err), n)
 		}
-		last = o.err
+		last = e
 	}
+}
+
+// attemptOutcome is what one attempt means for its tenant's retry budget:
+// a retryable failure (or a certificate that does not verify) is a failure,
+// an attempt the caller abandoned or that could not be built is neutral,
+// anything else a success.
+func attemptOutcome(e *Error, retry bool) resilience.Outcome {
+	switch {
+	case retry, e.health() == resilience.Failure:
+		return resilience.Failure
+	case e.Kind == KindCanceled, e.Kind == KindDeadlineExceeded, e.Kind == KindInvalid:
+		return resilience.Neutral
+	}
+	return resilience.Success
+}
+
+// withAttempts returns e with its attempt count, a copy when it changes: a
+// coalesced call's error is shared.
+func withAttempts(e *Error, n int) *Error {
+	if e.Attempts == n {
+		return e
+	}
+	cp := *e
+	cp.Attempts = n
+	return &cp
 }
 
 // rejected reports a call or retry refused before anything was sent.
@@ -121,50 +198,11 @@ func (c *Client) rejected(op, reason string) {
 	}
 }
 
-// callOutcome says what a call's final error tells about the upstream's
-// health, for the tenant's circuit breaker: only 502, 503 and 504, attempt
-// timeouts and connection failures are failures; calls the caller
-// abandoned, calls never sent (refused, invalid), throttling (429) and
-// undecodable answers are neutral; any other answer is a success.
-func callOutcome(ctx context.Context, err error) resilience.Outcome {
-	if err == nil {
-		return resilience.Success
-	}
-	var (
-		ue       *Error
-		limit    *ConcurrencyLimitError
-		decodeE  *DecodeError
-		tooLarge *BodyTooLargeError
-	)
-	switch {
-	case errors.As(err, &ue):
-		switch ue.StatusCode {
-		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return resilience.Failure
-		case http.StatusTooManyRequests:
-			return resilience.Neutral
-		}
-		return resilience.Success
-	case errors.Is(err, ErrAttemptTimeout):
-		return resilience.Failure
-	case ctx.Err() != nil,
-		errors.As(err, &limit),
-		errors.As(err, &decodeE),
-		errors.As(err, &tooLarge),
-		errors.Is(err, ErrInvalidRequest),
-		errors.Is(err, context.Canceled),
-		errors.Is(err, context.DeadlineExceeded):
-		return resilience.Neutral
-	}
-	return resilience.Failure // no answer: refused, reset, TLS, ...
-}
-
 // retryWait is the pause before retry n: the upstream's Retry-After when it
 // sent one, full-jitter back-off otherwise.
-func (c *Client) retryWait(n int, err error) time.Duration {
-	var ue *Error
-	if errors.As(err, &ue) && ue.HasRetryAfter {
-		return ue.RetryAfter
+func (c *Client) retryWait(n int, e *Error) time.Duration {
+	if e.HasRetryAfter {
+		return e.RetryAfter
 	}
 	return resilience.FullJitter(c.backoff, c.maxBackoff, n)
 }
@@ -186,17 +224,17 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // guardedAttempt runs attempt and gives its request slots back, even when
 // decoding panics (a bug).
-func guardedAttempt[T any](c *Client, ctx context.Context, deadline time.Time, release func(), ci CallInfo, rawURL string, decode decoder[T]) outcome[T] {
+func guardedAttempt[T any](ctx context.Context, c *Client, deadline time.Time, release func(), r request[T]) (T, *Error) {
 	defer release()
-	return attempt(c, ctx, deadline, ci, rawURL, decode)
+	return attempt(ctx, c, deadline, r)
 }
 
-// attempt sends one GET to rawURL and decodes a 2xx body. From sending the
-// request to the end of the body it is bounded by the attempt timeout as
-// well as by ctx.
-func attempt[T any](c *Client, ctx context.Context, deadline time.Time, ci CallInfo, rawURL string, decode decoder[T]) outcome[T] {
+// attempt sends one GET and decodes a 2xx body. From sending the request to
+// the end of the body it is bounded by the attempt timeout as well as by
+// ctx.
+func attempt[T any](ctx context.Context, c *Client, deadline time.Time, r request[T]) (zero T, _ *Error) {
 	if err := ctx.Err(); err != nil {
-		return outcome[T]{err: err, budget: resilience.Neutral} // nothing sent
+		return zero, AsError(ctx, err) // nothing sent
 	}
 	actx := ctx
 	if c.attemptTimeout > 0 && (deadline.IsZero() || time.Until(deadline) > c.attemptTimeout) {
@@ -204,15 +242,15 @@ func attempt[T any](c *Client, ctx context.Context, deadline time.Time, ci CallI
 		actx, cancel = context.WithTimeoutCause(ctx, c.attemptTimeout, errAttemptTimedOut)
 		defer cancel() // deferred first, so it runs after the body is drained
 	}
-	req, err := http.NewRequestWithContext(actx, http.MethodGet, rawURL, nil)
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, r.url, nil)
 	if err != nil {
-		return outcome[T]{err: fmt.Errorf("build request: %w", err), budget: resilience.Neutral}
+		return zero, &Error{Kind: KindInvalid, Err: fmt.Errorf("build request: %w", err)}
 	}
-	c.setHeaders(req.Header, ci)
+	c.setHeaders(req.Header, r.info)
 
 	resp, err := c.send(req) //nolint:bodyclose // closed (and drained) below
 	if err != nil {
-		return transportOutcome[T](c, ctx, actx, err)
+		return zero, transportError(ctx, actx, err)
 	}
 	readToEnd := false // then there is nothing to drain
 	defer func() {
@@ -226,40 +264,42 @@ func attempt[T any](c *Client, ctx context.Context, deadline time.Time, ci CallI
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// The status is what matters: a body that does not arrive within
 		// the attempt timeout only costs the Envelope.
-		e := c.upstreamError(resp)
-		o := outcome[T]{err: e, retry: retryableStatus(e.StatusCode), budget: resilience.Success}
-		if o.retry {
-			o.budget = resilience.Failure
-		}
-		return o
+		return zero, c.upstreamError(resp)
 	}
 	if resp.ContentLength > c.maxBody {
-		return outcome[T]{err: &BodyTooLargeError{Limit: c.maxBody}}
+		return zero, &Error{Kind: KindTooLarge, Limit: c.maxBody}
 	}
 	buf := getBuffer(resp.ContentLength)
 	defer putBuffer(buf)
 	if err := c.readBody(buf, resp.Body); err != nil {
-		var tooLarge *BodyTooLargeError
-		if errors.As(err, &tooLarge) {
-			return outcome[T]{err: err}
+		var e *Error
+		if errors.As(err, &e) {
+			return zero, e
 		}
 		// The body was cut mid-way (reset, early EOF), ran past the attempt
 		// timeout, or the call ended.
-		return transportOutcome[T](c, ctx, actx, err)
+		return zero, transportError(ctx, actx, err)
 	}
 	readToEnd = true // readBody stops at the limit only when it fails
-	v, err := safeDecode(decode, resp.Header.Get("Content-Type"), buf.Bytes())
-	return outcome[T]{val: v, err: err}
+	v, err := safeDecode(r.decode, resp.Header.Get("Content-Type"), buf.Bytes())
+	if err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			e = undecodable("upstream response", err)
+		}
+		return zero, e
+	}
+	return v, nil
 }
 
-// safeDecode runs decode and turns a panic (a bug) into a *DecodeError, so
-// that one bad body cannot take the process down or leave coalesced callers
+// safeDecode runs decode and turns a panic (a bug) into an error, so that
+// one bad body cannot take the process down or leave coalesced callers
 // without an answer.
 func safeDecode[T any](decode decoder[T], contentType string, body []byte) (v T, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			var zero T
-			v, err = zero, &DecodeError{What: "upstream response", Err: fmt.Errorf("panic: %v", p)}
+			v, err = zero, undecodable("upstream response", fmt.Errorf("panic: %v", p))
 		}
 	}()
 	return decode(contentType, body)
@@ -267,22 +307,19 @@ func safeDecode[T any](decode decoder[T], contentType string, body []byte) (v T,
 
 // errAttemptTimedOut is the cancellation cause of an attempt's context when
 // the attempt timeout runs out.
-var errAttemptTimedOut = errors.New("attempt timeout")
+var errAttemptTimedOut = errors.New("upstream sent no complete response within the attempt timeout")
 
-// transportOutcome classifies an error from sending the request or reading
-// the body: the call's end is neutral and final; an attempt timeout and
-// connection failures are retryable failures, except a certificate that does
-// not verify, which no retry will fix.
-func transportOutcome[T any](c *Client, ctx, actx context.Context, err error) outcome[T] {
-	if ctx.Err() != nil {
-		return outcome[T]{err: withContextErr(ctx, err), budget: resilience.Neutral}
+// undecodable returns the KindUndecodable error of a body that does not
+// decode into what.
+func undecodable(what string, err error) *Error {
+	return &Error{Kind: KindUndecodable, Err: fmt.Errorf("decode %s: %w", what, err)}
+}
+
+// transportError classifies an error from sending the request or reading
+// the body: the call's end, the attempt timeout, or no answer (AsError).
+func transportError(ctx, actx context.Context, err error) *Error {
+	if ctx.Err() == nil && actx != ctx && errors.Is(context.Cause(actx), errAttemptTimedOut) {
+		return &Error{Kind: KindTimeout, Cause: CauseTimeout, Err: errAttemptTimedOut}
 	}
-	if actx != ctx && errors.Is(context.Cause(actx), errAttemptTimedOut) {
-		return outcome[T]{err: fmt.Errorf("%w (%v)", ErrAttemptTimeout, c.attemptTimeout), retry: true, budget: resilience.Failure}
-	}
-	var certErr *tls.CertificateVerificationError
-	if errors.As(err, &certErr) {
-		return outcome[T]{err: err, budget: resilience.Failure}
-	}
-	return outcome[T]{err: err, retry: true, budget: resilience.Failure}
+	return AsError(ctx, err)
 }

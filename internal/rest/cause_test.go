@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 )
 
 // TestCauseOfRealFailures provokes each kind of failure on loopback and
-// checks its category, through the client and net/http's transport.
+// checks its kind and category, through the client and net/http's transport.
 func TestCauseOfRealFailures(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -69,33 +70,69 @@ func TestCauseOfRealFailures(t *testing.T) {
 			if err == nil {
 				t.Fatal("GetReseller succeeded, want an error")
 			}
-			if got := CauseOf(err); got != tt.want {
-				t.Errorf("CauseOf(%v) = %q, want %q", err, got, tt.want)
+			wantKind := KindUnreachable
+			if tt.want == CauseTimeout {
+				wantKind = KindTimeout
+			}
+			if got := AsError(ctx, err); got.Kind != wantKind || got.Cause != tt.want {
+				t.Errorf("AsError(%v) = %v, %q; want %v, %q", err, got.Kind, got.Cause, wantKind, tt.want)
 			}
 		})
 	}
 }
 
-func TestCauseOfNotAFailureToReach(t *testing.T) {
+// TestKindOf: errors that are not about reaching the upstream have no
+// cause; a plain error is classified.
+func TestKindOf(t *testing.T) {
 	tests := []struct {
-		name string
-		give error
+		name      string
+		give      error
+		want      Kind
+		wantCause Cause
 	}{
-		{"nil", nil},
-		{"an answer", fmt.Errorf("get: %w", &Error{StatusCode: 503})},
-		{"undecodable", &DecodeError{What: "reseller", Err: errors.New("x")}},
-		{"too large", &BodyTooLargeError{Limit: 1}},
-		{"circuit open", &CircuitOpenError{}},
-		{"over the limit", &ConcurrencyLimitError{Limit: 1}},
-		{"invalid request", fmt.Errorf("%w: id is empty", ErrInvalidRequest)},
-		{"caller cancelled", fmt.Errorf("x: %w", context.Canceled)},
+		{"nil", nil, KindNone, ""},
+		{"an answer", fmt.Errorf("get: %w", &Error{Kind: KindAnswered, StatusCode: 503}), KindAnswered, ""},
+		{"undecodable", undecodable("reseller", errors.New("x")), KindUndecodable, ""},
+		{"too large", &Error{Kind: KindTooLarge, Limit: 1}, KindTooLarge, ""},
+		{"circuit open", &Error{Kind: KindCircuitOpen}, KindCircuitOpen, ""},
+		{"over the limit", &Error{Kind: KindOverLimit, Limit: 1}, KindOverLimit, ""},
+		{"caller cancelled", fmt.Errorf("x: %w", context.Canceled), KindCanceled, ""},
+		{"a deadline of the client's own", fmt.Errorf("x: %w", context.DeadlineExceeded), KindTimeout, CauseTimeout},
+		{"reset", fmt.Errorf("x: %w", syscall.ECONNRESET), KindUnreachable, CauseReset},
+		{"anything else", errors.New("boom"), KindUnreachable, CauseNetwork},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := CauseOf(tt.give); got != "" {
-				t.Errorf("CauseOf(%v) = %q, want none", tt.give, got)
+			if got := KindOf(tt.give); got != tt.want {
+				t.Errorf("KindOf(%v) = %v, want %v", tt.give, got, tt.want)
+			}
+			if tt.give == nil {
+				return
+			}
+			if got := AsError(context.Background(), tt.give).Cause; got != tt.wantCause {
+				t.Errorf("Cause of %v = %q, want %q", tt.give, got, tt.wantCause)
 			}
 		})
+	}
+}
+
+// TestAsErrorCallerGone: once the caller's context has ended, an error
+// without an answer is the caller's cancellation or deadline, and a shared
+// *Error is not modified.
+func TestAsErrorCallerGone(t *testing.T) {
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	shared := &Error{Kind: KindUnreachable, Cause: CauseReset, Err: syscall.ECONNRESET}
+	got := AsError(canceled, shared)
+	if got.Kind != KindCanceled || got.Cause != "" || !errors.Is(got, context.Canceled) {
+		t.Errorf("AsError(canceled, reset) = %v, %q (%v), want KindCanceled", got.Kind, got.Cause, got)
+	}
+	if shared.Kind != KindUnreachable {
+		t.Errorf("the shared error became %v", shared.Kind)
+	}
+	answer := &Error{Kind: KindAnswered, StatusCode: 404}
+	if got := AsError(canceled, answer); got != answer {
+		t.Errorf("AsError(canceled, answer) = %v, want the answer", got)
 	}
 }
 

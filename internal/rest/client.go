@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 )
 
@@ -63,12 +64,6 @@ const (
 	maxPooledBuffer = 256 << 10
 )
 
-// ErrInvalidRequest reports arguments from which no safe upstream request can
-// be built: an id that cannot be exactly one URL path segment (empty, "." or
-// ".."), or a header value with control characters. Nothing was sent upstream.
-// It is returned wrapped; test for it with errors.Is.
-var ErrInvalidRequest = errors.New("invalid upstream request")
-
 // Config configures a Client. Only BaseURL is required.
 type Config struct {
 	// BaseURL is the API root, for example
@@ -94,8 +89,8 @@ type Config struct {
 	UserAgent string
 
 	// MaxBodyBytes caps how many bytes of a response body are read. A 2xx
-	// body over the cap fails with *BodyTooLargeError; a non-2xx body over
-	// the cap yields an *Error without Envelope. Zero means
+	// body over the cap fails with KindTooLarge; a non-2xx body over the cap
+	// yields a KindAnswered *Error without Envelope. Zero means
 	// DefaultMaxBodyBytes; negative values are rejected by New.
 	MaxBodyBytes int64
 
@@ -108,7 +103,7 @@ type Config struct {
 	// AttemptTimeout bounds each attempt from sending the request to the
 	// end of the response body, so that a body that drips cannot hold a
 	// request slot. An attempt that runs out is a retryable failure; when
-	// it is the last one the call fails with ErrAttemptTimeout. It is not
+	// it is the last one the call fails with KindTimeout. It is not
 	// armed when the call's deadline comes first anyway. Zero means
 	// DefaultAttemptTimeout; negative disables it.
 	AttemptTimeout time.Duration
@@ -142,7 +137,7 @@ type Config struct {
 	// MaxConcurrent limits the upstream requests in flight at once, over all
 	// calls of the Client. A request over the limit waits for a free slot up
 	// to QueueTimeout (never past its deadline) and then fails with
-	// *ConcurrencyLimitError. Zero means DefaultMaxConcurrent; negative
+	// KindOverLimit. Zero means DefaultMaxConcurrent; negative
 	// means no limit.
 	MaxConcurrent int
 
@@ -150,8 +145,8 @@ type Config struct {
 	// for one caller (CallInfo.Caller when set, else the tenant), in front
 	// of MaxConcurrent, so that one caller's slow calls cannot take every
 	// slot; a request over it waits like one over MaxConcurrent and fails
-	// with a *ConcurrencyLimitError whose PerTenant is set. Zero means half
-	// of MaxConcurrent (at least 1); negative means no per-caller limit.
+	// with KindOverLimit and PerTenant set. Zero means half of
+	// MaxConcurrent (at least 1); negative means no per-caller limit.
 	TenantMaxConcurrent int
 
 	// QueueTimeout is the longest a request waits for a slot. Zero means
@@ -166,7 +161,7 @@ type Config struct {
 	// failure or an attempt timeout; it succeeds with any other answer
 	// (500, 4xx and decoding failures included); throttling (429), calls
 	// the caller abandoned and calls never sent are not counted. An open
-	// breaker refuses the tenant's calls with *CircuitOpenError.
+	// breaker refuses the tenant's calls with KindCircuitOpen.
 	Breaker resilience.BreakerSettings
 
 	// MaxTenants bounds the tenants with resilience state of their own
@@ -186,7 +181,7 @@ type Config struct {
 	DisableCoalescing bool
 
 	// OnCoalesced, when not nil, is called with the operation name
-	// ("GetReseller" or "GetAcceptanceLink") each time a call joins another
+	// (apierr.OpGetReseller or apierr.OpGetAcceptanceLink) each time a call joins another
 	// identical call's upstream request instead of making its own. It must
 	// be cheap and safe for concurrent use (a metrics counter).
 	OnCoalesced func(operation string)
@@ -245,9 +240,9 @@ type flightKey struct {
 	url, tenant, authorization string
 }
 
-// CallInfo holds the per-call values the caller forwards upstream. Exactly
-// Tenant, Authorization and CorrelationID become request headers, each
-// omitted when empty; values must not contain control characters.
+// CallInfo holds the per-call values the caller forwards upstream. All but
+// Caller become request headers, each omitted when empty; values must not
+// contain control characters.
 type CallInfo struct {
 	// Tenant is sent as X-Tenant: the portal domain of the tenant, for
 	// example portal.cloudcockpit.com.
@@ -260,6 +255,11 @@ type CallInfo struct {
 	// CorrelationID is sent as X-Correlation-Id so that upstream audit logs
 	// and error envelopes can be correlated with the call.
 	CorrelationID string
+
+	// Traceparent and Tracestate are the caller's W3C trace context, sent
+	// as such. With tracing on, the tracing transport replaces them with its
+	// client span's.
+	Traceparent, Tracestate string
 
 	// Caller is the authenticated identity of the client (its certificate's
 	// URI SAN, else its subject), or empty when there is none. It is never
@@ -444,13 +444,19 @@ func (c *Client) Tenants() int {
 // GetReseller fetches one reseller: GET {base}/v1/Resellers/{resellerID}.
 // The result may be shared with coalesced callers: treat it as read-only.
 // The id is sent as exactly one escaped path segment whatever it contains ("a/b"
-// becomes "a%2Fb"); an empty id, "." or ".." fails with ErrInvalidRequest.
+// becomes "a%2Fb"); an empty id, "." or ".." fails with KindInvalid.
 // See the package documentation for the errors it returns.
-func (c *Client) GetReseller(ctx context.Context, ci CallInfo, resellerID string) (*Reseller, error) {
-	if err := checkSegment(resellerID); err != nil {
-		return nil, fmt.Errorf("get reseller %q: %w", resellerID, err)
+func (c *Client) GetReseller(ctx context.Context, ci CallInfo, resellerID string) (r *Reseller, err error) {
+	switch resellerID {
+	case "":
+		err = &Error{Kind: KindInvalid, Err: errors.New("id is empty")}
+	case ".", "..": // servers and proxies resolve dot segments away
+		err = &Error{Kind: KindInvalid, Err: fmt.Errorf("id %q is a dot segment", resellerID)}
+	default:
+		r, err = call(ctx, c, &c.resellers, request[*Reseller]{
+			op: apierr.OpGetReseller, info: ci, url: c.resellersPrefix + url.PathEscape(resellerID), decode: decodeReseller,
+		})
 	}
-	r, err := call(c, &c.resellers, ctx, opGetReseller, ci, c.resellersPrefix+url.PathEscape(resellerID), decodeReseller)
 	if err != nil {
 		return nil, fmt.Errorf("get reseller %q: %w", resellerID, err)
 	}
@@ -469,42 +475,13 @@ func (c *Client) GetAcceptanceLink(ctx context.Context, ci CallInfo, providerIns
 	if resellerID != "" {
 		q.Set("resellerId", resellerID)
 	}
-	link, err := call(c, &c.links, ctx, opGetAcceptanceLink, ci, c.acceptanceURL+"?"+q.Encode(), DecodeAcceptanceLink)
+	link, err := call(ctx, c, &c.links, request[string]{
+		op: apierr.OpGetAcceptanceLink, info: ci, url: c.acceptanceURL + "?" + q.Encode(), decode: DecodeAcceptanceLink,
+	})
 	if err != nil {
 		return "", fmt.Errorf("get acceptance link for provider instance %q: %w", providerInstanceID, err)
 	}
 	return link, nil
-}
-
-// Operation names, for Config.OnCoalesced and Config.OnRejected.
-const (
-	opGetReseller       = "GetReseller"
-	opGetAcceptanceLink = "GetAcceptanceLink"
-)
-
-// call runs one call of a Client method: it checks the headers, bounds a
-// call without deadline by the client's timeout, and runs it coalesced with
-// identical calls in g, or alone; coalesced callers share the result.
-func call[T any](c *Client, g *resilience.Group[flightKey, T], ctx context.Context, op string, ci CallInfo, rawURL string, decode decoder[T]) (T, error) {
-	if err := checkCallInfo(ci); err != nil {
-		var zero T
-		return zero, err
-	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-	}
-	if !c.coalesce {
-		return execute(c, ctx, ctx.Deadline, op, ci, rawURL, decode)
-	}
-	v, err, shared := g.Do(ctx, flightKey{rawURL, ci.Tenant, ci.Authorization}, func(ctx context.Context, deadline resilience.Deadline) (T, error) {
-		return execute(c, ctx, func() (time.Time, bool) { d := deadline(); return d, !d.IsZero() }, op, ci, rawURL, decode)
-	})
-	if shared && c.onCoalesced != nil {
-		c.onCoalesced(op)
-	}
-	return v, err
 }
 
 // decodeReseller is DecodeReseller as a decoder.
@@ -517,22 +494,17 @@ func decodeReseller(_ string, body []byte) (*Reseller, error) {
 // allocation; each is a slice of capacity 1, so that appending to one (as
 // Header.Add does) cannot reach another.
 func (c *Client) setHeaders(h http.Header, ci CallInfo) {
-	v := &[5]string{c.userAgent, "application/json", ci.Tenant, ci.Authorization, ci.CorrelationID}
-	h["User-Agent"] = v[0:1:1]
-	h["Accept"] = v[1:2:2]
-	if ci.Tenant != "" {
-		h["X-Tenant"] = v[2:3:3]
-	}
-	if ci.Authorization != "" {
-		h["Authorization"] = v[3:4:4]
-	}
-	if ci.CorrelationID != "" {
-		h["X-Correlation-Id"] = v[4:5:5]
+	v := &[...]string{c.userAgent, "application/json", ci.Tenant, ci.Authorization, ci.CorrelationID, ci.Traceparent, ci.Tracestate}
+	for i, name := range [...]string{"User-Agent", "Accept", apierr.HeaderTenant, apierr.HeaderAuthorization,
+		apierr.HeaderCorrelationID, apierr.HeaderTraceparent, apierr.HeaderTracestate} {
+		if v[i] != "" {
+			h[name] = v[i : i+1 : i+1]
+		}
 	}
 }
 
 // readBody reads at most maxBody bytes of body into buf and reports
-// *BodyTooLargeError when there is more.
+// KindTooLarge when there is more.
 func (c *Client) readBody(buf *bytes.Buffer, body io.Reader) error {
 	limit := c.maxBody
 	if limit < math.MaxInt64 {
@@ -542,7 +514,7 @@ func (c *Client) readBody(buf *bytes.Buffer, body io.Reader) error {
 		return fmt.Errorf("read response body: %w", err)
 	}
 	if int64(buf.Len()) > c.maxBody {
-		return &BodyTooLargeError{Limit: c.maxBody}
+		return &Error{Kind: KindTooLarge, Limit: c.maxBody}
 	}
 	return nil
 }
@@ -552,6 +524,7 @@ func (c *Client) readBody(buf *bytes.Buffer, body io.Reader) error {
 // matters.
 func (c *Client) upstreamError(resp *http.Response) *Error {
 	e := &Error{
+		Kind:        KindAnswered,
 		StatusCode:  resp.StatusCode,
 		ContentType: resp.Header.Get("Content-Type"),
 	}
@@ -574,7 +547,11 @@ func (c *Client) upstreamError(resp *http.Response) *Error {
 // withContextErr makes sure errors.Is finds the caller's context error when
 // the context ended, whatever error the transport chose to report.
 func withContextErr(ctx context.Context, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+	ctxErr := ctx.Err()
+	if err == nil {
+		return ctxErr
+	}
+	if ctxErr != nil && !errors.Is(err, ctxErr) {
 		return fmt.Errorf("%w: %w", ctxErr, err)
 	}
 	return err
@@ -587,29 +564,16 @@ func drainAndClose(body io.ReadCloser) {
 	_ = body.Close()
 }
 
-// checkSegment rejects ids that cannot be one path segment even when escaped:
-// an empty id would address the collection, and dot segments are resolved
-// away by servers and proxies.
-func checkSegment(id string) error {
-	switch id {
-	case "":
-		return fmt.Errorf("%w: id is empty", ErrInvalidRequest)
-	case ".", "..":
-		return fmt.Errorf("%w: id %q is a dot segment", ErrInvalidRequest, id)
-	}
-	return nil
-}
-
 // checkCallInfo rejects header values that net/http would refuse to send,
 // naming the header but never its value.
 func checkCallInfo(ci CallInfo) error {
-	switch {
-	case !validHeaderValue(ci.Tenant):
-		return fmt.Errorf("%w: X-Tenant contains control characters", ErrInvalidRequest)
-	case !validHeaderValue(ci.Authorization):
-		return fmt.Errorf("%w: Authorization contains control characters", ErrInvalidRequest)
-	case !validHeaderValue(ci.CorrelationID):
-		return fmt.Errorf("%w: X-Correlation-Id contains control characters", ErrInvalidRequest)
+	for _, h := range [...]struct{ name, value string }{
+		{apierr.HeaderTenant, ci.Tenant}, {apierr.HeaderAuthorization, ci.Authorization}, {apierr.HeaderCorrelationID, ci.CorrelationID},
+		{apierr.HeaderTraceparent, ci.Traceparent}, {apierr.HeaderTracestate, ci.Tracestate},
+	} {
+		if !validHeaderValue(h.value) {
+			return &Error{Kind: KindInvalid, Err: errors.New(h.name + " contains control characters")}
+		}
 	}
 	return nil
 }

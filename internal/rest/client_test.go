@@ -232,8 +232,8 @@ func TestGetResellerRejectsUnsafeIDs(t *testing.T) {
 			c := newTestClient(t, Config{BaseURL: srv.URL})
 
 			got, err := c.GetReseller(testContext(t), testCallInfo, tt.give)
-			if !errors.Is(err, ErrInvalidRequest) || got != nil {
-				t.Fatalf("GetReseller() = %v, %v; want ErrInvalidRequest", got, err)
+			if KindOf(err) != KindInvalid || got != nil {
+				t.Fatalf("GetReseller() = %v, %v; want KindInvalid", got, err)
 			}
 			if n := len(rec.requests); n != 0 {
 				t.Errorf("upstream saw %d requests, want 0", n)
@@ -374,8 +374,8 @@ func TestInvalidHeaderValues(t *testing.T) {
 			c := newTestClient(t, Config{BaseURL: srv.URL})
 
 			_, err := c.GetReseller(testContext(t), tt.give, "r1")
-			if !errors.Is(err, ErrInvalidRequest) {
-				t.Fatalf("GetReseller() error = %v, want ErrInvalidRequest", err)
+			if KindOf(err) != KindInvalid {
+				t.Fatalf("GetReseller() error = %v, want KindInvalid", err)
 			}
 			if !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "secret-payload") {
 				t.Errorf("error = %q, want it to name %s and not leak the token", err, tt.want)
@@ -430,9 +430,8 @@ func TestContextEndsTheCall(t *testing.T) {
 			if !errors.Is(err, tt.want) || got != nil {
 				t.Fatalf("GetReseller() = %v, %v; want errors.Is %v", got, err, tt.want)
 			}
-			var upstream *Error
-			if errors.As(err, &upstream) {
-				t.Errorf("error %v is an *Error, want a transport error", err)
+			if k := KindOf(err); k == KindAnswered {
+				t.Errorf("error %v is %v, want the call's end", err, k)
 			}
 		})
 	}
@@ -448,10 +447,8 @@ func TestConnectionRefused(t *testing.T) {
 	if err == nil {
 		t.Fatal("GetReseller() error = nil, want a transport error")
 	}
-	var upstream *Error
-	var decode *DecodeError
-	if errors.As(err, &upstream) || errors.As(err, &decode) || errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("GetReseller() error = %v, want a plain transport error", err)
+	if k := KindOf(err); k != KindUnreachable || errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("GetReseller() error = %v (%v), want a plain transport error", err, k)
 	}
 	if !strings.HasPrefix(err.Error(), `get reseller "r1": `) {
 		t.Errorf("error %q lacks the operation", err)
@@ -476,7 +473,7 @@ func TestUpstreamErrors(t *testing.T) {
 			status: http.StatusNotFound,
 			header: map[string]string{"Content-Type": "application/json; charset=utf-8"},
 			body:   `{"statusCode":404,"type":"NotFound","description":"Reseller not found.","correlationId":"` + testCorrID + `","errors":[]}`,
-			want: &Error{StatusCode: 404, ContentType: "application/json; charset=utf-8", Envelope: &Envelope{
+			want: &Error{Kind: KindAnswered, StatusCode: 404, Attempts: 1, ContentType: "application/json; charset=utf-8", Envelope: &Envelope{
 				StatusCode: 404, Type: "NotFound", Description: "Reseller not found.", CorrelationID: testCorrID, Errors: nil,
 			}},
 			wantMessage: `get reseller "r1": upstream answered 404 Not Found: Reseller not found.`,
@@ -486,7 +483,7 @@ func TestUpstreamErrors(t *testing.T) {
 			status: http.StatusBadRequest,
 			header: map[string]string{"Content-Type": "application/json"},
 			body:   `{"statusCode":400,"type":"Validation","description":"Invalid request.","errors":[{"propertyName":"X-Tenant","description":["Required."]}]}`,
-			want: &Error{StatusCode: 400, ContentType: "application/json", Envelope: &Envelope{
+			want: &Error{Kind: KindAnswered, StatusCode: 400, Attempts: 1, ContentType: "application/json", Envelope: &Envelope{
 				StatusCode: 400, Type: "Validation", Description: "Invalid request.",
 				Errors: []PropertyError{{PropertyName: "X-Tenant", Description: []string{"Required."}}},
 			}},
@@ -497,13 +494,13 @@ func TestUpstreamErrors(t *testing.T) {
 			status:      http.StatusBadGateway,
 			header:      map[string]string{"Content-Type": "text/html"},
 			body:        `<html><body><h1>502 Bad Gateway</h1>` + secret + `</body></html>`,
-			want:        &Error{StatusCode: 502, ContentType: "text/html"},
+			want:        &Error{Kind: KindAnswered, StatusCode: 502, ContentType: "text/html", Attempts: 1},
 			wantMessage: `get reseller "r1": upstream answered 502 Bad Gateway`,
 		},
 		{
 			name:        "401 empty",
 			status:      http.StatusUnauthorized,
-			want:        &Error{StatusCode: 401},
+			want:        &Error{Kind: KindAnswered, StatusCode: 401, Attempts: 1},
 			wantMessage: `get reseller "r1": upstream answered 401 Unauthorized`,
 		},
 		{
@@ -511,7 +508,7 @@ func TestUpstreamErrors(t *testing.T) {
 			status:      http.StatusInternalServerError,
 			header:      map[string]string{"Content-Type": "application/json"},
 			body:        `{"message":"` + secret + `"}`,
-			want:        &Error{StatusCode: 500, ContentType: "application/json"},
+			want:        &Error{Kind: KindAnswered, StatusCode: 500, ContentType: "application/json", Attempts: 1},
 			wantMessage: `get reseller "r1": upstream answered 500 Internal Server Error`,
 		},
 		{
@@ -519,14 +516,14 @@ func TestUpstreamErrors(t *testing.T) {
 			status:      http.StatusTooManyRequests,
 			header:      map[string]string{"Retry-After": "30"},
 			body:        secret,
-			want:        &Error{StatusCode: 429, RetryAfter: 30 * time.Second, HasRetryAfter: true, ContentType: "text/plain; charset=utf-8"},
+			want:        &Error{Kind: KindAnswered, StatusCode: 429, RetryAfter: 30 * time.Second, HasRetryAfter: true, ContentType: "text/plain; charset=utf-8", Attempts: 1},
 			wantMessage: `get reseller "r1": upstream answered 429 Too Many Requests`,
 		},
 		{
 			name:             "503 with Retry-After date",
 			status:           http.StatusServiceUnavailable,
 			header:           map[string]string{"Retry-After": retryDate, "Content-Type": "text/plain"},
-			want:             &Error{StatusCode: 503, HasRetryAfter: true, ContentType: "text/plain"},
+			want:             &Error{Kind: KindAnswered, StatusCode: 503, HasRetryAfter: true, ContentType: "text/plain", Attempts: 1},
 			wantRetryAtLeast: 58 * time.Minute,
 			wantMessage:      `get reseller "r1": upstream answered 503 Service Unavailable`,
 		},
@@ -534,14 +531,14 @@ func TestUpstreamErrors(t *testing.T) {
 			name:        "503 with invalid Retry-After",
 			status:      http.StatusServiceUnavailable,
 			header:      map[string]string{"Retry-After": "later", "Content-Type": "text/plain"},
-			want:        &Error{StatusCode: 503, ContentType: "text/plain"},
+			want:        &Error{Kind: KindAnswered, StatusCode: 503, ContentType: "text/plain", Attempts: 1},
 			wantMessage: `get reseller "r1": upstream answered 503 Service Unavailable`,
 		},
 		{
 			name:        "302 is not followed",
 			status:      http.StatusFound,
 			header:      map[string]string{"Location": "https://elsewhere.example/"},
-			want:        &Error{StatusCode: 302},
+			want:        &Error{Kind: KindAnswered, StatusCode: 302, Attempts: 1},
 			wantMessage: `get reseller "r1": upstream answered 302 Found`,
 		},
 	}
@@ -599,19 +596,19 @@ func TestBodyLimit(t *testing.T) {
 		body     string
 		chunked  bool
 		gzip     bool
-		wantErr  any // *BodyTooLargeError or *Error; nil for success
+		wantErr  *Error // nil for success
 		wantBody bool
 	}{
 		{name: "exactly the limit", status: 200, body: exact},
-		{name: "one byte over with Content-Length", status: 200, body: exact + " ", wantErr: &BodyTooLargeError{Limit: limit}},
-		{name: "over without Content-Length", status: 200, body: exact + strings.Repeat(" ", 5000), chunked: true, wantErr: &BodyTooLargeError{Limit: limit}},
-		{name: "gzip bomb", status: 200, body: exact + strings.Repeat(" ", 1<<20), gzip: true, wantErr: &BodyTooLargeError{Limit: limit}},
+		{name: "one byte over with Content-Length", status: 200, body: exact + " ", wantErr: &Error{Kind: KindTooLarge, Limit: limit, Attempts: 1}},
+		{name: "over without Content-Length", status: 200, body: exact + strings.Repeat(" ", 5000), chunked: true, wantErr: &Error{Kind: KindTooLarge, Limit: limit, Attempts: 1}},
+		{name: "gzip bomb", status: 200, body: exact + strings.Repeat(" ", 1<<20), gzip: true, wantErr: &Error{Kind: KindTooLarge, Limit: limit, Attempts: 1}},
 		{name: "small gzip body", status: 200, body: exact, gzip: true},
 		{
 			name:    "non-2xx over the limit loses only the envelope",
 			status:  500,
 			body:    `{"statusCode":500,"description":"` + strings.Repeat("x", 200) + `"}`,
-			wantErr: &Error{StatusCode: 500, ContentType: "application/json"},
+			wantErr: &Error{Kind: KindAnswered, StatusCode: 500, ContentType: "application/json", Attempts: 1},
 		},
 	}
 	for _, tt := range tests {
@@ -639,17 +636,12 @@ func TestBodyLimit(t *testing.T) {
 			c := newTestClient(t, Config{BaseURL: srv.URL, MaxBodyBytes: limit})
 
 			got, err := c.GetReseller(testContext(t), testCallInfo, "r1")
-			switch want := tt.wantErr.(type) {
+			switch want := tt.wantErr; want {
 			case nil:
 				if err != nil || got == nil {
 					t.Fatalf("GetReseller() = %v, %v; want a reseller", got, err)
 				}
-			case *BodyTooLargeError:
-				var e *BodyTooLargeError
-				if !errors.As(err, &e) || *e != *want || got != nil {
-					t.Fatalf("GetReseller() = %v, %v; want %v", got, err, want)
-				}
-			case *Error:
+			default:
 				var e *Error
 				if !errors.As(err, &e) || got != nil {
 					t.Fatalf("GetReseller() = %v, %v; want *Error", got, err)
@@ -699,9 +691,8 @@ func TestUndecodableSuccess(t *testing.T) {
 					t.Errorf("GetAcceptanceLink() = %q, want empty", got)
 				}
 			}
-			var de *DecodeError
-			if !errors.As(err, &de) {
-				t.Fatalf("error = %v, want *DecodeError", err)
+			if KindOf(err) != KindUndecodable {
+				t.Fatalf("error = %v, want KindUndecodable", err)
 			}
 		})
 	}

@@ -50,20 +50,20 @@ var decodeOptions = json.JoinOptions(
 // U+FFFD. A leading UTF-8 byte order mark is skipped. Each provider
 // reseller's ProviderData is parsed from its final resellerProviderData. An
 // empty body, a top-level value that is not an object, malformed JSON or a
-// property of the wrong JSON type fails with *DecodeError and a nil
+// property of the wrong JSON type fails with a KindUndecodable *Error and a nil
 // Reseller; its message never quotes the body. The result shares no memory
 // with body.
 func DecodeReseller(body []byte) (*Reseller, error) {
 	body = trimLeft(body)
 	if len(body) == 0 {
-		return nil, &DecodeError{What: "reseller", Err: errEmptyBody}
+		return nil, undecodable("reseller", errEmptyBody)
 	}
 	if body[0] != '{' {
-		return nil, &DecodeError{What: "reseller", Err: errNotObject}
+		return nil, undecodable("reseller", errNotObject)
 	}
 	r := new(Reseller)
 	if err := json.Unmarshal(body, r, decodeOptions); err != nil {
-		return nil, &DecodeError{What: "reseller", Err: quiet(err)}
+		return nil, undecodable("reseller", quiet(err))
 	}
 	for i := range r.ProviderResellers {
 		p := &r.ProviderResellers[i]

@@ -4,8 +4,8 @@
 // It owns what is specific to that API: request building, in which an id is
 // always a single escaped path segment and query parameters are always
 // url.Values encoded; forwarding exactly the caller's X-Tenant,
-// Authorization and X-Correlation-Id headers (see CallInfo) and nothing else
-// the caller sent; bounded reading of response bodies; tolerant decoding of
+// Authorization, X-Correlation-Id and W3C trace context headers (see
+// CallInfo) and nothing else the caller sent; bounded reading of response bodies; tolerant decoding of
 // the upstream's ASP.NET JSON (any property casing, nulls, unknown
 // properties, the dictionary wrapper around offerTypeMargins) with
 // github.com/go-json-experiment/json and options that make it decode as
@@ -15,28 +15,13 @@
 // from internal/resilience; this package decides what an upstream outcome
 // means for them.
 //
-// The package knows nothing about gRPC. Mapping its errors to statuses is the
-// service package's job; every error a Client method returns is wrapped with
-// the operation ("get reseller ...: ...") and is one of:
-//
-//   - *Error when the upstream answered with a non-2xx status;
-//   - *DecodeError when a 2xx body does not decode into the documented shape;
-//   - *BodyTooLargeError when a 2xx body exceeds Config.MaxBodyBytes;
-//   - ErrInvalidRequest when the arguments cannot form a safe request, in
-//     which case nothing was sent;
-//   - *CircuitOpenError when the tenant's circuit breaker refused the call,
-//     in which case nothing was sent;
-//   - *ConcurrencyLimitError when no upstream request slot (global, or the
-//     tenant's share) became free in time;
-//   - ErrAttemptTimeout when the last attempt's response, body included,
-//     did not arrive within Config.AttemptTimeout;
-//   - otherwise a transport error (connection refused, reset, TLS, ...), for
-//     which errors.Is(err, context.DeadlineExceeded) and
-//     errors.Is(err, context.Canceled) report the call's deadline (the
-//     caller's, or Config.Timeout when it set none) and cancellation.
-//
-// When a call made more than one attempt, its error is the last attempt's,
-// and Attempts(err) tells how many there were.
+// The package knows nothing about gRPC statuses. Every error a Client
+// method returns is an *Error wrapped with the operation ("get reseller
+// ...: ..."): what the call learned, with its Kind (KindOf). What a kind
+// means for retries, the circuit breaker and the gRPC status the services
+// answer is one table, in kind.go; Error.Status gives the code, reason and
+// message. Each upstream request's context names its operation (Operation),
+// so that transports label what they measure without reading the URL.
 //
 // # Failure handling
 //

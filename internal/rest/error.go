@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"cmp"
 	"errors"
 	"math"
 	"net/http"
@@ -9,52 +10,76 @@ import (
 	"time"
 )
 
-// Error is returned (wrapped) for any non-2xx upstream answer. Its message
-// names the status and, when there is one, the envelope's description; it
-// never contains the raw response body, which may hold HTML or secrets.
+// Error is the error of every failed Client call (wrapped with the
+// operation, "get reseller ...: ..."): what the call learned, whatever went
+// wrong. KindOf reads its Kind; everything that reacts to a failure (retry,
+// circuit breaker, gRPC status, metric label, log field) is a lookup on it.
+// Its message never contains the raw response body, which may hold HTML or
+// secrets.
 type Error struct {
-	// StatusCode is the upstream HTTP status code.
-	StatusCode int
-
-	// Envelope is the decoded CloudCockpit error envelope, or nil when the
-	// body is not one (empty, HTML from a proxy, over the body limit, ...).
-	Envelope *Envelope
-
-	// RetryAfter is how long the upstream asked callers to wait, from the
-	// Retry-After header; 0 when the header is absent, invalid or in the past.
-	RetryAfter time.Duration
-
-	// HasRetryAfter reports whether a valid Retry-After header was present,
-	// which tells "retry now" (RetryAfter 0) from "no advice".
-	HasRetryAfter bool
-
-	// ContentType is the response's Content-Type header, "" when absent.
+	// Kind is how the call failed; the fields below say more for some kinds.
+	Kind Kind
+	// StatusCode, Envelope and ContentType describe a KindAnswered answer:
+	// its HTTP status, its CloudCockpit error envelope (nil when the body
+	// is not one: empty, HTML from a proxy, over the body limit, ...) and
+	// its Content-Type ("" when absent).
+	StatusCode  int
+	Envelope    *Envelope
 	ContentType string
+	// RetryAfter is how long to wait before trying again, when
+	// HasRetryAfter: the upstream's Retry-After (KindAnswered; 0 for a past
+	// date), how long the circuit breaker stays open (KindCircuitOpen) or
+	// the queue wait the call was allowed (KindOverLimit).
+	RetryAfter    time.Duration
+	HasRetryAfter bool
+	// Cause is the category of a KindUnreachable or KindTimeout failure.
+	Cause Cause
+	// Limit is the body size limit in bytes (KindTooLarge) or the number of
+	// request slots (KindOverLimit); PerTenant reports that the caller's
+	// share of the slots (its identity's, else its tenant's) was full
+	// rather than the global limit.
+	Limit     int64
+	PerTenant bool
+	// Attempts is the number of upstream attempts the call made, retries
+	// included; 0 when nothing was sent.
+	Attempts int
+	// Err is the underlying error (transport, decoding, context), or nil.
+	Err error
 }
 
-// Error returns "upstream answered <code> <status text>", followed by ": " and
-// the envelope's description (or its type, when the description is empty)
-// when there is an envelope.
+// Error describes the failure: "upstream answered <code> <status text>"
+// followed by ": " and the envelope's description (or type) for an answer,
+// what went wrong and the underlying error otherwise, and " (<n> attempts)"
+// after more than one attempt.
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString("upstream answered ")
-	b.WriteString(strconv.Itoa(e.StatusCode))
-	if text := http.StatusText(e.StatusCode); text != "" {
-		b.WriteByte(' ')
-		b.WriteString(text)
-	}
-	if e.Envelope != nil {
-		msg := e.Envelope.Description
-		if msg == "" {
-			msg = e.Envelope.Type
+	if e.Kind == KindAnswered {
+		b.WriteString("upstream answered ")
+		b.WriteString(strconv.Itoa(e.StatusCode))
+		if text := http.StatusText(e.StatusCode); text != "" {
+			b.WriteByte(' ')
+			b.WriteString(text)
 		}
-		if msg != "" {
+		if env := e.Envelope; env != nil && cmp.Or(env.Description, env.Type) != "" {
 			b.WriteString(": ")
-			b.WriteString(msg)
+			b.WriteString(cmp.Or(env.Description, env.Type))
 		}
+	} else {
+		b.WriteString(kinds[e.Kind].message)
+		if e.Err != nil {
+			b.WriteString(": ")
+			b.WriteString(e.Err.Error())
+		}
+	}
+	if e.Attempts > 1 {
+		b.WriteString(" (" + strconv.Itoa(e.Attempts) + " attempts)")
 	}
 	return b.String()
 }
+
+// Unwrap returns the underlying error, so that errors.Is finds a context
+// error or a transport error in a *Error.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Envelope is the upstream's JSON error body. DecodeEnvelope fills it
 // tolerantly: property names in any casing, wrong-typed fields left zero.
@@ -86,36 +111,6 @@ type PropertyError struct {
 	Description []string `json:"description"`
 }
 
-// DecodeError is returned (wrapped) when a 2xx body does not decode into the
-// documented shape. It never holds the body itself.
-type DecodeError struct {
-	// What names the thing being decoded, for example "reseller".
-	What string
-
-	// Err is the underlying decoding error.
-	Err error
-}
-
-// Error returns "decode <What>: <Err>".
-func (e *DecodeError) Error() string {
-	return "decode " + e.What + ": " + e.Err.Error()
-}
-
-// Unwrap returns the underlying decoding error.
-func (e *DecodeError) Unwrap() error { return e.Err }
-
-// BodyTooLargeError is returned (wrapped) when a 2xx response body is larger
-// than Config.MaxBodyBytes.
-type BodyTooLargeError struct {
-	// Limit is the configured maximum body size in bytes.
-	Limit int64
-}
-
-// Error returns "upstream response body exceeds <Limit> bytes".
-func (e *BodyTooLargeError) Error() string {
-	return "upstream response body exceeds " + strconv.FormatInt(e.Limit, 10) + " bytes"
-}
-
 // ParseRetryAfter parses a Retry-After header value, either delta-seconds
 // ("120") or an HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT", also the RFC 850
 // and ANSI C forms), and returns the wait relative to now. A date in the past
@@ -127,13 +122,12 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	if v == "" {
 		return 0, false
 	}
-	if isDigits(v) {
-		const maxSeconds = math.MaxInt64 / int64(time.Second)
-		secs, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || secs > maxSeconds { // only a range error is possible
+	// ParseUint takes digits only: no sign, no space.
+	if secs, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if err != nil || secs > math.MaxInt64/uint64(time.Second) {
 			return time.Duration(math.MaxInt64), true
 		}
-		return time.Duration(secs) * time.Second, true
+		return time.Duration(secs) * time.Second, true //nolint:gosec // G115: bounded above
 	}
 	t, err := http.ParseTime(v)
 	if err != nil {
@@ -143,101 +137,4 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 		d = 0
 	}
 	return d, true
-}
-
-// isDigits reports whether s is non-empty and all ASCII digits.
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// ErrAttemptTimeout is returned (wrapped) when the upstream's response
-// (headers and body) did not arrive within Config.AttemptTimeout on the last
-// attempt a call made. Each such attempt is a retryable failure, and a call
-// that ends with it counts as a failure for its tenant's circuit breaker.
-var ErrAttemptTimeout = errors.New("upstream sent no complete response within the attempt timeout")
-
-// CircuitOpenError is returned (wrapped) when the tenant's circuit breaker
-// refused the call without sending anything upstream: too many of the
-// tenant's recent calls failed and the breaker is open, or it is half-open
-// and its probes are in flight.
-type CircuitOpenError struct {
-	// RetryAfter is how long the breaker stays open, or, while a probe is in
-	// flight, a short hint; never negative.
-	RetryAfter time.Duration
-}
-
-// Error returns "circuit breaker open: upstream calls refused for <RetryAfter>".
-func (e *CircuitOpenError) Error() string {
-	return "circuit breaker open: upstream calls refused for " + e.RetryAfter.String()
-}
-
-// ConcurrencyLimitError is returned (wrapped) when Config.MaxConcurrent
-// upstream requests (or Config.TenantMaxConcurrent of the caller's tenant)
-// were in flight and none finished within the queue wait
-// (Config.QueueTimeout, or less when the call's deadline came first). Nothing
-// was sent upstream by the attempt that got it.
-type ConcurrencyLimitError struct {
-	// Limit is the configured number of concurrent upstream requests: the
-	// caller's share (Config.TenantMaxConcurrent) when PerTenant is set,
-	// else the global one.
-	Limit int
-
-	// PerTenant reports that the caller's own share (its identity's, else
-	// its tenant's) was full, not the global limit.
-	PerTenant bool
-
-	// RetryAfter is a hint for when to try again: the queue wait the
-	// rejected call was allowed.
-	RetryAfter time.Duration
-}
-
-// Error returns "too many concurrent upstream requests (limit <Limit>)".
-func (e *ConcurrencyLimitError) Error() string {
-	return "too many concurrent upstream requests (limit " + strconv.Itoa(e.Limit) + ")"
-}
-
-// attemptsError records that a call made more than one upstream attempt; it
-// wraps the error of the last one. See Attempts.
-type attemptsError struct {
-	err      error
-	attempts int
-}
-
-// Error returns the last attempt's error followed by " (<n> attempts)".
-func (e *attemptsError) Error() string {
-	return e.err.Error() + " (" + strconv.Itoa(e.attempts) + " attempts)"
-}
-
-// Unwrap returns the last attempt's error.
-func (e *attemptsError) Unwrap() error { return e.err }
-
-// Attempts returns the number of attempts.
-func (e *attemptsError) Attempts() int { return e.attempts }
-
-// Attempts reports how many upstream attempts the call that returned err
-// made, retries included: the value of the first error in err's chain with
-// an Attempts() int method. It is 1 for an error that records no more than
-// one attempt, including errors from calls refused before any attempt.
-func Attempts(err error) int {
-	var ae interface{ Attempts() int }
-	if errors.As(err, &ae) {
-		return ae.Attempts()
-	}
-	return 1
-}
-
-// withAttempts wraps err with the attempt count when it is more than one.
-func withAttempts(err error, attempts int) error {
-	if err == nil || attempts <= 1 {
-		return err
-	}
-	return &attemptsError{err: err, attempts: attempts}
 }

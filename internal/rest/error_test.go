@@ -49,19 +49,20 @@ func TestErrorMessages(t *testing.T) {
 	}{
 		{
 			name: "envelope description",
-			give: &Error{StatusCode: 404, Envelope: &Envelope{Type: "NotFound", Description: "Reseller not found."}},
+			give: &Error{Kind: KindAnswered, StatusCode: 404, Envelope: &Envelope{Type: "NotFound", Description: "Reseller not found."}},
 			want: "upstream answered 404 Not Found: Reseller not found.",
 		},
 		{
 			name: "envelope type when no description",
-			give: &Error{StatusCode: 400, Envelope: &Envelope{Type: "ValidationError"}},
+			give: &Error{Kind: KindAnswered, StatusCode: 400, Envelope: &Envelope{Type: "ValidationError"}},
 			want: "upstream answered 400 Bad Request: ValidationError",
 		},
-		{name: "no envelope", give: &Error{StatusCode: 502, ContentType: "text/html"}, want: "upstream answered 502 Bad Gateway"},
-		{name: "empty envelope", give: &Error{StatusCode: 500, Envelope: &Envelope{}}, want: "upstream answered 500 Internal Server Error"},
-		{name: "unknown status", give: &Error{StatusCode: 499}, want: "upstream answered 499"},
-		{name: "decode error", give: &DecodeError{What: "reseller", Err: errors.New("boom")}, want: "decode reseller: boom"},
-		{name: "body too large", give: &BodyTooLargeError{Limit: 1024}, want: "upstream response body exceeds 1024 bytes"},
+		{name: "no envelope", give: &Error{Kind: KindAnswered, StatusCode: 502, ContentType: "text/html"}, want: "upstream answered 502 Bad Gateway"},
+		{name: "empty envelope", give: &Error{Kind: KindAnswered, StatusCode: 500, Envelope: &Envelope{}}, want: "upstream answered 500 Internal Server Error"},
+		{name: "unknown status", give: &Error{Kind: KindAnswered, StatusCode: 499}, want: "upstream answered 499"},
+		{name: "decode error", give: undecodable("reseller", errors.New("boom")), want: "the upstream response could not be decoded: decode reseller: boom"},
+		{name: "body too large", give: &Error{Kind: KindTooLarge, Limit: 1024}, want: "the upstream response is larger than the configured limit"},
+		{name: "attempts", give: &Error{Kind: KindTimeout, Err: errAttemptTimedOut, Attempts: 3}, want: "the upstream did not answer in time: upstream sent no complete response within the attempt timeout (3 attempts)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,17 +80,16 @@ func TestErrorsAsThroughWrapping(t *testing.T) {
 		give  error
 		check func(error) bool
 	}{
-		{name: "*Error", give: &Error{StatusCode: 404}, check: func(err error) bool {
+		{name: "*Error", give: &Error{Kind: KindAnswered, StatusCode: 404}, check: func(err error) bool {
 			var e *Error
 			return errors.As(err, &e) && e.StatusCode == 404
 		}},
-		{name: "*DecodeError unwraps", give: &DecodeError{What: "x", Err: inner}, check: func(err error) bool {
-			var e *DecodeError
-			return errors.As(err, &e) && errors.Is(err, inner)
+		{name: "undecodable unwraps", give: undecodable("x", inner), check: func(err error) bool {
+			return KindOf(err) == KindUndecodable && errors.Is(err, inner)
 		}},
-		{name: "*BodyTooLargeError", give: &BodyTooLargeError{Limit: 1}, check: func(err error) bool {
-			var e *BodyTooLargeError
-			return errors.As(err, &e) && e.Limit == 1
+		{name: "too large", give: &Error{Kind: KindTooLarge, Limit: 1}, check: func(err error) bool {
+			var e *Error
+			return errors.As(err, &e) && e.Kind == KindTooLarge && e.Limit == 1
 		}},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package rest
 import (
 	"context"
 	"errors"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -210,9 +211,9 @@ func TestFaults(t *testing.T) {
 		ok           bool
 		status       int   // *Error with this status
 		is           error // errors.Is target
-		as           any   // errors.As target type: *DecodeError, *BodyTooLargeError
-		transport    bool  // a transport error: no *Error, no context error
-		attempts     int   // upstream requests (and Attempts(err) on error)
+		kind         Kind  // the error's kind, when no other field says more
+		transport    bool  // a transport error: KindUnreachable, no context error
+		attempts     int   // upstream requests (and attemptCount(err) on error)
 		minElapsed   time.Duration
 		retryAfterGE time.Duration // on *Error
 	}
@@ -265,9 +266,9 @@ func TestFaults(t *testing.T) {
 		{name: "dropped connection always", script: []step{stepDrop}, want: want{transport: true, attempts: 3}},
 		{name: "reset mid-body then success", script: []step{{resetBody: true}, stepOK}, want: want{ok: true, attempts: 2}},
 		{name: "reset mid-body always", script: []step{{resetBody: true}}, want: want{transport: true, attempts: 3}},
-		{name: "HTML 200 is not retried", script: []step{{contentType: "text/html", body: "<html>maintenance</html>"}, stepOK}, want: want{as: new(*DecodeError), attempts: 1}},
-		{name: "truncated JSON 200 is not retried", script: []step{{body: `{"id":"r1","compa`}, stepOK}, want: want{as: new(*DecodeError), attempts: 1}},
-		{name: "endless body", script: []step{{endless: true}}, cfg: Config{MaxBodyBytes: 64 << 10}, want: want{as: new(*BodyTooLargeError), attempts: 1}},
+		{name: "HTML 200 is not retried", script: []step{{contentType: "text/html", body: "<html>maintenance</html>"}, stepOK}, want: want{kind: KindUndecodable, attempts: 1}},
+		{name: "truncated JSON 200 is not retried", script: []step{{body: `{"id":"r1","compa`}, stepOK}, want: want{kind: KindUndecodable, attempts: 1}},
+		{name: "endless body", script: []step{{endless: true}}, cfg: Config{MaxBodyBytes: 64 << 10}, want: want{kind: KindTooLarge, attempts: 1}},
 		{
 			name:   "slow headers past the attempt timeout, then success",
 			script: []step{{delay: 5 * time.Second}, stepOK},
@@ -278,7 +279,7 @@ func TestFaults(t *testing.T) {
 			name:   "hang past every attempt timeout",
 			script: []step{stepHang},
 			cfg:    Config{AttemptTimeout: 100 * time.Millisecond},
-			want:   want{is: ErrAttemptTimeout, attempts: 3, minElapsed: 250 * time.Millisecond},
+			want:   want{kind: KindTimeout, attempts: 3, minElapsed: 250 * time.Millisecond},
 		},
 		{
 			name:     "hang past the caller's deadline",
@@ -292,7 +293,7 @@ func TestFaults(t *testing.T) {
 			// the endless body trickles in 4 KiB writes; a huge cap keeps it going
 			cfg:      Config{MaxBodyBytes: 1 << 40, AttemptTimeout: 50 * time.Millisecond},
 			deadline: 2 * time.Second,
-			want:     want{is: ErrAttemptTimeout, attempts: 3},
+			want:     want{kind: KindTimeout, attempts: 3},
 		},
 	}
 	for _, tt := range tests {
@@ -339,17 +340,17 @@ func TestFaults(t *testing.T) {
 			if err == nil || got != nil {
 				t.Fatalf("GetReseller() = %+v, %v; want an error", got, err)
 			}
-			if n := Attempts(err); n != w.attempts {
+			if n := attemptCount(err); n != w.attempts {
 				t.Errorf("Attempts(%v) = %d, want %d", err, n, w.attempts)
 			}
 			if strings.Contains(err.Error(), "secret-payload") {
 				t.Errorf("error %q leaks the token", err)
 			}
 			var ue *Error
-			isUpstream := errors.As(err, &ue)
+			errors.As(err, &ue)
 			switch {
 			case w.status != 0:
-				if !isUpstream || ue.StatusCode != w.status {
+				if ue.Kind != KindAnswered || ue.StatusCode != w.status {
 					t.Fatalf("error = %v, want *Error %d", err, w.status)
 				}
 				if w.retryAfterGE > 0 && (!ue.HasRetryAfter || ue.RetryAfter < w.retryAfterGE) {
@@ -359,22 +360,13 @@ func TestFaults(t *testing.T) {
 				if !errors.Is(err, w.is) {
 					t.Fatalf("error = %v, want errors.Is %v", err, w.is)
 				}
-			case w.as != nil:
-				switch w.as.(type) {
-				case **DecodeError:
-					var de *DecodeError
-					if !errors.As(err, &de) {
-						t.Fatalf("error = %v, want *DecodeError", err)
-					}
-				case **BodyTooLargeError:
-					var be *BodyTooLargeError
-					if !errors.As(err, &be) {
-						t.Fatalf("error = %v, want *BodyTooLargeError", err)
-					}
+			case w.kind != KindNone:
+				if k := KindOf(err); k != w.kind {
+					t.Fatalf("error = %v (%v), want %v", err, k, w.kind)
 				}
 			case w.transport:
-				if isUpstream || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, ErrAttemptTimeout) {
-					t.Fatalf("error = %v, want a transport error", err)
+				if k := KindOf(err); k != KindUnreachable || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+					t.Fatalf("error = %v (%v), want a transport error", err, k)
 				}
 			}
 		})
@@ -386,8 +378,8 @@ func TestNoDeadlineUsesTimeout(t *testing.T) {
 	c := newTestClient(t, Config{BaseURL: u.URL(), Timeout: 300 * time.Millisecond})
 	start := time.Now()
 	_, err := c.GetReseller(context.Background(), testCallInfo, "r1")
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("GetReseller() error = %v, want DeadlineExceeded", err)
+	if !errors.Is(err, context.DeadlineExceeded) || KindOf(err) != KindTimeout {
+		t.Fatalf("GetReseller() error = %v (%v), want DeadlineExceeded, KindTimeout: the upstream did not answer in time", err, KindOf(err))
 	}
 	if elapsed := time.Since(start); elapsed > 300*time.Millisecond+slack {
 		t.Errorf("call took %v, want about 300ms", elapsed)
@@ -705,9 +697,9 @@ func TestConcurrencyLimit(t *testing.T) {
 	// A third queues, then is rejected without reaching the upstream.
 	start := time.Now()
 	_, err := c.GetReseller(testContext(t), testCallInfo, "c")
-	var le *ConcurrencyLimitError
-	if !errors.As(err, &le) || le.Limit != 2 {
-		t.Fatalf("error = %v, want *ConcurrencyLimitError{Limit: 2}", err)
+	var le *Error
+	if !errors.As(err, &le) || le.Kind != KindOverLimit || le.Limit != 2 {
+		t.Fatalf("error = %v, want KindOverLimit with Limit 2", err)
 	}
 	if elapsed := time.Since(start); elapsed < 150*time.Millisecond || elapsed > 200*time.Millisecond+slack {
 		t.Errorf("rejection after %v, want after the 200ms queue wait", elapsed)
@@ -746,9 +738,9 @@ func TestConcurrencyLimitWithoutQueue(t *testing.T) {
 	<-u.arrived
 	start := time.Now()
 	_, err := c.GetReseller(testContext(t), testCallInfo, "b")
-	var le *ConcurrencyLimitError
-	if !errors.As(err, &le) {
-		t.Fatalf("error = %v, want *ConcurrencyLimitError", err)
+	var le *Error
+	if !errors.As(err, &le) || le.Kind != KindOverLimit {
+		t.Fatalf("error = %v, want KindOverLimit", err)
 	}
 	if elapsed := time.Since(start); elapsed > slack {
 		t.Errorf("rejection took %v, want at once", elapsed)
@@ -757,20 +749,18 @@ func TestConcurrencyLimitWithoutQueue(t *testing.T) {
 	<-done
 }
 
-func TestAttempts(t *testing.T) {
-	base := errors.New("boom")
-	if n := Attempts(base); n != 1 {
-		t.Errorf("Attempts(plain) = %d, want 1", n)
+// TestWithAttempts: the count is set on a copy, since a coalesced call's
+// error is shared by its callers.
+func TestWithAttempts(t *testing.T) {
+	e := &Error{Kind: KindAnswered, StatusCode: 503, Attempts: 1}
+	if got := withAttempts(e, 3); got.Attempts != 3 || e.Attempts != 1 || attemptCount(got) != 3 {
+		t.Errorf("withAttempts(e, 3) = %d attempts (e: %d), want 3 (e: 1)", got.Attempts, e.Attempts)
 	}
-	if n := Attempts(nil); n != 1 {
-		t.Errorf("Attempts(nil) = %d, want 1", n)
+	if withAttempts(e, 1) != e {
+		t.Error("withAttempts(e, 1) copied an error whose count did not change")
 	}
-	wrapped := withAttempts(base, 3)
-	if n := Attempts(wrapped); n != 3 || !errors.Is(wrapped, base) {
-		t.Errorf("Attempts(withAttempts(err, 3)) = %d (Is %v), want 3, true", n, errors.Is(wrapped, base))
-	}
-	if ae := (*attemptsError)(nil); errors.As(withAttempts(base, 1), &ae) {
-		t.Error("withAttempts(err, 1) wrapped the error")
+	if n := attemptCount(errors.New("boom")); n != 1 {
+		t.Errorf("attemptCount(plain) = %d, want 1", n)
 	}
 }
 
@@ -779,10 +769,9 @@ func TestPanicInDecodeDoesNotWedgeTheClient(t *testing.T) {
 	c := newTestClient(t, Config{BaseURL: u.URL(), MaxConcurrent: 1})
 	boom := func(string, []byte) (*Reseller, error) { panic("decoder bug") }
 	for range 3 { // the slot must come back each time
-		_, err := call(c, &c.resellers, testContext(t), opGetReseller, testCallInfo, u.URL()+"/v1/Resellers/r1", boom)
-		var de *DecodeError
-		if !errors.As(err, &de) {
-			t.Fatalf("error = %v, want *DecodeError from the recovered panic", err)
+		_, err := call(testContext(t), c, &c.resellers, request[*Reseller]{op: apierr.OpGetReseller, info: testCallInfo, url: u.URL() + "/v1/Resellers/r1", decode: boom})
+		if KindOf(err) != KindUndecodable {
+			t.Fatalf("error = %v, want KindUndecodable from the recovered panic", err)
 		}
 	}
 	if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); err != nil {
@@ -799,16 +788,15 @@ func TestPanicInSharedDecodeReachesEveryWaiter(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range callers {
 		wg.Go(func() {
-			_, errs[i] = call(c, &c.resellers, testContext(t), opGetReseller, testCallInfo, u.URL()+"/v1/Resellers/r1", boom)
+			_, errs[i] = call(testContext(t), c, &c.resellers, request[*Reseller]{op: apierr.OpGetReseller, info: testCallInfo, url: u.URL() + "/v1/Resellers/r1", decode: boom})
 		})
 	}
 	waitWaiters(t, c, callers)
 	u.release()
 	wg.Wait()
 	for i, err := range errs {
-		var de *DecodeError
-		if !errors.As(err, &de) {
-			t.Errorf("caller %d: error = %v, want *DecodeError from the recovered panic", i, err)
+		if KindOf(err) != KindUndecodable {
+			t.Errorf("caller %d: error = %v, want KindUndecodable from the recovered panic", i, err)
 		}
 	}
 	if n := u.requests(); n != 1 {

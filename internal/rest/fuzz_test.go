@@ -3,7 +3,6 @@ package rest
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"net/url"
 	"testing"
 	"testing/iotest"
@@ -35,9 +34,8 @@ func FuzzDecodeReseller(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		got, err := DecodeReseller(body)
 		if err != nil {
-			var de *DecodeError
-			if !errors.As(err, &de) || got != nil {
-				t.Fatalf("DecodeReseller() = %v, %v; want nil and *DecodeError", got, err)
+			if KindOf(err) != KindUndecodable || got != nil {
+				t.Fatalf("DecodeReseller() = %v, %v; want nil and KindUndecodable", got, err)
 			}
 			return
 		}
@@ -84,7 +82,7 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		if diff := cmp.Diff(got, again); diff != "" {
 			t.Fatalf("DecodeEnvelope() not deterministic:\n%s", diff)
 		}
-		_ = (&Error{StatusCode: 500, Envelope: got}).Error()
+		_ = (&Error{Kind: KindAnswered, StatusCode: 500, Envelope: got}).Error()
 	})
 }
 
@@ -107,9 +105,8 @@ func FuzzDecodeAcceptanceLink(f *testing.F) {
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		got, err := DecodeAcceptanceLink(contentType, body)
 		if err != nil {
-			var de *DecodeError
-			if !errors.As(err, &de) || got != "" {
-				t.Fatalf("DecodeAcceptanceLink() = %q, %v; want empty and *DecodeError", got, err)
+			if KindOf(err) != KindUndecodable || got != "" {
+				t.Fatalf("DecodeAcceptanceLink() = %q, %v; want empty and KindUndecodable", got, err)
 			}
 			return
 		}

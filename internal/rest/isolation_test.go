@@ -119,8 +119,7 @@ func TestBreakerCountsOnlyUpstreamTrouble(t *testing.T) {
 				_, _ = c.GetReseller(testContext(t), tenantCall("a.example"), "r1")
 			}
 			_, err := c.GetReseller(testContext(t), tenantCall("a.example"), "r1")
-			var open *CircuitOpenError
-			if got := errors.As(err, &open); got != tt.wantOpen {
+			if got := KindOf(err) == KindCircuitOpen; got != tt.wantOpen {
 				t.Errorf("after 8 calls: circuit open = %v (%v), want %v", got, err, tt.wantOpen)
 			}
 			if got := rec.opened() > 0; got != tt.wantOpen {
@@ -181,8 +180,7 @@ func TestFailingTenantLeavesOthersHealthy(t *testing.T) {
 		<-tick.C
 		wg.Go(func() {
 			_, err := c.GetReseller(ctx, tenantCall("bad.example"), "r"+strconv.Itoa(i))
-			var open *CircuitOpenError
-			if errors.As(err, &open) {
+			if KindOf(err) == KindCircuitOpen {
 				badOpen.Add(1)
 			}
 		})
@@ -251,9 +249,9 @@ func TestOutageOpensEveryTenantsBreakerAndRecovers(t *testing.T) {
 	before := requests.Load()
 	for _, tenant := range tenants {
 		_, err := c.GetReseller(testContext(t), tenantCall(tenant), "r1")
-		var open *CircuitOpenError
-		if !errors.As(err, &open) || open.RetryAfter <= 0 {
-			t.Errorf("%s: error = %v, want *CircuitOpenError with a RetryAfter", tenant, err)
+		var open *Error
+		if !errors.As(err, &open) || open.Kind != KindCircuitOpen || open.RetryAfter <= 0 {
+			t.Errorf("%s: error = %v, want KindCircuitOpen with a RetryAfter", tenant, err)
 		}
 	}
 	if n := requests.Load() - before; n != 0 {
@@ -302,7 +300,7 @@ func TestThrottledTenantLeavesOthersRetries(t *testing.T) {
 	}
 	for i := range 5 {
 		_, err := c.GetReseller(testContext(t), tenantCall("other.example"), "r1")
-		if err != nil || Attempts(err) != 1 {
+		if err != nil || attemptCount(err) != 1 {
 			t.Fatalf("other tenant call %d: %v, want success on its retry", i, err)
 		}
 	}
@@ -413,8 +411,8 @@ func TestDrippingBodyIsCutByTheAttemptTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(testContext(t), 8*time.Second)
 	defer cancel()
 	_, err := c.GetReseller(ctx, tenantCall("a.example"), "r1")
-	if !errors.Is(err, ErrAttemptTimeout) {
-		t.Fatalf("error = %v, want ErrAttemptTimeout", err)
+	if KindOf(err) != KindTimeout {
+		t.Fatalf("error = %v, want KindTimeout", err)
 	}
 	if ctx.Err() != nil {
 		t.Fatal("the caller's deadline ended the call, want the attempt timeout")

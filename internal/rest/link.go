@@ -16,26 +16,26 @@ import (
 // contentType is text/plain or the body starts with http:// or https://, the
 // trimmed text is the link. An empty body, any other JSON value (object,
 // number, null, ...) and a link that is not an absolute http(s) URL with a
-// host fail with *DecodeError. The link is returned as sent, not re-encoded.
+// host fail with a KindUndecodable *Error. The link is returned as sent, not re-encoded.
 func DecodeAcceptanceLink(contentType string, body []byte) (string, error) {
 	b := bytes.TrimRight(trimLeft(body), " \t\r\n")
 	if len(b) == 0 {
-		return "", &DecodeError{What: "acceptance link", Err: errEmptyBody}
+		return "", undecodable("acceptance link", errEmptyBody)
 	}
 	var link string
 	switch {
 	case b[0] == '"':
 		if err := json.Unmarshal(b, &link); err != nil {
-			return "", &DecodeError{What: "acceptance link", Err: err}
+			return "", undecodable("acceptance link", err)
 		}
 		link = strings.TrimSpace(link)
 	case isTextPlain(contentType) || hasPrefixFold(b, "http://") || hasPrefixFold(b, "https://"):
 		link = string(b)
 	default:
-		return "", &DecodeError{What: "acceptance link", Err: errors.New("body is neither a JSON string nor a URL")}
+		return "", undecodable("acceptance link", errors.New("body is neither a JSON string nor a URL"))
 	}
 	if err := checkLink(link); err != nil {
-		return "", &DecodeError{What: "acceptance link", Err: err}
+		return "", undecodable("acceptance link", err)
 	}
 	return link, nil
 }

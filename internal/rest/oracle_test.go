@@ -18,14 +18,14 @@ import (
 func oracleDecodeReseller(body []byte) (*Reseller, error) {
 	body = trimLeft(body)
 	if len(body) == 0 {
-		return nil, &DecodeError{What: "reseller", Err: errEmptyBody}
+		return nil, undecodable("reseller", errEmptyBody)
 	}
 	if body[0] != '{' {
-		return nil, &DecodeError{What: "reseller", Err: errNotObject}
+		return nil, undecodable("reseller", errNotObject)
 	}
 	r := new(oracleReseller)
 	if err := json.Unmarshal(body, r); err != nil {
-		return nil, &DecodeError{What: "reseller", Err: err}
+		return nil, undecodable("reseller", err)
 	}
 	return r.reseller(), nil
 }

@@ -124,8 +124,8 @@ func TestTransportTLS(t *testing.T) {
 	c = newTestClient(t, Config{BaseURL: srv.URL, Transport: untrusted})
 	_, err := c.GetReseller(testContext(t), testCallInfo, "r1")
 	var certErr *tls.CertificateVerificationError
-	if !errors.As(err, &certErr) || Attempts(err) != 1 {
-		t.Fatalf("error = %v (%d attempts), want a certificate error after one attempt", err, Attempts(err))
+	if !errors.As(err, &certErr) || attemptCount(err) != 1 {
+		t.Fatalf("error = %v (%d attempts), want a certificate error after one attempt", err, attemptCount(err))
 	}
 	if strings.Contains(err.Error(), testToken) {
 		t.Error("the error holds the token")

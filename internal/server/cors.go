@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/rs/cors"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
 // CORS lists: what a browser page on an allowed origin may send to the HTTP
@@ -20,18 +22,18 @@ var (
 	// corsRequestHeaders: the API's headers, then Connect's and gRPC-Web's
 	// protocol headers, then W3C trace context.
 	corsRequestHeaders = []string{
-		"Authorization", "X-Tenant", "X-Correlation-Id",
+		apierr.HeaderAuthorization, apierr.HeaderTenant, apierr.HeaderCorrelationID,
 		"Content-Type", "Accept", "Accept-Encoding",
 		"Connect-Protocol-Version", "Connect-Timeout-Ms",
 		"Connect-Accept-Encoding", "Connect-Content-Encoding",
 		"Grpc-Timeout", "Grpc-Accept-Encoding", "Grpc-Encoding",
 		"X-Grpc-Web", "X-User-Agent",
-		"Traceparent", "Tracestate",
+		apierr.HeaderTraceparent, apierr.HeaderTracestate,
 	}
 	// corsExposedHeaders: response headers a page may read, beyond the
 	// CORS-safelisted ones.
 	corsExposedHeaders = []string{
-		"X-Correlation-Id", "Retry-After", "WWW-Authenticate",
+		apierr.HeaderCorrelationID, "Retry-After", "WWW-Authenticate",
 		"Grpc-Status", "Grpc-Message", "Grpc-Status-Details-Bin",
 		"Grpc-Encoding", "Connect-Content-Encoding", "Content-Encoding",
 	}

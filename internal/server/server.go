@@ -124,7 +124,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		ResponseHeaderTimeout: cfg.UpstreamAttemptTimeout,
 	})
 	defer transport.CloseIdleConnections()
-	ucfg.Transport = tracing.Transport(metrics.Transport(transport, !tracing.Enabled()))
+	ucfg.Transport = tracing.Transport(metrics.Transport(transport))
 	client, err := rest.New(ucfg)
 	if err != nil {
 		return fmt.Errorf("upstream client: %w", err)

@@ -10,21 +10,6 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
 
-// mismatchedAnswerError reports an upstream answer about another resource
-// than the one asked for: a reseller whose id is not the requested one.
-// Such an answer is never returned to the caller (defence in depth against
-// answers mixed up between callers, by a desynchronised connection or a
-// faulty layer in between); the call fails UNAVAILABLE with reason
-// UPSTREAM_ANSWER_MISMATCH.
-type mismatchedAnswerError struct {
-	// op is the operation that got the answer.
-	op string
-}
-
-func (e *mismatchedAnswerError) Error() string {
-	return e.op + ": the upstream answered about another resource than the one asked for"
-}
-
 // sameGUID reports whether got is the GUID asked, compared as GUIDs (so in
 // any casing, and in any of the forms uuid.Parse accepts). A missing or
 // malformed got is not.
@@ -40,16 +25,18 @@ func sameGUID(asked string, got *string) bool {
 	return err == nil && a == g
 }
 
-// checkReseller returns a *mismatchedAnswerError, after logging it and
+// checkReseller returns a rest.KindMismatch error, after logging it and
 // counting it (WithOnMismatchedAnswer), when r is not the reseller asked
-// for; nil otherwise.
+// for; nil otherwise. Such an answer is never returned to the caller
+// (defence in depth against answers mixed up between callers, by a
+// desynchronised connection or a faulty layer in between).
 func (c *call) checkReseller(ctx context.Context, cfg config, asked string, r *rest.Reseller) error {
 	if sameGUID(asked, r.ID) {
 		return nil
 	}
 	got := "<none>"
 	if r.ID != nil {
-		got = apierr.NewRedactor(c.info.Authorization).String(truncate(*r.ID, 64))
+		got = apierr.NewRedactor(c.info.Authorization).String(apierr.Truncate(*r.ID, 64))
 	}
 	cfg.logger.LogAttrs(ctx, slog.LevelWarn, "upstream answer rejected: its id is not the one asked for",
 		slog.String("operation", c.op), slog.String("asked_id", asked), slog.String("answer_id", got),
@@ -57,5 +44,5 @@ func (c *call) checkReseller(ctx context.Context, cfg config, asked string, r *r
 	if cfg.onMismatchedAnswer != nil {
 		cfg.onMismatchedAnswer(c.op)
 	}
-	return &mismatchedAnswerError{op: c.op}
+	return &rest.Error{Kind: rest.KindMismatch}
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"encoding/base64"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"log/slog"
 	"strings"
 	"sync"
@@ -107,9 +108,9 @@ func TestGetResellerRejectsMismatchedAnswer(t *testing.T) {
 			checkStatus(t, err, wantStatus{
 				code:    codes.Unavailable,
 				msg:     "the upstream answered about another resource than the one asked for",
-				details: details("UPSTREAM_ANSWER_MISMATCH", opGetReseller, testCorrelationID, nil),
+				details: details("UPSTREAM_ANSWER_MISMATCH", apierr.OpGetReseller, testCorrelationID, nil),
 			})
-			if diff := gocmp.Diff([]string{opGetReseller}, counter.get()); diff != "" {
+			if diff := gocmp.Diff([]string{apierr.OpGetReseller}, counter.get()); diff != "" {
 				t.Errorf("counted operations mismatch (-want +got):\n%s", diff)
 			}
 			if out := logs.String(); strings.Count(out, "\n") != 1 ||

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"io"
 	"log/slog"
 	"net"
@@ -74,7 +75,7 @@ func BenchmarkResellerToProto(b *testing.B) {
 // BenchmarkToStatus measures the error mapping, from the error the upstream
 // client returns to the status with its details, for the common cases.
 func BenchmarkToStatus(b *testing.B) {
-	c := &call{op: opGetReseller, correlationID: benchCorrelationID,
+	c := &call{op: apierr.OpGetReseller, correlationID: benchCorrelationID,
 		info: rest.CallInfo{Tenant: sandbox.SampleTenant, Authorization: "Bearer " + sandbox.SampleToken, CorrelationID: benchCorrelationID}}
 	res := &resource{kind: resourceReseller, name: sandbox.UnknownResellerID}
 	wrap := func(err error) error { return fmt.Errorf("get reseller %q: %w", sandbox.UnknownResellerID, err) }
@@ -82,17 +83,17 @@ func BenchmarkToStatus(b *testing.B) {
 		name string
 		err  error
 	}{
-		{"upstream-404", wrap(&rest.Error{StatusCode: http.StatusNotFound, ContentType: "application/json", Envelope: &rest.Envelope{
+		{"upstream-404", wrap(&rest.Error{Kind: rest.KindAnswered, StatusCode: http.StatusNotFound, ContentType: "application/json", Envelope: &rest.Envelope{
 			StatusCode: 404, Type: "NotFound", Description: "Reseller not found.", CorrelationID: benchCorrelationID,
 		}})},
-		{"upstream-400-violations", wrap(&rest.Error{StatusCode: http.StatusBadRequest, ContentType: "application/json", Envelope: &rest.Envelope{
+		{"upstream-400-violations", wrap(&rest.Error{Kind: rest.KindAnswered, StatusCode: http.StatusBadRequest, ContentType: "application/json", Envelope: &rest.Envelope{
 			StatusCode: 400, Type: "ValidationError", Description: "One or more validation errors occurred.", CorrelationID: benchCorrelationID,
 			Errors: []rest.PropertyError{
 				{PropertyName: "resellerId", Description: []string{"The value is not valid for resellerId."}},
 				{PropertyName: "X-Tenant", Description: []string{"The X-Tenant header is required.", "It must be a domain."}},
 			},
 		}})},
-		{"upstream-503-retry-after", wrap(&rest.Error{StatusCode: http.StatusServiceUnavailable, RetryAfter: 2 * time.Second, HasRetryAfter: true})},
+		{"upstream-503-retry-after", wrap(&rest.Error{Kind: rest.KindAnswered, StatusCode: http.StatusServiceUnavailable, RetryAfter: 2 * time.Second, HasRetryAfter: true})},
 		{"unreachable", wrap(&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})},
 	}
 	ctx := context.Background()
@@ -126,7 +127,7 @@ func BenchmarkBegin(b *testing.B) {
 		name string
 		md   metadata.MD
 	}{
-		{"caller-correlation-id", metadata.Pairs("authorization", "Bearer "+sandbox.SampleToken, "x-tenant", sandbox.SampleTenant, correlation.MetadataKey, benchCorrelationID)},
+		{"caller-correlation-id", metadata.Pairs("authorization", "Bearer "+sandbox.SampleToken, "x-tenant", sandbox.SampleTenant, apierr.MDCorrelationID, benchCorrelationID)},
 		{"generated-correlation-id", metadata.Pairs("authorization", "Bearer "+sandbox.SampleToken, "x-tenant", sandbox.SampleTenant)},
 	} {
 		b.Run(tt.name, func(b *testing.B) {
@@ -134,7 +135,7 @@ func BenchmarkBegin(b *testing.B) {
 			validate := func(v *violations) { v.uuid("reseller_id", sandbox.ContosoResellerID, true) }
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, _, err := begin(ctx, opGetReseller, cfg, validate); err != nil {
+				if _, _, err := begin(ctx, apierr.OpGetReseller, cfg, validate); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"testing"
 	"time"
 
@@ -29,27 +30,27 @@ func TestToStatusResilienceErrors(t *testing.T) {
 	}{
 		{
 			name:     "circuit open",
-			give:     fmt.Errorf("get reseller %q: %w", "r1", &rest.CircuitOpenError{RetryAfter: 1500 * time.Millisecond}),
+			give:     fmt.Errorf("get reseller %q: %w", "r1", &rest.Error{Kind: rest.KindCircuitOpen, RetryAfter: 1500 * time.Millisecond, HasRetryAfter: true}),
 			wantCode: codes.Unavailable, wantReason: "CIRCUIT_OPEN", wantRetry: 1500 * time.Millisecond,
 		},
 		{
 			name:     "concurrency limit",
-			give:     fmt.Errorf("get reseller %q: %w", "r1", &rest.ConcurrencyLimitError{Limit: 64, RetryAfter: time.Second}),
+			give:     fmt.Errorf("get reseller %q: %w", "r1", &rest.Error{Kind: rest.KindOverLimit, Limit: 64, RetryAfter: time.Second, HasRetryAfter: true}),
 			wantCode: codes.ResourceExhausted, wantReason: "TOO_MANY_UPSTREAM_REQUESTS", wantRetry: time.Second,
 		},
 		{
 			name:     "attempt timeout after retries",
-			give:     fmt.Errorf("get reseller %q: %w", "r1", retried(rest.ErrAttemptTimeout, 3)),
+			give:     fmt.Errorf("get reseller %q: %w", "r1", &rest.Error{Kind: rest.KindTimeout, Cause: rest.CauseTimeout, Attempts: 3}),
 			wantCode: codes.DeadlineExceeded, wantReason: "UPSTREAM_TIMEOUT", wantRetry: -1, wantAttempts: "3",
 		},
 		{
 			name:     "503 after retries",
-			give:     fmt.Errorf("get reseller %q: %w", "r1", retried(&rest.Error{StatusCode: 503}, 2)),
+			give:     fmt.Errorf("get reseller %q: %w", "r1", &rest.Error{Kind: rest.KindAnswered, StatusCode: 503, Attempts: 2}),
 			wantCode: codes.Unavailable, wantReason: "UPSTREAM_UNAVAILABLE", wantRetry: -1, wantAttempts: "2", wantHTTP: "503",
 		},
 		{
 			name:     "single attempt has no attempt count",
-			give:     fmt.Errorf("get reseller %q: %w", "r1", &rest.Error{StatusCode: 502}),
+			give:     fmt.Errorf("get reseller %q: %w", "r1", &rest.Error{Kind: rest.KindAnswered, StatusCode: 502}),
 			wantCode: codes.Unavailable, wantReason: "UPSTREAM_UNAVAILABLE", wantRetry: -1, wantHTTP: "502",
 		},
 	}
@@ -57,7 +58,7 @@ func TestToStatusResilienceErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			err := toStatus(ctx, &call{op: opGetReseller, correlationID: cid}, tt.give, nil)
+			err := toStatus(ctx, &call{op: apierr.OpGetReseller, correlationID: cid}, tt.give, nil)
 			st := status.Convert(err)
 			if st.Code() != tt.wantCode {
 				t.Errorf("code = %v, want %v", st.Code(), tt.wantCode)
@@ -93,18 +94,3 @@ func TestToStatusResilienceErrors(t *testing.T) {
 		})
 	}
 }
-
-// retried returns err wrapped as a retried call's error: rest.Attempts
-// reads the count from any error in the chain with an Attempts() int method.
-func retried(err error, n int) error {
-	return attemptsErr{err: err, n: n}
-}
-
-type attemptsErr struct {
-	err error
-	n   int
-}
-
-func (e attemptsErr) Error() string { return e.err.Error() }
-func (e attemptsErr) Unwrap() error { return e.err }
-func (e attemptsErr) Attempts() int { return e.n }

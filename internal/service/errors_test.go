@@ -192,9 +192,9 @@ func TestMapHTTPStatus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strconv.Itoa(tt.give), func(t *testing.T) {
-			code, reason := mapHTTPStatus(tt.give)
+			code, reason, _ := (&rest.Error{Kind: rest.KindAnswered, StatusCode: tt.give}).Status()
 			if code != tt.wantCode || reason != tt.wantReason {
-				t.Errorf("mapHTTPStatus(%d) = %v, %q; want %v, %q", tt.give, code, reason, tt.wantCode, tt.wantReason)
+				t.Errorf("Status() of %d = %v, %q; want %v, %q", tt.give, code, reason, tt.wantCode, tt.wantReason)
 			}
 		})
 	}
@@ -215,7 +215,7 @@ func TestToStatusUpstreamError(t *testing.T) {
 		return m
 	}
 	d := func(reason string, meta map[string]string, extra ...proto.Message) []proto.Message {
-		return details(reason, opGetReseller, testCorrelationID, meta, extra...)
+		return details(reason, apierr.OpGetReseller, testCorrelationID, meta, extra...)
 	}
 	long := strings.Repeat("x", 2000)
 
@@ -227,7 +227,7 @@ func TestToStatusUpstreamError(t *testing.T) {
 	}{
 		{
 			name: "400 envelope with errors",
-			give: upstreamErr(&rest.Error{StatusCode: 400, Envelope: &rest.Envelope{
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 400, Envelope: &rest.Envelope{
 				StatusCode: 400, Type: "ValidationError", Description: "One or more validation errors occurred.",
 				CorrelationID: testCorrelationID,
 				Errors: []rest.PropertyError{
@@ -246,7 +246,7 @@ func TestToStatusUpstreamError(t *testing.T) {
 		},
 		{
 			name: "400 envelope error without descriptions",
-			give: upstreamErr(&rest.Error{StatusCode: 400, Envelope: &rest.Envelope{
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 400, Envelope: &rest.Envelope{
 				Description: "Invalid request.",
 				Errors:      []rest.PropertyError{{PropertyName: "providerInstanceId"}},
 			}}),
@@ -257,85 +257,85 @@ func TestToStatusUpstreamError(t *testing.T) {
 		},
 		{
 			name: "400 envelope without errors",
-			give: upstreamErr(&rest.Error{StatusCode: 400, Envelope: &rest.Envelope{StatusCode: 400, Description: "Bad input."}}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 400, Envelope: &rest.Envelope{StatusCode: 400, Description: "Bad input."}}),
 			want: wantStatus{codes.InvalidArgument, "Bad input.", d("UPSTREAM_BAD_REQUEST", httpStatus(400))},
 		},
 		{
 			name: "400 without envelope",
-			give: upstreamErr(&rest.Error{StatusCode: 400}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 400}),
 			want: wantStatus{codes.InvalidArgument, "upstream answered 400 Bad Request", d("UPSTREAM_BAD_REQUEST", httpStatus(400))},
 		},
 		{
 			name: "400 with Retry-After has no RetryInfo",
-			give: upstreamErr(&rest.Error{StatusCode: 400, RetryAfter: 5 * time.Second, HasRetryAfter: true}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 400, RetryAfter: 5 * time.Second, HasRetryAfter: true}),
 			want: wantStatus{codes.InvalidArgument, "upstream answered 400 Bad Request", d("UPSTREAM_BAD_REQUEST", httpStatus(400))},
 		},
 		{
 			name: "401 without body",
-			give: upstreamErr(&rest.Error{StatusCode: 401}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 401}),
 			res:  reseller,
 			want: wantStatus{codes.Unauthenticated, "upstream answered 401 Unauthorized", d("UPSTREAM_UNAUTHENTICATED", httpStatus(401))},
 		},
 		{
 			name: "403 without body",
-			give: upstreamErr(&rest.Error{StatusCode: 403}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 403}),
 			res:  reseller,
 			want: wantStatus{codes.PermissionDenied, "upstream answered 403 Forbidden", d("UPSTREAM_PERMISSION_DENIED", httpStatus(403))},
 		},
 		{
 			name: "404 reseller with envelope",
-			give: upstreamErr(&rest.Error{StatusCode: 404, Envelope: &rest.Envelope{StatusCode: 404, Type: "NotFound", Description: "Reseller not found."}}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 404, Envelope: &rest.Envelope{StatusCode: 404, Type: "NotFound", Description: "Reseller not found."}}),
 			res:  reseller,
 			want: wantStatus{codes.NotFound, "Reseller not found.", d("UPSTREAM_NOT_FOUND", httpStatus(404, "upstreamType", "NotFound"),
 				&errdetails.ResourceInfo{ResourceType: "cloudcockpit.v1.Reseller", ResourceName: testResellerID, Description: "Reseller not found."})},
 		},
 		{
 			name: "404 reseller without envelope",
-			give: upstreamErr(&rest.Error{StatusCode: 404}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 404}),
 			res:  reseller,
 			want: wantStatus{codes.NotFound, "upstream answered 404 Not Found", d("UPSTREAM_NOT_FOUND", httpStatus(404),
 				&errdetails.ResourceInfo{ResourceType: "cloudcockpit.v1.Reseller", ResourceName: testResellerID, Description: "upstream answered 404 Not Found"})},
 		},
 		{
 			name: "404 without a known resource",
-			give: upstreamErr(&rest.Error{StatusCode: 404, Envelope: &rest.Envelope{Description: "Provider instance not found."}}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 404, Envelope: &rest.Envelope{Description: "Provider instance not found."}}),
 			want: wantStatus{codes.NotFound, "Provider instance not found.", d("UPSTREAM_NOT_FOUND", httpStatus(404))},
 		},
 		{
 			name: "409",
-			give: upstreamErr(&rest.Error{StatusCode: 409}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 409}),
 			want: wantStatus{codes.Aborted, "upstream answered 409 Conflict", d("UPSTREAM_CONFLICT", httpStatus(409))},
 		},
 		{
 			name: "412",
-			give: upstreamErr(&rest.Error{StatusCode: 412}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 412}),
 			want: wantStatus{codes.FailedPrecondition, "upstream answered 412 Precondition Failed", d("UPSTREAM_PRECONDITION_FAILED", httpStatus(412))},
 		},
 		{
 			name: "429 with Retry-After",
-			give: upstreamErr(&rest.Error{StatusCode: 429, RetryAfter: 30 * time.Second, HasRetryAfter: true}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 429, RetryAfter: 30 * time.Second, HasRetryAfter: true}),
 			want: wantStatus{codes.ResourceExhausted, "upstream answered 429 Too Many Requests", d("UPSTREAM_RATE_LIMITED", httpStatus(429),
 				&errdetails.RetryInfo{RetryDelay: durationpb.New(30 * time.Second)})},
 		},
 		{
 			name: "429 with Retry-After 0",
-			give: upstreamErr(&rest.Error{StatusCode: 429, HasRetryAfter: true}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 429, HasRetryAfter: true}),
 			want: wantStatus{codes.ResourceExhausted, "upstream answered 429 Too Many Requests", d("UPSTREAM_RATE_LIMITED", httpStatus(429),
 				&errdetails.RetryInfo{RetryDelay: durationpb.New(0)})},
 		},
 		{
 			name: "429 without Retry-After",
-			give: upstreamErr(&rest.Error{StatusCode: 429}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 429}),
 			want: wantStatus{codes.ResourceExhausted, "upstream answered 429 Too Many Requests", d("UPSTREAM_RATE_LIMITED", httpStatus(429))},
 		},
 		{
 			name: "499",
-			give: upstreamErr(&rest.Error{StatusCode: 499}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 499}),
 			want: wantStatus{codes.Canceled, "upstream answered 499", d("UPSTREAM_CANCELLED", httpStatus(499))},
 		},
 		{
 			name: "500 envelope with other status code and correlation id",
-			give: upstreamErr(&rest.Error{StatusCode: 500, Envelope: &rest.Envelope{
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 500, Envelope: &rest.Envelope{
 				StatusCode: 42, Type: "string", Description: "An unexpected error occurred.", CorrelationID: "upstream-7",
 			}}),
 			want: wantStatus{codes.Internal, "An unexpected error occurred.", d("UPSTREAM_INTERNAL_ERROR",
@@ -343,49 +343,49 @@ func TestToStatusUpstreamError(t *testing.T) {
 		},
 		{
 			name: "500 without envelope",
-			give: upstreamErr(&rest.Error{StatusCode: 500, ContentType: "text/html"}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 500, ContentType: "text/html"}),
 			want: wantStatus{codes.Internal, "upstream answered 500 Internal Server Error", d("UPSTREAM_INTERNAL_ERROR", httpStatus(500))},
 		},
 		{
 			name: "501",
-			give: upstreamErr(&rest.Error{StatusCode: 501}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 501}),
 			want: wantStatus{codes.Unimplemented, "upstream answered 501 Not Implemented", d("UPSTREAM_NOT_IMPLEMENTED", httpStatus(501))},
 		},
 		{
 			name: "502 with Retry-After",
-			give: upstreamErr(&rest.Error{StatusCode: 502, RetryAfter: time.Second, HasRetryAfter: true}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 502, RetryAfter: time.Second, HasRetryAfter: true}),
 			want: wantStatus{codes.Unavailable, "upstream answered 502 Bad Gateway", d("UPSTREAM_UNAVAILABLE", httpStatus(502),
 				&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Second)})},
 		},
 		{
 			name: "503 with Retry-After",
-			give: upstreamErr(&rest.Error{StatusCode: 503, RetryAfter: 2 * time.Minute, HasRetryAfter: true}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 503, RetryAfter: 2 * time.Minute, HasRetryAfter: true}),
 			want: wantStatus{codes.Unavailable, "upstream answered 503 Service Unavailable", d("UPSTREAM_UNAVAILABLE", httpStatus(503),
 				&errdetails.RetryInfo{RetryDelay: durationpb.New(2 * time.Minute)})},
 		},
 		{
 			name: "503 without Retry-After",
-			give: upstreamErr(&rest.Error{StatusCode: 503}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 503}),
 			want: wantStatus{codes.Unavailable, "upstream answered 503 Service Unavailable", d("UPSTREAM_UNAVAILABLE", httpStatus(503))},
 		},
 		{
 			name: "504",
-			give: upstreamErr(&rest.Error{StatusCode: 504}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 504}),
 			want: wantStatus{codes.DeadlineExceeded, "upstream answered 504 Gateway Timeout", d("UPSTREAM_TIMEOUT", httpStatus(504))},
 		},
 		{
 			name: "418",
-			give: upstreamErr(&rest.Error{StatusCode: 418}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 418}),
 			want: wantStatus{codes.FailedPrecondition, "upstream answered 418 I'm a teapot", d("UPSTREAM_CLIENT_ERROR", httpStatus(418))},
 		},
 		{
 			name: "507",
-			give: upstreamErr(&rest.Error{StatusCode: 507}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 507}),
 			want: wantStatus{codes.Internal, "upstream answered 507 Insufficient Storage", d("UPSTREAM_SERVER_ERROR", httpStatus(507))},
 		},
 		{
 			name: "control characters cleaned",
-			give: upstreamErr(&rest.Error{StatusCode: 400, Envelope: &rest.Envelope{
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 400, Envelope: &rest.Envelope{
 				Type:        "Validation\x00Error",
 				Description: "\r\n Bad\r\nthing\x1b[31m here\u0085 \t",
 				Errors:      []rest.PropertyError{{PropertyName: "X-Tenant\n", Description: []string{"line1\nline2\x7f"}}},
@@ -398,12 +398,12 @@ func TestToStatusUpstreamError(t *testing.T) {
 		},
 		{
 			name: "blank description falls back",
-			give: upstreamErr(&rest.Error{StatusCode: 409, Envelope: &rest.Envelope{Description: " \r\n\t"}}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 409, Envelope: &rest.Envelope{Description: " \r\n\t"}}),
 			want: wantStatus{codes.Aborted, "upstream answered 409 Conflict", d("UPSTREAM_CONFLICT", httpStatus(409))},
 		},
 		{
 			name: "long description cut",
-			give: upstreamErr(&rest.Error{StatusCode: 500, Envelope: &rest.Envelope{Description: long, Type: long}}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 500, Envelope: &rest.Envelope{Description: long, Type: long}}),
 			want: wantStatus{codes.Internal, long[:1021] + "…", d("UPSTREAM_INTERNAL_ERROR",
 				httpStatus(500, "upstreamType", long[:125]+"…"))},
 		},
@@ -412,7 +412,7 @@ func TestToStatusUpstreamError(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			c := &call{op: opGetReseller, correlationID: testCorrelationID}
+			c := &call{op: apierr.OpGetReseller, correlationID: testCorrelationID}
 			err := toStatus(ctx, c, tt.give, tt.res)
 			checkStatus(t, err, tt.want)
 			checkErrorShape(t, err, testCorrelationID)
@@ -425,13 +425,13 @@ func TestToStatusUpstreamError(t *testing.T) {
 func TestToStatusUTF8(t *testing.T) {
 	desc := "x" + strings.Repeat("é", 700) // the 1024-byte cut falls inside an "é"
 	typ := "y" + strings.Repeat("—", 60)   // the 128-byte cut falls inside an em dash
-	give := upstreamErr(&rest.Error{StatusCode: 404, Envelope: &rest.Envelope{
+	give := upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 404, Envelope: &rest.Envelope{
 		Description: desc, Type: typ,
 		Errors: []rest.PropertyError{{PropertyName: "z" + strings.Repeat("ç", 200), Description: []string{desc}}},
 	}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := toStatus(ctx, &call{op: opGetReseller, correlationID: testCorrelationID}, give, &resource{kind: resourceReseller, name: testResellerID})
+	err := toStatus(ctx, &call{op: apierr.OpGetReseller, correlationID: testCorrelationID}, give, &resource{kind: resourceReseller, name: testResellerID})
 
 	st, ds := statusDetails(t, err)
 	if st.Code() != codes.NotFound {
@@ -464,7 +464,7 @@ func TestToStatusEveryHTTPStatus(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for code := 300; code <= 599; code++ {
-		err := toStatus(ctx, &call{op: opGetAcceptanceLink, correlationID: testCorrelationID}, upstreamErr(&rest.Error{StatusCode: code}), nil)
+		err := toStatus(ctx, &call{op: apierr.OpGetAcceptanceLink, correlationID: testCorrelationID}, upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: code}), nil)
 		info := checkErrorShape(t, err, testCorrelationID)
 		if got := info.GetMetadata()["upstreamHttpStatus"]; got != strconv.Itoa(code) {
 			t.Errorf("%d: upstreamHttpStatus = %q", code, got)
@@ -484,10 +484,10 @@ func TestToStatusLocalErrors(t *testing.T) {
 		Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED},
 	}}
 	d := func(reason string) []proto.Message {
-		return details(reason, opGetReseller, testCorrelationID, nil) // no upstreamHttpStatus
+		return details(reason, apierr.OpGetReseller, testCorrelationID, nil) // no upstreamHttpStatus
 	}
 	dc := func(reason, cause string) []proto.Message {
-		return details(reason, opGetReseller, testCorrelationID, map[string]string{"cause": cause})
+		return details(reason, apierr.OpGetReseller, testCorrelationID, map[string]string{"cause": cause})
 	}
 	tests := []struct {
 		name string
@@ -497,12 +497,12 @@ func TestToStatusLocalErrors(t *testing.T) {
 	}{
 		{
 			name: "decode error",
-			give: fmt.Errorf("get reseller %q: %w", testResellerID, &rest.DecodeError{What: "reseller", Err: errors.New("unexpected end of JSON input")}),
+			give: fmt.Errorf("get reseller %q: %w", testResellerID, &rest.Error{Kind: rest.KindUndecodable, Err: errors.New("unexpected end of JSON input")}),
 			want: wantStatus{codes.Internal, "the upstream response could not be decoded", d("UPSTREAM_BAD_RESPONSE")},
 		},
 		{
 			name: "body too large",
-			give: fmt.Errorf("get reseller %q: %w", testResellerID, &rest.BodyTooLargeError{Limit: 1 << 20}),
+			give: fmt.Errorf("get reseller %q: %w", testResellerID, &rest.Error{Kind: rest.KindTooLarge, Limit: 1 << 20}),
 			want: wantStatus{codes.Internal, "the upstream response is larger than the configured limit", d("UPSTREAM_RESPONSE_TOO_LARGE")},
 		},
 		{
@@ -564,7 +564,7 @@ func TestToStatusLocalErrors(t *testing.T) {
 			if tt.ctx != nil {
 				ctx = tt.ctx(t, ctx)
 			}
-			c := &call{op: opGetReseller, correlationID: testCorrelationID}
+			c := &call{op: apierr.OpGetReseller, correlationID: testCorrelationID}
 			err := toStatus(ctx, c, tt.give, &resource{kind: resourceReseller, name: testResellerID})
 			checkStatus(t, err, tt.want)
 			info := checkErrorShape(t, err, testCorrelationID)
@@ -586,11 +586,11 @@ func TestToStatusNeverEchoesErrorText(t *testing.T) {
 	defer cancel()
 	const secret = "Bearer s3cr3t <html>"
 	for _, give := range []error{
-		fmt.Errorf("%s: %w", secret, &rest.Error{StatusCode: 502}),
-		fmt.Errorf("%s: %w", secret, &rest.DecodeError{What: "reseller", Err: errors.New(secret)}),
+		fmt.Errorf("%s: %w", secret, &rest.Error{Kind: rest.KindAnswered, StatusCode: 502}),
+		fmt.Errorf("%s: %w", secret, &rest.Error{Kind: rest.KindUndecodable, Err: errors.New(secret)}),
 		errors.New(secret),
 	} {
-		err := toStatus(ctx, &call{op: opGetReseller, correlationID: testCorrelationID}, give, nil)
+		err := toStatus(ctx, &call{op: apierr.OpGetReseller, correlationID: testCorrelationID}, give, nil)
 		if msg := status.Convert(err).Message(); strings.Contains(msg, "s3cr3t") || strings.Contains(msg, "<html>") {
 			t.Errorf("toStatus(%v) message = %q, echoes the error text", give, msg)
 		}

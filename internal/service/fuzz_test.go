@@ -193,23 +193,23 @@ func FuzzBegin(f *testing.F) {
 	f.Fuzz(func(t *testing.T, auth, auth2, tenant, cid, id string, twice, useDefault bool) {
 		md := metadata.MD{}
 		if auth != "" {
-			md.Append(mdAuthorization, auth)
+			md.Append(apierr.MDAuthorization, auth)
 			if twice {
-				md.Append(mdAuthorization, auth2)
+				md.Append(apierr.MDAuthorization, auth2)
 			}
 		}
 		if tenant != "" {
-			md.Append(mdTenant, tenant)
+			md.Append(apierr.MDTenant, tenant)
 		}
 		if cid != "" {
-			md.Append(correlation.MetadataKey, cid)
+			md.Append(apierr.MDCorrelationID, cid)
 		}
 		var opts []Option
 		if useDefault {
 			opts = append(opts, WithDefaultTenant("default.cloudcockpit.com"))
 		}
 		ctx := metadata.NewIncomingContext(context.Background(), md)
-		_, c, err := begin(ctx, opGetReseller, newConfig(opts), func(v *violations) { v.uuid("reseller_id", id, true) })
+		_, c, err := begin(ctx, apierr.OpGetReseller, newConfig(opts), func(v *violations) { v.uuid("reseller_id", id, true) })
 		if c == nil || !correlation.IsUUID(c.correlationID) {
 			t.Fatalf("begin() call = %+v, want one with a UUID correlation id", c)
 		}
@@ -300,17 +300,17 @@ var fixedTexts = func() string {
 	for p := range bearerProblems {
 		b.WriteString(p + "\n")
 	}
-	md := metadata.Pairs(mdAuthorization, "Bearer x", mdTenant, "-", correlation.MetadataKey, "-")
+	md := metadata.Pairs(apierr.MDAuthorization, "Bearer x", apierr.MDTenant, "-", apierr.MDCorrelationID, "-")
 	ctx := metadata.NewIncomingContext(context.Background(), md)
-	_, _, err := begin(ctx, opGetReseller, newConfig(nil), func(v *violations) {
+	_, _, err := begin(ctx, apierr.OpGetReseller, newConfig(nil), func(v *violations) {
 		v.uuid("reseller_id", "", true)
 		v.uuid("provider_instance_id", "-", true)
 	})
 	b.WriteString(prototext.Format(status.Convert(err).Proto()))
-	md = metadata.Pairs(mdAuthorization, "Bearer x", mdTenant, "a.b", mdTenant, "a.b")
-	_, _, err = begin(metadata.NewIncomingContext(context.Background(), md), opGetAcceptanceLink, newConfig(nil), func(*violations) {})
+	md = metadata.Pairs(apierr.MDAuthorization, "Bearer x", apierr.MDTenant, "a.b", apierr.MDTenant, "a.b")
+	_, _, err = begin(metadata.NewIncomingContext(context.Background(), md), apierr.OpGetAcceptanceLink, newConfig(nil), func(*violations) {})
 	b.WriteString(prototext.Format(status.Convert(err).Proto()))
-	_, _, err = begin(metadata.NewIncomingContext(context.Background(), metadata.Pairs(mdAuthorization, "Bearer x")), opGetReseller, newConfig(nil), func(*violations) {})
+	_, _, err = begin(metadata.NewIncomingContext(context.Background(), metadata.Pairs(apierr.MDAuthorization, "Bearer x")), apierr.OpGetReseller, newConfig(nil), func(*violations) {})
 	b.WriteString(prototext.Format(status.Convert(err).Proto()))
 	return b.String()
 }()

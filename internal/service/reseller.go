@@ -4,6 +4,7 @@ import (
 	"context"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
 // ResellerServer implements cloudcockpit.v1.ResellerService over the upstream
@@ -25,7 +26,7 @@ func NewResellerServer(upstream Upstream, opts ...Option) *ResellerServer {
 
 // GetReseller validates the call, fetches the reseller upstream and maps it.
 func (s *ResellerServer) GetReseller(ctx context.Context, req *pb.GetResellerRequest) (*pb.Reseller, error) {
-	ctx, call, err := begin(ctx, opGetReseller, s.cfg, func(v *violations) {
+	ctx, call, err := begin(ctx, apierr.OpGetReseller, s.cfg, func(v *violations) {
 		v.uuid("reseller_id", req.GetResellerId(), true)
 	})
 	if err != nil {

@@ -8,7 +8,9 @@ package service
 import (
 	"bytes"
 	"context"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -189,7 +191,7 @@ func TestGetResellerUpstreamErrors(t *testing.T) {
 	const htmlBody = `<html><head><title>502 Bad Gateway</title></head><body><center>nginx on secret-internal-host</center></body></html>`
 	const stackTrace = "System.NullReferenceException: Object reference not set\n   at Api.Controllers.ResellersController.Get() password=hunter2"
 	d := func(reason string, meta map[string]string, extra ...proto.Message) []proto.Message {
-		return details(reason, opGetReseller, testCorrelationID, meta, extra...)
+		return details(reason, apierr.OpGetReseller, testCorrelationID, meta, extra...)
 	}
 	st := func(code string, more ...string) map[string]string {
 		m := map[string]string{"upstreamHttpStatus": code}
@@ -409,7 +411,7 @@ func TestRetriedUpstreamErrors(t *testing.T) {
 
 func TestGetAcceptanceLinkUpstreamErrors(t *testing.T) {
 	d := func(reason string, meta map[string]string, extra ...proto.Message) []proto.Message {
-		return details(reason, opGetAcceptanceLink, testCorrelationID, meta, extra...)
+		return details(reason, apierr.OpGetAcceptanceLink, testCorrelationID, meta, extra...)
 	}
 	tests := []struct {
 		name string
@@ -462,11 +464,11 @@ func TestUpstreamUnreachable(t *testing.T) {
 		op   string
 		call func(*facade, context.Context) error
 	}{
-		{"reseller", opGetReseller, func(f *facade, ctx context.Context) error {
+		{"reseller", apierr.OpGetReseller, func(f *facade, ctx context.Context) error {
 			_, err := f.resellers.GetReseller(ctx, &pb.GetResellerRequest{ResellerId: testResellerID})
 			return err
 		}},
-		{"link", opGetAcceptanceLink, func(f *facade, ctx context.Context) error {
+		{"link", apierr.OpGetAcceptanceLink, func(f *facade, ctx context.Context) error {
 			_, err := f.customers.GetAcceptanceLink(ctx, &pb.GetAcceptanceLinkRequest{ProviderInstanceId: testProviderID})
 			return err
 		}},
@@ -563,7 +565,7 @@ func TestHandlerContextErrors(t *testing.T) {
 				return context.WithTimeout(ctx, 200*time.Millisecond)
 			},
 			want: wantStatus{codes.DeadlineExceeded, "the call's deadline passed before the upstream answered",
-				details("DEADLINE_EXCEEDED", opGetReseller, testCorrelationID, nil)},
+				details("DEADLINE_EXCEEDED", apierr.OpGetReseller, testCorrelationID, nil)},
 		},
 		{
 			name: "cancel",
@@ -579,7 +581,7 @@ func TestHandlerContextErrors(t *testing.T) {
 				return ctx, cancel
 			},
 			want: wantStatus{codes.Canceled, "the call was cancelled by the caller",
-				details("CANCELLED", opGetReseller, testCorrelationID, nil)},
+				details("CANCELLED", apierr.OpGetReseller, testCorrelationID, nil)},
 		},
 	}
 	for _, tt := range tests {
@@ -626,7 +628,7 @@ func TestGetResellerUndecodableBody(t *testing.T) {
 				t.Errorf("GetReseller() = %v, want no reseller", got)
 			}
 			checkStatus(t, err, wantStatus{codes.Internal, "the upstream response could not be decoded",
-				details("UPSTREAM_BAD_RESPONSE", opGetReseller, testCorrelationID, nil)})
+				details("UPSTREAM_BAD_RESPONSE", apierr.OpGetReseller, testCorrelationID, nil)})
 
 			// the handler itself returns nothing, not a half-filled message
 			client, cErr := rest.New(rest.Config{BaseURL: up.url})
@@ -667,7 +669,7 @@ func TestGetAcceptanceLinkUndecodableBody(t *testing.T) {
 				t.Errorf("GetAcceptanceLink() = %v, want no link", got)
 			}
 			checkStatus(t, err, wantStatus{codes.Internal, "the upstream response could not be decoded",
-				details("UPSTREAM_BAD_RESPONSE", opGetAcceptanceLink, testCorrelationID, nil)})
+				details("UPSTREAM_BAD_RESPONSE", apierr.OpGetAcceptanceLink, testCorrelationID, nil)})
 		})
 	}
 }
@@ -681,7 +683,7 @@ func TestResponseTooLarge(t *testing.T) {
 	f := newFacadeConfig(t, rest.Config{BaseURL: up.url, MaxBodyBytes: 256})
 	_, err = f.resellers.GetReseller(callCtx(t, validMD()...), &pb.GetResellerRequest{ResellerId: testResellerID})
 	checkStatus(t, err, wantStatus{codes.Internal, "the upstream response is larger than the configured limit",
-		details("UPSTREAM_RESPONSE_TOO_LARGE", opGetReseller, testCorrelationID, nil)})
+		details("UPSTREAM_RESPONSE_TOO_LARGE", apierr.OpGetReseller, testCorrelationID, nil)})
 }
 
 // TestRedirectNotFollowed checks that a redirect does not take the caller's
@@ -880,8 +882,8 @@ func TestGetAcceptanceLinkBodies(t *testing.T) {
 // forwardedHeaders are the caller's values the upstream may see; infraHeaders
 // are the ones the service adds itself.
 var (
-	forwardedHeaders = []string{"Authorization", "X-Correlation-Id", "X-Tenant"}
-	infraHeaders     = []string{"Accept", "Accept-Encoding", "Traceparent", "Tracestate", "User-Agent"}
+	forwardedHeaders = []string{"Authorization", "Traceparent", "Tracestate", "X-Correlation-Id", "X-Tenant"}
+	infraHeaders     = []string{"Accept", "Accept-Encoding", "User-Agent"}
 )
 
 // checkForwarded checks that the upstream saw exactly the want values of the
@@ -946,6 +948,41 @@ func TestHeaderForwarding(t *testing.T) {
 	}
 	if id := headerID(t, header); id != testCorrelationID {
 		t.Errorf("response header x-correlation-id = %q, want the caller's %q", id, testCorrelationID)
+	}
+}
+
+// TestTraceContextForwarded: the caller's W3C trace context goes upstream
+// with the other headers when it is well-formed, and not at all otherwise.
+func TestTraceContextForwarded(t *testing.T) {
+	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	tests := []struct {
+		name string
+		give []string // traceparent, tracestate metadata
+		want map[string]string
+	}{
+		{"valid", []string{traceparent, "vendor=1"}, map[string]string{"Traceparent": traceparent, "Tracestate": "vendor=1"}},
+		{"malformed is dropped", []string{"00-xyz", "vendor=1"}, map[string]string{}},
+		{"absent", nil, map[string]string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			up := newUpstream(t, answer(200, `{"id":"`+testResellerID+`"}`, "Content-Type", "application/json"))
+			f := newFacade(t, up.url)
+			md := validMD()
+			if tt.give != nil {
+				md = append(md, "traceparent", tt.give[0], "tracestate", tt.give[1])
+			}
+			if _, err := f.resellers.GetReseller(callCtx(t, md...), &pb.GetResellerRequest{ResellerId: testResellerID}); err != nil {
+				t.Fatalf("GetReseller() error = %v", err)
+			}
+			reqs := up.requests()
+			if len(reqs) != 1 {
+				t.Fatalf("upstream got %d requests, want 1", len(reqs))
+			}
+			want := map[string]string{"Authorization": testAuth, "X-Tenant": testTenant, "X-Correlation-Id": testCorrelationID}
+			maps.Copy(want, tt.want)
+			checkForwarded(t, reqs[0].header, want, "\x00")
+		})
 	}
 }
 
@@ -1038,7 +1075,7 @@ func TestCorrelationID(t *testing.T) {
 		}
 		checkStatus(t, err, wantStatus{codes.InvalidArgument,
 			"invalid request: x-correlation-id: must be a UUID (8-4-4-4-12 hexadecimal digits), sent once",
-			details("INVALID_REQUEST", opGetReseller, id, nil, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+			details("INVALID_REQUEST", apierr.OpGetReseller, id, nil, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
 				{Field: "x-correlation-id", Description: "must be a UUID (8-4-4-4-12 hexadecimal digits), sent once"},
 			}})})
 		if n := up.count() - before; n != 0 {
@@ -1489,7 +1526,7 @@ func TestSandbox(t *testing.T) {
 		},
 		{
 			name: "unknown provider instance", provider: sandbox.UnknownProviderInstanceID,
-			wantStatus: &wantStatus{codes.NotFound, "Provider instance not found.", details("UPSTREAM_NOT_FOUND", opGetAcceptanceLink, testCorrelationID,
+			wantStatus: &wantStatus{codes.NotFound, "Provider instance not found.", details("UPSTREAM_NOT_FOUND", apierr.OpGetAcceptanceLink, testCorrelationID,
 				map[string]string{"upstreamHttpStatus": "404", "upstreamType": "NotFound"})},
 		},
 	}
@@ -1511,7 +1548,7 @@ func TestSandbox(t *testing.T) {
 
 	t.Run("unknown reseller", func(t *testing.T) {
 		_, err := f.resellers.GetReseller(callCtx(t, md...), &pb.GetResellerRequest{ResellerId: sandbox.UnknownResellerID})
-		checkStatus(t, err, wantStatus{codes.NotFound, "Reseller not found.", details("UPSTREAM_NOT_FOUND", opGetReseller, testCorrelationID,
+		checkStatus(t, err, wantStatus{codes.NotFound, "Reseller not found.", details("UPSTREAM_NOT_FOUND", apierr.OpGetReseller, testCorrelationID,
 			map[string]string{"upstreamHttpStatus": "404", "upstreamType": "NotFound"},
 			&errdetails.ResourceInfo{ResourceType: "cloudcockpit.v1.Reseller", ResourceName: sandbox.UnknownResellerID, Description: "Reseller not found."})})
 	})

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -13,12 +14,6 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
-)
-
-// Metadata keys the services read; only these reach the upstream.
-const (
-	mdAuthorization = "authorization"
-	mdTenant        = "x-tenant"
 )
 
 // Limits on what a caller may send; longer values are rejected locally.
@@ -40,7 +35,7 @@ type call struct {
 // any piece of the caller's token.
 func (c *call) unknownEnum(ctx context.Context, l *slog.Logger) func(field, name string) {
 	return func(field, name string) {
-		name = apierr.NewRedactor(c.info.Authorization).String(truncate(name, 64))
+		name = apierr.NewRedactor(c.info.Authorization).String(apierr.Truncate(name, 64))
 		l.LogAttrs(ctx, slog.LevelWarn, "unknown enum name from upstream",
 			slog.String("operation", c.op), slog.String("field", field),
 			slog.String("name", name), slog.String("correlation_id", c.correlationID))
@@ -56,22 +51,38 @@ func begin(ctx context.Context, op string, cfg config, validateRequest func(*vio
 	c := &call{op: op, correlationID: cid.Value, info: rest.CallInfo{CorrelationID: cid.Value, Caller: callerIdentity(ctx)}}
 	md, _ := metadata.FromIncomingContext(ctx)
 
-	auth, reason, problem := bearer(md.Get(mdAuthorization))
+	auth, reason, problem := bearer(md.Get(apierr.MDAuthorization))
 	if problem != "" {
 		return ctx, c, localStatus(c, codes.Unauthenticated, reason, problem, nil)
 	}
 	c.info.Authorization = auth
+	c.info.Traceparent, c.info.Tracestate = traceContext(md)
 
 	var v violations
-	c.info.Tenant = v.tenant(md.Get(mdTenant), cfg.defaultTenant)
+	c.info.Tenant = v.tenant(md.Get(apierr.MDTenant), cfg.defaultTenant)
 	if cid.Rejected != "" {
-		v.add(correlation.MetadataKey, "must be a UUID (8-4-4-4-12 hexadecimal digits), sent once")
+		v.add(apierr.MDCorrelationID, "must be a UUID (8-4-4-4-12 hexadecimal digits), sent once")
 	}
 	validateRequest(&v)
 	if len(v.list) > 0 {
 		return ctx, c, localStatus(c, codes.InvalidArgument, apierr.ReasonInvalidRequest, v.message(), v.list)
 	}
 	return ctx, c, nil
+}
+
+// traceContext returns the caller's W3C trace context to forward upstream
+// with the other headers, as OpenTelemetry's propagator reads and writes it:
+// empty when it is absent, sent more than once or malformed.
+func traceContext(md metadata.MD) (traceparent, tracestate string) {
+	in, out := propagation.MapCarrier{}, propagation.MapCarrier{}
+	for _, k := range [...]string{apierr.MDTraceparent, apierr.MDTracestate} {
+		if v := md.Get(k); len(v) == 1 {
+			in[k] = v[0]
+		}
+	}
+	var tc propagation.TraceContext
+	tc.Inject(tc.Extract(context.Background(), in), out)
+	return out[apierr.MDTraceparent], out[apierr.MDTracestate]
 }
 
 // bearer checks the authorization metadata: exactly one `Bearer <token>`
@@ -125,15 +136,15 @@ func (v *violations) uuid(field, value string, required bool) {
 func (v *violations) tenant(vals []string, fallback string) string {
 	switch {
 	case len(vals) > 1:
-		v.add(mdTenant, "must be sent once")
+		v.add(apierr.MDTenant, "must be sent once")
 		return ""
 	case len(vals) == 0 || vals[0] == "":
 		if fallback == "" {
-			v.add(mdTenant, "required: the portal domain of the tenant, such as portal.cloudcockpit.com")
+			v.add(apierr.MDTenant, "required: the portal domain of the tenant, such as portal.cloudcockpit.com")
 		}
 		return fallback
 	case !IsDomainName(vals[0]):
-		v.add(mdTenant, "must be a domain name such as portal.cloudcockpit.com (letters, digits, hyphens and dots, at most 253 characters)")
+		v.add(apierr.MDTenant, "must be a domain name such as portal.cloudcockpit.com (letters, digits, hyphens and dots, at most 253 characters)")
 		return ""
 	}
 	return vals[0]
@@ -141,17 +152,7 @@ func (v *violations) tenant(vals []string, fallback string) string {
 
 func (v *violations) message() string {
 	sort.SliceStable(v.list, func(i, j int) bool { return v.list[i].Field < v.list[j].Field })
-	var b strings.Builder
-	b.WriteString("invalid request: ")
-	for i, fv := range v.list {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(fv.Field)
-		b.WriteString(": ")
-		b.WriteString(fv.Description)
-	}
-	return b.String()
+	return apierr.InvalidMessage("request", v.list)
 }
 
 // IsDomainName reports whether s is a plausible tenant domain: at least two
@@ -176,7 +177,3 @@ func IsDomainName(s string) bool {
 	}
 	return labels >= 2
 }
-
-// truncate is apierr.Truncate: at most n bytes, cut at a rune boundary and
-// marked.
-func truncate(s string, n int) string { return apierr.Truncate(s, n) }

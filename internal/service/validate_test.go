@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"strings"
 	"testing"
 	"time"
@@ -175,7 +176,7 @@ func TestBeginAccepts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := newConfig([]Option{WithDefaultTenant(tt.defaultTenant)})
 			validated := false
-			ctx, c, err := begin(beginCtx(t, tt.md...), opGetReseller, cfg, func(v *violations) {
+			ctx, c, err := begin(beginCtx(t, tt.md...), apierr.OpGetReseller, cfg, func(v *violations) {
 				validated = true
 				v.uuid("reseller_id", testResellerID, true)
 			})
@@ -196,8 +197,8 @@ func TestBeginAccepts(t *testing.T) {
 			if diff := gocmp.Diff(want, c.info); diff != "" {
 				t.Errorf("call info mismatch (-want +got):\n%s", diff)
 			}
-			if c.op != opGetReseller || c.correlationID != cid {
-				t.Errorf("call = op %q, correlation id %q; want %q, %q", c.op, c.correlationID, opGetReseller, cid)
+			if c.op != apierr.OpGetReseller || c.correlationID != cid {
+				t.Errorf("call = op %q, correlation id %q; want %q, %q", c.op, c.correlationID, apierr.OpGetReseller, cid)
 			}
 			if id, ok := correlation.FromContext(ctx); !ok || id.Value != cid {
 				t.Errorf("context correlation id = %v, %v; want %q", id, ok, cid)
@@ -306,7 +307,7 @@ func TestBeginRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := newConfig([]Option{WithDefaultTenant(tt.defaultTenant)})
-			_, c, err := begin(beginCtx(t, tt.md...), opGetReseller, cfg, func(v *violations) {
+			_, c, err := begin(beginCtx(t, tt.md...), apierr.OpGetReseller, cfg, func(v *violations) {
 				v.uuid("reseller_id", tt.resellerID, true)
 			})
 			if err == nil {
@@ -317,7 +318,7 @@ func TestBeginRejects(t *testing.T) {
 				t.Errorf("call correlation id = %q, want a generated UUID", cid)
 			}
 			// the status carries the generated id, never the rejected one
-			want := wantStatus{code: tt.wantCode, msg: tt.wantMsg, details: details(tt.wantReason, opGetReseller, cid, nil)}
+			want := wantStatus{code: tt.wantCode, msg: tt.wantMsg, details: details(tt.wantReason, apierr.OpGetReseller, cid, nil)}
 			if tt.wantFields != nil {
 				want.details = append(want.details, &errdetails.BadRequest{FieldViolations: tt.wantFields})
 			}

@@ -73,12 +73,9 @@ func causeOf(st *status.Status) string {
 // tenantOf returns the caller's x-tenant for the log line, cut short so that
 // a hostile value cannot flood the log.
 func tenantOf(ctx context.Context) string {
-	vals := metadata.ValueFromIncomingContext(ctx, "x-tenant")
+	vals := metadata.ValueFromIncomingContext(ctx, apierr.MDTenant)
 	if len(vals) == 0 {
 		return ""
 	}
-	if len(vals[0]) > 253 {
-		return vals[0][:253]
-	}
-	return vals[0]
+	return apierr.Truncate(vals[0], 253)
 }

@@ -3,10 +3,6 @@ package telemetry
 import (
 	"context"
 	"sync/atomic"
-
-	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/trace"
-	"google.golang.org/grpc/metadata"
 )
 
 // CallStats is what one facade call learned about its upstream requests, for
@@ -15,11 +11,6 @@ import (
 type CallStats struct {
 	attempts   atomic.Int32
 	lastStatus atomic.Int32
-
-	// caller is the caller's W3C trace context, passed through to the
-	// upstream when tracing is off; invalid when none (or a malformed one)
-	// came. Set before the handler runs, read-only after.
-	caller trace.SpanContext
 }
 
 // Attempts returns how many upstream HTTP attempts the call made.
@@ -33,7 +24,7 @@ type statsKey struct{}
 
 // WithCallStats returns a context carrying new CallStats.
 func WithCallStats(ctx context.Context) (context.Context, *CallStats) {
-	s := &CallStats{caller: trace.SpanContextFromContext(traceContext.Extract(context.Background(), incoming{ctx}))}
+	s := &CallStats{}
 	return context.WithValue(ctx, statsKey{}, s), s
 }
 
@@ -42,21 +33,3 @@ func StatsFromContext(ctx context.Context) *CallStats {
 	s, _ := ctx.Value(statsKey{}).(*CallStats)
 	return s
 }
-
-// traceContext reads and writes the W3C trace context (traceparent,
-// tracestate).
-var traceContext propagation.TraceContext
-
-// incoming is the propagator's view of a call's incoming gRPC metadata: a
-// key sent more than once counts as absent.
-type incoming struct{ ctx context.Context }
-
-func (c incoming) Get(key string) string {
-	if v := metadata.ValueFromIncomingContext(c.ctx, key); len(v) == 1 {
-		return v[0]
-	}
-	return ""
-}
-
-func (incoming) Set(string, string) {}
-func (incoming) Keys() []string     { return nil }

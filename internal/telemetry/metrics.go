@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -12,14 +13,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
 
-// Operation label values of upstream metrics.
-const (
-	OpGetReseller       = "GetReseller"
-	OpGetAcceptanceLink = "GetAcceptanceLink"
-	opOther             = "other"
-)
+// opOther is the label value of anything unknown.
+const opOther = "other"
 
 // breakerStates are the state label values of
 // cloudcockpit_upstream_breakers, in the order of UpstreamState's counts.
@@ -176,14 +176,14 @@ func (m *Metrics) ObserveUpstream(s UpstreamState) { m.upstream.Store(&s) }
 // BreakerTransition counts a per-tenant breaker's change to state ("closed",
 // "half_open" or "open").
 func (m *Metrics) BreakerTransition(state string) {
-	m.breakerMoves.WithLabelValues(boundedState(state)).Inc()
+	m.breakerMoves.WithLabelValues(bounded(state, breakerStates[:]...)).Inc()
 }
 
 // Rejected counts an upstream call or retry refused before anything was
 // sent, for reason ("circuit_open", "concurrency_limit" or
 // "tenant_concurrency_limit").
 func (m *Metrics) Rejected(op, reason string) {
-	m.rejected.WithLabelValues(boundedOp(op), boundedReason(reason)).Inc()
+	m.rejected.WithLabelValues(boundedOp(op), bounded(reason, rest.RejectCircuitOpen, rest.RejectConcurrencyLimit, rest.RejectTenantConcurrencyLimit)).Inc()
 }
 
 // breakerGauge is cloudcockpit_upstream_breakers{state}, read from the
@@ -207,23 +207,13 @@ func (g breakerGauge) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// boundedState bounds the breaker state label.
-func boundedState(s string) string {
-	for _, v := range breakerStates {
-		if s == v {
-			return s
-		}
+// bounded returns v when it is one of the label values known, "other"
+// otherwise, so that a label's values stay few.
+func bounded(v string, known ...string) string {
+	if slices.Contains(known, v) {
+		return v
 	}
-	return "other"
-}
-
-// boundedReason bounds the rejection reason label.
-func boundedReason(r string) string {
-	switch r {
-	case "circuit_open", "concurrency_limit", "tenant_concurrency_limit":
-		return r
-	}
-	return "other"
+	return opOther
 }
 
 // Coalesced counts a call answered by another call's upstream request.
@@ -257,10 +247,7 @@ func statusLabel(code int) string {
 	return strconv.Itoa(code)
 }
 
+// boundedOp bounds the operation label.
 func boundedOp(op string) string {
-	switch op {
-	case OpGetReseller, OpGetAcceptanceLink:
-		return op
-	}
-	return opOther
+	return bounded(op, apierr.OpGetReseller, apierr.OpGetAcceptanceLink)
 }

@@ -1,6 +1,10 @@
 package telemetry
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+)
 
 // MismatchedAnswers is the counter
 // cloudcockpit_upstream_mismatched_answers_total{operation}: upstream
@@ -20,7 +24,7 @@ func NewMismatchedAnswers(reg prometheus.Registerer) *MismatchedAnswers {
 		Help: "Upstream answers rejected because they were about another resource than the one asked for, by operation.",
 	}, []string{"operation"})
 	reg.MustRegister(c)
-	for _, op := range []string{OpGetReseller, OpGetAcceptanceLink} {
+	for _, op := range []string{apierr.OpGetReseller, apierr.OpGetAcceptanceLink} {
 		c.WithLabelValues(op)
 	}
 	return &MismatchedAnswers{counter: c}

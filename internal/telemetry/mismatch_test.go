@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"strings"
 	"testing"
 
@@ -23,7 +24,7 @@ cloudcockpit_upstream_mismatched_answers_total{operation="GetReseller"} 0
 		},
 		{
 			name: "counted by operation, unknown ones as other",
-			give: []string{OpGetReseller, OpGetReseller, "Unknown"},
+			give: []string{apierr.OpGetReseller, apierr.OpGetReseller, "Unknown"},
 			want: `
 cloudcockpit_upstream_mismatched_answers_total{operation="GetAcceptanceLink"} 0
 cloudcockpit_upstream_mismatched_answers_total{operation="GetReseller"} 2

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -79,7 +81,7 @@ func newHarness(t *testing.T, tr *Tracing, up *upstream, upPath string) *harness
 	m := NewMetrics()
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
-	client := &http.Client{Transport: tr.Transport(m.Transport(http.DefaultTransport.(*http.Transport).Clone(), !tr.Enabled()))}
+	client := &http.Client{Transport: tr.Transport(m.Transport(http.DefaultTransport.(*http.Transport).Clone()))}
 	opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(correlation.UnaryServerInterceptor(), m.UnaryServerInterceptor(), m.AccessLog(log))}
 	if h := tr.ServerHandler(); h != nil {
 		opts = append(opts, grpc.StatsHandler(h))
@@ -110,7 +112,7 @@ type upstreamCaller struct {
 
 func (u *upstreamCaller) Check(ctx context.Context, _ *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
 	for range 2 { // two attempts, as a retry would make
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.url, nil)
+		req, err := http.NewRequestWithContext(rest.WithOperation(ctx, apierr.OpGetReseller), http.MethodGet, u.url, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -211,39 +213,6 @@ func TestMetricsAndAccessLog(t *testing.T) {
 	}
 	if strings.Contains(h.logs.String(), "s3cr3t") {
 		t.Error("the log holds the token")
-	}
-}
-
-func TestTraceContextPassThroughWhenOff(t *testing.T) {
-	tests := []struct {
-		name      string
-		give      string
-		want      string
-		wantState string
-	}{
-		{"valid", callerTraceparent, callerTraceparent, "vendor=1"},
-		{"malformed is dropped", "00-xyz", "", ""},
-		{"absent", "", "", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			up := newUpstream(t, http.StatusOK)
-			h := newHarness(t, &Tracing{}, up, "/v1/Customers/relationship-acceptance")
-			md := metadata.MD{}
-			if tt.give != "" {
-				md.Set("traceparent", tt.give)
-				md.Set("tracestate", "vendor=1")
-			}
-			if err := call(t, h, md); err != nil {
-				t.Fatal(err)
-			}
-			if got := up.last(t).Get("traceparent"); got != tt.want {
-				t.Errorf("upstream traceparent = %q, want %q", got, tt.want)
-			}
-			if got := up.last(t).Get("tracestate"); got != tt.wantState {
-				t.Errorf("upstream tracestate = %q, want %q", got, tt.wantState)
-			}
-		})
 	}
 }
 

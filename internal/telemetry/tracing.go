@@ -16,11 +16,13 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"google.golang.org/grpc/stats"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
 
 // Tracing is the facade's OpenTelemetry set-up. The zero value (tracing off)
-// costs nothing: no stats handler, no span, and the caller's trace context
-// is passed through to the upstream unchanged by Metrics.Transport.
+// costs nothing: no stats handler, no span; the service forwards the caller's
+// trace context to the upstream with the other headers (rest.CallInfo).
 type Tracing struct {
 	provider   *sdktrace.TracerProvider
 	propagator propagation.TextMapPropagator
@@ -104,7 +106,7 @@ func (t *Tracing) Transport(base http.RoundTripper) http.RoundTripper {
 	return otelhttp.NewTransport(base,
 		otelhttp.WithTracerProvider(t.provider),
 		otelhttp.WithPropagators(t.propagator),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "upstream " + opFromPath(r.URL.Path) }),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "upstream " + boundedOp(rest.Operation(r.Context())) }),
 	)
 }
 
@@ -119,19 +121,9 @@ func (t *Tracing) HTTPHandler(h http.Handler) http.Handler {
 	return otelhttp.NewHandler(h, "rest",
 		otelhttp.WithTracerProvider(t.provider),
 		otelhttp.WithPropagators(t.propagator),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + restRoute(r.URL.Path) }),
+		// The mirror renames the span after its route once it knows it.
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
 	)
-}
-
-// restRoute names a REST path by its route, never by the ids in it.
-func restRoute(p string) string {
-	switch opFromPath(p) {
-	case OpGetReseller:
-		return "/v1/Resellers/{resellerId}"
-	case OpGetAcceptanceLink:
-		return "/v1/Customers/relationship-acceptance"
-	}
-	return "other"
 }
 
 // Shutdown flushes and stops the exporter; a no-op when tracing is off.

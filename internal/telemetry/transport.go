@@ -3,31 +3,24 @@ package telemetry
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
-	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/trace"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
 
 // transport records each upstream HTTP attempt: metrics by operation and
-// status, the call's CallStats, and (when tracing is off) the caller's trace
-// context passed through unchanged.
+// status, and the call's CallStats.
 type transport struct {
-	base      http.RoundTripper
-	metrics   *Metrics
-	passTrace bool
+	base    http.RoundTripper
+	metrics *Metrics
 }
 
-// Transport wraps base so that every upstream attempt is measured. With
-// passTrace, a caller's traceparent/tracestate is forwarded upstream as is
-// (used when tracing is off; with tracing on, the OpenTelemetry transport
-// injects the client span's context instead).
-func (m *Metrics) Transport(base http.RoundTripper, passTrace bool) http.RoundTripper {
+// Transport wraps base so that every upstream attempt is measured.
+func (m *Metrics) Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &transport{base: base, metrics: m, passTrace: passTrace}
+	return &transport{base: base, metrics: m}
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -36,14 +29,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// Nothing will be sent: not an upstream request.
 		return t.base.RoundTrip(req)
 	}
-	op := opFromPath(req.URL.Path)
+	op := boundedOp(rest.Operation(req.Context()))
 	stats := StatsFromContext(req.Context())
 	if stats != nil {
 		stats.attempts.Add(1)
-		if t.passTrace && stats.caller.IsValid() && req.Header.Get("traceparent") == "" {
-			req = req.Clone(req.Context()) // a RoundTripper must not modify its request
-			traceContext.Inject(trace.ContextWithRemoteSpanContext(req.Context(), stats.caller), propagation.HeaderCarrier(req.Header))
-		}
 	}
 	inFlight := t.metrics.upstreamInFlight.WithLabelValues(op)
 	inFlight.Inc()
@@ -75,15 +64,4 @@ func abandoned(ctx context.Context) bool {
 	}
 	cause := context.Cause(ctx)
 	return cause == context.Canceled || cause == context.DeadlineExceeded //nolint:errorlint // the plain sentinels, not wrapped causes
-}
-
-// opFromPath names the upstream operation of a request path (bounded).
-func opFromPath(p string) string {
-	switch {
-	case strings.Contains(p, "/v1/Resellers/"):
-		return OpGetReseller
-	case strings.HasSuffix(p, "/v1/Customers/relationship-acceptance"):
-		return OpGetAcceptanceLink
-	}
-	return opOther
 }

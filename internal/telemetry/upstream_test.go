@@ -3,6 +3,8 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -66,19 +68,19 @@ func TestUpstreamRequestStatus(t *testing.T) {
 			m := NewMetrics()
 			base := http.DefaultTransport.(*http.Transport).Clone()
 			defer base.CloseIdleConnections()
-			rt := m.Transport(base, false)
+			rt := m.Transport(base)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			if tt.ctx != nil {
 				ctx, cancel = tt.ctx()
 			}
 			defer cancel()
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, tt.url, nil)
+			req, _ := http.NewRequestWithContext(rest.WithOperation(ctx, apierr.OpGetReseller), http.MethodGet, tt.url, nil)
 			if resp, err := rt.RoundTrip(req); err == nil {
 				_ = resp.Body.Close()
 			}
 			var got []string
 			for _, status := range []string{"204", "canceled", "error"} {
-				if v := testutil.ToFloat64(m.upstreamRequests.WithLabelValues(OpGetReseller, status)); v > 0 {
+				if v := testutil.ToFloat64(m.upstreamRequests.WithLabelValues(apierr.OpGetReseller, status)); v > 0 {
 					got = append(got, status)
 				}
 			}
@@ -105,8 +107,8 @@ cloudcockpit_upstream_tenants 0
 		t.Error(err)
 	}
 	m.ObserveUpstream(fakeUpstreamState{})
-	m.Rejected(OpGetReseller, "circuit_open")
-	m.Rejected(OpGetReseller, "made-up")
+	m.Rejected(apierr.OpGetReseller, "circuit_open")
+	m.Rejected(apierr.OpGetReseller, "made-up")
 	m.BreakerTransition("open")
 	m.BreakerTransition("sideways")
 	want := `# HELP cloudcockpit_upstream_breakers Upstream circuit breakers of tenants the upstream has answered with a success, in each state (closed, half_open, open).

@@ -1,0 +1,259 @@
+package rest
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
+)
+
+// Kind is how an upstream call failed; KindOf reads it. The zero value,
+// KindNone, is the kind of no error. docs/errors.md lists what each kind
+// means for retries, the circuit breaker and the gRPC status.
+type Kind uint8
+
+// The kinds of Error.
+const (
+	KindNone             Kind = iota // no error
+	KindAnswered                     // a non-2xx answer: StatusCode, Envelope, RetryAfter
+	KindUnreachable                  // no answer (DNS, refused, reset, TLS, ...): Cause
+	KindTimeout                      // no complete answer in time (attempt timeout, Config.Timeout, a dial or read deadline)
+	KindCircuitOpen                  // refused by the tenant's circuit breaker, nothing sent: RetryAfter
+	KindOverLimit                    // no request slot in time (the tenant's share: PerTenant), nothing sent: Limit, RetryAfter
+	KindInvalid                      // no safe request can be built (an id that is not one path segment, a control character), nothing sent
+	KindUndecodable                  // a 2xx body that does not decode into the documented shape
+	KindTooLarge                     // a 2xx body over Config.MaxBodyBytes: Limit
+	KindMismatch                     // a 2xx answer about another resource than the one asked for (set by the caller that checks it)
+	KindCanceled                     // the caller cancelled the call
+	KindDeadlineExceeded             // the caller's deadline passed
+)
+
+// kindInfo is what a kind means for everything that reacts to a failure.
+type kindInfo struct {
+	name    string             // String's value: a metric label and log value
+	health  resilience.Outcome // what the call's end tells its tenant's circuit breaker
+	retry   bool               // another attempt may get an answer
+	code    codes.Code         // code, reason and message make the gRPC status (Error.Status)
+	reason  string
+	message string
+}
+
+// kinds is the one table of what each kind means; KindAnswered's row is
+// refined by the upstream's status (answers).
+var kinds = [...]kindInfo{
+	KindNone:             {name: "ok", code: codes.OK},
+	KindAnswered:         {name: "answered"},
+	KindUnreachable:      {"unreachable", resilience.Failure, true, codes.Unavailable, apierr.ReasonUpstreamUnreachable, "the upstream could not be reached"},
+	KindTimeout:          {"timeout", resilience.Failure, true, codes.DeadlineExceeded, apierr.ReasonUpstreamTimeout, "the upstream did not answer in time"},
+	KindCircuitOpen:      {"circuit_open", resilience.Neutral, false, codes.Unavailable, apierr.ReasonCircuitOpen, "the upstream is failing: calls are refused for a while (circuit breaker open)"},
+	KindOverLimit:        {"over_limit", resilience.Neutral, false, codes.ResourceExhausted, apierr.ReasonTooManyUpstreamRequests, "too many concurrent upstream requests: try again later"},
+	KindInvalid:          {"invalid", resilience.Neutral, false, codes.InvalidArgument, apierr.ReasonInvalidRequest, "invalid request: an argument cannot be sent upstream safely"},
+	KindUndecodable:      {"undecodable", resilience.Neutral, false, codes.Internal, apierr.ReasonUpstreamBadResponse, "the upstream response could not be decoded"},
+	KindTooLarge:         {"too_large", resilience.Neutral, false, codes.Internal, apierr.ReasonUpstreamTooLarge, "the upstream response is larger than the configured limit"},
+	KindMismatch:         {"mismatch", resilience.Neutral, false, codes.Unavailable, apierr.ReasonUpstreamMismatch, "the upstream answered about another resource than the one asked for"},
+	KindCanceled:         {"canceled", resilience.Neutral, false, codes.Canceled, apierr.ReasonCancelled, "the call was cancelled by the caller"},
+	KindDeadlineExceeded: {"deadline_exceeded", resilience.Neutral, false, codes.DeadlineExceeded, apierr.ReasonDeadlineExceeded, "the call's deadline passed before the upstream answered"},
+}
+
+// answers is the upstream HTTP status table of docs/errors.md: KindAnswered's
+// row for each status. Only 502, 503 and 504 say the upstream is unwell;
+// 429 says nothing about its health but, with them, is worth retrying.
+// Statuses not in it fall back by class (answerTo).
+var answers = map[int]kindInfo{
+	http.StatusBadRequest:          {code: codes.InvalidArgument, reason: apierr.ReasonUpstreamBadRequest},
+	http.StatusUnauthorized:        {code: codes.Unauthenticated, reason: apierr.ReasonUpstreamUnauthorized},
+	http.StatusForbidden:           {code: codes.PermissionDenied, reason: apierr.ReasonUpstreamForbidden},
+	http.StatusNotFound:            {code: codes.NotFound, reason: apierr.ReasonUpstreamNotFound},
+	http.StatusConflict:            {code: codes.Aborted, reason: apierr.ReasonUpstreamConflict},
+	http.StatusPreconditionFailed:  {code: codes.FailedPrecondition, reason: apierr.ReasonUpstreamPrecondition},
+	http.StatusTooManyRequests:     {code: codes.ResourceExhausted, reason: apierr.ReasonUpstreamRateLimited, health: resilience.Neutral, retry: true},
+	499:                            {code: codes.Canceled, reason: apierr.ReasonUpstreamCancelled},
+	http.StatusInternalServerError: {code: codes.Internal, reason: apierr.ReasonUpstreamInternal},
+	http.StatusNotImplemented:      {code: codes.Unimplemented, reason: apierr.ReasonUpstreamNotImplemented},
+	http.StatusBadGateway:          {code: codes.Unavailable, reason: apierr.ReasonUpstreamUnavailable, health: resilience.Failure, retry: true},
+	http.StatusServiceUnavailable:  {code: codes.Unavailable, reason: apierr.ReasonUpstreamUnavailable, health: resilience.Failure, retry: true},
+	http.StatusGatewayTimeout:      {code: codes.DeadlineExceeded, reason: apierr.ReasonUpstreamTimeout, health: resilience.Failure, retry: true},
+}
+
+// answerTo returns the row of answers for status, or its class's fallback.
+func answerTo(status int) kindInfo {
+	if a, ok := answers[status]; ok {
+		return a
+	}
+	if status >= 400 && status < 500 {
+		return kindInfo{code: codes.FailedPrecondition, reason: apierr.ReasonUpstreamClientError}
+	}
+	return kindInfo{code: codes.Internal, reason: apierr.ReasonUpstreamServerError}
+}
+
+// String returns the kind's name ("answered", "unreachable", "timeout",
+// "circuit_open", "over_limit", ...), a bounded metric label and log value.
+func (k Kind) String() string {
+	if int(k) < len(kinds) {
+		return kinds[k].name
+	}
+	return "unknown"
+}
+
+// info is e's row of kinds, or of answers for an answer.
+func (e *Error) info() kindInfo {
+	if e.Kind == KindAnswered {
+		return answerTo(e.StatusCode)
+	}
+	return kinds[e.Kind]
+}
+
+// health is what e tells its tenant's circuit breaker, once per call.
+func (e *Error) health() resilience.Outcome { return e.info().health }
+
+// retryable reports whether another attempt may succeed; a certificate that
+// does not verify is a failure no retry fixes.
+func (e *Error) retryable() bool {
+	var certErr *tls.CertificateVerificationError
+	return e.info().retry && !errors.As(e.Err, &certErr)
+}
+
+// Status returns the gRPC code, the google.rpc.ErrorInfo reason and the
+// status message that e maps to (docs/errors.md). The message of an answer
+// is "upstream answered <code> <status text>"; of no answer, it names the
+// Cause.
+func (e *Error) Status() (codes.Code, string, string) {
+	k := e.info()
+	switch e.Kind {
+	case KindAnswered:
+		return k.code, k.reason, strings.TrimSpace("upstream answered " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode))
+	case KindUnreachable:
+		return k.code, k.reason, k.message + " (" + causeText[e.Cause] + ")"
+	}
+	return k.code, k.reason, k.message
+}
+
+// KindOf returns the kind of err: the Kind of the *Error in its chain, the
+// kind AsError gives any other error, KindNone for nil.
+func KindOf(err error) Kind {
+	if err == nil {
+		return KindNone
+	}
+	return AsError(context.Background(), err).Kind
+}
+
+// AsError returns err as an *Error: the one in its chain, or a new one that
+// classifies err (a context.Canceled is KindCanceled, a
+// context.DeadlineExceeded KindTimeout, anything else KindUnreachable or
+// KindTimeout with its Cause). ctx is the caller's: once it has ended, a
+// failure without an answer is KindCanceled or KindDeadlineExceeded,
+// whatever the transport reported. A *Error in err is never modified.
+// AsError(ctx, nil) is nil.
+func AsError(ctx context.Context, err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		e = &Error{Kind: KindUnreachable, Err: err}
+		switch e.Cause = causeOf(err); {
+		case errors.Is(err, context.Canceled):
+			e.Kind, e.Cause = KindCanceled, ""
+		case e.Cause == CauseTimeout:
+			e.Kind = KindTimeout
+		}
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil && e.Kind != KindAnswered && e.Kind != KindMismatch {
+		kind := KindCanceled
+		if errors.Is(ctxErr, context.DeadlineExceeded) {
+			kind = KindDeadlineExceeded
+		}
+		if e.Kind != kind {
+			cp := *e
+			cp.Kind, cp.Cause, cp.Err = kind, "", withContextErr(ctx, e.Err)
+			e = &cp
+		}
+	}
+	return e
+}
+
+// Cause is the category of a failure to get an answer from the upstream.
+// It is safe to show callers and to use as a metric label: it never holds an
+// address, a host name or any other part of the error's text.
+type Cause string
+
+// The categories of Error.Cause.
+const (
+	CauseDNS     Cause = "dns"     // the upstream's host name did not resolve
+	CauseRefused Cause = "refused" // nothing listens at the upstream's address (ECONNREFUSED)
+	CauseReset   Cause = "reset"   // the connection was reset or broken (ECONNRESET, EPIPE)
+	CauseClosed  Cause = "closed"  // the upstream closed the connection before answering
+	CauseTLS     Cause = "tls"     // the TLS handshake failed (untrusted certificate, wrong name, no TLS)
+	CauseTimeout Cause = "timeout" // no answer in time (attempt timeout, Config.Timeout, a dial or read deadline)
+	CauseNetwork Cause = "network" // any other failure to reach the upstream (no route, network unreachable, ...)
+)
+
+// causeText words each category for status messages.
+var causeText = map[Cause]string{
+	CauseDNS:     "its host name does not resolve",
+	CauseRefused: "connection refused",
+	CauseReset:   "connection reset",
+	CauseClosed:  "connection closed without an answer",
+	CauseTLS:     "TLS handshake failed",
+	CauseTimeout: "timed out",
+	CauseNetwork: "network error",
+}
+
+// causeOf classifies an error that got no answer from the upstream.
+func causeOf(err error) Cause {
+	var (
+		dnsErr *net.DNSError
+		netErr net.Error
+	)
+	switch {
+	case errors.Is(err, errAttemptTimedOut), errors.Is(err, context.DeadlineExceeded):
+		return CauseTimeout
+	case errors.As(err, &dnsErr):
+		if dnsErr.IsTimeout {
+			return CauseTimeout
+		}
+		return CauseDNS
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return CauseRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
+		return CauseReset
+	case isTLS(err):
+		return CauseTLS
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return CauseTimeout
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		return CauseClosed
+	}
+	return CauseNetwork
+}
+
+// isTLS reports whether err comes from a TLS handshake.
+func isTLS(err error) bool {
+	var (
+		recordErr   tls.RecordHeaderError
+		alertErr    tls.AlertError
+		verifyErr   *tls.CertificateVerificationError
+		unknownCA   x509.UnknownAuthorityError
+		hostnameErr x509.HostnameError
+		invalidErr  x509.CertificateInvalidError
+	)
+	if errors.As(err, &recordErr) || errors.As(err, &alertErr) || errors.As(err, &verifyErr) ||
+		errors.As(err, &unknownCA) || errors.As(err, &hostnameErr) || errors.As(err, &invalidErr) {
+		return true
+	}
+	// net/http reports a plain-HTTP answer to a TLS client, and some
+	// handshake failures, as text only.
+	msg := err.Error()
+	return strings.Contains(msg, "server gave HTTP response to HTTPS client") || strings.Contains(msg, "tls: ")
+}
