@@ -55,7 +55,7 @@ func TestFlood(t *testing.T) {
 	sb := startProcess(t, "sandbox", sandboxBin, "-addr", "127.0.0.1:0", "-port-file", portFile, "-latency", "5ms", "-idle-timeout", "1s")
 	upstream := "http://" + waitPortFile(t, sb, portFile)
 	grpcAddr, httpAddr := freePort(t), freePort(t)
-	bin := envString("LOAD_SERVER_BIN", serverBin) // another build, to compare
+	bin := envString("LOAD_SERVER_BIN", serverBin)                          // another build, to compare
 	t.Setenv("GOMEMLIMIT", envString("FLOOD_GOMEMLIMIT", manifestMemLimit)) // the manifests' setting; "off" for none
 	args := append([]string{"-grpc-addr", grpcAddr, "-http-addr", httpAddr, "-upstream-url", upstream, "-log-level", "error"},
 		strings.Fields(os.Getenv("FLOOD_ARGS"))...) // such as -max-calls=500
