@@ -170,7 +170,7 @@ type Config struct {
 	// MaxCalls is the most calls in flight in the process, over both ports
 	// (gRPC streams, HTTP requests other than /metrics, /healthz and
 	// /readyz); a call beyond it is refused at once with RESOURCE_EXHAUSTED
-	// (HTTP 429) and reason TOO_MANY_CALLS_IN_FLIGHT. Default 1000;
+	// (HTTP 429) and reason TOO_MANY_CALLS_IN_FLIGHT. Default 500;
 	// between 1 and 100000.
 	MaxCalls int
 	// MessageTimeout bounds the time a call may take, from its headers, to

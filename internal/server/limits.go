@@ -20,7 +20,7 @@ const (
 // docs/security.md for how they were sized against the pod's 128 MiB).
 const (
 	DefaultMaxConnections = 128
-	DefaultMaxCalls       = 1000
+	DefaultMaxCalls       = 500
 	DefaultMessageTimeout = 5 * time.Second
 )
 

@@ -315,7 +315,8 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, metrics 
 // documents, liveness, and readiness from f's health server). With tracing
 // on, each REST call gets a server span from the caller's traceparent header
 // (RPC calls get theirs from the gRPC server's stats handler). CORS, when
-// origins are allowed, wraps all but /metrics.
+// origins are allowed, wraps all but /metrics; inside it, f's admission
+// bounds the calls in flight and the time to deliver a request body.
 func newHTTPHandler(f *facade, metrics *telemetry.Metrics, tracing *telemetry.Tracing, corsOrigins []string) (http.Handler, error) {
 	gw, err := gateway.New(f.reseller, f.customer, f.chain, gateway.WithHealth(f.health))
 	if err != nil {
