@@ -92,6 +92,7 @@ func TestFlood(t *testing.T) {
 		time.Sleep(fs.hold)
 		fl.close()
 		healthy.mark("recovery")
+		peak := peaks()
 		floodEnd := time.Now()
 		var recovered time.Duration
 		for {
@@ -109,7 +110,6 @@ func TestFlood(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		time.Sleep(time.Second) // healthy calls after the flood
-		peak := peaks()
 		calls := healthy.stop()
 		hwm, _ := procStatus(facade.cmd.Process.Pid, "VmHWM")
 
@@ -144,12 +144,23 @@ func TestFlood(t *testing.T) {
 const healthyGoroutines = 4
 
 // sampleEvery scrapes every d until the returned function is called, which
-// returns the peaks.
+// returns the peaks. It keeps one connection open from the start, so that a
+// flood that fills the HTTP port's connections does not starve it.
 func (s *scraper) sampleEvery(d time.Duration) func() snapshot {
+	tr := &http.Transport{}
+	ka := &scraper{url: s.url, hc: &http.Client{Transport: tr, Timeout: 5 * time.Second}}
+	var peak snapshot
+	sample := func() {
+		if m, err := ka.scrape(); err == nil {
+			peak.goroutines = max(peak.goroutines, m.sum("go_goroutines", nil))
+			peak.rss = max(peak.rss, m.sum("process_resident_memory_bytes", nil))
+		}
+	}
+	sample() // the connection, before the flood
 	done := make(chan struct{})
 	out := make(chan snapshot, 1)
 	go func() {
-		var peak snapshot
+		defer tr.CloseIdleConnections()
 		tick := time.NewTicker(d)
 		defer tick.Stop()
 		for {
@@ -158,10 +169,7 @@ func (s *scraper) sampleEvery(d time.Duration) func() snapshot {
 				out <- peak
 				return
 			case <-tick.C:
-			}
-			if m, err := s.scrape(); err == nil {
-				peak.goroutines = max(peak.goroutines, m.sum("go_goroutines", nil))
-				peak.rss = max(peak.rss, m.sum("process_resident_memory_bytes", nil))
+				sample()
 			}
 		}
 	}()
