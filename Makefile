@@ -256,15 +256,23 @@ bench-micro: ## go test -bench of the hot path pieces with -benchmem (BENCHTIME=
 # environment (LOAD_FAULT_SEED, LOAD_GRPC_CALLERS, ...) pass through.
 # LOAD_REPORT=file writes the summary table there.
 LOAD_DURATION ?= 60s
-LOAD_SHORT_DURATION ?= 12s
+LOAD_SHORT_DURATION ?= 8s
 LOAD_FAULT_RATE ?= 0.05
 LOAD_REPORT ?=
 
+# TestFlood then floods each port with FLOOD_CONNS (300) connections of
+# FLOOD_STREAMS (100) headers-only streams held FLOOD_HOLD (7s), next to a
+# healthy caller, with FLOOD_ARGS as extra server flags; the short run holds
+# them 3s against -message-timeout=2s.
+FLOOD_HOLD ?= 7s
+FLOOD_ARGS ?=
+
 .PHONY: load
-load: ## Load and soak test of the built binary: 96 gRPC/REST callers, faulty sandbox upstream, LOAD_DURATION (60s).
+load: ## Load and soak test of the built binary: 96 gRPC/REST callers, faulty sandbox upstream, LOAD_DURATION (60s); then floods of held streams on each port.
 	LOAD_DURATION='$(LOAD_DURATION)' LOAD_FAULT_RATE='$(LOAD_FAULT_RATE)' LOAD_REPORT='$(LOAD_REPORT)' \
-		$(GO) test -tags load -count=1 -timeout 30m -v -run '^TestLoad$$' ./loadtest/
+		FLOOD_HOLD='$(FLOOD_HOLD)' FLOOD_ARGS='$(FLOOD_ARGS)' \
+		$(GO) test -tags load -count=1 -timeout 30m -v -run '^(TestLoad|TestFlood)$$' ./loadtest/
 
 .PHONY: load-short
-load-short: ## The load test for CI: LOAD_SHORT_DURATION (12s) of load, about 30 s in all.
-	$(MAKE) --no-print-directory load LOAD_DURATION='$(LOAD_SHORT_DURATION)'
+load-short: ## The load test for CI: LOAD_SHORT_DURATION (8s) of load and short floods, about 40 s in all.
+	$(MAKE) --no-print-directory load LOAD_DURATION='$(LOAD_SHORT_DURATION)' FLOOD_HOLD=3s FLOOD_ARGS=-message-timeout=2s

@@ -58,3 +58,45 @@ func TestParseConfigGRPCLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestParseConfigProcessLimits covers the process's limits over both ports:
+// defaults, flags, variables and bad values.
+func TestParseConfigProcessLimits(t *testing.T) {
+	type limits struct {
+		Conns, Calls int
+		Message      time.Duration
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    limits
+		wantErr string
+	}{
+		{name: "defaults", want: limits{128, 500, 5 * time.Second}},
+		{name: "flags", args: []string{"-max-connections=64", "-max-calls=200", "-message-timeout=2s"}, want: limits{64, 200, 2 * time.Second}},
+		{name: "environment", env: map[string]string{"MAX_CONNECTIONS": "256", "MAX_CALLS": "500", "MESSAGE_TIMEOUT": "10s"}, want: limits{256, 500, 10 * time.Second}},
+		{name: "bad calls variable", env: map[string]string{"MAX_CALLS": "many"}, wantErr: `MAX_CALLS="many": want a whole number`},
+		{name: "no connections", args: []string{"-max-connections=0"}, wantErr: "-max-connections (MAX_CONNECTIONS) must be between 1 and 100000"},
+		{name: "no calls", args: []string{"-max-calls=0"}, wantErr: "-max-calls (MAX_CALLS) must be between 1 and 100000"},
+		{name: "no message time", args: []string{"-message-timeout=0s"}, wantErr: "-message-timeout (MESSAGE_TIMEOUT) must be positive"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseConfig() error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseConfig() error = %v", err)
+			}
+			got := limits{cfg.MaxConnections, cfg.MaxCalls, cfg.MessageTimeout}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("limits (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -106,6 +106,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		grpcConnectionTimeout = setting{"grpc-connection-timeout", "GRPC_CONNECTION_TIMEOUT", "bound on a new gRPC connection's TLS and HTTP/2 handshake"}
 		grpcKeepaliveMinTime  = setting{"grpc-keepalive-min-time", "GRPC_KEEPALIVE_MIN_TIME", "shortest interval between a client's keepalive pings; faster pingers get GOAWAY too_many_pings"}
 		grpcMaxConnIdle       = setting{"grpc-max-connection-idle", "GRPC_MAX_CONNECTION_IDLE", "close a gRPC connection with no call in flight for this long (GOAWAY); 0 disables it"}
+
+		maxConnections = setting{"max-connections", "MAX_CONNECTIONS", "most connections each port holds open at once; more wait to be accepted, 1 to 100000"}
+		maxCalls       = setting{"max-calls", "MAX_CALLS", "most calls in flight in the process, both ports together; more get RESOURCE_EXHAUSTED (HTTP 429) at once, 1 to 100000"}
+		messageTimeout = setting{"message-timeout", "MESSAGE_TIMEOUT", "longest time a call may take to deliver its request message (an HTTP request its body) before it is cancelled"}
 	)
 	// help records a setting's variable and, when the flag's own default
 	// does not say it (an empty string), the default in words; -h prints
@@ -147,6 +151,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.DurationVar(&cfg.GRPCConnectionTimeout, grpcConnectionTimeout.flag, cfg.GRPCConnectionTimeout, help(grpcConnectionTimeout, ""))
 	fs.DurationVar(&cfg.GRPCKeepaliveMinTime, grpcKeepaliveMinTime.flag, cfg.GRPCKeepaliveMinTime, help(grpcKeepaliveMinTime, ""))
 	fs.DurationVar(&cfg.GRPCMaxConnectionIdle, grpcMaxConnIdle.flag, cfg.GRPCMaxConnectionIdle, help(grpcMaxConnIdle, ""))
+	fs.IntVar(&cfg.MaxConnections, maxConnections.flag, cfg.MaxConnections, help(maxConnections, ""))
+	fs.IntVar(&cfg.MaxCalls, maxCalls.flag, cfg.MaxCalls, help(maxCalls, ""))
+	fs.DurationVar(&cfg.MessageTimeout, messageTimeout.flag, cfg.MessageTimeout, help(messageTimeout, ""))
 	level := fs.String(logLevel.flag, "info", help(logLevel, ""))
 	format := fs.String(logFormat.flag, "json", help(logFormat, ""))
 	version := fs.Bool("version", false, "print the version and build info, then exit")
@@ -255,6 +262,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		fromEnv(grpcConnectionTimeout, duration(&cfg.GRPCConnectionTimeout)),
 		fromEnv(grpcKeepaliveMinTime, duration(&cfg.GRPCKeepaliveMinTime)),
 		fromEnv(grpcMaxConnIdle, duration(&cfg.GRPCMaxConnectionIdle)),
+		fromEnv(maxConnections, integer(&cfg.MaxConnections)),
+		fromEnv(maxCalls, integer(&cfg.MaxCalls)),
+		fromEnv(messageTimeout, duration(&cfg.MessageTimeout)),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return cfg, cliOptions{}, err

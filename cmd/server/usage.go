@@ -36,6 +36,7 @@ var flagGroups = []flagGroup{
 	{"gRPC server limits", []string{
 		"grpc-max-streams", "grpc-connection-timeout", "grpc-keepalive-min-time", "grpc-max-connection-idle",
 	}},
+	{"Process limits, both ports", []string{"max-connections", "max-calls", "message-timeout"}},
 	{"Diagnostics", []string{"debug-addr", "version"}},
 }
 

@@ -54,6 +54,14 @@ const (
 	ReasonRequestTooLarge = "REQUEST_TOO_LARGE"
 )
 
+// ErrorInfo reasons of calls the server's own limits refused before reading
+// them.
+const (
+	// ReasonTooManyCalls: the process already has its most calls in flight,
+	// over both ports (RESOURCE_EXHAUSTED, HTTP 429, RetryInfo).
+	ReasonTooManyCalls = "TOO_MANY_CALLS_IN_FLIGHT"
+)
+
 // ErrorInfo reasons of upstream answers, one per row of the HTTP status
 // table (docs/errors.md).
 const (

@@ -75,6 +75,15 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 	writeStatus(w, httpStatus, st, cid)
 }
 
+// WriteError answers r with st as the REST mirror's JSON error body, the
+// HTTP status of st's code (runtime.HTTPStatusFromCode) and the request's
+// correlation id (a new one when it sent none or a malformed one), for
+// errors raised in front of the mirror.
+func WriteError(w http.ResponseWriter, r *http.Request, st *status.Status) {
+	cid, _ := requestCorrelationID(r)
+	writeStatus(w, runtime.HTTPStatusFromCode(st.Code()), st, cid)
+}
+
 // handleRoutingError answers requests no route takes: 404 for an unknown
 // path, 405 (with Allow) for a known path and another method, 400 for a path
 // that does not start with a slash.

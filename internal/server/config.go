@@ -162,6 +162,24 @@ type Config struct {
 	// reconnecting when they next call. Default 5m; 0 disables it.
 	GRPCMaxConnectionIdle time.Duration
 
+	// MaxConnections is the most connections each port (gRPC and HTTP)
+	// holds open at once; beyond it the port accepts no more until one
+	// closes (new ones wait in the kernel's backlog). Default 128; between
+	// 1 and 100000.
+	MaxConnections int
+	// MaxCalls is the most calls in flight in the process, over both ports
+	// (gRPC streams, HTTP requests other than /metrics, /healthz and
+	// /readyz); a call beyond it is refused at once with RESOURCE_EXHAUSTED
+	// (HTTP 429) and reason TOO_MANY_CALLS_IN_FLIGHT. Default 500;
+	// between 1 and 100000.
+	MaxCalls int
+	// MessageTimeout bounds the time a call may take, from its headers, to
+	// deliver its request message (a unary call's, a stream's first; an
+	// HTTP request's whole body): a call that has not is cancelled, so
+	// that headers alone cannot hold a call slot. Default 5s; must be
+	// positive.
+	MessageTimeout time.Duration
+
 	// DebugAddr, when set, serves the Go runtime profiles
 	// (net/http/pprof, /debug/pprof/...) on their own listener at this
 	// address, never on the HTTP listener. Empty (the default) serves none.
@@ -197,6 +215,9 @@ func DefaultConfig() Config {
 		GRPCConnectionTimeout:    DefaultGRPCConnectionTimeout,
 		GRPCKeepaliveMinTime:     DefaultGRPCKeepaliveMinTime,
 		GRPCMaxConnectionIdle:    DefaultGRPCMaxConnectionIdle,
+		MaxConnections:           DefaultMaxConnections,
+		MaxCalls:                 DefaultMaxCalls,
+		MessageTimeout:           DefaultMessageTimeout,
 	}
 }
 

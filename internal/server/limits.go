@@ -16,6 +16,25 @@ const (
 	DefaultGRPCMaxConnectionIdle    = 5 * time.Minute
 )
 
+// Defaults of the process's own limits, over both ports (see Config and
+// docs/security.md for how they were sized against the pod's 128 MiB).
+const (
+	DefaultMaxConnections = 128
+	DefaultMaxCalls       = 500
+	DefaultMessageTimeout = 5 * time.Second
+)
+
+// httpMaxStreams caps the streams of one HTTP/2 connection on the HTTP port
+// (below GRPCMaxConcurrentStreams when that is higher). net/http starts a
+// goroutine and builds a request for every stream before a handler can
+// refuse it (about 10 KiB each, measured), so the HTTP port's memory under a
+// flood grows with MaxConnections × this cap, which must stay well inside
+// the pod's 128 MiB; browsers use a few streams per page.
+const httpMaxStreams = 16
+
+// maxProcessLimit is the largest MaxConnections and MaxCalls accepted.
+const maxProcessLimit = 100_000
+
 // maxGRPCStreamsLimit is the largest GRPCMaxConcurrentStreams accepted.
 const maxGRPCStreamsLimit = 10000
 
@@ -28,6 +47,12 @@ func (c Config) validateLimits() error {
 		return fmt.Errorf("-grpc-connection-timeout (GRPC_CONNECTION_TIMEOUT) must be positive, got %v", c.GRPCConnectionTimeout)
 	case c.GRPCKeepaliveMinTime <= 0:
 		return fmt.Errorf("-grpc-keepalive-min-time (GRPC_KEEPALIVE_MIN_TIME) must be positive, got %v", c.GRPCKeepaliveMinTime)
+	case c.MaxConnections < 1 || c.MaxConnections > maxProcessLimit:
+		return fmt.Errorf("-max-connections (MAX_CONNECTIONS) must be between 1 and %d, got %d", maxProcessLimit, c.MaxConnections)
+	case c.MaxCalls < 1 || c.MaxCalls > maxProcessLimit:
+		return fmt.Errorf("-max-calls (MAX_CALLS) must be between 1 and %d, got %d", maxProcessLimit, c.MaxCalls)
+	case c.MessageTimeout <= 0:
+		return fmt.Errorf("-message-timeout (MESSAGE_TIMEOUT) must be positive, got %v", c.MessageTimeout)
 	case c.GRPCMaxConnectionIdle < 0:
 		return fmt.Errorf("-grpc-max-connection-idle (GRPC_MAX_CONNECTION_IDLE) must not be negative (0 disables it), got %v", c.GRPCMaxConnectionIdle)
 	}

@@ -17,15 +17,11 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
-// Read deadlines of one HTTP request (its headers and body). The server has
-// no ReadTimeout: over HTTP/2 it would cut every stream at that age, the
+// streamReadTimeout bounds reading a streaming call (reflection) once its
+// first bytes have arrived (see admission.http). The server has no
+// ReadTimeout: over HTTP/2 it would cut every stream at that age, the
 // reflection streams of buf curl and grpcurl included.
-const (
-	// requestReadTimeout bounds reading a unary call or a mirror request.
-	requestReadTimeout = 30 * time.Second
-	// streamReadTimeout bounds reading a streaming call (reflection).
-	streamReadTimeout = 10 * time.Minute
-)
+const streamReadTimeout = 10 * time.Minute
 
 // rpcHandler serves the gRPC server's services over Connect, gRPC-Web and
 // gRPC on the HTTP port: connectrpc.com/vanguard's transcoder calls
@@ -80,14 +76,9 @@ func (h *rpcHandler) match(path string) bool {
 	return hasAnyPrefix(path, h.prefixes)
 }
 
-// ServeHTTP implements http.Handler: it sets the request's read deadline and
-// hands the call to the transcoder, lower-casing gRPC-Web trailer names.
+// ServeHTTP implements http.Handler: it hands the call to the transcoder,
+// lower-casing gRPC-Web trailer names.
 func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	timeout := requestReadTimeout
-	if hasAnyPrefix(r.URL.Path, h.streaming) {
-		timeout = streamReadTimeout
-	}
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
 	if ct := r.Header.Get("Content-Type"); isGRPCWeb(ct) {
 		w = newGRPCWebTrailerWriter(w)
 	} else if strings.HasPrefix(ct, "application/grpc") {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
@@ -75,6 +76,8 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	}
 	defer func() { _ = gl.Close() }() // already closed by the servers' shutdown
 	defer func() { _ = hl.Close() }()
+	gl = netutil.LimitListener(gl, cfg.MaxConnections)
+	hl = netutil.LimitListener(hl, cfg.MaxConnections)
 	// Certificates and CAs are read before anything starts.
 	listenTLS, err := cfg.loadListenerTLS()
 	if err != nil {
@@ -156,9 +159,10 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		TLSConfig:         listenTLS.http,
 		Protocols:         httpProtocols(), // cleartext HTTP/2 (h2c) too, for gRPC and streaming Connect (reflection)
-		// The same per-connection stream cap as the gRPC port: gRPC and
-		// Connect over HTTP/2 reach the same handlers here.
-		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: cfg.GRPCMaxConcurrentStreams},
+		// At most the gRPC port's per-connection stream cap, and at most
+		// httpMaxStreams: net/http gives each stream a goroutine and a
+		// request before any handler can refuse it (see httpMaxStreams).
+		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: min(cfg.GRPCMaxConcurrentStreams, httpMaxStreams)},
 	}
 
 	errc := make(chan error, 2)
@@ -240,6 +244,8 @@ type facade struct {
 	// chain is the gRPC server's interceptor chain as one interceptor, for
 	// the REST mirror's in-process calls.
 	chain grpc.UnaryServerInterceptor
+	// admission bounds the calls in flight on both ports.
+	admission *admission
 }
 
 // newFacade builds the gRPC server with the facade's services, health and
@@ -251,7 +257,11 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, metrics 
 		metrics.AccessLog(log),
 		recoverer(log),
 	}
+	adm := newAdmission(cfg)
 	sopts := []grpc.ServerOption{
+		grpc.InTapHandle(adm.tap),
+		grpc.ChainUnaryInterceptor(adm.unary), // first: it stops the message timer
+		grpc.ChainStreamInterceptor(adm.stream),
 		grpc.MaxHeaderListSize(maxHeaderListSize),
 		grpc.MaxRecvMsgSize(maxMessageBytes),
 		// Long-lived workers run the calls: a goroutine per call starts
@@ -279,6 +289,8 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, metrics 
 		reseller: service.NewResellerServer(upstream, opts...),
 		customer: service.NewCustomerServer(upstream, opts...),
 		chain:    gateway.ChainUnaryInterceptors(interceptors...),
+
+		admission: adm,
 	}
 	pb.RegisterResellerServiceServer(gs, f.reseller)
 	pb.RegisterCustomerServiceServer(gs, f.customer)
@@ -303,7 +315,8 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, metrics 
 // documents, liveness, and readiness from f's health server). With tracing
 // on, each REST call gets a server span from the caller's traceparent header
 // (RPC calls get theirs from the gRPC server's stats handler). CORS, when
-// origins are allowed, wraps all but /metrics.
+// origins are allowed, wraps all but /metrics; inside it, f's admission
+// bounds the calls in flight and the time to deliver a request body.
 func newHTTPHandler(f *facade, metrics *telemetry.Metrics, tracing *telemetry.Tracing, corsOrigins []string) (http.Handler, error) {
 	gw, err := gateway.New(f.reseller, f.customer, f.chain, gateway.WithHealth(f.health))
 	if err != nil {
@@ -319,14 +332,14 @@ func newHTTPHandler(f *facade, metrics *telemetry.Metrics, tracing *telemetry.Tr
 	// slashes (/v1/Resellers/../Customers/...) with a redirect to the
 	// cleaned path, which a client that follows redirects then calls with
 	// its credentials. The mirror rejects such paths itself (400 or 404).
-	api := withCORS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	streaming := func(path string) bool { return hasAnyPrefix(path, rpc.streaming) }
+	api := withCORS(f.admission.http(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rpc.match(r.URL.Path) {
 			rpc.ServeHTTP(w, r)
 			return
 		}
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(requestReadTimeout))
 		h.ServeHTTP(w, r)
-	}), corsOrigins)
+	}), streaming), corsOrigins)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Metrics are for Prometheus, never for pages: no CORS grant.
 		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {

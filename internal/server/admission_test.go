@@ -1,0 +1,310 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/http2"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+)
+
+// admissionServer serves cfg (limits set by the caller) in front of an
+// upstream that answers every reseller, and returns the gRPC address, the
+// HTTP address, and a healthy caller for either port, each port on a
+// connection of its own: it returns "OK" or the refusal's code and ErrorInfo reason.
+func admissionServer(t *testing.T, cfg Config, upstreamDelay time.Duration) (addrs map[string]string, call func(port string) string) {
+	t.Helper()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if upstreamDelay > 0 {
+			select {
+			case <-time.After(upstreamDelay): // a slow upstream
+			case <-r.Context().Done():
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"`+errTestReseller+`","companyName":"Contoso"}`)
+	}))
+	t.Cleanup(up.Close)
+	cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
+	grpcAddr, base := startServe(t, cfg, io.Discard)
+	client := pb.NewResellerServiceClient(dialGRPC(t, grpcAddr))
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	call = func(port string) string {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if port == "grpc" {
+			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer test-token", "x-tenant", errTestTenant)
+			_, err := client.GetReseller(ctx, &pb.GetResellerRequest{ResellerId: errTestReseller})
+			if err == nil {
+				return "OK"
+			}
+			reason := ""
+			for _, d := range status.Convert(err).Details() {
+				if info, ok := d.(*errdetails.ErrorInfo); ok {
+					reason = info.GetReason()
+				}
+			}
+			return status.Code(err).String() + " " + reason
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/Resellers/"+errTestReseller, nil)
+		req.Header.Set("Authorization", "Bearer test-token")
+		req.Header.Set("X-Tenant", errTestTenant)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return "OK"
+		}
+		var body struct {
+			Details []struct {
+				Reason string `json:"reason"`
+			} `json:"details"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		reason := ""
+		if len(body.Details) > 0 {
+			reason = body.Details[0].Reason
+		}
+		return resp.Status + " " + reason
+	}
+	return map[string]string{"grpc": grpcAddr, "http": strings.TrimPrefix(base, "http://")}, call
+}
+
+// callUntil repeats call until it returns want, for at most 10s, and returns
+// its last answer: a slot is released when the server has ended the stream,
+// a moment after the client saw its end.
+func callUntil(call func(string) string, port, want string) string {
+	var got string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if got = call(port); got == want {
+			break
+		}
+	}
+	return got
+}
+
+// TestCallsInFlightCap: streams that send headers and never their message
+// hold call slots; when none is left, a healthy caller on its own
+// connection is refused at once with RESOURCE_EXHAUSTED (429 on the HTTP
+// port) and TOO_MANY_CALLS_IN_FLIGHT, on both ports (they share the slots),
+// and so is one more stream; the caller is served again once the holding
+// connection closes.
+func TestCallsInFlightCap(t *testing.T) {
+	for _, port := range []string{"grpc", "http"} {
+		t.Run(port, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.MaxCalls = 3
+			cfg.MessageTimeout = time.Minute // held until the connection closes
+			addrs, call := admissionServer(t, cfg, 0)
+			flood := dialH2(t, addrs[port])
+			ended := make(chan uint32, 8)
+			go func() {
+				_ = flood.readFrames(func(f http2.Frame) {
+					if h, ok := f.(*http2.HeadersFrame); ok && h.StreamEnded() {
+						ended <- h.StreamID
+					}
+					if r, ok := f.(*http2.RSTStreamFrame); ok {
+						ended <- r.StreamID
+					}
+				})
+			}()
+			start := time.Now()
+			for id := uint32(1); id <= 7; id += 2 { // three held streams take every slot
+				if err := flood.openStream(id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			select {
+			case id := <-ended:
+				// The tap handle admits a connection's streams in order;
+				// net/http runs each stream's handler on a goroutine of its
+				// own, in no set order, so any one of them may be the fourth.
+				if id != 7 && port == "grpc" {
+					t.Fatalf("stream %d ended, want 7 (the one over the cap)", id)
+				}
+				t.Logf("stream over the cap refused after %v", time.Since(start))
+			case <-time.After(10 * time.Second):
+				t.Fatal("the stream over the cap was not refused within 10s")
+			}
+			other := map[string]string{"grpc": "http", "http": "grpc"}[port]
+			got := []string{call(port), call(other)}
+			_ = flood.conn.Close()
+			got = append(got, callUntil(call, port, "OK"))
+			refused := map[string]string{"grpc": "ResourceExhausted TOO_MANY_CALLS_IN_FLIGHT", "http": "429 Too Many Requests TOO_MANY_CALLS_IN_FLIGHT"}
+			if diff := cmp.Diff([]string{refused[port], refused[other], "OK"}, got); diff != "" {
+				t.Errorf("healthy caller's answers (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestMessageTimeout: a call that sends its headers and not its message is
+// ended after MessageTimeout, on the gRPC port, on the HTTP port over HTTP/2
+// (an RPC path, through the transcoder) and over HTTP/1.1 (a body that never
+// comes), and its slot serves a healthy caller again.
+func TestMessageTimeout(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	tests := []struct {
+		name, port string
+		hold       func(t *testing.T, addr string) (ended <-chan struct{})
+	}{
+		{"gRPC", "grpc", holdH2},
+		{"HTTP/2 RPC path", "http", holdH2},
+		{"HTTP/1.1 Connect body", "http", func(t *testing.T, addr string) <-chan struct{} {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = c.Close() })
+			_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+			_, _ = io.WriteString(c, "POST /cloudcockpit.v1.ResellerService/GetReseller HTTP/1.1\r\nHost: facade\r\n"+
+				"Content-Type: application/json\r\nConnect-Protocol-Version: 1\r\nContent-Length: 100\r\n\r\n{")
+			ended := make(chan struct{})
+			go func() {
+				line, err := bufio.NewReader(c).ReadString('\n') // the answer's status line
+				if err != nil {
+					t.Errorf("held HTTP/1.1 call: %q, %v", line, err)
+				}
+				close(ended)
+			}()
+			return ended
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.MaxCalls = 1
+			cfg.MessageTimeout = timeout
+			addrs, call := admissionServer(t, cfg, 0)
+			start := time.Now()
+			ended := tt.hold(t, addrs[tt.port])
+			select {
+			case <-ended:
+				if d := time.Since(start); d < timeout {
+					t.Errorf("the held call ended after %v, before the message timeout %v", d, timeout)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("the held call did not end within 20s")
+			}
+			if got := callUntil(call, tt.port, "OK"); got != "OK" {
+				t.Errorf("healthy call after the held one ended: %s", got)
+			}
+		})
+	}
+}
+
+// holdH2 opens one headers-only GetReseller stream over HTTP/2 and reports
+// when the server ends it.
+func holdH2(t *testing.T, addr string) <-chan struct{} {
+	c := dialH2(t, addr)
+	if err := c.openStream(1); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan struct{})
+	go func() {
+		done := false
+		_ = c.readFrames(func(f http2.Frame) {
+			end := false
+			switch f := f.(type) {
+			case *http2.HeadersFrame:
+				end = f.StreamEnded()
+			case *http2.DataFrame:
+				end = f.StreamEnded()
+			case *http2.RSTStreamFrame:
+				end = true
+			}
+			if end && !done {
+				done = true
+				close(ended)
+			}
+		})
+	}()
+	return ended
+}
+
+// TestConnectionCap: each port accepts at most MaxConnections connections;
+// one more is accepted only once one of them closes.
+func TestConnectionCap(t *testing.T) {
+	for _, port := range []string{"grpc", "http"} {
+		t.Run(port, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.MaxConnections = 2
+			addrs, _ := admissionServer(t, cfg, 0)
+			// One connection is the healthy caller's own (gRPC's is lazy:
+			// not yet dialled; the HTTP client has none yet).
+			first := dialH2(t, addrs[port])
+			second := dialH2(t, addrs[port])
+			for _, c := range []*h2Conn{first, second} {
+				if _, err := c.fr.ReadFrame(); err != nil { // the server's SETTINGS: accepted
+					t.Fatal(err)
+				}
+			}
+			third := dialH2(t, addrs[port])
+			settings := make(chan error, 1)
+			go func() {
+				_, err := third.fr.ReadFrame()
+				settings <- err
+			}()
+			select {
+			case err := <-settings:
+				t.Fatalf("a third connection was served (%v), over the cap of 2", err)
+			case <-time.After(300 * time.Millisecond):
+			}
+			_ = first.conn.Close()
+			select {
+			case err := <-settings:
+				if err != nil {
+					t.Fatalf("third connection: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the third connection was not served within 10s of another closing")
+			}
+		})
+	}
+}
+
+// TestMessageTimeoutLifted: once a call's body has been read, the message
+// timeout no longer applies: a Connect call over HTTP/1.1 whose upstream
+// answers after several message timeouts still gets its answer (net/http
+// would cancel the request when the connection's read deadline passes).
+func TestMessageTimeoutLifted(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MessageTimeout = 100 * time.Millisecond
+	addrs, call := admissionServer(t, cfg, 5*cfg.MessageTimeout)
+	if got := call("http"); got != "OK" { // REST: no body
+		t.Errorf("REST call: %s", got)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+addrs["http"]+"/cloudcockpit.v1.ResellerService/GetReseller",
+		strings.NewReader(`{"resellerId":"`+errTestReseller+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Connect-Protocol-Version", "1")
+	req.Header.Set("Authorization", "Bearer test-token")
+	req.Header.Set("X-Tenant", errTestTenant)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("Connect call over HTTP/1.1: %s %s", resp.Status, body)
+	}
+}

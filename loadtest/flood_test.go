@@ -1,0 +1,387 @@
+//go:build load
+
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+)
+
+// podLimit is the container's memory limit in deploy/deployment.yaml, and
+// manifestMemLimit the ConfigMap's GOMEMLIMIT, under which the facade runs here.
+const (
+	podLimit         = 128 << 20
+	manifestMemLimit = "115MiB"
+)
+
+// floodSettings are TestFlood's knobs (docs/load.md).
+type floodSettings struct {
+	conns, streams int           // FLOOD_CONNS (300), FLOOD_STREAMS (100 per connection)
+	hold           time.Duration // FLOOD_HOLD: how long the flood's connections stay open
+	ports          []string      // FLOOD_PORTS: "grpc,http", flooded one after the other
+	settle         time.Duration // LOAD_SETTLE
+}
+
+// TestFlood floods each port in turn with connections that open streams with
+// headers and never a message, while a healthy caller on its own connection keeps
+// calling; it checks that the facade's memory stays under the pod's limit, that the
+// healthy caller is answered again at the latest once the held streams time out,
+// that no healthy call fails after the flood, and that goroutines come back.
+func TestFlood(t *testing.T) {
+	fs := floodSettings{
+		conns:   envInt(t, "FLOOD_CONNS", 300),
+		streams: envInt(t, "FLOOD_STREAMS", 100),
+		hold:    envDuration(t, "FLOOD_HOLD", 7*time.Second),
+		ports:   strings.Split(envString("FLOOD_PORTS", "grpc,http"), ","),
+		settle:  envDuration(t, "LOAD_SETTLE", 15*time.Second),
+	}
+	portFile := filepath.Join(t.TempDir(), "sandbox.addr")
+	sb := startProcess(t, "sandbox", sandboxBin, "-addr", "127.0.0.1:0", "-port-file", portFile, "-latency", "5ms", "-idle-timeout", "1s")
+	upstream := "http://" + waitPortFile(t, sb, portFile)
+	grpcAddr, httpAddr := freePort(t), freePort(t)
+	bin := envString("LOAD_SERVER_BIN", serverBin)                          // another build, to compare
+	t.Setenv("GOMEMLIMIT", envString("FLOOD_GOMEMLIMIT", manifestMemLimit)) // the manifests' setting; "off" for none
+	args := append([]string{"-grpc-addr", grpcAddr, "-http-addr", httpAddr, "-upstream-url", upstream, "-log-level", "error"},
+		strings.Fields(os.Getenv("FLOOD_ARGS"))...) // such as -max-calls=500
+	facade := startProcess(t, "facade", bin, args...)
+	base := "http://" + httpAddr
+	scraper := newScraper(base + "/metrics")
+	waitReady(t, facade, base+"/readyz")
+	refs := references(t, grpcAddr, base, 5*time.Second)
+	id := slices.Sorted(func(yield func(string) bool) {
+		for k := range refs {
+			if !yield(k) {
+				return
+			}
+		}
+	})[0]
+	time.Sleep(time.Second) // the warm-up's connections close
+	baseline := scraper.must(t).sum("go_goroutines", nil)
+
+	var rows []string
+	for _, port := range fs.ports {
+		addr, path := grpcAddr, "/"+pb.ResellerService_ServiceDesc.ServiceName+"/GetReseller"
+		if port == "http" {
+			addr = httpAddr
+		}
+		t.Logf("%s flood: %d connections × %d streams", port, fs.conns, fs.streams)
+		healthy := newHealthyCaller(t, port, grpcAddr, base, id)
+		healthy.start()
+		time.Sleep(500 * time.Millisecond) // healthy calls before the flood
+
+		peaks := scraper.sampleEvery(250 * time.Millisecond)
+		start := time.Now()
+		fl := startFlood(addr, path, fs.conns, fs.streams)
+		healthy.mark("flood")
+		time.Sleep(fs.hold)
+		fl.close()
+		healthy.mark("recovery")
+		peak := peaks()
+		floodEnd := time.Now()
+		var recovered time.Duration
+		for {
+			m, err := scraper.scrape()
+			g := m.sum("go_goroutines", nil)
+			if err == nil && g <= baseline+goroutineMargin+healthyGoroutines {
+				recovered = time.Since(floodEnd)
+				healthy.mark("after")
+				break
+			}
+			if time.Since(floodEnd) > fs.settle {
+				t.Errorf("%s flood: goroutines %v, %v after the flood ended (baseline %v)", port, g, fs.settle, baseline)
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(time.Second) // healthy calls after the flood
+		calls := healthy.stop()
+		hwm, _ := procStatus(facade.cmd.Process.Pid, "VmHWM")
+
+		during, recovery, after := calls["flood"], calls["recovery"], calls["after"]
+		rows = append(rows, fmt.Sprintf("| %s | %d×%d | %d / %d | %d (%s) | %.0f | %s | %s | %s | %s | %s | %s |",
+			port, fs.conns, fs.streams, fl.refusedFast.Load(), fl.ended.Load(), fl.conns.Load(), time.Since(start).Round(time.Millisecond),
+			peak.goroutines, mib(peak.rss), mib(hwm), during.summary(), recovered.Round(10*time.Millisecond), recovery.summary(), after.summary()))
+		if hwm >= podLimit {
+			t.Errorf("%s flood: VmHWM %s, over the pod's limit %s", port, mib(hwm), mib(podLimit))
+		}
+		if after.ok == 0 || after.failed > 0 {
+			t.Errorf("%s flood: healthy calls once recovered: %s; want all answered", port, after.summary())
+		}
+		if during.ok == 0 {
+			t.Errorf("%s flood: no healthy call answered during the flood (%s)", port, during.summary())
+		}
+	}
+	summary := "| port | flood | streams ended within 1 s / ended by the server | connections that sent every stream (time) | goroutines (peak) | RSS (peak) | VmHWM | healthy caller during the flood | recovery (goroutines back) | healthy caller during recovery | after |\n|---|---|---|---|---|---|---|---|---|---|---|\n" + strings.Join(rows, "\n")
+	t.Log("\n" + summary)
+	if r := os.Getenv("FLOOD_REPORT"); r != "" {
+		if err := os.WriteFile(r, []byte(summary+"\n"), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := facade.stop(15 * time.Second); err != nil {
+		t.Errorf("facade did not exit cleanly on SIGTERM: %v", err)
+	}
+	_ = sb.stop(15 * time.Second)
+}
+
+// healthyGoroutines is what the healthy caller's connection may hold on the server.
+const healthyGoroutines = 4
+
+// sampleEvery scrapes every d until the returned function is called, which
+// returns the peaks. It keeps one connection open from the start, so that a
+// flood that fills the HTTP port's connections does not starve it.
+func (s *scraper) sampleEvery(d time.Duration) func() snapshot {
+	tr := &http.Transport{}
+	ka := &scraper{url: s.url, hc: &http.Client{Transport: tr, Timeout: 5 * time.Second}}
+	var peak snapshot
+	sample := func() {
+		if m, err := ka.scrape(); err == nil {
+			peak.goroutines = max(peak.goroutines, m.sum("go_goroutines", nil))
+			peak.rss = max(peak.rss, m.sum("process_resident_memory_bytes", nil))
+		}
+	}
+	sample() // the connection, before the flood
+	done := make(chan struct{})
+	out := make(chan snapshot, 1)
+	go func() {
+		defer tr.CloseIdleConnections()
+		tick := time.NewTicker(d)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				out <- peak
+				return
+			case <-tick.C:
+				sample()
+			}
+		}
+	}()
+	return func() snapshot { close(done); return <-out }
+}
+
+// flood holds connections with streams that sent headers and no message.
+type flood struct {
+	mu    sync.Mutex
+	netc  []net.Conn
+	wg    sync.WaitGroup
+	conns atomic.Int64 // connections whose streams were all sent
+	// refusedFast counts streams the server ended within a second of opening them;
+	// ended all streams it ended.
+	refusedFast, ended atomic.Int64
+}
+
+// startFlood opens conns connections to addr at once, each with streams
+// headers-only streams to path, over HTTP/2 with prior knowledge (h2c).
+func startFlood(addr, path string, conns, streams int) *flood {
+	f := &flood{}
+	for range conns {
+		f.wg.Go(func() { f.one(addr, path, streams) })
+	}
+	return f
+}
+
+func (f *flood) one(addr, path string, streams int) {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return
+	}
+	f.mu.Lock()
+	f.netc = append(f.netc, c)
+	f.mu.Unlock()
+	if _, err := c.Write([]byte(http2.ClientPreface)); err != nil {
+		return
+	}
+	fr := http2.NewFramer(c, c)
+	if fr.WriteSettings() != nil {
+		return
+	}
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	opened := time.Now()
+	for i := range streams {
+		hb.Reset()
+		for _, h := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":authority", addr}, {":path", path},
+			{"content-type", "application/grpc"}, {"te", "trailers"}, {"authorization", "Bearer load-flood"}} {
+			_ = enc.WriteField(hpack.HeaderField{Name: h[0], Value: h[1]})
+		}
+		if fr.WriteHeaders(http2.HeadersFrameParam{StreamID: uint32(2*i + 1), BlockFragment: hb.Bytes(), EndHeaders: true}) != nil {
+			return
+		}
+	}
+	f.conns.Add(1)
+	ended := map[uint32]bool{}
+	end := func(id uint32) {
+		if !ended[id] {
+			ended[id] = true
+			f.ended.Add(1)
+			if time.Since(opened) < time.Second {
+				f.refusedFast.Add(1)
+			}
+		}
+	}
+	for { // until close: ack settings and pings, count ended streams
+		fm, err := fr.ReadFrame()
+		if err != nil {
+			return
+		}
+		switch fm := fm.(type) {
+		case *http2.SettingsFrame:
+			if !fm.IsAck() {
+				_ = fr.WriteSettingsAck()
+			}
+		case *http2.PingFrame:
+			if !fm.IsAck() {
+				_ = fr.WritePing(true, fm.Data)
+			}
+		case *http2.RSTStreamFrame:
+			end(fm.StreamID)
+		case *http2.HeadersFrame:
+			if fm.StreamEnded() {
+				end(fm.StreamID)
+			}
+		case *http2.DataFrame:
+			if fm.StreamEnded() {
+				end(fm.StreamID)
+			}
+		}
+	}
+}
+
+// close closes the flood's connections and waits for its goroutines.
+func (f *flood) close() {
+	f.mu.Lock()
+	for _, c := range f.netc {
+		_ = c.Close()
+	}
+	f.mu.Unlock()
+	f.wg.Wait()
+}
+
+// healthyCaller calls GetReseller in a loop on a connection of its own (gRPC, or
+// HTTP/1.1 to the REST mirror), recording outcomes and latency by phase.
+type healthyCaller struct {
+	t     *testing.T
+	call  func(ctx context.Context) error
+	stopc chan struct{}
+	done  chan struct{}
+	mu    sync.Mutex
+	phase string
+	calls map[string]*phaseCalls
+	close func()
+}
+
+// phaseCalls are the healthy caller's outcomes in one phase.
+type phaseCalls struct {
+	ok, failed int
+	lat        []time.Duration
+	errs       map[string]int
+}
+
+func (p *phaseCalls) summary() string {
+	if p == nil {
+		return "none"
+	}
+	slices.Sort(p.lat)
+	q := func(f float64) time.Duration {
+		if len(p.lat) == 0 {
+			return 0
+		}
+		return p.lat[min(len(p.lat)-1, int(f*float64(len(p.lat))))].Round(100 * time.Microsecond)
+	}
+	s := fmt.Sprintf("%d of %d answered, p50 %v, p99 %v", p.ok, p.ok+p.failed, q(0.5), q(0.99))
+	for e, n := range p.errs {
+		s += fmt.Sprintf("; %d× %s", n, e)
+	}
+	return s
+}
+
+func newHealthyCaller(t *testing.T, port, grpcAddr, base, id string) *healthyCaller {
+	h := &healthyCaller{t: t, stopc: make(chan struct{}), done: make(chan struct{}), phase: "before", calls: map[string]*phaseCalls{}}
+	k := call{method: getReseller, kind: kindReseller, resellerID: id, auth: "Bearer load-healthy", tenant: tenants[0]}
+	if port == "grpc" {
+		conn, err := newConn(grpcAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs := pb.NewResellerServiceClient(conn)
+		h.call = func(ctx context.Context) error { return resultErr(doGRPC(ctx, rs, nil, k)) }
+		h.close = func() { _ = conn.Close() }
+	} else {
+		tr := &http.Transport{MaxConnsPerHost: 1}
+		hc := &http.Client{Transport: tr}
+		h.call = func(ctx context.Context) error { return resultErr(doREST(ctx, hc, base, k)) }
+		h.close = tr.CloseIdleConnections
+	}
+	return h
+}
+
+func resultErr(r result) error {
+	if r.code == "OK" {
+		return nil
+	}
+	return fmt.Errorf("%s/%s", r.code, r.reason)
+}
+
+func (h *healthyCaller) start() {
+	go func() {
+		defer close(h.done)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-h.stopc:
+				return
+			case <-tick.C:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			t0 := time.Now()
+			err := h.call(ctx)
+			d := time.Since(t0)
+			cancel()
+			h.mu.Lock()
+			p := h.calls[h.phase]
+			if p == nil {
+				p = &phaseCalls{errs: map[string]int{}}
+				h.calls[h.phase] = p
+			}
+			if err == nil {
+				p.ok++
+				p.lat = append(p.lat, d)
+			} else {
+				p.failed++
+				p.errs[err.Error()]++
+			}
+			h.mu.Unlock()
+		}
+	}()
+}
+
+func (h *healthyCaller) mark(phase string) {
+	h.mu.Lock()
+	h.phase = phase
+	h.mu.Unlock()
+}
+
+func (h *healthyCaller) stop() map[string]*phaseCalls {
+	close(h.stopc)
+	<-h.done
+	h.close()
+	return h.calls
+}
