@@ -455,7 +455,6 @@ func (r *recorder) WriteHeader(int)             {}
 
 // TestRPCPathNotACall: a request on a service's path that is no call the
 // transcoder serves gets the mirror's JSON 404, not a bare text answer.
-// (gRPC-Web's text form, which vanguard does not serve, gets it too.)
 func TestRPCPathNotACall(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
@@ -464,7 +463,6 @@ func TestRPCPathNotACall(t *testing.T) {
 		name, method, path, contentType string
 	}{
 		{name: "GET", method: http.MethodGet, path: pb.ResellerService_GetReseller_FullMethodName},
-		{name: "gRPC-Web text", method: http.MethodPost, path: pb.ResellerService_GetReseller_FullMethodName, contentType: "application/grpc-web-text"},
 		{name: "unknown method", method: http.MethodPost, path: "/cloudcockpit.v1.ResellerService/Nope", contentType: "application/json"},
 	}
 	for _, tt := range tests {
