@@ -38,11 +38,13 @@ func webFrame(t *testing.T, msg proto.Message) []byte {
 // TestGRPCWebText calls both methods in gRPC-Web's text form, as the
 // official grpc-web client's mode=grpcwebtext sends them, and reads the raw
 // answers: base64 of the binary form, labelled application/grpc-web-text+proto,
-// with lower-case trailer names and the same codes and details; a body that
-// is not base64 or too large is refused with a status, in the same form.
+// with lower-case trailer names and the same codes and details, granted to
+// an allowed origin; a body that is not base64 or too large is refused with
+// a status, in the same form.
 func TestGRPCWebText(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
+	cfg.CORSAllowedOrigins = []string{testOrigin}
 	base, _, _ := serveOnLoopback(t, cfg)
 	reseller := pb.ResellerService_GetReseller_FullMethodName
 	link := pb.CustomerService_GetAcceptanceLink_FullMethodName
@@ -83,6 +85,7 @@ func TestGRPCWebText(t *testing.T) {
 			req.Header.Set("Content-Type", tt.contentType)
 			req.Header.Set("Accept", "application/grpc-web-text")
 			req.Header.Set("X-Grpc-Web", "1")
+			req.Header.Set("Origin", testOrigin)
 			req.Header.Set("Authorization", "Bearer "+sandbox.SampleToken)
 			req.Header.Set("X-Tenant", sandbox.SampleTenant)
 			resp, err := http.DefaultClient.Do(req)
@@ -96,6 +99,9 @@ func TestGRPCWebText(t *testing.T) {
 			}
 			if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/grpc-web-text+proto" {
 				t.Fatalf("answer %d %q, want 200 application/grpc-web-text+proto", resp.StatusCode, resp.Header.Get("Content-Type"))
+			}
+			if got := resp.Header.Get("Access-Control-Allow-Origin"); got != testOrigin {
+				t.Errorf("Access-Control-Allow-Origin = %q, want %q", got, testOrigin)
 			}
 			body, err := decodeBase64Segments(text)
 			if err != nil {
