@@ -107,8 +107,7 @@ window.grpcWebGetReseller = (api, id, correlationId) =>
 // "binary" (mode=grpcweb, application/grpc-web+proto) or "text"
 // (mode=grpcwebtext, its default: application/grpc-web-text, base64
 // bodies). (That the in-body trailer names are lower-case, as the gRPC-Web
-// spec writes them, is checked on the bytes by the Go tests
-// TestGRPCWebTrailerCase and TestGRPCWebText.)
+// spec writes them, is checked on the bytes by the Go test TestGRPCWeb.)
 const getResellerMethod = new MethodDescriptor(
   "/cloudcockpit.v1.ResellerService/GetReseller",
   "unary",

@@ -35,133 +35,166 @@ func webFrame(t *testing.T, msg proto.Message) []byte {
 	return append(binary.BigEndian.AppendUint32([]byte{0}, uint32(len(b))), b...) //nolint:gosec // G115: a test message
 }
 
-// TestGRPCWebText calls both methods in gRPC-Web's text form, as the
-// official grpc-web client's mode=grpcwebtext sends them, and reads the raw
-// answers: base64 of the binary form, labelled application/grpc-web-text+proto,
-// with lower-case trailer names and the same codes and details, granted to
-// an allowed origin; a body that is not base64 or too large is refused with
-// a status, in the same form.
-func TestGRPCWebText(t *testing.T) {
+// webAnswer is what a raw gRPC-Web call got: its outcome, the detail types
+// of an error, and the message of a success.
+type webAnswer struct {
+	outcome outcome
+	types   []string
+	message []byte
+}
+
+// postWeb posts body to url as contentType, with the sandbox's credentials
+// and origin testOrigin, and reads the gRPC-Web answer in wantType (the text
+// form decoded): frames, lower-case trailer names, status (from the trailer
+// block, or the headers of a trailers-only answer) and details.
+func postWeb(ctx context.Context, t *testing.T, url, contentType, wantType string, body []byte) webAnswer {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("X-Grpc-Web", "1")
+	req.Header.Set("Origin", testOrigin)
+	req.Header.Set("Authorization", "Bearer "+sandbox.SampleToken)
+	req.Header.Set("X-Tenant", sandbox.SampleTenant)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err = io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != wantType {
+		t.Fatalf("answer %d %q, want 200 %s", resp.StatusCode, resp.Header.Get("Content-Type"), wantType)
+	}
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != testOrigin {
+		t.Errorf("Access-Control-Allow-Origin = %q, want %q", got, testOrigin)
+	}
+	if isGRPCWebText(wantType) {
+		if body, err = decodeBase64Segments(body); err != nil {
+			t.Fatalf("answer is not base64: %v", err)
+		}
+	}
+	trailers := map[string]string{}
+	for k := range resp.Header {
+		trailers[strings.ToLower(k)] = resp.Header.Get(k)
+	}
+	var got webAnswer
+	for len(body) >= 5 {
+		n := int(binary.BigEndian.Uint32(body[1:5]))
+		if n > len(body)-5 {
+			t.Fatalf("truncated frame in %q", body)
+		}
+		if body[0]&0x80 == 0 {
+			got.message = body[5 : 5+n]
+		} else {
+			for line := range strings.SplitSeq(strings.TrimSpace(string(body[5:5+n])), "\r\n") {
+				name, value, _ := strings.Cut(line, ":")
+				if name != strings.ToLower(name) {
+					t.Errorf("trailer name %q is not lower-case", name)
+				}
+				trailers[name] = strings.TrimSpace(value)
+			}
+		}
+		body = body[5+n:]
+	}
+	code, err := strconv.Atoi(trailers["grpc-status"])
+	if err != nil {
+		t.Fatalf("grpc-status %q: %v", trailers["grpc-status"], err)
+	}
+	got.outcome = outcome{Code: "ok"}
+	if code != 0 {
+		bin, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(trailers["grpc-status-details-bin"], "="))
+		var p spb.Status
+		if err != nil || proto.Unmarshal(bin, &p) != nil {
+			t.Fatalf("grpc-status-details-bin %q does not decode", trailers["grpc-status-details-bin"])
+		}
+		details := status.FromProto(&p).Details()
+		got.outcome = outcome{Code: connect.Code(code).String(), Reason: reasonOf(details)} //nolint:gosec // G115: a status code
+		for _, d := range details {
+			got.types = append(got.types, string(proto.MessageName(d.(proto.Message))))
+		}
+	}
+	return got
+}
+
+// TestGRPCWeb calls both methods with raw gRPC-Web requests in the binary
+// form and in the text form, as the official grpc-web client's mode=grpcweb
+// and mode=grpcwebtext send them: the text answers are base64 of the binary
+// ones, labelled application/grpc-web-text+proto; both have lower-case
+// trailer names (the gRPC-Web spec's, which the official client reads
+// case-sensitively) and the same codes and details, granted to an allowed
+// origin. A text body in padded segments is read; one that is not base64 or
+// too large is refused with a status.
+func TestGRPCWeb(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
 	cfg.CORSAllowedOrigins = []string{testOrigin}
 	base, _, _ := serveOnLoopback(t, cfg)
 	reseller := pb.ResellerService_GetReseller_FullMethodName
-	link := pb.CustomerService_GetAcceptanceLink_FullMethodName
-	encode := func(msg proto.Message) string { return base64.StdEncoding.EncodeToString(webFrame(t, msg)) }
-	contoso := &pb.GetResellerRequest{ResellerId: sandbox.ContosoResellerID}
-	// The same frame as two padded segments, as a sender that flushes may
-	// send it.
-	frame := webFrame(t, contoso)
-	segmented := base64.StdEncoding.EncodeToString(frame[:4]) + base64.StdEncoding.EncodeToString(frame[4:])
-	tooLarge := encode(&pb.GetResellerRequest{ResellerId: strings.Repeat("x", maxMessageBytes)})
-
-	tests := []struct {
-		name, path, contentType, body string
-		want                          outcome
-		wantIn                        string // in the answer's message
-		wantDetail                    string // a detail type besides ErrorInfo and RequestInfo
+	contoso := webFrame(t, &pb.GetResellerRequest{ResellerId: sandbox.ContosoResellerID})
+	errorTypes := []string{"google.rpc.ErrorInfo", "google.rpc.RequestInfo"}
+	calls := []struct {
+		name, path string
+		give       []byte // the binary request body
+		want       webAnswer
+		wantIn     string // in the answer's message
 	}{
-		{name: "GetReseller", path: reseller, contentType: "application/grpc-web-text", body: encode(contoso), want: outcome{Code: "ok"}, wantIn: "Contoso Cloud Solutions"},
-		{name: "GetReseller +proto", path: reseller, contentType: "application/grpc-web-text+proto", body: encode(contoso), want: outcome{Code: "ok"}, wantIn: "Contoso Cloud Solutions"},
-		{name: "GetAcceptanceLink", path: link, contentType: "application/grpc-web-text", body: encode(&pb.GetAcceptanceLinkRequest{ProviderInstanceId: sandbox.SpecProviderInstanceID}), want: outcome{Code: "ok"}, wantIn: "https://"},
-		{name: "padded segments", path: reseller, contentType: "application/grpc-web-text", body: segmented, want: outcome{Code: "ok"}, wantIn: "Contoso Cloud Solutions"},
-		{name: "invalid id", path: reseller, contentType: "application/grpc-web-text", body: encode(&pb.GetResellerRequest{ResellerId: "nope"}),
-			want: outcome{Code: "invalid_argument", Reason: apierr.ReasonInvalidRequest}, wantDetail: "google.rpc.BadRequest"},
-		{name: "unknown reseller", path: reseller, contentType: "application/grpc-web-text", body: encode(&pb.GetResellerRequest{ResellerId: sandbox.UnknownResellerID}),
-			want: outcome{Code: "not_found", Reason: apierr.ReasonUpstreamNotFound}, wantDetail: "google.rpc.ResourceInfo"},
-		{name: "not base64", path: reseller, contentType: "application/grpc-web-text", body: "AAAA!not base64", want: outcome{Code: "invalid_argument", Reason: apierr.ReasonInvalidRequest}},
-		{name: "data after padding", path: reseller, contentType: "application/grpc-web-text", body: "AA===AAA", want: outcome{Code: "invalid_argument", Reason: apierr.ReasonInvalidRequest}},
-		{name: "too large", path: reseller, contentType: "application/grpc-web-text", body: tooLarge, want: outcome{Code: "resource_exhausted", Reason: apierr.ReasonRequestTooLarge}},
+		{name: "GetReseller", path: reseller, give: contoso, want: webAnswer{outcome: outcome{Code: "ok"}}, wantIn: "Contoso Cloud Solutions"},
+		{name: "GetAcceptanceLink", path: pb.CustomerService_GetAcceptanceLink_FullMethodName, give: webFrame(t, &pb.GetAcceptanceLinkRequest{ProviderInstanceId: sandbox.SpecProviderInstanceID}),
+			want: webAnswer{outcome: outcome{Code: "ok"}}, wantIn: "https://"},
+		{name: "invalid id", path: reseller, give: webFrame(t, &pb.GetResellerRequest{ResellerId: "nope"}),
+			want: webAnswer{outcome: outcome{Code: "invalid_argument", Reason: apierr.ReasonInvalidRequest}, types: append(errorTypes, "google.rpc.BadRequest")}},
+		{name: "unknown reseller", path: reseller, give: webFrame(t, &pb.GetResellerRequest{ResellerId: sandbox.UnknownResellerID}),
+			want: webAnswer{outcome: outcome{Code: "not_found", Reason: apierr.ReasonUpstreamNotFound}, types: append(errorTypes, "google.rpc.ResourceInfo")}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	text := func(b []byte) []byte { return base64.StdEncoding.AppendEncode(nil, b) }
+	forms := []struct {
+		contentType, wantType string
+		encode                func([]byte) []byte
+	}{
+		{contentType: "application/grpc-web+proto", wantType: "application/grpc-web+proto", encode: func(b []byte) []byte { return b }},
+		{contentType: "application/grpc-web-text", wantType: "application/grpc-web-text+proto", encode: text},
+		{contentType: "application/grpc-web-text+proto", wantType: "application/grpc-web-text+proto", encode: text},
+	}
+	for _, f := range forms {
+		for _, tt := range calls {
+			t.Run(f.contentType+"/"+tt.name, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+				defer cancel()
+				got := postWeb(ctx, t, base+tt.path, f.contentType, f.wantType, f.encode(tt.give))
+				if !bytes.Contains(got.message, []byte(tt.wantIn)) {
+					t.Errorf("message %q lacks %q", got.message, tt.wantIn)
+				}
+				got.message = nil
+				if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(webAnswer{}), cmpSorted); diff != "" {
+					t.Errorf("answer (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+
+	invalid := outcome{Code: "invalid_argument", Reason: apierr.ReasonInvalidRequest}
+	texts := []struct {
+		name, give string
+		want       outcome
+	}{
+		{name: "padded segments", give: base64.StdEncoding.EncodeToString(contoso[:4]) + base64.StdEncoding.EncodeToString(contoso[4:]), want: outcome{Code: "ok"}},
+		{name: "not base64", give: "AAAA!not base64", want: invalid},
+		{name: "data after padding", give: "AA===AAA", want: invalid},
+		{name: "too large", give: base64.StdEncoding.EncodeToString(webFrame(t, &pb.GetResellerRequest{ResellerId: strings.Repeat("x", maxMessageBytes)})),
+			want: outcome{Code: "resource_exhausted", Reason: apierr.ReasonRequestTooLarge}},
+	}
+	for _, tt := range texts {
+		t.Run("text/"+tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 			defer cancel()
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+tt.path, strings.NewReader(tt.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Content-Type", tt.contentType)
-			req.Header.Set("Accept", "application/grpc-web-text")
-			req.Header.Set("X-Grpc-Web", "1")
-			req.Header.Set("Origin", testOrigin)
-			req.Header.Set("Authorization", "Bearer "+sandbox.SampleToken)
-			req.Header.Set("X-Tenant", sandbox.SampleTenant)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			text, err := io.ReadAll(resp.Body)
-			_ = resp.Body.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/grpc-web-text+proto" {
-				t.Fatalf("answer %d %q, want 200 application/grpc-web-text+proto", resp.StatusCode, resp.Header.Get("Content-Type"))
-			}
-			if got := resp.Header.Get("Access-Control-Allow-Origin"); got != testOrigin {
-				t.Errorf("Access-Control-Allow-Origin = %q, want %q", got, testOrigin)
-			}
-			body, err := decodeBase64Segments(text)
-			if err != nil {
-				t.Fatalf("answer %q is not base64: %v", text, err)
-			}
-			// The status is in the trailer block, or in the headers of a
-			// trailers-only answer.
-			trailers := map[string]string{}
-			for k := range resp.Header {
-				trailers[strings.ToLower(k)] = resp.Header.Get(k)
-			}
-			var message []byte
-			for len(body) >= 5 {
-				n := int(binary.BigEndian.Uint32(body[1:5]))
-				if n > len(body)-5 {
-					t.Fatalf("truncated frame in %q", body)
-				}
-				if body[0]&0x80 == 0 {
-					message = body[5 : 5+n]
-				} else {
-					for line := range strings.SplitSeq(strings.TrimSpace(string(body[5:5+n])), "\r\n") {
-						name, value, _ := strings.Cut(line, ":")
-						if name != strings.ToLower(name) {
-							t.Errorf("trailer name %q is not lower-case", name)
-						}
-						trailers[name] = strings.TrimSpace(value)
-					}
-				}
-				body = body[5+n:]
-			}
-			code, err := strconv.Atoi(trailers["grpc-status"])
-			if err != nil {
-				t.Fatalf("grpc-status %q: %v", trailers["grpc-status"], err)
-			}
-			got := outcome{Code: "ok"}
-			var types []string
-			if code != 0 {
-				bin, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(trailers["grpc-status-details-bin"], "="))
-				var p spb.Status
-				if err != nil || proto.Unmarshal(bin, &p) != nil {
-					t.Fatalf("grpc-status-details-bin %q does not decode", trailers["grpc-status-details-bin"])
-				}
-				details := status.FromProto(&p).Details()
-				got = outcome{Code: connect.Code(code).String(), Reason: reasonOf(details)} //nolint:gosec // G115: a status code
-				for _, d := range details {
-					types = append(types, string(proto.MessageName(d.(proto.Message))))
-				}
-				want := []string{"google.rpc.ErrorInfo", "google.rpc.RequestInfo"}
-				if tt.wantDetail != "" {
-					want = append(want, tt.wantDetail)
-				}
-				if diff := cmp.Diff(want, types, cmpSorted); diff != "" {
-					t.Errorf("detail types (-want +got):\n%s", diff)
-				}
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			got := postWeb(ctx, t, base+reseller, "application/grpc-web-text", "application/grpc-web-text+proto", []byte(tt.give))
+			if diff := cmp.Diff(tt.want, got.outcome); diff != "" {
 				t.Errorf("outcome (-want +got):\n%s", diff)
-			}
-			if !bytes.Contains(message, []byte(tt.wantIn)) {
-				t.Errorf("message %q lacks %q", message, tt.wantIn)
 			}
 		})
 	}
