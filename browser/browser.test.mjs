@@ -23,6 +23,7 @@ const wwwDir = process.env.WWW_DIR;
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const known = "11111111-1111-4111-8111-111111111111"; // the sandbox's Contoso
 const unknown = "99999999-9999-4999-8999-999999999999"; // answers 404 upstream
+const specProviderInstance = "cb3cd15b-1d6e-45be-b493-c71549cbfd87"; // the sandbox has its acceptance link
 const startTimeoutMs = 60_000;
 
 // servePage serves index.html and app.js from WWW_DIR on a loopback port
@@ -143,6 +144,7 @@ describe("a page on another origin calls the facade", { timeout: 180_000 }, () =
     ["Connect (@connectrpc/connect-web)", "connectGetReseller"],
     ["gRPC-Web (@connectrpc/connect-web)", "grpcWebGetReseller"],
     ["gRPC-Web (the official grpc-web runtime)", "grpcWebOfficialGetReseller"],
+    ["gRPC-Web text (the official grpc-web runtime, mode=grpcwebtext)", "grpcWebTextOfficialGetReseller"],
   ];
   for (const [name, fn] of callers) {
     test(`${name}: reads a reseller`, async () => {
@@ -151,7 +153,7 @@ describe("a page on another origin calls the facade", { timeout: 180_000 }, () =
       assert.equal(got.ok, true, JSON.stringify(got));
       assert.equal(got.companyName, "Contoso Cloud Solutions, Lda.");
       assert.equal(got.correlationId, cid, "X-Correlation-Id readable and echoed");
-      if (fn === "grpcWebOfficialGetReseller") {
+      if (fn.includes("Official")) {
         assert.equal(got.status, 0, "the status event reports OK");
       }
     });
@@ -169,6 +171,30 @@ describe("a page on another origin calls the facade", { timeout: 180_000 }, () =
         assert.equal(got.status, 404);
         assert.equal(got.correlationId, cid);
       }
+    });
+  }
+
+  // The official runtime in both of its formats: the other method, and a
+  // request the facade refuses itself.
+  for (const format of ["", "Text"]) {
+    const name = `gRPC-Web${format ? " text" : ""} (the official grpc-web runtime)`;
+    test(`${name}: reads an acceptance link`, async () => {
+      const cid = randomUUID();
+      const got = await call(`grpcWeb${format}OfficialGetAcceptanceLink`, specProviderInstance, cid);
+      assert.equal(got.ok, true, JSON.stringify(got));
+      assert.match(got.url, /^https:\/\//);
+      assert.equal(got.correlationId, cid);
+      assert.equal(got.status, 0, "the status event reports OK");
+    });
+
+    test(`${name}: an invalid id is INVALID_ARGUMENT with a BadRequest`, async () => {
+      const cid = randomUUID();
+      const got = await call(`grpcWeb${format}OfficialGetReseller`, "not-a-uuid", cid);
+      assert.equal(got.ok, false, JSON.stringify(got));
+      assert.equal(got.code, "INVALID_ARGUMENT");
+      assert.equal(got.reason, "INVALID_REQUEST");
+      assert.equal(got.requestId, cid);
+      assert.deepEqual(got.detailTypes, ["google.rpc.BadRequest", "google.rpc.ErrorInfo", "google.rpc.RequestInfo"]);
     });
   }
 

@@ -3,7 +3,9 @@
 // exposes one function per kind of caller on window; browser.test.mjs calls
 // them through headless Chromium and checks what they return.
 //
-// Each function reads one reseller and returns a plain object:
+// Each function reads one reseller (the ...GetAcceptanceLink ones, given a
+// provider instance id, an acceptance link: url instead of companyName) and
+// returns a plain object:
 //   { ok: true, companyName, correlationId }                 on success
 //   { ok: false, code, reason, requestId, resourceName,
 //     detailTypes, correlationId }                          on an error
@@ -18,6 +20,7 @@ import { GrpcWebClientBase, MethodDescriptor } from "grpc-web";
 
 import { ResellerSchema } from "./gen/cloudcockpit/v1/reseller_pb.js";
 import { GetResellerRequestSchema, ResellerService } from "./gen/cloudcockpit/v1/reseller_service_pb.js";
+import { GetAcceptanceLinkRequestSchema, GetAcceptanceLinkResponseSchema } from "./gen/cloudcockpit/v1/customer_service_pb.js";
 import { ErrorInfoSchema, RequestInfoSchema, ResourceInfoSchema } from "./gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "./gen/google/rpc/status_pb.js";
 
@@ -99,11 +102,12 @@ window.connectGetReseller = (api, id, correlationId) =>
 window.grpcWebGetReseller = (api, id, correlationId) =>
   rpcGetReseller(createGrpcWebTransport({ baseUrl: api }), id, correlationId);
 
-// gRPC-Web with the official grpc-web runtime (binary mode, as
-// protoc-gen-grpc-web's mode=grpcweb generates), its messages serialized by
-// protobuf-es. (That the in-body trailer names are lower-case, as the
-// gRPC-Web spec writes them, is checked on the bytes by the Go test
-// TestGRPCWebTrailerCase.)
+// gRPC-Web with the official grpc-web runtime, its messages serialized by
+// protobuf-es, in either format protoc-gen-grpc-web generates for:
+// "binary" (mode=grpcweb, application/grpc-web+proto) or "text"
+// (mode=grpcwebtext, its default: application/grpc-web-text, base64
+// bodies). (That the in-body trailer names are lower-case, as the gRPC-Web
+// spec writes them, is checked on the bytes by the Go test TestGRPCWeb.)
 const getResellerMethod = new MethodDescriptor(
   "/cloudcockpit.v1.ResellerService/GetReseller",
   "unary",
@@ -112,21 +116,31 @@ const getResellerMethod = new MethodDescriptor(
   (req) => toBinary(GetResellerRequestSchema, req),
   (bytes) => fromBinary(ResellerSchema, bytes),
 );
+const getAcceptanceLinkMethod = new MethodDescriptor(
+  "/cloudcockpit.v1.CustomerService/GetAcceptanceLink",
+  "unary",
+  Object,
+  Object,
+  (req) => toBinary(GetAcceptanceLinkRequestSchema, req),
+  (bytes) => fromBinary(GetAcceptanceLinkResponseSchema, bytes),
+);
 
-window.grpcWebOfficialGetReseller = (api, id, correlationId) =>
+// officialCall calls method with request in format and resolves with
+// { ok: true, reply, correlationId, status } or the error object above.
+const officialCall = (api, format, method, request, correlationId) =>
   new Promise((resolve) => {
-    const client = new GrpcWebClientBase({ format: "binary" });
+    const client = new GrpcWebClientBase({ format });
     let cid = null;
     let status = null; // the code of the "status" event, from the trailers
     const call = client.rpcCall(
-      `${api}${getResellerMethod.getName()}`,
-      create(GetResellerRequestSchema, { resellerId: id }),
+      `${api}${method.getName()}`,
+      request,
       { authorization: `Bearer ${token}`, "x-tenant": tenant, "x-correlation-id": correlationId },
-      getResellerMethod,
-      (err, reseller) => {
+      method,
+      (err, reply) => {
         if (!err) {
           // The status event comes after the message: wait for it.
-          setTimeout(() => resolve({ ok: true, companyName: reseller.companyName, correlationId: cid, status }), 100);
+          setTimeout(() => resolve({ ok: true, reply, correlationId: cid, status }), 100);
           return;
         }
         // The details are a google.rpc.Status in grpc-status-details-bin.
@@ -152,5 +166,20 @@ window.grpcWebOfficialGetReseller = (api, id, correlationId) =>
       status = st.code;
     });
   });
+
+// withField moves one field of a successful reply to the result.
+const withField = (got, name) => {
+  if (!got.ok) return got;
+  const { reply, ...rest } = got;
+  return { ...rest, [name]: reply[name] };
+};
+
+for (const [suffix, format] of [["", "binary"], ["Text", "text"]]) {
+  window[`grpcWeb${suffix}OfficialGetReseller`] = async (api, id, correlationId) =>
+    withField(await officialCall(api, format, getResellerMethod, create(GetResellerRequestSchema, { resellerId: id }), correlationId), "companyName");
+  // id is the provider instance id.
+  window[`grpcWeb${suffix}OfficialGetAcceptanceLink`] = async (api, id, correlationId) =>
+    withField(await officialCall(api, format, getAcceptanceLinkMethod, create(GetAcceptanceLinkRequestSchema, { providerInstanceId: id }), correlationId), "url");
+}
 
 window.pageReady = true;

@@ -59,16 +59,9 @@ func (d *boundedGzip) Read(p []byte) (int, error) {
 // errMessageTooLarge is RESOURCE_EXHAUSTED with REQUEST_TOO_LARGE, as the
 // *connect.Error that vanguard writes in the caller's protocol.
 func errMessageTooLarge() error {
-	st := apierr.New(apierr.Spec{
+	return connectError(apierr.Spec{
 		Code:    codes.ResourceExhausted,
 		Message: fmt.Sprintf("request message larger than %d bytes after decompression", maxMessageBytes),
 		Reason:  apierr.ReasonRequestTooLarge,
 	})
-	ce := connect.NewError(connect.CodeResourceExhausted, errors.New(st.Message()))
-	for _, a := range st.Proto().GetDetails() {
-		if d, err := connect.NewErrorDetail(a); err == nil {
-			ce.AddDetail(d)
-		}
-	}
-	return ce
 }

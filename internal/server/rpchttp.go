@@ -35,13 +35,14 @@ type rpcHandler struct {
 	prefixes []string
 	// streaming are the prefixes of services with streaming methods.
 	streaming []string
+	// methods are the served methods' paths, "/pkg.Service/Method".
+	methods map[string]bool
 }
 
 // newRPCHandler builds the transcoder over gs, which must have all its
 // services registered. A request on a service's path that is no call it
-// serves (an unknown method, a GET, a content type it does not speak, such
-// as gRPC-Web's text form) goes to unknown: the mirror, which answers with
-// its JSON errors.
+// serves (an unknown method, a GET that is not Connect's) goes to unknown:
+// the mirror, which answers with its JSON errors.
 func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 	t, err := vanguardgrpc.NewTranscoder(gs,
 		vanguard.WithUnknownHandler(unknown),
@@ -57,14 +58,14 @@ func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect and gRPC-Web transcoder: %w", err)
 	}
-	h := &rpcHandler{transcoder: t}
+	h := &rpcHandler{transcoder: t, methods: map[string]bool{}}
 	for name, info := range gs.GetServiceInfo() {
 		prefix := "/" + name + "/"
 		h.prefixes = append(h.prefixes, prefix)
 		for _, m := range info.Methods {
-			if m.IsClientStream || m.IsServerStream {
+			h.methods[prefix+m.Name] = true
+			if (m.IsClientStream || m.IsServerStream) && !hasAnyPrefix(prefix, h.streaming) {
 				h.streaming = append(h.streaming, prefix)
-				break
 			}
 		}
 	}
@@ -76,15 +77,34 @@ func (h *rpcHandler) match(path string) bool {
 	return hasAnyPrefix(path, h.prefixes)
 }
 
-// ServeHTTP implements http.Handler: it hands the call to the transcoder,
-// lower-casing gRPC-Web trailer names.
+// ServeHTTP implements http.Handler: it hands the call to the transcoder, lower-casing gRPC-Web trailer names and
+// translating gRPC-Web's text form. A POST to a method in none of the
+// protocols (vanguard would take it for REST, and the mirror would answer
+// 404) gets INVALID_ARGUMENT (400) in Connect's JSON form, naming the header
+// and the protocols.
 func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); isGRPCWeb(ct) {
+	switch ct := r.Header.Get("Content-Type"); {
+	case isGRPCWebText(ct):
+		serveGRPCWebText(h.transcoder, w, r)
+		return
+	case isGRPCWeb(ct):
 		w = newGRPCWebTrailerWriter(w)
-	} else if strings.HasPrefix(ct, "application/grpc") {
+	case strings.HasPrefix(ct, "application/grpc"):
 		w = &grpcEndWriter{ResponseWriter: w}
+	case r.Method == http.MethodPost && h.methods[r.URL.Path] && !strings.HasPrefix(ct, "application/connect+") &&
+		(r.Header.Get("Connect-Protocol-Version") != "1" || !strings.HasPrefix(ct, "application/")):
+		_ = errorWriter.Write(w, r, errNoProtocol())
+		return
 	}
 	h.transcoder.ServeHTTP(w, r)
+}
+
+// errNoProtocol answers a POST to a method in none of the protocols served.
+func errNoProtocol() error {
+	return connectError(apierr.Spec{Code: codes.InvalidArgument, Reason: apierr.ReasonInvalidRequest,
+		Message: `this path takes RPC calls only: Connect (add the header "Connect-Protocol-Version: 1"; ` +
+			"Content-Type application/json or application/proto), gRPC (application/grpc), gRPC-Web " +
+			"(application/grpc-web, application/grpc-web-text); the REST mirror is under /v1/ (see /openapi.json)"})
 }
 
 // jsonCodec is vanguard's JSON codec, whose decode errors are
@@ -100,8 +120,14 @@ func (c jsonCodec) Unmarshal(data []byte, msg proto.Message) error {
 	if err == nil {
 		return nil
 	}
-	st := apierr.New(apierr.Spec{Code: codes.InvalidArgument, Reason: apierr.ReasonInvalidRequest, Message: "the request message does not decode: " + err.Error()})
-	ce := connect.NewError(connect.CodeInvalidArgument, errors.New(st.Message()))
+	return connectError(apierr.Spec{Code: codes.InvalidArgument, Reason: apierr.ReasonInvalidRequest, Message: "the request message does not decode: " + err.Error()})
+}
+
+// connectError is the status spec describes as a *connect.Error, which
+// vanguard and connect.ErrorWriter write in the caller's protocol.
+func connectError(spec apierr.Spec) *connect.Error {
+	st := apierr.New(spec)
+	ce := connect.NewError(connect.Code(spec.Code), errors.New(st.Message())) // the same numbers
 	for _, d := range st.Proto().GetDetails() {
 		if detail, err := connect.NewErrorDetail(d); err == nil {
 			ce.AddDetail(detail)

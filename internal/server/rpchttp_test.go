@@ -18,7 +18,6 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
-	"google.golang.org/protobuf/proto"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
@@ -147,69 +146,6 @@ func TestRPCOverHTTP(t *testing.T) {
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 var cmpSorted = cmpopts.SortSlices(func(a, b string) bool { return a < b })
-
-// TestGRPCWebTrailerCase reads a raw gRPC-Web answer: its in-body trailer
-// block names are lower-case, as the gRPC-Web spec writes them and the
-// grpc-web JavaScript client reads them.
-func TestGRPCWebTrailerCase(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
-	base, _, _ := serveOnLoopback(t, cfg)
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-
-	for _, id := range []string{sandbox.ContosoResellerID, sandbox.UnknownResellerID} {
-		msg, err := proto.Marshal(&pb.GetResellerRequest{ResellerId: id})
-		if err != nil {
-			t.Fatal(err)
-		}
-		frame := binary.BigEndian.AppendUint32([]byte{0}, uint32(len(msg)))
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+pb.ResellerService_GetReseller_FullMethodName, bytes.NewReader(append(frame, msg...)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/grpc-web+proto")
-		req.Header.Set("X-Grpc-Web", "1")
-		req.Header.Set("Authorization", "Bearer "+sandbox.SampleToken)
-		req.Header.Set("X-Tenant", sandbox.SampleTenant)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var trailer string
-		for len(body) >= 5 {
-			n := binary.BigEndian.Uint32(body[1:5])
-			if int(n) > len(body)-5 {
-				t.Fatalf("truncated frame in %q", body)
-			}
-			if body[0]&0x80 != 0 {
-				trailer = string(body[5 : 5+n])
-			}
-			body = body[5+n:]
-		}
-		if trailer == "" {
-			// A trailers-only answer carries the status in the headers.
-			if resp.Header.Get("Grpc-Status") == "" {
-				t.Fatalf("%s: no trailer block and no Grpc-Status header", id)
-			}
-			continue
-		}
-		for line := range strings.SplitSeq(strings.TrimSpace(trailer), "\r\n") {
-			name, _, _ := strings.Cut(line, ":")
-			if name != strings.ToLower(name) {
-				t.Errorf("%s: trailer name %q is not lower-case (block %q)", id, name, trailer)
-			}
-		}
-		if !strings.Contains(trailer, "grpc-status: ") {
-			t.Errorf("%s: trailer block %q has no grpc-status", id, trailer)
-		}
-	}
-}
 
 // TestReflectionOverConnect lists the services through the reflection
 // service on the HTTP port over Connect with HTTP/2 (what `buf curl
@@ -455,7 +391,6 @@ func (r *recorder) WriteHeader(int)             {}
 
 // TestRPCPathNotACall: a request on a service's path that is no call the
 // transcoder serves gets the mirror's JSON 404, not a bare text answer.
-// (gRPC-Web's text form, which vanguard does not serve, gets it too.)
 func TestRPCPathNotACall(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
@@ -464,7 +399,6 @@ func TestRPCPathNotACall(t *testing.T) {
 		name, method, path, contentType string
 	}{
 		{name: "GET", method: http.MethodGet, path: pb.ResellerService_GetReseller_FullMethodName},
-		{name: "gRPC-Web text", method: http.MethodPost, path: pb.ResellerService_GetReseller_FullMethodName, contentType: "application/grpc-web-text"},
 		{name: "unknown method", method: http.MethodPost, path: "/cloudcockpit.v1.ResellerService/Nope", contentType: "application/json"},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,142 @@
+package server
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"connectrpc.com/connect"
+	"google.golang.org/grpc/codes"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+)
+
+// gRPC-Web's text form (application/grpc-web-text, the official grpc-web
+// client's default, mode=grpcwebtext) is binary gRPC-Web in base64.
+// Vanguard v0.4.0 serves only the binary form, so the facade translates in
+// front of it: the request body is decoded and the call goes on as binary
+// gRPC-Web; the answer is encoded on its way out.
+const (
+	grpcWebTextType = "application/grpc-web-text"
+	grpcWebType     = "application/grpc-web"
+)
+
+// errorWriter writes an error in the protocol of a request's content type.
+var errorWriter = connect.NewErrorWriter()
+
+// isGRPCWebText reports whether a request's Content-Type is gRPC-Web's text
+// form (application/grpc-web-text, application/grpc-web-text+proto).
+func isGRPCWebText(contentType string) bool {
+	return contentType == grpcWebTextType || strings.HasPrefix(contentType, grpcWebTextType+"+")
+}
+
+// serveGRPCWebText answers a gRPC-Web text call with the transcoder: it
+// reads and decodes the request body (its text bounded like a binary
+// message: larger is RESOURCE_EXHAUSTED, not base64 is INVALID_ARGUMENT),
+// hands the call on as binary gRPC-Web and base64-encodes the answer, with
+// lower-case trailer names as for binary gRPC-Web.
+func serveGRPCWebText(transcoder http.Handler, w http.ResponseWriter, r *http.Request) {
+	r = r.Clone(r.Context())
+	_, codec, _ := strings.Cut(r.Header.Get("Content-Type"), "+")
+	r.Header.Set("Content-Type", grpcWebType+"+"+cmp.Or(codec, "proto"))
+	tw := newGRPCWebTrailerWriter(&grpcWebTextWriter{ResponseWriter: w})
+	text, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(base64.StdEncoding.EncodedLen(5+maxMessageBytes))))
+	var body []byte
+	if err == nil {
+		body, err = decodeBase64Segments(text)
+	}
+	if err != nil {
+		_ = errorWriter.Write(tw, r, grpcWebTextError(err))
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	r.Header.Del("Content-Length")
+	transcoder.ServeHTTP(tw, r)
+}
+
+// grpcWebTextError is the status for a text body that did not read or
+// decode.
+func grpcWebTextError(err error) error {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return errMessageTooLarge()
+	}
+	if _, ok := errors.AsType[base64.CorruptInputError](err); ok {
+		return connectError(apierr.Spec{Code: codes.InvalidArgument, Reason: apierr.ReasonInvalidRequest,
+			Message: "the gRPC-Web text request body is not padded base64: " + err.Error()})
+	}
+	return connect.NewError(connect.CodeCanceled, err) // the body did not arrive
+}
+
+// decodeBase64Segments decodes src, padded standard base64 that may be
+// several segments one after the other, each with its own padding: the
+// gRPC-Web spec lets a sender flush a padded chunk at any point.
+func decodeBase64Segments(src []byte) ([]byte, error) {
+	dst := make([]byte, 0, base64.StdEncoding.DecodedLen(len(src)))
+	for offset := 0; offset < len(src); {
+		end := bytes.IndexByte(src[offset:], '=')
+		if end < 0 {
+			end = len(src)
+		} else {
+			end += offset
+		}
+		for end < len(src) && src[end] == '=' {
+			end++
+		}
+		var err error
+		if dst, err = base64.StdEncoding.AppendDecode(dst, src[offset:end]); err != nil {
+			if corrupt, ok := errors.AsType[base64.CorruptInputError](err); ok {
+				err = corrupt + base64.CorruptInputError(offset) // where in the whole body
+			}
+			return nil, err
+		}
+		offset = end
+	}
+	return dst, nil
+}
+
+// grpcWebTextWriter base64-encodes a gRPC-Web answer and labels it
+// application/grpc-web-text. Each Write is one padded segment, complete as
+// soon as it leaves: the spec lets the client find padding anywhere, and a
+// flush never waits for the bytes that would complete a 3-byte group.
+type grpcWebTextWriter struct {
+	http.ResponseWriter
+	wroteHeader bool
+}
+
+// WriteHeader implements http.ResponseWriter: the content type names the
+// text form, and the length changes.
+func (t *grpcWebTextWriter) WriteHeader(code int) {
+	if !t.wroteHeader {
+		t.wroteHeader = true
+		h := t.Header()
+		h.Set("Content-Type", grpcWebTextType+strings.TrimPrefix(h.Get("Content-Type"), grpcWebType))
+		h.Del("Content-Length")
+	}
+	t.ResponseWriter.WriteHeader(code)
+}
+
+// Write implements http.ResponseWriter.
+func (t *grpcWebTextWriter) Write(p []byte) (int, error) {
+	if !t.wroteHeader {
+		t.WriteHeader(http.StatusOK)
+	}
+	if _, err := t.ResponseWriter.Write(base64.StdEncoding.AppendEncode(nil, p)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Flush implements http.Flusher when the wrapped writer does.
+func (t *grpcWebTextWriter) Flush() {
+	if f, ok := t.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the wrapped writer.
+func (t *grpcWebTextWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
