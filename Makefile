@@ -8,6 +8,11 @@ BIN := $(CURDIR)/.bin
 export PATH := $(BIN):$(PATH)
 GO ?= go
 GOOGLEAPIS_MOD := github.com/grpc-ecosystem/grpc-gateway@v1.16.0
+# google/api/field_behavior.proto is not in v1.16.0's third_party/googleapis;
+# v2.2.0's has it. buf/validate/validate.proto comes out of protovalidate's
+# own module (the version the Go runtime buf.build/go/protovalidate v1.4.0 uses).
+FIELD_BEHAVIOR_MOD := github.com/grpc-ecosystem/grpc-gateway/v2@v2.2.0
+PROTOVALIDATE_MOD := github.com/bufbuild/protovalidate@v1.2.2
 GEN_TOOLS := google.golang.org/protobuf/cmd/protoc-gen-go \
 	google.golang.org/grpc/cmd/protoc-gen-go-grpc \
 	github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway \
@@ -41,13 +46,16 @@ grpcurl: ## Build only grpcurl (the version pinned in tools/go.mod) into .bin/gr
 	@echo "grpcurl: $(BIN)/grpcurl (or: export PATH=\"$(BIN):\$$PATH\")"
 
 .PHONY: googleapis
-googleapis: ## Copy google/api/{annotations,http}.proto out of the grpc-gateway v1.16.0 module into build/ (not committed).
-	@$(NET) googleapis-download $(NET_TIMEOUT) $(GO) mod download $(GOOGLEAPIS_MOD)
-	@dir=$$($(GO) mod download -json $(GOOGLEAPIS_MOD) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
-	test -n "$$dir" || { echo "cannot download $(GOOGLEAPIS_MOD)"; exit 1; }; \
-	mkdir -p build/googleapis/google/api build/googleapis/google/rpc; \
+googleapis: ## Copy google/api/{annotations,http,field_behavior}.proto, google/rpc and buf/validate/validate.proto out of Go modules into build/ (not committed).
+	@$(NET) googleapis-download $(NET_TIMEOUT) $(GO) mod download $(GOOGLEAPIS_MOD) $(FIELD_BEHAVIOR_MOD) $(PROTOVALIDATE_MOD)
+	@moddir() { $(GO) mod download -json $$1 | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'; }; \
+	dir=$$(moddir $(GOOGLEAPIS_MOD)); fb=$$(moddir $(FIELD_BEHAVIOR_MOD)); pv=$$(moddir $(PROTOVALIDATE_MOD)); \
+	test -n "$$dir" -a -n "$$fb" -a -n "$$pv" || { echo "cannot download $(GOOGLEAPIS_MOD) $(FIELD_BEHAVIOR_MOD) $(PROTOVALIDATE_MOD)"; exit 1; }; \
+	mkdir -p build/googleapis/google/api build/googleapis/google/rpc build/protovalidate/buf/validate; \
 	install -m 0644 $$dir/third_party/googleapis/google/api/annotations.proto $$dir/third_party/googleapis/google/api/http.proto build/googleapis/google/api/; \
-	install -m 0644 $$dir/third_party/googleapis/google/rpc/status.proto $$dir/third_party/googleapis/google/rpc/error_details.proto build/googleapis/google/rpc/
+	install -m 0644 $$fb/third_party/googleapis/google/api/field_behavior.proto build/googleapis/google/api/; \
+	install -m 0644 $$dir/third_party/googleapis/google/rpc/status.proto $$dir/third_party/googleapis/google/rpc/error_details.proto build/googleapis/google/rpc/; \
+	install -m 0644 $$pv/proto/protovalidate/buf/validate/validate.proto build/protovalidate/buf/validate/
 
 .PHONY: generate
 generate: tools googleapis ## Regenerate gen/ (Go, gRPC, gateway, OpenAPI 2.0 and 3.0, descriptor set with comments) from proto/.
