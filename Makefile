@@ -8,6 +8,11 @@ BIN := $(CURDIR)/.bin
 export PATH := $(BIN):$(PATH)
 GO ?= go
 GOOGLEAPIS_MOD := github.com/grpc-ecosystem/grpc-gateway@v1.16.0
+# google/api/field_behavior.proto is not in v1.16.0's third_party/googleapis;
+# v2.2.0's has it. buf/validate/validate.proto comes out of protovalidate's
+# own module (the version the Go runtime buf.build/go/protovalidate v1.4.0 uses).
+FIELD_BEHAVIOR_MOD := github.com/grpc-ecosystem/grpc-gateway/v2@v2.2.0
+PROTOVALIDATE_MOD := github.com/bufbuild/protovalidate@v1.2.2
 GEN_TOOLS := google.golang.org/protobuf/cmd/protoc-gen-go \
 	google.golang.org/grpc/cmd/protoc-gen-go-grpc \
 	github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway \
@@ -41,13 +46,16 @@ grpcurl: ## Build only grpcurl (the version pinned in tools/go.mod) into .bin/gr
 	@echo "grpcurl: $(BIN)/grpcurl (or: export PATH=\"$(BIN):\$$PATH\")"
 
 .PHONY: googleapis
-googleapis: ## Copy google/api/{annotations,http}.proto out of the grpc-gateway v1.16.0 module into build/ (not committed).
-	@$(NET) googleapis-download $(NET_TIMEOUT) $(GO) mod download $(GOOGLEAPIS_MOD)
-	@dir=$$($(GO) mod download -json $(GOOGLEAPIS_MOD) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
-	test -n "$$dir" || { echo "cannot download $(GOOGLEAPIS_MOD)"; exit 1; }; \
-	mkdir -p build/googleapis/google/api build/googleapis/google/rpc; \
+googleapis: ## Copy google/api/{annotations,http,field_behavior}.proto, google/rpc and buf/validate/validate.proto out of Go modules into build/ (not committed).
+	@$(NET) googleapis-download $(NET_TIMEOUT) $(GO) mod download $(GOOGLEAPIS_MOD) $(FIELD_BEHAVIOR_MOD) $(PROTOVALIDATE_MOD)
+	@moddir() { $(GO) mod download -json $$1 | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'; }; \
+	dir=$$(moddir $(GOOGLEAPIS_MOD)); fb=$$(moddir $(FIELD_BEHAVIOR_MOD)); pv=$$(moddir $(PROTOVALIDATE_MOD)); \
+	test -n "$$dir" -a -n "$$fb" -a -n "$$pv" || { echo "cannot download $(GOOGLEAPIS_MOD) $(FIELD_BEHAVIOR_MOD) $(PROTOVALIDATE_MOD)"; exit 1; }; \
+	mkdir -p build/googleapis/google/api build/googleapis/google/rpc build/protovalidate/buf/validate; \
 	install -m 0644 $$dir/third_party/googleapis/google/api/annotations.proto $$dir/third_party/googleapis/google/api/http.proto build/googleapis/google/api/; \
-	install -m 0644 $$dir/third_party/googleapis/google/rpc/status.proto $$dir/third_party/googleapis/google/rpc/error_details.proto build/googleapis/google/rpc/
+	install -m 0644 $$fb/third_party/googleapis/google/api/field_behavior.proto build/googleapis/google/api/; \
+	install -m 0644 $$dir/third_party/googleapis/google/rpc/status.proto $$dir/third_party/googleapis/google/rpc/error_details.proto build/googleapis/google/rpc/; \
+	install -m 0644 $$pv/proto/protovalidate/buf/validate/validate.proto build/protovalidate/buf/validate/
 
 .PHONY: generate
 generate: tools googleapis ## Regenerate gen/ (Go, gRPC, gateway, OpenAPI 2.0 and 3.0, descriptor set with comments) from proto/.
@@ -218,12 +226,16 @@ interop: tools googleapis ## Call the sandbox server from Python, Node, Go, grpc
 browser: tools googleapis ## Headless Chromium on another origin calls the built facade over REST, Connect and gRPC-Web (installs chromium and npm packages).
 	bash browser/run.sh
 
+# Each linter must find no error; the warnings left are listed, with their
+# reasons, in docs/rest-mirror.md. Redocly CLI sends no telemetry.
+OPENAPI_DOCS := internal/gateway/openapi.swagger.json internal/gateway/openapi.v3.json
+
 .PHONY: openapi-validate
-openapi-validate: ## Validate /openapi.json (2.0) and /openapi.v3.json (3.0) with @apidevtools/swagger-cli (pinned in browser/package-lock.json).
-	@mkdir -p build/browser
-	@timeout 900 bash -c 'cd browser && npm ci --ignore-scripts --no-audit --no-fund' >build/browser/npm.log 2>&1 || { echo "npm ci in browser/ failed; its log:"; tail -n 60 build/browser/npm.log; exit 1; }
-	timeout 120 browser/node_modules/.bin/swagger-cli validate internal/gateway/openapi.swagger.json
-	timeout 120 browser/node_modules/.bin/swagger-cli validate internal/gateway/openapi.v3.json
+openapi-validate: ## Lint /openapi.json (2.0) and /openapi.v3.json (3.0) with swagger-cli, redocly and spectral (spectral:oas), pinned in browser/package-lock.json.
+	@$(NET) browser-npm-ci $(NET_TIMEOUT) bash -c 'cd browser && npm ci --ignore-scripts --no-audit --no-fund'
+	for f in $(OPENAPI_DOCS); do timeout 120 browser/node_modules/.bin/swagger-cli validate $$f; done
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true timeout 120 browser/node_modules/.bin/redocly lint --format stylish $(OPENAPI_DOCS)
+	timeout 120 browser/node_modules/.bin/spectral lint --ruleset internal/gateway/openapi.spectral.yaml --fail-severity error $(OPENAPI_DOCS)
 
 # Performance (docs/performance.md): `make bench` builds the facade, the standalone
 # sandbox and the harness, then runs the interleaved load phases against them

@@ -142,6 +142,7 @@ describe("a page on another origin calls the facade", { timeout: 180_000 }, () =
   const callers = [
     ["REST mirror (fetch)", "restGetReseller"],
     ["Connect (@connectrpc/connect-web)", "connectGetReseller"],
+    ["Connect GET (@connectrpc/connect-web, useHttpGet)", "connectHttpGetGetReseller"],
     ["gRPC-Web (@connectrpc/connect-web)", "grpcWebGetReseller"],
     ["gRPC-Web (the official grpc-web runtime)", "grpcWebOfficialGetReseller"],
     ["gRPC-Web text (the official grpc-web runtime, mode=grpcwebtext)", "grpcWebTextOfficialGetReseller"],
@@ -155,6 +156,9 @@ describe("a page on another origin calls the facade", { timeout: 180_000 }, () =
       assert.equal(got.correlationId, cid, "X-Correlation-Id readable and echoed");
       if (fn.includes("Official")) {
         assert.equal(got.status, 0, "the status event reports OK");
+      }
+      if (fn === "connectHttpGetGetReseller") {
+        assert.equal(got.httpMethod, "GET", "connect-web sent a GET");
       }
     });
 

@@ -98,6 +98,21 @@ async function rpcGetReseller(transport, id, correlationId) {
 window.connectGetReseller = (api, id, correlationId) =>
   rpcGetReseller(createConnectTransport({ baseUrl: api }), id, correlationId);
 
+// Connect's GET form (GetReseller declares NO_SIDE_EFFECTS), as connect-web's
+// useHttpGet sends it; httpMethod is the method fetch was called with.
+window.connectHttpGetGetReseller = async (api, id, correlationId) => {
+  let httpMethod = null;
+  const transport = createConnectTransport({
+    baseUrl: api,
+    useHttpGet: true,
+    fetch: (input, init) => {
+      httpMethod = init?.method;
+      return fetch(input, init);
+    },
+  });
+  return { ...(await rpcGetReseller(transport, id, correlationId)), httpMethod };
+};
+
 // gRPC-Web (binary), with connect-web's gRPC-Web transport.
 window.grpcWebGetReseller = (api, id, correlationId) =>
   rpcGetReseller(createGrpcWebTransport({ baseUrl: api }), id, correlationId);

@@ -54,13 +54,15 @@ done
 step "npm ci in browser/" "$OUT/npm.log" \
 	timeout "$INSTALL_TIMEOUT" bash -c 'cd browser && npm ci --ignore-scripts --no-audit --no-fund'
 
-# The protos protoc-gen-es reads: ours, google/api (make googleapis) and
-# google/rpc's error details from google-proto-files (the copies in
-# build/googleapis predate google.rpc.ErrorInfo), as a buf module of its own.
+# The protos protoc-gen-es reads: ours, google/api and buf/validate (make
+# googleapis) and google/rpc's error details from google-proto-files (the
+# copies in build/googleapis predate google.rpc.ErrorInfo), as a buf module
+# of its own.
 protos=$OUT/protos
 rm -rf "$protos" && mkdir -p "$protos/google/api" "$protos/google/rpc"
 cp -r proto/cloudcockpit "$protos/"
-cp build/googleapis/google/api/annotations.proto build/googleapis/google/api/http.proto "$protos/google/api/"
+cp build/googleapis/google/api/annotations.proto build/googleapis/google/api/http.proto build/googleapis/google/api/field_behavior.proto "$protos/google/api/"
+cp -r build/protovalidate/buf "$protos/"
 cp browser/node_modules/google-proto-files/google/rpc/error_details.proto browser/node_modules/google-proto-files/google/rpc/status.proto "$protos/google/rpc/"
 printf 'version: v2\n' >"$protos/buf.yaml"
 step "buf generate (protoc-gen-es)" "$OUT/generate.log" \

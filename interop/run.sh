@@ -112,15 +112,17 @@ GOOGLE_PROTO_FILES=$ROOT/interop/node/node_modules/google-proto-files
 "$GO" build -o "$OUT/cloudcockpit-facade" ./cmd/server >"$OUT/build.log" 2>&1 || fatal "go build ./cmd/server" "$OUT/build.log"
 "$GO" build -o "$OUT/goclient" ./examples/goclient >"$OUT/build.log" 2>&1 || fatal "go build ./examples/goclient" "$OUT/build.log"
 
-# Python code from our protos (google/api from build/googleapis) and, for the
+# Python code from our protos (google/api from build/googleapis, buf/validate
+# from build/protovalidate) and, for the
 # error details, from current googleapis google/rpc protos: the copies in
 # build/googleapis (grpc-gateway v1.16.0, 2017) predate google.rpc.ErrorInfo.
 PYGEN=$OUT/python
 rm -rf "$PYGEN" && mkdir -p "$PYGEN"
 {
-	protoc -I proto -I build/googleapis --python_out="$PYGEN" --grpc_python_out="$PYGEN" \
+	protoc -I proto -I build/googleapis -I build/protovalidate --python_out="$PYGEN" --grpc_python_out="$PYGEN" \
 		--plugin=protoc-gen-grpc_python="$(command -v grpc_python_plugin)" \
-		proto/cloudcockpit/v1/*.proto google/api/annotations.proto google/api/http.proto &&
+		proto/cloudcockpit/v1/*.proto google/api/annotations.proto google/api/http.proto \
+		google/api/field_behavior.proto buf/validate/validate.proto &&
 		protoc -I "$GOOGLE_PROTO_FILES" --python_out="$PYGEN" google/rpc/status.proto google/rpc/error_details.proto
 } >"$OUT/protoc.log" 2>&1 || fatal "protoc (Python)" "$OUT/protoc.log"
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -51,6 +52,7 @@ func TestRPCOverHTTP(t *testing.T) {
 	}{
 		{name: "connect", client: http.DefaultClient},
 		{name: "connect-json", client: http.DefaultClient, opts: []connect.ClientOption{connect.WithProtoJSON()}},
+		{name: "connect-get", client: http.DefaultClient, opts: []connect.ClientOption{connect.WithHTTPGet(), connect.WithIdempotency(connect.IdempotencyNoSideEffects)}},
 		{name: "grpc-web", client: http.DefaultClient, opts: []connect.ClientOption{connect.WithGRPCWeb()}},
 		{name: "grpc-h2c", client: h2cClient(), opts: []connect.ClientOption{connect.WithGRPC()}},
 	}
@@ -130,7 +132,7 @@ func TestRPCOverHTTP(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /metrics: %v %v", resp, err)
 	}
-	for code, want := range map[string]int{"OK": 4, "NotFound": 4, "Unauthenticated": 4, "InvalidArgument": 4} {
+	for code, want := range map[string]int{"OK": 5, "NotFound": 5, "Unauthenticated": 5, "InvalidArgument": 5} {
 		re := regexp.MustCompile(`grpc_server_handled_total\{grpc_code="` + code + `",grpc_method="GetReseller",grpc_service="cloudcockpit.v1.ResellerService"\} (\d+)`)
 		m := re.FindSubmatch(body)
 		if m == nil {
@@ -222,6 +224,15 @@ func TestCORS(t *testing.T) {
 			wantStatus: http.StatusNoContent, wantOrigin: testOrigin, wantHeaders: "authorization,content-type,x-grpc-web,x-tenant,x-user-agent",
 		},
 		{
+			name: "preflight of a Connect GET", base: base, method: http.MethodOptions, path: connectGetPath,
+			origin: testOrigin, reqHeaders: "authorization,x-tenant",
+			wantStatus: http.StatusNoContent, wantOrigin: testOrigin, wantHeaders: "authorization,x-tenant",
+		},
+		{
+			name: "Connect GET", base: base, method: http.MethodGet, path: connectGetPath,
+			origin: testOrigin, wantStatus: http.StatusOK, wantOrigin: testOrigin, wantExpose: true,
+		},
+		{
 			name: "preflight with a header the API does not use", base: base, method: http.MethodOptions, path: pb.ResellerService_GetReseller_FullMethodName,
 			origin: testOrigin, reqHeaders: "authorization,x-secret",
 			wantStatus: http.StatusNoContent,
@@ -267,7 +278,7 @@ func TestCORS(t *testing.T) {
 			req.Header.Set("Origin", tt.origin)
 			if tt.method == http.MethodOptions {
 				req.Header.Set("Access-Control-Request-Method", http.MethodPost)
-				if strings.HasPrefix(tt.path, "/v1/") {
+				if strings.HasPrefix(tt.path, "/v1/") || tt.path == connectGetPath {
 					req.Header.Set("Access-Control-Request-Method", http.MethodGet)
 				}
 				req.Header.Set("Access-Control-Request-Headers", tt.reqHeaders)
@@ -302,6 +313,11 @@ func TestCORS(t *testing.T) {
 		})
 	}
 }
+
+// connectGetPath is a Connect GET of GetReseller (JSON).
+var connectGetPath = pb.ResellerService_GetReseller_FullMethodName + "?" + url.Values{
+	"connect": {"v1"}, "encoding": {"json"}, "message": {`{"resellerId":"` + sandbox.ContosoResellerID + `"}`},
+}.Encode()
 
 // TestValidateOrigins: the setting takes origins and *, nothing else.
 func TestValidateOrigins(t *testing.T) {

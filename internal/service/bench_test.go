@@ -132,11 +132,29 @@ func BenchmarkBegin(b *testing.B) {
 	} {
 		b.Run(tt.name, func(b *testing.B) {
 			ctx := grpc.NewContextWithServerTransportStream(metadata.NewIncomingContext(context.Background(), tt.md), benchStream{})
-			validate := func(v *violations) { v.uuid("reseller_id", sandbox.ContosoResellerID, true) }
+			req := &pb.GetResellerRequest{ResellerId: sandbox.ContosoResellerID}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, _, err := begin(ctx, apierr.OpGetReseller, cfg, validate); err != nil {
+				if _, _, err := begin(ctx, apierr.OpGetReseller, cfg, req); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkValidateRequest measures the check of a request's fields against
+// its buf.validate rules (protovalidate), valid and invalid.
+func BenchmarkValidateRequest(b *testing.B) {
+	for _, tt := range []struct{ name, id string }{{"valid", sandbox.ContosoResellerID}, {"invalid", "nope"}} {
+		b.Run(tt.name, func(b *testing.B) {
+			req := &pb.GetResellerRequest{ResellerId: tt.id}
+			b.ReportAllocs()
+			for b.Loop() {
+				var v violations
+				v.request(req)
+				if (len(v.list) == 0) != (tt.name == "valid") {
+					b.Fatalf("violations %v", v.list)
 				}
 			}
 		})

@@ -26,12 +26,7 @@ func NewCustomerServer(upstream Upstream, opts ...Option) *CustomerServer {
 // GetAcceptanceLink validates the call, fetches the relationship acceptance
 // link upstream and returns it.
 func (s *CustomerServer) GetAcceptanceLink(ctx context.Context, req *pb.GetAcceptanceLinkRequest) (*pb.GetAcceptanceLinkResponse, error) {
-	ctx, call, err := begin(ctx, apierr.OpGetAcceptanceLink, s.cfg, func(v *violations) {
-		v.uuid("provider_instance_id", req.GetProviderInstanceId(), true)
-		if req.ResellerId != nil {
-			v.uuid("reseller_id", req.GetResellerId(), true)
-		}
-	})
+	ctx, call, err := begin(ctx, apierr.OpGetAcceptanceLink, s.cfg, req)
 	if err != nil {
 		return nil, err
 	}

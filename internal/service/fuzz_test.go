@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 
+	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
 )
@@ -84,7 +85,7 @@ func FuzzUUIDViolation(f *testing.F) {
 	f.Add("", false)
 	f.Fuzz(func(t *testing.T, s string, required bool) {
 		var v violations
-		v.uuid("reseller_id", s, required)
+		v.request(uuidRequest(s, required))
 		accepted := len(v.list) == 0
 		want := (s == "" && !required) || uuidRE.MatchString(s)
 		if accepted != want {
@@ -149,11 +150,24 @@ func FuzzBearer(f *testing.F) {
 	})
 }
 
+// uuidRequest returns a request whose reseller_id is s: GetReseller's
+// (required), or GetAcceptanceLink's (optional: unset when s is empty).
+func uuidRequest(s string, required bool) proto.Message {
+	if required {
+		return &pb.GetResellerRequest{ResellerId: s}
+	}
+	req := &pb.GetAcceptanceLinkRequest{ProviderInstanceId: "11111111-1111-4111-8111-111111111111"}
+	if s != "" {
+		req.ResellerId = &s
+	}
+	return req
+}
+
 // uuidProblems are the only descriptions of a UUID violation.
 var uuidProblems = func() map[string]bool {
 	var v violations
-	v.uuid("f", "", true)
-	v.uuid("f", "-", true)
+	v.request(uuidRequest("", true))
+	v.request(uuidRequest("-", true))
 	return map[string]bool{v.list[0].GetDescription(): true, v.list[1].GetDescription(): true}
 }()
 
@@ -209,7 +223,7 @@ func FuzzBegin(f *testing.F) {
 			opts = append(opts, WithDefaultTenant("default.cloudcockpit.com"))
 		}
 		ctx := metadata.NewIncomingContext(context.Background(), md)
-		_, c, err := begin(ctx, apierr.OpGetReseller, newConfig(opts), func(v *violations) { v.uuid("reseller_id", id, true) })
+		_, c, err := begin(ctx, apierr.OpGetReseller, newConfig(opts), &pb.GetResellerRequest{ResellerId: id})
 		if c == nil || !correlation.IsUUID(c.correlationID) {
 			t.Fatalf("begin() call = %+v, want one with a UUID correlation id", c)
 		}
@@ -302,15 +316,12 @@ var fixedTexts = func() string {
 	}
 	md := metadata.Pairs(apierr.MDAuthorization, "Bearer x", apierr.MDTenant, "-", apierr.MDCorrelationID, "-")
 	ctx := metadata.NewIncomingContext(context.Background(), md)
-	_, _, err := begin(ctx, apierr.OpGetReseller, newConfig(nil), func(v *violations) {
-		v.uuid("reseller_id", "", true)
-		v.uuid("provider_instance_id", "-", true)
-	})
+	_, _, err := begin(ctx, apierr.OpGetReseller, newConfig(nil), &pb.GetAcceptanceLinkRequest{ResellerId: new(string), ProviderInstanceId: "-"})
 	b.WriteString(prototext.Format(status.Convert(err).Proto()))
 	md = metadata.Pairs(apierr.MDAuthorization, "Bearer x", apierr.MDTenant, "a.b", apierr.MDTenant, "a.b")
-	_, _, err = begin(metadata.NewIncomingContext(context.Background(), md), apierr.OpGetAcceptanceLink, newConfig(nil), func(*violations) {})
+	_, _, err = begin(metadata.NewIncomingContext(context.Background(), md), apierr.OpGetAcceptanceLink, newConfig(nil), nil)
 	b.WriteString(prototext.Format(status.Convert(err).Proto()))
-	_, _, err = begin(metadata.NewIncomingContext(context.Background(), metadata.Pairs(apierr.MDAuthorization, "Bearer x")), apierr.OpGetReseller, newConfig(nil), func(*violations) {})
+	_, _, err = begin(metadata.NewIncomingContext(context.Background(), metadata.Pairs(apierr.MDAuthorization, "Bearer x")), apierr.OpGetReseller, newConfig(nil), nil)
 	b.WriteString(prototext.Format(status.Convert(err).Proto()))
 	return b.String()
 }()

@@ -26,9 +26,7 @@ func NewResellerServer(upstream Upstream, opts ...Option) *ResellerServer {
 
 // GetReseller validates the call, fetches the reseller upstream and maps it.
 func (s *ResellerServer) GetReseller(ctx context.Context, req *pb.GetResellerRequest) (*pb.Reseller, error) {
-	ctx, call, err := begin(ctx, apierr.OpGetReseller, s.cfg, func(v *violations) {
-		v.uuid("reseller_id", req.GetResellerId(), true)
-	})
+	ctx, call, err := begin(ctx, apierr.OpGetReseller, s.cfg, req)
 	if err != nil {
 		return nil, err
 	}

@@ -2,14 +2,18 @@ package service
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
 
+	"buf.build/go/protovalidate"
 	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
@@ -43,10 +47,11 @@ func (c *call) unknownEnum(ctx context.Context, l *slog.Logger) func(field, name
 }
 
 // begin establishes the call's correlation id and validates its credentials,
-// tenant and request fields. Missing or malformed credentials answer
-// UNAUTHENTICATED and take precedence; otherwise every violation is listed in
-// one INVALID_ARGUMENT. Nothing goes upstream when begin returns an error.
-func begin(ctx context.Context, op string, cfg config, validateRequest func(*violations)) (context.Context, *call, error) {
+// tenant and request fields (req's buf.validate rules; nil checks none).
+// Missing or malformed credentials answer UNAUTHENTICATED and take
+// precedence; otherwise every violation is listed in one INVALID_ARGUMENT.
+// Nothing goes upstream when begin returns an error.
+func begin(ctx context.Context, op string, cfg config, req proto.Message) (context.Context, *call, error) {
 	ctx, cid := correlation.Ensure(ctx)
 	c := &call{op: op, correlationID: cid.Value, info: rest.CallInfo{CorrelationID: cid.Value, Caller: callerIdentity(ctx)}}
 	md, _ := metadata.FromIncomingContext(ctx)
@@ -63,7 +68,7 @@ func begin(ctx context.Context, op string, cfg config, validateRequest func(*vio
 	if cid.Rejected != "" {
 		v.add(apierr.MDCorrelationID, "must be a UUID (8-4-4-4-12 hexadecimal digits), sent once")
 	}
-	validateRequest(&v)
+	v.request(req)
 	if len(v.list) > 0 {
 		return ctx, c, localStatus(c, codes.InvalidArgument, apierr.ReasonInvalidRequest, v.message(), v.list)
 	}
@@ -121,13 +126,32 @@ func (v *violations) add(field, description string) {
 	v.list = append(v.list, &errdetails.BadRequest_FieldViolation{Field: field, Description: description})
 }
 
-// uuid checks that a request field holds a canonical UUID.
-func (v *violations) uuid(field, value string, required bool) {
-	switch {
-	case value == "" && required:
-		v.add(field, "required: a UUID such as 11111111-1111-4111-8111-111111111111")
-	case value != "" && !correlation.IsUUID(value):
-		v.add(field, "must be a UUID (8-4-4-4-12 hexadecimal digits)")
+// ruleDescriptions are the descriptions of the protovalidate rules the
+// requests declare, by rule id; every required field is a UUID. A rule not
+// listed keeps protovalidate's own message.
+var ruleDescriptions = map[string]string{
+	"required":          "required: a UUID such as 11111111-1111-4111-8111-111111111111",
+	"string.uuid_empty": "required: a UUID such as 11111111-1111-4111-8111-111111111111",
+	"string.uuid":       "must be a UUID (8-4-4-4-12 hexadecimal digits)",
+}
+
+// request checks req against the buf.validate rules of its proto, one
+// violation per broken rule under the proto field name. Rules that do not
+// compile are a defect of the contract (TestRequestRulesCompile): it panics.
+func (v *violations) request(req proto.Message) {
+	var ve *protovalidate.ValidationError
+	switch err := protovalidate.Validate(req); {
+	case err == nil:
+		return
+	case !errors.As(err, &ve):
+		panic(fmt.Sprintf("buf.validate rules of %T: %v", req, err))
+	}
+	for _, pv := range ve.Violations {
+		d, ok := ruleDescriptions[pv.Proto.GetRuleId()]
+		if !ok {
+			d = pv.Proto.GetMessage()
+		}
+		v.add(protovalidate.FieldPathString(pv.Proto.GetField()), d)
 	}
 }
 

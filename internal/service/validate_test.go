@@ -2,16 +2,23 @@ package service
 
 import (
 	"context"
-	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"buf.build/go/protovalidate"
 	gocmp "github.com/google/go-cmp/cmp"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/testing/protocmp"
 
+	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
@@ -175,16 +182,9 @@ func TestBeginAccepts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := newConfig([]Option{WithDefaultTenant(tt.defaultTenant)})
-			validated := false
-			ctx, c, err := begin(beginCtx(t, tt.md...), apierr.OpGetReseller, cfg, func(v *violations) {
-				validated = true
-				v.uuid("reseller_id", testResellerID, true)
-			})
+			ctx, c, err := begin(beginCtx(t, tt.md...), apierr.OpGetReseller, cfg, &pb.GetResellerRequest{ResellerId: testResellerID})
 			if err != nil {
 				t.Fatalf("begin() error = %v", err)
-			}
-			if !validated {
-				t.Error("begin() did not run the request validation")
 			}
 			cid := tt.wantCorrelationID
 			if cid == "" {
@@ -307,9 +307,7 @@ func TestBeginRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := newConfig([]Option{WithDefaultTenant(tt.defaultTenant)})
-			_, c, err := begin(beginCtx(t, tt.md...), apierr.OpGetReseller, cfg, func(v *violations) {
-				v.uuid("reseller_id", tt.resellerID, true)
-			})
+			_, c, err := begin(beginCtx(t, tt.md...), apierr.OpGetReseller, cfg, &pb.GetResellerRequest{ResellerId: tt.resellerID})
 			if err == nil {
 				t.Fatal("begin() error = nil, want a status")
 			}
@@ -328,5 +326,64 @@ func TestBeginRejects(t *testing.T) {
 				t.Error("a local error's ErrorInfo has upstreamHttpStatus")
 			}
 		})
+	}
+}
+
+func TestViolationsRequest(t *testing.T) {
+	fv := func(field, description string) *errdetails.BadRequest_FieldViolation {
+		return &errdetails.BadRequest_FieldViolation{Field: field, Description: description}
+	}
+	const (
+		uuidRequired = "required: a UUID such as 11111111-1111-4111-8111-111111111111"
+		notUUID      = "must be a UUID (8-4-4-4-12 hexadecimal digits)"
+	)
+	empty, bad, upper := "", "nope", strings.ToUpper(testResellerID)
+	tests := []struct {
+		name string
+		req  proto.Message
+		want []*errdetails.BadRequest_FieldViolation
+	}{
+		{name: "reseller", req: &pb.GetResellerRequest{ResellerId: testResellerID}},
+		{name: "reseller upper case", req: &pb.GetResellerRequest{ResellerId: upper}},
+		{name: "reseller missing", req: &pb.GetResellerRequest{}, want: []*errdetails.BadRequest_FieldViolation{fv("reseller_id", uuidRequired)}},
+		{name: "reseller malformed", req: &pb.GetResellerRequest{ResellerId: "{" + testResellerID + "}"}, want: []*errdetails.BadRequest_FieldViolation{fv("reseller_id", notUUID)}},
+		{name: "link without reseller", req: &pb.GetAcceptanceLinkRequest{ProviderInstanceId: testResellerID}},
+		{name: "link with reseller", req: &pb.GetAcceptanceLinkRequest{ProviderInstanceId: testResellerID, ResellerId: &upper}},
+		{name: "link missing provider", req: &pb.GetAcceptanceLinkRequest{}, want: []*errdetails.BadRequest_FieldViolation{fv("provider_instance_id", uuidRequired)}},
+		{name: "link empty reseller", req: &pb.GetAcceptanceLinkRequest{ProviderInstanceId: testResellerID, ResellerId: &empty},
+			want: []*errdetails.BadRequest_FieldViolation{fv("reseller_id", uuidRequired)}},
+		{name: "link both malformed", req: &pb.GetAcceptanceLinkRequest{ProviderInstanceId: bad, ResellerId: &bad},
+			want: []*errdetails.BadRequest_FieldViolation{fv("provider_instance_id", notUUID), fv("reseller_id", notUUID)}},
+		{name: "nil", req: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var v violations
+			v.request(tt.req)
+			if diff := gocmp.Diff(tt.want, v.list, protocmp.Transform()); diff != "" {
+				t.Errorf("violations mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRequestRulesCompile checks that the buf.validate rules of every
+// method's request compile, so that violations.request never panics.
+func TestRequestRulesCompile(t *testing.T) {
+	for _, fd := range []protoreflect.FileDescriptor{pb.File_cloudcockpit_v1_reseller_service_proto, pb.File_cloudcockpit_v1_customer_service_proto} {
+		for i := range fd.Services().Len() {
+			methods := fd.Services().Get(i).Methods()
+			for j := range methods.Len() {
+				in := methods.Get(j).Input()
+				mt, err := protoregistry.GlobalTypes.FindMessageByName(in.FullName())
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ve *protovalidate.ValidationError
+				if err := protovalidate.Validate(mt.New().Interface()); err != nil && !errors.As(err, &ve) {
+					t.Errorf("rules of %s: %v", in.FullName(), err)
+				}
+			}
+		}
 	}
 }

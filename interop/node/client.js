@@ -6,7 +6,7 @@
 // (`npm ci`). Prints one "ok - ..." or "not ok - ..." line per check; exits 1
 // if any failed.
 //
-//   node interop/node/client.js --addr 127.0.0.1:9090 --proto proto --googleapis build/googleapis
+//   node interop/node/client.js --addr 127.0.0.1:9090 --proto proto --googleapis build/googleapis --protovalidate build/protovalidate
 'use strict';
 
 const assert = require('node:assert/strict');
@@ -31,19 +31,20 @@ const {values: args} = parseArgs({
     addr: {type: 'string'},
     proto: {type: 'string', default: 'proto'},
     googleapis: {type: 'string', default: 'build/googleapis'},
+    protovalidate: {type: 'string', default: 'build/protovalidate'},
   },
 });
 if (!args.addr) {
-  console.error('usage: client.js --addr host:port [--proto dir] [--googleapis dir]');
+  console.error('usage: client.js --addr host:port [--proto dir] [--googleapis dir] [--protovalidate dir]');
   process.exit(2);
 }
 
 // Our services, loaded from the .proto sources (google/api/annotations.proto
-// from build/googleapis).
+// from build/googleapis, buf/validate/validate.proto from build/protovalidate).
 const definition = protoLoader.loadSync(
   ['cloudcockpit/v1/reseller_service.proto', 'cloudcockpit/v1/customer_service.proto'],
   {keepCase: false, longs: String, enums: String, defaults: true, oneofs: true,
-    includeDirs: [args.proto, args.googleapis]},
+    includeDirs: [args.proto, args.googleapis, args.protovalidate]},
 );
 const pkg = grpc.loadPackageDefinition(definition).cloudcockpit.v1;
 

@@ -7,6 +7,7 @@
 package cloudcockpitv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -132,16 +133,16 @@ var File_cloudcockpit_v1_customer_service_proto protoreflect.FileDescriptor
 
 const file_cloudcockpit_v1_customer_service_proto_rawDesc = "" +
 	"\n" +
-	"&cloudcockpit/v1/customer_service.proto\x12\x0fcloudcockpit.v1\x1a\x1cgoogle/api/annotations.proto\"\x82\x01\n" +
-	"\x18GetAcceptanceLinkRequest\x120\n" +
-	"\x14provider_instance_id\x18\x01 \x01(\tR\x12providerInstanceId\x12$\n" +
-	"\vreseller_id\x18\x02 \x01(\tH\x00R\n" +
+	"&cloudcockpit/v1/customer_service.proto\x12\x0fcloudcockpit.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"\x9d\x01\n" +
+	"\x18GetAcceptanceLinkRequest\x12A\n" +
+	"\x14provider_instance_id\x18\x01 \x01(\tB\x0f\xe2A\x01\x02\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\x12providerInstanceId\x12.\n" +
+	"\vreseller_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\n" +
 	"resellerId\x88\x01\x01B\x0e\n" +
 	"\f_reseller_id\"-\n" +
 	"\x19GetAcceptanceLinkResponse\x12\x10\n" +
-	"\x03url\x18\x01 \x01(\tR\x03url2\xb2\x01\n" +
-	"\x0fCustomerService\x12\x9e\x01\n" +
-	"\x11GetAcceptanceLink\x12).cloudcockpit.v1.GetAcceptanceLinkRequest\x1a*.cloudcockpit.v1.GetAcceptanceLinkResponse\"2\x82\xd3\xe4\x93\x02,b\x03url\x12%/v1/Customers/relationship-acceptanceBPZNgithub.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1;cloudcockpitv1b\x06proto3"
+	"\x03url\x18\x01 \x01(\tR\x03url2\xb5\x01\n" +
+	"\x0fCustomerService\x12\xa1\x01\n" +
+	"\x11GetAcceptanceLink\x12).cloudcockpit.v1.GetAcceptanceLinkRequest\x1a*.cloudcockpit.v1.GetAcceptanceLinkResponse\"5\x82\xd3\xe4\x93\x02,b\x03url\x12%/v1/Customers/relationship-acceptance\x90\x02\x01BPZNgithub.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1;cloudcockpitv1b\x06proto3"
 
 var (
 	file_cloudcockpit_v1_customer_service_proto_rawDescOnce sync.Once

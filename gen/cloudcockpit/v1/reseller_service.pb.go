@@ -7,6 +7,7 @@
 package cloudcockpitv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -73,12 +74,12 @@ var File_cloudcockpit_v1_reseller_service_proto protoreflect.FileDescriptor
 
 const file_cloudcockpit_v1_reseller_service_proto_rawDesc = "" +
 	"\n" +
-	"&cloudcockpit/v1/reseller_service.proto\x12\x0fcloudcockpit.v1\x1a\x1ecloudcockpit/v1/reseller.proto\x1a\x1cgoogle/api/annotations.proto\"5\n" +
-	"\x12GetResellerRequest\x12\x1f\n" +
-	"\vreseller_id\x18\x01 \x01(\tR\n" +
-	"resellerId2\x85\x01\n" +
-	"\x0fResellerService\x12r\n" +
-	"\vGetReseller\x12#.cloudcockpit.v1.GetResellerRequest\x1a\x19.cloudcockpit.v1.Reseller\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/Resellers/{reseller_id}BPZNgithub.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1;cloudcockpitv1b\x06proto3"
+	"&cloudcockpit/v1/reseller_service.proto\x12\x0fcloudcockpit.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ecloudcockpit/v1/reseller.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"F\n" +
+	"\x12GetResellerRequest\x120\n" +
+	"\vreseller_id\x18\x01 \x01(\tB\x0f\xe2A\x01\x02\xbaH\b\xc8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"resellerId2\x88\x01\n" +
+	"\x0fResellerService\x12u\n" +
+	"\vGetReseller\x12#.cloudcockpit.v1.GetResellerRequest\x1a\x19.cloudcockpit.v1.Reseller\"&\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/Resellers/{reseller_id}\x90\x02\x01BPZNgithub.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1;cloudcockpitv1b\x06proto3"
 
 var (
 	file_cloudcockpit_v1_reseller_service_proto_rawDescOnce sync.Once
