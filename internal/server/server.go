@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -76,8 +77,8 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	}
 	defer func() { _ = gl.Close() }() // already closed by the servers' shutdown
 	defer func() { _ = hl.Close() }()
-	gl = netutil.LimitListener(gl, cfg.MaxConnections)
-	hl = netutil.LimitListener(hl, cfg.MaxConnections)
+	maxConns := cmp.Or(cfg.MaxConnections, DefaultMaxConnections)
+	gl, hl = netutil.LimitListener(gl, maxConns), netutil.LimitListener(hl, maxConns)
 	// Certificates and CAs are read before anything starts.
 	listenTLS, err := cfg.loadListenerTLS()
 	if err != nil {
@@ -162,7 +163,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		// At most the gRPC port's per-connection stream cap, and at most
 		// httpMaxStreams: net/http gives each stream a goroutine and a
 		// request before any handler can refuse it (see httpMaxStreams).
-		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: min(cfg.GRPCMaxConcurrentStreams, httpMaxStreams)},
+		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: min(int(cfg.grpcStreams()), httpMaxStreams)},
 	}
 
 	errc := make(chan error, 2)
@@ -205,7 +206,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 			t.Stop()
 		}
 	}
-	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmp.Or(cfg.ShutdownTimeout, DefaultShutdownTimeout))
 	defer cancel()
 	done := make(chan struct{})
 	go func() {
