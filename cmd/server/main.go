@@ -17,7 +17,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
-	"time"
 
 	embedded "github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/server"
@@ -57,7 +56,7 @@ type cliOptions struct {
 // is an error that names the flag or variable.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (server.Config, cliOptions, error) {
 	cfg := server.DefaultConfig()
-	cli := cliFlags{logLevel: "info", logFormat: "json", logFlush: 100 * time.Millisecond}
+	cli := cliDefaults
 	table := settings(&cfg, &cli)
 	fs := flag.NewFlagSet("cloudcockpit-facade", flag.ContinueOnError)
 	fs.SetOutput(stderr)

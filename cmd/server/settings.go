@@ -43,6 +43,9 @@ type cliFlags struct {
 	logFlush  time.Duration
 }
 
+// cliDefaults are the defaults of cliFlags.
+var cliDefaults = cliFlags{logLevel: "info", logFormat: "json", logFlush: 100 * time.Millisecond}
+
 // settings is the table of every setting, in -h order, bound to cfg and
 // cli; their current values are the defaults. A number or duration of 0
 // means its default (server.Config's convention), except for a setting
