@@ -48,8 +48,8 @@ var cliDefaults = cliFlags{logLevel: "info", logFormat: "json", logFlush: 100 * 
 
 // settings is the table of every setting, in -h order, bound to cfg and
 // cli; their current values are the defaults. A number or duration of 0
-// means its default (server.Config's convention), except for a setting
-// made with off, where 0 turns it off.
+// means its default (server.Config's convention), except for the settings
+// made with offDuration or offRatio, which 0 turns off.
 func settings(cfg *server.Config, cli *cliFlags) []setting {
 	return []setting{
 		{listeners, "grpc-addr", "GRPC_ADDR", text(&cfg.GRPCAddr), "", "gRPC listen address"},

@@ -115,7 +115,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	ucfg := cfg.upstreamConfig(upstreamURL, func(_, to resilience.BreakerState) {
 		metrics.BreakerTransition(to.String())
 		if to == resilience.BreakerOpen {
-			log.Warn("a tenant's upstream circuit breaker opened", slog.Duration("open_for", cfg.BreakerOpenDuration))
+			log.Warn("a tenant's upstream circuit breaker opened", slog.Duration("open_for", cmp.Or(cfg.BreakerOpenDuration, resilience.DefaultOpenFor)))
 		}
 	})
 	ucfg.OnCoalesced = metrics.Coalesced
@@ -125,7 +125,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	transport := rest.NewTransport(rest.TransportConfig{
 		TLS:                   upstreamTLS,
 		MaxConns:              cfg.UpstreamMaxConcurrent,
-		ResponseHeaderTimeout: cfg.UpstreamAttemptTimeout,
+		ResponseHeaderTimeout: cmp.Or(cfg.UpstreamAttemptTimeout, rest.DefaultAttemptTimeout),
 	})
 	defer transport.CloseIdleConnections()
 	ucfg.Transport = tracing.Transport(metrics.Transport(transport))
