@@ -194,7 +194,8 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	case runErr = <-errc:
 	}
 	// Durations as text ("10s"): slog's JSON handler writes nanoseconds.
-	log.Info("shutting down", slog.String("delay", cfg.ShutdownDelay.String()), slog.String("drain_timeout", cfg.ShutdownTimeout.String()))
+	drain := cmp.Or(cfg.ShutdownTimeout, DefaultShutdownTimeout)
+	log.Info("shutting down", slog.String("delay", cfg.ShutdownDelay.String()), slog.String("drain_timeout", drain.String()))
 	stopWatch()
 	hs.Shutdown() // readiness NOT_SERVING first
 	if cfg.ShutdownDelay > 0 && runErr == nil {
@@ -206,7 +207,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 			t.Stop()
 		}
 	}
-	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmp.Or(cfg.ShutdownTimeout, DefaultShutdownTimeout))
+	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
 	defer cancel()
 	done := make(chan struct{})
 	go func() {
