@@ -52,7 +52,7 @@ func TestFlagGroups(t *testing.T) {
 		}
 	}
 	seen := map[string]bool{}
-	for _, title := range titles[1:] { // the first is "Usage"
+	for _, title := range titles {
 		if seen[title] {
 			t.Errorf("-h prints group %q twice: keep its settings together in the table", title)
 		}
