@@ -139,6 +139,8 @@ func typed[T any](typ string, p *T, parse func(string) (T, error), want string) 
 	}}
 }
 
+// text, boolean, whole, byteSize, ratio and duration are the kinds of
+// values a setting can have, each bound to where its value goes.
 func text(p *string) *value {
 	return typed("string", p, func(s string) (string, error) { return s, nil }, "")
 }
@@ -175,16 +177,17 @@ func offDuration(p *time.Duration) *value {
 	return typed("duration", p, orOff(time.ParseDuration), "want a duration such as 10s, or 0 to turn it off")
 }
 
+// orOff parses like parse, 0 as -1, and refuses a negative value.
 func orOff[T time.Duration | float64](parse func(string) (T, error)) func(string) (T, error) {
 	return func(s string) (T, error) {
 		v, err := parse(s)
 		switch {
-		case err != nil || v > 0:
-			return v, err
-		case v < 0:
+		case err == nil && v == 0:
+			return -1, nil
+		case err == nil && v < 0:
 			return v, errors.New("negative")
 		}
-		return -1, nil
+		return v, err
 	}
 }
 
