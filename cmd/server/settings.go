@@ -40,11 +40,10 @@ type cliFlags struct {
 	version   bool
 	logLevel  string
 	logFormat string
-	logFlush  time.Duration
 }
 
 // cliDefaults are the defaults of cliFlags.
-var cliDefaults = cliFlags{logLevel: "info", logFormat: "json", logFlush: 100 * time.Millisecond}
+var cliDefaults = cliFlags{logLevel: "info", logFormat: "json"}
 
 // settings is the table of every setting, in -h order, bound to cfg and
 // cli; their current values are the defaults. A number or duration of 0
@@ -67,7 +66,6 @@ func settings(cfg *server.Config, cli *cliFlags) []setting {
 
 		{logging, "log-level", "LOG_LEVEL", text(&cli.logLevel), "", "log level: debug, info, warn, error"},
 		{logging, "log-format", "LOG_FORMAT", text(&cli.logFormat), "", "log format: json or text"},
-		{logging, "log-flush-interval", "LOG_FLUSH_INTERVAL", duration(&cli.logFlush), "", "log lines are written in batches at least this often; 0 writes each line at once"},
 
 		{shutdown, "shutdown-delay", "SHUTDOWN_DELAY", duration(&cfg.ShutdownDelay), "", "how long to keep accepting calls after SIGTERM, readiness already NOT_SERVING, before draining (time for load balancers to notice)"},
 		{shutdown, "shutdown-timeout", "SHUTDOWN_TIMEOUT", duration(&cfg.ShutdownTimeout), "", "how long in-flight calls may take to finish after SIGTERM"},
