@@ -28,7 +28,7 @@ func TestParseConfigGRPCLimits(t *testing.T) {
 		{
 			name: "flags",
 			args: []string{"-grpc-max-streams=50", "-grpc-connection-timeout=2s", "-grpc-keepalive-min-time=30s", "-grpc-max-connection-idle=0"},
-			want: limits{50, 2 * time.Second, 30 * time.Second, 0},
+			want: limits{50, 2 * time.Second, 30 * time.Second, -1},
 		},
 		{
 			name: "environment",
@@ -37,7 +37,7 @@ func TestParseConfigGRPCLimits(t *testing.T) {
 			want: limits{250, 5 * time.Second, time.Minute, 15 * time.Minute},
 		},
 		{name: "bad streams variable", env: map[string]string{"GRPC_MAX_CONCURRENT_STREAMS": "lots"}, wantErr: `GRPC_MAX_CONCURRENT_STREAMS="lots": want a whole number`},
-		{name: "no streams", args: []string{"-grpc-max-streams=0"}, wantErr: "-grpc-max-streams (GRPC_MAX_CONCURRENT_STREAMS) must be between 1 and 10000"},
+		{name: "negative streams", args: []string{"-grpc-max-streams=-1"}, wantErr: "-grpc-max-streams (GRPC_MAX_CONCURRENT_STREAMS) must be between 1 and 10000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,9 +77,9 @@ func TestParseConfigProcessLimits(t *testing.T) {
 		{name: "flags", args: []string{"-max-connections=64", "-max-calls=200", "-message-timeout=2s"}, want: limits{64, 200, 2 * time.Second}},
 		{name: "environment", env: map[string]string{"MAX_CONNECTIONS": "256", "MAX_CALLS": "500", "MESSAGE_TIMEOUT": "10s"}, want: limits{256, 500, 10 * time.Second}},
 		{name: "bad calls variable", env: map[string]string{"MAX_CALLS": "many"}, wantErr: `MAX_CALLS="many": want a whole number`},
-		{name: "no connections", args: []string{"-max-connections=0"}, wantErr: "-max-connections (MAX_CONNECTIONS) must be between 1 and 100000"},
-		{name: "no calls", args: []string{"-max-calls=0"}, wantErr: "-max-calls (MAX_CALLS) must be between 1 and 100000"},
-		{name: "no message time", args: []string{"-message-timeout=0s"}, wantErr: "-message-timeout (MESSAGE_TIMEOUT) must be positive"},
+		{name: "negative connections", args: []string{"-max-connections=-1"}, wantErr: "-max-connections (MAX_CONNECTIONS) must be between 1 and 100000"},
+		{name: "negative calls", args: []string{"-max-calls=-1"}, wantErr: "-max-calls (MAX_CALLS) must be between 1 and 100000"},
+		{name: "negative message time", args: []string{"-message-timeout=-1s"}, wantErr: "-message-timeout (MESSAGE_TIMEOUT) must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -52,9 +52,9 @@ func TestParseConfigUpstreamSettings(t *testing.T) {
 				"-breaker-window=10s", "-breaker-open=30s", "-coalesce=false", "-upstream-tenant-max-concurrent=2", "-upstream-retry-ratio=0.2",
 				"-upstream-max-tenants=10", "-upstream-tenant-idle=1m"},
 			check: func(c server.Config) bool {
-				return c.UpstreamTimeout == 3*time.Second && c.UpstreamAttemptTimeout == 0 && c.UpstreamMaxAttempts == 1 &&
-					c.UpstreamMaxConcurrent == 8 && c.UpstreamQueueTimeout == 0 && c.UpstreamMaxBodyBytes == 4096 &&
-					c.BreakerFailureRatio == 0 && c.BreakerMinCalls == 100 && c.BreakerWindow == 10*time.Second &&
+				return c.UpstreamTimeout == 3*time.Second && c.UpstreamAttemptTimeout == -1 && c.UpstreamMaxAttempts == 1 &&
+					c.UpstreamMaxConcurrent == 8 && c.UpstreamQueueTimeout == -1 && c.UpstreamMaxBodyBytes == 4096 &&
+					c.BreakerFailureRatio == -1 && c.BreakerMinCalls == 100 && c.BreakerWindow == 10*time.Second &&
 					c.BreakerOpenDuration == 30*time.Second && !c.Coalesce && c.UpstreamTenantMaxConcurrent == 2 &&
 					c.UpstreamRetryRatio == 0.2 && c.UpstreamMaxTenants == 10 && c.UpstreamTenantIdle == time.Minute
 			},
@@ -80,26 +80,36 @@ func TestParseConfigUpstreamSettings(t *testing.T) {
 			env:   map[string]string{"UPSTREAM_MAX_ATTEMPTS": "7"},
 			check: func(c server.Config) bool { return c.UpstreamMaxAttempts == 2 },
 		},
+		{
+			name:  "0 turns a setting off, by variable too",
+			env:   map[string]string{"BREAKER_FAILURE_RATIO": "0", "UPSTREAM_ATTEMPT_TIMEOUT": "0s"},
+			check: func(c server.Config) bool { return c.BreakerFailureRatio < 0 && c.UpstreamAttemptTimeout < 0 },
+		},
+		{
+			name:  "0 means the default where a setting cannot be off",
+			args:  []string{"-upstream-timeout=0", "-upstream-max-attempts=0"},
+			check: func(c server.Config) bool { return c.UpstreamTimeout == 0 && c.UpstreamMaxAttempts == 0 },
+		},
 		{name: "bad duration variable", env: map[string]string{"UPSTREAM_TIMEOUT": "soon"}, wantErr: `UPSTREAM_TIMEOUT="soon": want a duration`},
 		{name: "bad number variable", env: map[string]string{"UPSTREAM_MAX_CONCURRENT": "many"}, wantErr: `UPSTREAM_MAX_CONCURRENT="many": want a whole number`},
 		{name: "bad bool variable", env: map[string]string{"COALESCE": "maybe"}, wantErr: `COALESCE="maybe": want true or false`},
 		{name: "bad body size variable", env: map[string]string{"UPSTREAM_MAX_BODY_BYTES": "1MiB"}, wantErr: `UPSTREAM_MAX_BODY_BYTES="1MiB": want a number of bytes`},
-		{name: "zero attempts", args: []string{"-upstream-max-attempts=0"}, wantErr: "-upstream-max-attempts (UPSTREAM_MAX_ATTEMPTS) must be between 1"},
+		{name: "negative attempts", args: []string{"-upstream-max-attempts=-1"}, wantErr: "-upstream-max-attempts (UPSTREAM_MAX_ATTEMPTS) must be between 1"},
 		{name: "too many attempts", env: map[string]string{"UPSTREAM_MAX_ATTEMPTS": "11"}, wantErr: "must be between 1 (no retries) and 10, got 11"},
-		{name: "zero timeout", args: []string{"-upstream-timeout=0"}, wantErr: "-upstream-timeout (UPSTREAM_TIMEOUT) must be positive"},
-		{name: "negative attempt timeout", args: []string{"-upstream-attempt-timeout=-1s"}, wantErr: "-upstream-attempt-timeout (UPSTREAM_ATTEMPT_TIMEOUT) must not be negative"},
-		{name: "zero concurrency", args: []string{"-upstream-max-concurrent=0"}, wantErr: "-upstream-max-concurrent (UPSTREAM_MAX_CONCURRENT) must be at least 1"},
-		{name: "negative queue timeout", args: []string{"-upstream-queue-timeout=-1s"}, wantErr: "-upstream-queue-timeout (UPSTREAM_QUEUE_TIMEOUT) must not be negative"},
+		{name: "negative timeout", args: []string{"-upstream-timeout=-1s"}, wantErr: "-upstream-timeout (UPSTREAM_TIMEOUT) must not be negative"},
+		{name: "negative attempt timeout", args: []string{"-upstream-attempt-timeout=-1s"}, wantErr: `invalid value "-1s" for flag -upstream-attempt-timeout: want a duration such as 10s, or 0 to turn it off`},
+		{name: "negative concurrency", args: []string{"-upstream-max-concurrent=-1"}, wantErr: "-upstream-max-concurrent (UPSTREAM_MAX_CONCURRENT) must be at least 1"},
+		{name: "negative queue timeout", env: map[string]string{"UPSTREAM_QUEUE_TIMEOUT": "-1s"}, wantErr: `UPSTREAM_QUEUE_TIMEOUT="-1s": want a duration such as 10s, or 0 to turn it off`},
 		{name: "tiny body limit", args: []string{"-upstream-max-body=10"}, wantErr: "-upstream-max-body (UPSTREAM_MAX_BODY_BYTES) must be at least 1024"},
 		{name: "breaker ratio above 1", args: []string{"-breaker-failure-ratio=1.5"}, wantErr: "-breaker-failure-ratio (BREAKER_FAILURE_RATIO) must be between 0 (no breakers) and 1"},
 		{name: "bad ratio variable", env: map[string]string{"BREAKER_FAILURE_RATIO": "half"}, wantErr: `BREAKER_FAILURE_RATIO="half": want a number`},
-		{name: "zero breaker min calls", args: []string{"-breaker-min-calls=0"}, wantErr: "-breaker-min-calls (BREAKER_MIN_CALLS) must be between 1 and 1000000"},
-		{name: "zero breaker window", env: map[string]string{"BREAKER_WINDOW": "0s"}, wantErr: "-breaker-window (BREAKER_WINDOW) must be positive"},
+		{name: "negative breaker min calls", args: []string{"-breaker-min-calls=-1"}, wantErr: "-breaker-min-calls (BREAKER_MIN_CALLS) must be between 1 and 1000000"},
+		{name: "negative breaker window", env: map[string]string{"BREAKER_WINDOW": "-1s"}, wantErr: "-breaker-window (BREAKER_WINDOW) must not be negative"},
 		{name: "tenant limit above global", args: []string{"-upstream-max-concurrent=8", "-upstream-tenant-max-concurrent=9"}, wantErr: "-upstream-tenant-max-concurrent (UPSTREAM_TENANT_MAX_CONCURRENT) must be between 0"},
-		{name: "zero retry ratio", args: []string{"-upstream-retry-ratio=0"}, wantErr: "-upstream-retry-ratio (UPSTREAM_RETRY_RATIO) must be above 0"},
-		{name: "zero max tenants", env: map[string]string{"UPSTREAM_MAX_TENANTS": "0"}, wantErr: "-upstream-max-tenants (UPSTREAM_MAX_TENANTS) must be at least 1"},
-		{name: "zero tenant idle", args: []string{"-upstream-tenant-idle=0s"}, wantErr: "-upstream-tenant-idle (UPSTREAM_TENANT_IDLE) must be positive"},
-		{name: "zero breaker open", env: map[string]string{"BREAKER_OPEN_DURATION": "0s"}, wantErr: "-breaker-open (BREAKER_OPEN_DURATION) must be positive"},
+		{name: "negative retry ratio", args: []string{"-upstream-retry-ratio=-0.1"}, wantErr: "-upstream-retry-ratio (UPSTREAM_RETRY_RATIO) must be between 0 (the default, 0.1) and 1"},
+		{name: "negative max tenants", env: map[string]string{"UPSTREAM_MAX_TENANTS": "-1"}, wantErr: "-upstream-max-tenants (UPSTREAM_MAX_TENANTS) must be at least 1"},
+		{name: "negative tenant idle", args: []string{"-upstream-tenant-idle=-1s"}, wantErr: "-upstream-tenant-idle (UPSTREAM_TENANT_IDLE) must not be negative"},
+		{name: "negative breaker open", env: map[string]string{"BREAKER_OPEN_DURATION": "-1s"}, wantErr: "-breaker-open (BREAKER_OPEN_DURATION) must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

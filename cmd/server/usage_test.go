@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/server"
 )
 
 // usageSections runs -h and returns, for each flag it prints, the titles of
@@ -35,33 +37,33 @@ func usageSections(t *testing.T) (map[string][]string, []string, string) {
 	return sections, titles, out.String()
 }
 
-// TestFlagGroups checks that every flag the command defines is printed by -h
-// in exactly one group of flagGroups, and that the table names no flag that
-// does not exist. A new flag fails this test until it is placed in a group.
+// TestFlagGroups checks that -h prints every setting once and each group as
+// one section: a setting added away from its group's rows in the table
+// would start a second section.
 func TestFlagGroups(t *testing.T) {
-	sections, _, _ := usageSections(t)
-	if len(sections) < 20 {
-		t.Fatalf("-h printed %d flags, want every flag (at least 20)", len(sections))
+	sections, titles, _ := usageSections(t)
+	table := settings(new(server.Config), new(cliFlags))
+	if len(sections) != len(table) {
+		t.Errorf("-h printed %d flags, want the %d settings", len(sections), len(table))
 	}
 	for name, in := range sections {
 		if len(in) != 1 {
 			t.Errorf("-%s printed under %q, want exactly one group", name, in)
 		}
-		if in[0] == ungroupedTitle {
-			t.Errorf("-%s is in no group: add it to flagGroups in usage.go", name)
-		}
 	}
-	seen := map[string]string{}
-	for _, g := range flagGroups {
-		for _, name := range g.flags {
-			if other, ok := seen[name]; ok {
-				t.Errorf("flagGroups lists -%s in %q and in %q", name, other, g.title)
-			}
-			seen[name] = g.title
-			if _, ok := sections[name]; !ok {
-				t.Errorf("flagGroups lists -%s (in %q), which the command does not define", name, g.title)
-			}
+	seen := map[string]bool{}
+	for _, title := range titles {
+		if seen[title] {
+			t.Errorf("-h prints group %q twice: keep its settings together in the table", title)
 		}
+		seen[title] = true
+	}
+	envs := map[string]string{}
+	for _, s := range table {
+		if other, ok := envs[s.env]; ok && s.env != "" {
+			t.Errorf("-%s and -%s share the variable %s", s.name, other, s.env)
+		}
+		envs[s.env] = s.name
 	}
 }
 

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -330,12 +331,12 @@ func New(cfg Config) (*Client, error) {
 	default:
 		rt = sharedTransport()
 	}
-	attemptTimeout := orDefault(cfg.AttemptTimeout, DefaultAttemptTimeout)
+	attemptTimeout := cmp.Or(cfg.AttemptTimeout, DefaultAttemptTimeout)
 	if attemptTimeout < 0 {
 		attemptTimeout = 0
 	}
-	queueTimeout := orDefault(cfg.QueueTimeout, DefaultQueueTimeout)
-	maxConcurrent := orDefault(cfg.MaxConcurrent, DefaultMaxConcurrent)
+	queueTimeout := cmp.Or(cfg.QueueTimeout, DefaultQueueTimeout)
+	maxConcurrent := cmp.Or(cfg.MaxConcurrent, DefaultMaxConcurrent)
 	tenantSlots := cfg.TenantMaxConcurrent
 	if tenantSlots == 0 && maxConcurrent > 0 {
 		tenantSlots = max(maxConcurrent/2, 1)
@@ -345,11 +346,11 @@ func New(cfg Config) (*Client, error) {
 		hc:             hc,
 		userAgent:      ua,
 		maxBody:        maxBody,
-		timeout:        orDefault(cfg.Timeout, DefaultTimeout),
+		timeout:        cmp.Or(cfg.Timeout, DefaultTimeout),
 		attemptTimeout: attemptTimeout,
-		maxAttempts:    orDefault(cfg.MaxAttempts, DefaultMaxAttempts),
-		backoff:        orDefault(cfg.RetryBackoff, DefaultRetryBackoff),
-		maxBackoff:     orDefault(cfg.MaxRetryBackoff, DefaultMaxRetryBackoff),
+		maxAttempts:    cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts),
+		backoff:        cmp.Or(cfg.RetryBackoff, DefaultRetryBackoff),
+		maxBackoff:     cmp.Or(cfg.MaxRetryBackoff, DefaultMaxRetryBackoff),
 		coalesce:       !cfg.DisableCoalescing,
 		onCoalesced:    cfg.OnCoalesced,
 		onRejected:     cfg.OnRejected,
@@ -363,15 +364,6 @@ func New(cfg Config) (*Client, error) {
 		resellersPrefix: base + "/v1/Resellers/",
 		acceptanceURL:   base + "/v1/Customers/relationship-acceptance",
 	}, nil
-}
-
-// orDefault returns v, or def when v is zero.
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // parseBaseURL validates raw and returns it as scheme://host[/prefix] without

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -31,7 +32,10 @@ type admission struct {
 }
 
 func newAdmission(cfg Config) *admission {
-	return &admission{slots: semaphore.NewWeighted(int64(cfg.MaxCalls)), messageTimeout: cfg.MessageTimeout}
+	return &admission{
+		slots:          semaphore.NewWeighted(int64(cmp.Or(cfg.MaxCalls, DefaultMaxCalls))),
+		messageTimeout: cmp.Or(cfg.MessageTimeout, DefaultMessageTimeout),
+	}
 }
 
 // busy is the status of a refused call, built once: refusals must cost

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,12 +14,20 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
 )
 
+// DefaultShutdownTimeout is Config.ShutdownTimeout's default.
+const DefaultShutdownTimeout = 10 * time.Second
+
 // DefaultUpstreamURL is the production base URL of the CloudCockpit API, as the
 // spec names it.
 const DefaultUpstreamURL = "https://app-cloudcockpitapi-prod-01.azurewebsites.net"
 
-// Config is everything Run needs. The zero value is not usable: start from
-// DefaultConfig.
+// Config is everything Run needs. Start from DefaultConfig, which sets the
+// listen addresses, the upstream URL and Coalesce.
+//
+// Numbers and durations follow rest.Config's convention: zero means the
+// documented default, and a negative value turns off a mechanism that can
+// be off (each field says which); elsewhere a negative value is rejected by
+// Validate. So the upstream settings pass to rest.Config as they are.
 type Config struct {
 	// GRPCAddr is the gRPC listen address. Default ":9090".
 	GRPCAddr string
@@ -43,12 +52,12 @@ type Config struct {
 	// calls are rejected.
 	DefaultTenant string
 	// ShutdownTimeout bounds how long in-flight calls may take to finish
-	// after a stop signal. Default 10s.
+	// after a stop signal. Zero means DefaultShutdownTimeout (10s).
 	ShutdownTimeout time.Duration
 	// ShutdownDelay is how long the server keeps accepting new calls after
 	// a stop signal, with readiness already NOT_SERVING, before it drains:
 	// time for load balancers (Kubernetes endpoints) to stop sending it
-	// traffic. Default 0 (drain at once).
+	// traffic. Default 0: drain at once.
 	ShutdownDelay time.Duration
 	// Tracing is the OpenTelemetry set-up; nil means: from the OTEL_*
 	// environment variables (off when none is set).
@@ -57,65 +66,60 @@ type Config struct {
 	// slog.Default().
 	Logger *slog.Logger
 
-	// UpstreamTimeout bounds an upstream call (all attempts and back-off)
-	// when the caller set no deadline; a caller's deadline, shorter or
-	// longer, is used as it is. Default 10s; must be positive.
+	// The upstream client's settings are those of rest.Config, whose
+	// documentation says what each does; zero means the default named here.
+
+	// UpstreamTimeout is rest.Config.Timeout: the bound on an upstream call
+	// when the caller set no deadline. Zero means 10s.
 	UpstreamTimeout time.Duration
-	// UpstreamAttemptTimeout bounds each upstream attempt, from sending the
-	// request to the end of the response body; an attempt that runs out is
-	// retried like a connection failure. Default 5s; 0 disables it.
+	// UpstreamAttemptTimeout is rest.Config.AttemptTimeout: the bound on
+	// each attempt, body included. Zero means 5s; negative turns it off.
 	UpstreamAttemptTimeout time.Duration
-	// UpstreamMaxAttempts is the most attempts an upstream call makes, the
-	// first included (1 disables retries). Default 3; between 1 and 10.
+	// UpstreamMaxAttempts is rest.Config.MaxAttempts, the first attempt
+	// included (1: no retries). Zero means 3; at most 10.
 	UpstreamMaxAttempts int
-	// UpstreamMaxConcurrent limits the upstream requests in flight, over
-	// all tenants; the upstream connection pool is sized to it. Default 64;
-	// at least 1.
+	// UpstreamMaxConcurrent is rest.Config.MaxConcurrent (over all tenants;
+	// also the size of the upstream connection pool). Zero means 64; it
+	// cannot be off.
 	UpstreamMaxConcurrent int
-	// UpstreamTenantMaxConcurrent limits the upstream requests in flight
-	// for one caller (its client certificate's identity with mutual TLS,
-	// else its x-tenant), in front of UpstreamMaxConcurrent, so that one
-	// caller's slow calls cannot take every slot. Default 0: half of
-	// UpstreamMaxConcurrent (at least 1); at most UpstreamMaxConcurrent.
+	// UpstreamTenantMaxConcurrent is rest.Config.TenantMaxConcurrent: the
+	// share of one caller (its client certificate's identity with mutual
+	// TLS, else its x-tenant). Zero means half of UpstreamMaxConcurrent (at
+	// least 1); it cannot be off and is at most UpstreamMaxConcurrent.
 	UpstreamTenantMaxConcurrent int
-	// UpstreamQueueTimeout is the longest a request over
-	// UpstreamMaxConcurrent (or its tenant's limit) waits for a slot before
-	// the call fails with RESOURCE_EXHAUSTED. Default 1s; 0 rejects at once.
+	// UpstreamQueueTimeout is rest.Config.QueueTimeout: the longest wait for
+	// a request slot before RESOURCE_EXHAUSTED. Zero means 1s; negative
+	// rejects at once.
 	UpstreamQueueTimeout time.Duration
-	// UpstreamMaxBodyBytes caps the size of an upstream response body.
-	// Default 1 MiB; at least 1 KiB.
+	// UpstreamMaxBodyBytes is rest.Config.MaxBodyBytes. Zero means 1 MiB;
+	// otherwise at least 1 KiB.
 	UpstreamMaxBodyBytes int64
-	// UpstreamRetryRatio bounds the retries of all tenants together to this
-	// share of the first upstream attempts, over time (each tenant also has
-	// its own gRFC A6 retry budget). Default 0.1; between 0 (exclusive) and
-	// 1.
+	// UpstreamRetryRatio is rest.Config.RetryRatio: retries of all tenants
+	// together, as a share of first attempts. Zero means 0.1; at most 1; it
+	// cannot be off (UpstreamMaxAttempts 1 turns retries off).
 	UpstreamRetryRatio float64
-	// UpstreamMaxTenants bounds the tenants with upstream resilience state
-	// of their own (breaker, retry budget) that the upstream has answered
-	// with a success, and apart from them those it has not (see
-	// resilience.Tenants). Default 1024; at least 1.
+	// UpstreamMaxTenants is rest.Config.MaxTenants: the tenants with
+	// resilience state of their own that the upstream has answered with a
+	// success, and apart from them those it has not (resilience.Tenants).
+	// Zero means 1024.
 	UpstreamMaxTenants int
-	// UpstreamTenantIdle is how long a tenant's resilience state outlives
-	// its last call. Default 5m; must be positive.
+	// UpstreamTenantIdle is rest.Config.TenantIdle. Zero means 5m.
 	UpstreamTenantIdle time.Duration
-	// BreakerFailureRatio opens a tenant's circuit breaker when this share
-	// of its counted calls in the window failed (502, 503, 504, no answer,
-	// attempt timeout; a call counts once, after its retries). Default 0.5;
-	// 0 disables breakers; at most 1.
+	// BreakerFailureRatio is resilience.BreakerSettings.FailureRatio: the
+	// share of a tenant's counted calls in the window that opens its
+	// breaker. Zero means 0.5; negative turns breakers off; at most 1.
 	BreakerFailureRatio float64
-	// BreakerMinCalls is the number of counted calls a tenant's window
-	// needs before its failure ratio can open the breaker. Default 20;
-	// between 1 and 1,000,000.
+	// BreakerMinCalls is resilience.BreakerSettings.MinCalls. Zero means
+	// 20; at most 1,000,000.
 	BreakerMinCalls int
-	// BreakerWindow is the rolling window over which a tenant's calls are
-	// counted. Default 30s; must be positive.
+	// BreakerWindow is resilience.BreakerSettings.Window. Zero means 30s.
 	BreakerWindow time.Duration
-	// BreakerOpenDuration is how long an open breaker fails the tenant's
-	// calls fast before it lets a probe through. Readiness does not depend
-	// on it. Default 5s; must be positive.
+	// BreakerOpenDuration is resilience.BreakerSettings.OpenFor. Readiness
+	// does not depend on it. Zero means 5s.
 	BreakerOpenDuration time.Duration
 	// Coalesce makes identical concurrent calls (same method, arguments,
-	// tenant and credentials) share one upstream request. Default true.
+	// tenant and credentials) share one upstream request. DefaultConfig
+	// sets it; false is rest.Config.DisableCoalescing.
 	Coalesce bool
 
 	// TLSCertFile and TLSKeyFile, set together, make both listeners (gRPC
@@ -143,41 +147,44 @@ type Config struct {
 	// GRPCMaxConcurrentStreams is the most calls (HTTP/2 streams) one gRPC
 	// connection may have open at once. The server announces it in its
 	// HTTP/2 SETTINGS (well-behaved clients queue beyond it) and refuses
-	// streams over it with RST_STREAM REFUSED_STREAM. Default 100; between
-	// 1 and 10000.
+	// streams over it with RST_STREAM REFUSED_STREAM. Zero means
+	// DefaultGRPCMaxConcurrentStreams (100); at most 10000.
 	GRPCMaxConcurrentStreams int
 	// GRPCConnectionTimeout bounds a new gRPC connection's handshake (TLS,
 	// then the HTTP/2 preface and settings): a client that has not
-	// completed it in time is disconnected. Default 10s; must be positive.
+	// completed it in time is disconnected. Zero means
+	// DefaultGRPCConnectionTimeout (10s).
 	GRPCConnectionTimeout time.Duration
 	// GRPCKeepaliveMinTime is the shortest interval between a client's
 	// HTTP/2 keepalive pings that the gRPC server tolerates, with or
 	// without calls in flight; a client that pings more often is sent
-	// GOAWAY (ENHANCE_YOUR_CALM, "too_many_pings") and disconnected.
-	// Default 10s (grpc-go's own is 5m, which punishes clients that keep
-	// idle connections alive through load balancers); must be positive.
+	// GOAWAY (ENHANCE_YOUR_CALM, "too_many_pings") and disconnected. Zero
+	// means DefaultGRPCKeepaliveMinTime (10s; grpc-go's own is 5m, which
+	// punishes clients that keep idle connections alive through load
+	// balancers).
 	GRPCKeepaliveMinTime time.Duration
 	// GRPCMaxConnectionIdle closes a gRPC connection that has had no call
 	// in flight for this long, with a GOAWAY that clients handle by
-	// reconnecting when they next call. Default 5m; 0 disables it.
+	// reconnecting when they next call. Zero means
+	// DefaultGRPCMaxConnectionIdle (5m); negative turns it off.
 	GRPCMaxConnectionIdle time.Duration
 
 	// MaxConnections is the most connections each port (gRPC and HTTP)
 	// holds open at once; beyond it the port accepts no more until one
-	// closes (new ones wait in the kernel's backlog). Default 128; between
-	// 1 and 100000.
+	// closes (new ones wait in the kernel's backlog). Zero means
+	// DefaultMaxConnections (128); at most 100000.
 	MaxConnections int
 	// MaxCalls is the most calls in flight in the process, over both ports
 	// (gRPC streams, HTTP requests other than /metrics, /healthz and
 	// /readyz); a call beyond it is refused at once with RESOURCE_EXHAUSTED
-	// (HTTP 429) and reason TOO_MANY_CALLS_IN_FLIGHT. Default 500;
-	// between 1 and 100000.
+	// (HTTP 429) and reason TOO_MANY_CALLS_IN_FLIGHT. Zero means
+	// DefaultMaxCalls (500); at most 100000.
 	MaxCalls int
 	// MessageTimeout bounds the time a call may take, from its headers, to
 	// deliver its request message (a unary call's, a stream's first; an
 	// HTTP request's whole body): a call that has not is cancelled, so
-	// that headers alone cannot hold a call slot. Default 5s; must be
-	// positive.
+	// that headers alone cannot hold a call slot. Zero means
+	// DefaultMessageTimeout (5s); it cannot be off.
 	MessageTimeout time.Duration
 
 	// DebugAddr, when set, serves the Go runtime profiles
@@ -194,7 +201,7 @@ func DefaultConfig() Config {
 		GRPCAddr:        ":9090",
 		HTTPAddr:        ":8080",
 		UpstreamURL:     DefaultUpstreamURL,
-		ShutdownTimeout: 10 * time.Second,
+		ShutdownTimeout: DefaultShutdownTimeout,
 
 		UpstreamTimeout:        rest.DefaultTimeout,
 		UpstreamAttemptTimeout: rest.DefaultAttemptTimeout,
@@ -248,11 +255,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("-upstream-url (CLOUDCOCKPIT_BASE_URL) %q is not an http(s) base URL such as %s", c.UpstreamURL, DefaultUpstreamURL)
 		}
 	}
-	if c.ShutdownDelay < 0 {
-		return errors.New("-shutdown-delay (SHUTDOWN_DELAY) must not be negative")
-	}
-	if c.ShutdownTimeout < 0 {
-		return errors.New("-shutdown-timeout must not be negative")
+	if c.ShutdownDelay < 0 || c.ShutdownTimeout < 0 {
+		return errors.New("-shutdown-delay (SHUTDOWN_DELAY) and -shutdown-timeout (SHUTDOWN_TIMEOUT) must not be negative")
 	}
 	if err := c.validateTLS(); err != nil {
 		return err
@@ -269,44 +273,41 @@ func (c Config) Validate() error {
 // validateUpstream checks the settings of the upstream client's
 // protections.
 func (c Config) validateUpstream() error {
+	maxConcurrent := cmp.Or(c.UpstreamMaxConcurrent, rest.DefaultMaxConcurrent)
 	switch {
-	case c.UpstreamTimeout <= 0:
-		return fmt.Errorf("-upstream-timeout (UPSTREAM_TIMEOUT) must be positive, got %v", c.UpstreamTimeout)
-	case c.UpstreamAttemptTimeout < 0:
-		return fmt.Errorf("-upstream-attempt-timeout (UPSTREAM_ATTEMPT_TIMEOUT) must not be negative (0 disables it), got %v", c.UpstreamAttemptTimeout)
-	case c.UpstreamMaxAttempts < 1 || c.UpstreamMaxAttempts > 10:
+	case c.UpstreamTimeout < 0:
+		return fmt.Errorf("-upstream-timeout (UPSTREAM_TIMEOUT) must not be negative, got %v", c.UpstreamTimeout)
+	case c.UpstreamMaxAttempts < 0 || c.UpstreamMaxAttempts > 10:
 		return fmt.Errorf("-upstream-max-attempts (UPSTREAM_MAX_ATTEMPTS) must be between 1 (no retries) and 10, got %d", c.UpstreamMaxAttempts)
-	case c.UpstreamMaxConcurrent < 1:
+	case c.UpstreamMaxConcurrent < 0:
 		return fmt.Errorf("-upstream-max-concurrent (UPSTREAM_MAX_CONCURRENT) must be at least 1, got %d", c.UpstreamMaxConcurrent)
-	case c.UpstreamQueueTimeout < 0:
-		return fmt.Errorf("-upstream-queue-timeout (UPSTREAM_QUEUE_TIMEOUT) must not be negative (0 rejects at once), got %v", c.UpstreamQueueTimeout)
-	case c.UpstreamMaxBodyBytes < 1<<10:
+	case c.UpstreamMaxBodyBytes < 0 || c.UpstreamMaxBodyBytes > 0 && c.UpstreamMaxBodyBytes < 1<<10:
 		return fmt.Errorf("-upstream-max-body (UPSTREAM_MAX_BODY_BYTES) must be at least 1024 bytes, got %d", c.UpstreamMaxBodyBytes)
-	case c.UpstreamTenantMaxConcurrent < 0 || c.UpstreamTenantMaxConcurrent > c.UpstreamMaxConcurrent:
-		return fmt.Errorf("-upstream-tenant-max-concurrent (UPSTREAM_TENANT_MAX_CONCURRENT) must be between 0 (half of -upstream-max-concurrent) and -upstream-max-concurrent (%d), got %d", c.UpstreamMaxConcurrent, c.UpstreamTenantMaxConcurrent)
-	case !(c.UpstreamRetryRatio > 0 && c.UpstreamRetryRatio <= 1):
-		return fmt.Errorf("-upstream-retry-ratio (UPSTREAM_RETRY_RATIO) must be above 0 and at most 1, got %v", c.UpstreamRetryRatio)
-	case c.UpstreamMaxTenants < 1:
+	case c.UpstreamTenantMaxConcurrent < 0 || c.UpstreamTenantMaxConcurrent > maxConcurrent:
+		return fmt.Errorf("-upstream-tenant-max-concurrent (UPSTREAM_TENANT_MAX_CONCURRENT) must be between 0 (half of -upstream-max-concurrent) and -upstream-max-concurrent (%d), got %d", maxConcurrent, c.UpstreamTenantMaxConcurrent)
+	case !(c.UpstreamRetryRatio >= 0 && c.UpstreamRetryRatio <= 1):
+		return fmt.Errorf("-upstream-retry-ratio (UPSTREAM_RETRY_RATIO) must be between 0 (the default, 0.1) and 1, got %v", c.UpstreamRetryRatio)
+	case c.UpstreamMaxTenants < 0:
 		return fmt.Errorf("-upstream-max-tenants (UPSTREAM_MAX_TENANTS) must be at least 1, got %d", c.UpstreamMaxTenants)
-	case c.UpstreamTenantIdle <= 0:
-		return fmt.Errorf("-upstream-tenant-idle (UPSTREAM_TENANT_IDLE) must be positive, got %v", c.UpstreamTenantIdle)
-	case !(c.BreakerFailureRatio >= 0 && c.BreakerFailureRatio <= 1):
+	case c.UpstreamTenantIdle < 0:
+		return fmt.Errorf("-upstream-tenant-idle (UPSTREAM_TENANT_IDLE) must not be negative, got %v", c.UpstreamTenantIdle)
+	case !(c.BreakerFailureRatio <= 1):
 		return fmt.Errorf("-breaker-failure-ratio (BREAKER_FAILURE_RATIO) must be between 0 (no breakers) and 1, got %v", c.BreakerFailureRatio)
-	case c.BreakerMinCalls < 1 || c.BreakerMinCalls > maxBreakerMinCalls:
+	case c.BreakerMinCalls < 0 || c.BreakerMinCalls > maxBreakerMinCalls:
 		return fmt.Errorf("-breaker-min-calls (BREAKER_MIN_CALLS) must be between 1 and %d, got %d", maxBreakerMinCalls, c.BreakerMinCalls)
-	case c.BreakerWindow <= 0:
-		return fmt.Errorf("-breaker-window (BREAKER_WINDOW) must be positive, got %v", c.BreakerWindow)
-	case c.BreakerOpenDuration <= 0:
-		return fmt.Errorf("-breaker-open (BREAKER_OPEN_DURATION) must be positive, got %v", c.BreakerOpenDuration)
+	case c.BreakerWindow < 0:
+		return fmt.Errorf("-breaker-window (BREAKER_WINDOW) must not be negative, got %v", c.BreakerWindow)
+	case c.BreakerOpenDuration < 0:
+		return fmt.Errorf("-breaker-open (BREAKER_OPEN_DURATION) must not be negative, got %v", c.BreakerOpenDuration)
 	}
 	return nil
 }
 
-// upstreamConfig translates c into the upstream client's configuration,
-// whose zero values mean defaults: a disabled setting becomes a negative
-// value there. onBreakerChange receives every change of a tenant's breaker.
+// upstreamConfig is c's part of the upstream client's configuration, which
+// follows the same convention for zero and negative values.
+// onBreakerChange receives every change of a tenant's breaker.
 func (c Config) upstreamConfig(baseURL string, onBreakerChange func(from, to resilience.BreakerState)) rest.Config {
-	rc := rest.Config{
+	return rest.Config{
 		BaseURL:             baseURL,
 		MaxBodyBytes:        c.UpstreamMaxBodyBytes,
 		Timeout:             c.UpstreamTimeout,
@@ -327,14 +328,4 @@ func (c Config) upstreamConfig(baseURL string, onBreakerChange func(from, to res
 		},
 		DisableCoalescing: !c.Coalesce,
 	}
-	if c.UpstreamAttemptTimeout == 0 {
-		rc.AttemptTimeout = -1
-	}
-	if c.UpstreamQueueTimeout == 0 {
-		rc.QueueTimeout = -1
-	}
-	if c.BreakerFailureRatio == 0 {
-		rc.Breaker.FailureRatio = -1
-	}
-	return rc
 }

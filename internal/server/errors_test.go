@@ -240,7 +240,7 @@ func TestNoTokenPieceLeaks(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
 	cfg.UpstreamMaxAttempts = 1
-	cfg.BreakerFailureRatio = 0
+	cfg.BreakerFailureRatio = -1 // no breakers
 	cfg.Tracing = telemetry.NewTracing(sdktrace.WithSyncer(exp))
 	conn, httpBase := startLoggedServer(t, cfg, &log)
 	client := pb.NewResellerServiceClient(conn)

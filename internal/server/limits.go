@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -41,43 +42,40 @@ const maxGRPCStreamsLimit = 10000
 // validateLimits checks the gRPC server's connection limits.
 func (c Config) validateLimits() error {
 	switch {
-	case c.GRPCMaxConcurrentStreams < 1 || c.GRPCMaxConcurrentStreams > maxGRPCStreamsLimit:
+	case c.GRPCMaxConcurrentStreams < 0 || c.GRPCMaxConcurrentStreams > maxGRPCStreamsLimit:
 		return fmt.Errorf("-grpc-max-streams (GRPC_MAX_CONCURRENT_STREAMS) must be between 1 and %d, got %d", maxGRPCStreamsLimit, c.GRPCMaxConcurrentStreams)
-	case c.GRPCConnectionTimeout <= 0:
-		return fmt.Errorf("-grpc-connection-timeout (GRPC_CONNECTION_TIMEOUT) must be positive, got %v", c.GRPCConnectionTimeout)
-	case c.GRPCKeepaliveMinTime <= 0:
-		return fmt.Errorf("-grpc-keepalive-min-time (GRPC_KEEPALIVE_MIN_TIME) must be positive, got %v", c.GRPCKeepaliveMinTime)
-	case c.MaxConnections < 1 || c.MaxConnections > maxProcessLimit:
+	case c.GRPCConnectionTimeout < 0:
+		return fmt.Errorf("-grpc-connection-timeout (GRPC_CONNECTION_TIMEOUT) must not be negative, got %v", c.GRPCConnectionTimeout)
+	case c.GRPCKeepaliveMinTime < 0:
+		return fmt.Errorf("-grpc-keepalive-min-time (GRPC_KEEPALIVE_MIN_TIME) must not be negative, got %v", c.GRPCKeepaliveMinTime)
+	case c.MaxConnections < 0 || c.MaxConnections > maxProcessLimit:
 		return fmt.Errorf("-max-connections (MAX_CONNECTIONS) must be between 1 and %d, got %d", maxProcessLimit, c.MaxConnections)
-	case c.MaxCalls < 1 || c.MaxCalls > maxProcessLimit:
+	case c.MaxCalls < 0 || c.MaxCalls > maxProcessLimit:
 		return fmt.Errorf("-max-calls (MAX_CALLS) must be between 1 and %d, got %d", maxProcessLimit, c.MaxCalls)
-	case c.MessageTimeout <= 0:
-		return fmt.Errorf("-message-timeout (MESSAGE_TIMEOUT) must be positive, got %v", c.MessageTimeout)
-	case c.GRPCMaxConnectionIdle < 0:
-		return fmt.Errorf("-grpc-max-connection-idle (GRPC_MAX_CONNECTION_IDLE) must not be negative (0 disables it), got %v", c.GRPCMaxConnectionIdle)
+	case c.MessageTimeout < 0:
+		return fmt.Errorf("-message-timeout (MESSAGE_TIMEOUT) must not be negative, got %v", c.MessageTimeout)
 	}
 	return nil
 }
 
+// grpcStreams is the stream cap of one connection, on both ports.
+func (c Config) grpcStreams() uint32 {
+	return uint32(cmp.Or(c.GRPCMaxConcurrentStreams, DefaultGRPCMaxConcurrentStreams)) //nolint:gosec // G115: Validate bounds it
+}
+
 // grpcLimits returns the gRPC server options that bound what one client
 // connection can hold: streams, handshake time, ping rate and idle time.
-// Zero values (a Config not from DefaultConfig) leave grpc-go's defaults.
 func (c Config) grpcLimits() []grpc.ServerOption {
-	var opts []grpc.ServerOption
-	if c.GRPCMaxConcurrentStreams > 0 {
-		opts = append(opts, grpc.MaxConcurrentStreams(uint32(min(c.GRPCMaxConcurrentStreams, maxGRPCStreamsLimit)))) //nolint:gosec // G115: bounded above
-	}
-	if c.GRPCConnectionTimeout > 0 {
-		opts = append(opts, grpc.ConnectionTimeout(c.GRPCConnectionTimeout))
-	}
-	if c.GRPCKeepaliveMinTime > 0 {
-		opts = append(opts, grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
-			MinTime:             c.GRPCKeepaliveMinTime,
+	opts := []grpc.ServerOption{
+		grpc.MaxConcurrentStreams(c.grpcStreams()),
+		grpc.ConnectionTimeout(cmp.Or(c.GRPCConnectionTimeout, DefaultGRPCConnectionTimeout)),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
+			MinTime:             cmp.Or(c.GRPCKeepaliveMinTime, DefaultGRPCKeepaliveMinTime),
 			PermitWithoutStream: true,
-		}))
+		}),
 	}
-	if c.GRPCMaxConnectionIdle > 0 {
-		opts = append(opts, grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: c.GRPCMaxConnectionIdle}))
+	if idle := cmp.Or(c.GRPCMaxConnectionIdle, DefaultGRPCMaxConnectionIdle); idle > 0 {
+		opts = append(opts, grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idle}))
 	}
 	return opts
 }

@@ -323,12 +323,13 @@ func TestValidateLimits(t *testing.T) {
 		want string // "" for valid
 	}{
 		{"defaults", func(*Config) {}, ""},
-		{"no streams", func(c *Config) { c.GRPCMaxConcurrentStreams = 0 }, "-grpc-max-streams (GRPC_MAX_CONCURRENT_STREAMS) must be between 1 and 10000, got 0"},
+		{"default streams", func(c *Config) { c.GRPCMaxConcurrentStreams = 0 }, ""},
+		{"negative streams", func(c *Config) { c.GRPCMaxConcurrentStreams = -1 }, "-grpc-max-streams (GRPC_MAX_CONCURRENT_STREAMS) must be between 1 and 10000, got -1"},
 		{"too many streams", func(c *Config) { c.GRPCMaxConcurrentStreams = 10001 }, "-grpc-max-streams (GRPC_MAX_CONCURRENT_STREAMS) must be between 1 and 10000, got 10001"},
-		{"no handshake time", func(c *Config) { c.GRPCConnectionTimeout = 0 }, "-grpc-connection-timeout (GRPC_CONNECTION_TIMEOUT) must be positive, got 0s"},
-		{"no ping interval", func(c *Config) { c.GRPCKeepaliveMinTime = 0 }, "-grpc-keepalive-min-time (GRPC_KEEPALIVE_MIN_TIME) must be positive, got 0s"},
-		{"idle limit off", func(c *Config) { c.GRPCMaxConnectionIdle = 0 }, ""},
-		{"negative idle limit", func(c *Config) { c.GRPCMaxConnectionIdle = -time.Second }, "-grpc-max-connection-idle (GRPC_MAX_CONNECTION_IDLE) must not be negative (0 disables it), got -1s"},
+		{"negative handshake time", func(c *Config) { c.GRPCConnectionTimeout = -1 }, "-grpc-connection-timeout (GRPC_CONNECTION_TIMEOUT) must not be negative, got -1ns"},
+		{"negative ping interval", func(c *Config) { c.GRPCKeepaliveMinTime = -1 }, "-grpc-keepalive-min-time (GRPC_KEEPALIVE_MIN_TIME) must not be negative, got -1ns"},
+		{"default idle limit", func(c *Config) { c.GRPCMaxConnectionIdle = 0 }, ""},
+		{"idle limit off", func(c *Config) { c.GRPCMaxConnectionIdle = -1 }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -76,8 +77,8 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	}
 	defer func() { _ = gl.Close() }() // already closed by the servers' shutdown
 	defer func() { _ = hl.Close() }()
-	gl = netutil.LimitListener(gl, cfg.MaxConnections)
-	hl = netutil.LimitListener(hl, cfg.MaxConnections)
+	maxConns := cmp.Or(cfg.MaxConnections, DefaultMaxConnections)
+	gl, hl = netutil.LimitListener(gl, maxConns), netutil.LimitListener(hl, maxConns)
 	// Certificates and CAs are read before anything starts.
 	listenTLS, err := cfg.loadListenerTLS()
 	if err != nil {
@@ -114,7 +115,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	ucfg := cfg.upstreamConfig(upstreamURL, func(_, to resilience.BreakerState) {
 		metrics.BreakerTransition(to.String())
 		if to == resilience.BreakerOpen {
-			log.Warn("a tenant's upstream circuit breaker opened", slog.Duration("open_for", cfg.BreakerOpenDuration))
+			log.Warn("a tenant's upstream circuit breaker opened", slog.Duration("open_for", cmp.Or(cfg.BreakerOpenDuration, resilience.DefaultOpenFor)))
 		}
 	})
 	ucfg.OnCoalesced = metrics.Coalesced
@@ -124,7 +125,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	transport := rest.NewTransport(rest.TransportConfig{
 		TLS:                   upstreamTLS,
 		MaxConns:              cfg.UpstreamMaxConcurrent,
-		ResponseHeaderTimeout: cfg.UpstreamAttemptTimeout,
+		ResponseHeaderTimeout: cmp.Or(cfg.UpstreamAttemptTimeout, rest.DefaultAttemptTimeout),
 	})
 	defer transport.CloseIdleConnections()
 	ucfg.Transport = tracing.Transport(metrics.Transport(transport))
@@ -162,7 +163,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		// At most the gRPC port's per-connection stream cap, and at most
 		// httpMaxStreams: net/http gives each stream a goroutine and a
 		// request before any handler can refuse it (see httpMaxStreams).
-		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: min(cfg.GRPCMaxConcurrentStreams, httpMaxStreams)},
+		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: min(int(cfg.grpcStreams()), httpMaxStreams)},
 	}
 
 	errc := make(chan error, 2)
@@ -193,7 +194,8 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	case runErr = <-errc:
 	}
 	// Durations as text ("10s"): slog's JSON handler writes nanoseconds.
-	log.Info("shutting down", slog.String("delay", cfg.ShutdownDelay.String()), slog.String("drain_timeout", cfg.ShutdownTimeout.String()))
+	drain := cmp.Or(cfg.ShutdownTimeout, DefaultShutdownTimeout)
+	log.Info("shutting down", slog.String("delay", cfg.ShutdownDelay.String()), slog.String("drain_timeout", drain.String()))
 	stopWatch()
 	hs.Shutdown() // readiness NOT_SERVING first
 	if cfg.ShutdownDelay > 0 && runErr == nil {
@@ -205,7 +207,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 			t.Stop()
 		}
 	}
-	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
 	defer cancel()
 	done := make(chan struct{})
 	go func() {
