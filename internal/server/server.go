@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
@@ -78,7 +77,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	defer func() { _ = gl.Close() }() // already closed by the servers' shutdown
 	defer func() { _ = hl.Close() }()
 	maxConns := cmp.Or(cfg.MaxConnections, DefaultMaxConnections)
-	gl, hl = netutil.LimitListener(gl, maxConns), netutil.LimitListener(hl, maxConns)
+	gl, hl = newLimitListener(gl, maxConns), newLimitListener(hl, maxConns)
 	// Certificates and CAs are read before anything starts.
 	listenTLS, err := cfg.loadListenerTLS()
 	if err != nil {
