@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -128,36 +129,25 @@ func Resellers() []string {
 	return ids
 }
 
-// catalog holds every answer body, serialised once.
-type catalog struct {
-	resellers map[string]response // by lower-case reseller id
-	links     map[string]linkSet  // by lower-case provider instance id
+// catalog holds the samples with their payloads, compacted once, by lower-case
+// reseller id.
+type catalog map[string]loaded
+
+// loaded is a sample with its payload.
+type loaded struct {
+	sample
+	payload []byte
 }
 
-// linkSet holds one provider instance's acceptance-link answers.
-type linkSet struct {
-	csp      response            // no resellerId: the provider's own (CSP) invitation
-	indirect map[string]response // by lower-case reseller id
-}
-
-// response is a pre-built 200 answer.
-type response struct {
-	contentType   []string // shared, never modified: assigned straight into the header map
-	contentLength []string
-	body          []byte
-	// credAt is the offset in body of the credential fingerprint placeholder, in the
-	// answers of a server built with WithCredentialEcho; 0 in every other answer.
-	credAt int
-}
-
-var (
-	contentTypeJSON  = []string{"application/json; charset=utf-8"}
-	contentTypePlain = []string{"text/plain; charset=utf-8"}
+// Content types of the answers.
+const (
+	contentTypeJSON  = "application/json; charset=utf-8"
+	contentTypePlain = "text/plain; charset=utf-8"
 )
 
 // loadCatalog is run once per process; the embedded data cannot change, so a failure is a
 // programming error caught by the package's tests.
-var loadCatalog = sync.OnceValue(func() *catalog {
+var loadCatalog = sync.OnceValue(func() catalog {
 	c, err := buildCatalog()
 	if err != nil {
 		panic("sandbox: " + err.Error())
@@ -165,11 +155,8 @@ var loadCatalog = sync.OnceValue(func() *catalog {
 	return c
 })
 
-func buildCatalog() (*catalog, error) {
-	c := &catalog{
-		resellers: make(map[string]response, len(samples)),
-		links:     make(map[string]linkSet, len(providerInstances)),
-	}
+func buildCatalog() (catalog, error) {
+	c := catalog{}
 	for _, s := range samples {
 		raw, err := dataFS.ReadFile("data/" + s.file)
 		if err != nil {
@@ -182,43 +169,37 @@ func buildCatalog() (*catalog, error) {
 		if err := checkPayloadID(buf.Bytes(), s.id); err != nil {
 			return nil, fmt.Errorf("data/%s: %w", s.file, err)
 		}
-		c.resellers[s.id] = newResponse(contentTypeJSON, buf.Bytes())
-	}
-	for _, p := range providerInstances {
-		set := linkSet{
-			csp:      linkResponse(p, cspLink(p.tenantID)),
-			indirect: make(map[string]response, len(samples)),
-		}
-		for _, s := range samples {
-			set.indirect[s.id] = linkResponse(p, indirectLink(s.tenantID, s.mpnID, p.tenantID))
-		}
-		c.links[p.id] = set
+		c[s.id] = loaded{s, buf.Bytes()}
 	}
 	return c, nil
 }
 
 // checkPayloadID makes sure a payload describes the reseller it is served for, whatever the
-// casing of its "id" property.
+// casing of its "id" property (encoding/json matches names case-insensitively).
 func checkPayloadID(payload []byte, want string) error {
-	var m map[string]any
-	if err := json.Unmarshal(payload, &m); err != nil {
+	var p struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(payload, &p); err != nil {
 		return err
 	}
-	for k, v := range m {
-		if strings.EqualFold(k, "id") {
-			if got, _ := v.(string); strings.EqualFold(got, want) {
-				return nil
-			}
-			return fmt.Errorf("id is %v, want %s", v, want)
-		}
+	if !strings.EqualFold(p.ID, want) {
+		return fmt.Errorf("id is %q, want %s", p.ID, want)
 	}
-	return fmt.Errorf("no id property, want %s", want)
+	return nil
 }
 
-func newResponse(contentType []string, body []byte) response {
-	return response{
-		contentType:   contentType,
-		contentLength: []string{fmt.Sprint(len(body))},
-		body:          body,
+// acceptanceLink is the Microsoft Partner Center invitation a provider instance answers:
+// to a relationship with the provider itself (its CSP link) when s is nil, otherwise with
+// the indirect reseller s. A non-empty fp is added as CredentialLinkParameter.
+func acceptanceLink(p providerInstance, s *sample, fp string) string {
+	q := "?invType=ResellerRelationship&partnerId=" + url.QueryEscape(p.tenantID) + "&msppId=0&DAP=true"
+	if s != nil {
+		q = "?invType=IndirectResellerRelationship&partnerId=" + url.QueryEscape(s.tenantID) +
+			"&msppId=" + url.QueryEscape(s.mpnID) + "&indirectCSPId=" + url.QueryEscape(p.tenantID) + "&DAP=true"
 	}
+	if fp != "" {
+		q += "&" + CredentialLinkParameter + "=" + fp
+	}
+	return "https://admin.microsoft.com/Adminportal/Home" + q + "#/BillingAccounts/partner-invitation"
 }

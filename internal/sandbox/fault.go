@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,15 +99,12 @@ func ParseFaultKinds(s string) ([]FaultKind, error) {
 		case "all":
 			add = AllFaultKinds()
 		default:
-			for k := FaultKind(1); k < faultKindEnd; k++ {
-				if faultNames[k] == name {
-					add = []FaultKind{k}
-				}
-			}
-			if add == nil {
+			k := FaultKind(slices.Index(faultNames[:], name))
+			if !k.valid() {
 				return nil, fmt.Errorf("unknown fault kind %q (want a comma-separated list of %s, default or all)",
 					name, strings.Join(faultNames[1:], ", "))
 			}
+			add = []FaultKind{k}
 		}
 		for _, k := range add {
 			if seen[k] {

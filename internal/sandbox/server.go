@@ -1,8 +1,11 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -17,7 +20,7 @@ import (
 type Server struct {
 	latency  time.Duration
 	requests atomic.Int64
-	data     *catalog
+	data     catalog
 	faults   *faults // nil: no fault injection (see WithFaults)
 	echo     bool    // answers carry the credential fingerprint (see WithCredentialEcho)
 }
@@ -30,9 +33,6 @@ func New(opts ...Option) *Server {
 	s := &Server{data: loadCatalog()}
 	for _, opt := range opts {
 		opt(s)
-	}
-	if s.echo {
-		s.data = loadEchoCatalog()
 	}
 	return s
 }
@@ -138,39 +138,55 @@ func (s *Server) wait(r *http.Request) bool {
 }
 
 func (s *Server) serveReseller(w http.ResponseWriter, cid, resellerID, fp string) {
-	resp, ok := s.data.resellers[strings.ToLower(resellerID)]
+	r, ok := s.data[strings.ToLower(resellerID)]
 	if !ok {
 		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Reseller not found.", cid, nil)
 		return
 	}
-	write(w, resp.withCredential(fp))
+	body := r.payload
+	if fp != "" {
+		var err error
+		if body, err = echoPayload(body, fp); err != nil {
+			panic(err) // the samples are JSON objects: checked by buildCatalog
+		}
+	}
+	write(w, http.StatusOK, contentTypeJSON, body)
 }
 
 func (s *Server) serveAcceptanceLink(w http.ResponseWriter, cid, providerInstanceID, resellerID, fp string) {
-	set, ok := s.data.links[strings.ToLower(providerInstanceID)]
-	if !ok {
+	i := slices.IndexFunc(providerInstances, func(p providerInstance) bool {
+		return strings.EqualFold(p.id, providerInstanceID)
+	})
+	if i < 0 {
 		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Provider instance not found.", cid, nil)
 		return
 	}
-	if resellerID == "" {
-		write(w, set.csp.withCredential(fp))
+	p := providerInstances[i]
+	var reseller *sample
+	if resellerID != "" {
+		r, ok := s.data[strings.ToLower(resellerID)]
+		if !ok {
+			writeEnvelope(w, http.StatusNotFound, typeNotFound, "Reseller not found.", cid, nil)
+			return
+		}
+		reseller = &r.sample
+	}
+	link := acceptanceLink(p, reseller, fp)
+	if p.plainText {
+		write(w, http.StatusOK, contentTypePlain, []byte(link))
 		return
 	}
-	resp, ok := set.indirect[strings.ToLower(resellerID)]
-	if !ok {
-		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Reseller not found.", cid, nil)
-		return
-	}
-	write(w, resp.withCredential(fp))
+	body, _ := json.Marshal(link) // a string always marshals, & escaped as \u0026 as System.Text.Json does
+	write(w, http.StatusOK, contentTypeJSON, body)
 }
 
-// write sends a pre-built 200 answer.
-func write(w http.ResponseWriter, resp response) {
+// write sends an answer with its Content-Type and Content-Length.
+func write(w http.ResponseWriter, code int, contentType string, body []byte) {
 	h := w.Header()
-	h["Content-Type"] = resp.contentType
-	h["Content-Length"] = resp.contentLength
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(resp.body) // the client has gone if this fails; nothing to do
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	_, _ = w.Write(body) // the client has gone if this fails; nothing to do
 }
 
 func writeValidation(w http.ResponseWriter, cid string, errs []fieldError) {

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/google/uuid"
@@ -17,26 +18,15 @@ func authorized(header string) bool {
 	return token != "" && !strings.ContainsAny(token, " \t")
 }
 
-// isDomain reports whether s looks like a DNS name with at least two labels, such as
-// portal.cloudcockpit.com: letters, digits and inner hyphens, labels of 1 to 63
-// characters, 253 characters at most, an optional trailing dot.
+// domainName matches a DNS name with at least two labels of letters, digits and inner
+// hyphens, 1 to 63 characters each.
+var domainName = regexp.MustCompile(`^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
+// isDomain reports whether s looks like a DNS name such as portal.cloudcockpit.com
+// (see domainName): 253 characters at most, an optional trailing dot.
 func isDomain(s string) bool {
 	s = strings.TrimSuffix(s, ".")
-	if len(s) == 0 || len(s) > 253 || !strings.Contains(s, ".") {
-		return false
-	}
-	for label := range strings.SplitSeq(s, ".") {
-		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := range len(label) {
-			c := label[i]
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-				return false
-			}
-		}
-	}
-	return true
+	return len(s) <= 253 && domainName.MatchString(s)
 }
 
 // isUUID reports whether s is a UUID in its canonical 8-4-4-4-12 hexadecimal form, in
