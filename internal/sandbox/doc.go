@@ -28,8 +28,7 @@
 //	{"statusCode":400,"type":"ValidationError","description":"...","correlationId":"...",
 //	 "errors":[{"propertyName":"resellerId","description":["..."]}]}
 //
-// The sample data (see [Resellers] and the *ResellerID constants) is fixed, serialised
-// once, and safe for concurrent use; the hot path only writes pre-built bytes.
+// The sample data (see [Resellers] and the *ResellerID constants) is fixed and read once.
 //
 // For load and failure tests, [WithFaults] makes a share of the requests fail the way
 // the real upstream and the proxies in front of it do (503, 502 with HTML, 429, a dropped

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -134,29 +133,23 @@ func ParseFaultKinds(s string) ([]FaultKind, error) {
 // [http.ErrAbortHandler] instead.
 func WithFaults(rate float64, seed int64, kinds ...FaultKind) Option {
 	return func(s *Server) {
-		if !(rate > 0) { // also NaN
-			s.faults = nil
-			return
-		}
 		if len(kinds) == 0 {
 			kinds = DefaultFaultKinds()
 		}
-		f := &faults{
-			rate: math.Min(rate, 1),
-			rng:  rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15)), //nolint:gosec // G115: the seed's bits, reinterpreted
-		}
-		seen := make(map[FaultKind]bool, len(kinds))
+		var valid []FaultKind
 		for _, k := range kinds {
-			if k.valid() && !seen[k] {
-				seen[k] = true
-				f.kinds = append(f.kinds, k)
+			if k.valid() && !slices.Contains(valid, k) {
+				valid = append(valid, k)
 			}
 		}
-		if len(f.kinds) == 0 {
-			s.faults = nil
-			return
+		s.faults = nil
+		if rate > 0 && len(valid) > 0 { // rate > 0 is false for NaN
+			s.faults = &faults{
+				rate:  min(rate, 1),
+				kinds: valid,
+				rng:   rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15)), //nolint:gosec // G115: the seed's bits, reinterpreted
+			}
 		}
-		s.faults = f
 	}
 }
 
@@ -221,6 +214,7 @@ const (
 	// bytes long.
 	resetBodyStart  = `{"id":"` + ContosoResellerID + `","companyName":"Contoso Cloud Sol`
 	resetBodyLength = 1536
+	contentTypeHTML = "text/html; charset=utf-8"
 )
 
 // inject fails r as the next draw says, and reports whether it answered (or dropped) the
@@ -243,13 +237,15 @@ func (f *faults) inject(w http.ResponseWriter, r *http.Request) bool {
 			return true // the client has gone: nothing to answer
 		}
 	case FaultUnavailable:
-		writeFault(w, http.StatusServiceUnavailable, "0", "text/html; charset=utf-8", unavailableBody)
+		w.Header().Set("Retry-After", "0")
+		write(w, http.StatusServiceUnavailable, contentTypeHTML, []byte(unavailableBody))
 	case FaultBadGateway:
-		writeFault(w, http.StatusBadGateway, "", "text/html; charset=utf-8", badGatewayBody)
+		write(w, http.StatusBadGateway, contentTypeHTML, []byte(badGatewayBody))
 	case FaultRateLimited:
-		writeFault(w, http.StatusTooManyRequests, "1", "application/json; charset=utf-8", rateLimitedBody)
+		w.Header().Set("Retry-After", "1")
+		write(w, http.StatusTooManyRequests, contentTypeJSON, []byte(rateLimitedBody))
 	case FaultHTMLOK:
-		writeFault(w, http.StatusOK, "", "text/html; charset=utf-8", htmlOKBody)
+		write(w, http.StatusOK, contentTypeHTML, []byte(htmlOKBody))
 	case FaultDrop:
 		hijack(w, nil, false)
 	case FaultReset:
@@ -260,18 +256,6 @@ func (f *faults) inject(w http.ResponseWriter, r *http.Request) bool {
 		hijack(w, []byte(head), true)
 	}
 	return true
-}
-
-// writeFault sends a complete fault answer; retryAfter is omitted when empty.
-func writeFault(w http.ResponseWriter, code int, retryAfter, contentType, body string) {
-	h := w.Header()
-	if retryAfter != "" {
-		h.Set("Retry-After", retryAfter)
-	}
-	h.Set("Content-Type", contentType)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(code)
-	_, _ = w.Write([]byte(body)) // the client has gone if this fails; nothing to do
 }
 
 // hijack takes the connection over, writes raw (when not empty) and closes it: with a

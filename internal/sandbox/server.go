@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +27,19 @@ type Server struct {
 }
 
 var _ http.Handler = (*Server)(nil)
+
+// Option configures a [Server] built by [New].
+type Option func(*Server)
+
+// WithLatency makes the server wait d before it answers each request, imitating the
+// round trip to the real upstream. The wait ends early, with no answer written, when the
+// request's context is cancelled. The default is 0 (answer at once); a negative d is
+// treated as 0.
+func WithLatency(d time.Duration) Option {
+	return func(s *Server) {
+		s.latency = max(d, 0)
+	}
+}
 
 // New returns a Server holding the sample data, configured by opts. By default it
 // answers at once; see [WithLatency].
@@ -275,4 +289,32 @@ func checkID(errs []fieldError, property, id string, required bool) []fieldError
 		}})
 	}
 	return errs
+}
+
+// authorized reports whether an Authorization header value is "Bearer <token>" with a
+// non-empty token; the scheme is case-insensitive (RFC 9110) and the token is not checked.
+func authorized(header string) bool {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	token = strings.TrimLeft(token, " ")
+	return token != "" && !strings.ContainsAny(token, " \t")
+}
+
+// domainName matches a DNS name with at least two labels of letters, digits and inner
+// hyphens, 1 to 63 characters each.
+var domainName = regexp.MustCompile(`^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
+// isDomain reports whether s looks like a DNS name such as portal.cloudcockpit.com
+// (see domainName): 253 characters at most, an optional trailing dot.
+func isDomain(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	return len(s) <= 253 && domainName.MatchString(s)
+}
+
+// isUUID reports whether s is a UUID in its canonical 8-4-4-4-12 hexadecimal form, in
+// either case (the form the upstream documents and the facade sends).
+func isUUID(s string) bool {
+	return len(s) == 36 && uuid.Validate(s) == nil
 }
