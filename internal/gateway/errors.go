@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -8,9 +9,9 @@ import (
 	"net/http"
 	"path"
 	"strconv"
-	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -168,19 +169,9 @@ func hasErrorInfo(st *status.Status) bool {
 }
 
 // fallbackReason names a status code as an UPPER_SNAKE_CASE reason, spelled
-// as the service spells its own (CANCELLED).
+// as google.rpc.Code spells it (CANCELLED), as the service spells its own.
 func fallbackReason(c codes.Code) string {
-	if c == codes.Canceled {
-		return apierr.ReasonCancelled
-	}
-	var b strings.Builder
-	for i, r := range c.String() {
-		if i > 0 && 'A' <= r && r <= 'Z' {
-			b.WriteByte('_')
-		}
-		b.WriteRune(r)
-	}
-	return strings.ToUpper(b.String())
+	return cmp.Or(code.Code_name[int32(c)], code.Code_UNKNOWN.String()) //nolint:gosec // G115: gRPC codes are small
 }
 
 // errorJSON marshals error bodies. Unlike responses, they leave out empty
