@@ -11,7 +11,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"google.golang.org/protobuf/reflect/protopath"
+	"google.golang.org/protobuf/reflect/protorange"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
@@ -278,50 +281,30 @@ func rewriteDetails(details []*anypb.Any, f func(protoreflect.Message)) []*anypb
 
 // rewriteStrings replaces every string in m (fields, list elements, map
 // values, nested messages) by f of it. Map keys are left alone: the
-// details' keys are the facade's own vocabulary.
+// details' keys are the facade's own vocabulary. The strings are collected
+// first and replaced after the walk, which must not see m change.
 func rewriteStrings(m protoreflect.Message, f func(string) string) {
-	type field struct {
-		fd protoreflect.FieldDescriptor
-		v  protoreflect.Value
-	}
-	var fields []field // collected first: m must not change while ranged over
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		fields = append(fields, field{fd, v})
-		return true
-	})
-	for _, x := range fields {
-		fd, v := x.fd, x.v
-		switch {
-		case fd.IsMap():
-			mp := v.Map()
-			var keys []protoreflect.MapKey
-			mp.Range(func(k protoreflect.MapKey, _ protoreflect.Value) bool {
-				keys = append(keys, k)
-				return true
-			})
-			for _, k := range keys {
-				switch fd.MapValue().Kind() {
-				case protoreflect.StringKind:
-					mp.Set(k, protoreflect.ValueOfString(f(mp.Get(k).String())))
-				case protoreflect.MessageKind, protoreflect.GroupKind:
-					rewriteStrings(mp.Get(k).Message(), f)
-				}
-			}
-		case fd.IsList():
-			l := v.List()
-			for i := 0; i < l.Len(); i++ {
-				switch fd.Kind() {
-				case protoreflect.StringKind:
-					l.Set(i, protoreflect.ValueOfString(f(l.Get(i).String())))
-				case protoreflect.MessageKind, protoreflect.GroupKind:
-					rewriteStrings(l.Get(i).Message(), f)
-				}
-			}
-		case fd.Kind() == protoreflect.StringKind:
-			m.Set(fd, protoreflect.ValueOfString(f(v.String())))
-		case fd.Kind() == protoreflect.MessageKind, fd.Kind() == protoreflect.GroupKind:
-			rewriteStrings(v.Message(), f)
+	var edits []func()
+	noAny := protorange.Options{Resolver: (*protoregistry.Types)(nil)} // an Any's value stays as it is
+	_ = noAny.Range(m, func(p protopath.Values) error {
+		last, parent := p.Index(-1), p.Index(-2).Value
+		s, ok := last.Value.Interface().(string)
+		if !ok {
+			return nil
 		}
+		v := protoreflect.ValueOfString(f(s))
+		switch step := last.Step; step.Kind() {
+		case protopath.FieldAccessStep:
+			edits = append(edits, func() { parent.Message().Set(step.FieldDescriptor(), v) })
+		case protopath.ListIndexStep:
+			edits = append(edits, func() { parent.List().Set(step.ListIndex(), v) })
+		case protopath.MapIndexStep:
+			edits = append(edits, func() { parent.Map().Set(step.MapIndex(), v) })
+		}
+		return nil
+	}, nil)
+	for _, edit := range edits {
+		edit()
 	}
 }
 
