@@ -41,7 +41,7 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 	if !ok && httpStatus == http.StatusBadRequest {
 		st = status.New(codes.InvalidArgument, err.Error())
 	}
-	if st.Code() == codes.InvalidArgument && !hasErrorInfo(st) {
+	if st.Code() == codes.InvalidArgument && apierr.InfoOf(st) == nil {
 		if op, fvs := queryProblems(ctx); len(fvs) > 0 {
 			g.rejectQuery(w, r, op, fvs)
 			return
@@ -56,7 +56,7 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 	if cid == "" {
 		cid, _ = requestCorrelationID(r)
 	}
-	if !hasErrorInfo(st) {
+	if apierr.InfoOf(st) == nil {
 		op := ""
 		if full, ok := runtime.RPCMethod(ctx); ok {
 			op = path.Base(full)
@@ -156,16 +156,6 @@ func newStatus(code codes.Code, msg, reason, op, cid string, extra ...protoadapt
 		meta[apierr.MetaOperation] = op
 	}
 	return apierr.New(apierr.Spec{Code: code, Message: msg, Reason: reason, Metadata: meta, RequestID: cid, Details: extra})
-}
-
-// hasErrorInfo reports whether st already carries a google.rpc.ErrorInfo.
-func hasErrorInfo(st *status.Status) bool {
-	for _, d := range st.Details() {
-		if _, ok := d.(*errdetails.ErrorInfo); ok {
-			return true
-		}
-	}
-	return false
 }
 
 // fallbackReason names a status code as an UPPER_SNAKE_CASE reason, spelled
