@@ -12,7 +12,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -55,15 +54,10 @@ func NewCA(tb testing.TB, name string) *CA {
 // ca.Cert is nil) and returns it DER-encoded.
 func (ca *CA) create(tb testing.TB, tmpl *x509.Certificate, key *ecdsa.PrivateKey) []byte {
 	tb.Helper()
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tmpl.SerialNumber = n
 	tmpl.NotBefore = time.Now().Add(-time.Hour)
 	tmpl.NotAfter = time.Now().Add(24 * time.Hour)
-	parent := cmp.Or(ca.Cert, tmpl)
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, ca.Key)
+	// A nil SerialNumber gets a random one.
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, cmp.Or(ca.Cert, tmpl), &key.PublicKey, ca.Key)
 	if err != nil {
 		tb.Fatalf("create certificate: %v", err)
 	}
