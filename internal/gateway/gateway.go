@@ -119,8 +119,8 @@ func newGateway(opts ...Option) (*gateway, error) {
 		runtime.WithDisableHTTPMethodOverride(),
 	)
 	for path, h := range map[string]runtime.HandlerFunc{
-		OpenAPIPath:   serveOpenAPI,
-		OpenAPIv3Path: serveOpenAPIv3,
+		OpenAPIPath:   serveJSON(openAPIDoc),
+		OpenAPIv3Path: serveJSON(openAPIv3Doc),
 		HealthzPath:   serveHealthz,
 		ReadyzPath:    g.serveReadyz,
 	} {
