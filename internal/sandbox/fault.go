@@ -228,10 +228,8 @@ func (f *faults) inject(w http.ResponseWriter, r *http.Request) bool {
 	f.counts[kind].Add(1)
 	switch kind {
 	case FaultSlow:
-		t := time.NewTimer(delay)
-		defer t.Stop()
 		select {
-		case <-t.C:
+		case <-time.After(delay):
 			return false
 		case <-r.Context().Done():
 			return true // the client has gone: nothing to answer

@@ -78,8 +78,12 @@ const (
 // documentation for the rules and their order.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
-	if s.latency > 0 && !s.wait(r) {
-		return
+	if s.latency > 0 {
+		select {
+		case <-time.After(s.latency):
+		case <-r.Context().Done():
+			return
+		}
 	}
 	if s.faults != nil && s.faults.inject(w, r) {
 		return
@@ -116,38 +120,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	errs := checkTenant(r.Header.Values("X-Tenant"))
-	switch rt {
-	case routeReseller:
-		errs = checkID(errs, propResellerID, resellerID, true)
-		if len(errs) > 0 {
-			writeValidation(w, cid, errs)
-			return
-		}
-		s.serveReseller(w, cid, resellerID, fp)
-	case routeAcceptanceLink:
-		q := parseQuery(r.URL.RawQuery)
-		providerInstanceID := queryValue(q, propProviderInstanceID)
-		resellerID := queryValue(q, propResellerID)
+	var providerInstanceID string
+	if rt == routeAcceptanceLink {
+		q, _ := url.ParseQuery(r.URL.RawQuery) // a malformed pair is dropped, not a reason to reject
+		providerInstanceID, resellerID = queryValue(q, propProviderInstanceID), queryValue(q, propResellerID)
 		errs = checkID(errs, propProviderInstanceID, providerInstanceID, true)
-		errs = checkID(errs, propResellerID, resellerID, false)
-		if len(errs) > 0 {
-			writeValidation(w, cid, errs)
-			return
-		}
-		s.serveAcceptanceLink(w, cid, providerInstanceID, resellerID, fp)
 	}
-}
-
-// wait sleeps for the configured latency and reports whether the request still wants an
-// answer.
-func (s *Server) wait(r *http.Request) bool {
-	t := time.NewTimer(s.latency)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
+	errs = checkID(errs, propResellerID, resellerID, rt == routeReseller)
+	switch {
+	case len(errs) > 0:
+		writeEnvelope(w, http.StatusBadRequest, typeValidation, "One or more validation errors occurred.", cid, errs)
+	case rt == routeReseller:
+		s.serveReseller(w, cid, resellerID, fp)
+	default:
+		s.serveAcceptanceLink(w, cid, providerInstanceID, resellerID, fp)
 	}
 }
 
@@ -203,10 +189,6 @@ func write(w http.ResponseWriter, code int, contentType string, body []byte) {
 	_, _ = w.Write(body) // the client has gone if this fails; nothing to do
 }
 
-func writeValidation(w http.ResponseWriter, cid string, errs []fieldError) {
-	writeEnvelope(w, http.StatusBadRequest, typeValidation, "One or more validation errors occurred.", cid, errs)
-}
-
 // parsePath matches a request path against the upstream's routes, case-insensitively
 // and ignoring one trailing slash, as ASP.NET routing does. For the reseller route it
 // also returns the (unescaped) resellerId segment.
@@ -237,13 +219,6 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 		return s, false
 	}
 	return s[len(prefix):], true
-}
-
-// parseQuery parses a query string, keeping whatever parses: a malformed pair is
-// dropped, not a reason to reject the request.
-func parseQuery(raw string) url.Values {
-	q, _ := url.ParseQuery(raw)
-	return q
 }
 
 // queryValue returns the first value of a query parameter whose name matches
