@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"google.golang.org/protobuf/reflect/protopath"
 	"google.golang.org/protobuf/reflect/protorange"
@@ -181,17 +180,12 @@ func unescape(s string) string {
 			return m
 		})
 	}
-	for _, c := range []byte(s) {
-		if c >= utf8.RuneSelf {
-			return strings.Map(func(c rune) rune {
-				if unicode.Is(unicode.Cf, c) {
-					return -1
-				}
-				return c
-			}, s)
+	return strings.Map(func(c rune) rune {
+		if unicode.Is(unicode.Cf, c) {
+			return -1
 		}
-	}
-	return s
+		return c
+	}, s)
 }
 
 // inRuns reports whether a run of base64 or hexadecimal digits in s decodes,

@@ -35,15 +35,11 @@ type Spec struct {
 // InvalidMessage returns "invalid <what>: <field>: <description>; ...",
 // the message of a status listing fvs.
 func InvalidMessage(what string, fvs []*errdetails.BadRequest_FieldViolation) string {
-	var b strings.Builder
-	b.WriteString("invalid " + what + ": ")
+	parts := make([]string, len(fvs))
 	for i, fv := range fvs {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(fv.GetField() + ": " + fv.GetDescription())
+		parts[i] = fv.GetField() + ": " + fv.GetDescription()
 	}
-	return b.String()
+	return "invalid " + what + ": " + strings.Join(parts, "; ")
 }
 
 // New returns the status s describes: exactly one google.rpc.ErrorInfo (in

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -121,12 +122,7 @@ var providerInstances = []providerInstance{
 
 // Resellers returns the ids of the sample resellers, sorted. The caller owns the slice.
 func Resellers() []string {
-	ids := make([]string, 0, len(samples))
-	for _, s := range samples {
-		ids = append(ids, s.id)
-	}
-	slices.Sort(ids)
-	return ids
+	return slices.Sorted(maps.Keys(loadCatalog()))
 }
 
 // catalog holds the samples with their payloads, compacted once, by lower-case
