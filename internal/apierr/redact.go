@@ -85,38 +85,25 @@ func (r Redactor) String(s string) string {
 // replace returns s with every piece of the token, as it is, replaced by
 // Redacted.
 func (r Redactor) replace(s string) string {
-	if len(s) < MinSecretRun {
-		return s
-	}
 	var b strings.Builder
-	copied := 0          // s[:copied] is written to b
-	start, end := -1, -1 // the piece being collected, when start >= 0
-	var x uint64         // the current window, packed (see pack)
-	for i := 0; i < MinSecretRun-1; i++ {
+	copied, end := 0, -1 // s[:copied] is written to b; the last piece ends at end
+	var x uint64         // the window ending at i, packed (see pack)
+	for i := 0; i < len(s); i++ {
 		x = x<<8 | uint64(lowerASCII(s[i]))
-	}
-	for i := 0; i+MinSecretRun <= len(s); i++ {
-		x = x<<8 | uint64(lowerASCII(s[i+MinSecretRun-1]))
-		if !r.piece(x) {
+		start := i + 1 - MinSecretRun
+		if start < 0 || !r.piece(x) {
 			continue
 		}
-		if start >= 0 && i <= end { // overlaps or touches the current piece
-			end = i + MinSecretRun
-			continue
-		}
-		if start >= 0 {
+		if start > end { // apart from the last piece: a new one
 			b.WriteString(s[copied:start])
 			b.WriteString(Redacted)
-			copied = end
 		}
-		start, end = i, i+MinSecretRun
+		copied, end = i+1, i+1
 	}
-	if start < 0 {
+	if copied == 0 {
 		return s
 	}
-	b.WriteString(s[copied:start])
-	b.WriteString(Redacted)
-	b.WriteString(s[end:])
+	b.WriteString(s[copied:])
 	return b.String()
 }
 

@@ -88,7 +88,6 @@ func AllFaultKinds() []FaultKind {
 // or a repeated kind is an error.
 func ParseFaultKinds(s string) ([]FaultKind, error) {
 	var kinds []FaultKind
-	seen := make(map[FaultKind]bool)
 	for name := range strings.SplitSeq(s, ",") {
 		name = strings.TrimSpace(name)
 		var add []FaultKind
@@ -106,10 +105,9 @@ func ParseFaultKinds(s string) ([]FaultKind, error) {
 			add = []FaultKind{k}
 		}
 		for _, k := range add {
-			if seen[k] {
+			if slices.Contains(kinds, k) {
 				return nil, fmt.Errorf("fault kind %s given twice", k)
 			}
-			seen[k] = true
 			kinds = append(kinds, k)
 		}
 	}
