@@ -233,14 +233,6 @@ func (r Redactor) piece(x uint64) bool {
 	return bytes.Contains(r.lower, w[:])
 }
 
-// Message removes the token from every string of m: its fields, list
-// elements, map values and nested messages (google.rpc error details).
-func (r Redactor) Message(m protoreflect.Message) {
-	if r.lower != nil {
-		rewriteStrings(m, r.String)
-	}
-}
-
 // rewriteDetails applies f to each detail and returns them re-packed,
 // leaving out those that cannot be unpacked or packed again.
 func rewriteDetails(details []*anypb.Any, f func(protoreflect.Message)) []*anypb.Any {

@@ -49,15 +49,13 @@ func InvalidMessage(what string, fvs []*errdetails.BadRequest_FieldViolation) st
 // values of s.Metadata and the strings of s.Details: they are the caller's
 // to give.
 func New(s Spec) *status.Status {
-	if s.Authorization != "" {
-		if r := NewRedactor(s.Authorization); r.lower != nil {
-			s.Message = r.String(s.Message)
-			for k, v := range s.Metadata {
-				s.Metadata[k] = r.String(v)
-			}
-			for _, d := range s.Details {
-				r.Message(protoadapt.MessageV2Of(d).ProtoReflect())
-			}
+	if r := NewRedactor(s.Authorization); r.lower != nil {
+		s.Message = r.String(s.Message)
+		for k, v := range s.Metadata {
+			s.Metadata[k] = r.String(v)
+		}
+		for _, d := range s.Details {
+			rewriteStrings(protoadapt.MessageV2Of(d).ProtoReflect(), r.String)
 		}
 	}
 	st := status.New(s.Code, s.Message)
