@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,17 +39,13 @@ type HealthChecker interface {
 }
 
 // Option configures New.
-type Option func(*options)
-
-type options struct {
-	health HealthChecker
-}
+type Option func(*gateway)
 
 // WithHealth makes GET /readyz report hc's overall status (service ""): 200
 // with {"status":"SERVING"} while it is SERVING, 503 with the status name
 // otherwise. Without it /readyz answers like /healthz.
 func WithHealth(hc HealthChecker) Option {
-	return func(o *options) { o.health = hc }
+	return func(g *gateway) { g.health = hc }
 }
 
 // gateway holds the mux and what its hooks need.
@@ -68,23 +65,16 @@ type gateway struct {
 // pattern (/v1/Resellers/{reseller_id=*}) and the OpenAPI path
 // (/v1/Resellers/{resellerId}) of one route have the same key.
 func routeKey(template string) string {
-	segs := strings.Split(template, "/")
-	for i, s := range segs {
-		if strings.HasPrefix(s, "{") {
-			segs[i] = "{}"
-		}
-	}
-	return strings.Join(segs, "/")
+	return pathVariable.ReplaceAllLiteralString(template, "{}")
 }
+
+// pathVariable matches a variable of a path template.
+var pathVariable = regexp.MustCompile(`\{[^}]*\}`)
 
 // newGateway builds the mux with the mirror's options, health and OpenAPI
 // routes, and no RPC route yet: New registers them (the benchmarks also
 // without interceptors).
 func newGateway(opts ...Option) (*gateway, error) {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
 	// The RPC routes, as the OpenAPI document (generated from the same HTTP
 	// rules as the handlers) names them.
 	var doc struct {
@@ -93,7 +83,10 @@ func newGateway(opts ...Option) (*gateway, error) {
 	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
 		return nil, fmt.Errorf("gateway: read the OpenAPI document: %w", err)
 	}
-	g := &gateway{health: o.health, routes: map[string]string{}}
+	g := &gateway{routes: map[string]string{}}
+	for _, opt := range opts {
+		opt(g)
+	}
 	methods := map[string]bool{http.MethodGet: true} // health and OpenAPI
 	var index []string
 	for p, ops := range doc.Paths {
