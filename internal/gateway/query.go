@@ -35,21 +35,14 @@ const (
 )
 
 // A query parameter must name a field of the request message that is not
-// bound to the path, spelled as its proto name or its JSON name
-// (case-sensitive); a singular field may be given once, under one spelling.
-// Fields of message or map type cannot be set from the query.
-//
-// grpc-gateway's own parser (runtime.DefaultQueryParser) already refuses a
-// malformed query, a repeated singular field and two spellings of one field,
-// but it skips a name that sets no field, so a misspelled `resellerID` would
-// produce a link for the CSP instead of the reseller; and a route whose
-// fields are all in its path (GET /v1/Resellers/{resellerId}) never reads
-// its query at all. So the mirror's middleware (checkRequest) hands the
-// query to the call, where rejectIgnoredQuery, the first interceptor of every
-// REST call, refuses what grpc-gateway would ignore. Either refusal reaches
-// handleError as a bare INVALID_ARGUMENT, which answers it with every
-// violation of the query (queryProblems) before any interceptor or upstream
-// request has run.
+// bound to the path, spelled as its proto or JSON name (case-sensitive); a
+// singular field may be given once, under one spelling; message and map
+// fields cannot be set. grpc-gateway's parser refuses the rest, but ignores
+// a name that sets no field and never reads the query of a route whose
+// fields are all in its path: checkRequest hands the query to the call, and
+// rejectIgnoredQuery, the first interceptor, refuses what grpc-gateway would
+// ignore. handleError answers both refusals with every violation of the
+// query (queryProblems), before anything went upstream.
 
 // sentQuery is what a REST call with a query carries in its context for
 // rejectIgnoredQuery and handleError.
