@@ -59,12 +59,13 @@ func NewRedactor(authorization string) Redactor {
 		return Redactor{}
 	}
 	r := Redactor{lower: make([]byte, len(token)), filter: new([filterBits / 64]uint64)}
+	var x uint64 // the window ending at i, packed: its bytes, the last lowest
 	for i := 0; i < len(token); i++ {
 		r.lower[i] = lowerASCII(token[i])
-	}
-	for i := 0; i+MinSecretRun <= len(token); i++ {
-		h := filterHash(pack(token[i : i+MinSecretRun]))
-		r.filter[h/64] |= 1 << (h % 64)
+		x = x<<8 | uint64(r.lower[i])
+		if h := filterHash(x); i >= MinSecretRun-1 {
+			r.filter[h/64] |= 1 << (h % 64)
+		}
 	}
 	return r
 }
@@ -87,7 +88,7 @@ func (r Redactor) String(s string) string {
 func (r Redactor) replace(s string) string {
 	var b strings.Builder
 	copied, end := 0, -1 // s[:copied] is written to b; the last piece ends at end
-	var x uint64         // the window ending at i, packed (see pack)
+	var x uint64         // the window ending at i, packed (see NewRedactor)
 	for i := 0; i < len(s); i++ {
 		x = x<<8 | uint64(lowerASCII(s[i]))
 		start := i + 1 - MinSecretRun
@@ -279,15 +280,6 @@ func rewriteStrings(m protoreflect.Message, f func(string) string) {
 	for _, edit := range edits {
 		edit()
 	}
-}
-
-// pack lower-cases the ASCII letters of an 8-byte window and packs it.
-func pack(s string) uint64 {
-	var x uint64
-	for i := 0; i < MinSecretRun; i++ {
-		x = x<<8 | uint64(lowerASCII(s[i]))
-	}
-	return x
 }
 
 // filterHash maps a packed window to a bit of Redactor.filter
