@@ -189,36 +189,29 @@ func write(w http.ResponseWriter, code int, contentType string, body []byte) {
 	_, _ = w.Write(body) // the client has gone if this fails; nothing to do
 }
 
-// parsePath matches a request path against the upstream's routes, case-insensitively
-// and ignoring one trailing slash, as ASP.NET routing does. For the reseller route it
-// also returns the (unescaped) resellerId segment.
+// The upstream's routes, matched case-insensitively and with one optional trailing
+// slash, as ASP.NET routing does.
+var (
+	resellerPath = regexp.MustCompile(`(?i)^/v1/Resellers/([^/]+)/?$`)
+	linkPath     = regexp.MustCompile(`(?i)^/v1/Customers/relationship-acceptance/?$`)
+)
+
+// parsePath matches a request path against the upstream's routes. For the reseller
+// route it also returns the (unescaped) resellerId segment.
 func parsePath(u *url.URL) (route, string) {
 	p := u.EscapedPath()
-	p = strings.TrimSuffix(p, "/")
-	rest, ok := cutPrefixFold(p, "/v1/")
-	if !ok {
-		return routeUnknown, ""
-	}
-	if strings.EqualFold(rest, "Customers/relationship-acceptance") {
+	if linkPath.MatchString(p) {
 		return routeAcceptanceLink, ""
 	}
-	seg, ok := cutPrefixFold(rest, "Resellers/")
-	if !ok || seg == "" || strings.Contains(seg, "/") {
+	m := resellerPath.FindStringSubmatch(p)
+	if m == nil {
 		return routeUnknown, ""
 	}
-	id, err := url.PathUnescape(seg)
+	id, err := url.PathUnescape(m[1])
 	if err != nil {
-		id = seg // a malformed escape is kept as it came and fails the UUID check
+		id = m[1] // a malformed escape is kept as it came and fails the UUID check
 	}
 	return routeReseller, id
-}
-
-// cutPrefixFold is strings.CutPrefix ignoring ASCII case.
-func cutPrefixFold(s, prefix string) (string, bool) {
-	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
-		return s, false
-	}
-	return s[len(prefix):], true
 }
 
 // queryValue returns the first value of a query parameter whose name matches
