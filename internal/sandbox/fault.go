@@ -243,44 +243,36 @@ func (f *faults) inject(w http.ResponseWriter, r *http.Request) bool {
 	case FaultHTMLOK:
 		write(w, http.StatusOK, contentTypeHTML, []byte(htmlOKBody))
 	case FaultDrop:
-		hijack(w, nil, false)
+		hijack(w, nil)
 	case FaultReset:
 		head := "HTTP/1.1 200 OK\r\n" +
 			"Content-Type: application/json; charset=utf-8\r\n" +
 			"Content-Length: " + strconv.Itoa(resetBodyLength) + "\r\n" +
 			"\r\n" + resetBodyStart
-		hijack(w, []byte(head), true)
+		hijack(w, []byte(head))
 	}
 	return true
 }
 
-// hijack takes the connection over, writes raw (when not empty) and closes it: with a
-// TCP reset when reset is set (SO_LINGER 0), with an orderly close otherwise. Where the
+// hijack takes the connection over and closes it: at once with an orderly close when
+// raw is empty, otherwise after writing raw, with a TCP reset (SO_LINGER 0). Where the
 // connection cannot be taken over it aborts the handler, which makes the server drop
 // the connection (HTTP/1) or reset the stream (HTTP/2).
-func hijack(w http.ResponseWriter, raw []byte, reset bool) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic(http.ErrAbortHandler)
-	}
-	conn, _, err := hj.Hijack()
+func hijack(w http.ResponseWriter, raw []byte) {
+	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
 	if len(raw) > 0 {
 		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
-		if _, err := conn.Write(raw); err == nil && reset {
+		if _, err := conn.Write(raw); err == nil {
 			// A reset discards unsent data: give the start of the answer time to
 			// reach the client, so that it is the body that gets cut.
-			time.Sleep(resetPause)
+			time.Sleep(20 * time.Millisecond)
 		}
-	}
-	if tc, ok := conn.(*net.TCPConn); ok && reset {
-		_ = tc.SetLinger(0) // close sends RST instead of FIN
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0) // close sends RST instead of FIN
+		}
 	}
 	_ = conn.Close()
 }
-
-// resetPause is how long FaultReset waits between the start of its answer and the
-// reset.
-const resetPause = 20 * time.Millisecond
