@@ -139,13 +139,11 @@ func buildInfo() prometheus.Collector {
 			}
 		}
 	}
-	g := prometheus.NewGauge(prometheus.GaugeOpts{
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name:        "cloudcockpit_facade_build_info",
 		Help:        "Build information of the running binary; always 1.",
 		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": goVersion},
-	})
-	g.Set(1)
-	return g
+	}, func() float64 { return 1 })
 }
 
 // UnaryServerInterceptor records grpc_server_* metrics for every call.
@@ -260,11 +258,10 @@ type MismatchedAnswers struct {
 // NewMismatchedAnswers registers the counter in reg, with a zero series for
 // each operation so that a rate can be computed before the first rejection.
 func NewMismatchedAnswers(reg prometheus.Registerer) *MismatchedAnswers {
-	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+	c := promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
 		Name: "cloudcockpit_upstream_mismatched_answers_total",
 		Help: "Upstream answers rejected because they were about another resource than the one asked for, by operation.",
 	}, []string{"operation"})
-	reg.MustRegister(c)
 	for _, op := range []string{apierr.OpGetReseller, apierr.OpGetAcceptanceLink} {
 		c.WithLabelValues(op)
 	}
