@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -65,17 +66,11 @@ func withPeer(h http.Handler) http.Handler {
 // as grpc.ChainUnaryInterceptor does for a server.
 func ChainUnaryInterceptors(interceptors ...grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		return chainFrom(interceptors, 0, info, handler)(ctx, req)
-	}
-}
-
-// chainFrom returns the handler that runs interceptors[i:] around handler.
-func chainFrom(interceptors []grpc.UnaryServerInterceptor, i int, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) grpc.UnaryHandler {
-	if i == len(interceptors) {
-		return handler
-	}
-	return func(ctx context.Context, req any) (any, error) {
-		return interceptors[i](ctx, req, info, chainFrom(interceptors, i+1, info, handler))
+		for _, icpt := range slices.Backward(interceptors) {
+			next := handler
+			handler = func(ctx context.Context, req any) (any, error) { return icpt(ctx, req, info, next) }
+		}
+		return handler(ctx, req)
 	}
 }
 
