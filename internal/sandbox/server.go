@@ -230,17 +230,18 @@ func queryValue(q url.Values, name string) string {
 
 // checkTenant validates the X-Tenant header values.
 func checkTenant(values []string) []fieldError {
+	var problem string
 	switch {
 	case len(values) == 0 || strings.TrimSpace(values[0]) == "":
-		return []fieldError{{PropertyName: propTenant, Description: []string{"The X-Tenant header is required."}}}
+		problem = "The X-Tenant header is required."
 	case len(values) > 1:
-		return []fieldError{{PropertyName: propTenant, Description: []string{"The X-Tenant header must be sent once."}}}
+		problem = "The X-Tenant header must be sent once."
 	case !isDomain(strings.TrimSpace(values[0])):
-		return []fieldError{{PropertyName: propTenant, Description: []string{
-			"The X-Tenant header must be the portal domain of a tenant, such as " + SampleTenant + ".",
-		}}}
+		problem = "The X-Tenant header must be the portal domain of a tenant, such as " + SampleTenant + "."
+	default:
+		return nil
 	}
-	return nil
+	return []fieldError{{PropertyName: propTenant, Description: []string{problem}}}
 }
 
 // checkID appends a violation to errs when id is missing (and required) or not a UUID.
