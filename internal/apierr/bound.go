@@ -36,7 +36,7 @@ const (
 // A status within the bounds is returned unchanged.
 func Bound(st *status.Status) *status.Status {
 	p := st.Proto()
-	br, brIndex := badRequestOf(p)
+	br, brIndex := detailOf[errdetails.BadRequest](p)
 	all := br.GetFieldViolations()
 	// A status bounded before ends with the summary of what it omitted.
 	omitted := omittedOf(p)
@@ -78,27 +78,24 @@ func Bound(st *status.Status) *status.Status {
 // omittedOf returns the MetaOmittedViolations count of p's ErrorInfo, 0
 // when there is none.
 func omittedOf(p *spb.Status) int {
-	for _, a := range p.GetDetails() {
-		info := new(errdetails.ErrorInfo)
-		if a.MessageIs(info) && a.UnmarshalTo(info) == nil {
-			n, _ := strconv.Atoi(info.GetMetadata()[MetaOmittedViolations])
-			return max(n, 0)
-		}
-	}
-	return 0
+	info, _ := detailOf[errdetails.ErrorInfo](p)
+	n, _ := strconv.Atoi(info.GetMetadata()[MetaOmittedViolations])
+	return max(n, 0)
 }
 
-// badRequestOf returns p's google.rpc.BadRequest and its index, or nil, -1.
-func badRequestOf(p *spb.Status) (*errdetails.BadRequest, int) {
+// detailOf returns the first detail of p of type T and its index, or nil and
+// -1 when there is none or it does not unpack.
+func detailOf[T any, PT interface {
+	*T
+	proto.Message
+}](p *spb.Status) (PT, int) {
 	for i, a := range p.GetDetails() {
-		if !a.MessageIs((*errdetails.BadRequest)(nil)) {
-			continue
+		if m := PT(new(T)); a.MessageIs(m) {
+			if a.UnmarshalTo(m) != nil {
+				return nil, -1
+			}
+			return m, i
 		}
-		br := new(errdetails.BadRequest)
-		if err := a.UnmarshalTo(br); err != nil {
-			return nil, -1
-		}
-		return br, i
 	}
 	return nil, -1
 }
@@ -114,23 +111,20 @@ func setViolations(p *spb.Status, i int, kept []*errdetails.BadRequest_FieldViol
 	if a, err := anypb.New(&errdetails.BadRequest{FieldViolations: fvs}); err == nil {
 		p.Details[i] = a
 	}
-	for j, a := range p.GetDetails() {
-		info := new(errdetails.ErrorInfo)
-		if !a.MessageIs(info) || a.UnmarshalTo(info) != nil {
-			continue
-		}
-		if omitted > 0 {
-			if info.Metadata == nil {
-				info.Metadata = map[string]string{}
-			}
-			info.Metadata[MetaOmittedViolations] = strconv.Itoa(omitted)
-		} else {
-			delete(info.Metadata, MetaOmittedViolations)
-		}
-		if packed, err := anypb.New(info); err == nil {
-			p.Details[j] = packed
-		}
+	info, j := detailOf[errdetails.ErrorInfo](p)
+	if info == nil {
 		return
+	}
+	if omitted > 0 {
+		if info.Metadata == nil {
+			info.Metadata = map[string]string{}
+		}
+		info.Metadata[MetaOmittedViolations] = strconv.Itoa(omitted)
+	} else {
+		delete(info.Metadata, MetaOmittedViolations)
+	}
+	if packed, err := anypb.New(info); err == nil {
+		p.Details[j] = packed
 	}
 }
 

@@ -9,9 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
+	"google.golang.org/protobuf/reflect/protopath"
+	"google.golang.org/protobuf/reflect/protorange"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
@@ -57,12 +59,13 @@ func NewRedactor(authorization string) Redactor {
 		return Redactor{}
 	}
 	r := Redactor{lower: make([]byte, len(token)), filter: new([filterBits / 64]uint64)}
+	var x uint64 // the window ending at i, packed: its bytes, the last lowest
 	for i := 0; i < len(token); i++ {
 		r.lower[i] = lowerASCII(token[i])
-	}
-	for i := 0; i+MinSecretRun <= len(token); i++ {
-		h := filterHash(pack(token[i : i+MinSecretRun]))
-		r.filter[h/64] |= 1 << (h % 64)
+		x = x<<8 | uint64(r.lower[i])
+		if h := filterHash(x); i >= MinSecretRun-1 {
+			r.filter[h/64] |= 1 << (h % 64)
+		}
 	}
 	return r
 }
@@ -83,38 +86,25 @@ func (r Redactor) String(s string) string {
 // replace returns s with every piece of the token, as it is, replaced by
 // Redacted.
 func (r Redactor) replace(s string) string {
-	if len(s) < MinSecretRun {
-		return s
-	}
 	var b strings.Builder
-	copied := 0          // s[:copied] is written to b
-	start, end := -1, -1 // the piece being collected, when start >= 0
-	var x uint64         // the current window, packed (see pack)
-	for i := 0; i < MinSecretRun-1; i++ {
+	copied, end := 0, -1 // s[:copied] is written to b; the last piece ends at end
+	var x uint64         // the window ending at i, packed (see NewRedactor)
+	for i := 0; i < len(s); i++ {
 		x = x<<8 | uint64(lowerASCII(s[i]))
-	}
-	for i := 0; i+MinSecretRun <= len(s); i++ {
-		x = x<<8 | uint64(lowerASCII(s[i+MinSecretRun-1]))
-		if !r.piece(x) {
+		start := i + 1 - MinSecretRun
+		if start < 0 || !r.piece(x) {
 			continue
 		}
-		if start >= 0 && i <= end { // overlaps or touches the current piece
-			end = i + MinSecretRun
-			continue
-		}
-		if start >= 0 {
+		if start > end { // apart from the last piece: a new one
 			b.WriteString(s[copied:start])
 			b.WriteString(Redacted)
-			copied = end
 		}
-		start, end = i, i+MinSecretRun
+		copied, end = i+1, i+1
 	}
-	if start < 0 {
+	if copied == 0 {
 		return s
 	}
-	b.WriteString(s[copied:start])
-	b.WriteString(Redacted)
-	b.WriteString(s[end:])
+	b.WriteString(s[copied:])
 	return b.String()
 }
 
@@ -178,17 +168,12 @@ func unescape(s string) string {
 			return m
 		})
 	}
-	for _, c := range []byte(s) {
-		if c >= utf8.RuneSelf {
-			return strings.Map(func(c rune) rune {
-				if unicode.Is(unicode.Cf, c) {
-					return -1
-				}
-				return c
-			}, s)
+	return strings.Map(func(c rune) rune {
+		if unicode.Is(unicode.Cf, c) {
+			return -1
 		}
-	}
-	return s
+		return c
+	}, s)
 }
 
 // inRuns reports whether a run of base64 or hexadecimal digits in s decodes,
@@ -249,14 +234,6 @@ func (r Redactor) piece(x uint64) bool {
 	return bytes.Contains(r.lower, w[:])
 }
 
-// Message removes the token from every string of m: its fields, list
-// elements, map values and nested messages (google.rpc error details).
-func (r Redactor) Message(m protoreflect.Message) {
-	if r.lower != nil {
-		rewriteStrings(m, r.String)
-	}
-}
-
 // rewriteDetails applies f to each detail and returns them re-packed,
 // leaving out those that cannot be unpacked or packed again.
 func rewriteDetails(details []*anypb.Any, f func(protoreflect.Message)) []*anypb.Any {
@@ -278,60 +255,31 @@ func rewriteDetails(details []*anypb.Any, f func(protoreflect.Message)) []*anypb
 
 // rewriteStrings replaces every string in m (fields, list elements, map
 // values, nested messages) by f of it. Map keys are left alone: the
-// details' keys are the facade's own vocabulary.
+// details' keys are the facade's own vocabulary. The strings are collected
+// first and replaced after the walk, which must not see m change.
 func rewriteStrings(m protoreflect.Message, f func(string) string) {
-	type field struct {
-		fd protoreflect.FieldDescriptor
-		v  protoreflect.Value
-	}
-	var fields []field // collected first: m must not change while ranged over
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		fields = append(fields, field{fd, v})
-		return true
-	})
-	for _, x := range fields {
-		fd, v := x.fd, x.v
-		switch {
-		case fd.IsMap():
-			mp := v.Map()
-			var keys []protoreflect.MapKey
-			mp.Range(func(k protoreflect.MapKey, _ protoreflect.Value) bool {
-				keys = append(keys, k)
-				return true
-			})
-			for _, k := range keys {
-				switch fd.MapValue().Kind() {
-				case protoreflect.StringKind:
-					mp.Set(k, protoreflect.ValueOfString(f(mp.Get(k).String())))
-				case protoreflect.MessageKind, protoreflect.GroupKind:
-					rewriteStrings(mp.Get(k).Message(), f)
-				}
-			}
-		case fd.IsList():
-			l := v.List()
-			for i := 0; i < l.Len(); i++ {
-				switch fd.Kind() {
-				case protoreflect.StringKind:
-					l.Set(i, protoreflect.ValueOfString(f(l.Get(i).String())))
-				case protoreflect.MessageKind, protoreflect.GroupKind:
-					rewriteStrings(l.Get(i).Message(), f)
-				}
-			}
-		case fd.Kind() == protoreflect.StringKind:
-			m.Set(fd, protoreflect.ValueOfString(f(v.String())))
-		case fd.Kind() == protoreflect.MessageKind, fd.Kind() == protoreflect.GroupKind:
-			rewriteStrings(v.Message(), f)
+	var edits []func()
+	noAny := protorange.Options{Resolver: (*protoregistry.Types)(nil)} // an Any's value stays as it is
+	_ = noAny.Range(m, func(p protopath.Values) error {
+		last, parent := p.Index(-1), p.Index(-2).Value
+		s, ok := last.Value.Interface().(string)
+		if !ok {
+			return nil
 		}
+		v := protoreflect.ValueOfString(f(s))
+		switch step := last.Step; step.Kind() {
+		case protopath.FieldAccessStep:
+			edits = append(edits, func() { parent.Message().Set(step.FieldDescriptor(), v) })
+		case protopath.ListIndexStep:
+			edits = append(edits, func() { parent.List().Set(step.ListIndex(), v) })
+		case protopath.MapIndexStep:
+			edits = append(edits, func() { parent.Map().Set(step.MapIndex(), v) })
+		}
+		return nil
+	}, nil)
+	for _, edit := range edits {
+		edit()
 	}
-}
-
-// pack lower-cases the ASCII letters of an 8-byte window and packs it.
-func pack(s string) uint64 {
-	var x uint64
-	for i := 0; i < MinSecretRun; i++ {
-		x = x<<8 | uint64(lowerASCII(s[i]))
-	}
-	return x
 }
 
 // filterHash maps a packed window to a bit of Redactor.filter

@@ -35,15 +35,11 @@ type Spec struct {
 // InvalidMessage returns "invalid <what>: <field>: <description>; ...",
 // the message of a status listing fvs.
 func InvalidMessage(what string, fvs []*errdetails.BadRequest_FieldViolation) string {
-	var b strings.Builder
-	b.WriteString("invalid " + what + ": ")
+	parts := make([]string, len(fvs))
 	for i, fv := range fvs {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(fv.GetField() + ": " + fv.GetDescription())
+		parts[i] = fv.GetField() + ": " + fv.GetDescription()
 	}
-	return b.String()
+	return "invalid " + what + ": " + strings.Join(parts, "; ")
 }
 
 // New returns the status s describes: exactly one google.rpc.ErrorInfo (in
@@ -53,15 +49,13 @@ func InvalidMessage(what string, fvs []*errdetails.BadRequest_FieldViolation) st
 // values of s.Metadata and the strings of s.Details: they are the caller's
 // to give.
 func New(s Spec) *status.Status {
-	if s.Authorization != "" {
-		if r := NewRedactor(s.Authorization); r.lower != nil {
-			s.Message = r.String(s.Message)
-			for k, v := range s.Metadata {
-				s.Metadata[k] = r.String(v)
-			}
-			for _, d := range s.Details {
-				r.Message(protoadapt.MessageV2Of(d).ProtoReflect())
-			}
+	if r := NewRedactor(s.Authorization); r.lower != nil {
+		s.Message = r.String(s.Message)
+		for k, v := range s.Metadata {
+			s.Metadata[k] = r.String(v)
+		}
+		for _, d := range s.Details {
+			rewriteStrings(protoadapt.MessageV2Of(d).ProtoReflect(), r.String)
 		}
 	}
 	st := status.New(s.Code, s.Message)
@@ -75,4 +69,14 @@ func New(s Spec) *status.Status {
 		st = withDetails
 	}
 	return Bound(st)
+}
+
+// InfoOf returns st's google.rpc.ErrorInfo, nil when it has none.
+func InfoOf(st *status.Status) *errdetails.ErrorInfo {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info
+		}
+	}
+	return nil
 }

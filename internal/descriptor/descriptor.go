@@ -20,28 +20,19 @@ import (
 //go:embed cloudcockpit.binpb
 var image []byte
 
-var (
-	once  sync.Once
-	files *protoregistry.Files
-	err   error
-)
-
 // Files returns the registry built from the embedded descriptor set, with
 // source info. It fails only if the embedded image is corrupt.
-func Files() (*protoregistry.Files, error) {
-	once.Do(func() {
-		var set descriptorpb.FileDescriptorSet
-		if err = proto.Unmarshal(image, &set); err != nil {
-			err = fmt.Errorf("decode embedded descriptor set: %w", err)
-			return
-		}
-		files, err = protodesc.NewFiles(&set)
-		if err != nil {
-			err = fmt.Errorf("build embedded descriptor registry: %w", err)
-		}
-	})
-	return files, err
-}
+var Files = sync.OnceValues(func() (*protoregistry.Files, error) {
+	var set descriptorpb.FileDescriptorSet
+	if err := proto.Unmarshal(image, &set); err != nil {
+		return nil, fmt.Errorf("decode embedded descriptor set: %w", err)
+	}
+	files, err := protodesc.NewFiles(&set)
+	if err != nil {
+		return nil, fmt.Errorf("build embedded descriptor registry: %w", err)
+	}
+	return files, nil
+})
 
 // Resolver looks files and descriptors up in the embedded set first (with
 // comments) and falls back to the global registry (health, reflection and

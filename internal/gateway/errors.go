@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -8,9 +9,9 @@ import (
 	"net/http"
 	"path"
 	"strconv"
-	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -40,9 +41,9 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 	if !ok && httpStatus == http.StatusBadRequest {
 		st = status.New(codes.InvalidArgument, err.Error())
 	}
-	if st.Code() == codes.InvalidArgument && !hasErrorInfo(st) {
+	if st.Code() == codes.InvalidArgument && apierr.InfoOf(st) == nil {
 		if op, fvs := queryProblems(ctx); len(fvs) > 0 {
-			g.rejectQuery(w, r, op, fvs)
+			rejectQuery(w, r, op, fvs)
 			return
 		}
 	}
@@ -55,7 +56,7 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 	if cid == "" {
 		cid, _ = requestCorrelationID(r)
 	}
-	if !hasErrorInfo(st) {
+	if apierr.InfoOf(st) == nil {
 		op := ""
 		if full, ok := runtime.RPCMethod(ctx); ok {
 			op = path.Base(full)
@@ -88,62 +89,36 @@ func WriteError(w http.ResponseWriter, r *http.Request, st *status.Status) {
 // path, 405 (with Allow) for a known path and another method, 400 for a path
 // that does not start with a slash.
 func (g *gateway) handleRoutingError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
-	cid, _ := requestCorrelationID(r)
-	var st *status.Status
 	switch httpStatus {
 	case http.StatusNotFound:
-		st = newStatus(codes.NotFound, "no such path: the REST mirror serves "+g.index, apierr.ReasonUnknownPath, "", cid)
+		reject(w, r, httpStatus, codes.NotFound, "no such path: the REST mirror serves "+g.index, apierr.ReasonUnknownPath, "")
 	case http.StatusMethodNotAllowed:
 		w.Header().Set("Allow", g.allow)
-		st = newStatus(codes.Unimplemented, "method "+quote(r.Method)+" is not allowed on this path: use "+g.allow, apierr.ReasonMethodNotAllowed, "", cid)
+		reject(w, r, httpStatus, codes.Unimplemented, "method "+quote(r.Method)+" is not allowed on this path: use "+g.allow, apierr.ReasonMethodNotAllowed, "")
 	case http.StatusBadRequest:
-		st = newStatus(codes.InvalidArgument, "malformed request path", apierr.ReasonInvalidRequest, "", cid)
+		reject(w, r, httpStatus, codes.InvalidArgument, "malformed request path", apierr.ReasonInvalidRequest, "")
 	default:
-		st = newStatus(codes.Internal, "unexpected routing error", fallbackReason(codes.Internal), "", cid)
+		reject(w, r, httpStatus, codes.Internal, "unexpected routing error", fallbackReason(codes.Internal), "")
 	}
-	writeStatus(w, httpStatus, st, cid)
 }
 
 // rejectQuery answers a bad query with 400 INVALID_ARGUMENT listing every
 // violation, as the service lists its own.
-func (g *gateway) rejectQuery(w http.ResponseWriter, r *http.Request, op string, fvs []*errdetails.BadRequest_FieldViolation) {
-	cid, invalid := requestCorrelationID(r)
-	if invalid {
+func rejectQuery(w http.ResponseWriter, r *http.Request, op string, fvs []*errdetails.BadRequest_FieldViolation) {
+	if _, invalid := requestCorrelationID(r); invalid {
 		fvs = append(fvs, &errdetails.BadRequest_FieldViolation{
 			Field:       apierr.HeaderCorrelationID,
 			Description: "must be a UUID (8-4-4-4-12 hexadecimal digits), sent once",
 		})
 	}
-	st := newStatus(codes.InvalidArgument, apierr.InvalidMessage("query", fvs), apierr.ReasonInvalidQuery, op, cid,
+	reject(w, r, http.StatusBadRequest, codes.InvalidArgument, apierr.InvalidMessage("query", fvs), apierr.ReasonInvalidQuery, op,
 		&errdetails.BadRequest{FieldViolations: fvs})
-	writeStatus(w, http.StatusBadRequest, st, cid)
 }
 
-// rejectHeaders answers a request whose forwarded headers hold bytes that
-// gRPC metadata cannot carry: 401 for Authorization (as the service answers a
-// malformed token), otherwise 400 listing the headers. grpc-gateway would
-// silently drop such a value, turning a malformed tenant into a missing one,
-// or an invalid correlation id into a generated one that still goes upstream.
-func (g *gateway) rejectHeaders(w http.ResponseWriter, r *http.Request, badAuth bool, fvs []*errdetails.BadRequest_FieldViolation) {
+// reject answers a request the mirror refuses itself (see newStatus).
+func reject(w http.ResponseWriter, r *http.Request, httpStatus int, code codes.Code, msg, reason, op string, extra ...protoadapt.MessageV1) {
 	cid, _ := requestCorrelationID(r)
-	if badAuth {
-		st := newStatus(codes.Unauthenticated, "malformed credentials: `Authorization` must be `Bearer <token>` in printable ASCII",
-			apierr.ReasonMalformedCredentials, "", cid)
-		writeStatus(w, http.StatusUnauthorized, st, cid)
-		return
-	}
-	st := newStatus(codes.InvalidArgument, apierr.InvalidMessage("request", fvs), apierr.ReasonInvalidRequest, "", cid,
-		&errdetails.BadRequest{FieldViolations: fvs})
-	writeStatus(w, http.StatusBadRequest, st, cid)
-}
-
-// rejectBody answers 413 RESOURCE_EXHAUSTED to a request whose declared body
-// is over maxBodyBytes.
-func (g *gateway) rejectBody(w http.ResponseWriter, r *http.Request) {
-	cid, _ := requestCorrelationID(r)
-	st := newStatus(codes.ResourceExhausted, "request body larger than "+strconv.Itoa(maxBodyBytes)+" bytes: the REST mirror takes no body",
-		apierr.ReasonRequestTooLarge, "", cid)
-	writeStatus(w, http.StatusRequestEntityTooLarge, st, cid)
+	writeStatus(w, httpStatus, newStatus(code, msg, reason, op, cid, extra...), cid)
 }
 
 // newStatus returns the status of an error the mirror raises itself, built
@@ -157,30 +132,10 @@ func newStatus(code codes.Code, msg, reason, op, cid string, extra ...protoadapt
 	return apierr.New(apierr.Spec{Code: code, Message: msg, Reason: reason, Metadata: meta, RequestID: cid, Details: extra})
 }
 
-// hasErrorInfo reports whether st already carries a google.rpc.ErrorInfo.
-func hasErrorInfo(st *status.Status) bool {
-	for _, d := range st.Details() {
-		if _, ok := d.(*errdetails.ErrorInfo); ok {
-			return true
-		}
-	}
-	return false
-}
-
 // fallbackReason names a status code as an UPPER_SNAKE_CASE reason, spelled
-// as the service spells its own (CANCELLED).
+// as google.rpc.Code spells it (CANCELLED), as the service spells its own.
 func fallbackReason(c codes.Code) string {
-	if c == codes.Canceled {
-		return apierr.ReasonCancelled
-	}
-	var b strings.Builder
-	for i, r := range c.String() {
-		if i > 0 && 'A' <= r && r <= 'Z' {
-			b.WriteByte('_')
-		}
-		b.WriteRune(r)
-	}
-	return strings.ToUpper(b.String())
+	return cmp.Or(code.Code_name[int32(c)], code.Code_UNKNOWN.String()) //nolint:gosec // G115: gRPC codes are small
 }
 
 // errorJSON marshals error bodies. Unlike responses, they leave out empty

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
@@ -75,10 +76,5 @@ func headerProblems(h http.Header) (badAuth bool, fvs []*errdetails.BadRequest_F
 
 // printableASCII reports whether v holds only bytes 0x20 to 0x7e.
 func printableASCII(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if v[i] < 0x20 || v[i] > 0x7e {
-			return false
-		}
-	}
-	return true
+	return !strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r > 0x7e })
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -65,18 +66,25 @@ func withPeer(h http.Handler) http.Handler {
 // as grpc.ChainUnaryInterceptor does for a server.
 func ChainUnaryInterceptors(interceptors ...grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		return chainFrom(interceptors, 0, info, handler)(ctx, req)
+		for _, icpt := range slices.Backward(interceptors) {
+			next := handler
+			handler = func(ctx context.Context, req any) (any, error) { return icpt(ctx, req, info, next) }
+		}
+		return handler(ctx, req)
 	}
 }
 
-// chainFrom returns the handler that runs interceptors[i:] around handler.
-func chainFrom(interceptors []grpc.UnaryServerInterceptor, i int, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) grpc.UnaryHandler {
-	if i == len(interceptors) {
-		return handler
+// intercept calls method of a service through the interceptor chain icpt,
+// as the gRPC server would.
+func intercept[Req, Resp any](ctx context.Context, icpt grpc.UnaryServerInterceptor, method string, req Req, call func(context.Context, Req) (Resp, error)) (Resp, error) {
+	resp, err := icpt(ctx, req, &grpc.UnaryServerInfo{FullMethod: method}, func(ctx context.Context, req any) (any, error) {
+		return call(ctx, req.(Req))
+	})
+	if err != nil {
+		var zero Resp
+		return zero, err
 	}
-	return func(ctx context.Context, req any) (any, error) {
-		return interceptors[i](ctx, req, info, chainFrom(interceptors, i+1, info, handler))
-	}
+	return resp.(Resp), nil
 }
 
 // localReseller runs the interceptor chain around a ResellerServiceServer.
@@ -86,17 +94,9 @@ type localReseller struct {
 	icpt grpc.UnaryServerInterceptor
 }
 
-var getResellerInfo = &grpc.UnaryServerInfo{FullMethod: pb.ResellerService_GetReseller_FullMethodName}
-
 // GetReseller implements pb.ResellerServiceServer.
 func (l localReseller) GetReseller(ctx context.Context, req *pb.GetResellerRequest) (*pb.Reseller, error) {
-	resp, err := l.icpt(ctx, req, getResellerInfo, func(ctx context.Context, req any) (any, error) {
-		return l.srv.GetReseller(ctx, req.(*pb.GetResellerRequest))
-	})
-	if err != nil {
-		return nil, err
-	}
-	return resp.(*pb.Reseller), nil
+	return intercept(ctx, l.icpt, pb.ResellerService_GetReseller_FullMethodName, req, l.srv.GetReseller)
 }
 
 // localCustomer runs the interceptor chain around a CustomerServiceServer.
@@ -106,15 +106,7 @@ type localCustomer struct {
 	icpt grpc.UnaryServerInterceptor
 }
 
-var getAcceptanceLinkInfo = &grpc.UnaryServerInfo{FullMethod: pb.CustomerService_GetAcceptanceLink_FullMethodName}
-
 // GetAcceptanceLink implements pb.CustomerServiceServer.
 func (l localCustomer) GetAcceptanceLink(ctx context.Context, req *pb.GetAcceptanceLinkRequest) (*pb.GetAcceptanceLinkResponse, error) {
-	resp, err := l.icpt(ctx, req, getAcceptanceLinkInfo, func(ctx context.Context, req any) (any, error) {
-		return l.srv.GetAcceptanceLink(ctx, req.(*pb.GetAcceptanceLinkRequest))
-	})
-	if err != nil {
-		return nil, err
-	}
-	return resp.(*pb.GetAcceptanceLinkResponse), nil
+	return intercept(ctx, l.icpt, pb.CustomerService_GetAcceptanceLink_FullMethodName, req, l.srv.GetAcceptanceLink)
 }

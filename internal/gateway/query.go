@@ -20,6 +20,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
 // Bounds on what a query error echoes back.
@@ -33,21 +35,14 @@ const (
 )
 
 // A query parameter must name a field of the request message that is not
-// bound to the path, spelled as its proto name or its JSON name
-// (case-sensitive); a singular field may be given once, under one spelling.
-// Fields of message or map type cannot be set from the query.
-//
-// grpc-gateway's own parser (runtime.DefaultQueryParser) already refuses a
-// malformed query, a repeated singular field and two spellings of one field,
-// but it skips a name that sets no field, so a misspelled `resellerID` would
-// produce a link for the CSP instead of the reseller; and a route whose
-// fields are all in its path (GET /v1/Resellers/{resellerId}) never reads
-// its query at all. So the mirror's middleware (checkRequest) hands the
-// query to the call, where rejectIgnoredQuery, the first interceptor of every
-// REST call, refuses what grpc-gateway would ignore. Either refusal reaches
-// handleError as a bare INVALID_ARGUMENT, which answers it with every
-// violation of the query (queryProblems) before any interceptor or upstream
-// request has run.
+// bound to the path, spelled as its proto or JSON name (case-sensitive); a
+// singular field may be given once, under one spelling; message and map
+// fields cannot be set. grpc-gateway's parser refuses the rest, but ignores
+// a name that sets no field and never reads the query of a route whose
+// fields are all in its path: checkRequest hands the query to the call, and
+// rejectIgnoredQuery, the first interceptor, refuses what grpc-gateway would
+// ignore. handleError answers both refusals with every violation of the
+// query (queryProblems), before anything went upstream.
 
 // sentQuery is what a REST call with a query carries in its context for
 // rejectIgnoredQuery and handleError.
@@ -180,9 +175,10 @@ func (q *sentQuery) accepts(in protoreflect.MessageDescriptor, op string) string
 
 // checkRequest is the mux middleware of every route: it bounds the request
 // body, which no route reads but the generated handlers drain (413 when its
-// declared length is over maxBodyBytes, otherwise reading stops there); it answers
-// headers that gRPC metadata cannot carry (rejectHeaders); and it hands a
-// query to the call (see sentQuery).
+// declared length is over maxBodyBytes, otherwise reading stops there); it
+// refuses headers that gRPC metadata cannot carry (401 for Authorization,
+// otherwise 400 listing the headers); and it hands a query to the call (see
+// sentQuery).
 func (g *gateway) checkRequest(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, pathParams map[string]string) {
 		if pat, ok := runtime.HTTPPattern(r.Context()); ok { // the span is named by the route, never the ids
@@ -190,14 +186,25 @@ func (g *gateway) checkRequest(next runtime.HandlerFunc) runtime.HandlerFunc {
 			trace.SpanFromContext(r.Context()).SetName(r.Method + " " + cmp.Or(g.routes[route], route))
 		}
 		if r.ContentLength > maxBodyBytes {
-			g.rejectBody(w, r)
+			reject(w, r, http.StatusRequestEntityTooLarge, codes.ResourceExhausted,
+				"request body larger than "+strconv.Itoa(maxBodyBytes)+" bytes: the REST mirror takes no body", apierr.ReasonRequestTooLarge, "")
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 		}
-		if badAuth, fvs := headerProblems(r.Header); badAuth || len(fvs) > 0 {
-			g.rejectHeaders(w, r, badAuth, fvs)
+		// grpc-gateway would silently drop a header value that gRPC metadata
+		// cannot carry, turning a malformed tenant into a missing one, or an
+		// invalid correlation id into a generated one that still goes upstream.
+		badAuth, fvs := headerProblems(r.Header)
+		if badAuth { // UNAUTHENTICATED, as the service answers a malformed token
+			reject(w, r, http.StatusUnauthorized, codes.Unauthenticated,
+				"malformed credentials: `Authorization` must be `Bearer <token>` in printable ASCII", apierr.ReasonMalformedCredentials, "")
+			return
+		}
+		if len(fvs) > 0 {
+			reject(w, r, http.StatusBadRequest, codes.InvalidArgument, apierr.InvalidMessage("request", fvs), apierr.ReasonInvalidRequest, "",
+				&errdetails.BadRequest{FieldViolations: fvs})
 			return
 		}
 		if r.URL.RawQuery != "" {

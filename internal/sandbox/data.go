@@ -5,44 +5,29 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 )
 
 // Reseller ids. Each sample reseller answers GET /v1/Resellers/{resellerId} with 200 and
-// the payload in data/<company>.json; UnknownResellerID answers 404.
+// the payload in data/<company>.json; docs/sandbox.md says what each one exercises.
 const (
-	// ContosoResellerID is the main sample reseller: every field set, a Tier 2 provider
-	// reseller on SpecProviderInstanceID (Markup, offer type margins for all four rules,
-	// status Success, resellerProviderData with IndirectResellerId and SecondaryMpnIds)
-	// and a Tier 1 provider reseller on PlainTextProviderInstanceID (Margin 0, null
-	// offerTypeMargins, resellerProviderData "{}", status Processing). About 1.5 KB.
+	// ContosoResellerID has every field set (about 1.5 KB): a Tier 2 provider reseller
+	// on SpecProviderInstanceID and a Tier 1 one on PlainTextProviderInstanceID.
 	ContosoResellerID = "11111111-1111-4111-8111-111111111111"
-
-	// FabrikamResellerID is the sparse sample: null addressLine2 and taxId, an empty
-	// internalIdentifier, a null customDomain, and one generic provider reseller with
-	// null offerTypeMargins, null providerResellerId, null resellerProviderData and
-	// status Failed (rule Margin).
+	// FabrikamResellerID is the sparse sample: explicit nulls and an empty
+	// internalIdentifier.
 	FabrikamResellerID = "22222222-2222-4222-8222-222222222222"
-
-	// NorthwindResellerID is written with PascalCase property names (Id, CompanyName,
-	// PriceMargin, MarginRule, Name, ...), as ASP.NET examples mix them, with enum names in
-	// other casings ("markup", "erpMinusDiscount"), an upper-case providerInstanceId and a
-	// camelCase resellerProviderData document. It exercises tolerant decoding (rule
-	// SplitMargin, status Processing).
+	// NorthwindResellerID is written with PascalCase property names and mixed-case enum
+	// names, for tolerant decoding.
 	NorthwindResellerID = "33333333-3333-4333-8333-333333333333"
-
-	// AdatumResellerID has boundary margin values (ErpMinusDiscount 999, Markup 0.75,
-	// Margin 0), an empty offerTypeMargins object, a Tier 2 resellerProviderData with a
-	// null IndirectResellerId and no secondary MPN ids, statuses Failed and Success, and a
-	// customDomain whose value is null.
+	// AdatumResellerID has boundary margin values and an empty offerTypeMargins.
 	AdatumResellerID = "44444444-4444-4444-8444-444444444444"
-
-	// LitwareResellerID has non-ASCII text (accents, an em dash), a null
-	// internalIdentifier, null providerResellers and a null customDomain.
+	// LitwareResellerID has non-ASCII text and null providerResellers.
 	LitwareResellerID = "55555555-5555-4555-8555-555555555555"
-
 	// UnknownResellerID is a well-formed id that no sample uses: it answers 404
 	// "Reseller not found.".
 	UnknownResellerID = "99999999-9999-4999-8999-999999999999"
@@ -53,28 +38,20 @@ const (
 // (partnerId = the reseller's tenant, msppId = its MPN id, indirectCSPId = the provider's
 // tenant); without one, they answer the provider's own CSP link.
 const (
-	// SpecProviderInstanceID is the spec's example provider instance (a Microsoft CSP
-	// indirect provider). Its acceptance link is a JSON string with Content-Type
-	// application/json; charset=utf-8, as documented, with & escaped as \u0026 as
-	// ASP.NET's System.Text.Json writes it.
+	// SpecProviderInstanceID is the spec's example provider instance: its link is a JSON
+	// string (application/json; charset=utf-8) with & escaped as \u0026, as ASP.NET's
+	// System.Text.Json writes it.
 	SpecProviderInstanceID = "cb3cd15b-1d6e-45be-b493-c71549cbfd87"
-
-	// PlainTextProviderInstanceID is a second provider instance (a Microsoft Tier 1
-	// environment) whose acceptance link is the raw, unquoted URL with Content-Type
+	// PlainTextProviderInstanceID answers its link as the raw URL with Content-Type
 	// text/plain; charset=utf-8, as ASP.NET sometimes answers a string.
 	PlainTextProviderInstanceID = "8a6e0f3d-2b4c-4d1e-9f7a-5c3b1e0d2a94"
-
 	// UnknownProviderInstanceID is a well-formed id that no sample uses: it answers 404
 	// "Provider instance not found.".
 	UnknownProviderInstanceID = "88888888-8888-4888-8888-888888888888"
-
 	// SpecProviderTenantID is the Microsoft Entra tenant of SpecProviderInstanceID: the
 	// partnerId of its CSP link and the indirectCSPId of its indirect reseller links.
 	SpecProviderTenantID = "3f8e2a61-9c4d-4b7e-8a15-d2c6f0b9e347"
-
-	// PlainTextProviderTenantID is the Microsoft Entra tenant of
-	// PlainTextProviderInstanceID, used in its links as SpecProviderTenantID is in the
-	// other's.
+	// PlainTextProviderTenantID is the tenant of PlainTextProviderInstanceID.
 	PlainTextProviderTenantID = "b7d41c09-6e2f-4a83-9b5d-1f0a8c3e6d72"
 )
 
@@ -120,44 +97,28 @@ var providerInstances = []providerInstance{
 
 // Resellers returns the ids of the sample resellers, sorted. The caller owns the slice.
 func Resellers() []string {
-	ids := make([]string, 0, len(samples))
-	for _, s := range samples {
-		ids = append(ids, s.id)
-	}
-	slices.Sort(ids)
-	return ids
+	return slices.Sorted(maps.Keys(loadCatalog()))
 }
 
-// catalog holds every answer body, serialised once.
-type catalog struct {
-	resellers map[string]response // by lower-case reseller id
-	links     map[string]linkSet  // by lower-case provider instance id
+// catalog holds the samples with their payloads, compacted once, by lower-case
+// reseller id.
+type catalog map[string]loaded
+
+// loaded is a sample with its payload.
+type loaded struct {
+	sample
+	payload []byte
 }
 
-// linkSet holds one provider instance's acceptance-link answers.
-type linkSet struct {
-	csp      response            // no resellerId: the provider's own (CSP) invitation
-	indirect map[string]response // by lower-case reseller id
-}
-
-// response is a pre-built 200 answer.
-type response struct {
-	contentType   []string // shared, never modified: assigned straight into the header map
-	contentLength []string
-	body          []byte
-	// credAt is the offset in body of the credential fingerprint placeholder, in the
-	// answers of a server built with WithCredentialEcho; 0 in every other answer.
-	credAt int
-}
-
-var (
-	contentTypeJSON  = []string{"application/json; charset=utf-8"}
-	contentTypePlain = []string{"text/plain; charset=utf-8"}
+// Content types of the answers.
+const (
+	contentTypeJSON  = "application/json; charset=utf-8"
+	contentTypePlain = "text/plain; charset=utf-8"
 )
 
 // loadCatalog is run once per process; the embedded data cannot change, so a failure is a
 // programming error caught by the package's tests.
-var loadCatalog = sync.OnceValue(func() *catalog {
+var loadCatalog = sync.OnceValue(func() catalog {
 	c, err := buildCatalog()
 	if err != nil {
 		panic("sandbox: " + err.Error())
@@ -165,11 +126,8 @@ var loadCatalog = sync.OnceValue(func() *catalog {
 	return c
 })
 
-func buildCatalog() (*catalog, error) {
-	c := &catalog{
-		resellers: make(map[string]response, len(samples)),
-		links:     make(map[string]linkSet, len(providerInstances)),
-	}
+func buildCatalog() (catalog, error) {
+	c := catalog{}
 	for _, s := range samples {
 		raw, err := dataFS.ReadFile("data/" + s.file)
 		if err != nil {
@@ -182,43 +140,37 @@ func buildCatalog() (*catalog, error) {
 		if err := checkPayloadID(buf.Bytes(), s.id); err != nil {
 			return nil, fmt.Errorf("data/%s: %w", s.file, err)
 		}
-		c.resellers[s.id] = newResponse(contentTypeJSON, buf.Bytes())
-	}
-	for _, p := range providerInstances {
-		set := linkSet{
-			csp:      linkResponse(p, cspLink(p.tenantID)),
-			indirect: make(map[string]response, len(samples)),
-		}
-		for _, s := range samples {
-			set.indirect[s.id] = linkResponse(p, indirectLink(s.tenantID, s.mpnID, p.tenantID))
-		}
-		c.links[p.id] = set
+		c[s.id] = loaded{s, buf.Bytes()}
 	}
 	return c, nil
 }
 
 // checkPayloadID makes sure a payload describes the reseller it is served for, whatever the
-// casing of its "id" property.
+// casing of its "id" property (encoding/json matches names case-insensitively).
 func checkPayloadID(payload []byte, want string) error {
-	var m map[string]any
-	if err := json.Unmarshal(payload, &m); err != nil {
+	var p struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(payload, &p); err != nil {
 		return err
 	}
-	for k, v := range m {
-		if strings.EqualFold(k, "id") {
-			if got, _ := v.(string); strings.EqualFold(got, want) {
-				return nil
-			}
-			return fmt.Errorf("id is %v, want %s", v, want)
-		}
+	if !strings.EqualFold(p.ID, want) {
+		return fmt.Errorf("id is %q, want %s", p.ID, want)
 	}
-	return fmt.Errorf("no id property, want %s", want)
+	return nil
 }
 
-func newResponse(contentType []string, body []byte) response {
-	return response{
-		contentType:   contentType,
-		contentLength: []string{fmt.Sprint(len(body))},
-		body:          body,
+// acceptanceLink is the Microsoft Partner Center invitation a provider instance answers:
+// to a relationship with the provider itself (its CSP link) when s is nil, otherwise with
+// the indirect reseller s. A non-empty fp is added as CredentialLinkParameter.
+func acceptanceLink(p providerInstance, s *sample, fp string) string {
+	q := "?invType=ResellerRelationship&partnerId=" + url.QueryEscape(p.tenantID) + "&msppId=0&DAP=true"
+	if s != nil {
+		q = "?invType=IndirectResellerRelationship&partnerId=" + url.QueryEscape(s.tenantID) +
+			"&msppId=" + url.QueryEscape(s.mpnID) + "&indirectCSPId=" + url.QueryEscape(p.tenantID) + "&DAP=true"
 	}
+	if fp != "" {
+		q += "&" + CredentialLinkParameter + "=" + fp
+	}
+	return "https://admin.microsoft.com/Adminportal/Home" + q + "#/BillingAccounts/partner-invitation"
 }

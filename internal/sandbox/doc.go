@@ -28,13 +28,8 @@
 //	{"statusCode":400,"type":"ValidationError","description":"...","correlationId":"...",
 //	 "errors":[{"propertyName":"resellerId","description":["..."]}]}
 //
-// The sample data (see [Resellers] and the *ResellerID constants) is fixed, serialised
-// once, and safe for concurrent use; the hot path only writes pre-built bytes.
+// The sample data (see [Resellers] and the *ResellerID constants) is fixed and read once.
 //
-// For load and failure tests, [WithFaults] makes a share of the requests fail the way
-// the real upstream and the proxies in front of it do (503, 502 with HTML, 429, a dropped
-// connection, a reset mid-body, a slow answer, an HTML 200), reproducibly from a seed,
-// and [WithCredentialEcho] makes every 200 answer carry a fingerprint of the
-// credentials it was asked with ([CredentialFingerprint]). Without these options the
-// server behaves as described above.
+// For load and failure tests, [WithLatency], [WithFaults] and [WithCredentialEcho] change
+// this behaviour; without them the server behaves as described above.
 package sandbox

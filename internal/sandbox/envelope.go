@@ -3,7 +3,6 @@ package sandbox
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 )
 
 // envelope is the upstream's error body, field for field and in the same order.
@@ -30,19 +29,12 @@ const (
 
 // writeEnvelope answers with an error envelope; errs may be nil (serialised as null).
 func writeEnvelope(w http.ResponseWriter, code int, typ, description, correlationID string, errs []fieldError) {
-	body, err := json.Marshal(envelope{
+	body, _ := json.Marshal(envelope{ // only strings and ints: cannot fail
 		StatusCode:    code,
 		Type:          typ,
 		Description:   description,
 		CorrelationID: correlationID,
 		Errors:        errs,
 	})
-	if err != nil { // only strings and ints: cannot fail
-		panic(err)
-	}
-	h := w.Header()
-	h["Content-Type"] = contentTypeJSON
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(code)
-	_, _ = w.Write(body) // the client has gone if this fails; nothing to do
+	write(w, code, contentTypeJSON, body)
 }

@@ -2,10 +2,10 @@ package sandbox
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,7 +88,6 @@ func AllFaultKinds() []FaultKind {
 // or a repeated kind is an error.
 func ParseFaultKinds(s string) ([]FaultKind, error) {
 	var kinds []FaultKind
-	seen := make(map[FaultKind]bool)
 	for name := range strings.SplitSeq(s, ",") {
 		name = strings.TrimSpace(name)
 		var add []FaultKind
@@ -98,21 +97,17 @@ func ParseFaultKinds(s string) ([]FaultKind, error) {
 		case "all":
 			add = AllFaultKinds()
 		default:
-			for k := FaultKind(1); k < faultKindEnd; k++ {
-				if faultNames[k] == name {
-					add = []FaultKind{k}
-				}
-			}
-			if add == nil {
+			k := FaultKind(slices.Index(faultNames[:], name))
+			if !k.valid() {
 				return nil, fmt.Errorf("unknown fault kind %q (want a comma-separated list of %s, default or all)",
 					name, strings.Join(faultNames[1:], ", "))
 			}
+			add = []FaultKind{k}
 		}
 		for _, k := range add {
-			if seen[k] {
+			if slices.Contains(kinds, k) {
 				return nil, fmt.Errorf("fault kind %s given twice", k)
 			}
-			seen[k] = true
 			kinds = append(kinds, k)
 		}
 	}
@@ -136,29 +131,23 @@ func ParseFaultKinds(s string) ([]FaultKind, error) {
 // [http.ErrAbortHandler] instead.
 func WithFaults(rate float64, seed int64, kinds ...FaultKind) Option {
 	return func(s *Server) {
-		if !(rate > 0) { // also NaN
-			s.faults = nil
-			return
-		}
 		if len(kinds) == 0 {
 			kinds = DefaultFaultKinds()
 		}
-		f := &faults{
-			rate: math.Min(rate, 1),
-			rng:  rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15)), //nolint:gosec // G115: the seed's bits, reinterpreted
-		}
-		seen := make(map[FaultKind]bool, len(kinds))
+		var valid []FaultKind
 		for _, k := range kinds {
-			if k.valid() && !seen[k] {
-				seen[k] = true
-				f.kinds = append(f.kinds, k)
+			if k.valid() && !slices.Contains(valid, k) {
+				valid = append(valid, k)
 			}
 		}
-		if len(f.kinds) == 0 {
-			s.faults = nil
-			return
+		s.faults = nil
+		if rate > 0 && len(valid) > 0 { // rate > 0 is false for NaN
+			s.faults = &faults{
+				rate:  min(rate, 1),
+				kinds: valid,
+				rng:   rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15)), //nolint:gosec // G115: the seed's bits, reinterpreted
+			}
 		}
-		s.faults = f
 	}
 }
 
@@ -223,6 +212,7 @@ const (
 	// bytes long.
 	resetBodyStart  = `{"id":"` + ContosoResellerID + `","companyName":"Contoso Cloud Sol`
 	resetBodyLength = 1536
+	contentTypeHTML = "text/html; charset=utf-8"
 )
 
 // inject fails r as the next draw says, and reports whether it answered (or dropped) the
@@ -236,73 +226,53 @@ func (f *faults) inject(w http.ResponseWriter, r *http.Request) bool {
 	f.counts[kind].Add(1)
 	switch kind {
 	case FaultSlow:
-		t := time.NewTimer(delay)
-		defer t.Stop()
 		select {
-		case <-t.C:
+		case <-time.After(delay):
 			return false
 		case <-r.Context().Done():
 			return true // the client has gone: nothing to answer
 		}
 	case FaultUnavailable:
-		writeFault(w, http.StatusServiceUnavailable, "0", "text/html; charset=utf-8", unavailableBody)
+		w.Header().Set("Retry-After", "0")
+		write(w, http.StatusServiceUnavailable, contentTypeHTML, []byte(unavailableBody))
 	case FaultBadGateway:
-		writeFault(w, http.StatusBadGateway, "", "text/html; charset=utf-8", badGatewayBody)
+		write(w, http.StatusBadGateway, contentTypeHTML, []byte(badGatewayBody))
 	case FaultRateLimited:
-		writeFault(w, http.StatusTooManyRequests, "1", "application/json; charset=utf-8", rateLimitedBody)
+		w.Header().Set("Retry-After", "1")
+		write(w, http.StatusTooManyRequests, contentTypeJSON, []byte(rateLimitedBody))
 	case FaultHTMLOK:
-		writeFault(w, http.StatusOK, "", "text/html; charset=utf-8", htmlOKBody)
+		write(w, http.StatusOK, contentTypeHTML, []byte(htmlOKBody))
 	case FaultDrop:
-		hijack(w, nil, false)
+		hijack(w, nil)
 	case FaultReset:
 		head := "HTTP/1.1 200 OK\r\n" +
 			"Content-Type: application/json; charset=utf-8\r\n" +
 			"Content-Length: " + strconv.Itoa(resetBodyLength) + "\r\n" +
 			"\r\n" + resetBodyStart
-		hijack(w, []byte(head), true)
+		hijack(w, []byte(head))
 	}
 	return true
 }
 
-// writeFault sends a complete fault answer; retryAfter is omitted when empty.
-func writeFault(w http.ResponseWriter, code int, retryAfter, contentType, body string) {
-	h := w.Header()
-	if retryAfter != "" {
-		h.Set("Retry-After", retryAfter)
-	}
-	h.Set("Content-Type", contentType)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(code)
-	_, _ = w.Write([]byte(body)) // the client has gone if this fails; nothing to do
-}
-
-// hijack takes the connection over, writes raw (when not empty) and closes it: with a
-// TCP reset when reset is set (SO_LINGER 0), with an orderly close otherwise. Where the
+// hijack takes the connection over and closes it: at once with an orderly close when
+// raw is empty, otherwise after writing raw, with a TCP reset (SO_LINGER 0). Where the
 // connection cannot be taken over it aborts the handler, which makes the server drop
 // the connection (HTTP/1) or reset the stream (HTTP/2).
-func hijack(w http.ResponseWriter, raw []byte, reset bool) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic(http.ErrAbortHandler)
-	}
-	conn, _, err := hj.Hijack()
+func hijack(w http.ResponseWriter, raw []byte) {
+	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
 	if len(raw) > 0 {
 		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
-		if _, err := conn.Write(raw); err == nil && reset {
+		if _, err := conn.Write(raw); err == nil {
 			// A reset discards unsent data: give the start of the answer time to
 			// reach the client, so that it is the body that gets cut.
-			time.Sleep(resetPause)
+			time.Sleep(20 * time.Millisecond)
 		}
-	}
-	if tc, ok := conn.(*net.TCPConn); ok && reset {
-		_ = tc.SetLinger(0) // close sends RST instead of FIN
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0) // close sends RST instead of FIN
+		}
 	}
 	_ = conn.Close()
 }
-
-// resetPause is how long FaultReset waits between the start of its answer and the
-// reset.
-const resetPause = 20 * time.Millisecond

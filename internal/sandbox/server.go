@@ -1,8 +1,12 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -17,12 +21,25 @@ import (
 type Server struct {
 	latency  time.Duration
 	requests atomic.Int64
-	data     *catalog
+	data     catalog
 	faults   *faults // nil: no fault injection (see WithFaults)
 	echo     bool    // answers carry the credential fingerprint (see WithCredentialEcho)
 }
 
 var _ http.Handler = (*Server)(nil)
+
+// Option configures a [Server] built by [New].
+type Option func(*Server)
+
+// WithLatency makes the server wait d before it answers each request, imitating the
+// round trip to the real upstream. The wait ends early, with no answer written, when the
+// request's context is cancelled. The default is 0 (answer at once); a negative d is
+// treated as 0.
+func WithLatency(d time.Duration) Option {
+	return func(s *Server) {
+		s.latency = max(d, 0)
+	}
+}
 
 // New returns a Server holding the sample data, configured by opts. By default it
 // answers at once; see [WithLatency].
@@ -30,9 +47,6 @@ func New(opts ...Option) *Server {
 	s := &Server{data: loadCatalog()}
 	for _, opt := range opts {
 		opt(s)
-	}
-	if s.echo {
-		s.data = loadEchoCatalog()
 	}
 	return s
 }
@@ -64,8 +78,12 @@ const (
 // documentation for the rules and their order.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
-	if s.latency > 0 && !s.wait(r) {
-		return
+	if s.latency > 0 {
+		select {
+		case <-time.After(s.latency):
+		case <-r.Context().Done():
+			return
+		}
 	}
 	if s.faults != nil && s.faults.inject(w, r) {
 		return
@@ -102,118 +120,98 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	errs := checkTenant(r.Header.Values("X-Tenant"))
-	switch rt {
-	case routeReseller:
-		errs = checkID(errs, propResellerID, resellerID, true)
-		if len(errs) > 0 {
-			writeValidation(w, cid, errs)
-			return
-		}
-		s.serveReseller(w, cid, resellerID, fp)
-	case routeAcceptanceLink:
-		q := parseQuery(r.URL.RawQuery)
-		providerInstanceID := queryValue(q, propProviderInstanceID)
-		resellerID := queryValue(q, propResellerID)
+	var providerInstanceID string
+	if rt == routeAcceptanceLink {
+		q, _ := url.ParseQuery(r.URL.RawQuery) // a malformed pair is dropped, not a reason to reject
+		providerInstanceID, resellerID = queryValue(q, propProviderInstanceID), queryValue(q, propResellerID)
 		errs = checkID(errs, propProviderInstanceID, providerInstanceID, true)
-		errs = checkID(errs, propResellerID, resellerID, false)
-		if len(errs) > 0 {
-			writeValidation(w, cid, errs)
-			return
-		}
+	}
+	errs = checkID(errs, propResellerID, resellerID, rt == routeReseller)
+	switch {
+	case len(errs) > 0:
+		writeEnvelope(w, http.StatusBadRequest, typeValidation, "One or more validation errors occurred.", cid, errs)
+	case rt == routeReseller:
+		s.serveReseller(w, cid, resellerID, fp)
+	default:
 		s.serveAcceptanceLink(w, cid, providerInstanceID, resellerID, fp)
 	}
 }
 
-// wait sleeps for the configured latency and reports whether the request still wants an
-// answer.
-func (s *Server) wait(r *http.Request) bool {
-	t := time.NewTimer(s.latency)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
-}
-
 func (s *Server) serveReseller(w http.ResponseWriter, cid, resellerID, fp string) {
-	resp, ok := s.data.resellers[strings.ToLower(resellerID)]
+	r, ok := s.data[strings.ToLower(resellerID)]
 	if !ok {
 		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Reseller not found.", cid, nil)
 		return
 	}
-	write(w, resp.withCredential(fp))
+	body := r.payload
+	if fp != "" {
+		var err error
+		if body, err = echoPayload(body, fp); err != nil {
+			panic(err) // the samples are JSON objects: checked by buildCatalog
+		}
+	}
+	write(w, http.StatusOK, contentTypeJSON, body)
 }
 
 func (s *Server) serveAcceptanceLink(w http.ResponseWriter, cid, providerInstanceID, resellerID, fp string) {
-	set, ok := s.data.links[strings.ToLower(providerInstanceID)]
-	if !ok {
+	i := slices.IndexFunc(providerInstances, func(p providerInstance) bool {
+		return strings.EqualFold(p.id, providerInstanceID)
+	})
+	if i < 0 {
 		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Provider instance not found.", cid, nil)
 		return
 	}
-	if resellerID == "" {
-		write(w, set.csp.withCredential(fp))
+	p := providerInstances[i]
+	var reseller *sample
+	if resellerID != "" {
+		r, ok := s.data[strings.ToLower(resellerID)]
+		if !ok {
+			writeEnvelope(w, http.StatusNotFound, typeNotFound, "Reseller not found.", cid, nil)
+			return
+		}
+		reseller = &r.sample
+	}
+	link := acceptanceLink(p, reseller, fp)
+	if p.plainText {
+		write(w, http.StatusOK, contentTypePlain, []byte(link))
 		return
 	}
-	resp, ok := set.indirect[strings.ToLower(resellerID)]
-	if !ok {
-		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Reseller not found.", cid, nil)
-		return
-	}
-	write(w, resp.withCredential(fp))
+	body, _ := json.Marshal(link) // a string always marshals, & escaped as \u0026 as System.Text.Json does
+	write(w, http.StatusOK, contentTypeJSON, body)
 }
 
-// write sends a pre-built 200 answer.
-func write(w http.ResponseWriter, resp response) {
+// write sends an answer with its Content-Type and Content-Length.
+func write(w http.ResponseWriter, code int, contentType string, body []byte) {
 	h := w.Header()
-	h["Content-Type"] = resp.contentType
-	h["Content-Length"] = resp.contentLength
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(resp.body) // the client has gone if this fails; nothing to do
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	_, _ = w.Write(body) // the client has gone if this fails; nothing to do
 }
 
-func writeValidation(w http.ResponseWriter, cid string, errs []fieldError) {
-	writeEnvelope(w, http.StatusBadRequest, typeValidation, "One or more validation errors occurred.", cid, errs)
-}
+// The upstream's routes, matched case-insensitively and with one optional trailing
+// slash, as ASP.NET routing does.
+var (
+	resellerPath = regexp.MustCompile(`(?i)^/v1/Resellers/([^/]+)/?$`)
+	linkPath     = regexp.MustCompile(`(?i)^/v1/Customers/relationship-acceptance/?$`)
+)
 
-// parsePath matches a request path against the upstream's routes, case-insensitively
-// and ignoring one trailing slash, as ASP.NET routing does. For the reseller route it
-// also returns the (unescaped) resellerId segment.
+// parsePath matches a request path against the upstream's routes. For the reseller
+// route it also returns the (unescaped) resellerId segment.
 func parsePath(u *url.URL) (route, string) {
 	p := u.EscapedPath()
-	p = strings.TrimSuffix(p, "/")
-	rest, ok := cutPrefixFold(p, "/v1/")
-	if !ok {
-		return routeUnknown, ""
-	}
-	if strings.EqualFold(rest, "Customers/relationship-acceptance") {
+	if linkPath.MatchString(p) {
 		return routeAcceptanceLink, ""
 	}
-	seg, ok := cutPrefixFold(rest, "Resellers/")
-	if !ok || seg == "" || strings.Contains(seg, "/") {
+	m := resellerPath.FindStringSubmatch(p)
+	if m == nil {
 		return routeUnknown, ""
 	}
-	id, err := url.PathUnescape(seg)
+	id, err := url.PathUnescape(m[1])
 	if err != nil {
-		id = seg // a malformed escape is kept as it came and fails the UUID check
+		id = m[1] // a malformed escape is kept as it came and fails the UUID check
 	}
 	return routeReseller, id
-}
-
-// cutPrefixFold is strings.CutPrefix ignoring ASCII case.
-func cutPrefixFold(s, prefix string) (string, bool) {
-	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
-		return s, false
-	}
-	return s[len(prefix):], true
-}
-
-// parseQuery parses a query string, keeping whatever parses: a malformed pair is
-// dropped, not a reason to reject the request.
-func parseQuery(raw string) url.Values {
-	q, _ := url.ParseQuery(raw)
-	return q
 }
 
 // queryValue returns the first value of a query parameter whose name matches
@@ -232,17 +230,18 @@ func queryValue(q url.Values, name string) string {
 
 // checkTenant validates the X-Tenant header values.
 func checkTenant(values []string) []fieldError {
+	var problem string
 	switch {
 	case len(values) == 0 || strings.TrimSpace(values[0]) == "":
-		return []fieldError{{PropertyName: propTenant, Description: []string{"The X-Tenant header is required."}}}
+		problem = "The X-Tenant header is required."
 	case len(values) > 1:
-		return []fieldError{{PropertyName: propTenant, Description: []string{"The X-Tenant header must be sent once."}}}
+		problem = "The X-Tenant header must be sent once."
 	case !isDomain(strings.TrimSpace(values[0])):
-		return []fieldError{{PropertyName: propTenant, Description: []string{
-			"The X-Tenant header must be the portal domain of a tenant, such as " + SampleTenant + ".",
-		}}}
+		problem = "The X-Tenant header must be the portal domain of a tenant, such as " + SampleTenant + "."
+	default:
+		return nil
 	}
-	return nil
+	return []fieldError{{PropertyName: propTenant, Description: []string{problem}}}
 }
 
 // checkID appends a violation to errs when id is missing (and required) or not a UUID.
@@ -259,4 +258,32 @@ func checkID(errs []fieldError, property, id string, required bool) []fieldError
 		}})
 	}
 	return errs
+}
+
+// authorized reports whether an Authorization header value is "Bearer <token>" with a
+// non-empty token; the scheme is case-insensitive (RFC 9110) and the token is not checked.
+func authorized(header string) bool {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	token = strings.TrimLeft(token, " ")
+	return token != "" && !strings.ContainsAny(token, " \t")
+}
+
+// domainName matches a DNS name with at least two labels of letters, digits and inner
+// hyphens, 1 to 63 characters each.
+var domainName = regexp.MustCompile(`^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
+// isDomain reports whether s looks like a DNS name such as portal.cloudcockpit.com
+// (see domainName): 253 characters at most, an optional trailing dot.
+func isDomain(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	return len(s) <= 253 && domainName.MatchString(s)
+}
+
+// isUUID reports whether s is a UUID in its canonical 8-4-4-4-12 hexadecimal form, in
+// either case (the form the upstream documents and the facade sends).
+func isUUID(s string) bool {
+	return len(s) == 36 && uuid.Validate(s) == nil
 }

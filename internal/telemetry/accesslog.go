@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -50,24 +49,13 @@ func (m *Metrics) AccessLog(log *slog.Logger) grpc.UnaryServerInterceptor {
 		if err != nil {
 			st := status.Convert(err)
 			attrs = append(attrs, slog.String("error", st.Message()))
-			if cause := causeOf(st); cause != "" {
+			if cause := apierr.InfoOf(st).GetMetadata()[apierr.MetaCause]; cause != "" {
 				attrs = append(attrs, slog.String("cause", cause))
 			}
 		}
 		log.LogAttrs(ctx, level, "call", attrs...)
 		return resp, err
 	}
-}
-
-// causeOf returns the category of an unreachable upstream that st's
-// ErrorInfo names (dns, refused, tls, timeout, ...), "" when none.
-func causeOf(st *status.Status) string {
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok {
-			return info.GetMetadata()[apierr.MetaCause]
-		}
-	}
-	return ""
 }
 
 // tenantOf returns the caller's x-tenant for the log line, cut short so that

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 
@@ -61,74 +62,68 @@ type UpstreamState interface {
 // NewMetrics registers every collector in a new registry, including build
 // info, the Go runtime and the process.
 func NewMetrics() *Metrics {
+	reg := prometheus.NewRegistry()
+	f := promauto.With(reg)
 	m := &Metrics{
-		Registry: prometheus.NewRegistry(),
-		serverHandled: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Registry: reg,
+		serverHandled: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "grpc_server_handled_total",
 			Help: "RPCs completed on the server, by service, method and gRPC status code (REST mirror calls included).",
 		}, []string{"grpc_service", "grpc_method", "grpc_code"}),
-		serverDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		serverDuration: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "grpc_server_handling_seconds",
 			Help:    "Time to handle an RPC on the server, by service and method.",
 			Buckets: latencyBuckets,
 		}, []string{"grpc_service", "grpc_method"}),
-		serverInFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		serverInFlight: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "grpc_server_in_flight_requests",
 			Help: "RPCs being handled now, by service and method.",
 		}, []string{"grpc_service", "grpc_method"}),
-		upstreamRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+		upstreamRequests: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "cloudcockpit_upstream_requests_total",
 			Help: "Upstream HTTP attempts sent, by operation and HTTP status (\"error\" when no response came, \"canceled\" when the caller left first).",
 		}, []string{"operation", "status"}),
-		upstreamDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		upstreamDuration: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "cloudcockpit_upstream_request_duration_seconds",
 			Help:    "Duration of one upstream HTTP attempt until its response headers, by operation.",
 			Buckets: latencyBuckets,
 		}, []string{"operation"}),
-		upstreamInFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		upstreamInFlight: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "cloudcockpit_upstream_in_flight_requests",
 			Help: "Upstream HTTP attempts in flight, by operation.",
 		}, []string{"operation"}),
-		upstreamAttempts: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		upstreamAttempts: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "cloudcockpit_upstream_attempts",
 			Help:    "Upstream attempts per facade call that reached the upstream, by operation.",
 			Buckets: []float64{1, 2, 3, 4, 5},
 		}, []string{"operation"}),
-		upstreamRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+		upstreamRetries: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "cloudcockpit_upstream_retries_total",
 			Help: "Upstream attempts beyond the first, by operation.",
 		}, []string{"operation"}),
-		breakerMoves: prometheus.NewCounterVec(prometheus.CounterOpts{
+		breakerMoves: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "cloudcockpit_upstream_breaker_transitions_total",
 			Help: "State changes of the per-tenant upstream circuit breakers, by new state.",
 		}, []string{"to"}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+		rejected: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "cloudcockpit_upstream_rejected_total",
 			Help: "Upstream calls or retries refused before anything was sent, by operation and reason (circuit_open, concurrency_limit, tenant_concurrency_limit).",
 		}, []string{"operation", "reason"}),
-		coalesced: prometheus.NewCounterVec(prometheus.CounterOpts{
+		coalesced: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "cloudcockpit_upstream_coalesced_calls_total",
 			Help: "Facade calls answered by sharing another identical call's upstream request, by operation.",
 		}, []string{"operation"}),
 	}
-	m.Registry.MustRegister(
-		m.serverHandled, m.serverDuration, m.serverInFlight,
-		m.upstreamRequests, m.upstreamDuration, m.upstreamInFlight, m.upstreamAttempts, m.upstreamRetries,
-		m.breakerMoves, m.rejected, m.coalesced,
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "cloudcockpit_upstream_tenants",
-			Help: "Tenants with live upstream resilience state (breaker, retry budget), proven or not; two bounded sets.",
-		}, func() float64 {
-			if s := m.upstream.Load(); s != nil {
-				return float64((*s).Tenants())
-			}
-			return 0
-		}),
-		breakerGauge{m},
-		buildInfo(),
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "cloudcockpit_upstream_tenants",
+		Help: "Tenants with live upstream resilience state (breaker, retry budget), proven or not; two bounded sets.",
+	}, func() float64 {
+		if s := m.upstream.Load(); s != nil {
+			return float64((*s).Tenants())
+		}
+		return 0
+	})
+	reg.MustRegister(breakerGauge{m}, buildInfo(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -144,13 +139,11 @@ func buildInfo() prometheus.Collector {
 			}
 		}
 	}
-	g := prometheus.NewGauge(prometheus.GaugeOpts{
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name:        "cloudcockpit_facade_build_info",
 		Help:        "Build information of the running binary; always 1.",
 		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": goVersion},
-	})
-	g.Set(1)
-	return g
+	}, func() float64 { return 1 })
 }
 
 // UnaryServerInterceptor records grpc_server_* metrics for every call.
@@ -251,3 +244,30 @@ func statusLabel(code int) string {
 func boundedOp(op string) string {
 	return bounded(op, apierr.OpGetReseller, apierr.OpGetAcceptanceLink)
 }
+
+// MismatchedAnswers is the counter
+// cloudcockpit_upstream_mismatched_answers_total{operation}: upstream
+// answers the facade rejected because they were about another resource than
+// the one asked for (a reseller whose id is not the requested one). Any
+// increase means answers were mixed up on the way (a desynchronised
+// connection, a faulty layer) and deserves an alert.
+type MismatchedAnswers struct {
+	counter *prometheus.CounterVec
+}
+
+// NewMismatchedAnswers registers the counter in reg, with a zero series for
+// each operation so that a rate can be computed before the first rejection.
+func NewMismatchedAnswers(reg prometheus.Registerer) *MismatchedAnswers {
+	c := promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
+		Name: "cloudcockpit_upstream_mismatched_answers_total",
+		Help: "Upstream answers rejected because they were about another resource than the one asked for, by operation.",
+	}, []string{"operation"})
+	for _, op := range []string{apierr.OpGetReseller, apierr.OpGetAcceptanceLink} {
+		c.WithLabelValues(op)
+	}
+	return &MismatchedAnswers{counter: c}
+}
+
+// Inc counts one rejected answer of operation op (an unknown operation is
+// counted as "other").
+func (m *MismatchedAnswers) Inc(op string) { m.counter.WithLabelValues(boundedOp(op)).Inc() }

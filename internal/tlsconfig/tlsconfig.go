@@ -17,6 +17,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
 	"strings"
@@ -166,12 +167,7 @@ func readFile(file, what string) ([]byte, error) {
 // fails when there is none or one does not parse.
 func parseCertificates(data []byte, file, what string) ([]*x509.Certificate, error) {
 	var certs []*x509.Certificate
-	for rest := data; ; {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
+	for block := range pemBlocks(data) {
 		if block.Type != "CERTIFICATE" {
 			continue
 		}
@@ -190,14 +186,18 @@ func parseCertificates(data []byte, file, what string) ([]*x509.Certificate, err
 // hasPrivateKey reports whether data holds a PEM block of a private key
 // ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY").
 func hasPrivateKey(data []byte) bool {
-	for rest := data; ; {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			return false
-		}
+	for block := range pemBlocks(data) {
 		if block.Type == "PRIVATE KEY" || strings.HasSuffix(block.Type, " PRIVATE KEY") {
 			return true
+		}
+	}
+	return false
+}
+
+// pemBlocks yields the PEM blocks of data, in order.
+func pemBlocks(data []byte) iter.Seq[*pem.Block] {
+	return func(yield func(*pem.Block) bool) {
+		for block, rest := pem.Decode(data); block != nil && yield(block); block, rest = pem.Decode(rest) {
 		}
 	}
 }

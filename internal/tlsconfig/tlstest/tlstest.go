@@ -4,6 +4,7 @@
 package tlstest
 
 import (
+	"cmp"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -11,7 +12,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -35,25 +35,33 @@ type Pair struct {
 // NewCA makes a self-signed CA valid for a day.
 func NewCA(tb testing.TB, name string) *CA {
 	tb.Helper()
-	key := newKey(tb)
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(tb),
+	ca := &CA{Key: newKey(tb)}
+	der := ca.create(tb, &x509.Certificate{
 		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		tb.Fatalf("create CA certificate: %v", err)
-	}
+	}, ca.Key)
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &CA{Cert: cert, Key: key, PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	ca.Cert, ca.PEM = cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return ca
+}
+
+// create signs tmpl, valid for a day, for key with the CA (self-signed while
+// ca.Cert is nil) and returns it DER-encoded.
+func (ca *CA) create(tb testing.TB, tmpl *x509.Certificate, key *ecdsa.PrivateKey) []byte {
+	tb.Helper()
+	tmpl.NotBefore = time.Now().Add(-time.Hour)
+	tmpl.NotAfter = time.Now().Add(24 * time.Hour)
+	// A nil SerialNumber gets a random one.
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, cmp.Or(ca.Cert, tmpl), &key.PublicKey, ca.Key)
+	if err != nil {
+		tb.Fatalf("create certificate: %v", err)
+	}
+	return der
 }
 
 // Server issues a server certificate for 127.0.0.1, ::1 and localhost.
@@ -86,14 +94,8 @@ func (ca *CA) Pool() *x509.CertPool {
 func (ca *CA) issue(tb testing.TB, tmpl *x509.Certificate) Pair {
 	tb.Helper()
 	key := newKey(tb)
-	tmpl.SerialNumber = serial(tb)
-	tmpl.NotBefore = time.Now().Add(-time.Hour)
-	tmpl.NotAfter = time.Now().Add(24 * time.Hour)
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
-	if err != nil {
-		tb.Fatalf("issue certificate: %v", err)
-	}
+	der := ca.create(tb, tmpl, key)
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		tb.Fatal(err)
@@ -138,13 +140,4 @@ func newKey(tb testing.TB) *ecdsa.PrivateKey {
 		tb.Fatal(err)
 	}
 	return key
-}
-
-func serial(tb testing.TB) *big.Int {
-	tb.Helper()
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return n
 }
