@@ -13,10 +13,11 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import {parseArgs} from 'node:util';
 
-import {Code, createClient} from '@connectrpc/connect';
+import {Code, ConnectError, createClient} from '@connectrpc/connect';
 import {createGrpcTransport} from '@connectrpc/connect-node';
 import {createConnectTransport, createGrpcWebTransport} from '@connectrpc/connect-web';
 import {CustomerService, ResellerService, errorDetails} from '@cloudcockpit/facade-client';
+import {ErrorInfoSchema, RetryInfoSchema} from '@cloudcockpit/facade-client/gen/google/rpc/error_details_pb';
 
 const RESELLER_ID = '11111111-1111-4111-8111-111111111111';
 const UNKNOWN_RESELLER_ID = '99999999-9999-4999-8999-999999999999';
@@ -116,6 +117,17 @@ await check('a refused connection: errorDetails with no details', async () => {
   assert.equal(d.code, Code.Unavailable);
   assert.equal(d.errorInfo, undefined);
   assert.equal(d.reason, '');
+});
+
+await check('errorDetails (offline): RetryInfo decoded into retryDelayMs', async () => {
+  const d = errorDetails(new ConnectError('slow down', Code.ResourceExhausted, undefined, [
+    {desc: ErrorInfoSchema, value: {reason: 'TOO_MANY_UPSTREAM_REQUESTS', domain: DOMAIN}},
+    {desc: RetryInfoSchema, value: {retryDelay: {seconds: 2n, nanos: 500_000_000}}},
+  ]));
+  assert.equal(d.code, Code.ResourceExhausted);
+  assert.equal(d.reason, 'TOO_MANY_UPSTREAM_REQUESTS');
+  assert.equal(d.retryDelayMs, 2500);
+  assert.equal(d.correlationId, '');
 });
 
 process.exitCode = failures ? 1 : 0;

@@ -165,6 +165,26 @@ def main():
         expect(err.details == [] and err.error_info is None and err.reason == "", f"details {err.details}")
     check("a refused connection is errors.Unavailable without details", unreachable)
 
+    def retry_info():
+        from google.protobuf import any_pb2
+        from google.rpc import error_details_pb2, status_pb2
+        st = status_pb2.Status(code=grpc.StatusCode.RESOURCE_EXHAUSTED.value[0], message="slow down")
+        for msg in (error_details_pb2.ErrorInfo(reason="TOO_MANY_UPSTREAM_REQUESTS", domain=DOMAIN),
+                    error_details_pb2.RetryInfo(retry_delay={"seconds": 2, "nanos": 500_000_000})):
+            st.details.add().Pack(msg)
+        st.details.append(any_pb2.Any(type_url="type.googleapis.com/example.Unknown", value=b"\x08\x01"))
+
+        class Fake(grpc.RpcError):
+            def code(self): return grpc.StatusCode.RESOURCE_EXHAUSTED
+            def details(self): return st.message
+            def trailing_metadata(self): return (("grpc-status-details-bin", st.SerializeToString()),)
+        err = errors.from_rpc_error(Fake())
+        expect(type(err) is errors.ResourceExhausted, f"{type(err).__name__}, want ResourceExhausted")
+        expect(err.reason == "TOO_MANY_UPSTREAM_REQUESTS" and err.message == "slow down", str(err))
+        expect(err.retry_delay is not None and err.retry_delay.total_seconds() == 2.5, f"retry_delay {err.retry_delay}")
+        expect(len(err.details) == 3 and err.details[2].type_url.endswith("example.Unknown"), f"details {err.details}")
+    check("errors.from_rpc_error (offline): RetryInfo decoded, an unknown detail kept as Any", retry_info)
+
     channel.close()
     return 1 if failures else 0
 
