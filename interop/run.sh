@@ -114,6 +114,7 @@ fi
 # no index, no dependencies, Debian's setuptools as the build backend).
 PYSITE=$OUT/pysite
 rm -rf "$PYSITE"
+rm -rf clients/python/build # setuptools copies into build/lib and never deletes there
 "$PY" -m pip install --no-deps --no-build-isolation --no-index --target "$PYSITE" ./clients/python >"$OUT/pip.log" 2>&1 ||
 	fatal "pip install ./clients/python" "$OUT/pip.log"
 
