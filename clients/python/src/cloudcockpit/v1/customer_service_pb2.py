@@ -11,10 +11,12 @@ from google.protobuf import symbol_database as _symbol_database
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&cloudcockpit/v1/customer_service.proto\x12\x0f\x63loudcockpit.v1\x1a\x1cgoogle/api/annotations.proto\"\x82\x01\n\x18GetAcceptanceLinkRequest\x12\x30\n\x14provider_instance_id\x18\x01 \x01(\tR\x12providerInstanceId\x12$\n\x0breseller_id\x18\x02 \x01(\tH\x00R\nresellerId\x88\x01\x01\x42\x0e\n\x0c_reseller_id\"-\n\x19GetAcceptanceLinkResponse\x12\x10\n\x03url\x18\x01 \x01(\tR\x03url2\xb2\x01\n\x0f\x43ustomerService\x12\x9e\x01\n\x11GetAcceptanceLink\x12).cloudcockpit.v1.GetAcceptanceLinkRequest\x1a*.cloudcockpit.v1.GetAcceptanceLinkResponse\"2\x82\xd3\xe4\x93\x02,b\x03url\x12%/v1/Customers/relationship-acceptanceBPZNgithub.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1;cloudcockpitv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&cloudcockpit/v1/customer_service.proto\x12\x0f\x63loudcockpit.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"\x9d\x01\n\x18GetAcceptanceLinkRequest\x12\x41\n\x14provider_instance_id\x18\x01 \x01(\tB\x0f\xe2\x41\x01\x02\xbaH\x08\xc8\x01\x01r\x03\xb0\x01\x01R\x12providerInstanceId\x12.\n\x0breseller_id\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\xb0\x01\x01H\x00R\nresellerId\x88\x01\x01\x42\x0e\n\x0c_reseller_id\"-\n\x19GetAcceptanceLinkResponse\x12\x10\n\x03url\x18\x01 \x01(\tR\x03url2\xb5\x01\n\x0f\x43ustomerService\x12\xa1\x01\n\x11GetAcceptanceLink\x12).cloudcockpit.v1.GetAcceptanceLinkRequest\x1a*.cloudcockpit.v1.GetAcceptanceLinkResponse\"5\x90\x02\x01\x82\xd3\xe4\x93\x02,b\x03url\x12%/v1/Customers/relationship-acceptanceBPZNgithub.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1;cloudcockpitv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cloudcockpit.v1.customer_service_pb2', globals())
@@ -22,12 +24,16 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'ZNgithub.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1;cloudcockpitv1'
+  _GETACCEPTANCELINKREQUEST.fields_by_name['provider_instance_id']._options = None
+  _GETACCEPTANCELINKREQUEST.fields_by_name['provider_instance_id']._serialized_options = b'\342A\001\002\272H\010\310\001\001r\003\260\001\001'
+  _GETACCEPTANCELINKREQUEST.fields_by_name['reseller_id']._options = None
+  _GETACCEPTANCELINKREQUEST.fields_by_name['reseller_id']._serialized_options = b'\272H\005r\003\260\001\001'
   _CUSTOMERSERVICE.methods_by_name['GetAcceptanceLink']._options = None
-  _CUSTOMERSERVICE.methods_by_name['GetAcceptanceLink']._serialized_options = b'\202\323\344\223\002,b\003url\022%/v1/Customers/relationship-acceptance'
-  _GETACCEPTANCELINKREQUEST._serialized_start=90
-  _GETACCEPTANCELINKREQUEST._serialized_end=220
-  _GETACCEPTANCELINKRESPONSE._serialized_start=222
-  _GETACCEPTANCELINKRESPONSE._serialized_end=267
-  _CUSTOMERSERVICE._serialized_start=270
-  _CUSTOMERSERVICE._serialized_end=448
+  _CUSTOMERSERVICE.methods_by_name['GetAcceptanceLink']._serialized_options = b'\220\002\001\202\323\344\223\002,b\003url\022%/v1/Customers/relationship-acceptance'
+  _GETACCEPTANCELINKREQUEST._serialized_start=152
+  _GETACCEPTANCELINKREQUEST._serialized_end=309
+  _GETACCEPTANCELINKRESPONSE._serialized_start=311
+  _GETACCEPTANCELINKRESPONSE._serialized_end=356
+  _CUSTOMERSERVICE._serialized_start=359
+  _CUSTOMERSERVICE._serialized_end=540
 # @@protoc_insertion_point(module_scope)

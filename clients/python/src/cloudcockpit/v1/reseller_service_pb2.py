@@ -11,11 +11,13 @@ from google.protobuf import symbol_database as _symbol_database
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from cloudcockpit.v1 import reseller_pb2 as cloudcockpit_dot_v1_dot_reseller__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&cloudcockpit/v1/reseller_service.proto\x12\x0f\x63loudcockpit.v1\x1a\x1e\x63loudcockpit/v1/reseller.proto\x1a\x1cgoogle/api/annotations.proto\"5\n\x12GetResellerRequest\x12\x1f\n\x0breseller_id\x18\x01 \x01(\tR\nresellerId2\x85\x01\n\x0fResellerService\x12r\n\x0bGetReseller\x12#.cloudcockpit.v1.GetResellerRequest\x1a\x19.cloudcockpit.v1.Reseller\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/Resellers/{reseller_id}BPZNgithub.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1;cloudcockpitv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&cloudcockpit/v1/reseller_service.proto\x12\x0f\x63loudcockpit.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1e\x63loudcockpit/v1/reseller.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"F\n\x12GetResellerRequest\x12\x30\n\x0breseller_id\x18\x01 \x01(\tB\x0f\xe2\x41\x01\x02\xbaH\x08\xc8\x01\x01r\x03\xb0\x01\x01R\nresellerId2\x88\x01\n\x0fResellerService\x12u\n\x0bGetReseller\x12#.cloudcockpit.v1.GetResellerRequest\x1a\x19.cloudcockpit.v1.Reseller\"&\x90\x02\x01\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/Resellers/{reseller_id}BPZNgithub.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1;cloudcockpitv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cloudcockpit.v1.reseller_service_pb2', globals())
@@ -23,10 +25,12 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'ZNgithub.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1;cloudcockpitv1'
+  _GETRESELLERREQUEST.fields_by_name['reseller_id']._options = None
+  _GETRESELLERREQUEST.fields_by_name['reseller_id']._serialized_options = b'\342A\001\002\272H\010\310\001\001r\003\260\001\001'
   _RESELLERSERVICE.methods_by_name['GetReseller']._options = None
-  _RESELLERSERVICE.methods_by_name['GetReseller']._serialized_options = b'\202\323\344\223\002\035\022\033/v1/Resellers/{reseller_id}'
-  _GETRESELLERREQUEST._serialized_start=121
-  _GETRESELLERREQUEST._serialized_end=174
-  _RESELLERSERVICE._serialized_start=177
-  _RESELLERSERVICE._serialized_end=310
+  _RESELLERSERVICE.methods_by_name['GetReseller']._serialized_options = b'\220\002\001\202\323\344\223\002\035\022\033/v1/Resellers/{reseller_id}'
+  _GETRESELLERREQUEST._serialized_start=183
+  _GETRESELLERREQUEST._serialized_end=253
+  _RESELLERSERVICE._serialized_start=256
+  _RESELLERSERVICE._serialized_end=392
 # @@protoc_insertion_point(module_scope)

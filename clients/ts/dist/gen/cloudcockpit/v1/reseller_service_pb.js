@@ -2,12 +2,14 @@
 // @generated from file cloudcockpit/v1/reseller_service.proto (package cloudcockpit.v1, syntax proto3)
 /* eslint-disable */
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_buf_validate_validate } from "../../buf/validate/validate_pb.js";
 import { file_cloudcockpit_v1_reseller } from "./reseller_pb.js";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
+import { file_google_api_field_behavior } from "../../google/api/field_behavior_pb.js";
 /**
  * Describes the file cloudcockpit/v1/reseller_service.proto.
  */
-export const file_cloudcockpit_v1_reseller_service = /*@__PURE__*/ fileDesc("CiZjbG91ZGNvY2twaXQvdjEvcmVzZWxsZXJfc2VydmljZS5wcm90bxIPY2xvdWRjb2NrcGl0LnYxIikKEkdldFJlc2VsbGVyUmVxdWVzdBITCgtyZXNlbGxlcl9pZBgBIAEoCTKFAQoPUmVzZWxsZXJTZXJ2aWNlEnIKC0dldFJlc2VsbGVyEiMuY2xvdWRjb2NrcGl0LnYxLkdldFJlc2VsbGVyUmVxdWVzdBoZLmNsb3VkY29ja3BpdC52MS5SZXNlbGxlciIjgtPkkwIdEhsvdjEvUmVzZWxsZXJzL3tyZXNlbGxlcl9pZH1CUFpOZ2l0aHViLmNvbS9jbG91ZGNvY2twaXQvY2xvdWRjb2NrcGl0LWZhY2FkZS9nZW4vY2xvdWRjb2NrcGl0L3YxO2Nsb3VkY29ja3BpdHYxYgZwcm90bzM", [file_cloudcockpit_v1_reseller, file_google_api_annotations]);
+export const file_cloudcockpit_v1_reseller_service = /*@__PURE__*/ fileDesc("CiZjbG91ZGNvY2twaXQvdjEvcmVzZWxsZXJfc2VydmljZS5wcm90bxIPY2xvdWRjb2NrcGl0LnYxIjoKEkdldFJlc2VsbGVyUmVxdWVzdBIkCgtyZXNlbGxlcl9pZBgBIAEoCUIP4kEBArpICMgBAXIDsAEBMogBCg9SZXNlbGxlclNlcnZpY2USdQoLR2V0UmVzZWxsZXISIy5jbG91ZGNvY2twaXQudjEuR2V0UmVzZWxsZXJSZXF1ZXN0GhkuY2xvdWRjb2NrcGl0LnYxLlJlc2VsbGVyIiaQAgGC0+STAh0SGy92MS9SZXNlbGxlcnMve3Jlc2VsbGVyX2lkfUJQWk5naXRodWIuY29tL2Nsb3VkY29ja3BpdC9jbG91ZGNvY2twaXQtZmFjYWRlL2dlbi9jbG91ZGNvY2twaXQvdjE7Y2xvdWRjb2NrcGl0djFiBnByb3RvMw", [file_buf_validate_validate, file_cloudcockpit_v1_reseller, file_google_api_annotations, file_google_api_field_behavior]);
 /**
  * Describes the message cloudcockpit.v1.GetResellerRequest.
  * Use `create(GetResellerRequestSchema)` to create a new message.

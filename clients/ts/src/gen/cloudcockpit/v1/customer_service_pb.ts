@@ -4,14 +4,16 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_buf_validate_validate } from "../../buf/validate/validate_pb.js";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
+import { file_google_api_field_behavior } from "../../google/api/field_behavior_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file cloudcockpit/v1/customer_service.proto.
  */
 export const file_cloudcockpit_v1_customer_service: GenFile = /*@__PURE__*/
-  fileDesc("CiZjbG91ZGNvY2twaXQvdjEvY3VzdG9tZXJfc2VydmljZS5wcm90bxIPY2xvdWRjb2NrcGl0LnYxImIKGEdldEFjY2VwdGFuY2VMaW5rUmVxdWVzdBIcChRwcm92aWRlcl9pbnN0YW5jZV9pZBgBIAEoCRIYCgtyZXNlbGxlcl9pZBgCIAEoCUgAiAEBQg4KDF9yZXNlbGxlcl9pZCIoChlHZXRBY2NlcHRhbmNlTGlua1Jlc3BvbnNlEgsKA3VybBgBIAEoCTKyAQoPQ3VzdG9tZXJTZXJ2aWNlEp4BChFHZXRBY2NlcHRhbmNlTGluaxIpLmNsb3VkY29ja3BpdC52MS5HZXRBY2NlcHRhbmNlTGlua1JlcXVlc3QaKi5jbG91ZGNvY2twaXQudjEuR2V0QWNjZXB0YW5jZUxpbmtSZXNwb25zZSIygtPkkwIsYgN1cmwSJS92MS9DdXN0b21lcnMvcmVsYXRpb25zaGlwLWFjY2VwdGFuY2VCUFpOZ2l0aHViLmNvbS9jbG91ZGNvY2twaXQvY2xvdWRjb2NrcGl0LWZhY2FkZS9nZW4vY2xvdWRjb2NrcGl0L3YxO2Nsb3VkY29ja3BpdHYxYgZwcm90bzM", [file_google_api_annotations]);
+  fileDesc("CiZjbG91ZGNvY2twaXQvdjEvY3VzdG9tZXJfc2VydmljZS5wcm90bxIPY2xvdWRjb2NrcGl0LnYxIn0KGEdldEFjY2VwdGFuY2VMaW5rUmVxdWVzdBItChRwcm92aWRlcl9pbnN0YW5jZV9pZBgBIAEoCUIP4kEBArpICMgBAXIDsAEBEiIKC3Jlc2VsbGVyX2lkGAIgASgJQgi6SAVyA7ABAUgAiAEBQg4KDF9yZXNlbGxlcl9pZCIoChlHZXRBY2NlcHRhbmNlTGlua1Jlc3BvbnNlEgsKA3VybBgBIAEoCTK1AQoPQ3VzdG9tZXJTZXJ2aWNlEqEBChFHZXRBY2NlcHRhbmNlTGluaxIpLmNsb3VkY29ja3BpdC52MS5HZXRBY2NlcHRhbmNlTGlua1JlcXVlc3QaKi5jbG91ZGNvY2twaXQudjEuR2V0QWNjZXB0YW5jZUxpbmtSZXNwb25zZSI1kAIBgtPkkwIsYgN1cmwSJS92MS9DdXN0b21lcnMvcmVsYXRpb25zaGlwLWFjY2VwdGFuY2VCUFpOZ2l0aHViLmNvbS9jbG91ZGNvY2twaXQvY2xvdWRjb2NrcGl0LWZhY2FkZS9nZW4vY2xvdWRjb2NrcGl0L3YxO2Nsb3VkY29ja3BpdHYxYgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_api_field_behavior]);
 
 /**
  * The request of CustomerService.GetAcceptanceLink.
