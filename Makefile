@@ -57,18 +57,39 @@ googleapis: ## Copy google/api/{annotations,http,field_behavior}.proto, google/r
 	install -m 0644 $$dir/third_party/googleapis/google/rpc/status.proto $$dir/third_party/googleapis/google/rpc/error_details.proto build/googleapis/google/rpc/; \
 	install -m 0644 $$pv/proto/protovalidate/buf/validate/validate.proto build/protovalidate/buf/validate/
 
+# The client packages of clients/ (docs/clients.md), by clients/buf.gen.yaml:
+# Debian's protoc (pinned: PROTOC_VERSION, Debian 12's, so that the Python code
+# loads on Debian 12's python3-protobuf) and grpc_python_plugin, installed with
+# apt when missing; protoc-gen-es and tsc from clients/ts/package-lock.json.
+PROTOC_VERSION ?= 3.21.12
+CLIENT_DEBS := protobuf-compiler protobuf-compiler-grpc
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: client-tools
+client-tools: clients/ts/node_modules/.package-lock.json ## Install the client generators: Debian's protoc (PROTOC_VERSION) and grpc_python_plugin when missing; npm ci in clients/ts.
+	@missing=$$(for p in $(CLIENT_DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then $(NET) client-apt-update $(NET_TIMEOUT) $(SUDO) apt-get update && \
+	  $(NET) client-apt-install $(NET_TIMEOUT) $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; fi
+	@protoc --version | grep -qx 'libprotoc $(PROTOC_VERSION)' || { echo "protoc is '$$(protoc --version)', not $(PROTOC_VERSION) (Debian 12's): Python code from another protoc may not load on python3-protobuf 3.21"; exit 1; }
+
+clients/ts/node_modules/.package-lock.json: clients/ts/package-lock.json
+	cd clients/ts && $(NET) clients-ts-npm-ci $(NET_TIMEOUT) npm ci --ignore-scripts --no-audit --no-fund
+
 .PHONY: generate
-generate: tools googleapis ## Regenerate gen/ (Go, gRPC, gateway, OpenAPI 2.0 and 3.0, descriptor set with comments) from proto/.
+generate: tools client-tools googleapis ## Regenerate gen/ (Go, gRPC, gateway, OpenAPI 2.0 and 3.0, descriptor set with comments) and the client packages of clients/ from proto/.
 	buf format -w proto
 	buf generate
 	buf generate --template internal/gateway/openapi.buf.gen.yaml
 	cd tools && $(GO) run ./openapiv3 ../internal/gateway/openapi.swagger.json ../internal/gateway/openapi.v3.json
 	buf build proto -o internal/descriptor/cloudcockpit.binpb
+	rm -rf clients/ts/src/gen clients/ts/dist && find clients/python/src -name '*_pb2*.py*' -delete
+	buf generate --template clients/buf.gen.yaml
+	clients/ts/node_modules/.bin/tsc -p clients/ts
 
 .PHONY: check-generate
 check-generate: generate ## Fail when gen/ or formatting differs from what is committed.
-	@git diff --exit-code -- gen proto internal/descriptor internal/gateway/openapi.swagger.json internal/gateway/openapi.v3.json || { echo "gen/ is stale: run 'make generate' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- gen proto internal/descriptor internal/gateway/openapi.swagger.json internal/gateway/openapi.v3.json)" || { git status --porcelain -- gen proto internal/descriptor internal/gateway/openapi.swagger.json internal/gateway/openapi.v3.json; echo "gen/ has untracked files: run 'make generate' and commit"; exit 1; }
+	@git diff --exit-code -- gen proto internal/descriptor internal/gateway/openapi.swagger.json internal/gateway/openapi.v3.json clients || { echo "gen/ is stale: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- gen proto internal/descriptor internal/gateway/openapi.swagger.json internal/gateway/openapi.v3.json clients)" || { git status --porcelain -- gen proto internal/descriptor internal/gateway/openapi.swagger.json internal/gateway/openapi.v3.json clients; echo "gen/ has untracked files: run 'make generate' and commit"; exit 1; }
 
 .PHONY: lint-proto
 lint-proto: tools googleapis ## buf lint.

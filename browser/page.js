@@ -14,15 +14,21 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { base64Decode } from "@bufbuild/protobuf/wire";
 import { anyIs, anyUnpack } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 import { GrpcWebClientBase, MethodDescriptor } from "grpc-web";
 
-import { ResellerSchema } from "./gen/cloudcockpit/v1/reseller_pb.js";
-import { GetResellerRequestSchema, ResellerService } from "./gen/cloudcockpit/v1/reseller_service_pb.js";
-import { GetAcceptanceLinkRequestSchema, GetAcceptanceLinkResponseSchema } from "./gen/cloudcockpit/v1/customer_service_pb.js";
-import { ErrorInfoSchema, RequestInfoSchema, ResourceInfoSchema } from "./gen/google/rpc/error_details_pb.js";
-import { StatusSchema } from "./gen/google/rpc/status_pb.js";
+// The npm package of clients/ts, installed from its path (package.json).
+import {
+  GetAcceptanceLinkRequestSchema,
+  GetAcceptanceLinkResponseSchema,
+  GetResellerRequestSchema,
+  ResellerSchema,
+  ResellerService,
+  errorDetails,
+} from "@cloudcockpit/facade-client";
+import { ErrorInfoSchema, RequestInfoSchema, ResourceInfoSchema } from "@cloudcockpit/facade-client/gen/google/rpc/error_details_pb";
+import { StatusSchema } from "@cloudcockpit/facade-client/gen/google/rpc/status_pb";
 
 const token = "sandbox-token";
 const tenant = "portal.cloudcockpit.com";
@@ -66,7 +72,8 @@ window.restGetReseller = async (api, id, correlationId) => {
 };
 
 // rpcGetReseller calls GetReseller through transport with
-// @connectrpc/connect's client and decodes the error details.
+// @connectrpc/connect's client and decodes the error details with the
+// package's errorDetails.
 async function rpcGetReseller(transport, id, correlationId) {
   const client = createClient(ResellerService, transport);
   let cid = null;
@@ -77,17 +84,15 @@ async function rpcGetReseller(transport, id, correlationId) {
     const reseller = await client.getReseller({ resellerId: id }, { headers: headers(correlationId), onHeader });
     return { ok: true, companyName: reseller.companyName, correlationId: cid };
   } catch (e) {
-    const err = ConnectError.from(e);
-    const [info] = err.findDetails(ErrorInfoSchema);
-    const [request] = err.findDetails(RequestInfoSchema);
-    const [resource] = err.findDetails(ResourceInfoSchema);
+    const d = errorDetails(e);
+    const err = d.error;
     return {
       ok: false,
-      code: codeName(err.code),
+      code: codeName(d.code),
       message: err.rawMessage,
-      reason: info?.reason,
-      requestId: request?.requestId,
-      resourceName: resource?.resourceName,
+      reason: d.errorInfo?.reason,
+      requestId: d.requestInfo?.requestId,
+      resourceName: d.resourceInfo?.resourceName,
       detailTypes: err.details.map((d) => ("desc" in d ? d.desc.typeName : d.type)).sort(),
       correlationId: cid ?? err.metadata.get("X-Correlation-Id"),
     };

@@ -3,12 +3,11 @@
 # Chromium, calls the facade over REST, Connect and gRPC-Web.
 #
 #   1. installs Debian's chromium when missing, and `npm ci` in browser/
-#      (versions pinned in package-lock.json), each under a timeout, printing
-#      its log when it fails;
-#   2. generates ECMAScript code from our protos (plus google/api and
-#      google/rpc) with protoc-gen-es, run by the pinned buf, into
-#      browser/gen/ (not committed), bundles browser/page.js with esbuild into
-#      build/browser/www/app.js and builds the server;
+#      (versions pinned in package-lock.json; it installs the npm package of
+#      clients/ts, the generated code, from its path), each under a timeout,
+#      printing its log when it fails;
+#   2. bundles browser/page.js with esbuild into build/browser/www/app.js and
+#      builds the server;
 #   3. runs browser.test.mjs with node's test runner: it starts the facade on
 #      the sandbox upstream with the page's origin allowed, serves the page
 #      from another loopback port and drives Chromium through playwright-core.
@@ -53,20 +52,6 @@ done
 # (@esbuild/linux-x64), and no other package needs an install script.
 step "npm ci in browser/" "$OUT/npm.log" \
 	timeout "$INSTALL_TIMEOUT" bash -c 'cd browser && npm ci --ignore-scripts --no-audit --no-fund'
-
-# The protos protoc-gen-es reads: ours, google/api and buf/validate (make
-# googleapis) and google/rpc's error details from google-proto-files (the
-# copies in build/googleapis predate google.rpc.ErrorInfo), as a buf module
-# of its own.
-protos=$OUT/protos
-rm -rf "$protos" && mkdir -p "$protos/google/api" "$protos/google/rpc"
-cp -r proto/cloudcockpit "$protos/"
-cp build/googleapis/google/api/annotations.proto build/googleapis/google/api/http.proto build/googleapis/google/api/field_behavior.proto "$protos/google/api/"
-cp -r build/protovalidate/buf "$protos/"
-cp browser/node_modules/google-proto-files/google/rpc/error_details.proto browser/node_modules/google-proto-files/google/rpc/status.proto "$protos/google/rpc/"
-printf 'version: v2\n' >"$protos/buf.yaml"
-step "buf generate (protoc-gen-es)" "$OUT/generate.log" \
-	timeout 300 .bin/buf generate "$protos" --template browser/buf.gen.yaml
 
 mkdir -p "$OUT/www"
 cp browser/index.html "$OUT/www/"

@@ -2,12 +2,12 @@
 # interop/run.sh (`make interop`): proves the gRPC contract from other
 # languages and tools against the built server on its sandbox upstream.
 #
-#   1. installs what the checks need: Debian's python3-grpcio, python3-protobuf,
-#      protobuf-compiler (+ libprotobuf-dev for the well-known .proto files)
-#      and protobuf-compiler-grpc (grpc_python_plugin), only when missing;
-#      `npm ci` for interop/node (versions pinned in its package-lock.json);
-#   2. builds the server and examples/goclient, generates the Python code into
-#      build/interop/ (not committed);
+#   1. installs what the checks need: Debian's python3-grpcio, python3-protobuf
+#      and pip with setuptools, only when missing; `npm ci` for interop/node
+#      (versions pinned in its package-lock.json; it installs the npm package
+#      of clients/ts from its path);
+#   2. builds the server and examples/goclient, installs the Python package of
+#      clients/python from its path with pip into build/interop/pysite;
 #   3. starts `cloudcockpit-facade -sandbox` on free loopback ports and waits
 #      (bounded) for it to be ready; a trap stops it on exit;
 #   4. runs the Python, Node, Go, grpcurl and curl checks, the snippets of docs/clients.md
@@ -28,7 +28,7 @@ GO=${GO:-go}
 PY=/usr/bin/python3 # Debian's python3-grpcio installs for this interpreter, not for a pyenv one
 GRPCURL=$BIN/grpcurl
 SNIPPETS=$ROOT/docs/clients.md
-DEB_PACKAGES=(python3 python3-grpcio python3-protobuf protobuf-compiler libprotobuf-dev protobuf-compiler-grpc curl)
+DEB_PACKAGES=(python3 python3-grpcio python3-protobuf python3-pip python3-setuptools python3-wheel curl)
 READY_TIMEOUT=${INTEROP_READY_TIMEOUT:-60} # seconds to wait for the server
 CALL_TIMEOUT=${INTEROP_CALL_TIMEOUT:-180}  # seconds for one check command
 APT_TIMEOUT=${INTEROP_APT_TIMEOUT:-600}    # seconds for apt-get update, then for apt-get install
@@ -93,7 +93,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 			DEBIAN_FRONTEND=noninteractive timeout --kill-after=10 "$APT_TIMEOUT" "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
 	} >"$OUT/apt.log" 2>&1 || fatal "apt-get install ${missing[*]} (exit $?; 124: timed out after ${APT_TIMEOUT}s)" "$OUT/apt.log"
 fi
-for c in node npm protoc grpc_python_plugin curl "$PY"; do
+for c in node npm curl "$PY"; do
 	command -v "$c" >/dev/null || fatal "$c not found"
 done
 if [[ ! -x $GRPCURL || ! -x $BIN/buf || ! -f build/googleapis/google/api/annotations.proto ]]; then
@@ -104,27 +104,19 @@ fi
 (cd interop/node && timeout --kill-after=10 "$NPM_TIMEOUT" npm ci --ignore-scripts --no-audit --no-fund \
 	--fetch-timeout=60000 --fetch-retries=2 --loglevel=http) >"$OUT/npm.log" 2>&1 ||
 	fatal "npm ci in interop/node (exit $?; 124: timed out after ${NPM_TIMEOUT}s)" "$OUT/npm.log"
-GOOGLE_PROTO_FILES=$ROOT/interop/node/node_modules/google-proto-files
-[[ -f $GOOGLE_PROTO_FILES/google/rpc/error_details.proto ]] || fatal "google-proto-files has no google/rpc/error_details.proto"
 
 # --- 2. build and generate ---------------------------------------------------
 
 "$GO" build -o "$OUT/cloudcockpit-facade" ./cmd/server >"$OUT/build.log" 2>&1 || fatal "go build ./cmd/server" "$OUT/build.log"
 "$GO" build -o "$OUT/goclient" ./examples/goclient >"$OUT/build.log" 2>&1 || fatal "go build ./examples/goclient" "$OUT/build.log"
 
-# Python code from our protos (google/api from build/googleapis, buf/validate
-# from build/protovalidate) and, for the
-# error details, from current googleapis google/rpc protos: the copies in
-# build/googleapis (grpc-gateway v1.16.0, 2017) predate google.rpc.ErrorInfo.
-PYGEN=$OUT/python
-rm -rf "$PYGEN" && mkdir -p "$PYGEN"
-{
-	protoc -I proto -I build/googleapis -I build/protovalidate --python_out="$PYGEN" --grpc_python_out="$PYGEN" \
-		--plugin=protoc-gen-grpc_python="$(command -v grpc_python_plugin)" \
-		proto/cloudcockpit/v1/*.proto google/api/annotations.proto google/api/http.proto \
-		google/api/field_behavior.proto buf/validate/validate.proto &&
-		protoc -I "$GOOGLE_PROTO_FILES" --python_out="$PYGEN" google/rpc/status.proto google/rpc/error_details.proto
-} >"$OUT/protoc.log" 2>&1 || fatal "protoc (Python)" "$OUT/protoc.log"
+# The Python package, installed from its path as a user would (Debian's pip:
+# no index, no dependencies, Debian's setuptools as the build backend).
+PYSITE=$OUT/pysite
+rm -rf "$PYSITE"
+rm -rf clients/python/build # setuptools copies into build/lib and never deletes there
+"$PY" -m pip install --no-deps --no-build-isolation --no-index --target "$PYSITE" ./clients/python >"$OUT/pip.log" 2>&1 ||
+	fatal "pip install ./clients/python" "$OUT/pip.log"
 
 # --- 3. start the server ------------------------------------------------------
 
@@ -208,7 +200,7 @@ run() {
 	timeout "$CALL_TIMEOUT" "$@" >"$file" 2>&1
 }
 
-# snippet LANG: the first ```LANG fenced block of docs/clients.md.
+# snippet INFO: the first fenced block of docs/clients.md opened by ```INFO.
 snippet() {
 	awk -v lang="$1" '
 		$0 == "```" lang { inside = 1; next }
@@ -219,10 +211,13 @@ snippet() {
 uuid() { "$PY" -c 'import uuid; print(uuid.uuid4())'; }
 
 # Python (Debian's grpcio) -------------------------------------------------------
-suite python "$PY" interop/python/client.py --addr "$GRPC_ADDR" --gen "$PYGEN"
+suite python env PYTHONPATH="$PYSITE" "$PY" interop/python/client.py --addr "$GRPC_ADDR"
 
 # Node.js (@grpc/grpc-js) ----------------------------------------------------------
 suite node node interop/node/client.js --addr "$GRPC_ADDR" --proto proto --googleapis build/googleapis
+
+# Node.js through the npm package of clients/ts (Connect-ES: gRPC, Connect, gRPC-Web) --
+suite node-facade-client node interop/node/facade-client.mjs --addr "$GRPC_ADDR" --http "$HTTP_URL"
 
 # Go (examples/goclient, importing gen/) -----------------------------------------
 cid=$(uuid)
@@ -365,17 +360,29 @@ fi
 # The snippets of docs/clients.md, verbatim ------------------------------------------------------
 f=$OUT/snippet-python.out
 snippet python >"$OUT/snippet.py"
-run "$f" env PYTHONPATH="$PYGEN" CLOUDCOCKPIT_ADDR="$GRPC_ADDR" "$PY" "$OUT/snippet.py"
-expect "docs/clients.md snippet: Python" 0 "$f" $? "Contoso" "correlation id" "StatusCode.NOT_FOUND UPSTREAM_NOT_FOUND"
-f=$OUT/snippet-node.out
-snippet js >"$OUT/snippet.js"
-run "$f" env NODE_PATH="$ROOT/interop/node/node_modules" CLOUDCOCKPIT_ADDR="$GRPC_ADDR" node "$OUT/snippet.js"
-expect "docs/clients.md snippet: Node.js" 0 "$f" $? "Contoso" "correlation id" "5 ErrorInfo" '"reason":"UPSTREAM_NOT_FOUND"'
+run "$f" env PYTHONPATH="$PYSITE" CLOUDCOCKPIT_ADDR="$GRPC_ADDR" "$PY" "$OUT/snippet.py"
+expect "docs/clients.md snippet: Python" 0 "$f" $? "Contoso" "correlation id" "NotFound StatusCode.NOT_FOUND UPSTREAM_NOT_FOUND"
+# The TypeScript snippets are type-checked against the package's .d.ts and
+# compiled by the pinned tsc, then run by node next to interop/node's
+# node_modules; the browser one with `location` set to the server's origin.
+tsdir=$OUT/_tssnippet
+rm -rf "$tsdir" && mkdir -p "$tsdir" && ln -s "$ROOT/interop/node/node_modules" "$tsdir/node_modules"
+snippet ts >"$tsdir/node.mts"
+snippet "ts browser" >"$tsdir/browser.mts"
+f=$OUT/snippet-tsc.out
+run "$f" interop/node/node_modules/.bin/tsc --strict --skipLibCheck --target es2022 --module nodenext --lib es2022,dom --typeRoots interop/node/node_modules/@types "$tsdir/node.mts" "$tsdir/browser.mts"
+expect "docs/clients.md snippets: TypeScript type-checks (tsc --strict)" 0 "$f" $?
+f=$OUT/snippet-ts-node.out
+run "$f" env CLOUDCOCKPIT_ADDR="$GRPC_ADDR" node "$tsdir/node.mjs"
+expect "docs/clients.md snippet: TypeScript, Node.js (connect-node, gRPC)" 0 "$f" $? "Contoso" "correlation id" "NotFound UPSTREAM_NOT_FOUND"
+f=$OUT/snippet-ts-browser.out
+run "$f" node --import "data:text/javascript,globalThis.location = new URL('$HTTP_URL')" "$tsdir/browser.mjs"
+expect "docs/clients.md snippet: TypeScript, browser (connect-web, Connect)" 0 "$f" $? "Contoso" "UPSTREAM_NOT_FOUND $UNKNOWN_RESELLER"
 f=$OUT/snippet-go.out
 rm -rf "$OUT/_gosnippet" && mkdir -p "$OUT/_gosnippet" # "_": ignored by ./... patterns
 snippet go >"$OUT/_gosnippet/main.go"
 run "$f" env CLOUDCOCKPIT_ADDR="$GRPC_ADDR" "$GO" run ./build/interop/_gosnippet
-expect "docs/clients.md snippet: Go" 0 "$f" $? "Contoso" "correlation id" "NotFound UPSTREAM_NOT_FOUND"
+expect "docs/clients.md snippet: Go" 0 "$f" $? "Contoso" "NotFound UPSTREAM_NOT_FOUND"
 
 # Contract stability ------------------------------------------------------------------
 f=$OUT/breaking.out

@@ -1,12 +1,12 @@
 #!/usr/bin/python3
 """Interop checks: the facade called from Python as a Python service would.
 
-Uses Debian's python3-grpcio and python3-protobuf, with code that interop/run.sh
-generates at test time (protoc + grpc_python_plugin) from proto/ and from
-google/rpc/{status,error_details}.proto into the directory given by --gen.
+Uses Debian's python3-grpcio and python3-protobuf, with the client package of
+clients/python (generated code and cloudcockpit.errors), which interop/run.sh
+installs with pip into the directory on PYTHONPATH.
 Prints one "ok - ..." or "not ok - ..." line per check; exits 1 if any failed.
 
-    /usr/bin/python3 interop/python/client.py --addr 127.0.0.1:9090 --gen build/interop/python
+    PYTHONPATH=build/interop/pysite /usr/bin/python3 interop/python/client.py --addr 127.0.0.1:9090
 """
 
 import argparse
@@ -42,14 +42,12 @@ def expect(cond, msg):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--addr", required=True, help="gRPC address host:port")
-    ap.add_argument("--gen", required=True, help="directory of the generated Python code")
     args = ap.parse_args()
-    sys.path.insert(0, args.gen)
 
     import grpc
     from cloudcockpit.v1 import customer_service_pb2, customer_service_pb2_grpc
     from cloudcockpit.v1 import reseller_service_pb2, reseller_service_pb2_grpc
-    from google.rpc import error_details_pb2, status_pb2
+    from cloudcockpit import errors
 
     def metadata(correlation_id=None, tenant="portal.cloudcockpit.com"):
         md = [("authorization", "Bearer sandbox-token"), ("x-tenant", tenant)]
@@ -62,36 +60,13 @@ def main():
         expect(len(values) == 1, f"want one {key} in the initial metadata, got {values}")
         return values[0]
 
-    def rich_status(err):
-        """Decodes the grpc-status-details-bin trailer into a google.rpc.Status."""
-        raw = [v for k, v in (err.trailing_metadata() or ()) if k == "grpc-status-details-bin"]
-        expect(len(raw) == 1, "want one grpc-status-details-bin trailer")
-        st = status_pb2.Status.FromString(raw[0])
-        expect(st.code == err.code().value[0], f"Status.code {st.code} != {err.code()}")
-        expect(st.message == err.details(), f"Status.message {st.message!r} != {err.details()!r}")
-        return st
-
-    def details(st):
-        """Unpacks every Any in st.details into its google.rpc message, by type."""
-        out = {}
-        for any_ in st.details:
-            for cls in (error_details_pb2.ErrorInfo, error_details_pb2.RequestInfo,
-                        error_details_pb2.BadRequest, error_details_pb2.ResourceInfo,
-                        error_details_pb2.RetryInfo):
-                if any_.Is(cls.DESCRIPTOR):
-                    msg = cls()
-                    any_.Unpack(msg)
-                    expect(cls.__name__ not in out, f"{cls.__name__} twice")
-                    out[cls.__name__] = msg
-                    break
-            else:
-                raise AssertionError(f"unknown detail type {any_.type_url}")
-        return out
-
     def call_error(fn, request, md):
+        """Calls fn, which must fail; returns the typed error of cloudcockpit.errors."""
         try:
-            fn(request, metadata=md, timeout=10)
-        except grpc.RpcError as err:
+            with errors.raised():
+                fn(request, metadata=md, timeout=10)
+        except errors.CallError as err:
+            expect(isinstance(err.__cause__, grpc.RpcError), "not chained to the grpc.RpcError")
             return err
         raise AssertionError("the call succeeded; want an error")
 
@@ -135,41 +110,42 @@ def main():
         err = call_error(resellers.GetReseller,
                          reseller_service_pb2.GetResellerRequest(reseller_id=UNKNOWN_RESELLER_ID),
                          metadata(cid))
-        expect(err.code() == grpc.StatusCode.NOT_FOUND, f"code {err.code()}")
-        expect(header(err, "x-correlation-id") == cid, "x-correlation-id not in the error's initial metadata")
-        d = details(rich_status(err))
-        info = d["ErrorInfo"]
-        expect(info.reason == "UPSTREAM_NOT_FOUND", f"reason {info.reason}")
-        expect(info.domain == DOMAIN, f"domain {info.domain}")
-        expect(info.metadata["correlationId"] == cid, f"metadata {dict(info.metadata)}")
-        expect(info.metadata["upstreamHttpStatus"] == "404", f"metadata {dict(info.metadata)}")
-        expect(d["RequestInfo"].request_id == cid, f"request_id {d['RequestInfo'].request_id}")
-        res = d["ResourceInfo"]
-        expect(res.resource_type == "cloudcockpit.v1.Reseller", f"resource_type {res.resource_type}")
-        expect(res.resource_name == UNKNOWN_RESELLER_ID, f"resource_name {res.resource_name}")
-    check("GetReseller NOT_FOUND: ErrorInfo, RequestInfo, ResourceInfo decoded from grpc-status-details-bin", not_found)
+        expect(type(err) is errors.NotFound, f"{type(err).__name__}, want NotFound")
+        expect(err.code == grpc.StatusCode.NOT_FOUND, f"code {err.code}")
+        expect(err.message == err.__cause__.details(), f"message {err.message!r}")
+        expect(header(err.__cause__, "x-correlation-id") == cid, "x-correlation-id not in the error's initial metadata")
+        expect([type(d).__name__ for d in err.details] == ["ErrorInfo", "RequestInfo", "ResourceInfo"],
+               f"details {[type(d).__name__ for d in err.details]}")
+        expect(err.reason == "UPSTREAM_NOT_FOUND", f"reason {err.reason}")
+        expect(err.error_info.domain == DOMAIN, f"domain {err.error_info.domain}")
+        expect(err.error_info.metadata["correlationId"] == cid, f"metadata {dict(err.error_info.metadata)}")
+        expect(err.error_info.metadata["upstreamHttpStatus"] == "404", f"metadata {dict(err.error_info.metadata)}")
+        expect(err.correlation_id == cid, f"correlation_id {err.correlation_id}")
+        expect(err.resource_info.resource_type == "cloudcockpit.v1.Reseller", f"resource_type {err.resource_info.resource_type}")
+        expect(err.resource_info.resource_name == UNKNOWN_RESELLER_ID, f"resource_name {err.resource_info.resource_name}")
+        expect(err.bad_request is None and err.retry_info is None and err.retry_delay is None, "unexpected details")
+    check("GetReseller NOT_FOUND: errors.NotFound with ErrorInfo, RequestInfo, ResourceInfo decoded", not_found)
 
     def invalid_argument():
         cid = str(uuid.uuid4())
         err = call_error(resellers.GetReseller,
                          reseller_service_pb2.GetResellerRequest(reseller_id="not-a-uuid"),
                          metadata(cid, tenant="not a domain"))
-        expect(err.code() == grpc.StatusCode.INVALID_ARGUMENT, f"code {err.code()}")
-        d = details(rich_status(err))
-        expect(d["ErrorInfo"].reason == "INVALID_REQUEST", f"reason {d['ErrorInfo'].reason}")
-        expect(d["ErrorInfo"].domain == DOMAIN, f"domain {d['ErrorInfo'].domain}")
-        expect(d["RequestInfo"].request_id == cid, "request_id")
-        fields = sorted(v.field for v in d["BadRequest"].field_violations)
+        expect(type(err) is errors.InvalidArgument, f"{type(err).__name__}, want InvalidArgument")
+        expect(err.reason == "INVALID_REQUEST", f"reason {err.reason}")
+        expect(err.error_info.domain == DOMAIN, f"domain {err.error_info.domain}")
+        expect(err.correlation_id == cid, "correlation_id")
+        fields = sorted(v.field for v in err.bad_request.field_violations)
         expect(fields == ["reseller_id", "x-tenant"], f"violations on {fields}")
-        expect(all(v.description for v in d["BadRequest"].field_violations), "empty description")
-    check("GetReseller INVALID_ARGUMENT: BadRequest lists reseller_id and x-tenant", invalid_argument)
+        expect(all(v.description for v in err.bad_request.field_violations), "empty description")
+    check("GetReseller INVALID_ARGUMENT: errors.InvalidArgument, BadRequest lists reseller_id and x-tenant", invalid_argument)
 
     def link_invalid_argument():
         err = call_error(customers.GetAcceptanceLink,
                          customer_service_pb2.GetAcceptanceLinkRequest(provider_instance_id=""),
                          metadata())
-        expect(err.code() == grpc.StatusCode.INVALID_ARGUMENT, f"code {err.code()}")
-        fields = [v.field for v in details(rich_status(err))["BadRequest"].field_violations]
+        expect(type(err) is errors.InvalidArgument, f"{type(err).__name__}, want InvalidArgument")
+        fields = [v.field for v in err.bad_request.field_violations]
         expect(fields == ["provider_instance_id"], f"violations on {fields}")
     check("GetAcceptanceLink INVALID_ARGUMENT without provider_instance_id", link_invalid_argument)
 
@@ -177,9 +153,37 @@ def main():
         err = call_error(resellers.GetReseller,
                          reseller_service_pb2.GetResellerRequest(reseller_id=RESELLER_ID),
                          [("x-tenant", "portal.cloudcockpit.com")])
-        expect(err.code() == grpc.StatusCode.UNAUTHENTICATED, f"code {err.code()}")
-        expect(details(rich_status(err))["ErrorInfo"].reason == "MISSING_CREDENTIALS", "reason")
-    check("GetReseller without authorization is UNAUTHENTICATED", unauthenticated)
+        expect(type(err) is errors.Unauthenticated, f"{type(err).__name__}, want Unauthenticated")
+        expect(err.reason == "MISSING_CREDENTIALS", f"reason {err.reason}")
+    check("GetReseller without authorization is errors.Unauthenticated", unauthenticated)
+
+    def unreachable():
+        with grpc.insecure_channel("127.0.0.1:1") as closed:
+            err = call_error(reseller_service_pb2_grpc.ResellerServiceStub(closed).GetReseller,
+                             reseller_service_pb2.GetResellerRequest(reseller_id=RESELLER_ID), metadata())
+        expect(type(err) is errors.Unavailable, f"{type(err).__name__}, want Unavailable")
+        expect(err.details == [] and err.error_info is None and err.reason == "", f"details {err.details}")
+    check("a refused connection is errors.Unavailable without details", unreachable)
+
+    def retry_info():
+        from google.protobuf import any_pb2
+        from google.rpc import error_details_pb2, status_pb2
+        st = status_pb2.Status(code=grpc.StatusCode.RESOURCE_EXHAUSTED.value[0], message="slow down")
+        for msg in (error_details_pb2.ErrorInfo(reason="TOO_MANY_UPSTREAM_REQUESTS", domain=DOMAIN),
+                    error_details_pb2.RetryInfo(retry_delay={"seconds": 2, "nanos": 500_000_000})):
+            st.details.add().Pack(msg)
+        st.details.append(any_pb2.Any(type_url="type.googleapis.com/example.Unknown", value=b"\x08\x01"))
+
+        class Fake(grpc.RpcError):
+            def code(self): return grpc.StatusCode.RESOURCE_EXHAUSTED
+            def details(self): return st.message
+            def trailing_metadata(self): return (("grpc-status-details-bin", st.SerializeToString()),)
+        err = errors.from_rpc_error(Fake())
+        expect(type(err) is errors.ResourceExhausted, f"{type(err).__name__}, want ResourceExhausted")
+        expect(err.reason == "TOO_MANY_UPSTREAM_REQUESTS" and err.message == "slow down", str(err))
+        expect(err.retry_delay is not None and err.retry_delay.total_seconds() == 2.5, f"retry_delay {err.retry_delay}")
+        expect(len(err.details) == 3 and err.details[2].type_url.endswith("example.Unknown"), f"details {err.details}")
+    check("errors.from_rpc_error (offline): RetryInfo decoded, an unknown detail kept as Any", retry_info)
 
     channel.close()
     return 1 if failures else 0
