@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
@@ -67,7 +68,25 @@ func newFaultUpstream(t *testing.T, script ...step) *faultUpstream {
 	return u
 }
 
-func (u *faultUpstream) URL() string { return u.srv.URL }
+// newMemClient returns a fault upstream that answers in memory and a
+// client of it, for tests in a synctest bubble: a socket does not block
+// durably in one. The steps that need a connection (drop, resetBody,
+// endless) are not for it.
+func newMemClient(t *testing.T, cfg Config, script ...step) (*faultUpstream, *Client) {
+	t.Helper()
+	u := &faultUpstream{script: script, released: make(chan struct{}), stop: make(chan struct{}), arrived: make(chan struct{}, 1000)}
+	t.Cleanup(func() { close(u.stop) })
+	cfg.BaseURL, cfg.Transport = memBaseURL, inMemory(u.serve)
+	return u, newTestClient(t, cfg)
+}
+
+// URL returns the upstream's base URL.
+func (u *faultUpstream) URL() string {
+	if u.srv == nil {
+		return memBaseURL
+	}
+	return u.srv.URL
+}
 
 // requests returns how many requests the upstream received.
 func (u *faultUpstream) requests() int { return int(u.count.Load()) }
@@ -435,22 +454,22 @@ func slicesEqual(a, b []int) bool {
 	return true
 }
 
-// waitWaiters waits until the in-flight reseller call has n waiters.
+// waitWaiters waits until every goroutine of the synctest bubble is
+// blocked and checks that the in-flight reseller call has n waiters.
 func waitWaiters(t *testing.T, c *Client, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if c.resellers.Waiting() == n {
-			return
-		}
-		time.Sleep(time.Millisecond)
+	synctest.Wait()
+	if got := c.resellers.Waiting(); got != n {
+		t.Fatalf("in-flight calls have %d waiters, want %d", got, n)
 	}
-	t.Fatalf("in-flight calls did not reach %d waiters", n)
 }
 
 func TestCoalescing(t *testing.T) {
-	u := newFaultUpstream(t, step{hold: true})
-	c := newTestClient(t, Config{BaseURL: u.URL()})
+	synctest.Test(t, testCoalescing)
+}
+
+func testCoalescing(t *testing.T) {
+	u, c := newMemClient(t, Config{}, step{hold: true})
 
 	const callers = 50
 	results := make([]*Reseller, callers)
@@ -523,8 +542,11 @@ func TestCoalescingNeverMixesCredentials(t *testing.T) {
 }
 
 func TestCoalescingSharesErrors(t *testing.T) {
-	u := newFaultUpstream(t, step{hold: true, status: 404, body: `{"statusCode":404,"description":"Reseller not found."}`})
-	c := newTestClient(t, Config{BaseURL: u.URL()})
+	synctest.Test(t, testCoalescingSharesErrors)
+}
+
+func testCoalescingSharesErrors(t *testing.T) {
+	u, c := newMemClient(t, Config{}, step{hold: true, status: 404, body: `{"statusCode":404,"description":"Reseller not found."}`})
 	const callers = 10
 	errs := make([]error, callers)
 	var wg sync.WaitGroup
@@ -546,8 +568,11 @@ func TestCoalescingSharesErrors(t *testing.T) {
 }
 
 func TestCoalescingCancelledLeaderDoesNotCancelOthers(t *testing.T) {
-	u := newFaultUpstream(t, step{hold: true})
-	c := newTestClient(t, Config{BaseURL: u.URL()})
+	synctest.Test(t, testCoalescingCancelledLeaderDoesNotCancelOthers)
+}
+
+func testCoalescingCancelledLeaderDoesNotCancelOthers(t *testing.T) {
+	u, c := newMemClient(t, Config{}, step{hold: true})
 
 	leaderCtx, cancelLeader := context.WithCancel(testContext(t))
 	leaderErr := make(chan error, 1)
@@ -584,8 +609,11 @@ func TestCoalescingCancelledLeaderDoesNotCancelOthers(t *testing.T) {
 }
 
 func TestCoalescingCancelledFollowerReturnsAtOnce(t *testing.T) {
-	u := newFaultUpstream(t, step{hold: true})
-	c := newTestClient(t, Config{BaseURL: u.URL()})
+	synctest.Test(t, testCoalescingCancelledFollowerReturnsAtOnce)
+}
+
+func testCoalescingCancelledFollowerReturnsAtOnce(t *testing.T) {
+	u, c := newMemClient(t, Config{}, step{hold: true})
 
 	leaderDone := make(chan error, 1)
 	go func() {
@@ -620,8 +648,11 @@ func TestCoalescingCancelledFollowerReturnsAtOnce(t *testing.T) {
 }
 
 func TestCoalescingAllWaitersGoneCancelsUpstream(t *testing.T) {
-	u := newFaultUpstream(t, stepHang)
-	c := newTestClient(t, Config{BaseURL: u.URL()})
+	synctest.Test(t, testCoalescingAllWaitersGoneCancelsUpstream)
+}
+
+func testCoalescingAllWaitersGoneCancelsUpstream(t *testing.T) {
+	u, c := newMemClient(t, Config{}, stepHang)
 
 	ctx, cancel := context.WithCancel(testContext(t))
 	var wg sync.WaitGroup
@@ -633,10 +664,7 @@ func TestCoalescingAllWaitersGoneCancelsUpstream(t *testing.T) {
 	cancel()
 	wg.Wait()
 
-	deadline := time.Now().Add(5 * time.Second)
-	for u.cancelled.Load() != 1 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	synctest.Wait()
 	if n := u.cancelled.Load(); n != 1 {
 		t.Fatalf("upstream saw %d cancelled requests, want 1", n)
 	}
@@ -648,8 +676,11 @@ func TestCoalescingAllWaitersGoneCancelsUpstream(t *testing.T) {
 }
 
 func TestCoalescingAcceptanceLink(t *testing.T) {
-	u := newFaultUpstream(t, step{hold: true, contentType: "text/plain", body: testLink})
-	c := newTestClient(t, Config{BaseURL: u.URL()})
+	synctest.Test(t, testCoalescingAcceptanceLink)
+}
+
+func testCoalescingAcceptanceLink(t *testing.T) {
+	u, c := newMemClient(t, Config{}, step{hold: true, contentType: "text/plain", body: testLink})
 	const callers = 20
 	links := make([]string, callers)
 	var wg sync.WaitGroup
@@ -661,12 +692,9 @@ func TestCoalescingAcceptanceLink(t *testing.T) {
 			}
 		})
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if n := c.links.Waiting(); n == callers || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Millisecond)
+	synctest.Wait()
+	if n := c.links.Waiting(); n != callers {
+		t.Fatalf("in-flight link call has %d waiters, want %d", n, callers)
 	}
 	u.release()
 	wg.Wait()
@@ -681,8 +709,11 @@ func TestCoalescingAcceptanceLink(t *testing.T) {
 }
 
 func TestConcurrencyLimit(t *testing.T) {
-	u := newFaultUpstream(t, step{hold: true})
-	c := newTestClient(t, Config{BaseURL: u.URL(), MaxConcurrent: 2, TenantMaxConcurrent: -1, QueueTimeout: 200 * time.Millisecond})
+	synctest.Test(t, testConcurrencyLimit)
+}
+
+func testConcurrencyLimit(t *testing.T) {
+	u, c := newMemClient(t, Config{MaxConcurrent: 2, TenantMaxConcurrent: -1, QueueTimeout: 200 * time.Millisecond}, step{hold: true})
 
 	// Two calls take both slots.
 	held := make(chan error, 2)
@@ -715,7 +746,7 @@ func TestConcurrencyLimit(t *testing.T) {
 		_, err := c.GetReseller(testContext(t), testCallInfo, "d")
 		queued <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	synctest.Wait() // the call is queued
 	u.release()
 	for range 2 {
 		if err := <-held; err != nil {
@@ -728,8 +759,11 @@ func TestConcurrencyLimit(t *testing.T) {
 }
 
 func TestConcurrencyLimitWithoutQueue(t *testing.T) {
-	u := newFaultUpstream(t, step{hold: true})
-	c := newTestClient(t, Config{BaseURL: u.URL(), MaxConcurrent: 1, QueueTimeout: -1})
+	synctest.Test(t, testConcurrencyLimitWithoutQueue)
+}
+
+func testConcurrencyLimitWithoutQueue(t *testing.T) {
+	u, c := newMemClient(t, Config{MaxConcurrent: 1, QueueTimeout: -1}, step{hold: true})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -780,8 +814,11 @@ func TestPanicInDecodeDoesNotWedgeTheClient(t *testing.T) {
 }
 
 func TestPanicInSharedDecodeReachesEveryWaiter(t *testing.T) {
-	u := newFaultUpstream(t, step{hold: true})
-	c := newTestClient(t, Config{BaseURL: u.URL()})
+	synctest.Test(t, testPanicInSharedDecodeReachesEveryWaiter)
+}
+
+func testPanicInSharedDecodeReachesEveryWaiter(t *testing.T) {
+	u, c := newMemClient(t, Config{}, step{hold: true})
 	boom := func(string, []byte) (*Reseller, error) { panic("decoder bug") }
 	const callers = 5
 	errs := make([]error, callers)
