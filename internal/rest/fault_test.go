@@ -195,7 +195,7 @@ func resetConn(w http.ResponseWriter, raw string) {
 	if raw != "" {
 		_, _ = buf.WriteString(raw)
 		_ = buf.Flush()
-		time.Sleep(10 * time.Millisecond) // let the client read the headers
+		time.Sleep(10 * time.Millisecond) // a slow peer: it stalls mid-body (the client reads the headers), then resets
 	}
 	if tc, ok := conn.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0) // RST instead of FIN
