@@ -32,7 +32,7 @@ func TestStartupNamesTheUpstream(t *testing.T) {
 	t.Run("sandbox", func(t *testing.T) {
 		p := start(t, "-sandbox", "-shutdown-timeout", "3s")
 		var listening map[string]any
-		for _, l := range logLines(t, p.flushedLog()) {
+		for _, l := range logLines(t, p.logWith(`"msg":"cloudcockpit-facade listening"`)) {
 			if l["level"] == "WARN" {
 				t.Errorf("warning with -sandbox: %v", l)
 			}
@@ -64,7 +64,7 @@ func TestStartupNamesTheUpstream(t *testing.T) {
 	t.Run("production by default", func(t *testing.T) {
 		p := start(t)
 		var warned bool
-		for _, l := range logLines(t, p.flushedLog()) {
+		for _, l := range logLines(t, p.logWith("PRODUCTION")) {
 			msg, _ := l["msg"].(string)
 			if l["level"] == "WARN" && strings.Contains(msg, "PRODUCTION") && strings.Contains(msg, "-sandbox") &&
 				l["upstream"] == "https://app-cloudcockpitapi-prod-01.azurewebsites.net" {
