@@ -199,9 +199,23 @@ func TestLoad(t *testing.T) {
 	// returns it, as the reference every later success must equal.
 	refs := references(t, grpcAddr, base, cfg.deadline)
 
-	// Baseline, once the warm-up's connections are gone.
-	time.Sleep(2 * time.Second)
+	// Baseline, once the warm-up's connections are gone: go_goroutines no
+	// longer falls from one scrape to the next (100ms apart, at most 5s).
 	before := scraper.must(t)
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	for bound := time.After(5 * time.Second); ; {
+		select {
+		case <-poll.C:
+		case <-bound:
+			t.Fatal("the facade's goroutines still fell 5s after the warm-up")
+		}
+		next := scraper.must(t)
+		if next.sum("go_goroutines", nil) >= before.sum("go_goroutines", nil) {
+			break
+		}
+		before = next
+	}
 	baseline := snapshot{
 		goroutines: before.sum("go_goroutines", nil),
 		heapInuse:  before.sum("go_memstats_heap_inuse_bytes", nil),
@@ -239,7 +253,7 @@ func TestLoad(t *testing.T) {
 			time.Since(settleStart) > cfg.settle {
 			break
 		}
-		time.Sleep(50 * time.Millisecond)
+		<-poll.C // the next scrape, 100ms on
 	}
 	settled := time.Since(settleStart)
 	hwm, _ := procStatus(facade.cmd.Process.Pid, "VmHWM")
