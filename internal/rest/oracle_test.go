@@ -163,7 +163,8 @@ func oracleIsNull(data []byte) bool {
 	return string(bytes.TrimSpace(data)) == "null"
 }
 
-// oracleParseProviderData is the former ParseProviderData.
+// oracleParseProviderData is parseProviderData by encoding/json, MPN ids
+// that are numbers kept as their digits.
 func oracleParseProviderData(raw string) (ProviderData, bool) {
 	b := trimLeft([]byte(raw))
 	if len(b) == 0 || b[0] != '{' {
