@@ -237,13 +237,20 @@ func TestOutageFailsFastAndReadinessStays(t *testing.T) {
 	}
 
 	// The upstream recovers: after the open time a probe closes each
-	// tenant's breaker. The callers wait out the open time, as RetryInfo
-	// tells them (the server keeps real time: no synctest bubble here).
+	// tenant's breaker. Each caller waits as RetryInfo tells it before it
+	// calls again (the server keeps real time: no synctest bubble here).
 	failing.Store(false)
-	time.Sleep(openFor)
 	for _, tenant := range tenants {
-		if _, err := resellers.GetReseller(tenantContext(ctx, tenant), &pb.GetResellerRequest{ResellerId: testResellerID}); err != nil {
-			t.Fatalf("GetReseller() after recovery: %v", err)
+		for {
+			_, err := resellers.GetReseller(tenantContext(ctx, tenant), &pb.GetResellerRequest{ResellerId: testResellerID})
+			if err == nil {
+				break
+			}
+			_, retry := details(err)
+			if retry == nil || ctx.Err() != nil {
+				t.Fatalf("GetReseller() after recovery: %v", err)
+			}
+			time.Sleep(retry.GetRetryDelay().AsDuration()) // a slow peer: a caller backing off as told
 		}
 	}
 	waitHealth(ctx, t, conn, "cloudcockpit.v1.ResellerService", healthpb.HealthCheckResponse_SERVING)
