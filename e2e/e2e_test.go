@@ -495,8 +495,8 @@ func TestMetricsAndAccessLog(t *testing.T) {
 	if strings.Contains(m, "sandbox-token") || strings.Contains(m, contoso) || strings.Contains(m, tenant) {
 		t.Error("/metrics holds a token, an id or a tenant")
 	}
-	// One JSON access line per call, with the upstream status. Log lines are
-	// written in batches (every 100ms by default): wait for them.
+	// One JSON access line per call, with the upstream status. A line may
+	// come through the pipe after the answer: wait for them.
 	accessLinesOf := func(log string) []map[string]any {
 		var lines []map[string]any
 		sc := bufio.NewScanner(strings.NewReader(log))
