@@ -164,11 +164,15 @@ func TestBreakerCountsACallOnceAfterItsRetries(t *testing.T) {
 // (503) at 200 calls/s for a second; its breaker opens and its calls fail
 // fast, while every call of another tenant succeeds.
 func TestFailingTenantLeavesOthersHealthy(t *testing.T) {
-	u, base := newTenantUpstream(t, map[string]http.HandlerFunc{"bad.example": statusHandler(503)})
+	synctest.Test(t, testFailingTenantLeavesOthersHealthy)
+}
+
+func testFailingTenantLeavesOthersHealthy(t *testing.T) {
+	u := &tenantUpstream{counts: make(map[string]int), handlers: map[string]http.HandlerFunc{"bad.example": statusHandler(503)}}
 	rec := new(breakerRecorder)
 	var rejected atomic.Int32
 	c := newTestClient(t, Config{
-		BaseURL: base, RetryBackoff: time.Millisecond, DisableCoalescing: true,
+		BaseURL: memBaseURL, Transport: inMemory(u.serve), RetryBackoff: time.Millisecond, DisableCoalescing: true,
 		Breaker:    resilience.BreakerSettings{MinCalls: 20, Window: 10 * time.Second, OpenFor: time.Minute, OnStateChange: rec.record},
 		OnRejected: func(string, string) { rejected.Add(1) },
 	})
