@@ -242,6 +242,7 @@ func TestFaults(t *testing.T) {
 		script   []step
 		cfg      Config
 		deadline time.Duration // 0: the test context (10s)
+		fake     bool          // in a synctest bubble, on the in-memory upstream: its waits take no time
 		want     want
 	}{
 		{name: "success", script: []step{stepOK}, want: want{ok: true, attempts: 1}},
@@ -253,6 +254,7 @@ func TestFaults(t *testing.T) {
 		{
 			name:   "429 with Retry-After 1 is honoured",
 			script: []step{{status: 429, retryAfter: "1"}, stepOK},
+			fake:   true,
 			want:   want{ok: true, attempts: 2, minElapsed: 900 * time.Millisecond},
 		},
 		{
@@ -272,6 +274,7 @@ func TestFaults(t *testing.T) {
 			script:   []step{stepStatus(503), stepOK},
 			cfg:      Config{RetryBackoff: time.Hour, MaxRetryBackoff: time.Hour},
 			deadline: 300 * time.Millisecond,
+			fake:     true,
 			// full jitter may draw a tiny wait: then the retry happens.
 		},
 		{name: "500 is not retried", script: []step{stepStatus(500), stepOK}, want: want{status: 500, attempts: 1}},
@@ -292,18 +295,21 @@ func TestFaults(t *testing.T) {
 			name:   "slow headers past the attempt timeout, then success",
 			script: []step{{delay: 5 * time.Second}, stepOK},
 			cfg:    Config{AttemptTimeout: 200 * time.Millisecond},
+			fake:   true,
 			want:   want{ok: true, attempts: 2, minElapsed: 150 * time.Millisecond},
 		},
 		{
 			name:   "hang past every attempt timeout",
 			script: []step{stepHang},
 			cfg:    Config{AttemptTimeout: 100 * time.Millisecond},
+			fake:   true,
 			want:   want{kind: KindTimeout, attempts: 3, minElapsed: 250 * time.Millisecond},
 		},
 		{
 			name:     "hang past the caller's deadline",
 			script:   []step{stepHang},
 			deadline: 300 * time.Millisecond,
+			fake:     true,
 			want:     want{is: context.DeadlineExceeded, attempts: 1, minElapsed: 250 * time.Millisecond},
 		},
 		{
@@ -316,11 +322,17 @@ func TestFaults(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			u := newFaultUpstream(t, tt.script...)
-			cfg := fastRetries(tt.cfg)
-			cfg.BaseURL = u.URL()
-			c := newTestClient(t, cfg)
+		run := func(t *testing.T) {
+			var u *faultUpstream
+			var c *Client
+			if tt.fake {
+				u, c = newMemClient(t, fastRetries(tt.cfg), tt.script...)
+			} else {
+				u = newFaultUpstream(t, tt.script...)
+				cfg := fastRetries(tt.cfg)
+				cfg.BaseURL = u.URL()
+				c = newTestClient(t, cfg)
+			}
 			ctx := testContext(t)
 			budget := 10 * time.Second
 			if tt.deadline > 0 {
@@ -388,13 +400,23 @@ func TestFaults(t *testing.T) {
 					t.Fatalf("error = %v (%v), want a transport error", err, k)
 				}
 			}
+		}
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.fake {
+				synctest.Test(t, run)
+			} else {
+				run(t)
+			}
 		})
 	}
 }
 
 func TestNoDeadlineUsesTimeout(t *testing.T) {
-	u := newFaultUpstream(t, stepHang)
-	c := newTestClient(t, Config{BaseURL: u.URL(), Timeout: 300 * time.Millisecond})
+	synctest.Test(t, testNoDeadlineUsesTimeout)
+}
+
+func testNoDeadlineUsesTimeout(t *testing.T) {
+	_, c := newMemClient(t, Config{Timeout: 300 * time.Millisecond}, stepHang)
 	start := time.Now()
 	_, err := c.GetReseller(context.Background(), testCallInfo, "r1")
 	if !errors.Is(err, context.DeadlineExceeded) || KindOf(err) != KindTimeout {
