@@ -116,7 +116,8 @@ func scrapeExercisedServer(t *testing.T) map[string]bool {
 		t.Fatalf("build ../cmd/server: %v\n%s", err, out)
 	}
 
-	upstream := httptest.NewServer(fakeUpstream(t))
+	held := make(chan struct{}, 100)
+	upstream := httptest.NewServer(fakeUpstream(t, held))
 	t.Cleanup(upstream.Close)
 
 	cmd := exec.CommandContext(ctx, bin,
@@ -202,13 +203,18 @@ func scrapeExercisedServer(t *testing.T) map[string]bool {
 	}
 
 	call(contosoID, healthyTenant)
+	<-held
 	// Identical calls while the first waits on the upstream coalesce;
 	// calls for another reseller find the only slot taken.
 	var wg sync.WaitGroup
 	for range 6 {
 		wg.Go(func() { call(contosoID, healthyTenant) })
 	}
-	time.Sleep(holdFor / 3)
+	select {
+	case <-held: // the slot is taken
+	case <-ctx.Done():
+		t.Fatal("no call reached the upstream")
+	}
 	for range 3 {
 		wg.Go(func() { call(otherID, healthyTenant) })
 	}
@@ -249,9 +255,10 @@ func scrapeExercisedServer(t *testing.T) map[string]bool {
 }
 
 // fakeUpstream answers GET /v1/Resellers/{id}: 503 for failingTenant;
-// contoso's body after holdFor for contosoID; contoso's body at once for any
-// other id (an answer for the wrong reseller).
-func fakeUpstream(t *testing.T) http.Handler {
+// contoso's body after holdFor for contosoID (held gets a value when such a
+// request arrives); contoso's body at once for any other id (an answer for
+// the wrong reseller).
+func fakeUpstream(t *testing.T, held chan<- struct{}) http.Handler {
 	t.Helper()
 	body, err := os.ReadFile("../internal/sandbox/data/contoso.json")
 	if err != nil {
@@ -270,6 +277,7 @@ func fakeUpstream(t *testing.T) http.Handler {
 			return
 		}
 		if id == contosoID {
+			held <- struct{}{}
 			select {
 			case <-time.After(holdFor):
 			case <-r.Context().Done():

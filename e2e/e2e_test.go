@@ -24,6 +24,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
 const (
@@ -72,7 +76,7 @@ type proc struct {
 	cmd     *exec.Cmd
 	grpc    string
 	http    string
-	log     *bytes.Buffer
+	log     *logBuffer
 	exited  chan struct{}
 	exitErr error
 }
@@ -99,7 +103,7 @@ func start(t *testing.T, args ...string) *proc {
 // the facade's services.
 func launch(t *testing.T, list func(*proc) (string, error), args ...string) *proc {
 	t.Helper()
-	p := &proc{grpc: freePort(t), http: freePort(t), log: &bytes.Buffer{}, exited: make(chan struct{})}
+	p := &proc{grpc: freePort(t), http: freePort(t), log: &logBuffer{grew: make(chan struct{}, 1)}, exited: make(chan struct{})}
 	args = append([]string{"-grpc-addr", p.grpc, "-http-addr", p.http}, args...)
 	p.cmd = exec.Command(serverBin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
@@ -129,14 +133,67 @@ func launch(t *testing.T, list func(*proc) (string, error), args ...string) *pro
 	return nil
 }
 
-// e2eLogFlush bounds how long a logged line takes through the pipe to p.log.
-const e2eLogFlush = 10 * time.Millisecond
+// logBuffer holds a server's output, written as the process runs.
+type logBuffer struct {
+	mu   sync.Mutex
+	b    bytes.Buffer
+	grew chan struct{} // gets a value when the log grew since it was last read
+}
 
-// flushedLog returns the server's log once every line logged before the
-// call has had time to be written.
-func (p *proc) flushedLog() string {
-	time.Sleep(5 * e2eLogFlush)
-	return p.log.String()
+func (l *logBuffer) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	n, err := l.b.Write(b)
+	l.mu.Unlock()
+	select {
+	case l.grew <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// logWhen returns the server's log once has holds for it, or once the
+// server exited or 10s passed (has may not hold then: the caller's check
+// says what is missing).
+func (p *proc) logWhen(has func(log string) bool) string {
+	timeout := time.After(10 * time.Second)
+	for {
+		log := p.log.String()
+		if has(log) {
+			return log
+		}
+		select {
+		case <-p.log.grew:
+		case <-p.exited:
+			return p.log.String()
+		case <-timeout:
+			return log
+		}
+	}
+}
+
+// logWith returns the server's log once it holds s (see logWhen).
+func (p *proc) logWith(s string) string {
+	return p.logWhen(func(log string) bool { return strings.Contains(log, s) })
+}
+
+// stop sends SIGTERM and waits, at most 15s, for the server to exit: its
+// log is then complete.
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(15 * time.Second):
+		t.Fatal("server did not stop after SIGTERM")
+	}
 }
 
 // grpcurl runs grpcurl against the server with reflection only: flags, the
@@ -316,7 +373,8 @@ func TestGRPCWithGrpcurl(t *testing.T) {
 		}
 	})
 
-	if strings.Contains(p.flushedLog(), "sandbox-token") {
+	p.stop(t)
+	if strings.Contains(p.log.String(), "sandbox-token") {
 		t.Errorf("the server log holds the token")
 	}
 }
@@ -437,22 +495,20 @@ func TestMetricsAndAccessLog(t *testing.T) {
 	if strings.Contains(m, "sandbox-token") || strings.Contains(m, contoso) || strings.Contains(m, tenant) {
 		t.Error("/metrics holds a token, an id or a tenant")
 	}
-	// One JSON access line per call, with the upstream status. Log lines are
-	// written in batches (every 100ms by default): wait for them.
-	var accessLines []map[string]any
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		accessLines = accessLines[:0]
-		sc := bufio.NewScanner(strings.NewReader(p.log.String()))
+	// One JSON access line per call, with the upstream status. A line may
+	// come through the pipe after the answer: wait for them.
+	accessLinesOf := func(log string) []map[string]any {
+		var lines []map[string]any
+		sc := bufio.NewScanner(strings.NewReader(log))
 		for sc.Scan() {
 			var l map[string]any
 			if json.Unmarshal(sc.Bytes(), &l) == nil && l["msg"] == "call" {
-				accessLines = append(accessLines, l)
+				lines = append(lines, l)
 			}
 		}
-		if len(accessLines) >= 2 || time.Now().After(deadline) {
-			break
-		}
+		return lines
 	}
+	accessLines := accessLinesOf(p.logWhen(func(log string) bool { return len(accessLinesOf(log)) >= 2 }))
 	lines := len(accessLines)
 	for _, l := range accessLines {
 		if l["tenant"] != tenant || !uuidRE.MatchString(fmt.Sprint(l["correlation_id"])) || l["attempts"] != float64(1) {
@@ -473,7 +529,9 @@ func TestMetricsAndAccessLog(t *testing.T) {
 func TestGracefulShutdownDrainsInFlight(t *testing.T) {
 	release := make(chan struct{})
 	var once sync.Once
+	arrived := make(chan struct{}, 1)
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
 		select {
 		case <-release:
 		case <-time.After(5 * time.Second):
@@ -493,18 +551,33 @@ func TestGracefulShutdownDrainsInFlight(t *testing.T) {
 		out, err := p.grpcurl(t, flags(authH, tenantH, []string{"-d", `{"reseller_id":"` + contoso + `"}`}), "cloudcockpit.v1.ResellerService/GetReseller")
 		done <- result{out, err}
 	}()
-	time.Sleep(500 * time.Millisecond) // the call is now waiting upstream
+	select {
+	case <-arrived: // the call is now waiting upstream
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call did not reach the upstream")
+	}
+	// Readiness as a Watch stream reports it: SERVING, then NOT_SERVING once
+	// the server got SIGTERM.
+	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	watch, err := healthpb.NewHealthClient(conn).Watch(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var health string
+	if r, err := watch.Recv(); err != nil || r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("readiness before SIGTERM = %v, %v; want SERVING", r, err)
+	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	var health string
-	for time.Now().Before(deadline) {
-		out, _ := p.grpcurl(t, nil, "grpc.health.v1.Health/Check")
-		if health = out; strings.Contains(out, "NOT_SERVING") {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+	if r, err := watch.Recv(); err == nil {
+		health = r.GetStatus().String()
 	}
 	if !strings.Contains(health, "NOT_SERVING") {
 		t.Errorf("readiness after SIGTERM = %q, want NOT_SERVING during the shutdown delay", health)

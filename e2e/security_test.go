@@ -20,7 +20,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -793,14 +792,7 @@ func TestTokensNeverLeak(t *testing.T) {
 	}
 
 	// Stop the server so that its log is complete (and no longer written).
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.exited:
-	case <-time.After(15 * time.Second):
-		t.Fatal("server did not stop after SIGTERM")
-	}
+	p.stop(t)
 	logs := p.log.String()
 	exported := spans.received()
 	if !strings.Contains(exported, "cloudcockpit.v1.ResellerService") {
@@ -836,10 +828,7 @@ func TestTokensNeverLeakFromAnEchoingUpstream(t *testing.T) {
 		t.Errorf("REST: HTTP %d, want 400\n%s", r.status, r.body)
 	}
 	seen.Write(r.body)
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	<-p.exited
+	p.stop(t)
 	for _, tok := range []string{tokGRPC, tokREST} {
 		if strings.Contains(p.log.String(), tok) {
 			t.Errorf("token %s appears in the server log", tok)

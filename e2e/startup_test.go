@@ -5,9 +5,7 @@ package e2e
 import (
 	"encoding/json"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // logLines decodes the server's JSON log lines.
@@ -32,7 +30,7 @@ func TestStartupNamesTheUpstream(t *testing.T) {
 	t.Run("sandbox", func(t *testing.T) {
 		p := start(t, "-sandbox", "-shutdown-timeout", "3s")
 		var listening map[string]any
-		for _, l := range logLines(t, p.flushedLog()) {
+		for _, l := range logLines(t, p.logWith(`"msg":"cloudcockpit-facade listening"`)) {
 			if l["level"] == "WARN" {
 				t.Errorf("warning with -sandbox: %v", l)
 			}
@@ -43,14 +41,7 @@ func TestStartupNamesTheUpstream(t *testing.T) {
 		if listening == nil || listening["sandbox"] != true || !strings.HasPrefix(listening["upstream"].(string), "http://127.0.0.1:") {
 			t.Errorf("listening line = %v, want the sandbox's loopback upstream and \"sandbox\":true", listening)
 		}
-		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-p.exited:
-		case <-time.After(10 * time.Second):
-			t.Fatal("server still running 10s after SIGTERM")
-		}
+		p.stop(t)
 		var shutdown map[string]any
 		for _, l := range logLines(t, p.log.String()) {
 			if l["msg"] == "shutting down" {
@@ -64,7 +55,7 @@ func TestStartupNamesTheUpstream(t *testing.T) {
 	t.Run("production by default", func(t *testing.T) {
 		p := start(t)
 		var warned bool
-		for _, l := range logLines(t, p.flushedLog()) {
+		for _, l := range logLines(t, p.logWith("PRODUCTION")) {
 			msg, _ := l["msg"].(string)
 			if l["level"] == "WARN" && strings.Contains(msg, "PRODUCTION") && strings.Contains(msg, "-sandbox") &&
 				l["upstream"] == "https://app-cloudcockpitapi-prod-01.azurewebsites.net" {

@@ -170,7 +170,7 @@ func TestMutualTLS(t *testing.T) {
 		}
 	})
 
-	if !strings.Contains(p.flushedLog(), `"tls":"mutual`) {
+	if !strings.Contains(p.logWith(`"tls":"mutual`), `"tls":"mutual`) {
 		t.Errorf("the start-up log does not say TLS is mutual:\n%s", p.log.String())
 	}
 }

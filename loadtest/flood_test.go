@@ -71,8 +71,7 @@ func TestFlood(t *testing.T) {
 			}
 		}
 	})[0]
-	time.Sleep(time.Second) // the warm-up's connections close
-	baseline := scraper.must(t).sum("go_goroutines", nil)
+	baseline := scraper.quiet(t).sum("go_goroutines", nil) // the warm-up's connections closed
 
 	var rows []string
 	for _, port := range fs.ports {
@@ -83,13 +82,13 @@ func TestFlood(t *testing.T) {
 		t.Logf("%s flood: %d connections × %d streams", port, fs.conns, fs.streams)
 		healthy := newHealthyCaller(t, port, grpcAddr, base, id)
 		healthy.start()
-		time.Sleep(500 * time.Millisecond) // healthy calls before the flood
+		healthy.await(25) // healthy calls before the flood
 
 		peaks := scraper.sampleEvery(250 * time.Millisecond)
 		start := time.Now()
 		fl := startFlood(addr, path, fs.conns, fs.streams)
 		healthy.mark("flood")
-		time.Sleep(fs.hold)
+		time.Sleep(fs.hold) // a slow peer: the flood holds its streams
 		fl.close()
 		healthy.mark("recovery")
 		peak := peaks()
@@ -107,9 +106,9 @@ func TestFlood(t *testing.T) {
 				t.Errorf("%s flood: goroutines %v, %v after the flood ended (baseline %v)", port, g, fs.settle, baseline)
 				break
 			}
-			time.Sleep(50 * time.Millisecond)
+			<-time.After(50 * time.Millisecond) // the next scrape
 		}
-		time.Sleep(time.Second) // healthy calls after the flood
+		healthy.await(50) // healthy calls after the flood
 		calls := healthy.stop()
 		hwm, _ := procStatus(facade.cmd.Process.Pid, "VmHWM")
 
@@ -277,14 +276,15 @@ func (f *flood) close() {
 // healthyCaller calls GetReseller in a loop on a connection of its own (gRPC, or
 // HTTP/1.1 to the REST mirror), recording outcomes and latency by phase.
 type healthyCaller struct {
-	t     *testing.T
-	call  func(ctx context.Context) error
-	stopc chan struct{}
-	done  chan struct{}
-	mu    sync.Mutex
-	phase string
-	calls map[string]*phaseCalls
-	close func()
+	t        *testing.T
+	call     func(ctx context.Context) error
+	stopc    chan struct{}
+	done     chan struct{}
+	answered chan struct{} // gets a value after a call when none is pending
+	mu       sync.Mutex
+	phase    string
+	calls    map[string]*phaseCalls
+	close    func()
 }
 
 // phaseCalls are the healthy caller's outcomes in one phase.
@@ -313,7 +313,7 @@ func (p *phaseCalls) summary() string {
 }
 
 func newHealthyCaller(t *testing.T, port, grpcAddr, base, id string) *healthyCaller {
-	h := &healthyCaller{t: t, stopc: make(chan struct{}), done: make(chan struct{}), phase: "before", calls: map[string]*phaseCalls{}}
+	h := &healthyCaller{t: t, stopc: make(chan struct{}), done: make(chan struct{}), answered: make(chan struct{}, 1), phase: "before", calls: map[string]*phaseCalls{}}
 	k := call{method: getReseller, kind: kindReseller, resellerID: id, auth: "Bearer load-healthy", tenant: tenants[0]}
 	if port == "grpc" {
 		conn, err := newConn(grpcAddr)
@@ -369,8 +369,33 @@ func (h *healthyCaller) start() {
 				p.errs[err.Error()]++
 			}
 			h.mu.Unlock()
+			select {
+			case h.answered <- struct{}{}:
+			default:
+			}
 		}
 	}()
+}
+
+// await waits until the healthy caller has made n calls in the current
+// phase, at most 30s.
+func (h *healthyCaller) await(n int) {
+	h.t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		h.mu.Lock()
+		phase, p := h.phase, h.calls[h.phase]
+		made := p != nil && p.ok+p.failed >= n
+		h.mu.Unlock()
+		if made {
+			return
+		}
+		select {
+		case <-h.answered:
+		case <-timeout:
+			h.t.Fatalf("the healthy caller made fewer than %d calls in 30s (phase %s)", n, phase)
+		}
+	}
 }
 
 func (h *healthyCaller) mark(phase string) {

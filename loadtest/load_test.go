@@ -200,8 +200,7 @@ func TestLoad(t *testing.T) {
 	refs := references(t, grpcAddr, base, cfg.deadline)
 
 	// Baseline, once the warm-up's connections are gone.
-	time.Sleep(2 * time.Second)
-	before := scraper.must(t)
+	before := scraper.quiet(t)
 	baseline := snapshot{
 		goroutines: before.sum("go_goroutines", nil),
 		heapInuse:  before.sum("go_memstats_heap_inuse_bytes", nil),
@@ -239,7 +238,7 @@ func TestLoad(t *testing.T) {
 			time.Since(settleStart) > cfg.settle {
 			break
 		}
-		time.Sleep(50 * time.Millisecond)
+		<-time.After(50 * time.Millisecond) // the next scrape
 	}
 	settled := time.Since(settleStart)
 	hwm, _ := procStatus(facade.cmd.Process.Pid, "VmHWM")
@@ -1156,6 +1155,28 @@ func (s *scraper) scrape() (metricSet, error) {
 		m[line[:i]] = v
 	}
 	return m, sc.Err()
+}
+
+// quiet scrapes every 100ms until go_goroutines no longer falls (the
+// connections of earlier calls are gone), at most 5s, and returns the last
+// scrape.
+func (s *scraper) quiet(t *testing.T) metricSet {
+	t.Helper()
+	last := s.must(t)
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	for bound := time.After(5 * time.Second); ; {
+		select {
+		case <-poll.C:
+		case <-bound:
+			t.Fatal("the facade's goroutines still fell after 5s")
+		}
+		next := s.must(t)
+		if next.sum("go_goroutines", nil) >= last.sum("go_goroutines", nil) {
+			return last
+		}
+		last = next
+	}
 }
 
 func (s *scraper) must(t *testing.T) metricSet {

@@ -69,7 +69,7 @@ func TestLoadGen(t *testing.T) {
 	g := newLoadGen(4)
 	var starts, ends int
 	res := g.run(context.Background(), 4, 20*time.Millisecond, 100*time.Millisecond, func(context.Context, int) error {
-		time.Sleep(time.Millisecond)
+		time.Sleep(time.Millisecond) // a slow peer: each call takes a millisecond
 		return nil
 	}, windowHooks{start: func() { starts++ }, end: func() { ends++ }})
 	if starts != 1 || ends != 1 {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -22,30 +21,37 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// startRun runs run with args on a free loopback port and a port file, and
+// returns the address it serves on, its stderr and the channel its error
+// comes on. It waits for the start-up line, which run writes once the port
+// file is written, at most until ctx ends.
+func startRun(ctx context.Context, t *testing.T, args ...string) (string, *syncBuffer, <-chan error) {
+	t.Helper()
+	portFile := filepath.Join(t.TempDir(), "sandbox.addr")
+	stderr := &syncBuffer{wrote: make(chan struct{}, 1)}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-port-file", portFile}, args...), stderr)
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("run returned early: %v (%s)", err, stderr.String())
+	case <-ctx.Done():
+		t.Fatal("run did not start before the test's deadline")
+	case <-stderr.wrote:
+	}
+	addr, err := os.ReadFile(portFile)
+	if err != nil {
+		t.Fatalf("%v (%s)", err, stderr.String())
+	}
+	return string(addr), stderr, done
+}
+
 func TestRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	runCtx, stop := context.WithCancel(ctx)
-	portFile := filepath.Join(t.TempDir(), "sandbox.addr")
-	var stderr bytes.Buffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(runCtx, []string{"-addr", "127.0.0.1:0", "-latency", "1ms", "-port-file", portFile}, &stderr)
-	}()
-
-	var addr string
-	for addr == "" {
-		select {
-		case err := <-done:
-			t.Fatalf("run returned early: %v (%s)", err, stderr.String())
-		case <-ctx.Done():
-			t.Fatal("no port file before the test's deadline")
-		case <-time.After(10 * time.Millisecond):
-		}
-		if b, err := os.ReadFile(portFile); err == nil {
-			addr = string(b)
-		}
-	}
+	addr, _, done := startRun(runCtx, t, "-latency", "1ms")
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/v1/Resellers/"+sandbox.ContosoResellerID, nil)
 	if err != nil {

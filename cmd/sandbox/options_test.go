@@ -5,8 +5,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,15 +13,21 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 )
 
-// syncBuffer is a bytes.Buffer that run's goroutine and the test may share.
+// syncBuffer is a bytes.Buffer that run's goroutine and the test may share;
+// wrote gets a value after a write when none is pending.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu    sync.Mutex
+	b     bytes.Buffer
+	wrote chan struct{}
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	select {
+	case s.wrote <- struct{}{}:
+	default:
+	}
 	return s.b.Write(p)
 }
 
@@ -64,25 +68,7 @@ func TestRunFaultsAndEcho(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
 			runCtx, stop := context.WithCancel(ctx)
-			portFile := filepath.Join(t.TempDir(), "sandbox.addr")
-			var stderr syncBuffer
-			done := make(chan error, 1)
-			go func() {
-				done <- run(runCtx, append([]string{"-addr", "127.0.0.1:0", "-port-file", portFile}, tt.args...), &stderr)
-			}()
-			var addr string
-			for addr == "" {
-				select {
-				case err := <-done:
-					t.Fatalf("run returned early: %v (%s)", err, stderr.String())
-				case <-ctx.Done():
-					t.Fatal("no port file before the test's deadline")
-				case <-time.After(10 * time.Millisecond):
-				}
-				if b, err := os.ReadFile(portFile); err == nil {
-					addr = string(b)
-				}
-			}
+			addr, stderr, done := startRun(runCtx, t, tt.args...)
 
 			client := &http.Client{Transport: &http.Transport{}}
 			defer client.CloseIdleConnections()

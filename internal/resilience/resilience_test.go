@@ -118,7 +118,7 @@ func testBreakerOpensOnRatioAfterMinCalls(t *testing.T) {
 	if err := call(Success); !errors.As(err, &open) || open.RetryAfter <= 0 {
 		t.Fatalf("Allow() = %v, want *OpenError", err)
 	}
-	time.Sleep(50*time.Millisecond + time.Nanosecond) // fake time: synctest
+	<-time.After(50*time.Millisecond + time.Nanosecond) // the open time passes, at once in the bubble
 	if s := b.State(); s != BreakerHalfOpen {
 		t.Fatalf("state after the open time = %v, want half-open", s)
 	}
@@ -200,7 +200,7 @@ func TestTenantsIdleEviction(t *testing.T) {
 		ts.Release(proven, true)
 		unproven := ts.Acquire("unproven")
 		ts.Release(unproven, false)
-		time.Sleep(2 * idle)
+		<-time.After(2 * idle) // at once in the bubble
 		ts.Release(ts.Acquire("trigger"), false) // sweeps
 		tests := []struct {
 			name string
@@ -238,7 +238,7 @@ func TestProvenSetFullKeepsTenantsServed(t *testing.T) {
 		}
 		ts.Release(b, false)
 		ts.Release(a, false)
-		time.Sleep(2 * time.Minute)
+		<-time.After(2 * time.Minute) // at once in the bubble
 		ts.Release(ts.Acquire("b"), true) // a is idle now: b takes its place
 		if !b.proven {
 			t.Error("b was not proven once the proven set had room")
@@ -290,6 +290,10 @@ func TestLimiterPerKeyShare(t *testing.T) {
 }
 
 func TestGroupShares(t *testing.T) {
+	synctest.Test(t, testGroupShares)
+}
+
+func testGroupShares(t *testing.T) {
 	var g Group[string, int]
 	started := make(chan struct{})
 	release := make(chan struct{})
@@ -309,8 +313,9 @@ func TestGroupShares(t *testing.T) {
 	for i := 1; i < callers; i++ {
 		wg.Go(func() { results[i], _, shared[i] = g.Do(testContext(t), "k", fn) })
 	}
-	for g.Waiting() != callers {
-		time.Sleep(time.Millisecond)
+	synctest.Wait() // every caller waits for the shared call
+	if n := g.Waiting(); n != callers {
+		t.Fatalf("Waiting() = %d, want %d", n, callers)
 	}
 	close(release)
 	wg.Wait()
@@ -325,6 +330,10 @@ func TestGroupShares(t *testing.T) {
 }
 
 func TestGroupCancelsOnlyWhenEveryCallerLeft(t *testing.T) {
+	synctest.Test(t, testGroupCancelsOnlyWhenEveryCallerLeft)
+}
+
+func testGroupCancelsOnlyWhenEveryCallerLeft(t *testing.T) {
 	var g Group[string, int]
 	cancelled := make(chan struct{})
 	started := make(chan struct{})
@@ -340,14 +349,16 @@ func TestGroupCancelsOnlyWhenEveryCallerLeft(t *testing.T) {
 	go func() { _, err, _ := g.Do(ctx1, "k", fn); errs <- err }()
 	<-started
 	go func() { _, err, _ := g.Do(ctx2, "k", fn); errs <- err }()
-	for g.Waiting() != 2 {
-		time.Sleep(time.Millisecond)
+	synctest.Wait() // both callers wait for the shared call
+	if n := g.Waiting(); n != 2 {
+		t.Fatalf("Waiting() = %d, want 2", n)
 	}
 	cancel1() // the first caller runs the shared call: it leaves, the call goes on
+	synctest.Wait()
 	select {
 	case <-cancelled:
 		t.Fatal("the shared call was cancelled while a caller still waited")
-	case <-time.After(20 * time.Millisecond):
+	default:
 	}
 	cancel2()
 	for range 2 {
@@ -355,9 +366,10 @@ func TestGroupCancelsOnlyWhenEveryCallerLeft(t *testing.T) {
 			t.Fatalf("caller = %v, want its context's error", err)
 		}
 	}
+	synctest.Wait()
 	select {
 	case <-cancelled:
-	case <-time.After(5 * time.Second):
+	default:
 		t.Fatal("the shared call was not cancelled when every caller left")
 	}
 }

@@ -22,8 +22,8 @@ func BenchmarkDecodeReseller(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodeResellerEncodingJSON is DecodeReseller's former
-// encoding/json implementation (oracle_test.go), for comparison.
+// BenchmarkDecodeResellerEncodingJSON is DecodeReseller by encoding/json
+// (oracle_test.go), for comparison.
 func BenchmarkDecodeResellerEncodingJSON(b *testing.B) {
 	body := readTestdata(b, "reseller_full.json")
 	b.SetBytes(int64(len(body)))

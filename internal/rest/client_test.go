@@ -48,6 +48,25 @@ func newUpstream(t *testing.T, h http.HandlerFunc) *httptest.Server {
 	return srv
 }
 
+// memBaseURL is the base URL of upstreams that answer in memory (inMemory).
+const memBaseURL = "http://upstream.test"
+
+// inMemory is an http.RoundTripper that answers with a handler on the
+// caller's goroutine, without a socket, for tests in a synctest bubble (a
+// socket does not block durably in one). A request whose context ends
+// before the handler returns fails with the context's error, as on a
+// socket.
+type inMemory http.HandlerFunc
+
+func (h inMemory) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	h(rec, req)
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
+	return rec.Result(), nil
+}
+
 // closingTransport is a transport with a pool to close.
 type closingTransport interface {
 	http.RoundTripper

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
@@ -67,7 +68,25 @@ func newFaultUpstream(t *testing.T, script ...step) *faultUpstream {
 	return u
 }
 
-func (u *faultUpstream) URL() string { return u.srv.URL }
+// newMemClient returns a fault upstream that answers in memory and a
+// client of it, for tests in a synctest bubble: a socket does not block
+// durably in one. The steps that need a connection (drop, resetBody,
+// endless) are not for it.
+func newMemClient(t *testing.T, cfg Config, script ...step) (*faultUpstream, *Client) {
+	t.Helper()
+	u := &faultUpstream{script: script, released: make(chan struct{}), stop: make(chan struct{}), arrived: make(chan struct{}, 1000)}
+	t.Cleanup(func() { close(u.stop) })
+	cfg.BaseURL, cfg.Transport = memBaseURL, inMemory(u.serve)
+	return u, newTestClient(t, cfg)
+}
+
+// URL returns the upstream's base URL.
+func (u *faultUpstream) URL() string {
+	if u.srv == nil {
+		return memBaseURL
+	}
+	return u.srv.URL
+}
 
 // requests returns how many requests the upstream received.
 func (u *faultUpstream) requests() int { return int(u.count.Load()) }
@@ -176,7 +195,7 @@ func resetConn(w http.ResponseWriter, raw string) {
 	if raw != "" {
 		_, _ = buf.WriteString(raw)
 		_ = buf.Flush()
-		time.Sleep(10 * time.Millisecond) // let the client read the headers
+		time.Sleep(10 * time.Millisecond) // a slow peer: it stalls mid-body (the client reads the headers), then resets
 	}
 	if tc, ok := conn.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0) // RST instead of FIN
@@ -223,6 +242,7 @@ func TestFaults(t *testing.T) {
 		script   []step
 		cfg      Config
 		deadline time.Duration // 0: the test context (10s)
+		fake     bool          // in a synctest bubble, on the in-memory upstream: its waits take no time
 		want     want
 	}{
 		{name: "success", script: []step{stepOK}, want: want{ok: true, attempts: 1}},
@@ -234,6 +254,7 @@ func TestFaults(t *testing.T) {
 		{
 			name:   "429 with Retry-After 1 is honoured",
 			script: []step{{status: 429, retryAfter: "1"}, stepOK},
+			fake:   true,
 			want:   want{ok: true, attempts: 2, minElapsed: 900 * time.Millisecond},
 		},
 		{
@@ -253,6 +274,7 @@ func TestFaults(t *testing.T) {
 			script:   []step{stepStatus(503), stepOK},
 			cfg:      Config{RetryBackoff: time.Hour, MaxRetryBackoff: time.Hour},
 			deadline: 300 * time.Millisecond,
+			fake:     true,
 			// full jitter may draw a tiny wait: then the retry happens.
 		},
 		{name: "500 is not retried", script: []step{stepStatus(500), stepOK}, want: want{status: 500, attempts: 1}},
@@ -273,18 +295,21 @@ func TestFaults(t *testing.T) {
 			name:   "slow headers past the attempt timeout, then success",
 			script: []step{{delay: 5 * time.Second}, stepOK},
 			cfg:    Config{AttemptTimeout: 200 * time.Millisecond},
+			fake:   true,
 			want:   want{ok: true, attempts: 2, minElapsed: 150 * time.Millisecond},
 		},
 		{
 			name:   "hang past every attempt timeout",
 			script: []step{stepHang},
 			cfg:    Config{AttemptTimeout: 100 * time.Millisecond},
+			fake:   true,
 			want:   want{kind: KindTimeout, attempts: 3, minElapsed: 250 * time.Millisecond},
 		},
 		{
 			name:     "hang past the caller's deadline",
 			script:   []step{stepHang},
 			deadline: 300 * time.Millisecond,
+			fake:     true,
 			want:     want{is: context.DeadlineExceeded, attempts: 1, minElapsed: 250 * time.Millisecond},
 		},
 		{
@@ -297,11 +322,17 @@ func TestFaults(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			u := newFaultUpstream(t, tt.script...)
-			cfg := fastRetries(tt.cfg)
-			cfg.BaseURL = u.URL()
-			c := newTestClient(t, cfg)
+		run := func(t *testing.T) {
+			var u *faultUpstream
+			var c *Client
+			if tt.fake {
+				u, c = newMemClient(t, fastRetries(tt.cfg), tt.script...)
+			} else {
+				u = newFaultUpstream(t, tt.script...)
+				cfg := fastRetries(tt.cfg)
+				cfg.BaseURL = u.URL()
+				c = newTestClient(t, cfg)
+			}
 			ctx := testContext(t)
 			budget := 10 * time.Second
 			if tt.deadline > 0 {
@@ -369,13 +400,23 @@ func TestFaults(t *testing.T) {
 					t.Fatalf("error = %v (%v), want a transport error", err, k)
 				}
 			}
+		}
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.fake {
+				synctest.Test(t, run)
+			} else {
+				run(t)
+			}
 		})
 	}
 }
 
 func TestNoDeadlineUsesTimeout(t *testing.T) {
-	u := newFaultUpstream(t, stepHang)
-	c := newTestClient(t, Config{BaseURL: u.URL(), Timeout: 300 * time.Millisecond})
+	synctest.Test(t, testNoDeadlineUsesTimeout)
+}
+
+func testNoDeadlineUsesTimeout(t *testing.T) {
+	_, c := newMemClient(t, Config{Timeout: 300 * time.Millisecond}, stepHang)
 	start := time.Now()
 	_, err := c.GetReseller(context.Background(), testCallInfo, "r1")
 	if !errors.Is(err, context.DeadlineExceeded) || KindOf(err) != KindTimeout {
@@ -435,22 +476,22 @@ func slicesEqual(a, b []int) bool {
 	return true
 }
 
-// waitWaiters waits until the in-flight reseller call has n waiters.
+// waitWaiters waits until every goroutine of the synctest bubble is
+// blocked and checks that the in-flight reseller call has n waiters.
 func waitWaiters(t *testing.T, c *Client, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if c.resellers.Waiting() == n {
-			return
-		}
-		time.Sleep(time.Millisecond)
+	synctest.Wait()
+	if got := c.resellers.Waiting(); got != n {
+		t.Fatalf("in-flight calls have %d waiters, want %d", got, n)
 	}
-	t.Fatalf("in-flight calls did not reach %d waiters", n)
 }
 
 func TestCoalescing(t *testing.T) {
-	u := newFaultUpstream(t, step{hold: true})
-	c := newTestClient(t, Config{BaseURL: u.URL()})
+	synctest.Test(t, testCoalescing)
+}
+
+func testCoalescing(t *testing.T) {
+	u, c := newMemClient(t, Config{}, step{hold: true})
 
 	const callers = 50
 	results := make([]*Reseller, callers)
@@ -523,8 +564,11 @@ func TestCoalescingNeverMixesCredentials(t *testing.T) {
 }
 
 func TestCoalescingSharesErrors(t *testing.T) {
-	u := newFaultUpstream(t, step{hold: true, status: 404, body: `{"statusCode":404,"description":"Reseller not found."}`})
-	c := newTestClient(t, Config{BaseURL: u.URL()})
+	synctest.Test(t, testCoalescingSharesErrors)
+}
+
+func testCoalescingSharesErrors(t *testing.T) {
+	u, c := newMemClient(t, Config{}, step{hold: true, status: 404, body: `{"statusCode":404,"description":"Reseller not found."}`})
 	const callers = 10
 	errs := make([]error, callers)
 	var wg sync.WaitGroup
@@ -546,8 +590,11 @@ func TestCoalescingSharesErrors(t *testing.T) {
 }
 
 func TestCoalescingCancelledLeaderDoesNotCancelOthers(t *testing.T) {
-	u := newFaultUpstream(t, step{hold: true})
-	c := newTestClient(t, Config{BaseURL: u.URL()})
+	synctest.Test(t, testCoalescingCancelledLeaderDoesNotCancelOthers)
+}
+
+func testCoalescingCancelledLeaderDoesNotCancelOthers(t *testing.T) {
+	u, c := newMemClient(t, Config{}, step{hold: true})
 
 	leaderCtx, cancelLeader := context.WithCancel(testContext(t))
 	leaderErr := make(chan error, 1)
@@ -584,8 +631,11 @@ func TestCoalescingCancelledLeaderDoesNotCancelOthers(t *testing.T) {
 }
 
 func TestCoalescingCancelledFollowerReturnsAtOnce(t *testing.T) {
-	u := newFaultUpstream(t, step{hold: true})
-	c := newTestClient(t, Config{BaseURL: u.URL()})
+	synctest.Test(t, testCoalescingCancelledFollowerReturnsAtOnce)
+}
+
+func testCoalescingCancelledFollowerReturnsAtOnce(t *testing.T) {
+	u, c := newMemClient(t, Config{}, step{hold: true})
 
 	leaderDone := make(chan error, 1)
 	go func() {
@@ -620,8 +670,11 @@ func TestCoalescingCancelledFollowerReturnsAtOnce(t *testing.T) {
 }
 
 func TestCoalescingAllWaitersGoneCancelsUpstream(t *testing.T) {
-	u := newFaultUpstream(t, stepHang)
-	c := newTestClient(t, Config{BaseURL: u.URL()})
+	synctest.Test(t, testCoalescingAllWaitersGoneCancelsUpstream)
+}
+
+func testCoalescingAllWaitersGoneCancelsUpstream(t *testing.T) {
+	u, c := newMemClient(t, Config{}, stepHang)
 
 	ctx, cancel := context.WithCancel(testContext(t))
 	var wg sync.WaitGroup
@@ -633,10 +686,7 @@ func TestCoalescingAllWaitersGoneCancelsUpstream(t *testing.T) {
 	cancel()
 	wg.Wait()
 
-	deadline := time.Now().Add(5 * time.Second)
-	for u.cancelled.Load() != 1 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	synctest.Wait()
 	if n := u.cancelled.Load(); n != 1 {
 		t.Fatalf("upstream saw %d cancelled requests, want 1", n)
 	}
@@ -648,8 +698,11 @@ func TestCoalescingAllWaitersGoneCancelsUpstream(t *testing.T) {
 }
 
 func TestCoalescingAcceptanceLink(t *testing.T) {
-	u := newFaultUpstream(t, step{hold: true, contentType: "text/plain", body: testLink})
-	c := newTestClient(t, Config{BaseURL: u.URL()})
+	synctest.Test(t, testCoalescingAcceptanceLink)
+}
+
+func testCoalescingAcceptanceLink(t *testing.T) {
+	u, c := newMemClient(t, Config{}, step{hold: true, contentType: "text/plain", body: testLink})
 	const callers = 20
 	links := make([]string, callers)
 	var wg sync.WaitGroup
@@ -661,12 +714,9 @@ func TestCoalescingAcceptanceLink(t *testing.T) {
 			}
 		})
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if n := c.links.Waiting(); n == callers || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Millisecond)
+	synctest.Wait()
+	if n := c.links.Waiting(); n != callers {
+		t.Fatalf("in-flight link call has %d waiters, want %d", n, callers)
 	}
 	u.release()
 	wg.Wait()
@@ -681,8 +731,11 @@ func TestCoalescingAcceptanceLink(t *testing.T) {
 }
 
 func TestConcurrencyLimit(t *testing.T) {
-	u := newFaultUpstream(t, step{hold: true})
-	c := newTestClient(t, Config{BaseURL: u.URL(), MaxConcurrent: 2, TenantMaxConcurrent: -1, QueueTimeout: 200 * time.Millisecond})
+	synctest.Test(t, testConcurrencyLimit)
+}
+
+func testConcurrencyLimit(t *testing.T) {
+	u, c := newMemClient(t, Config{MaxConcurrent: 2, TenantMaxConcurrent: -1, QueueTimeout: 200 * time.Millisecond}, step{hold: true})
 
 	// Two calls take both slots.
 	held := make(chan error, 2)
@@ -715,7 +768,7 @@ func TestConcurrencyLimit(t *testing.T) {
 		_, err := c.GetReseller(testContext(t), testCallInfo, "d")
 		queued <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	synctest.Wait() // the call is queued
 	u.release()
 	for range 2 {
 		if err := <-held; err != nil {
@@ -728,8 +781,11 @@ func TestConcurrencyLimit(t *testing.T) {
 }
 
 func TestConcurrencyLimitWithoutQueue(t *testing.T) {
-	u := newFaultUpstream(t, step{hold: true})
-	c := newTestClient(t, Config{BaseURL: u.URL(), MaxConcurrent: 1, QueueTimeout: -1})
+	synctest.Test(t, testConcurrencyLimitWithoutQueue)
+}
+
+func testConcurrencyLimitWithoutQueue(t *testing.T) {
+	u, c := newMemClient(t, Config{MaxConcurrent: 1, QueueTimeout: -1}, step{hold: true})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -780,8 +836,11 @@ func TestPanicInDecodeDoesNotWedgeTheClient(t *testing.T) {
 }
 
 func TestPanicInSharedDecodeReachesEveryWaiter(t *testing.T) {
-	u := newFaultUpstream(t, step{hold: true})
-	c := newTestClient(t, Config{BaseURL: u.URL()})
+	synctest.Test(t, testPanicInSharedDecodeReachesEveryWaiter)
+}
+
+func testPanicInSharedDecodeReachesEveryWaiter(t *testing.T) {
+	u, c := newMemClient(t, Config{}, step{hold: true})
 	boom := func(string, []byte) (*Reseller, error) { panic("decoder bug") }
 	const callers = 5
 	errs := make([]error, callers)

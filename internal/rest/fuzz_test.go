@@ -153,8 +153,8 @@ func FuzzParseProviderData(f *testing.F) {
 	})
 }
 
-// FuzzOfferTypeMargins checks OfferTypeMargins' decoding against the former
-// encoding/json implementation (oracle_test.go) on valid JSON, through
+// FuzzOfferTypeMargins checks OfferTypeMargins' decoding against
+// encoding/json with the wrapper rule (oracle_test.go) on valid JSON, through
 // json.Unmarshal of github.com/go-json-experiment/json and through
 // json.UnmarshalRead on a reader that gives one byte at a time (so that the
 // decoder never holds the whole input).
@@ -203,7 +203,7 @@ func FuzzOfferTypeMargins(f *testing.F) {
 }
 
 // FuzzDecodeResellerOracle is the differential test of DecodeReseller
-// against the former encoding/json implementation (oracle_test.go): the
+// against encoding/json (oracle_test.go): the
 // same inputs fail, and the others decode to the same Reseller.
 func FuzzDecodeResellerOracle(f *testing.F) {
 	addTestdataSeeds(f)
@@ -253,7 +253,7 @@ var oracleSeeds = []string{
 }
 
 // FuzzParseProviderDataOracle is the differential test of
-// ParseProviderData against the former encoding/json implementation.
+// ParseProviderData against encoding/json (oracle_test.go).
 func FuzzParseProviderDataOracle(f *testing.F) {
 	for _, seed := range []string{
 		``, `{}`, `null`, `[]`, `"x"`, " \uFEFF{}", `{} x`, `{"SecondaryMpnIds":[1e999,-0,"\ud800"]}`,

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
@@ -27,18 +28,19 @@ type tenantUpstream struct {
 func newTenantUpstream(t *testing.T, handlers map[string]http.HandlerFunc) (*tenantUpstream, string) {
 	t.Helper()
 	u := &tenantUpstream{handlers: handlers, counts: make(map[string]int)}
-	srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		tenant := r.Header.Get("X-Tenant")
-		u.mu.Lock()
-		u.counts[tenant]++
-		h, ok := u.handlers[tenant]
-		u.mu.Unlock()
-		if !ok {
-			h = okHandler
-		}
-		h(w, r)
-	})
-	return u, srv.URL
+	return u, newUpstream(t, u.serve).URL
+}
+
+func (u *tenantUpstream) serve(w http.ResponseWriter, r *http.Request) {
+	tenant := r.Header.Get("X-Tenant")
+	u.mu.Lock()
+	u.counts[tenant]++
+	h, ok := u.handlers[tenant]
+	u.mu.Unlock()
+	if !ok {
+		h = okHandler
+	}
+	h(w, r)
 }
 
 func (u *tenantUpstream) count(tenant string) int {
@@ -162,11 +164,15 @@ func TestBreakerCountsACallOnceAfterItsRetries(t *testing.T) {
 // (503) at 200 calls/s for a second; its breaker opens and its calls fail
 // fast, while every call of another tenant succeeds.
 func TestFailingTenantLeavesOthersHealthy(t *testing.T) {
-	u, base := newTenantUpstream(t, map[string]http.HandlerFunc{"bad.example": statusHandler(503)})
+	synctest.Test(t, testFailingTenantLeavesOthersHealthy)
+}
+
+func testFailingTenantLeavesOthersHealthy(t *testing.T) {
+	u := &tenantUpstream{counts: make(map[string]int), handlers: map[string]http.HandlerFunc{"bad.example": statusHandler(503)}}
 	rec := new(breakerRecorder)
 	var rejected atomic.Int32
 	c := newTestClient(t, Config{
-		BaseURL: base, RetryBackoff: time.Millisecond, DisableCoalescing: true,
+		BaseURL: memBaseURL, Transport: inMemory(u.serve), RetryBackoff: time.Millisecond, DisableCoalescing: true,
 		Breaker:    resilience.BreakerSettings{MinCalls: 20, Window: 10 * time.Second, OpenFor: time.Minute, OnStateChange: rec.record},
 		OnRejected: func(string, string) { rejected.Add(1) },
 	})
@@ -216,9 +222,13 @@ func TestFailingTenantLeavesOthersHealthy(t *testing.T) {
 // reaching it; once it recovers and the open time is over, a probe closes
 // each breaker and calls succeed again.
 func TestOutageOpensEveryTenantsBreakerAndRecovers(t *testing.T) {
+	synctest.Test(t, testOutageOpensEveryTenantsBreakerAndRecovers)
+}
+
+func testOutageOpensEveryTenantsBreakerAndRecovers(t *testing.T) {
 	var down atomic.Bool
 	var requests atomic.Int32
-	srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	upstream := inMemory(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
 		if down.Load() {
 			statusHandler(503)(w, r)
@@ -228,7 +238,7 @@ func TestOutageOpensEveryTenantsBreakerAndRecovers(t *testing.T) {
 	})
 	const openFor = 200 * time.Millisecond
 	c := newTestClient(t, Config{
-		BaseURL: srv.URL, MaxAttempts: 1, DisableCoalescing: true,
+		BaseURL: memBaseURL, Transport: upstream, MaxAttempts: 1, DisableCoalescing: true,
 		Breaker: resilience.BreakerSettings{MinCalls: 5, Window: 10 * time.Second, OpenFor: openFor},
 	})
 	tenants := []string{"a.example", "b.example", "c.example"}
@@ -259,7 +269,7 @@ func TestOutageOpensEveryTenantsBreakerAndRecovers(t *testing.T) {
 	}
 
 	down.Store(false)
-	time.Sleep(openFor + 50*time.Millisecond)
+	<-time.After(openFor + 50*time.Millisecond) // at once in the bubble
 	for _, tenant := range tenants {
 		if _, err := c.GetReseller(testContext(t), tenantCall(tenant), "r1"); err != nil {
 			t.Errorf("%s after recovery: %v", tenant, err)
@@ -339,9 +349,13 @@ func TestRotatingTenantsCannotMultiplyRetries(t *testing.T) {
 // its share of the upstream slots; another tenant's calls are served at
 // once, and the slow tenant's excess is refused for its own limit.
 func TestSlowTenantLeavesOthersFast(t *testing.T) {
+	synctest.Test(t, testSlowTenantLeavesOthersFast)
+}
+
+func testSlowTenantLeavesOthersFast(t *testing.T) {
 	release := make(chan struct{})
 	var slowArrived atomic.Int32
-	_, base := newTenantUpstream(t, map[string]http.HandlerFunc{"slow.example": func(w http.ResponseWriter, r *http.Request) {
+	u := &tenantUpstream{counts: make(map[string]int), handlers: map[string]http.HandlerFunc{"slow.example": func(w http.ResponseWriter, r *http.Request) {
 		slowArrived.Add(1)
 		select {
 		case <-release:
@@ -349,11 +363,11 @@ func TestSlowTenantLeavesOthersFast(t *testing.T) {
 			return
 		}
 		okHandler(w, r)
-	}})
+	}}}
 	var mu sync.Mutex
 	reasons := map[string]int{}
 	c := newTestClient(t, Config{
-		BaseURL: base, MaxConcurrent: 64, QueueTimeout: 100 * time.Millisecond, DisableCoalescing: true,
+		BaseURL: memBaseURL, Transport: inMemory(u.serve), MaxConcurrent: 64, QueueTimeout: 100 * time.Millisecond, DisableCoalescing: true,
 		OnRejected: func(_, reason string) { mu.Lock(); reasons[reason]++; mu.Unlock() },
 	})
 	ctx := testContext(t)
@@ -361,9 +375,9 @@ func TestSlowTenantLeavesOthersFast(t *testing.T) {
 	for i := range 80 {
 		wg.Go(func() { _, _ = c.GetReseller(ctx, tenantCall("slow.example"), "r"+strconv.Itoa(i)) })
 	}
-	// Wait until the slow tenant holds its share.
-	for deadline := time.Now().Add(5 * time.Second); slowArrived.Load() < 32 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
+	synctest.Wait() // the slow tenant holds its share; its excess is queued
+	if n := slowArrived.Load(); n < 32 {
+		t.Fatalf("the slow tenant holds %d slots, want its share (32)", n)
 	}
 	for i := range 40 {
 		if _, err := c.GetReseller(ctx, tenantCall("fast.example"), "r"+strconv.Itoa(i)); err != nil {
@@ -372,7 +386,7 @@ func TestSlowTenantLeavesOthersFast(t *testing.T) {
 	}
 	// The slow tenant's excess waited its queue time and was refused for
 	// its own limit; the fast tenant was never refused.
-	time.Sleep(200 * time.Millisecond)
+	<-time.After(200 * time.Millisecond) // at once in the bubble
 	close(release)
 	wg.Wait()
 	mu.Lock()

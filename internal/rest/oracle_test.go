@@ -1,10 +1,11 @@
 package rest
 
-// The encoding/json implementation of DecodeReseller, OfferTypeMargins and
-// ParseProviderData that the library decoder (decode.go, margins.go) replaced, kept
-// verbatim as the oracle of the differential fuzz tests (FuzzDecodeResellerOracle,
-// FuzzOfferTypeMargins, FuzzParseProviderDataOracle): the new decoder must
-// give the same results, and fail on the same inputs.
+// The oracles of the differential fuzz tests (FuzzDecodeResellerOracle,
+// FuzzOfferTypeMargins, FuzzParseProviderDataOracle): encoding/json itself,
+// on the package's own types, with the upstream's two quirks stated plainly
+// (the wrapper rule of OfferTypeMargins, MPN ids that may be numbers). The
+// library decoder (decode.go, margins.go) must give the same results, and
+// fail on the same inputs.
 
 import (
 	"bytes"
@@ -12,9 +13,8 @@ import (
 	"strings"
 )
 
-// oracleDecodeReseller is the former DecodeReseller, with ProviderData
-// filled the way the service used to parse it (oracleParseProviderData on
-// the decoded string).
+// oracleDecodeReseller is DecodeReseller by encoding/json, with ProviderData
+// parsed by oracleParseProviderData.
 func oracleDecodeReseller(body []byte) (*Reseller, error) {
 	body = trimLeft(body)
 	if len(body) == 0 {
@@ -23,60 +23,23 @@ func oracleDecodeReseller(body []byte) (*Reseller, error) {
 	if body[0] != '{' {
 		return nil, undecodable("reseller", errNotObject)
 	}
-	r := new(oracleReseller)
-	if err := json.Unmarshal(body, r); err != nil {
+	// The outer fields hide the embedded ones of the same name.
+	var o struct {
+		Reseller
+		ProviderResellers []struct {
+			ProviderReseller
+			OfferTypeMargins oracleOfferTypeMargins `json:"offerTypeMargins"`
+		} `json:"providerResellers"`
+	}
+	if err := json.Unmarshal(body, &o); err != nil {
 		return nil, undecodable("reseller", err)
 	}
-	return r.reseller(), nil
-}
-
-// oracleReseller is Reseller with the former OfferTypeMargins decoding.
-type oracleReseller struct {
-	ID                 *string                  `json:"id"`
-	CompanyName        *string                  `json:"companyName"`
-	Country            *string                  `json:"country"`
-	AddressLine1       *string                  `json:"addressLine1"`
-	AddressLine2       *string                  `json:"addressLine2"`
-	City               *string                  `json:"city"`
-	State              *string                  `json:"state"`
-	ZipCode            *string                  `json:"zipCode"`
-	FirstName          *string                  `json:"firstName"`
-	LastName           *string                  `json:"lastName"`
-	Email              *string                  `json:"email"`
-	Phone              *string                  `json:"phone"`
-	InternalIdentifier *string                  `json:"internalIdentifier"`
-	TaxID              *string                  `json:"taxId"`
-	ProviderResellers  []oracleProviderReseller `json:"providerResellers"`
-	CustomDomain       *CustomDomain            `json:"customDomain"`
-}
-
-type oracleProviderReseller struct {
-	ProviderInstanceID   *string                `json:"providerInstanceId"`
-	PriceMargin          *PriceMargin           `json:"priceMargin"`
-	OfferTypeMargins     oracleOfferTypeMargins `json:"offerTypeMargins"`
-	ProviderResellerID   *string                `json:"providerResellerId"`
-	ResellerProviderData *string                `json:"resellerProviderData"`
-	Status               *EnumName              `json:"status"`
-}
-
-func (o *oracleReseller) reseller() *Reseller {
-	r := &Reseller{
-		ID: o.ID, CompanyName: o.CompanyName, Country: o.Country, AddressLine1: o.AddressLine1,
-		AddressLine2: o.AddressLine2, City: o.City, State: o.State, ZipCode: o.ZipCode,
-		FirstName: o.FirstName, LastName: o.LastName, Email: o.Email, Phone: o.Phone,
-		InternalIdentifier: o.InternalIdentifier, TaxID: o.TaxID, CustomDomain: o.CustomDomain,
-	}
+	r := o.Reseller
 	if o.ProviderResellers != nil {
 		r.ProviderResellers = make([]ProviderReseller, len(o.ProviderResellers))
 		for i, p := range o.ProviderResellers {
-			r.ProviderResellers[i] = ProviderReseller{
-				ProviderInstanceID:   p.ProviderInstanceID,
-				PriceMargin:          p.PriceMargin,
-				OfferTypeMargins:     OfferTypeMargins(p.OfferTypeMargins),
-				ProviderResellerID:   p.ProviderResellerID,
-				ResellerProviderData: p.ResellerProviderData,
-				Status:               p.Status,
-			}
+			r.ProviderResellers[i] = p.ProviderReseller
+			r.ProviderResellers[i].OfferTypeMargins = OfferTypeMargins(p.OfferTypeMargins)
 			if s := p.ResellerProviderData; s != nil {
 				if d, ok := oracleParseProviderData(*s); ok {
 					r.ProviderResellers[i].ProviderData = &d
@@ -84,10 +47,12 @@ func (o *oracleReseller) reseller() *Reseller {
 			}
 		}
 	}
-	return r
+	return &r, nil
 }
 
-// oracleOfferTypeMargins is OfferTypeMargins with the former UnmarshalJSON.
+// oracleOfferTypeMargins is OfferTypeMargins decoded by encoding/json: a
+// plain map when the first name cannot be "value", the wrapper rule
+// otherwise.
 type oracleOfferTypeMargins map[string]PriceMargin
 
 func (m *oracleOfferTypeMargins) UnmarshalJSON(data []byte) error {
@@ -95,25 +60,13 @@ func (m *oracleOfferTypeMargins) UnmarshalJSON(data []byte) error {
 		*m = nil
 		return nil
 	}
-	// Fast paths decode in one pass when the shape is certain; anything
-	// unusual goes to decodeOfferTypeMargins, which states the rule plainly.
 	if !oracleFirstKeyMayBeValue(data) {
-		// Not a wrapper: its first key is not "value".
 		var dict map[string]PriceMargin
 		if err := json.Unmarshal(data, &dict); err != nil {
 			return err
 		}
 		*m = dict
 		return nil
-	}
-	var wrapper map[string]map[string]PriceMargin
-	if err := json.Unmarshal(data, &wrapper); err == nil && len(wrapper) == 1 {
-		for key, inner := range wrapper {
-			if strings.EqualFold(key, "value") && !oracleHasPriceMarginKey(inner) {
-				*m = inner // nil for {"Value": null}
-				return nil
-			}
-		}
 	}
 	out, err := oracleDecodeOfferTypeMargins(data)
 	if err != nil {
@@ -210,7 +163,8 @@ func oracleIsNull(data []byte) bool {
 	return string(bytes.TrimSpace(data)) == "null"
 }
 
-// oracleParseProviderData is the former ParseProviderData.
+// oracleParseProviderData is parseProviderData by encoding/json, MPN ids
+// that are numbers kept as their digits.
 func oracleParseProviderData(raw string) (ProviderData, bool) {
 	b := trimLeft([]byte(raw))
 	if len(b) == 0 || b[0] != '{' {

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -10,26 +11,23 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
-// TestUnsolicitedAnswerIsNeverHandedToTheNextCaller: an upstream on raw TCP
-// that, after each answer, writes a second, unrequested answer on the same
+// TestUnsolicitedAnswerIsNeverHandedToTheNextCaller: an upstream that,
+// after each answer, writes a second, unrequested answer on the same
 // keep-alive connection a few milliseconds later. Callers with different
-// tenants and tokens call in turn; each must receive its own data.
+// tenants and tokens call in turn; each must receive its own data. The
+// upstream is on in-memory connections (net.Pipe) dialed by the service's
+// transport, in a synctest bubble.
 func TestUnsolicitedAnswerIsNeverHandedToTheNextCaller(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		_ = l.Close()
-		wg.Wait()
-	})
+	synctest.Test(t, testUnsolicitedAnswerIsNeverHandedToTheNextCaller)
+}
+
+func testUnsolicitedAnswerIsNeverHandedToTheNextCaller(t *testing.T) {
 	// intruded gets a value once each unsolicited answer is written, so
 	// that the next caller starts only after it is on the wire (an answer
 	// that arrives after the next request is sent cannot be told from the
@@ -39,34 +37,33 @@ func TestUnsolicitedAnswerIsNeverHandedToTheNextCaller(t *testing.T) {
 		body := `{"id":"r1","companyName":"` + tenant + `"}`
 		return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 	}
-	wg.Go(func() {
+	serve := func(conn net.Conn) {
+		defer func() { _ = conn.Close() }()
+		br := bufio.NewReader(conn)
 		for {
-			conn, err := l.Accept()
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			wg.Go(func() {
-				defer func() { _ = conn.Close() }()
-				br := bufio.NewReader(conn)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					tenant := req.Header.Get("X-Tenant")
-					if _, err := conn.Write([]byte(answer(tenant))); err != nil {
-						return
-					}
-					time.Sleep(5 * time.Millisecond)
-					if _, err := conn.Write([]byte(answer("intruder-after-" + tenant))); err != nil {
-						return
-					}
-					intruded <- struct{}{}
-				}
-			})
+			tenant := req.Header.Get("X-Tenant")
+			if _, err := conn.Write([]byte(answer(tenant))); err != nil {
+				return
+			}
+			time.Sleep(5 * time.Millisecond) // a slow peer: the unsolicited answer comes later
+			if _, err := conn.Write([]byte(answer("intruder-after-" + tenant))); err != nil {
+				return
+			}
+			intruded <- struct{}{}
 		}
-	})
-	c := newTestClient(t, Config{BaseURL: "http://" + l.Addr().String(), MaxAttempts: 1, DisableCoalescing: true})
+	}
+	tr := NewTransport(TransportConfig{})
+	tr.DialContext = func(context.Context, string, string) (net.Conn, error) {
+		client, server := net.Pipe()
+		go serve(server)
+		return client, nil
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	c := newTestClient(t, Config{BaseURL: memBaseURL, Transport: tr, MaxAttempts: 1, DisableCoalescing: true})
 	ok := 0
 	for i := range 20 {
 		tenant := fmt.Sprintf("t%d.example", i)
@@ -86,7 +83,7 @@ func TestUnsolicitedAnswerIsNeverHandedToTheNextCaller(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("the upstream wrote no unsolicited answer")
 		}
-		time.Sleep(20 * time.Millisecond) // let the client see it on the idle connection
+		synctest.Wait() // the client sees it on the idle connection
 	}
 	if ok < 10 {
 		t.Errorf("%d of 20 calls succeeded, want most", ok)

@@ -26,7 +26,7 @@ import (
 func TestConnectGet(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
-	base, _, _ := serveOnLoopback(t, cfg)
+	base := serveOnLoopback(t, cfg).httpURL
 
 	link := &pb.GetAcceptanceLinkRequest{ProviderInstanceId: sandbox.SpecProviderInstanceID}
 	tests := []struct {

@@ -80,35 +80,14 @@ func dialGRPC(t *testing.T, addr string) *grpc.ClientConn {
 	return conn
 }
 
-// startServe runs Serve with cfg on loopback listeners, logging at debug
-// level to log, and returns the gRPC address and the HTTP base URL. Serve is
-// stopped, and must return nil, when the test ends.
+// startServe runs Serve with cfg on loopback listeners (serveOnLoopback),
+// logging at debug level to log, and returns the gRPC address and the HTTP
+// base URL.
 func startServe(t *testing.T, cfg Config, log io.Writer) (string, string) {
 	t.Helper()
-	gl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg.Logger = slog.New(slog.NewJSONHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- Serve(ctx, cfg, gl, hl) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-errc:
-			if err != nil {
-				t.Errorf("Serve = %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("Serve did not return within 10s")
-		}
-	})
-	return gl.Addr().String(), "http://" + hl.Addr().String()
+	s := serveOnLoopback(t, cfg)
+	return s.grpcAddr, s.httpURL
 }
 
 // restGet sends GET url with credentials and returns the status and body.
@@ -378,10 +357,7 @@ func TestUpstreamDetailsBounded(t *testing.T) {
 // get the category in ErrorInfo metadata, never the address or host name,
 // and the access log carries it.
 func TestUnreachableUpstreamCause(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := listen(t)
 	closed := l.Addr().String()
 	_ = l.Close()
 	tests := []struct {
@@ -409,13 +385,8 @@ func TestUnreachableUpstreamCause(t *testing.T) {
 			callCtx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer test-token", "x-tenant", errTestTenant)
 			_, err := pb.NewResellerServiceClient(conn).GetReseller(callCtx, &pb.GetResellerRequest{ResellerId: errTestReseller})
 			st := status.Convert(err)
-			var cause string
-			for _, d := range st.Details() {
-				if info, ok := d.(*errdetails.ErrorInfo); ok {
-					cause = info.GetMetadata()[apierr.MetaCause]
-				}
-			}
-			if cause != tt.want {
+			info, _ := details(err)
+			if cause := info.GetMetadata()[apierr.MetaCause]; cause != tt.want {
 				t.Errorf("ErrorInfo cause = %q, want %q (status %v)", cause, tt.want, st.Proto())
 			}
 			js, _ := protojson.Marshal(st.Proto())

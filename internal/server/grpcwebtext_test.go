@@ -133,7 +133,7 @@ func TestGRPCWeb(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
 	cfg.CORSAllowedOrigins = []string{testOrigin}
-	base, _, _ := serveOnLoopback(t, cfg)
+	base := serveOnLoopback(t, cfg).httpURL
 	reseller := pb.ResellerService_GetReseller_FullMethodName
 	contoso := webFrame(t, &pb.GetResellerRequest{ResellerId: sandbox.ContosoResellerID})
 	errorTypes := []string{"google.rpc.ErrorInfo", "google.rpc.RequestInfo"}
@@ -250,7 +250,7 @@ func FuzzDecodeBase64Segments(f *testing.F) {
 func TestRPCPathNoProtocol(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
-	base, _, _ := serveOnLoopback(t, cfg)
+	base := serveOnLoopback(t, cfg).httpURL
 	jsonBody := `{"resellerId":"` + sandbox.ContosoResellerID + `"}`
 	tests := []struct {
 		name, contentType, body string

@@ -52,7 +52,7 @@ func TestWatchBreakers(t *testing.T) {
 				}()
 				var got, overall []healthpb.HealthCheckResponse_ServingStatus
 				for range tt.states {
-					time.Sleep(breakerPoll)
+					<-time.After(breakerPoll) // the next poll, at once in the bubble
 					synctest.Wait()
 					got = append(got, statusOf(t, hs, "cloudcockpit.v1.ResellerService"))
 					overall = append(overall, statusOf(t, hs, ""))

@@ -3,52 +3,14 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 )
-
-// serveOnLoopback runs Serve with cfg on two loopback listeners and returns
-// the HTTP base URL, a function that tells Serve to stop, and one that waits
-// for it to return (at most 10s) and returns its error.
-func serveOnLoopback(t *testing.T, cfg Config) (string, context.CancelFunc, func() error) {
-	t.Helper()
-	gl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(t.Context())
-	errc := make(chan error, 1)
-	go func() { errc <- Serve(ctx, cfg, gl, hl) }()
-	wait := sync.OnceValue(func() error {
-		select {
-		case err := <-errc:
-			return err
-		case <-time.After(10 * time.Second):
-			return errors.New("Serve did not return within 10s")
-		}
-	})
-	t.Cleanup(func() {
-		cancel()
-		if err := wait(); err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return "http://" + hl.Addr().String(), cancel, wait
-}
 
 // get sends GET url with the sandbox's credentials.
 func get(ctx context.Context, url string) (*http.Response, []byte, error) {
@@ -72,7 +34,7 @@ func get(ctx context.Context, url string) (*http.Response, []byte, error) {
 func TestServeHTTP(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
-	base, _, _ := serveOnLoopback(t, cfg)
+	base := serveOnLoopback(t, cfg).httpURL
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 
@@ -134,7 +96,8 @@ func TestShutdownDrainsREST(t *testing.T) {
 
 	cfg := DefaultConfig()
 	cfg.UpstreamURL = up.URL
-	base, stop, wait := serveOnLoopback(t, cfg)
+	srv := serveOnLoopback(t, cfg)
+	base := srv.httpURL
 
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -156,13 +119,17 @@ func TestShutdownDrainsREST(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the call did not reach the upstream")
 	}
-	stop()
-	time.Sleep(100 * time.Millisecond) // let the shutdown begin while the call waits
+	srv.stop()
+	select {
+	case <-srv.httpClosed: // the shutdown has begun while the call waits
+	case <-ctx.Done():
+		t.Fatal("the HTTP listener was not closed")
+	}
 	close(release)
 	if r := <-done; r.err != nil || r.status != http.StatusOK {
 		t.Errorf("in-flight call: status %d, error %v; want 200", r.status, r.err)
 	}
-	if err := wait(); err != nil {
+	if err := srv.wait(); err != nil {
 		t.Errorf("Serve = %v, want nil", err)
 	}
 }

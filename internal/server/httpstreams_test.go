@@ -19,7 +19,7 @@ func TestHTTPPortStreamCap(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
 	cfg.GRPCMaxConcurrentStreams = 7
-	base, _, _ := serveOnLoopback(t, cfg)
+	base := serveOnLoopback(t, cfg).httpURL
 
 	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 5*time.Second)
 	if err != nil {

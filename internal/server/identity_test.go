@@ -52,7 +52,8 @@ func TestClientCertificateOwnsItsShare(t *testing.T) {
 	cfg.TLSCertFile, cfg.TLSKeyFile, cfg.TLSClientCAFile = f.cert, f.key, f.caFile
 	cfg.UpstreamMaxConcurrent, cfg.UpstreamTenantMaxConcurrent = 2*share, share
 	cfg.UpstreamQueueTimeout = 300 * time.Millisecond
-	grpcAddr, httpAddr := serveTLSOnLoopback(t, cfg)
+	srv := serveOnLoopback(t, cfg)
+	grpcAddr, httpAddr := srv.grpcAddr, srv.httpAddr
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 

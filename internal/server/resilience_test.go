@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,49 +15,12 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 )
-
-// startResilienceServer runs Serve with cfg on loopback listeners and returns
-// a gRPC connection to it and the HTTP base URL. Serve is stopped, and must
-// return nil, when the test ends.
-func startResilienceServer(t *testing.T, cfg Config) (*grpc.ClientConn, string) {
-	t.Helper()
-	gl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- Serve(ctx, cfg, gl, hl) }()
-	conn, err := grpc.NewClient(gl.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = conn.Close()
-		cancel()
-		select {
-		case err := <-errc:
-			if err != nil {
-				t.Errorf("Serve = %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("Serve did not return within 10s")
-		}
-	})
-	return conn, "http://" + hl.Addr().String()
-}
 
 // healthOf returns the gRPC health status of svc ("" for the server).
 func healthOf(ctx context.Context, t *testing.T, conn *grpc.ClientConn, svc string) healthpb.HealthCheckResponse_ServingStatus {
@@ -140,7 +101,7 @@ func TestFailingTenantKeepsOthersAndReadiness(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
 			cfg.Coalesce = false
-			conn, httpBase := startResilienceServer(t, cfg)
+			conn, httpBase := startLoggedServer(t, cfg, io.Discard)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			resellers := pb.NewResellerServiceClient(conn)
@@ -150,7 +111,7 @@ func TestFailingTenantKeepsOthersAndReadiness(t *testing.T) {
 			stop := time.Now().Add(time.Second)
 			tick := time.NewTicker(5 * time.Millisecond) // 200 calls/s
 			defer tick.Stop()
-			go func() {
+			wg.Go(func() { // counted, so that its wg.Go calls never race with wg.Wait
 				for range tick.C {
 					if time.Now().After(stop) {
 						return
@@ -163,9 +124,11 @@ func TestFailingTenantKeepsOthersAndReadiness(t *testing.T) {
 						}
 					})
 				}
-			}()
+			})
 			good, goodOK := 0, 0
-			for time.Now().Before(stop) {
+			goodTick := time.NewTicker(10 * time.Millisecond) // 100 calls/s
+			defer goodTick.Stop()
+			for now := time.Now(); now.Before(stop); now = <-goodTick.C {
 				good++
 				if _, err := resellers.GetReseller(tenantContext(ctx, "good.example.com"), &pb.GetResellerRequest{ResellerId: testResellerID}); err != nil {
 					t.Errorf("good tenant: %v", err)
@@ -178,7 +141,6 @@ func TestFailingTenantKeepsOthersAndReadiness(t *testing.T) {
 				if code := httpStatusOf(ctx, t, httpBase, "/readyz"); code != http.StatusOK {
 					t.Fatalf("/readyz = %d during a partial failure, want 200", code)
 				}
-				time.Sleep(10 * time.Millisecond)
 			}
 			wg.Wait()
 			if goodOK != good || good == 0 {
@@ -222,7 +184,7 @@ func TestOutageFailsFastAndReadinessStays(t *testing.T) {
 	cfg.UpstreamMaxAttempts = 1
 	cfg.BreakerMinCalls = 3 // a success and two failures
 	cfg.BreakerOpenDuration = openFor
-	conn, httpBase := startResilienceServer(t, cfg)
+	conn, httpBase := startLoggedServer(t, cfg, io.Discard)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -275,12 +237,20 @@ func TestOutageFailsFastAndReadinessStays(t *testing.T) {
 	}
 
 	// The upstream recovers: after the open time a probe closes each
-	// tenant's breaker.
+	// tenant's breaker. Each caller waits as RetryInfo tells it before it
+	// calls again (the server keeps real time: no synctest bubble here).
 	failing.Store(false)
-	time.Sleep(openFor)
 	for _, tenant := range tenants {
-		if _, err := resellers.GetReseller(tenantContext(ctx, tenant), &pb.GetResellerRequest{ResellerId: testResellerID}); err != nil {
-			t.Fatalf("GetReseller() after recovery: %v", err)
+		for {
+			_, err := resellers.GetReseller(tenantContext(ctx, tenant), &pb.GetResellerRequest{ResellerId: testResellerID})
+			if err == nil {
+				break
+			}
+			_, retry := details(err)
+			if retry == nil || ctx.Err() != nil {
+				t.Fatalf("GetReseller() after recovery: %v", err)
+			}
+			time.Sleep(retry.GetRetryDelay().AsDuration()) // a slow peer: a caller backing off as told
 		}
 	}
 	waitHealth(ctx, t, conn, "cloudcockpit.v1.ResellerService", healthpb.HealthCheckResponse_SERVING)
@@ -289,19 +259,24 @@ func TestOutageFailsFastAndReadinessStays(t *testing.T) {
 	}
 }
 
-// waitHealth waits until svc's health status is want.
+// waitHealth waits, at most 5s, until svc's health status is want, as a
+// Watch stream reports it.
 func waitHealth(ctx context.Context, t *testing.T, conn *grpc.ClientConn, svc string, want healthpb.HealthCheckResponse_ServingStatus) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	w, err := healthpb.NewHealthClient(conn).Watch(ctx, &healthpb.HealthCheckRequest{Service: svc})
+	if err != nil {
+		t.Fatalf("health %q: %v", svc, err)
+	}
 	for {
-		st := healthOf(ctx, t, conn, svc)
-		if st == want {
+		r, err := w.Recv()
+		if err != nil {
+			t.Fatalf("health %q never %v: %v", svc, want, err)
+		}
+		if r.GetStatus() == want {
 			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("health %q = %v, want %v", svc, st, want)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -321,7 +296,7 @@ func TestThrottlingIsSurfacedWithRetryInfo(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
 	cfg.BreakerMinCalls = 2
-	conn, _ := startResilienceServer(t, cfg)
+	conn, _ := startLoggedServer(t, cfg, io.Discard)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	resellers := pb.NewResellerServiceClient(conn)

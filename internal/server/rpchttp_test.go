@@ -43,7 +43,7 @@ func h2cClient() *http.Client {
 func TestRPCOverHTTP(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
-	base, _, _ := serveOnLoopback(t, cfg)
+	base := serveOnLoopback(t, cfg).httpURL
 
 	protocols := []struct {
 		name   string
@@ -155,7 +155,7 @@ var cmpSorted = cmpopts.SortSlices(func(a, b string) bool { return a < b })
 func TestReflectionOverConnect(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
-	base, _, _ := serveOnLoopback(t, cfg)
+	base := serveOnLoopback(t, cfg).httpURL
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 
@@ -192,9 +192,9 @@ func TestCORS(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
 	cfg.CORSAllowedOrigins = []string{testOrigin}
-	base, _, _ := serveOnLoopback(t, cfg)
+	base := serveOnLoopback(t, cfg).httpURL
 	cfg.CORSAllowedOrigins = nil
-	closed, _, _ := serveOnLoopback(t, cfg)
+	closed := serveOnLoopback(t, cfg).httpURL
 
 	tests := []struct {
 		name        string
@@ -410,7 +410,7 @@ func (r *recorder) WriteHeader(int)             {}
 func TestRPCPathNotACall(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
-	base, _, _ := serveOnLoopback(t, cfg)
+	base := serveOnLoopback(t, cfg).httpURL
 	tests := []struct {
 		name, method, path, contentType string
 	}{

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -24,6 +23,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/tlsconfig/tlstest"
 )
@@ -83,36 +83,6 @@ func newTLSFiles(t *testing.T) *tlsFiles {
 	return f
 }
 
-// serveTLSOnLoopback runs Serve with cfg on loopback listeners and returns
-// their addresses; Serve must return nil when the test ends.
-func serveTLSOnLoopback(t *testing.T, cfg Config) (grpcAddr, httpAddr string) {
-	t.Helper()
-	gl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- Serve(ctx, cfg, gl, hl) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-errc:
-			if err != nil {
-				t.Errorf("Serve = %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("Serve did not return within 10s")
-		}
-	})
-	return gl.Addr().String(), hl.Addr().String()
-}
-
 // callGRPC makes a GetReseller call with the sandbox's credentials over a new
 // connection with creds.
 func callGRPC(t *testing.T, addr string, creds credentials.TransportCredentials) error {
@@ -163,7 +133,8 @@ func TestServeMutualTLS(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
 	cfg.TLSCertFile, cfg.TLSKeyFile, cfg.TLSClientCAFile = f.cert, f.key, f.caFile
-	grpcAddr, httpAddr := serveTLSOnLoopback(t, cfg)
+	srv := serveOnLoopback(t, cfg)
+	grpcAddr, httpAddr := srv.grpcAddr, srv.httpAddr
 
 	withCert := func(c *tls.Certificate) *tls.Config {
 		cfg := &tls.Config{RootCAs: f.ca.Pool(), MinVersion: tls.VersionTLS12}
@@ -245,7 +216,8 @@ func TestServeTLS(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
 	cfg.TLSCertFile, cfg.TLSKeyFile = f.cert, f.key
-	grpcAddr, httpAddr := serveTLSOnLoopback(t, cfg)
+	srv := serveOnLoopback(t, cfg)
+	grpcAddr, httpAddr := srv.grpcAddr, srv.httpAddr
 	client := &tls.Config{RootCAs: f.ca.Pool(), MinVersion: tls.VersionTLS12}
 	if err := callGRPC(t, grpcAddr, credentials.NewTLS(client)); err != nil {
 		t.Errorf("gRPC over TLS: %v", err)
@@ -286,8 +258,7 @@ func TestServeBadTLSFiles(t *testing.T) {
 			cfg := DefaultConfig()
 			tt.set(&cfg)
 			cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-			gl, _ := net.Listen("tcp", "127.0.0.1:0")
-			hl, _ := net.Listen("tcp", "127.0.0.1:0")
+			gl, hl := listen(t), listen(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			err := Serve(ctx, cfg, gl, hl)
@@ -309,7 +280,7 @@ func TestUpstreamCA(t *testing.T) {
 	t.Run("with the CA", func(t *testing.T) {
 		cfg := DefaultConfig()
 		cfg.UpstreamURL, cfg.UpstreamCAFile = up.URL, caFile
-		grpcAddr, _ := serveTLSOnLoopback(t, cfg)
+		grpcAddr := serveOnLoopback(t, cfg).grpcAddr
 		if err := callGRPC(t, grpcAddr, insecure.NewCredentials()); err != nil {
 			t.Errorf("GetReseller via the https upstream = %v", err)
 		}
@@ -318,13 +289,13 @@ func TestUpstreamCA(t *testing.T) {
 		cfg := DefaultConfig()
 		cfg.UpstreamURL = up.URL
 		cfg.UpstreamMaxAttempts = 1
-		grpcAddr, _ := serveTLSOnLoopback(t, cfg)
+		grpcAddr := serveOnLoopback(t, cfg).grpcAddr
 		err := callGRPC(t, grpcAddr, insecure.NewCredentials())
 		if status.Code(err) != codes.Unavailable {
 			t.Errorf("GetReseller via an untrusted https upstream = %v, want UNAVAILABLE", err)
 		}
-		if err != nil && strings.Contains(err.Error(), "x509") {
-			t.Logf("the status names the certificate problem: %v", err)
+		if info, _ := details(err); info.GetMetadata()[apierr.MetaCause] != "tls" {
+			t.Errorf("ErrorInfo = %v, want the cause tls", info)
 		}
 	})
 }

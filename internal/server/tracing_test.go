@@ -15,6 +15,22 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
 )
 
+// exportNotifier is an in-memory exporter that tells, on exported, that
+// spans were exported since it was last read.
+type exportNotifier struct {
+	*tracetest.InMemoryExporter
+	exported chan struct{}
+}
+
+func (e exportNotifier) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	err := e.InMemoryExporter.ExportSpans(ctx, spans)
+	select {
+	case e.exported <- struct{}{}:
+	default:
+	}
+	return err
+}
+
 // TestHTTPPortCallsAreTraced: calls on the HTTP port join the caller's trace,
 // and the upstream attempt's client span is the child of the call's server
 // span. The REST mirror calls the services in process, not through the gRPC
@@ -47,11 +63,11 @@ func TestHTTPPortCallsAreTraced(t *testing.T) {
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			exp := tracetest.NewInMemoryExporter()
+			exp := exportNotifier{tracetest.NewInMemoryExporter(), make(chan struct{}, 1)}
 			cfg := DefaultConfig()
 			cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
 			cfg.Tracing = telemetry.NewTracing(sdktrace.WithSyncer(exp))
-			base, _, _ := serveOnLoopback(t, cfg)
+			base := serveOnLoopback(t, cfg).httpURL
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 			defer cancel()
 
@@ -79,9 +95,9 @@ func TestHTTPPortCallsAreTraced(t *testing.T) {
 			}
 
 			// A server span may end just after the answer went out: wait
-			// for both spans, bounded.
+			// for both spans, at most until ctx ends.
 			var server, client tracetest.SpanStub
-			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			for server.Name == "" || client.Name == "" {
 				for _, s := range exp.GetSpans() {
 					switch {
 					case s.Name == tt.serverSpan:
@@ -90,8 +106,13 @@ func TestHTTPPortCallsAreTraced(t *testing.T) {
 						client = s
 					}
 				}
-				if (server.Name != "" && client.Name != "") || time.Now().After(deadline) {
+				if server.Name != "" && client.Name != "" {
 					break
+				}
+				select {
+				case <-exp.exported:
+				case <-ctx.Done():
+					t.Fatalf("want a server span %q and an upstream client span, got %v", tt.serverSpan, exp.GetSpans())
 				}
 			}
 			if server.Name == "" || client.Name == "" {

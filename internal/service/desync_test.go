@@ -117,7 +117,7 @@ func (u *desyncUpstream) serve(c net.Conn) {
 			_, err = c.Write(append(resp, resp...))
 		} else {
 			if _, err = c.Write(resp); err == nil {
-				time.Sleep(5 * time.Millisecond)
+				time.Sleep(5 * time.Millisecond) // a slow peer: the unsolicited copy comes later
 				_, err = c.Write(resp)
 			}
 		}

@@ -216,9 +216,19 @@ func TestMetricsAndAccessLog(t *testing.T) {
 	}
 }
 
+// spanEnds is a span processor that sends the name of each span that ends,
+// after the exporters registered before it have it.
+type spanEnds chan string
+
+func (spanEnds) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (c spanEnds) OnEnd(s sdktrace.ReadOnlySpan)                 { c <- s.Name() }
+func (spanEnds) Shutdown(context.Context) error                  { return nil }
+func (spanEnds) ForceFlush(context.Context) error                { return nil }
+
 func TestTracingSpanTree(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
-	tr := NewTracing(sdktrace.WithSyncer(exp))
+	ended := make(spanEnds, 16)
+	tr := NewTracing(sdktrace.WithSyncer(exp), sdktrace.WithSpanProcessor(ended))
 	t.Cleanup(func() { _ = tr.Shutdown(context.Background()) })
 	up := newUpstream(t, http.StatusOK)
 	h := newHarness(t, tr, up, "/v1/Resellers/11111111-1111-4111-8111-111111111111")
@@ -227,25 +237,25 @@ func TestTracingSpanTree(t *testing.T) {
 	}
 	// gRPC ends the server span after the status has gone out, so the client
 	// can see its answer a moment before the span reaches the exporter: wait
-	// (bounded) for the span tree to be complete.
+	// (bounded) for the server span, the last to end.
+	for name := ""; name != "grpc.health.v1.Health/Check"; {
+		select {
+		case name = <-ended:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the server span did not end within 5s")
+		}
+	}
 	var (
-		spans   tracetest.SpanStubs
+		spans   = exp.GetSpans()
 		server  tracetest.SpanStub
 		clients []tracetest.SpanStub
 	)
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		spans = exp.GetSpans()
-		server, clients = tracetest.SpanStub{}, nil
-		for _, s := range spans {
-			switch s.Name {
-			case "grpc.health.v1.Health/Check":
-				server = s
-			case "upstream GetReseller":
-				clients = append(clients, s)
-			}
-		}
-		if (server.Name != "" && len(clients) == 2) || time.Now().After(deadline) {
-			break
+	for _, s := range spans {
+		switch s.Name {
+		case "grpc.health.v1.Health/Check":
+			server = s
+		case "upstream GetReseller":
+			clients = append(clients, s)
 		}
 	}
 	if server.Name == "" || len(clients) != 2 {
