@@ -1,6 +1,7 @@
 package resilience
 
 import (
+	"cmp"
 	"errors"
 	"time"
 
@@ -24,16 +25,13 @@ const (
 // String returns "closed", "half_open" or "open", the values of the
 // breaker metrics' state label.
 func (s BreakerState) String() string {
-	switch s {
-	case BreakerClosed:
-		return "closed"
-	case BreakerHalfOpen:
-		return "half_open"
-	case BreakerOpen:
-		return "open"
+	if int(s) < len(stateNames) {
+		return stateNames[s]
 	}
 	return "unknown"
 }
+
+var stateNames = [...]string{BreakerClosed: "closed", BreakerHalfOpen: "half_open", BreakerOpen: "open"}
 
 // Defaults of BreakerSettings, used for its zero fields.
 const (
@@ -89,29 +87,19 @@ type BreakerSettings struct {
 
 // withDefaults fills the zero fields.
 func (s BreakerSettings) withDefaults() BreakerSettings {
-	if s.FailureRatio == 0 {
-		s.FailureRatio = DefaultFailureRatio
-	}
-	if s.MinCalls == 0 {
-		s.MinCalls = DefaultMinCalls
-	}
-	if s.Window <= 0 {
-		s.Window = DefaultWindow
-	}
-	if s.OpenFor <= 0 {
-		s.OpenFor = DefaultOpenFor
-	}
-	if s.HalfOpenCalls == 0 {
-		s.HalfOpenCalls = DefaultHalfOpenCalls
-	}
+	s.FailureRatio = cmp.Or(s.FailureRatio, DefaultFailureRatio)
+	s.MinCalls = cmp.Or(s.MinCalls, DefaultMinCalls)
+	s.Window = cmp.Or(max(s.Window, 0), DefaultWindow)
+	s.OpenFor = cmp.Or(max(s.OpenFor, 0), DefaultOpenFor)
+	s.HalfOpenCalls = cmp.Or(s.HalfOpenCalls, DefaultHalfOpenCalls)
 	return s
 }
 
-// errFailure and errNeutral carry an Outcome through gobreaker's error-based
-// interface.
+// errNeutral and outcomeErrs carry an Outcome through gobreaker's
+// error-based interface.
 var (
-	errFailure = errors.New("failure")
-	errNeutral = errors.New("neutral")
+	errNeutral  = errors.New("neutral")
+	outcomeErrs = [...]error{Success: nil, Failure: errors.New("failure"), Neutral: errNeutral}
 )
 
 // Breaker is one tenant's circuit breaker. A nil *Breaker (breakers
@@ -146,16 +134,8 @@ func newBreaker(s BreakerSettings) *Breaker {
 	return &Breaker{cb: gobreaker.NewTwoStepCircuitBreaker[struct{}](st), openFor: s.OpenFor}
 }
 
-// stateOf translates a gobreaker state.
-func stateOf(s gobreaker.State) BreakerState {
-	switch s {
-	case gobreaker.StateOpen:
-		return BreakerOpen
-	case gobreaker.StateHalfOpen:
-		return BreakerHalfOpen
-	}
-	return BreakerClosed
-}
+// stateOf translates a gobreaker state, whose values are in the same order.
+func stateOf(s gobreaker.State) BreakerState { return BreakerState(s) }
 
 // OpenError is returned by Breaker.Allow when the breaker refuses a call.
 type OpenError struct {
@@ -181,16 +161,7 @@ func (b *Breaker) Allow() (done func(Outcome), err error) {
 		}
 		return nil, &OpenError{RetryAfter: b.openFor}
 	}
-	return func(o Outcome) {
-		switch o {
-		case Success:
-			d(nil)
-		case Failure:
-			d(errFailure)
-		default:
-			d(errNeutral)
-		}
-	}, nil
+	return func(o Outcome) { d(outcomeErrs[o]) }, nil
 }
 
 // State returns the breaker's state (BreakerClosed for a nil breaker). An

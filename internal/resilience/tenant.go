@@ -1,6 +1,7 @@
 package resilience
 
 import (
+	"cmp"
 	"sync"
 	"time"
 )
@@ -67,12 +68,8 @@ type Tenants struct {
 
 // NewTenants returns an empty set.
 func NewTenants(s TenantSettings) *Tenants {
-	if s.MaxTenants <= 0 {
-		s.MaxTenants = DefaultMaxTenants
-	}
-	if s.Idle <= 0 {
-		s.Idle = DefaultTenantIdle
-	}
+	s.MaxTenants = cmp.Or(max(s.MaxTenants, 0), DefaultMaxTenants)
+	s.Idle = cmp.Or(max(s.Idle, 0), DefaultTenantIdle)
 	s.Breaker = s.Breaker.withDefaults()
 	return &Tenants{settings: s, proven: make(map[string]*Tenant), unproven: make(map[string]*Tenant)}
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 )
@@ -74,17 +76,11 @@ type Config struct {
 	BaseURL string
 
 	// Transport sends the requests, one RoundTrip per attempt, without an
-	// http.Client around it (the client never follows redirects anyway, and
-	// http.Client copies every request's headers in case it does). When
-	// set, HTTPClient is ignored. Normally a NewTransport.
+	// http.Client around it: redirects are never followed (the API does not
+	// redirect, and following one would send the caller's X-Tenant and
+	// Authorization to another URL). Nil means one NewTransport with
+	// default settings, shared by all such Clients.
 	Transport http.RoundTripper
-
-	// HTTPClient sends the requests when Transport is nil, with its
-	// redirect policy replaced: redirects are never followed (the API does
-	// not redirect, and following one would send the caller's X-Tenant and
-	// Authorization to another URL). When both are nil, all Clients share
-	// one NewTransport with default settings.
-	HTTPClient *http.Client
 
 	// UserAgent is the User-Agent header value. Empty means DefaultUserAgent.
 	UserAgent string
@@ -208,8 +204,7 @@ const (
 // breakers and retry budgets, the per-caller request slots, the global limits
 // and the calls in flight for coalescing.
 type Client struct {
-	rt        http.RoundTripper // nil: hc
-	hc        *http.Client
+	rt        http.RoundTripper
 	userAgent string
 	maxBody   int64
 
@@ -294,7 +289,7 @@ func New(cfg Config) (*Client, error) {
 	if ua == "" {
 		ua = DefaultUserAgent
 	}
-	if !validHeaderValue(ua) {
+	if !httpguts.ValidHeaderFieldValue(ua) {
 		return nil, errors.New("rest: user agent contains control characters")
 	}
 	maxBody := cfg.MaxBodyBytes
@@ -320,15 +315,8 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxAttempts < 0 {
 		return nil, fmt.Errorf("rest: max attempts must not be negative, got %d", cfg.MaxAttempts)
 	}
-	rt, hc := cfg.Transport, cfg.HTTPClient
-	switch {
-	case rt != nil:
-		hc = nil
-	case hc != nil:
-		cp := *hc
-		cp.CheckRedirect = noRedirects
-		hc = &cp
-	default:
+	rt := cfg.Transport
+	if rt == nil {
 		rt = sharedTransport()
 	}
 	attemptTimeout := cmp.Or(cfg.AttemptTimeout, DefaultAttemptTimeout)
@@ -343,7 +331,6 @@ func New(cfg Config) (*Client, error) {
 	}
 	return &Client{
 		rt:             rt,
-		hc:             hc,
 		userAgent:      ua,
 		maxBody:        maxBody,
 		timeout:        cmp.Or(cfg.Timeout, DefaultTimeout),
@@ -396,25 +383,18 @@ func parseBaseURL(raw string) (string, error) {
 	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
 }
 
-// CloseIdleConnections closes the idle connections of the underlying HTTP
-// client. Call it on shutdown; the Client stays usable afterwards.
+// CloseIdleConnections closes the idle connections of the Transport, when
+// it has such a method. Call it on shutdown; the Client stays usable
+// afterwards.
 func (c *Client) CloseIdleConnections() {
-	if c.rt == nil {
-		c.hc.CloseIdleConnections()
-		return
-	}
 	if ci, ok := c.rt.(interface{ CloseIdleConnections() }); ok {
 		ci.CloseIdleConnections()
 	}
 }
 
-// send sends one attempt's request through the Transport, or the
-// HTTPClient. Errors are *url.Error either way, as http.Client reports
-// them.
+// send sends one attempt's request through the Transport. Errors are
+// *url.Error, as http.Client reports them.
 func (c *Client) send(req *http.Request) (*http.Response, error) {
-	if c.rt == nil {
-		return c.hc.Do(req)
-	}
 	resp, err := c.rt.RoundTrip(req)
 	if err != nil {
 		return nil, &url.Error{Op: "Get", URL: req.URL.String(), Err: err}
@@ -563,22 +543,11 @@ func checkCallInfo(ci CallInfo) error {
 		{apierr.HeaderTenant, ci.Tenant}, {apierr.HeaderAuthorization, ci.Authorization}, {apierr.HeaderCorrelationID, ci.CorrelationID},
 		{apierr.HeaderTraceparent, ci.Traceparent}, {apierr.HeaderTracestate, ci.Tracestate},
 	} {
-		if !validHeaderValue(h.value) {
+		if !httpguts.ValidHeaderFieldValue(h.value) {
 			return &Error{Kind: KindInvalid, Err: errors.New(h.name + " contains control characters")}
 		}
 	}
 	return nil
-}
-
-// validHeaderValue reports whether v is a legal field value (RFC 9110 5.5):
-// no control characters other than horizontal tab.
-func validHeaderValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if b := v[i]; (b < ' ' && b != '\t') || b == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // bufferPool recycles response body buffers; decoding copies what it keeps,

@@ -72,16 +72,8 @@ func NewTransport(cfg TransportConfig) *http.Transport {
 	return t
 }
 
-// sharedTransport is the transport every Client built without
-// Config.Transport or Config.HTTPClient uses, so that all of them share one
-// connection pool.
+// sharedTransport is the transport of every Client built without
+// Config.Transport, so that all of them share one connection pool.
 var sharedTransport = sync.OnceValue(func() http.RoundTripper {
 	return NewTransport(TransportConfig{})
 })
-
-// noRedirects makes the client hand 3xx answers back instead of following
-// them: the API does not redirect, and following a redirect would send the
-// caller's X-Tenant (and possibly Authorization) to another URL.
-func noRedirects(*http.Request, []*http.Request) error {
-	return http.ErrUseLastResponse
-}
