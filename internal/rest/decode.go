@@ -2,8 +2,9 @@ package rest
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
-	"strconv"
+	"fmt"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
@@ -77,86 +78,29 @@ func DecodeReseller(body []byte) (*Reseller, error) {
 	return r, nil
 }
 
-// syntaxError reports JSON that is not well formed. Unlike the library's
-// own error, it never quotes the input (a member name, say).
-type syntaxError struct {
-	// Offset is the byte offset at or after which the error was found.
-	Offset int64
-	// Err is the underlying error.
-	Err error
-}
-
-func (e *syntaxError) Error() string {
-	return "invalid JSON at byte " + strconv.FormatInt(e.Offset, 10) + ": " + e.Err.Error()
-}
-
-func (e *syntaxError) Unwrap() error { return e.Err }
-
-// typeError reports a JSON value of the wrong kind (or a number out of
-// range) for the field at Pointer. Unlike the library's own error, it never
-// quotes the value.
-type typeError struct {
-	// Offset is the byte offset of the value.
-	Offset int64
-	// Pointer locates the value (RFC 6901); it holds only the names of known
-	// fields, in the casing the input used, and array indices.
-	Pointer string
-	// Kind is the JSON kind found ("number", "string", ...).
-	Kind string
-	// GoType is the type of the field.
-	GoType string
-	// Detail says more, when the cause is known; "" otherwise.
-	Detail string
-}
-
-func (e *typeError) Error() string {
-	msg := "cannot decode a JSON " + e.Kind + " at byte " + strconv.FormatInt(e.Offset, 10) +
-		" (" + strconv.Quote(e.Pointer) + ") into " + e.GoType
-	if e.Detail != "" {
-		msg += ": " + e.Detail
-	}
-	return msg
-}
-
-// quiet turns the library's errors, which may quote the input, into
-// syntaxError and typeError.
+// quiet rewords the library's errors, which may quote the input (a member
+// name, a value), naming only offsets, known field names, kinds and types.
 func quiet(err error) error {
 	var se *jsontext.SyntacticError
 	if errors.As(err, &se) {
-		return &syntaxError{Offset: se.ByteOffset, Err: se.Err}
+		return fmt.Errorf("invalid JSON at byte %d: %w", se.ByteOffset, se.Err)
 	}
 	var te *json.SemanticError
-	if errors.As(err, &te) {
-		out := &typeError{Offset: te.ByteOffset, Pointer: string(te.JSONPointer), Kind: kindName(te.JSONKind), GoType: "a value"}
-		if te.GoType != nil {
-			out.GoType = te.GoType.String()
-		}
-		if errors.Is(err, errMargin) {
-			out.Kind, out.Detail = "object", errMargin.Error()
-		}
-		return out
+	if !errors.As(err, &te) {
+		return err
 	}
-	return err
+	kind, goType, detail := kindNames[te.JSONKind], "a value", ""
+	if te.GoType != nil {
+		goType = te.GoType.String()
+	}
+	if errors.Is(err, errMargin) {
+		kind, detail = "object", ": "+errMargin.Error()
+	}
+	return fmt.Errorf("cannot decode a JSON %s at byte %d (%q) into %s%s", cmp.Or(kind, "value"), te.ByteOffset, te.JSONPointer, goType, detail)
 }
 
-// kindName names a JSON kind for typeError.
-func kindName(k jsontext.Kind) string {
-	switch k {
-	case 'n':
-		return "null"
-	case 'f', 't':
-		return "boolean"
-	case '"':
-		return "string"
-	case '0':
-		return "number"
-	case '{', '}':
-		return "object"
-	case '[', ']':
-		return "array"
-	}
-	return "value"
-}
+// kindNames names the JSON kinds in quiet's messages.
+var kindNames = map[jsontext.Kind]string{'n': "null", 'f': "boolean", 't': "boolean", '"': "string", '0': "number", '{': "object", '}': "object", '[': "array", ']': "array"}
 
 // trimLeft drops leading JSON white space and UTF-8 byte order marks.
 func trimLeft(b []byte) []byte {

@@ -46,17 +46,6 @@ func (m *OfferTypeMargins) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		*m = out
 		return nil
 	}
-	// The likely ASP.NET wrapper, {"Value": {dictionary}}, in one pass; the
-	// rule below gives the same result when this succeeds.
-	var wrapper map[string]map[string]PriceMargin
-	if json.Unmarshal(raw, &wrapper, decodeOptions) == nil && len(wrapper) == 1 {
-		for name, inner := range wrapper {
-			if strings.EqualFold(name, "value") && !hasPriceMarginField(inner) {
-				*m = inner // nil for {"Value": null}
-				return nil
-			}
-		}
-	}
 	dict, err := members(raw)
 	if err != nil {
 		return errMargin
