@@ -143,7 +143,7 @@ func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, 
 		if n == 1 {
 			c.ceiling.FirstAttempt()
 		}
-		v, e := guardedAttempt(ctx, c, dl, release, r)
+		v, e := attempt(ctx, c, dl, release, r)
 		if e == nil {
 			tenant.Budget.Record(resilience.Success)
 			return v, nil
@@ -222,17 +222,11 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// guardedAttempt runs attempt and gives its request slots back, even when
-// decoding panics (a bug).
-func guardedAttempt[T any](ctx context.Context, c *Client, deadline time.Time, release func(), r request[T]) (T, *Error) {
+// attempt sends one GET and decodes a 2xx body, then gives its request
+// slots back (release). From sending the request to the end of the body it
+// is bounded by the attempt timeout as well as by ctx.
+func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release func(), r request[T]) (zero T, _ *Error) {
 	defer release()
-	return attempt(ctx, c, deadline, r)
-}
-
-// attempt sends one GET and decodes a 2xx body. From sending the request to
-// the end of the body it is bounded by the attempt timeout as well as by
-// ctx.
-func attempt[T any](ctx context.Context, c *Client, deadline time.Time, r request[T]) (zero T, _ *Error) {
 	if err := ctx.Err(); err != nil {
 		return zero, AsError(ctx, err) // nothing sent
 	}

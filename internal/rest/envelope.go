@@ -24,14 +24,8 @@ func DecodeEnvelope(body []byte) (*Envelope, bool) {
 	if len(body) == 0 || body[0] != '{' {
 		return nil, false
 	}
-	var wire struct {
-		StatusCode    json.RawMessage `json:"statusCode"`
-		Status        json.RawMessage `json:"status"`
-		Type          json.RawMessage `json:"type"`
-		Title         json.RawMessage `json:"title"`
-		Description   json.RawMessage `json:"description"`
-		CorrelationID json.RawMessage `json:"correlationId"`
-		Errors        json.RawMessage `json:"errors"`
+	var wire struct { // names match in any casing
+		StatusCode, Status, Type, Title, Description, CorrelationID, Errors json.RawMessage
 	}
 	if err := json.Unmarshal(body, &wire); err != nil {
 		return nil, false
@@ -57,7 +51,7 @@ func DecodeEnvelope(body []byte) (*Envelope, bool) {
 
 // present reports whether a property was sent with a value other than null.
 func present(raw json.RawMessage) bool {
-	return len(raw) > 0 && !isNull(raw)
+	return len(raw) > 0 && string(bytes.TrimSpace(raw)) != "null"
 }
 
 // lenientString returns raw's value when it is a JSON string, else "".
@@ -104,10 +98,7 @@ func lenientPropertyErrors(raw json.RawMessage) []PropertyError {
 			return nil
 		}
 		for _, item := range items {
-			var wire struct {
-				PropertyName json.RawMessage `json:"propertyName"`
-				Description  json.RawMessage `json:"description"`
-			}
+			var wire struct{ PropertyName, Description json.RawMessage }
 			if json.Unmarshal(item, &wire) != nil {
 				continue
 			}
@@ -154,9 +145,4 @@ func lenientMessages(raw json.RawMessage) []string {
 		}
 	}
 	return out
-}
-
-// isNull reports whether data is the JSON literal null.
-func isNull(data []byte) bool {
-	return string(bytes.TrimSpace(data)) == "null"
 }
