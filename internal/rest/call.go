@@ -55,17 +55,17 @@ func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, 
 	cctx := WithOperation(ctx, r.op)
 	if _, ok := cctx.Deadline(); !ok {
 		var cancel context.CancelFunc
-		cctx, cancel = context.WithTimeout(cctx, c.timeout)
+		cctx, cancel = context.WithTimeout(cctx, c.cfg.Timeout)
 		defer cancel()
 	}
-	if c.coalesce {
+	if !c.cfg.DisableCoalescing {
 		var shared bool
 		v, err, shared = g.Do(cctx, flightKey{r.url, r.info.Tenant, r.info.Authorization}, func(ctx context.Context, deadline resilience.Deadline) (T, error) {
 			r.deadline = func() (time.Time, bool) { d := deadline(); return d, !d.IsZero() }
 			return execute(ctx, c, r)
 		})
-		if shared && c.onCoalesced != nil {
-			c.onCoalesced(r.op)
+		if shared && c.cfg.OnCoalesced != nil {
+			c.cfg.OnCoalesced(r.op)
 		}
 	} else {
 		r.deadline = cctx.Deadline
@@ -150,7 +150,7 @@ func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, 
 		}
 		retry := e.retryable()
 		tenant.Budget.Record(attemptOutcome(e, retry))
-		if !retry || n >= c.maxAttempts || !tenant.Budget.Allow() || !c.ceiling.TryRetry() {
+		if !retry || n >= c.cfg.MaxAttempts || !tenant.Budget.Allow() || !c.ceiling.TryRetry() {
 			return zero, withAttempts(e, n)
 		}
 		wait := c.retryWait(n, e)
@@ -193,8 +193,8 @@ func withAttempts(e *Error, n int) *Error {
 
 // rejected reports a call or retry refused before anything was sent.
 func (c *Client) rejected(op, reason string) {
-	if c.onRejected != nil {
-		c.onRejected(op, reason)
+	if c.cfg.OnRejected != nil {
+		c.cfg.OnRejected(op, reason)
 	}
 }
 
@@ -204,7 +204,7 @@ func (c *Client) retryWait(n int, e *Error) time.Duration {
 	if e.HasRetryAfter {
 		return e.RetryAfter
 	}
-	return resilience.FullJitter(c.backoff, c.maxBackoff, n)
+	return resilience.FullJitter(c.cfg.RetryBackoff, c.cfg.MaxRetryBackoff, n)
 }
 
 // sleep waits for d or until ctx ends, returning ctx's error in that case.
@@ -231,9 +231,9 @@ func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release 
 		return zero, AsError(ctx, err) // nothing sent
 	}
 	actx := ctx
-	if c.attemptTimeout > 0 && (deadline.IsZero() || time.Until(deadline) > c.attemptTimeout) {
+	if c.cfg.AttemptTimeout > 0 && (deadline.IsZero() || time.Until(deadline) > c.cfg.AttemptTimeout) {
 		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeoutCause(ctx, c.attemptTimeout, errAttemptTimedOut)
+		actx, cancel = context.WithTimeoutCause(ctx, c.cfg.AttemptTimeout, errAttemptTimedOut)
 		defer cancel() // deferred first, so it runs after the body is drained
 	}
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, r.url, nil)
@@ -260,8 +260,8 @@ func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release 
 		// the attempt timeout only costs the Envelope.
 		return zero, c.upstreamError(resp)
 	}
-	if resp.ContentLength > c.maxBody {
-		return zero, &Error{Kind: KindTooLarge, Limit: c.maxBody}
+	if resp.ContentLength > c.cfg.MaxBodyBytes {
+		return zero, &Error{Kind: KindTooLarge, Limit: c.cfg.MaxBodyBytes}
 	}
 	buf := getBuffer(resp.ContentLength)
 	defer putBuffer(buf)

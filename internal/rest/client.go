@@ -20,59 +20,37 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 )
 
+// Defaults of Config, used for its zero fields.
 const (
-	// DefaultUserAgent is the User-Agent sent when Config.UserAgent is empty.
-	DefaultUserAgent = "cloudcockpit-facade"
-
-	// DefaultMaxBodyBytes is the response body limit used when
-	// Config.MaxBodyBytes is zero: 1 MiB.
-	DefaultMaxBodyBytes int64 = 1 << 20
-
-	// DefaultTimeout bounds a call whose context has no deadline when
-	// Config.Timeout is zero.
-	DefaultTimeout = 10 * time.Second
-
-	// DefaultAttemptTimeout bounds each attempt, from sending the request
-	// to the end of the response body, when Config.AttemptTimeout is zero.
-	DefaultAttemptTimeout = 5 * time.Second
-
-	// DefaultMaxAttempts is the attempt limit (first try included) when
-	// Config.MaxAttempts is zero.
-	DefaultMaxAttempts = 3
-
-	// DefaultRetryBackoff is the base of the retry back-off when
-	// Config.RetryBackoff is zero.
-	DefaultRetryBackoff = 50 * time.Millisecond
-
-	// DefaultMaxRetryBackoff caps the retry back-off when
-	// Config.MaxRetryBackoff is zero.
-	DefaultMaxRetryBackoff = time.Second
-
-	// DefaultMaxConcurrent is the limit on upstream requests in flight when
-	// Config.MaxConcurrent is zero.
-	DefaultMaxConcurrent = 64
-
-	// DefaultQueueTimeout is how long a request waits for one of the
-	// MaxConcurrent slots when Config.QueueTimeout is zero.
-	DefaultQueueTimeout = time.Second
+	DefaultUserAgent             = "cloudcockpit-facade"
+	DefaultMaxBodyBytes    int64 = 1 << 20 // 1 MiB
+	DefaultTimeout               = 10 * time.Second
+	DefaultAttemptTimeout        = 5 * time.Second
+	DefaultMaxAttempts           = 3 // the first attempt included
+	DefaultRetryBackoff          = 50 * time.Millisecond
+	DefaultMaxRetryBackoff       = time.Second
+	DefaultMaxConcurrent         = 64
+	DefaultQueueTimeout          = time.Second
 )
 
 const (
 	// drainLimit bounds how much of an unread body is discarded before
-	// closing it, so that the connection can usually be reused without
-	// letting a huge body keep us reading.
+	// closing it, so that the connection can usually be reused.
 	drainLimit = 64 << 10
 
 	// maxPooledBuffer keeps the buffer pool from pinning large buffers.
 	maxPooledBuffer = 256 << 10
 )
 
-// Config configures a Client. Only BaseURL is required.
+// Config configures a Client. Only BaseURL is required. A zero field means
+// its default (DefaultTimeout for Timeout, and so on). New rejects a
+// negative MaxBodyBytes, Timeout, MaxAttempts, RetryBackoff, MaxRetryBackoff
+// or TenantIdle; the other fields say what negative means.
 type Config struct {
 	// BaseURL is the API root, for example
-	// https://app-cloudcockpitapi-prod-01.azurewebsites.net. It must be an
-	// absolute http or https URL with a host and without credentials, query or
-	// fragment. It may carry a path prefix; a trailing slash is ignored.
+	// https://app-cloudcockpitapi-prod-01.azurewebsites.net: an absolute
+	// http or https URL with a host, without credentials, query or fragment.
+	// It may carry a path prefix; a trailing slash is ignored.
 	BaseURL string
 
 	// Transport sends the requests, one RoundTrip per attempt, without an
@@ -82,112 +60,91 @@ type Config struct {
 	// default settings, shared by all such Clients.
 	Transport http.RoundTripper
 
-	// UserAgent is the User-Agent header value. Empty means DefaultUserAgent.
+	// UserAgent is the User-Agent header value; empty means DefaultUserAgent.
 	UserAgent string
 
-	// MaxBodyBytes caps how many bytes of a response body are read. A 2xx
-	// body over the cap fails with KindTooLarge; a non-2xx body over the cap
-	// yields a KindAnswered *Error without Envelope. Zero means
-	// DefaultMaxBodyBytes; negative values are rejected by New.
+	// MaxBodyBytes caps how many bytes of a response body are read: a 2xx
+	// body over it fails with KindTooLarge, a non-2xx one loses its
+	// Envelope. Zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 
 	// Timeout bounds a call, all attempts and back-off included, when its
-	// context has no deadline. A context deadline, shorter or longer, is
-	// used as it is. Zero means DefaultTimeout; negative values are
-	// rejected by New.
+	// context has no deadline (a context deadline is used as it is). Zero
+	// means DefaultTimeout.
 	Timeout time.Duration
 
 	// AttemptTimeout bounds each attempt from sending the request to the
 	// end of the response body, so that a body that drips cannot hold a
-	// request slot. An attempt that runs out is a retryable failure; when
-	// it is the last one the call fails with KindTimeout. It is not
-	// armed when the call's deadline comes first anyway. Zero means
+	// request slot; running out is a retryable KindTimeout. Zero means
 	// DefaultAttemptTimeout; negative disables it.
 	AttemptTimeout time.Duration
 
-	// MaxAttempts is the most attempts a call makes, the first included.
-	// Only connection failures, resets (a 2xx body cut mid-way included),
-	// attempt timeouts and the statuses 429, 502, 503 and 504 are retried,
-	// with full-jitter exponential back-off, or after the upstream's
-	// Retry-After when it sent one. A retry is not made when its wait would
-	// not end before the call's deadline (the last error is returned at
-	// once), or when the tenant's retry budget or the global retry ceiling
-	// is spent (see the package documentation). Zero means
-	// DefaultMaxAttempts; 1 disables retries; negative values are rejected
-	// by New.
+	// MaxAttempts is the most attempts a call makes, the first included
+	// (see the package documentation for what is retried). Zero means
+	// DefaultMaxAttempts; 1 disables retries.
 	MaxAttempts int
 
 	// RetryBackoff is the back-off base: before retry n the client waits a
 	// random duration in [0, min(MaxRetryBackoff, RetryBackoff·2^(n-1))).
-	// Zero means DefaultRetryBackoff; negative values are rejected by New.
+	// Zero means DefaultRetryBackoff.
 	RetryBackoff time.Duration
 
-	// MaxRetryBackoff caps the back-off. Zero means DefaultMaxRetryBackoff;
-	// negative values are rejected by New.
+	// MaxRetryBackoff caps the back-off. Zero means DefaultMaxRetryBackoff.
 	MaxRetryBackoff time.Duration
 
 	// RetryRatio bounds the retries of all tenants together to this share
-	// of the first attempts, over time (resilience.RetryCeiling). Zero
-	// means resilience.DefaultRetryRatio (0.1); negative allows no retries.
+	// of the first attempts (resilience.RetryCeiling). Zero means
+	// resilience.DefaultRetryRatio (0.1); negative allows no retries.
 	RetryRatio float64
 
-	// MaxConcurrent limits the upstream requests in flight at once, over all
-	// calls of the Client. A request over the limit waits for a free slot up
-	// to QueueTimeout (never past its deadline) and then fails with
-	// KindOverLimit. Zero means DefaultMaxConcurrent; negative
-	// means no limit.
+	// MaxConcurrent limits the upstream requests in flight at once. A
+	// request over it waits for a slot up to QueueTimeout (never past its
+	// deadline), then fails with KindOverLimit. Zero means
+	// DefaultMaxConcurrent; negative means no limit.
 	MaxConcurrent int
 
-	// TenantMaxConcurrent limits the upstream requests in flight at once
-	// for one caller (CallInfo.Caller when set, else the tenant), in front
-	// of MaxConcurrent, so that one caller's slow calls cannot take every
-	// slot; a request over it waits like one over MaxConcurrent and fails
-	// with KindOverLimit and PerTenant set. Zero means half of
+	// TenantMaxConcurrent limits the requests in flight of one caller
+	// (CallInfo.Caller, else the tenant), in front of MaxConcurrent, so that
+	// one caller's slow calls cannot take every slot; over it, a request
+	// fails with KindOverLimit and PerTenant set. Zero means half of
 	// MaxConcurrent (at least 1); negative means no per-caller limit.
 	TenantMaxConcurrent int
 
 	// QueueTimeout is the longest a request waits for a slot. Zero means
-	// DefaultQueueTimeout; negative means no waiting: a request over the
-	// limit fails at once.
+	// DefaultQueueTimeout; negative means a request over the limit fails at
+	// once.
 	QueueTimeout time.Duration
 
-	// Breaker configures the circuit breaker of each tenant; its zero
-	// value means the resilience package's defaults, and a negative
-	// FailureRatio disables breakers. A call counts once, after its
-	// retries: it fails when it ended with a 502, 503 or 504, a connection
-	// failure or an attempt timeout; it succeeds with any other answer
-	// (500, 4xx and decoding failures included); throttling (429), calls
-	// the caller abandoned and calls never sent are not counted. An open
-	// breaker refuses the tenant's calls with KindCircuitOpen.
+	// Breaker configures each tenant's circuit breaker; its zero value means
+	// the resilience package's defaults, and a negative FailureRatio
+	// disables breakers. A call counts once, after its retries, by its
+	// Kind's health (kind.go): 502, 503, 504, connection failures and
+	// attempt timeouts fail. An open breaker refuses calls with
+	// KindCircuitOpen.
 	Breaker resilience.BreakerSettings
 
-	// MaxTenants bounds the tenants with resilience state of their own
-	// (breaker, retry budget) that the upstream has answered with a
-	// success, and apart from them those it has not (see
-	// resilience.Tenants). Zero means resilience.DefaultMaxTenants.
+	// MaxTenants bounds the tenants with state of their own, proven and
+	// unproven apart (resilience.Tenants). Zero or negative means
+	// resilience.DefaultMaxTenants.
 	MaxTenants int
 
-	// TenantIdle is how long a tenant's resilience state outlives its last
-	// call. Zero means resilience.DefaultTenantIdle.
+	// TenantIdle is how long a tenant's state outlives its last call. Zero
+	// means resilience.DefaultTenantIdle.
 	TenantIdle time.Duration
 
 	// DisableCoalescing turns off the sharing of one upstream call between
-	// identical concurrent calls (same method, URL, X-Tenant and
-	// Authorization). By default they share it; see the package
-	// documentation.
+	// identical concurrent calls; by default they share it.
 	DisableCoalescing bool
 
 	// OnCoalesced, when not nil, is called with the operation name
-	// (apierr.OpGetReseller or apierr.OpGetAcceptanceLink) each time a call joins another
-	// identical call's upstream request instead of making its own. It must
-	// be cheap and safe for concurrent use (a metrics counter).
+	// (apierr.OpGetReseller or apierr.OpGetAcceptanceLink) each time a call
+	// joins another's upstream request. It must be cheap and safe for
+	// concurrent use (a metrics counter).
 	OnCoalesced func(operation string)
 
 	// OnRejected, when not nil, is called with the operation name and a
-	// reason each time a call or retry is refused before anything was
-	// sent: RejectCircuitOpen, RejectConcurrencyLimit or
-	// RejectTenantConcurrencyLimit. It must be cheap and safe for
-	// concurrent use.
+	// Reject reason each time a call or retry is refused before anything was
+	// sent. It must be cheap and safe for concurrent use.
 	OnRejected func(operation, reason string)
 }
 
@@ -204,25 +161,13 @@ const (
 // breakers and retry budgets, the per-caller request slots, the global limits
 // and the calls in flight for coalescing.
 type Client struct {
-	rt        http.RoundTripper
-	userAgent string
-	maxBody   int64
-
-	timeout        time.Duration
-	attemptTimeout time.Duration // 0: none
-	maxAttempts    int
-	backoff        time.Duration
-	maxBackoff     time.Duration
-	coalesce       bool
-
+	cfg     Config // defaults applied
 	tenants *resilience.Tenants
 	limiter *resilience.Limiter // nil: no limit
 	ceiling *resilience.RetryCeiling
 
-	onCoalesced func(string)
-	onRejected  func(string, string)
-	resellers   resilience.Group[flightKey, *Reseller]
-	links       resilience.Group[flightKey, string]
+	resellers resilience.Group[flightKey, *Reseller]
+	links     resilience.Group[flightKey, string]
 
 	// resellersPrefix is "{base}/v1/Resellers/"; an escaped id is appended.
 	resellersPrefix string
@@ -285,19 +230,12 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	ua := cfg.UserAgent
-	if ua == "" {
-		ua = DefaultUserAgent
-	}
-	if !httpguts.ValidHeaderFieldValue(ua) {
+	cfg.UserAgent = cmp.Or(cfg.UserAgent, DefaultUserAgent)
+	if !httpguts.ValidHeaderFieldValue(cfg.UserAgent) {
 		return nil, errors.New("rest: user agent contains control characters")
 	}
-	maxBody := cfg.MaxBodyBytes
-	switch {
-	case maxBody < 0:
-		return nil, fmt.Errorf("rest: max body bytes must not be negative, got %d", maxBody)
-	case maxBody == 0:
-		maxBody = DefaultMaxBodyBytes
+	if cfg.MaxBodyBytes < 0 {
+		return nil, fmt.Errorf("rest: max body bytes must not be negative, got %d", cfg.MaxBodyBytes)
 	}
 	for _, d := range []struct {
 		name string
@@ -315,38 +253,24 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxAttempts < 0 {
 		return nil, fmt.Errorf("rest: max attempts must not be negative, got %d", cfg.MaxAttempts)
 	}
-	rt := cfg.Transport
-	if rt == nil {
-		rt = sharedTransport()
+	if cfg.Transport == nil {
+		cfg.Transport = sharedTransport()
 	}
-	attemptTimeout := cmp.Or(cfg.AttemptTimeout, DefaultAttemptTimeout)
-	if attemptTimeout < 0 {
-		attemptTimeout = 0
-	}
-	queueTimeout := cmp.Or(cfg.QueueTimeout, DefaultQueueTimeout)
-	maxConcurrent := cmp.Or(cfg.MaxConcurrent, DefaultMaxConcurrent)
-	tenantSlots := cfg.TenantMaxConcurrent
-	if tenantSlots == 0 && maxConcurrent > 0 {
-		tenantSlots = max(maxConcurrent/2, 1)
+	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes)
+	cfg.Timeout = cmp.Or(cfg.Timeout, DefaultTimeout)
+	cfg.AttemptTimeout = cmp.Or(cfg.AttemptTimeout, DefaultAttemptTimeout) // negative: none
+	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts)
+	cfg.RetryBackoff = cmp.Or(cfg.RetryBackoff, DefaultRetryBackoff)
+	cfg.MaxRetryBackoff = cmp.Or(cfg.MaxRetryBackoff, DefaultMaxRetryBackoff)
+	cfg.QueueTimeout = cmp.Or(cfg.QueueTimeout, DefaultQueueTimeout)
+	cfg.MaxConcurrent = cmp.Or(cfg.MaxConcurrent, DefaultMaxConcurrent)
+	if cfg.TenantMaxConcurrent == 0 && cfg.MaxConcurrent > 0 {
+		cfg.TenantMaxConcurrent = max(cfg.MaxConcurrent/2, 1)
 	}
 	return &Client{
-		rt:             rt,
-		userAgent:      ua,
-		maxBody:        maxBody,
-		timeout:        cmp.Or(cfg.Timeout, DefaultTimeout),
-		attemptTimeout: attemptTimeout,
-		maxAttempts:    cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts),
-		backoff:        cmp.Or(cfg.RetryBackoff, DefaultRetryBackoff),
-		maxBackoff:     cmp.Or(cfg.MaxRetryBackoff, DefaultMaxRetryBackoff),
-		coalesce:       !cfg.DisableCoalescing,
-		onCoalesced:    cfg.OnCoalesced,
-		onRejected:     cfg.OnRejected,
-		tenants: resilience.NewTenants(resilience.TenantSettings{
-			MaxTenants: cfg.MaxTenants,
-			Idle:       cfg.TenantIdle,
-			Breaker:    cfg.Breaker,
-		}),
-		limiter:         resilience.NewLimiter(maxConcurrent, tenantSlots, queueTimeout),
+		cfg:             cfg,
+		tenants:         resilience.NewTenants(resilience.TenantSettings{MaxTenants: cfg.MaxTenants, Idle: cfg.TenantIdle, Breaker: cfg.Breaker}),
+		limiter:         resilience.NewLimiter(cfg.MaxConcurrent, cfg.TenantMaxConcurrent, cfg.QueueTimeout),
 		ceiling:         resilience.NewRetryCeiling(cfg.RetryRatio),
 		resellersPrefix: base + "/v1/Resellers/",
 		acceptanceURL:   base + "/v1/Customers/relationship-acceptance",
@@ -387,7 +311,7 @@ func parseBaseURL(raw string) (string, error) {
 // it has such a method. Call it on shutdown; the Client stays usable
 // afterwards.
 func (c *Client) CloseIdleConnections() {
-	if ci, ok := c.rt.(interface{ CloseIdleConnections() }); ok {
+	if ci, ok := c.cfg.Transport.(interface{ CloseIdleConnections() }); ok {
 		ci.CloseIdleConnections()
 	}
 }
@@ -395,7 +319,7 @@ func (c *Client) CloseIdleConnections() {
 // send sends one attempt's request through the Transport. Errors are
 // *url.Error, as http.Client reports them.
 func (c *Client) send(req *http.Request) (*http.Response, error) {
-	resp, err := c.rt.RoundTrip(req)
+	resp, err := c.cfg.Transport.RoundTrip(req)
 	if err != nil {
 		return nil, &url.Error{Op: "Get", URL: req.URL.String(), Err: err}
 	}
@@ -466,7 +390,7 @@ func decodeReseller(_ string, body []byte) (*Reseller, error) {
 // allocation; each is a slice of capacity 1, so that appending to one (as
 // Header.Add does) cannot reach another.
 func (c *Client) setHeaders(h http.Header, ci CallInfo) {
-	v := &[...]string{c.userAgent, "application/json", ci.Tenant, ci.Authorization, ci.CorrelationID, ci.Traceparent, ci.Tracestate}
+	v := &[...]string{c.cfg.UserAgent, "application/json", ci.Tenant, ci.Authorization, ci.CorrelationID, ci.Traceparent, ci.Tracestate}
 	for i, name := range [...]string{"User-Agent", "Accept", apierr.HeaderTenant, apierr.HeaderAuthorization,
 		apierr.HeaderCorrelationID, apierr.HeaderTraceparent, apierr.HeaderTracestate} {
 		if v[i] != "" {
@@ -478,15 +402,15 @@ func (c *Client) setHeaders(h http.Header, ci CallInfo) {
 // readBody reads at most maxBody bytes of body into buf and reports
 // KindTooLarge when there is more.
 func (c *Client) readBody(buf *bytes.Buffer, body io.Reader) error {
-	limit := c.maxBody
+	limit := c.cfg.MaxBodyBytes
 	if limit < math.MaxInt64 {
 		limit++ // one byte more tells "exactly at the limit" from "over it"
 	}
 	if _, err := buf.ReadFrom(io.LimitReader(body, limit)); err != nil {
 		return fmt.Errorf("read response body: %w", err)
 	}
-	if int64(buf.Len()) > c.maxBody {
-		return &Error{Kind: KindTooLarge, Limit: c.maxBody}
+	if int64(buf.Len()) > c.cfg.MaxBodyBytes {
+		return &Error{Kind: KindTooLarge, Limit: c.cfg.MaxBodyBytes}
 	}
 	return nil
 }
@@ -503,7 +427,7 @@ func (c *Client) upstreamError(resp *http.Response) *Error {
 	if v := resp.Header.Get("Retry-After"); v != "" {
 		e.RetryAfter, e.HasRetryAfter = ParseRetryAfter(v, time.Now())
 	}
-	if resp.ContentLength > c.maxBody || resp.ContentLength == 0 {
+	if resp.ContentLength > c.cfg.MaxBodyBytes || resp.ContentLength == 0 {
 		return e
 	}
 	buf := getBuffer(resp.ContentLength)
