@@ -10,20 +10,16 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 )
 
-// decoder turns a 2xx body into a result. The body is only valid during the
-// call.
-type decoder[T any] func(contentType string, body []byte) (T, error)
-
 // request is one call of a Client method: what it sends upstream and how it
-// reads the answer, set once by the method.
+// decodes a 2xx body (valid only during decode).
 type request[T any] struct {
-	op     string // the operation, apierr.OpGetReseller...
+	op     string // apierr.OpGetReseller or apierr.OpGetAcceptanceLink
 	info   CallInfo
 	url    string
-	decode decoder[T]
+	decode func(contentType string, body []byte) (T, error)
 	// deadline bounds the call's decisions (for a coalesced call, the
-	// latest of its waiters' deadlines).
-	deadline func() (time.Time, bool)
+	// latest of its waiters' deadlines); zero: none.
+	deadline resilience.Deadline
 }
 
 // operationKey is the context key of the operation a request belongs to.
@@ -43,11 +39,10 @@ func Operation(ctx context.Context) string {
 	return op
 }
 
-// call runs one call of a Client method: it checks the headers, bounds a
-// call without deadline by the client's timeout, and runs it coalesced with
-// identical calls in g, or alone; coalesced callers share the result. Its
-// error is always an *Error (see AsError), wrapped by the method; a deadline
-// that is not the caller's (Config.Timeout) is KindTimeout for the caller.
+// call runs one call of a Client method, bounded by Config.Timeout when ctx
+// has no deadline, coalesced with identical calls in g unless coalescing is
+// off. Its error is an *Error; running out of Config.Timeout is KindTimeout,
+// not the caller's KindDeadlineExceeded.
 func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, T], r request[T]) (v T, err error) {
 	if err := checkCallInfo(r.info); err != nil {
 		return v, err
@@ -61,14 +56,14 @@ func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, 
 	if !c.cfg.DisableCoalescing {
 		var shared bool
 		v, err, shared = g.Do(cctx, flightKey{r.url, r.info.Tenant, r.info.Authorization}, func(ctx context.Context, deadline resilience.Deadline) (T, error) {
-			r.deadline = func() (time.Time, bool) { d := deadline(); return d, !d.IsZero() }
+			r.deadline = deadline
 			return execute(ctx, c, r)
 		})
 		if shared && c.cfg.OnCoalesced != nil {
 			c.cfg.OnCoalesced(r.op)
 		}
 	} else {
-		r.deadline = cctx.Deadline
+		r.deadline = func() time.Time { d, _ := cctx.Deadline(); return d }
 		v, err = execute(cctx, c, r)
 	}
 	if e := AsError(ctx, err); e != nil {
@@ -82,38 +77,26 @@ func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, 
 	return v, nil
 }
 
-// execute runs a call for its tenant: admitted once by the tenant's circuit
-// breaker, then up to maxAttempts attempts, each holding one of the
-// caller's request slots (see CallInfo.Caller) and a global one, with
-// full-jitter back-off (or the upstream's Retry-After) between them, within
-// the tenant's retry budget and the global retry ceiling, and never past the
-// deadline. The breaker counts the call once, with its final outcome; a
+// execute runs a call for its tenant: admitted by the tenant's circuit
+// breaker, which counts it once with its final outcome, then attempts; a
 // success proves the tenant (see resilience.Tenants).
-func execute[T any](ctx context.Context, c *Client, r request[T]) (T, error) {
-	var zero T
+func execute[T any](ctx context.Context, c *Client, r request[T]) (v T, err error) {
 	tenant := c.tenants.Acquire(r.info.Tenant)
-	proven := false
-	defer func() { c.tenants.Release(tenant, proven) }()
+	health := resilience.Neutral // after a panic (a bug), a half-open breaker gets its probe back
+	defer func() { c.tenants.Release(tenant, health == resilience.Success && err == nil) }()
 	done, err := tenant.Breaker.Allow()
 	if err != nil {
 		c.rejected(r.op, RejectCircuitOpen)
 		var open *resilience.OpenError
 		errors.As(err, &open)
-		return zero, &Error{Kind: KindCircuitOpen, RetryAfter: open.RetryAfter, HasRetryAfter: true}
+		return v, &Error{Kind: KindCircuitOpen, RetryAfter: open.RetryAfter, HasRetryAfter: true}
 	}
-	recorded := false
-	defer func() {
-		if !recorded { // a panic (a bug): give a half-open breaker its probe back
-			done(resilience.Neutral)
-		}
-	}()
-	v, err := attempts(ctx, c, tenant, r)
-	if err != nil {
-		done(AsError(ctx, err).health())
+	defer func() { done(health) }()
+	if v, err = attempts(ctx, c, tenant, r); err != nil {
+		health = AsError(ctx, err).health()
 	} else {
-		done(resilience.Success)
+		health = resilience.Success
 	}
-	recorded, proven = true, err == nil
 	return v, err
 }
 
@@ -123,7 +106,7 @@ func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, 
 	var zero T
 	var last *Error // the previous attempt's error
 	for n := 1; ; n++ {
-		dl, _ := r.deadline()
+		dl := r.deadline()
 		release, err := c.limiter.Acquire(ctx, dl, r.info.shareKey())
 		if err != nil {
 			var le *resilience.LimitError
@@ -246,15 +229,7 @@ func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release 
 	if err != nil {
 		return zero, transportError(ctx, actx, err)
 	}
-	readToEnd := false // then there is nothing to drain
-	defer func() {
-		if readToEnd {
-			_ = resp.Body.Close()
-		} else {
-			drainAndClose(resp.Body)
-		}
-	}()
-
+	defer drainAndClose(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// The status is what matters: a body that does not arrive within
 		// the attempt timeout only costs the Envelope.
@@ -274,7 +249,6 @@ func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release 
 		// timeout, or the call ended.
 		return zero, transportError(ctx, actx, err)
 	}
-	readToEnd = true // readBody stops at the limit only when it fails
 	v, err := safeDecode(r.decode, resp.Header.Get("Content-Type"), buf.Bytes())
 	if err != nil {
 		var e *Error
@@ -289,7 +263,7 @@ func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release 
 // safeDecode runs decode and turns a panic (a bug) into an error, so that
 // one bad body cannot take the process down or leave coalesced callers
 // without an answer.
-func safeDecode[T any](decode decoder[T], contentType string, body []byte) (v T, err error) {
+func safeDecode[T any](decode func(string, []byte) (T, error), contentType string, body []byte) (v T, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			var zero T
