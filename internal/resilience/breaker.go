@@ -8,7 +8,8 @@ import (
 	"github.com/sony/gobreaker/v2"
 )
 
-// BreakerState is the state of a circuit breaker.
+// BreakerState is the state of a circuit breaker, in gobreaker.State's
+// order.
 type BreakerState uint8
 
 const (
@@ -35,18 +36,10 @@ var stateNames = [...]string{BreakerClosed: "closed", BreakerHalfOpen: "half_ope
 
 // Defaults of BreakerSettings, used for its zero fields.
 const (
-	// DefaultFailureRatio opens a breaker when half the counted calls in
-	// the window failed (Resilience4j's default).
-	DefaultFailureRatio = 0.5
-	// DefaultMinCalls is the number of counted calls a window needs before
-	// its failure ratio can open the breaker.
-	DefaultMinCalls = 20
-	// DefaultWindow is the length of the rolling window of counted calls.
-	DefaultWindow = 30 * time.Second
-	// DefaultOpenFor is how long an open breaker refuses calls.
-	DefaultOpenFor = 5 * time.Second
-	// DefaultHalfOpenCalls is how many probe calls a half-open breaker lets
-	// through.
+	DefaultFailureRatio  = 0.5 // Resilience4j's default
+	DefaultMinCalls      = 20
+	DefaultWindow        = 30 * time.Second
+	DefaultOpenFor       = 5 * time.Second
 	DefaultHalfOpenCalls = 1
 )
 
@@ -129,13 +122,10 @@ func newBreaker(s BreakerSettings) *Breaker {
 	}
 	if s.OnStateChange != nil {
 		on := s.OnStateChange
-		st.OnStateChange = func(_ string, from, to gobreaker.State) { on(stateOf(from), stateOf(to)) }
+		st.OnStateChange = func(_ string, from, to gobreaker.State) { on(BreakerState(from), BreakerState(to)) }
 	}
 	return &Breaker{cb: gobreaker.NewTwoStepCircuitBreaker[struct{}](st), openFor: s.OpenFor}
 }
-
-// stateOf translates a gobreaker state, whose values are in the same order.
-func stateOf(s gobreaker.State) BreakerState { return BreakerState(s) }
 
 // OpenError is returned by Breaker.Allow when the breaker refuses a call.
 type OpenError struct {
@@ -170,5 +160,5 @@ func (b *Breaker) State() BreakerState {
 	if b == nil {
 		return BreakerClosed
 	}
-	return stateOf(b.cb.State())
+	return BreakerState(b.cb.State())
 }

@@ -8,18 +8,15 @@ import (
 	"time"
 )
 
-// Group coalesces identical concurrent calls: calls with the same key share
-// one execution of the function, its result and its error, as with
-// golang.org/x/sync/singleflight, except for cancellation. The shared
-// execution runs on the first caller's goroutine (as singleflight's Do
-// does: a fresh goroutine per call would grow a new stack through the HTTP
-// client and the JSON decoder every time), on a context detached from the
-// callers' (it keeps the first caller's values, not its cancellation). A
-// caller that joined an execution leaves at once when its context ends; the
-// first caller, which runs it, returns its context's error when the
-// execution ends. The shared execution is cancelled only when every caller
-// has left. Results are shared as they are: callers must treat them as
-// read-only. The zero Group is ready to use; it is safe for concurrent use.
+// Group coalesces identical concurrent calls, as
+// golang.org/x/sync/singleflight's Do does, except for cancellation: the
+// shared execution runs on the first caller's goroutine but on a context
+// detached from the callers' (keeping the first caller's values); a caller
+// that joined leaves at once when its context ends, the first caller when
+// the execution ends, with its context's error; the execution is cancelled
+// only when every caller has left. Results are shared as they are: callers
+// must treat them as read-only. The zero Group is ready to use; it is safe
+// for concurrent use.
 type Group[K comparable, V any] struct {
 	mu      sync.Mutex
 	flights map[K]*flight[V]
@@ -40,10 +37,10 @@ type flight[V any] struct {
 // outlive them; the zero time when one of them has none.
 type Deadline func() time.Time
 
-// Do runs fn once for all concurrent callers with the same key and returns
-// its result. shared reports that the caller joined an execution another
-// caller started. fn gets the detached context and the callers' Deadline.
-// A panic in fn becomes every caller's error.
+// Do runs fn once for all concurrent callers with the same key, with the
+// detached context and the callers' Deadline, and returns its result; shared
+// reports that the caller joined another's execution. A panic in fn becomes
+// every caller's error.
 func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context, Deadline) (V, error)) (v V, err error, shared bool) {
 	dl, hasDeadline := ctx.Deadline()
 	g.mu.Lock()
@@ -66,9 +63,6 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context, De
 	}
 	g.flights[key] = fl
 	g.mu.Unlock()
-	// The first caller leaves like the others when its context ends (the
-	// execution goes on for those still waiting), but it returns only when
-	// the execution it runs ends.
 	stop := context.AfterFunc(ctx, func() { g.leave(key, fl) })
 	g.run(fctx, key, fl, fn)
 	if !stop() {

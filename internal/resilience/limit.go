@@ -23,12 +23,10 @@ type LimitError struct {
 // Error returns "concurrency limit reached".
 func (e *LimitError) Error() string { return "concurrency limit reached" }
 
-// Limiter bounds the requests in flight at once, globally (a
-// golang.org/x/sync/semaphore.Weighted) and per key (a semaphore of each
-// key's own, in front of the global one), so that one key's slow requests
-// cannot take every slot. The key is whoever the share belongs to: the
-// caller's certificate identity, or else its tenant. A key's semaphore lives
-// while calls hold or wait for it, so the keys never outnumber the calls in
+// Limiter bounds the requests in flight at once, globally and per key (in
+// front of the global limit), with golang.org/x/sync/semaphore, so that one
+// key's slow requests cannot take every slot. A key's semaphore lives while
+// calls hold or wait for it, so the keys never outnumber the calls in
 // flight. A request that finds no free slot waits for one, up to the queue
 // wait and never past its deadline. A nil *Limiter admits everything. It is
 // safe for concurrent use.
@@ -42,8 +40,7 @@ type Limiter struct {
 	shares map[string]*share
 }
 
-// share is one key's semaphore and the number of calls holding or waiting
-// for it.
+// share is one key's semaphore and how many calls hold or wait for it.
 type share struct {
 	sem  *semaphore.Weighted
 	refs int
@@ -77,7 +74,6 @@ func (l *Limiter) Acquire(ctx context.Context, deadline time.Time, key string) (
 	if ownFree && (l.global == nil || l.global.TryAcquire(1)) {
 		return l.releaser(key, own), nil
 	}
-	// Queue, bounded by the queue wait and the deadline.
 	wait := l.queue
 	if !deadline.IsZero() {
 		wait = min(wait, time.Until(deadline))
@@ -103,8 +99,8 @@ func (l *Limiter) Acquire(ctx context.Context, deadline time.Time, key string) (
 	return l.releaser(key, own), nil
 }
 
-// take returns key's share, counting the caller in, or nil when keys have no
-// cap.
+// take counts the caller in key's share and returns it; nil when keys have
+// no cap.
 func (l *Limiter) take(key string) *share {
 	if l.perKey <= 0 {
 		return nil
@@ -120,8 +116,8 @@ func (l *Limiter) take(key string) *share {
 	return s
 }
 
-// giveBack releases own's slot when held is set and counts the caller out
-// of own, forgetting it when no call uses it any more.
+// giveBack releases own's slot when held and counts the caller out of own,
+// forgetting it when no call uses it.
 func (l *Limiter) giveBack(key string, own *share, held bool) {
 	if own == nil {
 		return
