@@ -52,29 +52,24 @@ type Error struct {
 // what went wrong and the underlying error otherwise, and " (<n> attempts)"
 // after more than one attempt.
 func (e *Error) Error() string {
-	var b strings.Builder
+	msg := kinds[e.Kind].message
 	if e.Kind == KindAnswered {
-		b.WriteString("upstream answered ")
-		b.WriteString(strconv.Itoa(e.StatusCode))
-		if text := http.StatusText(e.StatusCode); text != "" {
-			b.WriteByte(' ')
-			b.WriteString(text)
-		}
+		msg = e.answered()
 		if env := e.Envelope; env != nil && cmp.Or(env.Description, env.Type) != "" {
-			b.WriteString(": ")
-			b.WriteString(cmp.Or(env.Description, env.Type))
+			msg += ": " + cmp.Or(env.Description, env.Type)
 		}
-	} else {
-		b.WriteString(kinds[e.Kind].message)
-		if e.Err != nil {
-			b.WriteString(": ")
-			b.WriteString(e.Err.Error())
-		}
+	} else if e.Err != nil {
+		msg += ": " + e.Err.Error()
 	}
 	if e.Attempts > 1 {
-		b.WriteString(" (" + strconv.Itoa(e.Attempts) + " attempts)")
+		msg += " (" + strconv.Itoa(e.Attempts) + " attempts)"
 	}
-	return b.String()
+	return msg
+}
+
+// answered is "upstream answered <code> <status text>".
+func (e *Error) answered() string {
+	return strings.TrimSpace("upstream answered " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode))
 }
 
 // Unwrap returns the underlying error, so that errors.Is finds a context

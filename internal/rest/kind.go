@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -132,7 +131,7 @@ func (e *Error) Status() (codes.Code, string, string) {
 	k := e.info()
 	switch e.Kind {
 	case KindAnswered:
-		return k.code, k.reason, strings.TrimSpace("upstream answered " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode))
+		return k.code, k.reason, e.answered()
 	case KindUnreachable:
 		return k.code, k.reason, k.message + " (" + causeText[e.Cause] + ")"
 	}
