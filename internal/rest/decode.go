@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -19,21 +18,12 @@ var (
 
 // decodeOptions make github.com/go-json-experiment/json decode the
 // upstream's ASP.NET JSON exactly as encoding/json does with the DTOs'
-// struct tags (the differential fuzz tests in oracle_test.go check it):
-//
-//   - object names match field names in any casing, by Unicode simple
-//     folding as strings.EqualFold ("ſ", U+017F, matches s), and
-//     underscores and dashes are not ignored ("company_name" is unknown);
-//   - unknown members are skipped (the library's default; they must still
-//     be valid JSON);
-//   - a repeated name is decoded again into what the first one filled, so
-//     the last scalar wins and objects merge; an array decodes into the
-//     elements already in the slice; null sets a pointer, slice or map to
-//     nil and leaves a struct as it is (encoding/json's merge semantics);
-//   - invalid UTF-8 in strings, and escaped lone surrogates, become U+FFFD.
-//
-// A value of the wrong JSON kind for its field, or a number that does not
-// fit a float64, is an error.
+// struct tags (oracle_test.go checks it): names match in any casing (by
+// strings.EqualFold, without ignoring underscores or dashes), unknown
+// members are skipped, a repeated name is decoded again into what the first
+// filled (encoding/json's merge semantics), and invalid UTF-8 becomes
+// U+FFFD. A value of the wrong JSON kind, or a number that does not fit a
+// float64, is an error.
 var decodeOptions = json.JoinOptions(
 	json.MatchCaseInsensitiveNames(true),
 	jsonv1.MatchCaseSensitiveDelimiter(true),
@@ -42,18 +32,14 @@ var decodeOptions = json.JoinOptions(
 	jsontext.AllowInvalidUTF8(true),
 )
 
-// DecodeReseller decodes a GET /v1/Resellers/{resellerId} 200 body. It is
-// tolerant the way the ASP.NET upstream is: property names match in any
-// casing, null and missing properties leave fields nil, unknown properties
-// are ignored, and offerTypeMargins may come wrapped (see OfferTypeMargins).
-// A repeated property is decoded again, the last value winning (objects are
-// merged, as encoding/json does), and invalid UTF-8 in strings becomes
-// U+FFFD. A leading UTF-8 byte order mark is skipped. Each provider
-// reseller's ProviderData is parsed from its final resellerProviderData. An
-// empty body, a top-level value that is not an object, malformed JSON or a
-// property of the wrong JSON type fails with a KindUndecodable *Error and a nil
-// Reseller; its message never quotes the body. The result shares no memory
-// with body.
+// DecodeReseller decodes a GET /v1/Resellers/{resellerId} 200 body
+// tolerantly, as encoding/json did (see decodeOptions): null and missing
+// properties leave fields nil, offerTypeMargins may come wrapped (see
+// OfferTypeMargins), a leading byte order mark is skipped, and each provider
+// reseller's ProviderData is parsed from its resellerProviderData. An empty
+// body, a value that is not an object, malformed JSON or a property of the
+// wrong JSON type fails with a KindUndecodable *Error whose message never
+// quotes the body. The result shares no memory with body.
 func DecodeReseller(body []byte) (*Reseller, error) {
 	body = trimLeft(body)
 	if len(body) == 0 {
@@ -132,12 +118,10 @@ type ProviderData struct {
 // ProviderData.SecondaryMpnIDs (see mpnIDs).
 var providerDataOptions = json.JoinOptions(decodeOptions, json.WithUnmarshalers(json.UnmarshalFromFunc(mpnIDs)))
 
-// parseProviderData parses a resellerProviderData document. Property names
-// match in any casing, unknown properties are ignored, and MPN ids sent as
-// JSON numbers are kept as their digits; null entries are skipped. ok is
-// false, with the zero ProviderData, when b (after white space and byte
-// order marks) is not a JSON object (empty, "null", malformed, an array,
-// ...) or when a known property has the wrong JSON type.
+// parseProviderData parses a resellerProviderData document as DecodeReseller
+// does, MPN ids sent as numbers kept as their digits and null ones skipped.
+// ok is false, with the zero ProviderData, when b is not a JSON object or a
+// known property has the wrong JSON type.
 func parseProviderData(b []byte) (ProviderData, bool) {
 	b = trimLeft(b)
 	if len(b) == 0 || b[0] != '{' {
@@ -152,13 +136,11 @@ func parseProviderData(b []byte) (ProviderData, bool) {
 
 var errMpnID = errors.New("an MPN id is neither a string nor a number")
 
-// mpnIDs reads an array of MPN ids that may be strings or numbers (a
-// number kept as its literal text), skipping nulls; it leaves anything else
-// to the library, which sets nil for null and reports the rest. It is the
-// only []string the provider data holds.
+// mpnIDs reads the array of MPN ids (the provider data's only []string),
+// strings or numbers (kept as their text), skipping nulls; it leaves
+// anything but an array to the library.
 func mpnIDs(dec *jsontext.Decoder, p *[]string) error {
 	if dec.PeekKind() != '[' {
-		// null (nil), or a mismatch for the library to report.
 		return errors.ErrUnsupported
 	}
 	if _, err := dec.ReadToken(); err != nil {
@@ -173,12 +155,8 @@ func mpnIDs(dec *jsontext.Decoder, p *[]string) error {
 		switch v.Kind() {
 		case 'n':
 		case '"':
-			if s := v[1 : len(v)-1]; bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
-				ids = append(ids, string(s))
-			} else {
-				s, _ := jsontext.AppendUnquote(nil, v) // invalid UTF-8 is replaced
-				ids = append(ids, string(s))
-			}
+			s, _ := jsontext.AppendUnquote(nil, v) // invalid UTF-8 is replaced
+			ids = append(ids, string(s))
 		case '0':
 			ids = append(ids, string(v))
 		default:

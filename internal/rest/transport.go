@@ -16,8 +16,7 @@ type TransportConfig struct {
 	TLS *tls.Config
 
 	// MaxConns is the most connections to the upstream host, in use or
-	// idle; it should match the concurrency limit (Config.MaxConcurrent),
-	// so that every request slot can keep a warm connection. Zero means
+	// idle; it should match Config.MaxConcurrent. Zero means
 	// DefaultMaxConcurrent.
 	MaxConns int
 
@@ -28,18 +27,13 @@ type TransportConfig struct {
 }
 
 // NewTransport returns net/http's Transport tuned for many concurrent calls
-// to a single upstream host: up to MaxConns connections to it and as many
-// idle ones kept (so the idle pool covers every request slot), idle
-// connections closed after 90s, a 10s dial and TLS handshake timeout, HTTP/2
-// when the upstream offers it over TLS (ALPN), with pings that detect a dead
-// HTTP/2 connection, gzip asked for and decompressed transparently (the
-// body limit applies to the decompressed bytes), response headers limited
-// to 1 MiB, and proxies taken from the environment (HTTPS_PROXY,
-// HTTP_PROXY, NO_PROXY).
-//
-// net/http watches idle connections and discards one on which bytes arrive
-// that nobody asked for, so an upstream that answers twice cannot hand one
-// caller's answer to the next.
+// to a single upstream host: as many idle connections kept as MaxConns, so
+// that every request slot keeps a warm one; HTTP/2 over TLS when offered,
+// with pings that detect a dead connection; gzip decompressed transparently
+// (the body limit applies to the decompressed bytes); proxies from the
+// environment. net/http discards an idle connection on which unasked bytes
+// arrive, so an upstream that answers twice cannot hand one caller's answer
+// to the next.
 func NewTransport(cfg TransportConfig) *http.Transport {
 	maxConns := cfg.MaxConns
 	if maxConns <= 0 {
