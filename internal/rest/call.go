@@ -25,8 +25,8 @@ type request[T any] struct {
 // operationKey is the context key of the operation a request belongs to.
 type operationKey struct{}
 
-// WithOperation returns ctx for an upstream request of operation op. The
-// Client sets it on each call; Operation reads it.
+// WithOperation returns ctx for an upstream request of operation op, which
+// Operation reads.
 func WithOperation(ctx context.Context, op string) context.Context {
 	return context.WithValue(ctx, operationKey{}, op)
 }
@@ -100,8 +100,9 @@ func execute[T any](ctx context.Context, c *Client, r request[T]) (v T, err erro
 	return v, err
 }
 
-// attempts makes the attempts of one call; its error is an *Error that
-// records how many there were.
+// attempts makes the attempts of one call, each holding a request slot,
+// within the tenant's retry budget and the global ceiling; its error is an
+// *Error that records how many there were.
 func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, r request[T]) (T, error) {
 	var zero T
 	var last *Error // the previous attempt's error
@@ -149,10 +150,7 @@ func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, 
 	}
 }
 
-// attemptOutcome is what one attempt means for its tenant's retry budget:
-// a retryable failure (or a certificate that does not verify) is a failure,
-// an attempt the caller abandoned or that could not be built is neutral,
-// anything else a success.
+// attemptOutcome is what one attempt means for its tenant's retry budget.
 func attemptOutcome(e *Error, retry bool) resilience.Outcome {
 	switch {
 	case retry, e.health() == resilience.Failure:
@@ -231,8 +229,6 @@ func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release 
 	}
 	defer drainAndClose(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		// The status is what matters: a body that does not arrive within
-		// the attempt timeout only costs the Envelope.
 		return zero, c.upstreamError(resp)
 	}
 	if resp.ContentLength > c.cfg.MaxBodyBytes {
@@ -245,9 +241,7 @@ func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release 
 		if errors.As(err, &e) {
 			return zero, e
 		}
-		// The body was cut mid-way (reset, early EOF), ran past the attempt
-		// timeout, or the call ended.
-		return zero, transportError(ctx, actx, err)
+		return zero, transportError(ctx, actx, err) // cut mid-way, timed out or cancelled
 	}
 	v, err := safeDecode(r.decode, resp.Header.Get("Content-Type"), buf.Bytes())
 	if err != nil {
@@ -260,9 +254,7 @@ func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release 
 	return v, nil
 }
 
-// safeDecode runs decode and turns a panic (a bug) into an error, so that
-// one bad body cannot take the process down or leave coalesced callers
-// without an answer.
+// safeDecode runs decode, turning a panic (a bug) into an error.
 func safeDecode[T any](decode func(string, []byte) (T, error), contentType string, body []byte) (v T, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -273,18 +265,16 @@ func safeDecode[T any](decode func(string, []byte) (T, error), contentType strin
 	return decode(contentType, body)
 }
 
-// errAttemptTimedOut is the cancellation cause of an attempt's context when
-// the attempt timeout runs out.
+// errAttemptTimedOut is the cause of an attempt's context that timed out.
 var errAttemptTimedOut = errors.New("upstream sent no complete response within the attempt timeout")
 
-// undecodable returns the KindUndecodable error of a body that does not
-// decode into what.
+// undecodable is the error of a body that does not decode into what.
 func undecodable(what string, err error) *Error {
 	return &Error{Kind: KindUndecodable, Err: fmt.Errorf("decode %s: %w", what, err)}
 }
 
 // transportError classifies an error from sending the request or reading
-// the body: the call's end, the attempt timeout, or no answer (AsError).
+// the body.
 func transportError(ctx, actx context.Context, err error) *Error {
 	if ctx.Err() == nil && actx != ctx && errors.Is(context.Cause(actx), errAttemptTimedOut) {
 		return &Error{Kind: KindTimeout, Cause: CauseTimeout, Err: errAttemptTimedOut}

@@ -60,7 +60,8 @@ type Config struct {
 	// default settings, shared by all such Clients.
 	Transport http.RoundTripper
 
-	// UserAgent is the User-Agent header value; empty means DefaultUserAgent.
+	// UserAgent is the User-Agent header value, without control
+	// characters; empty means DefaultUserAgent.
 	UserAgent string
 
 	// MaxBodyBytes caps how many bytes of a response body are read: a 2xx
@@ -155,11 +156,9 @@ const (
 	RejectTenantConcurrencyLimit = "tenant_concurrency_limit"
 )
 
-// Client calls the CloudCockpit partner REST API. Build it with New. A Client
-// is safe for concurrent use by multiple goroutines; its configuration is
-// immutable, and it holds the state its calls share: the per-tenant
-// breakers and retry budgets, the per-caller request slots, the global limits
-// and the calls in flight for coalescing.
+// Client calls the CloudCockpit partner REST API. Build it with New. It is
+// safe for concurrent use, and holds the state its calls share (breakers,
+// retry budgets, request slots, calls in flight).
 type Client struct {
 	cfg     Config // defaults applied
 	tenants *resilience.Tenants
@@ -185,28 +184,20 @@ type flightKey struct {
 // Caller become request headers, each omitted when empty; values must not
 // contain control characters.
 type CallInfo struct {
-	// Tenant is sent as X-Tenant: the portal domain of the tenant, for
-	// example portal.cloudcockpit.com.
+	// Tenant is sent as X-Tenant: the tenant's portal domain.
 	Tenant string
-
-	// Authorization is sent unchanged as Authorization, normally
-	// "Bearer <JWT>". The package never logs it or puts it in an error.
+	// Authorization is sent unchanged, normally "Bearer <JWT>". The package
+	// never logs it or puts it in an error.
 	Authorization string
-
-	// CorrelationID is sent as X-Correlation-Id so that upstream audit logs
-	// and error envelopes can be correlated with the call.
+	// CorrelationID is sent as X-Correlation-Id.
 	CorrelationID string
-
-	// Traceparent and Tracestate are the caller's W3C trace context, sent
-	// as such. With tracing on, the tracing transport replaces them with its
-	// client span's.
+	// Traceparent and Tracestate are the caller's W3C trace context (a
+	// tracing transport replaces them with its client span's).
 	Traceparent, Tracestate string
-
-	// Caller is the authenticated identity of the client (its certificate's
-	// URI SAN, else its subject), or empty when there is none. It is never
-	// sent; when set, it rather than Tenant owns the call's share of the
-	// upstream slots (Config.TenantMaxConcurrent), so that a client cannot
-	// multiply its share by sending more tenant names.
+	// Caller is the client's authenticated identity (certificate URI SAN,
+	// else subject), or empty. It is never sent; when set, it rather than
+	// Tenant owns the call's share of the request slots, so that a client
+	// cannot multiply its share by sending more tenant names.
 	Caller string
 }
 
@@ -220,11 +211,7 @@ func (ci CallInfo) shareKey() string {
 	return ci.Tenant
 }
 
-// New validates cfg and returns a Client. It fails with a descriptive error
-// when BaseURL is missing or not an absolute http(s) URL with a host, when it
-// has credentials, a query or a fragment, when UserAgent contains control
-// characters, or when a size, count or duration that must not be negative
-// is.
+// New validates cfg (see Config) and returns a Client.
 func New(cfg Config) (*Client, error) {
 	base, err := parseBaseURL(cfg.BaseURL)
 	if err != nil {
@@ -337,11 +324,10 @@ func (c *Client) Tenants() int {
 	return c.tenants.Len()
 }
 
-// GetReseller fetches one reseller: GET {base}/v1/Resellers/{resellerID}.
-// The result may be shared with coalesced callers: treat it as read-only.
-// The id is sent as exactly one escaped path segment whatever it contains ("a/b"
-// becomes "a%2Fb"); an empty id, "." or ".." fails with KindInvalid.
-// See the package documentation for the errors it returns.
+// GetReseller fetches one reseller: GET {base}/v1/Resellers/{resellerID},
+// the id escaped as one path segment ("a/b" becomes "a%2Fb"); an empty id,
+// "." or ".." fails with KindInvalid. The result may be shared with
+// coalesced callers: treat it as read-only.
 func (c *Client) GetReseller(ctx context.Context, ci CallInfo, resellerID string) (r *Reseller, err error) {
 	switch resellerID {
 	case "":
@@ -360,11 +346,9 @@ func (c *Client) GetReseller(ctx context.Context, ci CallInfo, resellerID string
 }
 
 // GetAcceptanceLink fetches the link a customer follows to accept a
-// relationship: GET {base}/v1/Customers/relationship-acceptance with the
-// query parameters providerInstanceId and, when resellerID is not empty,
-// resellerId. The result is an absolute http(s) URL; see
-// DecodeAcceptanceLink for the accepted body forms and the package
-// documentation for the errors it returns.
+// relationship: GET {base}/v1/Customers/relationship-acceptance with
+// providerInstanceId and, when not empty, resellerId; see
+// DecodeAcceptanceLink.
 func (c *Client) GetAcceptanceLink(ctx context.Context, ci CallInfo, providerInstanceID, resellerID string) (string, error) {
 	q := make(url.Values, 2)
 	q.Set("providerInstanceId", providerInstanceID)
@@ -385,10 +369,8 @@ func decodeReseller(_ string, body []byte) (*Reseller, error) {
 	return DecodeReseller(body)
 }
 
-// setHeaders sets exactly the headers the upstream gets: the CallInfo ones
-// that are not empty, User-Agent and Accept. The values share one
-// allocation; each is a slice of capacity 1, so that appending to one (as
-// Header.Add does) cannot reach another.
+// setHeaders sets exactly the headers the upstream gets. The values share
+// one allocation, each a slice of capacity 1 that appending cannot spill.
 func (c *Client) setHeaders(h http.Header, ci CallInfo) {
 	v := &[...]string{c.cfg.UserAgent, "application/json", ci.Tenant, ci.Authorization, ci.CorrelationID, ci.Traceparent, ci.Tracestate}
 	for i, name := range [...]string{"User-Agent", "Accept", apierr.HeaderTenant, apierr.HeaderAuthorization,
@@ -415,9 +397,8 @@ func (c *Client) readBody(buf *bytes.Buffer, body io.Reader) error {
 	return nil
 }
 
-// upstreamError builds the *Error for a non-2xx answer. A body that cannot be
-// read or is over the limit only costs the Envelope: the status is what
-// matters.
+// upstreamError builds the *Error for a non-2xx answer; a body that cannot
+// be read in time or in full only costs the Envelope.
 func (c *Client) upstreamError(resp *http.Response) *Error {
 	e := &Error{
 		Kind:        KindAnswered,
@@ -474,8 +455,7 @@ func checkCallInfo(ci CallInfo) error {
 	return nil
 }
 
-// bufferPool recycles response body buffers; decoding copies what it keeps,
-// so a buffer is free again once the decode function returns.
+// bufferPool recycles response body buffers; decoding copies what it keeps.
 var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // getBuffer returns an empty pooled buffer, grown for a body of the given
@@ -484,8 +464,7 @@ func getBuffer(contentLength int64) *bytes.Buffer {
 	buf := bufferPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	if contentLength > 0 && contentLength <= maxPooledBuffer {
-		// ReadFrom wants MinRead spare bytes before it sees EOF.
-		buf.Grow(int(contentLength) + bytes.MinRead)
+		buf.Grow(int(contentLength) + bytes.MinRead) // ReadFrom wants MinRead spare bytes to see EOF
 	}
 	return buf
 }

@@ -9,14 +9,13 @@ import (
 )
 
 // DecodeAcceptanceLink decodes a GET /v1/Customers/relationship-acceptance
-// 200 body into the link. The documented form is a JSON string
-// ("\"https://...\""); an ASP.NET server may instead send the raw URL as
-// text/plain. So a body (trimmed of white space and a byte order mark) that
-// starts with a double quote is decoded as a JSON string; otherwise, when
-// contentType is text/plain or the body starts with http:// or https://, the
-// trimmed text is the link. An empty body, any other JSON value (object,
-// number, null, ...) and a link that is not an absolute http(s) URL with a
-// host fail with a KindUndecodable *Error. The link is returned as sent, not re-encoded.
+// 200 body into the link: the documented JSON string, or the raw URL an
+// ASP.NET server may send as text/plain. A body (trimmed of white space and
+// byte order marks) that starts with a double quote is decoded as a JSON
+// string; otherwise, when contentType is text/plain or the body starts with
+// http:// or https://, the text is the link. Any other body, and a link
+// that is not an absolute http(s) URL with a host, fail with a
+// KindUndecodable *Error. The link is returned as sent, not re-encoded.
 func DecodeAcceptanceLink(contentType string, body []byte) (string, error) {
 	b := bytes.TrimRight(trimLeft(body), " \t\r\n")
 	if len(b) == 0 {

@@ -10,29 +10,19 @@ import (
 )
 
 // errMargin reports an offer type's margin that is not a PriceMargin object
-// (or null). The library wraps it with the offerTypeMargins' location; the
-// error of the nested decoding would locate the margin within
-// offerTypeMargins and name the offer type, which is upstream text.
+// (or null), instead of the nested decoding's error, which would name the
+// offer type (upstream text).
 var errMargin = errors.New("an offer type's margin is not an object of the PriceMargin shape")
 
-// UnmarshalJSONFrom implements json.UnmarshalerFrom of
-// github.com/go-json-experiment/json with the wrapper rule described on
-// OfferTypeMargins, and decodes as encoding/json did:
-//
-//   - when the first name cannot be "value" (in any casing, escapes
-//     considered), the object is a plain dictionary decoded as a map: names
-//     kept as sent, each entry decoded from scratch, so a repeated name's
-//     last value wins but every value must decode (null is the zero
-//     PriceMargin);
-//   - otherwise the members are taken by exact name, the last of a repeated
-//     name winning (the values it replaced are not decoded); an object whose
-//     single member is named "value" in any casing is the wrapper when that
-//     member holds null (nil) or an object none of whose names is a
-//     PriceMargin field; then each margin is decoded.
+// UnmarshalJSONFrom implements github.com/go-json-experiment/json's
+// UnmarshalerFrom with the wrapper rule of OfferTypeMargins, as encoding/json
+// did: when the first name cannot be "value" (escapes considered), the
+// object is a dictionary decoded as a map, every repeated value decoded;
+// otherwise the members are taken by exact name, the last of a repeated name
+// winning undecoded, the wrapper unwrapped, and each margin decoded.
 func (m *OfferTypeMargins) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if k := dec.PeekKind(); k != '{' {
-		// null (nil), or a mismatch for the library to report.
-		return errors.ErrUnsupported
+		return errors.ErrUnsupported // null (nil), or a mismatch for the library
 	}
 	raw, err := dec.ReadValue()
 	if err != nil {
