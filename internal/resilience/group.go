@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -25,8 +24,8 @@ type Group[K comparable, V any] struct {
 // flight is one shared execution.
 type flight[V any] struct {
 	cancel   context.CancelFunc
-	deadline atomic.Int64 // the latest caller deadline, Unix nanoseconds; 0: none
-	waiters  int          // guarded by Group.mu
+	deadline time.Time // the latest caller deadline, zero: none; guarded by Group.mu
+	waiters  int       // guarded by Group.mu
 	done     chan struct{}
 	val      V // written before done is closed
 	err      error
@@ -47,15 +46,14 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context, De
 	fl, ok := g.flights[key]
 	if ok {
 		fl.waiters++
+		if !hasDeadline || (!fl.deadline.IsZero() && dl.After(fl.deadline)) {
+			fl.deadline = dl
+		}
 		g.mu.Unlock()
-		fl.extendDeadline(dl, hasDeadline)
 		v, err = g.wait(ctx, key, fl)
 		return v, err, true
 	}
-	fl = &flight[V]{waiters: 1, done: make(chan struct{})}
-	if hasDeadline {
-		fl.deadline.Store(dl.UnixNano())
-	}
+	fl = &flight[V]{waiters: 1, done: make(chan struct{}), deadline: dl}
 	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx)) //nolint:gosec // G118: called by run and by the last caller to leave
 	fl.cancel = cancel
 	if g.flights == nil {
@@ -87,7 +85,11 @@ func (g *Group[K, V]) run(ctx context.Context, key K, fl *flight[V], fn func(con
 		fl.cancel()
 		close(fl.done)
 	}()
-	fl.val, fl.err = fn(ctx, fl.deadlineTime)
+	fl.val, fl.err = fn(ctx, func() time.Time {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return fl.deadline
+	})
 }
 
 // wait waits for fl's outcome or leaves when ctx ends.
@@ -128,27 +130,4 @@ func (g *Group[K, V]) Waiting() int {
 		n += fl.waiters
 	}
 	return n
-}
-
-// extendDeadline raises the flight's deadline to d, or removes it when the
-// new caller has none.
-func (fl *flight[V]) extendDeadline(d time.Time, ok bool) {
-	n := int64(0)
-	if ok {
-		n = d.UnixNano()
-	}
-	for {
-		cur := fl.deadline.Load()
-		if cur == 0 || (n != 0 && n <= cur) || fl.deadline.CompareAndSwap(cur, n) {
-			return
-		}
-	}
-}
-
-// deadlineTime is the flight's Deadline.
-func (fl *flight[V]) deadlineTime() time.Time {
-	if n := fl.deadline.Load(); n != 0 {
-		return time.Unix(0, n)
-	}
-	return time.Time{}
 }

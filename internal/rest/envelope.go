@@ -2,6 +2,7 @@ package rest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"math"
 	"slices"
@@ -33,20 +34,13 @@ func DecodeEnvelope(body []byte) (*Envelope, bool) {
 	if !present(wire.StatusCode) && !present(wire.Type) && !present(wire.Description) && !present(wire.Errors) {
 		return nil, false
 	}
-	env := &Envelope{
-		StatusCode:    lenientInt(wire.StatusCode),
+	return &Envelope{
+		StatusCode:    cmp.Or(lenientInt(wire.StatusCode), lenientInt(wire.Status)),
 		Type:          lenientString(wire.Type),
-		Description:   lenientString(wire.Description),
+		Description:   cmp.Or(lenientString(wire.Description), lenientString(wire.Title)),
 		CorrelationID: lenientString(wire.CorrelationID),
 		Errors:        lenientPropertyErrors(wire.Errors),
-	}
-	if env.StatusCode == 0 {
-		env.StatusCode = lenientInt(wire.Status)
-	}
-	if env.Description == "" {
-		env.Description = lenientString(wire.Title)
-	}
-	return env, true
+	}, true
 }
 
 // present reports whether a property was sent with a value other than null.
