@@ -2,6 +2,7 @@ package resilience
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 
@@ -31,7 +32,7 @@ func (e *LimitError) Error() string { return "concurrency limit reached" }
 // wait and never past its deadline. A nil *Limiter admits everything. It is
 // safe for concurrent use.
 type Limiter struct {
-	global *semaphore.Weighted // nil: no global limit
+	global *semaphore.Weighted // of math.MaxInt64 slots when there is no global limit
 	limit  int
 	perKey int // ≤ 0: no per-key limit
 	queue  time.Duration
@@ -54,11 +55,11 @@ func NewLimiter(n, perKey int, queue time.Duration) *Limiter {
 	if n <= 0 && perKey <= 0 {
 		return nil
 	}
-	l := &Limiter{limit: n, perKey: perKey, queue: max(queue, 0), shares: make(map[string]*share)}
+	global := semaphore.NewWeighted(math.MaxInt64)
 	if n > 0 {
-		l.global = semaphore.NewWeighted(int64(n))
+		global = semaphore.NewWeighted(int64(n))
 	}
-	return l
+	return &Limiter{global: global, limit: n, perKey: perKey, queue: max(queue, 0), shares: make(map[string]*share)}
 }
 
 // Acquire takes one of key's slots (when keys have a cap) and then a global
@@ -71,7 +72,7 @@ func (l *Limiter) Acquire(ctx context.Context, deadline time.Time, key string) (
 	}
 	own := l.take(key)
 	ownFree := own == nil || own.sem.TryAcquire(1)
-	if ownFree && (l.global == nil || l.global.TryAcquire(1)) {
+	if ownFree && l.global.TryAcquire(1) {
 		return l.releaser(key, own), nil
 	}
 	wait := l.queue
@@ -90,11 +91,9 @@ func (l *Limiter) Acquire(ctx context.Context, deadline time.Time, key string) (
 			return nil, l.waitFailed(ctx, true)
 		}
 	}
-	if l.global != nil {
-		if err := l.global.Acquire(wctx, 1); err != nil {
-			l.giveBack(key, own, true)
-			return nil, l.waitFailed(ctx, false)
-		}
+	if err := l.global.Acquire(wctx, 1); err != nil {
+		l.giveBack(key, own, true)
+		return nil, l.waitFailed(ctx, false)
 	}
 	return l.releaser(key, own), nil
 }
@@ -135,9 +134,7 @@ func (l *Limiter) giveBack(key string, own *share, held bool) {
 // releaser returns the function that gives back own's and the global slot.
 func (l *Limiter) releaser(key string, own *share) func() {
 	return func() {
-		if l.global != nil {
-			l.global.Release(1)
-		}
+		l.global.Release(1)
 		l.giveBack(key, own, true)
 	}
 }
