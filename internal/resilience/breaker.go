@@ -52,25 +52,20 @@ type BreakerSettings struct {
 	// over the window reaches it, once MinCalls calls are counted. Zero
 	// means DefaultFailureRatio; a negative value disables breakers.
 	FailureRatio float64
-
 	// MinCalls is the number of counted calls (successes and failures) in
 	// the window below which the breaker never opens. Zero means
 	// DefaultMinCalls.
 	MinCalls uint32
-
 	// Window is the rolling window over which calls are counted, in ten
 	// buckets. Zero means DefaultWindow.
 	Window time.Duration
-
 	// OpenFor is how long an open breaker refuses calls before it turns
 	// half-open. Zero means DefaultOpenFor.
 	OpenFor time.Duration
-
 	// HalfOpenCalls is how many probe calls a half-open breaker lets
 	// through at a time, and how many successes close it. Zero means
 	// DefaultHalfOpenCalls.
 	HalfOpenCalls uint32
-
 	// OnStateChange, when not nil, is called with every change of a
 	// tenant's breaker, synchronously under that breaker's lock: it must be
 	// quick and must not use the breaker. It never receives the tenant's

@@ -18,11 +18,9 @@ type TenantSettings struct {
 	// with a success) and, apart from them, the unproven ones. Zero or
 	// negative means DefaultMaxTenants.
 	MaxTenants int
-
 	// Idle is how long a tenant's state is kept after its last call ended.
 	// Zero or negative means DefaultTenantIdle.
 	Idle time.Duration
-
 	// Breaker configures each tenant's circuit breaker.
 	Breaker BreakerSettings
 }

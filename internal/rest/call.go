@@ -117,7 +117,7 @@ func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, 
 					reason = RejectTenantConcurrencyLimit
 				}
 				c.rejected(r.op, reason)
-				err = &Error{Kind: KindOverLimit, Limit: int64(le.Limit), PerTenant: le.PerKey, RetryAfter: le.RetryAfter, HasRetryAfter: true}
+				err = &Error{Kind: KindOverLimit, Limit: int64(le.Limit), RetryAfter: le.RetryAfter, HasRetryAfter: true}
 			}
 			if last != nil && ctx.Err() == nil {
 				return zero, withAttempts(last, n-1)

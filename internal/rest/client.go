@@ -52,70 +52,57 @@ type Config struct {
 	// http or https URL with a host, without credentials, query or fragment.
 	// It may carry a path prefix; a trailing slash is ignored.
 	BaseURL string
-
 	// Transport sends the requests, one RoundTrip per attempt, without an
 	// http.Client around it: redirects are never followed (the API does not
 	// redirect, and following one would send the caller's X-Tenant and
 	// Authorization to another URL). Nil means one NewTransport with
 	// default settings, shared by all such Clients.
 	Transport http.RoundTripper
-
 	// UserAgent is the User-Agent header value, without control
 	// characters; empty means DefaultUserAgent.
 	UserAgent string
-
 	// MaxBodyBytes caps how many bytes of a response body are read: a 2xx
 	// body over it fails with KindTooLarge, a non-2xx one loses its
 	// Envelope. Zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-
 	// Timeout bounds a call, all attempts and back-off included, when its
 	// context has no deadline (a context deadline is used as it is). Zero
 	// means DefaultTimeout.
 	Timeout time.Duration
-
 	// AttemptTimeout bounds each attempt from sending the request to the
 	// end of the response body, so that a body that drips cannot hold a
 	// request slot; running out is a retryable KindTimeout. Zero means
 	// DefaultAttemptTimeout; negative disables it.
 	AttemptTimeout time.Duration
-
 	// MaxAttempts is the most attempts a call makes, the first included
 	// (see the package documentation for what is retried). Zero means
 	// DefaultMaxAttempts; 1 disables retries.
 	MaxAttempts int
-
 	// RetryBackoff is the back-off base: before retry n the client waits a
 	// random duration in [0, min(MaxRetryBackoff, RetryBackoff·2^(n-1))).
 	// Zero means DefaultRetryBackoff.
 	RetryBackoff time.Duration
-
 	// MaxRetryBackoff caps the back-off. Zero means DefaultMaxRetryBackoff.
 	MaxRetryBackoff time.Duration
-
 	// RetryRatio bounds the retries of all tenants together to this share
 	// of the first attempts (resilience.RetryCeiling). Zero means
 	// resilience.DefaultRetryRatio (0.1); negative allows no retries.
 	RetryRatio float64
-
 	// MaxConcurrent limits the upstream requests in flight at once. A
 	// request over it waits for a slot up to QueueTimeout (never past its
 	// deadline), then fails with KindOverLimit. Zero means
 	// DefaultMaxConcurrent; negative means no limit.
 	MaxConcurrent int
-
 	// TenantMaxConcurrent limits the requests in flight of one caller
 	// (CallInfo.Caller, else the tenant), in front of MaxConcurrent, so that
-	// one caller's slow calls cannot take every slot; over it, a request
-	// fails with KindOverLimit and PerTenant set. Zero means half of
+	// one caller's slow calls cannot take every slot (over it, a request
+	// fails as over MaxConcurrent). Zero means half of
 	// MaxConcurrent (at least 1); negative means no per-caller limit.
 	TenantMaxConcurrent int
-
 	// QueueTimeout is the longest a request waits for a slot. Zero means
 	// DefaultQueueTimeout; negative means a request over the limit fails at
 	// once.
 	QueueTimeout time.Duration
-
 	// Breaker configures each tenant's circuit breaker; its zero value means
 	// the resilience package's defaults, and a negative FailureRatio
 	// disables breakers. A call counts once, after its retries, by its
@@ -123,26 +110,21 @@ type Config struct {
 	// attempt timeouts fail. An open breaker refuses calls with
 	// KindCircuitOpen.
 	Breaker resilience.BreakerSettings
-
 	// MaxTenants bounds the tenants with state of their own, proven and
 	// unproven apart (resilience.Tenants). Zero or negative means
 	// resilience.DefaultMaxTenants.
 	MaxTenants int
-
 	// TenantIdle is how long a tenant's state outlives its last call. Zero
 	// means resilience.DefaultTenantIdle.
 	TenantIdle time.Duration
-
 	// DisableCoalescing turns off the sharing of one upstream call between
 	// identical concurrent calls; by default they share it.
 	DisableCoalescing bool
-
 	// OnCoalesced, when not nil, is called with the operation name
 	// (apierr.OpGetReseller or apierr.OpGetAcceptanceLink) each time a call
 	// joins another's upstream request. It must be cheap and safe for
 	// concurrent use (a metrics counter).
 	OnCoalesced func(operation string)
-
 	// OnRejected, when not nil, is called with the operation name and a
 	// Reject reason each time a call or retry is refused before anything was
 	// sent. It must be cheap and safe for concurrent use.

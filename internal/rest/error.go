@@ -35,11 +35,8 @@ type Error struct {
 	// Cause is the category of a KindUnreachable or KindTimeout failure.
 	Cause Cause
 	// Limit is the body size limit in bytes (KindTooLarge) or the number of
-	// request slots (KindOverLimit); PerTenant reports that the caller's
-	// share of the slots (its identity's, else its tenant's) was full
-	// rather than the global limit.
-	Limit     int64
-	PerTenant bool
+	// request slots, the caller's share or all (KindOverLimit).
+	Limit int64
 	// Attempts is the number of upstream attempts the call made, retries
 	// included; 0 when nothing was sent.
 	Attempts int
@@ -81,16 +78,12 @@ func (e *Error) Unwrap() error { return e.Err }
 type Envelope struct {
 	// StatusCode is the HTTP status the upstream meant; 0 when absent.
 	StatusCode int `json:"statusCode"`
-
 	// Type is the upstream's error type, "" when absent or null.
 	Type string `json:"type"`
-
 	// Description describes the error scenario, "" when absent or null.
 	Description string `json:"description"`
-
 	// CorrelationID echoes the request's X-Correlation-Id, "" when absent.
 	CorrelationID string `json:"correlationId"`
-
 	// Errors lists per-property problems; nil when there are none.
 	Errors []PropertyError `json:"errors"`
 }
@@ -101,7 +94,6 @@ type Envelope struct {
 type PropertyError struct {
 	// PropertyName names the offending property, "" when absent.
 	PropertyName string `json:"propertyName"`
-
 	// Description holds one message per problem; nil when absent.
 	Description []string `json:"description"`
 }

@@ -29,7 +29,7 @@ const (
 	KindUnreachable                  // no answer (DNS, refused, reset, TLS, ...): Cause
 	KindTimeout                      // no complete answer in time (attempt timeout, Config.Timeout, a dial or read deadline)
 	KindCircuitOpen                  // refused by the tenant's circuit breaker, nothing sent: RetryAfter
-	KindOverLimit                    // no request slot in time (the tenant's share: PerTenant), nothing sent: Limit, RetryAfter
+	KindOverLimit                    // no request slot in time, nothing sent: Limit, RetryAfter
 	KindInvalid                      // no safe request can be built (an id that is not one path segment, a control character), nothing sent
 	KindUndecodable                  // a 2xx body that does not decode into the documented shape
 	KindTooLarge                     // a 2xx body over Config.MaxBodyBytes: Limit

@@ -14,12 +14,10 @@ type TransportConfig struct {
 	// certificate). Nil means Go's defaults: the system roots, TLS 1.2 or
 	// later. NewTransport clones it.
 	TLS *tls.Config
-
 	// MaxConns is the most connections to the upstream host, in use or
 	// idle; it should match Config.MaxConcurrent. Zero means
 	// DefaultMaxConcurrent.
 	MaxConns int
-
 	// ResponseHeaderTimeout bounds the wait for response headers after the
 	// request is written, a backstop under the client's attempt timeout.
 	// Zero means none.
