@@ -80,32 +80,20 @@ func lenientInt(raw json.RawMessage) int {
 // {propertyName, description} objects or as a ProblemDetails object mapping
 // property names to messages. Entries of the wrong type are skipped.
 func lenientPropertyErrors(raw json.RawMessage) []PropertyError {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return nil
-	}
-	var out []PropertyError
-	switch raw[0] {
-	case '[':
-		var items []json.RawMessage
-		if json.Unmarshal(raw, &items) != nil {
-			return nil
-		}
+	var (
+		items  []json.RawMessage
+		byName map[string]json.RawMessage
+		out    []PropertyError
+	)
+	switch {
+	case json.Unmarshal(raw, &items) == nil:
 		for _, item := range items {
 			var wire struct{ PropertyName, Description json.RawMessage }
-			if json.Unmarshal(item, &wire) != nil {
-				continue
+			if json.Unmarshal(item, &wire) == nil {
+				out = append(out, PropertyError{PropertyName: lenientString(wire.PropertyName), Description: lenientMessages(wire.Description)})
 			}
-			out = append(out, PropertyError{
-				PropertyName: lenientString(wire.PropertyName),
-				Description:  lenientMessages(wire.Description),
-			})
 		}
-	case '{':
-		var byName map[string]json.RawMessage
-		if json.Unmarshal(raw, &byName) != nil {
-			return nil
-		}
+	case json.Unmarshal(raw, &byName) == nil:
 		for name, msgs := range byName {
 			out = append(out, PropertyError{PropertyName: name, Description: lenientMessages(msgs)})
 		}
@@ -117,15 +105,8 @@ func lenientPropertyErrors(raw json.RawMessage) []PropertyError {
 // lenientMessages reads an array of strings (non-strings skipped) or a single
 // string.
 func lenientMessages(raw json.RawMessage) []string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return nil
-	}
-	if raw[0] == '"' {
-		if s := lenientString(raw); s != "" {
-			return []string{s}
-		}
-		return nil
+	if s := lenientString(raw); s != "" {
+		return []string{s}
 	}
 	var items []json.RawMessage
 	if json.Unmarshal(raw, &items) != nil {
