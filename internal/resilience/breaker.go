@@ -45,8 +45,7 @@ const (
 
 // BreakerSettings configures the circuit breaker of each tenant: a
 // sony/gobreaker/v2 TwoStepCircuitBreaker that opens on a failure ratio over
-// a rolling window. A call is counted once, with the Outcome of the call as
-// a whole (its retries included); Neutral outcomes are not counted.
+// a rolling window, Neutral outcomes not counted.
 type BreakerSettings struct {
 	// FailureRatio opens the breaker when failures / (failures + successes)
 	// over the window reaches it, once MinCalls calls are counted. Zero
@@ -67,9 +66,8 @@ type BreakerSettings struct {
 	// DefaultHalfOpenCalls.
 	HalfOpenCalls uint32
 	// OnStateChange, when not nil, is called with every change of a
-	// tenant's breaker, synchronously under that breaker's lock: it must be
-	// quick and must not use the breaker. It never receives the tenant's
-	// name (tenants are caller-supplied, unbounded label values).
+	// tenant's breaker (not its name, an unbounded label), under that
+	// breaker's lock: it must be quick and must not use the breaker.
 	OnStateChange func(from, to BreakerState)
 }
 
@@ -97,8 +95,7 @@ type Breaker struct {
 	openFor time.Duration
 }
 
-// newBreaker builds a breaker from complete settings, or returns nil when
-// they disable breakers.
+// newBreaker builds a breaker from complete settings; nil when disabled.
 func newBreaker(s BreakerSettings) *Breaker {
 	if s.FailureRatio < 0 {
 		return nil

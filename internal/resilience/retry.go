@@ -47,10 +47,8 @@ func (b *bucket) add(delta, floor int64) bool {
 // RetryBudget is gRFC A6's retry-throttling token bucket (max_tokens 10,
 // token_ratio 0.1): it starts full, a failed attempt takes one token, a
 // successful one gives back 0.1, and retries are allowed only while more
-// than 5 tokens are left. In a sustained outage it stops retries after a
-// handful of failures and brings them back once about half the attempts
-// succeed again. The zero value is not usable: use NewRetryBudget. It is
-// safe for concurrent use.
+// than 5 tokens are left. The zero value is not usable: use NewRetryBudget.
+// It is safe for concurrent use.
 type RetryBudget struct{ b bucket }
 
 // NewRetryBudget returns a full budget.
@@ -80,17 +78,14 @@ func (r *RetryBudget) Allow() bool {
 // as retries over time when NewRetryCeiling gets a ratio of zero.
 const DefaultRetryRatio = 0.1
 
-// retryCeilingBurst is how many retries the ceiling holds in reserve: the
-// retries allowed before any first attempt has been made.
+// retryCeilingBurst is how many retries the ceiling holds in reserve.
 const retryCeilingBurst = 20
 
 // RetryCeiling bounds the retries of every tenant together to a share of
 // the first attempts, like Finagle's retry budget: each first attempt
 // deposits ratio tokens, each retry withdraws one, and the bucket holds at
-// most 20 tokens (and starts full). Whatever the per-tenant budgets say,
-// retries overall stay at most about ratio × first attempts (plus the
-// reserve), so that tenants made up on the fly cannot multiply the load on
-// the upstream. It is safe for concurrent use.
+// most 20 tokens (and starts full), so that tenants made up on the fly
+// cannot multiply the load on the upstream. It is safe for concurrent use.
 type RetryCeiling struct {
 	b       bucket
 	deposit int64 // thousandths of a token per first attempt

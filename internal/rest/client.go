@@ -203,24 +203,21 @@ func New(cfg Config) (*Client, error) {
 	if !httpguts.ValidHeaderFieldValue(cfg.UserAgent) {
 		return nil, errors.New("rest: user agent contains control characters")
 	}
-	if cfg.MaxBodyBytes < 0 {
-		return nil, fmt.Errorf("rest: max body bytes must not be negative, got %d", cfg.MaxBodyBytes)
-	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
+	for _, f := range []struct {
+		name     string
+		negative bool
+		v        any
 	}{
-		{"timeout", cfg.Timeout},
-		{"retry backoff", cfg.RetryBackoff},
-		{"max retry backoff", cfg.MaxRetryBackoff},
-		{"tenant idle time", cfg.TenantIdle},
+		{"max body bytes", cfg.MaxBodyBytes < 0, cfg.MaxBodyBytes},
+		{"timeout", cfg.Timeout < 0, cfg.Timeout},
+		{"max attempts", cfg.MaxAttempts < 0, cfg.MaxAttempts},
+		{"retry backoff", cfg.RetryBackoff < 0, cfg.RetryBackoff},
+		{"max retry backoff", cfg.MaxRetryBackoff < 0, cfg.MaxRetryBackoff},
+		{"tenant idle time", cfg.TenantIdle < 0, cfg.TenantIdle},
 	} {
-		if d.v < 0 {
-			return nil, fmt.Errorf("rest: %s must not be negative, got %v", d.name, d.v)
+		if f.negative {
+			return nil, fmt.Errorf("rest: %s must not be negative, got %v", f.name, f.v)
 		}
-	}
-	if cfg.MaxAttempts < 0 {
-		return nil, fmt.Errorf("rest: max attempts must not be negative, got %d", cfg.MaxAttempts)
 	}
 	if cfg.Transport == nil {
 		cfg.Transport = sharedTransport()

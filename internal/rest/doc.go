@@ -11,31 +11,21 @@
 // one table, kind.go, for what it means to retries, the circuit breaker and
 // the gRPC status (Error.Status). Each upstream request's context names its
 // operation (Operation), so that transports label what they measure
-// without reading the URL. The generic protections come from
-// internal/resilience.
+// without reading the URL.
 //
 // # Failure handling
 //
-// The upstream is partitioned by tenant (X-Tenant). A call is bounded by its
-// context's deadline, else Config.Timeout, all attempts included, and each
-// attempt by Config.AttemptTimeout. Calls are idempotent GETs, retried
-// (Config.MaxAttempts) after a connection failure, a reset, an attempt
-// timeout or a 429, 502, 503 or 504, after the upstream's Retry-After or
-// full-jitter back-off, never past the deadline: when the wait does not fit,
-// the caller gets the upstream's answer at once. Each tenant has its own
-// retry budget (gRFC A6) and circuit breaker (Config.Breaker), and a global
-// ceiling keeps all retries together a small share of first attempts
-// (Config.RetryRatio). Request slots are limited overall
-// (Config.MaxConcurrent) and per caller (Config.TenantMaxConcurrent).
-// Per-tenant state lives in two bounded sets, for tenants the upstream has
-// answered with a success and for the others (resilience.Tenants), so that
-// names made up on the fly never take a proven tenant's state.
+// The upstream is partitioned by tenant (X-Tenant), with the protections of
+// internal/resilience; Config documents each. A call is bounded by its
+// context's deadline, else Config.Timeout, and each attempt by
+// Config.AttemptTimeout. Calls are idempotent GETs, retried after a
+// connection failure, a reset, an attempt timeout or a 429, 502, 503 or 504,
+// after the upstream's Retry-After or full-jitter back-off, never past the
+// deadline: when the wait does not fit, the caller gets the upstream's
+// answer at once. Retries are bounded per tenant (gRFC A6) and overall.
 //
 // Identical concurrent calls (same URL, X-Tenant and Authorization) share
 // one upstream request (resilience.Group) unless Config.DisableCoalescing is
-// set. It runs on a context detached from the callers': a caller whose
-// context ends leaves with its context's error, and the request is cancelled
-// only when every caller has gone. The first caller's X-Correlation-Id is
-// the one sent. Callers of one shared request get the same *Reseller, which
-// they must treat as read-only.
+// set; the first caller's X-Correlation-Id is the one sent. Callers of one
+// shared request get the same *Reseller, which they must treat as read-only.
 package rest

@@ -66,9 +66,7 @@ var kinds = [...]kindInfo{
 }
 
 // answers is the upstream HTTP status table of docs/errors.md: KindAnswered's
-// row for each status. Only 502, 503 and 504 say the upstream is unwell;
-// 429 says nothing about its health but, with them, is worth retrying.
-// Statuses not in it fall back by class (answerTo).
+// row for each status; others fall back by class (answerTo).
 var answers = map[int]kindInfo{
 	http.StatusBadRequest:          {code: codes.InvalidArgument, reason: apierr.ReasonUpstreamBadRequest},
 	http.StatusUnauthorized:        {code: codes.Unauthenticated, reason: apierr.ReasonUpstreamUnauthorized},
