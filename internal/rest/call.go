@@ -137,7 +137,10 @@ func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, 
 		if !retry || n >= c.cfg.MaxAttempts || !tenant.Budget.Allow() || !c.ceiling.TryRetry() {
 			return zero, withAttempts(e, n)
 		}
-		wait := c.retryWait(n, e)
+		wait := e.RetryAfter // the upstream's, else full-jitter back-off
+		if !e.HasRetryAfter {
+			wait = resilience.FullJitter(c.cfg.RetryBackoff, c.cfg.MaxRetryBackoff, n)
+		}
 		if !dl.IsZero() && !time.Now().Add(wait).Before(dl) {
 			// The wait does not fit: hand the caller the upstream's answer
 			// (and its Retry-After) now rather than a deadline error later.
@@ -177,15 +180,6 @@ func (c *Client) rejected(op, reason string) {
 	if c.cfg.OnRejected != nil {
 		c.cfg.OnRejected(op, reason)
 	}
-}
-
-// retryWait is the pause before retry n: the upstream's Retry-After when it
-// sent one, full-jitter back-off otherwise.
-func (c *Client) retryWait(n int, e *Error) time.Duration {
-	if e.HasRetryAfter {
-		return e.RetryAfter
-	}
-	return resilience.FullJitter(c.cfg.RetryBackoff, c.cfg.MaxRetryBackoff, n)
 }
 
 // sleep waits for d or until ctx ends, returning ctx's error in that case.

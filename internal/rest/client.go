@@ -315,7 +315,8 @@ func (c *Client) GetReseller(ctx context.Context, ci CallInfo, resellerID string
 		err = &Error{Kind: KindInvalid, Err: fmt.Errorf("id %q is a dot segment", resellerID)}
 	default:
 		r, err = call(ctx, c, &c.resellers, request[*Reseller]{
-			op: apierr.OpGetReseller, info: ci, url: c.resellersPrefix + url.PathEscape(resellerID), decode: decodeReseller,
+			op: apierr.OpGetReseller, info: ci, url: c.resellersPrefix + url.PathEscape(resellerID),
+			decode: func(_ string, body []byte) (*Reseller, error) { return DecodeReseller(body) },
 		})
 	}
 	if err != nil {
@@ -341,11 +342,6 @@ func (c *Client) GetAcceptanceLink(ctx context.Context, ci CallInfo, providerIns
 		return "", fmt.Errorf("get acceptance link for provider instance %q: %w", providerInstanceID, err)
 	}
 	return link, nil
-}
-
-// decodeReseller is DecodeReseller as a decoder.
-func decodeReseller(_ string, body []byte) (*Reseller, error) {
-	return DecodeReseller(body)
 }
 
 // setHeaders sets exactly the headers the upstream gets. The values share
