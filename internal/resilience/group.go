@@ -50,8 +50,13 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context, De
 			fl.deadline = dl
 		}
 		g.mu.Unlock()
-		v, err = g.wait(ctx, key, fl)
-		return v, err, true
+		select {
+		case <-fl.done:
+			return fl.val, fl.err, true
+		case <-ctx.Done():
+		}
+		g.leave(key, fl)
+		return v, ctx.Err(), true
 	}
 	fl = &flight[V]{waiters: 1, done: make(chan struct{}), deadline: dl}
 	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx)) //nolint:gosec // G118: called by run and by the last caller to leave
@@ -90,18 +95,6 @@ func (g *Group[K, V]) run(ctx context.Context, key K, fl *flight[V], fn func(con
 		defer g.mu.Unlock()
 		return fl.deadline
 	})
-}
-
-// wait waits for fl's outcome or leaves when ctx ends.
-func (g *Group[K, V]) wait(ctx context.Context, key K, fl *flight[V]) (V, error) {
-	select {
-	case <-fl.done:
-		return fl.val, fl.err
-	case <-ctx.Done():
-	}
-	g.leave(key, fl)
-	var zero V
-	return zero, ctx.Err()
 }
 
 // leave takes a caller whose context ended off fl, cancelling the execution

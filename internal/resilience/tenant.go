@@ -82,8 +82,13 @@ func (t *Tenants) Acquire(name string) *Tenant {
 			t.sweep(now)
 		}
 		e = &Tenant{Breaker: newBreaker(t.settings.Breaker), Budget: NewRetryBudget(), name: name}
-		if len(t.unproven) >= t.settings.MaxTenants {
-			evictOne(t.unproven)
+		for n, u := range t.unproven { // evict one not in use (map order) when full
+			if len(t.unproven) < t.settings.MaxTenants {
+				break
+			}
+			if u.refs == 0 {
+				delete(t.unproven, n)
+			}
 		}
 		if len(t.unproven) < t.settings.MaxTenants {
 			t.unproven[name] = e
@@ -118,17 +123,6 @@ func (t *Tenants) Release(e *Tenant, proven bool) {
 	}
 	e.proven = true
 	t.proven[e.name] = e
-}
-
-// evictOne removes one entry not in use from m (an arbitrary one: map order),
-// if there is one; called with mu held.
-func evictOne(m map[string]*Tenant) {
-	for name, e := range m {
-		if e.refs == 0 {
-			delete(m, name)
-			return
-		}
-	}
 }
 
 // sweep evicts the entries unused for longer than the idle time, at most

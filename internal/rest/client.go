@@ -396,19 +396,6 @@ func (c *Client) upstreamError(resp *http.Response) *Error {
 	return e
 }
 
-// withContextErr makes sure errors.Is finds the caller's context error when
-// the context ended, whatever error the transport chose to report.
-func withContextErr(ctx context.Context, err error) error {
-	ctxErr := ctx.Err()
-	if err == nil {
-		return ctxErr
-	}
-	if ctxErr != nil && !errors.Is(err, ctxErr) {
-		return fmt.Errorf("%w: %w", ctxErr, err)
-	}
-	return err
-}
-
 // drainAndClose discards a bounded rest of body, so the connection can be
 // reused, and closes it.
 func drainAndClose(body io.ReadCloser) {

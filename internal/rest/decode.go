@@ -198,8 +198,8 @@ func (m *OfferTypeMargins) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		*m = out
 		return nil
 	}
-	dict, err := members(raw)
-	if err != nil {
+	var dict map[string]jsontext.Value // by exact name, the last of a repeated one winning
+	if err := json.Unmarshal(raw, &dict, decodeOptions); err != nil {
 		return errMargin
 	}
 	if inner, ok := unwrap(dict); ok {
@@ -221,16 +221,6 @@ func (m *OfferTypeMargins) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	return nil
 }
 
-// members returns the members of the JSON object raw by exact name, the last
-// of a repeated name winning.
-func members(raw jsontext.Value) (map[string]jsontext.Value, error) {
-	var out map[string]jsontext.Value
-	if err := json.Unmarshal(raw, &out, decodeOptions); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // unwrap reports whether dict is the ASP.NET wrapper, {"Value": null} (nil)
 // or {"Value": {dictionary}}, and returns the dictionary.
 func unwrap(dict map[string]jsontext.Value) (map[string]jsontext.Value, bool) {
@@ -245,8 +235,8 @@ func unwrap(dict map[string]jsontext.Value) (map[string]jsontext.Value, bool) {
 		case 'n':
 			return nil, true
 		case '{':
-			inner, err := members(v)
-			if err != nil || hasPriceMarginField(inner) {
+			var inner map[string]jsontext.Value
+			if json.Unmarshal(v, &inner, decodeOptions) != nil || hasPriceMarginField(inner) {
 				return nil, false
 			}
 			if inner == nil {

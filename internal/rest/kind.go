@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -171,9 +172,15 @@ func AsError(ctx context.Context, err error) *Error {
 		if errors.Is(ctxErr, context.DeadlineExceeded) {
 			kind = KindDeadlineExceeded
 		}
-		if e.Kind != kind {
+		if e.Kind != kind { // errors.Is must find ctxErr, whatever the transport reported
 			cp := *e
-			cp.Kind, cp.Cause, cp.Err = kind, "", withContextErr(ctx, e.Err)
+			cp.Kind, cp.Cause, cp.Err = kind, "", ctxErr
+			switch {
+			case errors.Is(e.Err, ctxErr):
+				cp.Err = e.Err
+			case e.Err != nil:
+				cp.Err = fmt.Errorf("%w: %w", ctxErr, e.Err)
+			}
 			e = &cp
 		}
 	}
