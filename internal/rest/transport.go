@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"cmp"
 	"crypto/tls"
 	"net"
 	"net/http"
@@ -24,40 +25,24 @@ type TransportConfig struct {
 	ResponseHeaderTimeout time.Duration
 }
 
-// NewTransport returns net/http's Transport tuned for many concurrent calls
-// to a single upstream host: as many idle connections kept as MaxConns, so
-// that every request slot keeps a warm one; HTTP/2 over TLS when offered,
-// with pings that detect a dead connection; gzip decompressed transparently
-// (the body limit applies to the decompressed bytes); proxies from the
-// environment. net/http discards an idle connection on which unasked bytes
-// arrive, so an upstream that answers twice cannot hand one caller's answer
-// to the next.
+// NewTransport returns a clone of http.DefaultTransport (proxies from the
+// environment, HTTP/2 over TLS when offered, transparent gzip: the body limit
+// applies to decompressed bytes) tuned for many concurrent calls to one
+// upstream host: as many idle connections kept as MaxConns, so that every
+// request slot keeps a warm one; a 10s dial timeout; HTTP/2 pings that
+// detect a dead connection. net/http discards an idle connection on which
+// unasked bytes arrive, so an upstream that answers twice cannot hand one
+// caller's answer to the next.
 func NewTransport(cfg TransportConfig) *http.Transport {
-	maxConns := cfg.MaxConns
-	if maxConns <= 0 {
-		maxConns = DefaultMaxConcurrent
-	}
-	dialer := &net.Dialer{
-		Timeout:   10 * time.Second,
-		KeepAlive: 30 * time.Second,
-	}
-	t := &http.Transport{
-		Proxy:                  http.ProxyFromEnvironment,
-		DialContext:            dialer.DialContext,
-		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           maxConns,
-		MaxIdleConnsPerHost:    maxConns,
-		MaxConnsPerHost:        maxConns,
-		IdleConnTimeout:        90 * time.Second,
-		TLSHandshakeTimeout:    10 * time.Second,
-		ExpectContinueTimeout:  1 * time.Second,
-		ResponseHeaderTimeout:  max(cfg.ResponseHeaderTimeout, 0),
-		MaxResponseHeaderBytes: 1 << 20,
-		HTTP2: &http.HTTP2Config{
-			SendPingTimeout: 30 * time.Second,
-			PingTimeout:     10 * time.Second,
-		},
-	}
+	maxConns := cmp.Or(max(cfg.MaxConns, 0), DefaultMaxConcurrent)
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.MaxIdleConns = maxConns
+	t.MaxIdleConnsPerHost = maxConns
+	t.MaxConnsPerHost = maxConns
+	t.ResponseHeaderTimeout = max(cfg.ResponseHeaderTimeout, 0)
+	t.MaxResponseHeaderBytes = 1 << 20
+	t.HTTP2 = &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 10 * time.Second}
 	if cfg.TLS != nil {
 		t.TLSClientConfig = cfg.TLS.Clone()
 	}
