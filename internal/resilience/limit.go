@@ -70,7 +70,16 @@ func (l *Limiter) Acquire(ctx context.Context, deadline time.Time, key string) (
 	if l == nil {
 		return func() {}, nil
 	}
-	own := l.take(key)
+	var own *share // nil when keys have no cap
+	if l.perKey > 0 {
+		l.mu.Lock()
+		if own = l.shares[key]; own == nil {
+			own = &share{sem: semaphore.NewWeighted(int64(l.perKey))}
+			l.shares[key] = own
+		}
+		own.refs++
+		l.mu.Unlock()
+	}
 	ownFree := own == nil || own.sem.TryAcquire(1)
 	if ownFree && l.global.TryAcquire(1) {
 		return l.releaser(key, own), nil
@@ -96,23 +105,6 @@ func (l *Limiter) Acquire(ctx context.Context, deadline time.Time, key string) (
 		return nil, l.waitFailed(ctx, false)
 	}
 	return l.releaser(key, own), nil
-}
-
-// take counts the caller in key's share and returns it; nil when keys have
-// no cap.
-func (l *Limiter) take(key string) *share {
-	if l.perKey <= 0 {
-		return nil
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := l.shares[key]
-	if s == nil {
-		s = &share{sem: semaphore.NewWeighted(int64(l.perKey))}
-		l.shares[key] = s
-	}
-	s.refs++
-	return s
 }
 
 // giveBack releases own's slot when held and counts the caller out of own,

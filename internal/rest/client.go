@@ -94,21 +94,17 @@ type Config struct {
 	// DefaultMaxConcurrent; negative means no limit.
 	MaxConcurrent int
 	// TenantMaxConcurrent limits the requests in flight of one caller
-	// (CallInfo.Caller, else the tenant), in front of MaxConcurrent, so that
-	// one caller's slow calls cannot take every slot (over it, a request
-	// fails as over MaxConcurrent). Zero means half of
-	// MaxConcurrent (at least 1); negative means no per-caller limit.
+	// (CallInfo.Caller, else the tenant) like MaxConcurrent, in front of it,
+	// so that one caller's slow calls cannot take every slot. Zero means half
+	// of MaxConcurrent (at least 1); negative means no per-caller limit.
 	TenantMaxConcurrent int
 	// QueueTimeout is the longest a request waits for a slot. Zero means
-	// DefaultQueueTimeout; negative means a request over the limit fails at
-	// once.
+	// DefaultQueueTimeout; negative means not waiting.
 	QueueTimeout time.Duration
-	// Breaker configures each tenant's circuit breaker; its zero value means
-	// the resilience package's defaults, and a negative FailureRatio
-	// disables breakers. A call counts once, after its retries, by its
-	// Kind's health (kind.go): 502, 503, 504, connection failures and
-	// attempt timeouts fail. An open breaker refuses calls with
-	// KindCircuitOpen.
+	// Breaker configures each tenant's circuit breaker, which counts a call
+	// once, after its retries, by its Kind's health (kind.go) and, open,
+	// refuses calls with KindCircuitOpen. Its zero value means the
+	// resilience package's defaults; a negative FailureRatio disables it.
 	Breaker resilience.BreakerSettings
 	// MaxTenants bounds the tenants with state of their own, proven and
 	// unproven apart (resilience.Tenants). Zero or negative means
