@@ -225,12 +225,9 @@ func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return zero, c.upstreamError(resp)
 	}
-	if resp.ContentLength > c.cfg.MaxBodyBytes {
-		return zero, &Error{Kind: KindTooLarge, Limit: c.cfg.MaxBodyBytes}
-	}
-	buf := getBuffer(resp.ContentLength)
+	buf, err := c.readBody(resp)
 	defer putBuffer(buf)
-	if err := c.readBody(buf, resp.Body); err != nil {
+	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {
 			return zero, e

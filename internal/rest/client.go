@@ -352,20 +352,28 @@ func (c *Client) setHeaders(h http.Header, ci CallInfo) {
 	}
 }
 
-// readBody reads at most maxBody bytes of body into buf and reports
-// KindTooLarge when there is more.
-func (c *Client) readBody(buf *bytes.Buffer, body io.Reader) error {
+// readBody reads resp's body into a pooled buffer, to hand back with
+// putBuffer, failing with KindTooLarge when it is over MaxBodyBytes.
+func (c *Client) readBody(resp *http.Response) (*bytes.Buffer, error) {
+	buf := bufferPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	tooLarge := &Error{Kind: KindTooLarge, Limit: c.cfg.MaxBodyBytes}
+	if n := resp.ContentLength; n > c.cfg.MaxBodyBytes {
+		return buf, tooLarge
+	} else if n > 0 && n <= maxPooledBuffer {
+		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead spare bytes to see EOF
+	}
 	limit := c.cfg.MaxBodyBytes
 	if limit < math.MaxInt64 {
 		limit++ // one byte more tells "exactly at the limit" from "over it"
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(body, limit)); err != nil {
-		return fmt.Errorf("read response body: %w", err)
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, limit)); err != nil {
+		return buf, fmt.Errorf("read response body: %w", err)
 	}
 	if int64(buf.Len()) > c.cfg.MaxBodyBytes {
-		return &Error{Kind: KindTooLarge, Limit: c.cfg.MaxBodyBytes}
+		return buf, tooLarge
 	}
-	return nil
+	return buf, nil
 }
 
 // upstreamError builds the *Error for a non-2xx answer; a body that cannot
@@ -379,15 +387,10 @@ func (c *Client) upstreamError(resp *http.Response) *Error {
 	if v := resp.Header.Get("Retry-After"); v != "" {
 		e.RetryAfter, e.HasRetryAfter = ParseRetryAfter(v, time.Now())
 	}
-	if resp.ContentLength > c.cfg.MaxBodyBytes || resp.ContentLength == 0 {
-		return e
-	}
-	buf := getBuffer(resp.ContentLength)
+	buf, err := c.readBody(resp)
 	defer putBuffer(buf)
-	if err := c.readBody(buf, resp.Body); err == nil {
-		if env, ok := DecodeEnvelope(buf.Bytes()); ok {
-			e.Envelope = env
-		}
+	if err == nil {
+		e.Envelope, _ = DecodeEnvelope(buf.Bytes())
 	}
 	return e
 }
@@ -415,17 +418,6 @@ func checkCallInfo(ci CallInfo) error {
 
 // bufferPool recycles response body buffers; decoding copies what it keeps.
 var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// getBuffer returns an empty pooled buffer, grown for a body of the given
-// length when it is known.
-func getBuffer(contentLength int64) *bytes.Buffer {
-	buf := bufferPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	if contentLength > 0 && contentLength <= maxPooledBuffer {
-		buf.Grow(int(contentLength) + bytes.MinRead) // ReadFrom wants MinRead spare bytes to see EOF
-	}
-	return buf
-}
 
 // putBuffer returns buf to the pool unless it grew too large to keep.
 func putBuffer(buf *bytes.Buffer) {
