@@ -3,7 +3,6 @@ package rest
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -242,18 +241,15 @@ func causeOf(err error) Cause {
 	return CauseNetwork
 }
 
-// isTLS reports whether err comes from a TLS handshake.
+// isTLS reports whether err comes from a TLS handshake (crypto/tls wraps
+// the x509 errors of its verification in a CertificateVerificationError).
 func isTLS(err error) bool {
 	var (
-		recordErr   tls.RecordHeaderError
-		alertErr    tls.AlertError
-		verifyErr   *tls.CertificateVerificationError
-		unknownCA   x509.UnknownAuthorityError
-		hostnameErr x509.HostnameError
-		invalidErr  x509.CertificateInvalidError
+		recordErr tls.RecordHeaderError
+		alertErr  tls.AlertError
+		verifyErr *tls.CertificateVerificationError
 	)
-	if errors.As(err, &recordErr) || errors.As(err, &alertErr) || errors.As(err, &verifyErr) ||
-		errors.As(err, &unknownCA) || errors.As(err, &hostnameErr) || errors.As(err, &invalidErr) {
+	if errors.As(err, &recordErr) || errors.As(err, &alertErr) || errors.As(err, &verifyErr) {
 		return true
 	}
 	// net/http reports a plain-HTTP answer to a TLS client, and some
