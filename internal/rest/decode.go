@@ -203,12 +203,16 @@ func (m *OfferTypeMargins) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if err := json.Unmarshal(raw, &dict, decodeOptions); err != nil {
 		return errMargin
 	}
-	if inner, ok := unwrap(dict); ok {
-		if inner == nil {
+	for name, v := range dict { // the wrapper: a single member "value", null or a dictionary
+		var inner map[string]jsontext.Value
+		switch {
+		case len(dict) != 1 || !strings.EqualFold(name, "value"):
+		case v.Kind() == 'n':
 			*m = nil
 			return nil
+		case v.Kind() == '{' && json.Unmarshal(v, &inner, decodeOptions) == nil && !hasPriceMarginField(inner):
+			dict = inner
 		}
-		dict = inner
 	}
 	out := make(OfferTypeMargins, len(dict))
 	for name, v := range dict {
@@ -220,33 +224,6 @@ func (m *OfferTypeMargins) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	}
 	*m = out
 	return nil
-}
-
-// unwrap reports whether dict is the ASP.NET wrapper, {"Value": null} (nil)
-// or {"Value": {dictionary}}, and returns the dictionary.
-func unwrap(dict map[string]jsontext.Value) (map[string]jsontext.Value, bool) {
-	if len(dict) != 1 {
-		return nil, false
-	}
-	for name, v := range dict {
-		if !strings.EqualFold(name, "value") {
-			return nil, false
-		}
-		switch v.Kind() {
-		case 'n':
-			return nil, true
-		case '{':
-			var inner map[string]jsontext.Value
-			if json.Unmarshal(v, &inner, decodeOptions) != nil || hasPriceMarginField(inner) {
-				return nil, false
-			}
-			if inner == nil {
-				inner = map[string]jsontext.Value{}
-			}
-			return inner, true
-		}
-	}
-	return nil, false
 }
 
 // hasPriceMarginField reports whether one of obj's names is also the name of
