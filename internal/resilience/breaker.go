@@ -15,9 +15,7 @@ type BreakerState uint8
 const (
 	// BreakerClosed lets every call through; it is the initial state.
 	BreakerClosed BreakerState = iota
-	// BreakerHalfOpen lets BreakerSettings.HalfOpenCalls probe calls through
-	// at a time: as many successes close the breaker, one failure opens it
-	// again.
+	// BreakerHalfOpen lets probe calls through (BreakerSettings.HalfOpenCalls).
 	BreakerHalfOpen
 	// BreakerOpen refuses every call for BreakerSettings.OpenFor.
 	BreakerOpen

@@ -63,7 +63,8 @@ func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, 
 			c.cfg.OnCoalesced(r.op)
 		}
 	} else {
-		r.deadline = func() time.Time { d, _ := cctx.Deadline(); return d }
+		dl, _ := cctx.Deadline()
+		r.deadline = func() time.Time { return dl }
 		v, err = execute(cctx, c, r)
 	}
 	if e := AsError(ctx, err); e != nil {

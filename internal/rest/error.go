@@ -13,12 +13,9 @@ import (
 	"time"
 )
 
-// Error is the error of every failed Client call (wrapped with the
-// operation, "get reseller ...: ..."): what the call learned, whatever went
-// wrong. KindOf reads its Kind; everything that reacts to a failure (retry,
-// circuit breaker, gRPC status, metric label, log field) is a lookup on it.
-// Its message never contains the raw response body, which may hold HTML or
-// secrets.
+// Error is the error of every failed Client call: what the call learned.
+// Everything that reacts to a failure is a lookup on its Kind (KindOf). Its
+// message never contains the raw response body, which may hold secrets.
 type Error struct {
 	// Kind is how the call failed; the fields below say more for some kinds.
 	Kind Kind
@@ -129,16 +126,13 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	return d, true
 }
 
-// DecodeEnvelope decodes an upstream error body. ok is true, with a non-nil
-// Envelope, only when body is a JSON object with at least one of statusCode,
-// type, description or errors (any casing, not null); HTML, empty bodies and
-// other JSON give nil and false. Decoding is lenient so that nothing the
+// DecodeEnvelope decodes an upstream error body: ok, with a non-nil
+// Envelope, only for a JSON object with statusCode, type, description or
+// errors (any casing, not null). Decoding is lenient so that nothing the
 // upstream said is lost: a field of the wrong type is left zero, statusCode
-// may be a number or a numeric string, an error's description may be one
-// string instead of an array, and the ASP.NET ProblemDetails forms are
-// understood too (status and title as fallbacks for statusCode and
-// description; errors as an object mapping property names to messages,
-// sorted by name).
+// may be a numeric string, a description one string instead of an array,
+// and ASP.NET ProblemDetails are understood (status and title as fallbacks,
+// errors as an object mapping property names to messages, sorted by name).
 func DecodeEnvelope(body []byte) (*Envelope, bool) {
 	body = trimLeft(body)
 	if len(body) == 0 || body[0] != '{' {
