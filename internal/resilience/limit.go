@@ -47,10 +47,9 @@ type share struct {
 	refs int
 }
 
-// NewLimiter returns a Limiter with n global slots (≤ 0: no global limit),
-// perKey slots for each key (≤ 0: no per-key limit) and the given queue wait
-// (≤ 0: do not wait), or nil (no limit) when neither n nor perKey is
-// positive.
+// NewLimiter returns a Limiter with n global slots and perKey slots for each
+// key (≤ 0: no such limit) and the given queue wait (≤ 0: do not wait), or
+// nil (no limit) when neither n nor perKey is positive.
 func NewLimiter(n, perKey int, queue time.Duration) *Limiter {
 	if n <= 0 && perKey <= 0 {
 		return nil

@@ -25,8 +25,7 @@ type TenantSettings struct {
 	Breaker BreakerSettings
 }
 
-// Tenant is the resilience state of one tenant: its circuit breaker and its
-// retry budget. Get it from Tenants.Acquire and hand it back with
+// Tenant is the resilience state of one tenant, from Tenants.Acquire until
 // Tenants.Release.
 type Tenant struct {
 	// Breaker is the tenant's circuit breaker; nil when breakers are

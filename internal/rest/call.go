@@ -31,9 +31,8 @@ func WithOperation(ctx context.Context, op string) context.Context {
 	return context.WithValue(ctx, operationKey{}, op)
 }
 
-// Operation returns the name of the Client operation (apierr.OpGetReseller or
-// apierr.OpGetAcceptanceLink) whose upstream request carries ctx, "" outside
-// one. Transports use it to label what they measure.
+// Operation returns the operation (apierr.OpGetReseller, ...) whose upstream
+// request carries ctx, "" outside one, for transports to label measures.
 func Operation(ctx context.Context) string {
 	op, _ := ctx.Value(operationKey{}).(string)
 	return op

@@ -39,7 +39,6 @@ const (
 	// drainLimit bounds how much of an unread body is discarded before
 	// closing it, so that the connection can usually be reused.
 	drainLimit = 64 << 10
-
 	// maxPooledBuffer keeps the buffer pool from pinning large buffers.
 	maxPooledBuffer = 256 << 10
 )
@@ -432,16 +431,13 @@ func putBuffer(buf *bytes.Buffer) {
 // TransportConfig tunes NewTransport.
 type TransportConfig struct {
 	// TLS verifies the upstream's certificate (and may present a client
-	// certificate). Nil means Go's defaults: the system roots, TLS 1.2 or
-	// later. NewTransport clones it.
+	// one); NewTransport clones it. Nil means Go's defaults.
 	TLS *tls.Config
 	// MaxConns is the most connections to the upstream host, in use or
-	// idle; it should match Config.MaxConcurrent. Zero means
-	// DefaultMaxConcurrent.
+	// idle, to match Config.MaxConcurrent. Zero means DefaultMaxConcurrent.
 	MaxConns int
-	// ResponseHeaderTimeout bounds the wait for response headers after the
-	// request is written, a backstop under the client's attempt timeout.
-	// Zero means none.
+	// ResponseHeaderTimeout bounds the wait for response headers, a
+	// backstop under Config.AttemptTimeout. Zero means none.
 	ResponseHeaderTimeout time.Duration
 }
 

@@ -19,13 +19,10 @@ var (
 )
 
 // decodeOptions make github.com/go-json-experiment/json decode the
-// upstream's ASP.NET JSON exactly as encoding/json does with the DTOs'
-// struct tags (oracle_test.go checks it): names match in any casing (by
-// strings.EqualFold, without ignoring underscores or dashes), unknown
-// members are skipped, a repeated name is decoded again into what the first
-// filled (encoding/json's merge semantics), and invalid UTF-8 becomes
-// U+FFFD. A value of the wrong JSON kind, or a number that does not fit a
-// float64, is an error.
+// upstream's ASP.NET JSON exactly as encoding/json does (oracle_test.go
+// checks it): names match by strings.EqualFold, unknown members are skipped,
+// a repeated name is decoded again into what the first filled, invalid UTF-8
+// becomes U+FFFD; a value of the wrong kind or out of range is an error.
 var decodeOptions = json.JoinOptions(
 	json.MatchCaseInsensitiveNames(true),
 	jsonv1.MatchCaseSensitiveDelimiter(true),

@@ -98,12 +98,10 @@ type PropertyError struct {
 	Description []string `json:"description"`
 }
 
-// ParseRetryAfter parses a Retry-After header value, either delta-seconds
-// ("120") or an HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT", also the RFC 850
-// and ANSI C forms), and returns the wait relative to now. A date in the past
-// gives 0 and ok true; a value too large for a time.Duration is capped at the
-// largest one. ok is false for an empty or unparsable value, including
-// negative numbers.
+// ParseRetryAfter parses a Retry-After value, delta-seconds ("120") or an
+// HTTP-date (any form http.ParseTime takes), into the wait from now: 0 for a
+// past date, capped at the largest time.Duration. ok is false for an empty
+// or unparsable value, negative numbers included.
 func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {

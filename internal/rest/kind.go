@@ -145,13 +145,11 @@ func KindOf(err error) Kind {
 	return AsError(context.Background(), err).Kind
 }
 
-// AsError returns err as an *Error: the one in its chain, or a new one that
-// classifies err (a context.Canceled is KindCanceled, a
-// context.DeadlineExceeded KindTimeout, anything else KindUnreachable or
-// KindTimeout with its Cause). ctx is the caller's: once it has ended, a
-// failure without an answer is KindCanceled or KindDeadlineExceeded,
-// whatever the transport reported. A *Error in err is never modified.
-// AsError(ctx, nil) is nil.
+// AsError returns err as an *Error: the one in its chain (never modified),
+// or a new one classifying err: KindCanceled, or KindUnreachable or
+// KindTimeout with its Cause. Once ctx, the caller's, has ended, a failure
+// without an answer is KindCanceled or KindDeadlineExceeded, whatever the
+// transport reported. AsError(ctx, nil) is nil.
 func AsError(ctx context.Context, err error) *Error {
 	if err == nil {
 		return nil
