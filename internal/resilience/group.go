@@ -7,15 +7,13 @@ import (
 	"time"
 )
 
-// Group coalesces identical concurrent calls, as
-// golang.org/x/sync/singleflight's Do does, except for cancellation: the
-// shared execution runs on the first caller's goroutine but on a context
-// detached from the callers' (keeping the first caller's values); a caller
-// that joined leaves at once when its context ends, the first caller when
-// the execution ends, with its context's error; the execution is cancelled
-// only when every caller has left. Results are shared as they are: callers
-// must treat them as read-only. The zero Group is ready to use; it is safe
-// for concurrent use.
+// Group coalesces identical concurrent calls as singleflight's Do does,
+// except for cancellation: the execution runs on the first caller's
+// goroutine but on a context detached from the callers'; a caller leaves
+// with its context's error when its context ends (the first caller once the
+// execution ends), and the execution is cancelled when every caller has
+// left. Results are shared: callers must treat them as read-only. The zero
+// Group is ready to use; it is safe for concurrent use.
 type Group[K comparable, V any] struct {
 	mu      sync.Mutex
 	flights map[K]*flight[V]

@@ -14,8 +14,7 @@ import (
 type LimitError struct {
 	// Limit is the number of slots that were all taken.
 	Limit int
-	// PerKey reports that the caller's own share (its key's slots) was
-	// full, rather than the global limit.
+	// PerKey reports that the caller's key's share, not the global limit, was full.
 	PerKey bool
 	// RetryAfter is a hint for when to try again: the queue wait.
 	RetryAfter time.Duration

@@ -44,10 +44,9 @@ type Error struct {
 	Err error
 }
 
-// Error describes the failure: "upstream answered <code> <status text>"
-// followed by ": " and the envelope's description (or type) for an answer,
-// what went wrong and the underlying error otherwise, and " (<n> attempts)"
-// after more than one attempt.
+// Error describes the failure: "upstream answered <code> <status text>: "
+// and the envelope's description (or type), or what went wrong and the
+// underlying error; then " (<n> attempts)" after more than one attempt.
 func (e *Error) Error() string {
 	msg := kinds[e.Kind].message
 	if e.Kind == KindAnswered {
