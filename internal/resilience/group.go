@@ -9,7 +9,7 @@ import (
 
 // Group coalesces identical concurrent calls as singleflight's Do does,
 // except for cancellation: the execution runs on the first caller's
-// goroutine but on a context detached from the callers'; a caller leaves
+// goroutine, on its context's values without its cancellation; a caller leaves
 // with its context's error when its context ends (the first caller once the
 // execution ends), and the execution is cancelled when every caller has
 // left. Results are shared: callers must treat them as read-only. The zero
