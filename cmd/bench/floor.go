@@ -65,7 +65,7 @@ func runFloor(ctx context.Context, addr, portFile, resellerID string) error {
 func floorReseller(ctx context.Context, resellerID string) (*pb.Reseller, error) {
 	client, err := rest.New(rest.Config{
 		BaseURL:    "http://sandbox.invalid",
-		HTTPClient: &http.Client{Transport: handlerTransport{sandbox.New()}},
+		Transport: handlerTransport{sandbox.New()},
 	})
 	if err != nil {
 		return nil, err

@@ -30,7 +30,7 @@ func (t sandboxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // reseller (Contoso, about 1.5 KB upstream), built by the service's own code.
 func fullReseller(b *testing.B) *pb.Reseller {
 	b.Helper()
-	c, err := rest.New(rest.Config{BaseURL: "http://sandbox.invalid", HTTPClient: &http.Client{Transport: sandboxTransport{sandbox.New()}}})
+	c, err := rest.New(rest.Config{BaseURL: "http://sandbox.invalid", Transport: sandboxTransport{sandbox.New()}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -48,7 +48,7 @@ func newStack(t *testing.T, upstream http.Handler) *stack {
 	t.Cleanup(up.Close)
 	// One attempt: the tests look at how each upstream answer is mapped, not
 	// at the client's retries (429 and 503 would wait for Retry-After).
-	client, err := rest.New(rest.Config{BaseURL: up.URL, HTTPClient: up.Client(), MaxAttempts: 1})
+	client, err := rest.New(rest.Config{BaseURL: up.URL, Transport: up.Client().Transport, MaxAttempts: 1})
 	if err != nil {
 		t.Fatalf("rest.New: %v", err)
 	}

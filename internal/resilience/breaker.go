@@ -1,21 +1,21 @@
 package resilience
 
 import (
+	"cmp"
 	"errors"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
 )
 
-// BreakerState is the state of a circuit breaker.
+// BreakerState is the state of a circuit breaker, in gobreaker.State's
+// order.
 type BreakerState uint8
 
 const (
 	// BreakerClosed lets every call through; it is the initial state.
 	BreakerClosed BreakerState = iota
-	// BreakerHalfOpen lets BreakerSettings.HalfOpenCalls probe calls through
-	// at a time: as many successes close the breaker, one failure opens it
-	// again.
+	// BreakerHalfOpen lets probe calls through (BreakerSettings.HalfOpenCalls).
 	BreakerHalfOpen
 	// BreakerOpen refuses every call for BreakerSettings.OpenFor.
 	BreakerOpen
@@ -24,94 +24,66 @@ const (
 // String returns "closed", "half_open" or "open", the values of the
 // breaker metrics' state label.
 func (s BreakerState) String() string {
-	switch s {
-	case BreakerClosed:
-		return "closed"
-	case BreakerHalfOpen:
-		return "half_open"
-	case BreakerOpen:
-		return "open"
+	if int(s) < len(stateNames) {
+		return stateNames[s]
 	}
 	return "unknown"
 }
 
+var stateNames = [...]string{BreakerClosed: "closed", BreakerHalfOpen: "half_open", BreakerOpen: "open"}
+
 // Defaults of BreakerSettings, used for its zero fields.
 const (
-	// DefaultFailureRatio opens a breaker when half the counted calls in
-	// the window failed (Resilience4j's default).
-	DefaultFailureRatio = 0.5
-	// DefaultMinCalls is the number of counted calls a window needs before
-	// its failure ratio can open the breaker.
-	DefaultMinCalls = 20
-	// DefaultWindow is the length of the rolling window of counted calls.
-	DefaultWindow = 30 * time.Second
-	// DefaultOpenFor is how long an open breaker refuses calls.
-	DefaultOpenFor = 5 * time.Second
-	// DefaultHalfOpenCalls is how many probe calls a half-open breaker lets
-	// through.
+	DefaultFailureRatio  = 0.5 // Resilience4j's default
+	DefaultMinCalls      = 20
+	DefaultWindow        = 30 * time.Second
+	DefaultOpenFor       = 5 * time.Second
 	DefaultHalfOpenCalls = 1
 )
 
 // BreakerSettings configures the circuit breaker of each tenant: a
 // sony/gobreaker/v2 TwoStepCircuitBreaker that opens on a failure ratio over
-// a rolling window. A call is counted once, with the Outcome of the call as
-// a whole (its retries included); Neutral outcomes are not counted.
+// a rolling window, Neutral outcomes not counted.
 type BreakerSettings struct {
 	// FailureRatio opens the breaker when failures / (failures + successes)
 	// over the window reaches it, once MinCalls calls are counted. Zero
 	// means DefaultFailureRatio; a negative value disables breakers.
 	FailureRatio float64
-
 	// MinCalls is the number of counted calls (successes and failures) in
 	// the window below which the breaker never opens. Zero means
 	// DefaultMinCalls.
 	MinCalls uint32
-
 	// Window is the rolling window over which calls are counted, in ten
 	// buckets. Zero means DefaultWindow.
 	Window time.Duration
-
 	// OpenFor is how long an open breaker refuses calls before it turns
 	// half-open. Zero means DefaultOpenFor.
 	OpenFor time.Duration
-
 	// HalfOpenCalls is how many probe calls a half-open breaker lets
 	// through at a time, and how many successes close it. Zero means
 	// DefaultHalfOpenCalls.
 	HalfOpenCalls uint32
-
 	// OnStateChange, when not nil, is called with every change of a
-	// tenant's breaker, synchronously under that breaker's lock: it must be
-	// quick and must not use the breaker. It never receives the tenant's
-	// name (tenants are caller-supplied, unbounded label values).
+	// tenant's breaker (not its name, an unbounded label), under that
+	// breaker's lock: it must be quick and must not use the breaker.
 	OnStateChange func(from, to BreakerState)
 }
 
 // withDefaults fills the zero fields.
 func (s BreakerSettings) withDefaults() BreakerSettings {
-	if s.FailureRatio == 0 {
-		s.FailureRatio = DefaultFailureRatio
-	}
-	if s.MinCalls == 0 {
-		s.MinCalls = DefaultMinCalls
-	}
-	if s.Window <= 0 {
-		s.Window = DefaultWindow
-	}
-	if s.OpenFor <= 0 {
-		s.OpenFor = DefaultOpenFor
-	}
-	if s.HalfOpenCalls == 0 {
-		s.HalfOpenCalls = DefaultHalfOpenCalls
-	}
+	s.FailureRatio = cmp.Or(s.FailureRatio, DefaultFailureRatio)
+	s.MinCalls = cmp.Or(s.MinCalls, DefaultMinCalls)
+	s.Window = cmp.Or(max(s.Window, 0), DefaultWindow)
+	s.OpenFor = cmp.Or(max(s.OpenFor, 0), DefaultOpenFor)
+	s.HalfOpenCalls = cmp.Or(s.HalfOpenCalls, DefaultHalfOpenCalls)
 	return s
 }
 
-// errFailure and errNeutral carry an Outcome through gobreaker's error-based
-// interface.
+// errNeutral and outcomeErrs carry an Outcome through gobreaker's
+// error-based interface.
 var (
-	errFailure = errors.New("failure")
-	errNeutral = errors.New("neutral")
+	errNeutral  = errors.New("neutral")
+	outcomeErrs = [...]error{Success: nil, Failure: errors.New("failure"), Neutral: errNeutral}
 )
 
 // Breaker is one tenant's circuit breaker. A nil *Breaker (breakers
@@ -121,8 +93,7 @@ type Breaker struct {
 	openFor time.Duration
 }
 
-// newBreaker builds a breaker from complete settings, or returns nil when
-// they disable breakers.
+// newBreaker builds a breaker from complete settings; nil when disabled.
 func newBreaker(s BreakerSettings) *Breaker {
 	if s.FailureRatio < 0 {
 		return nil
@@ -141,20 +112,9 @@ func newBreaker(s BreakerSettings) *Breaker {
 	}
 	if s.OnStateChange != nil {
 		on := s.OnStateChange
-		st.OnStateChange = func(_ string, from, to gobreaker.State) { on(stateOf(from), stateOf(to)) }
+		st.OnStateChange = func(_ string, from, to gobreaker.State) { on(BreakerState(from), BreakerState(to)) }
 	}
 	return &Breaker{cb: gobreaker.NewTwoStepCircuitBreaker[struct{}](st), openFor: s.OpenFor}
-}
-
-// stateOf translates a gobreaker state.
-func stateOf(s gobreaker.State) BreakerState {
-	switch s {
-	case gobreaker.StateOpen:
-		return BreakerOpen
-	case gobreaker.StateHalfOpen:
-		return BreakerHalfOpen
-	}
-	return BreakerClosed
 }
 
 // OpenError is returned by Breaker.Allow when the breaker refuses a call.
@@ -181,16 +141,7 @@ func (b *Breaker) Allow() (done func(Outcome), err error) {
 		}
 		return nil, &OpenError{RetryAfter: b.openFor}
 	}
-	return func(o Outcome) {
-		switch o {
-		case Success:
-			d(nil)
-		case Failure:
-			d(errFailure)
-		default:
-			d(errNeutral)
-		}
-	}, nil
+	return func(o Outcome) { d(outcomeErrs[o]) }, nil
 }
 
 // State returns the breaker's state (BreakerClosed for a nil breaker). An
@@ -199,5 +150,5 @@ func (b *Breaker) State() BreakerState {
 	if b == nil {
 		return BreakerClosed
 	}
-	return stateOf(b.cb.State())
+	return BreakerState(b.cb.State())
 }

@@ -4,22 +4,16 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
-// Group coalesces identical concurrent calls: calls with the same key share
-// one execution of the function, its result and its error, as with
-// golang.org/x/sync/singleflight, except for cancellation. The shared
-// execution runs on the first caller's goroutine (as singleflight's Do
-// does: a fresh goroutine per call would grow a new stack through the HTTP
-// client and the JSON decoder every time), on a context detached from the
-// callers' (it keeps the first caller's values, not its cancellation). A
-// caller that joined an execution leaves at once when its context ends; the
-// first caller, which runs it, returns its context's error when the
-// execution ends. The shared execution is cancelled only when every caller
-// has left. Results are shared as they are: callers must treat them as
-// read-only. The zero Group is ready to use; it is safe for concurrent use.
+// Group coalesces identical concurrent calls as singleflight's Do does,
+// except for cancellation: the execution runs on the first caller's
+// goroutine, on its context's values without its cancellation; a caller leaves
+// with its context's error when its context ends (the first caller once the
+// execution ends), and the execution is cancelled when every caller has
+// left. Results are shared: callers must treat them as read-only. The zero
+// Group is ready to use; it is safe for concurrent use.
 type Group[K comparable, V any] struct {
 	mu      sync.Mutex
 	flights map[K]*flight[V]
@@ -28,8 +22,8 @@ type Group[K comparable, V any] struct {
 // flight is one shared execution.
 type flight[V any] struct {
 	cancel   context.CancelFunc
-	deadline atomic.Int64 // the latest caller deadline, Unix nanoseconds; 0: none
-	waiters  int          // guarded by Group.mu
+	deadline time.Time // the latest caller deadline, zero: none; guarded by Group.mu
+	waiters  int       // guarded by Group.mu
 	done     chan struct{}
 	val      V // written before done is closed
 	err      error
@@ -40,25 +34,29 @@ type flight[V any] struct {
 // outlive them; the zero time when one of them has none.
 type Deadline func() time.Time
 
-// Do runs fn once for all concurrent callers with the same key and returns
-// its result. shared reports that the caller joined an execution another
-// caller started. fn gets the detached context and the callers' Deadline.
-// A panic in fn becomes every caller's error.
+// Do runs fn once for all concurrent callers with the same key, with the
+// detached context and the callers' Deadline, and returns its result; shared
+// reports that the caller joined another's execution. A panic in fn becomes
+// every caller's error.
 func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context, Deadline) (V, error)) (v V, err error, shared bool) {
 	dl, hasDeadline := ctx.Deadline()
 	g.mu.Lock()
 	fl, ok := g.flights[key]
 	if ok {
 		fl.waiters++
+		if !hasDeadline || (!fl.deadline.IsZero() && dl.After(fl.deadline)) {
+			fl.deadline = dl
+		}
 		g.mu.Unlock()
-		fl.extendDeadline(dl, hasDeadline)
-		v, err = g.wait(ctx, key, fl)
-		return v, err, true
+		select {
+		case <-fl.done:
+			return fl.val, fl.err, true
+		case <-ctx.Done():
+		}
+		g.leave(key, fl)
+		return v, ctx.Err(), true
 	}
-	fl = &flight[V]{waiters: 1, done: make(chan struct{})}
-	if hasDeadline {
-		fl.deadline.Store(dl.UnixNano())
-	}
+	fl = &flight[V]{waiters: 1, done: make(chan struct{}), deadline: dl}
 	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx)) //nolint:gosec // G118: called by run and by the last caller to leave
 	fl.cancel = cancel
 	if g.flights == nil {
@@ -66,9 +64,6 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context, De
 	}
 	g.flights[key] = fl
 	g.mu.Unlock()
-	// The first caller leaves like the others when its context ends (the
-	// execution goes on for those still waiting), but it returns only when
-	// the execution it runs ends.
 	stop := context.AfterFunc(ctx, func() { g.leave(key, fl) })
 	g.run(fctx, key, fl, fn)
 	if !stop() {
@@ -93,19 +88,11 @@ func (g *Group[K, V]) run(ctx context.Context, key K, fl *flight[V], fn func(con
 		fl.cancel()
 		close(fl.done)
 	}()
-	fl.val, fl.err = fn(ctx, fl.deadlineTime)
-}
-
-// wait waits for fl's outcome or leaves when ctx ends.
-func (g *Group[K, V]) wait(ctx context.Context, key K, fl *flight[V]) (V, error) {
-	select {
-	case <-fl.done:
-		return fl.val, fl.err
-	case <-ctx.Done():
-	}
-	g.leave(key, fl)
-	var zero V
-	return zero, ctx.Err()
+	fl.val, fl.err = fn(ctx, func() time.Time {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return fl.deadline
+	})
 }
 
 // leave takes a caller whose context ended off fl, cancelling the execution
@@ -134,27 +121,4 @@ func (g *Group[K, V]) Waiting() int {
 		n += fl.waiters
 	}
 	return n
-}
-
-// extendDeadline raises the flight's deadline to d, or removes it when the
-// new caller has none.
-func (fl *flight[V]) extendDeadline(d time.Time, ok bool) {
-	n := int64(0)
-	if ok {
-		n = d.UnixNano()
-	}
-	for {
-		cur := fl.deadline.Load()
-		if cur == 0 || (n != 0 && n <= cur) || fl.deadline.CompareAndSwap(cur, n) {
-			return
-		}
-	}
-}
-
-// deadlineTime is the flight's Deadline.
-func (fl *flight[V]) deadlineTime() time.Time {
-	if n := fl.deadline.Load(); n != 0 {
-		return time.Unix(0, n)
-	}
-	return time.Time{}
 }

@@ -2,6 +2,7 @@ package resilience
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 
@@ -13,8 +14,7 @@ import (
 type LimitError struct {
 	// Limit is the number of slots that were all taken.
 	Limit int
-	// PerKey reports that the caller's own share (its key's slots) was
-	// full, rather than the global limit.
+	// PerKey reports that the caller's key's share, not the global limit, was full.
 	PerKey bool
 	// RetryAfter is a hint for when to try again: the queue wait.
 	RetryAfter time.Duration
@@ -23,17 +23,15 @@ type LimitError struct {
 // Error returns "concurrency limit reached".
 func (e *LimitError) Error() string { return "concurrency limit reached" }
 
-// Limiter bounds the requests in flight at once, globally (a
-// golang.org/x/sync/semaphore.Weighted) and per key (a semaphore of each
-// key's own, in front of the global one), so that one key's slow requests
-// cannot take every slot. The key is whoever the share belongs to: the
-// caller's certificate identity, or else its tenant. A key's semaphore lives
-// while calls hold or wait for it, so the keys never outnumber the calls in
+// Limiter bounds the requests in flight at once, globally and per key (in
+// front of the global limit), with golang.org/x/sync/semaphore, so that one
+// key's slow requests cannot take every slot. A key's semaphore lives while
+// calls hold or wait for it, so the keys never outnumber the calls in
 // flight. A request that finds no free slot waits for one, up to the queue
 // wait and never past its deadline. A nil *Limiter admits everything. It is
 // safe for concurrent use.
 type Limiter struct {
-	global *semaphore.Weighted // nil: no global limit
+	global *semaphore.Weighted // of math.MaxInt64 slots when there is no global limit
 	limit  int
 	perKey int // ≤ 0: no per-key limit
 	queue  time.Duration
@@ -42,26 +40,24 @@ type Limiter struct {
 	shares map[string]*share
 }
 
-// share is one key's semaphore and the number of calls holding or waiting
-// for it.
+// share is one key's semaphore and how many calls hold or wait for it.
 type share struct {
 	sem  *semaphore.Weighted
 	refs int
 }
 
-// NewLimiter returns a Limiter with n global slots (≤ 0: no global limit),
-// perKey slots for each key (≤ 0: no per-key limit) and the given queue wait
-// (≤ 0: do not wait), or nil (no limit) when neither n nor perKey is
-// positive.
+// NewLimiter returns a Limiter with n global slots and perKey slots for each
+// key (≤ 0: no such limit) and the given queue wait (≤ 0: do not wait), or
+// nil (no limit) when neither n nor perKey is positive.
 func NewLimiter(n, perKey int, queue time.Duration) *Limiter {
 	if n <= 0 && perKey <= 0 {
 		return nil
 	}
-	l := &Limiter{limit: n, perKey: perKey, queue: max(queue, 0), shares: make(map[string]*share)}
+	global := semaphore.NewWeighted(math.MaxInt64)
 	if n > 0 {
-		l.global = semaphore.NewWeighted(int64(n))
+		global = semaphore.NewWeighted(int64(n))
 	}
-	return l
+	return &Limiter{global: global, limit: n, perKey: perKey, queue: max(queue, 0), shares: make(map[string]*share)}
 }
 
 // Acquire takes one of key's slots (when keys have a cap) and then a global
@@ -72,12 +68,20 @@ func (l *Limiter) Acquire(ctx context.Context, deadline time.Time, key string) (
 	if l == nil {
 		return func() {}, nil
 	}
-	own := l.take(key)
+	var own *share // nil when keys have no cap
+	if l.perKey > 0 {
+		l.mu.Lock()
+		if own = l.shares[key]; own == nil {
+			own = &share{sem: semaphore.NewWeighted(int64(l.perKey))}
+			l.shares[key] = own
+		}
+		own.refs++
+		l.mu.Unlock()
+	}
 	ownFree := own == nil || own.sem.TryAcquire(1)
-	if ownFree && (l.global == nil || l.global.TryAcquire(1)) {
+	if ownFree && l.global.TryAcquire(1) {
 		return l.releaser(key, own), nil
 	}
-	// Queue, bounded by the queue wait and the deadline.
 	wait := l.queue
 	if !deadline.IsZero() {
 		wait = min(wait, time.Until(deadline))
@@ -94,34 +98,15 @@ func (l *Limiter) Acquire(ctx context.Context, deadline time.Time, key string) (
 			return nil, l.waitFailed(ctx, true)
 		}
 	}
-	if l.global != nil {
-		if err := l.global.Acquire(wctx, 1); err != nil {
-			l.giveBack(key, own, true)
-			return nil, l.waitFailed(ctx, false)
-		}
+	if err := l.global.Acquire(wctx, 1); err != nil {
+		l.giveBack(key, own, true)
+		return nil, l.waitFailed(ctx, false)
 	}
 	return l.releaser(key, own), nil
 }
 
-// take returns key's share, counting the caller in, or nil when keys have no
-// cap.
-func (l *Limiter) take(key string) *share {
-	if l.perKey <= 0 {
-		return nil
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := l.shares[key]
-	if s == nil {
-		s = &share{sem: semaphore.NewWeighted(int64(l.perKey))}
-		l.shares[key] = s
-	}
-	s.refs++
-	return s
-}
-
-// giveBack releases own's slot when held is set and counts the caller out
-// of own, forgetting it when no call uses it any more.
+// giveBack releases own's slot when held and counts the caller out of own,
+// forgetting it when no call uses it.
 func (l *Limiter) giveBack(key string, own *share, held bool) {
 	if own == nil {
 		return
@@ -139,9 +124,7 @@ func (l *Limiter) giveBack(key string, own *share, held bool) {
 // releaser returns the function that gives back own's and the global slot.
 func (l *Limiter) releaser(key string, own *share) func() {
 	return func() {
-		if l.global != nil {
-			l.global.Release(1)
-		}
+		l.global.Release(1)
 		l.giveBack(key, own, true)
 	}
 }

@@ -22,82 +22,73 @@ func FullJitter(base, maxWait time.Duration, n int) time.Duration {
 	return rand.N(ceiling)
 }
 
-// Retry budget, gRFC A6's retry throttling, in thousandths of a token: the
-// bucket holds at most 10 tokens and starts full; a failed attempt takes 1, a
-// successful one gives back 0.1; retries are allowed only while more than
-// half the bucket is left.
-const (
-	budgetMax     = 10_000
-	budgetFailure = 1_000
-	budgetSuccess = 100
-)
-
-// RetryBudget is gRFC A6's retry-throttling token bucket (max_tokens 10,
-// token_ratio 0.1): a failed attempt takes one token, a successful one gives
-// back 0.1, and retries are allowed only while more than 5 tokens are left.
-// In a sustained outage it stops retries after a handful of failures and
-// brings them back once about half the attempts succeed again. The zero
-// value is not usable: use NewRetryBudget. It is safe for concurrent use.
-type RetryBudget struct {
+// bucket is a token bucket counted in thousandths of a token, between 0
+// and max.
+type bucket struct {
 	tokens atomic.Int64
+	max    int64
 }
 
-// NewRetryBudget returns a full budget.
-func NewRetryBudget() *RetryBudget {
-	b := new(RetryBudget)
-	b.tokens.Store(budgetMax)
-	return b
-}
-
-// Record adds or removes tokens for an attempt's outcome; Neutral changes
-// nothing. With a full bucket, a success is a single atomic load.
-func (b *RetryBudget) Record(o Outcome) {
+// add adds delta (negative to remove) unless the bucket then holds less
+// than floor, clamping the result to [0, max]; it reports whether it did.
+func (b *bucket) add(delta, floor int64) bool {
 	for {
 		t := b.tokens.Load()
-		var next int64
-		switch o {
-		case Success:
-			if t >= budgetMax {
-				return
-			}
-			next = min(t+budgetSuccess, budgetMax)
-		case Failure:
-			if t <= 0 {
-				return
-			}
-			next = max(t-budgetFailure, 0)
-		default:
-			return
+		next := min(max(t+delta, 0), b.max)
+		if t+delta < floor {
+			return false
 		}
-		if b.tokens.CompareAndSwap(t, next) {
-			return
+		if next == t || b.tokens.CompareAndSwap(t, next) {
+			return true
 		}
 	}
 }
 
+// RetryBudget is gRFC A6's retry-throttling token bucket (max_tokens 10,
+// token_ratio 0.1): it starts full, a failed attempt takes one token, a
+// successful one gives back 0.1, and retries are allowed only while more
+// than 5 tokens are left. The zero value is not usable: use NewRetryBudget.
+// It is safe for concurrent use.
+type RetryBudget struct{ b bucket }
+
+// NewRetryBudget returns a full budget.
+func NewRetryBudget() *RetryBudget {
+	r := &RetryBudget{b: bucket{max: 10_000}}
+	r.b.tokens.Store(r.b.max)
+	return r
+}
+
+// Record adds or removes tokens for an attempt's outcome; Neutral changes
+// nothing.
+func (r *RetryBudget) Record(o Outcome) {
+	switch o {
+	case Success:
+		r.b.add(100, 0)
+	case Failure:
+		r.b.add(-1000, -1000)
+	}
+}
+
 // Allow reports whether a retry may be sent.
-func (b *RetryBudget) Allow() bool {
-	return b.tokens.Load() > budgetMax/2
+func (r *RetryBudget) Allow() bool {
+	return r.b.tokens.Load() > r.b.max/2
 }
 
 // DefaultRetryRatio is the share of first attempts that RetryCeiling allows
 // as retries over time when NewRetryCeiling gets a ratio of zero.
 const DefaultRetryRatio = 0.1
 
-// retryCeilingBurst is how many retries the ceiling holds in reserve: the
-// retries allowed before any first attempt has been made.
+// retryCeilingBurst is how many retries the ceiling holds in reserve.
 const retryCeilingBurst = 20
 
 // RetryCeiling bounds the retries of every tenant together to a share of
 // the first attempts, like Finagle's retry budget: each first attempt
 // deposits ratio tokens, each retry withdraws one, and the bucket holds at
-// most 20 tokens (and starts full). Whatever the per-tenant budgets say,
-// retries overall stay at most about ratio × first attempts (plus the
-// reserve), so that tenants made up on the fly cannot multiply the load on
-// the upstream. It is safe for concurrent use.
+// most 20 tokens (and starts full), so that tenants made up on the fly
+// cannot multiply the load on the upstream. It is safe for concurrent use.
 type RetryCeiling struct {
+	b       bucket
 	deposit int64 // thousandths of a token per first attempt
-	tokens  atomic.Int64
 }
 
 // NewRetryCeiling returns a full ceiling that allows ratio retries per first
@@ -107,39 +98,31 @@ func NewRetryCeiling(ratio float64) *RetryCeiling {
 	if ratio == 0 {
 		ratio = DefaultRetryRatio
 	}
-	c := &RetryCeiling{deposit: int64(max(ratio, 0) * 1000)}
+	c := &RetryCeiling{b: bucket{max: retryCeilingBurst * 1000}, deposit: int64(max(ratio, 0) * 1000)}
 	if ratio > 0 {
-		c.tokens.Store(retryCeilingBurst * 1000)
+		c.b.tokens.Store(c.b.max)
 	}
 	return c
 }
 
 // FirstAttempt records a first attempt (not a retry) sent upstream.
-func (c *RetryCeiling) FirstAttempt() {
-	if c.deposit == 0 {
-		return
-	}
-	for {
-		t := c.tokens.Load()
-		if t >= retryCeilingBurst*1000 {
-			return
-		}
-		if c.tokens.CompareAndSwap(t, min(t+c.deposit, retryCeilingBurst*1000)) {
-			return
-		}
-	}
-}
+func (c *RetryCeiling) FirstAttempt() { c.b.add(c.deposit, 0) }
 
 // TryRetry takes the token a retry costs, reporting false (and taking
 // nothing) when none is left.
-func (c *RetryCeiling) TryRetry() bool {
-	for {
-		t := c.tokens.Load()
-		if t < 1000 {
-			return false
-		}
-		if c.tokens.CompareAndSwap(t, t-1000) {
-			return true
-		}
-	}
-}
+func (c *RetryCeiling) TryRetry() bool { return c.b.add(-1000, 0) }
+
+// Outcome is what a call or an attempt says about the upstream's health.
+type Outcome uint8
+
+const (
+	// Success means the upstream answered in a way that shows it is working (a
+	// 2xx, or an answer that blames the request).
+	Success Outcome = iota
+	// Failure is a sign that the upstream itself is unwell (for HTTP: 502,
+	// 503, 504, no answer, a reset, a timeout).
+	Failure
+	// Neutral means the outcome says nothing about the upstream's health (the
+	// caller went away, nothing was sent, throttling); it is not counted.
+	Neutral
+)

@@ -1,36 +1,31 @@
 package resilience
 
 import (
+	"cmp"
 	"sync"
 	"time"
 )
 
 // Defaults of TenantSettings, used for its zero fields.
 const (
-	// DefaultMaxTenants bounds the proven tenants, and apart from them the
-	// unproven ones, with state of their own.
 	DefaultMaxTenants = 1024
-	// DefaultTenantIdle is how long a tenant's state outlives its last call.
 	DefaultTenantIdle = 5 * time.Minute
 )
 
 // TenantSettings configures Tenants.
 type TenantSettings struct {
 	// MaxTenants bounds the proven tenants (those the upstream has answered
-	// with a success) and, apart from them, the unproven ones. Zero means
-	// DefaultMaxTenants.
+	// with a success) and, apart from them, the unproven ones. Zero or
+	// negative means DefaultMaxTenants.
 	MaxTenants int
-
-	// Idle is how long a tenant's state is kept after its last call ended;
-	// idle entries are evicted. Zero means DefaultTenantIdle.
+	// Idle is how long a tenant's state is kept after its last call ended.
+	// Zero or negative means DefaultTenantIdle.
 	Idle time.Duration
-
 	// Breaker configures each tenant's circuit breaker.
 	Breaker BreakerSettings
 }
 
-// Tenant is the resilience state of one tenant: its circuit breaker and its
-// retry budget. Get it from Tenants.Acquire and hand it back with
+// Tenant is the resilience state of one tenant, from Tenants.Acquire until
 // Tenants.Release.
 type Tenant struct {
 	// Breaker is the tenant's circuit breaker; nil when breakers are
@@ -48,14 +43,12 @@ type Tenant struct {
 
 // Tenants holds per-tenant state, keyed by the caller-chosen tenant name, in
 // two bounded sets, so that names made up on the fly cannot take the state of
-// real tenants. A tenant starts unproven; the upstream's first success
-// (Release with proven set) moves it to the proven set, whose entries leave
-// only when idle. Unproven entries are evicted when idle, and also, when
-// their set is full, to make room for another (any one not in use); when
-// every unproven entry is in use, a new tenant gets state of its own for the
-// call only. So a tenant without a success never refuses another one: there
-// is no shared state. An entry in use (calls in flight) is never evicted. It
-// is safe for concurrent use.
+// real tenants. A tenant starts unproven; the upstream's first success moves
+// it to the proven set, whose entries leave only when idle. Unproven entries
+// leave when idle, or when their set is full to make room (any one not in
+// use); when all are in use, a new tenant gets state for the call only, so
+// no tenant is ever refused or shares state. An entry in use is never
+// evicted. It is safe for concurrent use.
 type Tenants struct {
 	settings TenantSettings
 
@@ -67,12 +60,8 @@ type Tenants struct {
 
 // NewTenants returns an empty set.
 func NewTenants(s TenantSettings) *Tenants {
-	if s.MaxTenants <= 0 {
-		s.MaxTenants = DefaultMaxTenants
-	}
-	if s.Idle <= 0 {
-		s.Idle = DefaultTenantIdle
-	}
+	s.MaxTenants = cmp.Or(max(s.MaxTenants, 0), DefaultMaxTenants)
+	s.Idle = cmp.Or(max(s.Idle, 0), DefaultTenantIdle)
 	s.Breaker = s.Breaker.withDefaults()
 	return &Tenants{settings: s, proven: make(map[string]*Tenant), unproven: make(map[string]*Tenant)}
 }
@@ -92,8 +81,13 @@ func (t *Tenants) Acquire(name string) *Tenant {
 			t.sweep(now)
 		}
 		e = &Tenant{Breaker: newBreaker(t.settings.Breaker), Budget: NewRetryBudget(), name: name}
-		if len(t.unproven) >= t.settings.MaxTenants {
-			evictOne(t.unproven)
+		for n, u := range t.unproven { // evict one not in use (map order) when full
+			if len(t.unproven) < t.settings.MaxTenants {
+				break
+			}
+			if u.refs == 0 {
+				delete(t.unproven, n)
+			}
 		}
 		if len(t.unproven) < t.settings.MaxTenants {
 			t.unproven[name] = e
@@ -106,8 +100,7 @@ func (t *Tenants) Acquire(name string) *Tenant {
 
 // Release hands back a state returned by Acquire. proven reports that the
 // upstream answered the call with a success: an unproven tenant then moves
-// to the proven set when it has room (idle entries are swept at most once per
-// idle/4); otherwise it stays unproven and is tried again on its next
+// to the proven set when it has room, else it is tried again on its next
 // success.
 func (t *Tenants) Release(e *Tenant, proven bool) {
 	now := time.Now()
@@ -131,20 +124,8 @@ func (t *Tenants) Release(e *Tenant, proven bool) {
 	t.proven[e.name] = e
 }
 
-// evictOne removes one entry not in use from m (an arbitrary one: map order),
-// if there is one; called with mu held.
-func evictOne(m map[string]*Tenant) {
-	for name, e := range m {
-		if e.refs == 0 {
-			delete(m, name)
-			return
-		}
-	}
-}
-
-// sweep evicts the entries that are unused and idle for longer than the
-// idle time; called with mu held. Acquire runs it at most once per idle/4,
-// so its cost is spread thin.
+// sweep evicts the entries unused for longer than the idle time, at most
+// once per idle/4; called with mu held.
 func (t *Tenants) sweep(now time.Time) {
 	t.nextSweep = now.Add(t.settings.Idle / 4)
 	for _, m := range []map[string]*Tenant{t.proven, t.unproven} {

@@ -88,7 +88,7 @@ func BenchmarkGetReseller(b *testing.B) {
 	defer srv.Close()
 	tr := newTestTransport()
 	defer tr.CloseIdleConnections()
-	c, err := New(Config{BaseURL: srv.URL, HTTPClient: &http.Client{Transport: tr}})
+	c, err := New(Config{BaseURL: srv.URL, Transport: tr})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func benchmarkGetReseller(b *testing.B, cfg Config, parallel bool) {
 	defer srv.Close()
 	tr := newTestTransport()
 	defer tr.CloseIdleConnections()
-	cfg.BaseURL, cfg.HTTPClient = srv.URL, &http.Client{Transport: tr}
+	cfg.BaseURL, cfg.Transport = srv.URL, tr
 	c, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)

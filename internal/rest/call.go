@@ -10,44 +10,38 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 )
 
-// decoder turns a 2xx body into a result. The body is only valid during the
-// call.
-type decoder[T any] func(contentType string, body []byte) (T, error)
-
 // request is one call of a Client method: what it sends upstream and how it
-// reads the answer, set once by the method.
+// decodes a 2xx body (valid only during decode).
 type request[T any] struct {
-	op     string // the operation, apierr.OpGetReseller...
+	op     string // apierr.OpGetReseller or apierr.OpGetAcceptanceLink
 	info   CallInfo
 	url    string
-	decode decoder[T]
+	decode func(contentType string, body []byte) (T, error)
 	// deadline bounds the call's decisions (for a coalesced call, the
-	// latest of its waiters' deadlines).
-	deadline func() (time.Time, bool)
+	// latest of its waiters' deadlines); zero: none.
+	deadline resilience.Deadline
 }
 
 // operationKey is the context key of the operation a request belongs to.
 type operationKey struct{}
 
-// WithOperation returns ctx for an upstream request of operation op. The
-// Client sets it on each call; Operation reads it.
+// WithOperation returns ctx for an upstream request of operation op, which
+// Operation reads.
 func WithOperation(ctx context.Context, op string) context.Context {
 	return context.WithValue(ctx, operationKey{}, op)
 }
 
-// Operation returns the name of the Client operation (apierr.OpGetReseller or
-// apierr.OpGetAcceptanceLink) whose upstream request carries ctx, "" outside
-// one. Transports use it to label what they measure.
+// Operation returns the operation (apierr.OpGetReseller, ...) whose upstream
+// request carries ctx, "" outside one, for transports to label measures.
 func Operation(ctx context.Context) string {
 	op, _ := ctx.Value(operationKey{}).(string)
 	return op
 }
 
-// call runs one call of a Client method: it checks the headers, bounds a
-// call without deadline by the client's timeout, and runs it coalesced with
-// identical calls in g, or alone; coalesced callers share the result. Its
-// error is always an *Error (see AsError), wrapped by the method; a deadline
-// that is not the caller's (Config.Timeout) is KindTimeout for the caller.
+// call runs one call of a Client method, bounded by Config.Timeout when ctx
+// has no deadline, coalesced with identical calls in g unless coalescing is
+// off. Its error is an *Error; running out of Config.Timeout is KindTimeout,
+// not the caller's KindDeadlineExceeded.
 func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, T], r request[T]) (v T, err error) {
 	if err := checkCallInfo(r.info); err != nil {
 		return v, err
@@ -55,20 +49,21 @@ func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, 
 	cctx := WithOperation(ctx, r.op)
 	if _, ok := cctx.Deadline(); !ok {
 		var cancel context.CancelFunc
-		cctx, cancel = context.WithTimeout(cctx, c.timeout)
+		cctx, cancel = context.WithTimeout(cctx, c.cfg.Timeout)
 		defer cancel()
 	}
-	if c.coalesce {
+	if !c.cfg.DisableCoalescing {
 		var shared bool
 		v, err, shared = g.Do(cctx, flightKey{r.url, r.info.Tenant, r.info.Authorization}, func(ctx context.Context, deadline resilience.Deadline) (T, error) {
-			r.deadline = func() (time.Time, bool) { d := deadline(); return d, !d.IsZero() }
+			r.deadline = deadline
 			return execute(ctx, c, r)
 		})
-		if shared && c.onCoalesced != nil {
-			c.onCoalesced(r.op)
+		if shared && c.cfg.OnCoalesced != nil {
+			c.cfg.OnCoalesced(r.op)
 		}
 	} else {
-		r.deadline = cctx.Deadline
+		dl, _ := cctx.Deadline()
+		r.deadline = func() time.Time { return dl }
 		v, err = execute(cctx, c, r)
 	}
 	if e := AsError(ctx, err); e != nil {
@@ -82,48 +77,37 @@ func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, 
 	return v, nil
 }
 
-// execute runs a call for its tenant: admitted once by the tenant's circuit
-// breaker, then up to maxAttempts attempts, each holding one of the
-// caller's request slots (see CallInfo.Caller) and a global one, with
-// full-jitter back-off (or the upstream's Retry-After) between them, within
-// the tenant's retry budget and the global retry ceiling, and never past the
-// deadline. The breaker counts the call once, with its final outcome; a
+// execute runs a call for its tenant: admitted by the tenant's circuit
+// breaker, which counts it once with its final outcome, then attempts; a
 // success proves the tenant (see resilience.Tenants).
-func execute[T any](ctx context.Context, c *Client, r request[T]) (T, error) {
-	var zero T
+func execute[T any](ctx context.Context, c *Client, r request[T]) (v T, err error) {
 	tenant := c.tenants.Acquire(r.info.Tenant)
-	proven := false
-	defer func() { c.tenants.Release(tenant, proven) }()
+	health := resilience.Neutral // after a panic (a bug), a half-open breaker gets its probe back
+	defer func() { c.tenants.Release(tenant, health == resilience.Success && err == nil) }()
 	done, err := tenant.Breaker.Allow()
 	if err != nil {
 		c.rejected(r.op, RejectCircuitOpen)
 		var open *resilience.OpenError
 		errors.As(err, &open)
-		return zero, &Error{Kind: KindCircuitOpen, RetryAfter: open.RetryAfter, HasRetryAfter: true}
+		return v, &Error{Kind: KindCircuitOpen, RetryAfter: open.RetryAfter, HasRetryAfter: true}
 	}
-	recorded := false
-	defer func() {
-		if !recorded { // a panic (a bug): give a half-open breaker its probe back
-			done(resilience.Neutral)
-		}
-	}()
-	v, err := attempts(ctx, c, tenant, r)
-	if err != nil {
-		done(AsError(ctx, err).health())
+	defer func() { done(health) }()
+	if v, err = attempts(ctx, c, tenant, r); err != nil {
+		health = AsError(ctx, err).health()
 	} else {
-		done(resilience.Success)
+		health = resilience.Success
 	}
-	recorded, proven = true, err == nil
 	return v, err
 }
 
-// attempts makes the attempts of one call; its error is an *Error that
-// records how many there were.
+// attempts makes the attempts of one call, each holding a request slot,
+// within the tenant's retry budget and the global ceiling; its error is an
+// *Error that records how many there were.
 func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, r request[T]) (T, error) {
 	var zero T
 	var last *Error // the previous attempt's error
 	for n := 1; ; n++ {
-		dl, _ := r.deadline()
+		dl := r.deadline()
 		release, err := c.limiter.Acquire(ctx, dl, r.info.shareKey())
 		if err != nil {
 			var le *resilience.LimitError
@@ -133,7 +117,7 @@ func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, 
 					reason = RejectTenantConcurrencyLimit
 				}
 				c.rejected(r.op, reason)
-				err = &Error{Kind: KindOverLimit, Limit: int64(le.Limit), PerTenant: le.PerKey, RetryAfter: le.RetryAfter, HasRetryAfter: true}
+				err = &Error{Kind: KindOverLimit, Limit: int64(le.Limit), RetryAfter: le.RetryAfter, HasRetryAfter: true}
 			}
 			if last != nil && ctx.Err() == nil {
 				return zero, withAttempts(last, n-1)
@@ -143,17 +127,20 @@ func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, 
 		if n == 1 {
 			c.ceiling.FirstAttempt()
 		}
-		v, e := guardedAttempt(ctx, c, dl, release, r)
+		v, e := attempt(ctx, c, dl, release, r)
 		if e == nil {
 			tenant.Budget.Record(resilience.Success)
 			return v, nil
 		}
 		retry := e.retryable()
 		tenant.Budget.Record(attemptOutcome(e, retry))
-		if !retry || n >= c.maxAttempts || !tenant.Budget.Allow() || !c.ceiling.TryRetry() {
+		if !retry || n >= c.cfg.MaxAttempts || !tenant.Budget.Allow() || !c.ceiling.TryRetry() {
 			return zero, withAttempts(e, n)
 		}
-		wait := c.retryWait(n, e)
+		wait := e.RetryAfter // the upstream's, else full-jitter back-off
+		if !e.HasRetryAfter {
+			wait = resilience.FullJitter(c.cfg.RetryBackoff, c.cfg.MaxRetryBackoff, n)
+		}
 		if !dl.IsZero() && !time.Now().Add(wait).Before(dl) {
 			// The wait does not fit: hand the caller the upstream's answer
 			// (and its Retry-After) now rather than a deadline error later.
@@ -166,10 +153,7 @@ func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, 
 	}
 }
 
-// attemptOutcome is what one attempt means for its tenant's retry budget:
-// a retryable failure (or a certificate that does not verify) is a failure,
-// an attempt the caller abandoned or that could not be built is neutral,
-// anything else a success.
+// attemptOutcome is what one attempt means for its tenant's retry budget.
 func attemptOutcome(e *Error, retry bool) resilience.Outcome {
 	switch {
 	case retry, e.health() == resilience.Failure:
@@ -193,18 +177,9 @@ func withAttempts(e *Error, n int) *Error {
 
 // rejected reports a call or retry refused before anything was sent.
 func (c *Client) rejected(op, reason string) {
-	if c.onRejected != nil {
-		c.onRejected(op, reason)
+	if c.cfg.OnRejected != nil {
+		c.cfg.OnRejected(op, reason)
 	}
-}
-
-// retryWait is the pause before retry n: the upstream's Retry-After when it
-// sent one, full-jitter back-off otherwise.
-func (c *Client) retryWait(n int, e *Error) time.Duration {
-	if e.HasRetryAfter {
-		return e.RetryAfter
-	}
-	return resilience.FullJitter(c.backoff, c.maxBackoff, n)
 }
 
 // sleep waits for d or until ctx ends, returning ctx's error in that case.
@@ -222,24 +197,18 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// guardedAttempt runs attempt and gives its request slots back, even when
-// decoding panics (a bug).
-func guardedAttempt[T any](ctx context.Context, c *Client, deadline time.Time, release func(), r request[T]) (T, *Error) {
+// attempt sends one GET and decodes a 2xx body, then gives its request
+// slots back (release). From sending the request to the end of the body it
+// is bounded by the attempt timeout as well as by ctx.
+func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release func(), r request[T]) (zero T, _ *Error) {
 	defer release()
-	return attempt(ctx, c, deadline, r)
-}
-
-// attempt sends one GET and decodes a 2xx body. From sending the request to
-// the end of the body it is bounded by the attempt timeout as well as by
-// ctx.
-func attempt[T any](ctx context.Context, c *Client, deadline time.Time, r request[T]) (zero T, _ *Error) {
 	if err := ctx.Err(); err != nil {
 		return zero, AsError(ctx, err) // nothing sent
 	}
 	actx := ctx
-	if c.attemptTimeout > 0 && (deadline.IsZero() || time.Until(deadline) > c.attemptTimeout) {
+	if c.cfg.AttemptTimeout > 0 && (deadline.IsZero() || time.Until(deadline) > c.cfg.AttemptTimeout) {
 		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeoutCause(ctx, c.attemptTimeout, errAttemptTimedOut)
+		actx, cancel = context.WithTimeoutCause(ctx, c.cfg.AttemptTimeout, errAttemptTimedOut)
 		defer cancel() // deferred first, so it runs after the body is drained
 	}
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, r.url, nil)
@@ -252,35 +221,19 @@ func attempt[T any](ctx context.Context, c *Client, deadline time.Time, r reques
 	if err != nil {
 		return zero, transportError(ctx, actx, err)
 	}
-	readToEnd := false // then there is nothing to drain
-	defer func() {
-		if readToEnd {
-			_ = resp.Body.Close()
-		} else {
-			drainAndClose(resp.Body)
-		}
-	}()
-
+	defer drainAndClose(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		// The status is what matters: a body that does not arrive within
-		// the attempt timeout only costs the Envelope.
 		return zero, c.upstreamError(resp)
 	}
-	if resp.ContentLength > c.maxBody {
-		return zero, &Error{Kind: KindTooLarge, Limit: c.maxBody}
-	}
-	buf := getBuffer(resp.ContentLength)
+	buf, err := c.readBody(resp)
 	defer putBuffer(buf)
-	if err := c.readBody(buf, resp.Body); err != nil {
+	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {
 			return zero, e
 		}
-		// The body was cut mid-way (reset, early EOF), ran past the attempt
-		// timeout, or the call ended.
-		return zero, transportError(ctx, actx, err)
+		return zero, transportError(ctx, actx, err) // cut mid-way, timed out or cancelled
 	}
-	readToEnd = true // readBody stops at the limit only when it fails
 	v, err := safeDecode(r.decode, resp.Header.Get("Content-Type"), buf.Bytes())
 	if err != nil {
 		var e *Error
@@ -292,10 +245,8 @@ func attempt[T any](ctx context.Context, c *Client, deadline time.Time, r reques
 	return v, nil
 }
 
-// safeDecode runs decode and turns a panic (a bug) into an error, so that
-// one bad body cannot take the process down or leave coalesced callers
-// without an answer.
-func safeDecode[T any](decode decoder[T], contentType string, body []byte) (v T, err error) {
+// safeDecode runs decode, turning a panic (a bug) into an error.
+func safeDecode[T any](decode func(string, []byte) (T, error), contentType string, body []byte) (v T, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			var zero T
@@ -305,18 +256,16 @@ func safeDecode[T any](decode decoder[T], contentType string, body []byte) (v T,
 	return decode(contentType, body)
 }
 
-// errAttemptTimedOut is the cancellation cause of an attempt's context when
-// the attempt timeout runs out.
+// errAttemptTimedOut is the cause of an attempt's context that timed out.
 var errAttemptTimedOut = errors.New("upstream sent no complete response within the attempt timeout")
 
-// undecodable returns the KindUndecodable error of a body that does not
-// decode into what.
+// undecodable is the error of a body that does not decode into what.
 func undecodable(what string, err error) *Error {
 	return &Error{Kind: KindUndecodable, Err: fmt.Errorf("decode %s: %w", what, err)}
 }
 
 // transportError classifies an error from sending the request or reading
-// the body: the call's end, the attempt timeout, or no answer (AsError).
+// the body.
 func transportError(ctx, actx context.Context, err error) *Error {
 	if ctx.Err() == nil && actx != ctx && errors.Is(context.Cause(actx), errAttemptTimedOut) {
 		return &Error{Kind: KindTimeout, Cause: CauseTimeout, Err: errAttemptTimedOut}

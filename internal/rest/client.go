@@ -4,194 +4,127 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 )
 
+// Defaults of Config, used for its zero fields.
 const (
-	// DefaultUserAgent is the User-Agent sent when Config.UserAgent is empty.
-	DefaultUserAgent = "cloudcockpit-facade"
-
-	// DefaultMaxBodyBytes is the response body limit used when
-	// Config.MaxBodyBytes is zero: 1 MiB.
-	DefaultMaxBodyBytes int64 = 1 << 20
-
-	// DefaultTimeout bounds a call whose context has no deadline when
-	// Config.Timeout is zero.
-	DefaultTimeout = 10 * time.Second
-
-	// DefaultAttemptTimeout bounds each attempt, from sending the request
-	// to the end of the response body, when Config.AttemptTimeout is zero.
-	DefaultAttemptTimeout = 5 * time.Second
-
-	// DefaultMaxAttempts is the attempt limit (first try included) when
-	// Config.MaxAttempts is zero.
-	DefaultMaxAttempts = 3
-
-	// DefaultRetryBackoff is the base of the retry back-off when
-	// Config.RetryBackoff is zero.
-	DefaultRetryBackoff = 50 * time.Millisecond
-
-	// DefaultMaxRetryBackoff caps the retry back-off when
-	// Config.MaxRetryBackoff is zero.
-	DefaultMaxRetryBackoff = time.Second
-
-	// DefaultMaxConcurrent is the limit on upstream requests in flight when
-	// Config.MaxConcurrent is zero.
-	DefaultMaxConcurrent = 64
-
-	// DefaultQueueTimeout is how long a request waits for one of the
-	// MaxConcurrent slots when Config.QueueTimeout is zero.
-	DefaultQueueTimeout = time.Second
+	DefaultUserAgent             = "cloudcockpit-facade"
+	DefaultMaxBodyBytes    int64 = 1 << 20 // 1 MiB
+	DefaultTimeout               = 10 * time.Second
+	DefaultAttemptTimeout        = 5 * time.Second
+	DefaultMaxAttempts           = 3 // the first attempt included
+	DefaultRetryBackoff          = 50 * time.Millisecond
+	DefaultMaxRetryBackoff       = time.Second
+	DefaultMaxConcurrent         = 64
+	DefaultQueueTimeout          = time.Second
 )
 
 const (
 	// drainLimit bounds how much of an unread body is discarded before
-	// closing it, so that the connection can usually be reused without
-	// letting a huge body keep us reading.
+	// closing it, so that the connection can usually be reused.
 	drainLimit = 64 << 10
-
 	// maxPooledBuffer keeps the buffer pool from pinning large buffers.
 	maxPooledBuffer = 256 << 10
 )
 
-// Config configures a Client. Only BaseURL is required.
+// Config configures a Client. Only BaseURL is required. A zero field means
+// its default (DefaultTimeout for Timeout, and so on). New rejects a
+// negative MaxBodyBytes, Timeout, MaxAttempts, RetryBackoff, MaxRetryBackoff
+// or TenantIdle; the other fields say what negative means.
 type Config struct {
 	// BaseURL is the API root, for example
-	// https://app-cloudcockpitapi-prod-01.azurewebsites.net. It must be an
-	// absolute http or https URL with a host and without credentials, query or
-	// fragment. It may carry a path prefix; a trailing slash is ignored.
+	// https://app-cloudcockpitapi-prod-01.azurewebsites.net: an absolute
+	// http or https URL with a host, without credentials, query or fragment.
+	// It may carry a path prefix; a trailing slash is ignored.
 	BaseURL string
-
 	// Transport sends the requests, one RoundTrip per attempt, without an
-	// http.Client around it (the client never follows redirects anyway, and
-	// http.Client copies every request's headers in case it does). When
-	// set, HTTPClient is ignored. Normally a NewTransport.
+	// http.Client around it: redirects are never followed (the API does not
+	// redirect, and following one would send the caller's X-Tenant and
+	// Authorization to another URL). Nil means one NewTransport with
+	// default settings, shared by all such Clients.
 	Transport http.RoundTripper
-
-	// HTTPClient sends the requests when Transport is nil, with its
-	// redirect policy replaced: redirects are never followed (the API does
-	// not redirect, and following one would send the caller's X-Tenant and
-	// Authorization to another URL). When both are nil, all Clients share
-	// one NewTransport with default settings.
-	HTTPClient *http.Client
-
-	// UserAgent is the User-Agent header value. Empty means DefaultUserAgent.
+	// UserAgent is the User-Agent header value, without control
+	// characters; empty means DefaultUserAgent.
 	UserAgent string
-
-	// MaxBodyBytes caps how many bytes of a response body are read. A 2xx
-	// body over the cap fails with KindTooLarge; a non-2xx body over the cap
-	// yields a KindAnswered *Error without Envelope. Zero means
-	// DefaultMaxBodyBytes; negative values are rejected by New.
+	// MaxBodyBytes caps how many bytes of a response body are read: a 2xx
+	// body over it fails with KindTooLarge, a non-2xx one loses its
+	// Envelope. Zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-
 	// Timeout bounds a call, all attempts and back-off included, when its
-	// context has no deadline. A context deadline, shorter or longer, is
-	// used as it is. Zero means DefaultTimeout; negative values are
-	// rejected by New.
+	// context has no deadline (a context deadline is used as it is). Zero
+	// means DefaultTimeout.
 	Timeout time.Duration
-
 	// AttemptTimeout bounds each attempt from sending the request to the
 	// end of the response body, so that a body that drips cannot hold a
-	// request slot. An attempt that runs out is a retryable failure; when
-	// it is the last one the call fails with KindTimeout. It is not
-	// armed when the call's deadline comes first anyway. Zero means
+	// request slot; running out is a retryable KindTimeout. Zero means
 	// DefaultAttemptTimeout; negative disables it.
 	AttemptTimeout time.Duration
-
-	// MaxAttempts is the most attempts a call makes, the first included.
-	// Only connection failures, resets (a 2xx body cut mid-way included),
-	// attempt timeouts and the statuses 429, 502, 503 and 504 are retried,
-	// with full-jitter exponential back-off, or after the upstream's
-	// Retry-After when it sent one. A retry is not made when its wait would
-	// not end before the call's deadline (the last error is returned at
-	// once), or when the tenant's retry budget or the global retry ceiling
-	// is spent (see the package documentation). Zero means
-	// DefaultMaxAttempts; 1 disables retries; negative values are rejected
-	// by New.
+	// MaxAttempts is the most attempts a call makes, the first included
+	// (see the package documentation for what is retried). Zero means
+	// DefaultMaxAttempts; 1 disables retries.
 	MaxAttempts int
-
 	// RetryBackoff is the back-off base: before retry n the client waits a
 	// random duration in [0, min(MaxRetryBackoff, RetryBackoff·2^(n-1))).
-	// Zero means DefaultRetryBackoff; negative values are rejected by New.
+	// Zero means DefaultRetryBackoff.
 	RetryBackoff time.Duration
-
-	// MaxRetryBackoff caps the back-off. Zero means DefaultMaxRetryBackoff;
-	// negative values are rejected by New.
+	// MaxRetryBackoff caps the back-off. Zero means DefaultMaxRetryBackoff.
 	MaxRetryBackoff time.Duration
-
 	// RetryRatio bounds the retries of all tenants together to this share
-	// of the first attempts, over time (resilience.RetryCeiling). Zero
-	// means resilience.DefaultRetryRatio (0.1); negative allows no retries.
+	// of the first attempts (resilience.RetryCeiling). Zero means
+	// resilience.DefaultRetryRatio (0.1); negative allows no retries.
 	RetryRatio float64
-
-	// MaxConcurrent limits the upstream requests in flight at once, over all
-	// calls of the Client. A request over the limit waits for a free slot up
-	// to QueueTimeout (never past its deadline) and then fails with
-	// KindOverLimit. Zero means DefaultMaxConcurrent; negative
-	// means no limit.
+	// MaxConcurrent limits the upstream requests in flight at once. A
+	// request over it waits for a slot up to QueueTimeout (never past its
+	// deadline), then fails with KindOverLimit. Zero means
+	// DefaultMaxConcurrent; negative means no limit.
 	MaxConcurrent int
-
-	// TenantMaxConcurrent limits the upstream requests in flight at once
-	// for one caller (CallInfo.Caller when set, else the tenant), in front
-	// of MaxConcurrent, so that one caller's slow calls cannot take every
-	// slot; a request over it waits like one over MaxConcurrent and fails
-	// with KindOverLimit and PerTenant set. Zero means half of
-	// MaxConcurrent (at least 1); negative means no per-caller limit.
+	// TenantMaxConcurrent limits the requests in flight of one caller
+	// (CallInfo.Caller, else the tenant) like MaxConcurrent, in front of it,
+	// so that one caller's slow calls cannot take every slot. Zero means half
+	// of MaxConcurrent (at least 1); negative means no per-caller limit.
 	TenantMaxConcurrent int
-
 	// QueueTimeout is the longest a request waits for a slot. Zero means
-	// DefaultQueueTimeout; negative means no waiting: a request over the
-	// limit fails at once.
+	// DefaultQueueTimeout; negative means not waiting.
 	QueueTimeout time.Duration
-
-	// Breaker configures the circuit breaker of each tenant; its zero
-	// value means the resilience package's defaults, and a negative
-	// FailureRatio disables breakers. A call counts once, after its
-	// retries: it fails when it ended with a 502, 503 or 504, a connection
-	// failure or an attempt timeout; it succeeds with any other answer
-	// (500, 4xx and decoding failures included); throttling (429), calls
-	// the caller abandoned and calls never sent are not counted. An open
-	// breaker refuses the tenant's calls with KindCircuitOpen.
+	// Breaker configures each tenant's circuit breaker, which counts a call
+	// once, after its retries, by its Kind's health (kind.go) and, open,
+	// refuses calls with KindCircuitOpen. Its zero value means the
+	// resilience package's defaults; a negative FailureRatio disables it.
 	Breaker resilience.BreakerSettings
-
-	// MaxTenants bounds the tenants with resilience state of their own
-	// (breaker, retry budget) that the upstream has answered with a
-	// success, and apart from them those it has not (see
-	// resilience.Tenants). Zero means resilience.DefaultMaxTenants.
+	// MaxTenants bounds the tenants with state of their own, proven and
+	// unproven apart (resilience.Tenants). Zero or negative means
+	// resilience.DefaultMaxTenants.
 	MaxTenants int
-
-	// TenantIdle is how long a tenant's resilience state outlives its last
-	// call. Zero means resilience.DefaultTenantIdle.
+	// TenantIdle is how long a tenant's state outlives its last call. Zero
+	// means resilience.DefaultTenantIdle.
 	TenantIdle time.Duration
-
 	// DisableCoalescing turns off the sharing of one upstream call between
-	// identical concurrent calls (same method, URL, X-Tenant and
-	// Authorization). By default they share it; see the package
-	// documentation.
+	// identical concurrent calls; by default they share it.
 	DisableCoalescing bool
-
 	// OnCoalesced, when not nil, is called with the operation name
-	// (apierr.OpGetReseller or apierr.OpGetAcceptanceLink) each time a call joins another
-	// identical call's upstream request instead of making its own. It must
-	// be cheap and safe for concurrent use (a metrics counter).
+	// (apierr.OpGetReseller or apierr.OpGetAcceptanceLink) each time a call
+	// joins another's upstream request. It must be cheap and safe for
+	// concurrent use (a metrics counter).
 	OnCoalesced func(operation string)
-
 	// OnRejected, when not nil, is called with the operation name and a
-	// reason each time a call or retry is refused before anything was
-	// sent: RejectCircuitOpen, RejectConcurrencyLimit or
-	// RejectTenantConcurrencyLimit. It must be cheap and safe for
-	// concurrent use.
+	// Reject reason each time a call or retry is refused before anything was
+	// sent. It must be cheap and safe for concurrent use.
 	OnRejected func(operation, reason string)
 }
 
@@ -202,32 +135,17 @@ const (
 	RejectTenantConcurrencyLimit = "tenant_concurrency_limit"
 )
 
-// Client calls the CloudCockpit partner REST API. Build it with New. A Client
-// is safe for concurrent use by multiple goroutines; its configuration is
-// immutable, and it holds the state its calls share: the per-tenant
-// breakers and retry budgets, the per-caller request slots, the global limits
-// and the calls in flight for coalescing.
+// Client calls the CloudCockpit partner REST API. Build it with New. It is
+// safe for concurrent use, and holds the state its calls share (breakers,
+// retry budgets, request slots, calls in flight).
 type Client struct {
-	rt        http.RoundTripper // nil: hc
-	hc        *http.Client
-	userAgent string
-	maxBody   int64
-
-	timeout        time.Duration
-	attemptTimeout time.Duration // 0: none
-	maxAttempts    int
-	backoff        time.Duration
-	maxBackoff     time.Duration
-	coalesce       bool
-
+	cfg     Config // defaults applied
 	tenants *resilience.Tenants
 	limiter *resilience.Limiter // nil: no limit
 	ceiling *resilience.RetryCeiling
 
-	onCoalesced func(string)
-	onRejected  func(string, string)
-	resellers   resilience.Group[flightKey, *Reseller]
-	links       resilience.Group[flightKey, string]
+	resellers resilience.Group[flightKey, *Reseller]
+	links     resilience.Group[flightKey, string]
 
 	// resellersPrefix is "{base}/v1/Resellers/"; an escaped id is appended.
 	resellersPrefix string
@@ -245,28 +163,20 @@ type flightKey struct {
 // Caller become request headers, each omitted when empty; values must not
 // contain control characters.
 type CallInfo struct {
-	// Tenant is sent as X-Tenant: the portal domain of the tenant, for
-	// example portal.cloudcockpit.com.
+	// Tenant is sent as X-Tenant: the tenant's portal domain.
 	Tenant string
-
-	// Authorization is sent unchanged as Authorization, normally
-	// "Bearer <JWT>". The package never logs it or puts it in an error.
+	// Authorization is sent unchanged, normally "Bearer <JWT>". The package
+	// never logs it or puts it in an error.
 	Authorization string
-
-	// CorrelationID is sent as X-Correlation-Id so that upstream audit logs
-	// and error envelopes can be correlated with the call.
+	// CorrelationID is sent as X-Correlation-Id.
 	CorrelationID string
-
-	// Traceparent and Tracestate are the caller's W3C trace context, sent
-	// as such. With tracing on, the tracing transport replaces them with its
-	// client span's.
+	// Traceparent and Tracestate are the caller's W3C trace context (a
+	// tracing transport replaces them with its client span's).
 	Traceparent, Tracestate string
-
-	// Caller is the authenticated identity of the client (its certificate's
-	// URI SAN, else its subject), or empty when there is none. It is never
-	// sent; when set, it rather than Tenant owns the call's share of the
-	// upstream slots (Config.TenantMaxConcurrent), so that a client cannot
-	// multiply its share by sending more tenant names.
+	// Caller is the client's authenticated identity (certificate URI SAN,
+	// else subject), or empty. It is never sent; when set, it rather than
+	// Tenant owns the call's share of the request slots, so that a client
+	// cannot multiply its share by sending more tenant names.
 	Caller string
 }
 
@@ -280,86 +190,50 @@ func (ci CallInfo) shareKey() string {
 	return ci.Tenant
 }
 
-// New validates cfg and returns a Client. It fails with a descriptive error
-// when BaseURL is missing or not an absolute http(s) URL with a host, when it
-// has credentials, a query or a fragment, when UserAgent contains control
-// characters, or when a size, count or duration that must not be negative
-// is.
+// New validates cfg (see Config) and returns a Client.
 func New(cfg Config) (*Client, error) {
 	base, err := parseBaseURL(cfg.BaseURL)
 	if err != nil {
 		return nil, err
 	}
-	ua := cfg.UserAgent
-	if ua == "" {
-		ua = DefaultUserAgent
-	}
-	if !validHeaderValue(ua) {
+	cfg.UserAgent = cmp.Or(cfg.UserAgent, DefaultUserAgent)
+	if !httpguts.ValidHeaderFieldValue(cfg.UserAgent) {
 		return nil, errors.New("rest: user agent contains control characters")
 	}
-	maxBody := cfg.MaxBodyBytes
-	switch {
-	case maxBody < 0:
-		return nil, fmt.Errorf("rest: max body bytes must not be negative, got %d", maxBody)
-	case maxBody == 0:
-		maxBody = DefaultMaxBodyBytes
-	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
+	for _, f := range []struct {
+		name     string
+		negative bool
+		v        any
 	}{
-		{"timeout", cfg.Timeout},
-		{"retry backoff", cfg.RetryBackoff},
-		{"max retry backoff", cfg.MaxRetryBackoff},
-		{"tenant idle time", cfg.TenantIdle},
+		{"max body bytes", cfg.MaxBodyBytes < 0, cfg.MaxBodyBytes},
+		{"timeout", cfg.Timeout < 0, cfg.Timeout},
+		{"max attempts", cfg.MaxAttempts < 0, cfg.MaxAttempts},
+		{"retry backoff", cfg.RetryBackoff < 0, cfg.RetryBackoff},
+		{"max retry backoff", cfg.MaxRetryBackoff < 0, cfg.MaxRetryBackoff},
+		{"tenant idle time", cfg.TenantIdle < 0, cfg.TenantIdle},
 	} {
-		if d.v < 0 {
-			return nil, fmt.Errorf("rest: %s must not be negative, got %v", d.name, d.v)
+		if f.negative {
+			return nil, fmt.Errorf("rest: %s must not be negative, got %v", f.name, f.v)
 		}
 	}
-	if cfg.MaxAttempts < 0 {
-		return nil, fmt.Errorf("rest: max attempts must not be negative, got %d", cfg.MaxAttempts)
+	if cfg.Transport == nil {
+		cfg.Transport = sharedTransport()
 	}
-	rt, hc := cfg.Transport, cfg.HTTPClient
-	switch {
-	case rt != nil:
-		hc = nil
-	case hc != nil:
-		cp := *hc
-		cp.CheckRedirect = noRedirects
-		hc = &cp
-	default:
-		rt = sharedTransport()
-	}
-	attemptTimeout := cmp.Or(cfg.AttemptTimeout, DefaultAttemptTimeout)
-	if attemptTimeout < 0 {
-		attemptTimeout = 0
-	}
-	queueTimeout := cmp.Or(cfg.QueueTimeout, DefaultQueueTimeout)
-	maxConcurrent := cmp.Or(cfg.MaxConcurrent, DefaultMaxConcurrent)
-	tenantSlots := cfg.TenantMaxConcurrent
-	if tenantSlots == 0 && maxConcurrent > 0 {
-		tenantSlots = max(maxConcurrent/2, 1)
+	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes)
+	cfg.Timeout = cmp.Or(cfg.Timeout, DefaultTimeout)
+	cfg.AttemptTimeout = cmp.Or(cfg.AttemptTimeout, DefaultAttemptTimeout) // negative: none
+	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts)
+	cfg.RetryBackoff = cmp.Or(cfg.RetryBackoff, DefaultRetryBackoff)
+	cfg.MaxRetryBackoff = cmp.Or(cfg.MaxRetryBackoff, DefaultMaxRetryBackoff)
+	cfg.QueueTimeout = cmp.Or(cfg.QueueTimeout, DefaultQueueTimeout)
+	cfg.MaxConcurrent = cmp.Or(cfg.MaxConcurrent, DefaultMaxConcurrent)
+	if cfg.TenantMaxConcurrent == 0 && cfg.MaxConcurrent > 0 {
+		cfg.TenantMaxConcurrent = max(cfg.MaxConcurrent/2, 1)
 	}
 	return &Client{
-		rt:             rt,
-		hc:             hc,
-		userAgent:      ua,
-		maxBody:        maxBody,
-		timeout:        cmp.Or(cfg.Timeout, DefaultTimeout),
-		attemptTimeout: attemptTimeout,
-		maxAttempts:    cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts),
-		backoff:        cmp.Or(cfg.RetryBackoff, DefaultRetryBackoff),
-		maxBackoff:     cmp.Or(cfg.MaxRetryBackoff, DefaultMaxRetryBackoff),
-		coalesce:       !cfg.DisableCoalescing,
-		onCoalesced:    cfg.OnCoalesced,
-		onRejected:     cfg.OnRejected,
-		tenants: resilience.NewTenants(resilience.TenantSettings{
-			MaxTenants: cfg.MaxTenants,
-			Idle:       cfg.TenantIdle,
-			Breaker:    cfg.Breaker,
-		}),
-		limiter:         resilience.NewLimiter(maxConcurrent, tenantSlots, queueTimeout),
+		cfg:             cfg,
+		tenants:         resilience.NewTenants(resilience.TenantSettings{MaxTenants: cfg.MaxTenants, Idle: cfg.TenantIdle, Breaker: cfg.Breaker}),
+		limiter:         resilience.NewLimiter(cfg.MaxConcurrent, cfg.TenantMaxConcurrent, cfg.QueueTimeout),
 		ceiling:         resilience.NewRetryCeiling(cfg.RetryRatio),
 		resellersPrefix: base + "/v1/Resellers/",
 		acceptanceURL:   base + "/v1/Customers/relationship-acceptance",
@@ -396,26 +270,19 @@ func parseBaseURL(raw string) (string, error) {
 	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
 }
 
-// CloseIdleConnections closes the idle connections of the underlying HTTP
-// client. Call it on shutdown; the Client stays usable afterwards.
+// CloseIdleConnections closes the idle connections of the Transport, when
+// it has such a method. Call it on shutdown; the Client stays usable
+// afterwards.
 func (c *Client) CloseIdleConnections() {
-	if c.rt == nil {
-		c.hc.CloseIdleConnections()
-		return
-	}
-	if ci, ok := c.rt.(interface{ CloseIdleConnections() }); ok {
+	if ci, ok := c.cfg.Transport.(interface{ CloseIdleConnections() }); ok {
 		ci.CloseIdleConnections()
 	}
 }
 
-// send sends one attempt's request through the Transport, or the
-// HTTPClient. Errors are *url.Error either way, as http.Client reports
-// them.
+// send sends one attempt's request through the Transport. Errors are
+// *url.Error, as http.Client reports them.
 func (c *Client) send(req *http.Request) (*http.Response, error) {
-	if c.rt == nil {
-		return c.hc.Do(req)
-	}
-	resp, err := c.rt.RoundTrip(req)
+	resp, err := c.cfg.Transport.RoundTrip(req)
 	if err != nil {
 		return nil, &url.Error{Op: "Get", URL: req.URL.String(), Err: err}
 	}
@@ -433,11 +300,10 @@ func (c *Client) Tenants() int {
 	return c.tenants.Len()
 }
 
-// GetReseller fetches one reseller: GET {base}/v1/Resellers/{resellerID}.
-// The result may be shared with coalesced callers: treat it as read-only.
-// The id is sent as exactly one escaped path segment whatever it contains ("a/b"
-// becomes "a%2Fb"); an empty id, "." or ".." fails with KindInvalid.
-// See the package documentation for the errors it returns.
+// GetReseller fetches one reseller: GET {base}/v1/Resellers/{resellerID},
+// the id escaped as one path segment ("a/b" becomes "a%2Fb"); an empty id,
+// "." or ".." fails with KindInvalid. The result may be shared with
+// coalesced callers: treat it as read-only.
 func (c *Client) GetReseller(ctx context.Context, ci CallInfo, resellerID string) (r *Reseller, err error) {
 	switch resellerID {
 	case "":
@@ -446,7 +312,8 @@ func (c *Client) GetReseller(ctx context.Context, ci CallInfo, resellerID string
 		err = &Error{Kind: KindInvalid, Err: fmt.Errorf("id %q is a dot segment", resellerID)}
 	default:
 		r, err = call(ctx, c, &c.resellers, request[*Reseller]{
-			op: apierr.OpGetReseller, info: ci, url: c.resellersPrefix + url.PathEscape(resellerID), decode: decodeReseller,
+			op: apierr.OpGetReseller, info: ci, url: c.resellersPrefix + url.PathEscape(resellerID),
+			decode: func(_ string, body []byte) (*Reseller, error) { return DecodeReseller(body) },
 		})
 	}
 	if err != nil {
@@ -456,11 +323,9 @@ func (c *Client) GetReseller(ctx context.Context, ci CallInfo, resellerID string
 }
 
 // GetAcceptanceLink fetches the link a customer follows to accept a
-// relationship: GET {base}/v1/Customers/relationship-acceptance with the
-// query parameters providerInstanceId and, when resellerID is not empty,
-// resellerId. The result is an absolute http(s) URL; see
-// DecodeAcceptanceLink for the accepted body forms and the package
-// documentation for the errors it returns.
+// relationship: GET {base}/v1/Customers/relationship-acceptance with
+// providerInstanceId and, when not empty, resellerId; see
+// DecodeAcceptanceLink.
 func (c *Client) GetAcceptanceLink(ctx context.Context, ci CallInfo, providerInstanceID, resellerID string) (string, error) {
 	q := make(url.Values, 2)
 	q.Set("providerInstanceId", providerInstanceID)
@@ -476,17 +341,10 @@ func (c *Client) GetAcceptanceLink(ctx context.Context, ci CallInfo, providerIns
 	return link, nil
 }
 
-// decodeReseller is DecodeReseller as a decoder.
-func decodeReseller(_ string, body []byte) (*Reseller, error) {
-	return DecodeReseller(body)
-}
-
-// setHeaders sets exactly the headers the upstream gets: the CallInfo ones
-// that are not empty, User-Agent and Accept. The values share one
-// allocation; each is a slice of capacity 1, so that appending to one (as
-// Header.Add does) cannot reach another.
+// setHeaders sets exactly the headers the upstream gets. The values share
+// one allocation, each a slice of capacity 1 that appending cannot spill.
 func (c *Client) setHeaders(h http.Header, ci CallInfo) {
-	v := &[...]string{c.userAgent, "application/json", ci.Tenant, ci.Authorization, ci.CorrelationID, ci.Traceparent, ci.Tracestate}
+	v := &[...]string{c.cfg.UserAgent, "application/json", ci.Tenant, ci.Authorization, ci.CorrelationID, ci.Traceparent, ci.Tracestate}
 	for i, name := range [...]string{"User-Agent", "Accept", apierr.HeaderTenant, apierr.HeaderAuthorization,
 		apierr.HeaderCorrelationID, apierr.HeaderTraceparent, apierr.HeaderTracestate} {
 		if v[i] != "" {
@@ -495,25 +353,32 @@ func (c *Client) setHeaders(h http.Header, ci CallInfo) {
 	}
 }
 
-// readBody reads at most maxBody bytes of body into buf and reports
-// KindTooLarge when there is more.
-func (c *Client) readBody(buf *bytes.Buffer, body io.Reader) error {
-	limit := c.maxBody
+// readBody reads resp's body into a pooled buffer, to hand back with
+// putBuffer, failing with KindTooLarge when it is over MaxBodyBytes.
+func (c *Client) readBody(resp *http.Response) (*bytes.Buffer, error) {
+	buf := bufferPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	tooLarge := &Error{Kind: KindTooLarge, Limit: c.cfg.MaxBodyBytes}
+	if n := resp.ContentLength; n > c.cfg.MaxBodyBytes {
+		return buf, tooLarge
+	} else if n > 0 && n <= maxPooledBuffer {
+		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead spare bytes to see EOF
+	}
+	limit := c.cfg.MaxBodyBytes
 	if limit < math.MaxInt64 {
 		limit++ // one byte more tells "exactly at the limit" from "over it"
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(body, limit)); err != nil {
-		return fmt.Errorf("read response body: %w", err)
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, limit)); err != nil {
+		return buf, fmt.Errorf("read response body: %w", err)
 	}
-	if int64(buf.Len()) > c.maxBody {
-		return &Error{Kind: KindTooLarge, Limit: c.maxBody}
+	if int64(buf.Len()) > c.cfg.MaxBodyBytes {
+		return buf, tooLarge
 	}
-	return nil
+	return buf, nil
 }
 
-// upstreamError builds the *Error for a non-2xx answer. A body that cannot be
-// read or is over the limit only costs the Envelope: the status is what
-// matters.
+// upstreamError builds the *Error for a non-2xx answer; a body that cannot
+// be read in time or in full only costs the Envelope.
 func (c *Client) upstreamError(resp *http.Response) *Error {
 	e := &Error{
 		Kind:        KindAnswered,
@@ -523,30 +388,12 @@ func (c *Client) upstreamError(resp *http.Response) *Error {
 	if v := resp.Header.Get("Retry-After"); v != "" {
 		e.RetryAfter, e.HasRetryAfter = ParseRetryAfter(v, time.Now())
 	}
-	if resp.ContentLength > c.maxBody || resp.ContentLength == 0 {
-		return e
-	}
-	buf := getBuffer(resp.ContentLength)
+	buf, err := c.readBody(resp)
 	defer putBuffer(buf)
-	if err := c.readBody(buf, resp.Body); err == nil {
-		if env, ok := DecodeEnvelope(buf.Bytes()); ok {
-			e.Envelope = env
-		}
+	if err == nil {
+		e.Envelope, _ = DecodeEnvelope(buf.Bytes())
 	}
 	return e
-}
-
-// withContextErr makes sure errors.Is finds the caller's context error when
-// the context ended, whatever error the transport chose to report.
-func withContextErr(ctx context.Context, err error) error {
-	ctxErr := ctx.Err()
-	if err == nil {
-		return ctxErr
-	}
-	if ctxErr != nil && !errors.Is(err, ctxErr) {
-		return fmt.Errorf("%w: %w", ctxErr, err)
-	}
-	return err
 }
 
 // drainAndClose discards a bounded rest of body, so the connection can be
@@ -563,39 +410,15 @@ func checkCallInfo(ci CallInfo) error {
 		{apierr.HeaderTenant, ci.Tenant}, {apierr.HeaderAuthorization, ci.Authorization}, {apierr.HeaderCorrelationID, ci.CorrelationID},
 		{apierr.HeaderTraceparent, ci.Traceparent}, {apierr.HeaderTracestate, ci.Tracestate},
 	} {
-		if !validHeaderValue(h.value) {
+		if !httpguts.ValidHeaderFieldValue(h.value) {
 			return &Error{Kind: KindInvalid, Err: errors.New(h.name + " contains control characters")}
 		}
 	}
 	return nil
 }
 
-// validHeaderValue reports whether v is a legal field value (RFC 9110 5.5):
-// no control characters other than horizontal tab.
-func validHeaderValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if b := v[i]; (b < ' ' && b != '\t') || b == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// bufferPool recycles response body buffers; decoding copies what it keeps,
-// so a buffer is free again once the decode function returns.
+// bufferPool recycles response body buffers; decoding copies what it keeps.
 var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// getBuffer returns an empty pooled buffer, grown for a body of the given
-// length when it is known.
-func getBuffer(contentLength int64) *bytes.Buffer {
-	buf := bufferPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	if contentLength > 0 && contentLength <= maxPooledBuffer {
-		// ReadFrom wants MinRead spare bytes before it sees EOF.
-		buf.Grow(int(contentLength) + bytes.MinRead)
-	}
-	return buf
-}
 
 // putBuffer returns buf to the pool unless it grew too large to keep.
 func putBuffer(buf *bytes.Buffer) {
@@ -604,3 +427,46 @@ func putBuffer(buf *bytes.Buffer) {
 	}
 	bufferPool.Put(buf)
 }
+
+// TransportConfig tunes NewTransport.
+type TransportConfig struct {
+	// TLS verifies the upstream's certificate (and may present a client
+	// one); NewTransport clones it. Nil means Go's defaults.
+	TLS *tls.Config
+	// MaxConns is the most connections to the upstream host, in use or
+	// idle, to match Config.MaxConcurrent. Zero means DefaultMaxConcurrent.
+	MaxConns int
+	// ResponseHeaderTimeout bounds the wait for response headers, a
+	// backstop under Config.AttemptTimeout. Zero means none.
+	ResponseHeaderTimeout time.Duration
+}
+
+// NewTransport returns a clone of http.DefaultTransport (proxies from the
+// environment, HTTP/2 over TLS when offered, transparent gzip: the body limit
+// applies to decompressed bytes) tuned for many concurrent calls to one
+// upstream host: as many idle connections kept as MaxConns, so that every
+// request slot keeps a warm one; a 10s dial timeout; HTTP/2 pings that
+// detect a dead connection. net/http discards an idle connection on which
+// unasked bytes arrive, so an upstream that answers twice cannot hand one
+// caller's answer to the next.
+func NewTransport(cfg TransportConfig) *http.Transport {
+	maxConns := cmp.Or(max(cfg.MaxConns, 0), DefaultMaxConcurrent)
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.MaxIdleConns = maxConns
+	t.MaxIdleConnsPerHost = maxConns
+	t.MaxConnsPerHost = maxConns
+	t.ResponseHeaderTimeout = max(cfg.ResponseHeaderTimeout, 0)
+	t.MaxResponseHeaderBytes = 1 << 20
+	t.HTTP2 = &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 10 * time.Second}
+	if cfg.TLS != nil {
+		t.TLSClientConfig = cfg.TLS.Clone()
+	}
+	return t
+}
+
+// sharedTransport is the transport of every Client built without
+// Config.Transport, so that all of them share one connection pool.
+var sharedTransport = sync.OnceValue(func() http.RoundTripper {
+	return NewTransport(TransportConfig{})
+})

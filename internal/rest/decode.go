@@ -2,9 +2,11 @@ package rest
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
-	"strconv"
-	"unicode/utf8"
+	"fmt"
+	"net/url"
+	"strings"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -17,22 +19,10 @@ var (
 )
 
 // decodeOptions make github.com/go-json-experiment/json decode the
-// upstream's ASP.NET JSON exactly as encoding/json does with the DTOs'
-// struct tags (the differential fuzz tests in oracle_test.go check it):
-//
-//   - object names match field names in any casing, by Unicode simple
-//     folding as strings.EqualFold ("ſ", U+017F, matches s), and
-//     underscores and dashes are not ignored ("company_name" is unknown);
-//   - unknown members are skipped (the library's default; they must still
-//     be valid JSON);
-//   - a repeated name is decoded again into what the first one filled, so
-//     the last scalar wins and objects merge; an array decodes into the
-//     elements already in the slice; null sets a pointer, slice or map to
-//     nil and leaves a struct as it is (encoding/json's merge semantics);
-//   - invalid UTF-8 in strings, and escaped lone surrogates, become U+FFFD.
-//
-// A value of the wrong JSON kind for its field, or a number that does not
-// fit a float64, is an error.
+// upstream's ASP.NET JSON exactly as encoding/json does (oracle_test.go
+// checks it): names match by strings.EqualFold, unknown members are skipped,
+// a repeated name is decoded again into what the first filled, invalid UTF-8
+// becomes U+FFFD; a value of the wrong kind or out of range is an error.
 var decodeOptions = json.JoinOptions(
 	json.MatchCaseInsensitiveNames(true),
 	jsonv1.MatchCaseSensitiveDelimiter(true),
@@ -41,18 +31,14 @@ var decodeOptions = json.JoinOptions(
 	jsontext.AllowInvalidUTF8(true),
 )
 
-// DecodeReseller decodes a GET /v1/Resellers/{resellerId} 200 body. It is
-// tolerant the way the ASP.NET upstream is: property names match in any
-// casing, null and missing properties leave fields nil, unknown properties
-// are ignored, and offerTypeMargins may come wrapped (see OfferTypeMargins).
-// A repeated property is decoded again, the last value winning (objects are
-// merged, as encoding/json does), and invalid UTF-8 in strings becomes
-// U+FFFD. A leading UTF-8 byte order mark is skipped. Each provider
-// reseller's ProviderData is parsed from its final resellerProviderData. An
-// empty body, a top-level value that is not an object, malformed JSON or a
-// property of the wrong JSON type fails with a KindUndecodable *Error and a nil
-// Reseller; its message never quotes the body. The result shares no memory
-// with body.
+// DecodeReseller decodes a GET /v1/Resellers/{resellerId} 200 body
+// tolerantly, as encoding/json did (see decodeOptions): null and missing
+// properties leave fields nil, offerTypeMargins may come wrapped (see
+// OfferTypeMargins), a leading byte order mark is skipped, and each provider
+// reseller's ProviderData is parsed from its resellerProviderData. An empty
+// body, a value that is not an object, malformed JSON or a property of the
+// wrong JSON type fails with a KindUndecodable *Error whose message never
+// quotes the body. The result shares no memory with body.
 func DecodeReseller(body []byte) (*Reseller, error) {
 	body = trimLeft(body)
 	if len(body) == 0 {
@@ -77,86 +63,29 @@ func DecodeReseller(body []byte) (*Reseller, error) {
 	return r, nil
 }
 
-// syntaxError reports JSON that is not well formed. Unlike the library's
-// own error, it never quotes the input (a member name, say).
-type syntaxError struct {
-	// Offset is the byte offset at or after which the error was found.
-	Offset int64
-	// Err is the underlying error.
-	Err error
-}
-
-func (e *syntaxError) Error() string {
-	return "invalid JSON at byte " + strconv.FormatInt(e.Offset, 10) + ": " + e.Err.Error()
-}
-
-func (e *syntaxError) Unwrap() error { return e.Err }
-
-// typeError reports a JSON value of the wrong kind (or a number out of
-// range) for the field at Pointer. Unlike the library's own error, it never
-// quotes the value.
-type typeError struct {
-	// Offset is the byte offset of the value.
-	Offset int64
-	// Pointer locates the value (RFC 6901); it holds only the names of known
-	// fields, in the casing the input used, and array indices.
-	Pointer string
-	// Kind is the JSON kind found ("number", "string", ...).
-	Kind string
-	// GoType is the type of the field.
-	GoType string
-	// Detail says more, when the cause is known; "" otherwise.
-	Detail string
-}
-
-func (e *typeError) Error() string {
-	msg := "cannot decode a JSON " + e.Kind + " at byte " + strconv.FormatInt(e.Offset, 10) +
-		" (" + strconv.Quote(e.Pointer) + ") into " + e.GoType
-	if e.Detail != "" {
-		msg += ": " + e.Detail
-	}
-	return msg
-}
-
-// quiet turns the library's errors, which may quote the input, into
-// syntaxError and typeError.
+// quiet rewords the library's errors, which may quote the input (a member
+// name, a value), naming only offsets, known field names, kinds and types.
 func quiet(err error) error {
 	var se *jsontext.SyntacticError
 	if errors.As(err, &se) {
-		return &syntaxError{Offset: se.ByteOffset, Err: se.Err}
+		return fmt.Errorf("invalid JSON at byte %d: %w", se.ByteOffset, se.Err)
 	}
 	var te *json.SemanticError
-	if errors.As(err, &te) {
-		out := &typeError{Offset: te.ByteOffset, Pointer: string(te.JSONPointer), Kind: kindName(te.JSONKind), GoType: "a value"}
-		if te.GoType != nil {
-			out.GoType = te.GoType.String()
-		}
-		if errors.Is(err, errMargin) {
-			out.Kind, out.Detail = "object", errMargin.Error()
-		}
-		return out
+	if !errors.As(err, &te) {
+		return err
 	}
-	return err
+	kind, goType, detail := kindNames[te.JSONKind], "a value", ""
+	if te.GoType != nil {
+		goType = te.GoType.String()
+	}
+	if errors.Is(err, errMargin) {
+		kind, detail = "object", ": "+errMargin.Error()
+	}
+	return fmt.Errorf("cannot decode a JSON %s at byte %d (%q) into %s%s", cmp.Or(kind, "value"), te.ByteOffset, te.JSONPointer, goType, detail)
 }
 
-// kindName names a JSON kind for typeError.
-func kindName(k jsontext.Kind) string {
-	switch k {
-	case 'n':
-		return "null"
-	case 'f', 't':
-		return "boolean"
-	case '"':
-		return "string"
-	case '0':
-		return "number"
-	case '{', '}':
-		return "object"
-	case '[', ']':
-		return "array"
-	}
-	return "value"
-}
+// kindNames names the JSON kinds in quiet's messages.
+var kindNames = map[jsontext.Kind]string{'n': "null", 'f': "boolean", 't': "boolean", '"': "string", '0': "number", '{': "object", '}': "object", '[': "array", ']': "array"}
 
 // trimLeft drops leading JSON white space and UTF-8 byte order marks.
 func trimLeft(b []byte) []byte {
@@ -188,12 +117,10 @@ type ProviderData struct {
 // ProviderData.SecondaryMpnIDs (see mpnIDs).
 var providerDataOptions = json.JoinOptions(decodeOptions, json.WithUnmarshalers(json.UnmarshalFromFunc(mpnIDs)))
 
-// parseProviderData parses a resellerProviderData document. Property names
-// match in any casing, unknown properties are ignored, and MPN ids sent as
-// JSON numbers are kept as their digits; null entries are skipped. ok is
-// false, with the zero ProviderData, when b (after white space and byte
-// order marks) is not a JSON object (empty, "null", malformed, an array,
-// ...) or when a known property has the wrong JSON type.
+// parseProviderData parses a resellerProviderData document as DecodeReseller
+// does, MPN ids sent as numbers kept as their digits and null ones skipped.
+// ok is false, with the zero ProviderData, when b is not a JSON object or a
+// known property has the wrong JSON type.
 func parseProviderData(b []byte) (ProviderData, bool) {
 	b = trimLeft(b)
 	if len(b) == 0 || b[0] != '{' {
@@ -208,13 +135,11 @@ func parseProviderData(b []byte) (ProviderData, bool) {
 
 var errMpnID = errors.New("an MPN id is neither a string nor a number")
 
-// mpnIDs reads an array of MPN ids that may be strings or numbers (a
-// number kept as its literal text), skipping nulls; it leaves anything else
-// to the library, which sets nil for null and reports the rest. It is the
-// only []string the provider data holds.
+// mpnIDs reads the array of MPN ids (the provider data's only []string),
+// strings or numbers (kept as their text), skipping nulls; it leaves
+// anything but an array to the library.
 func mpnIDs(dec *jsontext.Decoder, p *[]string) error {
 	if dec.PeekKind() != '[' {
-		// null (nil), or a mismatch for the library to report.
 		return errors.ErrUnsupported
 	}
 	if _, err := dec.ReadToken(); err != nil {
@@ -229,12 +154,8 @@ func mpnIDs(dec *jsontext.Decoder, p *[]string) error {
 		switch v.Kind() {
 		case 'n':
 		case '"':
-			if s := v[1 : len(v)-1]; bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
-				ids = append(ids, string(s))
-			} else {
-				s, _ := jsontext.AppendUnquote(nil, v) // invalid UTF-8 is replaced
-				ids = append(ids, string(s))
-			}
+			s, _ := jsontext.AppendUnquote(nil, v) // invalid UTF-8 is replaced
+			ids = append(ids, string(s))
 		case '0':
 			ids = append(ids, string(v))
 		default:
@@ -246,4 +167,148 @@ func mpnIDs(dec *jsontext.Decoder, p *[]string) error {
 	}
 	*p = ids
 	return nil
+}
+
+// errMargin reports an offer type's margin that is not a PriceMargin object
+// (or null), instead of the nested decoding's error, which would name the
+// offer type (upstream text).
+var errMargin = errors.New("an offer type's margin is not an object of the PriceMargin shape")
+
+// UnmarshalJSONFrom implements github.com/go-json-experiment/json's
+// UnmarshalerFrom with the wrapper rule of OfferTypeMargins, as encoding/json
+// did: when the first name cannot be "value" (escapes considered), the
+// object is a dictionary decoded as a map, every repeated value decoded;
+// otherwise the members are taken by exact name, the last of a repeated name
+// winning undecoded, the wrapper unwrapped, and each margin decoded.
+func (m *OfferTypeMargins) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if k := dec.PeekKind(); k != '{' {
+		return errors.ErrUnsupported // null (nil), or a mismatch for the library
+	}
+	raw, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	if !firstNameMayBeValue(raw) {
+		out := OfferTypeMargins{}
+		if err := json.Unmarshal(raw, (*map[string]PriceMargin)(&out), decodeOptions); err != nil {
+			return errMargin
+		}
+		*m = out
+		return nil
+	}
+	var dict map[string]jsontext.Value // by exact name, the last of a repeated one winning
+	if err := json.Unmarshal(raw, &dict, decodeOptions); err != nil {
+		return errMargin
+	}
+	for name, v := range dict { // the wrapper: a single member "value", null or a dictionary
+		var inner map[string]jsontext.Value
+		switch {
+		case len(dict) != 1 || !strings.EqualFold(name, "value"):
+		case v.Kind() == 'n':
+			*m = nil
+			return nil
+		case v.Kind() == '{' && json.Unmarshal(v, &inner, decodeOptions) == nil && !hasPriceMarginField(inner):
+			dict = inner
+		}
+	}
+	out := make(OfferTypeMargins, len(dict))
+	for name, v := range dict {
+		var pm PriceMargin
+		if err := json.Unmarshal(v, &pm, decodeOptions); err != nil {
+			return errMargin
+		}
+		out[name] = pm
+	}
+	*m = out
+	return nil
+}
+
+// hasPriceMarginField reports whether one of obj's names is also the name of
+// a PriceMargin field ("marginRule" or "value", in any casing), which makes
+// the object a PriceMargin rather than a dictionary.
+func hasPriceMarginField[V any](obj map[string]V) bool {
+	for name := range obj {
+		if strings.EqualFold(name, "marginRule") || strings.EqualFold(name, "value") {
+			return true
+		}
+	}
+	return false
+}
+
+// firstNameMayBeValue reports whether the first member name of the JSON
+// object raw might be "value" in any casing (a name with escapes might). An
+// empty object's does not.
+func firstNameMayBeValue(raw []byte) bool {
+	b := bytes.TrimLeft(raw, " \t\r\n")
+	if len(b) == 0 || b[0] != '{' {
+		return false
+	}
+	b = bytes.TrimLeft(b[1:], " \t\r\n")
+	if len(b) == 0 || b[0] != '"' {
+		return false
+	}
+	name, _, found := bytes.Cut(b[1:], []byte{'"'})
+	return found && (bytes.IndexByte(name, '\\') >= 0 || bytes.EqualFold(name, []byte("value")))
+}
+
+// DecodeAcceptanceLink decodes a GET /v1/Customers/relationship-acceptance
+// 200 body into the link: the documented JSON string, or the raw URL an
+// ASP.NET server may send as text/plain. A body (trimmed of white space and
+// byte order marks) that starts with a double quote is decoded as a JSON
+// string; otherwise, when contentType is text/plain or the body starts with
+// http:// or https://, the text is the link. Any other body, and a link
+// that is not an absolute http(s) URL with a host, fail with a
+// KindUndecodable *Error. The link is returned as sent, not re-encoded.
+func DecodeAcceptanceLink(contentType string, body []byte) (string, error) {
+	b := bytes.TrimRight(trimLeft(body), " \t\r\n")
+	if len(b) == 0 {
+		return "", undecodable("acceptance link", errEmptyBody)
+	}
+	var link string
+	switch {
+	case b[0] == '"':
+		if err := json.Unmarshal(b, &link, decodeOptions); err != nil {
+			return "", undecodable("acceptance link", err)
+		}
+		link = strings.TrimSpace(link)
+	case isTextPlain(contentType) || hasPrefixFold(b, "http://") || hasPrefixFold(b, "https://"):
+		link = string(b)
+	default:
+		return "", undecodable("acceptance link", errors.New("body is neither a JSON string nor a URL"))
+	}
+	if err := checkLink(link); err != nil {
+		return "", undecodable("acceptance link", err)
+	}
+	return link, nil
+}
+
+// checkLink reports why link is not an absolute http(s) URL with a host. The
+// messages never repeat the link: it came from the upstream body.
+func checkLink(link string) error {
+	if strings.ContainsAny(link, " \t\r\n") {
+		return errors.New("link contains white space")
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		return errors.New("link is not a valid URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return errors.New("link is not an http or https URL")
+	}
+	if u.Host == "" {
+		return errors.New("link has no host")
+	}
+	return nil
+}
+
+// isTextPlain reports whether the media type of a Content-Type value is
+// text/plain, ignoring parameters and casing.
+func isTextPlain(contentType string) bool {
+	mediaType, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mediaType), "text/plain")
+}
+
+// hasPrefixFold reports whether b starts with the ASCII prefix in any casing.
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && strings.EqualFold(string(b[:len(prefix)]), prefix)
 }

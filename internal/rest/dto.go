@@ -1,8 +1,8 @@
 package rest
 
 // Reseller is a reseller as GET /v1/Resellers/{resellerId} returns it. Every
-// "string | null" property is a *string, so that null or absent (nil) is
-// distinguishable from "".
+// property the upstream may send as null or leave out is a pointer, slice or
+// map, nil then, so that null or absent is distinguishable from "".
 type Reseller struct {
 	// ID is the reseller's GUID.
 	ID *string `json:"id"`
@@ -28,16 +28,13 @@ type Reseller struct {
 	Email *string `json:"email"`
 	// Phone is the primary contact's phone, up to 30 characters.
 	Phone *string `json:"phone"`
-	// InternalIdentifier is the company's internal identifier, up to 255
-	// characters.
+	// InternalIdentifier is the company's own identifier, up to 255 chars.
 	InternalIdentifier *string `json:"internalIdentifier"`
 	// TaxID is the company's tax id, up to 255 characters.
 	TaxID *string `json:"taxId"`
-	// ProviderResellers describes the reseller in each provider instance it
-	// belongs to; nil when null or absent.
+	// ProviderResellers describes the reseller in each provider instance.
 	ProviderResellers []ProviderReseller `json:"providerResellers"`
-	// CustomDomain is the reseller's custom portal domain; nil when null or
-	// absent.
+	// CustomDomain is the reseller's custom portal domain.
 	CustomDomain *CustomDomain `json:"customDomain"`
 }
 
@@ -45,49 +42,42 @@ type Reseller struct {
 type ProviderReseller struct {
 	// ProviderInstanceID is the provider instance's GUID.
 	ProviderInstanceID *string `json:"providerInstanceId"`
-	// PriceMargin is the margin applied at the provider instance level; nil
-	// when null or absent.
+	// PriceMargin is the margin applied at the provider instance level.
 	PriceMargin *PriceMargin `json:"priceMargin"`
-	// OfferTypeMargins overrides PriceMargin per offer type; nil when null or
-	// absent. See OfferTypeMargins for the accepted JSON forms.
+	// OfferTypeMargins overrides PriceMargin per offer type.
 	OfferTypeMargins OfferTypeMargins `json:"offerTypeMargins"`
 	// ProviderResellerID is the reseller's id in the provider (for Microsoft
 	// Tier 2, the reseller's primary MPN id).
 	ProviderResellerID *string `json:"providerResellerId"`
-	// ResellerProviderData is a JSON document inside a string, kept verbatim;
-	// see ProviderData.
+	// ResellerProviderData is a JSON document inside a string, kept verbatim.
 	ResellerProviderData *string `json:"resellerProviderData"`
-	// ProviderData is ResellerProviderData parsed, set by DecodeReseller
-	// when the string holds a JSON object; nil otherwise. It is not part of
-	// the upstream's JSON, and the only place the string is parsed.
+	// ProviderData is ResellerProviderData parsed by DecodeReseller when it
+	// holds a JSON object, nil otherwise; it is not part of the upstream's JSON.
 	ProviderData *ProviderData `json:"-"`
-	// Status is Processing, Success or Failed (any casing); nil when null or
-	// absent.
+	// Status is Processing, Success or Failed (any casing).
 	Status *EnumName `json:"status"`
 }
 
 // PriceMargin is a margin rule and its value.
 type PriceMargin struct {
 	// MarginRule is Markup, Margin, SplitMargin or ErpMinusDiscount (any
-	// casing); nil when null or absent.
+	// casing).
 	MarginRule *EnumName `json:"marginRule"`
-	// Value is the margin, documented as between 0 and 999; nil when null or
-	// absent.
+	// Value is the margin, documented as between 0 and 999.
 	Value *float64 `json:"value"`
 }
 
 // EnumName is how the upstream sends an enumeration value: {"name": "..."}.
 type EnumName struct {
-	// Name is the enumeration value's name; nil when null or absent.
+	// Name is the enumeration value's name.
 	Name *string `json:"name"`
 }
 
 // CustomDomain is a reseller's custom portal domain.
 type CustomDomain struct {
-	// CustomDomain is the domain; nil when null or absent.
+	// CustomDomain is the domain.
 	CustomDomain *string `json:"customDomain"`
-	// Status is the domain's state (values undocumented); nil when null or
-	// absent.
+	// Status is the domain's state (values undocumented).
 	Status *EnumName `json:"status"`
 }
 

@@ -1,21 +1,21 @@
 package rest
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Error is the error of every failed Client call (wrapped with the
-// operation, "get reseller ...: ..."): what the call learned, whatever went
-// wrong. KindOf reads its Kind; everything that reacts to a failure (retry,
-// circuit breaker, gRPC status, metric label, log field) is a lookup on it.
-// Its message never contains the raw response body, which may hold HTML or
-// secrets.
+// Error is the error of every failed Client call: what the call learned.
+// Everything that reacts to a failure is a lookup on its Kind (KindOf). Its
+// message never contains the raw response body, which may hold secrets.
 type Error struct {
 	// Kind is how the call failed; the fields below say more for some kinds.
 	Kind Kind
@@ -35,11 +35,8 @@ type Error struct {
 	// Cause is the category of a KindUnreachable or KindTimeout failure.
 	Cause Cause
 	// Limit is the body size limit in bytes (KindTooLarge) or the number of
-	// request slots (KindOverLimit); PerTenant reports that the caller's
-	// share of the slots (its identity's, else its tenant's) was full
-	// rather than the global limit.
-	Limit     int64
-	PerTenant bool
+	// request slots, the caller's share or all (KindOverLimit).
+	Limit int64
 	// Attempts is the number of upstream attempts the call made, retries
 	// included; 0 when nothing was sent.
 	Attempts int
@@ -47,34 +44,28 @@ type Error struct {
 	Err error
 }
 
-// Error describes the failure: "upstream answered <code> <status text>"
-// followed by ": " and the envelope's description (or type) for an answer,
-// what went wrong and the underlying error otherwise, and " (<n> attempts)"
-// after more than one attempt.
+// Error describes the failure: "upstream answered <code> <status text>: "
+// and the envelope's description (or type), or what went wrong and the
+// underlying error; then " (<n> attempts)" after more than one attempt.
 func (e *Error) Error() string {
-	var b strings.Builder
+	msg := kinds[e.Kind].message
 	if e.Kind == KindAnswered {
-		b.WriteString("upstream answered ")
-		b.WriteString(strconv.Itoa(e.StatusCode))
-		if text := http.StatusText(e.StatusCode); text != "" {
-			b.WriteByte(' ')
-			b.WriteString(text)
-		}
+		msg = e.answered()
 		if env := e.Envelope; env != nil && cmp.Or(env.Description, env.Type) != "" {
-			b.WriteString(": ")
-			b.WriteString(cmp.Or(env.Description, env.Type))
+			msg += ": " + cmp.Or(env.Description, env.Type)
 		}
-	} else {
-		b.WriteString(kinds[e.Kind].message)
-		if e.Err != nil {
-			b.WriteString(": ")
-			b.WriteString(e.Err.Error())
-		}
+	} else if e.Err != nil {
+		msg += ": " + e.Err.Error()
 	}
 	if e.Attempts > 1 {
-		b.WriteString(" (" + strconv.Itoa(e.Attempts) + " attempts)")
+		msg += " (" + strconv.Itoa(e.Attempts) + " attempts)"
 	}
-	return b.String()
+	return msg
+}
+
+// answered is "upstream answered <code> <status text>".
+func (e *Error) answered() string {
+	return strings.TrimSpace("upstream answered " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode))
 }
 
 // Unwrap returns the underlying error, so that errors.Is finds a context
@@ -86,16 +77,12 @@ func (e *Error) Unwrap() error { return e.Err }
 type Envelope struct {
 	// StatusCode is the HTTP status the upstream meant; 0 when absent.
 	StatusCode int `json:"statusCode"`
-
 	// Type is the upstream's error type, "" when absent or null.
 	Type string `json:"type"`
-
 	// Description describes the error scenario, "" when absent or null.
 	Description string `json:"description"`
-
 	// CorrelationID echoes the request's X-Correlation-Id, "" when absent.
 	CorrelationID string `json:"correlationId"`
-
 	// Errors lists per-property problems; nil when there are none.
 	Errors []PropertyError `json:"errors"`
 }
@@ -106,17 +93,14 @@ type Envelope struct {
 type PropertyError struct {
 	// PropertyName names the offending property, "" when absent.
 	PropertyName string `json:"propertyName"`
-
 	// Description holds one message per problem; nil when absent.
 	Description []string `json:"description"`
 }
 
-// ParseRetryAfter parses a Retry-After header value, either delta-seconds
-// ("120") or an HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT", also the RFC 850
-// and ANSI C forms), and returns the wait relative to now. A date in the past
-// gives 0 and ok true; a value too large for a time.Duration is capped at the
-// largest one. ok is false for an empty or unparsable value, including
-// negative numbers.
+// ParseRetryAfter parses a Retry-After value, delta-seconds ("120") or an
+// HTTP-date (any form http.ParseTime takes), into the wait from now: 0 for a
+// past date, capped at the largest time.Duration. ok is false for an empty
+// or unparsable value, negative numbers included.
 func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -137,4 +121,113 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 		d = 0
 	}
 	return d, true
+}
+
+// DecodeEnvelope decodes an upstream error body: ok, with a non-nil
+// Envelope, only for a JSON object with statusCode, type, description or
+// errors (any casing, not null). Decoding is lenient so that nothing the
+// upstream said is lost: a field of the wrong type is left zero, statusCode
+// may be a numeric string, a description one string instead of an array,
+// and ASP.NET ProblemDetails are understood (status and title as fallbacks,
+// errors as an object mapping property names to messages, sorted by name).
+func DecodeEnvelope(body []byte) (*Envelope, bool) {
+	body = trimLeft(body)
+	if len(body) == 0 || body[0] != '{' {
+		return nil, false
+	}
+	var wire struct { // names match in any casing
+		StatusCode, Status, Type, Title, Description, CorrelationID, Errors json.RawMessage
+	}
+	if err := json.Unmarshal(body, &wire); err != nil {
+		return nil, false
+	}
+	if !present(wire.StatusCode) && !present(wire.Type) && !present(wire.Description) && !present(wire.Errors) {
+		return nil, false
+	}
+	return &Envelope{
+		StatusCode:    cmp.Or(lenientInt(wire.StatusCode), lenientInt(wire.Status)),
+		Type:          lenientString(wire.Type),
+		Description:   cmp.Or(lenientString(wire.Description), lenientString(wire.Title)),
+		CorrelationID: lenientString(wire.CorrelationID),
+		Errors:        lenientPropertyErrors(wire.Errors),
+	}, true
+}
+
+// present reports whether a property was sent with a value other than null.
+func present(raw json.RawMessage) bool {
+	return len(raw) > 0 && string(bytes.TrimSpace(raw)) != "null"
+}
+
+// lenientString returns raw's value when it is a JSON string, else "".
+func lenientString(raw json.RawMessage) string {
+	var s string
+	if len(raw) == 0 || json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// lenientInt returns raw's value when it is an integral JSON number or a
+// string holding one, else 0.
+func lenientInt(raw json.RawMessage) int {
+	if len(raw) == 0 {
+		return 0
+	}
+	text := string(raw)
+	if raw[0] == '"' {
+		text = strings.TrimSpace(lenientString(raw))
+	}
+	if n, err := strconv.Atoi(text); err == nil {
+		return n
+	}
+	if f, err := strconv.ParseFloat(text, 64); err == nil && f == math.Trunc(f) && math.Abs(f) <= math.MaxInt32 {
+		return int(f)
+	}
+	return 0
+}
+
+// lenientPropertyErrors reads errors as the documented array of
+// {propertyName, description} objects or as a ProblemDetails object mapping
+// property names to messages. Entries of the wrong type are skipped.
+func lenientPropertyErrors(raw json.RawMessage) []PropertyError {
+	var (
+		items  []json.RawMessage
+		byName map[string]json.RawMessage
+		out    []PropertyError
+	)
+	switch {
+	case json.Unmarshal(raw, &items) == nil:
+		for _, item := range items {
+			var wire struct{ PropertyName, Description json.RawMessage }
+			if json.Unmarshal(item, &wire) == nil {
+				out = append(out, PropertyError{PropertyName: lenientString(wire.PropertyName), Description: lenientMessages(wire.Description)})
+			}
+		}
+	case json.Unmarshal(raw, &byName) == nil:
+		for name, msgs := range byName {
+			out = append(out, PropertyError{PropertyName: name, Description: lenientMessages(msgs)})
+		}
+		slices.SortFunc(out, func(a, b PropertyError) int { return strings.Compare(a.PropertyName, b.PropertyName) })
+	}
+	return out
+}
+
+// lenientMessages reads an array of strings (non-strings skipped) or a single
+// string.
+func lenientMessages(raw json.RawMessage) []string {
+	if s := lenientString(raw); s != "" {
+		return []string{s}
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) != nil {
+		return nil
+	}
+	var out []string
+	for _, item := range items {
+		var s string
+		if json.Unmarshal(item, &s) == nil {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -3,12 +3,11 @@ package rest
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -30,7 +29,7 @@ const (
 	KindUnreachable                  // no answer (DNS, refused, reset, TLS, ...): Cause
 	KindTimeout                      // no complete answer in time (attempt timeout, Config.Timeout, a dial or read deadline)
 	KindCircuitOpen                  // refused by the tenant's circuit breaker, nothing sent: RetryAfter
-	KindOverLimit                    // no request slot in time (the tenant's share: PerTenant), nothing sent: Limit, RetryAfter
+	KindOverLimit                    // no request slot in time, nothing sent: Limit, RetryAfter
 	KindInvalid                      // no safe request can be built (an id that is not one path segment, a control character), nothing sent
 	KindUndecodable                  // a 2xx body that does not decode into the documented shape
 	KindTooLarge                     // a 2xx body over Config.MaxBodyBytes: Limit
@@ -67,9 +66,7 @@ var kinds = [...]kindInfo{
 }
 
 // answers is the upstream HTTP status table of docs/errors.md: KindAnswered's
-// row for each status. Only 502, 503 and 504 say the upstream is unwell;
-// 429 says nothing about its health but, with them, is worth retrying.
-// Statuses not in it fall back by class (answerTo).
+// row for each status; others fall back by class (answerTo).
 var answers = map[int]kindInfo{
 	http.StatusBadRequest:          {code: codes.InvalidArgument, reason: apierr.ReasonUpstreamBadRequest},
 	http.StatusUnauthorized:        {code: codes.Unauthenticated, reason: apierr.ReasonUpstreamUnauthorized},
@@ -132,7 +129,7 @@ func (e *Error) Status() (codes.Code, string, string) {
 	k := e.info()
 	switch e.Kind {
 	case KindAnswered:
-		return k.code, k.reason, strings.TrimSpace("upstream answered " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode))
+		return k.code, k.reason, e.answered()
 	case KindUnreachable:
 		return k.code, k.reason, k.message + " (" + causeText[e.Cause] + ")"
 	}
@@ -148,13 +145,11 @@ func KindOf(err error) Kind {
 	return AsError(context.Background(), err).Kind
 }
 
-// AsError returns err as an *Error: the one in its chain, or a new one that
-// classifies err (a context.Canceled is KindCanceled, a
-// context.DeadlineExceeded KindTimeout, anything else KindUnreachable or
-// KindTimeout with its Cause). ctx is the caller's: once it has ended, a
-// failure without an answer is KindCanceled or KindDeadlineExceeded,
-// whatever the transport reported. A *Error in err is never modified.
-// AsError(ctx, nil) is nil.
+// AsError returns err as an *Error: the one in its chain (never modified),
+// or a new one classifying err: KindCanceled, or KindUnreachable or
+// KindTimeout with its Cause. Once ctx, the caller's, has ended, a failure
+// without an answer is KindCanceled or KindDeadlineExceeded, whatever the
+// transport reported. AsError(ctx, nil) is nil.
 func AsError(ctx context.Context, err error) *Error {
 	if err == nil {
 		return nil
@@ -174,9 +169,15 @@ func AsError(ctx context.Context, err error) *Error {
 		if errors.Is(ctxErr, context.DeadlineExceeded) {
 			kind = KindDeadlineExceeded
 		}
-		if e.Kind != kind {
+		if e.Kind != kind { // errors.Is must find ctxErr, whatever the transport reported
 			cp := *e
-			cp.Kind, cp.Cause, cp.Err = kind, "", withContextErr(ctx, e.Err)
+			cp.Kind, cp.Cause, cp.Err = kind, "", ctxErr
+			switch {
+			case errors.Is(e.Err, ctxErr):
+				cp.Err = e.Err
+			case e.Err != nil:
+				cp.Err = fmt.Errorf("%w: %w", ctxErr, e.Err)
+			}
 			e = &cp
 		}
 	}
@@ -238,18 +239,15 @@ func causeOf(err error) Cause {
 	return CauseNetwork
 }
 
-// isTLS reports whether err comes from a TLS handshake.
+// isTLS reports whether err comes from a TLS handshake (crypto/tls wraps
+// the x509 errors of its verification in a CertificateVerificationError).
 func isTLS(err error) bool {
 	var (
-		recordErr   tls.RecordHeaderError
-		alertErr    tls.AlertError
-		verifyErr   *tls.CertificateVerificationError
-		unknownCA   x509.UnknownAuthorityError
-		hostnameErr x509.HostnameError
-		invalidErr  x509.CertificateInvalidError
+		recordErr tls.RecordHeaderError
+		alertErr  tls.AlertError
+		verifyErr *tls.CertificateVerificationError
 	)
-	if errors.As(err, &recordErr) || errors.As(err, &alertErr) || errors.As(err, &verifyErr) ||
-		errors.As(err, &unknownCA) || errors.As(err, &hostnameErr) || errors.As(err, &invalidErr) {
+	if errors.As(err, &recordErr) || errors.As(err, &alertErr) || errors.As(err, &verifyErr) {
 		return true
 	}
 	// net/http reports a plain-HTTP answer to a TLS client, and some

@@ -4,7 +4,7 @@ package rest
 // FuzzOfferTypeMargins, FuzzParseProviderDataOracle): encoding/json itself,
 // on the package's own types, with the upstream's two quirks stated plainly
 // (the wrapper rule of OfferTypeMargins, MPN ids that may be numbers). The
-// library decoder (decode.go, margins.go) must give the same results, and
+// library decoder (decode.go) must give the same results, and
 // fail on the same inputs.
 
 import (

@@ -194,7 +194,7 @@ func benchSandboxClient(b *testing.B, disableCoalescing bool) Upstream {
 		tr.CloseIdleConnections()
 		srv.Close()
 	})
-	c, err := rest.New(rest.Config{BaseURL: srv.URL, HTTPClient: &http.Client{Transport: tr}, DisableCoalescing: disableCoalescing})
+	c, err := rest.New(rest.Config{BaseURL: srv.URL, Transport: tr, DisableCoalescing: disableCoalescing})
 	if err != nil {
 		b.Fatal(err)
 	}
