@@ -204,7 +204,7 @@ func TestLoad(t *testing.T) {
 	before := scraper.quiet(t)
 	baseline := snapshot{
 		goroutines: before.sum("go_goroutines", nil),
-		heapLive:  before.sum("go_memstats_heap_alloc_bytes", nil),
+		heapLive:   before.sum("go_memstats_heap_alloc_bytes", nil),
 		rss:        before.sum("process_resident_memory_bytes", nil),
 	}
 
@@ -241,7 +241,7 @@ func TestLoad(t *testing.T) {
 		last = scraper.must(t)
 		after = snapshot{
 			goroutines: last.sum("go_goroutines", nil),
-			heapLive:  last.sum("go_memstats_heap_alloc_bytes", nil),
+			heapLive:   last.sum("go_memstats_heap_alloc_bytes", nil),
 			rss:        last.sum("process_resident_memory_bytes", nil),
 		}
 		gcSeen = gcSeen || last.sum("go_gc_duration_seconds_count", nil) > gcAtEnd+1 // a whole cycle after the load
