@@ -250,16 +250,11 @@ func holdH2(t *testing.T, addr string) <-chan struct{} {
 // scrapePlain returns the /metrics text of the HTTP port at addr.
 func scrapePlain(t *testing.T, addr string) string {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
+	_, body, err := get(t.Context(), "http://"+addr+"/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return string(body)
 }
 
 // refusedCalls reads cloudcockpit_refused_calls_total{reason} in metrics.

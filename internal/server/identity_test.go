@@ -40,10 +40,7 @@ func TestClientCertificateOwnsItsShare(t *testing.T) {
 			defer inFlightA.Add(-1)
 			for m := maxA.Load(); n > m && !maxA.CompareAndSwap(m, n); m = maxA.Load() {
 			}
-			arrived <- struct{}{}
-			select {
-			case <-release:
-			case <-r.Context().Done():
+			if !holdUntil(r, arrived, release) {
 				return
 			}
 		}
@@ -51,10 +48,7 @@ func TestClientCertificateOwnsItsShare(t *testing.T) {
 	}))
 	defer up.Close()
 
-	f := newTLSFiles(t)
-	cfg := DefaultConfig()
-	cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
-	cfg.TLSCertFile, cfg.TLSKeyFile, cfg.TLSClientCAFile = f.cert, f.key, f.caFile
+	cfg, f := mutualTLSConfig(t, up.URL)
 	cfg.UpstreamMaxConcurrent, cfg.UpstreamTenantMaxConcurrent = 2*share, share
 	cfg.UpstreamQueueTimeout = 300 * time.Millisecond
 	srv := serveOnLoopback(t, cfg)
@@ -91,6 +85,29 @@ func TestClientCertificateOwnsItsShare(t *testing.T) {
 	if n := maxA.Load(); n > share {
 		t.Errorf("client A held %d upstream slots with %d tenant names, want at most its share (%d)", n, 2*share, share)
 	}
+}
+
+// holdUntil reports r's arrival on arrived and holds it until release is
+// closed (true) or the caller leaves (false).
+func holdUntil(r *http.Request, arrived chan<- struct{}, release <-chan struct{}) bool {
+	arrived <- struct{}{}
+	select {
+	case <-release:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+// mutualTLSConfig returns the default configuration with upstream, and
+// mutual TLS with certificates made for the test.
+func mutualTLSConfig(t *testing.T, upstream string) (Config, *tlsFiles) {
+	t.Helper()
+	f := newTLSFiles(t)
+	cfg := DefaultConfig()
+	cfg.UpstreamURL, cfg.UpstreamURLSet = upstream, true
+	cfg.TLSCertFile, cfg.TLSKeyFile, cfg.TLSClientCAFile = f.cert, f.key, f.caFile
+	return cfg, f
 }
 
 // newCertCaller returns a function that makes a GetReseller call with cert
@@ -153,21 +170,14 @@ func TestClientCertificateOwnsItsCalls(t *testing.T) {
 			release := make(chan struct{})
 			arrived := make(chan struct{}, share)
 			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if strings.HasPrefix(r.Header.Get("X-Tenant"), "held-") { // not coalesced: a tenant each
-					arrived <- struct{}{}
-					select {
-					case <-release:
-					case <-r.Context().Done():
-						return
-					}
+				// Not coalesced: a tenant each.
+				if strings.HasPrefix(r.Header.Get("X-Tenant"), "held-") && !holdUntil(r, arrived, release) {
+					return
 				}
 				writeReseller(w)
 			}))
 			defer up.Close()
-			f := newTLSFiles(t)
-			cfg := DefaultConfig()
-			cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
-			cfg.TLSCertFile, cfg.TLSKeyFile, cfg.TLSClientCAFile = f.cert, f.key, f.caFile
+			cfg, f := mutualTLSConfig(t, up.URL)
 			cfg.MaxCalls = maxCalls
 			srv := serveOnLoopback(t, cfg)
 			grpcAddr, httpAddr := srv.grpcAddr, srv.httpAddr
