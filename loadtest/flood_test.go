@@ -38,7 +38,8 @@ type floodSettings struct {
 	settle         time.Duration // LOAD_SETTLE
 }
 
-// TestFlood floods each port in turn with connections that open streams with
+// TestFlood (run by hand; make load runs the floods within TestLoad) floods
+// each port in turn with connections that open streams with
 // headers and never a message, while a healthy caller on its own connection keeps
 // calling; it checks that the facade's memory stays under the pod's limit, that the
 // healthy caller is answered again at the latest once the held streams time out,
@@ -409,4 +410,110 @@ func (h *healthyCaller) stop() map[string]*phaseCalls {
 	<-h.done
 	h.close()
 	return h.calls
+}
+
+// floods are what TestLoad interleaves with its load: each port in turn is
+// flooded (floodSettings) after a quiet gap, until too little load time is
+// left for another flood and the quiet load after it.
+type floods struct {
+	t                  *testing.T
+	fs                 floodSettings
+	gap                time.Duration // FLOOD_GAP: quiet load before each flood
+	grpcAddr, httpAddr string
+	scraper            *scraper
+
+	// seq numbers the phases of the load: even while no flood is on, odd from a
+	// flood's start until the facade's goroutines are back to where they were
+	// before it (flood k is 2k-1, the quiet load after it 2k).
+	seq  atomic.Int64
+	rows []floodRow
+	peak snapshot
+	done chan struct{}
+}
+
+// floodRow is what one flood did to the facade.
+type floodRow struct {
+	port                      string
+	refusedFast, ended, conns int64
+	peak                      snapshot
+	recovered                 time.Duration
+}
+
+func newFloods(t *testing.T, grpcAddr, httpAddr string, s *scraper) *floods {
+	return &floods{t: t, grpcAddr: grpcAddr, httpAddr: httpAddr, scraper: s, done: make(chan struct{}),
+		gap: envDuration(t, "FLOOD_GAP", 5*time.Second),
+		fs: floodSettings{
+			conns:   envInt(t, "FLOOD_CONNS", 300),
+			streams: envInt(t, "FLOOD_STREAMS", 100),
+			hold:    envDuration(t, "FLOOD_HOLD", 7*time.Second),
+			ports:   strings.Split(envString("FLOOD_PORTS", "grpc,http"), ","),
+			settle:  envDuration(t, "LOAD_SETTLE", 15*time.Second),
+		}}
+}
+
+// run floods until the load ends at until (or stop closes), leaving at least
+// 2 s of quiet load after the last flood; wait returns once it is done.
+func (f *floods) run(until time.Time, stop <-chan struct{}) {
+	go func() {
+		defer close(f.done)
+		for i := 0; f.fs.conns > 0 && time.Until(until) >= f.gap+f.fs.hold+2*time.Second; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(f.gap):
+			}
+			f.one(f.fs.ports[i%len(f.fs.ports)])
+		}
+	}()
+}
+
+func (f *floods) wait() { <-f.done }
+
+// one floods port for FLOOD_HOLD, then waits until the facade's goroutines
+// are back to their count before the flood (within a margin for the load's
+// own), at most LOAD_SETTLE.
+func (f *floods) one(port string) {
+	addr, path := f.grpcAddr, "/"+pb.ResellerService_ServiceDesc.ServiceName+"/GetReseller"
+	if port == "http" {
+		addr = f.httpAddr
+	}
+	m, _ := f.scraper.scrape()
+	before := m.sum("go_goroutines", nil)
+	peaks := f.scraper.sampleEvery(250 * time.Millisecond)
+	f.seq.Add(1)
+	fl := startFlood(addr, path, f.fs.conns, f.fs.streams)
+	time.Sleep(f.fs.hold)
+	fl.close()
+	closed := time.Now()
+	row := floodRow{port: port, refusedFast: fl.refusedFast.Load(), ended: fl.ended.Load(), conns: fl.conns.Load()}
+	for {
+		m, err := f.scraper.scrape()
+		if g := m.sum("go_goroutines", nil); err == nil && g <= before+floodGoroutineMargin {
+			break
+		}
+		if time.Since(closed) > f.fs.settle {
+			f.t.Errorf("%s flood: goroutines not back to %v (+%d) %v after it ended", port, before, floodGoroutineMargin, f.fs.settle)
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	row.recovered = time.Since(closed)
+	f.seq.Add(1)
+	row.peak = peaks()
+	f.peak = snapshot{goroutines: max(f.peak.goroutines, row.peak.goroutines), rss: max(f.peak.rss, row.peak.rss)}
+	f.rows = append(f.rows, row)
+}
+
+// floodGoroutineMargin is how far above its count before a flood go_goroutines
+// may be for the flood to count as over: the load's own calls come and go, a
+// flood's connections hold hundreds.
+const floodGoroutineMargin = 100
+
+// phaseOf returns the phase a call belongs to from seq at its start and at
+// its end: a call that overlapped a flood belongs to that flood (odd).
+func phaseOf(start, end int64) int64 {
+	if start == end {
+		return start
+	}
+	return start | 1
 }

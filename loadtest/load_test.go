@@ -187,10 +187,11 @@ func TestLoad(t *testing.T) {
 		"-echo-credentials", "-idle-timeout", "1s")
 	upstream := "http://" + waitPortFile(t, sb, portFile)
 
-	grpcAddr, httpAddr := freePort(t), freePort(t)
-	facade := startProcess(t, "facade", serverBin,
+	grpcAddr, httpAddr, debugAddr := freePort(t), freePort(t), envString("LOAD_DEBUG_ADDR", freePort(t))
+	t.Setenv("GOMEMLIMIT", envString("LOAD_GOMEMLIMIT", manifestMemLimit)) // the manifests' setting; "off" for none
+	facade := startProcess(t, "facade", envString("LOAD_SERVER_BIN", serverBin), append([]string{
 		"-grpc-addr", grpcAddr, "-http-addr", httpAddr,
-		"-upstream-url", upstream, "-log-level", "warn")
+		"-upstream-url", upstream, "-log-level", "warn", "-debug-addr", debugAddr}, strings.Fields(os.Getenv("LOAD_SERVER_ARGS"))...)...) // such as -message-timeout=2s
 	base := "http://" + httpAddr
 	scraper := newScraper(base + "/metrics")
 	waitReady(t, facade, base+"/readyz")
@@ -203,38 +204,48 @@ func TestLoad(t *testing.T) {
 	before := scraper.quiet(t)
 	baseline := snapshot{
 		goroutines: before.sum("go_goroutines", nil),
-		heapInuse:  before.sum("go_memstats_heap_inuse_bytes", nil),
+		heapLive:   before.sum("go_memstats_heap_alloc_bytes", nil),
 		rss:        before.sum("process_resident_memory_bytes", nil),
 	}
 
-	// Load.
-	run := newLoad(cfg, grpcAddr, base, refs)
+	// Load, with floods of held streams on each port in turn.
+	floods := newFloods(t, grpcAddr, httpAddr, scraper)
+	run := newLoad(cfg, grpcAddr, base, refs, &floods.seq)
 	peaks := scraper.sampleUntil(run.done)
 	loadStart := time.Now()
 	if err := run.start(); err != nil {
 		t.Fatal(err)
 	}
+	floods.run(loadStart.Add(cfg.duration), run.done)
 	run.wait()
 	elapsed := time.Since(loadStart)
+	floods.wait()
 	peak := <-peaks
+	peak.goroutines, peak.rss = max(peak.goroutines, floods.peak.goroutines), max(peak.rss, floods.peak.rss)
 
-	// Settle: the callers' connections are closed; goroutines and heap must come back.
-	// The heap is judged after a garbage collection that started after the load: the
-	// scrapes themselves allocate enough to bring one within a few seconds.
+	// Settle: the callers' connections are closed; goroutines, heap and RSS must come
+	// back. The heap is judged after a garbage collection that started after the load,
+	// forced every second through the debug listener (/debug/pprof/heap?gc=1): without
+	// load, the next one might come only minutes later.
 	var after snapshot
 	var last metricSet
 	settleStart := time.Now()
 	gcAtEnd := scraper.must(t).sum("go_gc_duration_seconds_count", nil)
 	gcSeen := false
+	var forced time.Time
 	for {
+		if time.Since(forced) >= time.Second {
+			forceGC(t, debugAddr)
+			forced = time.Now()
+		}
 		last = scraper.must(t)
 		after = snapshot{
 			goroutines: last.sum("go_goroutines", nil),
-			heapInuse:  last.sum("go_memstats_heap_inuse_bytes", nil),
+			heapLive:   last.sum("go_memstats_heap_alloc_bytes", nil),
 			rss:        last.sum("process_resident_memory_bytes", nil),
 		}
 		gcSeen = gcSeen || last.sum("go_gc_duration_seconds_count", nil) > gcAtEnd+1 // a whole cycle after the load
-		if gcSeen && after.goroutines <= baseline.goroutines+goroutineMargin && after.heapInuse <= heapLimit(baseline.heapInuse) ||
+		if gcSeen && after.goroutines <= baseline.goroutines+goroutineMargin && after.heapLive <= heapLimit(baseline.heapLive) && after.rss <= rssLimit(baseline.rss) ||
 			time.Since(settleStart) > cfg.settle {
 			break
 		}
@@ -256,7 +267,7 @@ func TestLoad(t *testing.T) {
 	rep := report{
 		cfg: cfg, elapsed: elapsed, settled: settled, total: time.Since(started),
 		res: res, before: before, after: last, baseline: baseline, peak: peak, final: after,
-		hwm: hwm, sandboxRequests: sbRequests, sandboxFaults: sbFaults, gcSeen: gcSeen,
+		hwm: hwm, sandboxRequests: sbRequests, sandboxFaults: sbFaults, gcSeen: gcSeen, floods: floods.rows,
 		breakerOpened: strings.Count(facade.out.String(), "upstream circuit breaker open"),
 		logBytes:      facade.out.total(),
 	}
@@ -290,8 +301,14 @@ func TestLoad(t *testing.T) {
 	// of handled calls grew by exactly the calls made (REST calls rejected by the
 	// mirror before any gRPC call excluded).
 	handled := last.sum("grpc_server_handled_total", cloudcockpitService) - before.sum("grpc_server_handled_total", cloudcockpitService)
-	if want := float64(res.requests - res.mirrorOnly); handled != want {
+	if want := float64(res.requests - res.mirrorOnly - res.refused); handled != want {
 		t.Errorf("facade handled %v calls, the callers made %v that reach it", handled, want)
+	}
+	if hwm >= podLimit {
+		t.Errorf("VmHWM %s, over the pod's limit %s", mib(hwm), mib(podLimit))
+	}
+	if len(floods.rows) > 0 && res.refused == 0 {
+		t.Error("no call was refused during the floods: did they reach the facade?")
 	}
 	if n := last.sum("grpc_server_in_flight_requests", nil) + last.sum("cloudcockpit_upstream_in_flight_requests", nil); n != 0 {
 		t.Errorf("%v calls or upstream requests still in flight after the load", n)
@@ -302,11 +319,14 @@ func TestLoad(t *testing.T) {
 	if cfg.faultRate > 0 && sbFaults["total"] == 0 {
 		t.Error("the sandbox injected no fault")
 	}
+	if after.rss > rssLimit(baseline.rss) {
+		t.Errorf("RSS %s after %v of settling, baseline %s: want at most %s", mib(after.rss), settled.Round(time.Millisecond), mib(baseline.rss), mib(rssLimit(baseline.rss)))
+	}
 	if after.goroutines > baseline.goroutines+goroutineMargin {
 		t.Errorf("goroutines %v after %v of settling, baseline %v (margin %d): a leak", after.goroutines, settled.Round(time.Millisecond), baseline.goroutines, goroutineMargin)
 	}
-	if after.heapInuse > heapLimit(baseline.heapInuse) {
-		t.Errorf("heap in use %s after %v of settling, baseline %s: want at most %s", mib(after.heapInuse), settled.Round(time.Millisecond), mib(baseline.heapInuse), mib(heapLimit(baseline.heapInuse)))
+	if after.heapLive > heapLimit(baseline.heapLive) {
+		t.Errorf("live heap %s after %v of settling, baseline %s: want at most %s", mib(after.heapLive), settled.Round(time.Millisecond), mib(baseline.heapLive), mib(heapLimit(baseline.heapLive)))
 	}
 	for _, tok := range []string{"load-", "Bearer "} {
 		if strings.Contains(facade.out.String(), tok) {
@@ -322,9 +342,28 @@ const (
 	answerSlack = 2 * time.Second
 )
 
-// heapLimit is the most heap in use allowed after load: the baseline twice over plus
-// 8 MiB, a generous allowance for garbage not yet collected.
-func heapLimit(baseline float64) float64 { return 2*baseline + 8<<20 }
+// forceGC makes the facade collect garbage, through its debug listener.
+func forceGC(t *testing.T, debugAddr string) {
+	t.Helper()
+	resp, err := http.Get("http://" + debugAddr + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		t.Fatalf("force a garbage collection: %v", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+}
+
+// heapLimit is the most live heap (go_memstats_heap_alloc_bytes after a
+// forced collection) allowed after load and floods: the baseline twice over
+// plus 16 MiB. A leak of a few hundred bytes per flood stream (30,000 a flood,
+// four floods) passes it; the floods' own remains (pooled buffers, fragmented
+// spans) stay the same after one flood or four.
+func heapLimit(baseline float64) float64 { return 2*baseline + 16<<20 }
+
+// rssLimit is the most resident memory allowed after load and floods: the
+// baseline twice over plus 32 MiB. The heap's spans stay partly used after a
+// flood (35 MiB in use for 14 MiB live, measured), and the runtime keeps them.
+func rssLimit(baseline float64) float64 { return 2*baseline + 32<<20 }
 
 // cloudcockpitService selects the facade's own services (not health or reflection).
 func cloudcockpitService(labels string) bool {
@@ -483,6 +522,8 @@ type load struct {
 	shared         *grpc.ClientConn
 	restTransport  *http.Transport
 
+	floodSeq *atomic.Int64 // the floods' phase (floods.seq)
+
 	issued atomic.Int64
 	wg     sync.WaitGroup
 	done   chan struct{}
@@ -490,9 +531,9 @@ type load struct {
 	tallies []*tally // one per caller, in caller order; read once done is closed
 }
 
-func newLoad(cfg settings, grpcAddr, base string, refs map[string]*pb.Reseller) *load {
+func newLoad(cfg settings, grpcAddr, base string, refs map[string]*pb.Reseller, floodSeq *atomic.Int64) *load {
 	return &load{
-		cfg: cfg, refs: refs, oracle: newOracle(),
+		cfg: cfg, refs: refs, oracle: newOracle(), floodSeq: floodSeq,
 		grpcAddr: grpcAddr, base: base,
 		restTransport: &http.Transport{MaxIdleConns: cfg.restCallers, MaxIdleConnsPerHost: cfg.restCallers, IdleConnTimeout: 30 * time.Second},
 		done:          make(chan struct{}),
@@ -546,6 +587,7 @@ func (l *load) runCaller(ctx context.Context, c *caller, t *tally) {
 	for ctx.Err() == nil && l.issued.Add(1) <= l.cfg.maxRequests {
 		k := c.next(time.Now())
 		callCtx, cancel := context.WithTimeout(context.Background(), l.cfg.deadline)
+		seq := l.floodSeq.Load()
 		start := time.Now()
 		var r result
 		if c.rest {
@@ -555,12 +597,18 @@ func (l *load) runCaller(ctx context.Context, c *caller, t *tally) {
 		}
 		d := time.Since(start)
 		cancel()
-		t.record(proto, k, r, d, l.check(k, r))
+		phase := phaseOf(seq, l.floodSeq.Load())
+		t.record(proto, k, r, d, l.check(k, r, phase%2 == 1), phase)
 	}
 }
 
-// check returns what is wrong with r as the answer to k, or "".
-func (l *load) check(k call, r result) string {
+// check returns what is wrong with r as the answer to k, or "". A call that
+// overlapped a flood (flooded) may be refused for the calls in flight; any
+// other call may not.
+func (l *load) check(k call, r result, flooded bool) string {
+	if flooded && r.code == "RESOURCE_EXHAUSTED" && r.reason == reasonTooManyCalls {
+		return ""
+	}
 	if k.kind == kindInvalid {
 		if r.code != k.wantCode || r.reason != k.wantReason {
 			return fmt.Sprintf("%s %+v: got %s/%s, want %s/%s (%s)", k.method, k, r.code, r.reason, k.wantCode, k.wantReason, r.detail)
@@ -633,20 +681,47 @@ type tally struct {
 	latencies  []int32          // microseconds
 	maxLatency time.Duration
 	mirrorOnly int64 // REST calls the mirror rejects before any gRPC call
+	refused    int64 // calls refused for the calls in flight (during floods)
+	phases     map[int64]*phaseTally
 	problems   []string
 	nProblems  int64
 }
 
-func (t *tally) record(proto string, k call, r result, d time.Duration, problem string) {
+// phaseTally counts the calls of one phase of the load (see floods.seq).
+type phaseTally struct{ calls, ok, refused, problems int64 }
+
+func (p *phaseTally) add(o *phaseTally) {
+	p.calls, p.ok, p.refused, p.problems = p.calls+o.calls, p.ok+o.ok, p.refused+o.refused, p.problems+o.problems
+}
+
+// reasonTooManyCalls is the facade's refusal for the calls in flight.
+const reasonTooManyCalls = "TOO_MANY_CALLS_IN_FLIGHT"
+
+func (t *tally) record(proto string, k call, r result, d time.Duration, problem string, phase int64) {
 	if t.requests == nil {
-		t.requests = make(map[string]int64)
+		t.requests, t.phases = make(map[string]int64), make(map[int64]*phaseTally)
 	}
 	t.requests[proto]++
+	p := t.phases[phase]
+	if p == nil {
+		p = &phaseTally{}
+		t.phases[phase] = p
+	}
+	p.calls++
+	switch {
+	case problem != "":
+		p.problems++
+	case r.code == "OK":
+		p.ok++
+	case r.reason == reasonTooManyCalls:
+		p.refused++
+		t.refused++
+	}
 	t.outcomes[proto+"|"+k.method+"|"+r.code+"|"+r.reason]++
 	if r.code == "OK" && problem == "" {
 		t.verified[k.method]++
 	}
-	if k.badQuery {
+	if k.badQuery && r.reason != reasonTooManyCalls {
 		t.mirrorOnly++
 	}
 	t.latencies = append(t.latencies, int32(min(d.Microseconds(), 1<<31-1)))
@@ -672,14 +747,24 @@ type outcome struct {
 	latencies  map[string][]int32
 	maxLatency time.Duration
 	mirrorOnly int64
+	refused    int64
+	phases     map[int64]*phaseTally
 	problems   []string
 	nProblems  int64
+}
+
+// phase returns the calls of one phase, none if it had none.
+func (o outcome) phase(k int64) phaseTally {
+	if p := o.phases[k]; p != nil {
+		return *p
+	}
+	return phaseTally{}
 }
 
 func (o outcome) successes() int64 { return o.verified[getReseller] + o.verified[getLink] }
 
 func (l *load) result() outcome {
-	o := outcome{byProto: map[string]int64{}, outcomes: map[string]int64{}, verified: map[string]int64{}, latencies: map[string][]int32{}}
+	o := outcome{byProto: map[string]int64{}, outcomes: map[string]int64{}, verified: map[string]int64{}, latencies: map[string][]int32{}, phases: map[int64]*phaseTally{}}
 	for i, t := range l.tallies {
 		proto := "grpc"
 		if i >= l.cfg.grpcCallers {
@@ -698,6 +783,13 @@ func (l *load) result() outcome {
 		o.latencies[proto] = append(o.latencies[proto], t.latencies...)
 		o.maxLatency = max(o.maxLatency, t.maxLatency)
 		o.mirrorOnly += t.mirrorOnly
+		o.refused += t.refused
+		for k, p := range t.phases {
+			if o.phases[k] == nil {
+				o.phases[k] = &phaseTally{}
+			}
+			o.phases[k].add(p)
+		}
 		o.nProblems += t.nProblems
 		if len(o.problems) < 20 {
 			o.problems = append(o.problems, t.problems...)
@@ -1190,7 +1282,7 @@ func (s *scraper) must(t *testing.T) metricSet {
 
 // snapshot is the facade's resource use at one time.
 type snapshot struct {
-	goroutines, heapInuse, rss float64
+	goroutines, heapLive, rss float64
 }
 
 // sampleUntil scrapes every second until done is closed and then sends the peaks.
@@ -1209,7 +1301,7 @@ func (s *scraper) sampleUntil(done <-chan struct{}) <-chan snapshot {
 			}
 			if m, err := s.scrape(); err == nil {
 				peak.goroutines = max(peak.goroutines, m.sum("go_goroutines", nil))
-				peak.heapInuse = max(peak.heapInuse, m.sum("go_memstats_heap_inuse_bytes", nil))
+				peak.heapLive = max(peak.heapLive, m.sum("go_memstats_heap_alloc_bytes", nil))
 				peak.rss = max(peak.rss, m.sum("process_resident_memory_bytes", nil))
 			}
 		}
@@ -1267,6 +1359,7 @@ type report struct {
 	sandboxFaults           map[string]int64
 	breakerOpened, logBytes int
 	gcSeen                  bool
+	floods                  []floodRow
 }
 
 func mib(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
@@ -1327,11 +1420,20 @@ func (r report) markdown() string {
 	if !r.gcSeen {
 		gc = "no garbage collection seen"
 	}
-	row("heap in use", "baseline %s, peak %s, after %s (%s)", mib(r.baseline.heapInuse), mib(r.peak.heapInuse), mib(r.final.heapInuse), gc)
+	row("live heap (heap_alloc)", "baseline %s, peak %s, after %s (%s)", mib(r.baseline.heapLive), mib(r.peak.heapLive), mib(r.final.heapLive), gc)
 	row("RSS", "baseline %s, peak %s (VmHWM), after %s", mib(r.baseline.rss), mib(r.hwm), mib(r.final.rss))
 	row("facade log (level warn)", "%d bytes", r.logBytes)
 	row("wall time", "%v", r.total.Round(time.Second))
 
+	if len(r.floods) > 0 {
+		b.WriteString("\nFloods during the load (each after a quiet gap; calls that overlapped a flood may be refused with TOO_MANY_CALLS_IN_FLIGHT, calls after it may not):\n\n" +
+			"| flood | port | streams ended within 1 s / ended by the server | connections that sent every stream | goroutines (peak) | RSS (peak) | calls overlapping it: answered / refused / all | recovery (goroutines back) | calls after it: answered / all, unexpected |\n|---|---|---|---|---|---|---|---|---|\n")
+	}
+	for i, f := range r.floods {
+		during, after := res.phase(int64(2*i+1)), res.phase(int64(2*i+2))
+		fmt.Fprintf(&b, "| %d | %s | %d / %d | %d | %.0f | %s | %d / %d / %d | %v | %d / %d, %d |\n", i+1, f.port, f.refusedFast, f.ended, f.conns,
+			f.peak.goroutines, mib(f.peak.rss), during.ok, during.refused, during.calls, f.recovered.Round(10*time.Millisecond), after.ok, after.calls, after.problems)
+	}
 	b.WriteString("\nError mix (calls by protocol, method, code and ErrorInfo reason; invalid calls and unknown ids included):\n\n| protocol | method | code | reason | calls |\n|---|---|---|---|---|\n")
 	keys := make([]string, 0, len(res.outcomes))
 	for k := range res.outcomes {

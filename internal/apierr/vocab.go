@@ -60,6 +60,10 @@ const (
 	// ReasonTooManyCalls: the process already has its most calls in flight,
 	// over both ports (RESOURCE_EXHAUSTED, HTTP 429, RetryInfo).
 	ReasonTooManyCalls = "TOO_MANY_CALLS_IN_FLIGHT"
+	// ReasonClientShare: the calling client certificate (mutual TLS)
+	// already has its share of those calls in flight (RESOURCE_EXHAUSTED,
+	// HTTP 429, RetryInfo).
+	ReasonClientShare = "CLIENT_CALLS_IN_FLIGHT"
 )
 
 // ErrorInfo reasons of upstream answers, one per row of the HTTP status

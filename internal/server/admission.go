@@ -6,46 +6,97 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/semaphore"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/gateway"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/service"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/tlsconfig"
 )
 
 // admission bounds the calls in flight for the whole process, over both
-// ports (Config.MaxCalls), and the time a call may take to deliver its
-// request (Config.MessageTimeout). A call over the bound is refused before
-// anything runs it: on the gRPC port by the tap handle, before grpc-go
-// starts a goroutine; on the HTTP port by the first handler, before the
-// transcoder or the mirror starts.
+// ports (Config.MaxCalls), those of one client certificate (half of them,
+// with mutual TLS), and the time a call may take to deliver its request
+// (Config.MessageTimeout). A call over a bound is refused before anything
+// runs it: on the gRPC port by the tap handle, before grpc-go starts a
+// goroutine; on the HTTP port by the first handler, before the transcoder or
+// the mirror starts. Every refusal is counted in
+// cloudcockpit_refused_calls_total.
 type admission struct {
 	slots          *semaphore.Weighted
+	clients        *resilience.Limiter // a share of slots per client certificate
 	messageTimeout time.Duration
+
+	tooMany, clientShare, timedOut prometheus.Counter
 }
 
-func newAdmission(cfg Config) *admission {
+func newAdmission(cfg Config, m *telemetry.Metrics) *admission {
+	maxCalls := cmp.Or(cfg.MaxCalls, DefaultMaxCalls)
 	return &admission{
-		slots:          semaphore.NewWeighted(int64(cmp.Or(cfg.MaxCalls, DefaultMaxCalls))),
+		slots:          semaphore.NewWeighted(int64(maxCalls)),
+		clients:        resilience.NewLimiter(0, max(maxCalls/2, 1), 0),
 		messageTimeout: cmp.Or(cfg.MessageTimeout, DefaultMessageTimeout),
+		tooMany:        m.RefusedCalls(telemetry.RefusedTooManyCalls),
+		clientShare:    m.RefusedCalls(telemetry.RefusedClientShare),
+		timedOut:       m.RefusedCalls(telemetry.RefusedMessageTimeout),
 	}
 }
 
-// busy is the status of a refused call, built once: refusals must cost
-// little, and there is no correlation id yet to put in it.
-var busy = apierr.New(apierr.Spec{
-	Code:    codes.ResourceExhausted,
-	Message: "the server has too many calls in flight: try again later",
-	Reason:  apierr.ReasonTooManyCalls,
-	Details: []protoadapt.MessageV1{&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Second)}},
-})
+// busy and clientBusy are the statuses of refused calls, built once:
+// refusals must cost little, and there is no correlation id yet to put in
+// them.
+var (
+	busy = apierr.New(apierr.Spec{
+		Code:    codes.ResourceExhausted,
+		Message: "the server has too many calls in flight: try again later",
+		Reason:  apierr.ReasonTooManyCalls,
+		Details: []protoadapt.MessageV1{&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Second)}},
+	})
+	clientBusy = apierr.New(apierr.Spec{
+		Code:    codes.ResourceExhausted,
+		Message: "your client certificate has its share of the server's calls in flight: try again later",
+		Reason:  apierr.ReasonClientShare,
+		Details: []protoadapt.MessageV1{&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Second)}},
+	})
+)
+
+// admit takes a slot for a call from client (its certificate's identity;
+// "": none, so no share of its own): one of the client's share first, then
+// one of the process's. It returns the function that gives them back, or
+// the status of the refusal.
+func (a *admission) admit(client string) (release func(), refused *status.Status) {
+	own := func() {}
+	if client != "" {
+		r, err := a.clients.Acquire(context.Background(), time.Time{}, client)
+		if err != nil {
+			a.clientShare.Inc()
+			return nil, clientBusy
+		}
+		own = r
+	}
+	if !a.slots.TryAcquire(1) {
+		own()
+		a.tooMany.Inc()
+		return nil, busy
+	}
+	return func() {
+		a.slots.Release(1)
+		own()
+	}, nil
+}
 
 // messageTimerKey holds, in a gRPC stream's context, the timer that cancels
 // the stream unless its first request message arrives in time.
@@ -58,14 +109,18 @@ type messageTimerKey struct{}
 // and slot for MessageTimeout at most. It runs on the connection's reader
 // goroutine, so it must not block.
 func (a *admission) tap(ctx context.Context, _ *tap.Info) (context.Context, error) {
-	if !a.slots.TryAcquire(1) {
-		return nil, busy.Err()
+	release, refused := a.admit(service.CallerIdentity(ctx))
+	if refused != nil {
+		return nil, refused.Err()
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	t := time.AfterFunc(a.messageTimeout, cancel)
+	t := time.AfterFunc(a.messageTimeout, func() {
+		a.timedOut.Inc()
+		cancel()
+	})
 	context.AfterFunc(ctx, func() {
 		t.Stop()
-		a.slots.Release(1)
+		release()
 	})
 	return context.WithValue(ctx, messageTimerKey{}, t), nil
 }
@@ -118,15 +173,16 @@ func (a *admission) http(next http.Handler, streaming func(path string) bool) ht
 			next.ServeHTTP(w, r)
 			return
 		}
-		if !a.slots.TryAcquire(1) {
-			gateway.WriteError(w, r, busy)
+		release, refused := a.admit(tlsconfig.ClientIdentity(r.TLS))
+		if refused != nil {
+			gateway.WriteError(w, r, refused)
 			return
 		}
-		defer a.slots.Release(1)
+		defer release()
 		if r.Body != nil && r.Body != http.NoBody {
 			rc := http.NewResponseController(w)
 			_ = rc.SetReadDeadline(time.Now().Add(a.messageTimeout))
-			b := &deadlineBody{ReadCloser: r.Body, rc: rc}
+			b := &deadlineBody{ReadCloser: r.Body, rc: rc, timedOut: a.timedOut}
 			if streaming(r.URL.Path) {
 				b.after = streamReadTimeout
 			}
@@ -138,12 +194,13 @@ func (a *admission) http(next http.Handler, streaming func(path string) bool) ht
 
 // deadlineBody replaces a request's read deadline once its first bytes
 // arrive (after > 0: a stream's) or once it has been read (after == 0: no
-// deadline).
+// deadline), and counts in timedOut a request cut by the first deadline.
 type deadlineBody struct {
 	io.ReadCloser
-	rc    *http.ResponseController
-	after time.Duration
-	done  bool
+	rc       *http.ResponseController
+	after    time.Duration
+	done     bool
+	timedOut prometheus.Counter
 }
 
 // Read implements io.Reader.
@@ -151,6 +208,9 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	switch {
 	case b.done:
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		b.done = true
+		b.timedOut.Inc()
 	case b.after > 0 && n > 0:
 		b.done = true
 		_ = b.rc.SetReadDeadline(time.Now().Add(b.after))

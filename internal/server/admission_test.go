@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +153,9 @@ func TestCallsInFlightCap(t *testing.T) {
 			if diff := cmp.Diff([]string{refused[port], refused[other], "OK"}, got); diff != "" {
 				t.Errorf("healthy caller's answers (-want +got):\n%s", diff)
 			}
+			if n := refusedCalls(t, scrapePlain(t, addrs["http"]), "too_many_calls"); n < 3 {
+				t.Errorf("too_many_calls refusals counted: %v, want at least 3 (a stream, two healthy calls)", n)
+			}
 		})
 	}
 }
@@ -207,6 +211,9 @@ func TestMessageTimeout(t *testing.T) {
 			if got := callUntil(call, tt.port, "OK"); got != "OK" {
 				t.Errorf("healthy call after the held one ended: %s", got)
 			}
+			if n := refusedCalls(t, scrapePlain(t, addrs["http"]), "message_timeout"); n != 1 {
+				t.Errorf("message_timeout refusals counted: %v, want 1", n)
+			}
 		})
 	}
 }
@@ -238,6 +245,33 @@ func holdH2(t *testing.T, addr string) <-chan struct{} {
 		})
 	}()
 	return ended
+}
+
+// scrapePlain returns the /metrics text of the HTTP port at addr.
+func scrapePlain(t *testing.T, addr string) string {
+	t.Helper()
+	_, body, err := get(t.Context(), "http://"+addr+"/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
+
+// refusedCalls reads cloudcockpit_refused_calls_total{reason} in metrics.
+func refusedCalls(t *testing.T, metrics, reason string) float64 {
+	t.Helper()
+	prefix := `cloudcockpit_refused_calls_total{reason="` + reason + `"} `
+	for line := range strings.Lines(metrics) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), prefix); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no %s... in /metrics", prefix)
+	return 0
 }
 
 // TestConnectionCap: each port accepts at most MaxConnections connections;

@@ -177,8 +177,11 @@ type Config struct {
 	// MaxCalls is the most calls in flight in the process, over both ports
 	// (gRPC streams, HTTP requests other than /metrics, /healthz and
 	// /readyz); a call beyond it is refused at once with RESOURCE_EXHAUSTED
-	// (HTTP 429) and reason TOO_MANY_CALLS_IN_FLIGHT. Zero means
-	// DefaultMaxCalls (500); at most 100000.
+	// (HTTP 429) and reason TOO_MANY_CALLS_IN_FLIGHT. With mutual TLS, one
+	// client certificate holds at most half of them (at least 1); its call
+	// beyond that is refused the same way with reason
+	// CLIENT_CALLS_IN_FLIGHT. Zero means DefaultMaxCalls (500); at most
+	// 100000.
 	MaxCalls int
 	// MessageTimeout bounds the time a call may take, from its headers, to
 	// deliver its request message (a unary call's, a stream's first; an

@@ -106,15 +106,23 @@ func TestFailingTenantKeepsOthersAndReadiness(t *testing.T) {
 			defer cancel()
 			resellers := pb.NewResellerServiceClient(conn)
 
+			// The failing caller starts a call every 5 ms (200 calls/s)
+			// until stopBad. It is counted in wg itself, so that the calls
+			// it adds never race with wg.Wait.
 			var wg sync.WaitGroup
 			var badCalls, badOpen atomic.Int32
 			stop := time.Now().Add(time.Second)
-			tick := time.NewTicker(5 * time.Millisecond) // 200 calls/s
-			defer tick.Stop()
-			wg.Go(func() { // counted, so that its wg.Go calls never race with wg.Wait
-				for range tick.C {
-					if time.Now().After(stop) {
+			done := make(chan struct{})
+			stopBad := sync.OnceFunc(func() { close(done); wg.Wait() })
+			defer stopBad() // also after t.Fatalf
+			wg.Go(func() {
+				tick := time.NewTicker(5 * time.Millisecond)
+				defer tick.Stop()
+				for {
+					select {
+					case <-done:
 						return
+					case <-tick.C:
 					}
 					wg.Go(func() {
 						badCalls.Add(1)
@@ -142,7 +150,7 @@ func TestFailingTenantKeepsOthersAndReadiness(t *testing.T) {
 					t.Fatalf("/readyz = %d during a partial failure, want 200", code)
 				}
 			}
-			wg.Wait()
+			stopBad()
 			if goodOK != good || good == 0 {
 				t.Errorf("good tenant: %d of %d calls succeeded, want all", goodOK, good)
 			}

@@ -258,7 +258,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, metrics 
 		metrics.AccessLog(log),
 		recoverer(log),
 	}
-	adm := newAdmission(cfg)
+	adm := newAdmission(cfg, metrics)
 	sopts := []grpc.ServerOption{
 		grpc.InTapHandle(adm.tap),
 		grpc.ChainUnaryInterceptor(adm.unary), // first: it stops the message timer

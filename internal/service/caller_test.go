@@ -33,8 +33,8 @@ func TestCallerIdentity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := callerIdentity(tt.give); got != tt.want {
-				t.Errorf("callerIdentity() = %q, want %q", got, tt.want)
+			if got := CallerIdentity(tt.give); got != tt.want {
+				t.Errorf("CallerIdentity() = %q, want %q", got, tt.want)
 			}
 		})
 	}

@@ -53,7 +53,7 @@ func (c *call) unknownEnum(ctx context.Context, l *slog.Logger) func(field, name
 // Nothing goes upstream when begin returns an error.
 func begin(ctx context.Context, op string, cfg config, req proto.Message) (context.Context, *call, error) {
 	ctx, cid := correlation.Ensure(ctx)
-	c := &call{op: op, correlationID: cid.Value, info: rest.CallInfo{CorrelationID: cid.Value, Caller: callerIdentity(ctx)}}
+	c := &call{op: op, correlationID: cid.Value, info: rest.CallInfo{CorrelationID: cid.Value, Caller: CallerIdentity(ctx)}}
 	md, _ := metadata.FromIncomingContext(ctx)
 
 	auth, reason, problem := bearer(md.Get(apierr.MDAuthorization))

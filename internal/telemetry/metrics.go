@@ -46,6 +46,7 @@ type Metrics struct {
 	breakerMoves     *prometheus.CounterVec
 	rejected         *prometheus.CounterVec
 	coalesced        *prometheus.CounterVec
+	refusedCalls     *prometheus.CounterVec
 
 	// upstream is read when the per-tenant gauges are scraped.
 	upstream atomic.Pointer[UpstreamState]
@@ -113,6 +114,10 @@ func NewMetrics() *Metrics {
 			Name: "cloudcockpit_upstream_coalesced_calls_total",
 			Help: "Facade calls answered by sharing another identical call's upstream request, by operation.",
 		}, []string{"operation"}),
+		refusedCalls: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "cloudcockpit_refused_calls_total",
+			Help: "Calls the server's own limits refused or cut before their request arrived, both ports, by reason (too_many_calls, client_share, message_timeout).",
+		}, []string{"reason"}),
 	}
 	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "cloudcockpit_upstream_tenants",
@@ -177,6 +182,23 @@ func (m *Metrics) BreakerTransition(state string) {
 // "tenant_concurrency_limit").
 func (m *Metrics) Rejected(op, reason string) {
 	m.rejected.WithLabelValues(boundedOp(op), bounded(reason, rest.RejectCircuitOpen, rest.RejectConcurrencyLimit, rest.RejectTenantConcurrencyLimit)).Inc()
+}
+
+// Reasons of cloudcockpit_refused_calls_total.
+const (
+	// RefusedTooManyCalls: the process had its most calls in flight.
+	RefusedTooManyCalls = "too_many_calls"
+	// RefusedClientShare: the client certificate had its share in flight.
+	RefusedClientShare = "client_share"
+	// RefusedMessageTimeout: the request message did not arrive in time.
+	RefusedMessageTimeout = "message_timeout"
+)
+
+// RefusedCalls returns the cloudcockpit_refused_calls_total counter of
+// reason (one of the Refused* constants; any other counts as "other"),
+// bound once so that counting a refusal looks nothing up.
+func (m *Metrics) RefusedCalls(reason string) prometheus.Counter {
+	return m.refusedCalls.WithLabelValues(bounded(reason, RefusedTooManyCalls, RefusedClientShare, RefusedMessageTimeout))
 }
 
 // breakerGauge is cloudcockpit_upstream_breakers{state}, read from the

@@ -201,3 +201,18 @@ func pemBlocks(data []byte) iter.Seq[*pem.Block] {
 		}
 	}
 }
+
+// ClientIdentity returns the identity of the client's verified certificate
+// in state (mutual TLS): its first URI SAN (a SPIFFE ID, for example), else
+// its subject; "" when state is nil or holds no verified chain. The calls
+// in flight of one client and its share of upstream slots are keyed by it.
+func ClientIdentity(state *tls.ConnectionState) string {
+	if state == nil || len(state.VerifiedChains) == 0 || len(state.VerifiedChains[0]) == 0 {
+		return ""
+	}
+	leaf := state.VerifiedChains[0][0]
+	if len(leaf.URIs) > 0 {
+		return leaf.URIs[0].String()
+	}
+	return leaf.Subject.String()
+}
