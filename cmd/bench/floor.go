@@ -64,7 +64,7 @@ func runFloor(ctx context.Context, addr, portFile, resellerID string) error {
 // sandbox's JSON, decoded and mapped by the facade's own code, in memory.
 func floorReseller(ctx context.Context, resellerID string) (*pb.Reseller, error) {
 	client, err := rest.New(rest.Config{
-		BaseURL:    "http://sandbox.invalid",
+		BaseURL:   "http://sandbox.invalid",
 		Transport: handlerTransport{sandbox.New()},
 	})
 	if err != nil {

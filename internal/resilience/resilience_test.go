@@ -200,7 +200,7 @@ func TestTenantsIdleEviction(t *testing.T) {
 		ts.Release(proven, true)
 		unproven := ts.Acquire("unproven")
 		ts.Release(unproven, false)
-		<-time.After(2 * idle) // at once in the bubble
+		<-time.After(2 * idle)                   // at once in the bubble
 		ts.Release(ts.Acquire("trigger"), false) // sweeps
 		tests := []struct {
 			name string
@@ -238,7 +238,7 @@ func TestProvenSetFullKeepsTenantsServed(t *testing.T) {
 		}
 		ts.Release(b, false)
 		ts.Release(a, false)
-		<-time.After(2 * time.Minute) // at once in the bubble
+		<-time.After(2 * time.Minute)     // at once in the bubble
 		ts.Release(ts.Acquire("b"), true) // a is idle now: b takes its place
 		if !b.proven {
 			t.Error("b was not proven once the proven set had room")
