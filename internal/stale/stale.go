@@ -14,6 +14,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
@@ -49,11 +51,16 @@ const Name = "cloudcockpit-facade"
 // of the pod's 128 MiB memory limit (docs/configuration.md).
 const DefaultMaxBytes = 16 << 20
 
-// entryOverhead is what an entry costs beyond its message's wire size and
-// its key's strings: the key's fixed part, the cache's node, and the Go
-// message's headers and string headers, measured (TestHeapBound) so that
-// the weight bounds the heap and not only the payloads.
-const entryOverhead = 640
+// An entry's weight is what it holds on the heap, estimated (memSize) so
+// that the bound holds for the heap and not only for the payloads, as
+// TestHeapBound measures: entryOverhead for the cache's node, the key and
+// the entry, fieldCost for each value beyond its bytes (a pointer, a
+// header, the allocator's rounding), mapEntryCost for each map entry.
+const (
+	entryOverhead = 320
+	fieldCost     = 40
+	mapEntryCost  = 64
+)
 
 // Key names one stored answer: the operation, the request's ids as GUIDs,
 // the tenant, and a keyed fingerprint of the caller's credentials. Its zero
@@ -99,7 +106,7 @@ func New(maxAge time.Duration, maxBytes int64, reg prometheus.Registerer) *Store
 	_, _ = rand.Read(s.secret[:]) // crypto/rand.Read never fails (Go 1.24)
 	s.cache = otter.Must(&otter.Options[Key, entry]{
 		MaximumWeight:    uint64(maxBytes),
-		Weigher:          func(k Key, e entry) uint32 { return uint32(proto.Size(e.msg) + len(k.tenant) + entryOverhead) }, //nolint:gosec // G115: bounded by the upstream body limit
+		Weigher:          func(k Key, e entry) uint32 { return uint32(memSize(e.msg.ProtoReflect()) + len(k.tenant) + entryOverhead) }, //nolint:gosec // G115: bounded by the upstream body limit
 		ExpiryCalculator: otter.ExpiryWriting[Key, entry](maxAge),
 		OnAtomicDeletion: s.deleted,
 	})
@@ -168,6 +175,42 @@ func (s *Store) Put(k Key, m proto.Message) {
 	if _, added := s.cache.Set(k, entry{msg: proto.Clone(m), fetched: time.Now()}); !added {
 		s.count(k.cred, -1)
 	}
+}
+
+// memSize estimates the heap that m holds: its struct, its fields' values
+// and the messages in them.
+func memSize(m protoreflect.Message) int {
+	n := int(reflect.TypeOf(m.Interface()).Elem().Size())
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList():
+			for i := range v.List().Len() {
+				n += valueSize(fd, v.List().Get(i))
+			}
+		case fd.IsMap():
+			v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+				n += mapEntryCost + valueSize(fd.MapKey(), k.Value()) + valueSize(fd.MapValue(), mv)
+				return true
+			})
+		default:
+			n += valueSize(fd, v)
+		}
+		return true
+	})
+	return n
+}
+
+// valueSize estimates the heap that one value of field fd holds.
+func valueSize(fd protoreflect.FieldDescriptor, v protoreflect.Value) int {
+	switch fd.Kind() {
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		return memSize(v.Message())
+	case protoreflect.StringKind:
+		return fieldCost + len(v.String())
+	case protoreflect.BytesKind:
+		return fieldCost + len(v.Bytes())
+	}
+	return fieldCost
 }
 
 // deleted keeps perCred in step with the cache.
