@@ -105,8 +105,10 @@ func New(maxAge time.Duration, maxBytes int64, reg prometheus.Registerer) *Store
 	s := &Store{maxAge: maxAge, perCred: map[[sha256.Size]byte]int{}, served: map[[2]string]prometheus.Counter{}}
 	_, _ = rand.Read(s.secret[:]) // crypto/rand.Read never fails (Go 1.24)
 	s.cache = otter.Must(&otter.Options[Key, entry]{
-		MaximumWeight:    uint64(maxBytes),
-		Weigher:          func(k Key, e entry) uint32 { return uint32(memSize(e.msg.ProtoReflect()) + len(k.tenant) + entryOverhead) }, //nolint:gosec // G115: bounded by the upstream body limit
+		MaximumWeight: uint64(maxBytes),
+		Weigher: func(k Key, e entry) uint32 {
+			return uint32(memSize(e.msg.ProtoReflect()) + len(k.tenant) + entryOverhead)
+		}, //nolint:gosec // G115: bounded by the upstream body limit
 		ExpiryCalculator: otter.ExpiryWriting[Key, entry](maxAge),
 		OnAtomicDeletion: s.deleted,
 	})
