@@ -60,6 +60,15 @@ func (u *fakeUpstream) GetAcceptanceLink(_ context.Context, c rest.CallInfo, p, 
 	return "https://example.com/" + c.Tenant + "/" + p + "/" + r, nil
 }
 
+// newReseller returns a fake upstream, a store of answers up to a minute
+// old, and a ResellerServer over both.
+func newReseller(t *testing.T) (*fakeUpstream, *stale.Store, *service.ResellerServer) {
+	up := &fakeUpstream{}
+	st := stale.New(time.Minute, 0, nil)
+	t.Cleanup(st.Close)
+	return up, st, service.NewResellerServer(up, service.WithStale(st))
+}
+
 // headers records the response header metadata a handler sets.
 type headers struct {
 	grpc.ServerTransportStream
@@ -93,10 +102,7 @@ var (
 // and token that fetched it (asked in upper case: ids are GUIDs); the others
 // get the error.
 func TestOnlyToWhoFetched(t *testing.T) {
-	up := &fakeUpstream{}
-	st := stale.New(time.Minute, 0, nil)
-	defer st.Close()
-	srv := service.NewResellerServer(up, service.WithStale(st))
+	up, _, srv := newReseller(t)
 	fetched := func(ti, ki, ii int) bool { return (ti+ki+ii)%2 == 0 } // overlapping ids, not all
 	for ti, tenant := range tenants {
 		for ki, token := range tokens {
@@ -160,10 +166,7 @@ func TestWhenServed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			up := &fakeUpstream{}
-			st := stale.New(time.Minute, 0, nil)
-			defer st.Close()
-			srv := service.NewResellerServer(up, service.WithStale(st))
+			up, st, srv := newReseller(t)
 			call(srv, tenants[0], tokens[0], ids[0])
 			call(srv, tenants[0], tokens[0], ids[1])
 			call(srv, tenants[1], tokens[1], ids[0]) // another caller's: forgotten only when it expires
@@ -183,10 +186,7 @@ func TestWhenServed(t *testing.T) {
 // bound or the caller's, the error; the entry is gone after the bound.
 func TestStaleness(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		up := &fakeUpstream{}
-		st := stale.New(time.Minute, 0, nil)
-		defer st.Close()
-		srv := service.NewResellerServer(up, service.WithStale(st))
+		up, st, srv := newReseller(t)
 		_, md, _ := call(srv, tenants[0], tokens[0], ids[0])
 		if got := append(md.Get("age"), md.Get("cache-status")...); len(got) != 0 {
 			t.Errorf("fresh answer labelled %q", got)
@@ -213,10 +213,7 @@ func TestStaleness(t *testing.T) {
 // TestCopies: callers served at once get equal, separate messages, and no
 // caller's change reaches the store.
 func TestCopies(t *testing.T) {
-	up := &fakeUpstream{}
-	st := stale.New(time.Minute, 0, nil)
-	defer st.Close()
-	srv := service.NewResellerServer(up, service.WithStale(st))
+	up, _, srv := newReseller(t)
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer t0", "x-tenant", tenants[0]))
 	first, err := srv.GetReseller(ctx, &pb.GetResellerRequest{ResellerId: ids[0]})
 	if err != nil {
