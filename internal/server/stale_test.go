@@ -31,7 +31,8 @@ func TestStaleAnswerLabelled(t *testing.T) {
 	defer upstream.Close()
 	cfg := DefaultConfig()
 	cfg.UpstreamURL, cfg.UpstreamMaxAttempts, cfg.BreakerFailureRatio, cfg.StaleIfError = upstream.URL, 1, 0, time.Minute
-	conn, base := startResilienceServer(t, cfg)
+	srv := serveOnLoopback(t, cfg)
+	conn, base := dialGRPC(t, srv.grpcAddr), srv.httpURL
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
