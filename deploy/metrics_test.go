@@ -138,6 +138,8 @@ func scrapeExercisedServer(t *testing.T) map[string]bool {
 		// calls open the tenant's breaker.
 		"UPSTREAM_MAX_ATTEMPTS=2", "UPSTREAM_RETRY_RATIO=1",
 		"BREAKER_FAILURES=2", "BREAKER_FAILURE_RATIO=0.5", "BREAKER_MIN_CALLS=2", "BREAKER_OPEN_DURATION=1m",
+		// Stale answers kept, so that their store's gauges exist.
+		"STALE_IF_ERROR=1m",
 	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -30,6 +30,7 @@ const (
 	shutdown    = "Shutdown"
 	calls       = "Upstream calls: deadlines, retries, limits"
 	breakers    = "Per-tenant circuit breakers"
+	staleGroup  = "Stale answers while the upstream fails"
 	grpcLimits  = "gRPC server limits"
 	process     = "Process limits, both ports"
 	diagnostics = "Diagnostics"
@@ -86,6 +87,9 @@ func settings(cfg *server.Config, cli *cliFlags) []setting {
 		{breakers, "breaker-open", "BREAKER_OPEN_DURATION", duration(&cfg.BreakerOpenDuration), "", "how long an open breaker fails the tenant's calls fast before probing (readiness never follows breakers)"},
 		{breakers, "upstream-max-tenants", "UPSTREAM_MAX_TENANTS", whole(&cfg.UpstreamMaxTenants), "", "most tenants with upstream resilience state of their own (breaker, retry budget) that the upstream answered with a success, and apart from them, those it has not"},
 		{breakers, "upstream-tenant-idle", "UPSTREAM_TENANT_IDLE", duration(&cfg.UpstreamTenantIdle), "", "how long a tenant's upstream resilience state outlives its last call"},
+
+		{staleGroup, "stale-if-error", "STALE_IF_ERROR", duration(&cfg.StaleIfError), "0 (off)", "longest time a caller's last good answer may stand in, labelled stale, while the upstream fails (429, 5xx, unreachable, breaker open)"},
+		{staleGroup, "stale-cache-max-bytes", "STALE_CACHE_MAX_BYTES", byteSize(&cfg.StaleCacheMaxBytes), "", "bound on the memory, in bytes, of the answers kept for -stale-if-error"},
 
 		{grpcLimits, "grpc-max-streams", "GRPC_MAX_CONCURRENT_STREAMS", whole(&cfg.GRPCMaxConcurrentStreams), "", "most calls (HTTP/2 streams) one gRPC connection may have open at once, 1 to 10000"},
 		{grpcLimits, "grpc-connection-timeout", "GRPC_CONNECTION_TIMEOUT", duration(&cfg.GRPCConnectionTimeout), "", "bound on a new gRPC connection's TLS and HTTP/2 handshake"},

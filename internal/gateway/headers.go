@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/stale"
 )
 
 // forwarded maps the HTTP headers of the mirror that are metadata on the
@@ -19,12 +20,22 @@ var forwarded = map[string]string{
 	apierr.HeaderCorrelationID: apierr.MDCorrelationID,
 	apierr.HeaderTraceparent:   apierr.MDTraceparent,
 	apierr.HeaderTracestate:    apierr.MDTracestate,
+	stale.HeaderCacheControl:   stale.MDCacheControl,
+}
+
+// answered maps the response header metadata that becomes HTTP headers to
+// their names: the correlation id, and a stale answer's labels.
+var answered = map[string]string{
+	apierr.MDCorrelationID: apierr.HeaderCorrelationID,
+	stale.MDCacheStatus:    stale.HeaderCacheStatus,
+	stale.MDAge:            stale.HeaderAge,
 }
 
 // incomingHeader decides which request headers become gRPC metadata: only
 // X-Tenant and X-Correlation-Id (Authorization is forwarded by grpc-gateway
 // itself), plus the W3C trace context (traceparent, tracestate) that a gRPC
-// caller would send as metadata too. Nothing else a caller sends reaches the
+// caller would send as metadata too, and Cache-Control (the staleness a
+// caller accepts, never sent upstream). Nothing else a caller sends reaches the
 // service, let alone the upstream. grpc-gateway still adds its own
 // x-forwarded-host and x-forwarded-for metadata, which the service does not
 // forward.
@@ -34,13 +45,11 @@ func incomingHeader(key string) (string, bool) {
 }
 
 // outgoingHeader decides which response header metadata becomes an HTTP
-// header: only x-correlation-id, as a plain X-Correlation-Id (not
+// header: only those of answered, as plain headers (X-Correlation-Id, not
 // Grpc-Metadata-X-Correlation-Id).
 func outgoingHeader(key string) (string, bool) {
-	if key == apierr.MDCorrelationID {
-		return apierr.HeaderCorrelationID, true
-	}
-	return "", false
+	h, ok := answered[key]
+	return h, ok
 }
 
 // dropHeader keeps metadata out of the HTTP response; the service sends no

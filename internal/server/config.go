@@ -11,6 +11,7 @@ import (
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/stale"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
 )
 
@@ -121,6 +122,14 @@ type Config struct {
 	// tenant and credentials) share one upstream request. DefaultConfig
 	// sets it; false is rest.Config.DisableCoalescing.
 	Coalesce bool
+	// StaleIfError is the longest time a successful answer may stand in,
+	// labelled stale, for the upstream's failures (internal/stale). 0, the
+	// default, keeps no answer.
+	StaleIfError time.Duration
+	// StaleCacheMaxBytes bounds the weight of the answers kept for
+	// StaleIfError. Zero means stale.DefaultMaxBytes (16 MiB); otherwise at
+	// least 1 MiB.
+	StaleCacheMaxBytes int64
 
 	// TLSCertFile and TLSKeyFile, set together, make both listeners (gRPC
 	// and HTTP) serve TLS 1.2 or later with this PEM certificate chain and
@@ -220,6 +229,7 @@ func DefaultConfig() Config {
 		BreakerWindow:          resilience.DefaultWindow,
 		BreakerOpenDuration:    resilience.DefaultOpenFor,
 		Coalesce:               true,
+		StaleCacheMaxBytes:     stale.DefaultMaxBytes,
 
 		GRPCMaxConcurrentStreams: DefaultGRPCMaxConcurrentStreams,
 		GRPCConnectionTimeout:    DefaultGRPCConnectionTimeout,
@@ -302,6 +312,10 @@ func (c Config) validateUpstream() error {
 		return fmt.Errorf("-breaker-window (BREAKER_WINDOW) must not be negative, got %v", c.BreakerWindow)
 	case c.BreakerOpenDuration < 0:
 		return fmt.Errorf("-breaker-open (BREAKER_OPEN_DURATION) must not be negative, got %v", c.BreakerOpenDuration)
+	case c.StaleIfError < 0:
+		return fmt.Errorf("-stale-if-error (STALE_IF_ERROR) must not be negative, got %v", c.StaleIfError)
+	case c.StaleCacheMaxBytes < 0 || c.StaleCacheMaxBytes > 0 && c.StaleCacheMaxBytes < 1<<20:
+		return fmt.Errorf("-stale-cache-max-bytes (STALE_CACHE_MAX_BYTES) must be at least 1 MiB (1048576), got %d", c.StaleCacheMaxBytes)
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/service"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/stale"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
 )
 
@@ -143,6 +144,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	if err != nil {
 		return err
 	}
+	defer f.stale.Close()
 	gs, hs := f.grpc, f.health
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
@@ -247,6 +249,9 @@ type facade struct {
 	chain grpc.UnaryServerInterceptor
 	// admission bounds the calls in flight on both ports.
 	admission *admission
+	// stale holds the answers served while the upstream fails; nil when
+	// Config.StaleIfError is 0.
+	stale *stale.Store
 }
 
 // newFacade builds the gRPC server with the facade's services, health and
@@ -284,7 +289,10 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, metrics 
 	if cfg.DefaultTenant != "" {
 		opts = append(opts, service.WithDefaultTenant(cfg.DefaultTenant))
 	}
+	st := stale.New(cfg.StaleIfError, cfg.StaleCacheMaxBytes, metrics.Registry)
+	opts = append(opts, service.WithStale(st))
 	f := &facade{
+		stale:    st,
 		grpc:     gs,
 		health:   health.NewServer(),
 		reseller: service.NewResellerServer(upstream, opts...),

@@ -5,6 +5,7 @@ import (
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/stale"
 )
 
 // CustomerServer implements cloudcockpit.v1.CustomerService over the upstream
@@ -30,9 +31,15 @@ func (s *CustomerServer) GetAcceptanceLink(ctx context.Context, req *pb.GetAccep
 	if err != nil {
 		return nil, err
 	}
+	key := s.cfg.stale.Key(call.op, call.info.Tenant, call.info.Authorization, req.GetProviderInstanceId(), req.GetResellerId())
 	link, err := s.upstream.GetAcceptanceLink(ctx, call.info, req.GetProviderInstanceId(), req.GetResellerId())
 	if err != nil {
+		if m, ok := stale.Answer[*pb.GetAcceptanceLinkResponse](ctx, s.cfg.stale, key, err); ok {
+			return m, nil
+		}
 		return nil, toStatus(ctx, call, err, nil)
 	}
-	return &pb.GetAcceptanceLinkResponse{Url: link}, nil
+	m := &pb.GetAcceptanceLinkResponse{Url: link}
+	s.cfg.stale.Put(key, m)
+	return m, nil
 }

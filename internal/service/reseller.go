@@ -5,6 +5,7 @@ import (
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/stale"
 )
 
 // ResellerServer implements cloudcockpit.v1.ResellerService over the upstream
@@ -30,8 +31,12 @@ func (s *ResellerServer) GetReseller(ctx context.Context, req *pb.GetResellerReq
 	if err != nil {
 		return nil, err
 	}
+	key := s.cfg.stale.Key(call.op, call.info.Tenant, call.info.Authorization, req.GetResellerId())
 	r, err := s.upstream.GetReseller(ctx, call.info, req.GetResellerId())
 	if err != nil {
+		if m, ok := stale.Answer[*pb.Reseller](ctx, s.cfg.stale, key, err); ok {
+			return m, nil
+		}
 		return nil, toStatus(ctx, call, err, &resource{kind: resourceReseller, name: req.GetResellerId()})
 	}
 	if err := call.checkReseller(ctx, s.cfg, req.GetResellerId(), r); err != nil {
@@ -39,5 +44,7 @@ func (s *ResellerServer) GetReseller(ctx context.Context, req *pb.GetResellerReq
 	}
 	// r may be shared with coalesced callers (read-only); each caller gets
 	// a message of its own.
-	return resellerToProto(r, call.unknownEnum(ctx, s.cfg.logger)), nil
+	m := resellerToProto(r, call.unknownEnum(ctx, s.cfg.logger))
+	s.cfg.stale.Put(key, m)
+	return m, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/stale"
 )
 
 // Upstream is the part of the upstream client the handlers use. *rest.Client
@@ -27,6 +28,14 @@ type config struct {
 	defaultTenant      string
 	logger             *slog.Logger
 	onMismatchedAnswer func(operation string)
+	stale              *stale.Store
+}
+
+// WithStale keeps each successful answer in st and answers from it, labelled,
+// when the upstream fails in a way it may stand in for (stale.Answer). By
+// default (nil) no answer is kept.
+func WithStale(st *stale.Store) Option {
+	return func(c *config) { c.stale = st }
 }
 
 // WithDefaultTenant sets the tenant used when a call carries no `x-tenant`

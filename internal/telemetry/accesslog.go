@@ -46,6 +46,9 @@ func (m *Metrics) AccessLog(log *slog.Logger) grpc.UnaryServerInterceptor {
 			slog.String("correlation_id", id.Value),
 			slog.String("tenant", tenantOf(ctx)),
 		)
+		if stats.stale.Load() {
+			attrs = append(attrs, slog.Bool("stale", true))
+		}
 		if err != nil {
 			st := status.Convert(err)
 			attrs = append(attrs, slog.String("error", st.Message()))

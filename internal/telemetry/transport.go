@@ -73,6 +73,15 @@ func abandoned(ctx context.Context) bool {
 type CallStats struct {
 	attempts   atomic.Int32
 	lastStatus atomic.Int32
+	stale      atomic.Bool
+}
+
+// MarkStale records that the call was answered with a stale answer; a nil
+// *CallStats ignores it.
+func (s *CallStats) MarkStale() {
+	if s != nil {
+		s.stale.Store(true)
+	}
 }
 
 // Attempts returns how many upstream HTTP attempts the call made.

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+)
+
+// TestStaleAnswerLabelled: after a success, with the upstream answering 503,
+// gRPC, the REST mirror and Connect answer the stored reseller labelled with
+// Cache-Status and Age, unless the caller refuses stale answers.
+func TestStaleAnswerLabelled(t *testing.T) {
+	var failing atomic.Bool
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if failing.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		writeReseller(w)
+	}))
+	defer upstream.Close()
+	cfg := DefaultConfig()
+	cfg.UpstreamURL, cfg.UpstreamMaxAttempts, cfg.BreakerFailureRatio, cfg.StaleIfError = upstream.URL, 1, 0, time.Minute
+	srv := serveOnLoopback(t, cfg)
+	conn, base := dialGRPC(t, srv.grpcAddr), srv.httpURL
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	grpcCall := func() (string, []string) {
+		var md metadata.MD
+		r, err := pb.NewResellerServiceClient(conn).GetReseller(tenantContext(ctx, "a.example.com"), &pb.GetResellerRequest{ResellerId: testResellerID}, grpc.Header(&md))
+		if err != nil {
+			return err.Error(), nil
+		}
+		return r.GetCompanyName(), append(md.Get("cache-status"), md.Get("age")...)
+	}
+	httpCall := func(method, path, body string, header ...string) (int, []string) {
+		req, _ := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer test-token")
+		req.Header.Set("X-Tenant", "a.example.com")
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+		return resp.StatusCode, append(resp.Header.Values("Cache-Status"), resp.Header.Values("Age")...)
+	}
+	rest := func(h ...string) (int, []string) {
+		return httpCall(http.MethodGet, "/v1/Resellers/"+testResellerID, "", h...)
+	}
+	connect := func(h ...string) (int, []string) {
+		return httpCall(http.MethodPost, "/cloudcockpit.v1.ResellerService/GetReseller", `{"resellerId":"`+testResellerID+`"}`,
+			append([]string{"Content-Type", "application/json", "Connect-Protocol-Version", "1"}, h...)...)
+	}
+	type answer struct {
+		Status int
+		Labels []string
+	}
+	fresh := []answer{{200, nil}, {200, nil}}
+	if name, labels := grpcCall(); name != "Contoso" || len(labels) != 0 {
+		t.Fatalf("fresh gRPC answer: %q %q", name, labels)
+	}
+	s1, l1 := rest()
+	s2, l2 := connect()
+	if diff := cmp.Diff(fresh, []answer{{s1, l1}, {s2, l2}}); diff != "" {
+		t.Fatalf("fresh answers, REST and Connect (-want +got):\n%s", diff)
+	}
+
+	failing.Store(true)
+	labels := []string{"cloudcockpit-facade; hit; detail=upstream-503", "0"}
+	if name, got := grpcCall(); name != "Contoso" || !cmp.Equal(got, labels) {
+		t.Errorf("stale gRPC answer: %q %q, want Contoso %q", name, got, labels)
+	}
+	s1, l1 = rest()
+	s2, l2 = connect()
+	s3, l3 := rest("Cache-Control", "stale-if-error=0")
+	s4, l4 := connect("Cache-Control", "stale-if-error=0")
+	want := []answer{{200, labels}, {200, labels}, {503, nil}, {503, nil}}
+	if diff := cmp.Diff(want, []answer{{s1, l1}, {s2, l2}, {s3, l3}, {s4, l4}}); diff != "" {
+		t.Errorf("stale answers, REST and Connect, then refused (-want +got):\n%s", diff)
+	}
+}
