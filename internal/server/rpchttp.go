@@ -84,13 +84,13 @@ func (h *rpcHandler) match(path string) bool {
 // and the protocols.
 func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch ct := r.Header.Get("Content-Type"); {
-	case isGRPCWebText(ct):
+	case isType(ct, grpcWebTextType):
 		serveGRPCWebText(h.transcoder, w, r)
 		return
-	case isGRPCWeb(ct):
+	case isType(ct, grpcWebType):
 		w = newGRPCWebTrailerWriter(w)
 	case strings.HasPrefix(ct, "application/grpc"):
-		w = &grpcEndWriter{ResponseWriter: w}
+		w = &grpcEndWriter{wrappedWriter: wrappedWriter{w}}
 	case r.Method == http.MethodPost && h.methods[r.URL.Path] && !strings.HasPrefix(ct, "application/connect+") &&
 		(r.Header.Get("Connect-Protocol-Version") != "1" || !strings.HasPrefix(ct, "application/")):
 		_ = errorWriter.Write(w, r, errNoProtocol())
