@@ -40,14 +40,3 @@ func (l listenerTLS) mode() string {
 	}
 	return "on"
 }
-
-// upstreamTLS returns the TLS configuration of the upstream connection:
-// TLS 1.2 or later, certificates always verified, against the system roots
-// plus UpstreamCAFile when set.
-func (c Config) upstreamTLS() (*tls.Config, error) {
-	cfg, err := tlsconfig.Upstream(c.UpstreamCAFile)
-	if err != nil {
-		return nil, fmt.Errorf("upstream TLS: %w", err)
-	}
-	return cfg, nil
-}
