@@ -109,13 +109,11 @@ func envelopeBadRequest(env *rest.Envelope, fallback string) *errdetails.BadRequ
 // spaces, surrounding space is trimmed, and it is cut to
 // apierr.MaxMessageBytes.
 func cleanText(s string) string {
-	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		s = strings.Map(func(r rune) rune {
-			if unicode.IsControl(r) {
-				return ' '
-			}
-			return r
-		}, s)
-	}
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 	return apierr.Truncate(strings.TrimSpace(s), apierr.MaxMessageBytes)
 }

@@ -4,9 +4,10 @@ import (
 	"context"
 	"log/slog"
 
-	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/stale"
 )
@@ -71,9 +72,84 @@ func newConfig(opts []Option) config {
 	return c
 }
 
-// Register registers the ResellerService and the CustomerService, both backed
-// by upstream, on s.
-func Register(s grpc.ServiceRegistrar, upstream Upstream, opts ...Option) {
-	pb.RegisterResellerServiceServer(s, NewResellerServer(upstream, opts...))
-	pb.RegisterCustomerServiceServer(s, NewCustomerServer(upstream, opts...))
+// ResellerServer implements cloudcockpit.v1.ResellerService over the upstream
+// API.
+type ResellerServer struct {
+	pb.UnimplementedResellerServiceServer
+	upstream Upstream
+	cfg      config
+}
+
+// NewResellerServer returns a ResellerServer that reads resellers from
+// upstream.
+func NewResellerServer(upstream Upstream, opts ...Option) *ResellerServer {
+	return &ResellerServer{upstream: upstream, cfg: newConfig(opts)}
+}
+
+// GetReseller validates the call, fetches the reseller upstream and maps it.
+func (s *ResellerServer) GetReseller(ctx context.Context, req *pb.GetResellerRequest) (*pb.Reseller, error) {
+	ctx, call, err := begin(ctx, apierr.OpGetReseller, s.cfg, req)
+	if err != nil {
+		return nil, err
+	}
+	id := req.GetResellerId()
+	return respond(ctx, call, s.cfg, &resource{kind: resourceReseller, name: id}, func() (*pb.Reseller, error) {
+		r, err := s.upstream.GetReseller(ctx, call.info, id)
+		if err == nil {
+			err = call.checkReseller(ctx, s.cfg, id, r)
+		}
+		if err != nil {
+			return nil, err
+		}
+		// r may be shared with coalesced callers (read-only); each caller
+		// gets a message of its own.
+		return resellerToProto(r, call.unknownEnum(ctx, s.cfg.logger)), nil
+	}, id)
+}
+
+// CustomerServer implements cloudcockpit.v1.CustomerService over the upstream
+// API.
+type CustomerServer struct {
+	pb.UnimplementedCustomerServiceServer
+	upstream Upstream
+	cfg      config
+}
+
+// NewCustomerServer returns a CustomerServer that asks upstream for links.
+func NewCustomerServer(upstream Upstream, opts ...Option) *CustomerServer {
+	return &CustomerServer{upstream: upstream, cfg: newConfig(opts)}
+}
+
+// GetAcceptanceLink validates the call, fetches the relationship acceptance
+// link upstream and returns it.
+func (s *CustomerServer) GetAcceptanceLink(ctx context.Context, req *pb.GetAcceptanceLinkRequest) (*pb.GetAcceptanceLinkResponse, error) {
+	ctx, call, err := begin(ctx, apierr.OpGetAcceptanceLink, s.cfg, req)
+	if err != nil {
+		return nil, err
+	}
+	providerID, resellerID := req.GetProviderInstanceId(), req.GetResellerId()
+	return respond(ctx, call, s.cfg, nil, func() (*pb.GetAcceptanceLinkResponse, error) {
+		link, err := s.upstream.GetAcceptanceLink(ctx, call.info, providerID, resellerID)
+		if err != nil {
+			return nil, err
+		}
+		return &pb.GetAcceptanceLinkResponse{Url: link}, nil
+	}, providerID, resellerID)
+}
+
+// respond runs fetch, the upstream request of call c about ids, which maps
+// the answer. A success is kept for stale-if-error; a failure is answered
+// from the store when stale.Answer allows it, else becomes c's status (res,
+// when set, names the resource for NOT_FOUND's ResourceInfo).
+func respond[M proto.Message](ctx context.Context, c *call, cfg config, res *resource, fetch func() (M, error), ids ...string) (M, error) {
+	key := cfg.stale.Key(c.op, c.info.Tenant, c.info.Authorization, ids...)
+	m, err := fetch()
+	if err != nil {
+		if m, ok := stale.Answer[M](ctx, cfg.stale, key, err); ok {
+			return m, nil
+		}
+		return m, toStatus(ctx, c, err, res)
+	}
+	cfg.stale.Put(key, m)
+	return m, nil
 }

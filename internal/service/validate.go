@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"slices"
 	"strings"
 
 	"buf.build/go/protovalidate"
@@ -109,10 +109,8 @@ func bearer(vals []string) (value, reason, problem string) {
 	if len(token) > maxTokenLen {
 		return "", apierr.ReasonMalformedCredentials, "malformed credentials: the bearer token is longer than 16 KiB"
 	}
-	for i := 0; i < len(token); i++ {
-		if c := token[i]; c <= ' ' || c >= 0x7f {
-			return "", apierr.ReasonMalformedCredentials, "malformed credentials: the bearer token holds spaces or control characters"
-		}
+	if strings.ContainsFunc(token, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
+		return "", apierr.ReasonMalformedCredentials, "malformed credentials: the bearer token holds spaces or control characters"
 	}
 	return v, "", ""
 }
@@ -175,7 +173,7 @@ func (v *violations) tenant(vals []string, fallback string) string {
 }
 
 func (v *violations) message() string {
-	sort.SliceStable(v.list, func(i, j int) bool { return v.list[i].Field < v.list[j].Field })
+	slices.SortStableFunc(v.list, func(a, b *errdetails.BadRequest_FieldViolation) int { return strings.Compare(a.Field, b.Field) })
 	return apierr.InvalidMessage("request", v.list)
 }
 
@@ -192,11 +190,10 @@ func IsDomainName(s string) bool {
 		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
 			return false
 		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-				return false
-			}
+		if strings.ContainsFunc(label, func(c rune) bool {
+			return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-')
+		}) {
+			return false
 		}
 	}
 	return labels >= 2
