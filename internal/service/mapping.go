@@ -92,9 +92,8 @@ var (
 	}
 )
 
-// enumToProto maps the upstream's enum name e, in any casing, through
-// values; an absent name is UNSPECIFIED (zero), an unknown one too, and is
-// reported to unknown (which may be nil) as field's.
+// enumToProto maps the upstream's enum name e, in any casing, through values;
+// an absent or unknown name is UNSPECIFIED, and an unknown one is reported.
 func enumToProto[E ~int32](e *rest.EnumName, values map[string]E, field string, unknown func(field, name string)) E {
 	if e == nil || e.Name == nil {
 		return 0

@@ -13,8 +13,7 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/stale"
 )
 
-// Upstream is the part of the upstream client the handlers use. *rest.Client
-// implements it; decorators (coalescing, circuit breaking) and tests can too.
+// Upstream is the part of the upstream client the handlers use: *rest.Client.
 type Upstream interface {
 	// GetReseller fetches one reseller.
 	GetReseller(ctx context.Context, call rest.CallInfo, resellerID string) (*rest.Reseller, error)
@@ -23,7 +22,8 @@ type Upstream interface {
 	GetAcceptanceLink(ctx context.Context, call rest.CallInfo, providerInstanceID, resellerID string) (string, error)
 }
 
-// Option configures the services built by New and Register.
+// Option configures the services built by NewResellerServer and
+// NewCustomerServer.
 type Option func(*config)
 
 type config struct {
@@ -40,30 +40,27 @@ func WithStale(st *stale.Store) Option {
 	return func(c *config) { c.stale = st }
 }
 
-// WithDefaultTenant sets the tenant used when a call carries no `x-tenant`
-// metadata. By default there is none, and such a call is rejected with
-// INVALID_ARGUMENT.
+// WithDefaultTenant sets the tenant of calls without `x-tenant` metadata. By
+// default there is none, and such a call is INVALID_ARGUMENT.
 func WithDefaultTenant(tenant string) Option {
 	return func(c *config) { c.defaultTenant = tenant }
 }
 
-// WithLogger sets the logger for warnings about the upstream's data (unknown
-// enum names). By default slog.Default() is used.
+// WithLogger sets the logger for warnings about the upstream's answers. By
+// default slog.Default() is used.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
 }
 
-// WithOnMismatchedAnswer sets a function called with the operation name
-// ("GetReseller") each time an upstream answer is rejected because it is
-// about another resource than the one asked for (a reseller with another
-// id); the call then fails UNAVAILABLE with reason UPSTREAM_ANSWER_MISMATCH
-// and a warning is logged. By default nothing is called.
+// WithOnMismatchedAnswer sets a function called with the operation name each
+// time an upstream answer about another resource than the one asked for is
+// rejected (UNAVAILABLE, UPSTREAM_ANSWER_MISMATCH). By default none is.
 func WithOnMismatchedAnswer(fn func(operation string)) Option {
 	return func(c *config) { c.onMismatchedAnswer = fn }
 }
 
 func newConfig(opts []Option) config {
-	c := config{logger: slog.Default()}
+	var c config
 	for _, o := range opts {
 		o(&c)
 	}
@@ -73,16 +70,14 @@ func newConfig(opts []Option) config {
 	return c
 }
 
-// ResellerServer implements cloudcockpit.v1.ResellerService over the upstream
-// API.
+// ResellerServer implements cloudcockpit.v1.ResellerService.
 type ResellerServer struct {
 	pb.UnimplementedResellerServiceServer
 	upstream Upstream
 	cfg      config
 }
 
-// NewResellerServer returns a ResellerServer that reads resellers from
-// upstream.
+// NewResellerServer returns a ResellerServer that reads from upstream.
 func NewResellerServer(upstream Upstream, opts ...Option) *ResellerServer {
 	return &ResellerServer{upstream: upstream, cfg: newConfig(opts)}
 }
@@ -103,13 +98,15 @@ func (s *ResellerServer) GetReseller(ctx context.Context, req *pb.GetResellerReq
 			return nil, err
 		}
 		// r may be shared with coalesced callers (read-only); each caller
-		// gets a message of its own.
-		return resellerToProto(r, call.unknownEnum(ctx, s.cfg.logger)), nil
+		// gets a message of its own. An enum name this version does not
+		// know maps to UNSPECIFIED: the call succeeds, and the name is logged.
+		return resellerToProto(r, func(field, name string) {
+			call.warn(ctx, s.cfg.logger, "unknown enum name from upstream", "name", name, slog.String("field", field))
+		}), nil
 	}, id)
 }
 
-// CustomerServer implements cloudcockpit.v1.CustomerService over the upstream
-// API.
+// CustomerServer implements cloudcockpit.v1.CustomerService.
 type CustomerServer struct {
 	pb.UnimplementedCustomerServiceServer
 	upstream Upstream
@@ -121,8 +118,7 @@ func NewCustomerServer(upstream Upstream, opts ...Option) *CustomerServer {
 	return &CustomerServer{upstream: upstream, cfg: newConfig(opts)}
 }
 
-// GetAcceptanceLink validates the call, fetches the relationship acceptance
-// link upstream and returns it.
+// GetAcceptanceLink validates the call and fetches the link upstream.
 func (s *CustomerServer) GetAcceptanceLink(ctx context.Context, req *pb.GetAcceptanceLinkRequest) (*pb.GetAcceptanceLinkResponse, error) {
 	ctx, call, err := begin(ctx, apierr.OpGetAcceptanceLink, s.cfg, req)
 	if err != nil {
@@ -155,9 +151,8 @@ func respond[M proto.Message](ctx context.Context, c *call, cfg config, res *res
 	return m, nil
 }
 
-// sameGUID reports whether got is the GUID asked, compared as GUIDs (so in
-// any casing, and in any of the forms uuid.Parse accepts). A missing or
-// malformed got is not.
+// sameGUID reports whether got is the GUID asked, in any form uuid.Parse
+// accepts; a missing or malformed got is not.
 func sameGUID(asked string, got *string) bool {
 	if got == nil {
 		return false
@@ -170,22 +165,19 @@ func sameGUID(asked string, got *string) bool {
 	return err == nil && a == g
 }
 
-// checkReseller returns a rest.KindMismatch error, after logging it and
-// counting it (WithOnMismatchedAnswer), when r is not the reseller asked
-// for; nil otherwise. Such an answer is never returned to the caller
-// (defence in depth against answers mixed up between callers, by a
-// desynchronised connection or a faulty layer in between).
+// checkReseller returns a rest.KindMismatch error, logged and counted
+// (WithOnMismatchedAnswer), when r is not the reseller asked for: defence in
+// depth against answers mixed up between callers.
 func (c *call) checkReseller(ctx context.Context, cfg config, asked string, r *rest.Reseller) error {
 	if sameGUID(asked, r.ID) {
 		return nil
 	}
 	got := "<none>"
 	if r.ID != nil {
-		got = apierr.NewRedactor(c.info.Authorization).String(apierr.Truncate(*r.ID, 64))
+		got = *r.ID
 	}
-	cfg.logger.LogAttrs(ctx, slog.LevelWarn, "upstream answer rejected: its id is not the one asked for",
-		slog.String("operation", c.op), slog.String("asked_id", asked), slog.String("answer_id", got),
-		slog.String("tenant", c.info.Tenant), slog.String("correlation_id", c.correlationID))
+	c.warn(ctx, cfg.logger, "upstream answer rejected: its id is not the one asked for", "answer_id", got,
+		slog.String("asked_id", asked), slog.String("tenant", c.info.Tenant))
 	if cfg.onMismatchedAnswer != nil {
 		cfg.onMismatchedAnswer(c.op)
 	}
