@@ -40,8 +40,7 @@ type Config struct {
 	// UpstreamURL is the CloudCockpit API base URL. Default
 	// DefaultUpstreamURL; ignored when Sandbox is set.
 	UpstreamURL string
-	// UpstreamURLSet records that UpstreamURL was given explicitly, which
-	// conflicts with Sandbox.
+	// UpstreamURLSet records that UpstreamURL was set explicitly: not with Sandbox.
 	UpstreamURLSet bool
 	// Sandbox serves the embedded simulated upstream (StartSandbox, which it
 	// requires) instead of UpstreamURL. Default false.
@@ -57,9 +56,8 @@ type Config struct {
 	// after a stop signal. Zero means DefaultShutdownTimeout (10s).
 	ShutdownTimeout time.Duration
 	// ShutdownDelay is how long the server keeps accepting calls after a
-	// stop signal, readiness already NOT_SERVING, before it drains: time for
-	// load balancers to stop sending it traffic. Zero (the default) drains
-	// at once.
+	// stop signal, readiness already NOT_SERVING, for load balancers to
+	// notice. Zero (the default) drains at once.
 	ShutdownDelay time.Duration
 	// Tracing is the OpenTelemetry set-up; nil means from the OTEL_*
 	// environment variables (off when none is set).
@@ -69,44 +67,38 @@ type Config struct {
 	Logger *slog.Logger
 
 	// The upstream client's settings are those of rest.Config and
-	// resilience.BreakerSettings, named after each.
+	// resilience.BreakerSettings, where negative values turn off what can
+	// be off; Validate says the bounds.
 
-	// UpstreamTimeout is rest.Config.Timeout. Zero means 10s.
+	// UpstreamTimeout is rest.Config.Timeout: zero means 10s.
 	UpstreamTimeout time.Duration
-	// UpstreamAttemptTimeout is rest.Config.AttemptTimeout. Zero means 5s;
-	// negative turns it off.
+	// UpstreamAttemptTimeout is rest.Config.AttemptTimeout: zero means 5s.
 	UpstreamAttemptTimeout time.Duration
-	// UpstreamMaxAttempts is rest.Config.MaxAttempts. Zero means 3; at most
-	// 10.
+	// UpstreamMaxAttempts is rest.Config.MaxAttempts: zero means 3.
 	UpstreamMaxAttempts int
-	// UpstreamMaxConcurrent is rest.Config.MaxConcurrent. Zero means 64.
+	// UpstreamMaxConcurrent is rest.Config.MaxConcurrent: zero means 64.
 	UpstreamMaxConcurrent int
-	// UpstreamTenantMaxConcurrent is rest.Config.TenantMaxConcurrent. Zero
-	// means half of UpstreamMaxConcurrent; at most UpstreamMaxConcurrent.
+	// UpstreamTenantMaxConcurrent is rest.Config.TenantMaxConcurrent: zero
+	// means half of UpstreamMaxConcurrent.
 	UpstreamTenantMaxConcurrent int
-	// UpstreamQueueTimeout is rest.Config.QueueTimeout. Zero means 1s;
-	// negative rejects at once.
+	// UpstreamQueueTimeout is rest.Config.QueueTimeout: zero means 1s.
 	UpstreamQueueTimeout time.Duration
-	// UpstreamMaxBodyBytes is rest.Config.MaxBodyBytes. Zero means 1 MiB;
-	// otherwise at least 1 KiB.
+	// UpstreamMaxBodyBytes is rest.Config.MaxBodyBytes: zero means 1 MiB.
 	UpstreamMaxBodyBytes int64
-	// UpstreamRetryRatio is rest.Config.RetryRatio. Zero means 0.1; at most
-	// 1.
+	// UpstreamRetryRatio is rest.Config.RetryRatio: zero means 0.1.
 	UpstreamRetryRatio float64
-	// UpstreamMaxTenants is rest.Config.MaxTenants. Zero means 1024.
+	// UpstreamMaxTenants is rest.Config.MaxTenants: zero means 1024.
 	UpstreamMaxTenants int
-	// UpstreamTenantIdle is rest.Config.TenantIdle. Zero means 5m.
+	// UpstreamTenantIdle is rest.Config.TenantIdle: zero means 5m.
 	UpstreamTenantIdle time.Duration
-	// BreakerFailureRatio is resilience.BreakerSettings.FailureRatio. Zero
-	// means 0.5; negative turns breakers off; at most 1.
+	// BreakerFailureRatio is resilience.BreakerSettings.FailureRatio: zero
+	// means 0.5, negative turns breakers off.
 	BreakerFailureRatio float64
-	// BreakerMinCalls is resilience.BreakerSettings.MinCalls. Zero means
-	// 20; at most 1,000,000.
+	// BreakerMinCalls is resilience.BreakerSettings.MinCalls: zero means 20.
 	BreakerMinCalls int
-	// BreakerWindow is resilience.BreakerSettings.Window. Zero means 30s.
+	// BreakerWindow is resilience.BreakerSettings.Window: zero means 30s.
 	BreakerWindow time.Duration
-	// BreakerOpenDuration is resilience.BreakerSettings.OpenFor. Zero means
-	// 5s.
+	// BreakerOpenDuration is resilience.BreakerSettings.OpenFor: zero means 5s.
 	BreakerOpenDuration time.Duration
 	// Coalesce makes identical concurrent calls share one upstream request
 	// (false is rest.Config.DisableCoalescing). DefaultConfig sets it.
@@ -138,34 +130,29 @@ type Config struct {
 	// grants none.
 	CORSAllowedOrigins []string
 
-	// GRPCMaxConcurrentStreams is the most calls (HTTP/2 streams) one gRPC
-	// connection may have open at once. Zero means
-	// DefaultGRPCMaxConcurrentStreams; at most 10000.
+	// GRPCMaxConcurrentStreams is the most calls (HTTP/2 streams) open on
+	// one gRPC connection. Zero means DefaultGRPCMaxConcurrentStreams.
 	GRPCMaxConcurrentStreams int
-	// GRPCConnectionTimeout bounds a new gRPC connection's TLS and HTTP/2
-	// handshake. Zero means DefaultGRPCConnectionTimeout.
+	// GRPCConnectionTimeout bounds a new gRPC connection's handshake. Zero
+	// means DefaultGRPCConnectionTimeout.
 	GRPCConnectionTimeout time.Duration
 	// GRPCKeepaliveMinTime is the shortest interval between a client's
-	// keepalive pings the server tolerates (faster pingers get GOAWAY
-	// too_many_pings). Zero means DefaultGRPCKeepaliveMinTime.
+	// keepalive pings the server tolerates. Zero means
+	// DefaultGRPCKeepaliveMinTime.
 	GRPCKeepaliveMinTime time.Duration
 	// GRPCMaxConnectionIdle closes a gRPC connection with no call in flight
-	// for this long. Zero means DefaultGRPCMaxConnectionIdle; negative
-	// turns it off.
+	// for this long. Zero means DefaultGRPCMaxConnectionIdle, negative off.
 	GRPCMaxConnectionIdle time.Duration
 
-	// MaxConnections is the most connections each port holds open at once;
-	// more wait to be accepted. Zero means DefaultMaxConnections; at most
-	// 100000.
+	// MaxConnections is the most connections each port holds open at once.
+	// Zero means DefaultMaxConnections.
 	MaxConnections int
 	// MaxCalls is the most calls in flight in the process, both ports
-	// together; more get RESOURCE_EXHAUSTED at once. With mutual TLS, one
-	// client certificate holds at most half of them (at least 1). Zero
-	// means DefaultMaxCalls; at most 100000.
+	// together; with mutual TLS one client certificate holds at most half.
+	// Zero means DefaultMaxCalls.
 	MaxCalls int
 	// MessageTimeout bounds the time a call may take, from its headers, to
-	// deliver its request message, so that headers alone cannot hold a
-	// call slot. Zero means DefaultMessageTimeout; it cannot be off.
+	// deliver its request message. Zero means DefaultMessageTimeout.
 	MessageTimeout time.Duration
 
 	// DebugAddr serves the Go runtime profiles (/debug/pprof/) on a

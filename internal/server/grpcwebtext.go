@@ -10,9 +10,6 @@ import (
 	"strings"
 
 	"connectrpc.com/connect"
-	"google.golang.org/grpc/codes"
-
-	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
 // gRPC-Web's text form (application/grpc-web-text, the official grpc-web
@@ -60,8 +57,7 @@ func grpcWebTextError(err error) error {
 		return errMessageTooLarge()
 	}
 	if _, ok := errors.AsType[base64.CorruptInputError](err); ok {
-		return connectError(apierr.Spec{Code: codes.InvalidArgument, Reason: apierr.ReasonInvalidRequest,
-			Message: "the gRPC-Web text request body is not padded base64: " + err.Error()})
+		return invalidRequest("the gRPC-Web text request body is not padded base64: " + err.Error())
 	}
 	return connect.NewError(connect.CodeCanceled, err) // the body did not arrive
 }

@@ -294,7 +294,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 	// its credentials. The mirror rejects such paths itself (400 or 404).
 	streaming := func(path string) bool { return hasAnyPrefix(path, rpc.streaming) }
 	api := withCORS(adm.http(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rpc.match(r.URL.Path) {
+		if hasAnyPrefix(r.URL.Path, rpc.prefixes) {
 			rpc.ServeHTTP(w, r)
 			return
 		}
