@@ -78,7 +78,6 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	defer func() { _ = hl.Close() }()
 	maxConns := cmp.Or(cfg.MaxConnections, DefaultMaxConnections)
 	gl, hl = newLimitListener(gl, maxConns), newLimitListener(hl, maxConns)
-	// Certificates and CAs are read before anything starts.
 	listenTLS, err := cfg.loadListenerTLS()
 	if err != nil {
 		return err
@@ -118,8 +117,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	})
 	ucfg.OnCoalesced = metrics.Coalesced
 	ucfg.OnRejected = metrics.Rejected
-	// net/http is the upstream client. Each attempt is measured (and
-	// traced when tracing is on).
+	// Each upstream attempt is measured (and traced when tracing is on).
 	transport := rest.NewTransport(rest.TransportConfig{
 		TLS:                   upstreamTLS,
 		MaxConns:              cfg.UpstreamMaxConcurrent,
@@ -220,16 +218,12 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 }
 
 // newFacade builds the gRPC server with the facade's services, health and
-// reflection (v1 and v1alpha, serving descriptors that keep their comments),
-// and the HTTP port's handler. That serves Prometheus metrics at /metrics;
-// the gRPC server's services over Connect, gRPC-Web and gRPC at their
-// /pkg.Service/Method paths (rpcHandler); everything else through the
-// gateway: the REST mirror calling the services in process through the
-// gRPC server's interceptor chain, the OpenAPI documents, liveness and
-// readiness. With tracing on, each REST call gets a server span from the
-// caller's traceparent (RPC calls get theirs from the gRPC stats handler).
-// CORS, when origins are allowed, wraps all but /metrics; inside it,
-// admission bounds the calls in flight and the time to deliver a body.
+// reflection (descriptors with their comments), and the HTTP port's handler:
+// /metrics, the gRPC server's services over Connect, gRPC-Web and gRPC
+// (rpcHandler), and the gateway for the rest (the REST mirror through the
+// same interceptor chain, OpenAPI, liveness, readiness). CORS wraps all but
+// /metrics; inside it, admission bounds the calls in flight. The services
+// keep answers in st for stale-if-error.
 func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stale.Store, metrics *telemetry.Metrics, tracing *telemetry.Tracing, extra ...grpc.ServerOption) (*grpc.Server, *health.Server, http.Handler, error) {
 	interceptors := []grpc.UnaryServerInterceptor{
 		correlation.UnaryServerInterceptor(),
