@@ -147,7 +147,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	go watchBreakers(watchCtx, hs, client.BreakerStates, log)
 	httpSrv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second, // no ReadTimeout: it would cut HTTP/2 streams; newHTTPHandler sets read deadlines per request
+		ReadHeaderTimeout: 10 * time.Second, // no ReadTimeout: it would cut HTTP/2 streams; admission.http sets read deadlines per request
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    maxHeaderListSize,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
