@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/tls"
 	"fmt"
+	"slices"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/tlsconfig"
 )
@@ -23,10 +24,8 @@ func (c Config) loadListenerTLS() (listenerTLS, error) {
 	if err != nil {
 		return listenerTLS{}, fmt.Errorf("TLS: %w", err)
 	}
-	h, err := tlsconfig.Server(files, tlsconfig.HTTPNextProtos)
-	if err != nil {
-		return listenerTLS{}, fmt.Errorf("TLS: %w", err)
-	}
+	h := g.Clone() // the files are read once
+	h.NextProtos = slices.Clone(tlsconfig.HTTPNextProtos)
 	return listenerTLS{grpc: g, http: h}, nil
 }
 
