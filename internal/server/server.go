@@ -70,10 +70,7 @@ func Run(ctx context.Context, cfg Config) error {
 // readiness goes NOT_SERVING first, then in-flight calls get
 // cfg.ShutdownTimeout to finish.
 func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+	log := cmp.Or(cfg.Logger, slog.Default())
 	defer func() { _ = gl.Close() }() // already closed by the servers' shutdown
 	defer func() { _ = hl.Close() }()
 	maxConns := cmp.Or(cfg.MaxConnections, DefaultMaxConnections)
