@@ -156,12 +156,9 @@ func sameGUID(asked string, got *string) bool {
 	if got == nil {
 		return false
 	}
-	a, err := uuid.Parse(asked)
-	if err != nil {
-		return false
-	}
-	g, err := uuid.Parse(*got)
-	return err == nil && a == g
+	a, errAsked := uuid.Parse(asked)
+	g, errGot := uuid.Parse(*got)
+	return errAsked == nil && errGot == nil && a == g
 }
 
 // checkReseller returns a rest.KindMismatch error, logged and counted
