@@ -59,19 +59,15 @@ func newAdmission(cfg Config, m *telemetry.Metrics) *admission {
 // refusals must cost little, and there is no correlation id yet to put in
 // them.
 var (
-	busy = apierr.New(apierr.Spec{
-		Code:    codes.ResourceExhausted,
-		Message: "the server has too many calls in flight: try again later",
-		Reason:  apierr.ReasonTooManyCalls,
-		Details: []protoadapt.MessageV1{&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Second)}},
-	})
-	clientBusy = apierr.New(apierr.Spec{
-		Code:    codes.ResourceExhausted,
-		Message: "your client certificate has its share of the server's calls in flight: try again later",
-		Reason:  apierr.ReasonClientShare,
-		Details: []protoadapt.MessageV1{&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Second)}},
-	})
+	busy       = refusal("the server has too many calls in flight: try again later", apierr.ReasonTooManyCalls)
+	clientBusy = refusal("your client certificate has its share of the server's calls in flight: try again later", apierr.ReasonClientShare)
 )
+
+// refusal is RESOURCE_EXHAUSTED with reason, retry in a second.
+func refusal(msg, reason string) *status.Status {
+	return apierr.New(apierr.Spec{Code: codes.ResourceExhausted, Message: msg, Reason: reason,
+		Details: []protoadapt.MessageV1{&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Second)}}})
+}
 
 // admit takes a slot for a call from client (its certificate's identity;
 // "": none, so no share of its own): one of the client's share first, then

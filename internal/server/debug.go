@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -14,9 +15,7 @@ import (
 // listener of their own so that they are never reachable through the HTTP
 // listener's REST mirror. It returns a function that closes the listener.
 func serveDebug(ctx context.Context, addr string, log *slog.Logger) (func(), error) {
-	if log == nil {
-		log = slog.Default()
-	}
+	log = cmp.Or(log, slog.Default())
 	var lc net.ListenConfig
 	l, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {

@@ -12,7 +12,7 @@ import "net/http"
 // status, the declaration goes, later header changes go nowhere and flushes
 // wait: the headers leave with END_STREAM, a true trailers-only response.
 type grpcEndWriter struct {
-	http.ResponseWriter
+	wrappedWriter
 	ended http.Header // non-nil once the headers carry the status: takes later changes
 }
 
@@ -36,10 +36,7 @@ func (e *grpcEndWriter) Header() http.Header {
 // Flush implements http.Flusher when the wrapped writer does, until the
 // response has ended.
 func (e *grpcEndWriter) Flush() {
-	if f, ok := e.ResponseWriter.(http.Flusher); ok && e.ended == nil {
-		f.Flush()
+	if e.ended == nil {
+		e.wrappedWriter.Flush()
 	}
 }
-
-// Unwrap lets http.ResponseController reach the wrapped writer.
-func (e *grpcEndWriter) Unwrap() http.ResponseWriter { return e.ResponseWriter }

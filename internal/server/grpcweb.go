@@ -7,11 +7,24 @@ import (
 	"strings"
 )
 
-// isGRPCWeb reports whether a request's Content-Type is binary gRPC-Web, the
-// only gRPC-Web form vanguard serves.
-func isGRPCWeb(contentType string) bool {
-	return contentType == "application/grpc-web" || strings.HasPrefix(contentType, "application/grpc-web+")
+// isType reports whether contentType is mediaType, alone or with a codec
+// suffix ("application/grpc-web+proto").
+func isType(contentType, mediaType string) bool {
+	return contentType == mediaType || strings.HasPrefix(contentType, mediaType+"+")
 }
+
+// wrappedWriter passes Flush and Unwrap through to the writer it wraps.
+type wrappedWriter struct{ http.ResponseWriter }
+
+// Flush implements http.Flusher when the wrapped writer does.
+func (w wrappedWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the wrapped writer.
+func (w wrappedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // grpcWebTrailerWriter lower-cases the names in a gRPC-Web response's
 // in-body trailer block. The gRPC-Web spec writes them in lower case
@@ -23,7 +36,7 @@ func isGRPCWeb(contentType string) bool {
 // The body is a sequence of frames: a flags byte (0x80 marks the trailer
 // block), a 4-byte big-endian length, then that many bytes.
 type grpcWebTrailerWriter struct {
-	http.ResponseWriter
+	wrappedWriter
 	header    [5]byte // the frame header being read
 	headerLen int     // bytes of header read so far
 	remaining int     // payload bytes left in the current frame
@@ -33,7 +46,7 @@ type grpcWebTrailerWriter struct {
 
 // newGRPCWebTrailerWriter wraps w.
 func newGRPCWebTrailerWriter(w http.ResponseWriter) *grpcWebTrailerWriter {
-	return &grpcWebTrailerWriter{ResponseWriter: w}
+	return &grpcWebTrailerWriter{wrappedWriter: wrappedWriter{w}}
 }
 
 // Write implements http.ResponseWriter, fixing trailer names in a copy of p
@@ -85,13 +98,3 @@ func lowerNames(b []byte, inName *bool) {
 		}
 	}
 }
-
-// Flush implements http.Flusher when the wrapped writer does.
-func (t *grpcWebTrailerWriter) Flush() {
-	if f, ok := t.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap lets http.ResponseController reach the wrapped writer.
-func (t *grpcWebTrailerWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }

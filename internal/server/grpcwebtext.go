@@ -10,9 +10,6 @@ import (
 	"strings"
 
 	"connectrpc.com/connect"
-	"google.golang.org/grpc/codes"
-
-	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
 // gRPC-Web's text form (application/grpc-web-text, the official grpc-web
@@ -28,12 +25,6 @@ const (
 // errorWriter writes an error in the protocol of a request's content type.
 var errorWriter = connect.NewErrorWriter()
 
-// isGRPCWebText reports whether a request's Content-Type is gRPC-Web's text
-// form (application/grpc-web-text, application/grpc-web-text+proto).
-func isGRPCWebText(contentType string) bool {
-	return contentType == grpcWebTextType || strings.HasPrefix(contentType, grpcWebTextType+"+")
-}
-
 // serveGRPCWebText answers a gRPC-Web text call with the transcoder: it
 // reads and decodes the request body (its text bounded like a binary
 // message: larger is RESOURCE_EXHAUSTED, not base64 is INVALID_ARGUMENT),
@@ -43,7 +34,7 @@ func serveGRPCWebText(transcoder http.Handler, w http.ResponseWriter, r *http.Re
 	r = r.Clone(r.Context())
 	_, codec, _ := strings.Cut(r.Header.Get("Content-Type"), "+")
 	r.Header.Set("Content-Type", grpcWebType+"+"+cmp.Or(codec, "proto"))
-	tw := newGRPCWebTrailerWriter(&grpcWebTextWriter{ResponseWriter: w})
+	tw := newGRPCWebTrailerWriter(&grpcWebTextWriter{wrappedWriter: wrappedWriter{w}})
 	text, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(base64.StdEncoding.EncodedLen(5+maxMessageBytes))))
 	var body []byte
 	if err == nil {
@@ -66,8 +57,7 @@ func grpcWebTextError(err error) error {
 		return errMessageTooLarge()
 	}
 	if _, ok := errors.AsType[base64.CorruptInputError](err); ok {
-		return connectError(apierr.Spec{Code: codes.InvalidArgument, Reason: apierr.ReasonInvalidRequest,
-			Message: "the gRPC-Web text request body is not padded base64: " + err.Error()})
+		return invalidRequest("the gRPC-Web text request body is not padded base64: " + err.Error())
 	}
 	return connect.NewError(connect.CodeCanceled, err) // the body did not arrive
 }
@@ -104,7 +94,7 @@ func decodeBase64Segments(src []byte) ([]byte, error) {
 // soon as it leaves: the spec lets the client find padding anywhere, and a
 // flush never waits for the bytes that would complete a 3-byte group.
 type grpcWebTextWriter struct {
-	http.ResponseWriter
+	wrappedWriter
 	wroteHeader bool
 }
 
@@ -130,13 +120,3 @@ func (t *grpcWebTextWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
-
-// Flush implements http.Flusher when the wrapped writer does.
-func (t *grpcWebTextWriter) Flush() {
-	if f, ok := t.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap lets http.ResponseController reach the wrapped writer.
-func (t *grpcWebTextWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }

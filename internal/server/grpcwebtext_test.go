@@ -73,7 +73,7 @@ func postWeb(ctx context.Context, t *testing.T, url, contentType, wantType strin
 	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != testOrigin {
 		t.Errorf("Access-Control-Allow-Origin = %q, want %q", got, testOrigin)
 	}
-	if isGRPCWebText(wantType) {
+	if isType(wantType, grpcWebTextType) {
 		if body, err = decodeBase64Segments(body); err != nil {
 			t.Fatalf("answer is not base64: %v", err)
 		}

@@ -16,8 +16,7 @@ import (
 // the upstream's breakers (see watchBreakers).
 var facadeServices = []string{pb.ResellerService_ServiceDesc.ServiceName, pb.CustomerService_ServiceDesc.ServiceName}
 
-// setServing sets the overall status (service "") and every facade
-// service's.
+// setServing sets the overall status (service "") and every facade service's.
 func setServing(hs *health.Server, st healthpb.HealthCheckResponse_ServingStatus) {
 	hs.SetServingStatus("", st)
 	for _, name := range facadeServices {
@@ -33,21 +32,18 @@ const breakerPoll = time.Second
 // tenant's failures are that tenant's partition of the upstream.
 const minDownTenants = 2
 
-// upstreamDown reports whether the breaker counts (of proven tenants, see
-// resilience.Tenants) say the upstream looks down for everyone: at least
-// minDownTenants open or half-open, and none closed.
+// upstreamDown reports whether the breaker counts of proven tenants (those
+// the upstream answered with a success: made-up names do not count) say the
+// upstream is down for everyone: minDownTenants open or half-open, none
+// closed.
 func upstreamDown(n [3]int) bool {
 	return n[resilience.BreakerOpen]+n[resilience.BreakerHalfOpen] >= minDownTenants && n[resilience.BreakerClosed] == 0
 }
 
-// watchBreakers makes the per-service health statuses (ResellerService,
-// CustomerService) report NOT_SERVING while the upstream looks down for
-// everyone (upstreamDown). Only tenants the upstream has answered with a
-// success count, so tenant names made up by a caller cannot flip them. The
-// overall status (service "", which the Kubernetes probes and /readyz use)
-// never follows the upstream: it follows the process only (SERVING once
-// started, NOT_SERVING when draining). It returns when ctx ends; after
-// hs.Shutdown its updates are ignored.
+// watchBreakers makes the per-service health statuses report NOT_SERVING
+// while the upstream looks down for everyone (upstreamDown). The overall
+// status (service "", for probes and /readyz) follows the process only. It
+// returns when ctx ends; after hs.Shutdown its updates are ignored.
 func watchBreakers(ctx context.Context, hs *health.Server, states func() [3]int, log *slog.Logger) {
 	t := time.NewTicker(breakerPoll)
 	defer t.Stop()

@@ -2,7 +2,6 @@ package server
 
 import (
 	"cmp"
-	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -34,31 +33,6 @@ const (
 // flood grows with MaxConnections × this cap, which must stay well inside
 // the pod's 128 MiB; browsers use a few streams per page.
 const httpMaxStreams = 16
-
-// maxProcessLimit is the largest MaxConnections and MaxCalls accepted.
-const maxProcessLimit = 100_000
-
-// maxGRPCStreamsLimit is the largest GRPCMaxConcurrentStreams accepted.
-const maxGRPCStreamsLimit = 10000
-
-// validateLimits checks the gRPC server's connection limits.
-func (c Config) validateLimits() error {
-	switch {
-	case c.GRPCMaxConcurrentStreams < 0 || c.GRPCMaxConcurrentStreams > maxGRPCStreamsLimit:
-		return fmt.Errorf("-grpc-max-streams (GRPC_MAX_CONCURRENT_STREAMS) must be between 1 and %d, got %d", maxGRPCStreamsLimit, c.GRPCMaxConcurrentStreams)
-	case c.GRPCConnectionTimeout < 0:
-		return fmt.Errorf("-grpc-connection-timeout (GRPC_CONNECTION_TIMEOUT) must not be negative, got %v", c.GRPCConnectionTimeout)
-	case c.GRPCKeepaliveMinTime < 0:
-		return fmt.Errorf("-grpc-keepalive-min-time (GRPC_KEEPALIVE_MIN_TIME) must not be negative, got %v", c.GRPCKeepaliveMinTime)
-	case c.MaxConnections < 0 || c.MaxConnections > maxProcessLimit:
-		return fmt.Errorf("-max-connections (MAX_CONNECTIONS) must be between 1 and %d, got %d", maxProcessLimit, c.MaxConnections)
-	case c.MaxCalls < 0 || c.MaxCalls > maxProcessLimit:
-		return fmt.Errorf("-max-calls (MAX_CALLS) must be between 1 and %d, got %d", maxProcessLimit, c.MaxCalls)
-	case c.MessageTimeout < 0:
-		return fmt.Errorf("-message-timeout (MESSAGE_TIMEOUT) must not be negative, got %v", c.MessageTimeout)
-	}
-	return nil
-}
 
 // grpcStreams is the stream cap of one connection, on both ports.
 func (c Config) grpcStreams() uint32 {

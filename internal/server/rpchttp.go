@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,46 +73,32 @@ func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 	return h, nil
 }
 
-// match reports whether path names one of the served services' methods.
-func (h *rpcHandler) match(path string) bool {
-	return hasAnyPrefix(path, h.prefixes)
-}
-
-// ServeHTTP implements http.Handler: it hands the call to the transcoder, lower-casing gRPC-Web trailer names and
-// translating gRPC-Web's text form. A POST to a method in none of the
-// protocols (vanguard would take it for REST, and the mirror would answer
-// 404) gets INVALID_ARGUMENT (400) in Connect's JSON form, naming the header
-// and the protocols.
+// ServeHTTP implements http.Handler: it hands the call to the transcoder,
+// with gRPC-Web's fixes. A POST to a method in none of the protocols
+// (vanguard would take it for REST, and the mirror answer 404) gets
+// INVALID_ARGUMENT naming the header and the protocols.
 func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch ct := r.Header.Get("Content-Type"); {
-	case isGRPCWebText(ct):
+	case isType(ct, grpcWebTextType):
 		serveGRPCWebText(h.transcoder, w, r)
 		return
-	case isGRPCWeb(ct):
+	case isType(ct, grpcWebType):
 		w = newGRPCWebTrailerWriter(w)
 	case strings.HasPrefix(ct, "application/grpc"):
-		w = &grpcEndWriter{ResponseWriter: w}
+		w = &grpcEndWriter{wrappedWriter: wrappedWriter{w}}
 	case r.Method == http.MethodPost && h.methods[r.URL.Path] && !strings.HasPrefix(ct, "application/connect+") &&
 		(r.Header.Get("Connect-Protocol-Version") != "1" || !strings.HasPrefix(ct, "application/")):
-		_ = errorWriter.Write(w, r, errNoProtocol())
+		_ = errorWriter.Write(w, r, invalidRequest(`this path takes RPC calls only: Connect (add the header "Connect-Protocol-Version: 1"; `+
+			"Content-Type application/json or application/proto), gRPC (application/grpc), gRPC-Web "+
+			"(application/grpc-web, application/grpc-web-text); the REST mirror is under /v1/ (see /openapi.json)"))
 		return
 	}
 	h.transcoder.ServeHTTP(w, r)
 }
 
-// errNoProtocol answers a POST to a method in none of the protocols served.
-func errNoProtocol() error {
-	return connectError(apierr.Spec{Code: codes.InvalidArgument, Reason: apierr.ReasonInvalidRequest,
-		Message: `this path takes RPC calls only: Connect (add the header "Connect-Protocol-Version: 1"; ` +
-			"Content-Type application/json or application/proto), gRPC (application/grpc), gRPC-Web " +
-			"(application/grpc-web, application/grpc-web-text); the REST mirror is under /v1/ (see /openapi.json)"})
-}
-
 // jsonCodec is vanguard's JSON codec, whose decode errors are
-// INVALID_ARGUMENT with ErrorInfo (INVALID_REQUEST): vanguard passes a
-// codec's *connect.Error on as it is, and makes any other error INTERNAL or
-// UNKNOWN. Nothing else changes; the request has no correlation id yet (no
-// interceptor has run), so the details carry none.
+// invalidRequest: vanguard passes a codec's *connect.Error on as it is, and
+// makes any other error INTERNAL or UNKNOWN.
 type jsonCodec struct{ *vanguard.JSONCodec }
 
 // Unmarshal decodes data into msg as vanguard's codec does.
@@ -120,7 +107,13 @@ func (c jsonCodec) Unmarshal(data []byte, msg proto.Message) error {
 	if err == nil {
 		return nil
 	}
-	return connectError(apierr.Spec{Code: codes.InvalidArgument, Reason: apierr.ReasonInvalidRequest, Message: "the request message does not decode: " + err.Error()})
+	return invalidRequest("the request message does not decode: " + err.Error())
+}
+
+// invalidRequest is INVALID_ARGUMENT with reason INVALID_REQUEST, for a
+// request refused before any interceptor runs (so with no correlation id).
+func invalidRequest(msg string) *connect.Error {
+	return connectError(apierr.Spec{Code: codes.InvalidArgument, Reason: apierr.ReasonInvalidRequest, Message: msg})
 }
 
 // connectError is the status spec describes as a *connect.Error, which
@@ -138,10 +131,5 @@ func connectError(spec apierr.Spec) *connect.Error {
 
 // hasAnyPrefix reports whether s starts with one of prefixes.
 func hasAnyPrefix(s string, prefixes []string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(s, p) })
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/service"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/stale"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/tlsconfig"
 )
 
 // streamWorkers is the number of goroutines that run gRPC calls (see
@@ -45,6 +46,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if cfg.DebugAddr != "" {
+		stop, err := serveDebug(ctx, cfg.DebugAddr, cfg.Logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	var lc net.ListenConfig
 	gl, err := lc.Listen(ctx, "tcp", cfg.GRPCAddr)
 	if err != nil {
@@ -55,15 +63,6 @@ func Run(ctx context.Context, cfg Config) error {
 		_ = gl.Close()
 		return fmt.Errorf("listen for HTTP on %s: %w", cfg.HTTPAddr, err)
 	}
-	if cfg.DebugAddr != "" {
-		stop, err := serveDebug(ctx, cfg.DebugAddr, cfg.Logger)
-		if err != nil {
-			_ = gl.Close()
-			_ = hl.Close()
-			return err
-		}
-		defer stop()
-	}
 	return Serve(ctx, cfg, gl, hl)
 }
 
@@ -71,26 +70,21 @@ func Run(ctx context.Context, cfg Config) error {
 // readiness goes NOT_SERVING first, then in-flight calls get
 // cfg.ShutdownTimeout to finish.
 func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+	log := cmp.Or(cfg.Logger, slog.Default())
 	defer func() { _ = gl.Close() }() // already closed by the servers' shutdown
 	defer func() { _ = hl.Close() }()
 	maxConns := cmp.Or(cfg.MaxConnections, DefaultMaxConnections)
 	gl, hl = newLimitListener(gl, maxConns), newLimitListener(hl, maxConns)
-	// Certificates and CAs are read before anything starts.
 	listenTLS, err := cfg.loadListenerTLS()
 	if err != nil {
 		return err
 	}
-	upstreamTLS, err := cfg.upstreamTLS()
+	upstreamTLS, err := tlsconfig.Upstream(cfg.UpstreamCAFile)
 	if err != nil {
-		return err
+		return fmt.Errorf("upstream TLS: %w", err)
 	}
 
 	upstreamURL := cfg.UpstreamURL
-	var stopSandbox func()
 	if cfg.Sandbox {
 		if cfg.StartSandbox == nil {
 			return errNoSandbox
@@ -99,8 +93,8 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		if err != nil {
 			return err
 		}
-		upstreamURL, stopSandbox = u, stop
-		defer stopSandbox()
+		defer stop()
+		upstreamURL = u
 		log.Info("serving the embedded sandbox upstream", slog.String("url", upstreamURL))
 	}
 	metrics := telemetry.NewMetrics()
@@ -120,8 +114,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	})
 	ucfg.OnCoalesced = metrics.Coalesced
 	ucfg.OnRejected = metrics.Rejected
-	// net/http is the upstream client. Each attempt is measured (and
-	// traced when tracing is on).
+	// Each upstream attempt is measured (and traced when tracing is on).
 	transport := rest.NewTransport(rest.TransportConfig{
 		TLS:                   upstreamTLS,
 		MaxConns:              cfg.UpstreamMaxConcurrent,
@@ -140,22 +133,18 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	if listenTLS.grpc != nil {
 		creds = append(creds, grpc.Creds(credentials.NewTLS(listenTLS.grpc)))
 	}
-	f, err := newFacade(cfg, log, client, metrics, tracing, creds...)
+	st := stale.New(cfg.StaleIfError, cfg.StaleCacheMaxBytes, metrics.Registry)
+	defer st.Close()
+	gs, hs, handler, err := newFacade(cfg, log, client, st, metrics, tracing, creds...)
 	if err != nil {
 		return err
 	}
-	defer f.stale.Close()
-	gs, hs := f.grpc, f.health
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go watchBreakers(watchCtx, hs, client.BreakerStates, log)
-	handler, err := newHTTPHandler(f, metrics, tracing, cfg.CORSAllowedOrigins)
-	if err != nil {
-		return err
-	}
 	httpSrv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second, // no ReadTimeout: it would cut HTTP/2 streams; newHTTPHandler sets read deadlines per request
+		ReadHeaderTimeout: 10 * time.Second, // no ReadTimeout: it would cut HTTP/2 streams; admission.http sets read deadlines per request
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    maxHeaderListSize,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -169,15 +158,12 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 
 	errc := make(chan error, 2)
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		if err := gs.Serve(gl); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			errc <- fmt.Errorf("gRPC server: %w", err)
 		}
-	}()
-	go func() {
-		defer wg.Done()
+	})
+	wg.Go(func() {
 		serve := httpSrv.Serve
 		if listenTLS.http != nil {
 			serve = func(l net.Listener) error { return httpSrv.ServeTLS(l, "", "") } // certificates from TLSConfig
@@ -185,7 +171,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		if err := serve(hl); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("HTTP server: %w", err)
 		}
-	}()
+	})
 	log.Info("cloudcockpit-facade listening", slog.String("grpc", gl.Addr().String()), slog.String("http", hl.Addr().String()), slog.String("upstream", upstreamURL), slog.Bool("sandbox", cfg.Sandbox), slog.String("tls", listenTLS.mode()))
 	warnProductionDefault(log, cfg)
 
@@ -201,62 +187,41 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	hs.Shutdown() // readiness NOT_SERVING first
 	if cfg.ShutdownDelay > 0 && runErr == nil {
 		// Keep serving new calls while load balancers notice NOT_SERVING.
-		t := time.NewTimer(cfg.ShutdownDelay)
 		select {
-		case <-t.C:
+		case <-time.After(cfg.ShutdownDelay):
 		case runErr = <-errc:
-			t.Stop()
 		}
 	}
 	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
 	defer cancel()
-	done := make(chan struct{})
+	// Both ports drain at once: REST calls run in process, apart from the
+	// gRPC server. Past the deadline, both stop at once.
+	stopped := make(chan struct{})
 	go func() {
-		// Both listeners drain at once: REST calls run in process and do
-		// not depend on the gRPC server.
-		stopped := make(chan struct{})
-		go func() {
-			gs.GracefulStop()
-			close(stopped)
-		}()
-		if err := httpSrv.Shutdown(drainCtx); err != nil {
-			_ = httpSrv.Close()
-		}
-		<-stopped
-		close(done)
+		gs.GracefulStop()
+		close(stopped)
 	}()
+	if err := httpSrv.Shutdown(drainCtx); err != nil {
+		_ = httpSrv.Close()
+	}
 	select {
-	case <-done:
+	case <-stopped:
 	case <-drainCtx.Done():
 		gs.Stop()
-		_ = httpSrv.Close()
-		<-done
+		<-stopped
 	}
 	wg.Wait()
 	return runErr
 }
 
-// facade is the assembled service: the gRPC server with its health and
-// reflection services, the service implementations and the interceptor chain
-// that both the gRPC server and the REST mirror run.
-type facade struct {
-	grpc     *grpc.Server
-	health   *health.Server
-	reseller *service.ResellerServer
-	customer *service.CustomerServer
-	// chain is the gRPC server's interceptor chain as one interceptor, for
-	// the REST mirror's in-process calls.
-	chain grpc.UnaryServerInterceptor
-	// admission bounds the calls in flight on both ports.
-	admission *admission
-	// stale holds the answers served while the upstream fails; nil when
-	// Config.StaleIfError is 0.
-	stale *stale.Store
-}
-
 // newFacade builds the gRPC server with the facade's services, health and
-// reflection (v1 and v1alpha, serving descriptors that keep their comments).
-func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, metrics *telemetry.Metrics, tracing *telemetry.Tracing, extra ...grpc.ServerOption) (*facade, error) {
+// reflection (descriptors with their comments), and the HTTP port's handler:
+// /metrics, the gRPC server's services over Connect, gRPC-Web and gRPC
+// (rpcHandler), and the gateway for the rest (the REST mirror through the
+// same interceptor chain, OpenAPI, liveness, readiness). CORS wraps all but
+// /metrics; inside it, admission bounds the calls in flight. The services
+// keep answers in st for stale-if-error.
+func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stale.Store, metrics *telemetry.Metrics, tracing *telemetry.Tracing, extra ...grpc.ServerOption) (*grpc.Server, *health.Server, http.Handler, error) {
 	interceptors := []grpc.UnaryServerInterceptor{
 		correlation.UnaryServerInterceptor(),
 		metrics.UnaryServerInterceptor(),
@@ -289,67 +254,44 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, metrics 
 	if cfg.DefaultTenant != "" {
 		opts = append(opts, service.WithDefaultTenant(cfg.DefaultTenant))
 	}
-	st := stale.New(cfg.StaleIfError, cfg.StaleCacheMaxBytes, metrics.Registry)
 	opts = append(opts, service.WithStale(st))
-	f := &facade{
-		stale:    st,
-		grpc:     gs,
-		health:   health.NewServer(),
-		reseller: service.NewResellerServer(upstream, opts...),
-		customer: service.NewCustomerServer(upstream, opts...),
-		chain:    gateway.ChainUnaryInterceptors(interceptors...),
-
-		admission: adm,
-	}
-	pb.RegisterResellerServiceServer(gs, f.reseller)
-	pb.RegisterCustomerServiceServer(gs, f.customer)
-	healthpb.RegisterHealthServer(gs, f.health)
-	setServing(f.health, healthpb.HealthCheckResponse_SERVING)
-
+	reseller, customer := service.NewResellerServer(upstream, opts...), service.NewCustomerServer(upstream, opts...)
+	hs := health.NewServer()
+	pb.RegisterResellerServiceServer(gs, reseller)
+	pb.RegisterCustomerServiceServer(gs, customer)
+	healthpb.RegisterHealthServer(gs, hs)
+	setServing(hs, healthpb.HealthCheckResponse_SERVING)
 	files, err := descriptor.Files()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	ropts := reflection.ServerOptions{Services: gs, DescriptorResolver: descriptor.Resolver{Primary: files}}
 	reflectionv1.RegisterServerReflectionServer(gs, reflection.NewServerV1(ropts))
 	reflectionv1alpha.RegisterServerReflectionServer(gs, reflection.NewServer(ropts))
-	return f, nil
-}
 
-// newHTTPHandler serves the HTTP listener: Prometheus metrics at /metrics;
-// the gRPC server's services (the facade's, health and reflection) over
-// Connect, gRPC-Web and gRPC at their /pkg.Service/Method paths (see
-// rpcHandler); everything else through the gateway (the REST mirror calling
-// f's services in process through f's interceptor chain, the OpenAPI
-// documents, liveness, and readiness from f's health server). With tracing
-// on, each REST call gets a server span from the caller's traceparent header
-// (RPC calls get theirs from the gRPC server's stats handler). CORS, when
-// origins are allowed, wraps all but /metrics; inside it, f's admission
-// bounds the calls in flight and the time to deliver a request body.
-func newHTTPHandler(f *facade, metrics *telemetry.Metrics, tracing *telemetry.Tracing, corsOrigins []string) (http.Handler, error) {
-	gw, err := gateway.New(f.reseller, f.customer, f.chain, gateway.WithHealth(f.health))
+	gw, err := gateway.New(reseller, customer, gateway.ChainUnaryInterceptors(interceptors...), gateway.WithHealth(hs))
 	if err != nil {
-		return nil, fmt.Errorf("REST mirror: %w", err)
+		return nil, nil, nil, fmt.Errorf("REST mirror: %w", err)
 	}
 	h := tracing.HTTPHandler(gw)
-	rpc, err := newRPCHandler(f.grpc, h)
+	rpc, err := newRPCHandler(gs, h)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	mh := promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{ErrorLog: nil})
+	mh := promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})
 	// Not an http.ServeMux: it answers a path with dot segments or double
 	// slashes (/v1/Resellers/../Customers/...) with a redirect to the
 	// cleaned path, which a client that follows redirects then calls with
 	// its credentials. The mirror rejects such paths itself (400 or 404).
 	streaming := func(path string) bool { return hasAnyPrefix(path, rpc.streaming) }
-	api := withCORS(f.admission.http(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rpc.match(r.URL.Path) {
+	api := withCORS(adm.http(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hasAnyPrefix(r.URL.Path, rpc.prefixes) {
 			rpc.ServeHTTP(w, r)
 			return
 		}
 		h.ServeHTTP(w, r)
-	}), streaming), corsOrigins)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	}), streaming), cfg.CORSAllowedOrigins)
+	return gs, hs, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Metrics are for Prometheus, never for pages: no CORS grant.
 		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			mh.ServeHTTP(w, r)

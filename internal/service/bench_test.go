@@ -209,7 +209,7 @@ func benchGRPCClient(b *testing.B, upstream Upstream) pb.ResellerServiceClient {
 	b.Helper()
 	l := bufconn.Listen(256 << 10)
 	gs := grpc.NewServer(grpc.ChainUnaryInterceptor(correlation.UnaryServerInterceptor()))
-	Register(gs, upstream, WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil))))
+	pb.RegisterResellerServiceServer(gs, NewResellerServer(upstream, WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil)))))
 	served := make(chan struct{})
 	go func() {
 		defer close(served)

@@ -19,17 +19,13 @@ import (
 // resourceReseller is the ResourceInfo type of a reseller.
 const resourceReseller = "cloudcockpit.v1.Reseller"
 
-// resource names what a call asked for, for google.rpc.ResourceInfo on
-// NOT_FOUND.
+// resource names what a call asked for, for ResourceInfo on NOT_FOUND.
 type resource struct{ kind, name string }
 
 // toStatus is the one place where an upstream client error becomes a gRPC
-// status: code, reason and message from its kind (rest.Error.Status), the
-// upstream description as the message of an answer, and details that keep
-// everything the upstream said without echoing its raw body. On 401 and 403
-// nothing the upstream wrote is kept: authentication stacks quote the
-// credentials they refuse. Whatever the upstream wrote elsewhere loses every
-// piece of the caller's token (apierr.Spec's Authorization).
+// status: code, reason and message from its kind (rest.Error.Status), and
+// details that keep what the upstream said, never its raw body, and nothing
+// on 401 and 403 (authentication stacks quote the credentials they refuse).
 func toStatus(ctx context.Context, c *call, err error, res *resource) error {
 	e := rest.AsError(ctx, err)
 	code, reason, msg := e.Status()
@@ -75,11 +71,7 @@ func toStatus(ctx context.Context, c *call, err error, res *resource) error {
 
 // localStatus builds the status of a call rejected before any upstream
 // request; its ErrorInfo has no upstream status.
-func localStatus(c *call, code codes.Code, reason, msg string, fields []*errdetails.BadRequest_FieldViolation) error {
-	var details []protoadapt.MessageV1
-	if len(fields) > 0 {
-		details = append(details, &errdetails.BadRequest{FieldViolations: fields})
-	}
+func localStatus(c *call, code codes.Code, reason, msg string, details ...protoadapt.MessageV1) error {
 	meta := map[string]string{apierr.MetaOperation: c.op, apierr.MetaCorrelationID: c.correlationID}
 	return apierr.New(apierr.Spec{Code: code, Message: msg, Reason: reason, Metadata: meta, RequestID: c.correlationID, Details: details}).Err()
 }
@@ -90,12 +82,11 @@ func localStatus(c *call, code codes.Code, reason, msg string, fields []*errdeta
 func envelopeBadRequest(env *rest.Envelope, fallback string) *errdetails.BadRequest {
 	var fvs []*errdetails.BadRequest_FieldViolation
 	for _, e := range env.Errors {
-		field := apierr.Truncate(cleanText(e.PropertyName), 256)
-		if len(e.Description) == 0 {
-			fvs = append(fvs, &errdetails.BadRequest_FieldViolation{Field: field, Description: fallback})
-			continue
+		field, descriptions := apierr.Truncate(cleanText(e.PropertyName), 256), e.Description
+		if len(descriptions) == 0 {
+			descriptions = []string{fallback}
 		}
-		for _, d := range e.Description {
+		for _, d := range descriptions {
 			fvs = append(fvs, &errdetails.BadRequest_FieldViolation{Field: field, Description: cleanText(d)})
 		}
 	}
@@ -106,16 +97,13 @@ func envelopeBadRequest(env *rest.Envelope, fallback string) *errdetails.BadRequ
 }
 
 // cleanText makes upstream text safe to show: control characters become
-// spaces, surrounding space is trimmed, and it is cut to
-// apierr.MaxMessageBytes.
+// spaces, and it is trimmed and cut to apierr.MaxMessageBytes.
 func cleanText(s string) string {
-	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		s = strings.Map(func(r rune) rune {
-			if unicode.IsControl(r) {
-				return ' '
-			}
-			return r
-		}, s)
-	}
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 	return apierr.Truncate(strings.TrimSpace(s), apierr.MaxMessageBytes)
 }

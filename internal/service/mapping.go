@@ -54,7 +54,7 @@ func providerResellerToProto(p *rest.ProviderReseller, unknown func(field, name 
 		PriceMargin:          priceMarginToProto(p.PriceMargin, unknown),
 		ProviderResellerId:   clonePtr(p.ProviderResellerID),
 		ResellerProviderData: clonePtr(p.ResellerProviderData),
-		Status:               statusToProto(p.Status, unknown),
+		Status:               enumToProto(p.Status, resellerStatuses, "status", unknown),
 	}
 	if len(p.OfferTypeMargins) > 0 {
 		out.OfferTypeMargins = make(map[string]*pb.PriceMargin, len(p.OfferTypeMargins))
@@ -73,55 +73,37 @@ func priceMarginToProto(m *rest.PriceMargin, unknown func(field, name string)) *
 	if m == nil {
 		return nil
 	}
-	return &pb.PriceMargin{MarginRule: marginRuleToProto(m.MarginRule, unknown), Value: clonePtr(m.Value)}
+	return &pb.PriceMargin{MarginRule: enumToProto(m.MarginRule, marginRules, "marginRule", unknown), Value: clonePtr(m.Value)}
 }
 
-// marginRuleToProto maps the upstream's margin rule name, in any casing.
-func marginRuleToProto(e *rest.EnumName, unknown func(field, name string)) pb.MarginRule {
-	name := enumName(e)
-	switch {
-	case name == "":
-		return pb.MarginRule_MARGIN_RULE_UNSPECIFIED
-	case strings.EqualFold(name, "Markup"):
-		return pb.MarginRule_MARGIN_RULE_MARKUP
-	case strings.EqualFold(name, "Margin"):
-		return pb.MarginRule_MARGIN_RULE_MARGIN
-	case strings.EqualFold(name, "SplitMargin"):
-		return pb.MarginRule_MARGIN_RULE_SPLIT_MARGIN
-	case strings.EqualFold(name, "ErpMinusDiscount"):
-		return pb.MarginRule_MARGIN_RULE_ERP_MINUS_DISCOUNT
+// marginRules and resellerStatuses are the upstream's enum names, lower
+// case, and the values they map to.
+var (
+	marginRules = map[string]pb.MarginRule{
+		"markup":           pb.MarginRule_MARGIN_RULE_MARKUP,
+		"margin":           pb.MarginRule_MARGIN_RULE_MARGIN,
+		"splitmargin":      pb.MarginRule_MARGIN_RULE_SPLIT_MARGIN,
+		"erpminusdiscount": pb.MarginRule_MARGIN_RULE_ERP_MINUS_DISCOUNT,
 	}
-	if unknown != nil {
-		unknown("marginRule", name)
+	resellerStatuses = map[string]pb.ProviderResellerStatus{
+		"processing": pb.ProviderResellerStatus_PROVIDER_RESELLER_STATUS_PROCESSING,
+		"success":    pb.ProviderResellerStatus_PROVIDER_RESELLER_STATUS_SUCCESS,
+		"failed":     pb.ProviderResellerStatus_PROVIDER_RESELLER_STATUS_FAILED,
 	}
-	return pb.MarginRule_MARGIN_RULE_UNSPECIFIED
-}
+)
 
-// statusToProto maps the upstream's provider reseller status name, in any
-// casing.
-func statusToProto(e *rest.EnumName, unknown func(field, name string)) pb.ProviderResellerStatus {
-	name := enumName(e)
-	switch {
-	case name == "":
-		return pb.ProviderResellerStatus_PROVIDER_RESELLER_STATUS_UNSPECIFIED
-	case strings.EqualFold(name, "Processing"):
-		return pb.ProviderResellerStatus_PROVIDER_RESELLER_STATUS_PROCESSING
-	case strings.EqualFold(name, "Success"):
-		return pb.ProviderResellerStatus_PROVIDER_RESELLER_STATUS_SUCCESS
-	case strings.EqualFold(name, "Failed"):
-		return pb.ProviderResellerStatus_PROVIDER_RESELLER_STATUS_FAILED
-	}
-	if unknown != nil {
-		unknown("status", name)
-	}
-	return pb.ProviderResellerStatus_PROVIDER_RESELLER_STATUS_UNSPECIFIED
-}
-
-func enumName(e *rest.EnumName) string {
+// enumToProto maps the upstream's enum name e, in any casing, through values;
+// an absent or unknown name is UNSPECIFIED, and an unknown one is reported.
+func enumToProto[E ~int32](e *rest.EnumName, values map[string]E, field string, unknown func(field, name string)) E {
 	if e == nil || e.Name == nil {
-		return ""
+		return 0
 	}
-	return strings.TrimSpace(*e.Name)
+	name := strings.TrimSpace(*e.Name)
+	v, ok := values[strings.ToLower(name)]
+	if !ok && name != "" && unknown != nil {
+		unknown(field, name)
+	}
+	return v
 }
 
 func deref(s *string) string {

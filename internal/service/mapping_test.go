@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	gocmp "github.com/google/go-cmp/cmp"
@@ -413,19 +414,19 @@ func TestMarginRuleToProto(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			unknown, reports := recordUnknown()
-			if got := marginRuleToProto(tt.give, unknown); got != tt.want {
-				t.Errorf("marginRuleToProto(%v) = %v, want %v", tt.give, got, tt.want)
+			if got := enumToProto(tt.give, marginRules, "marginRule", unknown); got != tt.want {
+				t.Errorf("enumToProto(%v) = %v, want %v", tt.give, got, tt.want)
 			}
 			var want []unknownReport
 			if tt.wantUnknown {
-				want = []unknownReport{{"marginRule", enumName(tt.give)}}
+				want = []unknownReport{{"marginRule", strings.TrimSpace(*tt.give.Name)}}
 			}
 			if diff := gocmp.Diff(want, reports()); diff != "" {
 				t.Errorf("unknown enum reports mismatch (-want +got):\n%s", diff)
 			}
 			// a nil callback is allowed and changes nothing
-			if got := marginRuleToProto(tt.give, nil); got != tt.want {
-				t.Errorf("marginRuleToProto(%v, nil) = %v, want %v", tt.give, got, tt.want)
+			if got := enumToProto(tt.give, marginRules, "marginRule", nil); got != tt.want {
+				t.Errorf("enumToProto(%v, nil) = %v, want %v", tt.give, got, tt.want)
 			}
 		})
 	}
@@ -462,18 +463,18 @@ func TestStatusToProto(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			unknown, reports := recordUnknown()
-			if got := statusToProto(tt.give, unknown); got != tt.want {
-				t.Errorf("statusToProto(%v) = %v, want %v", tt.give, got, tt.want)
+			if got := enumToProto(tt.give, resellerStatuses, "status", unknown); got != tt.want {
+				t.Errorf("enumToProto(%v) = %v, want %v", tt.give, got, tt.want)
 			}
 			var want []unknownReport
 			if tt.wantUnknown {
-				want = []unknownReport{{"status", enumName(tt.give)}}
+				want = []unknownReport{{"status", strings.TrimSpace(*tt.give.Name)}}
 			}
 			if diff := gocmp.Diff(want, reports()); diff != "" {
 				t.Errorf("unknown enum reports mismatch (-want +got):\n%s", diff)
 			}
-			if got := statusToProto(tt.give, nil); got != tt.want {
-				t.Errorf("statusToProto(%v, nil) = %v, want %v", tt.give, got, tt.want)
+			if got := enumToProto(tt.give, resellerStatuses, "status", nil); got != tt.want {
+				t.Errorf("enumToProto(%v, nil) = %v, want %v", tt.give, got, tt.want)
 			}
 		})
 	}

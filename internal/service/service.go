@@ -1,18 +1,20 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 
-	"google.golang.org/grpc"
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/stale"
 )
 
-// Upstream is the part of the upstream client the handlers use. *rest.Client
-// implements it; decorators (coalescing, circuit breaking) and tests can too.
+// Upstream is the part of the upstream client the handlers use: *rest.Client.
 type Upstream interface {
 	// GetReseller fetches one reseller.
 	GetReseller(ctx context.Context, call rest.CallInfo, resellerID string) (*rest.Reseller, error)
@@ -21,7 +23,8 @@ type Upstream interface {
 	GetAcceptanceLink(ctx context.Context, call rest.CallInfo, providerInstanceID, resellerID string) (string, error)
 }
 
-// Option configures the services built by New and Register.
+// Option configures the services built by NewResellerServer and
+// NewCustomerServer.
 type Option func(*config)
 
 type config struct {
@@ -38,42 +41,141 @@ func WithStale(st *stale.Store) Option {
 	return func(c *config) { c.stale = st }
 }
 
-// WithDefaultTenant sets the tenant used when a call carries no `x-tenant`
-// metadata. By default there is none, and such a call is rejected with
-// INVALID_ARGUMENT.
+// WithDefaultTenant sets the tenant of calls without `x-tenant` metadata. By
+// default there is none, and such a call is INVALID_ARGUMENT.
 func WithDefaultTenant(tenant string) Option {
 	return func(c *config) { c.defaultTenant = tenant }
 }
 
-// WithLogger sets the logger for warnings about the upstream's data (unknown
-// enum names). By default slog.Default() is used.
+// WithLogger sets the logger for warnings about the upstream's answers. By
+// default slog.Default() is used.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
 }
 
-// WithOnMismatchedAnswer sets a function called with the operation name
-// ("GetReseller") each time an upstream answer is rejected because it is
-// about another resource than the one asked for (a reseller with another
-// id); the call then fails UNAVAILABLE with reason UPSTREAM_ANSWER_MISMATCH
-// and a warning is logged. By default nothing is called.
+// WithOnMismatchedAnswer sets a function called with the operation name each
+// time an upstream answer about another resource than the one asked for is
+// rejected (UNAVAILABLE, UPSTREAM_ANSWER_MISMATCH). By default none is.
 func WithOnMismatchedAnswer(fn func(operation string)) Option {
 	return func(c *config) { c.onMismatchedAnswer = fn }
 }
 
 func newConfig(opts []Option) config {
-	c := config{logger: slog.Default()}
+	var c config
 	for _, o := range opts {
 		o(&c)
 	}
-	if c.logger == nil {
-		c.logger = slog.Default()
-	}
+	c.logger = cmp.Or(c.logger, slog.Default())
 	return c
 }
 
-// Register registers the ResellerService and the CustomerService, both backed
-// by upstream, on s.
-func Register(s grpc.ServiceRegistrar, upstream Upstream, opts ...Option) {
-	pb.RegisterResellerServiceServer(s, NewResellerServer(upstream, opts...))
-	pb.RegisterCustomerServiceServer(s, NewCustomerServer(upstream, opts...))
+// ResellerServer implements cloudcockpit.v1.ResellerService.
+type ResellerServer struct {
+	pb.UnimplementedResellerServiceServer
+	upstream Upstream
+	cfg      config
+}
+
+// NewResellerServer returns a ResellerServer that reads from upstream.
+func NewResellerServer(upstream Upstream, opts ...Option) *ResellerServer {
+	return &ResellerServer{upstream: upstream, cfg: newConfig(opts)}
+}
+
+// GetReseller validates the call, fetches the reseller upstream and maps it.
+func (s *ResellerServer) GetReseller(ctx context.Context, req *pb.GetResellerRequest) (*pb.Reseller, error) {
+	ctx, call, err := begin(ctx, apierr.OpGetReseller, s.cfg, req)
+	if err != nil {
+		return nil, err
+	}
+	id := req.GetResellerId()
+	return respond(ctx, call, s.cfg, &resource{kind: resourceReseller, name: id}, func() (*pb.Reseller, error) {
+		r, err := s.upstream.GetReseller(ctx, call.info, id)
+		if err == nil {
+			err = call.checkReseller(ctx, s.cfg, id, r)
+		}
+		if err != nil {
+			return nil, err
+		}
+		// r may be shared with coalesced callers (read-only); each caller
+		// gets a message of its own. An enum name this version does not
+		// know maps to UNSPECIFIED: the call succeeds, and the name is logged.
+		return resellerToProto(r, func(field, name string) {
+			call.warn(ctx, s.cfg.logger, "unknown enum name from upstream", "name", name, slog.String("field", field))
+		}), nil
+	}, id)
+}
+
+// CustomerServer implements cloudcockpit.v1.CustomerService.
+type CustomerServer struct {
+	pb.UnimplementedCustomerServiceServer
+	upstream Upstream
+	cfg      config
+}
+
+// NewCustomerServer returns a CustomerServer that asks upstream for links.
+func NewCustomerServer(upstream Upstream, opts ...Option) *CustomerServer {
+	return &CustomerServer{upstream: upstream, cfg: newConfig(opts)}
+}
+
+// GetAcceptanceLink validates the call and fetches the link upstream.
+func (s *CustomerServer) GetAcceptanceLink(ctx context.Context, req *pb.GetAcceptanceLinkRequest) (*pb.GetAcceptanceLinkResponse, error) {
+	ctx, call, err := begin(ctx, apierr.OpGetAcceptanceLink, s.cfg, req)
+	if err != nil {
+		return nil, err
+	}
+	providerID, resellerID := req.GetProviderInstanceId(), req.GetResellerId()
+	return respond(ctx, call, s.cfg, nil, func() (*pb.GetAcceptanceLinkResponse, error) {
+		link, err := s.upstream.GetAcceptanceLink(ctx, call.info, providerID, resellerID)
+		if err != nil {
+			return nil, err
+		}
+		return &pb.GetAcceptanceLinkResponse{Url: link}, nil
+	}, providerID, resellerID)
+}
+
+// respond runs fetch, the upstream request of call c about ids, which maps
+// the answer. A success is kept for stale-if-error; a failure is answered
+// from the store when stale.Answer allows it, else becomes c's status (res,
+// when set, names the resource for NOT_FOUND's ResourceInfo).
+func respond[M proto.Message](ctx context.Context, c *call, cfg config, res *resource, fetch func() (M, error), ids ...string) (M, error) {
+	key := cfg.stale.Key(c.op, c.info.Tenant, c.info.Authorization, ids...)
+	m, err := fetch()
+	if err != nil {
+		if m, ok := stale.Answer[M](ctx, cfg.stale, key, err); ok {
+			return m, nil
+		}
+		return m, toStatus(ctx, c, err, res)
+	}
+	cfg.stale.Put(key, m)
+	return m, nil
+}
+
+// sameGUID reports whether got is the GUID asked, in any form uuid.Parse
+// accepts; a missing or malformed got is not.
+func sameGUID(asked string, got *string) bool {
+	if got == nil {
+		return false
+	}
+	a, errAsked := uuid.Parse(asked)
+	g, errGot := uuid.Parse(*got)
+	return errAsked == nil && errGot == nil && a == g
+}
+
+// checkReseller returns a rest.KindMismatch error, logged and counted
+// (WithOnMismatchedAnswer), when r is not the reseller asked for: defence in
+// depth against answers mixed up between callers.
+func (c *call) checkReseller(ctx context.Context, cfg config, asked string, r *rest.Reseller) error {
+	if sameGUID(asked, r.ID) {
+		return nil
+	}
+	got := "<none>"
+	if r.ID != nil {
+		got = *r.ID
+	}
+	c.warn(ctx, cfg.logger, "upstream answer rejected: its id is not the one asked for", "answer_id", got,
+		slog.String("asked_id", asked), slog.String("tenant", c.info.Tenant))
+	if cfg.onMismatchedAnswer != nil {
+		cfg.onMismatchedAnswer(c.op)
+	}
+	return &rest.Error{Kind: rest.KindMismatch}
 }

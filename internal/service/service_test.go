@@ -125,7 +125,8 @@ func newFacadeConfig(t *testing.T, cfg rest.Config, opts ...Option) *facade {
 	}
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(correlation.UnaryServerInterceptor()))
-	Register(srv, client, opts...)
+	pb.RegisterResellerServiceServer(srv, NewResellerServer(client, opts...))
+	pb.RegisterCustomerServiceServer(srv, NewCustomerServer(client, opts...))
 	served := make(chan struct{})
 	go func() {
 		defer close(served)

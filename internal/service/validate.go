@@ -1,11 +1,12 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"slices"
 	"strings"
 
 	"buf.build/go/protovalidate"
@@ -33,17 +34,12 @@ type call struct {
 	correlationID string
 }
 
-// unknownEnum returns the callback the mappers use to report an enum name the
-// upstream sent that this version does not know: the call still succeeds (the
-// field is UNSPECIFIED) and the name is logged once per occurrence, without
-// any piece of the caller's token.
-func (c *call) unknownEnum(ctx context.Context, l *slog.Logger) func(field, name string) {
-	return func(field, name string) {
-		name = apierr.NewRedactor(c.info.Authorization).String(apierr.Truncate(name, 64))
-		l.LogAttrs(ctx, slog.LevelWarn, "unknown enum name from upstream",
-			slog.String("operation", c.op), slog.String("field", field),
-			slog.String("name", name), slog.String("correlation_id", c.correlationID))
-	}
+// warn logs something odd in the upstream's answer to c; value, from the
+// answer, is cut to 64 bytes and loses every piece of the caller's token.
+func (c *call) warn(ctx context.Context, l *slog.Logger, msg, key, value string, attrs ...slog.Attr) {
+	value = apierr.NewRedactor(c.info.Authorization).String(apierr.Truncate(value, 64))
+	attrs = append([]slog.Attr{slog.String("operation", c.op)}, attrs...)
+	l.LogAttrs(ctx, slog.LevelWarn, msg, append(attrs, slog.String(key, value), slog.String("correlation_id", c.correlationID))...)
 }
 
 // begin establishes the call's correlation id and validates its credentials,
@@ -58,7 +54,7 @@ func begin(ctx context.Context, op string, cfg config, req proto.Message) (conte
 
 	auth, reason, problem := bearer(md.Get(apierr.MDAuthorization))
 	if problem != "" {
-		return ctx, c, localStatus(c, codes.Unauthenticated, reason, problem, nil)
+		return ctx, c, localStatus(c, codes.Unauthenticated, reason, problem)
 	}
 	c.info.Authorization = auth
 	c.info.Traceparent, c.info.Tracestate = traceContext(md)
@@ -70,14 +66,16 @@ func begin(ctx context.Context, op string, cfg config, req proto.Message) (conte
 	}
 	v.request(req)
 	if len(v.list) > 0 {
-		return ctx, c, localStatus(c, codes.InvalidArgument, apierr.ReasonInvalidRequest, v.message(), v.list)
+		slices.SortStableFunc(v.list, func(a, b *errdetails.BadRequest_FieldViolation) int { return strings.Compare(a.Field, b.Field) })
+		msg := apierr.InvalidMessage("request", v.list)
+		return ctx, c, localStatus(c, codes.InvalidArgument, apierr.ReasonInvalidRequest, msg, &errdetails.BadRequest{FieldViolations: v.list})
 	}
 	return ctx, c, nil
 }
 
-// traceContext returns the caller's W3C trace context to forward upstream
-// with the other headers, as OpenTelemetry's propagator reads and writes it:
-// empty when it is absent, sent more than once or malformed.
+// traceContext returns the caller's W3C trace context to forward, as
+// OpenTelemetry's propagator reads it: empty when absent, repeated or
+// malformed.
 func traceContext(md metadata.MD) (traceparent, tracestate string) {
 	in, out := propagation.MapCarrier{}, propagation.MapCarrier{}
 	for _, k := range [...]string{apierr.MDTraceparent, apierr.MDTracestate} {
@@ -90,10 +88,9 @@ func traceContext(md metadata.MD) (traceparent, tracestate string) {
 	return out[apierr.MDTraceparent], out[apierr.MDTracestate]
 }
 
-// bearer checks the authorization metadata: exactly one `Bearer <token>`
-// value whose token is printable ASCII without spaces (RFC 6750 b64token, plus
-// the characters JWTs use). It returns the value to forward unchanged, or an
-// ErrorInfo reason and a message that never contains the value.
+// bearer checks the authorization metadata: one `Bearer <token>` value, its
+// token printable ASCII. It returns the value to forward, or an ErrorInfo
+// reason and a message that never contains the value.
 func bearer(vals []string) (value, reason, problem string) {
 	switch {
 	case len(vals) == 0 || (len(vals) == 1 && strings.TrimSpace(vals[0]) == ""):
@@ -109,10 +106,8 @@ func bearer(vals []string) (value, reason, problem string) {
 	if len(token) > maxTokenLen {
 		return "", apierr.ReasonMalformedCredentials, "malformed credentials: the bearer token is longer than 16 KiB"
 	}
-	for i := 0; i < len(token); i++ {
-		if c := token[i]; c <= ' ' || c >= 0x7f {
-			return "", apierr.ReasonMalformedCredentials, "malformed credentials: the bearer token holds spaces or control characters"
-		}
+	if strings.ContainsFunc(token, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
+		return "", apierr.ReasonMalformedCredentials, "malformed credentials: the bearer token holds spaces or control characters"
 	}
 	return v, "", ""
 }
@@ -126,18 +121,17 @@ func (v *violations) add(field, description string) {
 	v.list = append(v.list, &errdetails.BadRequest_FieldViolation{Field: field, Description: description})
 }
 
-// ruleDescriptions are the descriptions of the protovalidate rules the
-// requests declare, by rule id; every required field is a UUID. A rule not
-// listed keeps protovalidate's own message.
+// ruleDescriptions describe the requests' protovalidate rules by rule id
+// (every required field is a UUID); others keep protovalidate's message.
 var ruleDescriptions = map[string]string{
 	"required":          "required: a UUID such as 11111111-1111-4111-8111-111111111111",
 	"string.uuid_empty": "required: a UUID such as 11111111-1111-4111-8111-111111111111",
 	"string.uuid":       "must be a UUID (8-4-4-4-12 hexadecimal digits)",
 }
 
-// request checks req against the buf.validate rules of its proto, one
-// violation per broken rule under the proto field name. Rules that do not
-// compile are a defect of the contract (TestRequestRulesCompile): it panics.
+// request checks req against its buf.validate rules, one violation per
+// broken rule. Rules that do not compile are a defect of the contract
+// (TestRequestRulesCompile): it panics.
 func (v *violations) request(req proto.Message) {
 	var ve *protovalidate.ValidationError
 	switch err := protovalidate.Validate(req); {
@@ -147,10 +141,7 @@ func (v *violations) request(req proto.Message) {
 		panic(fmt.Sprintf("buf.validate rules of %T: %v", req, err))
 	}
 	for _, pv := range ve.Violations {
-		d, ok := ruleDescriptions[pv.Proto.GetRuleId()]
-		if !ok {
-			d = pv.Proto.GetMessage()
-		}
+		d := cmp.Or(ruleDescriptions[pv.Proto.GetRuleId()], pv.Proto.GetMessage())
 		v.add(protovalidate.FieldPathString(pv.Proto.GetField()), d)
 	}
 }
@@ -174,29 +165,21 @@ func (v *violations) tenant(vals []string, fallback string) string {
 	return vals[0]
 }
 
-func (v *violations) message() string {
-	sort.SliceStable(v.list, func(i, j int) bool { return v.list[i].Field < v.list[j].Field })
-	return apierr.InvalidMessage("request", v.list)
-}
-
 // IsDomainName reports whether s is a plausible tenant domain: at least two
 // dot-separated labels of letters, digits and hyphens, each 1-63 characters
 // and not starting or ending with a hyphen, 253 characters at most.
 func IsDomainName(s string) bool {
-	if len(s) == 0 || len(s) > maxTenantLen {
+	if len(s) > maxTenantLen {
 		return false
 	}
 	labels := 0
 	for label := range strings.SplitSeq(s, ".") {
 		labels++
-		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' ||
+			strings.ContainsFunc(label, func(c rune) bool {
+				return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-')
+			}) {
 			return false
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-				return false
-			}
 		}
 	}
 	return labels >= 2
