@@ -2,7 +2,9 @@ package sandbox
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -12,62 +14,52 @@ import (
 	"sync"
 )
 
-// Reseller ids. Each sample reseller answers GET /v1/Resellers/{resellerId} with 200 and
-// the payload in data/<company>.json; docs/sandbox.md says what each one exercises.
+// Reseller ids: each sample answers GET /v1/Resellers/{resellerId} with 200 and the
+// payload in data/<company>.json; docs/sandbox.md says what each one exercises.
 const (
-	// ContosoResellerID has every field set (about 1.5 KB): a Tier 2 provider reseller
-	// on SpecProviderInstanceID and a Tier 1 one on PlainTextProviderInstanceID.
+	// ContosoResellerID has every field set (about 1.5 KB).
 	ContosoResellerID = "11111111-1111-4111-8111-111111111111"
-	// FabrikamResellerID is the sparse sample: explicit nulls and an empty
-	// internalIdentifier.
+	// FabrikamResellerID has explicit nulls and an empty internalIdentifier.
 	FabrikamResellerID = "22222222-2222-4222-8222-222222222222"
-	// NorthwindResellerID is written with PascalCase property names and mixed-case enum
-	// names, for tolerant decoding.
+	// NorthwindResellerID has PascalCase property names and mixed-case enum names.
 	NorthwindResellerID = "33333333-3333-4333-8333-333333333333"
 	// AdatumResellerID has boundary margin values and an empty offerTypeMargins.
 	AdatumResellerID = "44444444-4444-4444-8444-444444444444"
 	// LitwareResellerID has non-ASCII text and null providerResellers.
 	LitwareResellerID = "55555555-5555-4555-8555-555555555555"
-	// UnknownResellerID is a well-formed id that no sample uses: it answers 404
-	// "Reseller not found.".
+	// UnknownResellerID is a well-formed id no sample uses: 404 "Reseller not found.".
 	UnknownResellerID = "99999999-9999-4999-8999-999999999999"
 )
 
-// Provider instance and tenant ids of GET /v1/Customers/relationship-acceptance. Given a
-// known resellerId, both provider instances answer an indirect reseller link for it
-// (partnerId = the reseller's tenant, msppId = its MPN id, indirectCSPId = the provider's
-// tenant); without one, they answer the provider's own CSP link.
+// Provider instances and their tenants, for GET /v1/Customers/relationship-acceptance:
+// with a known resellerId they answer that reseller's indirect reseller link (partnerId =
+// its tenant, msppId = its MPN id, indirectCSPId = the provider's tenant), without one the
+// provider's own CSP link.
 const (
-	// SpecProviderInstanceID is the spec's example provider instance: its link is a JSON
-	// string (application/json; charset=utf-8) with & escaped as \u0026, as ASP.NET's
-	// System.Text.Json writes it.
+	// SpecProviderInstanceID is the spec's example: its link is a JSON string.
 	SpecProviderInstanceID = "cb3cd15b-1d6e-45be-b493-c71549cbfd87"
-	// PlainTextProviderInstanceID answers its link as the raw URL with Content-Type
-	// text/plain; charset=utf-8, as ASP.NET sometimes answers a string.
+	// PlainTextProviderInstanceID answers its link as text/plain.
 	PlainTextProviderInstanceID = "8a6e0f3d-2b4c-4d1e-9f7a-5c3b1e0d2a94"
-	// UnknownProviderInstanceID is a well-formed id that no sample uses: it answers 404
-	// "Provider instance not found.".
+	// UnknownProviderInstanceID is a well-formed id no sample uses: 404 "Provider
+	// instance not found.".
 	UnknownProviderInstanceID = "88888888-8888-4888-8888-888888888888"
-	// SpecProviderTenantID is the Microsoft Entra tenant of SpecProviderInstanceID: the
-	// partnerId of its CSP link and the indirectCSPId of its indirect reseller links.
+	// SpecProviderTenantID is the Microsoft Entra tenant of SpecProviderInstanceID.
 	SpecProviderTenantID = "3f8e2a61-9c4d-4b7e-8a15-d2c6f0b9e347"
 	// PlainTextProviderTenantID is the tenant of PlainTextProviderInstanceID.
 	PlainTextProviderTenantID = "b7d41c09-6e2f-4a83-9b5d-1f0a8c3e6d72"
 )
 
-// SampleToken is a bearer token for examples: any non-empty bearer token is accepted;
-// this one is used in the README examples.
+// SampleToken is the bearer token of the examples; any non-empty one is accepted.
 const SampleToken = "sandbox-token"
 
-// SampleTenant is an X-Tenant value for examples: any value that looks like a domain
-// name is accepted; this one is the spec's example.
+// SampleTenant is the X-Tenant of the examples (the spec's); any domain name is accepted.
 const SampleTenant = "portal.cloudcockpit.com"
 
 //go:embed data/*.json
 var dataFS embed.FS
 
-// sample describes one sample reseller; the payload lives in data/, the rest is what
-// acceptance links need and the payload does not hold.
+// sample is one sample reseller: its payload file, and what acceptance links need that
+// the payload does not hold.
 type sample struct {
 	id       string
 	file     string
@@ -100,8 +92,7 @@ func Resellers() []string {
 	return slices.Sorted(maps.Keys(loadCatalog()))
 }
 
-// catalog holds the samples with their payloads, compacted once, by lower-case
-// reseller id.
+// catalog holds the samples with their compacted payloads, by lower-case reseller id.
 type catalog map[string]loaded
 
 // loaded is a sample with its payload.
@@ -114,9 +105,10 @@ type loaded struct {
 const (
 	contentTypeJSON  = "application/json; charset=utf-8"
 	contentTypePlain = "text/plain; charset=utf-8"
+	contentTypeHTML  = "text/html; charset=utf-8"
 )
 
-// loadCatalog is run once per process; the embedded data cannot change, so a failure is a
+// loadCatalog runs once per process; the embedded data cannot change, so a failure is a
 // programming error caught by the package's tests.
 var loadCatalog = sync.OnceValue(func() catalog {
 	c, err := buildCatalog()
@@ -161,11 +153,11 @@ func checkPayloadID(payload []byte, want string) error {
 }
 
 // acceptanceLink is the Microsoft Partner Center invitation a provider instance answers:
-// to a relationship with the provider itself (its CSP link) when s is nil, otherwise with
-// the indirect reseller s. A non-empty fp is added as CredentialLinkParameter.
-func acceptanceLink(p providerInstance, s *sample, fp string) string {
+// its own CSP link when s is the zero sample, otherwise the indirect reseller link of s.
+// A non-empty fp is added as CredentialLinkParameter.
+func acceptanceLink(p providerInstance, s sample, fp string) string {
 	q := "?invType=ResellerRelationship&partnerId=" + url.QueryEscape(p.tenantID) + "&msppId=0&DAP=true"
-	if s != nil {
+	if s.id != "" {
 		q = "?invType=IndirectResellerRelationship&partnerId=" + url.QueryEscape(s.tenantID) +
 			"&msppId=" + url.QueryEscape(s.mpnID) + "&indirectCSPId=" + url.QueryEscape(p.tenantID) + "&DAP=true"
 	}
@@ -173,4 +165,51 @@ func acceptanceLink(p providerInstance, s *sample, fp string) string {
 		q += "&" + CredentialLinkParameter + "=" + fp
 	}
 	return "https://admin.microsoft.com/Adminportal/Home" + q + "#/BillingAccounts/partner-invitation"
+}
+
+// WithCredentialEcho makes every 200 answer carry [CredentialFingerprint] of the
+// request's Authorization and X-Tenant, so that a test can prove that each caller got an
+// answer made for its own credentials (for example that a facade sharing one upstream
+// request between identical calls never shares it between different credentials). A
+// reseller's internalIdentifier (in the sample's casing; added when absent) becomes the
+// fingerprint, and the payload's top-level properties are re-serialised sorted by name;
+// an acceptance link gets CredentialLinkParameter before its fragment. By default
+// answers carry no fingerprint.
+func WithCredentialEcho() Option {
+	return func(s *Server) {
+		s.echo = true
+	}
+}
+
+// CredentialLinkParameter is the query parameter that [WithCredentialEcho] adds to
+// acceptance links.
+const CredentialLinkParameter = "sandboxCredential"
+
+// CredentialFingerprint returns what [WithCredentialEcho] puts into an answer for these
+// Authorization and X-Tenant values (the first of each, as sent): "cred:" and the first 16
+// hexadecimal digits of SHA-256(authorization + "\n" + tenant), nothing usable of the token.
+func CredentialFingerprint(authorization, tenant string) string {
+	sum := sha256.Sum256([]byte(authorization + "\n" + tenant))
+	return "cred:" + hex.EncodeToString(sum[:8])
+}
+
+// echoPayload returns payload with its internalIdentifier set to fp, or payload itself
+// when fp is empty.
+func echoPayload(payload []byte, fp string) []byte {
+	var m map[string]json.RawMessage
+	if fp == "" {
+		return payload
+	}
+	if err := json.Unmarshal(payload, &m); err != nil {
+		panic(err) // the samples are JSON objects: checked by buildCatalog
+	}
+	key := "internalIdentifier"
+	for k := range m {
+		if strings.EqualFold(k, key) {
+			key = k // keep the sample's casing
+		}
+	}
+	m[key], _ = json.Marshal(fp)
+	body, _ := json.Marshal(m) // raw messages from a valid document: cannot fail
+	return body
 }

@@ -1,7 +1,11 @@
 package sandbox
 
 import (
+	"cmp"
+	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -12,12 +16,14 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
 )
 
-// Server is the simulated CloudCockpit upstream. It implements [http.Handler]: serve it
-// at the root of an HTTP server (a [net/http/httptest.Server] in tests) and point the
-// REST client's base URL there. A Server is safe for concurrent use; its zero value is
-// not usable, build one with [New].
+// Server is the simulated CloudCockpit upstream, an [http.Handler] to serve at the root of
+// an HTTP server. It is safe for concurrent use; its zero value is not usable, build one
+// with [New].
 type Server struct {
 	latency  time.Duration
 	requests atomic.Int64
@@ -26,29 +32,38 @@ type Server struct {
 	echo     bool    // answers carry the credential fingerprint (see WithCredentialEcho)
 }
 
-var _ http.Handler = (*Server)(nil)
-
 // Option configures a [Server] built by [New].
 type Option func(*Server)
 
 // WithLatency makes the server wait d before it answers each request, imitating the
-// round trip to the real upstream. The wait ends early, with no answer written, when the
-// request's context is cancelled. The default is 0 (answer at once); a negative d is
-// treated as 0.
+// round trip to the real upstream; the wait ends, with no answer, when the request's
+// context is cancelled. The default is 0 (answer at once); a negative d is treated as 0.
 func WithLatency(d time.Duration) Option {
 	return func(s *Server) {
 		s.latency = max(d, 0)
 	}
 }
 
-// New returns a Server holding the sample data, configured by opts. By default it
-// answers at once; see [WithLatency].
+// New returns a Server holding the sample data, configured by opts.
 func New(opts ...Option) *Server {
 	s := &Server{data: loadCatalog()}
 	for _, opt := range opts {
 		opt(s)
 	}
 	return s
+}
+
+// Start serves a sandbox with the sample data (New()) on a loopback port and returns its
+// base URL and a function that stops it. cmd/server uses it for -sandbox.
+func Start(ctx context.Context) (baseURL string, stop func(), err error) {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("listen for the sandbox upstream: %w", err)
+	}
+	srv := &http.Server{Handler: New(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return "http://" + l.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
 // Requests returns how many HTTP requests the server has received, whatever it answered
@@ -58,24 +73,14 @@ func (s *Server) Requests() int64 {
 	return s.requests.Load()
 }
 
-// route identifies which upstream operation a path names.
-type route int
-
+// Property names of the upstream's parameters, as its envelopes name them.
 const (
-	routeUnknown route = iota
-	routeReseller
-	routeAcceptanceLink
-)
-
-// Property names of the upstream's parameters and headers, as its envelopes name them.
-const (
-	propTenant             = "X-Tenant"
 	propResellerID         = "resellerId"
 	propProviderInstanceID = "providerInstanceId"
 )
 
-// ServeHTTP answers one request as the CloudCockpit API would; see the package
-// documentation for the rules and their order.
+// ServeHTTP answers one request as the CloudCockpit API would, checks in the order
+// docs/sandbox.md gives.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	if s.latency > 0 {
@@ -88,96 +93,69 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.faults != nil && s.faults.inject(w, r) {
 		return
 	}
-
-	cid := r.Header.Get("X-Correlation-Id")
-	if cid == "" {
-		cid = uuid.NewString()
-	}
+	cid := cmp.Or(r.Header.Get(apierr.HeaderCorrelationID), uuid.NewString())
 	h := w.Header()
-	h.Set("X-Correlation-Id", cid)
-
-	rt, resellerID := parsePath(r.URL)
+	h.Set(apierr.HeaderCorrelationID, cid)
+	found, link, resellerID := route(r.URL)
 	switch {
-	case rt == routeUnknown:
+	case !found:
 		writeEnvelope(w, http.StatusNotFound, typeNotFound, "The requested resource was not found.", cid, nil)
 		return
 	case r.Method != http.MethodGet:
 		h.Set("Allow", http.MethodGet)
-		writeEnvelope(w, http.StatusMethodNotAllowed, typeMethodNotAllowed,
+		writeEnvelope(w, http.StatusMethodNotAllowed, "MethodNotAllowed",
 			"The request method "+r.Method+" is not supported for this resource.", cid, nil)
 		return
-	case !authorized(r.Header.Get("Authorization")):
+	case !authorized(r.Header.Get(apierr.HeaderAuthorization)):
 		// The spec documents no body for 401; ASP.NET's JWT handler sends this challenge.
 		h.Set("WWW-Authenticate", "Bearer")
 		h.Set("Content-Length", "0")
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
-
-	var fp string // the credential fingerprint to echo, if any
-	if s.echo {
-		fp = CredentialFingerprint(r.Header.Get("Authorization"), r.Header.Get("X-Tenant"))
-	}
-
-	errs := checkTenant(r.Header.Values("X-Tenant"))
+	errs := checkTenant(r.Header.Values(apierr.HeaderTenant))
 	var providerInstanceID string
-	if rt == routeAcceptanceLink {
+	if link {
 		q, _ := url.ParseQuery(r.URL.RawQuery) // a malformed pair is dropped, not a reason to reject
 		providerInstanceID, resellerID = queryValue(q, propProviderInstanceID), queryValue(q, propResellerID)
 		errs = checkID(errs, propProviderInstanceID, providerInstanceID, true)
 	}
-	errs = checkID(errs, propResellerID, resellerID, rt == routeReseller)
-	switch {
-	case len(errs) > 0:
-		writeEnvelope(w, http.StatusBadRequest, typeValidation, "One or more validation errors occurred.", cid, errs)
-	case rt == routeReseller:
-		s.serveReseller(w, cid, resellerID, fp)
-	default:
-		s.serveAcceptanceLink(w, cid, providerInstanceID, resellerID, fp)
-	}
-}
-
-func (s *Server) serveReseller(w http.ResponseWriter, cid, resellerID, fp string) {
-	r, ok := s.data[strings.ToLower(resellerID)]
-	if !ok {
-		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Reseller not found.", cid, nil)
+	errs = checkID(errs, propResellerID, resellerID, !link)
+	if len(errs) > 0 {
+		writeEnvelope(w, http.StatusBadRequest, "ValidationError", "One or more validation errors occurred.", cid, errs)
 		return
 	}
-	body := r.payload
-	if fp != "" {
-		var err error
-		if body, err = echoPayload(body, fp); err != nil {
-			panic(err) // the samples are JSON objects: checked by buildCatalog
-		}
+	var fp string // the credential fingerprint to echo, if any
+	if s.echo {
+		fp = CredentialFingerprint(r.Header.Get(apierr.HeaderAuthorization), r.Header.Get(apierr.HeaderTenant))
 	}
-	write(w, http.StatusOK, contentTypeJSON, body)
+	s.answer(w, cid, link, providerInstanceID, resellerID, fp)
 }
 
-func (s *Server) serveAcceptanceLink(w http.ResponseWriter, cid, providerInstanceID, resellerID, fp string) {
+// answer serves a valid request: a reseller's payload, or a provider instance's
+// acceptance link (for a reseller when resellerID is set).
+func (s *Server) answer(w http.ResponseWriter, cid string, link bool, providerInstanceID, resellerID, fp string) {
 	i := slices.IndexFunc(providerInstances, func(p providerInstance) bool {
 		return strings.EqualFold(p.id, providerInstanceID)
 	})
-	if i < 0 {
+	if link && i < 0 {
 		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Provider instance not found.", cid, nil)
 		return
 	}
-	p := providerInstances[i]
-	var reseller *sample
-	if resellerID != "" {
-		r, ok := s.data[strings.ToLower(resellerID)]
-		if !ok {
-			writeEnvelope(w, http.StatusNotFound, typeNotFound, "Reseller not found.", cid, nil)
-			return
-		}
-		reseller = &r.sample
-	}
-	link := acceptanceLink(p, reseller, fp)
-	if p.plainText {
-		write(w, http.StatusOK, contentTypePlain, []byte(link))
+	reseller, ok := s.data[strings.ToLower(resellerID)]
+	if !ok && resellerID != "" {
+		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Reseller not found.", cid, nil)
 		return
 	}
-	body, _ := json.Marshal(link) // a string always marshals, & escaped as \u0026 as System.Text.Json does
-	write(w, http.StatusOK, contentTypeJSON, body)
+	switch {
+	case !link:
+		write(w, http.StatusOK, contentTypeJSON, echoPayload(reseller.payload, fp))
+	case providerInstances[i].plainText:
+		write(w, http.StatusOK, contentTypePlain, []byte(acceptanceLink(providerInstances[i], reseller.sample, fp)))
+	default:
+		body, _ := json.Marshal(acceptanceLink(providerInstances[i], reseller.sample, fp)) // & becomes \u0026, as System.Text.Json writes it
+		write(w, http.StatusOK, contentTypeJSON, body)
+	}
 }
 
 // write sends an answer with its Content-Type and Content-Length.
@@ -189,6 +167,29 @@ func write(w http.ResponseWriter, code int, contentType string, body []byte) {
 	_, _ = w.Write(body) // the client has gone if this fails; nothing to do
 }
 
+// envelope is the upstream's error body, field for field and in the same order.
+type envelope struct {
+	StatusCode    int          `json:"statusCode"`
+	Type          string       `json:"type"`
+	Description   string       `json:"description"`
+	CorrelationID string       `json:"correlationId"`
+	Errors        []fieldError `json:"errors"`
+}
+
+// fieldError is one entry of an envelope's errors list.
+type fieldError struct {
+	PropertyName string   `json:"propertyName"`
+	Description  []string `json:"description"`
+}
+
+const typeNotFound = "NotFound"
+
+// writeEnvelope answers with an error envelope; errs may be nil (serialised as null).
+func writeEnvelope(w http.ResponseWriter, code int, typ, description, correlationID string, errs []fieldError) {
+	body, _ := json.Marshal(envelope{code, typ, description, correlationID, errs}) // only strings and ints: cannot fail
+	write(w, code, contentTypeJSON, body)
+}
+
 // The upstream's routes, matched case-insensitively and with one optional trailing
 // slash, as ASP.NET routing does.
 var (
@@ -196,22 +197,22 @@ var (
 	linkPath     = regexp.MustCompile(`(?i)^/v1/Customers/relationship-acceptance/?$`)
 )
 
-// parsePath matches a request path against the upstream's routes. For the reseller
-// route it also returns the (unescaped) resellerId segment.
-func parsePath(u *url.URL) (route, string) {
+// route matches a request path against the upstream's routes: link for the
+// acceptance-link route, otherwise the reseller route's (unescaped) resellerId segment.
+func route(u *url.URL) (found, link bool, resellerID string) {
 	p := u.EscapedPath()
 	if linkPath.MatchString(p) {
-		return routeAcceptanceLink, ""
+		return true, true, ""
 	}
 	m := resellerPath.FindStringSubmatch(p)
 	if m == nil {
-		return routeUnknown, ""
+		return false, false, ""
 	}
 	id, err := url.PathUnescape(m[1])
 	if err != nil {
 		id = m[1] // a malformed escape is kept as it came and fails the UUID check
 	}
-	return routeReseller, id
+	return true, false, id
 }
 
 // queryValue returns the first value of a query parameter whose name matches
@@ -241,7 +242,7 @@ func checkTenant(values []string) []fieldError {
 	default:
 		return nil
 	}
-	return []fieldError{{PropertyName: propTenant, Description: []string{problem}}}
+	return []fieldError{{apierr.HeaderTenant, []string{problem}}}
 }
 
 // checkID appends a violation to errs when id is missing (and required) or not a UUID.
@@ -249,11 +250,9 @@ func checkTenant(values []string) []fieldError {
 func checkID(errs []fieldError, property, id string, required bool) []fieldError {
 	switch {
 	case id == "" && required:
-		return append(errs, fieldError{PropertyName: property, Description: []string{
-			"The " + property + " field is required.",
-		}})
-	case id != "" && !isUUID(id):
-		return append(errs, fieldError{PropertyName: property, Description: []string{
+		return append(errs, fieldError{property, []string{"The " + property + " field is required."}})
+	case id != "" && !correlation.IsUUID(id):
+		return append(errs, fieldError{property, []string{
 			"The value is not valid for " + property + ": expected a GUID such as 00000000-0000-0000-0000-000000000000.",
 		}})
 	}
@@ -264,26 +263,17 @@ func checkID(errs []fieldError, property, id string, required bool) []fieldError
 // non-empty token; the scheme is case-insensitive (RFC 9110) and the token is not checked.
 func authorized(header string) bool {
 	scheme, token, ok := strings.Cut(header, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
 	token = strings.TrimLeft(token, " ")
-	return token != "" && !strings.ContainsAny(token, " \t")
+	return ok && strings.EqualFold(scheme, "Bearer") && token != "" && !strings.ContainsAny(token, " \t")
 }
 
 // domainName matches a DNS name with at least two labels of letters, digits and inner
 // hyphens, 1 to 63 characters each.
 var domainName = regexp.MustCompile(`^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
 
-// isDomain reports whether s looks like a DNS name such as portal.cloudcockpit.com
-// (see domainName): 253 characters at most, an optional trailing dot.
+// isDomain reports whether s looks like a DNS name such as portal.cloudcockpit.com:
+// 253 characters at most, an optional trailing dot.
 func isDomain(s string) bool {
 	s = strings.TrimSuffix(s, ".")
 	return len(s) <= 253 && domainName.MatchString(s)
-}
-
-// isUUID reports whether s is a UUID in its canonical 8-4-4-4-12 hexadecimal form, in
-// either case (the form the upstream documents and the facade sends).
-func isUUID(s string) bool {
-	return len(s) == 36 && uuid.Validate(s) == nil
 }
