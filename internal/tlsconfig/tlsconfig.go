@@ -1,13 +1,12 @@
-// Package tlsconfig builds the *tls.Config values of the facade from PEM
-// files: the server side of the gRPC and HTTP listeners (a certificate and
-// key, and optionally a client CA bundle that makes TLS mutual), and the
-// client side of the upstream connection (the system roots plus an optional
-// extra CA bundle).
+// Package tlsconfig builds the facade's *tls.Config values from PEM files: the
+// server side of the gRPC and HTTP listeners (a certificate and key, and
+// optionally a client CA bundle that makes TLS mutual), and the client side of
+// the upstream connection (the system roots plus an optional CA bundle).
 //
-// Every configuration it returns requires TLS 1.2 or later and leaves the
-// cipher suites and curves to Go's defaults, which only offer AEAD suites with
-// forward secrecy and follow Go's security updates. There is deliberately no
-// way to skip certificate verification. Errors name the file they concern.
+// Every configuration requires TLS 1.2 or later and leaves cipher suites and
+// curves to Go's defaults, which offer only AEAD suites with forward secrecy and
+// follow Go's security updates. There is deliberately no way to skip certificate
+// verification. Errors name the file they concern.
 package tlsconfig
 
 import (
@@ -17,7 +16,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"iter"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,30 +29,26 @@ var (
 	// GRPCNextProtos is what the gRPC listener offers: HTTP/2 only, as gRPC
 	// requires.
 	GRPCNextProtos = []string{"h2"}
-	// HTTPNextProtos is what the HTTP listener offers: HTTP/2, then
-	// HTTP/1.1.
+	// HTTPNextProtos is what the HTTP listener offers: HTTP/2, then HTTP/1.1.
 	HTTPNextProtos = []string{"h2", "http/1.1"}
 )
 
 // ServerFiles names the PEM files of a TLS listener.
 type ServerFiles struct {
-	// CertFile holds the server certificate, followed by any intermediate
-	// certificates. Required.
+	// CertFile holds the server certificate, then any intermediates. Required.
 	CertFile string
-	// KeyFile holds the private key of the certificate (PKCS #1, PKCS #8 or
-	// SEC 1). Required.
+	// KeyFile holds the certificate's private key (PKCS #1, PKCS #8 or SEC 1).
+	// Required.
 	KeyFile string
-	// ClientCAFile, when set, holds the CA certificates that client
-	// certificates must chain to: every client must then present a valid
-	// certificate (mutual TLS). Empty means no client certificate is asked
-	// for.
+	// ClientCAFile, when set, holds the CA certificates that every client must
+	// present a certificate chaining to (mutual TLS). Empty: no client
+	// certificate is asked for.
 	ClientCAFile string
 }
 
 // Server returns the configuration of a listener serving f's certificate,
-// offering nextProtos by ALPN (GRPCNextProtos or HTTPNextProtos). With
-// f.ClientCAFile set it requires and verifies a client certificate. The files
-// are read once, now.
+// offering nextProtos by ALPN (GRPCNextProtos or HTTPNextProtos). The files are
+// read once, now.
 func Server(f ServerFiles, nextProtos []string) (*tls.Config, error) {
 	if f.CertFile == "" || f.KeyFile == "" {
 		return nil, errors.New("a TLS listener needs both a certificate file and a key file")
@@ -69,11 +63,9 @@ func Server(f ServerFiles, nextProtos []string) (*tls.Config, error) {
 		NextProtos:   append([]string(nil), nextProtos...),
 	}
 	if f.ClientCAFile != "" {
-		pool, err := loadPool(f.ClientCAFile, "client CA", nil)
-		if err != nil {
+		if cfg.ClientCAs, err = loadPool(f.ClientCAFile, "client CA", x509.NewCertPool()); err != nil {
 			return nil, err
 		}
-		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
 	}
 	return cfg, nil
@@ -88,24 +80,22 @@ func Upstream(extraCAFile string) (*tls.Config, error) {
 	if extraCAFile == "" {
 		return cfg, nil // nil RootCAs: the system roots
 	}
-	system, err := x509.SystemCertPool()
+	system, err := x509.SystemCertPool() // a copy: adding to it changes no other pool
 	if err != nil {
 		// No system roots (an unusual platform or a scratch image without
 		// ca-certificates): trust only the extra CAs.
-		system = nil
+		system = x509.NewCertPool()
 	}
-	pool, err := loadPool(extraCAFile, "upstream CA", system)
-	if err != nil {
+	if cfg.RootCAs, err = loadPool(extraCAFile, "upstream CA", system); err != nil {
 		return nil, err
 	}
-	cfg.RootCAs = pool
 	return cfg, nil
 }
 
 // loadKeyPair reads and checks a certificate chain and its key, with errors
 // that say which file is wrong and how.
 func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
-	certPEM, err := readFile(certFile, "certificate")
+	certPEM, _, err := readCertificates(certFile, "certificate")
 	if err != nil {
 		return tls.Certificate{}, err
 	}
@@ -113,37 +103,25 @@ func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	if _, err := parseCertificates(certPEM, certFile, "certificate"); err != nil {
-		return tls.Certificate{}, err
-	}
 	if !hasPrivateKey(keyPEM) {
 		return tls.Certificate{}, fmt.Errorf("TLS key file %s holds no PEM private key block", keyFile)
 	}
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		if strings.Contains(err.Error(), "does not match") {
-			return tls.Certificate{}, fmt.Errorf("TLS key file %s does not match the certificate in %s", keyFile, certFile)
-		}
+	switch {
+	case err != nil && strings.Contains(err.Error(), "does not match"):
+		return tls.Certificate{}, fmt.Errorf("TLS key file %s does not match the certificate in %s", keyFile, certFile)
+	case err != nil:
 		return tls.Certificate{}, fmt.Errorf("TLS key file %s (certificate %s): %w", keyFile, certFile, err)
 	}
 	return cert, nil
 }
 
-// loadPool reads a CA bundle into a copy of base (a new pool when base is
-// nil). An empty bundle, or one without a certificate, is an error: trusting
-// nothing is never what the operator meant.
-func loadPool(file, what string, base *x509.CertPool) (*x509.CertPool, error) {
-	data, err := readFile(file, what)
+// loadPool adds the certificates of a CA bundle to pool. A bundle without a
+// certificate is an error: trusting nothing is never what the operator meant.
+func loadPool(file, what string, pool *x509.CertPool) (*x509.CertPool, error) {
+	_, certs, err := readCertificates(file, what)
 	if err != nil {
 		return nil, err
-	}
-	certs, err := parseCertificates(data, file, what)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if base != nil {
-		pool = base.Clone()
 	}
 	for _, c := range certs {
 		pool.AddCert(c)
@@ -163,43 +141,39 @@ func readFile(file, what string) ([]byte, error) {
 	return data, nil
 }
 
-// parseCertificates returns every CERTIFICATE block of data, parsed. It
-// fails when there is none or one does not parse.
-func parseCertificates(data []byte, file, what string) ([]*x509.Certificate, error) {
+// readCertificates reads a file and parses its CERTIFICATE blocks. It fails when
+// there is none or one does not parse.
+func readCertificates(file, what string) ([]byte, []*x509.Certificate, error) {
+	data, err := readFile(file, what)
+	if err != nil {
+		return nil, nil, err
+	}
 	var certs []*x509.Certificate
-	for block := range pemBlocks(data) {
+	for block, rest := pem.Decode(data); block != nil; block, rest = pem.Decode(rest) {
 		if block.Type != "CERTIFICATE" {
 			continue
 		}
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("TLS %s file %s: certificate %d: %w", what, file, len(certs)+1, err)
+			return nil, nil, fmt.Errorf("TLS %s file %s: certificate %d: %w", what, file, len(certs)+1, err)
 		}
 		certs = append(certs, c)
 	}
 	if len(certs) == 0 {
-		return nil, fmt.Errorf("TLS %s file %s holds no PEM CERTIFICATE block", what, file)
+		return nil, nil, fmt.Errorf("TLS %s file %s holds no PEM CERTIFICATE block", what, file)
 	}
-	return certs, nil
+	return data, certs, nil
 }
 
 // hasPrivateKey reports whether data holds a PEM block of a private key
 // ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY").
 func hasPrivateKey(data []byte) bool {
-	for block := range pemBlocks(data) {
-		if block.Type == "PRIVATE KEY" || strings.HasSuffix(block.Type, " PRIVATE KEY") {
+	for block, rest := pem.Decode(data); block != nil; block, rest = pem.Decode(rest) {
+		if strings.HasSuffix(block.Type, "PRIVATE KEY") {
 			return true
 		}
 	}
 	return false
-}
-
-// pemBlocks yields the PEM blocks of data, in order.
-func pemBlocks(data []byte) iter.Seq[*pem.Block] {
-	return func(yield func(*pem.Block) bool) {
-		for block, rest := pem.Decode(data); block != nil && yield(block); block, rest = pem.Decode(rest) {
-		}
-	}
 }
 
 // ClientIdentity returns the identity of the client's verified certificate
