@@ -6,7 +6,6 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"net/url"
 	"slices"
@@ -108,49 +107,24 @@ const (
 	contentTypeHTML  = "text/html; charset=utf-8"
 )
 
-// loadCatalog runs once per process; the embedded data cannot change, so a failure is a
-// programming error caught by the package's tests.
+// loadCatalog reads and compacts the payloads once per process. The embedded data
+// cannot change, so a failure is a programming error caught by the package's tests,
+// which also check that each payload has the id it is served for.
 var loadCatalog = sync.OnceValue(func() catalog {
-	c, err := buildCatalog()
-	if err != nil {
-		panic("sandbox: " + err.Error())
-	}
-	return c
-})
-
-func buildCatalog() (catalog, error) {
 	c := catalog{}
 	for _, s := range samples {
-		raw, err := dataFS.ReadFile("data/" + s.file)
-		if err != nil {
-			return nil, err
-		}
 		var buf bytes.Buffer
-		if err := json.Compact(&buf, raw); err != nil {
-			return nil, fmt.Errorf("data/%s: %w", s.file, err)
+		raw, err := dataFS.ReadFile("data/" + s.file)
+		if err == nil {
+			err = json.Compact(&buf, raw)
 		}
-		if err := checkPayloadID(buf.Bytes(), s.id); err != nil {
-			return nil, fmt.Errorf("data/%s: %w", s.file, err)
+		if err != nil {
+			panic("sandbox: data/" + s.file + ": " + err.Error())
 		}
 		c[s.id] = loaded{s, buf.Bytes()}
 	}
-	return c, nil
-}
-
-// checkPayloadID makes sure a payload describes the reseller it is served for, whatever the
-// casing of its "id" property (encoding/json matches names case-insensitively).
-func checkPayloadID(payload []byte, want string) error {
-	var p struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return err
-	}
-	if !strings.EqualFold(p.ID, want) {
-		return fmt.Errorf("id is %q, want %s", p.ID, want)
-	}
-	return nil
-}
+	return c
+})
 
 // acceptanceLink is the Microsoft Partner Center invitation a provider instance answers:
 // its own CSP link when s is the zero sample, otherwise the indirect reseller link of s.

@@ -15,31 +15,25 @@ import (
 
 // FaultKind is one way in which a server built with [WithFaults] fails a request, each
 // imitating what the upstream, or the Azure front door and proxies in front of it, does
-// at times. The answers of the kinds that answer are front-door pages, never error
-// envelopes.
+// at times (docs/sandbox.md lists them). The kinds that answer send a front door's or a
+// proxy's page, never an error envelope.
 type FaultKind int
 
 const (
-	// FaultUnavailable answers 503 with Retry-After: 0 and an HTML page, as an
-	// overloaded App Service does.
+	// FaultUnavailable answers 503 with Retry-After: 0 (an overloaded App Service).
 	FaultUnavailable FaultKind = iota + 1
-	// FaultBadGateway answers 502 with an HTML page and no Retry-After, as a gateway
-	// does when the API is unreachable.
+	// FaultBadGateway answers 502 with no Retry-After (a gateway that cannot reach the API).
 	FaultBadGateway
-	// FaultRateLimited answers 429 with Retry-After: 1 and API Management's JSON body,
-	// which is not an error envelope.
+	// FaultRateLimited answers 429 with Retry-After: 1 and API Management's JSON body.
 	FaultRateLimited
 	// FaultDrop closes the connection without answering (the client sees EOF).
 	FaultDrop
-	// FaultReset starts a 200 answer announcing its full Content-Length, then resets
-	// the connection (TCP RST) mid-body.
+	// FaultReset starts a 200 answer and resets the connection (TCP RST) mid-body.
 	FaultReset
-	// FaultSlow answers normally after an extra 200 to 500 ms drawn from the fault
-	// seed, on top of any [WithLatency]. It counts as a fault.
+	// FaultSlow answers normally after an extra 200 to 500 ms, on top of any [WithLatency].
 	FaultSlow
-	// FaultHTMLOK answers 200 with an HTML page where JSON was expected, as a
-	// misconfigured proxy does. A client should not retry it, so it is not among
-	// [DefaultFaultKinds].
+	// FaultHTMLOK answers 200 with an HTML page (a misconfigured proxy); a client should
+	// not retry it, so it is not among [DefaultFaultKinds].
 	FaultHTMLOK
 
 	faultKindEnd // one past the last kind
