@@ -1,7 +1,7 @@
 // Package correlation owns the correlation id of a call: it reads the caller's
-// `x-correlation-id` metadata, generates a UUID when there is none, returns it
-// to the caller in the response header metadata, and carries it in the
-// context for the upstream request, the error details and every log line.
+// x-correlation-id, generates a UUID when there is none, returns the id in the
+// response header metadata and carries it in the context for the upstream
+// request, the error details and every log line.
 package correlation
 
 import (
@@ -17,13 +17,11 @@ import (
 
 // ID is the correlation id of one call.
 type ID struct {
-	// Value is the id used for the call: the caller's when it sent a valid
+	// Value is the id used for the call: the caller's when it sent one valid
 	// UUID, a generated UUID otherwise.
 	Value string
-	// Rejected holds what the caller sent, joined by commas, when it was not
-	// a valid UUID or was sent more than once; empty when the caller's value
-	// was used or none was sent. Validation reports it as an invalid
-	// argument.
+	// Rejected is what the caller sent, joined by commas, when that was not
+	// one valid UUID; empty when the caller's value was used or none was sent.
 	Rejected string
 }
 
@@ -54,16 +52,12 @@ func Ensure(ctx context.Context) (context.Context, ID) {
 
 // Resolve returns the correlation id of a call whose caller sent vals (the
 // values of its x-correlation-id metadata or X-Correlation-Id header): the
-// caller's when it sent exactly one UUID, a new UUID otherwise, with what
-// the caller sent in Rejected when that was not nothing.
+// caller's when it sent exactly one UUID, a new UUID otherwise.
 func Resolve(vals []string) ID {
-	switch {
-	case len(vals) == 1 && IsUUID(vals[0]):
+	if len(vals) == 1 && IsUUID(vals[0]) {
 		return ID{Value: vals[0]}
-	case len(vals) == 0 || (len(vals) == 1 && vals[0] == ""):
-		return ID{Value: uuid.NewString()}
 	}
-	return ID{Value: uuid.NewString(), Rejected: strings.Join(vals, ",")}
+	return ID{Value: uuid.NewString(), Rejected: strings.Join(vals, ",")} // "" when nothing was sent
 }
 
 // UnaryServerInterceptor establishes the correlation id before the handler and
