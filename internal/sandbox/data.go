@@ -57,13 +57,14 @@ const SampleTenant = "portal.cloudcockpit.com"
 //go:embed data/*.json
 var dataFS embed.FS
 
-// sample is one sample reseller: its payload file, and what acceptance links need that
-// the payload does not hold.
+// sample is one sample reseller: its payload, and what acceptance links need that the
+// payload does not hold.
 type sample struct {
 	id       string
-	file     string
+	file     string // in data/
 	tenantID string // the reseller's Microsoft Entra tenant, partnerId in indirect links
 	mpnID    string // the reseller's primary MPN id, msppId in indirect links
+	payload  []byte // the file, compacted; set by loadCatalog
 }
 
 var samples = []sample{
@@ -91,14 +92,8 @@ func Resellers() []string {
 	return slices.Sorted(maps.Keys(loadCatalog()))
 }
 
-// catalog holds the samples with their compacted payloads, by lower-case reseller id.
-type catalog map[string]loaded
-
-// loaded is a sample with its payload.
-type loaded struct {
-	sample
-	payload []byte
-}
+// catalog holds the samples with their payloads, by lower-case reseller id.
+type catalog map[string]sample
 
 // Content types of the answers.
 const (
@@ -121,7 +116,8 @@ var loadCatalog = sync.OnceValue(func() catalog {
 		if err != nil {
 			panic("sandbox: data/" + s.file + ": " + err.Error())
 		}
-		c[s.id] = loaded{s, buf.Bytes()}
+		s.payload = buf.Bytes()
+		c[s.id] = s
 	}
 	return c
 })
@@ -142,13 +138,10 @@ func acceptanceLink(p providerInstance, s sample, fp string) string {
 }
 
 // WithCredentialEcho makes every 200 answer carry [CredentialFingerprint] of the
-// request's Authorization and X-Tenant, so that a test can prove that each caller got an
-// answer made for its own credentials (for example that a facade sharing one upstream
-// request between identical calls never shares it between different credentials). A
-// reseller's internalIdentifier (in the sample's casing; added when absent) becomes the
-// fingerprint, and the payload's top-level properties are re-serialised sorted by name;
-// an acceptance link gets CredentialLinkParameter before its fragment. By default
-// answers carry no fingerprint.
+// request's credentials, as docs/sandbox.md describes, so that a test can prove that each
+// caller got an answer made for its own credentials (a facade that shares one upstream
+// request between identical calls must never share it between different credentials).
+// By default answers carry no fingerprint.
 func WithCredentialEcho() Option {
 	return func(s *Server) {
 		s.echo = true
@@ -167,8 +160,9 @@ func CredentialFingerprint(authorization, tenant string) string {
 	return "cred:" + hex.EncodeToString(sum[:8])
 }
 
-// echoPayload returns payload with its internalIdentifier set to fp, or payload itself
-// when fp is empty.
+// echoPayload returns payload with its internalIdentifier (in the sample's casing, added
+// when absent) set to fp and its properties sorted by name, or payload itself when fp is
+// empty.
 func echoPayload(payload []byte, fp string) []byte {
 	var m map[string]json.RawMessage
 	if fp == "" {
@@ -180,7 +174,7 @@ func echoPayload(payload []byte, fp string) []byte {
 	key := "internalIdentifier"
 	for k := range m {
 		if strings.EqualFold(k, key) {
-			key = k // keep the sample's casing
+			key = k
 		}
 	}
 	m[key], _ = json.Marshal(fp)

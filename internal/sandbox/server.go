@@ -151,9 +151,9 @@ func (s *Server) answer(w http.ResponseWriter, cid string, link bool, providerIn
 	case !link:
 		write(w, http.StatusOK, contentTypeJSON, echoPayload(reseller.payload, fp))
 	case providerInstances[i].plainText:
-		write(w, http.StatusOK, contentTypePlain, []byte(acceptanceLink(providerInstances[i], reseller.sample, fp)))
+		write(w, http.StatusOK, contentTypePlain, []byte(acceptanceLink(providerInstances[i], reseller, fp)))
 	default:
-		body, _ := json.Marshal(acceptanceLink(providerInstances[i], reseller.sample, fp)) // & becomes \u0026, as System.Text.Json writes it
+		body, _ := json.Marshal(acceptanceLink(providerInstances[i], reseller, fp)) // & becomes \u0026, as System.Text.Json writes it
 		write(w, http.StatusOK, contentTypeJSON, body)
 	}
 }
