@@ -19,6 +19,7 @@ import (
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
 
 // Server is the simulated CloudCockpit upstream, an [http.Handler] to serve at the root of
@@ -167,26 +168,14 @@ func write(w http.ResponseWriter, code int, contentType string, body []byte) {
 	_, _ = w.Write(body) // the client has gone if this fails; nothing to do
 }
 
-// envelope is the upstream's error body, field for field and in the same order.
-type envelope struct {
-	StatusCode    int          `json:"statusCode"`
-	Type          string       `json:"type"`
-	Description   string       `json:"description"`
-	CorrelationID string       `json:"correlationId"`
-	Errors        []fieldError `json:"errors"`
-}
-
-// fieldError is one entry of an envelope's errors list.
-type fieldError struct {
-	PropertyName string   `json:"propertyName"`
-	Description  []string `json:"description"`
-}
-
 const typeNotFound = "NotFound"
 
-// writeEnvelope answers with an error envelope; errs may be nil (serialised as null).
-func writeEnvelope(w http.ResponseWriter, code int, typ, description, correlationID string, errs []fieldError) {
-	body, _ := json.Marshal(envelope{code, typ, description, correlationID, errs}) // only strings and ints: cannot fail
+// writeEnvelope answers with an error envelope, rest.Envelope being the upstream's;
+// errs may be nil (serialised as null).
+func writeEnvelope(w http.ResponseWriter, code int, typ, description, correlationID string, errs []rest.PropertyError) {
+	body, _ := json.Marshal(rest.Envelope{ // only strings and ints: cannot fail
+		StatusCode: code, Type: typ, Description: description, CorrelationID: correlationID, Errors: errs,
+	})
 	write(w, code, contentTypeJSON, body)
 }
 
@@ -230,33 +219,34 @@ func queryValue(q url.Values, name string) string {
 }
 
 // checkTenant validates the X-Tenant header values.
-func checkTenant(values []string) []fieldError {
-	var problem string
+func checkTenant(values []string) []rest.PropertyError {
 	switch {
 	case len(values) == 0 || strings.TrimSpace(values[0]) == "":
-		problem = "The X-Tenant header is required."
+		return violation(nil, apierr.HeaderTenant, "The X-Tenant header is required.")
 	case len(values) > 1:
-		problem = "The X-Tenant header must be sent once."
+		return violation(nil, apierr.HeaderTenant, "The X-Tenant header must be sent once.")
 	case !isDomain(strings.TrimSpace(values[0])):
-		problem = "The X-Tenant header must be the portal domain of a tenant, such as " + SampleTenant + "."
-	default:
-		return nil
+		return violation(nil, apierr.HeaderTenant, "The X-Tenant header must be the portal domain of a tenant, such as "+SampleTenant+".")
 	}
-	return []fieldError{{apierr.HeaderTenant, []string{problem}}}
+	return nil
 }
 
 // checkID appends a violation to errs when id is missing (and required) or not a UUID.
 // The value is not echoed: callers may send anything, and envelopes reach logs.
-func checkID(errs []fieldError, property, id string, required bool) []fieldError {
+func checkID(errs []rest.PropertyError, property, id string, required bool) []rest.PropertyError {
 	switch {
 	case id == "" && required:
-		return append(errs, fieldError{property, []string{"The " + property + " field is required."}})
+		return violation(errs, property, "The "+property+" field is required.")
 	case id != "" && !correlation.IsUUID(id):
-		return append(errs, fieldError{property, []string{
-			"The value is not valid for " + property + ": expected a GUID such as 00000000-0000-0000-0000-000000000000.",
-		}})
+		return violation(errs, property, "The value is not valid for "+property+
+			": expected a GUID such as 00000000-0000-0000-0000-000000000000.")
 	}
 	return errs
+}
+
+// violation appends to errs that property has problem.
+func violation(errs []rest.PropertyError, property, problem string) []rest.PropertyError {
+	return append(errs, rest.PropertyError{PropertyName: property, Description: []string{problem}})
 }
 
 // authorized reports whether an Authorization header value is "Bearer <token>" with a
