@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -9,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -155,9 +155,10 @@ func WithFaults(rate float64, seed int64, kinds ...FaultKind) Option {
 		s.faults = nil
 		if rate > 0 && len(valid) > 0 { // rate > 0 is false for NaN
 			s.faults = &faults{
-				rate:  min(rate, 1),
-				kinds: valid,
-				rng:   rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15)), //nolint:gosec // G115: the seed's bits, reinterpreted
+				rate:   min(rate, 1),
+				kinds:  valid,
+				counts: map[FaultKind]int64{},
+				rng:    rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15)), //nolint:gosec // G115: the seed's bits, reinterpreted
 			}
 		}
 	}
@@ -167,16 +168,12 @@ func WithFaults(rate float64, seed int64, kinds ...FaultKind) Option {
 // was built; kinds it never injected are absent, and it is empty without [WithFaults].
 // The caller owns the map.
 func (s *Server) Faults() map[FaultKind]int64 {
-	out := make(map[FaultKind]int64)
 	if s.faults == nil {
-		return out
+		return map[FaultKind]int64{}
 	}
-	for k := FaultKind(1); k < faultKindEnd; k++ {
-		if n := s.faults.counts[k].Load(); n > 0 {
-			out[k] = n
-		}
-	}
-	return out
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	return maps.Clone(s.faults.counts)
 }
 
 // Bounds of the extra delay of FaultSlow.
@@ -190,10 +187,9 @@ type faults struct {
 	rate  float64
 	kinds []FaultKind
 
-	mu  sync.Mutex // guards rng: rand.Rand is not safe for concurrent use
-	rng *rand.Rand
-
-	counts [faultKindEnd]atomic.Int64
+	mu     sync.Mutex // guards rng (rand.Rand is not safe for concurrent use) and counts
+	rng    *rand.Rand
+	counts map[FaultKind]int64
 }
 
 // draw decides whether the next request fails, and how; delay is set for FaultSlow.
@@ -204,6 +200,7 @@ func (f *faults) draw() (kind FaultKind, delay time.Duration) {
 		return 0, 0
 	}
 	kind = f.kinds[f.rng.IntN(len(f.kinds))]
+	f.counts[kind]++
 	if kind == FaultSlow {
 		delay = slowMin + time.Duration(f.rng.Int64N(int64(slowMax-slowMin)))
 	}
@@ -218,7 +215,6 @@ func (f *faults) inject(w http.ResponseWriter, r *http.Request) bool {
 	if kind == 0 {
 		return false
 	}
-	f.counts[kind].Add(1)
 	switch kind {
 	case FaultSlow:
 		select {
