@@ -35,10 +35,8 @@ func FromContext(ctx context.Context) (ID, bool) {
 }
 
 // Ensure returns the call's correlation id and a context that carries it. The
-// first call for an incoming gRPC context reads the metadata, generates an id
-// when needed and sends it to the caller as response header metadata; later
-// calls return the stored id. Ensure never fails: an invalid caller value is
-// replaced and reported in ID.Rejected.
+// first call for an incoming gRPC context resolves the id (see Resolve) and sends
+// it to the caller as response header metadata; later calls return the stored id.
 func Ensure(ctx context.Context) (context.Context, ID) {
 	if id, ok := FromContext(ctx); ok {
 		return ctx, id
@@ -69,10 +67,9 @@ func UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	}
 }
 
-// IsUUID reports whether s is a UUID in its canonical textual form
-// (8-4-4-4-12 hexadecimal digits, either case). Braces, URN prefixes and
-// other forms that uuid.Parse accepts are rejected, so the value can be
-// placed in a URL or header unchanged.
+// IsUUID reports whether s is a UUID in its canonical 8-4-4-4-12 form, in either
+// case; the other forms uuid.Parse accepts are rejected, so that the value can
+// be placed in a URL or header unchanged.
 func IsUUID(s string) bool {
 	return len(s) == 36 && uuid.Validate(s) == nil
 }

@@ -22,13 +22,11 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
 
-// Server is the simulated CloudCockpit upstream, an [http.Handler] to serve at the root of
-// an HTTP server. It is safe for concurrent use; its zero value is not usable, build one
-// with [New].
+// Server is the simulated upstream, an [http.Handler] to serve at the root of an HTTP
+// server; safe for concurrent use. Its zero value is not usable: build one with [New].
 type Server struct {
 	latency  time.Duration
 	requests atomic.Int64
-	data     catalog
 	faults   *faults // nil: no fault injection (see WithFaults)
 	echo     bool    // answers carry the credential fingerprint (see WithCredentialEcho)
 }
@@ -47,7 +45,7 @@ func WithLatency(d time.Duration) Option {
 
 // New returns a Server holding the sample data, configured by opts.
 func New(opts ...Option) *Server {
-	s := &Server{data: loadCatalog()}
+	s := &Server{}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -68,8 +66,7 @@ func Start(ctx context.Context) (baseURL string, stop func(), err error) {
 }
 
 // Requests returns how many HTTP requests the server has received, whatever it answered
-// (including 401, 404 and requests abandoned during the latency). Tests use it to assert
-// that a call was answered without reaching the upstream.
+// (401, 404 and requests abandoned during the latency included).
 func (s *Server) Requests() int64 {
 	return s.requests.Load()
 }
@@ -143,7 +140,7 @@ func (s *Server) answer(w http.ResponseWriter, cid string, link bool, providerIn
 		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Provider instance not found.", cid, nil)
 		return
 	}
-	reseller, ok := s.data[strings.ToLower(resellerID)]
+	reseller, ok := loadCatalog()[strings.ToLower(resellerID)]
 	if !ok && resellerID != "" {
 		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Reseller not found.", cid, nil)
 		return
@@ -179,23 +176,16 @@ func writeEnvelope(w http.ResponseWriter, code int, typ, description, correlatio
 	write(w, code, contentTypeJSON, body)
 }
 
-// The upstream's routes, matched case-insensitively and with one optional trailing
-// slash, as ASP.NET routing does.
-var (
-	resellerPath = regexp.MustCompile(`(?i)^/v1/Resellers/([^/]+)/?$`)
-	linkPath     = regexp.MustCompile(`(?i)^/v1/Customers/relationship-acceptance/?$`)
-)
+// routes matches the upstream's two routes case-insensitively and with one optional
+// trailing slash, as ASP.NET routing does; the first group is the reseller route's id.
+var routes = regexp.MustCompile(`(?i)^/v1/(?:Resellers/([^/]+)|Customers/relationship-acceptance)/?$`)
 
 // route matches a request path against the upstream's routes: link for the
 // acceptance-link route, otherwise the reseller route's (unescaped) resellerId segment.
 func route(u *url.URL) (found, link bool, resellerID string) {
-	p := u.EscapedPath()
-	if linkPath.MatchString(p) {
-		return true, true, ""
-	}
-	m := resellerPath.FindStringSubmatch(p)
-	if m == nil {
-		return false, false, ""
+	m := routes.FindStringSubmatch(u.EscapedPath())
+	if m == nil || m[1] == "" {
+		return m != nil, m != nil, "" // no route, or the acceptance-link route
 	}
 	id, err := url.PathUnescape(m[1])
 	if err != nil {
