@@ -39,8 +39,7 @@ const (
 	SpecProviderInstanceID = "cb3cd15b-1d6e-45be-b493-c71549cbfd87"
 	// PlainTextProviderInstanceID answers its link as text/plain.
 	PlainTextProviderInstanceID = "8a6e0f3d-2b4c-4d1e-9f7a-5c3b1e0d2a94"
-	// UnknownProviderInstanceID is a well-formed id no sample uses: 404 "Provider
-	// instance not found.".
+	// UnknownProviderInstanceID is a well-formed id no sample uses: 404.
 	UnknownProviderInstanceID = "88888888-8888-4888-8888-888888888888"
 	// SpecProviderTenantID is the Microsoft Entra tenant of SpecProviderInstanceID.
 	SpecProviderTenantID = "3f8e2a61-9c4d-4b7e-8a15-d2c6f0b9e347"
@@ -92,9 +91,6 @@ func Resellers() []string {
 	return slices.Sorted(maps.Keys(loadCatalog()))
 }
 
-// catalog holds the samples with their payloads, by lower-case reseller id.
-type catalog map[string]sample
-
 // Content types of the answers.
 const (
 	contentTypeJSON  = "application/json; charset=utf-8"
@@ -102,11 +98,12 @@ const (
 	contentTypeHTML  = "text/html; charset=utf-8"
 )
 
-// loadCatalog reads and compacts the payloads once per process. The embedded data
+// loadCatalog reads and compacts the payloads once per process, and returns the samples
+// with their payloads by lower-case reseller id. The embedded data
 // cannot change, so a failure is a programming error caught by the package's tests,
 // which also check that each payload has the id it is served for.
-var loadCatalog = sync.OnceValue(func() catalog {
-	c := catalog{}
+var loadCatalog = sync.OnceValue(func() map[string]sample {
+	c := map[string]sample{}
 	for _, s := range samples {
 		var buf bytes.Buffer
 		raw, err := dataFS.ReadFile("data/" + s.file)

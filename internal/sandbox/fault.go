@@ -108,7 +108,12 @@ func ParseFaultKinds(s string) ([]FaultKind, error) {
 		default:
 			k := FaultKind(slices.IndexFunc(faultTable[:], func(f fault) bool { return f.name == name }))
 			if !k.valid() {
-				return nil, fmt.Errorf("unknown fault kind %q (want a comma-separated list of %s, default or all)", name, joinNames())
+				var names []string
+				for _, f := range faultTable[1:] {
+					names = append(names, f.name)
+				}
+				return nil, fmt.Errorf("unknown fault kind %q (want a comma-separated list of %s, default or all)",
+					name, strings.Join(names, ", "))
 			}
 			add = []FaultKind{k}
 		}
@@ -120,15 +125,6 @@ func ParseFaultKinds(s string) ([]FaultKind, error) {
 		}
 	}
 	return kinds, nil
-}
-
-// joinNames lists the kinds' names, comma-separated.
-func joinNames() string {
-	names := make([]string, 0, faultKindEnd-1)
-	for _, k := range AllFaultKinds() {
-		names = append(names, k.String())
-	}
-	return strings.Join(names, ", ")
 }
 
 // WithFaults makes the server fail a share rate (0 to 1) of its requests, after the
@@ -217,12 +213,7 @@ func (f *faults) inject(w http.ResponseWriter, r *http.Request) bool {
 	}
 	switch kind {
 	case FaultSlow:
-		select {
-		case <-time.After(delay):
-			return false
-		case <-r.Context().Done():
-			return true // the client has gone: nothing to answer
-		}
+		return !sleep(r.Context(), delay) // answer as usual, unless the client has gone
 	case FaultDrop:
 		hijack(w, "")
 	case FaultReset:

@@ -81,12 +81,8 @@ const (
 // docs/sandbox.md gives.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
-	if s.latency > 0 {
-		select {
-		case <-time.After(s.latency):
-		case <-r.Context().Done():
-			return
-		}
+	if s.latency > 0 && !sleep(r.Context(), s.latency) {
+		return
 	}
 	if s.faults != nil && s.faults.inject(w, r) {
 		return
@@ -153,6 +149,16 @@ func (s *Server) answer(w http.ResponseWriter, cid string, link bool, providerIn
 	default:
 		body, _ := json.Marshal(acceptanceLink(providerInstances[i], reseller, fp)) // & becomes \u0026, as System.Text.Json writes it
 		write(w, http.StatusOK, contentTypeJSON, body)
+	}
+}
+
+// sleep waits d, and reports false when ctx ends first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-time.After(d):
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
