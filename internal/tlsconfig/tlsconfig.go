@@ -1,7 +1,5 @@
 // Package tlsconfig builds the facade's *tls.Config values from PEM files: the
-// server side of the gRPC and HTTP listeners (a certificate and key, and
-// optionally a client CA bundle that makes TLS mutual), and the client side of
-// the upstream connection (the system roots plus an optional CA bundle).
+// gRPC and HTTP listeners' and the upstream connection's.
 //
 // Every configuration requires TLS 1.2 or later and leaves cipher suites and
 // curves to Go's defaults, which offer only AEAD suites with forward secrecy and
@@ -63,10 +61,10 @@ func Server(f ServerFiles, nextProtos []string) (*tls.Config, error) {
 		NextProtos:   append([]string(nil), nextProtos...),
 	}
 	if f.ClientCAFile != "" {
-		if cfg.ClientCAs, err = loadPool(f.ClientCAFile, "client CA", x509.NewCertPool()); err != nil {
+		cfg.ClientCAs, cfg.ClientAuth = x509.NewCertPool(), tls.RequireAndVerifyClientCert
+		if _, err := readCertificates(f.ClientCAFile, "client CA", cfg.ClientCAs); err != nil {
 			return nil, err
 		}
-		cfg.ClientAuth = tls.RequireAndVerifyClientCert
 	}
 	return cfg, nil
 }
@@ -80,22 +78,23 @@ func Upstream(extraCAFile string) (*tls.Config, error) {
 	if extraCAFile == "" {
 		return cfg, nil // nil RootCAs: the system roots
 	}
-	system, err := x509.SystemCertPool() // a copy: adding to it changes no other pool
+	pool, err := x509.SystemCertPool() // a copy: adding to it changes no other pool
 	if err != nil {
 		// No system roots (an unusual platform or a scratch image without
 		// ca-certificates): trust only the extra CAs.
-		system = x509.NewCertPool()
+		pool = x509.NewCertPool()
 	}
-	if cfg.RootCAs, err = loadPool(extraCAFile, "upstream CA", system); err != nil {
+	if _, err := readCertificates(extraCAFile, "upstream CA", pool); err != nil {
 		return nil, err
 	}
+	cfg.RootCAs = pool
 	return cfg, nil
 }
 
 // loadKeyPair reads and checks a certificate chain and its key, with errors
 // that say which file is wrong and how.
 func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
-	certPEM, _, err := readCertificates(certFile, "certificate")
+	certPEM, err := readCertificates(certFile, "certificate", nil)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
@@ -116,19 +115,6 @@ func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	return cert, nil
 }
 
-// loadPool adds the certificates of a CA bundle to pool. A bundle without a
-// certificate is an error: trusting nothing is never what the operator meant.
-func loadPool(file, what string, pool *x509.CertPool) (*x509.CertPool, error) {
-	_, certs, err := readCertificates(file, what)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range certs {
-		pool.AddCert(c)
-	}
-	return pool, nil
-}
-
 // readFile reads one of the configured files; an empty file is an error.
 func readFile(file, what string) ([]byte, error) {
 	data, err := os.ReadFile(filepath.Clean(file))
@@ -141,28 +127,32 @@ func readFile(file, what string) ([]byte, error) {
 	return data, nil
 }
 
-// readCertificates reads a file and parses its CERTIFICATE blocks. It fails when
-// there is none or one does not parse.
-func readCertificates(file, what string) ([]byte, []*x509.Certificate, error) {
+// readCertificates reads a file, parses its CERTIFICATE blocks and adds them to
+// pool unless it is nil. A file without a certificate is an error: a CA bundle
+// that trusts nothing is never what the operator meant.
+func readCertificates(file, what string, pool *x509.CertPool) ([]byte, error) {
 	data, err := readFile(file, what)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var certs []*x509.Certificate
+	n := 0
 	for block, rest := pem.Decode(data); block != nil; block, rest = pem.Decode(rest) {
 		if block.Type != "CERTIFICATE" {
 			continue
 		}
+		n++
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
-			return nil, nil, fmt.Errorf("TLS %s file %s: certificate %d: %w", what, file, len(certs)+1, err)
+			return nil, fmt.Errorf("TLS %s file %s: certificate %d: %w", what, file, n, err)
 		}
-		certs = append(certs, c)
+		if pool != nil {
+			pool.AddCert(c)
+		}
 	}
-	if len(certs) == 0 {
-		return nil, nil, fmt.Errorf("TLS %s file %s holds no PEM CERTIFICATE block", what, file)
+	if n == 0 {
+		return nil, fmt.Errorf("TLS %s file %s holds no PEM CERTIFICATE block", what, file)
 	}
-	return data, certs, nil
+	return data, nil
 }
 
 // hasPrivateKey reports whether data holds a PEM block of a private key
