@@ -115,33 +115,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		errs = checkID(errs, propProviderInstanceID, providerInstanceID, true)
 	}
 	errs = checkID(errs, propResellerID, resellerID, !link)
-	if len(errs) > 0 {
-		writeEnvelope(w, http.StatusBadRequest, "ValidationError", "One or more validation errors occurred.", cid, errs)
-		return
-	}
 	var fp string // the credential fingerprint to echo, if any
 	if s.echo {
 		fp = CredentialFingerprint(r.Header.Get(apierr.HeaderAuthorization), r.Header.Get(apierr.HeaderTenant))
 	}
-	s.answer(w, cid, link, providerInstanceID, resellerID, fp)
-}
-
-// answer serves a valid request: a reseller's payload, or a provider instance's
-// acceptance link (for a reseller when resellerID is set).
-func (s *Server) answer(w http.ResponseWriter, cid string, link bool, providerInstanceID, resellerID, fp string) {
 	i := slices.IndexFunc(providerInstances, func(p providerInstance) bool {
 		return strings.EqualFold(p.id, providerInstanceID)
 	})
-	if link && i < 0 {
-		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Provider instance not found.", cid, nil)
-		return
-	}
-	reseller, ok := loadCatalog()[strings.ToLower(resellerID)]
-	if !ok && resellerID != "" {
-		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Reseller not found.", cid, nil)
-		return
-	}
+	reseller, ok := loadCatalog()[strings.ToLower(resellerID)] // the zero sample when resellerID is ""
 	switch {
+	case len(errs) > 0:
+		writeEnvelope(w, http.StatusBadRequest, "ValidationError", "One or more validation errors occurred.", cid, errs)
+	case link && i < 0:
+		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Provider instance not found.", cid, nil)
+	case !ok && resellerID != "":
+		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Reseller not found.", cid, nil)
 	case !link:
 		write(w, http.StatusOK, contentTypeJSON, echoPayload(reseller.payload, fp))
 	case providerInstances[i].plainText:
