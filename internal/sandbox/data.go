@@ -91,13 +91,6 @@ func Resellers() []string {
 	return slices.Sorted(maps.Keys(loadCatalog()))
 }
 
-// Content types of the answers.
-const (
-	contentTypeJSON  = "application/json; charset=utf-8"
-	contentTypePlain = "text/plain; charset=utf-8"
-	contentTypeHTML  = "text/html; charset=utf-8"
-)
-
 // loadCatalog reads and compacts the payloads once per process, and returns the samples
 // with their payloads by lower-case reseller id. The embedded data
 // cannot change, so a failure is a programming error caught by the package's tests,

@@ -133,8 +133,6 @@ func ParseFaultKinds(s string) ([]FaultKind, error) {
 // are not FaultKind constants are ignored). The draws come from one generator seeded with
 // seed: the same seed gives the same decisions for the same sequence of requests. A rate
 // of 0 or less (or NaN), the default, injects nothing; 1 or more fails every request.
-// [Server.Faults] counts them.
-//
 // [FaultDrop] and [FaultReset] take the connection over; where the ResponseWriter cannot
 // be hijacked (HTTP/2, a recorder) they abort the handler with [http.ErrAbortHandler].
 func WithFaults(rate float64, seed int64, kinds ...FaultKind) Option {

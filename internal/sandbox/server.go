@@ -71,10 +71,17 @@ func (s *Server) Requests() int64 {
 	return s.requests.Load()
 }
 
-// Property names of the upstream's parameters, as its envelopes name them.
+// Words of the upstream's answers.
 const (
+	// Property names of its parameters, as its envelopes name them.
 	propResellerID         = "resellerId"
 	propProviderInstanceID = "providerInstanceId"
+
+	typeNotFound = "NotFound" // the envelope type of the 404s
+
+	contentTypeJSON  = "application/json; charset=utf-8"
+	contentTypePlain = "text/plain; charset=utf-8"
+	contentTypeHTML  = "text/html; charset=utf-8"
 )
 
 // ServeHTTP answers one request as the CloudCockpit API would, checks in the order
@@ -158,8 +165,6 @@ func write(w http.ResponseWriter, code int, contentType string, body []byte) {
 	w.WriteHeader(code)
 	_, _ = w.Write(body) // the client has gone if this fails; nothing to do
 }
-
-const typeNotFound = "NotFound"
 
 // writeEnvelope answers with an error envelope, rest.Envelope being the upstream's;
 // errs may be nil (serialised as null).
