@@ -27,8 +27,7 @@ type ID struct {
 
 type ctxKey struct{}
 
-// FromContext returns the correlation id stored by Ensure, and whether there
-// is one.
+// FromContext returns the id stored by Ensure, and whether there is one.
 func FromContext(ctx context.Context) (ID, bool) {
 	id, ok := ctx.Value(ctxKey{}).(ID)
 	return id, ok

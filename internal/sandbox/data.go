@@ -128,10 +128,9 @@ func acceptanceLink(p providerInstance, s sample, fp string) string {
 }
 
 // WithCredentialEcho makes every 200 answer carry [CredentialFingerprint] of the
-// request's credentials, as docs/sandbox.md describes, so that a test can prove that each
-// caller got an answer made for its own credentials (a facade that shares one upstream
-// request between identical calls must never share it between different credentials).
-// By default answers carry no fingerprint.
+// request's credentials (see docs/sandbox.md), so that a test can prove that a facade
+// sharing one upstream request between identical calls never shares it between different
+// credentials. By default answers carry no fingerprint.
 func WithCredentialEcho() Option {
 	return func(s *Server) {
 		s.echo = true

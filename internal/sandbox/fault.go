@@ -226,10 +226,9 @@ func (f *faults) inject(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// hijack takes the connection over and closes it: at once with an orderly close when
-// raw is empty, otherwise after writing raw, with a TCP reset (SO_LINGER 0). Where the
-// connection cannot be taken over it aborts the handler, which makes the server drop
-// the connection (HTTP/1) or reset the stream (HTTP/2).
+// hijack takes the connection over and closes it: at once when raw is empty, otherwise
+// after writing raw, with a TCP reset (SO_LINGER 0). Where it cannot take it over it
+// aborts the handler, so the server drops the connection (HTTP/1) or the stream (HTTP/2).
 func hijack(w http.ResponseWriter, raw string) {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {

@@ -24,8 +24,7 @@ const MinVersion = tls.VersionTLS12
 
 // ALPN protocol lists for the two listeners.
 var (
-	// GRPCNextProtos is what the gRPC listener offers: HTTP/2 only, as gRPC
-	// requires.
+	// GRPCNextProtos is what the gRPC listener offers: h2 only, as gRPC requires.
 	GRPCNextProtos = []string{"h2"}
 	// HTTPNextProtos is what the HTTP listener offers: HTTP/2, then HTTP/1.1.
 	HTTPNextProtos = []string{"h2", "http/1.1"}
@@ -35,8 +34,7 @@ var (
 type ServerFiles struct {
 	// CertFile holds the server certificate, then any intermediates. Required.
 	CertFile string
-	// KeyFile holds the certificate's private key (PKCS #1, PKCS #8 or SEC 1).
-	// Required.
+	// KeyFile holds its private key (PKCS #1, PKCS #8 or SEC 1). Required.
 	KeyFile string
 	// ClientCAFile, when set, holds the CA certificates that every client must
 	// present a certificate chaining to (mutual TLS). Empty: no client
