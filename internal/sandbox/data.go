@@ -74,16 +74,11 @@ var samples = []sample{
 	{id: LitwareResellerID, file: "litware.json", tenantID: "c05a8e3d-7f14-4b29-86d1-2e9b4a6c0f85", mpnID: "7043516"},
 }
 
-// providerInstance is one provider instance that answers acceptance links.
-type providerInstance struct {
-	id        string
-	tenantID  string
-	plainText bool // answer text/plain with the raw URL instead of a JSON string
-}
-
-var providerInstances = []providerInstance{
-	{id: SpecProviderInstanceID, tenantID: SpecProviderTenantID},
-	{id: PlainTextProviderInstanceID, tenantID: PlainTextProviderTenantID, plainText: true},
+// providerTenants holds the tenant of each provider instance that answers acceptance
+// links, by its (lower-case) id.
+var providerTenants = map[string]string{
+	SpecProviderInstanceID:      SpecProviderTenantID,
+	PlainTextProviderInstanceID: PlainTextProviderTenantID,
 }
 
 // Resellers returns the ids of the sample resellers, sorted. The caller owns the slice.
@@ -112,14 +107,14 @@ var loadCatalog = sync.OnceValue(func() map[string]sample {
 	return c
 })
 
-// acceptanceLink is the Microsoft Partner Center invitation a provider instance answers:
-// its own CSP link when s is the zero sample, otherwise the indirect reseller link of s.
-// A non-empty fp is added as CredentialLinkParameter.
-func acceptanceLink(p providerInstance, s sample, fp string) string {
-	q := "?invType=ResellerRelationship&partnerId=" + url.QueryEscape(p.tenantID) + "&msppId=0&DAP=true"
+// acceptanceLink is the Microsoft Partner Center invitation a provider instance of the
+// tenant provider answers: its own CSP link when s is the zero sample, otherwise the
+// indirect reseller link of s. A non-empty fp is added as CredentialLinkParameter.
+func acceptanceLink(provider string, s sample, fp string) string {
+	q := "?invType=ResellerRelationship&partnerId=" + url.QueryEscape(provider) + "&msppId=0&DAP=true"
 	if s.id != "" {
 		q = "?invType=IndirectResellerRelationship&partnerId=" + url.QueryEscape(s.tenantID) +
-			"&msppId=" + url.QueryEscape(s.mpnID) + "&indirectCSPId=" + url.QueryEscape(p.tenantID) + "&DAP=true"
+			"&msppId=" + url.QueryEscape(s.mpnID) + "&indirectCSPId=" + url.QueryEscape(provider) + "&DAP=true"
 	}
 	if fp != "" {
 		q += "&" + CredentialLinkParameter + "=" + fp

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -126,23 +125,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.echo {
 		fp = CredentialFingerprint(r.Header.Get(apierr.HeaderAuthorization), r.Header.Get(apierr.HeaderTenant))
 	}
-	i := slices.IndexFunc(providerInstances, func(p providerInstance) bool {
-		return strings.EqualFold(p.id, providerInstanceID)
-	})
+	provider, known := providerTenants[strings.ToLower(providerInstanceID)]
 	reseller, ok := loadCatalog()[strings.ToLower(resellerID)] // the zero sample when resellerID is ""
 	switch {
 	case len(errs) > 0:
 		writeEnvelope(w, http.StatusBadRequest, "ValidationError", "One or more validation errors occurred.", cid, errs)
-	case link && i < 0:
+	case link && !known:
 		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Provider instance not found.", cid, nil)
 	case !ok && resellerID != "":
 		writeEnvelope(w, http.StatusNotFound, typeNotFound, "Reseller not found.", cid, nil)
 	case !link:
 		write(w, http.StatusOK, contentTypeJSON, echoPayload(reseller.payload, fp))
-	case providerInstances[i].plainText:
-		write(w, http.StatusOK, contentTypePlain, []byte(acceptanceLink(providerInstances[i], reseller, fp)))
+	case strings.EqualFold(providerInstanceID, PlainTextProviderInstanceID): // the raw URL, as ASP.NET sometimes answers a string
+		write(w, http.StatusOK, contentTypePlain, []byte(acceptanceLink(provider, reseller, fp)))
 	default:
-		body, _ := json.Marshal(acceptanceLink(providerInstances[i], reseller, fp)) // & becomes \u0026, as System.Text.Json writes it
+		body, _ := json.Marshal(acceptanceLink(provider, reseller, fp)) // & becomes \u0026, as System.Text.Json writes it
 		write(w, http.StatusOK, contentTypeJSON, body)
 	}
 }

@@ -100,7 +100,11 @@ func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	if !hasPrivateKey(keyPEM) {
+	block, rest := pem.Decode(keyPEM)
+	for block != nil && !strings.HasSuffix(block.Type, "PRIVATE KEY") { // PKCS #8, RSA or EC
+		block, rest = pem.Decode(rest)
+	}
+	if block == nil {
 		return tls.Certificate{}, fmt.Errorf("TLS key file %s holds no PEM private key block", keyFile)
 	}
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
@@ -151,17 +155,6 @@ func readCertificates(file, what string, pool *x509.CertPool) ([]byte, error) {
 		return nil, fmt.Errorf("TLS %s file %s holds no PEM CERTIFICATE block", what, file)
 	}
 	return data, nil
-}
-
-// hasPrivateKey reports whether data holds a PEM block of a private key
-// ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY").
-func hasPrivateKey(data []byte) bool {
-	for block, rest := pem.Decode(data); block != nil; block, rest = pem.Decode(rest) {
-		if strings.HasSuffix(block.Type, "PRIVATE KEY") {
-			return true
-		}
-	}
-	return false
 }
 
 // ClientIdentity returns the identity of the client's verified certificate
