@@ -1,7 +1,7 @@
 // Package correlation owns the correlation id of a call: it reads the caller's
-// `x-correlation-id` metadata, generates a UUID when there is none, returns it
-// to the caller in the response header metadata, and carries it in the
-// context for the upstream request, the error details and every log line.
+// x-correlation-id, generates a UUID when there is none, returns the id in the
+// response header metadata and carries it in the context for the upstream
+// request, the error details and every log line.
 package correlation
 
 import (
@@ -17,30 +17,25 @@ import (
 
 // ID is the correlation id of one call.
 type ID struct {
-	// Value is the id used for the call: the caller's when it sent a valid
+	// Value is the id used for the call: the caller's when it sent one valid
 	// UUID, a generated UUID otherwise.
 	Value string
-	// Rejected holds what the caller sent, joined by commas, when it was not
-	// a valid UUID or was sent more than once; empty when the caller's value
-	// was used or none was sent. Validation reports it as an invalid
-	// argument.
+	// Rejected is what the caller sent, joined by commas, when that was not
+	// one valid UUID; empty when the caller's value was used or none was sent.
 	Rejected string
 }
 
 type ctxKey struct{}
 
-// FromContext returns the correlation id stored by Ensure, and whether there
-// is one.
+// FromContext returns the id stored by Ensure, and whether there is one.
 func FromContext(ctx context.Context) (ID, bool) {
 	id, ok := ctx.Value(ctxKey{}).(ID)
 	return id, ok
 }
 
 // Ensure returns the call's correlation id and a context that carries it. The
-// first call for an incoming gRPC context reads the metadata, generates an id
-// when needed and sends it to the caller as response header metadata; later
-// calls return the stored id. Ensure never fails: an invalid caller value is
-// replaced and reported in ID.Rejected.
+// first call for an incoming gRPC context resolves the id (see Resolve) and sends
+// it to the caller as response header metadata; later calls return the stored id.
 func Ensure(ctx context.Context) (context.Context, ID) {
 	if id, ok := FromContext(ctx); ok {
 		return ctx, id
@@ -54,16 +49,12 @@ func Ensure(ctx context.Context) (context.Context, ID) {
 
 // Resolve returns the correlation id of a call whose caller sent vals (the
 // values of its x-correlation-id metadata or X-Correlation-Id header): the
-// caller's when it sent exactly one UUID, a new UUID otherwise, with what
-// the caller sent in Rejected when that was not nothing.
+// caller's when it sent exactly one UUID, a new UUID otherwise.
 func Resolve(vals []string) ID {
-	switch {
-	case len(vals) == 1 && IsUUID(vals[0]):
+	if len(vals) == 1 && IsUUID(vals[0]) {
 		return ID{Value: vals[0]}
-	case len(vals) == 0 || (len(vals) == 1 && vals[0] == ""):
-		return ID{Value: uuid.NewString()}
 	}
-	return ID{Value: uuid.NewString(), Rejected: strings.Join(vals, ",")}
+	return ID{Value: uuid.NewString(), Rejected: strings.Join(vals, ",")} // "" when nothing was sent
 }
 
 // UnaryServerInterceptor establishes the correlation id before the handler and
@@ -75,10 +66,9 @@ func UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	}
 }
 
-// IsUUID reports whether s is a UUID in its canonical textual form
-// (8-4-4-4-12 hexadecimal digits, either case). Braces, URN prefixes and
-// other forms that uuid.Parse accepts are rejected, so the value can be
-// placed in a URL or header unchanged.
+// IsUUID reports whether s is a UUID in its canonical 8-4-4-4-12 form, in either
+// case; the other forms uuid.Parse accepts are rejected, so that the value can
+// be placed in a URL or header unchanged.
 func IsUUID(s string) bool {
 	return len(s) == 36 && uuid.Validate(s) == nil
 }

@@ -21,7 +21,9 @@ import (
 var image []byte
 
 // Files returns the registry built from the embedded descriptor set, with
-// source info. It fails only if the embedded image is corrupt.
+// source info, and completed with the files of the global registry that the
+// set lacks (health, reflection and other services compiled into the binary).
+// It fails only if the embedded image is corrupt.
 var Files = sync.OnceValues(func() (*protoregistry.Files, error) {
 	var set descriptorpb.FileDescriptorSet
 	if err := proto.Unmarshal(image, &set); err != nil {
@@ -31,26 +33,11 @@ var Files = sync.OnceValues(func() (*protoregistry.Files, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build embedded descriptor registry: %w", err)
 	}
+	protoregistry.GlobalFiles.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		if _, err := files.FindFileByPath(fd.Path()); err != nil {
+			_ = files.RegisterFile(fd) // a name the set already declares keeps the set's, with comments
+		}
+		return true
+	})
 	return files, nil
 })
-
-// Resolver looks files and descriptors up in the embedded set first (with
-// comments) and falls back to the global registry (health, reflection and
-// other services compiled into the binary).
-type Resolver struct{ Primary *protoregistry.Files }
-
-// FindFileByPath implements protodesc.Resolver.
-func (r Resolver) FindFileByPath(path string) (protoreflect.FileDescriptor, error) {
-	if fd, err := r.Primary.FindFileByPath(path); err == nil {
-		return fd, nil
-	}
-	return protoregistry.GlobalFiles.FindFileByPath(path)
-}
-
-// FindDescriptorByName implements protodesc.Resolver.
-func (r Resolver) FindDescriptorByName(name protoreflect.FullName) (protoreflect.Descriptor, error) {
-	if d, err := r.Primary.FindDescriptorByName(name); err == nil {
-		return d, nil
-	}
-	return protoregistry.GlobalFiles.FindDescriptorByName(name)
-}

@@ -2,9 +2,10 @@ package sandbox
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"net/url"
 	"slices"
@@ -12,67 +13,57 @@ import (
 	"sync"
 )
 
-// Reseller ids. Each sample reseller answers GET /v1/Resellers/{resellerId} with 200 and
-// the payload in data/<company>.json; docs/sandbox.md says what each one exercises.
+// Reseller ids: each sample answers GET /v1/Resellers/{resellerId} with 200 and the
+// payload in data/<company>.json; docs/sandbox.md says what each one exercises.
 const (
-	// ContosoResellerID has every field set (about 1.5 KB): a Tier 2 provider reseller
-	// on SpecProviderInstanceID and a Tier 1 one on PlainTextProviderInstanceID.
+	// ContosoResellerID has every field set (about 1.5 KB).
 	ContosoResellerID = "11111111-1111-4111-8111-111111111111"
-	// FabrikamResellerID is the sparse sample: explicit nulls and an empty
-	// internalIdentifier.
+	// FabrikamResellerID has explicit nulls and an empty internalIdentifier.
 	FabrikamResellerID = "22222222-2222-4222-8222-222222222222"
-	// NorthwindResellerID is written with PascalCase property names and mixed-case enum
-	// names, for tolerant decoding.
+	// NorthwindResellerID has PascalCase property names and mixed-case enum names.
 	NorthwindResellerID = "33333333-3333-4333-8333-333333333333"
 	// AdatumResellerID has boundary margin values and an empty offerTypeMargins.
 	AdatumResellerID = "44444444-4444-4444-8444-444444444444"
 	// LitwareResellerID has non-ASCII text and null providerResellers.
 	LitwareResellerID = "55555555-5555-4555-8555-555555555555"
-	// UnknownResellerID is a well-formed id that no sample uses: it answers 404
-	// "Reseller not found.".
+	// UnknownResellerID is a well-formed id no sample uses: 404 "Reseller not found.".
 	UnknownResellerID = "99999999-9999-4999-8999-999999999999"
 )
 
-// Provider instance and tenant ids of GET /v1/Customers/relationship-acceptance. Given a
-// known resellerId, both provider instances answer an indirect reseller link for it
-// (partnerId = the reseller's tenant, msppId = its MPN id, indirectCSPId = the provider's
-// tenant); without one, they answer the provider's own CSP link.
+// Provider instances and their tenants, for GET /v1/Customers/relationship-acceptance:
+// with a known resellerId they answer that reseller's indirect reseller link (partnerId =
+// its tenant, msppId = its MPN id, indirectCSPId = the provider's tenant), without one the
+// provider's own CSP link.
 const (
-	// SpecProviderInstanceID is the spec's example provider instance: its link is a JSON
-	// string (application/json; charset=utf-8) with & escaped as \u0026, as ASP.NET's
-	// System.Text.Json writes it.
+	// SpecProviderInstanceID is the spec's example: its link is a JSON string.
 	SpecProviderInstanceID = "cb3cd15b-1d6e-45be-b493-c71549cbfd87"
-	// PlainTextProviderInstanceID answers its link as the raw URL with Content-Type
-	// text/plain; charset=utf-8, as ASP.NET sometimes answers a string.
+	// PlainTextProviderInstanceID answers its link as text/plain.
 	PlainTextProviderInstanceID = "8a6e0f3d-2b4c-4d1e-9f7a-5c3b1e0d2a94"
-	// UnknownProviderInstanceID is a well-formed id that no sample uses: it answers 404
-	// "Provider instance not found.".
+	// UnknownProviderInstanceID is a well-formed id no sample uses: 404.
 	UnknownProviderInstanceID = "88888888-8888-4888-8888-888888888888"
-	// SpecProviderTenantID is the Microsoft Entra tenant of SpecProviderInstanceID: the
-	// partnerId of its CSP link and the indirectCSPId of its indirect reseller links.
+	// SpecProviderTenantID is the Microsoft Entra tenant of SpecProviderInstanceID.
 	SpecProviderTenantID = "3f8e2a61-9c4d-4b7e-8a15-d2c6f0b9e347"
 	// PlainTextProviderTenantID is the tenant of PlainTextProviderInstanceID.
 	PlainTextProviderTenantID = "b7d41c09-6e2f-4a83-9b5d-1f0a8c3e6d72"
 )
 
-// SampleToken is a bearer token for examples: any non-empty bearer token is accepted;
-// this one is used in the README examples.
+// SampleToken is the bearer token of the examples; any non-empty one is accepted.
 const SampleToken = "sandbox-token"
 
-// SampleTenant is an X-Tenant value for examples: any value that looks like a domain
-// name is accepted; this one is the spec's example.
+// SampleTenant is the X-Tenant of the examples (the spec's); any domain name is accepted.
 const SampleTenant = "portal.cloudcockpit.com"
 
 //go:embed data/*.json
 var dataFS embed.FS
 
-// sample describes one sample reseller; the payload lives in data/, the rest is what
-// acceptance links need and the payload does not hold.
+// sample is one sample reseller: its payload, and what acceptance links need that the
+// payload does not hold.
 type sample struct {
 	id       string
-	file     string
+	file     string // in data/
 	tenantID string // the reseller's Microsoft Entra tenant, partnerId in indirect links
 	mpnID    string // the reseller's primary MPN id, msppId in indirect links
+	payload  []byte // the file, compacted; set by loadCatalog
 }
 
 var samples = []sample{
@@ -83,16 +74,11 @@ var samples = []sample{
 	{id: LitwareResellerID, file: "litware.json", tenantID: "c05a8e3d-7f14-4b29-86d1-2e9b4a6c0f85", mpnID: "7043516"},
 }
 
-// providerInstance is one provider instance that answers acceptance links.
-type providerInstance struct {
-	id        string
-	tenantID  string
-	plainText bool // answer text/plain with the raw URL instead of a JSON string
-}
-
-var providerInstances = []providerInstance{
-	{id: SpecProviderInstanceID, tenantID: SpecProviderTenantID},
-	{id: PlainTextProviderInstanceID, tenantID: PlainTextProviderTenantID, plainText: true},
+// providerTenants holds the tenant of each provider instance that answers acceptance
+// links, by its (lower-case) id.
+var providerTenants = map[string]string{
+	SpecProviderInstanceID:      SpecProviderTenantID,
+	PlainTextProviderInstanceID: PlainTextProviderTenantID,
 }
 
 // Resellers returns the ids of the sample resellers, sorted. The caller owns the slice.
@@ -100,77 +86,82 @@ func Resellers() []string {
 	return slices.Sorted(maps.Keys(loadCatalog()))
 }
 
-// catalog holds the samples with their payloads, compacted once, by lower-case
-// reseller id.
-type catalog map[string]loaded
-
-// loaded is a sample with its payload.
-type loaded struct {
-	sample
-	payload []byte
-}
-
-// Content types of the answers.
-const (
-	contentTypeJSON  = "application/json; charset=utf-8"
-	contentTypePlain = "text/plain; charset=utf-8"
-)
-
-// loadCatalog is run once per process; the embedded data cannot change, so a failure is a
-// programming error caught by the package's tests.
-var loadCatalog = sync.OnceValue(func() catalog {
-	c, err := buildCatalog()
-	if err != nil {
-		panic("sandbox: " + err.Error())
+// loadCatalog reads and compacts the payloads once per process, and returns the samples
+// with their payloads by lower-case reseller id. The embedded data
+// cannot change, so a failure is a programming error caught by the package's tests,
+// which also check that each payload has the id it is served for.
+var loadCatalog = sync.OnceValue(func() map[string]sample {
+	c := map[string]sample{}
+	for _, s := range samples {
+		var buf bytes.Buffer
+		raw, err := dataFS.ReadFile("data/" + s.file)
+		if err == nil {
+			err = json.Compact(&buf, raw)
+		}
+		if err != nil {
+			panic("sandbox: data/" + s.file + ": " + err.Error())
+		}
+		s.payload = buf.Bytes()
+		c[s.id] = s
 	}
 	return c
 })
 
-func buildCatalog() (catalog, error) {
-	c := catalog{}
-	for _, s := range samples {
-		raw, err := dataFS.ReadFile("data/" + s.file)
-		if err != nil {
-			return nil, err
-		}
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, raw); err != nil {
-			return nil, fmt.Errorf("data/%s: %w", s.file, err)
-		}
-		if err := checkPayloadID(buf.Bytes(), s.id); err != nil {
-			return nil, fmt.Errorf("data/%s: %w", s.file, err)
-		}
-		c[s.id] = loaded{s, buf.Bytes()}
-	}
-	return c, nil
-}
-
-// checkPayloadID makes sure a payload describes the reseller it is served for, whatever the
-// casing of its "id" property (encoding/json matches names case-insensitively).
-func checkPayloadID(payload []byte, want string) error {
-	var p struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return err
-	}
-	if !strings.EqualFold(p.ID, want) {
-		return fmt.Errorf("id is %q, want %s", p.ID, want)
-	}
-	return nil
-}
-
-// acceptanceLink is the Microsoft Partner Center invitation a provider instance answers:
-// to a relationship with the provider itself (its CSP link) when s is nil, otherwise with
-// the indirect reseller s. A non-empty fp is added as CredentialLinkParameter.
-func acceptanceLink(p providerInstance, s *sample, fp string) string {
-	q := "?invType=ResellerRelationship&partnerId=" + url.QueryEscape(p.tenantID) + "&msppId=0&DAP=true"
-	if s != nil {
+// acceptanceLink is the Microsoft Partner Center invitation a provider instance of the
+// tenant provider answers: its own CSP link when s is the zero sample, otherwise the
+// indirect reseller link of s. A non-empty fp is added as CredentialLinkParameter.
+func acceptanceLink(provider string, s sample, fp string) string {
+	q := "?invType=ResellerRelationship&partnerId=" + url.QueryEscape(provider) + "&msppId=0&DAP=true"
+	if s.id != "" {
 		q = "?invType=IndirectResellerRelationship&partnerId=" + url.QueryEscape(s.tenantID) +
-			"&msppId=" + url.QueryEscape(s.mpnID) + "&indirectCSPId=" + url.QueryEscape(p.tenantID) + "&DAP=true"
+			"&msppId=" + url.QueryEscape(s.mpnID) + "&indirectCSPId=" + url.QueryEscape(provider) + "&DAP=true"
 	}
 	if fp != "" {
 		q += "&" + CredentialLinkParameter + "=" + fp
 	}
 	return "https://admin.microsoft.com/Adminportal/Home" + q + "#/BillingAccounts/partner-invitation"
+}
+
+// WithCredentialEcho makes every 200 answer carry [CredentialFingerprint] of the
+// request's credentials (see docs/sandbox.md), so that a test can prove that a facade
+// sharing one upstream request between identical calls never shares it between different
+// credentials. By default answers carry no fingerprint.
+func WithCredentialEcho() Option {
+	return func(s *Server) {
+		s.echo = true
+	}
+}
+
+// CredentialLinkParameter is the query parameter that [WithCredentialEcho] adds to
+// acceptance links.
+const CredentialLinkParameter = "sandboxCredential"
+
+// CredentialFingerprint returns what [WithCredentialEcho] puts into an answer for these
+// Authorization and X-Tenant values (the first of each, as sent): "cred:" and the first 16
+// hexadecimal digits of SHA-256(authorization + "\n" + tenant), nothing usable of the token.
+func CredentialFingerprint(authorization, tenant string) string {
+	sum := sha256.Sum256([]byte(authorization + "\n" + tenant))
+	return "cred:" + hex.EncodeToString(sum[:8])
+}
+
+// echoPayload returns payload with its internalIdentifier (in the sample's casing, added
+// when absent) set to fp and its properties sorted by name, or payload itself when fp is
+// empty.
+func echoPayload(payload []byte, fp string) []byte {
+	var m map[string]json.RawMessage
+	if fp == "" {
+		return payload
+	}
+	if err := json.Unmarshal(payload, &m); err != nil {
+		panic(err) // the samples are JSON objects, as the tests check
+	}
+	key := "internalIdentifier"
+	for k := range m {
+		if strings.EqualFold(k, key) {
+			key = k
+		}
+	}
+	m[key], _ = json.Marshal(fp)
+	body, _ := json.Marshal(m) // raw messages from a valid document: cannot fail
+	return body
 }

@@ -265,7 +265,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ropts := reflection.ServerOptions{Services: gs, DescriptorResolver: descriptor.Resolver{Primary: files}}
+	ropts := reflection.ServerOptions{Services: gs, DescriptorResolver: files}
 	reflectionv1.RegisterServerReflectionServer(gs, reflection.NewServerV1(ropts))
 	reflectionv1alpha.RegisterServerReflectionServer(gs, reflection.NewServer(ropts))
 

@@ -1,13 +1,10 @@
-// Package tlsconfig builds the *tls.Config values of the facade from PEM
-// files: the server side of the gRPC and HTTP listeners (a certificate and
-// key, and optionally a client CA bundle that makes TLS mutual), and the
-// client side of the upstream connection (the system roots plus an optional
-// extra CA bundle).
+// Package tlsconfig builds the facade's *tls.Config values from PEM files: the
+// gRPC and HTTP listeners' and the upstream connection's.
 //
-// Every configuration it returns requires TLS 1.2 or later and leaves the
-// cipher suites and curves to Go's defaults, which only offer AEAD suites with
-// forward secrecy and follow Go's security updates. There is deliberately no
-// way to skip certificate verification. Errors name the file they concern.
+// Every configuration requires TLS 1.2 or later and leaves cipher suites and
+// curves to Go's defaults, which offer only AEAD suites with forward secrecy and
+// follow Go's security updates. There is deliberately no way to skip certificate
+// verification. Errors name the file they concern.
 package tlsconfig
 
 import (
@@ -17,7 +14,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"iter"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,33 +24,27 @@ const MinVersion = tls.VersionTLS12
 
 // ALPN protocol lists for the two listeners.
 var (
-	// GRPCNextProtos is what the gRPC listener offers: HTTP/2 only, as gRPC
-	// requires.
+	// GRPCNextProtos is what the gRPC listener offers: h2 only, as gRPC requires.
 	GRPCNextProtos = []string{"h2"}
-	// HTTPNextProtos is what the HTTP listener offers: HTTP/2, then
-	// HTTP/1.1.
+	// HTTPNextProtos is what the HTTP listener offers: HTTP/2, then HTTP/1.1.
 	HTTPNextProtos = []string{"h2", "http/1.1"}
 )
 
 // ServerFiles names the PEM files of a TLS listener.
 type ServerFiles struct {
-	// CertFile holds the server certificate, followed by any intermediate
-	// certificates. Required.
+	// CertFile holds the server certificate, then any intermediates. Required.
 	CertFile string
-	// KeyFile holds the private key of the certificate (PKCS #1, PKCS #8 or
-	// SEC 1). Required.
+	// KeyFile holds its private key (PKCS #1, PKCS #8 or SEC 1). Required.
 	KeyFile string
-	// ClientCAFile, when set, holds the CA certificates that client
-	// certificates must chain to: every client must then present a valid
-	// certificate (mutual TLS). Empty means no client certificate is asked
-	// for.
+	// ClientCAFile, when set, holds the CA certificates that every client must
+	// present a certificate chaining to (mutual TLS). Empty: no client
+	// certificate is asked for.
 	ClientCAFile string
 }
 
 // Server returns the configuration of a listener serving f's certificate,
-// offering nextProtos by ALPN (GRPCNextProtos or HTTPNextProtos). With
-// f.ClientCAFile set it requires and verifies a client certificate. The files
-// are read once, now.
+// offering nextProtos by ALPN (GRPCNextProtos or HTTPNextProtos). The files are
+// read once, now.
 func Server(f ServerFiles, nextProtos []string) (*tls.Config, error) {
 	if f.CertFile == "" || f.KeyFile == "" {
 		return nil, errors.New("a TLS listener needs both a certificate file and a key file")
@@ -69,12 +59,10 @@ func Server(f ServerFiles, nextProtos []string) (*tls.Config, error) {
 		NextProtos:   append([]string(nil), nextProtos...),
 	}
 	if f.ClientCAFile != "" {
-		pool, err := loadPool(f.ClientCAFile, "client CA", nil)
-		if err != nil {
+		cfg.ClientCAs, cfg.ClientAuth = x509.NewCertPool(), tls.RequireAndVerifyClientCert
+		if _, err := readCertificates(f.ClientCAFile, "client CA", cfg.ClientCAs); err != nil {
 			return nil, err
 		}
-		cfg.ClientCAs = pool
-		cfg.ClientAuth = tls.RequireAndVerifyClientCert
 	}
 	return cfg, nil
 }
@@ -88,14 +76,13 @@ func Upstream(extraCAFile string) (*tls.Config, error) {
 	if extraCAFile == "" {
 		return cfg, nil // nil RootCAs: the system roots
 	}
-	system, err := x509.SystemCertPool()
+	pool, err := x509.SystemCertPool() // a copy: adding to it changes no other pool
 	if err != nil {
 		// No system roots (an unusual platform or a scratch image without
 		// ca-certificates): trust only the extra CAs.
-		system = nil
+		pool = x509.NewCertPool()
 	}
-	pool, err := loadPool(extraCAFile, "upstream CA", system)
-	if err != nil {
+	if _, err := readCertificates(extraCAFile, "upstream CA", pool); err != nil {
 		return nil, err
 	}
 	cfg.RootCAs = pool
@@ -105,7 +92,7 @@ func Upstream(extraCAFile string) (*tls.Config, error) {
 // loadKeyPair reads and checks a certificate chain and its key, with errors
 // that say which file is wrong and how.
 func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
-	certPEM, err := readFile(certFile, "certificate")
+	certPEM, err := readCertificates(certFile, "certificate", nil)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
@@ -113,42 +100,21 @@ func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	if _, err := parseCertificates(certPEM, certFile, "certificate"); err != nil {
-		return tls.Certificate{}, err
+	block, rest := pem.Decode(keyPEM)
+	for block != nil && !strings.HasSuffix(block.Type, "PRIVATE KEY") { // PKCS #8, RSA or EC
+		block, rest = pem.Decode(rest)
 	}
-	if !hasPrivateKey(keyPEM) {
+	if block == nil {
 		return tls.Certificate{}, fmt.Errorf("TLS key file %s holds no PEM private key block", keyFile)
 	}
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		if strings.Contains(err.Error(), "does not match") {
-			return tls.Certificate{}, fmt.Errorf("TLS key file %s does not match the certificate in %s", keyFile, certFile)
-		}
+	switch {
+	case err != nil && strings.Contains(err.Error(), "does not match"):
+		return tls.Certificate{}, fmt.Errorf("TLS key file %s does not match the certificate in %s", keyFile, certFile)
+	case err != nil:
 		return tls.Certificate{}, fmt.Errorf("TLS key file %s (certificate %s): %w", keyFile, certFile, err)
 	}
 	return cert, nil
-}
-
-// loadPool reads a CA bundle into a copy of base (a new pool when base is
-// nil). An empty bundle, or one without a certificate, is an error: trusting
-// nothing is never what the operator meant.
-func loadPool(file, what string, base *x509.CertPool) (*x509.CertPool, error) {
-	data, err := readFile(file, what)
-	if err != nil {
-		return nil, err
-	}
-	certs, err := parseCertificates(data, file, what)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if base != nil {
-		pool = base.Clone()
-	}
-	for _, c := range certs {
-		pool.AddCert(c)
-	}
-	return pool, nil
 }
 
 // readFile reads one of the configured files; an empty file is an error.
@@ -163,43 +129,32 @@ func readFile(file, what string) ([]byte, error) {
 	return data, nil
 }
 
-// parseCertificates returns every CERTIFICATE block of data, parsed. It
-// fails when there is none or one does not parse.
-func parseCertificates(data []byte, file, what string) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
-	for block := range pemBlocks(data) {
+// readCertificates reads a file, parses its CERTIFICATE blocks and adds them to
+// pool unless it is nil. A file without a certificate is an error: a CA bundle
+// that trusts nothing is never what the operator meant.
+func readCertificates(file, what string, pool *x509.CertPool) ([]byte, error) {
+	data, err := readFile(file, what)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for block, rest := pem.Decode(data); block != nil; block, rest = pem.Decode(rest) {
 		if block.Type != "CERTIFICATE" {
 			continue
 		}
+		n++
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("TLS %s file %s: certificate %d: %w", what, file, len(certs)+1, err)
+			return nil, fmt.Errorf("TLS %s file %s: certificate %d: %w", what, file, n, err)
 		}
-		certs = append(certs, c)
+		if pool != nil {
+			pool.AddCert(c)
+		}
 	}
-	if len(certs) == 0 {
+	if n == 0 {
 		return nil, fmt.Errorf("TLS %s file %s holds no PEM CERTIFICATE block", what, file)
 	}
-	return certs, nil
-}
-
-// hasPrivateKey reports whether data holds a PEM block of a private key
-// ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY").
-func hasPrivateKey(data []byte) bool {
-	for block := range pemBlocks(data) {
-		if block.Type == "PRIVATE KEY" || strings.HasSuffix(block.Type, " PRIVATE KEY") {
-			return true
-		}
-	}
-	return false
-}
-
-// pemBlocks yields the PEM blocks of data, in order.
-func pemBlocks(data []byte) iter.Seq[*pem.Block] {
-	return func(yield func(*pem.Block) bool) {
-		for block, rest := pem.Decode(data); block != nil && yield(block); block, rest = pem.Decode(rest) {
-		}
-	}
+	return data, nil
 }
 
 // ClientIdentity returns the identity of the client's verified certificate

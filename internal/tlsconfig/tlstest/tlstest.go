@@ -1,6 +1,7 @@
 // Package tlstest generates throw-away certificates for tests: a CA, and
 // server and client certificates it signs, with ECDSA P-256 keys made at test
-// time. Nothing it makes is committed or meant for production.
+// time and valid for a day. Nothing it makes is committed or meant for
+// production.
 package tlstest
 
 import (
@@ -12,6 +13,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -35,53 +37,37 @@ type Pair struct {
 // NewCA makes a self-signed CA valid for a day.
 func NewCA(tb testing.TB, name string) *CA {
 	tb.Helper()
-	ca := &CA{Key: newKey(tb)}
-	der := ca.create(tb, &x509.Certificate{
+	ca := &CA{}
+	p, cert, key := ca.issue(tb, &x509.Certificate{
 		Subject:               pkix.Name{CommonName: name},
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		KeyUsage:              x509.KeyUsageCertSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-	}, ca.Key)
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ca.Cert, ca.PEM = cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	})
+	ca.Cert, ca.Key, ca.PEM = cert, key, p.CertPEM
 	return ca
-}
-
-// create signs tmpl, valid for a day, for key with the CA (self-signed while
-// ca.Cert is nil) and returns it DER-encoded.
-func (ca *CA) create(tb testing.TB, tmpl *x509.Certificate, key *ecdsa.PrivateKey) []byte {
-	tb.Helper()
-	tmpl.NotBefore = time.Now().Add(-time.Hour)
-	tmpl.NotAfter = time.Now().Add(24 * time.Hour)
-	// A nil SerialNumber gets a random one.
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, cmp.Or(ca.Cert, tmpl), &key.PublicKey, ca.Key)
-	if err != nil {
-		tb.Fatalf("create certificate: %v", err)
-	}
-	return der
 }
 
 // Server issues a server certificate for 127.0.0.1, ::1 and localhost.
 func (ca *CA) Server(tb testing.TB) Pair {
 	tb.Helper()
-	return ca.issue(tb, &x509.Certificate{
+	p, _, _ := ca.issue(tb, &x509.Certificate{
 		Subject:     pkix.Name{CommonName: "localhost"},
 		DNSNames:    []string{"localhost"},
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	})
+	return p
 }
 
 // Client issues a client certificate with the given common name.
 func (ca *CA) Client(tb testing.TB, name string) Pair {
 	tb.Helper()
-	return ca.issue(tb, &x509.Certificate{
+	p, _, _ := ca.issue(tb, &x509.Certificate{
 		Subject:     pkix.Name{CommonName: name},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	})
+	return p
 }
 
 // Pool returns a pool holding only the CA.
@@ -91,19 +77,31 @@ func (ca *CA) Pool() *x509.CertPool {
 	return p
 }
 
-func (ca *CA) issue(tb testing.TB, tmpl *x509.Certificate) Pair {
+// issue makes a key and a certificate for it from tmpl, valid for a day, signed by
+// the CA (self-signed while ca.Cert is nil).
+func (ca *CA) issue(tb testing.TB, tmpl *x509.Certificate) (Pair, *x509.Certificate, *ecdsa.PrivateKey) {
 	tb.Helper()
-	key := newKey(tb)
-	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	der := ca.create(tb, tmpl, key)
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
+		tb.Fatal(err)
+	}
+	tmpl.NotBefore = time.Now().Add(-time.Hour)
+	tmpl.NotAfter = time.Now().Add(24 * time.Hour)
+	tmpl.KeyUsage |= x509.KeyUsageDigitalSignature
+	// A nil SerialNumber gets a random one.
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, cmp.Or(ca.Cert, tmpl), &key.PublicKey, cmp.Or(ca.Key, key))
+	if err != nil {
+		tb.Fatalf("create certificate: %v", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	keyDER, keyErr := x509.MarshalPKCS8PrivateKey(key)
+	if err = errors.Join(err, keyErr); err != nil {
 		tb.Fatal(err)
 	}
 	return Pair{
 		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
-	}
+	}, cert, key
 }
 
 // TLS returns p as a tls.Certificate, for a Go client or server.
@@ -131,13 +129,4 @@ func WriteFile(tb testing.TB, dir, name string, data []byte) string {
 		tb.Fatal(err)
 	}
 	return path
-}
-
-func newKey(tb testing.TB) *ecdsa.PrivateKey {
-	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return key
 }
