@@ -10,7 +10,7 @@ import (
 
 // BreakerState is the state of a circuit breaker, in gobreaker.State's
 // order.
-type BreakerState uint8
+type BreakerState int
 
 const (
 	// BreakerClosed lets every call through; it is the initial state.

@@ -107,8 +107,8 @@ func New(maxAge time.Duration, maxBytes int64, reg prometheus.Registerer) *Store
 	s.cache = otter.Must(&otter.Options[Key, entry]{
 		MaximumWeight: uint64(maxBytes),
 		Weigher: func(k Key, e entry) uint32 {
-			return uint32(memSize(e.msg.ProtoReflect()) + len(k.tenant) + entryOverhead)
-		}, //nolint:gosec // G115: bounded by the upstream body limit
+			return uint32(memSize(e.msg.ProtoReflect()) + len(k.tenant) + entryOverhead) //nolint:gosec // G115: bounded by the upstream body limit
+		},
 		ExpiryCalculator: otter.ExpiryWriting[Key, entry](maxAge),
 		OnAtomicDeletion: s.deleted,
 	})
