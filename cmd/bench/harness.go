@@ -145,6 +145,13 @@ func (h *harness) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if h.cfg.trace != "" && h.cfg.debugAddrs["facade"] == "" {
+		a, err := freeAddr(ctx)
+		if err != nil {
+			return err
+		}
+		h.cfg.debugAddrs = map[string]string{"facade": a}
+	}
 	if h.facade, h.facadeAddrs, h.facadeConn, err = h.startFacade(ctx, "facade", h.sandboxURL, flags); err != nil {
 		return err
 	}
@@ -410,15 +417,54 @@ func (h *harness) runPhase(ctx context.Context, p *phase, warmup, window time.Du
 		})
 	}
 	var c0, c1 cpuSnapshot
+	var traced chan error
 	rr.load = h.gen.run(ctx, p.callers, warmup, window, p.call, windowHooks{
-		start: func() { c0 = h.cpuSnapshot() },
-		end:   func() { c1 = h.cpuSnapshot() },
+		start: func() {
+			c0 = h.cpuSnapshot()
+			if h.cfg.trace != "" && p.kind == kindGRPC && p.callers == 1 {
+				traced = make(chan error, 1)
+				go func() { traced <- h.fetchTrace(ctx, min(window, time.Second)) }()
+			}
+		},
+		end: func() { c1 = h.cpuSnapshot() },
 	})
 	close(stopSampling)
 	sampled.Wait()
 	rr.cpu = c1.since(c0)
 	rr.upstream = h.proxy.requests.Load() - up0
+	if traced != nil {
+		if err := <-traced; err != nil {
+			fmt.Fprintf(h.out, "WARNING: no trace: %v\n", err)
+		} else {
+			fmt.Fprintf(h.out, "wrote the facade's runtime trace to %s (go tool trace %s)\n", h.cfg.trace, h.cfg.trace)
+		}
+		h.cfg.trace = "" // the first such phase only
+	}
 	return rr
+}
+
+// fetchTrace records d of the facade's runtime/trace from its
+// /debug/pprof/trace into the -trace file.
+func (h *harness) fetchTrace(ctx context.Context, d time.Duration) error {
+	url := fmt.Sprintf("http://%s/debug/pprof/trace?seconds=%g", h.cfg.debugAddrs["facade"], d.Seconds())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(h.cfg.trace)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, resp.Body)
+	return errors.Join(err, f.Close())
 }
 
 // memoryResult is what the facades' peak RSS was over the whole run.

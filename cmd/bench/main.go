@@ -58,7 +58,10 @@ type config struct {
 	// debugAddrs is the -debug-addr (Go runtime profiles) of each facade,
 	// by process name, when profiling was asked for.
 	debugAddrs map[string]string
-	strict     bool
+	// trace is the file the facade's runtime/trace of the first facade-grpc
+	// phase at one caller is written to; empty: none.
+	trace  string
+	strict bool
 
 	// -floor-server mode
 	floor    bool
@@ -118,6 +121,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	only := fs.String("phases", "", "comma-separated phases to run, by kind (facade-grpc) or kind/callers (facade-grpc/32); default all")
 	fs.BoolVar(&cfg.quick, "quick", false, "short run for CI (about 20 s)")
 	debug := fs.String("debug-addr", "", "serve the Go runtime profiles of the facade at this loopback `address` (and of the coalescing facade at the next port), for `go tool pprof` during a run")
+	fs.StringVar(&cfg.trace, "trace", "", "write a runtime/trace of the facade during the first facade-grpc phase at 1 caller (its first second) to this `file`, for `go tool trace` (serves the facade's profiles at a free loopback port unless -debug-addr is given)")
 	fs.BoolVar(&cfg.strict, "strict", false, "exit with status 3 when a target is missed")
 	fs.BoolVar(&cfg.floor, "floor-server", false, "serve the grpc-floor instead of benchmarking (used by the harness itself)")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:0", "-floor-server: listen `address`")
