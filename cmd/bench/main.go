@@ -42,8 +42,11 @@ import (
 // config is what the flags set.
 type config struct {
 	serverBin, sandboxBin string
-	workdir               string
-	out                   string
+	// compareBin is a second facade binary whose compare-grpc phases run
+	// beside facade-grpc, for A/B measurements in one run; empty: none.
+	compareBin string
+	workdir    string
+	out        string
 
 	rounds          int
 	duration        time.Duration
@@ -108,6 +111,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.serverBin, "server-bin", "", "facade `binary` (built from ./cmd/server into the work directory when empty)")
 	fs.StringVar(&cfg.sandboxBin, "sandbox-bin", "", "sandbox upstream `binary` (built from ./cmd/sandbox when empty)")
+	fs.StringVar(&cfg.compareBin, "compare-bin", "", "a second facade `binary` (another build or setting), measured in compare-grpc phases interleaved with facade-grpc, for A/B comparisons in one run")
 	fs.StringVar(&cfg.workdir, "workdir", "", "`directory` for logs and port files, kept afterwards (default: a temporary one, removed)")
 	fs.StringVar(&cfg.out, "out", "bench/results.md", "markdown `file` the results are written to (-quick: bench/results-quick.md); empty: none")
 	fs.IntVar(&cfg.rounds, "rounds", 3, "interleaved rounds of every phase (-quick: 2)")
