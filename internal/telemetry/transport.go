@@ -31,16 +31,16 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.base.RoundTrip(req)
 	}
 	op := boundedOp(rest.Operation(req.Context()))
+	series := t.metrics.ops[op]
 	stats := StatsFromContext(req.Context())
 	if stats != nil {
 		stats.attempts.Add(1)
 	}
-	inFlight := t.metrics.upstreamInFlight.WithLabelValues(op)
-	inFlight.Inc()
+	series.inFlight.Inc()
 	start := time.Now()
 	resp, err := t.base.RoundTrip(req)
-	t.metrics.upstreamDuration.WithLabelValues(op).Observe(time.Since(start).Seconds())
-	inFlight.Dec()
+	series.duration.Observe(time.Since(start).Seconds())
+	series.inFlight.Dec()
 	code := "error"
 	switch {
 	case err != nil && abandoned(req.Context()):
@@ -51,7 +51,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			stats.lastStatus.Store(int32(resp.StatusCode)) //nolint:gosec // G115: HTTP status codes are three digits
 		}
 	}
-	t.metrics.upstreamRequests.WithLabelValues(op, code).Inc()
+	if code == "200" {
+		series.ok.Inc()
+	} else {
+		t.metrics.upstreamRequests.WithLabelValues(op, code).Inc()
+	}
 	return resp, err
 }
 
