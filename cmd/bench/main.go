@@ -13,8 +13,16 @@
 //   - facade-rest: the same through the REST mirror;
 //   - facade-coalesced: 64 callers with the same token asking for the same
 //     reseller, through a second facade whose upstream requests pass a
-//     counting proxy that also adds the upstream's latency.
+//     counting proxy that also adds the upstream's latency;
+//   - direct-tls, facade-grpc-tls and facade-grpc-tls-h1: the same as
+//     direct and facade-grpc against a second sandbox serving HTTPS with a
+//     certificate of a throw-away CA the facades trust (-upstream-ca),
+//     HTTP/2 by ALPN, and HTTP/1.1 for the -h1 facade (GODEBUG=http2client=0);
+//   - compare-grpc, with -compare-bin: facade-grpc on another build, for A/B
+//     comparisons whose rounds interleave with facade-grpc's.
 //
+// -trace writes a runtime/trace of the facade during a facade-grpc phase at
+// one caller, which tools/tracecall turns into the timeline of one call.
 // It prints per phase the throughput, latency percentiles, errors, the
 // facade's peak RSS and CPU per call, checks the targets of the performance
 // issue, and writes the same tables with a description of the machine to
