@@ -16,6 +16,8 @@ import (
 
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/server"
 )
 
 // Phase kinds: the five of a round, in the order it runs them, and the
@@ -181,6 +183,10 @@ func (h *harness) start(ctx context.Context) error {
 	}
 	maxCallers := slices.Max(append(slices.Clone(h.cfg.callers), h.cfg.memCallers, h.cfg.coalesceCallers))
 	h.directHTTP, h.restHTTP = newHTTPClient(maxCallers), newHTTPClient(maxCallers)
+	// The facade holds at most this many connections per port by default
+	// (more wait to be accepted): REST callers beyond it share connections
+	// instead of waiting for one past the phase's deadline.
+	h.restHTTP.Transport.(*http.Transport).MaxConnsPerHost = server.DefaultMaxConnections
 	if err := h.startExtras(ctx, flags, maxCallers); err != nil {
 		return err
 	}
