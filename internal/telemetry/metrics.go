@@ -205,7 +205,7 @@ func (m *Metrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // method returns the series of a full method name, bound on first use.
 func (m *Metrics) method(full string) *methodSeries {
 	if s, ok := m.methods.Load(full); ok {
-		return s.(*methodSeries) //nolint:forcetypeassert // only *methodSeries are stored
+		return s.(*methodSeries)
 	}
 	svc, method := splitMethod(full)
 	s, _ := m.methods.LoadOrStore(full, &methodSeries{
@@ -213,7 +213,7 @@ func (m *Metrics) method(full string) *methodSeries {
 		duration: m.serverDuration.WithLabelValues(svc, method),
 		ok:       m.serverHandled.WithLabelValues(svc, method, codes.OK.String()),
 	})
-	return s.(*methodSeries) //nolint:forcetypeassert // only *methodSeries are stored
+	return s.(*methodSeries)
 }
 
 // ObserveUpstream makes cloudcockpit_upstream_breakers and
