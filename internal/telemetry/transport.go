@@ -46,16 +46,16 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	case err != nil && abandoned(req.Context()):
 		code = "canceled"
 	case err == nil:
-		code = statusLabel(resp.StatusCode)
 		if stats != nil {
 			stats.lastStatus.Store(int32(resp.StatusCode)) //nolint:gosec // G115: HTTP status codes are three digits
 		}
+		if resp.StatusCode == http.StatusOK {
+			series.ok.Inc()
+			return resp, nil
+		}
+		code = statusLabel(resp.StatusCode)
 	}
-	if code == "200" {
-		series.ok.Inc()
-	} else {
-		t.metrics.upstreamRequests.WithLabelValues(op, code).Inc()
-	}
+	t.metrics.upstreamRequests.WithLabelValues(op, code).Inc()
 	return resp, err
 }
 
