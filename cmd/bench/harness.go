@@ -29,11 +29,9 @@ const (
 	kindREST      = "facade-rest"
 	kindCoalesced = "facade-coalesced"
 	kindCheck     = "credentials-check"
-	// Over TLS: the sandbox serving HTTPS, the facade trusting its CA and
-	// talking HTTP/2 to it (ALPN), and the same facade held to HTTP/1.1.
+	// Over TLS: the sandbox serving HTTPS, and a facade trusting its CA.
 	kindDirectTLS = "direct-tls"
 	kindGRPCTLS   = "facade-grpc-tls"
-	kindGRPCTLSH1 = "facade-grpc-tls-h1"
 	// kindCompare is facade-grpc on the -compare-bin binary.
 	kindCompare = "compare-grpc"
 )
@@ -217,7 +215,7 @@ func (h *harness) startExtras(ctx context.Context, flags []string, maxCallers in
 			return err
 		}
 	}
-	if !h.selectedKind(kindDirectTLS) && !h.selectedKind(kindGRPCTLS) && !h.selectedKind(kindGRPCTLSH1) {
+	if !h.selectedKind(kindDirectTLS) && !h.selectedKind(kindGRPCTLS) {
 		return nil
 	}
 	pki, err := newTestPKI(h.workdir)
@@ -231,12 +229,9 @@ func (h *harness) startExtras(ctx context.Context, flags []string, maxCallers in
 	}
 	h.sandboxTLSURL = "https://" + addr
 	h.directTLSHTTP = newHTTPClient(maxCallers)
-	t := h.directTLSHTTP.Transport.(*http.Transport)
-	t.TLSClientConfig, t.ForceAttemptHTTP2 = &tls.Config{RootCAs: pki.pool, MinVersion: tls.VersionTLS12}, true
-	ca := []string{"-upstream-ca", pki.caFile}
-	return errors.Join(
-		start(kindGRPCTLS, h.cfg.serverBin, h.sandboxTLSURL, ca, nil),
-		start(kindGRPCTLSH1, h.cfg.serverBin, h.sandboxTLSURL, ca, []string{"GODEBUG=http2client=0"}))
+	// HTTP/1.1, as the facade talks to its upstream.
+	h.directTLSHTTP.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: pki.pool, MinVersion: tls.VersionTLS12}
+	return start(kindGRPCTLS, h.cfg.serverBin, h.sandboxTLSURL, []string{"-upstream-ca", pki.caFile}, nil)
 }
 
 // build builds the binaries that were not given, with the go command, from
@@ -422,7 +417,7 @@ func (h *harness) phases() []*phase {
 		add(kindDirect, n, nil, direct)
 		add(kindFloor, n, nil, floor)
 		add(kindGRPC, n, h.facade, facade)
-		for _, kind := range []string{kindCompare, kindGRPCTLS, kindGRPCTLSH1} {
+		for _, kind := range []string{kindCompare, kindGRPCTLS} {
 			if x := h.extras[kind]; x != nil {
 				add(kind, n, x.p, func(n int) callFunc { return newGRPCTarget(x.conn, h.cfg.resellerID, n, false).call })
 			}

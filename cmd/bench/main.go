@@ -14,10 +14,9 @@
 //   - facade-coalesced: 64 callers with the same token asking for the same
 //     reseller, through a second facade whose upstream requests pass a
 //     counting proxy that also adds the upstream's latency;
-//   - direct-tls, facade-grpc-tls and facade-grpc-tls-h1: the same as
-//     direct and facade-grpc against a second sandbox serving HTTPS with a
-//     certificate of a throw-away CA the facades trust (-upstream-ca),
-//     HTTP/2 by ALPN, and HTTP/1.1 for the -h1 facade (GODEBUG=http2client=0);
+//   - direct-tls and facade-grpc-tls: the same as direct and facade-grpc
+//     against a second sandbox serving HTTPS with a certificate of a
+//     throw-away CA the facade trusts (-upstream-ca), over HTTP/1.1;
 //   - compare-grpc, with -compare-bin: facade-grpc on another build, for A/B
 //     comparisons whose rounds interleave with facade-grpc's.
 //
