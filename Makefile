@@ -228,6 +228,7 @@ tidy-check: ## Fail when go.mod/go.sum are not tidy.
 	cd deploy && $(GO) mod tidy -diff
 	cd tools/lint && $(GO) mod tidy -diff
 	cd tools/plots && $(GO) mod tidy -diff
+	cd tools/tracecall && $(GO) mod tidy -diff
 
 # Interop and contract stability: docs/clients.md says how to call the API from each
 # language; these targets prove it (interop/run.sh runs its snippets verbatim).

@@ -157,10 +157,13 @@ func TestJudge(t *testing.T) {
 		phaseWith(kindFloor, 32, 6000, time.Millisecond),
 		phaseWith(kindGRPC, 32, 1600, time.Millisecond), // ideal 2000: 0.80
 		phaseWith(kindREST, 32, 1200, time.Millisecond), // 0.75
+		phaseWith(kindDirectTLS, 32, 2000, time.Millisecond),
+		phaseWith(kindGRPCTLS, 32, 1300, time.Millisecond), // ideal 1500: 0.87
 	}
 	r := newReport(cfg, machine{}, results, nil, memoryResult{facadeHWM: 30 << 20}, []uint64{30 << 20, 31 << 20})
 	want := map[string]string{
-		"throughput efficiency":                  "FAIL",
+		"throughput efficiency, 32 callers: facade-grpc /":     "FAIL",
+		"throughput efficiency, 32 callers: facade-grpc-tls /": "PASS",
 		"latency overhead":                       "PASS", // 330 − 200 − 100 = 30 µs
 		"REST mirror":                            "PASS",
 		"coalescing, 64 callers on one reseller": "n/a",

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,8 @@ import (
 
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/server"
 )
 
 // Phase kinds: the five of a round, in the order it runs them, and the
@@ -26,6 +29,11 @@ const (
 	kindREST      = "facade-rest"
 	kindCoalesced = "facade-coalesced"
 	kindCheck     = "credentials-check"
+	// Over TLS: the sandbox serving HTTPS, and a facade trusting its CA.
+	kindDirectTLS = "direct-tls"
+	kindGRPCTLS   = "facade-grpc-tls"
+	// kindCompare is facade-grpc on the -compare-bin binary.
+	kindCompare = "compare-grpc"
 )
 
 // phase is one kind of load at one number of callers.
@@ -60,7 +68,20 @@ type harness struct {
 	directHTTP, restHTTP              *http.Client
 	gen                               *loadGen
 
+	// The TLS sandbox and what drives it, and the facades of the TLS and
+	// -compare-bin phases, by phase kind.
+	sandboxTLS    *proc
+	sandboxTLSURL string
+	directTLSHTTP *http.Client
+	extras        map[string]*extraFacade
+
 	roundPeak []uint64 // largest VmRSS of the main facade in each round
+}
+
+// extraFacade is a facade of its own phase kind.
+type extraFacade struct {
+	p    *proc
+	conn *grpc.ClientConn
 }
 
 // run benchmarks and reports; missed tells whether a target was missed.
@@ -145,19 +166,72 @@ func (h *harness) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if h.facade, h.facadeAddrs, h.facadeConn, err = h.startFacade(ctx, "facade", h.sandboxURL, flags); err != nil {
+	if h.cfg.trace != "" && h.cfg.debugAddrs["facade"] == "" {
+		a, err := freeAddr(ctx)
+		if err != nil {
+			return err
+		}
+		h.cfg.debugAddrs = map[string]string{"facade": a}
+	}
+	if h.facade, h.facadeAddrs, h.facadeConn, err = h.startFacade(ctx, "facade", h.cfg.serverBin, h.sandboxURL, flags, nil, nil); err != nil {
 		return err
 	}
-	if h.coalescer, _, h.coalConn, err = h.startFacade(ctx, "facade-coalescing", h.proxy.url(), flags); err != nil {
+	if h.coalescer, _, h.coalConn, err = h.startFacade(ctx, "facade-coalescing", h.cfg.serverBin, h.proxy.url(), flags, nil, nil); err != nil {
 		return err
 	}
 	maxCallers := slices.Max(append(slices.Clone(h.cfg.callers), h.cfg.memCallers, h.cfg.coalesceCallers))
 	h.directHTTP, h.restHTTP = newHTTPClient(maxCallers), newHTTPClient(maxCallers)
+	// The facade holds at most this many connections per port by default
+	// (more wait to be accepted): REST callers beyond it share connections
+	// instead of waiting for one past the phase's deadline.
+	h.restHTTP.Transport.(*http.Transport).MaxConnsPerHost = server.DefaultMaxConnections
+	if err := h.startExtras(ctx, flags, maxCallers); err != nil {
+		return err
+	}
 	h.gen = newLoadGen(maxCallers)
 	fmt.Fprintf(h.out, "sandbox pid %d (%s), grpc-floor pid %d, facade pid %d (gRPC %s, HTTP %s), coalescing facade pid %d (upstream %s via the counting proxy, +%v)\n",
 		h.sandbox.pid(), h.sandboxURL, h.floor.pid(), h.facade.pid(), h.facadeAddrs["grpc-addr"], h.facadeAddrs["http-addr"],
 		h.coalescer.pid(), h.sandboxURL, h.cfg.coalesceLatency)
 	return h.smoke(ctx)
+}
+
+// startExtras starts what the selected TLS and -compare-bin phases need: a
+// throw-away CA, the sandbox serving HTTPS with a certificate it signed, a
+// client for it, and the facades.
+func (h *harness) startExtras(ctx context.Context, flags []string, maxCallers int) error {
+	h.extras = map[string]*extraFacade{}
+	start := func(kind, bin, upstream string, args, env []string) error {
+		if !h.selectedKind(kind) {
+			return nil
+		}
+		p, _, conn, err := h.startFacade(ctx, kind, bin, upstream, flags, args, env)
+		if err == nil {
+			h.extras[kind] = &extraFacade{p: p, conn: conn}
+		}
+		return err
+	}
+	if h.cfg.compareBin != "" {
+		if err := start(kindCompare, h.cfg.compareBin, h.sandboxURL, nil, nil); err != nil {
+			return err
+		}
+	}
+	if !h.selectedKind(kindDirectTLS) && !h.selectedKind(kindGRPCTLS) {
+		return nil
+	}
+	pki, err := newTestPKI(h.workdir)
+	if err != nil {
+		return err
+	}
+	var addr string
+	h.sandboxTLS, addr, err = h.startWithPortFile(ctx, "sandbox-tls", h.cfg.sandboxBin, "-addr", "127.0.0.1:0", "-tls-cert", pki.certFile, "-tls-key", pki.keyFile)
+	if err != nil {
+		return err
+	}
+	h.sandboxTLSURL = "https://" + addr
+	h.directTLSHTTP = newHTTPClient(maxCallers)
+	// HTTP/1.1, as the facade talks to its upstream.
+	h.directTLSHTTP.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: pki.pool, MinVersion: tls.VersionTLS12}
+	return start(kindGRPCTLS, h.cfg.serverBin, h.sandboxTLSURL, []string{"-upstream-ca", pki.caFile}, nil)
 }
 
 // build builds the binaries that were not given, with the go command, from
@@ -203,10 +277,10 @@ func (h *harness) startWithPortFile(ctx context.Context, name, bin string, args 
 // upstream as its upstream and every listener on a free loopback port, and
 // waits until its gRPC health service answers SERVING. A port taken between
 // choosing and binding it makes the process exit; it is tried again.
-func (h *harness) startFacade(ctx context.Context, name, upstream string, listenFlags []string) (*proc, map[string]string, *grpc.ClientConn, error) {
+func (h *harness) startFacade(ctx context.Context, name, bin, upstream string, listenFlags, extraArgs, env []string) (*proc, map[string]string, *grpc.ClientConn, error) {
 	for attempt := 1; ; attempt++ {
 		addrs := map[string]string{}
-		args := []string{"-upstream-url", upstream}
+		args := append([]string{"-upstream-url", upstream}, extraArgs...)
 		if a := h.cfg.debugAddrs[name]; a != "" {
 			args = append(args, "-debug-addr", a)
 		}
@@ -218,7 +292,7 @@ func (h *harness) startFacade(ctx context.Context, name, upstream string, listen
 			addrs[f] = a
 			args = append(args, "-"+f, a)
 		}
-		p, err := startProc(ctx, name, h.cfg.serverBin, args, filepath.Join(h.workdir, name+".log"))
+		p, err := startProc(ctx, name, bin, args, filepath.Join(h.workdir, name+".log"), env...)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -293,6 +367,15 @@ func (h *harness) resellerURL(base string) string {
 	return base + "/v1/Resellers/" + h.cfg.resellerID
 }
 
+// selectedKind reports whether -phases selects kind at some callers. The
+// -compare-bin phases need that flag.
+func (h *harness) selectedKind(kind string) bool {
+	if kind == kindCompare && h.cfg.compareBin == "" {
+		return false
+	}
+	return slices.ContainsFunc(h.cfg.callers, func(n int) bool { return h.selected(kind, n) })
+}
+
 // selected reports whether -phases selects kind at callers.
 func (h *harness) selected(kind string, callers int) bool {
 	if callers <= 0 {
@@ -327,11 +410,22 @@ func (h *harness) phases() []*phase {
 		return newHTTPTarget(h.restHTTP, h.resellerURL("http://"+h.facadeAddrs["http-addr"]), h.cfg.resellerID, n).call
 	}
 	coalesced := func(n int) callFunc { return newGRPCTarget(h.coalConn, h.cfg.resellerID, n, true).call }
+	directTLS := func(n int) callFunc {
+		return newHTTPTarget(h.directTLSHTTP, h.resellerURL(h.sandboxTLSURL), h.cfg.resellerID, n).call
+	}
 	for _, n := range h.cfg.callers {
 		add(kindDirect, n, nil, direct)
 		add(kindFloor, n, nil, floor)
 		add(kindGRPC, n, h.facade, facade)
+		for _, kind := range []string{kindCompare, kindGRPCTLS} {
+			if x := h.extras[kind]; x != nil {
+				add(kind, n, x.p, func(n int) callFunc { return newGRPCTarget(x.conn, h.cfg.resellerID, n, false).call })
+			}
+		}
 		add(kindREST, n, h.facade, rest)
+		if h.sandboxTLS != nil {
+			add(kindDirectTLS, n, nil, directTLS)
+		}
 	}
 	add(kindFloor, h.cfg.coalesceCallers, nil, floor)
 	add(kindCoalesced, h.cfg.coalesceCallers, h.coalescer, coalesced)
@@ -410,15 +504,54 @@ func (h *harness) runPhase(ctx context.Context, p *phase, warmup, window time.Du
 		})
 	}
 	var c0, c1 cpuSnapshot
+	var traced chan error
 	rr.load = h.gen.run(ctx, p.callers, warmup, window, p.call, windowHooks{
-		start: func() { c0 = h.cpuSnapshot() },
-		end:   func() { c1 = h.cpuSnapshot() },
+		start: func() {
+			c0 = h.cpuSnapshot()
+			if h.cfg.trace != "" && p.kind == kindGRPC && p.callers == 1 {
+				traced = make(chan error, 1)
+				go func() { traced <- h.fetchTrace(ctx, min(window, time.Second)) }()
+			}
+		},
+		end: func() { c1 = h.cpuSnapshot() },
 	})
 	close(stopSampling)
 	sampled.Wait()
 	rr.cpu = c1.since(c0)
 	rr.upstream = h.proxy.requests.Load() - up0
+	if traced != nil {
+		if err := <-traced; err != nil {
+			fmt.Fprintf(h.out, "WARNING: no trace: %v\n", err)
+		} else {
+			fmt.Fprintf(h.out, "wrote the facade's runtime trace to %s (go tool trace %s)\n", h.cfg.trace, h.cfg.trace)
+		}
+		h.cfg.trace = "" // the first such phase only
+	}
 	return rr
+}
+
+// fetchTrace records d of the facade's runtime/trace from its
+// /debug/pprof/trace into the -trace file.
+func (h *harness) fetchTrace(ctx context.Context, d time.Duration) error {
+	url := fmt.Sprintf("http://%s/debug/pprof/trace?seconds=%g", h.cfg.debugAddrs["facade"], d.Seconds())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(h.cfg.trace)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, resp.Body)
+	return errors.Join(err, f.Close())
 }
 
 // memoryResult is what the facades' peak RSS was over the whole run.
@@ -439,18 +572,23 @@ func (h *harness) memory() memoryResult {
 
 // close stops everything start started; it may be called more than once.
 func (h *harness) close() {
-	for _, c := range []**grpc.ClientConn{&h.floorConn, &h.facadeConn, &h.coalConn} {
+	conns := []**grpc.ClientConn{&h.floorConn, &h.facadeConn, &h.coalConn}
+	procs := []**proc{&h.facade, &h.coalescer, &h.floor, &h.sandbox, &h.sandboxTLS}
+	for _, x := range h.extras {
+		conns, procs = append(conns, &x.conn), append(procs, &x.p)
+	}
+	for _, c := range conns {
 		if *c != nil {
 			_ = (*c).Close()
 			*c = nil
 		}
 	}
-	for _, c := range []*http.Client{h.directHTTP, h.restHTTP} {
+	for _, c := range []*http.Client{h.directHTTP, h.restHTTP, h.directTLSHTTP} {
 		if c != nil {
 			c.CloseIdleConnections()
 		}
 	}
-	for _, p := range []**proc{&h.facade, &h.coalescer, &h.floor, &h.sandbox} {
+	for _, p := range procs {
 		if *p != nil {
 			(*p).stop(5 * time.Second)
 		}
@@ -471,11 +609,20 @@ type cpuSnapshot struct {
 func (h *harness) cpuSnapshot() cpuSnapshot {
 	var s cpuSnapshot
 	s.harness, _ = procCPU(0)
-	s.sandbox, _ = procCPU(h.sandbox.pid())
 	s.floor, _ = procCPU(h.floor.pid())
-	f1, _ := procCPU(h.facade.pid())
-	f2, _ := procCPU(h.coalescer.pid())
-	s.facades = f1 + f2
+	add := func(dst *time.Duration, p *proc) {
+		if p != nil {
+			d, _ := procCPU(p.pid())
+			*dst += d
+		}
+	}
+	add(&s.sandbox, h.sandbox)
+	add(&s.sandbox, h.sandboxTLS)
+	add(&s.facades, h.facade)
+	add(&s.facades, h.coalescer)
+	for _, x := range h.extras {
+		add(&s.facades, x.p)
+	}
 	s.machineBusy, s.machineTotal, _ = machineCPU()
 	return s
 }

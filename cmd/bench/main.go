@@ -13,8 +13,15 @@
 //   - facade-rest: the same through the REST mirror;
 //   - facade-coalesced: 64 callers with the same token asking for the same
 //     reseller, through a second facade whose upstream requests pass a
-//     counting proxy that also adds the upstream's latency.
+//     counting proxy that also adds the upstream's latency;
+//   - direct-tls and facade-grpc-tls: the same as direct and facade-grpc
+//     against a second sandbox serving HTTPS with a certificate of a
+//     throw-away CA the facade trusts (-upstream-ca), over HTTP/1.1;
+//   - compare-grpc, with -compare-bin: facade-grpc on another build, for A/B
+//     comparisons whose rounds interleave with facade-grpc's.
 //
+// -trace writes a runtime/trace of the facade during a facade-grpc phase at
+// one caller, which tools/tracecall turns into the timeline of one call.
 // It prints per phase the throughput, latency percentiles, errors, the
 // facade's peak RSS and CPU per call, checks the targets of the performance
 // issue, and writes the same tables with a description of the machine to
@@ -42,8 +49,11 @@ import (
 // config is what the flags set.
 type config struct {
 	serverBin, sandboxBin string
-	workdir               string
-	out                   string
+	// compareBin is a second facade binary whose compare-grpc phases run
+	// beside facade-grpc, for A/B measurements in one run; empty: none.
+	compareBin string
+	workdir    string
+	out        string
 
 	rounds          int
 	duration        time.Duration
@@ -58,7 +68,10 @@ type config struct {
 	// debugAddrs is the -debug-addr (Go runtime profiles) of each facade,
 	// by process name, when profiling was asked for.
 	debugAddrs map[string]string
-	strict     bool
+	// trace is the file the facade's runtime/trace of the first facade-grpc
+	// phase at one caller is written to; empty: none.
+	trace  string
+	strict bool
 
 	// -floor-server mode
 	floor    bool
@@ -105,6 +118,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.serverBin, "server-bin", "", "facade `binary` (built from ./cmd/server into the work directory when empty)")
 	fs.StringVar(&cfg.sandboxBin, "sandbox-bin", "", "sandbox upstream `binary` (built from ./cmd/sandbox when empty)")
+	fs.StringVar(&cfg.compareBin, "compare-bin", "", "a second facade `binary` (another build or setting), measured in compare-grpc phases interleaved with facade-grpc, for A/B comparisons in one run")
 	fs.StringVar(&cfg.workdir, "workdir", "", "`directory` for logs and port files, kept afterwards (default: a temporary one, removed)")
 	fs.StringVar(&cfg.out, "out", "bench/results.md", "markdown `file` the results are written to (-quick: bench/results-quick.md); empty: none")
 	fs.IntVar(&cfg.rounds, "rounds", 3, "interleaved rounds of every phase (-quick: 2)")
@@ -118,6 +132,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	only := fs.String("phases", "", "comma-separated phases to run, by kind (facade-grpc) or kind/callers (facade-grpc/32); default all")
 	fs.BoolVar(&cfg.quick, "quick", false, "short run for CI (about 20 s)")
 	debug := fs.String("debug-addr", "", "serve the Go runtime profiles of the facade at this loopback `address` (and of the coalescing facade at the next port), for `go tool pprof` during a run")
+	fs.StringVar(&cfg.trace, "trace", "", "write a runtime/trace of the facade during the first facade-grpc phase at 1 caller (its first second) to this `file`, for `go tool trace` (serves the facade's profiles at a free loopback port unless -debug-addr is given)")
 	fs.BoolVar(&cfg.strict, "strict", false, "exit with status 3 when a target is missed")
 	fs.BoolVar(&cfg.floor, "floor-server", false, "serve the grpc-floor instead of benchmarking (used by the harness itself)")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:0", "-floor-server: listen `address`")

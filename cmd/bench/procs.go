@@ -41,9 +41,9 @@ func childEnv() []string {
 	return env
 }
 
-// startProc starts bin with args, its output going to logPath. The child gets
-// SIGTERM when ctx ends or the harness dies.
-func startProc(ctx context.Context, name, bin string, args []string, logPath string) (*proc, error) {
+// startProc starts bin with args and childEnv plus env, its output going to
+// logPath. The child gets SIGTERM when ctx ends or the harness dies.
+func startProc(ctx context.Context, name, bin string, args []string, logPath string, env ...string) (*proc, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -53,7 +53,7 @@ func startProc(ctx context.Context, name, bin string, args []string, logPath str
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Env = childEnv()
+	cmd.Env = append(childEnv(), env...) // for a key given twice, the last value counts
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)

@@ -168,7 +168,8 @@ func (r *report) judge() []verdict {
 	hi, lo := slices.Max(r.cfg.callers), slices.Min(r.cfg.callers)
 	n := r.cfg.coalesceCallers
 	return []verdict{
-		r.judgeEfficiency(hi),
+		r.judgeEfficiency(hi, kindDirect, kindGRPC),
+		r.judgeEfficiency(hi, kindDirectTLS, kindGRPCTLS),
 		r.judgeLatency(lo),
 		r.judgeREST(hi),
 		r.judgeUpstreamFraction(n),
@@ -206,10 +207,12 @@ func notRun(target, limit string) verdict {
 	return verdict{target: target, value: "phase not run", limit: limit, result: "n/a"}
 }
 
-func (r *report) judgeEfficiency(n int) verdict {
-	target := fmt.Sprintf("throughput efficiency, %d callers: facade-grpc / (1/(1/direct + 1/grpc-floor))", n)
+// judgeEfficiency compares the facade phase with the limit its direct phase
+// and the grpc-floor set (kindDirect and kindGRPC, or their TLS kinds).
+func (r *report) judgeEfficiency(n int, direct, facade string) verdict {
+	target := fmt.Sprintf("throughput efficiency, %d callers: %s / (1/(1/%s + 1/grpc-floor))", n, facade, direct)
 	limit := fmt.Sprintf("≥ %.2f", minEfficiency)
-	s, ok := r.need(phaseName(kindDirect, n), phaseName(kindFloor, n), phaseName(kindGRPC, n))
+	s, ok := r.need(phaseName(direct, n), phaseName(kindFloor, n), phaseName(facade, n))
 	if !ok {
 		return notRun(target, limit)
 	}

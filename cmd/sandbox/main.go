@@ -47,6 +47,9 @@ type config struct {
 	faultKinds  []sandbox.FaultKind
 	echo        bool
 	idleTimeout time.Duration
+	// tlsCert and tlsKey, both set, make it serve HTTPS (HTTP/2 and
+	// HTTP/1.1 by ALPN) instead of plaintext HTTP/1.1.
+	tlsCert, tlsKey string
 }
 
 func main() {
@@ -80,6 +83,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	kinds := fs.String("fault-kinds", "default", "comma-separated `kinds` of fault to inject: unavailable, bad-gateway, rate-limited, drop, reset, slow, html-200, default (all but html-200) or all")
 	fs.BoolVar(&cfg.echo, "echo-credentials", false, "put a fingerprint of the caller's Authorization and X-Tenant into every 200 answer")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
+	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "PEM certificate `file`: with -tls-key, serve HTTPS (HTTP/2 or HTTP/1.1 by ALPN); default plaintext")
+	fs.StringVar(&cfg.tlsKey, "tls-key", "", "PEM private key `file` of -tls-cert")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
@@ -100,6 +105,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var err error
 	if cfg.faultKinds, err = sandbox.ParseFaultKinds(*kinds); err != nil {
 		return cfg, fmt.Errorf("-fault-kinds: %w", err)
+	}
+	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
+		return cfg, errors.New("-tls-cert and -tls-key go together")
 	}
 	if cfg.idleTimeout <= 0 {
 		return cfg, fmt.Errorf("-idle-timeout %v: must be positive", cfg.idleTimeout)
@@ -129,7 +137,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		IdleTimeout:       cfg.idleTimeout,
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	scheme := "http"
+	if cfg.tlsCert != "" {
+		scheme = "https"
+		go func() { serveErr <- srv.ServeTLS(ln, cfg.tlsCert, cfg.tlsKey) }()
+	} else {
+		go func() { serveErr <- srv.Serve(ln) }()
+	}
 
 	addr := ln.Addr().String()
 	if cfg.portFile != "" {
@@ -139,7 +153,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 			return fmt.Errorf("write port file: %w", err)
 		}
 	}
-	fmt.Fprintf(stderr, "sandbox: serving the simulated CloudCockpit API on http://%s (latency %v%s)\n", addr, cfg.latency, describeOptions(cfg))
+	fmt.Fprintf(stderr, "sandbox: serving the simulated CloudCockpit API on %s://%s (latency %v%s)\n", scheme, addr, cfg.latency, describeOptions(cfg))
 	defer func() { fmt.Fprintf(stderr, "sandbox: %s\n", summary(sb)) }()
 
 	select {

@@ -100,6 +100,8 @@ func TestRunErrors(t *testing.T) {
 		{name: "bad fault seed", args: []string{"-fault-seed", "x"}, wantErr: errUsage},
 		{name: "unknown fault kind", args: []string{"-fault-kinds", "timeout"}, wantMsg: `-fault-kinds: unknown fault kind "timeout"`},
 		{name: "zero idle timeout", args: []string{"-idle-timeout", "0s"}, wantMsg: "-idle-timeout 0s: must be positive"},
+		{name: "certificate without key", args: []string{"-tls-cert", "c.pem"}, wantMsg: "-tls-cert and -tls-key go together"},
+		{name: "unreadable certificate", args: []string{"-addr", "127.0.0.1:0", "-tls-cert", "missing.pem", "-tls-key", "missing.pem"}, wantMsg: "serve:"},
 		{name: "bad address", args: []string{"-addr", "256.0.0.1:http-nope"}, wantMsg: "listen:"},
 		{name: "unwritable port file", args: []string{"-addr", "127.0.0.1:0", "-port-file", filepath.Join(t.TempDir(), "missing", "addr")}, wantMsg: "write port file:"},
 	}

@@ -442,11 +442,12 @@ type TransportConfig struct {
 }
 
 // NewTransport returns a clone of http.DefaultTransport (proxies from the
-// environment, HTTP/2 over TLS when offered, transparent gzip: the body limit
-// applies to decompressed bytes) tuned for many concurrent calls to one
-// upstream host: as many idle connections kept as MaxConns, so that every
-// request slot keeps a warm one; a 10s dial timeout; HTTP/2 pings that
-// detect a dead connection. net/http discards an idle connection on which
+// environment, transparent gzip: the body limit applies to decompressed
+// bytes) tuned for many concurrent calls to one upstream host: as many idle
+// connections kept as MaxConns, so that every request slot keeps a warm one;
+// a 10s dial timeout; HTTP/1.1 only, even when the upstream offers HTTP/2,
+// which measured slower and costlier per call (docs/performance.md). net/http
+// discards an idle connection on which
 // unasked bytes arrive, so an upstream that answers twice cannot hand one
 // caller's answer to the next.
 func NewTransport(cfg TransportConfig) *http.Transport {
@@ -458,7 +459,8 @@ func NewTransport(cfg TransportConfig) *http.Transport {
 	t.MaxConnsPerHost = maxConns
 	t.ResponseHeaderTimeout = max(cfg.ResponseHeaderTimeout, 0)
 	t.MaxResponseHeaderBytes = 1 << 20
-	t.HTTP2 = &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 10 * time.Second}
+	t.Protocols = new(http.Protocols)
+	t.Protocols.SetHTTP1(true)
 	if cfg.TLS != nil {
 		t.TLSClientConfig = cfg.TLS.Clone()
 	}

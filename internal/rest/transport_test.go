@@ -90,8 +90,8 @@ func testUnsolicitedAnswerIsNeverHandedToTheNextCaller(t *testing.T) {
 	}
 }
 
-// TestTransportTLS: the upstream TLS configuration applies, HTTP/2 is used
-// when the upstream offers it, and an upstream whose certificate does not
+// TestTransportTLS: the upstream TLS configuration applies, HTTP/1.1 is used
+// even when the upstream offers HTTP/2, and an upstream whose certificate does not
 // verify fails without a retry.
 func TestTransportTLS(t *testing.T) {
 	var proto atomic.Value
@@ -112,8 +112,8 @@ func TestTransportTLS(t *testing.T) {
 	if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); err != nil {
 		t.Fatalf("GetReseller() over TLS: %v", err)
 	}
-	if got, _ := proto.Load().(string); got != "HTTP/2.0" {
-		t.Errorf("upstream saw %q, want HTTP/2.0", got)
+	if got, _ := proto.Load().(string); got != "HTTP/1.1" {
+		t.Errorf("upstream saw %q, want HTTP/1.1", got)
 	}
 
 	untrusted := NewTransport(TransportConfig{})

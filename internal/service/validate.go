@@ -75,8 +75,11 @@ func begin(ctx context.Context, op string, cfg config, req proto.Message) (conte
 
 // traceContext returns the caller's W3C trace context to forward, as
 // OpenTelemetry's propagator reads it: empty when absent, repeated or
-// malformed.
+// malformed. Without one traceparent there is nothing to parse.
 func traceContext(md metadata.MD) (traceparent, tracestate string) {
+	if len(md[apierr.MDTraceparent]) != 1 {
+		return "", ""
+	}
 	in, out := propagation.MapCarrier{}, propagation.MapCarrier{}
 	for _, k := range [...]string{apierr.MDTraceparent, apierr.MDTracestate} {
 		if v := md.Get(k); len(v) == 1 {

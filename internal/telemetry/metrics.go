@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
@@ -50,6 +52,28 @@ type Metrics struct {
 
 	// upstream is read when the per-tenant gauges are scraped.
 	upstream atomic.Pointer[UpstreamState]
+
+	// ops and methods hold each operation's and each gRPC method's series
+	// bound to their labels, so that a call does not hash label values; the
+	// operations' exist from the start (zero series: rates exist before the
+	// first call). Only registered methods reach the interceptors: methods
+	// stays small.
+	ops     map[string]*opSeries
+	methods sync.Map // full method name → *methodSeries
+}
+
+// opSeries are the upstream series of one operation.
+type opSeries struct {
+	inFlight           prometheus.Gauge
+	duration, attempts prometheus.Observer
+	retries, ok        prometheus.Counter // ok: attempts answered 200
+}
+
+// methodSeries are the server series of one method; ok counts code OK.
+type methodSeries struct {
+	inFlight prometheus.Gauge
+	duration prometheus.Observer
+	ok       prometheus.Counter
 }
 
 // UpstreamState is what the per-tenant gauges read when scraped: the number
@@ -128,6 +152,14 @@ func NewMetrics() *Metrics {
 		}
 		return 0
 	})
+	m.ops = map[string]*opSeries{}
+	for _, op := range []string{apierr.OpGetReseller, apierr.OpGetAcceptanceLink, opOther} {
+		m.ops[op] = &opSeries{
+			inFlight: m.upstreamInFlight.WithLabelValues(op), duration: m.upstreamDuration.WithLabelValues(op),
+			attempts: m.upstreamAttempts.WithLabelValues(op), retries: m.upstreamRetries.WithLabelValues(op),
+			ok: m.upstreamRequests.WithLabelValues(op, "200"),
+		}
+	}
 	reg.MustRegister(breakerGauge{m}, buildInfo(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -154,16 +186,34 @@ func buildInfo() prometheus.Collector {
 // UnaryServerInterceptor records grpc_server_* metrics for every call.
 func (m *Metrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		svc, method := splitMethod(info.FullMethod)
-		inFlight := m.serverInFlight.WithLabelValues(svc, method)
-		inFlight.Inc()
+		s := m.method(info.FullMethod)
+		s.inFlight.Inc()
 		start := time.Now()
 		resp, err := handler(ctx, req)
-		m.serverDuration.WithLabelValues(svc, method).Observe(time.Since(start).Seconds())
-		m.serverHandled.WithLabelValues(svc, method, status.Code(err).String()).Inc()
-		inFlight.Dec()
+		s.duration.Observe(time.Since(start).Seconds())
+		if code := status.Code(err); code == codes.OK {
+			s.ok.Inc()
+		} else {
+			svc, method := splitMethod(info.FullMethod)
+			m.serverHandled.WithLabelValues(svc, method, code.String()).Inc()
+		}
+		s.inFlight.Dec()
 		return resp, err
 	}
+}
+
+// method returns the series of a full method name, bound on first use.
+func (m *Metrics) method(full string) *methodSeries {
+	if s, ok := m.methods.Load(full); ok {
+		return s.(*methodSeries)
+	}
+	svc, method := splitMethod(full)
+	s, _ := m.methods.LoadOrStore(full, &methodSeries{
+		inFlight: m.serverInFlight.WithLabelValues(svc, method),
+		duration: m.serverDuration.WithLabelValues(svc, method),
+		ok:       m.serverHandled.WithLabelValues(svc, method, codes.OK.String()),
+	})
+	return s.(*methodSeries)
 }
 
 // ObserveUpstream makes cloudcockpit_upstream_breakers and
@@ -239,9 +289,10 @@ func (m *Metrics) callDone(op string, attempts int) {
 	if attempts <= 0 {
 		return
 	}
-	m.upstreamAttempts.WithLabelValues(op).Observe(float64(attempts))
+	s := m.ops[boundedOp(op)]
+	s.attempts.Observe(float64(attempts))
 	if attempts > 1 {
-		m.upstreamRetries.WithLabelValues(op).Add(float64(attempts - 1))
+		s.retries.Add(float64(attempts - 1))
 	}
 }
 

@@ -162,8 +162,13 @@ func TestMetricsAndAccessLog(t *testing.T) {
 		want   string
 	}{
 		{"server handled", "grpc_server_handled_total", `grpc_server_handled_total{grpc_code="OK",grpc_method="Check",grpc_service="grpc.health.v1.Health"} 1`},
-		{"upstream requests", "cloudcockpit_upstream_requests_total", `cloudcockpit_upstream_requests_total{operation="GetReseller",status="200"} 2`},
-		{"in flight back to zero", "cloudcockpit_upstream_in_flight_requests", `cloudcockpit_upstream_in_flight_requests{operation="GetReseller"} 0`},
+		// Every operation's series exist from the start, at zero.
+		{"upstream requests", "cloudcockpit_upstream_requests_total", `cloudcockpit_upstream_requests_total{operation="GetAcceptanceLink",status="200"} 0
+cloudcockpit_upstream_requests_total{operation="GetReseller",status="200"} 2
+cloudcockpit_upstream_requests_total{operation="other",status="200"} 0`},
+		{"in flight back to zero", "cloudcockpit_upstream_in_flight_requests", `cloudcockpit_upstream_in_flight_requests{operation="GetAcceptanceLink"} 0
+cloudcockpit_upstream_in_flight_requests{operation="GetReseller"} 0
+cloudcockpit_upstream_in_flight_requests{operation="other"} 0`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

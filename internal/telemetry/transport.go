@@ -31,25 +31,29 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.base.RoundTrip(req)
 	}
 	op := boundedOp(rest.Operation(req.Context()))
+	series := t.metrics.ops[op]
 	stats := StatsFromContext(req.Context())
 	if stats != nil {
 		stats.attempts.Add(1)
 	}
-	inFlight := t.metrics.upstreamInFlight.WithLabelValues(op)
-	inFlight.Inc()
+	series.inFlight.Inc()
 	start := time.Now()
 	resp, err := t.base.RoundTrip(req)
-	t.metrics.upstreamDuration.WithLabelValues(op).Observe(time.Since(start).Seconds())
-	inFlight.Dec()
+	series.duration.Observe(time.Since(start).Seconds())
+	series.inFlight.Dec()
 	code := "error"
 	switch {
 	case err != nil && abandoned(req.Context()):
 		code = "canceled"
 	case err == nil:
-		code = statusLabel(resp.StatusCode)
 		if stats != nil {
 			stats.lastStatus.Store(int32(resp.StatusCode)) //nolint:gosec // G115: HTTP status codes are three digits
 		}
+		if resp.StatusCode == http.StatusOK {
+			series.ok.Inc()
+			return resp, nil
+		}
+		code = statusLabel(resp.StatusCode)
 	}
 	t.metrics.upstreamRequests.WithLabelValues(op, code).Inc()
 	return resp, err
