@@ -49,6 +49,14 @@ func FuzzRedactorEncoded(f *testing.F) {
 		}
 		e := encodings[int(which)%len(encodings)]
 		enc := e.encode(token)
+		// An escape begun in the prefix may take the token's first
+		// character as its own (%b + 0..., &#1 + 0...), and one ended in
+		// the suffix its last: a known limit (docs/security.md), not tried.
+		for _, m := range escapes.FindAllStringIndex(prefix+enc+suffix, -1) {
+			if m[0] < len(prefix) && m[1] > len(prefix) || m[0] < len(prefix)+len(enc) && m[1] > len(prefix)+len(enc) {
+				return
+			}
+		}
 		r := NewRedactor("Bearer " + token)
 		got := r.String(prefix + enc + suffix)
 		if strings.Contains(got, enc) || leaks(r, got) {

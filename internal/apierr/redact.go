@@ -133,6 +133,11 @@ func (r Redactor) encoded(s string) bool {
 		if r.inRuns(s) {
 			return true
 		}
+		// Invisible characters alone, before any escape is decoded: an
+		// escape may take the token's first character (%b0...).
+		if v := stripFormat(s); v != s && r.contains([]byte(v)) {
+			return true
+		}
 		u := unescape(s)
 		if u == s {
 			return false
@@ -168,6 +173,11 @@ func unescape(s string) string {
 			return m
 		})
 	}
+	return stripFormat(s)
+}
+
+// stripFormat drops the invisible format characters (Unicode category Cf).
+func stripFormat(s string) string {
 	return strings.Map(func(c rune) rune {
 		if unicode.Is(unicode.Cf, c) {
 			return -1

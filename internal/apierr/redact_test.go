@@ -139,7 +139,7 @@ var encodings = []struct {
 	{"HTML decimal", func(s string) string { return percent(s, func(int) bool { return true }, "&#%d;") }},
 	{"HTML hex", func(s string) string { return percent(s, func(i int) bool { return i%2 == 1 }, "&#x%X;") }},
 	{"HTML named", func(s string) string {
-		return strings.NewReplacer(".", "&period;", "-", "&hyphen;", "_", "&lowbar;").Replace(s)
+		return strings.NewReplacer(".", "&period;", "_", "&lowbar;").Replace(s) // "-" has no name: &hyphen; is U+2010
 	}},
 	{"zero-width space between", func(s string) string { return between(s, "\u200b") }},
 	{"zero-width joiners and word joiner", func(s string) string { return between(s, "\u200c\u200d\u2060") }},
