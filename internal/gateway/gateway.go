@@ -38,19 +38,10 @@ type HealthChecker interface {
 	Check(ctx context.Context, req *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error)
 }
 
-// Option configures New.
-type Option func(*gateway)
-
-// WithHealth makes GET /readyz report hc's overall status (service ""): 200
-// with {"status":"SERVING"} while it is SERVING, 503 with the status name
-// otherwise. Without it /readyz answers like /healthz.
-func WithHealth(hc HealthChecker) Option {
-	return func(g *gateway) { g.health = hc }
-}
-
 // gateway holds the mux and what its hooks need.
 type gateway struct {
-	mux    *runtime.ServeMux
+	mux *runtime.ServeMux
+	// health answers /readyz (see New); nil: /readyz answers like /healthz.
 	health HealthChecker
 	// allow is the Allow header of a 405: every method some route uses.
 	allow string
@@ -74,7 +65,7 @@ var pathVariable = regexp.MustCompile(`\{[^}]*\}`)
 // newGateway builds the mux with the mirror's options, health and OpenAPI
 // routes, and no RPC route yet: New registers them (the benchmarks also
 // without interceptors).
-func newGateway(opts ...Option) (*gateway, error) {
+func newGateway(health HealthChecker) (*gateway, error) {
 	// The RPC routes, as the OpenAPI document (generated from the same HTTP
 	// rules as the handlers) names them.
 	var doc struct {
@@ -83,10 +74,7 @@ func newGateway(opts ...Option) (*gateway, error) {
 	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
 		return nil, fmt.Errorf("gateway: read the OpenAPI document: %w", err)
 	}
-	g := &gateway{routes: map[string]string{}}
-	for _, opt := range opts {
-		opt(g)
-	}
+	g := &gateway{health: health, routes: map[string]string{}}
 	methods := map[string]bool{http.MethodGet: true} // health and OpenAPI
 	var index []string
 	for p, ops := range doc.Paths {

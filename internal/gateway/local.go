@@ -26,13 +26,17 @@ import (
 // ServerTransportStream. Over TLS, the handlers find the client's
 // certificate in the gRPC peer (peer.FromContext), as on the gRPC port. New
 // fails only if the services' HTTP rules cannot be read.
-func New(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServer, interceptor grpc.UnaryServerInterceptor, opts ...Option) (http.Handler, error) {
+//
+// GET /readyz reports health's overall status (service ""): 200 with
+// {"status":"SERVING"} while it is SERVING, 503 with the status name
+// otherwise. With a nil health /readyz answers like /healthz.
+func New(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServer, interceptor grpc.UnaryServerInterceptor, health HealthChecker) (http.Handler, error) {
 	chain := []grpc.UnaryServerInterceptor{rejectIgnoredQuery}
 	if interceptor != nil {
 		chain = append(chain, interceptor)
 	}
 	interceptor = ChainUnaryInterceptors(chain...)
-	g, err := newGateway(opts...)
+	g, err := newGateway(health)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.opentelemetry.io/otel/trace"
@@ -216,13 +215,5 @@ func (g *gateway) checkRequest(next runtime.HandlerFunc) runtime.HandlerFunc {
 
 // quote bounds a caller-supplied name before it is echoed in an error.
 func quote(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) > maxNameLen {
-		n := maxNameLen
-		for n > 0 && !utf8.RuneStart(s[n]) {
-			n-- // cut at a character boundary, never inside one
-		}
-		s = s[:n] + "…"
-	}
-	return s
+	return apierr.Truncate(strings.ToValidUTF8(s, "\uFFFD"), maxNameLen)
 }
