@@ -31,12 +31,8 @@ var answered = map[string]string{
 	stale.MDAge:            stale.HeaderAge,
 }
 
-// incomingHeader decides which request headers become gRPC metadata: only
-// X-Tenant and X-Correlation-Id (Authorization is forwarded by grpc-gateway
-// itself), plus the W3C trace context (traceparent, tracestate) that a gRPC
-// caller would send as metadata too, and Cache-Control (the staleness a
-// caller accepts, never sent upstream). Nothing else a caller sends reaches the
-// service, let alone the upstream. grpc-gateway still adds its own
+// incomingHeader decides which request headers become gRPC metadata: those
+// of forwarded, nothing else. grpc-gateway still adds its own
 // x-forwarded-host and x-forwarded-for metadata, which the service does not
 // forward.
 func incomingHeader(key string) (string, bool) {
