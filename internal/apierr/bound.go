@@ -8,7 +8,6 @@ import (
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
@@ -58,9 +57,14 @@ func Bound(st *status.Status) *status.Status {
 		}
 	}
 	if proto.Size(p) > MaxStatusBytes {
-		p.Details = rewriteDetails(p.GetDetails(), func(m protoreflect.Message) {
-			rewriteStrings(m, func(s string) string { return Truncate(s, 128) })
-		})
+		for i, a := range p.GetDetails() {
+			if m, err := a.UnmarshalNew(); err == nil {
+				rewriteStrings(m.ProtoReflect(), func(s string) string { return Truncate(s, 128) })
+				if packed, err := anypb.New(m); err == nil {
+					p.Details[i] = packed
+				}
+			}
+		}
 	}
 	if proto.Size(p) > MaxStatusBytes {
 		var kept []*anypb.Any

@@ -14,7 +14,6 @@ import (
 	"google.golang.org/protobuf/reflect/protorange"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
-	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // Redacted stands wherever a piece of the caller's token was removed.
@@ -242,25 +241,6 @@ func (r Redactor) piece(x uint64) bool {
 		w[i] = byte(x >> (8 * (MinSecretRun - 1 - i))) //nolint:gosec // G115: taking one byte of the window is the point
 	}
 	return bytes.Contains(r.lower, w[:])
-}
-
-// rewriteDetails applies f to each detail and returns them re-packed,
-// leaving out those that cannot be unpacked or packed again.
-func rewriteDetails(details []*anypb.Any, f func(protoreflect.Message)) []*anypb.Any {
-	out := details[:0:0]
-	for _, a := range details {
-		m, err := a.UnmarshalNew()
-		if err != nil {
-			continue
-		}
-		f(m.ProtoReflect())
-		packed, err := anypb.New(m)
-		if err != nil {
-			continue
-		}
-		out = append(out, packed)
-	}
-	return out
 }
 
 // rewriteStrings replaces every string in m (fields, list elements, map
