@@ -41,10 +41,11 @@ func New(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServer, i
 		return nil, err
 	}
 	ctx := context.Background()
-	if err := pb.RegisterResellerServiceHandlerServer(ctx, g.mux, localReseller{srv: reseller, icpt: interceptor}); err != nil {
+	l := local{reseller: reseller, customer: customer, icpt: interceptor}
+	if err := pb.RegisterResellerServiceHandlerServer(ctx, g.mux, l); err != nil {
 		return nil, fmt.Errorf("gateway: register ResellerService: %w", err)
 	}
-	if err := pb.RegisterCustomerServiceHandlerServer(ctx, g.mux, localCustomer{srv: customer, icpt: interceptor}); err != nil {
+	if err := pb.RegisterCustomerServiceHandlerServer(ctx, g.mux, l); err != nil {
 		return nil, fmt.Errorf("gateway: register CustomerService: %w", err)
 	}
 	return withPeer(g.mux), nil
@@ -91,26 +92,21 @@ func intercept[Req, Resp any](ctx context.Context, icpt grpc.UnaryServerIntercep
 	return resp.(Resp), nil
 }
 
-// localReseller runs the interceptor chain around a ResellerServiceServer.
-type localReseller struct {
+// local runs the interceptor chain around the services.
+type local struct {
 	pb.UnimplementedResellerServiceServer
-	srv  pb.ResellerServiceServer
-	icpt grpc.UnaryServerInterceptor
+	pb.UnimplementedCustomerServiceServer
+	reseller pb.ResellerServiceServer
+	customer pb.CustomerServiceServer
+	icpt     grpc.UnaryServerInterceptor
 }
 
 // GetReseller implements pb.ResellerServiceServer.
-func (l localReseller) GetReseller(ctx context.Context, req *pb.GetResellerRequest) (*pb.Reseller, error) {
-	return intercept(ctx, l.icpt, pb.ResellerService_GetReseller_FullMethodName, req, l.srv.GetReseller)
-}
-
-// localCustomer runs the interceptor chain around a CustomerServiceServer.
-type localCustomer struct {
-	pb.UnimplementedCustomerServiceServer
-	srv  pb.CustomerServiceServer
-	icpt grpc.UnaryServerInterceptor
+func (l local) GetReseller(ctx context.Context, req *pb.GetResellerRequest) (*pb.Reseller, error) {
+	return intercept(ctx, l.icpt, pb.ResellerService_GetReseller_FullMethodName, req, l.reseller.GetReseller)
 }
 
 // GetAcceptanceLink implements pb.CustomerServiceServer.
-func (l localCustomer) GetAcceptanceLink(ctx context.Context, req *pb.GetAcceptanceLinkRequest) (*pb.GetAcceptanceLinkResponse, error) {
-	return intercept(ctx, l.icpt, pb.CustomerService_GetAcceptanceLink_FullMethodName, req, l.srv.GetAcceptanceLink)
+func (l local) GetAcceptanceLink(ctx context.Context, req *pb.GetAcceptanceLinkRequest) (*pb.GetAcceptanceLinkResponse, error) {
+	return intercept(ctx, l.icpt, pb.CustomerService_GetAcceptanceLink_FullMethodName, req, l.customer.GetAcceptanceLink)
 }
