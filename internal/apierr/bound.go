@@ -11,10 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
-// Bounds of an error status. Many gRPC clients accept 8 KiB of response
-// metadata by default (grpc-java, grpc-web proxies), and a status travels in
-// the trailers twice: its message in grpc-message and the whole status,
-// base64-encoded (4/3 of its size), in grpc-status-details-bin.
+// Bounds of an error status; docs/errors.md#bounds says why these.
 const (
 	// MaxFieldViolations is the most field violations a
 	// google.rpc.BadRequest keeps; the rest are counted in a last violation

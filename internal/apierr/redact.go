@@ -25,13 +25,10 @@ const MinSecretRun = 8
 
 // Redactor removes every piece of one bearer token from text: any run of
 // MinSecretRun or more consecutive characters of the token, in any letter
-// case, wherever it appears (the whole token, a prefix, one dot-separated
-// JWT segment, an upper-cased copy...). Overlapping and adjacent pieces are
-// replaced by one Redacted. A piece that is still there in an encoded form
-// (see Redactor.encoded: escapes, invisible characters, base64, hex) makes
-// the whole text one Redacted: finding it needs a decoded view of the text,
-// and replacing only its span would need a map back from that view. The
-// zero value removes nothing.
+// case, each replaced by Redacted (overlapping and adjacent pieces by one).
+// A piece still there in an encoded form (Redactor.encoded) makes the whole
+// text one Redacted. docs/security.md#tokens says what is caught and what
+// is not, and why. The zero value removes nothing.
 type Redactor struct {
 	// lower is the token with its ASCII letters lower-cased; nil when there
 	// is nothing to match.
