@@ -17,19 +17,13 @@ import (
 
 // New returns the REST mirror: an http.Handler serving the RPC routes, which
 // call the service implementations in process (grpc-gateway's
-// RegisterXHandlerServer wiring), plus OpenAPIPath, OpenAPIv3Path,
-// HealthzPath and ReadyzPath. Every call passes through interceptor (the
-// gRPC server's own chain, see ChainUnaryInterceptors; nil: none) so that
-// REST calls get the same correlation id, validation, metrics, access log
-// and recovery as gRPC calls. Header metadata the handlers set
-// (x-correlation-id) reaches the response through grpc-gateway's
-// ServerTransportStream. Over TLS, the handlers find the client's
-// certificate in the gRPC peer (peer.FromContext), as on the gRPC port. New
-// fails only if the services' HTTP rules cannot be read.
-//
-// GET /readyz reports health's overall status (service ""): 200 with
-// {"status":"SERVING"} while it is SERVING, 503 with the status name
-// otherwise. With a nil health /readyz answers like /healthz.
+// RegisterXHandlerServer wiring) through interceptor, the gRPC server's own
+// chain (see ChainUnaryInterceptors and docs/rest-mirror.md; nil: none), plus
+// OpenAPIPath, OpenAPIv3Path, HealthzPath and ReadyzPath. /readyz reports
+// health's overall status (service ""); with a nil health it answers like
+// /healthz. Over TLS, the handlers find the client's certificate in the gRPC
+// peer, as on the gRPC port. New fails only if the services' HTTP rules
+// cannot be read.
 func New(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServer, interceptor grpc.UnaryServerInterceptor, health HealthChecker) (http.Handler, error) {
 	chain := []grpc.UnaryServerInterceptor{rejectIgnoredQuery}
 	if interceptor != nil {
