@@ -214,7 +214,7 @@ func parseInt64(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
 
 func parseUint32(s string) (uint32, error) {
 	n, err := strconv.ParseUint(s, 10, 32)
-	return uint32(n), err
+	return uint32(n), err //nolint:gosec // G115: ParseUint with bitSize 32 fits
 }
 
 func parseFloat(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
