@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
 	"google.golang.org/grpc/peer"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
@@ -20,17 +21,17 @@ import (
 // RegisterXHandlerServer wiring) through interceptor, the gRPC server's own
 // chain (see ChainUnaryInterceptors and docs/rest-mirror.md; nil: none), plus
 // OpenAPIPath, OpenAPIv3Path, HealthzPath and ReadyzPath. /readyz reports
-// health's overall status (service ""); with a nil health it answers like
+// hs's overall status (service ""); with a nil hs it answers like
 // /healthz. Over TLS, the handlers find the client's certificate in the gRPC
 // peer, as on the gRPC port. New fails only if the services' HTTP rules
 // cannot be read.
-func New(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServer, interceptor grpc.UnaryServerInterceptor, health HealthChecker) (http.Handler, error) {
+func New(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServer, interceptor grpc.UnaryServerInterceptor, hs *health.Server) (http.Handler, error) {
 	chain := []grpc.UnaryServerInterceptor{rejectIgnoredQuery}
 	if interceptor != nil {
 		chain = append(chain, interceptor)
 	}
 	interceptor = ChainUnaryInterceptors(chain...)
-	g, err := newGateway(health)
+	g, err := newGateway(hs)
 	if err != nil {
 		return nil, err
 	}
