@@ -73,7 +73,7 @@ func TestStaleOutage(t *testing.T) {
 	var phase atomic.Int32
 	for i, f := range facades {
 		cfg := server.DefaultConfig()
-		cfg.UpstreamURL = upstream.URL
+		cfg.Upstream.BaseURL = upstream.URL
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		if i == 0 {
 			cfg.StaleIfError = 5 * time.Minute

@@ -23,11 +23,11 @@ func TestParseConfigUpstreamSettings(t *testing.T) {
 		{
 			name: "defaults",
 			check: func(c server.Config) bool {
-				return c.UpstreamTimeout == 10*time.Second && c.UpstreamAttemptTimeout == 5*time.Second &&
-					c.UpstreamMaxAttempts == 3 && c.UpstreamMaxConcurrent == 64 && c.UpstreamQueueTimeout == time.Second &&
-					c.UpstreamMaxBodyBytes == 1<<20 && c.BreakerFailureRatio == 0.5 && c.BreakerMinCalls == 20 && c.BreakerWindow == 30*time.Second &&
-					c.BreakerOpenDuration == 5*time.Second && c.Coalesce && c.UpstreamTenantMaxConcurrent == 0 &&
-					c.UpstreamRetryRatio == 0.1 && c.UpstreamMaxTenants == 1024 && c.UpstreamTenantIdle == 5*time.Minute && c.DebugAddr == ""
+				return c.Upstream.Timeout == 10*time.Second && c.Upstream.AttemptTimeout == 5*time.Second &&
+					c.Upstream.MaxAttempts == 3 && c.Upstream.MaxConcurrent == 64 && c.Upstream.QueueTimeout == time.Second &&
+					c.Upstream.MaxBodyBytes == 1<<20 && c.Upstream.Breaker.FailureRatio == 0.5 && c.Upstream.Breaker.MinCalls == 20 && c.Upstream.Breaker.Window == 30*time.Second &&
+					c.Upstream.Breaker.OpenFor == 5*time.Second && !c.Upstream.DisableCoalescing && c.Upstream.TenantMaxConcurrent == 0 &&
+					c.Upstream.RetryRatio == 0.1 && c.Upstream.MaxTenants == 1024 && c.Upstream.TenantIdle == 5*time.Minute && c.DebugAddr == ""
 			},
 		},
 		{
@@ -52,11 +52,11 @@ func TestParseConfigUpstreamSettings(t *testing.T) {
 				"-breaker-window=10s", "-breaker-open=30s", "-coalesce=false", "-upstream-tenant-max-concurrent=2", "-upstream-retry-ratio=0.2",
 				"-upstream-max-tenants=10", "-upstream-tenant-idle=1m"},
 			check: func(c server.Config) bool {
-				return c.UpstreamTimeout == 3*time.Second && c.UpstreamAttemptTimeout == -1 && c.UpstreamMaxAttempts == 1 &&
-					c.UpstreamMaxConcurrent == 8 && c.UpstreamQueueTimeout == -1 && c.UpstreamMaxBodyBytes == 4096 &&
-					c.BreakerFailureRatio == -1 && c.BreakerMinCalls == 100 && c.BreakerWindow == 10*time.Second &&
-					c.BreakerOpenDuration == 30*time.Second && !c.Coalesce && c.UpstreamTenantMaxConcurrent == 2 &&
-					c.UpstreamRetryRatio == 0.2 && c.UpstreamMaxTenants == 10 && c.UpstreamTenantIdle == time.Minute
+				return c.Upstream.Timeout == 3*time.Second && c.Upstream.AttemptTimeout == -1 && c.Upstream.MaxAttempts == 1 &&
+					c.Upstream.MaxConcurrent == 8 && c.Upstream.QueueTimeout == -1 && c.Upstream.MaxBodyBytes == 4096 &&
+					c.Upstream.Breaker.FailureRatio == -1 && c.Upstream.Breaker.MinCalls == 100 && c.Upstream.Breaker.Window == 10*time.Second &&
+					c.Upstream.Breaker.OpenFor == 30*time.Second && c.Upstream.DisableCoalescing && c.Upstream.TenantMaxConcurrent == 2 &&
+					c.Upstream.RetryRatio == 0.2 && c.Upstream.MaxTenants == 10 && c.Upstream.TenantIdle == time.Minute
 			},
 		},
 		{
@@ -67,28 +67,30 @@ func TestParseConfigUpstreamSettings(t *testing.T) {
 				"COALESCE": "false", "UPSTREAM_TENANT_MAX_CONCURRENT": "4", "UPSTREAM_RETRY_RATIO": "0.05",
 				"UPSTREAM_MAX_TENANTS": "100", "UPSTREAM_TENANT_IDLE": "10m"},
 			check: func(c server.Config) bool {
-				return c.UpstreamTimeout == 2*time.Second && c.UpstreamAttemptTimeout == time.Second && c.UpstreamMaxAttempts == 5 &&
-					c.UpstreamMaxConcurrent == 16 && c.UpstreamQueueTimeout == 250*time.Millisecond && c.UpstreamMaxBodyBytes == 65536 &&
-					c.BreakerFailureRatio == 0.25 && c.BreakerMinCalls == 50 && c.BreakerWindow == time.Minute &&
-					c.BreakerOpenDuration == time.Minute && !c.Coalesce && c.UpstreamTenantMaxConcurrent == 4 &&
-					c.UpstreamRetryRatio == 0.05 && c.UpstreamMaxTenants == 100 && c.UpstreamTenantIdle == 10*time.Minute
+				return c.Upstream.Timeout == 2*time.Second && c.Upstream.AttemptTimeout == time.Second && c.Upstream.MaxAttempts == 5 &&
+					c.Upstream.MaxConcurrent == 16 && c.Upstream.QueueTimeout == 250*time.Millisecond && c.Upstream.MaxBodyBytes == 65536 &&
+					c.Upstream.Breaker.FailureRatio == 0.25 && c.Upstream.Breaker.MinCalls == 50 && c.Upstream.Breaker.Window == time.Minute &&
+					c.Upstream.Breaker.OpenFor == time.Minute && c.Upstream.DisableCoalescing && c.Upstream.TenantMaxConcurrent == 4 &&
+					c.Upstream.RetryRatio == 0.05 && c.Upstream.MaxTenants == 100 && c.Upstream.TenantIdle == 10*time.Minute
 			},
 		},
 		{
 			name:  "flag wins over variable",
 			args:  []string{"-upstream-max-attempts=2"},
 			env:   map[string]string{"UPSTREAM_MAX_ATTEMPTS": "7"},
-			check: func(c server.Config) bool { return c.UpstreamMaxAttempts == 2 },
+			check: func(c server.Config) bool { return c.Upstream.MaxAttempts == 2 },
 		},
 		{
-			name:  "0 turns a setting off, by variable too",
-			env:   map[string]string{"BREAKER_FAILURE_RATIO": "0", "UPSTREAM_ATTEMPT_TIMEOUT": "0s"},
-			check: func(c server.Config) bool { return c.BreakerFailureRatio < 0 && c.UpstreamAttemptTimeout < 0 },
+			name: "0 turns a setting off, by variable too",
+			env:  map[string]string{"BREAKER_FAILURE_RATIO": "0", "UPSTREAM_ATTEMPT_TIMEOUT": "0s"},
+			check: func(c server.Config) bool {
+				return c.Upstream.Breaker.FailureRatio < 0 && c.Upstream.AttemptTimeout < 0
+			},
 		},
 		{
 			name:  "0 means the default where a setting cannot be off",
 			args:  []string{"-upstream-timeout=0", "-upstream-max-attempts=0"},
-			check: func(c server.Config) bool { return c.UpstreamTimeout == 0 && c.UpstreamMaxAttempts == 0 },
+			check: func(c server.Config) bool { return c.Upstream.Timeout == 0 && c.Upstream.MaxAttempts == 0 },
 		},
 		{name: "bad duration variable", env: map[string]string{"UPSTREAM_TIMEOUT": "soon"}, wantErr: `UPSTREAM_TIMEOUT="soon": want a duration`},
 		{name: "bad number variable", env: map[string]string{"UPSTREAM_MAX_CONCURRENT": "many"}, wantErr: `UPSTREAM_MAX_CONCURRENT="many": want a whole number`},
@@ -103,7 +105,8 @@ func TestParseConfigUpstreamSettings(t *testing.T) {
 		{name: "tiny body limit", args: []string{"-upstream-max-body=10"}, wantErr: "-upstream-max-body (UPSTREAM_MAX_BODY_BYTES) must be at least 1024"},
 		{name: "breaker ratio above 1", args: []string{"-breaker-failure-ratio=1.5"}, wantErr: "-breaker-failure-ratio (BREAKER_FAILURE_RATIO) must be between 0 (no breakers) and 1"},
 		{name: "bad ratio variable", env: map[string]string{"BREAKER_FAILURE_RATIO": "half"}, wantErr: `BREAKER_FAILURE_RATIO="half": want a number`},
-		{name: "negative breaker min calls", args: []string{"-breaker-min-calls=-1"}, wantErr: "-breaker-min-calls (BREAKER_MIN_CALLS) must be between 1 and 1000000"},
+		{name: "negative breaker min calls", args: []string{"-breaker-min-calls=-1"}, wantErr: `invalid value "-1" for flag -breaker-min-calls: want a whole number`},
+		{name: "too many breaker min calls", args: []string{"-breaker-min-calls=1000001"}, wantErr: "-breaker-min-calls (BREAKER_MIN_CALLS) must be between 1 and 1000000"},
 		{name: "negative breaker window", env: map[string]string{"BREAKER_WINDOW": "-1s"}, wantErr: "-breaker-window (BREAKER_WINDOW) must not be negative"},
 		{name: "tenant limit above global", args: []string{"-upstream-max-concurrent=8", "-upstream-tenant-max-concurrent=9"}, wantErr: "-upstream-tenant-max-concurrent (UPSTREAM_TENANT_MAX_CONCURRENT) must be between 0"},
 		{name: "negative retry ratio", args: []string{"-upstream-retry-ratio=-0.1"}, wantErr: "-upstream-retry-ratio (UPSTREAM_RETRY_RATIO) must be between 0 (the default, 0.1) and 1"},

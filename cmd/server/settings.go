@@ -57,7 +57,7 @@ func settings(cfg *server.Config, cli *cliFlags) []setting {
 		{listeners, "cors-allowed-origins", "CORS_ALLOWED_ORIGINS", list(&cfg.CORSAllowedOrigins), "none: no cross-origin calls", "comma-separated browser origins (https://app.example.com, or * for any) whose pages may call the HTTP port: REST mirror, Connect, gRPC-Web"},
 
 		{upstream, "sandbox", "SANDBOX", boolean(&cfg.Sandbox), "", "serve the embedded sandbox upstream on a loopback port and use it (true/false)"},
-		{upstream, "upstream-url", "CLOUDCOCKPIT_BASE_URL", text(&cfg.UpstreamURL), "", "CloudCockpit API base URL"},
+		{upstream, "upstream-url", "CLOUDCOCKPIT_BASE_URL", text(&cfg.Upstream.BaseURL), "", "CloudCockpit API base URL"},
 		{upstream, "default-tenant", "CLOUDCOCKPIT_TENANT", text(&cfg.DefaultTenant), "", "tenant (portal domain) for calls without x-tenant; empty: such calls are rejected"},
 
 		{tlsGroup, "tls-cert", "TLS_CERT_FILE", text(&cfg.TLSCertFile), "none: plaintext", "PEM certificate chain: with -tls-key, both listeners serve TLS (1.2 or later)"},
@@ -71,22 +71,22 @@ func settings(cfg *server.Config, cli *cliFlags) []setting {
 		{shutdown, "shutdown-delay", "SHUTDOWN_DELAY", duration(&cfg.ShutdownDelay), "", "how long to keep accepting calls after SIGTERM, readiness already NOT_SERVING, before draining (time for load balancers to notice)"},
 		{shutdown, "shutdown-timeout", "SHUTDOWN_TIMEOUT", duration(&cfg.ShutdownTimeout), "", "how long in-flight calls may take to finish after SIGTERM"},
 
-		{calls, "upstream-timeout", "UPSTREAM_TIMEOUT", duration(&cfg.UpstreamTimeout), "", "bound on an upstream call, retries included, when the caller sets no deadline"},
-		{calls, "upstream-attempt-timeout", "UPSTREAM_ATTEMPT_TIMEOUT", offDuration(&cfg.UpstreamAttemptTimeout), "", "bound on each upstream attempt, from sending the request to the end of the response body; 0 disables it"},
-		{calls, "upstream-max-attempts", "UPSTREAM_MAX_ATTEMPTS", whole(&cfg.UpstreamMaxAttempts), "", "most attempts per upstream call, the first included (1: no retries, at most 10)"},
-		{calls, "upstream-retry-ratio", "UPSTREAM_RETRY_RATIO", ratio(&cfg.UpstreamRetryRatio), "", "retries of all tenants together, at most this share of first upstream attempts (at most 1)"},
-		{calls, "upstream-max-concurrent", "UPSTREAM_MAX_CONCURRENT", whole(&cfg.UpstreamMaxConcurrent), "", "most upstream requests in flight at once, over all tenants (also the size of the upstream connection pool)"},
-		{calls, "upstream-tenant-max-concurrent", "UPSTREAM_TENANT_MAX_CONCURRENT", whole(&cfg.UpstreamTenantMaxConcurrent), "half of -upstream-max-concurrent", "most upstream requests in flight at once for one caller (its client certificate with mutual TLS, else x-tenant)"},
-		{calls, "upstream-queue-timeout", "UPSTREAM_QUEUE_TIMEOUT", offDuration(&cfg.UpstreamQueueTimeout), "", "longest wait for a free upstream request slot before RESOURCE_EXHAUSTED; 0 rejects at once"},
-		{calls, "upstream-max-body", "UPSTREAM_MAX_BODY_BYTES", byteSize(&cfg.UpstreamMaxBodyBytes), "", "largest upstream response body accepted, in bytes"},
-		{calls, "coalesce", "COALESCE", boolean(&cfg.Coalesce), "", "share one upstream request among identical concurrent calls (true/false)"},
+		{calls, "upstream-timeout", "UPSTREAM_TIMEOUT", duration(&cfg.Upstream.Timeout), "", "bound on an upstream call, retries included, when the caller sets no deadline"},
+		{calls, "upstream-attempt-timeout", "UPSTREAM_ATTEMPT_TIMEOUT", offDuration(&cfg.Upstream.AttemptTimeout), "", "bound on each upstream attempt, from sending the request to the end of the response body; 0 disables it"},
+		{calls, "upstream-max-attempts", "UPSTREAM_MAX_ATTEMPTS", whole(&cfg.Upstream.MaxAttempts), "", "most attempts per upstream call, the first included (1: no retries, at most 10)"},
+		{calls, "upstream-retry-ratio", "UPSTREAM_RETRY_RATIO", ratio(&cfg.Upstream.RetryRatio), "", "retries of all tenants together, at most this share of first upstream attempts (at most 1)"},
+		{calls, "upstream-max-concurrent", "UPSTREAM_MAX_CONCURRENT", whole(&cfg.Upstream.MaxConcurrent), "", "most upstream requests in flight at once, over all tenants (also the size of the upstream connection pool)"},
+		{calls, "upstream-tenant-max-concurrent", "UPSTREAM_TENANT_MAX_CONCURRENT", whole(&cfg.Upstream.TenantMaxConcurrent), "half of -upstream-max-concurrent", "most upstream requests in flight at once for one caller (its client certificate with mutual TLS, else x-tenant)"},
+		{calls, "upstream-queue-timeout", "UPSTREAM_QUEUE_TIMEOUT", offDuration(&cfg.Upstream.QueueTimeout), "", "longest wait for a free upstream request slot before RESOURCE_EXHAUSTED; 0 rejects at once"},
+		{calls, "upstream-max-body", "UPSTREAM_MAX_BODY_BYTES", byteSize(&cfg.Upstream.MaxBodyBytes), "", "largest upstream response body accepted, in bytes"},
+		{calls, "coalesce", "COALESCE", negated(&cfg.Upstream.DisableCoalescing), "", "share one upstream request among identical concurrent calls (true/false)"},
 
-		{breakers, "breaker-failure-ratio", "BREAKER_FAILURE_RATIO", offRatio(&cfg.BreakerFailureRatio), "", "share of a tenant's counted upstream calls in the window that failed (502/503/504, no answer, timeout) which opens its circuit breaker; 0 disables breakers"},
-		{breakers, "breaker-min-calls", "BREAKER_MIN_CALLS", whole(&cfg.BreakerMinCalls), "", "counted calls a tenant's window needs before its breaker can open"},
-		{breakers, "breaker-window", "BREAKER_WINDOW", duration(&cfg.BreakerWindow), "", "rolling window over which a tenant's upstream calls are counted"},
-		{breakers, "breaker-open", "BREAKER_OPEN_DURATION", duration(&cfg.BreakerOpenDuration), "", "how long an open breaker fails the tenant's calls fast before probing (readiness never follows breakers)"},
-		{breakers, "upstream-max-tenants", "UPSTREAM_MAX_TENANTS", whole(&cfg.UpstreamMaxTenants), "", "most tenants with upstream resilience state of their own (breaker, retry budget) that the upstream answered with a success, and apart from them, those it has not"},
-		{breakers, "upstream-tenant-idle", "UPSTREAM_TENANT_IDLE", duration(&cfg.UpstreamTenantIdle), "", "how long a tenant's upstream resilience state outlives its last call"},
+		{breakers, "breaker-failure-ratio", "BREAKER_FAILURE_RATIO", offRatio(&cfg.Upstream.Breaker.FailureRatio), "", "share of a tenant's counted upstream calls in the window that failed (502/503/504, no answer, timeout) which opens its circuit breaker; 0 disables breakers"},
+		{breakers, "breaker-min-calls", "BREAKER_MIN_CALLS", count(&cfg.Upstream.Breaker.MinCalls), "", "counted calls a tenant's window needs before its breaker can open"},
+		{breakers, "breaker-window", "BREAKER_WINDOW", duration(&cfg.Upstream.Breaker.Window), "", "rolling window over which a tenant's upstream calls are counted"},
+		{breakers, "breaker-open", "BREAKER_OPEN_DURATION", duration(&cfg.Upstream.Breaker.OpenFor), "", "how long an open breaker fails the tenant's calls fast before probing (readiness never follows breakers)"},
+		{breakers, "upstream-max-tenants", "UPSTREAM_MAX_TENANTS", whole(&cfg.Upstream.MaxTenants), "", "most tenants with upstream resilience state of their own (breaker, retry budget) that the upstream answered with a success, and apart from them, those it has not"},
+		{breakers, "upstream-tenant-idle", "UPSTREAM_TENANT_IDLE", duration(&cfg.Upstream.TenantIdle), "", "how long a tenant's upstream resilience state outlives its last call"},
 
 		{staleGroup, "stale-if-error", "STALE_IF_ERROR", duration(&cfg.StaleIfError), "0 (off)", "longest time a caller's last good answer may stand in, labelled stale, while the upstream fails (429, 5xx, unreachable, breaker open)"},
 		{staleGroup, "stale-cache-max-bytes", "STALE_CACHE_MAX_BYTES", byteSize(&cfg.StaleCacheMaxBytes), "", "bound on the memory, in bytes, of the answers kept for -stale-if-error"},
@@ -141,7 +141,7 @@ func typed[T any](typ string, p *T, parse func(string) (T, error), want string) 
 	}}
 }
 
-// text, boolean, whole, byteSize, ratio and duration are the kinds of
+// text, boolean, whole, count, byteSize, ratio and duration are the kinds of
 // values a setting can have, each bound to where its value goes.
 func text(p *string) *value {
 	return typed("string", p, func(s string) (string, error) { return s, nil }, "")
@@ -151,8 +151,25 @@ func boolean(p *bool) *value {
 	return typed("", p, strconv.ParseBool, "want true or false")
 }
 
+// negated is a boolean setting stored as its opposite (-coalesce as
+// rest.Config.DisableCoalescing).
+func negated(p *bool) *value {
+	return &value{str: func() string { return strconv.FormatBool(!*p) }, set: func(s string) error {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		*p = !b
+		return nil
+	}}
+}
+
 func whole(p *int) *value {
 	return typed("int", p, strconv.Atoi, "want a whole number")
+}
+
+func count(p *uint32) *value {
+	return typed("int", p, parseUint32, "want a whole number")
 }
 
 func byteSize(p *int64) *value {
@@ -194,6 +211,11 @@ func orOff[T time.Duration | float64](parse func(string) (T, error)) func(string
 }
 
 func parseInt64(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+
+func parseUint32(s string) (uint32, error) {
+	n, err := strconv.ParseUint(s, 10, 32)
+	return uint32(n), err //nolint:gosec // G115: ParseUint with bitSize 32 fits
+}
 
 func parseFloat(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
 

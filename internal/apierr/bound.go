@@ -8,14 +8,10 @@ import (
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
-// Bounds of an error status. Many gRPC clients accept 8 KiB of response
-// metadata by default (grpc-java, grpc-web proxies), and a status travels in
-// the trailers twice: its message in grpc-message and the whole status,
-// base64-encoded (4/3 of its size), in grpc-status-details-bin.
+// Bounds of an error status; docs/errors.md#bounds says why these.
 const (
 	// MaxFieldViolations is the most field violations a
 	// google.rpc.BadRequest keeps; the rest are counted in a last violation
@@ -58,9 +54,14 @@ func Bound(st *status.Status) *status.Status {
 		}
 	}
 	if proto.Size(p) > MaxStatusBytes {
-		p.Details = rewriteDetails(p.GetDetails(), func(m protoreflect.Message) {
-			rewriteStrings(m, func(s string) string { return Truncate(s, 128) })
-		})
+		for i, a := range p.GetDetails() {
+			if m, err := a.UnmarshalNew(); err == nil {
+				rewriteStrings(m.ProtoReflect(), func(s string) string { return Truncate(s, 128) })
+				if packed, err := anypb.New(m); err == nil {
+					p.Details[i] = packed
+				}
+			}
+		}
 	}
 	if proto.Size(p) > MaxStatusBytes {
 		var kept []*anypb.Any

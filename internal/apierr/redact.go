@@ -14,7 +14,6 @@ import (
 	"google.golang.org/protobuf/reflect/protorange"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
-	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // Redacted stands wherever a piece of the caller's token was removed.
@@ -26,13 +25,10 @@ const MinSecretRun = 8
 
 // Redactor removes every piece of one bearer token from text: any run of
 // MinSecretRun or more consecutive characters of the token, in any letter
-// case, wherever it appears (the whole token, a prefix, one dot-separated
-// JWT segment, an upper-cased copy...). Overlapping and adjacent pieces are
-// replaced by one Redacted. A piece that is still there in an encoded form
-// (see Redactor.encoded: escapes, invisible characters, base64, hex) makes
-// the whole text one Redacted: finding it needs a decoded view of the text,
-// and replacing only its span would need a map back from that view. The
-// zero value removes nothing.
+// case, each replaced by Redacted (overlapping and adjacent pieces by one).
+// A piece still there in an encoded form (Redactor.encoded) makes the whole
+// text one Redacted. docs/security.md#tokens says what is caught and what
+// is not, and why. The zero value removes nothing.
 type Redactor struct {
 	// lower is the token with its ASCII letters lower-cased; nil when there
 	// is nothing to match.
@@ -242,25 +238,6 @@ func (r Redactor) piece(x uint64) bool {
 		w[i] = byte(x >> (8 * (MinSecretRun - 1 - i))) //nolint:gosec // G115: taking one byte of the window is the point
 	}
 	return bytes.Contains(r.lower, w[:])
-}
-
-// rewriteDetails applies f to each detail and returns them re-packed,
-// leaving out those that cannot be unpacked or packed again.
-func rewriteDetails(details []*anypb.Any, f func(protoreflect.Message)) []*anypb.Any {
-	out := details[:0:0]
-	for _, a := range details {
-		m, err := a.UnmarshalNew()
-		if err != nil {
-			continue
-		}
-		f(m.ProtoReflect())
-		packed, err := anypb.New(m)
-		if err != nil {
-			continue
-		}
-		out = append(out, packed)
-	}
-	return out
 }
 
 // rewriteStrings replaces every string in m (fields, list elements, map

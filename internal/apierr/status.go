@@ -25,10 +25,9 @@ type Spec struct {
 	// Details follow ErrorInfo and RequestInfo, in order.
 	Details []protoadapt.MessageV1
 	// Authorization is the caller's `authorization` value, when the status
-	// may hold text from elsewhere (the upstream's): every run of 8 or more
-	// of its token's characters is removed from the message and from every
-	// string of every detail, and a string that holds one encoded becomes
-	// Redacted (see Redactor). Empty means nothing to remove.
+	// may hold text from elsewhere (the upstream's): its token is removed
+	// from the message and every string of every detail (see Redactor).
+	// Empty means nothing to remove.
 	Authorization string
 }
 

@@ -38,36 +38,24 @@ const (
 // returns, over gRPC and over the REST mirror.
 const Domain = "cloudcockpit-facade"
 
-// ErrorInfo reasons of calls rejected before anything went upstream.
+// ErrorInfo reasons, each the row of a table in docs/errors.md that says its
+// gRPC code, HTTP status and details. A new reason is added here and there.
+
+// Reasons of calls rejected before anything went upstream.
 const (
-	// ReasonInvalidRequest: the call's arguments or metadata are invalid
-	// (INVALID_ARGUMENT, with google.rpc.BadRequest listing every problem).
-	ReasonInvalidRequest = "INVALID_REQUEST"
-	// ReasonMissingCredentials: no `authorization` metadata (UNAUTHENTICATED).
-	ReasonMissingCredentials = "MISSING_CREDENTIALS"
-	// ReasonMalformedCredentials: `authorization` is not one `Bearer <token>`
-	// in printable ASCII (UNAUTHENTICATED).
-	ReasonMalformedCredentials = "MALFORMED_CREDENTIALS" //nolint:gosec // G101: an error reason, not a credential
-	// ReasonRequestTooLarge: a request message over the size limit once
-	// decompressed (RESOURCE_EXHAUSTED), or a REST body over the mirror's
-	// (413).
-	ReasonRequestTooLarge = "REQUEST_TOO_LARGE"
+	ReasonInvalidRequest       = "INVALID_REQUEST"       // invalid arguments or metadata, all listed in BadRequest
+	ReasonMissingCredentials   = "MISSING_CREDENTIALS"   // no `authorization`
+	ReasonMalformedCredentials = "MALFORMED_CREDENTIALS" //nolint:gosec // G101: an error reason (`authorization` not one `Bearer <token>`), not a credential
+	ReasonRequestTooLarge      = "REQUEST_TOO_LARGE"     // a request message, or a REST body, over its limit
 )
 
-// ErrorInfo reasons of calls the server's own limits refused before reading
-// them.
+// Reasons of calls the server's own limits refused before reading them.
 const (
-	// ReasonTooManyCalls: the process already has its most calls in flight,
-	// over both ports (RESOURCE_EXHAUSTED, HTTP 429, RetryInfo).
-	ReasonTooManyCalls = "TOO_MANY_CALLS_IN_FLIGHT"
-	// ReasonClientShare: the calling client certificate (mutual TLS)
-	// already has its share of those calls in flight (RESOURCE_EXHAUSTED,
-	// HTTP 429, RetryInfo).
-	ReasonClientShare = "CLIENT_CALLS_IN_FLIGHT"
+	ReasonTooManyCalls = "TOO_MANY_CALLS_IN_FLIGHT" // the process has its most calls in flight
+	ReasonClientShare  = "CLIENT_CALLS_IN_FLIGHT"   // the client certificate has its share of them
 )
 
-// ErrorInfo reasons of upstream answers, one per row of the HTTP status
-// table (docs/errors.md).
+// Reasons of upstream answers, by HTTP status.
 const (
 	ReasonUpstreamBadRequest     = "UPSTREAM_BAD_REQUEST"         // 400
 	ReasonUpstreamUnauthorized   = "UPSTREAM_UNAUTHENTICATED"     // 401
@@ -85,72 +73,38 @@ const (
 	ReasonUpstreamServerError    = "UPSTREAM_SERVER_ERROR"        // other statuses
 )
 
-// ErrorInfo reasons of upstream calls that got no usable answer.
+// Reasons of upstream calls that got no usable answer, or of calls the
+// upstream client's protections refused without sending anything.
 const (
-	// ReasonUpstreamUnreachable: no answer at all (DNS, refused, reset, TLS,
-	// ...); metadata key MetaCause names the category.
-	ReasonUpstreamUnreachable = "UPSTREAM_UNREACHABLE"
-	// ReasonUpstreamBadResponse: a 2xx body that does not decode.
-	ReasonUpstreamBadResponse = "UPSTREAM_BAD_RESPONSE"
-	// ReasonUpstreamTooLarge: a body over the configured size limit.
-	ReasonUpstreamTooLarge = "UPSTREAM_RESPONSE_TOO_LARGE"
-	// ReasonUpstreamMismatch: a 2xx answer about another resource than the
-	// one asked for (never returned to the caller).
-	ReasonUpstreamMismatch = "UPSTREAM_ANSWER_MISMATCH"
-	// ReasonDeadlineExceeded: the caller's deadline passed.
-	ReasonDeadlineExceeded = "DEADLINE_EXCEEDED"
-	// ReasonCancelled: the caller cancelled the call.
-	ReasonCancelled = "CANCELLED"
+	ReasonUpstreamUnreachable     = "UPSTREAM_UNREACHABLE"        // no answer at all; MetaCause says why
+	ReasonUpstreamBadResponse     = "UPSTREAM_BAD_RESPONSE"       // a 2xx body that does not decode
+	ReasonUpstreamTooLarge        = "UPSTREAM_RESPONSE_TOO_LARGE" // a body over the size limit
+	ReasonUpstreamMismatch        = "UPSTREAM_ANSWER_MISMATCH"    // a 2xx answer about another resource (never returned)
+	ReasonDeadlineExceeded        = "DEADLINE_EXCEEDED"           // the caller's deadline passed
+	ReasonCancelled               = "CANCELLED"                   // the caller cancelled the call
+	ReasonCircuitOpen             = "CIRCUIT_OPEN"                // the tenant's circuit breaker is open
+	ReasonTooManyUpstreamRequests = "TOO_MANY_UPSTREAM_REQUESTS"  // no upstream slot came free in time
 )
 
-// ErrorInfo reasons of calls the upstream client's protections refused
-// without sending anything.
+// Reasons the REST mirror raises itself.
 const (
-	// ReasonCircuitOpen: the circuit breaker is open (UNAVAILABLE, RetryInfo).
-	ReasonCircuitOpen = "CIRCUIT_OPEN"
-	// ReasonTooManyUpstreamRequests: no upstream slot came free in time
-	// (RESOURCE_EXHAUSTED, RetryInfo).
-	ReasonTooManyUpstreamRequests = "TOO_MANY_UPSTREAM_REQUESTS"
+	ReasonUnknownPath      = "UNKNOWN_PATH"            // 404
+	ReasonMethodNotAllowed = "METHOD_NOT_ALLOWED"      // 405, with an Allow header
+	ReasonInvalidQuery     = "INVALID_QUERY_PARAMETER" // 400, with BadRequest
 )
 
-// ErrorInfo reasons the REST mirror raises itself.
+// ErrorInfo metadata keys (camelCase, as google.rpc.ErrorInfo asks); the
+// section "ErrorInfo metadata keys" of docs/errors.md says when each is set.
 const (
-	// ReasonUnknownPath: no route matches the request path (404).
-	ReasonUnknownPath = "UNKNOWN_PATH"
-	// ReasonMethodNotAllowed: the path exists, but not for this HTTP method
-	// (405, with an Allow header).
-	ReasonMethodNotAllowed = "METHOD_NOT_ALLOWED"
-	// ReasonInvalidQuery: the query names an unknown parameter, repeats one,
-	// spells one field twice, or does not parse (400, with
-	// google.rpc.BadRequest).
-	ReasonInvalidQuery = "INVALID_QUERY_PARAMETER"
-)
-
-// ErrorInfo metadata keys (camelCase, as google.rpc.ErrorInfo asks).
-const (
-	// MetaOperation names the RPC method, e.g. "GetReseller".
-	MetaOperation = "operation"
-	// MetaCorrelationID is the call's correlation id (also RequestInfo's
-	// request_id).
-	MetaCorrelationID = "correlationId"
-	// MetaUpstreamHTTPStatus is the upstream's HTTP status code.
-	MetaUpstreamHTTPStatus = "upstreamHttpStatus"
-	// MetaUpstreamStatusCode is the envelope's statusCode when it differs
-	// from the HTTP status.
-	MetaUpstreamStatusCode = "upstreamStatusCode"
-	// MetaUpstreamType is the envelope's type.
-	MetaUpstreamType = "upstreamType"
-	// MetaUpstreamCorrelationID is the envelope's correlationId when it
-	// differs from the call's.
-	MetaUpstreamCorrelationID = "upstreamCorrelationId"
-	// MetaUpstreamAttempts is the number of upstream attempts, when more
-	// than one.
-	MetaUpstreamAttempts = "upstreamAttempts"
-	// MetaCause is the category of a failure to reach the upstream: one of
-	// the rest.Cause values (dns, refused, reset, tls, timeout, closed,
-	// network). It never holds an address or a host name.
+	MetaOperation             = "operation"             // the RPC method, e.g. "GetReseller"
+	MetaCorrelationID         = "correlationId"         // the call's correlation id (also RequestInfo's request_id)
+	MetaUpstreamHTTPStatus    = "upstreamHttpStatus"    // the upstream's HTTP status code
+	MetaUpstreamStatusCode    = "upstreamStatusCode"    // the envelope's statusCode, when it differs from the HTTP status
+	MetaUpstreamType          = "upstreamType"          // the envelope's type
+	MetaUpstreamCorrelationID = "upstreamCorrelationId" // the envelope's correlationId, when it differs from the call's
+	MetaUpstreamAttempts      = "upstreamAttempts"      // the number of upstream attempts, when more than one
+	MetaOmittedViolations     = "omittedViolations"     // field violations left out of BadRequest by Bound
+	// MetaCause is the category of a failure to reach the upstream, one of
+	// the rest.Cause values; never an address or a host name.
 	MetaCause = "cause"
-	// MetaOmittedViolations is the number of field violations left out of
-	// google.rpc.BadRequest to keep the status within its bounds.
-	MetaOmittedViolations = "omittedViolations"
 )

@@ -53,14 +53,14 @@ var wirings = []struct {
 		// What the server ships: the services in process, through the
 		// interceptor chain (here the correlation one).
 		h, err := New(service.NewResellerServer(up), service.NewCustomerServer(up),
-			ChainUnaryInterceptors(correlation.UnaryServerInterceptor()))
+			ChainUnaryInterceptors(correlation.UnaryServerInterceptor()), nil)
 		if err != nil {
 			b.Fatal(err)
 		}
 		return h
 	}},
 	{"HandlerServer-no-interceptors", func(b *testing.B, up service.Upstream) http.Handler {
-		g, err := newGateway()
+		g, err := newGateway(nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -14,13 +15,9 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
-// metadataHeaders names, for each metadata key the service validates, the
-// HTTP header a REST caller sends it as.
-var metadataHeaders = map[string]string{
-	apierr.MDTenant:        apierr.HeaderTenant,
-	apierr.MDCorrelationID: apierr.HeaderCorrelationID,
-	apierr.MDAuthorization: apierr.HeaderAuthorization,
-}
+// validatedMetadata are the metadata keys the service validates, which a
+// REST caller sends as the headers of the same names.
+var validatedMetadata = []string{apierr.MDTenant, apierr.MDCorrelationID, apierr.MDAuthorization}
 
 // restFieldNames returns st with the field violations of its
 // google.rpc.BadRequest named as the REST caller sent them: a request field
@@ -69,8 +66,8 @@ func restFieldNames(ctx context.Context, st *status.Status, r *http.Request) *st
 
 // restName is the REST spelling of a violation's field: see restFieldNames.
 func restName(field string, input protoreflect.MessageDescriptor, query url.Values) string {
-	if h, ok := metadataHeaders[field]; ok {
-		return h
+	if slices.Contains(validatedMetadata, field) {
+		return http.CanonicalHeaderKey(field)
 	}
 	if input == nil {
 		return field

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 )
@@ -30,28 +30,11 @@ const (
 	ReadyzPath = "/readyz"
 )
 
-// HealthChecker answers the gRPC health check in-process. *health.Server
-// (google.golang.org/grpc/health) implements it.
-type HealthChecker interface {
-	// Check reports the serving status of req.Service ("" for the server as
-	// a whole).
-	Check(ctx context.Context, req *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error)
-}
-
-// Option configures New.
-type Option func(*gateway)
-
-// WithHealth makes GET /readyz report hc's overall status (service ""): 200
-// with {"status":"SERVING"} while it is SERVING, 503 with the status name
-// otherwise. Without it /readyz answers like /healthz.
-func WithHealth(hc HealthChecker) Option {
-	return func(g *gateway) { g.health = hc }
-}
-
 // gateway holds the mux and what its hooks need.
 type gateway struct {
-	mux    *runtime.ServeMux
-	health HealthChecker
+	mux *runtime.ServeMux
+	// health answers /readyz (see New); nil: /readyz answers like /healthz.
+	health *health.Server
 	// allow is the Allow header of a 405: every method some route uses.
 	allow string
 	// index lists the routes for the message of an unknown-path 404.
@@ -74,7 +57,7 @@ var pathVariable = regexp.MustCompile(`\{[^}]*\}`)
 // newGateway builds the mux with the mirror's options, health and OpenAPI
 // routes, and no RPC route yet: New registers them (the benchmarks also
 // without interceptors).
-func newGateway(opts ...Option) (*gateway, error) {
+func newGateway(hs *health.Server) (*gateway, error) {
 	// The RPC routes, as the OpenAPI document (generated from the same HTTP
 	// rules as the handlers) names them.
 	var doc struct {
@@ -83,10 +66,7 @@ func newGateway(opts ...Option) (*gateway, error) {
 	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
 		return nil, fmt.Errorf("gateway: read the OpenAPI document: %w", err)
 	}
-	g := &gateway{routes: map[string]string{}}
-	for _, opt := range opts {
-		opt(g)
-	}
+	g := &gateway{health: hs, routes: map[string]string{}}
 	methods := map[string]bool{http.MethodGet: true} // health and OpenAPI
 	var index []string
 	for p, ops := range doc.Paths {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -11,45 +12,29 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/stale"
 )
 
-// forwarded maps the HTTP headers of the mirror that are metadata on the
-// gRPC side to their metadata keys. Authorization is not in it:
-// grpc-gateway always forwards it as `authorization` itself, and matching it
-// too would send it twice.
-var forwarded = map[string]string{
-	apierr.HeaderTenant:        apierr.MDTenant,
-	apierr.HeaderCorrelationID: apierr.MDCorrelationID,
-	apierr.HeaderTraceparent:   apierr.MDTraceparent,
-	apierr.HeaderTracestate:    apierr.MDTracestate,
-	stale.HeaderCacheControl:   stale.MDCacheControl,
-}
+// forwarded are the metadata keys that a request header of the same name
+// becomes. Authorization is not in it: grpc-gateway always forwards it as
+// `authorization` itself, and matching it too would send it twice.
+var forwarded = []string{apierr.MDTenant, apierr.MDCorrelationID, apierr.MDTraceparent, apierr.MDTracestate, stale.MDCacheControl}
 
-// answered maps the response header metadata that becomes HTTP headers to
-// their names: the correlation id, and a stale answer's labels.
-var answered = map[string]string{
-	apierr.MDCorrelationID: apierr.HeaderCorrelationID,
-	stale.MDCacheStatus:    stale.HeaderCacheStatus,
-	stale.MDAge:            stale.HeaderAge,
-}
+// answered are the response header metadata keys that become HTTP headers:
+// the correlation id, and a stale answer's labels.
+var answered = []string{apierr.MDCorrelationID, stale.MDCacheStatus, stale.MDAge}
 
-// incomingHeader decides which request headers become gRPC metadata: only
-// X-Tenant and X-Correlation-Id (Authorization is forwarded by grpc-gateway
-// itself), plus the W3C trace context (traceparent, tracestate) that a gRPC
-// caller would send as metadata too, and Cache-Control (the staleness a
-// caller accepts, never sent upstream). Nothing else a caller sends reaches the
-// service, let alone the upstream. grpc-gateway still adds its own
+// incomingHeader decides which request headers become gRPC metadata: those
+// of forwarded, nothing else. grpc-gateway still adds its own
 // x-forwarded-host and x-forwarded-for metadata, which the service does not
 // forward.
 func incomingHeader(key string) (string, bool) {
-	md, ok := forwarded[http.CanonicalHeaderKey(key)]
-	return md, ok
+	md := strings.ToLower(key)
+	return md, slices.Contains(forwarded, md)
 }
 
 // outgoingHeader decides which response header metadata becomes an HTTP
 // header: only those of answered, as plain headers (X-Correlation-Id, not
 // Grpc-Metadata-X-Correlation-Id).
 func outgoingHeader(key string) (string, bool) {
-	h, ok := answered[key]
-	return h, ok
+	return http.CanonicalHeaderKey(key), slices.Contains(answered, key)
 }
 
 // dropHeader keeps metadata out of the HTTP response; the service sends no

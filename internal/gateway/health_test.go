@@ -37,9 +37,9 @@ func TestHealth(t *testing.T) {
 	}
 }
 
-// TestReadyzWithoutHealth: without WithHealth, /readyz answers like /healthz.
+// TestReadyzWithoutHealth: without a health checker, /readyz answers like /healthz.
 func TestReadyzWithoutHealth(t *testing.T) {
-	h, err := New(nil, nil, nil)
+	h, err := New(nil, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
 	"google.golang.org/grpc/peer"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
@@ -17,30 +18,29 @@ import (
 
 // New returns the REST mirror: an http.Handler serving the RPC routes, which
 // call the service implementations in process (grpc-gateway's
-// RegisterXHandlerServer wiring), plus OpenAPIPath, OpenAPIv3Path,
-// HealthzPath and ReadyzPath. Every call passes through interceptor (the
-// gRPC server's own chain, see ChainUnaryInterceptors; nil: none) so that
-// REST calls get the same correlation id, validation, metrics, access log
-// and recovery as gRPC calls. Header metadata the handlers set
-// (x-correlation-id) reaches the response through grpc-gateway's
-// ServerTransportStream. Over TLS, the handlers find the client's
-// certificate in the gRPC peer (peer.FromContext), as on the gRPC port. New
-// fails only if the services' HTTP rules cannot be read.
-func New(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServer, interceptor grpc.UnaryServerInterceptor, opts ...Option) (http.Handler, error) {
+// RegisterXHandlerServer wiring) through interceptor, the gRPC server's own
+// chain (see ChainUnaryInterceptors and docs/rest-mirror.md; nil: none), plus
+// OpenAPIPath, OpenAPIv3Path, HealthzPath and ReadyzPath. /readyz reports
+// hs's overall status (service ""); with a nil hs it answers like
+// /healthz. Over TLS, the handlers find the client's certificate in the gRPC
+// peer, as on the gRPC port. New fails only if the services' HTTP rules
+// cannot be read.
+func New(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServer, interceptor grpc.UnaryServerInterceptor, hs *health.Server) (http.Handler, error) {
 	chain := []grpc.UnaryServerInterceptor{rejectIgnoredQuery}
 	if interceptor != nil {
 		chain = append(chain, interceptor)
 	}
 	interceptor = ChainUnaryInterceptors(chain...)
-	g, err := newGateway(opts...)
+	g, err := newGateway(hs)
 	if err != nil {
 		return nil, err
 	}
 	ctx := context.Background()
-	if err := pb.RegisterResellerServiceHandlerServer(ctx, g.mux, localReseller{srv: reseller, icpt: interceptor}); err != nil {
+	l := local{reseller: reseller, customer: customer, icpt: interceptor}
+	if err := pb.RegisterResellerServiceHandlerServer(ctx, g.mux, l); err != nil {
 		return nil, fmt.Errorf("gateway: register ResellerService: %w", err)
 	}
-	if err := pb.RegisterCustomerServiceHandlerServer(ctx, g.mux, localCustomer{srv: customer, icpt: interceptor}); err != nil {
+	if err := pb.RegisterCustomerServiceHandlerServer(ctx, g.mux, l); err != nil {
 		return nil, fmt.Errorf("gateway: register CustomerService: %w", err)
 	}
 	return withPeer(g.mux), nil
@@ -87,26 +87,21 @@ func intercept[Req, Resp any](ctx context.Context, icpt grpc.UnaryServerIntercep
 	return resp.(Resp), nil
 }
 
-// localReseller runs the interceptor chain around a ResellerServiceServer.
-type localReseller struct {
+// local runs the interceptor chain around the services.
+type local struct {
 	pb.UnimplementedResellerServiceServer
-	srv  pb.ResellerServiceServer
-	icpt grpc.UnaryServerInterceptor
+	pb.UnimplementedCustomerServiceServer
+	reseller pb.ResellerServiceServer
+	customer pb.CustomerServiceServer
+	icpt     grpc.UnaryServerInterceptor
 }
 
 // GetReseller implements pb.ResellerServiceServer.
-func (l localReseller) GetReseller(ctx context.Context, req *pb.GetResellerRequest) (*pb.Reseller, error) {
-	return intercept(ctx, l.icpt, pb.ResellerService_GetReseller_FullMethodName, req, l.srv.GetReseller)
-}
-
-// localCustomer runs the interceptor chain around a CustomerServiceServer.
-type localCustomer struct {
-	pb.UnimplementedCustomerServiceServer
-	srv  pb.CustomerServiceServer
-	icpt grpc.UnaryServerInterceptor
+func (l local) GetReseller(ctx context.Context, req *pb.GetResellerRequest) (*pb.Reseller, error) {
+	return intercept(ctx, l.icpt, pb.ResellerService_GetReseller_FullMethodName, req, l.reseller.GetReseller)
 }
 
 // GetAcceptanceLink implements pb.CustomerServiceServer.
-func (l localCustomer) GetAcceptanceLink(ctx context.Context, req *pb.GetAcceptanceLinkRequest) (*pb.GetAcceptanceLinkResponse, error) {
-	return intercept(ctx, l.icpt, pb.CustomerService_GetAcceptanceLink_FullMethodName, req, l.srv.GetAcceptanceLink)
+func (l local) GetAcceptanceLink(ctx context.Context, req *pb.GetAcceptanceLinkRequest) (*pb.GetAcceptanceLinkResponse, error) {
+	return intercept(ctx, l.icpt, pb.CustomerService_GetAcceptanceLink_FullMethodName, req, l.customer.GetAcceptanceLink)
 }

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.opentelemetry.io/otel/trace"
@@ -34,15 +33,10 @@ const (
 	maxBodyBytes = 64 << 10
 )
 
-// A query parameter must name a field of the request message that is not
-// bound to the path, spelled as its proto or JSON name (case-sensitive); a
-// singular field may be given once, under one spelling; message and map
-// fields cannot be set. grpc-gateway's parser refuses the rest, but ignores
-// a name that sets no field and never reads the query of a route whose
-// fields are all in its path: checkRequest hands the query to the call, and
-// rejectIgnoredQuery, the first interceptor, refuses what grpc-gateway would
-// ignore. handleError answers both refusals with every violation of the
-// query (queryProblems), before anything went upstream.
+// The query rules, and why grpc-gateway's parser alone does not enforce
+// them: docs/rest-mirror.md#query-parameters. checkRequest hands the query
+// to the call, rejectIgnoredQuery refuses what grpc-gateway would ignore,
+// and handleError answers both refusals with every violation (queryProblems).
 
 // sentQuery is what a REST call with a query carries in its context for
 // rejectIgnoredQuery and handleError.
@@ -216,13 +210,5 @@ func (g *gateway) checkRequest(next runtime.HandlerFunc) runtime.HandlerFunc {
 
 // quote bounds a caller-supplied name before it is echoed in an error.
 func quote(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) > maxNameLen {
-		n := maxNameLen
-		for n > 0 && !utf8.RuneStart(s[n]) {
-			n-- // cut at a character boundary, never inside one
-		}
-		s = s[:n] + "…"
-	}
-	return s
+	return apierr.Truncate(strings.ToValidUTF8(s, "\uFFFD"), maxNameLen)
 }

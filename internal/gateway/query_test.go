@@ -111,7 +111,7 @@ func TestEmptyResellerIDIsNotDropped(t *testing.T) {
 // (chunked) is drained by the generated handlers, which the middleware stops
 // after maxBodyBytes.
 func TestBodyIsBounded(t *testing.T) {
-	g, err := newGateway()
+	g, err := newGateway(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

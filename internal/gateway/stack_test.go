@@ -60,7 +60,7 @@ func newStack(t *testing.T, upstream http.Handler) *stack {
 		return handler(ctx, req)
 	}
 	h, err := New(service.NewResellerServer(client), service.NewCustomerServer(client),
-		ChainUnaryInterceptors(correlation.UnaryServerInterceptor(), record), WithHealth(s.health))
+		ChainUnaryInterceptors(correlation.UnaryServerInterceptor(), record), s.health)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -40,7 +40,7 @@ func admissionServer(t *testing.T, cfg Config, upstreamDelay time.Duration) (add
 		_, _ = io.WriteString(w, `{"id":"`+errTestReseller+`","companyName":"Contoso"}`)
 	}))
 	t.Cleanup(up.Close)
-	cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = up.URL, true
 	grpcAddr, base := startServe(t, cfg, io.Discard)
 	client := pb.NewResellerServiceClient(dialGRPC(t, grpcAddr))
 	tr := &http.Transport{}

@@ -44,7 +44,7 @@ func startBenchFacade(b *testing.B, logTo io.Writer) *benchFacade {
 		b.Fatal(err)
 	}
 	cfg := server.DefaultConfig()
-	cfg.UpstreamURL, cfg.UpstreamURLSet = upstream.URL, true
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = upstream.URL, true
 	cfg.Logger = slog.New(slog.NewJSONHandler(logTo, nil))
 	cfg.ShutdownTimeout = 5 * time.Second
 	ctx, stop := context.WithCancel(context.Background())

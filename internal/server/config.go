@@ -24,26 +24,22 @@ const DefaultShutdownTimeout = 10 * time.Second
 const DefaultUpstreamURL = "https://app-cloudcockpitapi-prod-01.azurewebsites.net"
 
 // Config is everything Run needs. Start from DefaultConfig, which sets the
-// listen addresses, the upstream URL and Coalesce. docs/configuration.md
+// listen addresses and the upstream URL. docs/configuration.md
 // describes each setting under its flag.
 //
 // Numbers and durations follow rest.Config's convention: zero means the
 // default named here, and a negative value turns off a mechanism that can
-// be off (each field says which); elsewhere Validate rejects it. So the
-// upstream settings pass to rest.Config as they are.
+// be off (each field says which); elsewhere Validate rejects it.
 type Config struct {
 	// GRPCAddr is the gRPC listen address. Default ":9090".
 	GRPCAddr string
 	// HTTPAddr is the HTTP listen address (REST mirror, Connect, gRPC-Web,
 	// health, OpenAPI, metrics). Default ":8080".
 	HTTPAddr string
-	// UpstreamURL is the CloudCockpit API base URL. Default
-	// DefaultUpstreamURL; ignored when Sandbox is set.
-	UpstreamURL string
-	// UpstreamURLSet records that UpstreamURL was set explicitly: not with Sandbox.
+	// UpstreamURLSet records that Upstream.BaseURL was set explicitly: not with Sandbox.
 	UpstreamURLSet bool
 	// Sandbox serves the embedded simulated upstream (StartSandbox, which it
-	// requires) instead of UpstreamURL. Default false.
+	// requires) instead of Upstream.BaseURL. Default false.
 	Sandbox bool
 	// StartSandbox starts the simulated upstream and returns its base URL
 	// and a function that stops it. cmd/server sets it to sandbox.Start, so
@@ -66,43 +62,13 @@ type Config struct {
 	// means slog.Default().
 	Logger *slog.Logger
 
-	// The upstream client's settings are those of rest.Config and
-	// resilience.BreakerSettings, where negative values turn off what can
-	// be off; Validate says the bounds.
-
-	// UpstreamTimeout is rest.Config.Timeout: zero means 10s.
-	UpstreamTimeout time.Duration
-	// UpstreamAttemptTimeout is rest.Config.AttemptTimeout: zero means 5s.
-	UpstreamAttemptTimeout time.Duration
-	// UpstreamMaxAttempts is rest.Config.MaxAttempts: zero means 3.
-	UpstreamMaxAttempts int
-	// UpstreamMaxConcurrent is rest.Config.MaxConcurrent: zero means 64.
-	UpstreamMaxConcurrent int
-	// UpstreamTenantMaxConcurrent is rest.Config.TenantMaxConcurrent: zero
-	// means half of UpstreamMaxConcurrent.
-	UpstreamTenantMaxConcurrent int
-	// UpstreamQueueTimeout is rest.Config.QueueTimeout: zero means 1s.
-	UpstreamQueueTimeout time.Duration
-	// UpstreamMaxBodyBytes is rest.Config.MaxBodyBytes: zero means 1 MiB.
-	UpstreamMaxBodyBytes int64
-	// UpstreamRetryRatio is rest.Config.RetryRatio: zero means 0.1.
-	UpstreamRetryRatio float64
-	// UpstreamMaxTenants is rest.Config.MaxTenants: zero means 1024.
-	UpstreamMaxTenants int
-	// UpstreamTenantIdle is rest.Config.TenantIdle: zero means 5m.
-	UpstreamTenantIdle time.Duration
-	// BreakerFailureRatio is resilience.BreakerSettings.FailureRatio: zero
-	// means 0.5, negative turns breakers off.
-	BreakerFailureRatio float64
-	// BreakerMinCalls is resilience.BreakerSettings.MinCalls: zero means 20.
-	BreakerMinCalls int
-	// BreakerWindow is resilience.BreakerSettings.Window: zero means 30s.
-	BreakerWindow time.Duration
-	// BreakerOpenDuration is resilience.BreakerSettings.OpenFor: zero means 5s.
-	BreakerOpenDuration time.Duration
-	// Coalesce makes identical concurrent calls share one upstream request
-	// (false is rest.Config.DisableCoalescing). DefaultConfig sets it.
-	Coalesce bool
+	// Upstream configures the upstream client: zero values mean rest.Config's
+	// defaults, negative ones turn off what can be off, and Validate says the
+	// bounds. Its BaseURL is the CloudCockpit API base URL (default
+	// DefaultUpstreamURL), replaced by the sandbox's when Sandbox is set.
+	// Serve sets Transport, OnCoalesced, OnRejected and
+	// Breaker.OnStateChange. DefaultConfig writes the defaults out, for -h.
+	Upstream rest.Config
 	// StaleIfError is the longest time a successful answer may stand in,
 	// labelled stale, for the upstream's failures (internal/stale). 0, the
 	// default, keeps no answer.
@@ -166,24 +132,27 @@ func DefaultConfig() Config {
 	return Config{
 		GRPCAddr:        ":9090",
 		HTTPAddr:        ":8080",
-		UpstreamURL:     DefaultUpstreamURL,
 		ShutdownTimeout: DefaultShutdownTimeout,
 
-		UpstreamTimeout:        rest.DefaultTimeout,
-		UpstreamAttemptTimeout: rest.DefaultAttemptTimeout,
-		UpstreamMaxAttempts:    rest.DefaultMaxAttempts,
-		UpstreamMaxConcurrent:  rest.DefaultMaxConcurrent,
-		UpstreamQueueTimeout:   rest.DefaultQueueTimeout,
-		UpstreamMaxBodyBytes:   rest.DefaultMaxBodyBytes,
-		UpstreamRetryRatio:     resilience.DefaultRetryRatio,
-		UpstreamMaxTenants:     resilience.DefaultMaxTenants,
-		UpstreamTenantIdle:     resilience.DefaultTenantIdle,
-		BreakerFailureRatio:    resilience.DefaultFailureRatio,
-		BreakerMinCalls:        resilience.DefaultMinCalls,
-		BreakerWindow:          resilience.DefaultWindow,
-		BreakerOpenDuration:    resilience.DefaultOpenFor,
-		Coalesce:               true,
-		StaleCacheMaxBytes:     stale.DefaultMaxBytes,
+		Upstream: rest.Config{
+			BaseURL:        DefaultUpstreamURL,
+			Timeout:        rest.DefaultTimeout,
+			AttemptTimeout: rest.DefaultAttemptTimeout,
+			MaxAttempts:    rest.DefaultMaxAttempts,
+			MaxConcurrent:  rest.DefaultMaxConcurrent,
+			QueueTimeout:   rest.DefaultQueueTimeout,
+			MaxBodyBytes:   rest.DefaultMaxBodyBytes,
+			RetryRatio:     resilience.DefaultRetryRatio,
+			MaxTenants:     resilience.DefaultMaxTenants,
+			TenantIdle:     resilience.DefaultTenantIdle,
+			Breaker: resilience.BreakerSettings{
+				FailureRatio: resilience.DefaultFailureRatio,
+				MinCalls:     resilience.DefaultMinCalls,
+				Window:       resilience.DefaultWindow,
+				OpenFor:      resilience.DefaultOpenFor,
+			},
+		},
+		StaleCacheMaxBytes: stale.DefaultMaxBytes,
 
 		GRPCMaxConcurrentStreams: DefaultGRPCMaxConcurrentStreams,
 		GRPCConnectionTimeout:    DefaultGRPCConnectionTimeout,
@@ -226,22 +195,22 @@ func (c Config) Validate() error {
 		return errors.New("-grpc-addr (GRPC_ADDR) must not be empty")
 	case c.HTTPAddr == "":
 		return errors.New("-http-addr (HTTP_ADDR) must not be empty")
-	case !c.Sandbox && !isBaseURL(c.UpstreamURL):
-		return fmt.Errorf("-upstream-url (CLOUDCOCKPIT_BASE_URL) %q is not an http(s) base URL such as %s", c.UpstreamURL, DefaultUpstreamURL)
+	case !c.Sandbox && !isBaseURL(c.Upstream.BaseURL):
+		return fmt.Errorf("-upstream-url (CLOUDCOCKPIT_BASE_URL) %q is not an http(s) base URL such as %s", c.Upstream.BaseURL, DefaultUpstreamURL)
 	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
 		return errors.New("-tls-cert (TLS_CERT_FILE) and -tls-key (TLS_KEY_FILE) go together: set both to serve TLS, or neither")
 	case c.TLSClientCAFile != "" && c.TLSCertFile == "":
 		return errors.New("-tls-client-ca (TLS_CLIENT_CA_FILE) needs -tls-cert (TLS_CERT_FILE) and -tls-key (TLS_KEY_FILE): client certificates are checked only over TLS")
 	case c.UpstreamCAFile != "" && c.Sandbox:
 		return errors.New("-upstream-ca (UPSTREAM_CA_FILE) has no use with -sandbox, whose upstream is plain HTTP in the process")
-	case c.UpstreamCAFile != "" && !strings.HasPrefix(strings.ToLower(c.UpstreamURL), "https:"):
-		return fmt.Errorf("-upstream-ca (UPSTREAM_CA_FILE) is set, but the upstream URL %q is not https: the CA would never be used", c.UpstreamURL)
+	case c.UpstreamCAFile != "" && !strings.HasPrefix(strings.ToLower(c.Upstream.BaseURL), "https:"):
+		return fmt.Errorf("-upstream-ca (UPSTREAM_CA_FILE) is set, but the upstream URL %q is not https: the CA would never be used", c.Upstream.BaseURL)
 	}
 	if err := validateOrigins(c.CORSAllowedOrigins); err != nil {
 		return err
 	}
 	const notNegative = "not be negative"
-	maxConcurrent := cmp.Or(c.UpstreamMaxConcurrent, rest.DefaultMaxConcurrent)
+	maxConcurrent := cmp.Or(c.Upstream.MaxConcurrent, rest.DefaultMaxConcurrent)
 	for _, r := range []rule{
 		{c.ShutdownDelay < 0, "shutdown-delay", "SHUTDOWN_DELAY", notNegative, c.ShutdownDelay},
 		{c.ShutdownTimeout < 0, "shutdown-timeout", "SHUTDOWN_TIMEOUT", notNegative, c.ShutdownTimeout},
@@ -251,18 +220,18 @@ func (c Config) Validate() error {
 		{c.MaxConnections < 0 || c.MaxConnections > maxProcessLimit, "max-connections", "MAX_CONNECTIONS", fmt.Sprint("be between 1 and ", maxProcessLimit), c.MaxConnections},
 		{c.MaxCalls < 0 || c.MaxCalls > maxProcessLimit, "max-calls", "MAX_CALLS", fmt.Sprint("be between 1 and ", maxProcessLimit), c.MaxCalls},
 		{c.MessageTimeout < 0, "message-timeout", "MESSAGE_TIMEOUT", notNegative, c.MessageTimeout},
-		{c.UpstreamTimeout < 0, "upstream-timeout", "UPSTREAM_TIMEOUT", notNegative, c.UpstreamTimeout},
-		{c.UpstreamMaxAttempts < 0 || c.UpstreamMaxAttempts > 10, "upstream-max-attempts", "UPSTREAM_MAX_ATTEMPTS", "be between 1 (no retries) and 10", c.UpstreamMaxAttempts},
-		{c.UpstreamMaxConcurrent < 0, "upstream-max-concurrent", "UPSTREAM_MAX_CONCURRENT", "be at least 1", c.UpstreamMaxConcurrent},
-		{c.UpstreamMaxBodyBytes < 0 || c.UpstreamMaxBodyBytes > 0 && c.UpstreamMaxBodyBytes < 1<<10, "upstream-max-body", "UPSTREAM_MAX_BODY_BYTES", "be at least 1024 bytes", c.UpstreamMaxBodyBytes},
-		{c.UpstreamTenantMaxConcurrent < 0 || c.UpstreamTenantMaxConcurrent > maxConcurrent, "upstream-tenant-max-concurrent", "UPSTREAM_TENANT_MAX_CONCURRENT", fmt.Sprintf("be between 0 (half of -upstream-max-concurrent) and -upstream-max-concurrent (%d)", maxConcurrent), c.UpstreamTenantMaxConcurrent},
-		{!(c.UpstreamRetryRatio >= 0 && c.UpstreamRetryRatio <= 1), "upstream-retry-ratio", "UPSTREAM_RETRY_RATIO", "be between 0 (the default, 0.1) and 1", c.UpstreamRetryRatio},
-		{c.UpstreamMaxTenants < 0, "upstream-max-tenants", "UPSTREAM_MAX_TENANTS", "be at least 1", c.UpstreamMaxTenants},
-		{c.UpstreamTenantIdle < 0, "upstream-tenant-idle", "UPSTREAM_TENANT_IDLE", notNegative, c.UpstreamTenantIdle},
-		{!(c.BreakerFailureRatio <= 1), "breaker-failure-ratio", "BREAKER_FAILURE_RATIO", "be between 0 (no breakers) and 1", c.BreakerFailureRatio},
-		{c.BreakerMinCalls < 0 || c.BreakerMinCalls > maxBreakerMinCalls, "breaker-min-calls", "BREAKER_MIN_CALLS", fmt.Sprint("be between 1 and ", maxBreakerMinCalls), c.BreakerMinCalls},
-		{c.BreakerWindow < 0, "breaker-window", "BREAKER_WINDOW", notNegative, c.BreakerWindow},
-		{c.BreakerOpenDuration < 0, "breaker-open", "BREAKER_OPEN_DURATION", notNegative, c.BreakerOpenDuration},
+		{c.Upstream.Timeout < 0, "upstream-timeout", "UPSTREAM_TIMEOUT", notNegative, c.Upstream.Timeout},
+		{c.Upstream.MaxAttempts < 0 || c.Upstream.MaxAttempts > 10, "upstream-max-attempts", "UPSTREAM_MAX_ATTEMPTS", "be between 1 (no retries) and 10", c.Upstream.MaxAttempts},
+		{c.Upstream.MaxConcurrent < 0, "upstream-max-concurrent", "UPSTREAM_MAX_CONCURRENT", "be at least 1", c.Upstream.MaxConcurrent},
+		{c.Upstream.MaxBodyBytes < 0 || c.Upstream.MaxBodyBytes > 0 && c.Upstream.MaxBodyBytes < 1<<10, "upstream-max-body", "UPSTREAM_MAX_BODY_BYTES", "be at least 1024 bytes", c.Upstream.MaxBodyBytes},
+		{c.Upstream.TenantMaxConcurrent < 0 || c.Upstream.TenantMaxConcurrent > maxConcurrent, "upstream-tenant-max-concurrent", "UPSTREAM_TENANT_MAX_CONCURRENT", fmt.Sprintf("be between 0 (half of -upstream-max-concurrent) and -upstream-max-concurrent (%d)", maxConcurrent), c.Upstream.TenantMaxConcurrent},
+		{!(c.Upstream.RetryRatio >= 0 && c.Upstream.RetryRatio <= 1), "upstream-retry-ratio", "UPSTREAM_RETRY_RATIO", "be between 0 (the default, 0.1) and 1", c.Upstream.RetryRatio},
+		{c.Upstream.MaxTenants < 0, "upstream-max-tenants", "UPSTREAM_MAX_TENANTS", "be at least 1", c.Upstream.MaxTenants},
+		{c.Upstream.TenantIdle < 0, "upstream-tenant-idle", "UPSTREAM_TENANT_IDLE", notNegative, c.Upstream.TenantIdle},
+		{!(c.Upstream.Breaker.FailureRatio <= 1), "breaker-failure-ratio", "BREAKER_FAILURE_RATIO", "be between 0 (no breakers) and 1", c.Upstream.Breaker.FailureRatio},
+		{c.Upstream.Breaker.MinCalls > maxBreakerMinCalls, "breaker-min-calls", "BREAKER_MIN_CALLS", fmt.Sprint("be between 1 and ", maxBreakerMinCalls), c.Upstream.Breaker.MinCalls},
+		{c.Upstream.Breaker.Window < 0, "breaker-window", "BREAKER_WINDOW", notNegative, c.Upstream.Breaker.Window},
+		{c.Upstream.Breaker.OpenFor < 0, "breaker-open", "BREAKER_OPEN_DURATION", notNegative, c.Upstream.Breaker.OpenFor},
 		{c.StaleIfError < 0, "stale-if-error", "STALE_IF_ERROR", notNegative, c.StaleIfError},
 		{c.StaleCacheMaxBytes < 0 || c.StaleCacheMaxBytes > 0 && c.StaleCacheMaxBytes < 1<<20, "stale-cache-max-bytes", "STALE_CACHE_MAX_BYTES", "be at least 1 MiB (1048576)", c.StaleCacheMaxBytes},
 	} {
@@ -278,30 +247,4 @@ func (c Config) Validate() error {
 func isBaseURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.RawQuery == "" && u.Fragment == ""
-}
-
-// upstreamConfig is c's part of the upstream client's configuration;
-// onBreakerChange receives every change of a tenant's breaker.
-func (c Config) upstreamConfig(baseURL string, onBreakerChange func(from, to resilience.BreakerState)) rest.Config {
-	return rest.Config{
-		BaseURL:             baseURL,
-		MaxBodyBytes:        c.UpstreamMaxBodyBytes,
-		Timeout:             c.UpstreamTimeout,
-		AttemptTimeout:      c.UpstreamAttemptTimeout,
-		MaxAttempts:         c.UpstreamMaxAttempts,
-		RetryRatio:          c.UpstreamRetryRatio,
-		MaxConcurrent:       c.UpstreamMaxConcurrent,
-		TenantMaxConcurrent: c.UpstreamTenantMaxConcurrent,
-		QueueTimeout:        c.UpstreamQueueTimeout,
-		MaxTenants:          c.UpstreamMaxTenants,
-		TenantIdle:          c.UpstreamTenantIdle,
-		Breaker: resilience.BreakerSettings{
-			FailureRatio:  c.BreakerFailureRatio,
-			MinCalls:      uint32(c.BreakerMinCalls), //nolint:gosec // G115: Validate bounds it to maxBreakerMinCalls
-			Window:        c.BreakerWindow,
-			OpenFor:       c.BreakerOpenDuration,
-			OnStateChange: onBreakerChange,
-		},
-		DisableCoalescing: !c.Coalesce,
-	}
 }

@@ -217,9 +217,9 @@ func TestNoTokenPieceLeaks(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
 	var log syncBuffer
 	cfg := DefaultConfig()
-	cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
-	cfg.UpstreamMaxAttempts = 1
-	cfg.BreakerFailureRatio = -1 // no breakers
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = up.URL, true
+	cfg.Upstream.MaxAttempts = 1
+	cfg.Upstream.Breaker.FailureRatio = -1 // no breakers
 	cfg.Tracing = telemetry.NewTracing(sdktrace.WithSyncer(exp))
 	conn, httpBase := startLoggedServer(t, cfg, &log)
 	client := pb.NewResellerServiceClient(conn)
@@ -301,8 +301,8 @@ func TestUpstreamDetailsBounded(t *testing.T) {
 	}))
 	defer up.Close()
 	cfg := DefaultConfig()
-	cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
-	cfg.UpstreamMaxBodyBytes = 4 << 20
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = up.URL, true
+	cfg.Upstream.MaxBodyBytes = 4 << 20
 	conn, httpBase := startLoggedServer(t, cfg, io.Discard)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -377,8 +377,8 @@ func TestUnreachableUpstreamCause(t *testing.T) {
 			}
 			var log syncBuffer
 			cfg := DefaultConfig()
-			cfg.UpstreamURL, cfg.UpstreamURLSet = tt.url, true
-			cfg.UpstreamMaxAttempts = 1
+			cfg.Upstream.BaseURL, cfg.UpstreamURLSet = tt.url, true
+			cfg.Upstream.MaxAttempts = 1
 			conn, httpBase := startLoggedServer(t, cfg, &log)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()

@@ -95,7 +95,7 @@ func TestShutdownDrainsREST(t *testing.T) {
 	defer up.Close()
 
 	cfg := DefaultConfig()
-	cfg.UpstreamURL = up.URL
+	cfg.Upstream.BaseURL = up.URL
 	srv := serveOnLoopback(t, cfg)
 	base := srv.httpURL
 

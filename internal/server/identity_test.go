@@ -49,8 +49,8 @@ func TestClientCertificateOwnsItsShare(t *testing.T) {
 	defer up.Close()
 
 	cfg, f := mutualTLSConfig(t, up.URL)
-	cfg.UpstreamMaxConcurrent, cfg.UpstreamTenantMaxConcurrent = 2*share, share
-	cfg.UpstreamQueueTimeout = 300 * time.Millisecond
+	cfg.Upstream.MaxConcurrent, cfg.Upstream.TenantMaxConcurrent = 2*share, share
+	cfg.Upstream.QueueTimeout = 300 * time.Millisecond
 	srv := serveOnLoopback(t, cfg)
 	grpcAddr, httpAddr := srv.grpcAddr, srv.httpAddr
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -105,7 +105,7 @@ func mutualTLSConfig(t *testing.T, upstream string) (Config, *tlsFiles) {
 	t.Helper()
 	f := newTLSFiles(t)
 	cfg := DefaultConfig()
-	cfg.UpstreamURL, cfg.UpstreamURLSet = upstream, true
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = upstream, true
 	cfg.TLSCertFile, cfg.TLSKeyFile, cfg.TLSClientCAFile = f.cert, f.key, f.caFile
 	return cfg, f
 }

@@ -137,7 +137,7 @@ func TestStreamFlood(t *testing.T) {
 	}))
 	defer up.Close()
 	cfg := DefaultConfig()
-	cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = up.URL, true
 	// Held streams stay held: under -race on a busy machine, opening the
 	// flood can take longer than the default message timeout, which would
 	// end held streams and admit others in their place.
@@ -295,7 +295,7 @@ func TestConnectionLimits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := DefaultConfig()
-			cfg.UpstreamURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true // never called
+			cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true // never called
 			tt.cfg(&cfg)
 			addr, _ := startServe(t, cfg, io.Discard)
 			tt.drive(t, addr)

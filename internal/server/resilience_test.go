@@ -99,8 +99,8 @@ func TestFailingTenantKeepsOthersAndReadiness(t *testing.T) {
 			}))
 			defer up.Close()
 			cfg := DefaultConfig()
-			cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
-			cfg.Coalesce = false
+			cfg.Upstream.BaseURL, cfg.UpstreamURLSet = up.URL, true
+			cfg.Upstream.DisableCoalescing = true
 			conn, httpBase := startLoggedServer(t, cfg, io.Discard)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -188,10 +188,10 @@ func TestOutageFailsFastAndReadinessStays(t *testing.T) {
 	defer up.Close()
 
 	cfg := DefaultConfig()
-	cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
-	cfg.UpstreamMaxAttempts = 1
-	cfg.BreakerMinCalls = 3 // a success and two failures
-	cfg.BreakerOpenDuration = openFor
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = up.URL, true
+	cfg.Upstream.MaxAttempts = 1
+	cfg.Upstream.Breaker.MinCalls = 3 // a success and two failures
+	cfg.Upstream.Breaker.OpenFor = openFor
 	conn, httpBase := startLoggedServer(t, cfg, io.Discard)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -302,8 +302,8 @@ func TestThrottlingIsSurfacedWithRetryInfo(t *testing.T) {
 	}))
 	defer up.Close()
 	cfg := DefaultConfig()
-	cfg.UpstreamURL, cfg.UpstreamURLSet = up.URL, true
-	cfg.BreakerMinCalls = 2
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = up.URL, true
+	cfg.Upstream.Breaker.MinCalls = 2
 	conn, _ := startLoggedServer(t, cfg, io.Discard)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

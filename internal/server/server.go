@@ -84,7 +84,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		return fmt.Errorf("upstream TLS: %w", err)
 	}
 
-	upstreamURL := cfg.UpstreamURL
+	ucfg := cfg.Upstream
 	if cfg.Sandbox {
 		if cfg.StartSandbox == nil {
 			return errNoSandbox
@@ -94,8 +94,8 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 			return err
 		}
 		defer stop()
-		upstreamURL = u
-		log.Info("serving the embedded sandbox upstream", slog.String("url", upstreamURL))
+		ucfg.BaseURL = u
+		log.Info("serving the embedded sandbox upstream", slog.String("url", u))
 	}
 	metrics := telemetry.NewMetrics()
 	tracing := cfg.Tracing
@@ -106,19 +106,19 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	}
 	defer func() { _ = tracing.Shutdown(context.WithoutCancel(ctx)) }()
 
-	ucfg := cfg.upstreamConfig(upstreamURL, func(_, to resilience.BreakerState) {
+	ucfg.Breaker.OnStateChange = func(_, to resilience.BreakerState) {
 		metrics.BreakerTransition(to.String())
 		if to == resilience.BreakerOpen {
-			log.Warn("a tenant's upstream circuit breaker opened", slog.Duration("open_for", cmp.Or(cfg.BreakerOpenDuration, resilience.DefaultOpenFor)))
+			log.Warn("a tenant's upstream circuit breaker opened", slog.Duration("open_for", cmp.Or(ucfg.Breaker.OpenFor, resilience.DefaultOpenFor)))
 		}
-	})
+	}
 	ucfg.OnCoalesced = metrics.Coalesced
 	ucfg.OnRejected = metrics.Rejected
 	// Each upstream attempt is measured (and traced when tracing is on).
 	transport := rest.NewTransport(rest.TransportConfig{
 		TLS:                   upstreamTLS,
-		MaxConns:              cfg.UpstreamMaxConcurrent,
-		ResponseHeaderTimeout: cmp.Or(cfg.UpstreamAttemptTimeout, rest.DefaultAttemptTimeout),
+		MaxConns:              cfg.Upstream.MaxConcurrent,
+		ResponseHeaderTimeout: cmp.Or(cfg.Upstream.AttemptTimeout, rest.DefaultAttemptTimeout),
 	})
 	defer transport.CloseIdleConnections()
 	ucfg.Transport = tracing.Transport(metrics.Transport(transport))
@@ -172,7 +172,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 			errc <- fmt.Errorf("HTTP server: %w", err)
 		}
 	})
-	log.Info("cloudcockpit-facade listening", slog.String("grpc", gl.Addr().String()), slog.String("http", hl.Addr().String()), slog.String("upstream", upstreamURL), slog.Bool("sandbox", cfg.Sandbox), slog.String("tls", listenTLS.mode()))
+	log.Info("cloudcockpit-facade listening", slog.String("grpc", gl.Addr().String()), slog.String("http", hl.Addr().String()), slog.String("upstream", ucfg.BaseURL), slog.Bool("sandbox", cfg.Sandbox), slog.String("tls", listenTLS.mode()))
 	warnProductionDefault(log, cfg)
 
 	var runErr error
@@ -269,7 +269,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 	reflectionv1.RegisterServerReflectionServer(gs, reflection.NewServerV1(ropts))
 	reflectionv1alpha.RegisterServerReflectionServer(gs, reflection.NewServer(ropts))
 
-	gw, err := gateway.New(reseller, customer, gateway.ChainUnaryInterceptors(interceptors...), gateway.WithHealth(hs))
+	gw, err := gateway.New(reseller, customer, gateway.ChainUnaryInterceptors(interceptors...), hs)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("REST mirror: %w", err)
 	}

@@ -30,7 +30,7 @@ func TestStaleAnswerLabelled(t *testing.T) {
 	}))
 	defer upstream.Close()
 	cfg := DefaultConfig()
-	cfg.UpstreamURL, cfg.UpstreamMaxAttempts, cfg.BreakerFailureRatio, cfg.StaleIfError = upstream.URL, 1, 0, time.Minute
+	cfg.Upstream.BaseURL, cfg.Upstream.MaxAttempts, cfg.Upstream.Breaker.FailureRatio, cfg.StaleIfError = upstream.URL, 1, 0, time.Minute
 	srv := serveOnLoopback(t, cfg)
 	conn, base := dialGRPC(t, srv.grpcAddr), srv.httpURL
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

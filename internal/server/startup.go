@@ -4,7 +4,7 @@ import "log/slog"
 
 // warnProductionDefault warns, once the server listens, when calls will go
 // to the production CloudCockpit API only because neither Sandbox nor an
-// explicit UpstreamURL was set: a newcomer trying the facade rarely means
+// explicit Upstream.BaseURL was set: a newcomer trying the facade rarely means
 // that. (The "listening" line before it names the upstream and whether it
 // is the sandbox.)
 func warnProductionDefault(log *slog.Logger, cfg Config) {
@@ -13,5 +13,5 @@ func warnProductionDefault(log *slog.Logger, cfg Config) {
 	}
 	log.Warn("calls go to the PRODUCTION CloudCockpit API, because neither -sandbox nor -upstream-url (CLOUDCOCKPIT_BASE_URL) is set; "+
 		"use -sandbox to try the facade without it",
-		slog.String("upstream", cfg.UpstreamURL), slog.Bool("sandbox", false))
+		slog.String("upstream", cfg.Upstream.BaseURL), slog.Bool("sandbox", false))
 }

@@ -20,7 +20,7 @@ func TestWarnProductionDefault(t *testing.T) {
 	}{
 		{name: "nothing set: production", give: func(*Config) {}, wantWarn: true},
 		{name: "sandbox", give: func(c *Config) { c.Sandbox = true }},
-		{name: "explicit upstream", give: func(c *Config) { c.UpstreamURL, c.UpstreamURLSet = "https://api.example.test", true }},
+		{name: "explicit upstream", give: func(c *Config) { c.Upstream.BaseURL, c.UpstreamURLSet = "https://api.example.test", true }},
 		{name: "production named explicitly", give: func(c *Config) { c.UpstreamURLSet = true }},
 	}
 	for _, tt := range tests {

@@ -43,7 +43,7 @@ func TestValidateTLS(t *testing.T) {
 		{"key without cert", func(c *Config) { c.TLSKeyFile = "k.pem" }, "-tls-cert (TLS_CERT_FILE) and -tls-key (TLS_KEY_FILE) go together"},
 		{"client CA without cert", func(c *Config) { c.TLSClientCAFile = "ca.pem" }, "-tls-client-ca (TLS_CLIENT_CA_FILE) needs -tls-cert"},
 		{"upstream CA", func(c *Config) { c.UpstreamCAFile = "ca.pem" }, ""},
-		{"upstream CA for http", func(c *Config) { c.UpstreamURL, c.UpstreamCAFile = "http://upstream.example", "ca.pem" }, "is not https: the CA would never be used"},
+		{"upstream CA for http", func(c *Config) { c.Upstream.BaseURL, c.UpstreamCAFile = "http://upstream.example", "ca.pem" }, "is not https: the CA would never be used"},
 		{"upstream CA with the sandbox", func(c *Config) { c.Sandbox, c.StartSandbox, c.UpstreamCAFile = true, sandbox.Start, "ca.pem" }, "-upstream-ca (UPSTREAM_CA_FILE) has no use with -sandbox"},
 	}
 	for _, tt := range tests {
@@ -279,7 +279,7 @@ func TestUpstreamCA(t *testing.T) {
 
 	t.Run("with the CA", func(t *testing.T) {
 		cfg := DefaultConfig()
-		cfg.UpstreamURL, cfg.UpstreamCAFile = up.URL, caFile
+		cfg.Upstream.BaseURL, cfg.UpstreamCAFile = up.URL, caFile
 		grpcAddr := serveOnLoopback(t, cfg).grpcAddr
 		if err := callGRPC(t, grpcAddr, insecure.NewCredentials()); err != nil {
 			t.Errorf("GetReseller via the https upstream = %v", err)
@@ -287,8 +287,8 @@ func TestUpstreamCA(t *testing.T) {
 	})
 	t.Run("without the CA", func(t *testing.T) {
 		cfg := DefaultConfig()
-		cfg.UpstreamURL = up.URL
-		cfg.UpstreamMaxAttempts = 1
+		cfg.Upstream.BaseURL = up.URL
+		cfg.Upstream.MaxAttempts = 1
 		grpcAddr := serveOnLoopback(t, cfg).grpcAddr
 		err := callGRPC(t, grpcAddr, insecure.NewCredentials())
 		if status.Code(err) != codes.Unavailable {

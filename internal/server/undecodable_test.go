@@ -21,7 +21,7 @@ import (
 func TestUndecodableRequest(t *testing.T) {
 	var log syncBuffer
 	cfg := DefaultConfig()
-	cfg.UpstreamURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true // never reached
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true // never reached
 	grpcAddr, httpBase := startServe(t, cfg, &log)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()

@@ -33,15 +33,12 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
 )
 
-// Header names: the caller's request directive, and the labels of a stale
-// answer (gRPC metadata keys in lower case, HTTP headers canonical).
+// Metadata keys: the caller's request directive, and the labels of a stale
+// answer. The REST mirror's HTTP headers have the same names.
 const (
-	MDCacheControl     = "cache-control"
-	HeaderCacheControl = "Cache-Control"
-	MDCacheStatus      = "cache-status"
-	HeaderCacheStatus  = "Cache-Status"
-	MDAge              = "age"
-	HeaderAge          = "Age"
+	MDCacheControl = "cache-control"
+	MDCacheStatus  = "cache-status"
+	MDAge          = "age"
 )
 
 // Name is the cache's name in Cache-Status (RFC 9211).
