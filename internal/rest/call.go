@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
@@ -217,9 +218,10 @@ func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release 
 	}
 	c.setHeaders(req.Header, r.info)
 
-	resp, err := c.send(req) //nolint:bodyclose // closed (and drained) below
+	resp, err := c.cfg.Transport.RoundTrip(req) //nolint:bodyclose // closed (and drained) below
 	if err != nil {
-		return zero, transportError(ctx, actx, err)
+		// A *url.Error, as http.Client reports it.
+		return zero, transportError(ctx, actx, &url.Error{Op: "Get", URL: req.URL.String(), Err: err})
 	}
 	defer drainAndClose(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

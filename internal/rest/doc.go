@@ -7,7 +7,7 @@
 // trace context (CallInfo) and nothing else; reading bounded bodies;
 // decoding the upstream's ASP.NET JSON tolerantly, as encoding/json did
 // (DecodeReseller); and turning every failure into an *Error wrapped with
-// the operation ("get reseller ...: ..."). Its Kind (KindOf) is looked up in
+// the operation ("get reseller ...: ..."). Its Kind is looked up in
 // one table, kind.go, for what it means to retries, the circuit breaker and
 // the gRPC status (Error.Status). Each upstream request's context names its
 // operation (Operation), so that transports label what they measure

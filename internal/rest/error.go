@@ -14,7 +14,7 @@ import (
 )
 
 // Error is the error of every failed Client call: what the call learned.
-// Everything that reacts to a failure is a lookup on its Kind (KindOf). Its
+// Everything that reacts to a failure is a lookup on its Kind. Its
 // message never contains the raw response body, which may hold secrets.
 type Error struct {
 	// Kind is how the call failed; the fields below say more for some kinds.

@@ -17,7 +17,7 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 )
 
-// Kind is how an upstream call failed; KindOf reads it. The zero value,
+// Kind is how an upstream call failed (Error.Kind). The zero value,
 // KindNone, is the kind of no error. docs/errors.md lists what each kind
 // means for retries, the circuit breaker and the gRPC status.
 type Kind uint8
@@ -134,15 +134,6 @@ func (e *Error) Status() (codes.Code, string, string) {
 		return k.code, k.reason, k.message + " (" + causeText[e.Cause] + ")"
 	}
 	return k.code, k.reason, k.message
-}
-
-// KindOf returns the kind of err: the Kind of the *Error in its chain, the
-// kind AsError gives any other error, KindNone for nil.
-func KindOf(err error) Kind {
-	if err == nil {
-		return KindNone
-	}
-	return AsError(context.Background(), err).Kind
 }
 
 // AsError returns err as an *Error: the one in its chain (never modified),
