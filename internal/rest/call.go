@@ -94,7 +94,7 @@ func execute[T any](ctx context.Context, c *Client, r request[T]) (v T, err erro
 	}
 	defer func() { done(health) }()
 	if v, err = attempts(ctx, c, tenant, r); err != nil {
-		health = AsError(ctx, err).health()
+		health = AsError(ctx, err).info().health
 	} else {
 		health = resilience.Success
 	}
@@ -157,7 +157,7 @@ func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, 
 // attemptOutcome is what one attempt means for its tenant's retry budget.
 func attemptOutcome(e *Error, retry bool) resilience.Outcome {
 	switch {
-	case retry, e.health() == resilience.Failure:
+	case retry, e.info().health == resilience.Failure:
 		return resilience.Failure
 	case e.Kind == KindCanceled, e.Kind == KindDeadlineExceeded, e.Kind == KindInvalid:
 		return resilience.Neutral

@@ -285,17 +285,15 @@ func DecodeAcceptanceLink(contentType string, body []byte) (string, error) {
 // checkLink reports why link is not an absolute http(s) URL with a host. The
 // messages never repeat the link: it came from the upstream body.
 func checkLink(link string) error {
-	if strings.ContainsAny(link, " \t\r\n") {
-		return errors.New("link contains white space")
-	}
 	u, err := url.Parse(link)
-	if err != nil {
+	switch {
+	case strings.ContainsAny(link, " \t\r\n"):
+		return errors.New("link contains white space")
+	case err != nil:
 		return errors.New("link is not a valid URL")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
+	case u.Scheme != "http" && u.Scheme != "https":
 		return errors.New("link is not an http or https URL")
-	}
-	if u.Host == "" {
+	case u.Host == "":
 		return errors.New("link has no host")
 	}
 	return nil

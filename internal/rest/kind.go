@@ -111,9 +111,6 @@ func (e *Error) info() kindInfo {
 	return kinds[e.Kind]
 }
 
-// health is what e tells its tenant's circuit breaker, once per call.
-func (e *Error) health() resilience.Outcome { return e.info().health }
-
 // retryable reports whether another attempt may succeed; a certificate that
 // does not verify is a failure no retry fixes.
 func (e *Error) retryable() bool {
