@@ -103,9 +103,6 @@ type PropertyError struct {
 // or unparsable value, negative numbers included.
 func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
 	// ParseUint takes digits only: no sign, no space.
 	if secs, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
 		if err != nil || secs > math.MaxInt64/uint64(time.Second) {
@@ -117,10 +114,7 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	if err != nil {
 		return 0, false
 	}
-	if d = t.Sub(now); d < 0 {
-		d = 0
-	}
-	return d, true
+	return max(t.Sub(now), 0), true
 }
 
 // DecodeEnvelope decodes an upstream error body: ok, with a non-nil

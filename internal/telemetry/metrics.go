@@ -59,22 +59,17 @@ type Metrics struct {
 	// operations' exist from the start (zero series: rates exist before the
 	// first call). Only registered methods reach the interceptors: methods
 	// stays small.
-	ops     map[string]*opSeries
-	methods sync.Map // full method name → *methodSeries
+	ops     map[string]*series
+	methods sync.Map // full method name → *series
 }
 
-// opSeries are the upstream series of one operation.
-type opSeries struct {
+// series are the upstream series of one operation, or the server series of
+// one method (attempts and retries nil); ok counts the attempts answered
+// 200, or the calls ending with code OK.
+type series struct {
 	inFlight           prometheus.Gauge
 	duration, attempts prometheus.Observer
-	retries, ok        prometheus.Counter // ok: attempts answered 200
-}
-
-// methodSeries are the server series of one method; ok counts code OK.
-type methodSeries struct {
-	inFlight prometheus.Gauge
-	duration prometheus.Observer
-	ok       prometheus.Counter
+	retries, ok        prometheus.Counter
 }
 
 // UpstreamState is what the per-tenant gauges read when scraped: the number
@@ -138,9 +133,9 @@ func NewMetrics() *Metrics {
 		}
 		return 0
 	})
-	m.ops = map[string]*opSeries{}
+	m.ops = map[string]*series{}
 	for _, op := range []string{apierr.OpGetReseller, apierr.OpGetAcceptanceLink, opOther} {
-		m.ops[op] = &opSeries{
+		m.ops[op] = &series{
 			inFlight: m.upstreamInFlight.WithLabelValues(op), duration: m.upstreamDuration.WithLabelValues(op),
 			attempts: m.upstreamAttempts.WithLabelValues(op), retries: m.upstreamRetries.WithLabelValues(op),
 			ok: m.upstreamRequests.WithLabelValues(op, "200"),
@@ -192,17 +187,17 @@ func (m *Metrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 }
 
 // method returns the series of a full method name, bound on first use.
-func (m *Metrics) method(full string) *methodSeries {
+func (m *Metrics) method(full string) *series {
 	if s, ok := m.methods.Load(full); ok {
-		return s.(*methodSeries)
+		return s.(*series)
 	}
 	svc, method := splitMethod(full)
-	s, _ := m.methods.LoadOrStore(full, &methodSeries{
+	s, _ := m.methods.LoadOrStore(full, &series{
 		inFlight: m.serverInFlight.WithLabelValues(svc, method),
 		duration: m.serverDuration.WithLabelValues(svc, method),
 		ok:       m.serverHandled.WithLabelValues(svc, method, codes.OK.String()),
 	})
-	return s.(*methodSeries)
+	return s.(*series)
 }
 
 // ObserveUpstream makes cloudcockpit_upstream_breakers and
