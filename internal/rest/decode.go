@@ -89,14 +89,7 @@ var kindNames = map[jsontext.Kind]string{'n': "null", 'f': "boolean", 't': "bool
 
 // trimLeft drops leading JSON white space and UTF-8 byte order marks.
 func trimLeft(b []byte) []byte {
-	for {
-		b = bytes.TrimLeft(b, " \t\r\n")
-		rest, ok := bytes.CutPrefix(b, []byte("\uFEFF"))
-		if !ok {
-			return b
-		}
-		b = rest
-	}
+	return bytes.TrimLeft(b, " \t\r\n\uFEFF")
 }
 
 // ProviderData is the Microsoft Tier 2 data held in a provider reseller's
