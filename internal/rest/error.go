@@ -164,11 +164,8 @@ func lenientString(raw json.RawMessage) string {
 // lenientInt returns raw's value when it is an integral JSON number or a
 // string holding one, else 0.
 func lenientInt(raw json.RawMessage) int {
-	if len(raw) == 0 {
-		return 0
-	}
 	text := string(raw)
-	if raw[0] == '"' {
+	if len(raw) > 0 && raw[0] == '"' {
 		text = strings.TrimSpace(lenientString(raw))
 	}
 	if n, err := strconv.Atoi(text); err == nil {
