@@ -1,6 +1,7 @@
 package resilience
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"sync"
@@ -53,10 +54,7 @@ func NewLimiter(n, perKey int, queue time.Duration) *Limiter {
 	if n <= 0 && perKey <= 0 {
 		return nil
 	}
-	global := semaphore.NewWeighted(math.MaxInt64)
-	if n > 0 {
-		global = semaphore.NewWeighted(int64(n))
-	}
+	global := semaphore.NewWeighted(cmp.Or(int64(max(n, 0)), math.MaxInt64))
 	return &Limiter{global: global, limit: n, perKey: perKey, queue: max(queue, 0), shares: make(map[string]*share)}
 }
 

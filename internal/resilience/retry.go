@@ -1,6 +1,7 @@
 package resilience
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
@@ -95,9 +96,7 @@ type RetryCeiling struct {
 // attempt (0 means DefaultRetryRatio; a negative ratio allows no retries at
 // all).
 func NewRetryCeiling(ratio float64) *RetryCeiling {
-	if ratio == 0 {
-		ratio = DefaultRetryRatio
-	}
+	ratio = cmp.Or(ratio, DefaultRetryRatio)
 	c := &RetryCeiling{b: bucket{max: retryCeilingBurst * 1000}, deposit: int64(max(ratio, 0) * 1000)}
 	if ratio > 0 {
 		c.b.tokens.Store(c.b.max)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
@@ -93,7 +94,7 @@ func execute[T any](ctx context.Context, c *Client, r request[T]) (v T, err erro
 	}
 	defer func() { done(health) }()
 	if v, err = attempts(ctx, c, tenant, r); err != nil {
-		health = AsError(ctx, err).health()
+		health = AsError(ctx, err).info().health
 	} else {
 		health = resilience.Success
 	}
@@ -156,7 +157,7 @@ func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, 
 // attemptOutcome is what one attempt means for its tenant's retry budget.
 func attemptOutcome(e *Error, retry bool) resilience.Outcome {
 	switch {
-	case retry, e.health() == resilience.Failure:
+	case retry, e.info().health == resilience.Failure:
 		return resilience.Failure
 	case e.Kind == KindCanceled, e.Kind == KindDeadlineExceeded, e.Kind == KindInvalid:
 		return resilience.Neutral
@@ -217,9 +218,10 @@ func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release 
 	}
 	c.setHeaders(req.Header, r.info)
 
-	resp, err := c.send(req) //nolint:bodyclose // closed (and drained) below
+	resp, err := c.cfg.Transport.RoundTrip(req) //nolint:bodyclose // closed (and drained) below
 	if err != nil {
-		return zero, transportError(ctx, actx, err)
+		// A *url.Error, as http.Client reports it.
+		return zero, transportError(ctx, actx, &url.Error{Op: "Get", URL: req.URL.String(), Err: err})
 	}
 	defer drainAndClose(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

@@ -103,8 +103,8 @@ func TestKindOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := KindOf(tt.give); got != tt.want {
-				t.Errorf("KindOf(%v) = %v, want %v", tt.give, got, tt.want)
+			if got := kindOf(tt.give); got != tt.want {
+				t.Errorf("kindOf(%v) = %v, want %v", tt.give, got, tt.want)
 			}
 			if tt.give == nil {
 				return

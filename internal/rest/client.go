@@ -279,16 +279,6 @@ func (c *Client) CloseIdleConnections() {
 	}
 }
 
-// send sends one attempt's request through the Transport. Errors are
-// *url.Error, as http.Client reports them.
-func (c *Client) send(req *http.Request) (*http.Response, error) {
-	resp, err := c.cfg.Transport.RoundTrip(req)
-	if err != nil {
-		return nil, &url.Error{Op: "Get", URL: req.URL.String(), Err: err}
-	}
-	return resp, nil
-}
-
 // BreakerStates returns how many tenants' circuit breakers are in each
 // state, indexed by resilience.BreakerState.
 func (c *Client) BreakerStates() [3]int {

@@ -251,7 +251,7 @@ func TestGetResellerRejectsUnsafeIDs(t *testing.T) {
 			c := newTestClient(t, Config{BaseURL: srv.URL})
 
 			got, err := c.GetReseller(testContext(t), testCallInfo, tt.give)
-			if KindOf(err) != KindInvalid || got != nil {
+			if kindOf(err) != KindInvalid || got != nil {
 				t.Fatalf("GetReseller() = %v, %v; want KindInvalid", got, err)
 			}
 			if n := len(rec.requests); n != 0 {
@@ -393,7 +393,7 @@ func TestInvalidHeaderValues(t *testing.T) {
 			c := newTestClient(t, Config{BaseURL: srv.URL})
 
 			_, err := c.GetReseller(testContext(t), tt.give, "r1")
-			if KindOf(err) != KindInvalid {
+			if kindOf(err) != KindInvalid {
 				t.Fatalf("GetReseller() error = %v, want KindInvalid", err)
 			}
 			if !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "secret-payload") {
@@ -449,7 +449,7 @@ func TestContextEndsTheCall(t *testing.T) {
 			if !errors.Is(err, tt.want) || got != nil {
 				t.Fatalf("GetReseller() = %v, %v; want errors.Is %v", got, err, tt.want)
 			}
-			if k := KindOf(err); k == KindAnswered {
+			if k := kindOf(err); k == KindAnswered {
 				t.Errorf("error %v is %v, want the call's end", err, k)
 			}
 		})
@@ -466,7 +466,7 @@ func TestConnectionRefused(t *testing.T) {
 	if err == nil {
 		t.Fatal("GetReseller() error = nil, want a transport error")
 	}
-	if k := KindOf(err); k != KindUnreachable || errors.Is(err, context.DeadlineExceeded) {
+	if k := kindOf(err); k != KindUnreachable || errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("GetReseller() error = %v (%v), want a plain transport error", err, k)
 	}
 	if !strings.HasPrefix(err.Error(), `get reseller "r1": `) {
@@ -710,7 +710,7 @@ func TestUndecodableSuccess(t *testing.T) {
 					t.Errorf("GetAcceptanceLink() = %q, want empty", got)
 				}
 			}
-			if KindOf(err) != KindUndecodable {
+			if kindOf(err) != KindUndecodable {
 				t.Fatalf("error = %v, want KindUndecodable", err)
 			}
 		})

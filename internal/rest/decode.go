@@ -89,14 +89,7 @@ var kindNames = map[jsontext.Kind]string{'n': "null", 'f': "boolean", 't': "bool
 
 // trimLeft drops leading JSON white space and UTF-8 byte order marks.
 func trimLeft(b []byte) []byte {
-	for {
-		b = bytes.TrimLeft(b, " \t\r\n")
-		rest, ok := bytes.CutPrefix(b, []byte("\uFEFF"))
-		if !ok {
-			return b
-		}
-		b = rest
-	}
+	return bytes.TrimLeft(b, " \t\r\n\uFEFF")
 }
 
 // ProviderData is the Microsoft Tier 2 data held in a provider reseller's
@@ -285,17 +278,15 @@ func DecodeAcceptanceLink(contentType string, body []byte) (string, error) {
 // checkLink reports why link is not an absolute http(s) URL with a host. The
 // messages never repeat the link: it came from the upstream body.
 func checkLink(link string) error {
-	if strings.ContainsAny(link, " \t\r\n") {
-		return errors.New("link contains white space")
-	}
 	u, err := url.Parse(link)
-	if err != nil {
+	switch {
+	case strings.ContainsAny(link, " \t\r\n"):
+		return errors.New("link contains white space")
+	case err != nil:
 		return errors.New("link is not a valid URL")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
+	case u.Scheme != "http" && u.Scheme != "https":
 		return errors.New("link is not an http or https URL")
-	}
-	if u.Host == "" {
+	case u.Host == "":
 		return errors.New("link has no host")
 	}
 	return nil

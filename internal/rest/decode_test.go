@@ -302,7 +302,7 @@ func TestDecodeResellerErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := DecodeReseller([]byte(tt.give))
-			if KindOf(err) != KindUndecodable {
+			if kindOf(err) != KindUndecodable {
 				t.Fatalf("DecodeReseller() error = %v, want KindUndecodable", err)
 			}
 			if !strings.Contains(err.Error(), "decode reseller: ") {
@@ -380,7 +380,7 @@ func TestDecodeAcceptanceLinkErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := DecodeAcceptanceLink(tt.contentType, []byte(tt.give))
-			if KindOf(err) != KindUndecodable {
+			if kindOf(err) != KindUndecodable {
 				t.Fatalf("DecodeAcceptanceLink() = %q, %v; want KindUndecodable", got, err)
 			}
 			if got != "" {

@@ -14,7 +14,7 @@ import (
 )
 
 // Error is the error of every failed Client call: what the call learned.
-// Everything that reacts to a failure is a lookup on its Kind (KindOf). Its
+// Everything that reacts to a failure is a lookup on its Kind. Its
 // message never contains the raw response body, which may hold secrets.
 type Error struct {
 	// Kind is how the call failed; the fields below say more for some kinds.
@@ -103,9 +103,6 @@ type PropertyError struct {
 // or unparsable value, negative numbers included.
 func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
 	// ParseUint takes digits only: no sign, no space.
 	if secs, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
 		if err != nil || secs > math.MaxInt64/uint64(time.Second) {
@@ -117,10 +114,7 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	if err != nil {
 		return 0, false
 	}
-	if d = t.Sub(now); d < 0 {
-		d = 0
-	}
-	return d, true
+	return max(t.Sub(now), 0), true
 }
 
 // DecodeEnvelope decodes an upstream error body: ok, with a non-nil
@@ -170,11 +164,8 @@ func lenientString(raw json.RawMessage) string {
 // lenientInt returns raw's value when it is an integral JSON number or a
 // string holding one, else 0.
 func lenientInt(raw json.RawMessage) int {
-	if len(raw) == 0 {
-		return 0
-	}
 	text := string(raw)
-	if raw[0] == '"' {
+	if len(raw) > 0 && raw[0] == '"' {
 		text = strings.TrimSpace(lenientString(raw))
 	}
 	if n, err := strconv.Atoi(text); err == nil {

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -8,6 +9,15 @@ import (
 	"testing"
 	"time"
 )
+
+// kindOf returns the kind of err: the Kind of the *Error in its chain, the
+// kind AsError gives any other error, KindNone for nil.
+func kindOf(err error) Kind {
+	if err == nil {
+		return KindNone
+	}
+	return AsError(context.Background(), err).Kind
+}
 
 func TestParseRetryAfter(t *testing.T) {
 	now := time.Date(2025, time.March, 4, 10, 0, 0, 0, time.UTC)
@@ -85,7 +95,7 @@ func TestErrorsAsThroughWrapping(t *testing.T) {
 			return errors.As(err, &e) && e.StatusCode == 404
 		}},
 		{name: "undecodable unwraps", give: undecodable("x", inner), check: func(err error) bool {
-			return KindOf(err) == KindUndecodable && errors.Is(err, inner)
+			return kindOf(err) == KindUndecodable && errors.Is(err, inner)
 		}},
 		{name: "too large", give: &Error{Kind: KindTooLarge, Limit: 1}, check: func(err error) bool {
 			var e *Error

@@ -392,11 +392,11 @@ func TestFaults(t *testing.T) {
 					t.Fatalf("error = %v, want errors.Is %v", err, w.is)
 				}
 			case w.kind != KindNone:
-				if k := KindOf(err); k != w.kind {
+				if k := kindOf(err); k != w.kind {
 					t.Fatalf("error = %v (%v), want %v", err, k, w.kind)
 				}
 			case w.transport:
-				if k := KindOf(err); k != KindUnreachable || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				if k := kindOf(err); k != KindUnreachable || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 					t.Fatalf("error = %v (%v), want a transport error", err, k)
 				}
 			}
@@ -419,8 +419,8 @@ func testNoDeadlineUsesTimeout(t *testing.T) {
 	_, c := newMemClient(t, Config{Timeout: 300 * time.Millisecond}, stepHang)
 	start := time.Now()
 	_, err := c.GetReseller(context.Background(), testCallInfo, "r1")
-	if !errors.Is(err, context.DeadlineExceeded) || KindOf(err) != KindTimeout {
-		t.Fatalf("GetReseller() error = %v (%v), want DeadlineExceeded, KindTimeout: the upstream did not answer in time", err, KindOf(err))
+	if !errors.Is(err, context.DeadlineExceeded) || kindOf(err) != KindTimeout {
+		t.Fatalf("GetReseller() error = %v (%v), want DeadlineExceeded, KindTimeout: the upstream did not answer in time", err, kindOf(err))
 	}
 	if elapsed := time.Since(start); elapsed > 300*time.Millisecond+slack {
 		t.Errorf("call took %v, want about 300ms", elapsed)
@@ -826,7 +826,7 @@ func TestPanicInDecodeDoesNotWedgeTheClient(t *testing.T) {
 	boom := func(string, []byte) (*Reseller, error) { panic("decoder bug") }
 	for range 3 { // the slot must come back each time
 		_, err := call(testContext(t), c, &c.resellers, request[*Reseller]{op: apierr.OpGetReseller, info: testCallInfo, url: u.URL() + "/v1/Resellers/r1", decode: boom})
-		if KindOf(err) != KindUndecodable {
+		if kindOf(err) != KindUndecodable {
 			t.Fatalf("error = %v, want KindUndecodable from the recovered panic", err)
 		}
 	}
@@ -854,7 +854,7 @@ func testPanicInSharedDecodeReachesEveryWaiter(t *testing.T) {
 	u.release()
 	wg.Wait()
 	for i, err := range errs {
-		if KindOf(err) != KindUndecodable {
+		if kindOf(err) != KindUndecodable {
 			t.Errorf("caller %d: error = %v, want KindUndecodable from the recovered panic", i, err)
 		}
 	}

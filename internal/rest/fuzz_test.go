@@ -34,7 +34,7 @@ func FuzzDecodeReseller(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		got, err := DecodeReseller(body)
 		if err != nil {
-			if KindOf(err) != KindUndecodable || got != nil {
+			if kindOf(err) != KindUndecodable || got != nil {
 				t.Fatalf("DecodeReseller() = %v, %v; want nil and KindUndecodable", got, err)
 			}
 			return
@@ -105,7 +105,7 @@ func FuzzDecodeAcceptanceLink(f *testing.F) {
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		got, err := DecodeAcceptanceLink(contentType, body)
 		if err != nil {
-			if KindOf(err) != KindUndecodable || got != "" {
+			if kindOf(err) != KindUndecodable || got != "" {
 				t.Fatalf("DecodeAcceptanceLink() = %q, %v; want empty and KindUndecodable", got, err)
 			}
 			return

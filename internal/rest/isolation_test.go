@@ -121,7 +121,7 @@ func TestBreakerCountsOnlyUpstreamTrouble(t *testing.T) {
 				_, _ = c.GetReseller(testContext(t), tenantCall("a.example"), "r1")
 			}
 			_, err := c.GetReseller(testContext(t), tenantCall("a.example"), "r1")
-			if got := KindOf(err) == KindCircuitOpen; got != tt.wantOpen {
+			if got := kindOf(err) == KindCircuitOpen; got != tt.wantOpen {
 				t.Errorf("after 8 calls: circuit open = %v (%v), want %v", got, err, tt.wantOpen)
 			}
 			if got := rec.opened() > 0; got != tt.wantOpen {
@@ -186,7 +186,7 @@ func testFailingTenantLeavesOthersHealthy(t *testing.T) {
 		<-tick.C
 		wg.Go(func() {
 			_, err := c.GetReseller(ctx, tenantCall("bad.example"), "r"+strconv.Itoa(i))
-			if KindOf(err) == KindCircuitOpen {
+			if kindOf(err) == KindCircuitOpen {
 				badOpen.Add(1)
 			}
 		})
@@ -425,7 +425,7 @@ func TestDrippingBodyIsCutByTheAttemptTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(testContext(t), 8*time.Second)
 	defer cancel()
 	_, err := c.GetReseller(ctx, tenantCall("a.example"), "r1")
-	if KindOf(err) != KindTimeout {
+	if kindOf(err) != KindTimeout {
 		t.Fatalf("error = %v, want KindTimeout", err)
 	}
 	if ctx.Err() != nil {

@@ -17,7 +17,7 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 )
 
-// Kind is how an upstream call failed; KindOf reads it. The zero value,
+// Kind is how an upstream call failed (Error.Kind). The zero value,
 // KindNone, is the kind of no error. docs/errors.md lists what each kind
 // means for retries, the circuit breaker and the gRPC status.
 type Kind uint8
@@ -111,9 +111,6 @@ func (e *Error) info() kindInfo {
 	return kinds[e.Kind]
 }
 
-// health is what e tells its tenant's circuit breaker, once per call.
-func (e *Error) health() resilience.Outcome { return e.info().health }
-
 // retryable reports whether another attempt may succeed; a certificate that
 // does not verify is a failure no retry fixes.
 func (e *Error) retryable() bool {
@@ -134,15 +131,6 @@ func (e *Error) Status() (codes.Code, string, string) {
 		return k.code, k.reason, k.message + " (" + causeText[e.Cause] + ")"
 	}
 	return k.code, k.reason, k.message
-}
-
-// KindOf returns the kind of err: the Kind of the *Error in its chain, the
-// kind AsError gives any other error, KindNone for nil.
-func KindOf(err error) Kind {
-	if err == nil {
-		return KindNone
-	}
-	return AsError(context.Background(), err).Kind
 }
 
 // AsError returns err as an *Error: the one in its chain (never modified),

@@ -249,7 +249,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 	gs := grpc.NewServer(append(sopts, extra...)...)
 	opts := []service.Option{
 		service.WithLogger(log),
-		service.WithOnMismatchedAnswer(telemetry.NewMismatchedAnswers(metrics.Registry).Inc),
+		service.WithOnMismatchedAnswer(metrics.MismatchedAnswer),
 	}
 	if cfg.DefaultTenant != "" {
 		opts = append(opts, service.WithDefaultTenant(cfg.DefaultTenant))

@@ -49,6 +49,7 @@ type Metrics struct {
 	rejected         *prometheus.CounterVec
 	coalesced        *prometheus.CounterVec
 	refusedCalls     *prometheus.CounterVec
+	mismatched       *prometheus.CounterVec
 
 	// upstream is read when the per-tenant gauges are scraped.
 	upstream atomic.Pointer[UpstreamState]
@@ -58,22 +59,17 @@ type Metrics struct {
 	// operations' exist from the start (zero series: rates exist before the
 	// first call). Only registered methods reach the interceptors: methods
 	// stays small.
-	ops     map[string]*opSeries
-	methods sync.Map // full method name → *methodSeries
+	ops     map[string]*series
+	methods sync.Map // full method name → *series
 }
 
-// opSeries are the upstream series of one operation.
-type opSeries struct {
+// series are the upstream series of one operation, or the server series of
+// one method (attempts and retries nil); ok counts the attempts answered
+// 200, or the calls ending with code OK.
+type series struct {
 	inFlight           prometheus.Gauge
 	duration, attempts prometheus.Observer
-	retries, ok        prometheus.Counter // ok: attempts answered 200
-}
-
-// methodSeries are the server series of one method; ok counts code OK.
-type methodSeries struct {
-	inFlight prometheus.Gauge
-	duration prometheus.Observer
-	ok       prometheus.Counter
+	retries, ok        prometheus.Counter
 }
 
 // UpstreamState is what the per-tenant gauges read when scraped: the number
@@ -89,59 +85,44 @@ type UpstreamState interface {
 func NewMetrics() *Metrics {
 	reg := prometheus.NewRegistry()
 	f := promauto.With(reg)
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return f.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	}
+	histogram := func(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+		return f.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
+	}
 	m := &Metrics{
 		Registry: reg,
-		serverHandled: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "grpc_server_handled_total",
-			Help: "RPCs completed on the server, by service, method and gRPC status code (REST mirror calls included).",
-		}, []string{"grpc_service", "grpc_method", "grpc_code"}),
-		serverDuration: f.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "grpc_server_handling_seconds",
-			Help:    "Time to handle an RPC on the server, by service and method.",
-			Buckets: latencyBuckets,
-		}, []string{"grpc_service", "grpc_method"}),
+		serverHandled: counter("grpc_server_handled_total",
+			"RPCs completed on the server, by service, method and gRPC status code (REST mirror calls included).", "grpc_service", "grpc_method", "grpc_code"),
+		serverDuration: histogram("grpc_server_handling_seconds",
+			"Time to handle an RPC on the server, by service and method.", latencyBuckets, "grpc_service", "grpc_method"),
 		serverInFlight: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "grpc_server_in_flight_requests",
 			Help: "RPCs being handled now, by service and method.",
 		}, []string{"grpc_service", "grpc_method"}),
-		upstreamRequests: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "cloudcockpit_upstream_requests_total",
-			Help: "Upstream HTTP attempts sent, by operation and HTTP status (\"error\" when no response came, \"canceled\" when the caller left first).",
-		}, []string{"operation", "status"}),
-		upstreamDuration: f.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "cloudcockpit_upstream_request_duration_seconds",
-			Help:    "Duration of one upstream HTTP attempt until its response headers, by operation.",
-			Buckets: latencyBuckets,
-		}, []string{"operation"}),
+		upstreamRequests: counter("cloudcockpit_upstream_requests_total",
+			"Upstream HTTP attempts sent, by operation and HTTP status (\"error\" when no response came, \"canceled\" when the caller left first).", "operation", "status"),
+		upstreamDuration: histogram("cloudcockpit_upstream_request_duration_seconds",
+			"Duration of one upstream HTTP attempt until its response headers, by operation.", latencyBuckets, "operation"),
 		upstreamInFlight: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "cloudcockpit_upstream_in_flight_requests",
 			Help: "Upstream HTTP attempts in flight, by operation.",
 		}, []string{"operation"}),
-		upstreamAttempts: f.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "cloudcockpit_upstream_attempts",
-			Help:    "Upstream attempts per facade call that reached the upstream, by operation.",
-			Buckets: []float64{1, 2, 3, 4, 5},
-		}, []string{"operation"}),
-		upstreamRetries: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "cloudcockpit_upstream_retries_total",
-			Help: "Upstream attempts beyond the first, by operation.",
-		}, []string{"operation"}),
-		breakerMoves: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "cloudcockpit_upstream_breaker_transitions_total",
-			Help: "State changes of the per-tenant upstream circuit breakers, by new state.",
-		}, []string{"to"}),
-		rejected: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "cloudcockpit_upstream_rejected_total",
-			Help: "Upstream calls or retries refused before anything was sent, by operation and reason (circuit_open, concurrency_limit, tenant_concurrency_limit).",
-		}, []string{"operation", "reason"}),
-		coalesced: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "cloudcockpit_upstream_coalesced_calls_total",
-			Help: "Facade calls answered by sharing another identical call's upstream request, by operation.",
-		}, []string{"operation"}),
-		refusedCalls: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "cloudcockpit_refused_calls_total",
-			Help: "Calls the server's own limits refused or cut before their request arrived, both ports, by reason (too_many_calls, client_share, message_timeout).",
-		}, []string{"reason"}),
+		upstreamAttempts: histogram("cloudcockpit_upstream_attempts",
+			"Upstream attempts per facade call that reached the upstream, by operation.", []float64{1, 2, 3, 4, 5}, "operation"),
+		upstreamRetries: counter("cloudcockpit_upstream_retries_total",
+			"Upstream attempts beyond the first, by operation.", "operation"),
+		breakerMoves: counter("cloudcockpit_upstream_breaker_transitions_total",
+			"State changes of the per-tenant upstream circuit breakers, by new state.", "to"),
+		rejected: counter("cloudcockpit_upstream_rejected_total",
+			"Upstream calls or retries refused before anything was sent, by operation and reason (circuit_open, concurrency_limit, tenant_concurrency_limit).", "operation", "reason"),
+		coalesced: counter("cloudcockpit_upstream_coalesced_calls_total",
+			"Facade calls answered by sharing another identical call's upstream request, by operation.", "operation"),
+		refusedCalls: counter("cloudcockpit_refused_calls_total",
+			"Calls the server's own limits refused or cut before their request arrived, both ports, by reason (too_many_calls, client_share, message_timeout).", "reason"),
+		mismatched: counter("cloudcockpit_upstream_mismatched_answers_total",
+			"Upstream answers rejected because they were about another resource than the one asked for, by operation.", "operation"),
 	}
 	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "cloudcockpit_upstream_tenants",
@@ -152,12 +133,15 @@ func NewMetrics() *Metrics {
 		}
 		return 0
 	})
-	m.ops = map[string]*opSeries{}
+	m.ops = map[string]*series{}
 	for _, op := range []string{apierr.OpGetReseller, apierr.OpGetAcceptanceLink, opOther} {
-		m.ops[op] = &opSeries{
+		m.ops[op] = &series{
 			inFlight: m.upstreamInFlight.WithLabelValues(op), duration: m.upstreamDuration.WithLabelValues(op),
 			attempts: m.upstreamAttempts.WithLabelValues(op), retries: m.upstreamRetries.WithLabelValues(op),
 			ok: m.upstreamRequests.WithLabelValues(op, "200"),
+		}
+		if op != opOther {
+			m.mismatched.WithLabelValues(op)
 		}
 	}
 	reg.MustRegister(breakerGauge{m}, buildInfo(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -203,17 +187,17 @@ func (m *Metrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 }
 
 // method returns the series of a full method name, bound on first use.
-func (m *Metrics) method(full string) *methodSeries {
+func (m *Metrics) method(full string) *series {
 	if s, ok := m.methods.Load(full); ok {
-		return s.(*methodSeries)
+		return s.(*series)
 	}
 	svc, method := splitMethod(full)
-	s, _ := m.methods.LoadOrStore(full, &methodSeries{
+	s, _ := m.methods.LoadOrStore(full, &series{
 		inFlight: m.serverInFlight.WithLabelValues(svc, method),
 		duration: m.serverDuration.WithLabelValues(svc, method),
 		ok:       m.serverHandled.WithLabelValues(svc, method, codes.OK.String()),
 	})
-	return s.(*methodSeries)
+	return s.(*series)
 }
 
 // ObserveUpstream makes cloudcockpit_upstream_breakers and
@@ -318,29 +302,11 @@ func boundedOp(op string) string {
 	return bounded(op, apierr.OpGetReseller, apierr.OpGetAcceptanceLink)
 }
 
-// MismatchedAnswers is the counter
-// cloudcockpit_upstream_mismatched_answers_total{operation}: upstream
-// answers the facade rejected because they were about another resource than
-// the one asked for (a reseller whose id is not the requested one). Any
-// increase means answers were mixed up on the way (a desynchronised
-// connection, a faulty layer) and deserves an alert.
-type MismatchedAnswers struct {
-	counter *prometheus.CounterVec
-}
-
-// NewMismatchedAnswers registers the counter in reg, with a zero series for
-// each operation so that a rate can be computed before the first rejection.
-func NewMismatchedAnswers(reg prometheus.Registerer) *MismatchedAnswers {
-	c := promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
-		Name: "cloudcockpit_upstream_mismatched_answers_total",
-		Help: "Upstream answers rejected because they were about another resource than the one asked for, by operation.",
-	}, []string{"operation"})
-	for _, op := range []string{apierr.OpGetReseller, apierr.OpGetAcceptanceLink} {
-		c.WithLabelValues(op)
-	}
-	return &MismatchedAnswers{counter: c}
-}
-
-// Inc counts one rejected answer of operation op (an unknown operation is
-// counted as "other").
-func (m *MismatchedAnswers) Inc(op string) { m.counter.WithLabelValues(boundedOp(op)).Inc() }
+// MismatchedAnswer counts on
+// cloudcockpit_upstream_mismatched_answers_total{operation} an upstream
+// answer the facade rejected because it was about another resource than the
+// one asked for (a reseller whose id is not the requested one); an unknown
+// operation counts as "other". Any increase means answers were mixed up on
+// the way (a desynchronised connection, a faulty layer) and deserves an
+// alert. The operations' series exist from the start, at zero.
+func (m *Metrics) MismatchedAnswer(op string) { m.mismatched.WithLabelValues(boundedOp(op)).Inc() }

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -34,14 +33,13 @@ cloudcockpit_upstream_mismatched_answers_total{operation="other"} 1
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			reg := prometheus.NewRegistry()
-			m := NewMismatchedAnswers(reg)
+			m := NewMetrics()
 			for _, op := range tt.give {
-				m.Inc(op)
+				m.MismatchedAnswer(op)
 			}
 			want := "# HELP cloudcockpit_upstream_mismatched_answers_total Upstream answers rejected because they were about another resource than the one asked for, by operation.\n" +
 				"# TYPE cloudcockpit_upstream_mismatched_answers_total counter" + tt.want
-			if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "cloudcockpit_upstream_mismatched_answers_total"); err != nil {
+			if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(want), "cloudcockpit_upstream_mismatched_answers_total"); err != nil {
 				t.Error(err)
 			}
 		})

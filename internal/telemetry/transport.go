@@ -75,8 +75,8 @@ func abandoned(ctx context.Context) bool {
 // the access log and metrics. The upstream transport fills it through the
 // request context; it is safe for concurrent use.
 type CallStats struct {
-	attempts   atomic.Int32
-	lastStatus atomic.Int32
+	attempts   atomic.Int32 // upstream HTTP attempts made
+	lastStatus atomic.Int32 // HTTP status of the last upstream answer, 0 when none came
 	stale      atomic.Bool
 }
 
@@ -87,13 +87,6 @@ func (s *CallStats) MarkStale() {
 		s.stale.Store(true)
 	}
 }
-
-// Attempts returns how many upstream HTTP attempts the call made.
-func (s *CallStats) Attempts() int { return int(s.attempts.Load()) }
-
-// UpstreamStatus returns the HTTP status of the last upstream answer, 0 when
-// none came.
-func (s *CallStats) UpstreamStatus() int { return int(s.lastStatus.Load()) }
 
 type statsKey struct{}
 
