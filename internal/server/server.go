@@ -195,20 +195,12 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
 	defer cancel()
 	// Both ports drain at once: REST calls run in process, apart from the
-	// gRPC server. Past the deadline, both stop at once.
-	stopped := make(chan struct{})
-	go func() {
-		gs.GracefulStop()
-		close(stopped)
-	}()
+	// gRPC server. Past the deadline, both stop at once (gs.Stop ends
+	// GracefulStop).
+	defer context.AfterFunc(drainCtx, gs.Stop)()
+	wg.Go(gs.GracefulStop)
 	if err := httpSrv.Shutdown(drainCtx); err != nil {
 		_ = httpSrv.Close()
-	}
-	select {
-	case <-stopped:
-	case <-drainCtx.Done():
-		gs.Stop()
-		<-stopped
 	}
 	wg.Wait()
 	return runErr
@@ -250,11 +242,9 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 	opts := []service.Option{
 		service.WithLogger(log),
 		service.WithOnMismatchedAnswer(metrics.MismatchedAnswer),
+		service.WithDefaultTenant(cfg.DefaultTenant), // "": none
+		service.WithStale(st),
 	}
-	if cfg.DefaultTenant != "" {
-		opts = append(opts, service.WithDefaultTenant(cfg.DefaultTenant))
-	}
-	opts = append(opts, service.WithStale(st))
 	reseller, customer := service.NewResellerServer(upstream, opts...), service.NewCustomerServer(upstream, opts...)
 	hs := health.NewServer()
 	pb.RegisterResellerServiceServer(gs, reseller)
