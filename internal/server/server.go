@@ -207,9 +207,9 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 }
 
 // newFacade builds the gRPC server with the facade's services, health and
-// reflection, and the HTTP port's handler (docs/architecture.md): /metrics,
-// rpcHandler, and the gateway for the rest, CORS and admission around all
-// but /metrics. The services keep answers in st for stale-if-error.
+// reflection, and the HTTP port's handler: /metrics, rpcHandler, and the
+// gateway for the rest (REST mirror, OpenAPI, liveness, readiness), CORS and
+// admission around all but /metrics. The services keep answers in st.
 func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stale.Store, metrics *telemetry.Metrics, tracing *telemetry.Tracing, extra ...grpc.ServerOption) (*grpc.Server, *health.Server, http.Handler, error) {
 	interceptors := []grpc.UnaryServerInterceptor{
 		correlation.UnaryServerInterceptor(),
