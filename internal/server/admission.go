@@ -130,29 +130,26 @@ func (a *admission) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo,
 
 // stream stops the message timer when the stream's first message arrives.
 func (a *admission) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	return handler(srv, &firstMessage{ServerStream: ss})
+	return handler(srv, firstMessage{ss})
 }
 
-// firstMessage stops the message timer at the first message received.
-type firstMessage struct {
-	grpc.ServerStream
-	arrived bool
-}
+// firstMessage stops the message timer when a message is received: the
+// first one counts, and stopping a stopped timer does nothing.
+type firstMessage struct{ grpc.ServerStream }
 
 // RecvMsg implements grpc.ServerStream.
-func (s *firstMessage) RecvMsg(m any) error {
+func (s firstMessage) RecvMsg(m any) error {
 	err := s.ServerStream.RecvMsg(m)
-	if err == nil && !s.arrived {
-		s.arrived = true
+	if err == nil {
 		messageArrived(s.Context())
 	}
 	return err
 }
 
 // http bounds the HTTP port's requests as tap does the gRPC port's streams;
-// the message timer is a read deadline (deadlineBody). Liveness and
-// readiness are exempt: they never read a body.
-func (a *admission) http(next http.Handler, streaming func(path string) bool) http.Handler {
+// the message timer is a read deadline (deadlineBody), relaxed on the
+// streaming path prefixes. Liveness and readiness, exempt, read no body.
+func (a *admission) http(next http.Handler, streaming []string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == gateway.HealthzPath || r.URL.Path == gateway.ReadyzPath {
 			next.ServeHTTP(w, r)
@@ -168,7 +165,7 @@ func (a *admission) http(next http.Handler, streaming func(path string) bool) ht
 			rc := http.NewResponseController(w)
 			_ = rc.SetReadDeadline(time.Now().Add(a.messageTimeout))
 			b := &deadlineBody{ReadCloser: r.Body, rc: rc, timedOut: a.timedOut}
-			if streaming(r.URL.Path) {
+			if hasAnyPrefix(r.URL.Path, streaming) {
 				b.after = streamReadTimeout
 			}
 			r.Body = b

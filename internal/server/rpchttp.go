@@ -97,11 +97,10 @@ type jsonCodec struct{ *vanguard.JSONCodec }
 
 // Unmarshal decodes data into msg as vanguard's codec does.
 func (c jsonCodec) Unmarshal(data []byte, msg proto.Message) error {
-	err := c.JSONCodec.Unmarshal(data, msg)
-	if err == nil {
-		return nil
+	if err := c.JSONCodec.Unmarshal(data, msg); err != nil {
+		return invalidRequest("the request message does not decode: " + err.Error())
 	}
-	return invalidRequest("the request message does not decode: " + err.Error())
+	return nil
 }
 
 // invalidRequest is INVALID_ARGUMENT with reason INVALID_REQUEST, for a

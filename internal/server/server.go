@@ -270,14 +270,13 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 	// slashes (/v1/Resellers/../Customers/...) with a redirect to the
 	// cleaned path, which a client that follows redirects then calls with
 	// its credentials. The mirror rejects such paths itself (400 or 404).
-	streaming := func(path string) bool { return hasAnyPrefix(path, rpc.streaming) }
 	api := withCORS(adm.http(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if hasAnyPrefix(r.URL.Path, rpc.prefixes) {
 			rpc.ServeHTTP(w, r)
 			return
 		}
 		h.ServeHTTP(w, r)
-	}), streaming), cfg.CORSAllowedOrigins)
+	}), rpc.streaming), cfg.CORSAllowedOrigins)
 	return gs, hs, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Metrics are for Prometheus, never for pages: no CORS grant.
 		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
