@@ -30,7 +30,7 @@ import (
 // admission bounds the calls in flight for the whole process, over both
 // ports (Config.MaxCalls), those of one client certificate (half of them,
 // with mutual TLS), and the time a call may take to deliver its request
-// (Config.MessageTimeout), as docs/security.md ("Process limits") says.
+// (Config.MessageTimeout): docs/security.md, "Limits of the whole process".
 type admission struct {
 	slots          *semaphore.Weighted
 	clients        *resilience.Limiter // a share of slots per client certificate
