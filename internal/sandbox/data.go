@@ -30,10 +30,8 @@ const (
 	UnknownResellerID = "99999999-9999-4999-8999-999999999999"
 )
 
-// Provider instances and their tenants, for GET /v1/Customers/relationship-acceptance:
-// with a known resellerId they answer that reseller's indirect reseller link (partnerId =
-// its tenant, msppId = its MPN id, indirectCSPId = the provider's tenant), without one the
-// provider's own CSP link.
+// Provider instances and their tenants, for GET /v1/Customers/relationship-acceptance
+// (docs/sandbox.md says what each answers).
 const (
 	// SpecProviderInstanceID is the spec's example: its link is a JSON string.
 	SpecProviderInstanceID = "cb3cd15b-1d6e-45be-b493-c71549cbfd87"
@@ -87,9 +85,7 @@ func Resellers() []string {
 }
 
 // loadCatalog reads and compacts the payloads once per process, and returns the samples
-// with their payloads by lower-case reseller id. The embedded data
-// cannot change, so a failure is a programming error caught by the package's tests,
-// which also check that each payload has the id it is served for.
+// by lower-case reseller id. A failure is a defect the package's tests catch.
 var loadCatalog = sync.OnceValue(func() map[string]sample {
 	c := map[string]sample{}
 	for _, s := range samples {
@@ -124,8 +120,8 @@ func acceptanceLink(provider string, s sample, fp string) string {
 
 // WithCredentialEcho makes every 200 answer carry [CredentialFingerprint] of the
 // request's credentials (see docs/sandbox.md), so that a test can prove that a facade
-// sharing one upstream request between identical calls never shares it between different
-// credentials. By default answers carry no fingerprint.
+// never shares one upstream request between different credentials. By default answers
+// carry no fingerprint.
 func WithCredentialEcho() Option {
 	return func(s *Server) {
 		s.echo = true
@@ -137,8 +133,7 @@ func WithCredentialEcho() Option {
 const CredentialLinkParameter = "sandboxCredential"
 
 // CredentialFingerprint returns what [WithCredentialEcho] puts into an answer for these
-// Authorization and X-Tenant values (the first of each, as sent): "cred:" and the first 16
-// hexadecimal digits of SHA-256(authorization + "\n" + tenant), nothing usable of the token.
+// Authorization and X-Tenant values: "cred:" and 16 hexadecimal digits of their SHA-256.
 func CredentialFingerprint(authorization, tenant string) string {
 	sum := sha256.Sum256([]byte(authorization + "\n" + tenant))
 	return "cred:" + hex.EncodeToString(sum[:8])

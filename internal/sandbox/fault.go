@@ -13,10 +13,8 @@ import (
 	"time"
 )
 
-// FaultKind is one way in which a server built with [WithFaults] fails a request, each
-// imitating what the upstream, or the Azure front door and proxies in front of it, does
-// at times (docs/sandbox.md lists them). The kinds that answer send a front door's or a
-// proxy's page, never an error envelope.
+// FaultKind is one way in which a server built with [WithFaults] fails a request, as the
+// upstream or the proxies in front of it do at times (docs/sandbox.md lists them).
 type FaultKind int
 
 const (
@@ -127,14 +125,10 @@ func ParseFaultKinds(s string) ([]FaultKind, error) {
 	return kinds, nil
 }
 
-// WithFaults makes the server fail a share rate (0 to 1) of its requests, after the
-// [WithLatency] wait and whatever their route or credentials, each with a kind drawn
-// uniformly from kinds ([DefaultFaultKinds] when none is given; repeats and values that
-// are not FaultKind constants are ignored). The draws come from one generator seeded with
-// seed: the same seed gives the same decisions for the same sequence of requests. A rate
+// WithFaults makes the server fail a share rate of its requests, after the [WithLatency]
+// wait, each with a kind drawn uniformly from kinds ([DefaultFaultKinds] when none is
+// given; repeats and unknown values are ignored) by a generator seeded with seed. A rate
 // of 0 or less (or NaN), the default, injects nothing; 1 or more fails every request.
-// [FaultDrop] and [FaultReset] take the connection over; where the ResponseWriter cannot
-// be hijacked (HTTP/2, a recorder) they abort the handler with [http.ErrAbortHandler].
 func WithFaults(rate float64, seed int64, kinds ...FaultKind) Option {
 	return func(s *Server) {
 		if len(kinds) == 0 {
@@ -158,9 +152,8 @@ func WithFaults(rate float64, seed int64, kinds ...FaultKind) Option {
 	}
 }
 
-// Faults returns how many requests the server failed with each kind of fault since it
-// was built; kinds it never injected are absent, and it is empty without [WithFaults].
-// The caller owns the map.
+// Faults returns how many requests the server failed with each kind of fault; kinds it
+// never injected are absent. The caller owns the map.
 func (s *Server) Faults() map[FaultKind]int64 {
 	if s.faults == nil {
 		return map[FaultKind]int64{}
@@ -202,8 +195,7 @@ func (f *faults) draw() (kind FaultKind, delay time.Duration) {
 }
 
 // inject fails r as the next draw says, and reports whether it answered (or dropped) the
-// request; false means the server should answer it as usual (after a FaultSlow delay,
-// or when no fault was drawn).
+// request; false: answer it as usual.
 func (f *faults) inject(w http.ResponseWriter, r *http.Request) bool {
 	kind, delay := f.draw()
 	if kind == 0 {
@@ -226,9 +218,8 @@ func (f *faults) inject(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// hijack takes the connection over and closes it: at once when raw is empty, otherwise
-// after writing raw, with a TCP reset (SO_LINGER 0). Where it cannot take it over it
-// aborts the handler, so the server drops the connection (HTTP/1) or the stream (HTTP/2).
+// hijack takes the connection over and closes it, after writing raw with a TCP reset
+// when raw is set. Where it cannot (HTTP/2, a recorder) it aborts the handler.
 func hijack(w http.ResponseWriter, raw string) {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {

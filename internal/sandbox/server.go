@@ -33,9 +33,8 @@ type Server struct {
 // Option configures a [Server] built by [New].
 type Option func(*Server)
 
-// WithLatency makes the server wait d before it answers each request, imitating the
-// round trip to the real upstream; the wait ends, with no answer, when the request's
-// context is cancelled. The default is 0 (answer at once); a negative d is treated as 0.
+// WithLatency makes the server wait d before it answers each request (no answer if the
+// request's context ends first). The default is 0 (answer at once); a negative d is 0.
 func WithLatency(d time.Duration) Option {
 	return func(s *Server) {
 		s.latency = max(d, 0)
@@ -64,8 +63,7 @@ func Start(ctx context.Context) (baseURL string, stop func(), err error) {
 	return "http://" + l.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
-// Requests returns how many HTTP requests the server has received, whatever it answered
-// (401, 404 and requests abandoned during the latency included).
+// Requests returns how many HTTP requests the server has received, whatever it answered.
 func (s *Server) Requests() int64 {
 	return s.requests.Load()
 }
@@ -176,8 +174,8 @@ func writeEnvelope(w http.ResponseWriter, code int, typ, description, correlatio
 // trailing slash, as ASP.NET routing does; the first group is the reseller route's id.
 var routes = regexp.MustCompile(`(?i)^/v1/(?:Resellers/([^/]+)|Customers/relationship-acceptance)/?$`)
 
-// route matches a request path against the upstream's routes: link for the
-// acceptance-link route, otherwise the reseller route's (unescaped) resellerId segment.
+// route matches a request path: link for the acceptance-link route, otherwise the
+// reseller route's (unescaped) resellerId segment.
 func route(u *url.URL) (found, link bool, resellerID string) {
 	m := routes.FindStringSubmatch(u.EscapedPath())
 	if m == nil || m[1] == "" {
@@ -243,8 +241,7 @@ func authorized(header string) bool {
 	return ok && strings.EqualFold(scheme, "Bearer") && token != "" && !strings.ContainsAny(token, " \t")
 }
 
-// domainName matches a DNS name with at least two labels of letters, digits and inner
-// hyphens, 1 to 63 characters each.
+// domainName matches a DNS name of at least two labels, 1 to 63 characters each.
 var domainName = regexp.MustCompile(`^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
 
 // isDomain reports whether s looks like a DNS name such as portal.cloudcockpit.com:

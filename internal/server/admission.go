@@ -30,11 +30,7 @@ import (
 // admission bounds the calls in flight for the whole process, over both
 // ports (Config.MaxCalls), those of one client certificate (half of them,
 // with mutual TLS), and the time a call may take to deliver its request
-// (Config.MessageTimeout). A call over a bound is refused before anything
-// runs it: on the gRPC port by the tap handle, before grpc-go starts a
-// goroutine; on the HTTP port by the first handler, before the transcoder or
-// the mirror starts. Every refusal is counted in
-// cloudcockpit_refused_calls_total.
+// (Config.MessageTimeout): docs/security.md, "Limits of the whole process".
 type admission struct {
 	slots          *semaphore.Weighted
 	clients        *resilience.Limiter // a share of slots per client certificate
@@ -98,12 +94,9 @@ func (a *admission) admit(client string) (release func(), refused *status.Status
 // the stream unless its first request message arrives in time.
 type messageTimerKey struct{}
 
-// tap is the gRPC server's InTapHandle. It takes a slot, released when the
-// stream's context ends (grpc-go cancels it when the stream ends), and
-// starts the timer that cancels the stream if the interceptors do not stop
-// it first: a stream that sends headers and no message holds its goroutine
-// and slot for MessageTimeout at most. It runs on the connection's reader
-// goroutine, so it must not block.
+// tap is the gRPC server's InTapHandle: it takes a slot until the stream's
+// context ends and starts the message timer. It runs on the connection's
+// reader goroutine, so it must not block.
 func (a *admission) tap(ctx context.Context, _ *tap.Info) (context.Context, error) {
 	release, refused := a.admit(service.CallerIdentity(ctx))
 	if refused != nil {
@@ -137,33 +130,26 @@ func (a *admission) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo,
 
 // stream stops the message timer when the stream's first message arrives.
 func (a *admission) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	return handler(srv, &firstMessage{ServerStream: ss})
+	return handler(srv, firstMessage{ss})
 }
 
-// firstMessage stops the message timer at the first message received.
-type firstMessage struct {
-	grpc.ServerStream
-	arrived bool
-}
+// firstMessage stops the message timer when a message is received: the
+// first one counts, and stopping a stopped timer does nothing.
+type firstMessage struct{ grpc.ServerStream }
 
 // RecvMsg implements grpc.ServerStream.
-func (s *firstMessage) RecvMsg(m any) error {
+func (s firstMessage) RecvMsg(m any) error {
 	err := s.ServerStream.RecvMsg(m)
-	if err == nil && !s.arrived {
-		s.arrived = true
+	if err == nil {
 		messageArrived(s.Context())
 	}
 	return err
 }
 
-// http bounds the HTTP port's requests as tap does the gRPC port's streams:
-// a request over the bound gets 429 RESOURCE_EXHAUSTED at once, and one
-// with a body must deliver it within MessageTimeout (a read deadline, which
-// net/http applies to the HTTP/1 connection or to the one HTTP/2 stream).
-// The deadline is lifted once the body has been read, or, on a streaming
-// path, moved to streamReadTimeout by the first bytes. Liveness and
-// readiness (exempt) never read a body.
-func (a *admission) http(next http.Handler, streaming func(path string) bool) http.Handler {
+// http bounds the HTTP port's requests as tap does the gRPC port's streams;
+// the message timer is a read deadline (deadlineBody), relaxed on the
+// streaming path prefixes. Liveness and readiness, exempt, read no body.
+func (a *admission) http(next http.Handler, streaming []string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == gateway.HealthzPath || r.URL.Path == gateway.ReadyzPath {
 			next.ServeHTTP(w, r)
@@ -179,7 +165,7 @@ func (a *admission) http(next http.Handler, streaming func(path string) bool) ht
 			rc := http.NewResponseController(w)
 			_ = rc.SetReadDeadline(time.Now().Add(a.messageTimeout))
 			b := &deadlineBody{ReadCloser: r.Body, rc: rc, timedOut: a.timedOut}
-			if streaming(r.URL.Path) {
+			if hasAnyPrefix(r.URL.Path, streaming) {
 				b.after = streamReadTimeout
 			}
 			r.Body = b

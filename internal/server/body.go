@@ -25,11 +25,9 @@ const maxMessageBytes = 64 << 10
 // grpc-go's default message size.
 const maxBufferBytes = 4 << 20
 
-// boundedGzip is vanguard's gzip decompressor for requests. Vanguard v0.4.0
-// decompresses a message with bytes.Buffer.ReadFrom and no limit
-// (compressionPool.decompress), whatever WithMaxMessageBufferBytes says;
-// this reader fails once a message passes maxMessageBytes, so memory stays
-// bounded and the caller gets RESOURCE_EXHAUSTED in its own protocol.
+// boundedGzip is vanguard's gzip decompressor for requests: vanguard v0.4.0
+// expands a message with no limit (docs/security.md), so this reader fails
+// once one passes maxMessageBytes, with RESOURCE_EXHAUSTED.
 type boundedGzip struct {
 	gzip.Reader
 	limited io.ReadCloser

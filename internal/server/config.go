@@ -24,8 +24,8 @@ const DefaultShutdownTimeout = 10 * time.Second
 const DefaultUpstreamURL = "https://app-cloudcockpitapi-prod-01.azurewebsites.net"
 
 // Config is everything Run needs. Start from DefaultConfig, which sets the
-// listen addresses and the upstream URL. docs/configuration.md
-// describes each setting under its flag.
+// listen addresses and the upstream URL; docs/configuration.md describes
+// each setting under its flag, with its bounds.
 //
 // Numbers and durations follow rest.Config's convention: zero means the
 // default named here, and a negative value turns off a mechanism that can
@@ -33,12 +33,11 @@ const DefaultUpstreamURL = "https://app-cloudcockpitapi-prod-01.azurewebsites.ne
 type Config struct {
 	// GRPCAddr is the gRPC listen address. Default ":9090".
 	GRPCAddr string
-	// HTTPAddr is the HTTP listen address (REST mirror, Connect, gRPC-Web,
-	// health, OpenAPI, metrics). Default ":8080".
+	// HTTPAddr is the HTTP listen address. Default ":8080".
 	HTTPAddr string
 	// UpstreamURLSet records that Upstream.BaseURL was set explicitly: not with Sandbox.
 	UpstreamURLSet bool
-	// Sandbox serves the embedded simulated upstream (StartSandbox, which it
+	// Sandbox serves the simulated upstream (StartSandbox, which it
 	// requires) instead of Upstream.BaseURL. Default false.
 	Sandbox bool
 	// StartSandbox starts the simulated upstream and returns its base URL
@@ -51,9 +50,8 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight calls may take to finish
 	// after a stop signal. Zero means DefaultShutdownTimeout (10s).
 	ShutdownTimeout time.Duration
-	// ShutdownDelay is how long the server keeps accepting calls after a
-	// stop signal, readiness already NOT_SERVING, for load balancers to
-	// notice. Zero (the default) drains at once.
+	// ShutdownDelay is how long calls are still accepted after a stop
+	// signal, readiness NOT_SERVING. Zero (the default) drains at once.
 	ShutdownDelay time.Duration
 	// Tracing is the OpenTelemetry set-up; nil means from the OTEL_*
 	// environment variables (off when none is set).
@@ -62,49 +60,39 @@ type Config struct {
 	// means slog.Default().
 	Logger *slog.Logger
 
-	// Upstream configures the upstream client: zero values mean rest.Config's
-	// defaults, negative ones turn off what can be off, and Validate says the
-	// bounds. Its BaseURL is the CloudCockpit API base URL (default
-	// DefaultUpstreamURL), replaced by the sandbox's when Sandbox is set.
-	// Serve sets Transport, OnCoalesced, OnRejected and
-	// Breaker.OnStateChange. DefaultConfig writes the defaults out, for -h.
+	// Upstream configures the upstream client; zero values mean
+	// rest.Config's defaults, and BaseURL's is DefaultUpstreamURL. Serve
+	// sets Transport, OnCoalesced, OnRejected and Breaker.OnStateChange.
 	Upstream rest.Config
 	// StaleIfError is the longest time a successful answer may stand in,
-	// labelled stale, for the upstream's failures (internal/stale). 0, the
-	// default, keeps no answer.
+	// labelled stale, for the upstream's failures. 0, the default, keeps none.
 	StaleIfError time.Duration
-	// StaleCacheMaxBytes bounds the weight of the answers kept for
-	// StaleIfError. Zero means stale.DefaultMaxBytes (16 MiB); otherwise at
-	// least 1 MiB.
+	// StaleCacheMaxBytes bounds the answers kept for StaleIfError. Zero
+	// means stale.DefaultMaxBytes (16 MiB).
 	StaleCacheMaxBytes int64
 
 	// TLSCertFile and TLSKeyFile, set together, make both listeners serve
-	// TLS 1.2 or later with this PEM certificate chain and key. Empty (the
-	// default) serves plaintext.
+	// TLS. Empty (the default) serves plaintext.
 	TLSCertFile, TLSKeyFile string
-	// TLSClientCAFile makes TLS mutual: clients must present a certificate
-	// that chains to one of its PEM CA certificates. Empty (the default)
-	// asks for none.
+	// TLSClientCAFile makes TLS mutual with this PEM CA bundle. Empty (the
+	// default) asks for no client certificate.
 	TLSClientCAFile string
 	// UpstreamCAFile adds its PEM CA certificates to the system roots for
-	// the upstream's certificate, which is always verified. Empty (the
-	// default): the system roots only.
+	// the upstream. Empty (the default): the system roots only.
 	UpstreamCAFile string
 
-	// CORSAllowedOrigins are the browser origins (https://app.example.com,
-	// or * for any) whose pages may call the HTTP port. Empty (the default)
-	// grants none.
+	// CORSAllowedOrigins are the browser origins whose pages may call the
+	// HTTP port. Empty (the default) grants none.
 	CORSAllowedOrigins []string
 
-	// GRPCMaxConcurrentStreams is the most calls (HTTP/2 streams) open on
-	// one gRPC connection. Zero means DefaultGRPCMaxConcurrentStreams.
+	// GRPCMaxConcurrentStreams is the most calls open on one gRPC
+	// connection. Zero means DefaultGRPCMaxConcurrentStreams.
 	GRPCMaxConcurrentStreams int
 	// GRPCConnectionTimeout bounds a new gRPC connection's handshake. Zero
 	// means DefaultGRPCConnectionTimeout.
 	GRPCConnectionTimeout time.Duration
-	// GRPCKeepaliveMinTime is the shortest interval between a client's
-	// keepalive pings the server tolerates. Zero means
-	// DefaultGRPCKeepaliveMinTime.
+	// GRPCKeepaliveMinTime is the shortest keepalive ping interval
+	// tolerated. Zero means DefaultGRPCKeepaliveMinTime.
 	GRPCKeepaliveMinTime time.Duration
 	// GRPCMaxConnectionIdle closes a gRPC connection with no call in flight
 	// for this long. Zero means DefaultGRPCMaxConnectionIdle, negative off.
@@ -117,13 +105,12 @@ type Config struct {
 	// together; with mutual TLS one client certificate holds at most half.
 	// Zero means DefaultMaxCalls.
 	MaxCalls int
-	// MessageTimeout bounds the time a call may take, from its headers, to
-	// deliver its request message. Zero means DefaultMessageTimeout.
+	// MessageTimeout bounds the time a call may take to deliver its request
+	// message. Zero means DefaultMessageTimeout.
 	MessageTimeout time.Duration
 
-	// DebugAddr serves the Go runtime profiles (/debug/pprof/) on a
-	// listener of their own at this address; bind it to loopback. Empty (the
-	// default) serves none.
+	// DebugAddr serves the Go runtime profiles on a listener of their own
+	// at this address. Empty (the default) serves none.
 	DebugAddr string
 }
 

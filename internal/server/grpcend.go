@@ -2,15 +2,10 @@ package server
 
 import "net/http"
 
-// grpcEndWriter keeps a gRPC response that vanguard ended in its headers
-// whole. When vanguard v0.4.0 fails a gRPC call itself after the gRPC
-// server has started on it (a request message over the limit, say), it
-// writes the status in the response headers (trailers-only), but it still
-// declares Grpc-Status and Grpc-Message as trailers and lets the server's
-// own status (INTERNAL, "cardinality violation": it saw no message) into
-// them; grpc-go clients read the trailers. So once the headers carry a
-// status, the declaration goes, later header changes go nowhere and flushes
-// wait: the headers leave with END_STREAM, a true trailers-only response.
+// grpcEndWriter keeps a gRPC response that vanguard v0.4.0 ended in its
+// headers a true trailers-only response (docs/security.md): once the headers
+// carry a status, the Trailer declaration goes, later header changes go
+// nowhere and flushes wait, so the gRPC server's own status cannot follow.
 type grpcEndWriter struct {
 	wrappedWriter
 	ended http.Header // non-nil once the headers carry the status: takes later changes

@@ -27,12 +27,8 @@ func (w wrappedWriter) Flush() {
 func (w wrappedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // grpcWebTrailerWriter lower-cases the names in a gRPC-Web response's
-// in-body trailer block. The gRPC-Web spec writes them in lower case
-// ("grpc-status: 0") and the official grpc-web JavaScript client reads them
-// case-sensitively, but vanguard v0.4.0 writes them with net/http's
-// canonical case ("Grpc-Status: 0"). Lower-casing keeps every length, so the
-// body streams through unchanged except for those bytes.
-//
+// in-body trailer block, which vanguard v0.4.0 writes in canonical case and
+// the official grpc-web client reads case-sensitively (docs/browsers.md).
 // The body is a sequence of frames: a flags byte (0x80 marks the trailer
 // block), a 4-byte big-endian length, then that many bytes.
 type grpcWebTrailerWriter struct {

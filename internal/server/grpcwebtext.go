@@ -12,11 +12,8 @@ import (
 	"connectrpc.com/connect"
 )
 
-// gRPC-Web's text form (application/grpc-web-text, the official grpc-web
-// client's default, mode=grpcwebtext) is binary gRPC-Web in base64.
-// Vanguard v0.4.0 serves only the binary form, so the facade translates in
-// front of it: the request body is decoded and the call goes on as binary
-// gRPC-Web; the answer is encoded on its way out.
+// gRPC-Web's text form is binary gRPC-Web in base64, which vanguard v0.4.0
+// does not serve: the facade translates in front of it (docs/browsers.md).
 const (
 	grpcWebTextType = "application/grpc-web-text"
 	grpcWebType     = "application/grpc-web"
@@ -26,10 +23,8 @@ const (
 var errorWriter = connect.NewErrorWriter()
 
 // serveGRPCWebText answers a gRPC-Web text call with the transcoder: it
-// reads and decodes the request body (its text bounded like a binary
-// message: larger is RESOURCE_EXHAUSTED, not base64 is INVALID_ARGUMENT),
-// hands the call on as binary gRPC-Web and base64-encodes the answer, with
-// lower-case trailer names as for binary gRPC-Web.
+// decodes the request body (bounded like a binary message), hands the call
+// on as binary gRPC-Web and base64-encodes the answer.
 func serveGRPCWebText(transcoder http.Handler, w http.ResponseWriter, r *http.Request) {
 	r = r.Clone(r.Context())
 	_, codec, _ := strings.Cut(r.Header.Get("Content-Type"), "+")
@@ -90,8 +85,7 @@ func decodeBase64Segments(src []byte) ([]byte, error) {
 }
 
 // grpcWebTextWriter base64-encodes a gRPC-Web answer and labels it
-// application/grpc-web-text. Each Write is one padded segment, complete as
-// soon as it leaves: the spec lets the client find padding anywhere, and a
+// application/grpc-web-text. Each Write is one padded segment, so that a
 // flush never waits for the bytes that would complete a 3-byte group.
 type grpcWebTextWriter struct {
 	wrappedWriter

@@ -16,9 +16,9 @@ import (
 // the upstream's breakers (see watchBreakers).
 var facadeServices = []string{pb.ResellerService_ServiceDesc.ServiceName, pb.CustomerService_ServiceDesc.ServiceName}
 
-// setServing sets the overall status (service "") and every facade service's.
+// setServing sets every facade service's status. The overall one (service
+// "") is SERVING from health.NewServer until hs.Shutdown.
 func setServing(hs *health.Server, st healthpb.HealthCheckResponse_ServingStatus) {
-	hs.SetServingStatus("", st)
 	for _, name := range facadeServices {
 		hs.SetServingStatus(name, st)
 	}
@@ -28,21 +28,18 @@ func setServing(hs *health.Server, st healthpb.HealthCheckResponse_ServingStatus
 const breakerPoll = time.Second
 
 // minDownTenants is how many proven tenants' breakers must be open (or
-// half-open) before the per-service statuses report the upstream down: one
-// tenant's failures are that tenant's partition of the upstream.
+// half-open) before the per-service statuses report the upstream down.
 const minDownTenants = 2
 
-// upstreamDown reports whether the breaker counts of proven tenants (those
-// the upstream answered with a success: made-up names do not count) say the
-// upstream is down for everyone: minDownTenants open or half-open, none
-// closed.
+// upstreamDown reports whether the breaker counts of proven tenants say the
+// upstream is down for everyone, as docs/resilience.md ("Per-service
+// statuses") defines it: minDownTenants open or half-open, none closed.
 func upstreamDown(n [3]int) bool {
 	return n[resilience.BreakerOpen]+n[resilience.BreakerHalfOpen] >= minDownTenants && n[resilience.BreakerClosed] == 0
 }
 
 // watchBreakers makes the per-service health statuses report NOT_SERVING
-// while the upstream looks down for everyone (upstreamDown). The overall
-// status (service "", for probes and /readyz) follows the process only. It
+// while upstreamDown; the overall status follows the process only. It
 // returns when ctx ends; after hs.Shutdown its updates are ignored.
 func watchBreakers(ctx context.Context, hs *health.Server, states func() [3]int, log *slog.Logger) {
 	t := time.NewTicker(breakerPoll)
@@ -66,8 +63,6 @@ func watchBreakers(ctx context.Context, hs *health.Server, states func() [3]int,
 		} else {
 			log.Info("the upstream circuit breakers no longer say the upstream is down: per-service health SERVING")
 		}
-		for _, name := range facadeServices {
-			hs.SetServingStatus(name, st)
-		}
+		setServing(hs, st)
 	}
 }

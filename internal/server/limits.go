@@ -26,12 +26,10 @@ const (
 	DefaultMessageTimeout = 5 * time.Second
 )
 
-// httpMaxStreams caps the streams of one HTTP/2 connection on the HTTP port
-// (below GRPCMaxConcurrentStreams when that is higher). net/http starts a
-// goroutine and builds a request for every stream before a handler can
-// refuse it (about 10 KiB each, measured), so the HTTP port's memory under a
-// flood grows with MaxConnections × this cap, which must stay well inside
-// the pod's 128 MiB; browsers use a few streams per page.
+// httpMaxStreams caps the streams of one HTTP/2 connection on the HTTP port:
+// net/http spends about 10 KiB on each before a handler can refuse it, so
+// MaxConnections × this cap must stay well inside the pod's 128 MiB
+// (docs/security.md); browsers use a few streams per page.
 const httpMaxStreams = 16
 
 // grpcStreams is the stream cap of one connection, on both ports.
@@ -56,11 +54,10 @@ func (c Config) grpcLimits() []grpc.ServerOption {
 	return opts
 }
 
-// limitListener accepts at most n connections at once; the rest wait in the
-// kernel's backlog until one closes. It is netutil.LimitListener but for one
-// thing: its connections keep CloseWrite, with which net/http half-closes a
-// connection after answering 431 or 400 to a request it did not read whole,
-// so that the client reads the answer instead of a reset.
+// limitListener is netutil.LimitListener whose connections keep
+// CloseWrite, with which net/http half-closes a connection after answering
+// 431 or 400 to a request it did not read whole, so that the client reads
+// the answer instead of a reset.
 type limitListener struct {
 	net.Listener
 	slots     chan struct{}

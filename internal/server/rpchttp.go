@@ -19,25 +19,19 @@ import (
 )
 
 // streamReadTimeout bounds reading a streaming call (reflection) once its
-// first bytes have arrived (see admission.http). The server has no
-// ReadTimeout: over HTTP/2 it would cut every stream at that age, the
-// reflection streams of buf curl and grpcurl included.
+// first bytes have arrived (see admission.http), in place of a ReadTimeout,
+// which would cut every HTTP/2 stream at that age.
 const streamReadTimeout = 10 * time.Minute
 
 // rpcHandler serves the gRPC server's services over Connect, gRPC-Web and
-// gRPC on the HTTP port: connectrpc.com/vanguard's transcoder calls
-// grpc.Server.ServeHTTP, so every call runs the server's interceptors
-// (correlation id, validation, metrics, access log, recovery) and stats
-// handler (traces). Only the services' own paths (/pkg.Service/Method) reach
-// it: vanguard would also take REST, which is the grpc-gateway mirror's job.
+// gRPC on the HTTP port: vanguard's transcoder calls grpc.Server.ServeHTTP,
+// so every call runs the server's interceptors and stats handler. Only the
+// services' own paths reach it: REST is the grpc-gateway mirror's job.
 type rpcHandler struct {
 	transcoder http.Handler
-	// prefixes are the "/pkg.Service/" paths of the served services.
-	prefixes []string
-	// streaming are the prefixes of services with streaming methods.
-	streaming []string
-	// methods are the served methods' paths, "/pkg.Service/Method".
-	methods map[string]bool
+	prefixes   []string        // "/pkg.Service/" of each served service
+	streaming  []string        // the prefixes of services with streaming methods
+	methods    map[string]bool // "/pkg.Service/Method" of each served method
 }
 
 // newRPCHandler builds the transcoder over gs, which must have all its
@@ -103,11 +97,10 @@ type jsonCodec struct{ *vanguard.JSONCodec }
 
 // Unmarshal decodes data into msg as vanguard's codec does.
 func (c jsonCodec) Unmarshal(data []byte, msg proto.Message) error {
-	err := c.JSONCodec.Unmarshal(data, msg)
-	if err == nil {
-		return nil
+	if err := c.JSONCodec.Unmarshal(data, msg); err != nil {
+		return invalidRequest("the request message does not decode: " + err.Error())
 	}
-	return invalidRequest("the request message does not decode: " + err.Error())
+	return nil
 }
 
 // invalidRequest is INVALID_ARGUMENT with reason INVALID_REQUEST, for a

@@ -195,32 +195,21 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
 	defer cancel()
 	// Both ports drain at once: REST calls run in process, apart from the
-	// gRPC server. Past the deadline, both stop at once.
-	stopped := make(chan struct{})
-	go func() {
-		gs.GracefulStop()
-		close(stopped)
-	}()
+	// gRPC server. Past the deadline, both stop at once (gs.Stop ends
+	// GracefulStop).
+	defer context.AfterFunc(drainCtx, gs.Stop)()
+	wg.Go(gs.GracefulStop)
 	if err := httpSrv.Shutdown(drainCtx); err != nil {
 		_ = httpSrv.Close()
-	}
-	select {
-	case <-stopped:
-	case <-drainCtx.Done():
-		gs.Stop()
-		<-stopped
 	}
 	wg.Wait()
 	return runErr
 }
 
 // newFacade builds the gRPC server with the facade's services, health and
-// reflection (descriptors with their comments), and the HTTP port's handler:
-// /metrics, the gRPC server's services over Connect, gRPC-Web and gRPC
-// (rpcHandler), and the gateway for the rest (the REST mirror through the
-// same interceptor chain, OpenAPI, liveness, readiness). CORS wraps all but
-// /metrics; inside it, admission bounds the calls in flight. The services
-// keep answers in st for stale-if-error.
+// reflection, and the HTTP port's handler: /metrics, rpcHandler, and the
+// gateway for the rest (REST mirror, OpenAPI, liveness, readiness), CORS and
+// admission around all but /metrics. The services keep answers in st.
 func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stale.Store, metrics *telemetry.Metrics, tracing *telemetry.Tracing, extra ...grpc.ServerOption) (*grpc.Server, *health.Server, http.Handler, error) {
 	interceptors := []grpc.UnaryServerInterceptor{
 		correlation.UnaryServerInterceptor(),
@@ -250,11 +239,9 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 	opts := []service.Option{
 		service.WithLogger(log),
 		service.WithOnMismatchedAnswer(metrics.MismatchedAnswer),
+		service.WithDefaultTenant(cfg.DefaultTenant), // "": none
+		service.WithStale(st),
 	}
-	if cfg.DefaultTenant != "" {
-		opts = append(opts, service.WithDefaultTenant(cfg.DefaultTenant))
-	}
-	opts = append(opts, service.WithStale(st))
 	reseller, customer := service.NewResellerServer(upstream, opts...), service.NewCustomerServer(upstream, opts...)
 	hs := health.NewServer()
 	pb.RegisterResellerServiceServer(gs, reseller)
@@ -283,14 +270,13 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 	// slashes (/v1/Resellers/../Customers/...) with a redirect to the
 	// cleaned path, which a client that follows redirects then calls with
 	// its credentials. The mirror rejects such paths itself (400 or 404).
-	streaming := func(path string) bool { return hasAnyPrefix(path, rpc.streaming) }
 	api := withCORS(adm.http(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if hasAnyPrefix(r.URL.Path, rpc.prefixes) {
 			rpc.ServeHTTP(w, r)
 			return
 		}
 		h.ServeHTTP(w, r)
-	}), streaming), cfg.CORSAllowedOrigins)
+	}), rpc.streaming), cfg.CORSAllowedOrigins)
 	return gs, hs, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Metrics are for Prometheus, never for pages: no CORS grant.
 		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {

@@ -133,10 +133,10 @@ func (s *CustomerServer) GetAcceptanceLink(ctx context.Context, req *pb.GetAccep
 	}, providerID, resellerID)
 }
 
-// respond runs fetch, the upstream request of call c about ids, which maps
-// the answer. A success is kept for stale-if-error; a failure is answered
-// from the store when stale.Answer allows it, else becomes c's status (res,
-// when set, names the resource for NOT_FOUND's ResourceInfo).
+// respond runs fetch, the upstream request of call c about ids. A success
+// is kept for stale-if-error; a failure is answered from the store when
+// stale.Answer allows it, else becomes c's status (res names NOT_FOUND's
+// resource, if any).
 func respond[M proto.Message](ctx context.Context, c *call, cfg config, res *resource, fetch func() (M, error), ids ...string) (M, error) {
 	key := cfg.stale.Key(c.op, c.info.Tenant, c.info.Authorization, ids...)
 	m, err := fetch()
@@ -161,9 +161,8 @@ func sameGUID(asked string, got *string) bool {
 	return errAsked == nil && errGot == nil && a == g
 }
 
-// checkReseller returns a rest.KindMismatch error, logged and counted
-// (WithOnMismatchedAnswer), when r is not the reseller asked for: defence in
-// depth against answers mixed up between callers.
+// checkReseller returns a rest.KindMismatch error, logged and counted, when
+// r is not the reseller asked for: defence against answers mixed up.
 func (c *call) checkReseller(ctx context.Context, cfg config, asked string, r *rest.Reseller) error {
 	if sameGUID(asked, r.ID) {
 		return nil

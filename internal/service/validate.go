@@ -42,11 +42,10 @@ func (c *call) warn(ctx context.Context, l *slog.Logger, msg, key, value string,
 	l.LogAttrs(ctx, slog.LevelWarn, msg, append(attrs, slog.String(key, value), slog.String("correlation_id", c.correlationID))...)
 }
 
-// begin establishes the call's correlation id and validates its credentials,
-// tenant and request fields (req's buf.validate rules; nil checks none).
-// Missing or malformed credentials answer UNAUTHENTICATED and take
-// precedence; otherwise every violation is listed in one INVALID_ARGUMENT.
-// Nothing goes upstream when begin returns an error.
+// begin establishes the call's correlation id and validates its credentials
+// (UNAUTHENTICATED first), tenant and request fields (req's buf.validate
+// rules; nil checks none), every violation in one INVALID_ARGUMENT
+// (docs/errors.md). Nothing goes upstream when begin returns an error.
 func begin(ctx context.Context, op string, cfg config, req proto.Message) (context.Context, *call, error) {
 	ctx, cid := correlation.Ensure(ctx)
 	c := &call{op: op, correlationID: cid.Value, info: rest.CallInfo{CorrelationID: cid.Value, Caller: CallerIdentity(ctx)}}
