@@ -197,12 +197,16 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	// Both ports drain at once: REST calls run in process, apart from the
 	// gRPC server. Past the deadline, both stop at once (gs.Stop ends
 	// GracefulStop).
-	defer context.AfterFunc(drainCtx, gs.Stop)()
+	stopped := make(chan struct{})
+	stop := context.AfterFunc(drainCtx, func() { gs.Stop(); close(stopped) })
 	wg.Go(gs.GracefulStop)
 	if err := httpSrv.Shutdown(drainCtx); err != nil {
 		_ = httpSrv.Close()
 	}
 	wg.Wait()
+	if !stop() { // gs.Stop ran: Serve returns once it is done
+		<-stopped
+	}
 	return runErr
 }
 
