@@ -482,11 +482,14 @@ func (f *floods) one(port string) {
 	peaks := f.scraper.sampleEvery(250 * time.Millisecond)
 	f.seq.Add(1)
 	fl := startFlood(addr, path, f.fs.conns, f.fs.streams)
-	time.Sleep(f.fs.hold)
+	<-time.After(f.fs.hold) // the flood's length
 	fl.close()
 	closed := time.Now()
 	row := floodRow{port: port, refusedFast: fl.refusedFast.Load(), ended: fl.ended.Load(), conns: fl.conns.Load()}
-	for {
+	// The facade is another process: its goroutine count is polled.
+	poll := time.NewTicker(50 * time.Millisecond)
+	defer poll.Stop()
+	for ; ; <-poll.C {
 		m, err := f.scraper.scrape()
 		if g := m.sum("go_goroutines", nil); err == nil && g <= before+floodGoroutineMargin {
 			break
@@ -495,7 +498,6 @@ func (f *floods) one(port string) {
 			f.t.Errorf("%s flood: goroutines not back to %v (+%d) %v after it ended", port, before, floodGoroutineMargin, f.fs.settle)
 			break
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	row.recovered = time.Since(closed)
 	f.seq.Add(1)
