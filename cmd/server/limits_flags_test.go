@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/server"
 )
 
 // TestParseConfigGRPCLimits covers the gRPC server's connection limits:
@@ -17,13 +19,7 @@ func TestParseConfigGRPCLimits(t *testing.T) {
 		Handshake, Ping time.Duration
 		Idle            time.Duration
 	}
-	tests := []struct {
-		name    string
-		args    []string
-		env     map[string]string
-		want    limits
-		wantErr string
-	}{
+	tests := []limitCase[limits]{
 		{name: "defaults", want: limits{100, 10 * time.Second, 10 * time.Second, 5 * time.Minute}},
 		{
 			name: "flags",
@@ -39,24 +35,9 @@ func TestParseConfigGRPCLimits(t *testing.T) {
 		{name: "bad streams variable", env: map[string]string{"GRPC_MAX_CONCURRENT_STREAMS": "lots"}, wantErr: `GRPC_MAX_CONCURRENT_STREAMS="lots": want a whole number`},
 		{name: "negative streams", args: []string{"-grpc-max-streams=-1"}, wantErr: "-grpc-max-streams (GRPC_MAX_CONCURRENT_STREAMS) must be between 1 and 10000"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg, _, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("parseConfig() error = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("parseConfig() error = %v", err)
-			}
-			got := limits{cfg.GRPCMaxConcurrentStreams, cfg.GRPCConnectionTimeout, cfg.GRPCKeepaliveMinTime, cfg.GRPCMaxConnectionIdle}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("limits (-want +got):\n%s", diff)
-			}
-		})
-	}
+	runLimitCases(t, tests, func(cfg server.Config) limits {
+		return limits{cfg.GRPCMaxConcurrentStreams, cfg.GRPCConnectionTimeout, cfg.GRPCKeepaliveMinTime, cfg.GRPCMaxConnectionIdle}
+	})
 }
 
 // TestParseConfigProcessLimits covers the process's limits over both ports:
@@ -66,13 +47,7 @@ func TestParseConfigProcessLimits(t *testing.T) {
 		Conns, Calls int
 		Message      time.Duration
 	}
-	tests := []struct {
-		name    string
-		args    []string
-		env     map[string]string
-		want    limits
-		wantErr string
-	}{
+	tests := []limitCase[limits]{
 		{name: "defaults", want: limits{128, 500, 5 * time.Second}},
 		{name: "flags", args: []string{"-max-connections=64", "-max-calls=200", "-message-timeout=2s"}, want: limits{64, 200, 2 * time.Second}},
 		{name: "environment", env: map[string]string{"MAX_CONNECTIONS": "256", "MAX_CALLS": "500", "MESSAGE_TIMEOUT": "10s"}, want: limits{256, 500, 10 * time.Second}},
@@ -81,6 +56,25 @@ func TestParseConfigProcessLimits(t *testing.T) {
 		{name: "negative calls", args: []string{"-max-calls=-1"}, wantErr: "-max-calls (MAX_CALLS) must be between 1 and 100000"},
 		{name: "negative message time", args: []string{"-message-timeout=-1s"}, wantErr: "-message-timeout (MESSAGE_TIMEOUT) must not be negative"},
 	}
+	runLimitCases(t, tests, func(cfg server.Config) limits {
+		return limits{cfg.MaxConnections, cfg.MaxCalls, cfg.MessageTimeout}
+	})
+}
+
+// limitCase is one case of a limits table: flags and variables in, the
+// limits (or an error containing wantErr) out.
+type limitCase[L any] struct {
+	name    string
+	args    []string
+	env     map[string]string
+	want    L
+	wantErr string
+}
+
+// runLimitCases parses each case's flags and variables and compares the
+// limits that get reads from the config.
+func runLimitCases[L any](t *testing.T, tests []limitCase[L], get func(server.Config) L) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg, _, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
@@ -93,8 +87,7 @@ func TestParseConfigProcessLimits(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseConfig() error = %v", err)
 			}
-			got := limits{cfg.MaxConnections, cfg.MaxCalls, cfg.MessageTimeout}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, get(cfg)); diff != "" {
 				t.Errorf("limits (-want +got):\n%s", diff)
 			}
 		})
