@@ -259,8 +259,8 @@ openapi-validate: ## Lint /openapi.json (2.0) and /openapi.v3.json (3.0) with sw
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true timeout 120 browser/node_modules/.bin/redocly lint --format stylish $(OPENAPI_DOCS)
 	timeout 120 browser/node_modules/.bin/spectral lint --ruleset internal/gateway/openapi.spectral.yaml --fail-severity error $(OPENAPI_DOCS)
 
-# Performance (docs/performance.md): `make bench` builds the facade, the standalone
-# sandbox and the harness, then runs the interleaved load phases against them
+# Performance (docs/performance.md): `make bench` builds the facade as `make build`
+# and the Dockerfile do (static, stripped), the standalone sandbox and the harness, then runs the interleaved load phases against them
 # (cmd/bench; about 4 minutes) and writes bench/results.md. BENCH_FLAGS passes
 # harness flags, e.g. BENCH_FLAGS='-phases facade-grpc/32 -duration 20s'.
 BENCH_BIN := $(CURDIR)/build/bench
@@ -271,7 +271,8 @@ BENCH_PKGS ?= ./internal/...
 .PHONY: bench
 bench: ## Load benchmark: direct, grpc-floor, facade-grpc, facade-rest, facade-coalesced phases; targets PASS/FAIL; writes bench/results.md (~4 min).
 	@mkdir -p $(BENCH_BIN)
-	$(GO) build -o $(BENCH_BIN)/ ./cmd/server ./cmd/sandbox ./cmd/bench
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="$(LDFLAGS)" -o $(BENCH_BIN)/server ./cmd/server
+	$(GO) build -o $(BENCH_BIN)/ ./cmd/sandbox ./cmd/bench
 	$(BENCH_BIN)/bench -server-bin $(BENCH_BIN)/server -sandbox-bin $(BENCH_BIN)/sandbox $(BENCH_FLAGS)
 
 .PHONY: bench-quick
