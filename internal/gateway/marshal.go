@@ -6,6 +6,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 )
 
 // jsonMarshaler is the mirror's only marshaler: protojson with the presence
@@ -30,8 +31,17 @@ func newMarshaler() *jsonMarshaler {
 	}}
 }
 
-// Marshal marshals v to JSON; see jsonMarshaler.
+// jsonCap is the capacity a message's JSON starts with: a full reseller's is
+// about 1.7 KB, written in one allocation instead of growing eight times.
+const jsonCap = 2 << 10
+
+// Marshal marshals v to JSON; see jsonMarshaler. A message is protojson's
+// output with JSONPb's options as is (JSONPb.Marshal would copy it into a
+// bytes.Buffer first), in a fresh buffer: the caller keeps it.
 func (m *jsonMarshaler) Marshal(v any) ([]byte, error) {
+	if p, ok := v.(proto.Message); ok {
+		return m.MarshalAppend(make([]byte, 0, jsonCap), p)
+	}
 	if s, ok := v.(string); ok {
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)
