@@ -26,8 +26,11 @@ var answered = []string{apierr.MDCorrelationID, stale.MDCacheStatus, stale.MDAge
 // x-forwarded-host and x-forwarded-for metadata, which the service does not
 // forward.
 func incomingHeader(key string) (string, bool) {
-	md := strings.ToLower(key)
-	return md, slices.Contains(forwarded, md)
+	i := slices.IndexFunc(forwarded, func(md string) bool { return strings.EqualFold(md, key) })
+	if i < 0 {
+		return "", false
+	}
+	return forwarded[i], true
 }
 
 // outgoingHeader decides which response header metadata becomes an HTTP
