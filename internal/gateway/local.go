@@ -65,24 +65,13 @@ func withPeer(h http.Handler) http.Handler {
 // as grpc.ChainUnaryInterceptor does for a server.
 func ChainUnaryInterceptors(interceptors ...grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		return chain{interceptors, info, handler}.call(ctx, req)
+		if len(interceptors) == 0 {
+			return handler(ctx, req)
+		}
+		return interceptors[0](ctx, req, info, func(ctx context.Context, req any) (any, error) {
+			return ChainUnaryInterceptors(interceptors[1:]...)(ctx, req, info, handler)
+		})
 	}
-}
-
-// chain is the rest of a call's interceptors and its handler.
-type chain struct {
-	interceptors []grpc.UnaryServerInterceptor
-	info         *grpc.UnaryServerInfo
-	handler      grpc.UnaryHandler
-}
-
-// call runs the first interceptor with the others and the handler as next.
-func (c chain) call(ctx context.Context, req any) (any, error) {
-	if len(c.interceptors) == 0 {
-		return c.handler(ctx, req)
-	}
-	next := chain{c.interceptors[1:], c.info, c.handler}
-	return c.interceptors[0](ctx, req, c.info, next.call)
 }
 
 // intercept calls method of a service through the interceptor chain icpt,

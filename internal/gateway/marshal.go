@@ -31,16 +31,12 @@ func newMarshaler() *jsonMarshaler {
 	}}
 }
 
-// jsonCap is the capacity a message's JSON starts with: a full reseller's is
-// about 1.7 KB, written in one allocation instead of growing eight times.
-const jsonCap = 2 << 10
-
 // Marshal marshals v to JSON; see jsonMarshaler. A message is protojson's
-// output with JSONPb's options as is (JSONPb.Marshal would copy it into a
-// bytes.Buffer first), in a fresh buffer: the caller keeps it.
+// output with JSONPb's options, not copied as JSONPb.Marshal does, in a
+// fresh buffer (the caller keeps it) sized for a full reseller (about 1.7 KB).
 func (m *jsonMarshaler) Marshal(v any) ([]byte, error) {
 	if p, ok := v.(proto.Message); ok {
-		return m.MarshalAppend(make([]byte, 0, jsonCap), p)
+		return m.MarshalAppend(make([]byte, 0, 2<<10), p)
 	}
 	if s, ok := v.(string); ok {
 		var b bytes.Buffer

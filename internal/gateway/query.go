@@ -175,13 +175,10 @@ func (q *sentQuery) accepts(in protoreflect.MessageDescriptor, op string) string
 // sentQuery).
 func (g *gateway) checkRequest(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, pathParams map[string]string) {
-		// The span is named by the route, never the ids; no name is built
-		// for a span that records nothing (tracing off).
-		if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
-			if pat, ok := runtime.HTTPPattern(r.Context()); ok {
-				route := routeKey(pat.String())
-				span.SetName(r.Method + " " + cmp.Or(g.routes[route], route))
-			}
+		span := trace.SpanFromContext(r.Context()) // named by the route, never the ids; when it records
+		if pat, ok := runtime.HTTPPattern(r.Context()); ok && span.IsRecording() {
+			route := routeKey(pat.String())
+			span.SetName(r.Method + " " + cmp.Or(g.routes[route], route))
 		}
 		if r.ContentLength > maxBodyBytes {
 			reject(w, r, http.StatusRequestEntityTooLarge, codes.ResourceExhausted,
