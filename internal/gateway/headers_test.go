@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -60,6 +61,23 @@ func TestHeaderForwarding(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"/cloudcockpit.v1.ResellerService/GetReseller"}, s.seen()); diff != "" {
 		t.Errorf("calls seen by the gRPC interceptors (-want +got):\n%s", diff)
+	}
+}
+
+// TestLargeAnswerHasLength checks that an answer larger than net/http's
+// 2 KB response buffer declares its Content-Length instead of being chunked.
+func TestLargeAnswerHasLength(t *testing.T) {
+	big := strings.Replace(resellerJSON, "Contoso Cloud Lda", strings.Repeat("Contoso ", 400), 1)
+	s := newStack(t, &recorder{answer: func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(big))
+	}})
+	r := s.get(t, "/v1/Resellers/"+testID)
+	if r.status != http.StatusOK || len(r.body) < 3000 {
+		t.Fatalf("status = %d, %d bytes; want 200 and the whole reseller", r.status, len(r.body))
+	}
+	if got, want := r.header.Get("Content-Length"), strconv.Itoa(len(r.body)); got != want {
+		t.Errorf("Content-Length = %q, want %q (Transfer-Encoding %q)", got, want, r.transfer)
 	}
 }
 

@@ -79,9 +79,10 @@ func (s *stack) seen() []string {
 
 // response is what a test looks at in an HTTP answer.
 type response struct {
-	status int
-	header http.Header
-	body   []byte
+	status   int
+	header   http.Header
+	transfer []string // Transfer-Encoding
+	body     []byte
 }
 
 // get sends method path with the given headers (name, value pairs) to the
@@ -106,7 +107,7 @@ func (s *stack) do(t *testing.T, method, path string, headers ...string) respons
 	if err != nil {
 		t.Fatalf("read body: %v", err)
 	}
-	return response{status: resp.StatusCode, header: resp.Header, body: body}
+	return response{status: resp.StatusCode, header: resp.Header, transfer: resp.TransferEncoding, body: body}
 }
 
 // get sends GET path with the standard caller headers plus extra.
