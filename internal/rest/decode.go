@@ -140,17 +140,14 @@ func mpnIDs(dec *jsontext.Decoder, p *[]string) error {
 	}
 	ids := []string{}
 	for dec.PeekKind() != ']' {
-		v, err := dec.ReadValue()
+		tok, err := dec.ReadToken()
 		if err != nil {
 			return err
 		}
-		switch v.Kind() {
+		switch tok.Kind() {
 		case 'n':
-		case '"':
-			s, _ := jsontext.AppendUnquote(nil, v) // invalid UTF-8 is replaced
-			ids = append(ids, string(s))
-		case '0':
-			ids = append(ids, string(v))
+		case '"', '0': // a number kept as its text, invalid UTF-8 replaced
+			ids = append(ids, tok.String())
 		default:
 			return errMpnID
 		}
@@ -167,81 +164,137 @@ func mpnIDs(dec *jsontext.Decoder, p *[]string) error {
 // offer type (upstream text).
 var errMargin = errors.New("an offer type's margin is not an object of the PriceMargin shape")
 
+// errShaped stops the reading of the wrapper's object at a name of a
+// PriceMargin field: that object is a margin, not the dictionary.
+var errShaped = errors.New("the object is a PriceMargin")
+
 // UnmarshalJSONFrom implements github.com/go-json-experiment/json's
 // UnmarshalerFrom with the wrapper rule of OfferTypeMargins, as encoding/json
-// did: when the first name cannot be "value" (escapes considered), the
-// object is a dictionary decoded as a map, every repeated value decoded;
-// otherwise the members are taken by exact name, the last of a repeated name
-// winning undecoded, the wrapper unwrapped, and each margin decoded.
+// did, reading each margin from the stream: when the first name cannot be
+// "value" (escapes considered), the object is a dictionary whose every value
+// must be a margin; otherwise only the last value of a repeated name counts,
+// and the value of a first name "value" is kept aside until the end of the
+// object tells whether it is the wrapper.
 func (m *OfferTypeMargins) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if k := dec.PeekKind(); k != '{' {
 		return errors.ErrUnsupported // null (nil), or a mismatch for the library
 	}
-	raw, err := dec.ReadValue()
-	if err != nil {
-		return err
-	}
-	if !firstNameMayBeValue(raw) {
-		out := OfferTypeMargins{}
-		if err := json.Unmarshal(raw, (*map[string]PriceMargin)(&out), decodeOptions); err != nil {
-			return errMargin
-		}
+	out, err := readMargins(dec, false)
+	if err == nil {
 		*m = out
-		return nil
 	}
-	var dict map[string]jsontext.Value // by exact name, the last of a repeated one winning
-	if err := json.Unmarshal(raw, &dict, decodeOptions); err != nil {
-		return errMargin
+	return err
+}
+
+// wrapped is the object inside the wrapper, read by readMargins.
+type wrapped OfferTypeMargins
+
+// UnmarshalJSONFrom implements UnmarshalerFrom: errShaped when the object
+// has a name of a PriceMargin field ("marginRule" or "value", any casing).
+func (w *wrapped) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	out, err := readMargins(dec, true)
+	*w = wrapped(out)
+	return err
+}
+
+// readMargins reads the object of margins that dec is at, as
+// OfferTypeMargins.UnmarshalJSONFrom describes, or the wrapper's object when
+// inner. A value that is not a margin fails with errMargin at the object's
+// offset, after the whole object is read, so that the error never names an
+// offer type (upstream text).
+func readMargins(dec *jsontext.Decoder, inner bool) (OfferTypeMargins, error) {
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, err
 	}
-	for name, v := range dict { // the wrapper: a single member "value", null or a dictionary
-		var inner map[string]jsontext.Value
+	start, out, first, lastWins, single := dec.InputOffset()-1, OfferTypeMargins{}, "", inner, true
+	var bad map[string]bool // the names whose value (the last one, when lastWins) is not a margin
+	var wrapper jsontext.Value
+	var buf [64]byte
+	pm := new(PriceMargin)
+	for i := 0; dec.PeekKind() != '}'; i++ {
+		raw, err := dec.ReadValue() // the name as sent
+		if err != nil {
+			return nil, err
+		}
+		b, _ := jsontext.AppendUnquote(buf[:0], raw) // invalid UTF-8 is replaced, as for any name
+		name := string(b)
 		switch {
-		case len(dict) != 1 || !strings.EqualFold(name, "value"):
-		case v.Kind() == 'n':
-			*m = nil
-			return nil
-		case v.Kind() == '{' && json.Unmarshal(v, &inner, decodeOptions) == nil && !hasPriceMarginField(inner):
-			dict = inner
+		case inner && (strings.EqualFold(name, "marginRule") || strings.EqualFold(name, "value")):
+			return nil, errShaped
+		case i == 0:
+			first, lastWins = name, lastWins || bytes.IndexByte(raw, '\\') >= 0 || strings.EqualFold(name, "value")
+		case name != first:
+			single = false
+		}
+		if !inner && name == first && strings.EqualFold(name, "value") {
+			v, err := dec.ReadValue()
+			if err != nil {
+				return nil, err
+			}
+			wrapper = v.Clone()
+			continue
+		}
+		ok, err := readMargin(dec, pm)
+		switch {
+		case err != nil:
+			return nil, err
+		case ok:
+			out[name] = *pm
+			if lastWins {
+				delete(bad, name)
+			}
+		case bad == nil:
+			bad = map[string]bool{name: true}
+		default:
+			bad[name] = true
 		}
 	}
-	out := make(OfferTypeMargins, len(dict))
-	for name, v := range dict {
-		var pm PriceMargin
-		if err := json.Unmarshal(v, &pm, decodeOptions); err != nil {
-			return errMargin
-		}
-		out[name] = pm
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, err
 	}
-	*m = out
-	return nil
+	if wrapper != nil {
+		var in OfferTypeMargins
+		err := errShaped
+		switch {
+		case single && wrapper.Kind() == 'n':
+			return nil, nil
+		case single && wrapper.Kind() == '{':
+			err = json.Unmarshal(wrapper, (*wrapped)(&in), decodeOptions)
+		}
+		*pm = PriceMargin{}
+		switch {
+		case err == nil:
+			out = in
+		case errors.Is(err, errShaped) && json.Unmarshal(wrapper, pm, decodeOptions) == nil:
+			out[first] = *pm
+		default:
+			bad = map[string]bool{first: true}
+		}
+	}
+	if len(bad) > 0 {
+		return nil, &json.SemanticError{ByteOffset: start, Err: errMargin}
+	}
+	return out, nil
 }
 
-// hasPriceMarginField reports whether one of obj's names is also the name of
-// a PriceMargin field ("marginRule" or "value", in any casing), which makes
-// the object a PriceMargin rather than a dictionary.
-func hasPriceMarginField[V any](obj map[string]V) bool {
-	for name := range obj {
-		if strings.EqualFold(name, "marginRule") || strings.EqualFold(name, "value") {
-			return true
+// readMargin decodes the next value into *pm, zeroed first; ok is false, the
+// value skipped, when it is not a PriceMargin.
+func readMargin(dec *jsontext.Decoder, pm *PriceMargin) (ok bool, err error) {
+	depth := dec.StackDepth()
+	_, n := dec.StackIndex(depth)
+	*pm = PriceMargin{}
+	err = json.UnmarshalDecode(dec, pm)
+	if _, semantic := errors.AsType[*json.SemanticError](err); !semantic {
+		return err == nil, err
+	}
+	for { // skip what the library left of the value
+		if _, l := dec.StackIndex(depth); dec.StackDepth() == depth && l > n {
+			return false, nil
+		}
+		if _, err := dec.ReadToken(); err != nil {
+			return false, err
 		}
 	}
-	return false
-}
-
-// firstNameMayBeValue reports whether the first member name of the JSON
-// object raw might be "value" in any casing (a name with escapes might). An
-// empty object's does not.
-func firstNameMayBeValue(raw []byte) bool {
-	b := bytes.TrimLeft(raw, " \t\r\n")
-	if len(b) == 0 || b[0] != '{' {
-		return false
-	}
-	b = bytes.TrimLeft(b[1:], " \t\r\n")
-	if len(b) == 0 || b[0] != '"' {
-		return false
-	}
-	name, _, found := bytes.Cut(b[1:], []byte{'"'})
-	return found && (bytes.IndexByte(name, '\\') >= 0 || bytes.EqualFold(name, []byte("value")))
 }
 
 // DecodeAcceptanceLink decodes a GET /v1/Customers/relationship-acceptance
