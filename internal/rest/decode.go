@@ -52,12 +52,8 @@ func DecodeReseller(body []byte) (*Reseller, error) {
 		return nil, undecodable("reseller", quiet(err))
 	}
 	for i := range r.ProviderResellers {
-		p := &r.ProviderResellers[i]
-		if p.ResellerProviderData == nil {
-			continue
-		}
-		if d, ok := parseProviderData([]byte(*p.ResellerProviderData)); ok {
-			p.ProviderData = &d
+		if p := &r.ProviderResellers[i]; p.ResellerProviderData != nil {
+			p.ProviderData = parseProviderData([]byte(*p.ResellerProviderData))
 		}
 	}
 	return r, nil
@@ -112,18 +108,14 @@ var providerDataOptions = json.JoinOptions(decodeOptions, json.WithUnmarshalers(
 
 // parseProviderData parses a resellerProviderData document as DecodeReseller
 // does, MPN ids sent as numbers kept as their digits and null ones skipped.
-// ok is false, with the zero ProviderData, when b is not a JSON object or a
-// known property has the wrong JSON type.
-func parseProviderData(b []byte) (ProviderData, bool) {
-	b = trimLeft(b)
-	if len(b) == 0 || b[0] != '{' {
-		return ProviderData{}, false
+// It is nil when b is not a JSON object or a known property has the wrong
+// JSON type.
+func parseProviderData(b []byte) *ProviderData {
+	b, d := trimLeft(b), new(ProviderData)
+	if len(b) == 0 || b[0] != '{' || json.Unmarshal(b, d, providerDataOptions) != nil {
+		return nil
 	}
-	var d ProviderData
-	if err := json.Unmarshal(b, &d, providerDataOptions); err != nil {
-		return ProviderData{}, false
-	}
-	return d, true
+	return d
 }
 
 var errMpnID = errors.New("an MPN id is neither a string nor a number")
@@ -164,36 +156,27 @@ func mpnIDs(dec *jsontext.Decoder, p *[]string) error {
 // offer type (upstream text).
 var errMargin = errors.New("an offer type's margin is not an object of the PriceMargin shape")
 
-// errShaped stops the reading of the wrapper's object at a name of a
-// PriceMargin field: that object is a margin, not the dictionary.
-var errShaped = errors.New("the object is a PriceMargin")
-
 // UnmarshalJSONFrom implements github.com/go-json-experiment/json's
 // UnmarshalerFrom with the wrapper rule of OfferTypeMargins, as encoding/json
-// did, reading each margin from the stream: when the first name cannot be
-// "value" (escapes considered), the object is a dictionary whose every value
-// must be a margin; otherwise only the last value of a repeated name counts,
-// and the value of a first name "value" is kept aside until the end of the
-// object tells whether it is the wrapper.
-func (m *OfferTypeMargins) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	if k := dec.PeekKind(); k != '{' {
-		return errors.ErrUnsupported // null (nil), or a mismatch for the library
-	}
-	out, err := readMargins(dec, false)
-	if err == nil {
-		*m = out
-	}
+// did, reading the object once: when the first name cannot be "value"
+// (escapes considered), the object is a dictionary whose every value must be
+// a margin; otherwise only the last value of a repeated name counts, and the
+// value of a first name "value" is kept aside until the end of the object
+// tells whether it is the wrapper.
+func (m *OfferTypeMargins) UnmarshalJSONFrom(dec *jsontext.Decoder) (err error) {
+	*m, err = readMargins(dec, false)
 	return err
 }
 
-// wrapped is the object inside the wrapper, read by readMargins.
+// wrapped is the object inside the wrapper: its UnmarshalJSONFrom fails
+// with errShaped at a name of a PriceMargin field ("marginRule" or "value",
+// any casing), which makes the object a margin rather than the dictionary.
 type wrapped OfferTypeMargins
 
-// UnmarshalJSONFrom implements UnmarshalerFrom: errShaped when the object
-// has a name of a PriceMargin field ("marginRule" or "value", any casing).
-func (w *wrapped) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	out, err := readMargins(dec, true)
-	*w = wrapped(out)
+var errShaped = errors.New("the object is a PriceMargin")
+
+func (w *wrapped) UnmarshalJSONFrom(dec *jsontext.Decoder) (err error) {
+	*(*OfferTypeMargins)(w), err = readMargins(dec, true)
 	return err
 }
 
@@ -203,14 +186,14 @@ func (w *wrapped) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 // offset, after the whole object is read, so that the error never names an
 // offer type (upstream text).
 func readMargins(dec *jsontext.Decoder, inner bool) (OfferTypeMargins, error) {
+	if dec.PeekKind() != '{' {
+		return nil, errors.ErrUnsupported // null (nil), or a mismatch for the library
+	}
 	if _, err := dec.ReadToken(); err != nil {
 		return nil, err
 	}
-	start, out, first, lastWins, single := dec.InputOffset()-1, OfferTypeMargins{}, "", inner, true
-	var bad map[string]bool // the names whose value (the last one, when lastWins) is not a margin
-	var wrapper jsontext.Value
-	var buf [64]byte
-	pm := new(PriceMargin)
+	start, depth, out, bad, pm := dec.InputOffset()-1, dec.StackDepth(), OfferTypeMargins{}, map[string]bool{}, new(PriceMargin)
+	first, lastWins, wrapper, buf := "", inner, jsontext.Value(nil), [64]byte{}
 	for i := 0; dec.PeekKind() != '}'; i++ {
 		raw, err := dec.ReadValue() // the name as sent
 		if err != nil {
@@ -218,83 +201,59 @@ func readMargins(dec *jsontext.Decoder, inner bool) (OfferTypeMargins, error) {
 		}
 		b, _ := jsontext.AppendUnquote(buf[:0], raw) // invalid UTF-8 is replaced, as for any name
 		name := string(b)
-		switch {
-		case inner && (strings.EqualFold(name, "marginRule") || strings.EqualFold(name, "value")):
+		if inner && (strings.EqualFold(name, "marginRule") || strings.EqualFold(name, "value")) {
 			return nil, errShaped
-		case i == 0:
+		} else if i == 0 {
 			first, lastWins = name, lastWins || bytes.IndexByte(raw, '\\') >= 0 || strings.EqualFold(name, "value")
-		case name != first:
-			single = false
 		}
 		if !inner && name == first && strings.EqualFold(name, "value") {
 			v, err := dec.ReadValue()
-			if err != nil {
+			if wrapper = v.Clone(); err != nil { // the last value of the first name
 				return nil, err
 			}
-			wrapper = v.Clone()
 			continue
 		}
-		ok, err := readMargin(dec, pm)
-		switch {
-		case err != nil:
-			return nil, err
-		case ok:
+		*pm = PriceMargin{}
+		if err = json.UnmarshalDecode(dec, pm); err == nil {
 			out[name] = *pm
 			if lastWins {
 				delete(bad, name)
 			}
-		case bad == nil:
-			bad = map[string]bool{name: true}
-		default:
-			bad[name] = true
+			continue
 		}
+		if _, semantic := errors.AsType[*json.SemanticError](err); semantic { // skip what the library left of the value
+			err = nil // until dec is back in the object after the value (a name and a value each count one)
+			for _, n := dec.StackIndex(depth); err == nil && (dec.StackDepth() > depth || n%2 == 1); _, n = dec.StackIndex(depth) {
+				_, err = dec.ReadToken()
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		bad[name] = true
 	}
 	if _, err := dec.ReadToken(); err != nil {
 		return nil, err
 	}
-	if wrapper != nil {
-		var in OfferTypeMargins
-		err := errShaped
-		switch {
-		case single && wrapper.Kind() == 'n':
-			return nil, nil
-		case single && wrapper.Kind() == '{':
+	if wrapper != nil { // the wrapper when no other name came, unless a margin
+		in, err := OfferTypeMargins(nil), errShaped
+		if len(out)+len(bad) == 0 {
 			err = json.Unmarshal(wrapper, (*wrapped)(&in), decodeOptions)
 		}
 		*pm = PriceMargin{}
 		switch {
 		case err == nil:
-			out = in
+			return in, nil
 		case errors.Is(err, errShaped) && json.Unmarshal(wrapper, pm, decodeOptions) == nil:
 			out[first] = *pm
 		default:
-			bad = map[string]bool{first: true}
+			bad[first] = true
 		}
 	}
 	if len(bad) > 0 {
 		return nil, &json.SemanticError{ByteOffset: start, Err: errMargin}
 	}
 	return out, nil
-}
-
-// readMargin decodes the next value into *pm, zeroed first; ok is false, the
-// value skipped, when it is not a PriceMargin.
-func readMargin(dec *jsontext.Decoder, pm *PriceMargin) (ok bool, err error) {
-	depth := dec.StackDepth()
-	_, n := dec.StackIndex(depth)
-	*pm = PriceMargin{}
-	err = json.UnmarshalDecode(dec, pm)
-	if _, semantic := errors.AsType[*json.SemanticError](err); !semantic {
-		return err == nil, err
-	}
-	for { // skip what the library left of the value
-		if _, l := dec.StackIndex(depth); dec.StackDepth() == depth && l > n {
-			return false, nil
-		}
-		if _, err := dec.ReadToken(); err != nil {
-			return false, err
-		}
-	}
 }
 
 // DecodeAcceptanceLink decodes a GET /v1/Customers/relationship-acceptance

@@ -442,11 +442,14 @@ func TestParseProviderData(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := parseProviderData([]byte(tt.give))
-			if ok != tt.wantOK {
-				t.Fatalf("parseProviderData() ok = %v, want %v", ok, tt.wantOK)
+			got := parseProviderData([]byte(tt.give))
+			if (got != nil) != tt.wantOK {
+				t.Fatalf("parseProviderData() = %v, want ok %v", got, tt.wantOK)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if got == nil {
+				got = &ProviderData{}
+			}
+			if diff := cmp.Diff(tt.want, *got); diff != "" {
 				t.Errorf("parseProviderData() mismatch (-want +got):\n%s", diff)
 			}
 		})
