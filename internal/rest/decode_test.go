@@ -236,6 +236,21 @@ func TestDecodeResellerOfferTypeMargins(t *testing.T) {
 			want: OfferTypeMargins{"Value": {Value: ptr(1.0)}},
 		},
 		{
+			name: "wrapped repeated offer type, the last value counts",
+			give: `{"Value": {"a": 5, "a": {"value": 1}}}`,
+			want: OfferTypeMargins{"a": {Value: ptr(1.0)}},
+		},
+		{
+			name: "repeated wrapper, the last one counts",
+			give: `{"Value": 5, "Value": {"a": {"value": 1}}}`,
+			want: OfferTypeMargins{"a": {Value: ptr(1.0)}},
+		},
+		{
+			name: "dictionary led by Value, a repeated name's last value counts",
+			give: `{"Value": {"a": {"value": 1}}, "x": 5, "x": {"value": 2}}`,
+			want: OfferTypeMargins{"Value": {}, "x": {Value: ptr(2.0)}},
+		},
+		{
 			name: "null entry is a zero margin",
 			give: `{"license": null}`,
 			want: OfferTypeMargins{"license": {}},
@@ -266,9 +281,12 @@ func TestDecodeResellerOfferTypeMargins(t *testing.T) {
 }
 
 func TestDecodeResellerErrors(t *testing.T) {
+	const marginErr = `cannot decode a JSON object at byte 42 ("/providerResellers/0/offerTypeMargins") into rest.OfferTypeMargins: ` +
+		`an offer type's margin is not an object of the PriceMargin shape`
 	tests := []struct {
-		name string
-		give string
+		name    string
+		give    string
+		wantMsg string // a part of the message, when set
 	}{
 		{name: "empty", give: ``},
 		{name: "white space", give: " \n\t"},
@@ -288,6 +306,10 @@ func TestDecodeResellerErrors(t *testing.T) {
 		{name: "offer type margin entry is a number", give: `{"providerResellers":[{"offerTypeMargins":{"license":5}}]}`},
 		{name: "wrapped entry is a string", give: `{"providerResellers":[{"offerTypeMargins":{"Value":{"license":"x"}}}]}`},
 		{name: "wrapper value is a number", give: `{"providerResellers":[{"offerTypeMargins":{"Value":5}}]}`},
+		{name: "repeated offer type, the first not a margin", give: `{"providerResellers":[{"offerTypeMargins":{"license":5,"license":{}}}]}`},
+		{name: "offer type margin wrong deep inside", give: `{"providerResellers":[{"offerTypeMargins":{"s3cr3t":{"marginRule":{"name":5},"value":[1,{"s3cr3t":2}]}}}]}`, wantMsg: marginErr},
+		{name: "wrapped offer type margin wrong deep inside", give: `{"providerResellers":[{"offerTypeMargins":{"Value":{"s3cr3t":{"marginRule":{"name":[{"s3cr3t":1}]}}}}}]}`, wantMsg: marginErr},
+		{name: "malformed after a bad margin", give: `{"providerResellers":[{"offerTypeMargins":{"s3cr3t":5,"s3cr3t":tru}}]}`, wantMsg: "invalid JSON at byte "},
 		{name: "provider data is an object", give: `{"providerResellers":[{"resellerProviderData":{}}]}`},
 		// The error message never quotes the body ("s3cr3t" stands for
 		// anything the upstream sent).
@@ -307,6 +329,9 @@ func TestDecodeResellerErrors(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), "decode reseller: ") {
 				t.Errorf("error = %q, want it to name the reseller", err)
+			}
+			if !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("error = %q, want it to contain %q", err, tt.wantMsg)
 			}
 			if strings.Contains(err.Error(), "s3cr3t") {
 				t.Errorf("DecodeReseller() error = %q, quotes the body", err)
@@ -439,6 +464,7 @@ func TestParseProviderData(t *testing.T) {
 		{name: "indirect reseller is a number", give: `{"IndirectResellerId":5}`},
 		{name: "secondary ids is a string", give: `{"SecondaryMpnIds":"123456"}`},
 		{name: "secondary id is an object", give: `{"SecondaryMpnIds":[{}]}`},
+		{name: "secondary id is an array", give: `{"SecondaryMpnIds":[[1]]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

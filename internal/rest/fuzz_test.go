@@ -257,6 +257,7 @@ func FuzzParseProviderDataOracle(f *testing.F) {
 		`{"indirectResellerId" : "f94f06fd-dc98-47fb-bd49-63bc98bd87f2","secondaryMpnIds": [ "123456", "654321"]}`,
 		`{"IndirectResellerId":null,"SecondaryMpnIds":[1,null,"2"]}`, `{"SecondaryMpnIds":[{}]}`,
 		`{"SecondaryMpnIds":"1"}`, `{"IndirectResellerId":5}`, `{"\u017fecondaryMpnIds":[]}`, "{\"a\":\"\xff\"}",
+		"{\"SecondaryMpnIds\":[\"1\xff\",\"\\u00e9\\ud800\",[1]]}", "{\"SecondaryMpnIds\":[\"1\xff\",\"\\u00e9\\ud800\",-1.5e3]}",
 	} {
 		f.Add(seed)
 	}
