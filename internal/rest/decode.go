@@ -16,6 +16,7 @@ import (
 var (
 	errEmptyBody = errors.New("body is empty")
 	errNotObject = errors.New("top-level JSON value is not an object")
+	errShaped    = errors.New("the object is a PriceMargin") // see wrapped
 )
 
 // decodeOptions make github.com/go-json-experiment/json decode the
@@ -62,12 +63,11 @@ func DecodeReseller(body []byte) (*Reseller, error) {
 // quiet rewords the library's errors, which may quote the input (a member
 // name, a value), naming only offsets, known field names, kinds and types.
 func quiet(err error) error {
-	var se *jsontext.SyntacticError
-	if errors.As(err, &se) {
+	if se, ok := errors.AsType[*jsontext.SyntacticError](err); ok {
 		return fmt.Errorf("invalid JSON at byte %d: %w", se.ByteOffset, se.Err)
 	}
-	var te *json.SemanticError
-	if !errors.As(err, &te) {
+	te, ok := errors.AsType[*json.SemanticError](err)
+	if !ok {
 		return err
 	}
 	kind, goType, detail := kindNames[te.JSONKind], "a value", ""
@@ -132,23 +132,18 @@ func mpnIDs(dec *jsontext.Decoder, p *[]string) error {
 	}
 	ids := []string{}
 	for dec.PeekKind() != ']' {
-		tok, err := dec.ReadToken()
-		if err != nil {
+		switch tok, err := dec.ReadToken(); {
+		case err != nil:
 			return err
-		}
-		switch tok.Kind() {
-		case 'n':
-		case '"', '0': // a number kept as its text, invalid UTF-8 replaced
+		case tok.Kind() == '"' || tok.Kind() == '0': // a number kept as its text, invalid UTF-8 replaced
 			ids = append(ids, tok.String())
-		default:
+		case tok.Kind() != 'n':
 			return errMpnID
 		}
 	}
-	if _, err := dec.ReadToken(); err != nil {
-		return err
-	}
+	_, err := dec.ReadToken() // ']'
 	*p = ids
-	return nil
+	return err
 }
 
 // errMargin reports an offer type's margin that is not a PriceMargin object
@@ -172,8 +167,6 @@ func (m *OfferTypeMargins) UnmarshalJSONFrom(dec *jsontext.Decoder) (err error) 
 // with errShaped at a name of a PriceMargin field ("marginRule" or "value",
 // any casing), which makes the object a margin rather than the dictionary.
 type wrapped OfferTypeMargins
-
-var errShaped = errors.New("the object is a PriceMargin")
 
 func (w *wrapped) UnmarshalJSONFrom(dec *jsontext.Decoder) (err error) {
 	*(*OfferTypeMargins)(w), err = readMargins(dec, true)
