@@ -75,7 +75,16 @@ func priceMarginToProto(m *rest.PriceMargin, unknown func(field, name string)) *
 	if m == nil {
 		return nil
 	}
-	return &pb.PriceMargin{MarginRule: enumToProto(m.MarginRule, marginRules, "marginRule", unknown), Value: clonePtr(m.Value)}
+	out := new(struct { // the message and its value in one allocation
+		pb.PriceMargin
+		value float64
+	})
+	out.MarginRule = enumToProto(m.MarginRule, marginRules, "marginRule", unknown)
+	if m.Value != nil {
+		out.value = *m.Value
+		out.Value = &out.value
+	}
+	return &out.PriceMargin
 }
 
 // marginRules and resellerStatuses are the upstream's enum names, lower
@@ -115,18 +124,9 @@ func deref(s *string) string {
 	return *s
 }
 
-// clonePtr returns a pointer to a copy of *p, nil for nil: a message never
-// shares memory with the upstream result, which coalesced callers share.
-func clonePtr[T any](p *T) *T {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	return &v
-}
-
-// strs hands out copies of strings as clonePtr does, from one allocation
-// while its capacity lasts.
+// strs hands out pointers to copies of strings, nil for nil, from one
+// allocation while its capacity lasts: a message never shares memory with
+// the upstream result, which coalesced callers share.
 type strs []string
 
 func (s *strs) clone(p *string) *string {
