@@ -110,7 +110,16 @@ func enumToProto[E ~int32](e *rest.EnumName, values map[string]E, field string, 
 		return 0
 	}
 	name := strings.TrimSpace(*e.Name)
-	v, ok := values[strings.ToLower(name)]
+	key := []byte(name) // short names stay on the stack: ToLower would allocate
+	for i, c := range key {
+		if 'A' <= c && c <= 'Z' {
+			key[i] = c + 'a' - 'A'
+		}
+	}
+	v, ok := values[string(key)]
+	if !ok { // what ToLower lowers beyond ASCII (the Kelvin sign)
+		v, ok = values[strings.ToLower(name)]
+	}
 	if !ok && name != "" && unknown != nil {
 		unknown(field, name)
 	}
