@@ -81,8 +81,7 @@ func priceMarginToProto(m *rest.PriceMargin, unknown func(field, name string)) *
 	})
 	out.MarginRule = enumToProto(m.MarginRule, marginRules, "marginRule", unknown)
 	if m.Value != nil {
-		out.value = *m.Value
-		out.Value = &out.value
+		out.value, out.Value = *m.Value, &out.value
 	}
 	return &out.PriceMargin
 }
