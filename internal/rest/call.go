@@ -47,7 +47,7 @@ func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, 
 	if err := checkCallInfo(r.info); err != nil {
 		return v, err
 	}
-	cctx := WithOperation(ctx, r.op)
+	cctx := ctx
 	if _, ok := cctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		cctx, cancel = context.WithTimeout(cctx, c.cfg.Timeout)
@@ -82,6 +82,7 @@ func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, 
 // breaker, which counts it once with its final outcome, then attempts; a
 // success proves the tenant (see resilience.Tenants).
 func execute[T any](ctx context.Context, c *Client, r request[T]) (v T, err error) {
+	ctx = WithOperation(ctx, r.op) // once per execution, not per coalesced caller
 	tenant := c.tenants.Acquire(r.info.Tenant)
 	health := resilience.Neutral // after a panic (a bug), a half-open breaker gets its probe back
 	defer func() { c.tenants.Release(tenant, health == resilience.Success && err == nil) }()

@@ -348,23 +348,22 @@ func (c *Client) setHeaders(h http.Header, ci CallInfo) {
 func (c *Client) readBody(resp *http.Response) (*bytes.Buffer, error) {
 	buf := bufferPool.Get().(*bytes.Buffer)
 	buf.Reset()
-	tooLarge := &Error{Kind: KindTooLarge, Limit: c.cfg.MaxBodyBytes}
-	if n := resp.ContentLength; n > c.cfg.MaxBodyBytes {
-		return buf, tooLarge
-	} else if n > 0 && n <= maxPooledBuffer {
-		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead spare bytes to see EOF
+	if n := resp.ContentLength; n <= c.cfg.MaxBodyBytes {
+		if n > 0 && n <= maxPooledBuffer {
+			buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead spare bytes to see EOF
+		}
+		limit := c.cfg.MaxBodyBytes
+		if limit < math.MaxInt64 {
+			limit++ // one byte more tells "exactly at the limit" from "over it"
+		}
+		if _, err := buf.ReadFrom(io.LimitReader(resp.Body, limit)); err != nil {
+			return buf, fmt.Errorf("read response body: %w", err)
+		}
+		if int64(buf.Len()) <= c.cfg.MaxBodyBytes {
+			return buf, nil
+		}
 	}
-	limit := c.cfg.MaxBodyBytes
-	if limit < math.MaxInt64 {
-		limit++ // one byte more tells "exactly at the limit" from "over it"
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, limit)); err != nil {
-		return buf, fmt.Errorf("read response body: %w", err)
-	}
-	if int64(buf.Len()) > c.cfg.MaxBodyBytes {
-		return buf, tooLarge
-	}
-	return buf, nil
+	return buf, &Error{Kind: KindTooLarge, Limit: c.cfg.MaxBodyBytes}
 }
 
 // upstreamError builds the *Error for a non-2xx answer; a body that cannot

@@ -15,21 +15,22 @@ func resellerToProto(r *rest.Reseller, unknown func(field, name string)) *pb.Res
 	if r == nil {
 		return &pb.Reseller{}
 	}
+	s := make(strs, 0, 15) // the 15 strings below, in one allocation
 	out := &pb.Reseller{
 		Id:                 deref(r.ID),
-		CompanyName:        clonePtr(r.CompanyName),
-		Country:            clonePtr(r.Country),
-		AddressLine1:       clonePtr(r.AddressLine1),
-		AddressLine2:       clonePtr(r.AddressLine2),
-		City:               clonePtr(r.City),
-		State:              clonePtr(r.State),
-		ZipCode:            clonePtr(r.ZipCode),
-		FirstName:          clonePtr(r.FirstName),
-		LastName:           clonePtr(r.LastName),
-		Email:              clonePtr(r.Email),
-		Phone:              clonePtr(r.Phone),
-		InternalIdentifier: clonePtr(r.InternalIdentifier),
-		TaxId:              clonePtr(r.TaxID),
+		CompanyName:        s.clone(r.CompanyName),
+		Country:            s.clone(r.Country),
+		AddressLine1:       s.clone(r.AddressLine1),
+		AddressLine2:       s.clone(r.AddressLine2),
+		City:               s.clone(r.City),
+		State:              s.clone(r.State),
+		ZipCode:            s.clone(r.ZipCode),
+		FirstName:          s.clone(r.FirstName),
+		LastName:           s.clone(r.LastName),
+		Email:              s.clone(r.Email),
+		Phone:              s.clone(r.Phone),
+		InternalIdentifier: s.clone(r.InternalIdentifier),
+		TaxId:              s.clone(r.TaxID),
 	}
 	if len(r.ProviderResellers) > 0 {
 		out.ProviderResellers = make([]*pb.ProviderReseller, len(r.ProviderResellers))
@@ -38,9 +39,9 @@ func resellerToProto(r *rest.Reseller, unknown func(field, name string)) *pb.Res
 		}
 	}
 	if d := r.CustomDomain; d != nil {
-		out.CustomDomain = &pb.CustomDomain{CustomDomain: clonePtr(d.CustomDomain)}
+		out.CustomDomain = &pb.CustomDomain{CustomDomain: s.clone(d.CustomDomain)}
 		if d.Status != nil {
-			out.CustomDomain.Status = clonePtr(d.Status.Name)
+			out.CustomDomain.Status = s.clone(d.Status.Name)
 		}
 	}
 	return out
@@ -49,11 +50,12 @@ func resellerToProto(r *rest.Reseller, unknown func(field, name string)) *pb.Res
 // providerResellerToProto maps one provider reseller, with the Tier 2 data
 // parsed out of its resellerProviderData string when it holds a JSON object.
 func providerResellerToProto(p *rest.ProviderReseller, unknown func(field, name string)) *pb.ProviderReseller {
+	s := make(strs, 0, 3)
 	out := &pb.ProviderReseller{
 		ProviderInstanceId:   deref(p.ProviderInstanceID),
 		PriceMargin:          priceMarginToProto(p.PriceMargin, unknown),
-		ProviderResellerId:   clonePtr(p.ProviderResellerID),
-		ResellerProviderData: clonePtr(p.ResellerProviderData),
+		ProviderResellerId:   s.clone(p.ProviderResellerID),
+		ResellerProviderData: s.clone(p.ResellerProviderData),
 		Status:               enumToProto(p.Status, resellerStatuses, "status", unknown),
 	}
 	if len(p.OfferTypeMargins) > 0 {
@@ -63,7 +65,7 @@ func providerResellerToProto(p *rest.ProviderReseller, unknown func(field, name 
 		}
 	}
 	if d := p.ProviderData; d != nil {
-		out.ProviderData = &pb.ProviderData{IndirectResellerId: clonePtr(d.IndirectResellerID), SecondaryMpnIds: slices.Clone(d.SecondaryMpnIDs)}
+		out.ProviderData = &pb.ProviderData{IndirectResellerId: s.clone(d.IndirectResellerID), SecondaryMpnIds: slices.Clone(d.SecondaryMpnIDs)}
 	}
 	return out
 }
@@ -73,7 +75,15 @@ func priceMarginToProto(m *rest.PriceMargin, unknown func(field, name string)) *
 	if m == nil {
 		return nil
 	}
-	return &pb.PriceMargin{MarginRule: enumToProto(m.MarginRule, marginRules, "marginRule", unknown), Value: clonePtr(m.Value)}
+	out := new(struct { // the message and its value in one allocation
+		pb.PriceMargin
+		value float64
+	})
+	out.MarginRule = enumToProto(m.MarginRule, marginRules, "marginRule", unknown)
+	if m.Value != nil {
+		out.value, out.Value = *m.Value, &out.value
+	}
+	return &out.PriceMargin
 }
 
 // marginRules and resellerStatuses are the upstream's enum names, lower
@@ -99,7 +109,16 @@ func enumToProto[E ~int32](e *rest.EnumName, values map[string]E, field string, 
 		return 0
 	}
 	name := strings.TrimSpace(*e.Name)
-	v, ok := values[strings.ToLower(name)]
+	key := []byte(name) // short names stay on the stack: ToLower would allocate
+	for i, c := range key {
+		if 'A' <= c && c <= 'Z' {
+			key[i] = c + 'a' - 'A'
+		}
+	}
+	v, ok := values[string(key)]
+	if !ok { // what ToLower lowers beyond ASCII (the Kelvin sign)
+		v, ok = values[strings.ToLower(name)]
+	}
 	if !ok && name != "" && unknown != nil {
 		unknown(field, name)
 	}
@@ -113,12 +132,15 @@ func deref(s *string) string {
 	return *s
 }
 
-// clonePtr returns a pointer to a copy of *p, nil for nil: a message never
-// shares memory with the upstream result, which coalesced callers share.
-func clonePtr[T any](p *T) *T {
+// strs hands out pointers to copies of strings, nil for nil, from one
+// allocation while its capacity lasts: a message never shares memory with
+// the upstream result, which coalesced callers share.
+type strs []string
+
+func (s *strs) clone(p *string) *string {
 	if p == nil {
 		return nil
 	}
-	v := *p
-	return &v
+	*s = append(*s, *p)
+	return &(*s)[len(*s)-1]
 }

@@ -49,9 +49,9 @@ func (c *call) warn(ctx context.Context, l *slog.Logger, msg, key, value string,
 func begin(ctx context.Context, op string, cfg config, req proto.Message) (context.Context, *call, error) {
 	ctx, cid := correlation.Ensure(ctx)
 	c := &call{op: op, correlationID: cid.Value, info: rest.CallInfo{CorrelationID: cid.Value, Caller: CallerIdentity(ctx)}}
-	md, _ := metadata.FromIncomingContext(ctx)
+	md := func(key string) []string { return metadata.ValueFromIncomingContext(ctx, key) } // no copy of the rest
 
-	auth, reason, problem := bearer(md.Get(apierr.MDAuthorization))
+	auth, reason, problem := bearer(md(apierr.MDAuthorization))
 	if problem != "" {
 		return ctx, c, localStatus(c, codes.Unauthenticated, reason, problem)
 	}
@@ -59,7 +59,7 @@ func begin(ctx context.Context, op string, cfg config, req proto.Message) (conte
 	c.info.Traceparent, c.info.Tracestate = traceContext(md)
 
 	var v violations
-	c.info.Tenant = v.tenant(md.Get(apierr.MDTenant), cfg.defaultTenant)
+	c.info.Tenant = v.tenant(md(apierr.MDTenant), cfg.defaultTenant)
 	if cid.Rejected != "" {
 		v.add(apierr.MDCorrelationID, "must be a UUID (8-4-4-4-12 hexadecimal digits), sent once")
 	}
@@ -75,13 +75,13 @@ func begin(ctx context.Context, op string, cfg config, req proto.Message) (conte
 // traceContext returns the caller's W3C trace context to forward, as
 // OpenTelemetry's propagator reads it: empty when absent, repeated or
 // malformed. Without one traceparent there is nothing to parse.
-func traceContext(md metadata.MD) (traceparent, tracestate string) {
-	if len(md[apierr.MDTraceparent]) != 1 {
+func traceContext(md func(key string) []string) (traceparent, tracestate string) {
+	if len(md(apierr.MDTraceparent)) != 1 {
 		return "", ""
 	}
 	in, out := propagation.MapCarrier{}, propagation.MapCarrier{}
 	for _, k := range [...]string{apierr.MDTraceparent, apierr.MDTracestate} {
-		if v := md.Get(k); len(v) == 1 {
+		if v := md(k); len(v) == 1 {
 			in[k] = v[0]
 		}
 	}
