@@ -89,9 +89,7 @@ func newGateway(hs *health.Server) (*gateway, error) {
 		runtime.WithErrorHandler(g.handleError),
 		runtime.WithRoutingErrorHandler(g.handleRoutingError),
 		runtime.WithMiddlewares(g.checkRequest),
-		// Answers are marshalled whole before they are written: declare
-		// their length rather than chunk those over net/http's 2 KB buffer.
-		runtime.WithWriteContentLength(),
+		runtime.WithWriteContentLength(), // not chunked past net/http's 2 KB buffer
 		// A POST with a form body must not reach a GET route (its body would
 		// become query parameters), and no header may change the method.
 		runtime.WithDisablePathLengthFallback(),

@@ -109,20 +109,15 @@ func enumToProto[E ~int32](e *rest.EnumName, values map[string]E, field string, 
 		return 0
 	}
 	name := strings.TrimSpace(*e.Name)
-	key := []byte(name) // short names stay on the stack: ToLower would allocate
-	for i, c := range key {
-		if 'A' <= c && c <= 'Z' {
-			key[i] = c + 'a' - 'A'
+	for k, v := range values { // no allocation, unlike strings.ToLower
+		if strings.EqualFold(k, name) {
+			return v
 		}
 	}
-	v, ok := values[string(key)]
-	if !ok { // what ToLower lowers beyond ASCII (the Kelvin sign)
-		v, ok = values[strings.ToLower(name)]
-	}
-	if !ok && name != "" && unknown != nil {
+	if name != "" && unknown != nil {
 		unknown(field, name)
 	}
-	return v
+	return 0
 }
 
 func deref(s *string) string {
