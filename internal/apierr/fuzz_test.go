@@ -59,7 +59,7 @@ func FuzzRedactorEncoded(f *testing.F) {
 		}
 		r := NewRedactor("Bearer " + token)
 		got := r.String(prefix + enc + suffix)
-		if strings.Contains(got, enc) || leaks(r, got) {
+		if strings.Contains(strings.ReplaceAll(got, Redacted, "\x00"), enc) || leaks(r, got) { // a token may be "REDACTED"
 			t.Fatalf("%s of %q between %q and %q: String gives %q: the token survives", e.name, token, prefix, suffix, got)
 		}
 	})
