@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
+
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
@@ -75,15 +77,11 @@ func priceMarginToProto(m *rest.PriceMargin, unknown func(field, name string)) *
 	if m == nil {
 		return nil
 	}
-	out := new(struct { // the message and its value in one allocation
-		pb.PriceMargin
-		value float64
-	})
-	out.MarginRule = enumToProto(m.MarginRule, marginRules, "marginRule", unknown)
+	out := &pb.PriceMargin{MarginRule: enumToProto(m.MarginRule, marginRules, "marginRule", unknown)}
 	if m.Value != nil {
-		out.value, out.Value = *m.Value, &out.value
+		out.Value = proto.Float64(*m.Value)
 	}
-	return &out.PriceMargin
+	return out
 }
 
 // marginRules and resellerStatuses are the upstream's enum names, lower
