@@ -260,8 +260,9 @@ openapi-validate: ## Lint /openapi.json (2.0) and /openapi.v3.json (3.0) with sw
 	timeout 120 browser/node_modules/.bin/spectral lint --ruleset internal/gateway/openapi.spectral.yaml --fail-severity error $(OPENAPI_DOCS)
 
 # Performance (docs/performance.md): `make bench` builds the facade as `make build`
-# and the Dockerfile do (static, stripped), the standalone sandbox and the harness, then runs the interleaved load phases against them
-# (cmd/bench; about 4 minutes) and writes bench/results.md. BENCH_FLAGS passes
+# and the Dockerfile do (static, stripped), the standalone sandbox and the harness,
+# then runs the interleaved load phases against them (cmd/bench; about 4 minutes)
+# and writes bench/results.md. BENCH_FLAGS passes
 # harness flags, e.g. BENCH_FLAGS='-phases facade-grpc/32 -duration 20s'.
 BENCH_BIN := $(CURDIR)/build/bench
 BENCH_FLAGS ?=
