@@ -81,7 +81,7 @@ generate: tools client-tools googleapis ## Regenerate gen/ (Go, gRPC, gateway, O
 	buf generate
 	buf generate --template internal/gateway/openapi.buf.gen.yaml
 	cd tools && $(GO) run ./openapiv3 ../internal/gateway/openapi.swagger.json ../internal/gateway/openapi.v3.json
-	buf build proto -o internal/descriptor/cloudcockpit.binpb
+	buf build proto --exclude-imports -o internal/descriptor/cloudcockpit.binpb
 	rm -rf clients/ts/src/gen clients/ts/dist && find clients/python/src -name '*_pb2*.py*' -delete
 	buf generate --template clients/buf.gen.yaml
 	clients/ts/node_modules/.bin/tsc -p clients/ts
