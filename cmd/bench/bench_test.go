@@ -189,3 +189,34 @@ func TestJudge(t *testing.T) {
 		t.Error("missed() = false with a FAIL")
 	}
 }
+
+// TestEfficiencyByRound: the efficiency verdict notes each round's figure,
+// from the phases of that round, and their median.
+func TestEfficiencyByRound(t *testing.T) {
+	rounds := func(kind string, rps ...float64) *phaseResult {
+		p := phaseWith(kind, 32, rps[0], time.Millisecond)
+		for _, x := range rps[1:] {
+			p.rounds = append(p.rounds, phaseWith(kind, 32, x, time.Millisecond).rounds[0])
+		}
+		return p
+	}
+	results := []*phaseResult{
+		rounds(kindDirect, 3000, 3000, 6000),
+		rounds(kindFloor, 6000, 6000, 6000),
+		rounds(kindGRPC, 1600, 1000, 1800), // limits 2000, 2000, 3000
+	}
+	r := newReport(config{callers: []int{32}}, machine{}, results, nil, memoryResult{}, nil)
+	v := r.verdicts[0]
+	if want := "rounds 0.800 · 0.500 · 0.600; median 0.600"; v.note != want {
+		t.Errorf("note %q, want %q", v.note, want)
+	}
+	if want := "0.611 (1467 of 2400 rps)"; v.value != want { // the rounds summed: 1,467 calls a second, direct 4,000 and floor 6,000
+		t.Errorf("value %q, want %q", v.value, want)
+	}
+	one := newReport(config{callers: []int{32}}, machine{}, []*phaseResult{
+		phaseWith(kindDirect, 32, 3000, time.Millisecond), phaseWith(kindFloor, 32, 6000, time.Millisecond), phaseWith(kindGRPC, 32, 1600, time.Millisecond),
+	}, nil, memoryResult{}, nil)
+	if n := one.verdicts[0].note; n != "" {
+		t.Errorf("one round: note %q, want none", n)
+	}
+}

@@ -216,9 +216,43 @@ func (r *report) judgeEfficiency(n int, direct, facade string) verdict {
 	if !ok {
 		return notRun(target, limit)
 	}
-	ideal := 1 / (1/s[0].load.rps() + 1/s[1].load.rps())
-	e := s[2].load.rps() / ideal
-	return verdict{target, fmt.Sprintf("%.3f (%.0f of %.0f rps)", e, s[2].load.rps(), ideal), limit, passFail(e >= minEfficiency), ""}
+	e := efficiency(s[0], s[1], s[2])
+	ideal := s[2].load.rps() / e
+	return verdict{target, fmt.Sprintf("%.3f (%.0f of %.0f rps)", e, s[2].load.rps(), ideal), limit, passFail(e >= minEfficiency), r.efficiencyByRound(phaseName(direct, n), phaseName(kindFloor, n), phaseName(facade, n))}
+}
+
+// efficiency is the facade's calls per second over the two-round-trip limit
+// that the direct and grpc-floor phases set.
+func efficiency(direct, floor, facade roundResult) float64 {
+	return facade.load.rps() * (1/direct.load.rps() + 1/floor.load.rps())
+}
+
+// efficiencyByRound notes the efficiency of each round, whose direct,
+// grpc-floor and facade phases ran side by side, and their median: a single
+// run's figure moves by 5 to 10 % (docs/performance.md), and the rounds show
+// how much.
+func (r *report) efficiencyByRound(phases ...string) string {
+	rounds := make([][]roundResult, len(phases))
+	for i, name := range phases {
+		kind, n, _ := strings.Cut(name, "/")
+		callers, _ := strconv.Atoi(n)
+		for _, res := range r.results {
+			if res.phase.kind == kind && res.phase.callers == callers {
+				rounds[i] = res.rounds
+			}
+		}
+	}
+	k := min(len(rounds[0]), len(rounds[1]), len(rounds[2]))
+	if k < 2 {
+		return ""
+	}
+	vals, parts := make([]float64, k), make([]string, k)
+	for i := range k {
+		vals[i] = efficiency(rounds[0][i], rounds[1][i], rounds[2][i])
+		parts[i] = fmt.Sprintf("%.3f", vals[i])
+	}
+	slices.Sort(vals)
+	return fmt.Sprintf("rounds %s; median %.3f", strings.Join(parts, " · "), (vals[(k-1)/2]+vals[k/2])/2)
 }
 
 func (r *report) judgeLatency(n int) verdict {
