@@ -153,16 +153,6 @@ func newReport(cfg config, m machine, results []*phaseResult, check *phaseResult
 	return r
 }
 
-// find returns the summed rounds of a phase, or false when it did not run.
-func (r *report) find(kind string, callers int) (roundResult, bool) {
-	for _, res := range r.results {
-		if res.phase.kind == kind && res.phase.callers == callers && len(res.rounds) > 0 {
-			return res.sum(), true
-		}
-	}
-	return roundResult{}, false
-}
-
 // judge checks every target that the phases run allow.
 func (r *report) judge() []verdict {
 	hi, lo := slices.Max(r.cfg.callers), slices.Min(r.cfg.callers)
@@ -179,17 +169,35 @@ func (r *report) judge() []verdict {
 	}
 }
 
-// need returns the summed rounds of phases, or false when one did not run.
-func (r *report) need(phases ...string) ([]roundResult, bool) {
-	out := make([]roundResult, len(phases))
-	for i, name := range phases {
+// phases returns the named phases ("kind/callers"), or false when one did
+// not run.
+func (r *report) phases(names ...string) ([]*phaseResult, bool) {
+	out := make([]*phaseResult, len(names))
+	for i, name := range names {
 		kind, n, _ := strings.Cut(name, "/")
 		callers, _ := strconv.Atoi(n)
-		s, ok := r.find(kind, callers)
-		if !ok {
+		for _, res := range r.results {
+			if res.phase.kind == kind && res.phase.callers == callers && len(res.rounds) > 0 {
+				out[i] = res
+				break
+			}
+		}
+		if out[i] == nil {
 			return nil, false
 		}
-		out[i] = s
+	}
+	return out, true
+}
+
+// need returns the summed rounds of phases, or false when one did not run.
+func (r *report) need(names ...string) ([]roundResult, bool) {
+	ps, ok := r.phases(names...)
+	if !ok {
+		return nil, false
+	}
+	out := make([]roundResult, len(ps))
+	for i, p := range ps {
+		out[i] = p.sum()
 	}
 	return out, true
 }
@@ -212,43 +220,34 @@ func notRun(target, limit string) verdict {
 func (r *report) judgeEfficiency(n int, direct, facade string) verdict {
 	target := fmt.Sprintf("throughput efficiency, %d callers: %s / (1/(1/%s + 1/grpc-floor))", n, facade, direct)
 	limit := fmt.Sprintf("≥ %.2f", minEfficiency)
-	s, ok := r.need(phaseName(direct, n), phaseName(kindFloor, n), phaseName(facade, n))
+	ps, ok := r.phases(phaseName(direct, n), phaseName(kindFloor, n), phaseName(facade, n))
 	if !ok {
 		return notRun(target, limit)
 	}
-	e := efficiency(s[0], s[1], s[2])
-	ideal := s[2].load.rps() / e
-	return verdict{target, fmt.Sprintf("%.3f (%.0f of %.0f rps)", e, s[2].load.rps(), ideal), limit, passFail(e >= minEfficiency), r.efficiencyByRound(phaseName(direct, n), phaseName(kindFloor, n), phaseName(facade, n))}
+	d, f, g := ps[0].sum(), ps[1].sum(), ps[2].sum()
+	ideal := twoTripLimit(d, f)
+	e := g.load.rps() / ideal
+	return verdict{target, fmt.Sprintf("%.3f (%.0f of %.0f rps)", e, g.load.rps(), ideal), limit, passFail(e >= minEfficiency), efficiencyByRound(ps[0].rounds, ps[1].rounds, ps[2].rounds)}
 }
 
-// efficiency is the facade's calls per second over the two-round-trip limit
-// that the direct and grpc-floor phases set.
-func efficiency(direct, floor, facade roundResult) float64 {
-	return facade.load.rps() * (1/direct.load.rps() + 1/floor.load.rps())
+// twoTripLimit is the calls per second of a facade that cost nothing: one
+// direct round trip and one grpc-floor round trip per call.
+func twoTripLimit(direct, floor roundResult) float64 {
+	return 1 / (1/direct.load.rps() + 1/floor.load.rps())
 }
 
 // efficiencyByRound notes the efficiency of each round, whose direct,
 // grpc-floor and facade phases ran side by side, and their median: a single
 // run's figure moves by 5 to 10 % (docs/performance.md), and the rounds show
 // how much.
-func (r *report) efficiencyByRound(phases ...string) string {
-	rounds := make([][]roundResult, len(phases))
-	for i, name := range phases {
-		kind, n, _ := strings.Cut(name, "/")
-		callers, _ := strconv.Atoi(n)
-		for _, res := range r.results {
-			if res.phase.kind == kind && res.phase.callers == callers {
-				rounds[i] = res.rounds
-			}
-		}
-	}
-	k := min(len(rounds[0]), len(rounds[1]), len(rounds[2]))
+func efficiencyByRound(direct, floor, facade []roundResult) string {
+	k := min(len(direct), len(floor), len(facade))
 	if k < 2 {
 		return ""
 	}
 	vals, parts := make([]float64, k), make([]string, k)
 	for i := range k {
-		vals[i] = efficiency(rounds[0][i], rounds[1][i], rounds[2][i])
+		vals[i] = facade[i].load.rps() / twoTripLimit(direct[i], floor[i])
 		parts[i] = fmt.Sprintf("%.3f", vals[i])
 	}
 	slices.Sort(vals)
