@@ -270,7 +270,7 @@ BENCHTIME ?= 1s
 BENCH_PKGS ?= ./internal/...
 
 .PHONY: bench
-bench: ## Load benchmark: direct, grpc-floor, facade-grpc, facade-rest, facade-coalesced phases; targets PASS/FAIL; writes bench/results.md (~4 min).
+bench: ## Load benchmark: direct, grpc-floor, facade-grpc, ceiling-grpc, facade-rest, facade-coalesced phases; targets PASS/FAIL; writes bench/results.md (~4 min).
 	@mkdir -p $(BENCH_BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="$(LDFLAGS)" -o $(BENCH_BIN)/server ./cmd/server
 	$(GO) build -o $(BENCH_BIN)/ ./cmd/sandbox ./cmd/bench

@@ -5,11 +5,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 )
 
 func TestMain(m *testing.M) {
@@ -219,4 +224,61 @@ func TestEfficiencyByRound(t *testing.T) {
 	if n := one.verdicts[0].note; n != "" {
 		t.Errorf("one round: note %q, want none", n)
 	}
+}
+
+// TestCeilingNotes: with ceiling-grpc phases, the efficiency and latency
+// verdicts of facade-grpc note the ceiling's figures beside their own.
+func TestCeilingNotes(t *testing.T) {
+	results := []*phaseResult{
+		phaseWith(kindDirect, 1, 100, 200*time.Microsecond),
+		phaseWith(kindFloor, 1, 100, 100*time.Microsecond),
+		phaseWith(kindGRPC, 1, 100, 500*time.Microsecond),
+		phaseWith(kindCeiling, 1, 100, 420*time.Microsecond),
+		phaseWith(kindDirect, 32, 3000, time.Millisecond),
+		phaseWith(kindFloor, 32, 6000, time.Millisecond),
+		phaseWith(kindGRPC, 32, 1000, time.Millisecond),    // limit 2000: 0.500
+		phaseWith(kindCeiling, 32, 1250, time.Millisecond), // 0.625, facade 0.800 of it
+	}
+	r := newReport(config{callers: []int{1, 32}}, machine{}, results, nil, memoryResult{}, nil)
+	want := map[string]string{
+		"throughput efficiency, 32 callers: facade-grpc /": "ceiling-grpc 0.625, so facade-grpc / ceiling-grpc 0.800",
+		"latency overhead, 1 caller(s)":                    "ceiling-grpc: 120.0 µs",
+	}
+	for prefix, note := range want {
+		i := slices.IndexFunc(r.verdicts, func(v verdict) bool { return strings.HasPrefix(v.target, prefix) })
+		if i < 0 || r.verdicts[i].note != note {
+			t.Errorf("%s: verdicts %+v, want the note %q", prefix, r.verdicts, note)
+		}
+	}
+}
+
+// TestCeilingUpstream: the ceiling's upstream sends the call's headers,
+// decodes a 200 answer, and fails on any other.
+func TestCeilingUpstream(t *testing.T) {
+	var got http.Header
+	sb := sandbox.New()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		sb.ServeHTTP(w, r)
+	}))
+	defer up.Close()
+	u := ceilingUpstream{base: up.URL, client: up.Client()}
+	ci := rest.CallInfo{Tenant: tenant, Authorization: "Bearer " + sharedToken, CorrelationID: "corr-1"}
+	r, err := u.GetReseller(t.Context(), ci, sandbox.ContosoResellerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ID == nil || *r.ID != sandbox.ContosoResellerID || len(r.ProviderResellers) == 0 {
+		t.Errorf("decoded %+v, want the sandbox's Contoso reseller", r)
+	}
+	for name, want := range map[string]string{apierr.HeaderTenant: ci.Tenant, apierr.HeaderAuthorization: ci.Authorization, apierr.HeaderCorrelationID: ci.CorrelationID} {
+		if v := got.Values(name); len(v) != 1 || v[0] != want {
+			t.Errorf("%s sent as %q, want [%q]", name, v, want)
+		}
+	}
+	ci.Authorization = ""
+	if _, err := u.GetReseller(t.Context(), ci, sandbox.ContosoResellerID); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("without a token: %v, want the upstream's 401", err)
+	}
+	up.CloseClientConnections()
 }

@@ -37,12 +37,18 @@ func runFloor(ctx context.Context, addr, portFile, resellerID string) error {
 	if err != nil {
 		return fmt.Errorf("build the fixed reseller: %w", err)
 	}
+	gs := grpc.NewServer()
+	pb.RegisterResellerServiceServer(gs, &floorServer{resp: resp})
+	return serveGRPC(ctx, gs, addr, portFile)
+}
+
+// serveGRPC serves gs on addr until ctx ends, writing the address it listens
+// on to portFile.
+func serveGRPC(ctx context.Context, gs *grpc.Server, addr, portFile string) error {
 	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return err
 	}
-	gs := grpc.NewServer()
-	pb.RegisterResellerServiceServer(gs, &floorServer{resp: resp})
 	errc := make(chan error, 1)
 	go func() { errc <- gs.Serve(l) }()
 	if portFile != "" {

@@ -34,6 +34,8 @@ const (
 	kindGRPCTLS   = "facade-grpc-tls"
 	// kindCompare is facade-grpc on the -compare-bin binary.
 	kindCompare = "compare-grpc"
+	// kindCeiling is GetReseller on the harness's -ceiling-server.
+	kindCeiling = "ceiling-grpc"
 )
 
 // phase is one kind of load at one number of callers.
@@ -212,6 +214,21 @@ func (h *harness) startExtras(ctx context.Context, flags []string, maxCallers in
 	}
 	if h.cfg.compareBin != "" {
 		if err := start(kindCompare, h.cfg.compareBin, h.sandboxURL, nil, nil); err != nil {
+			return err
+		}
+	}
+	if h.selectedKind(kindCeiling) {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		p, addr, err := h.startWithPortFile(ctx, kindCeiling, self, "-ceiling-server", "-addr", "127.0.0.1:0", "-upstream", h.sandboxURL)
+		if err != nil {
+			return err
+		}
+		conn, err := dialGRPC(addr)
+		h.extras[kindCeiling] = &extraFacade{p: p, conn: conn}
+		if err != nil {
 			return err
 		}
 	}
@@ -417,7 +434,7 @@ func (h *harness) phases() []*phase {
 		add(kindDirect, n, nil, direct)
 		add(kindFloor, n, nil, floor)
 		add(kindGRPC, n, h.facade, facade)
-		for _, kind := range []string{kindCompare, kindGRPCTLS} {
+		for _, kind := range []string{kindCompare, kindCeiling, kindGRPCTLS} {
 			if x := h.extras[kind]; x != nil {
 				add(kind, n, x.p, func(n int) callFunc { return newGRPCTarget(x.conn, h.cfg.resellerID, n, false).call })
 			}

@@ -18,7 +18,12 @@
 //     against a second sandbox serving HTTPS with a certificate of a
 //     throw-away CA the facade trusts (-upstream-ca), over HTTP/1.1;
 //   - compare-grpc, with -compare-bin: facade-grpc on another build, for A/B
-//     comparisons whose rounds interleave with facade-grpc's.
+//     comparisons whose rounds interleave with facade-grpc's;
+//   - ceiling-grpc: the facade's service (validation, mapping) over a bare
+//     GET on the facade's transport, without its interceptors, request
+//     slots, breaker, retries or coalescing (see runCeiling): what the
+//     facade's libraries and contract allow, so that facade-grpc over
+//     ceiling-grpc is the share its own per-call work leaves.
 //
 // -trace writes a runtime/trace of the facade during a facade-grpc phase at
 // one caller, which tools/tracecall turns into the timeline of one call.
@@ -26,7 +31,8 @@
 // facade's peak RSS and CPU per call, checks the targets of the performance
 // issue, and writes the same tables with a description of the machine to
 // -out. `make bench` builds the binaries and runs it; `bench -h` lists the
-// flags. In -floor-server mode it is the grpc-floor server itself.
+// flags. In -floor-server and -ceiling-server modes it is the grpc-floor
+// or the ceiling-grpc server itself.
 package main
 
 import (
@@ -73,10 +79,10 @@ type config struct {
 	trace  string
 	strict bool
 
-	// -floor-server mode
-	floor    bool
-	addr     string
-	portFile string
+	// -floor-server and -ceiling-server modes
+	floor, ceiling bool
+	addr, portFile string
+	upstream       string
 }
 
 // exitTargetsMissed is the exit status of a -strict run that missed a target.
@@ -92,9 +98,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
-	if cfg.floor {
+	switch {
+	case cfg.floor:
 		err = runFloor(ctx, cfg.addr, cfg.portFile, cfg.resellerID)
-	} else {
+	case cfg.ceiling:
+		err = runCeiling(ctx, cfg.addr, cfg.portFile, cfg.upstream)
+	default:
 		var missed bool
 		missed, err = run(ctx, cfg, os.Stdout)
 		if err == nil && missed && cfg.strict {
@@ -124,7 +133,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.rounds, "rounds", 3, "interleaved rounds of every phase (-quick: 2)")
 	fs.DurationVar(&cfg.duration, "duration", 4*time.Second, "measured `time` of each phase in each round (-quick: 600ms)")
 	fs.DurationVar(&cfg.warmup, "warmup", 500*time.Millisecond, "unmeasured warm-up before each phase (-quick: 200ms)")
-	callers := fs.String("callers", "1,32", "comma-separated concurrent callers of the direct, grpc-floor, facade-grpc and facade-rest phases")
+	callers := fs.String("callers", "1,32", "comma-separated concurrent callers of the direct, grpc-floor, facade-grpc, ceiling-grpc and facade-rest phases")
 	fs.IntVar(&cfg.memCallers, "mem-callers", 256, "callers of the memory phases (facade-grpc and facade-rest); 0 skips them")
 	fs.IntVar(&cfg.coalesceCallers, "coalesce-callers", 64, "callers of the facade-coalesced phase (and of its grpc-floor reference); 0 skips it")
 	fs.DurationVar(&cfg.coalesceLatency, "coalesce-latency", 2*time.Millisecond, "latency the counting proxy adds to each upstream request of the coalescing facade")
@@ -135,8 +144,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.trace, "trace", "", "write a runtime/trace of the facade during the first facade-grpc phase at 1 caller (its first second) to this `file`, for `go tool trace` (serves the facade's profiles at a free loopback port unless -debug-addr is given)")
 	fs.BoolVar(&cfg.strict, "strict", false, "exit with status 3 when a target is missed")
 	fs.BoolVar(&cfg.floor, "floor-server", false, "serve the grpc-floor instead of benchmarking (used by the harness itself)")
-	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:0", "-floor-server: listen `address`")
-	fs.StringVar(&cfg.portFile, "port-file", "", "-floor-server: `file` to write the listening address to")
+	fs.BoolVar(&cfg.ceiling, "ceiling-server", false, "serve the ceiling-grpc phase's server instead of benchmarking (used by the harness itself)")
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:0", "-floor-server, -ceiling-server: listen `address`")
+	fs.StringVar(&cfg.portFile, "port-file", "", "-floor-server, -ceiling-server: `file` to write the listening address to")
+	fs.StringVar(&cfg.upstream, "upstream", "", "-ceiling-server: the upstream's base `URL`")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: bench [flags]\n\nBenchmarks cloudcockpit-facade against the direct upstream and a bare gRPC server.\n\nFlags:")
 		fs.PrintDefaults()

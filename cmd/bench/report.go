@@ -227,7 +227,11 @@ func (r *report) judgeEfficiency(n int, direct, facade string) verdict {
 	d, f, g := ps[0].sum(), ps[1].sum(), ps[2].sum()
 	ideal := twoTripLimit(d, f)
 	e := g.load.rps() / ideal
-	return verdict{target, fmt.Sprintf("%.3f (%.0f of %.0f rps)", e, g.load.rps(), ideal), limit, passFail(e >= minEfficiency), efficiencyByRound(ps[0].rounds, ps[1].rounds, ps[2].rounds)}
+	note := efficiencyByRound(ps[0].rounds, ps[1].rounds, ps[2].rounds)
+	if c, ok := r.need(phaseName(kindCeiling, n)); ok && facade == kindGRPC {
+		note = strings.TrimPrefix(fmt.Sprintf("%s; ceiling-grpc %.3f, so facade-grpc / ceiling-grpc %.3f", note, c[0].load.rps()/ideal, g.load.rps()/c[0].load.rps()), "; ")
+	}
+	return verdict{target, fmt.Sprintf("%.3f (%.0f of %.0f rps)", e, g.load.rps(), ideal), limit, passFail(e >= minEfficiency), note}
 }
 
 // twoTripLimit is the calls per second of a facade that cost nothing: one
@@ -262,8 +266,11 @@ func (r *report) judgeLatency(n int) verdict {
 		return notRun(target, limit)
 	}
 	d, f, g := s[0].load.hist.quantile(0.5), s[1].load.hist.quantile(0.5), s[2].load.hist.quantile(0.5)
-	o := g - d - f
-	return verdict{target, fmt.Sprintf("%s µs (%s − %s − %s)", us(o), us(g), us(d), us(f)), limit, passFail(o <= maxLatencyOverhead), ""}
+	o, note := g-d-f, ""
+	if c, ok := r.need(phaseName(kindCeiling, n)); ok {
+		note = fmt.Sprintf("ceiling-grpc: %s µs", us(c[0].load.hist.quantile(0.5)-d-f))
+	}
+	return verdict{target, fmt.Sprintf("%s µs (%s − %s − %s)", us(o), us(g), us(d), us(f)), limit, passFail(o <= maxLatencyOverhead), note}
 }
 
 func (r *report) judgeREST(n int) verdict {
@@ -482,8 +489,12 @@ the facade binary (cmd/server) in its default configuration with
 
 - direct: HTTP GET of the reseller from the sandbox, body read fully, over
   keep-alive connections (one per caller).
-- grpc-floor and facade-grpc: GetReseller over one gRPC connection shared by
-  all callers.
+- grpc-floor, facade-grpc and ceiling-grpc: GetReseller over one gRPC
+  connection shared by all callers.
+- ceiling-grpc: cmd/bench -ceiling-server, the facade's service (validation,
+  mapping) over one bare GET per call on the facade's HTTP transport, without
+  the facade's interceptors, request slots, breaker, retries or coalescing:
+  what the libraries and the contract allow. Its CPU is in the facade column.
 - facade-grpc and facade-rest: every caller sends its own token
   (sandbox-token-<n>); coalescing never shares an answer across credentials,
   so each call is one upstream request (the credentials check above verifies

@@ -32,10 +32,10 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/tlsconfig"
 )
 
-// streamWorkers is the number of goroutines that run gRPC calls (see
+// StreamWorkers is the number of goroutines that run gRPC calls (see
 // newFacade): enough for the benchmark's 32 and the default 64 upstream
 // requests in flight.
-const streamWorkers = 64
+const StreamWorkers = 64
 
 // maxHeaderListSize bounds the metadata a caller may send (bytes).
 const maxHeaderListSize = 64 << 10
@@ -232,7 +232,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 		// with a small stack and grows it by copying, several times per
 		// call, which shows in CPU profiles under load. Calls beyond the
 		// workers still get a goroutine of their own.
-		grpc.NumStreamWorkers(streamWorkers),
+		grpc.NumStreamWorkers(StreamWorkers),
 		grpc.ChainUnaryInterceptor(interceptors...),
 	}
 	sopts = append(sopts, cfg.grpcLimits()...)
