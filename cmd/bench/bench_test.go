@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -167,7 +168,8 @@ func TestJudge(t *testing.T) {
 		phaseWith(kindDirectTLS, 32, 2000, time.Millisecond),
 		phaseWith(kindGRPCTLS, 32, 1300, time.Millisecond), // ideal 1500: 0.87
 	}
-	r := newReport(cfg, machine{}, results, nil, memoryResult{facadeHWM: 30 << 20}, []uint64{30 << 20, 31 << 20})
+	results[len(results)-3].rounds[0].rssPeak = memSample{rss: 31 << 20, anon: 9 << 20, file: 22 << 20} // facade-rest/32
+	r := newReport(cfg, machine{}, results, nil, memoryResult{facadeHWM: 32 << 20, coalescerHWM: 20 << 20}, []uint64{30 << 20, 31 << 20})
 	want := map[string]string{
 		"throughput efficiency, 32 callers: facade-grpc /":     "FAIL",
 		"throughput efficiency, 32 callers: facade-grpc-tls /": "PASS",
@@ -195,11 +197,13 @@ func TestJudge(t *testing.T) {
 	if !r.missed() {
 		t.Error("missed() = false with a FAIL")
 	}
-	// The ceiling-grpc phases are noted beside facade-grpc's figures.
+	// The ceiling-grpc phases are noted beside facade-grpc's figures, and
+	// the largest memory sample's parts beside the peak.
 	notes := map[string]string{
 		"throughput efficiency, 32 callers: facade-grpc /":     "ceiling-grpc 0.900, so facade-grpc / ceiling-grpc 0.889",
 		"throughput efficiency, 32 callers: facade-grpc-tls /": "",
 		"latency overhead, 1 caller(s)":                        "ceiling-grpc: 10.0 µs",
+		"memory: facade peak RSS":                              "largest sample 31.0 MiB, in facade-rest/32: 9.0 anonymous, 22.0 file-backed (the binary); coalescing facade: 20.0 MiB",
 	}
 	for prefix, note := range notes {
 		i := slices.IndexFunc(r.verdicts, func(v verdict) bool { return strings.HasPrefix(v.target, prefix) })
@@ -269,4 +273,16 @@ func TestCeilingUpstream(t *testing.T) {
 		t.Errorf("without a token: %v, want the upstream's 401", err)
 	}
 	up.CloseClientConnections()
+}
+
+// TestProcMem reads this process's memory: its anonymous and file-backed
+// parts are both there and add up to at most the whole.
+func TestProcMem(t *testing.T) {
+	m, hwm, err := procMem(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.anon == 0 || m.file == 0 || m.anon+m.file > m.rss || hwm < m.rss {
+		t.Errorf("procMem = %+v, VmHWM %d: want both parts, adding up to at most VmRSS, itself at most VmHWM", m, hwm)
+	}
 }

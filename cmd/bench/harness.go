@@ -52,8 +52,8 @@ func (p *phase) name() string { return phaseName(p.kind, p.callers) }
 type roundResult struct {
 	load     loadResult
 	cpu      cpuUse
-	rssPeak  uint64 // the phase's facade's largest VmRSS sample during the phase
-	upstream int64  // requests through the counting proxy during the whole phase
+	rssPeak  memSample // the phase's facade's largest VmRSS sample during the phase
+	upstream int64     // requests through the counting proxy during the whole phase
 }
 
 // harness holds the processes, connections and load generator of one run.
@@ -488,7 +488,7 @@ func (h *harness) rounds(ctx context.Context, phases []*phase) []*phaseResult {
 			rr := h.runPhase(ctx, res.phase, h.cfg.warmup, h.cfg.duration)
 			res.rounds = append(res.rounds, rr)
 			if res.phase.facade == h.facade {
-				peak = max(peak, rr.rssPeak)
+				peak = max(peak, rr.rssPeak.rss)
 			}
 			fmt.Fprintf(h.out, "  %s\n", res.progressLine())
 		}
@@ -509,8 +509,8 @@ func (h *harness) runPhase(ctx context.Context, p *phase, warmup, window time.Du
 			t := time.NewTicker(20 * time.Millisecond)
 			defer t.Stop()
 			for {
-				if rss, _, err := procMem(p.facade.pid()); err == nil {
-					rr.rssPeak = max(rr.rssPeak, rss)
+				if m, _, err := procMem(p.facade.pid()); err == nil {
+					rr.rssPeak = rr.rssPeak.larger(m)
 				}
 				select {
 				case <-t.C:

@@ -201,33 +201,42 @@ func procCPU(pid int) (time.Duration, error) {
 	return time.Duration(utime+stime) * clockTick, nil
 }
 
-// procMem returns a process's resident set size now (VmRSS) and at its peak
-// (VmHWM), in bytes.
-func procMem(pid int) (rss, hwm uint64, err error) {
+// memSample is a process's resident memory at one moment, in bytes: all of
+// it (VmRSS), its anonymous part (RssAnon: heap, stacks, runtime) and its
+// file-backed part (RssFile: mostly the binary's own pages).
+type memSample struct {
+	rss, anon, file uint64
+}
+
+// larger returns the sample with the larger resident set.
+func (m memSample) larger(o memSample) memSample {
+	if o.rss > m.rss {
+		return o
+	}
+	return m
+}
+
+// procMem returns a process's resident memory now and its resident set
+// size at its peak (VmHWM), in bytes.
+func procMem(pid int) (now memSample, hwm uint64, err error) {
 	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
-		return 0, 0, err
+		return now, 0, err
 	}
 	defer func() { _ = f.Close() }()
+	fields := map[string]*uint64{"VmRSS:": &now.rss, "RssAnon:": &now.anon, "RssFile:": &now.file, "VmHWM:": &hwm}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		line := sc.Text()
-		var dst *uint64
-		switch {
-		case strings.HasPrefix(line, "VmRSS:"):
-			dst = &rss
-		case strings.HasPrefix(line, "VmHWM:"):
-			dst = &hwm
-		default:
+		f := strings.Fields(sc.Text()) // "VmRSS:", "12345", "kB"
+		if len(f) < 2 {
 			continue
 		}
-		fields := strings.Fields(line) // "VmRSS:", "12345", "kB"
-		if len(fields) >= 2 {
-			kb, _ := strconv.ParseUint(fields[1], 10, 64)
+		if dst := fields[f[0]]; dst != nil {
+			kb, _ := strconv.ParseUint(f[1], 10, 64)
 			*dst = kb << 10
 		}
 	}
-	return rss, hwm, sc.Err()
+	return now, hwm, sc.Err()
 }
 
 // machineCPU returns the busy and total CPU time of the whole machine (all

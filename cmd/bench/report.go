@@ -52,7 +52,7 @@ func (r *phaseResult) sum() roundResult {
 		s.cpu.facade += rr.cpu.facade
 		s.cpu.others += rr.cpu.others
 		s.cpu.capacity += rr.cpu.capacity
-		s.rssPeak = max(s.rssPeak, rr.rssPeak)
+		s.rssPeak = s.rssPeak.larger(rr.rssPeak)
 		s.upstream += rr.upstream
 	}
 	return s
@@ -306,8 +306,20 @@ func (r *report) judgeRSS(n int) verdict {
 	if r.mem.facadeHWM == 0 {
 		return notRun(target, limit)
 	}
-	return verdict{target, mib(r.mem.facadeHWM) + " MiB", limit, passFail(r.mem.facadeHWM <= maxRSS),
-		"coalescing facade: " + mib(r.mem.coalescerHWM) + " MiB"}
+	note := "coalescing facade: " + mib(r.mem.coalescerHWM) + " MiB"
+	var peak memSample
+	var at string
+	for _, res := range r.results {
+		if k := res.phase.kind; (k == kindGRPC || k == kindREST) && len(res.rounds) > 0 {
+			if s := res.sum().rssPeak; s.rss > peak.rss {
+				peak, at = s, res.phase.name()
+			}
+		}
+	}
+	if peak.rss > 0 {
+		note = fmt.Sprintf("largest sample %s MiB, in %s: %s anonymous, %s file-backed (the binary); %s", mib(peak.rss), at, mib(peak.anon), mib(peak.file), note)
+	}
+	return verdict{target, mib(r.mem.facadeHWM) + " MiB", limit, passFail(r.mem.facadeHWM <= maxRSS), note}
 }
 
 func (r *report) judgeGrowth() verdict {
@@ -358,7 +370,7 @@ func (r *report) phaseTable() string {
 		}
 		rss := "—"
 		if res.phase.facade != nil {
-			rss = mib(s.rssPeak)
+			rss = mib(s.rssPeak.rss)
 		}
 		rows = append(rows, []string{
 			res.phase.kind, strconv.Itoa(res.phase.callers),
@@ -505,8 +517,9 @@ the facade binary (cmd/server) in its default configuration with
   configured latency before forwarding it to the sandbox, as a real upstream
   round trip would. Upstream requests and facade calls are both counted over
   the whole phase, warm-up included.
-- Memory: the facade's VmRSS is sampled every 20 ms during its phases;
-  VmHWM is read at the end of the run.
+- Memory: the facade's VmRSS is sampled every 20 ms during its phases, with
+  its anonymous (RssAnon) and file-backed (RssFile) parts; VmHWM is read at
+  the end of the run.
 `
 
 // markdownTable renders rows (the first is the header) with padded columns.
