@@ -227,7 +227,7 @@ func (h *harness) startExtras(ctx context.Context, flags []string, maxCallers in
 			return err
 		}
 		conn, err := dialGRPC(addr)
-		h.extras[kindCeiling] = &extraFacade{p: p, conn: conn}
+		h.extras[kindCeiling] = &extraFacade{p: p, conn: conn} // before the check: close stops the process
 		if err != nil {
 			return err
 		}
