@@ -187,7 +187,7 @@ func (h *harness) start(ctx context.Context) error {
 	// (more wait to be accepted): REST callers beyond it share connections
 	// instead of waiting for one past the phase's deadline.
 	h.restHTTP.Transport.(*http.Transport).MaxConnsPerHost = server.DefaultMaxConnections
-	if err := h.startExtras(ctx, flags, maxCallers); err != nil {
+	if err := h.startExtras(ctx, self, flags, maxCallers); err != nil {
 		return err
 	}
 	h.gen = newLoadGen(maxCallers)
@@ -197,10 +197,11 @@ func (h *harness) start(ctx context.Context) error {
 	return h.smoke(ctx)
 }
 
-// startExtras starts what the selected TLS and -compare-bin phases need: a
-// throw-away CA, the sandbox serving HTTPS with a certificate it signed, a
-// client for it, and the facades.
-func (h *harness) startExtras(ctx context.Context, flags []string, maxCallers int) error {
+// startExtras starts what the selected TLS, -compare-bin and ceiling-grpc
+// phases need: a throw-away CA, the sandbox serving HTTPS with a certificate
+// it signed, a client for it, the facades, and the ceiling server (self, this
+// binary, in -ceiling-server mode).
+func (h *harness) startExtras(ctx context.Context, self string, flags []string, maxCallers int) error {
 	h.extras = map[string]*extraFacade{}
 	start := func(kind, bin, upstream string, args, env []string) error {
 		if !h.selectedKind(kind) {
@@ -218,10 +219,6 @@ func (h *harness) startExtras(ctx context.Context, flags []string, maxCallers in
 		}
 	}
 	if h.selectedKind(kindCeiling) {
-		self, err := os.Executable()
-		if err != nil {
-			return err
-		}
 		p, addr, err := h.startWithPortFile(ctx, kindCeiling, self, "-ceiling-server", "-addr", "127.0.0.1:0", "-upstream", h.sandboxURL)
 		if err != nil {
 			return err
