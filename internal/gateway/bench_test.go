@@ -52,8 +52,8 @@ var wirings = []struct {
 	{"local-with-interceptor-chain", func(b *testing.B, up service.Upstream) http.Handler {
 		// What the server ships: the services in process, through the
 		// interceptor chain (here the correlation one).
-		h, err := New(service.NewResellerServer(up), service.NewCustomerServer(up),
-			ChainUnaryInterceptors(correlation.UnaryServerInterceptor()), nil)
+		h, err := New(service.NewResellerServer(up), service.NewCustomerServer(up), nil,
+			correlation.UnaryServerInterceptor())
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -33,8 +33,7 @@ const fallbackBody = `{"code":13,"message":"failed to marshal the error","detail
 // RequestInfo, so that every error has the service's shape.
 func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	httpStatus := 0
-	var hse *runtime.HTTPStatusError
-	if errors.As(err, &hse) {
+	if hse, ok := errors.AsType[*runtime.HTTPStatusError](err); ok {
 		httpStatus, err = hse.HTTPStatus, hse.Err
 	}
 	st, ok := status.FromError(err)

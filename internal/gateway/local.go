@@ -3,33 +3,24 @@ package gateway
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
-	"net/netip"
+	"slices"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
-	"google.golang.org/grpc/peer"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 )
 
 // New returns the REST mirror: an http.Handler serving the RPC routes, which
 // call the service implementations in process (grpc-gateway's
-// RegisterXHandlerServer wiring) through interceptor, the gRPC server's own
-// chain (see ChainUnaryInterceptors and docs/rest-mirror.md; nil: none), plus
+// RegisterXHandlerServer wiring) through interceptors, the gRPC server's own
+// chain, the first outermost (see docs/rest-mirror.md; none: no chain), plus
 // OpenAPIPath, OpenAPIv3Path, HealthzPath and ReadyzPath. /readyz reports
 // hs's overall status (service ""); with a nil hs it answers like
-// /healthz. Over TLS, the handlers find the client's certificate in the gRPC
-// peer, as on the gRPC port. New fails only if the services' HTTP rules
-// cannot be read.
-func New(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServer, interceptor grpc.UnaryServerInterceptor, hs *health.Server) (http.Handler, error) {
-	chain := []grpc.UnaryServerInterceptor{rejectIgnoredQuery}
-	if interceptor != nil {
-		chain = append(chain, interceptor)
-	}
-	interceptor = ChainUnaryInterceptors(chain...)
+// /healthz. New fails only if the services' HTTP rules cannot be read.
+func New(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServer, hs *health.Server, interceptors ...grpc.UnaryServerInterceptor) (http.Handler, error) {
+	interceptor := chain(append([]grpc.UnaryServerInterceptor{rejectIgnoredQuery}, interceptors...))
 	g, err := newGateway(hs)
 	if err != nil {
 		return nil, err
@@ -42,35 +33,18 @@ func New(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServer, i
 	if err := pb.RegisterCustomerServiceHandlerServer(ctx, g.mux, l); err != nil {
 		return nil, fmt.Errorf("gateway: register CustomerService: %w", err)
 	}
-	return withPeer(g.mux), nil
+	return g.mux, nil
 }
 
-// withPeer gives the handlers the client's address and TLS state as gRPC
-// peer information, as grpc.Server.ServeHTTP does for the calls it serves,
-// so that the services find a client certificate whatever the protocol.
-func withPeer(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.TLS != nil {
-			addr, _ := netip.ParseAddrPort(r.RemoteAddr)
-			r = r.WithContext(peer.NewContext(r.Context(), &peer.Peer{
-				Addr:     net.TCPAddrFromAddrPort(addr),
-				AuthInfo: credentials.TLSInfo{State: *r.TLS, CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.PrivacyAndIntegrity}},
-			}))
-		}
-		h.ServeHTTP(w, r)
-	})
-}
-
-// ChainUnaryInterceptors composes interceptors into one, the first outermost,
-// as grpc.ChainUnaryInterceptor does for a server.
-func ChainUnaryInterceptors(interceptors ...grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+// chain composes interceptors into one, the first outermost, as
+// grpc.ChainUnaryInterceptor does for a server: a frame per interceptor.
+func chain(interceptors []grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if len(interceptors) == 0 {
-			return handler(ctx, req)
+		for _, icpt := range slices.Backward(interceptors[1:]) {
+			next := handler
+			handler = func(ctx context.Context, req any) (any, error) { return icpt(ctx, req, info, next) }
 		}
-		return interceptors[0](ctx, req, info, func(ctx context.Context, req any) (any, error) {
-			return ChainUnaryInterceptors(interceptors[1:]...)(ctx, req, info, handler)
-		})
+		return interceptors[0](ctx, req, info, handler)
 	}
 }
 

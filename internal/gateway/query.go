@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"maps"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path"
 	"slices"
@@ -16,6 +18,8 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -171,42 +175,57 @@ func (q *sentQuery) accepts(in protoreflect.MessageDescriptor, op string) string
 // body, which no route reads but the generated handlers drain (413 when its
 // declared length is over maxBodyBytes, otherwise reading stops there); it
 // refuses headers that gRPC metadata cannot carry (401 for Authorization,
-// otherwise 400 listing the headers); and it hands a query to the call (see
-// sentQuery).
+// otherwise 400 listing the headers); it hands a query to the call (see
+// sentQuery); and over TLS it gives the call the client's address and TLS
+// state as gRPC peer information, as grpc.Server.ServeHTTP does, so that the
+// services find a client certificate whatever the protocol.
 func (g *gateway) checkRequest(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, pathParams map[string]string) {
-		span := trace.SpanFromContext(r.Context()) // named by the route, never the ids; when it records
-		if pat, ok := runtime.HTTPPattern(r.Context()); ok && span.IsRecording() {
-			route := routeKey(pat.String())
-			span.SetName(r.Method + " " + cmp.Or(g.routes[route], route))
+		if r = g.admit(w, r, pathParams); r != nil {
+			next(w, r, pathParams)
 		}
-		if r.ContentLength > maxBodyBytes {
-			reject(w, r, http.StatusRequestEntityTooLarge, codes.ResourceExhausted,
-				"request body larger than "+strconv.Itoa(maxBodyBytes)+" bytes: the REST mirror takes no body", apierr.ReasonRequestTooLarge, "")
-			return
-		}
-		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-		}
-		// grpc-gateway would silently drop a header value that gRPC metadata
-		// cannot carry, turning a malformed tenant into a missing one, or an
-		// invalid correlation id into a generated one that still goes upstream.
-		badAuth, fvs := headerProblems(r.Header)
-		if badAuth { // UNAUTHENTICATED, as the service answers a malformed token
-			reject(w, r, http.StatusUnauthorized, codes.Unauthenticated,
-				"malformed credentials: `Authorization` must be `Bearer <token>` in printable ASCII", apierr.ReasonMalformedCredentials, "")
-			return
-		}
-		if len(fvs) > 0 {
-			reject(w, r, http.StatusBadRequest, codes.InvalidArgument, apierr.InvalidMessage("request", fvs), apierr.ReasonInvalidRequest, "",
-				&errdetails.BadRequest{FieldViolations: fvs})
-			return
-		}
-		if r.URL.RawQuery != "" {
-			r = r.WithContext(context.WithValue(r.Context(), sentQueryKey{}, &sentQuery{raw: r.URL.RawQuery, path: pathParams}))
-		}
-		next(w, r, pathParams)
 	}
+}
+
+// admit does checkRequest's work, apart so that its frame is off the stack
+// during the call: it returns the request to serve, or nil when it answered.
+func (g *gateway) admit(w http.ResponseWriter, r *http.Request, pathParams map[string]string) *http.Request {
+	span := trace.SpanFromContext(r.Context()) // named by the route, never the ids; when it records
+	if pat, ok := runtime.HTTPPattern(r.Context()); ok && span.IsRecording() {
+		route := routeKey(pat.String())
+		span.SetName(r.Method + " " + cmp.Or(g.routes[route], route))
+	}
+	if r.ContentLength > maxBodyBytes {
+		reject(w, r, http.StatusRequestEntityTooLarge, codes.ResourceExhausted,
+			"request body larger than "+strconv.Itoa(maxBodyBytes)+" bytes: the REST mirror takes no body", apierr.ReasonRequestTooLarge, "")
+		return nil
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	}
+	// grpc-gateway would silently drop a header value that gRPC metadata
+	// cannot carry, turning a malformed tenant into a missing one, or an
+	// invalid correlation id into a generated one that still goes upstream.
+	badAuth, fvs := headerProblems(r.Header)
+	if badAuth { // UNAUTHENTICATED, as the service answers a malformed token
+		reject(w, r, http.StatusUnauthorized, codes.Unauthenticated,
+			"malformed credentials: `Authorization` must be `Bearer <token>` in printable ASCII", apierr.ReasonMalformedCredentials, "")
+		return nil
+	}
+	if len(fvs) > 0 {
+		reject(w, r, http.StatusBadRequest, codes.InvalidArgument, apierr.InvalidMessage("request", fvs), apierr.ReasonInvalidRequest, "",
+			&errdetails.BadRequest{FieldViolations: fvs})
+		return nil
+	}
+	if r.URL.RawQuery != "" {
+		r = r.WithContext(context.WithValue(r.Context(), sentQueryKey{}, &sentQuery{raw: r.URL.RawQuery, path: pathParams}))
+	}
+	if r.TLS != nil {
+		addr, _ := netip.ParseAddrPort(r.RemoteAddr)
+		info := credentials.TLSInfo{State: *r.TLS, CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.PrivacyAndIntegrity}}
+		r = r.WithContext(peer.NewContext(r.Context(), &peer.Peer{Addr: net.TCPAddrFromAddrPort(addr), AuthInfo: info}))
+	}
+	return r
 }
 
 // quote bounds a caller-supplied name before it is echoed in an error.

@@ -59,8 +59,8 @@ func newStack(t *testing.T, upstream http.Handler) *stack {
 		s.mu.Unlock()
 		return handler(ctx, req)
 	}
-	h, err := New(service.NewResellerServer(client), service.NewCustomerServer(client),
-		ChainUnaryInterceptors(correlation.UnaryServerInterceptor(), record), s.health)
+	h, err := New(service.NewResellerServer(client), service.NewCustomerServer(client), s.health,
+		correlation.UnaryServerInterceptor(), record)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

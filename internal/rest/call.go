@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -57,7 +58,7 @@ func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, 
 		var shared bool
 		v, err, shared = g.Do(cctx, flightKey{r.url, r.info.Tenant, r.info.Authorization}, func(ctx context.Context, deadline resilience.Deadline) (T, error) {
 			r.deadline = deadline
-			return execute(ctx, c, r)
+			return execute(ctx, c, &r)
 		})
 		if shared && c.cfg.OnCoalesced != nil {
 			c.cfg.OnCoalesced(r.op)
@@ -65,7 +66,7 @@ func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, 
 	} else {
 		dl, _ := cctx.Deadline()
 		r.deadline = func() time.Time { return dl }
-		v, err = execute(cctx, c, r)
+		v, err = execute(cctx, c, &r)
 	}
 	if e := AsError(ctx, err); e != nil {
 		if e.Kind == KindDeadlineExceeded && ctx.Err() == nil {
@@ -81,7 +82,7 @@ func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, 
 // execute runs a call for its tenant: admitted by the tenant's circuit
 // breaker, which counts it once with its final outcome, then attempts; a
 // success proves the tenant (see resilience.Tenants).
-func execute[T any](ctx context.Context, c *Client, r request[T]) (v T, err error) {
+func execute[T any](ctx context.Context, c *Client, r *request[T]) (v T, err error) {
 	ctx = WithOperation(ctx, r.op) // once per execution, not per coalesced caller
 	tenant := c.tenants.Acquire(r.info.Tenant)
 	health := resilience.Neutral // after a panic (a bug), a half-open breaker gets its probe back
@@ -89,8 +90,7 @@ func execute[T any](ctx context.Context, c *Client, r request[T]) (v T, err erro
 	done, err := tenant.Breaker.Allow()
 	if err != nil {
 		c.rejected(r.op, RejectCircuitOpen)
-		var open *resilience.OpenError
-		errors.As(err, &open)
+		open, _ := errors.AsType[*resilience.OpenError](err)
 		return v, &Error{Kind: KindCircuitOpen, RetryAfter: open.RetryAfter, HasRetryAfter: true}
 	}
 	defer func() { done(health) }()
@@ -105,15 +105,14 @@ func execute[T any](ctx context.Context, c *Client, r request[T]) (v T, err erro
 // attempts makes the attempts of one call, each holding a request slot,
 // within the tenant's retry budget and the global ceiling; its error is an
 // *Error that records how many there were.
-func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, r request[T]) (T, error) {
+func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, r *request[T]) (T, error) {
 	var zero T
 	var last *Error // the previous attempt's error
 	for n := 1; ; n++ {
 		dl := r.deadline()
 		release, err := c.limiter.Acquire(ctx, dl, r.info.shareKey())
 		if err != nil {
-			var le *resilience.LimitError
-			if errors.As(err, &le) {
+			if le, ok := errors.AsType[*resilience.LimitError](err); ok {
 				reason := RejectConcurrencyLimit
 				if le.PerKey {
 					reason = RejectTenantConcurrencyLimit
@@ -202,7 +201,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // attempt sends one GET and decodes a 2xx body, then gives its request
 // slots back (release). From sending the request to the end of the body it
 // is bounded by the attempt timeout as well as by ctx.
-func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release func(), r request[T]) (zero T, _ *Error) {
+func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release func(), r *request[T]) (zero T, _ *Error) {
 	defer release()
 	if err := ctx.Err(); err != nil {
 		return zero, AsError(ctx, err) // nothing sent
@@ -211,41 +210,49 @@ func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release 
 	if c.cfg.AttemptTimeout > 0 && (deadline.IsZero() || time.Until(deadline) > c.cfg.AttemptTimeout) {
 		var cancel context.CancelFunc
 		actx, cancel = context.WithTimeoutCause(ctx, c.cfg.AttemptTimeout, errAttemptTimedOut)
-		defer cancel() // deferred first, so it runs after the body is drained
+		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(actx, http.MethodGet, r.url, nil)
-	if err != nil {
-		return zero, &Error{Kind: KindInvalid, Err: fmt.Errorf("build request: %w", err)}
+	buf, contentType, e := c.fetch(ctx, actx, r.url, &r.info)
+	if e != nil {
+		return zero, e
 	}
-	c.setHeaders(req.Header, r.info)
-
-	resp, err := c.cfg.Transport.RoundTrip(req) //nolint:bodyclose // closed (and drained) below
-	if err != nil {
-		// A *url.Error, as http.Client reports it.
-		return zero, transportError(ctx, actx, &url.Error{Op: "Get", URL: req.URL.String(), Err: err})
-	}
-	defer drainAndClose(resp.Body)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return zero, c.upstreamError(resp)
-	}
-	buf, err := c.readBody(resp)
 	defer putBuffer(buf)
+	v, err := safeDecode(r.decode, contentType, buf.Bytes())
 	if err != nil {
-		var e *Error
-		if errors.As(err, &e) {
-			return zero, e
-		}
-		return zero, transportError(ctx, actx, err) // cut mid-way, timed out or cancelled
-	}
-	v, err := safeDecode(r.decode, resp.Header.Get("Content-Type"), buf.Bytes())
-	if err != nil {
-		var e *Error
 		if !errors.As(err, &e) {
 			e = undecodable("upstream response", err)
 		}
 		return zero, e
 	}
 	return v, nil
+}
+
+// fetch sends attempt's GET and reads a 2xx body into a pooled buffer, with
+// its Content-Type; apart, so that its frame is off the stack by the decoding.
+func (c *Client) fetch(ctx, actx context.Context, target string, info *CallInfo) (*bytes.Buffer, string, *Error) {
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, "", &Error{Kind: KindInvalid, Err: fmt.Errorf("build request: %w", err)}
+	}
+	c.setHeaders(req.Header, info)
+	resp, err := c.cfg.Transport.RoundTrip(req) //nolint:bodyclose // closed (and drained) below
+	if err != nil {
+		// A *url.Error, as http.Client reports it.
+		return nil, "", transportError(ctx, actx, &url.Error{Op: "Get", URL: req.URL.String(), Err: err})
+	}
+	defer drainAndClose(resp.Body)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, "", c.upstreamError(resp)
+	}
+	buf, err := c.readBody(resp)
+	if err != nil {
+		putBuffer(buf)
+		if e, ok := errors.AsType[*Error](err); ok {
+			return nil, "", e
+		}
+		return nil, "", transportError(ctx, actx, err) // cut mid-way, timed out or cancelled
+	}
+	return buf, resp.Header.Get("Content-Type"), nil
 }
 
 // safeDecode runs decode, turning a panic (a bug) into an error.

@@ -249,8 +249,7 @@ func parseBaseURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		// The *url.Error would repeat raw, which may hold credentials.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
+		if uerr, ok := errors.AsType[*url.Error](err); ok {
 			err = uerr.Err
 		}
 		return "", fmt.Errorf("rest: base URL is not a valid URL: %w", err)
@@ -333,7 +332,7 @@ func (c *Client) GetAcceptanceLink(ctx context.Context, ci CallInfo, providerIns
 
 // setHeaders sets exactly the headers the upstream gets. The values share
 // one allocation, each a slice of capacity 1 that appending cannot spill.
-func (c *Client) setHeaders(h http.Header, ci CallInfo) {
+func (c *Client) setHeaders(h http.Header, ci *CallInfo) {
 	v := &[...]string{c.cfg.UserAgent, "application/json", ci.Tenant, ci.Authorization, ci.CorrelationID, ci.Traceparent, ci.Tracestate}
 	for i, name := range [...]string{"User-Agent", "Accept", apierr.HeaderTenant, apierr.HeaderAuthorization,
 		apierr.HeaderCorrelationID, apierr.HeaderTraceparent, apierr.HeaderTracestate} {

@@ -201,14 +201,12 @@ var causeText = map[Cause]string{
 
 // causeOf classifies an error that got no answer from the upstream.
 func causeOf(err error) Cause {
-	var (
-		dnsErr *net.DNSError
-		netErr net.Error
-	)
+	dnsErr, isDNS := errors.AsType[*net.DNSError](err)
+	netErr, isNet := errors.AsType[net.Error](err)
 	switch {
 	case errors.Is(err, errAttemptTimedOut), errors.Is(err, context.DeadlineExceeded):
 		return CauseTimeout
-	case errors.As(err, &dnsErr):
+	case isDNS:
 		if dnsErr.IsTimeout {
 			return CauseTimeout
 		}
@@ -219,7 +217,7 @@ func causeOf(err error) Cause {
 		return CauseReset
 	case isTLS(err):
 		return CauseTLS
-	case errors.As(err, &netErr) && netErr.Timeout():
+	case isNet && netErr.Timeout():
 		return CauseTimeout
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		return CauseClosed
@@ -230,12 +228,10 @@ func causeOf(err error) Cause {
 // isTLS reports whether err comes from a TLS handshake (crypto/tls wraps
 // the x509 errors of its verification in a CertificateVerificationError).
 func isTLS(err error) bool {
-	var (
-		recordErr tls.RecordHeaderError
-		alertErr  tls.AlertError
-		verifyErr *tls.CertificateVerificationError
-	)
-	if errors.As(err, &recordErr) || errors.As(err, &alertErr) || errors.As(err, &verifyErr) {
+	_, record := errors.AsType[tls.RecordHeaderError](err)
+	_, alert := errors.AsType[tls.AlertError](err)
+	_, verify := errors.AsType[*tls.CertificateVerificationError](err)
+	if record || alert || verify {
 		return true
 	}
 	// net/http reports a plain-HTTP answer to a TLS client, and some

@@ -260,7 +260,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 	reflectionv1.RegisterServerReflectionServer(gs, reflection.NewServerV1(ropts))
 	reflectionv1alpha.RegisterServerReflectionServer(gs, reflection.NewServer(ropts))
 
-	gw, err := gateway.New(reseller, customer, gateway.ChainUnaryInterceptors(interceptors...), hs)
+	gw, err := gateway.New(reseller, customer, hs, interceptors...)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("REST mirror: %w", err)
 	}

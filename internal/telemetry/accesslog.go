@@ -21,45 +21,50 @@ func (m *Metrics) AccessLog(log *slog.Logger) grpc.UnaryServerInterceptor {
 		start := time.Now()
 		ctx, stats := WithCallStats(ctx)
 		resp, err := handler(ctx, req)
-		_, method := splitMethod(info.FullMethod)
-		attempts := int(stats.attempts.Load())
-		m.callDone(method, attempts)
-
-		code := status.Code(err)
-		level := slog.LevelInfo
-		switch code {
-		case codes.Internal, codes.Unknown, codes.DataLoss:
-			level = slog.LevelError
-		}
-		if !log.Enabled(ctx, level) {
-			return resp, err
-		}
-		id, _ := correlation.FromContext(ctx)
-		attrs := make([]slog.Attr, 0, 10)
-		attrs = append(attrs,
-			slog.String("method", info.FullMethod),
-			slog.String("code", code.String()),
-			// An integer: slog's JSON handler formats floats through
-			// encoding/json, which cost a quarter of the line.
-			slog.Int64("duration_us", time.Since(start).Microseconds()),
-			slog.Int("upstream_status", int(stats.lastStatus.Load())),
-			slog.Int("attempts", attempts),
-			slog.String("correlation_id", id.Value),
-			slog.String("tenant", tenantOf(ctx)),
-		)
-		if stats.stale.Load() {
-			attrs = append(attrs, slog.Bool("stale", true))
-		}
-		if err != nil {
-			st := status.Convert(err)
-			attrs = append(attrs, slog.String("error", st.Message()))
-			if cause := apierr.InfoOf(st).GetMetadata()[apierr.MetaCause]; cause != "" {
-				attrs = append(attrs, slog.String("cause", cause))
-			}
-		}
-		log.LogAttrs(ctx, level, "call", attrs...)
+		m.done(ctx, log, info.FullMethod, start, stats, err)
 		return resp, err
 	}
+}
+
+// done is AccessLog's work after the call, apart so that its frame (the
+// line's attributes) is off the stack during the call.
+func (m *Metrics) done(ctx context.Context, log *slog.Logger, method string, start time.Time, stats *CallStats, err error) {
+	_, name := splitMethod(method)
+	attempts := int(stats.attempts.Load())
+	m.callDone(name, attempts)
+	code := status.Code(err)
+	level := slog.LevelInfo
+	switch code {
+	case codes.Internal, codes.Unknown, codes.DataLoss:
+		level = slog.LevelError
+	}
+	if !log.Enabled(ctx, level) {
+		return
+	}
+	id, _ := correlation.FromContext(ctx)
+	attrs := make([]slog.Attr, 0, 10)
+	attrs = append(attrs,
+		slog.String("method", method),
+		slog.String("code", code.String()),
+		// An integer: slog's JSON handler formats floats through
+		// encoding/json, which cost a quarter of the line.
+		slog.Int64("duration_us", time.Since(start).Microseconds()),
+		slog.Int("upstream_status", int(stats.lastStatus.Load())),
+		slog.Int("attempts", attempts),
+		slog.String("correlation_id", id.Value),
+		slog.String("tenant", tenantOf(ctx)),
+	)
+	if stats.stale.Load() {
+		attrs = append(attrs, slog.Bool("stale", true))
+	}
+	if err != nil {
+		st := status.Convert(err)
+		attrs = append(attrs, slog.String("error", st.Message()))
+		if cause := apierr.InfoOf(st).GetMetadata()[apierr.MetaCause]; cause != "" {
+			attrs = append(attrs, slog.String("cause", cause))
+		}
+	}
+	log.LogAttrs(ctx, level, "call", attrs...)
 }
 
 // tenantOf returns the caller's x-tenant for the log line, cut short so that
