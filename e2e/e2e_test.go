@@ -654,6 +654,32 @@ func TestProfiles(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine") {
 		t.Errorf("GET /debug/pprof/ on -debug-addr: %d\n%.300s", resp.StatusCode, body)
 	}
+	// With -debug-addr the runtime samples allocations (without it, main
+	// turns heap profiling off): 200 calls, about 6 MB allocated, add samples.
+	sampled := func() string {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+debug+"/debug/pprof/heap?debug=1&gc=1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET /debug/pprof/heap: %v", err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		m := regexp.MustCompile(`^heap profile: \d+: \d+ \[(\d+):`).FindSubmatch(body)
+		if m == nil {
+			t.Fatalf("GET /debug/pprof/heap?debug=1: %.200s", body)
+		}
+		return string(m[1])
+	}
+	before := sampled()
+	for range 200 {
+		p.get(t, "/v1/Resellers/"+contoso, map[string]string{"Authorization": token, "X-Tenant": tenant})
+	}
+	if after := sampled(); after == before {
+		t.Errorf("heap profile: %s allocations sampled before 200 calls and after: profiling is off", before)
+	}
 	if r := p.get(t, "/debug/pprof/", nil); r.status != http.StatusNotFound {
 		t.Errorf("GET /debug/pprof/ on the HTTP listener: %d, want 404", r.status)
 	}
