@@ -641,32 +641,26 @@ func TestProfiles(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+debug+"/debug/pprof/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET /debug/pprof/ on -debug-addr: %v", err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine") {
-		t.Errorf("GET /debug/pprof/ on -debug-addr: %d\n%.300s", resp.StatusCode, body)
-	}
-	// With -debug-addr the runtime samples allocations (without it, main
-	// turns heap profiling off): 200 calls, about 6 MB allocated, add samples.
-	sampled := func() string {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+debug+"/debug/pprof/heap?debug=1&gc=1", nil)
+	get := func(path string) (int, []byte) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+debug+path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			t.Fatalf("GET /debug/pprof/heap: %v", err)
+			t.Fatalf("GET %s on -debug-addr: %v", path, err)
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, body
+	}
+	if code, body := get("/debug/pprof/"); code != http.StatusOK || !strings.Contains(string(body), "goroutine") {
+		t.Errorf("GET /debug/pprof/ on -debug-addr: %d\n%.300s", code, body)
+	}
+	// With -debug-addr the runtime samples allocations (without it, main
+	// turns heap profiling off): 200 calls, about 6 MB allocated, add samples.
+	sampled := func() string {
+		_, body := get("/debug/pprof/heap?debug=1&gc=1")
 		m := regexp.MustCompile(`^heap profile: \d+: \d+ \[(\d+):`).FindSubmatch(body)
 		if m == nil {
 			t.Fatalf("GET /debug/pprof/heap?debug=1: %.200s", body)
