@@ -219,10 +219,10 @@ func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release 
 	defer putBuffer(buf)
 	v, err := safeDecode(r.decode, contentType, buf.Bytes())
 	if err != nil {
-		if !errors.As(err, &e) {
-			e = undecodable("upstream response", err)
+		if de, ok := errors.AsType[*Error](err); ok {
+			return zero, de
 		}
-		return zero, e
+		return zero, undecodable("upstream response", err)
 	}
 	return v, nil
 }
