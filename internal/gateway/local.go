@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -40,8 +39,8 @@ func New(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServer, h
 // grpc.ChainUnaryInterceptor does for a server: a frame per interceptor.
 func chain(interceptors []grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		for _, icpt := range slices.Backward(interceptors[1:]) {
-			next := handler
+		for i := len(interceptors) - 1; i > 0; i-- {
+			icpt, next := interceptors[i], handler
 			handler = func(ctx context.Context, req any) (any, error) { return icpt(ctx, req, info, next) }
 		}
 		return interceptors[0](ctx, req, info, handler)
