@@ -27,14 +27,14 @@ import (
 func TestRESTConnectionStack(t *testing.T) {
 	t.Setenv("GOGC", "off") // for the server process only: this one has started
 	p := start(t, "-sandbox")
-	kinds := []struct{ path string }{
-		{"/v1/Resellers/" + contoso},
-		{"/v1/Resellers/" + fabrikam},
-		{"/v1/Resellers/33333333-3333-4333-8333-333333333333"}, // Northwind: PascalCase names
-		{"/v1/Resellers/44444444-4444-4444-8444-444444444444"}, // Adatum: boundary margins
-		{"/v1/Resellers/55555555-5555-4555-8555-555555555555"}, // Litware: non-ASCII text
-		{"/v1/Resellers/" + unknown},                           // the upstream's 404
-		{"/v1/Customers/relationship-acceptance?providerInstanceId=" + instance},
+	paths := []string{
+		"/v1/Resellers/" + contoso,
+		"/v1/Resellers/" + fabrikam,
+		"/v1/Resellers/33333333-3333-4333-8333-333333333333", // Northwind: PascalCase names
+		"/v1/Resellers/44444444-4444-4444-8444-444444444444", // Adatum: boundary margins
+		"/v1/Resellers/55555555-5555-4555-8555-555555555555", // Litware: non-ASCII text
+		"/v1/Resellers/" + unknown,                           // the upstream's 404
+		"/v1/Customers/relationship-acceptance?providerInstanceId=" + instance,
 	}
 	calls := 0
 	call := func(c *http.Client, path string) {
@@ -60,8 +60,8 @@ func TestRESTConnectionStack(t *testing.T) {
 	}
 	// Once per process, the JSON library builds its decoders on first use,
 	// deeper than any call after: not what a connection costs.
-	for _, k := range kinds {
-		call(http.DefaultClient, k.path)
+	for _, path := range paths {
+		call(http.DefaultClient, path)
 	}
 
 	metrics := &http.Client{Transport: &http.Transport{}} // one connection for every reading
@@ -73,17 +73,17 @@ func TestRESTConnectionStack(t *testing.T) {
 			tr.CloseIdleConnections()
 		}
 	}()
-	for _, k := range kinds {
+	for _, path := range paths {
 		before := stackInUse(t, metrics, p.http)
 		for range conns {
 			tr := &http.Transport{}
 			transports = append(transports, tr)
-			call(&http.Client{Transport: tr}, k.path)
+			call(&http.Client{Transport: tr}, path)
 		}
 		per := float64(stackInUse(t, metrics, p.http)-before) / conns / 1024
-		t.Logf("%s: %.1f KiB of stack per connection", k.path, per)
+		t.Logf("%s: %.1f KiB of stack per connection", path, per)
 		if per > 24 {
-			t.Errorf("GET %s: %.1f KiB of goroutine stack per idle REST connection, want 16 (at most 24): the call's stack has grown past 16 KB", k.path, per)
+			t.Errorf("GET %s: %.1f KiB of goroutine stack per idle REST connection, want 16 (at most 24): the call's stack has grown past 16 KB", path, per)
 		}
 	}
 }

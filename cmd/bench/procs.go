@@ -224,16 +224,16 @@ func procMem(pid int) (now memSample, hwm uint64, err error) {
 		return now, 0, err
 	}
 	defer func() { _ = f.Close() }()
-	fields := map[string]*uint64{"VmRSS:": &now.rss, "RssAnon:": &now.anon, "RssFile:": &now.file, "VmHWM:": &hwm}
+	dst := map[string]*uint64{"VmRSS:": &now.rss, "RssAnon:": &now.anon, "RssFile:": &now.file, "VmHWM:": &hwm}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		f := strings.Fields(sc.Text()) // "VmRSS:", "12345", "kB"
-		if len(f) < 2 {
+		fields := strings.Fields(sc.Text()) // "VmRSS:", "12345", "kB"
+		if len(fields) < 2 {
 			continue
 		}
-		if dst := fields[f[0]]; dst != nil {
-			kb, _ := strconv.ParseUint(f[1], 10, 64)
-			*dst = kb << 10
+		if d := dst[fields[0]]; d != nil {
+			kb, _ := strconv.ParseUint(fields[1], 10, 64)
+			*d = kb << 10
 		}
 	}
 	return now, hwm, sc.Err()
