@@ -5,6 +5,8 @@
 
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
+# The Makefile's GO_TAGS (grpcnotrace: no golang.org/x/net/trace in the binary).
+ENV GOFLAGS=-tags=grpcnotrace
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .

@@ -131,7 +131,7 @@ func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
 var version, revision string
 
 // versionString describes the build: module (or release) version, VCS
-// revision and Go version.
+// revision, build tags and Go version.
 func versionString() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
@@ -147,7 +147,7 @@ func versionString() string {
 	}
 	for _, kv := range bi.Settings {
 		switch kv.Key {
-		case "vcs.revision", "vcs.time", "vcs.modified":
+		case "vcs.revision", "vcs.time", "vcs.modified", "-tags":
 			if revision == "" || kv.Key != "vcs.revision" {
 				s += " " + kv.Key + "=" + kv.Value
 			}
