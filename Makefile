@@ -13,8 +13,9 @@ GO ?= go
 # enables (grpc.EnableTracing); without its html/template the linker can drop
 # unused methods again: a binary 4.6 MB smaller, about 3 MiB less resident
 # (docs/performance.md). The Dockerfile sets the same; `make docker-check` checks both.
+# The GOFLAGS already in effect (environment or `go env -w`) are kept, after the tag.
 GO_TAGS := grpcnotrace
-export GOFLAGS := -tags=$(GO_TAGS) $(GOFLAGS)
+export GOFLAGS := -tags=$(GO_TAGS) $(filter-out -tags=$(GO_TAGS),$(shell $(GO) env GOFLAGS))
 GOOGLEAPIS_MOD := github.com/grpc-ecosystem/grpc-gateway@v1.16.0
 # google/api/field_behavior.proto is not in v1.16.0's third_party/googleapis;
 # v2.2.0's has it. buf/validate/validate.proto comes out of protovalidate's
