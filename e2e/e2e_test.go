@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -438,10 +439,29 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 }
 
+// TestVersion checks -version against the binary's own build info: its Go
+// version, and each VCS setting and the build tags it was built with (make
+// builds it with -tags=grpcnotrace, docs/deployment.md).
 func TestVersion(t *testing.T) {
 	out, err := exec.Command(serverBin, "-version").CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "cloudcockpit-facade ") {
-		t.Errorf("-version: %v\n%s", err, out)
+		t.Fatalf("-version: %v\n%s", err, out)
+	}
+	bi, err := buildinfo.ReadFile(serverBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{" " + bi.GoVersion}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision", "vcs.time", "vcs.modified", "-tags":
+			want = append(want, " "+s.Key+"="+s.Value)
+		}
+	}
+	for _, w := range want {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("-version lacks %q:\n%s", w, out)
+		}
 	}
 }
 
