@@ -46,6 +46,9 @@ var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 // binaries are built once per test run.
 var serverBin, grpcurlBin string
 
+// The version and revision the binary is stamped with at link time.
+const e2eVersion, e2eRevision = "v0.0.0-e2e", "e2e0revision"
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "e2e")
 	if err != nil {
@@ -53,7 +56,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	serverBin = filepath.Join(dir, "server")
-	build := exec.Command("go", "build", "-o", serverBin, "../cmd/server")
+	// Stamped as `make build` stamps it: -version and the build-info metric
+	// must show these.
+	build := exec.Command("go", "build", "-ldflags", "-X main.version="+e2eVersion+" -X main.revision="+e2eRevision, "-o", serverBin, "../cmd/server")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build ../cmd/server:", err)
@@ -394,6 +399,8 @@ func TestStartupErrors(t *testing.T) {
 		{"bad tenant", []string{"-sandbox", "-default-tenant", "not a domain"}, nil, "is not a domain name"},
 		{"bad level", []string{"-sandbox", "-log-level", "loud"}, nil, "want debug, info, warn or error"},
 		{"stray argument", []string{"-sandbox", "extra"}, nil, `unexpected argument "extra"`},
+		{"bad flag value", []string{"-sandbox", "-grpc-max-streams", "many"}, nil, `invalid value "many" for flag -grpc-max-streams: want a whole number`},
+		{"unknown flag", []string{"-sandbox", "-grpc-port", "9090"}, nil, "flag provided but not defined: -grpc-port"},
 		{"port in use", []string{"-sandbox", "-grpc-addr", "127.0.0.1:0", "-http-addr", "256.0.0.1:1"}, nil, "listen for HTTP"},
 	}
 	for _, tt := range tests {
@@ -451,10 +458,10 @@ func TestVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{" " + bi.GoVersion}
+	want := []string{"cloudcockpit-facade " + e2eVersion + " vcs.revision=" + e2eRevision + " ", " " + bi.GoVersion}
 	for _, s := range bi.Settings {
 		switch s.Key {
-		case "vcs.revision", "vcs.time", "vcs.modified", "-tags":
+		case "vcs.time", "vcs.modified", "-tags":
 			want = append(want, " "+s.Key+"="+s.Value)
 		}
 	}
@@ -463,6 +470,16 @@ func TestVersion(t *testing.T) {
 			t.Errorf("-version lacks %q:\n%s", w, out)
 		}
 	}
+}
+
+// binGoVersion is the Go version the server binary was built with.
+func binGoVersion(t *testing.T) string {
+	t.Helper()
+	bi, err := buildinfo.ReadFile(serverBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bi.GoVersion
 }
 
 func TestMetricsAndAccessLog(t *testing.T) {
@@ -505,7 +522,7 @@ func TestMetricsAndAccessLog(t *testing.T) {
 		`grpc_server_handling_seconds_bucket{grpc_method="GetReseller"`,
 		`cloudcockpit_upstream_breakers{state="closed"} `,
 		`cloudcockpit_upstream_tenants `,
-		`cloudcockpit_facade_build_info{`,
+		`cloudcockpit_facade_build_info{goversion="` + binGoVersion(t) + `",revision="` + e2eRevision + `",version="` + e2eVersion + `"} 1`,
 		`go_goroutines `,
 	} {
 		if !strings.Contains(m, want) {

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -22,6 +23,7 @@ import (
 	embedded "github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/server"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/service"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
 )
 
 func main() {
@@ -43,6 +45,7 @@ func main() {
 		// 1 MiB resident under load; docs/performance.md#memory).
 		runtime.MemProfileRate = 0
 	}
+	cfg.Build = build()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err = server.Run(ctx, cfg)
 	stop()
@@ -66,12 +69,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	cli := cliDefaults
 	table := settings(&cfg, &cli)
 	fs := flag.NewFlagSet("cloudcockpit-facade", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// The flag package would print the whole help after a bad flag; the
+	// error alone is the one line main prints. -h prints the help.
+	fs.SetOutput(io.Discard)
 	for _, s := range table {
 		fs.Var(s.value, s.name, s.help)
 	}
-	fs.Usage = func() { printUsage(fs.Output(), fs, table) }
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stderr, fs, table)
+		}
 		return cfg, cliOptions{}, err
 	}
 	if fs.NArg() > 0 {
@@ -127,31 +134,37 @@ func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
 
 // version and revision may be set at link time
 // (-ldflags "-X main.version=v1.2.3 -X main.revision=abc123"), as `make build`
-// and the Dockerfile do; otherwise the Go toolchain's build info is used.
+// and the Dockerfile do; otherwise the Go toolchain's build info is used
+// (build; the build-info metric shows the same).
 var version, revision string
 
-// versionString describes the build: module (or release) version, VCS
-// revision, build tags and Go version.
+// build is the binary's version and revision: as set at link time, else as
+// the Go toolchain recorded them (module version, vcs.revision).
+func build() telemetry.Build {
+	b := telemetry.Build{Version: version, Revision: revision}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		b.Version = cmp.Or(b.Version, bi.Main.Version)
+		for _, kv := range bi.Settings {
+			if kv.Key == "vcs.revision" {
+				b.Revision = cmp.Or(b.Revision, kv.Value)
+			}
+		}
+	}
+	return b
+}
+
+// versionString describes the build: version, VCS revision, the other VCS
+// settings and build tags the toolchain recorded, and the Go version.
 func versionString() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "cloudcockpit-facade " + version + " (no build info)"
-	}
-	v := version
-	if v == "" {
-		v = bi.Main.Version
-	}
-	s := "cloudcockpit-facade " + v
-	if revision != "" {
-		s += " vcs.revision=" + revision
-	}
-	for _, kv := range bi.Settings {
-		switch kv.Key {
-		case "vcs.revision", "vcs.time", "vcs.modified", "-tags":
-			if revision == "" || kv.Key != "vcs.revision" {
+	b := build()
+	s := "cloudcockpit-facade " + cmp.Or(b.Version, "unknown") + " vcs.revision=" + cmp.Or(b.Revision, "unknown")
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, kv := range bi.Settings {
+			switch kv.Key {
+			case "vcs.time", "vcs.modified", "-tags":
 				s += " " + kv.Key + "=" + kv.Value
 			}
 		}
 	}
-	return s + " " + bi.GoVersion
+	return s + " " + runtime.Version()
 }

@@ -94,3 +94,22 @@ func TestUsageEssentialsFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestBadFlagIsOneLine checks that a bad flag is an error naming it, with
+// nothing else written: the whole help is for -h only.
+func TestBadFlagIsOneLine(t *testing.T) {
+	for args, want := range map[string]string{
+		"-grpc-max-streams=abc": `invalid value "abc" for flag -grpc-max-streams: want a whole number`,
+		"-no-such-flag":         "flag provided but not defined: -no-such-flag",
+		"-sandbox=maybe":        `invalid boolean value "maybe" for -sandbox`,
+	} {
+		var out bytes.Buffer
+		_, _, err := parseConfig([]string{args}, func(string) string { return "" }, &out)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("parseConfig(%s) error = %v, want one line with %q", args, err, want)
+		}
+		if out.Len() > 0 {
+			t.Errorf("parseConfig(%s) wrote %q, want nothing", args, out.String())
+		}
+	}
+}

@@ -29,9 +29,9 @@ type flight[V any] struct {
 	err      error
 }
 
-// Deadline returns the latest deadline of the callers still waiting for
-// the shared execution, for decisions (retries, queueing) that must not
-// outlive them; the zero time when one of them has none.
+// Deadline returns the latest deadline of the callers that joined the
+// shared execution (not lowered when one leaves), for decisions (retries,
+// queueing) that must not outlive them; the zero time when one had none.
 type Deadline func() time.Time
 
 // Do runs fn once for all concurrent callers with the same key, with the

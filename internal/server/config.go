@@ -44,6 +44,9 @@ type Config struct {
 	// and a function that stops it. cmd/server sets it to sandbox.Start, so
 	// that this package does not depend on the sandbox. Default nil.
 	StartSandbox func(ctx context.Context) (baseURL string, stop func(), err error)
+	// Build names the binary in the build-info metric; cmd/server sets it
+	// as -version prints it. Empty fields show as "unknown".
+	Build telemetry.Build
 	// DefaultTenant is used for calls without `x-tenant`; empty (the
 	// default) rejects such calls.
 	DefaultTenant string

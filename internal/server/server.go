@@ -97,7 +97,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		ucfg.BaseURL = u
 		log.Info("serving the embedded sandbox upstream", slog.String("url", u))
 	}
-	metrics := telemetry.NewMetrics()
+	metrics := telemetry.NewMetrics(cfg.Build)
 	tracing := cfg.Tracing
 	if tracing == nil {
 		if tracing, err = telemetry.TracingFromEnv(ctx, nil); err != nil {
@@ -109,7 +109,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	ucfg.Breaker.OnStateChange = func(_, to resilience.BreakerState) {
 		metrics.BreakerTransition(to.String())
 		if to == resilience.BreakerOpen {
-			log.Warn("a tenant's upstream circuit breaker opened", slog.Duration("open_for", cmp.Or(ucfg.Breaker.OpenFor, resilience.DefaultOpenFor)))
+			log.Warn("a tenant's upstream circuit breaker opened", slog.String("open_for", cmp.Or(ucfg.Breaker.OpenFor, resilience.DefaultOpenFor).String()))
 		}
 	}
 	ucfg.OnCoalesced = metrics.Coalesced

@@ -49,7 +49,7 @@ func BenchmarkInterceptors(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = f.Close() })
-	m := NewMetrics()
+	m := NewMetrics(Build{})
 	discard := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	file := slog.New(slog.NewJSONHandler(f, nil))
 	tests := []struct {
@@ -89,7 +89,7 @@ func (nopRoundTripper) RoundTrip(*http.Request) (*http.Response, error) {
 // BenchmarkTransport measures what the metrics transport adds to each
 // upstream request, around a RoundTripper that does nothing.
 func BenchmarkTransport(b *testing.B) {
-	tr := NewMetrics().Transport(nopRoundTripper{})
+	tr := NewMetrics(Build{}).Transport(nopRoundTripper{})
 	ctx, _ := WithCallStats(context.Background())
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://upstream.invalid/v1/Resellers/11111111-1111-4111-8111-111111111111", nil)
 	if err != nil {

@@ -1,8 +1,9 @@
 package telemetry
 
 import (
+	"cmp"
 	"context"
-	"runtime/debug"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,7 +83,7 @@ type UpstreamState interface {
 
 // NewMetrics registers every collector in a new registry, including build
 // info, the Go runtime and the process.
-func NewMetrics() *Metrics {
+func NewMetrics(b Build) *Metrics {
 	reg := prometheus.NewRegistry()
 	f := promauto.With(reg)
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
@@ -144,26 +145,20 @@ func NewMetrics() *Metrics {
 			m.mismatched.WithLabelValues(op)
 		}
 	}
-	reg.MustRegister(breakerGauge{m}, buildInfo(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(breakerGauge{m}, buildInfo(b), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-// buildInfo is a constant 1 labelled with the module version, VCS revision
-// and Go version.
-func buildInfo() prometheus.Collector {
-	version, revision, goVersion := "unknown", "unknown", "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		version, goVersion = bi.Main.Version, bi.GoVersion
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				revision = s.Value
-			}
-		}
-	}
+// Build names the running binary in the build-info metric: its version and
+// VCS revision as cmd/server's -version prints them ("unknown" when empty).
+type Build struct{ Version, Revision string }
+
+// buildInfo is a constant 1 labelled with b and the Go version.
+func buildInfo(b Build) prometheus.Collector {
 	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name:        "cloudcockpit_facade_build_info",
 		Help:        "Build information of the running binary; always 1.",
-		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": goVersion},
+		ConstLabels: prometheus.Labels{"version": cmp.Or(b.Version, "unknown"), "revision": cmp.Or(b.Revision, "unknown"), "goversion": runtime.Version()},
 	}, func() float64 { return 1 })
 }
 

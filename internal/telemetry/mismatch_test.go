@@ -33,7 +33,7 @@ cloudcockpit_upstream_mismatched_answers_total{operation="other"} 1
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := NewMetrics()
+			m := NewMetrics(Build{})
 			for _, op := range tt.give {
 				m.MismatchedAnswer(op)
 			}

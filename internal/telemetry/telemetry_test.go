@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -78,7 +79,7 @@ type harness struct {
 
 func newHarness(t *testing.T, tr *Tracing, up *upstream, upPath string) *harness {
 	t.Helper()
-	m := NewMetrics()
+	m := NewMetrics(Build{})
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
 	client := &http.Client{Transport: tr.Transport(m.Transport(http.DefaultTransport.(*http.Transport).Clone()))}
@@ -237,7 +238,7 @@ func TestTracingSpanTree(t *testing.T) {
 	t.Cleanup(func() { _ = tr.Shutdown(context.Background()) })
 	up := newUpstream(t, http.StatusOK)
 	h := newHarness(t, tr, up, "/v1/Resellers/11111111-1111-4111-8111-111111111111")
-	if err := call(t, h, metadata.Pairs("traceparent", callerTraceparent)); err != nil {
+	if err := call(t, h, metadata.Pairs("traceparent", callerTraceparent, "baggage", "caller.secret=s3cr3t")); err != nil {
 		t.Fatal(err)
 	}
 	// gRPC ends the server span after the status has gone out, so the client
@@ -283,6 +284,9 @@ func TestTracingSpanTree(t *testing.T) {
 	}
 	if !strings.Contains(tp, clients[1].SpanContext.SpanID().String()) {
 		t.Errorf("upstream traceparent %q does not name the last attempt's span", tp)
+	}
+	if b := up.last(t).Get("baggage"); b != "" {
+		t.Errorf("upstream got the caller's baggage %q: only the trace context goes upstream", b)
 	}
 }
 
@@ -354,4 +358,24 @@ func typeOf(t *testing.T, m *Metrics, name string) string {
 		}
 	}
 	return ""
+}
+
+// TestBuildInfo: the build-info metric shows the version and revision
+// cmd/server gives it, "unknown" for what it does not.
+func TestBuildInfo(t *testing.T) {
+	for _, tt := range []struct {
+		give Build
+		want string
+	}{
+		{Build{"v1.2.3", "abc123"}, `revision="abc123",version="v1.2.3"`},
+		{Build{Version: "(devel)"}, `revision="unknown",version="(devel)"`},
+	} {
+		m := NewMetrics(tt.give)
+		const name = "cloudcockpit_facade_build_info"
+		want := "# HELP " + name + " " + helpOf(t, m, name) + "\n# TYPE " + name + " gauge\n" +
+			name + `{goversion="` + runtime.Version() + `",` + tt.want + "} 1\n"
+		if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(want), name); err != nil {
+			t.Errorf("%+v: %v", tt.give, err)
+		}
+	}
 }

@@ -76,7 +76,7 @@ func NewTracing(opts ...sdktrace.TracerProviderOption) *Tracing {
 	opts = append([]sdktrace.TracerProviderOption{sdktrace.WithResource(res)}, opts...)
 	return &Tracing{
 		provider:   sdktrace.NewTracerProvider(opts...),
-		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		propagator: propagation.TraceContext{}, // no baggage: a caller's own headers never go upstream
 	}
 }
 

@@ -65,7 +65,7 @@ func TestUpstreamRequestStatus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := NewMetrics()
+			m := NewMetrics(Build{})
 			base := http.DefaultTransport.(*http.Transport).Clone()
 			defer base.CloseIdleConnections()
 			rt := m.Transport(base)
@@ -99,7 +99,7 @@ func (fakeUpstreamState) Tenants() int          { return 8 }
 // TestResilienceMetrics: the per-tenant gauges read the observed state; the
 // counters keep their labels bounded.
 func TestResilienceMetrics(t *testing.T) {
-	m := NewMetrics()
+	m := NewMetrics(Build{})
 	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(`# HELP cloudcockpit_upstream_tenants Tenants with live upstream resilience state (breaker, retry budget), proven or not; two bounded sets.
 # TYPE cloudcockpit_upstream_tenants gauge
 cloudcockpit_upstream_tenants 0
