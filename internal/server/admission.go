@@ -151,6 +151,8 @@ func (s firstMessage) RecvMsg(m any) error {
 // streaming path prefixes. Liveness and readiness, exempt, read no body.
 func (a *admission) http(next http.Handler, streaming []string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		_ = rc.SetWriteDeadline(time.Time{}) // none left from the connection's last request
 		if r.URL.Path == gateway.HealthzPath || r.URL.Path == gateway.ReadyzPath {
 			next.ServeHTTP(w, r)
 			return
@@ -161,8 +163,10 @@ func (a *admission) http(next http.Handler, streaming []string) http.Handler {
 			return
 		}
 		defer release()
+		if !hasAnyPrefix(r.URL.Path, streaming) {
+			w = &answerDeadline{wrappedWriter: wrappedWriter{w}, rc: rc}
+		}
 		if r.Body != nil && r.Body != http.NoBody {
-			rc := http.NewResponseController(w)
 			_ = rc.SetReadDeadline(time.Now().Add(a.messageTimeout))
 			b := &deadlineBody{ReadCloser: r.Body, rc: rc, timedOut: a.timedOut}
 			if hasAnyPrefix(r.URL.Path, streaming) {
@@ -173,6 +177,34 @@ func (a *admission) http(next http.Handler, streaming []string) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// answerWriteTimeout bounds writing an answer from its first byte, so that
+// a client that never reads it holds its call slot no longer (net/http's
+// writes wait for the client); streaming paths have none.
+var answerWriteTimeout = 10 * time.Second // a variable for tests
+
+// answerDeadline sets the write deadline when the answer starts.
+type answerDeadline struct {
+	wrappedWriter
+	rc      *http.ResponseController
+	started bool
+}
+
+func (w *answerDeadline) start() {
+	if !w.started {
+		w.started = true
+		_ = w.rc.SetWriteDeadline(time.Now().Add(answerWriteTimeout))
+	}
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (w *answerDeadline) WriteHeader(code int) { w.start(); w.ResponseWriter.WriteHeader(code) }
+
+// Write implements http.ResponseWriter.
+func (w *answerDeadline) Write(p []byte) (int, error) { w.start(); return w.ResponseWriter.Write(p) }
+
+// Flush implements http.Flusher.
+func (w *answerDeadline) Flush() { w.start(); w.wrappedWriter.Flush() }
 
 // deadlineBody replaces a request's read deadline once its first bytes
 // arrive (after > 0: a stream's) or once it has been read (after == 0: no

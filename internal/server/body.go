@@ -1,11 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"connectrpc.com/connect"
 	"google.golang.org/grpc/codes"
@@ -24,6 +27,79 @@ const maxMessageBytes = 64 << 10
 // decompression) or response (reflection's descriptor sets are the largest):
 // grpc-go's default message size.
 const maxBufferBytes = 4 << 20
+
+// boundBody bounds a request body on the HTTP port's RPC protocols by what
+// its sender declares, which vanguard sizes its buffer by (up to
+// maxBufferBytes) before reading: a Content-Length, or an envelope's length.
+func boundBody(r *http.Request) error {
+	if r.ContentLength > maxDeclaredBytes {
+		return errMessageTooLarge()
+	}
+	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/grpc") || strings.HasPrefix(ct, "application/connect+") {
+		// The first envelope is checked here, so that its refusal is in the
+		// caller's protocol (vanguard makes a read error UNAVAILABLE).
+		head := make([]byte, 5)
+		n, _ := io.ReadFull(r.Body, head)
+		if tooLarge(head[:n]) {
+			return errMessageTooLarge()
+		}
+		r.Body = &envelopes{ReadCloser: struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(head[:n]), r.Body), r.Body}}
+	} else {
+		r.Body = &bodyLimit{http.MaxBytesReader(nil, r.Body, maxDeclaredBytes)}
+	}
+	return nil
+}
+
+// maxDeclaredBytes bounds a request body (Connect unary) or one enveloped
+// message as sent: maxMessageBytes and room for gzip's framing.
+const maxDeclaredBytes = maxMessageBytes + 1<<10
+
+// bodyLimit turns MaxBytesReader's error into errMessageTooLarge.
+type bodyLimit struct{ io.ReadCloser }
+
+func (b *bodyLimit) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return n, errMessageTooLarge()
+	}
+	return n, err
+}
+
+// envelopes passes enveloped messages (a flag byte, a 4-byte length, the
+// message) through, failing before returning an envelope that is tooLarge.
+type envelopes struct {
+	io.ReadCloser
+	head [5]byte // the envelope being read
+	got  int     // bytes of head read
+	left int64   // bytes of the current message still to pass
+}
+
+func (e *envelopes) Read(p []byte) (int, error) {
+	n, err := e.ReadCloser.Read(p)
+	for i := 0; i < n; {
+		if e.left > 0 {
+			step := min(int64(n-i), e.left)
+			i, e.left = i+int(step), e.left-step
+			continue
+		}
+		e.head[e.got], e.got, i = p[i], e.got+1, i+1
+		if e.got == len(e.head) {
+			if tooLarge(e.head[:]) {
+				return 0, errMessageTooLarge()
+			}
+			e.got, e.left = 0, int64(binary.BigEndian.Uint32(e.head[1:]))
+		}
+	}
+	return n, err
+}
+
+// tooLarge reports whether an envelope declares over maxDeclaredBytes.
+func tooLarge(head []byte) bool {
+	return len(head) == 5 && binary.BigEndian.Uint32(head[1:]) > maxDeclaredBytes
+}
 
 // boundedGzip is vanguard's gzip decompressor for requests: vanguard v0.4.0
 // expands a message with no limit (docs/security.md), so this reader fails

@@ -1,17 +1,24 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"connectrpc.com/connect"
@@ -187,9 +194,9 @@ func TestRequestBodyBounded(t *testing.T) {
 		{name: "grpc-go client over the limit", call: grpcGo(strings.TrimPrefix(base, "http://")), want: tooLarge},
 		// The gRPC port: the same limit, grpc-go's own status.
 		{name: "grpc port over the limit", call: grpcGo(grpcAddr), want: outcome{Code: "resource_exhausted"}},
-		// Over the limit uncompressed: grpc-go refuses it from its length,
-		// before reading it, with its own status (no ErrorInfo).
-		{name: "connect uncompressed over the limit", call: sendRaw(http.DefaultClient, "proto", overLimit, false), want: outcome{Code: "resource_exhausted"}},
+		// Over the limit uncompressed: refused from its Content-Length,
+		// before vanguard reads it.
+		{name: "connect uncompressed over the limit", call: sendRaw(http.DefaultClient, "proto", overLimit, false), want: tooLarge},
 		{name: "rest body over the mirror's bound", call: rest, want: outcome{Code: "413", Reason: apierr.ReasonRequestTooLarge}},
 		{name: "connect gzip", call: call(http.DefaultClient), want: outcome{Code: "ok"}},
 		{name: "connect json gzip", call: call(http.DefaultClient, connect.WithProtoJSON()), want: outcome{Code: "ok"}},
@@ -211,5 +218,119 @@ func TestRequestBodyBounded(t *testing.T) {
 				t.Errorf("allocated %.1f MiB answering, want under %d MiB", mib(alloc), maxAlloc>>20)
 			}
 		})
+	}
+}
+
+// TestDeclaredBodyBounded: vanguard sizes its buffer from what a request
+// declares (a Connect body's Content-Length, a message's envelope), up to
+// 4 MiB, before reading it; the HTTP port refuses a declared length over the
+// message bound first, so that a few bytes cannot make the process allocate
+// megabytes (a hundred such requests held open took 400 MiB).
+func TestDeclaredBodyBounded(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
+	_, base := startServe(t, cfg, io.Discard)
+	path := pb.ResellerService_GetReseller_FullMethodName
+	envelope := func(n uint32) []byte { // a message header declaring n bytes, and 3 of them
+		return append([]byte{0, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}, "abc"...)
+	}
+	// post sends body (declared whole) and returns the status code in the
+	// answer's trailers, headers or gRPC-Web trailer frame.
+	post := func(client *http.Client, ct string, body []byte) func(context.Context) string {
+		return func(ctx context.Context) string {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(body))
+			req.Header.Set("Content-Type", ct)
+			resp, err := client.Do(req)
+			if err != nil {
+				return err.Error()
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			for _, h := range []http.Header{resp.Trailer, resp.Header} {
+				if s := h.Get("Grpc-Status"); s != "" {
+					return "grpc-status " + s
+				}
+			}
+			_, s, _ := strings.Cut(string(b), "grpc-status:")
+			return "grpc-status " + strings.TrimSpace(strings.SplitN(s, "\r\n", 2)[0])
+		}
+	}
+	// lying sends a Connect request declaring 4 MiB over HTTP/1.1 with one
+	// byte of it, and returns the answer's status line.
+	lying := func(ctx context.Context) string {
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			return err.Error()
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnect-Protocol-Version: 1\r\nContent-Length: %d\r\n\r\n{", path, 4<<20)
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		if err != nil {
+			return err.Error()
+		}
+		return strings.TrimSpace(line)
+	}
+	tests := []struct {
+		name string
+		call func(context.Context) string
+		want string
+	}{
+		{"connect declares 4 MiB", lying, "HTTP/1.1 429 Too Many Requests"},
+		{"grpc-web envelope declares 4 MiB", post(http.DefaultClient, "application/grpc-web+json", envelope(4<<20-1)), "grpc-status 8"},
+		{"grpc h2c envelope declares 4 MiB", post(h2cClient(), "application/grpc+json", envelope(4<<20-1)), "grpc-status 8"},
+		{"grpc-web-text envelope declares 4 MiB", post(http.DefaultClient, "application/grpc-web-text+json", []byte(base64.StdEncoding.EncodeToString(envelope(4<<20-1)))), "grpc-status 8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			got := tt.call(ctx)
+			runtime.ReadMemStats(&after)
+			if got != tt.want {
+				t.Errorf("answer %q, want %q", got, tt.want)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 {
+				t.Errorf("allocated %.1f MiB answering, want under 1 MiB", mib(alloc))
+			}
+		})
+	}
+}
+
+// TestEnvelopes: the envelope reader passes well-formed messages through
+// unchanged, however the reads split them, and fails at the first envelope
+// declaring more than maxDeclaredBytes, before returning any of its bytes.
+func TestEnvelopes(t *testing.T) {
+	env := func(n int) []byte {
+		b := binary.BigEndian.AppendUint32([]byte{0}, uint32(n)) //nolint:gosec // G115: test sizes
+		return append(b, bytes.Repeat([]byte{'x'}, min(n, 16))...)
+	}
+	ok := slices.Concat(env(3)[:8], env(0), env(maxDeclaredBytes)[:5], bytes.Repeat([]byte{'y'}, maxDeclaredBytes))
+	for _, tt := range []struct {
+		name    string
+		body    []byte
+		wantErr bool
+	}{
+		{"messages up to the bound", ok, false},
+		{"the second over the bound", slices.Concat(env(3)[:8], env(maxDeclaredBytes+1)), true},
+		{"a header cut short", env(2)[:3], false},
+	} {
+		for _, split := range []bool{false, true} {
+			var r io.Reader = bytes.NewReader(tt.body)
+			if split {
+				r = iotest.OneByteReader(r)
+			}
+			got, err := io.ReadAll(&envelopes{ReadCloser: io.NopCloser(r)})
+			switch {
+			case tt.wantErr && (outcomeOf(err) != outcome{Code: "resource_exhausted", Reason: apierr.ReasonRequestTooLarge}):
+				t.Errorf("%s (split %v): error %v, want REQUEST_TOO_LARGE", tt.name, split, err)
+			case tt.wantErr && len(got) > 8+4: // at most the header short of its last byte
+				t.Errorf("%s (split %v): passed %d bytes, want no whole header of the large envelope", tt.name, split, len(got))
+			case !tt.wantErr && (err != nil || !bytes.Equal(got, tt.body)):
+				t.Errorf("%s (split %v): got %d bytes, %v; want the body unchanged", tt.name, split, len(got), err)
+			}
+		}
 	}
 }

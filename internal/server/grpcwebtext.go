@@ -39,7 +39,11 @@ func serveGRPCWebText(transcoder http.Handler, w http.ResponseWriter, r *http.Re
 		_ = errorWriter.Write(tw, r, grpcWebTextError(err))
 		return
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	if tooLarge(body[:min(len(body), 5)]) {
+		_ = errorWriter.Write(tw, r, errMessageTooLarge())
+		return
+	}
+	r.Body = &envelopes{ReadCloser: io.NopCloser(bytes.NewReader(body))}
 	r.ContentLength = int64(len(body))
 	r.Header.Del("Content-Length")
 	transcoder.ServeHTTP(tw, r)

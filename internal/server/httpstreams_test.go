@@ -2,12 +2,17 @@ package server
 
 import (
 	"bufio"
+	"bytes"
+	"context"
+	"errors"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 )
@@ -48,5 +53,59 @@ func TestHTTPPortStreamCap(t *testing.T) {
 			t.Fatalf("SETTINGS_MAX_CONCURRENT_STREAMS = %d (sent: %v), want 7", v, ok)
 		}
 		return
+	}
+}
+
+// TestUnreadAnswerFreesItsSlot: an HTTP/2 client that grants no flow-control
+// window never receives its answer; the answer's write deadline resets the
+// stream and frees the call slot, which would otherwise stay taken for as
+// long as the connection lives.
+func TestUnreadAnswerFreesItsSlot(t *testing.T) {
+	defer func(d time.Duration) { answerWriteTimeout = d }(answerWriteTimeout)
+	answerWriteTimeout = 300 * time.Millisecond
+	cfg := DefaultConfig()
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
+	cfg.MaxCalls = 1
+	base := serveOnLoopback(t, cfg).httpURL
+
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := conn.Write([]byte(http2.ClientPreface)); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(conn, bufio.NewReader(conn))
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "x"}, {":path", "/openapi.json"}} {
+		_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	if err := errors.Join(fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0}),
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true})); err != nil {
+		t.Fatal(err)
+	}
+	// The stream holds the one slot until its answer's write deadline.
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("no reset of the unread answer's stream: %v", err)
+		}
+		if rst, ok := f.(*http2.RSTStreamFrame); ok && rst.StreamID == 1 {
+			break
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/openapi.json", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("after the reset, a call got %d, want 200: the slot is still taken", resp.StatusCode)
 	}
 }

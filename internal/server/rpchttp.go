@@ -72,10 +72,16 @@ func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 // (vanguard would take it for REST, and the mirror answer 404) gets
 // INVALID_ARGUMENT naming the header and the protocols.
 func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch ct := r.Header.Get("Content-Type"); {
-	case isType(ct, grpcWebTextType):
+	ct := r.Header.Get("Content-Type")
+	if isType(ct, grpcWebTextType) { // bounds its text, then as below
 		serveGRPCWebText(h.transcoder, w, r)
 		return
+	}
+	if err := boundBody(r); err != nil {
+		_ = errorWriter.Write(w, r, err)
+		return
+	}
+	switch {
 	case isType(ct, grpcWebType):
 		w = newGRPCWebTrailerWriter(w)
 	case strings.HasPrefix(ct, "application/grpc"):
