@@ -31,8 +31,12 @@ import (
 // ports (Config.MaxCalls), those of one client certificate (half of them,
 // with mutual TLS), and the time a call may take to deliver its request
 // (Config.MessageTimeout): docs/security.md, "Limits of the whole process".
+// Streaming calls (health Watch, reflection), which may last as long as
+// their connection, take slots of their own (half as many), so that held
+// streams cannot refuse the unary calls.
 type admission struct {
-	slots          *semaphore.Weighted
+	slots, streams *semaphore.Weighted
+	streaming      map[string]bool     // "/pkg.Service/Method" of the streaming methods
 	clients        *resilience.Limiter // a share of slots per client certificate
 	messageTimeout time.Duration
 
@@ -43,6 +47,7 @@ func newAdmission(cfg Config, m *telemetry.Metrics) *admission {
 	maxCalls := cmp.Or(cfg.MaxCalls, DefaultMaxCalls)
 	return &admission{
 		slots:          semaphore.NewWeighted(int64(maxCalls)),
+		streams:        semaphore.NewWeighted(int64(max(maxCalls/2, 1))),
 		clients:        resilience.NewLimiter(0, max(maxCalls/2, 1), 0),
 		messageTimeout: cmp.Or(cfg.MessageTimeout, DefaultMessageTimeout),
 		tooMany:        m.RefusedCalls(telemetry.RefusedTooManyCalls),
@@ -65,11 +70,11 @@ func refusal(msg, reason string) *status.Status {
 		Details: []protoadapt.MessageV1{&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Second)}}})
 }
 
-// admit takes a slot for a call from client (its certificate's identity;
-// "": none, so no share of its own): one of the client's share first, then
-// one of the process's. It returns the function that gives them back, or
-// the status of the refusal.
-func (a *admission) admit(client string) (release func(), refused *status.Status) {
+// admit takes a slot for a call of method from client (its certificate's
+// identity; "": none, so no share of its own): one of the client's share
+// first, then one of the process's. It returns the function that gives them
+// back, or the status of the refusal.
+func (a *admission) admit(client, method string) (release func(), refused *status.Status) {
 	own := func() {}
 	if client != "" {
 		r, err := a.clients.Acquire(context.Background(), time.Time{}, client)
@@ -79,13 +84,17 @@ func (a *admission) admit(client string) (release func(), refused *status.Status
 		}
 		own = r
 	}
-	if !a.slots.TryAcquire(1) {
+	slots := a.slots
+	if a.streaming[method] {
+		slots = a.streams
+	}
+	if !slots.TryAcquire(1) {
 		own()
 		a.tooMany.Inc()
 		return nil, busy
 	}
 	return func() {
-		a.slots.Release(1)
+		slots.Release(1)
 		own()
 	}, nil
 }
@@ -97,8 +106,8 @@ type messageTimerKey struct{}
 // tap is the gRPC server's InTapHandle: it takes a slot until the stream's
 // context ends and starts the message timer. It runs on the connection's
 // reader goroutine, so it must not block.
-func (a *admission) tap(ctx context.Context, _ *tap.Info) (context.Context, error) {
-	release, refused := a.admit(service.CallerIdentity(ctx))
+func (a *admission) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
+	release, refused := a.admit(service.CallerIdentity(ctx), info.FullMethodName)
 	if refused != nil {
 		return nil, refused.Err()
 	}
@@ -148,8 +157,8 @@ func (s firstMessage) RecvMsg(m any) error {
 
 // http bounds the HTTP port's requests as tap does the gRPC port's streams;
 // the message timer is a read deadline (deadlineBody), relaxed on the
-// streaming path prefixes. Liveness and readiness, exempt, read no body.
-func (a *admission) http(next http.Handler, streaming []string) http.Handler {
+// streaming methods' paths. Liveness and readiness, exempt, read no body.
+func (a *admission) http(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
 		_ = rc.SetWriteDeadline(time.Time{}) // none left from the connection's last request
@@ -157,19 +166,19 @@ func (a *admission) http(next http.Handler, streaming []string) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		release, refused := a.admit(tlsconfig.ClientIdentity(r.TLS))
+		release, refused := a.admit(tlsconfig.ClientIdentity(r.TLS), r.URL.Path)
 		if refused != nil {
 			gateway.WriteError(w, r, refused)
 			return
 		}
 		defer release()
-		if !hasAnyPrefix(r.URL.Path, streaming) {
+		if !a.streaming[r.URL.Path] {
 			w = &answerDeadline{wrappedWriter: wrappedWriter{w}, rc: rc}
 		}
 		if r.Body != nil && r.Body != http.NoBody {
 			_ = rc.SetReadDeadline(time.Now().Add(a.messageTimeout))
 			b := &deadlineBody{ReadCloser: r.Body, rc: rc, timedOut: a.timedOut}
-			if hasAnyPrefix(r.URL.Path, streaming) {
+			if a.streaming[r.URL.Path] {
 				b.after = streamReadTimeout
 			}
 			r.Body = b

@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/http2"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -340,5 +342,36 @@ func TestMessageTimeoutLifted(t *testing.T) {
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("Connect call over HTTP/1.1: %s %s", resp.Status, body)
+	}
+}
+
+// TestStreamsHaveSlotsOfTheirOwn: streaming calls, which may stay open as
+// long as their connection (a client's health Watch), take slots apart from
+// the unary calls', half as many: held streams refuse more streams, never a
+// unary call on either port.
+func TestStreamsHaveSlotsOfTheirOwn(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxCalls = 2 // one stream slot
+	addrs, call := admissionServer(t, cfg, 0)
+	health := healthpb.NewHealthClient(dialGRPC(t, addrs["grpc"]))
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	watch := func() error {
+		w, err := health.Watch(ctx, &healthpb.HealthCheckRequest{})
+		if err == nil {
+			_, err = w.Recv()
+		}
+		return err
+	}
+	if err := watch(); err != nil {
+		t.Fatalf("the first Watch: %v", err)
+	}
+	if err := watch(); status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("a second Watch with one stream slot: %v, want RESOURCE_EXHAUSTED", err)
+	}
+	for _, port := range []string{"grpc", "http", "grpc"} { // two unary calls at once would fit too
+		if got := call(port); got != "OK" {
+			t.Errorf("a unary call on the %s port while a stream holds its slot: %s", port, got)
+		}
 	}
 }

@@ -30,7 +30,7 @@ const streamReadTimeout = 10 * time.Minute
 type rpcHandler struct {
 	transcoder http.Handler
 	prefixes   []string        // "/pkg.Service/" of each served service
-	streaming  []string        // the prefixes of services with streaming methods
+	streaming  map[string]bool // "/pkg.Service/Method" of each streaming method
 	methods    map[string]bool // "/pkg.Service/Method" of each served method
 }
 
@@ -53,15 +53,13 @@ func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect and gRPC-Web transcoder: %w", err)
 	}
-	h := &rpcHandler{transcoder: t, methods: map[string]bool{}}
+	h := &rpcHandler{transcoder: t, methods: map[string]bool{}, streaming: map[string]bool{}}
 	for name, info := range gs.GetServiceInfo() {
 		prefix := "/" + name + "/"
 		h.prefixes = append(h.prefixes, prefix)
 		for _, m := range info.Methods {
 			h.methods[prefix+m.Name] = true
-			if (m.IsClientStream || m.IsServerStream) && !hasAnyPrefix(prefix, h.streaming) {
-				h.streaming = append(h.streaming, prefix)
-			}
+			h.streaming[prefix+m.Name] = m.IsClientStream || m.IsServerStream
 		}
 	}
 	return h, nil

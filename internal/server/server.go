@@ -269,6 +269,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	adm.streaming = rpc.streaming // before any call: read-only from then on
 	mh := promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})
 	// Not an http.ServeMux: it answers a path with dot segments or double
 	// slashes (/v1/Resellers/../Customers/...) with a redirect to the
@@ -280,7 +281,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 			return
 		}
 		h.ServeHTTP(w, r)
-	}), rpc.streaming), cfg.CORSAllowedOrigins)
+	})), cfg.CORSAllowedOrigins)
 	return gs, hs, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Metrics are for Prometheus, never for pages: no CORS grant.
 		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
