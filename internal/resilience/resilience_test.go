@@ -155,7 +155,6 @@ func TestInventedTenantsCannotTakeProvenState(t *testing.T) {
 	}
 	for i := range 100 {
 		e := ts.Acquire(fmt.Sprint("invented-", i))
-		fail(e)
 		ts.Release(e, false)
 	}
 	if n := ts.Len(); n != 1+4 {
@@ -186,6 +185,26 @@ func TestInventedTenantsCannotTakeProvenState(t *testing.T) {
 	}
 	if diff := cmp.Diff([3]int{2, 0, 0}, ts.BreakerStates()); diff != "" {
 		t.Errorf("BreakerStates() counts unproven tenants (-want +got):\n%s", diff)
+	}
+}
+
+// TestInventedTenantsCannotCloseAnOpenBreaker: an unproven tenant (after a
+// restart during an outage, no success yet) whose breaker opened keeps it
+// while names are invented to fill the unproven set.
+func TestInventedTenantsCannotCloseAnOpenBreaker(t *testing.T) {
+	ts := NewTenants(TenantSettings{MaxTenants: 4, Breaker: BreakerSettings{MinCalls: 1, OpenFor: time.Hour}})
+	victim := ts.Acquire("victim")
+	if done, err := victim.Breaker.Allow(); err == nil {
+		done(Failure)
+	}
+	ts.Release(victim, false)
+	for i := range 100 {
+		ts.Release(ts.Acquire(fmt.Sprint("invented-", i)), false)
+	}
+	e := ts.Acquire("victim")
+	defer ts.Release(e, false)
+	if _, err := e.Breaker.Allow(); err == nil || e != victim {
+		t.Error("invented names evicted the tenant whose breaker is open: its breaker is closed again")
 	}
 }
 

@@ -46,7 +46,8 @@ type Tenant struct {
 // real tenants. A tenant starts unproven; the upstream's first success moves
 // it to the proven set, whose entries leave only when idle. Unproven entries
 // leave when idle, or when their set is full to make room (any one not in
-// use); when all are in use, a new tenant gets state for the call only, so
+// use whose breaker is not open: new names must not close a tenant's open
+// breaker); when none can go, a new tenant gets state for the call only, so
 // no tenant is ever refused or shares state. An entry in use is never
 // evicted. It is safe for concurrent use.
 type Tenants struct {
@@ -85,7 +86,7 @@ func (t *Tenants) Acquire(name string) *Tenant {
 			if len(t.unproven) < t.settings.MaxTenants {
 				break
 			}
-			if u.refs == 0 {
+			if u.refs == 0 && u.Breaker.State() != BreakerOpen { // an open one keeps its state
 				delete(t.unproven, n)
 			}
 		}
