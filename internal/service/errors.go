@@ -96,11 +96,12 @@ func envelopeBadRequest(env *rest.Envelope, fallback string) *errdetails.BadRequ
 	return &errdetails.BadRequest{FieldViolations: fvs}
 }
 
-// cleanText makes upstream text safe to show: control characters become
-// spaces, and it is trimmed and cut to apierr.MaxMessageBytes.
+// cleanText makes upstream text safe to show: control and format characters
+// (bidi overrides, zero-width marks) become spaces, and it is trimmed and cut
+// to apierr.MaxMessageBytes.
 func cleanText(s string) string {
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) { // and bidi overrides, zero-width marks
 			return ' '
 		}
 		return r

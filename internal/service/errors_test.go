@@ -385,7 +385,7 @@ func TestToStatusUpstreamError(t *testing.T) {
 		{
 			name: "control characters cleaned",
 			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 400, Envelope: &rest.Envelope{
-				Type:        "Validation\x00Error",
+				Type:        "Validation\u202eError", // a bidi override: a format character
 				Description: "\r\n Bad\r\nthing\x1b[31m here\u0085 \t",
 				Errors:      []rest.PropertyError{{PropertyName: "X-Tenant\n", Description: []string{"line1\nline2\x7f"}}},
 			}}),

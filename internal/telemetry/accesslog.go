@@ -3,6 +3,8 @@ package telemetry
 import (
 	"context"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -74,5 +76,9 @@ func tenantOf(ctx context.Context) string {
 	if len(vals) == 0 {
 		return ""
 	}
-	return apierr.Truncate(vals[0], 253)
+	v := apierr.Truncate(vals[0], 253)
+	if strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return strconv.QuoteToASCII(v) // not a domain name: shown escaped, never raw
+	}
+	return v
 }

@@ -379,3 +379,20 @@ func TestBuildInfo(t *testing.T) {
 		}
 	}
 }
+
+// TestTenantOf: the access line shows a tenant that is not a plain domain
+// name quoted in ASCII, so that no caller can put format or control
+// characters (a bidi override) into the log raw.
+func TestTenantOf(t *testing.T) {
+	for give, want := range map[string]string{
+		"portal.cloudcockpit.com":     "portal.cloudcockpit.com",
+		"portal.\u202eexample.com\tX": `"portal.\u202eexample.com\tX"`,
+		"caf\u00e9.example":           `"caf\u00e9.example"`,
+		"":                            "",
+	} {
+		ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("x-tenant", give))
+		if got := tenantOf(ctx); got != want {
+			t.Errorf("tenantOf(%q) = %s, want %s", give, got, want)
+		}
+	}
+}
