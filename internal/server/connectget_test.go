@@ -86,6 +86,9 @@ func TestConnectGet(t *testing.T) {
 			if resp.StatusCode != tt.wantStatus || !uuidRE.MatchString(resp.Header.Get("X-Correlation-Id")) {
 				t.Fatalf("GET: %d, X-Correlation-Id %q: %s; want %d and a UUID", resp.StatusCode, resp.Header.Get("X-Correlation-Id"), body, tt.wantStatus)
 			}
+			if cc := resp.Header.Get("Cache-Control"); cc != "private, no-store" { // the caller's answer: no shared cache may keep it
+				t.Errorf("Cache-Control %q, want private, no-store", cc)
+			}
 			if tt.wantInError != "" {
 				if !strings.Contains(string(body), tt.wantInError) {
 					t.Errorf("error body %s, want it to hold %s", body, tt.wantInError)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +73,14 @@ func TestServeHTTP(t *testing.T) {
 			}
 			if got := resp.Header.Get("Content-Type"); got != "application/json" {
 				t.Errorf("Content-Type = %q, want application/json", got)
+			}
+			// Answers are the caller's, the OpenAPI documents everyone's.
+			wantCache := map[string]string{"/openapi.json": "", "/healthz": "no-store", "/readyz": "no-store"}[tt.path]
+			if wantCache == "" && strings.HasPrefix(tt.path, "/v1/") {
+				wantCache = "private, no-store"
+			}
+			if got := resp.Header.Get("Cache-Control"); got != wantCache {
+				t.Errorf("Cache-Control = %q, want %q", got, wantCache)
 			}
 			if tt.check != nil {
 				tt.check(t, body)

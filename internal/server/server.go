@@ -276,6 +276,11 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 	// cleaned path, which a client that follows redirects then calls with
 	// its credentials. The mirror rejects such paths itself (400 or 404).
 	api := withCORS(adm.http(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != gateway.OpenAPIPath && r.URL.Path != gateway.OpenAPIv3Path {
+			// An answer is the caller's (its credentials, its tenant): no
+			// shared cache may keep it, a Connect GET's or the mirror's.
+			w.Header().Set("Cache-Control", "private, no-store")
+		}
 		if hasAnyPrefix(r.URL.Path, rpc.prefixes) {
 			rpc.ServeHTTP(w, r)
 			return
