@@ -97,7 +97,7 @@ func settings(cfg *server.Config, cli *cliFlags) []setting {
 		{grpcLimits, "grpc-max-connection-idle", "GRPC_MAX_CONNECTION_IDLE", offDuration(&cfg.GRPCMaxConnectionIdle), "", "close a gRPC connection with no call in flight for this long (GOAWAY); 0 disables it"},
 
 		{process, "max-connections", "MAX_CONNECTIONS", whole(&cfg.MaxConnections), "", "most connections each port holds open at once; more wait to be accepted, 1 to 100000"},
-		{process, "max-calls", "MAX_CALLS", whole(&cfg.MaxCalls), "", "most calls in flight in the process, both ports together; more get RESOURCE_EXHAUSTED (HTTP 429) at once, 1 to 100000"},
+		{process, "max-calls", "MAX_CALLS", whole(&cfg.MaxCalls), "", "most unary calls in flight in the process, both ports together, and half as many streams; more get RESOURCE_EXHAUSTED (HTTP 429) at once, 1 to 100000"},
 		{process, "message-timeout", "MESSAGE_TIMEOUT", duration(&cfg.MessageTimeout), "", "longest time a call may take to deliver its request message (an HTTP request its body) before it is cancelled"},
 
 		{diagnostics, "debug-addr", "DEBUG_ADDR", text(&cfg.DebugAddr), "none: no profiles served", "listen address for the Go runtime profiles (/debug/pprof/), on their own listener; bind it to loopback"},

@@ -25,6 +25,11 @@ type TenantSettings struct {
 	Breaker BreakerSettings
 }
 
+// evictScan bounds the unproven entries a new tenant looks at for one to
+// evict, so that a set full of entries in use or with open breakers costs
+// each new name little under the lock.
+const evictScan = 16
+
 // Tenant is the resilience state of one tenant, from Tenants.Acquire until
 // Tenants.Release.
 type Tenant struct {
@@ -82,8 +87,9 @@ func (t *Tenants) Acquire(name string) *Tenant {
 			t.sweep(now)
 		}
 		e = &Tenant{Breaker: newBreaker(t.settings.Breaker), Budget: NewRetryBudget(), name: name}
-		for n, u := range t.unproven { // evict one not in use (map order) when full
-			if len(t.unproven) < t.settings.MaxTenants {
+		seen := 0
+		for n, u := range t.unproven { // evict one not in use (map order: at random) when full
+			if seen++; len(t.unproven) < t.settings.MaxTenants || seen > evictScan {
 				break
 			}
 			if u.refs == 0 && u.Breaker.State() != BreakerOpen { // an open one keeps its state

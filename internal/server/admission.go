@@ -76,7 +76,7 @@ func refusal(msg, reason string) *status.Status {
 // back, or the status of the refusal.
 func (a *admission) admit(client, method string) (release func(), refused *status.Status) {
 	own := func() {}
-	if client != "" {
+	if client != "" && !a.streaming[method] { // streams have slots of their own, and no share
 		r, err := a.clients.Acquire(context.Background(), time.Time{}, client)
 		if err != nil {
 			a.clientShare.Inc()

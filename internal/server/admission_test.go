@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
 )
 
 // admissionServer serves cfg (limits set by the caller) in front of an
@@ -372,6 +373,26 @@ func TestStreamsHaveSlotsOfTheirOwn(t *testing.T) {
 	for _, port := range []string{"grpc", "http", "grpc"} { // two unary calls at once would fit too
 		if got := call(port); got != "OK" {
 			t.Errorf("a unary call on the %s port while a stream holds its slot: %s", port, got)
+		}
+	}
+}
+
+// TestStreamsTakeNoCertificateShare: with mutual TLS, a certificate's
+// streams take none of its share of the calls, so that its health Watch
+// streams never refuse its unary calls.
+func TestStreamsTakeNoCertificateShare(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxCalls = 4 // a share of 2 per certificate; 2 stream slots
+	a := newAdmission(cfg, telemetry.NewMetrics(telemetry.Build{}))
+	a.streaming = map[string]bool{"/grpc.health.v1.Health/Watch": true}
+	for i := range 2 {
+		if _, refused := a.admit("spiffe://caller", "/grpc.health.v1.Health/Watch"); refused != nil {
+			t.Fatalf("stream %d: %v", i, refused.Message())
+		}
+	}
+	for i := range 2 {
+		if _, refused := a.admit("spiffe://caller", pb.ResellerService_GetReseller_FullMethodName); refused != nil {
+			t.Errorf("unary call %d while the certificate holds 2 streams: %v", i, refused.Message())
 		}
 	}
 }

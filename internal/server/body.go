@@ -47,8 +47,14 @@ func boundBody(r *http.Request) error {
 			io.Reader
 			io.Closer
 		}{io.MultiReader(bytes.NewReader(head[:n]), r.Body), r.Body}}
-	} else {
-		r.Body = &bodyLimit{http.MaxBytesReader(nil, r.Body, maxDeclaredBytes)}
+	} else if r.ContentLength < 0 { // read here, so that too long is refused in the caller's protocol
+		b, err := io.ReadAll(io.LimitReader(r.Body, maxDeclaredBytes+1))
+		if len(b) > maxDeclaredBytes {
+			return errMessageTooLarge()
+		} else if err != nil {
+			return connect.NewError(connect.CodeCanceled, err) // the body did not arrive
+		}
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
 	}
 	return nil
 }
@@ -57,27 +63,20 @@ func boundBody(r *http.Request) error {
 // message as sent: maxMessageBytes and room for gzip's framing.
 const maxDeclaredBytes = maxMessageBytes + 1<<10
 
-// bodyLimit turns MaxBytesReader's error into errMessageTooLarge.
-type bodyLimit struct{ io.ReadCloser }
-
-func (b *bodyLimit) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		return n, errMessageTooLarge()
-	}
-	return n, err
-}
-
 // envelopes passes enveloped messages (a flag byte, a 4-byte length, the
 // message) through, failing before returning an envelope that is tooLarge.
 type envelopes struct {
 	io.ReadCloser
+	err  error   // the refusal, returned by every later read
 	head [5]byte // the envelope being read
 	got  int     // bytes of head read
 	left int64   // bytes of the current message still to pass
 }
 
 func (e *envelopes) Read(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
 	n, err := e.ReadCloser.Read(p)
 	for i := 0; i < n; {
 		if e.left > 0 {
@@ -88,7 +87,8 @@ func (e *envelopes) Read(p []byte) (int, error) {
 		e.head[e.got], e.got, i = p[i], e.got+1, i+1
 		if e.got == len(e.head) {
 			if tooLarge(e.head[:]) {
-				return 0, errMessageTooLarge()
+				e.err = errMessageTooLarge()
+				return 0, e.err
 			}
 			e.got, e.left = 0, int64(binary.BigEndian.Uint32(e.head[1:]))
 		}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -198,6 +199,7 @@ func TestRequestBodyBounded(t *testing.T) {
 		// before vanguard reads it.
 		{name: "connect uncompressed over the limit", call: sendRaw(http.DefaultClient, "proto", overLimit, false), want: tooLarge},
 		{name: "rest body over the mirror's bound", call: rest, want: outcome{Code: "413", Reason: apierr.ReasonRequestTooLarge}},
+		{name: "connect chunked over the limit", call: chunked(method, overLimit), want: outcome{Code: "429 resource_exhausted"}},
 		{name: "connect gzip", call: call(http.DefaultClient), want: outcome{Code: "ok"}},
 		{name: "connect json gzip", call: call(http.DefaultClient, connect.WithProtoJSON()), want: outcome{Code: "ok"}},
 		{name: "grpc-web gzip", call: call(http.DefaultClient, connect.WithGRPCWeb()), want: outcome{Code: "ok"}},
@@ -218,6 +220,24 @@ func TestRequestBodyBounded(t *testing.T) {
 				t.Errorf("allocated %.1f MiB answering, want under %d MiB", mib(alloc), maxAlloc>>20)
 			}
 		})
+	}
+}
+
+// chunked posts body to a Connect method with no Content-Length (chunked)
+// and returns the HTTP status and the Connect error code.
+func chunked(url string, body []byte) func(context.Context) outcome {
+	return func(ctx context.Context) outcome {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, io.MultiReader(bytes.NewReader(body)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Connect-Protocol-Version", "1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return outcome{Code: err.Error()}
+		}
+		defer resp.Body.Close()
+		var e struct{ Code string }
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		return outcome{Code: strconv.Itoa(resp.StatusCode) + " " + e.Code}
 	}
 }
 
@@ -322,7 +342,11 @@ func TestEnvelopes(t *testing.T) {
 			if split {
 				r = iotest.OneByteReader(r)
 			}
-			got, err := io.ReadAll(&envelopes{ReadCloser: io.NopCloser(r)})
+			e := &envelopes{ReadCloser: io.NopCloser(r)}
+			got, err := io.ReadAll(e)
+			if _, again := e.Read(make([]byte, 8)); again != err && err != nil {
+				t.Errorf("%s (split %v): read after %v: %v, want the same error", tt.name, split, err, again)
+			}
 			switch {
 			case tt.wantErr && (outcomeOf(err) != outcome{Code: "resource_exhausted", Reason: apierr.ReasonRequestTooLarge}):
 				t.Errorf("%s (split %v): error %v, want REQUEST_TOO_LARGE", tt.name, split, err)

@@ -77,7 +77,7 @@ func tenantOf(ctx context.Context) string {
 		return ""
 	}
 	v := apierr.Truncate(vals[0], 253)
-	if strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r > '~' }) {
+	if strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r > '~' || r == '"' || r == '\\' }) {
 		return strconv.QuoteToASCII(v) // not a domain name: shown escaped, never raw
 	}
 	return v

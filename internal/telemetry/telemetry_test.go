@@ -388,6 +388,7 @@ func TestTenantOf(t *testing.T) {
 		"portal.cloudcockpit.com":     "portal.cloudcockpit.com",
 		"portal.\u202eexample.com\tX": `"portal.\u202eexample.com\tX"`,
 		"caf\u00e9.example":           `"caf\u00e9.example"`,
+		`"caf\u00e9.example"`:         `"\"caf\\u00e9.example\""`, // looks escaped: quoted too
 		"":                            "",
 	} {
 		ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("x-tenant", give))
