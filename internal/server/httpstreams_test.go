@@ -17,6 +17,22 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 )
 
+// h2c opens a cleartext HTTP/2 connection to base, closed when the test
+// ends, with its client preface sent; every read and write within limit.
+func h2c(t *testing.T, base string, limit time.Duration) *http2.Framer {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(limit))
+	if _, err := conn.Write([]byte(http2.ClientPreface)); err != nil {
+		t.Fatal(err)
+	}
+	return http2.NewFramer(conn, bufio.NewReader(conn))
+}
+
 // TestHTTPPortStreamCap checks that cleartext HTTP/2 connections on the HTTP
 // port (gRPC, Connect and gRPC-Web over h2c) announce the same per-connection
 // stream cap as the gRPC port.
@@ -26,16 +42,7 @@ func TestHTTPPortStreamCap(t *testing.T) {
 	cfg.GRPCMaxConcurrentStreams = 7
 	base := serveOnLoopback(t, cfg).httpURL
 
-	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := conn.Write([]byte(http2.ClientPreface)); err != nil {
-		t.Fatal(err)
-	}
-	fr := http2.NewFramer(conn, bufio.NewReader(conn))
+	fr := h2c(t, base, 10*time.Second)
 	if err := fr.WriteSettings(); err != nil {
 		t.Fatal(err)
 	}
@@ -68,16 +75,7 @@ func TestUnreadAnswerFreesItsSlot(t *testing.T) {
 	cfg.MaxCalls = 1
 	base := serveOnLoopback(t, cfg).httpURL
 
-	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
-	if _, err := conn.Write([]byte(http2.ClientPreface)); err != nil {
-		t.Fatal(err)
-	}
-	fr := http2.NewFramer(conn, bufio.NewReader(conn))
+	fr := h2c(t, base, 20*time.Second)
 	var hb bytes.Buffer
 	enc := hpack.NewEncoder(&hb)
 	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "x"}, {":path", "/openapi.json"}} {
