@@ -76,6 +76,9 @@ func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := boundBody(r); err != nil {
+		if r.ProtoMajor == 1 { // else net/http reads what is left of the body before answering
+			w.Header().Set("Connection", "close")
+		}
 		_ = errorWriter.Write(w, r, err)
 		return
 	}
