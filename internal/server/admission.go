@@ -160,8 +160,6 @@ func (s firstMessage) RecvMsg(m any) error {
 // streaming methods' paths. Liveness and readiness, exempt, read no body.
 func (a *admission) http(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rc := http.NewResponseController(w)
-		_ = rc.SetWriteDeadline(time.Time{}) // none left from the connection's last request
 		if r.URL.Path == gateway.HealthzPath || r.URL.Path == gateway.ReadyzPath {
 			next.ServeHTTP(w, r)
 			return
@@ -172,7 +170,8 @@ func (a *admission) http(next http.Handler) http.Handler {
 			return
 		}
 		defer release()
-		if !a.streaming[r.URL.Path] {
+		rc := http.NewResponseController(w)
+		if !a.streaming[r.URL.Path] { // net/http clears the deadline after the answer
 			w = &answerDeadline{wrappedWriter: wrappedWriter{w}, rc: rc}
 		}
 		if r.Body != nil && r.Body != http.NoBody {
