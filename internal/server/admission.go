@@ -75,18 +75,17 @@ func refusal(msg, reason string) *status.Status {
 // first, then one of the process's. It returns the function that gives them
 // back, or the status of the refusal.
 func (a *admission) admit(client, method string) (release func(), refused *status.Status) {
-	own := func() {}
-	if client != "" && !a.streaming[method] { // streams have slots of their own, and no share
+	own, slots := func() {}, a.slots
+	if a.streaming[method] { // streams have slots of their own, and no client share
+		slots, client = a.streams, ""
+	}
+	if client != "" {
 		r, err := a.clients.Acquire(context.Background(), time.Time{}, client)
 		if err != nil {
 			a.clientShare.Inc()
 			return nil, clientBusy
 		}
 		own = r
-	}
-	slots := a.slots
-	if a.streaming[method] {
-		slots = a.streams
 	}
 	if !slots.TryAcquire(1) {
 		own()
@@ -170,14 +169,14 @@ func (a *admission) http(next http.Handler) http.Handler {
 			return
 		}
 		defer release()
-		rc := http.NewResponseController(w)
-		if !a.streaming[r.URL.Path] { // net/http clears the deadline after the answer
+		rc, stream := http.NewResponseController(w), a.streaming[r.URL.Path]
+		if !stream { // net/http clears the deadline after the answer
 			w = &answerDeadline{wrappedWriter: wrappedWriter{w}, rc: rc}
 		}
 		if r.Body != nil && r.Body != http.NoBody {
 			_ = rc.SetReadDeadline(time.Now().Add(a.messageTimeout))
 			b := &deadlineBody{ReadCloser: r.Body, rc: rc, timedOut: a.timedOut}
-			if a.streaming[r.URL.Path] {
+			if stream {
 				b.after = streamReadTimeout
 			}
 			r.Body = b

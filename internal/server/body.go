@@ -63,14 +63,12 @@ func boundBody(r *http.Request) error {
 // message as sent: maxMessageBytes and room for gzip's framing.
 const maxDeclaredBytes = maxMessageBytes + 1<<10
 
-// envelopes passes enveloped messages (a flag byte, a 4-byte length, the
-// message) through, failing before returning an envelope that is tooLarge.
+// envelopes passes enveloped messages through, failing before returning an
+// envelope that is tooLarge.
 type envelopes struct {
 	io.ReadCloser
-	err  error   // the refusal, returned by every later read
-	head [5]byte // the envelope being read
-	got  int     // bytes of head read
-	left int64   // bytes of the current message still to pass
+	frames
+	err error // the refusal, returned by every later read
 }
 
 func (e *envelopes) Read(p []byte) (int, error) {
@@ -78,22 +76,18 @@ func (e *envelopes) Read(p []byte) (int, error) {
 		return 0, e.err
 	}
 	n, err := e.ReadCloser.Read(p)
-	for i := 0; i < n; {
-		if e.left > 0 {
-			step := min(int64(n-i), e.left)
-			i, e.left = i+int(step), e.left-step
-			continue
-		}
-		e.head[e.got], e.got, i = p[i], e.got+1, i+1
-		if e.got == len(e.head) {
-			if tooLarge(e.head[:]) {
-				e.err = errMessageTooLarge()
-				return 0, e.err
-			}
-			e.got, e.left = 0, int64(binary.BigEndian.Uint32(e.head[1:]))
-		}
+	if e.err = e.walk(p[:n], checkEnvelope, nil); e.err != nil {
+		return 0, e.err
 	}
 	return n, err
+}
+
+// checkEnvelope refuses an envelope that is tooLarge.
+func checkEnvelope(head [5]byte) error {
+	if tooLarge(head[:]) {
+		return errMessageTooLarge()
+	}
+	return nil
 }
 
 // tooLarge reports whether an envelope declares over maxDeclaredBytes.

@@ -26,18 +26,47 @@ func (w wrappedWriter) Flush() {
 // Unwrap lets http.ResponseController reach the wrapped writer.
 func (w wrappedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// frames follows a stream of enveloped messages handed over in pieces: each
+// a flags byte, a 4-byte big-endian length, then that many bytes.
+type frames struct {
+	head [5]byte // the envelope being read
+	got  int     // bytes of head read
+	left int     // bytes of the current message still to come
+}
+
+// walk follows p: header gets each envelope once whole (an error stops the
+// walk and is returned), payload (if not nil) the bounds in p of each piece
+// of a message.
+func (f *frames) walk(p []byte, header func([5]byte) error, payload func(from, to int)) error {
+	for i := 0; i < len(p); {
+		if f.left > 0 {
+			n := min(len(p)-i, f.left)
+			if payload != nil {
+				payload(i, i+n)
+			}
+			i, f.left = i+n, f.left-n
+			continue
+		}
+		f.head[f.got], f.got, i = p[i], f.got+1, i+1
+		if f.got == len(f.head) {
+			if err := header(f.head); err != nil {
+				return err
+			}
+			f.got, f.left = 0, int(binary.BigEndian.Uint32(f.head[1:]))
+		}
+	}
+	return nil
+}
+
 // grpcWebTrailerWriter lower-cases the names in a gRPC-Web response's
-// in-body trailer block, which vanguard v0.4.0 writes in canonical case and
-// the official grpc-web client reads case-sensitively (docs/browsers.md).
-// The body is a sequence of frames: a flags byte (0x80 marks the trailer
-// block), a 4-byte big-endian length, then that many bytes.
+// in-body trailer block (the frame whose flags have 0x80), which vanguard
+// v0.4.0 writes in canonical case and the official grpc-web client reads
+// case-sensitively (docs/browsers.md).
 type grpcWebTrailerWriter struct {
 	wrappedWriter
-	header    [5]byte // the frame header being read
-	headerLen int     // bytes of header read so far
-	remaining int     // payload bytes left in the current frame
-	trailer   bool    // the current frame is the trailer block
-	inName    bool    // inside a trailer line's name (before its colon)
+	frames
+	trailer bool // the current frame is the trailer block
+	inName  bool // inside a trailer line's name (before its colon)
 }
 
 // newGRPCWebTrailerWriter wraps w.
@@ -48,36 +77,19 @@ func newGRPCWebTrailerWriter(w http.ResponseWriter) *grpcWebTrailerWriter {
 // Write implements http.ResponseWriter, fixing trailer names in a copy of p
 // when p holds part of the trailer block.
 func (t *grpcWebTrailerWriter) Write(p []byte) (int, error) {
-	copied := false
-	for i := 0; i < len(p); {
-		if t.remaining == 0 && t.headerLen < len(t.header) {
-			t.header[t.headerLen] = p[i]
-			t.headerLen++
-			i++
-			if t.headerLen == len(t.header) {
-				t.trailer = t.header[0]&0x80 != 0
-				t.remaining = int(binary.BigEndian.Uint32(t.header[1:]))
-				t.inName = true
-				if t.remaining == 0 {
-					t.headerLen = 0
-				}
-			}
-			continue
-		}
-		n := min(len(p)-i, t.remaining)
-		if t.trailer && n > 0 {
+	out, copied := p, false
+	_ = t.walk(p, func(head [5]byte) error {
+		t.trailer, t.inName = head[0]&0x80 != 0, true
+		return nil
+	}, func(from, to int) {
+		if t.trailer {
 			if !copied {
-				p, copied = bytes.Clone(p), true
+				out, copied = bytes.Clone(p), true
 			}
-			lowerNames(p[i:i+n], &t.inName)
+			lowerNames(out[from:to], &t.inName)
 		}
-		i += n
-		t.remaining -= n
-		if t.remaining == 0 {
-			t.headerLen = 0
-		}
-	}
-	return t.ResponseWriter.Write(p)
+	})
+	return t.ResponseWriter.Write(out)
 }
 
 // lowerNames lower-cases the header names in b, a piece of a block of

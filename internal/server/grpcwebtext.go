@@ -39,13 +39,12 @@ func serveGRPCWebText(transcoder http.Handler, w http.ResponseWriter, r *http.Re
 		_ = errorWriter.Write(tw, r, grpcWebTextError(err))
 		return
 	}
-	if tooLarge(body[:min(len(body), 5)]) {
-		_ = errorWriter.Write(tw, r, errMessageTooLarge())
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	r.Header.Del("Content-Length")
+	if err := boundBody(r); err != nil { // as a binary body
+		_ = errorWriter.Write(tw, r, err)
 		return
 	}
-	r.Body = &envelopes{ReadCloser: io.NopCloser(bytes.NewReader(body))}
-	r.ContentLength = int64(len(body))
-	r.Header.Del("Content-Length")
 	transcoder.ServeHTTP(tw, r)
 }
 
