@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -87,30 +86,22 @@ type proc struct {
 	exitErr error
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// start runs the server binary with args on free loopback ports and waits
-// (bounded) until gRPC answers.
+// start runs the server binary with args on loopback ports of its choosing
+// and waits (bounded) until gRPC answers.
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
 	return launch(t, func(p *proc) (string, error) { return p.grpcurl(t, nil, "list") }, args...)
 }
 
-// launch runs the server binary with args on free loopback ports and waits,
-// at most 15s, until list (a grpcurl list over the right transport) shows
-// the facade's services.
+// launch runs the server binary with args, listening on ports the kernel
+// picks (127.0.0.1:0: no port chosen here can be taken by another socket
+// before the binary binds it), reads the ports from its "listening" line and
+// waits, at most 15s, until list (a grpcurl list over the right transport)
+// shows the facade's services.
 func launch(t *testing.T, list func(*proc) (string, error), args ...string) *proc {
 	t.Helper()
-	p := &proc{grpc: freePort(t), http: freePort(t), log: &logBuffer{grew: make(chan struct{}, 1)}, exited: make(chan struct{})}
-	args = append([]string{"-grpc-addr", p.grpc, "-http-addr", p.http}, args...)
+	p := &proc{log: &logBuffer{grew: make(chan struct{}, 1)}, exited: make(chan struct{})}
+	args = append([]string{"-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0"}, args...)
 	p.cmd = exec.Command(serverBin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
@@ -124,6 +115,8 @@ func launch(t *testing.T, list func(*proc) (string, error), args ...string) *pro
 			t.Logf("server log:\n%s", p.log.String())
 		}
 	})
+	addrs := p.logged(t, "cloudcockpit-facade listening")
+	p.grpc, p.http = addrs["grpc"], addrs["http"]
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		if out, err := list(p); err == nil && strings.Contains(out, "cloudcockpit.v1.ResellerService") {
@@ -137,6 +130,33 @@ func launch(t *testing.T, list func(*proc) (string, error), args ...string) *pro
 	}
 	t.Fatalf("server did not answer on %s within 15s\n%s", p.grpc, p.log.String())
 	return nil
+}
+
+// logged waits (see logWhen) for the server's JSON log line whose message is
+// msg and returns its string attributes, such as the addresses it listens on.
+func (p *proc) logged(t *testing.T, msg string) map[string]string {
+	t.Helper()
+	var attrs map[string]string
+	p.logWhen(func(log string) bool {
+		for line := range strings.Lines(log) {
+			var l map[string]any
+			if json.Unmarshal([]byte(line), &l) != nil || l["msg"] != msg {
+				continue
+			}
+			attrs = map[string]string{}
+			for k, v := range l {
+				if s, ok := v.(string); ok {
+					attrs[k] = s
+				}
+			}
+			return true
+		}
+		return false
+	})
+	if attrs == nil {
+		t.Fatalf("no %q line in the server's log\n%s", msg, p.log.String())
+	}
+	return attrs
 }
 
 // logBuffer holds a server's output, written as the process runs.
@@ -665,8 +685,8 @@ func httpStatus(t *testing.T, url string) int {
 // through over gRPC and REST, the profiles answer on their own address, and
 // the HTTP listener does not serve them.
 func TestProfiles(t *testing.T) {
-	debug := freePort(t)
-	p := start(t, "-sandbox", "-debug-addr", debug)
+	p := start(t, "-sandbox", "-debug-addr", "127.0.0.1:0")
+	debug := p.logged(t, "serving Go runtime profiles")["debug"]
 
 	out, err := p.grpcurl(t, flags(authH, tenantH, []string{"-d", `{"reseller_id":"` + contoso + `"}`}), "cloudcockpit.v1.ResellerService/GetReseller")
 	if err != nil || jsonOf(t, out)["id"] != contoso {

@@ -55,15 +55,13 @@ func TestFlood(t *testing.T) {
 	portFile := filepath.Join(t.TempDir(), "sandbox.addr")
 	sb := startProcess(t, "sandbox", sandboxBin, "-addr", "127.0.0.1:0", "-port-file", portFile, "-latency", "5ms", "-idle-timeout", "1s")
 	upstream := "http://" + waitPortFile(t, sb, portFile)
-	grpcAddr, httpAddr := freePort(t), freePort(t)
 	bin := envString("LOAD_SERVER_BIN", serverBin)                          // another build, to compare
 	t.Setenv("GOMEMLIMIT", envString("FLOOD_GOMEMLIMIT", manifestMemLimit)) // the manifests' setting; "off" for none
-	args := append([]string{"-grpc-addr", grpcAddr, "-http-addr", httpAddr, "-upstream-url", upstream, "-log-level", "error"},
+	args := append([]string{"-upstream-url", upstream, "-log-level", "error"},
 		strings.Fields(os.Getenv("FLOOD_ARGS"))...) // such as -max-calls=500
-	facade := startProcess(t, "facade", bin, args...)
+	facade, grpcAddr, httpAddr, _ := startFacade(t, bin, false, args...)
 	base := "http://" + httpAddr
 	scraper := newScraper(base + "/metrics")
-	waitReady(t, facade, base+"/readyz")
 	refs := references(t, grpcAddr, base, 5*time.Second)
 	id := slices.Sorted(func(yield func(string) bool) {
 		for k := range refs {

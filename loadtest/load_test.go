@@ -187,14 +187,11 @@ func TestLoad(t *testing.T) {
 		"-echo-credentials", "-idle-timeout", "1s")
 	upstream := "http://" + waitPortFile(t, sb, portFile)
 
-	grpcAddr, httpAddr, debugAddr := freePort(t), freePort(t), envString("LOAD_DEBUG_ADDR", freePort(t))
 	t.Setenv("GOMEMLIMIT", envString("LOAD_GOMEMLIMIT", manifestMemLimit)) // the manifests' setting; "off" for none
-	facade := startProcess(t, "facade", envString("LOAD_SERVER_BIN", serverBin), append([]string{
-		"-grpc-addr", grpcAddr, "-http-addr", httpAddr,
-		"-upstream-url", upstream, "-log-level", "warn", "-debug-addr", debugAddr}, strings.Fields(os.Getenv("LOAD_SERVER_ARGS"))...)...) // such as -message-timeout=2s
+	facade, grpcAddr, httpAddr, debugAddr := startFacade(t, envString("LOAD_SERVER_BIN", serverBin), true, append([]string{
+		"-upstream-url", upstream, "-log-level", "warn"}, strings.Fields(os.Getenv("LOAD_SERVER_ARGS"))...)...) // such as -message-timeout=2s
 	base := "http://" + httpAddr
 	scraper := newScraper(base + "/metrics")
-	waitReady(t, facade, base+"/readyz")
 
 	// Warm up on connections of its own, and take each sample reseller as the facade
 	// returns it, as the reference every later success must equal.
@@ -1154,25 +1151,56 @@ func waitPortFile(t *testing.T, p *process, path string) string {
 	return ""
 }
 
-// waitReady waits (bounded) for /readyz to answer 200.
-func waitReady(t *testing.T, p *process, readyz string) {
-	t.Helper()
+// ready waits, at most 15s, until readyz answers 200; it fails at once if
+// the process exits.
+func ready(p *process, readyz string) error {
 	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Second}
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		if resp, err := c.Get(readyz); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return nil
 			}
 		}
 		select {
 		case <-p.exited:
-			t.Fatalf("%s exited early: %v\n%s", p.name, p.exitErr, p.out.String())
+			return fmt.Errorf("%s exited early: %v\n%s", p.name, p.exitErr, p.out.String())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	t.Fatalf("%s not ready at %s within 15s\n%s", p.name, readyz, p.out.String())
+	return fmt.Errorf("%s not ready at %s within 15s\n%s", p.name, readyz, p.out.String())
+}
+
+// startFacade starts the facade binary bin with args on free loopback ports
+// (gRPC, HTTP and, with debug, the profiles' listener: LOAD_DEBUG_ADDR if
+// set) and waits until it is ready. A port picked here can be taken by
+// another socket before the binary binds it; the binary then exits at once
+// and is started again, on new ports, at most three times in all.
+func startFacade(t *testing.T, bin string, debug bool, args ...string) (p *process, grpcAddr, httpAddr, debugAddr string) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		grpcAddr, httpAddr = freePort(t), freePort(t)
+		listen := []string{"-grpc-addr", grpcAddr, "-http-addr", httpAddr}
+		if debug {
+			debugAddr = envString("LOAD_DEBUG_ADDR", freePort(t))
+			listen = append(listen, "-debug-addr", debugAddr)
+		}
+		p = startProcess(t, "facade", bin, append(listen, args...)...)
+		err := ready(p, "http://"+httpAddr+"/readyz")
+		if err == nil {
+			return p, grpcAddr, httpAddr, debugAddr
+		}
+		select {
+		case <-p.exited:
+			if attempt < 3 {
+				t.Logf("facade exited at start (a port taken?), starting again: %v", p.exitErr)
+				continue
+			}
+		default:
+		}
+		t.Fatal(err)
+	}
 }
 
 // metricSet is one scrape of /metrics: value by "name{labels}".
