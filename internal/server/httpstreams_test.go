@@ -5,14 +5,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+	rpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 )
@@ -105,5 +108,50 @@ func TestUnreadAnswerFreesItsSlot(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("after the reset, a call got %d, want 200: the slot is still taken", resp.StatusCode)
+	}
+}
+
+// TestStreamEndsWhileClientSends: a stream on the HTTP port that the server
+// ends (a bad message) while its client still sends gets its status at once
+// in every protocol. Vanguard's body, which grpc-go closes as the stream
+// ends, waited for a read waiting on the client: the call hung until the
+// stream's read deadline, holding its slot.
+func TestStreamEndsWhileClientSends(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
+	_, base := startServe(t, cfg, io.Discard)
+	list := &rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_ListServices{}}
+	for _, tt := range []struct {
+		name string
+		bad  *rpb.ServerReflectionRequest
+		want connect.Code
+	}{
+		{"over the limit", &rpb.ServerReflectionRequest{Host: strings.Repeat("x", maxMessageBytes), MessageRequest: list.MessageRequest}, connect.CodeResourceExhausted},
+		{"no request in it", &rpb.ServerReflectionRequest{}, connect.CodeInvalidArgument},
+	} {
+		for name, protocol := range map[string]connect.ClientOption{"grpc-web": connect.WithGRPCWeb(), "connect": connect.WithProtoJSON(), "grpc": connect.WithGRPC()} {
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
+				stream := connect.NewClient[rpb.ServerReflectionRequest, rpb.ServerReflectionResponse](h2cClient(),
+					base+rpb.ServerReflection_ServerReflectionInfo_FullMethodName, protocol).CallBidiStream(t.Context())
+				defer stream.CloseResponse() //nolint:errcheck // the test is over
+				if err := stream.Send(list); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := stream.Receive(); err != nil {
+					t.Fatalf("first answer: %v", err)
+				}
+				_ = stream.Send(tt.bad) // and the request stays open
+				answer := make(chan error, 1)
+				go func() { _, err := stream.Receive(); answer <- err }()
+				select {
+				case err := <-answer:
+					if got := connect.CodeOf(err); got != tt.want {
+						t.Errorf("answer %v (%v), want %v", got, err, tt.want)
+					}
+				case <-time.After(5 * time.Second): // the client's context does not end its read
+					t.Fatal("no answer within 5s")
+				}
+			})
+		}
 	}
 }

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,7 +12,6 @@ import (
 
 	"connectrpc.com/connect"
 	"connectrpc.com/vanguard"
-	"connectrpc.com/vanguard/vanguardgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
@@ -39,7 +40,11 @@ type rpcHandler struct {
 // serves (an unknown method, a GET that is not Connect's) goes to unknown:
 // the mirror, which answers with its JSON errors.
 func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
-	t, err := vanguardgrpc.NewTranscoder(gs,
+	var services []*vanguard.Service // as vanguardgrpc.NewTranscoder, with closeUnblocks
+	for name := range gs.GetServiceInfo() {
+		services = append(services, vanguard.NewService(name, closeUnblocks(gs)))
+	}
+	t, err := vanguard.NewTranscoder(services,
 		vanguard.WithUnknownHandler(unknown),
 		vanguard.WithCodec(func(r vanguard.TypeResolver) vanguard.Codec { return jsonCodec{vanguard.NewJSONCodec(r)} }),
 		vanguard.WithCompression(vanguard.CompressionGzip, newGzipWriter, newBoundedGzip),
@@ -49,6 +54,8 @@ func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 			// maxMessageBytes once expanded gets RESOURCE_EXHAUSTED.
 			vanguard.WithMaxMessageBufferBytes(maxBufferBytes),
 			vanguard.WithNoTargetCompression(),
+			vanguard.WithTargetProtocols(vanguard.ProtocolGRPC),
+			vanguard.WithTargetCodecs(vanguard.CodecProto),
 		))
 	if err != nil {
 		return nil, fmt.Errorf("connect and gRPC-Web transcoder: %w", err)
@@ -94,7 +101,43 @@ func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"(application/grpc-web, application/grpc-web-text); the REST mirror is under /v1/ (see /openapi.json)"))
 		return
 	}
+	if h.streaming[r.URL.Path] && r.ProtoMajor == 2 { // HTTP/1.1 is not full duplex: no read waits as the stream ends
+		rc := http.NewResponseController(w)
+		r = r.WithContext(context.WithValue(r.Context(), unblockKey{}, func() { _ = rc.SetReadDeadline(time.Now()) }))
+	}
 	h.transcoder.ServeHTTP(w, r)
+}
+
+// unblockKey holds, in a streaming call's context, the function that ends a
+// read of its body that is waiting for the client.
+type unblockKey struct{}
+
+// closeUnblocks wraps the gRPC server as vanguard's handler. When a stream
+// ends while its client still sends, grpc-go closes the body vanguard gave
+// it and waits for its own read of that body to return; vanguard v0.4.0's
+// Close waits for the lock that read holds while it waits for the client
+// (envelopingReader), so the call hung, holding its slot, until the read
+// deadline (streamReadTimeout). Ending the read first, with the read
+// deadline, lets both return.
+func closeUnblocks(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if unblock, ok := r.Context().Value(unblockKey{}).(func()); ok && r.Body != nil {
+			r.Body = unblockingBody{r.Body, unblock}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// unblockingBody ends a waiting read before closing the body.
+type unblockingBody struct {
+	io.ReadCloser
+	unblock func()
+}
+
+// Close implements io.Closer.
+func (b unblockingBody) Close() error {
+	b.unblock()
+	return b.ReadCloser.Close()
 }
 
 // jsonCodec is vanguard's JSON codec, whose decode errors are
