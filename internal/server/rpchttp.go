@@ -40,11 +40,19 @@ type rpcHandler struct {
 // serves (an unknown method, a GET that is not Connect's) goes to unknown:
 // the mirror, which answers with its JSON errors.
 func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
+	h := &rpcHandler{methods: map[string]bool{}, streaming: map[string]bool{}}
 	var services []*vanguard.Service // as vanguardgrpc.NewTranscoder, with closeUnblocks
-	for name := range gs.GetServiceInfo() {
+	for name, info := range gs.GetServiceInfo() {
 		services = append(services, vanguard.NewService(name, closeUnblocks(gs)))
+		prefix := "/" + name + "/"
+		h.prefixes = append(h.prefixes, prefix)
+		for _, m := range info.Methods {
+			h.methods[prefix+m.Name] = true
+			h.streaming[prefix+m.Name] = m.IsClientStream || m.IsServerStream
+		}
 	}
-	t, err := vanguard.NewTranscoder(services,
+	var err error
+	h.transcoder, err = vanguard.NewTranscoder(services,
 		vanguard.WithUnknownHandler(unknown),
 		vanguard.WithCodec(func(r vanguard.TypeResolver) vanguard.Codec { return jsonCodec{vanguard.NewJSONCodec(r)} }),
 		vanguard.WithCompression(vanguard.CompressionGzip, newGzipWriter, newBoundedGzip),
@@ -59,15 +67,6 @@ func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 		))
 	if err != nil {
 		return nil, fmt.Errorf("connect and gRPC-Web transcoder: %w", err)
-	}
-	h := &rpcHandler{transcoder: t, methods: map[string]bool{}, streaming: map[string]bool{}}
-	for name, info := range gs.GetServiceInfo() {
-		prefix := "/" + name + "/"
-		h.prefixes = append(h.prefixes, prefix)
-		for _, m := range info.Methods {
-			h.methods[prefix+m.Name] = true
-			h.streaming[prefix+m.Name] = m.IsClientStream || m.IsServerStream
-		}
 	}
 	return h, nil
 }
