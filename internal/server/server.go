@@ -126,7 +126,6 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	if err != nil {
 		return fmt.Errorf("upstream client: %w", err)
 	}
-	defer client.CloseIdleConnections()
 	metrics.ObserveUpstream(client)
 
 	var creds []grpc.ServerOption
