@@ -72,10 +72,6 @@ func New(s Spec) *status.Status {
 
 // InfoOf returns st's google.rpc.ErrorInfo, nil when it has none.
 func InfoOf(st *status.Status) *errdetails.ErrorInfo {
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok {
-			return info
-		}
-	}
-	return nil
+	info, _ := detailOf[errdetails.ErrorInfo](st.Proto())
+	return info
 }
