@@ -31,7 +31,6 @@ func restFieldNames(ctx context.Context, st *status.Status, r *http.Request) *st
 	input := rpcInput(ctx)
 	query, _ := url.ParseQuery(r.URL.RawQuery)
 	renamed := map[string]string{}
-	changed := false
 	for i, d := range sp.GetDetails() {
 		var br errdetails.BadRequest
 		if !d.MessageIs(&br) || d.UnmarshalTo(&br) != nil {
@@ -51,9 +50,8 @@ func restFieldNames(ctx context.Context, st *status.Status, r *http.Request) *st
 			return st
 		}
 		sp.Details[i] = a
-		changed = true
 	}
-	if !changed {
+	if len(renamed) == 0 {
 		return st
 	}
 	msg := sp.GetMessage()
