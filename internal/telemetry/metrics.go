@@ -92,24 +92,23 @@ func NewMetrics(b Build) *Metrics {
 	histogram := func(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
 		return f.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
 	}
+	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		return f.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+	}
 	m := &Metrics{
 		Registry: reg,
 		serverHandled: counter("grpc_server_handled_total",
 			"RPCs completed on the server, by service, method and gRPC status code (REST mirror calls included).", "grpc_service", "grpc_method", "grpc_code"),
 		serverDuration: histogram("grpc_server_handling_seconds",
 			"Time to handle an RPC on the server, by service and method.", latencyBuckets, "grpc_service", "grpc_method"),
-		serverInFlight: f.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "grpc_server_in_flight_requests",
-			Help: "RPCs being handled now, by service and method.",
-		}, []string{"grpc_service", "grpc_method"}),
+		serverInFlight: gauge("grpc_server_in_flight_requests",
+			"RPCs being handled now, by service and method.", "grpc_service", "grpc_method"),
 		upstreamRequests: counter("cloudcockpit_upstream_requests_total",
 			"Upstream HTTP attempts sent, by operation and HTTP status (\"error\" when no response came, \"canceled\" when the caller left first).", "operation", "status"),
 		upstreamDuration: histogram("cloudcockpit_upstream_request_duration_seconds",
 			"Duration of one upstream HTTP attempt until its response headers, by operation.", latencyBuckets, "operation"),
-		upstreamInFlight: f.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "cloudcockpit_upstream_in_flight_requests",
-			Help: "Upstream HTTP attempts in flight, by operation.",
-		}, []string{"operation"}),
+		upstreamInFlight: gauge("cloudcockpit_upstream_in_flight_requests",
+			"Upstream HTTP attempts in flight, by operation.", "operation"),
 		upstreamAttempts: histogram("cloudcockpit_upstream_attempts",
 			"Upstream attempts per facade call that reached the upstream, by operation.", []float64{1, 2, 3, 4, 5}, "operation"),
 		upstreamRetries: counter("cloudcockpit_upstream_retries_total",
@@ -287,7 +286,7 @@ func splitMethod(full string) (string, string) {
 // statusLabel bounds the HTTP status label to real status codes.
 func statusLabel(code int) string {
 	if code < 100 || code > 599 {
-		return "other"
+		return opOther
 	}
 	return strconv.Itoa(code)
 }
