@@ -38,10 +38,10 @@ func boundBody(r *http.Request) error {
 	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/grpc") || strings.HasPrefix(ct, "application/connect+") {
 		// The first envelope is checked here, so that its refusal is in the
 		// caller's protocol (vanguard makes a read error UNAVAILABLE).
-		head := make([]byte, 5)
-		n, _ := io.ReadFull(r.Body, head)
-		if tooLarge(head[:n]) {
-			return errMessageTooLarge()
+		var head [5]byte
+		n, _ := io.ReadFull(r.Body, head[:])
+		if err := checkEnvelope(head); err != nil && n == len(head) {
+			return err
 		}
 		r.Body = &envelopes{ReadCloser: struct {
 			io.Reader
@@ -64,7 +64,7 @@ func boundBody(r *http.Request) error {
 const maxDeclaredBytes = maxMessageBytes + 1<<10
 
 // envelopes passes enveloped messages through, failing before returning an
-// envelope that is tooLarge.
+// envelope that checkEnvelope refuses.
 type envelopes struct {
 	io.ReadCloser
 	frames
@@ -82,17 +82,12 @@ func (e *envelopes) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// checkEnvelope refuses an envelope that is tooLarge.
+// checkEnvelope refuses an envelope that declares over maxDeclaredBytes.
 func checkEnvelope(head [5]byte) error {
-	if tooLarge(head[:]) {
+	if binary.BigEndian.Uint32(head[1:]) > maxDeclaredBytes {
 		return errMessageTooLarge()
 	}
 	return nil
-}
-
-// tooLarge reports whether an envelope declares over maxDeclaredBytes.
-func tooLarge(head []byte) bool {
-	return len(head) == 5 && binary.BigEndian.Uint32(head[1:]) > maxDeclaredBytes
 }
 
 // boundedGzip is vanguard's gzip decompressor for requests: vanguard v0.4.0
