@@ -66,11 +66,9 @@ func grpcWebTextError(err error) error {
 func decodeBase64Segments(src []byte) ([]byte, error) {
 	dst := make([]byte, 0, base64.StdEncoding.DecodedLen(len(src)))
 	for offset := 0; offset < len(src); {
-		end := bytes.IndexByte(src[offset:], '=')
-		if end < 0 {
-			end = len(src)
-		} else {
-			end += offset
+		end := len(src)
+		if i := bytes.IndexByte(src[offset:], '='); i >= 0 {
+			end = offset + i
 		}
 		for end < len(src) && src[end] == '=' {
 			end++
