@@ -144,22 +144,18 @@ func NewMetrics(b Build) *Metrics {
 			m.mismatched.WithLabelValues(op)
 		}
 	}
-	reg.MustRegister(breakerGauge{m}, buildInfo(b), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f.NewGaugeFunc(prometheus.GaugeOpts{ // a constant 1 labelled with b and the Go version
+		Name:        "cloudcockpit_facade_build_info",
+		Help:        "Build information of the running binary; always 1.",
+		ConstLabels: prometheus.Labels{"version": cmp.Or(b.Version, "unknown"), "revision": cmp.Or(b.Revision, "unknown"), "goversion": runtime.Version()},
+	}, func() float64 { return 1 })
+	reg.MustRegister(breakerGauge{m}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
 // Build names the running binary in the build-info metric: its version and
 // VCS revision as cmd/server's -version prints them ("unknown" when empty).
 type Build struct{ Version, Revision string }
-
-// buildInfo is a constant 1 labelled with b and the Go version.
-func buildInfo(b Build) prometheus.Collector {
-	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name:        "cloudcockpit_facade_build_info",
-		Help:        "Build information of the running binary; always 1.",
-		ConstLabels: prometheus.Labels{"version": cmp.Or(b.Version, "unknown"), "revision": cmp.Or(b.Revision, "unknown"), "goversion": runtime.Version()},
-	}, func() float64 { return 1 })
-}
 
 // UnaryServerInterceptor records grpc_server_* metrics for every call.
 func (m *Metrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
