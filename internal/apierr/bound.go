@@ -44,13 +44,11 @@ func Bound(st *status.Status) *status.Status {
 	}
 	p.Message = Truncate(p.GetMessage(), MaxMessageBytes)
 	if br != nil {
-		keep := min(len(all), MaxFieldViolations)
-		for {
+		for keep := min(len(all), MaxFieldViolations); ; keep-- {
 			setViolations(p, brIndex, all[:keep], omitted+len(all)-keep)
 			if proto.Size(p) <= MaxStatusBytes || keep == 0 {
 				break
 			}
-			keep--
 		}
 	}
 	if proto.Size(p) > MaxStatusBytes {
