@@ -351,10 +351,7 @@ func (c *Client) readBody(resp *http.Response) (*bytes.Buffer, error) {
 		if n > 0 && n <= maxPooledBuffer {
 			buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead spare bytes to see EOF
 		}
-		limit := c.cfg.MaxBodyBytes
-		if limit < math.MaxInt64 {
-			limit++ // one byte more tells "exactly at the limit" from "over it"
-		}
+		limit := min(c.cfg.MaxBodyBytes, math.MaxInt64-1) + 1 // one byte more tells "exactly at the limit" from "over it"
 		if _, err := buf.ReadFrom(io.LimitReader(resp.Body, limit)); err != nil {
 			return buf, fmt.Errorf("read response body: %w", err)
 		}
