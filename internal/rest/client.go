@@ -446,9 +446,7 @@ func NewTransport(cfg TransportConfig) *http.Transport {
 	t.MaxResponseHeaderBytes = 1 << 20
 	t.Protocols = new(http.Protocols)
 	t.Protocols.SetHTTP1(true)
-	if cfg.TLS != nil {
-		t.TLSClientConfig = cfg.TLS.Clone()
-	}
+	t.TLSClientConfig = cfg.TLS.Clone() // nil stays nil, as in http.DefaultTransport
 	return t
 }
 
