@@ -137,10 +137,6 @@ func fallbackReason(c codes.Code) string {
 	return cmp.Or(code.Code_name[int32(c)], code.Code_UNKNOWN.String()) //nolint:gosec // G115: gRPC codes are small
 }
 
-// errorJSON marshals error bodies. Unlike responses, they leave out empty
-// detail fields (servingData, reason, owner), which say nothing there.
-var errorJSON = protojson.MarshalOptions{}
-
 // writeStatus writes st, bounded (apierr.Bound), as the JSON error body. It
 // sets X-Correlation-Id,
 // WWW-Authenticate on 401 (RFC 6750) and Retry-After when the status carries
@@ -161,7 +157,9 @@ func writeStatus(w http.ResponseWriter, httpStatus int, st *status.Status, cid s
 			h.Set("Retry-After", strconv.Itoa(int(max(secs, 0))))
 		}
 	}
-	body, err := errorJSON.Marshal(st.Proto())
+	// Unlike responses, without empty detail fields (servingData, reason,
+	// owner), which say nothing here: protojson's default options.
+	body, err := protojson.Marshal(st.Proto())
 	if err != nil {
 		grpclog.Errorf("gateway: marshal error status %v: %v", st.Code(), err)
 		w.WriteHeader(http.StatusInternalServerError)
