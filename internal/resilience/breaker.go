@@ -111,8 +111,7 @@ func newBreaker(s BreakerSettings) *Breaker {
 		IsExcluded:   func(err error) bool { return err == errNeutral }, //nolint:errorlint // sentinel set by Done
 	}
 	if s.OnStateChange != nil {
-		on := s.OnStateChange
-		st.OnStateChange = func(_ string, from, to gobreaker.State) { on(BreakerState(from), BreakerState(to)) }
+		st.OnStateChange = func(_ string, from, to gobreaker.State) { s.OnStateChange(BreakerState(from), BreakerState(to)) }
 	}
 	return &Breaker{cb: gobreaker.NewTwoStepCircuitBreaker[struct{}](st), openFor: s.OpenFor}
 }
