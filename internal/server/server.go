@@ -150,8 +150,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		TLSConfig:         listenTLS.http,
 		Protocols:         httpProtocols(), // cleartext HTTP/2 (h2c) too, for gRPC and streaming Connect (reflection)
 		// At most the gRPC port's per-connection stream cap, and at most
-		// httpMaxStreams: net/http gives each stream a goroutine and a
-		// request before any handler can refuse it (see httpMaxStreams).
+		// httpMaxStreams (which says why).
 		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: min(int(cfg.grpcStreams()), httpMaxStreams)},
 	}
 
