@@ -2,6 +2,8 @@ package rest
 
 import (
 	"bytes"
+	"compress/flate"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -240,6 +242,12 @@ func (c *Client) fetch(ctx, actx context.Context, target string, info *CallInfo)
 		// A *url.Error, as http.Client reports it.
 		return nil, "", transportError(ctx, actx, &url.Error{Op: "Get", URL: req.URL.String(), Err: err})
 	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// The body is then the raw connection, which no context or deadline
+		// ends: it is neither read nor drained.
+		_ = resp.Body.Close()
+		return nil, "", &Error{Kind: KindAnswered, StatusCode: resp.StatusCode}
+	}
 	defer drainAndClose(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, "", c.upstreamError(resp)
@@ -247,8 +255,12 @@ func (c *Client) fetch(ctx, actx context.Context, target string, info *CallInfo)
 	buf, err := c.readBody(resp)
 	if err != nil {
 		putBuffer(buf)
-		if e, ok := errors.AsType[*Error](err); ok {
+		_, corrupt := errors.AsType[flate.CorruptInputError](err)
+		switch e, ok := errors.AsType[*Error](err); {
+		case ok:
 			return nil, "", e
+		case corrupt || errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum):
+			return nil, "", undecodable("upstream response", err) // its gzip encoding, which net/http undoes
 		}
 		return nil, "", transportError(ctx, actx, err) // cut mid-way, timed out or cancelled
 	}

@@ -128,3 +128,51 @@ func TestTransportTLS(t *testing.T) {
 		t.Error("the error holds the token")
 	}
 }
+
+// TestAnswersNetHTTPHandsOverRaw: a 101 (net/http's body is then the raw
+// connection, which no context ends) is refused at once, unread, and not
+// retried; a 200 whose gzip encoding is corrupt is an undecodable answer,
+// not a network failure to retry. Each upstream holds its connection open.
+func TestAnswersNetHTTPHandsOverRaw(t *testing.T) {
+	for _, tt := range []struct {
+		name, raw string
+		want      Kind
+	}{
+		{"101 holding the connection", "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", KindAnswered},
+		{"corrupt gzip", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: 21\r\n\r\nthis is not gzip data", KindUndecodable},
+		{"gzip failing its checksum", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: 25\r\n\r\n" +
+			"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff\xab\xae\x05\x00\x00\x00\x00\x00\x02\x00\x00\x00", KindUndecodable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var requests atomic.Int32
+				done := make(chan struct{})
+				defer close(done)
+				tr := NewTransport(TransportConfig{})
+				tr.DialContext = func(context.Context, string, string) (net.Conn, error) {
+					client, server := net.Pipe()
+					go func() {
+						defer server.Close()
+						if _, err := http.ReadRequest(bufio.NewReader(server)); err == nil {
+							requests.Add(1)
+							_, _ = server.Write([]byte(tt.raw))
+							<-done
+						}
+					}()
+					return client, nil
+				}
+				defer tr.CloseIdleConnections()
+				c := newTestClient(t, Config{BaseURL: memBaseURL, Transport: tr, MaxAttempts: 3, DisableCoalescing: true})
+				start := time.Now()
+				_, err := c.GetReseller(testContext(t), CallInfo{Tenant: "t.example", Authorization: "Bearer token-1"}, "r1")
+				e, ok := errors.AsType[*Error](err)
+				if !ok || e.Kind != tt.want {
+					t.Fatalf("error %v, want kind %v", err, tt.want)
+				}
+				if waited := time.Since(start); waited != 0 || requests.Load() != 1 {
+					t.Errorf("%d requests, answered after %v; want 1, at once", requests.Load(), waited)
+				}
+			})
+		})
+	}
+}
