@@ -56,8 +56,9 @@ type Config struct {
 	// Transport sends the requests, one RoundTrip per attempt, without an
 	// http.Client around it: redirects are never followed (the API does not
 	// redirect, and following one would send the caller's X-Tenant and
-	// Authorization to another URL). Nil means one NewTransport with
-	// default settings, shared by all such Clients.
+	// Authorization to another URL). It must not let two principals share a
+	// connection (see NewPools). Nil means one NewPools of a default
+	// NewTransport, shared by all such Clients.
 	Transport http.RoundTripper
 	// UserAgent is the User-Agent header value, without control
 	// characters; empty means DefaultUserAgent.
@@ -431,10 +432,12 @@ type TransportConfig struct {
 // bytes) tuned for many concurrent calls to one upstream host: as many idle
 // connections kept as MaxConns, so that every request slot keeps a warm one;
 // a 10s dial timeout; HTTP/1.1 only, even when the upstream offers HTTP/2,
-// which measured slower and costlier per call (docs/performance.md). net/http
-// discards an idle connection on which
-// unasked bytes arrive, so an upstream that answers twice cannot hand one
-// caller's answer to the next.
+// which measured slower and costlier per call (docs/performance.md).
+//
+// Its connections serve whoever comes next: net/http discards unasked bytes
+// only while a connection is idle, and reads those that arrive after the
+// next request took it as that request's answer. Callers with different
+// credentials must not share it: wrap it in NewPools.
 func NewTransport(cfg TransportConfig) *http.Transport {
 	maxConns := cmp.Or(max(cfg.MaxConns, 0), DefaultMaxConcurrent)
 	t := http.DefaultTransport.(*http.Transport).Clone()
@@ -451,7 +454,7 @@ func NewTransport(cfg TransportConfig) *http.Transport {
 }
 
 // sharedTransport is the transport of every Client built without
-// Config.Transport, so that all of them share one connection pool.
+// Config.Transport, so that all of them share one set of Pools.
 var sharedTransport = sync.OnceValue(func() http.RoundTripper {
-	return NewTransport(TransportConfig{})
+	return NewPools(NewTransport(TransportConfig{}), 0)
 })

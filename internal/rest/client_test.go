@@ -74,9 +74,9 @@ type closingTransport interface {
 }
 
 // newTestTransport returns the transport the tests run on: the service's
-// (NewTransport).
+// (NewPools of a NewTransport).
 func newTestTransport() closingTransport {
-	return NewTransport(TransportConfig{})
+	return NewPools(NewTransport(TransportConfig{}), 0)
 }
 
 // newTestClient builds a Client on its own transport, closed with the test.

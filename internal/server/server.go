@@ -114,12 +114,13 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	}
 	ucfg.OnCoalesced = metrics.Coalesced
 	ucfg.OnRejected = metrics.Rejected
-	// Each upstream attempt is measured (and traced when tracing is on).
-	transport := rest.NewTransport(rest.TransportConfig{
+	// Each upstream attempt is measured (and traced when tracing is on); no
+	// connection carries two principals' requests (rest.Pools).
+	transport := rest.NewPools(rest.NewTransport(rest.TransportConfig{
 		TLS:                   upstreamTLS,
 		MaxConns:              cfg.Upstream.MaxConcurrent,
 		ResponseHeaderTimeout: cmp.Or(cfg.Upstream.AttemptTimeout, rest.DefaultAttemptTimeout),
-	})
+	}), 0)
 	defer transport.CloseIdleConnections()
 	ucfg.Transport = tracing.Transport(metrics.Transport(transport))
 	client, err := rest.New(ucfg)

@@ -1,0 +1,274 @@
+package rest
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// principals are the callers of the pool tests: two tenants, one with two
+// tokens (a token is a principal of its own).
+var principals = map[string]CallInfo{
+	"A":  {Tenant: "a.example", Authorization: "Bearer token-a1"},
+	"A2": {Tenant: "a.example", Authorization: "Bearer token-a2"},
+	"B":  {Tenant: "b.example", Authorization: "Bearer token-b1"},
+	"C":  {Tenant: "c.example", Authorization: "Bearer token-c1"},
+}
+
+// memUpstream is an HTTP/1.1 upstream on in-memory connections (net.Pipe),
+// dialed by the transport it is installed on, for synctest bubbles. It
+// records which principals each connection served and whether the client
+// closed it.
+type memUpstream struct {
+	// answer writes the answer to req; it may write more than one.
+	answer func(conn net.Conn, req *http.Request) error
+
+	mu    sync.Mutex
+	conns []*memConn
+}
+
+type memConn struct {
+	principals map[string]bool // "tenant authorization" of each request
+	closed     bool
+}
+
+func (u *memUpstream) install(tr *http.Transport) {
+	tr.DialContext = func(context.Context, string, string) (net.Conn, error) {
+		client, server := net.Pipe()
+		mc := &memConn{principals: map[string]bool{}}
+		u.mu.Lock()
+		u.conns = append(u.conns, mc)
+		u.mu.Unlock()
+		go u.serve(server, mc)
+		return client, nil
+	}
+}
+
+func (u *memUpstream) serve(conn net.Conn, mc *memConn) {
+	defer func() { _ = conn.Close() }()
+	br := bufio.NewReader(conn)
+	for {
+		req, err := http.ReadRequest(br)
+		u.mu.Lock()
+		if err != nil {
+			mc.closed = true
+		} else {
+			mc.principals[req.Header.Get("X-Tenant")+" "+req.Header.Get("Authorization")] = true
+		}
+		u.mu.Unlock()
+		if err != nil || u.answer(conn, req) != nil {
+			return
+		}
+	}
+}
+
+// shared returns how many connections served more than one principal.
+func (u *memUpstream) shared() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	n := 0
+	for _, c := range u.conns {
+		if len(c.principals) > 1 {
+			n++
+		}
+	}
+	return n
+}
+
+// echo is the answer naming the caller's tenant and quoting its token, as
+// a reseller (200) or as an error's description (400).
+func echo(status int, req *http.Request) []byte {
+	tenant, token := req.Header.Get("X-Tenant"), req.Header.Get("Authorization")
+	body := fmt.Sprintf(`{"id":"r1","companyName":%q,"internalIdentifier":%q}`, tenant, token)
+	if status != http.StatusOK {
+		body = fmt.Sprintf(`{"statusCode":%d,"description":"tenant %s, token %s"}`, status, tenant, token)
+	}
+	return fmt.Appendf(nil, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		status, http.StatusText(status), len(body), body)
+}
+
+// TestPrincipalsNeverReceiveAnothersAnswer: an upstream writes, a few
+// milliseconds after each answer, an unsolicited copy of it on the same
+// connection. Four principals call concurrently, so that a shared
+// connection would be taken by another principal before the copy arrives
+// (net/http reads it as that request's answer). No caller may receive
+// another principal's tenant or token, and no connection may carry two
+// principals' requests.
+func TestPrincipalsNeverReceiveAnothersAnswer(t *testing.T) {
+	for _, status := range []int{http.StatusOK, http.StatusBadRequest} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { testPrincipalsNeverReceiveAnothersAnswer(t, status) })
+		})
+	}
+}
+
+func testPrincipalsNeverReceiveAnothersAnswer(t *testing.T, status int) {
+	u := &memUpstream{answer: func(conn net.Conn, req *http.Request) error {
+		resp := echo(status, req)
+		if _, err := conn.Write(resp); err != nil {
+			return err
+		}
+		time.Sleep(5 * time.Millisecond) // a slow peer: the unsolicited copy comes later
+		_, err := conn.Write(resp)
+		return err
+	}}
+	tr := NewTransport(TransportConfig{})
+	u.install(tr)
+	p := NewPools(tr, 0)
+	t.Cleanup(p.CloseIdleConnections)
+	c := newTestClient(t, Config{BaseURL: memBaseURL, Transport: p, MaxAttempts: 1, DisableCoalescing: true})
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	answered := 0
+	for name, ci := range principals {
+		for range 2 {
+			wg.Go(func() {
+				for range 10 {
+					r, err := c.GetReseller(testContext(t), ci, "r1")
+					got := fmt.Sprint(err)
+					if e, ok := errors.AsType[*Error](err); ok && e.Envelope != nil {
+						got += e.Envelope.Description
+					}
+					if r != nil {
+						got += *r.CompanyName + *r.InternalIdentifier
+					}
+					for other, oci := range principals {
+						if other != name && (strings.Contains(got, oci.Authorization) ||
+							oci.Tenant != ci.Tenant && strings.Contains(got, oci.Tenant)) {
+							t.Errorf("principal %s received %s's tenant or token: %s", name, other, got)
+						}
+					}
+					if strings.Contains(got, ci.Authorization) {
+						mu.Lock()
+						answered++
+						mu.Unlock()
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	time.Sleep(time.Second) // the last copies are written
+	p.CloseIdleConnections()
+	if n := u.shared(); n != 0 {
+		t.Errorf("%d connections carried more than one principal's requests", n)
+	}
+	if answered < 40 {
+		t.Errorf("%d of 80 calls got their own answer, want most", answered)
+	}
+}
+
+// TestPoolsConnections: a principal reuses its connection, principals
+// (even one tenant's two tokens) never share one, and past the bound the
+// least recently used principal is evicted with its idle connection
+// closed. CloseIdleConnections then closes every principal's.
+func TestPoolsConnections(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		max        int
+		calls      []string // principals, in turn
+		wantDials  int
+		wantClosed []int // connections (in dial order) closed after the calls
+	}{
+		{"one principal reuses its connection", 0, []string{"A", "A", "A"}, 1, nil},
+		{"two tenants never share", 0, []string{"A", "B", "A", "B"}, 2, nil},
+		{"two tokens of one tenant never share", 0, []string{"A", "A2", "A", "A2"}, 2, nil},
+		{"the least recently used is evicted", 2, []string{"A", "B", "C"}, 3, []int{0}},
+		{"a use keeps a principal", 2, []string{"A", "B", "A", "C"}, 3, []int{1}},
+		{"an evicted principal dials again", 2, []string{"A", "B", "C", "A"}, 4, []int{0, 1}},
+		{"a bound of one", 1, []string{"A", "B", "A"}, 3, []int{0, 1}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				u := &memUpstream{answer: func(conn net.Conn, req *http.Request) error {
+					_, err := conn.Write(echo(http.StatusOK, req))
+					return err
+				}}
+				tr := NewTransport(TransportConfig{})
+				u.install(tr)
+				p := NewPools(tr, tt.max)
+				c := newTestClient(t, Config{BaseURL: memBaseURL, Transport: p, MaxAttempts: 1, DisableCoalescing: true})
+				for _, name := range tt.calls {
+					if _, err := c.GetReseller(testContext(t), principals[name], "r1"); err != nil {
+						t.Fatalf("principal %s: %v", name, err)
+					}
+					if n, bound := p.lru.Len(), cmp.Or(tt.max, DefaultMaxPools); n > bound || len(p.byKey) != n {
+						t.Fatalf("%d pools (%d keys), bound %d", n, len(p.byKey), bound)
+					}
+				}
+				synctest.Wait()
+				u.mu.Lock()
+				var closed []int
+				for i, mc := range u.conns {
+					if mc.closed {
+						closed = append(closed, i)
+					}
+				}
+				dials := len(u.conns)
+				u.mu.Unlock()
+				if dials != tt.wantDials || fmt.Sprint(closed) != fmt.Sprint(tt.wantClosed) {
+					t.Errorf("%d dials, connections %v closed; want %d, %v", dials, closed, tt.wantDials, tt.wantClosed)
+				}
+				if n := u.shared(); n != 0 {
+					t.Errorf("%d connections carried more than one principal's requests", n)
+				}
+				for e := p.lru.Front(); e != nil; e = e.Next() {
+					if n := e.Value.(*pool).t.MaxIdleConnsPerHost; n != poolIdleConns {
+						t.Errorf("a principal keeps %d idle connections, want %d", n, poolIdleConns)
+					}
+				}
+				p.CloseIdleConnections()
+				synctest.Wait()
+				u.mu.Lock()
+				defer u.mu.Unlock()
+				for i, mc := range u.conns {
+					if !mc.closed {
+						t.Errorf("connection %d is open after CloseIdleConnections", i)
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestEvictionLetsRequestsInFlightFinish: evicting a principal whose request
+// is waiting for its answer closes nothing under it.
+func TestEvictionLetsRequestsInFlightFinish(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := &memUpstream{answer: func(conn net.Conn, req *http.Request) error {
+			if req.Header.Get("X-Tenant") == principals["A"].Tenant {
+				time.Sleep(time.Second)
+			}
+			_, err := conn.Write(echo(http.StatusOK, req))
+			return err
+		}}
+		tr := NewTransport(TransportConfig{})
+		u.install(tr)
+		p := NewPools(tr, 1)
+		t.Cleanup(p.CloseIdleConnections)
+		c := newTestClient(t, Config{BaseURL: memBaseURL, Transport: p, MaxAttempts: 1, DisableCoalescing: true})
+		done := make(chan error)
+		go func() {
+			_, err := c.GetReseller(testContext(t), principals["A"], "r1")
+			done <- err
+		}()
+		synctest.Wait() // A's request is at the upstream
+		if _, err := c.GetReseller(testContext(t), principals["B"], "r1"); err != nil {
+			t.Fatalf("principal B: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("principal A, evicted while in flight: %v", err)
+		}
+	})
+}
+
