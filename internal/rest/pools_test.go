@@ -271,4 +271,3 @@ func TestEvictionLetsRequestsInFlightFinish(t *testing.T) {
 		}
 	})
 }
-

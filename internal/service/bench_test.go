@@ -189,7 +189,7 @@ func (u benchDecodeUpstream) GetAcceptanceLink(context.Context, rest.CallInfo, s
 func benchSandboxClient(b *testing.B, disableCoalescing bool) Upstream {
 	b.Helper()
 	srv := httptest.NewServer(sandbox.New())
-	tr := rest.NewTransport(rest.TransportConfig{})
+	tr := rest.NewPools(rest.NewTransport(rest.TransportConfig{}), 0)
 	b.Cleanup(func() {
 		tr.CloseIdleConnections()
 		srv.Close()
