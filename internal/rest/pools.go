@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"cmp"
 	"container/list"
 	"crypto/sha256"
 	"net/http"
@@ -9,17 +10,12 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
-const (
-	// DefaultMaxPools bounds the principals with connections of their own:
-	// more than the callers of a busy hour usually are (a token lives about
-	// an hour), few enough that their idle connections stay bounded.
-	DefaultMaxPools = 256
-	// poolIdleConns is the most idle connections one principal keeps: two
-	// calls at once (a page asking for a reseller and a link) stay warm,
-	// and 256 principals keep at most 512 idle connections, not 256 times
-	// the upstream concurrency.
-	poolIdleConns = 2
-)
+// DefaultMaxPools bounds the principals with connections of their own (a
+// token lives about an hour; more principals at once evict each other and
+// pay handshakes). Each keeps at most poolIdleConns idle ones (two calls at
+// once, a reseller and a link, stay warm): at most 512 in all, not 256
+// times the upstream concurrency.
+const DefaultMaxPools, poolIdleConns = 256, 2
 
 // Pools is an http.RoundTripper that never lets two principals (X-Tenant and
 // Authorization values) share a connection. An HTTP/1.1 client cannot tell
@@ -37,8 +33,8 @@ type Pools struct {
 	lru   list.List // of *pool, the most recently used first
 }
 
-// pool is one principal's transport, keyed by a hash so that no token is
-// kept in memory longer than its requests.
+// pool is one principal's transport, keyed by a hash: no token outlives its
+// requests in memory.
 type pool struct {
 	key [sha256.Size]byte
 	t   *http.Transport
@@ -50,10 +46,7 @@ type pool struct {
 // least recently used one and closes its idle connections; its requests in
 // flight finish, then their connections idle out (IdleConnTimeout).
 func NewPools(template *http.Transport, maxPools int) *Pools {
-	if maxPools <= 0 {
-		maxPools = DefaultMaxPools
-	}
-	return &Pools{template: template, max: maxPools, byKey: make(map[[sha256.Size]byte]*list.Element)}
+	return &Pools{template: template, max: cmp.Or(max(maxPools, 0), DefaultMaxPools), byKey: make(map[[sha256.Size]byte]*list.Element)}
 }
 
 // RoundTrip sends req on its principal's own connections.
