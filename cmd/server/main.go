@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -46,6 +47,8 @@ func main() {
 		runtime.MemProfileRate = 0
 	}
 	cfg.Build = build()
+	log.SetFlags(0)
+	log.SetOutput(libraryLog{cfg.Logger})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err = server.Run(ctx, cfg)
 	stop()
@@ -53,6 +56,23 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cloudcockpit-facade:", err)
 		os.Exit(1)
 	}
+}
+
+// libraryLog takes what libraries write to the standard log package into
+// the process log, at warn, without anything they quote: net/http's
+// transport quotes up to 4 KiB of an upstream answer nobody asked for
+// ("Unsolicited response received on idle HTTP channel starting with
+// \"HTTP/1.1 ...\""), which may hold another caller's token.
+type libraryLog struct{ *slog.Logger }
+
+// Write implements io.Writer: one call is one line.
+func (l libraryLog) Write(p []byte) (int, error) {
+	text, _, quoted := strings.Cut(strings.TrimSpace(string(p)), `"`)
+	if quoted {
+		text += "(quoted text withheld)"
+	}
+	l.Warn("library log", slog.String("text", text))
+	return len(p), nil
 }
 
 // cliOptions is what the command line asks of main beyond the server's

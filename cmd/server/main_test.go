@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"io"
+	"log"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -131,5 +135,32 @@ func TestParseConfigUpstreamSettings(t *testing.T) {
 				t.Errorf("parseConfig() = %+v, not what the test expects", cfg)
 			}
 		})
+	}
+}
+
+// TestLibraryLog: a line a library writes to the standard log package
+// reaches the process log as JSON at warn, without what it quotes (net/http
+// quotes an unasked upstream answer, which may hold another caller's token).
+func TestLibraryLog(t *testing.T) {
+	var out bytes.Buffer
+	l := log.New(libraryLog{slog.New(slog.NewJSONHandler(&out, nil))}, "", 0)
+	l.Printf("Unsolicited response received on idle HTTP channel starting with %q; err=%v", "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer other-callers-token", nil)
+	l.Print("a line quoting nothing")
+	var lines []map[string]any
+	for line := range strings.Lines(out.String()) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("not a JSON line: %q", line)
+		}
+		lines = append(lines, m)
+	}
+	want := []string{"Unsolicited response received on idle HTTP channel starting with (quoted text withheld)", "a line quoting nothing"}
+	if len(lines) != len(want) || strings.Contains(out.String(), "other-callers-token") {
+		t.Fatalf("log:\n%s\nwant %d lines without the token", out.String(), len(want))
+	}
+	for i, m := range lines {
+		if m["level"] != "WARN" || m["text"] != want[i] {
+			t.Errorf("line %d: %v, want level WARN and text %q", i, m, want[i])
+		}
 	}
 }

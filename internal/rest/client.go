@@ -357,11 +357,22 @@ func (c *Client) readBody(resp *http.Response) (*bytes.Buffer, error) {
 			return buf, fmt.Errorf("read response body: %w", err)
 		}
 		if int64(buf.Len()) <= c.cfg.MaxBodyBytes {
+			if b := buf.Bytes(); bytes.Count(b, []byte{','})+bytes.Count(b, []byte{'{'})+bytes.Count(b, []byte{'['}) > maxBodyElements {
+				return buf, &Error{Kind: KindTooLarge, Limit: c.cfg.MaxBodyBytes, Err: fmt.Errorf("over %d JSON elements", maxBodyElements)}
+			}
 			return buf, nil
 		}
 	}
 	return buf, &Error{Kind: KindTooLarge, Limit: c.cfg.MaxBodyBytes}
 }
+
+// maxBodyElements bounds an upstream body's JSON elements, whatever its
+// size, counted from above as its commas and opening brackets (a text's
+// included): each element is decoded into a Go value and an answer's into a
+// protobuf one, so 1 MiB of "{}," cost 100 MB (a real reseller has about
+// 60). A 2xx body over it fails with KindTooLarge, a non-2xx one loses its
+// Envelope.
+const maxBodyElements = 10_000
 
 // upstreamError builds the *Error for a non-2xx answer; a body that cannot
 // be read in time or in full only costs the Envelope.
@@ -446,7 +457,7 @@ func NewTransport(cfg TransportConfig) *http.Transport {
 	t.MaxIdleConnsPerHost = maxConns
 	t.MaxConnsPerHost = maxConns
 	t.ResponseHeaderTimeout = max(cfg.ResponseHeaderTimeout, 0)
-	t.MaxResponseHeaderBytes = 1 << 20
+	t.MaxResponseHeaderBytes = 64 << 10 // net/http keeps a header line in about 16 times its size
 	t.Protocols = new(http.Protocols)
 	t.Protocols.SetHTTP1(true)
 	t.TLSClientConfig = cfg.TLS.Clone() // nil stays nil, as in http.DefaultTransport

@@ -830,3 +830,39 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 		t.Errorf("the redirect's target got %d requests, want 0", n)
 	}
 }
+
+// TestBodyElementsLimit: a body within MaxBodyBytes but with more than
+// maxBodyElements JSON elements is refused before decoding (each element
+// becomes a Go value, an answer's a protobuf one too): a 2xx body with
+// KindTooLarge, an error body by losing its envelope.
+func TestBodyElementsLimit(t *testing.T) {
+	elements := func(n int, elem string) string { return strings.TrimSuffix(strings.Repeat(elem+",", n), ",") }
+	for _, tt := range []struct {
+		name   string
+		status int
+		body   string
+		want   Kind // 0: success
+	}{
+		// Two elements counted per {}: its bracket, and its comma but the first's.
+		{"a reseller at the limit", 200, `{"id":"r1","providerResellers":[` + elements(maxBodyElements/2-1, "{}") + `]}`, 0},
+		{"a reseller over it", 200, `{"id":"r1","providerResellers":[` + elements(maxBodyElements/2, "{}") + `]}`, KindTooLarge},
+		{"an envelope over it", 400, `{"statusCode":400,"errors":[{"propertyName":"x","description":[` + elements(maxBodyElements, `"a"`) + `]}]}`, KindAnswered},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tt.status)
+				_, _ = w.Write([]byte(tt.body))
+			})
+			c := newTestClient(t, Config{BaseURL: srv.URL, MaxAttempts: 1})
+			got, err := c.GetReseller(testContext(t), testCallInfo, "r1")
+			e, _ := errors.AsType[*Error](err)
+			switch {
+			case tt.want == 0 && (err != nil || len(got.ProviderResellers) != maxBodyElements/2-1):
+				t.Fatalf("GetReseller() = %v; want %d provider resellers", err, maxBodyElements/2-1)
+			case tt.want != 0 && (e == nil || e.Kind != tt.want || e.Envelope != nil):
+				t.Fatalf("GetReseller() = %v; want kind %v, no envelope", err, tt.want)
+			}
+		})
+	}
+}

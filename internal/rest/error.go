@@ -99,14 +99,14 @@ type PropertyError struct {
 
 // ParseRetryAfter parses a Retry-After value, delta-seconds ("120") or an
 // HTTP-date (any form http.ParseTime takes), into the wait from now: 0 for a
-// past date, capped at the largest time.Duration. ok is false for an empty
-// or unparsable value, negative numbers included.
+// past date, at most MaxRetryAfter. ok is false for an empty or unparsable
+// value, negative numbers included.
 func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	v = strings.TrimSpace(v)
 	// ParseUint takes digits only: no sign, no space.
 	if secs, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
-		if err != nil || secs > math.MaxInt64/uint64(time.Second) {
-			return time.Duration(math.MaxInt64), true
+		if err != nil || secs > uint64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter, true
 		}
 		return time.Duration(secs) * time.Second, true //nolint:gosec // G115: bounded above
 	}
@@ -114,8 +114,13 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	if err != nil {
 		return 0, false
 	}
-	return max(t.Sub(now), 0), true
+	return min(max(t.Sub(now), 0), MaxRetryAfter), true
 }
+
+// MaxRetryAfter caps the upstream's Retry-After, which callers get as
+// RetryInfo: a wait of years from a misbehaving upstream would keep a caller
+// that obeys it away for good.
+const MaxRetryAfter = time.Hour
 
 // DecodeEnvelope decodes an upstream error body: ok, with a non-nil
 // Envelope, only for a JSON object with statusCode, type, description or

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +29,10 @@ func TestParseRetryAfter(t *testing.T) {
 		{name: "seconds", give: "120", want: 2 * time.Minute, wantOK: true},
 		{name: "zero seconds", give: "0", want: 0, wantOK: true},
 		{name: "seconds with white space", give: " 5 ", want: 5 * time.Second, wantOK: true},
-		{name: "huge seconds are capped", give: "99999999999999999999999", want: time.Duration(math.MaxInt64), wantOK: true},
+		{name: "huge seconds are capped", give: "99999999999999999999999", want: MaxRetryAfter, wantOK: true},
+		{name: "seconds over the cap", give: "9223372037", want: MaxRetryAfter, wantOK: true},
+		{name: "seconds at the cap", give: "3600", want: time.Hour, wantOK: true},
+		{name: "a date over the cap", give: "Tue, 04 Mar 2025 13:00:00 GMT", want: MaxRetryAfter, wantOK: true},
 		{name: "IMF-fixdate", give: "Tue, 04 Mar 2025 10:01:30 GMT", want: 90 * time.Second, wantOK: true},
 		{name: "RFC 850 date", give: "Tuesday, 04-Mar-25 10:00:10 GMT", want: 10 * time.Second, wantOK: true},
 		{name: "ANSI C date", give: "Tue Mar  4 10:00:20 2025", want: 20 * time.Second, wantOK: true},

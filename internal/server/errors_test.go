@@ -280,12 +280,13 @@ func TestNoTokenPieceLeaks(t *testing.T) {
 	}
 }
 
-// TestUpstreamDetailsBounded: an upstream 400 with 12,000 errors becomes a
-// status whose grpc-status-details-bin (base64 of the encoded status) stays
-// under 8 KiB, as does the whole trailer block and the REST mirror's body;
-// what was cut is counted.
+// TestUpstreamDetailsBounded: an upstream 400 with 1,500 errors (7,500 JSON
+// elements, within the client's bound) becomes a status whose
+// grpc-status-details-bin (base64 of the encoded status) stays under 8 KiB,
+// as does the whole trailer block and the REST mirror's body; what was cut
+// is counted.
 func TestUpstreamDetailsBounded(t *testing.T) {
-	const n = 12000
+	const n = 1500
 	errs := make([]map[string]any, n)
 	for i := range errs {
 		errs[i] = map[string]any{"propertyName": "items[" + strconv.Itoa(i) + "].resellerId", "description": []string{"The value is not a valid reseller id."}}
