@@ -3,19 +3,21 @@ package rest
 import (
 	"cmp"
 	"container/list"
+	"context"
 	"crypto/sha256"
+	"net"
 	"net/http"
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
 // DefaultMaxPools bounds the principals with connections of their own (a
 // token lives about an hour; more principals at once evict each other and
-// pay handshakes). Each keeps at most poolIdleConns idle ones (two calls at
-// once, a reseller and a link, stay warm): at most 512 in all, not 256
-// times the upstream concurrency.
-const DefaultMaxPools, poolIdleConns = 256, 2
+// pay handshakes).
+const DefaultMaxPools = 256
 
 // Pools is an http.RoundTripper that never lets two principals (X-Tenant and
 // Authorization values) share a connection. An HTTP/1.1 client cannot tell
@@ -27,6 +29,8 @@ const DefaultMaxPools, poolIdleConns = 256, 2
 type Pools struct {
 	template *http.Transport
 	max      int
+	maxOpen  int64        // connections open in all pools, see dial
+	open     atomic.Int64 // connections open now
 
 	mu    sync.Mutex
 	byKey map[[sha256.Size]byte]*list.Element
@@ -40,13 +44,63 @@ type pool struct {
 	t   *http.Transport
 }
 
-// NewPools returns Pools whose principals each get a clone of template
-// keeping at most poolIdleConns idle connections. At most maxPools (zero or
-// less: DefaultMaxPools) exist at once: a new principal past that evicts the
-// least recently used one and closes its idle connections; its requests in
-// flight finish, then their connections idle out (IdleConnTimeout).
+// NewPools returns Pools whose principals each get a clone of template. At
+// most maxPools (zero or less: DefaultMaxPools) exist at once: a new
+// principal past that evicts the least recently used one and closes its idle
+// connections; its requests in flight finish, then their connections idle
+// out (IdleConnTimeout). A principal keeps as many idle connections as it
+// had calls at once, up to template's limits, and all of them together at
+// most twice template's MaxConnsPerHost (see dial).
 func NewPools(template *http.Transport, maxPools int) *Pools {
-	return &Pools{template: template, max: cmp.Or(max(maxPools, 0), DefaultMaxPools), byKey: make(map[[sha256.Size]byte]*list.Element)}
+	p := &Pools{
+		template: template.Clone(),
+		max:      cmp.Or(max(maxPools, 0), DefaultMaxPools),
+		maxOpen:  2 * int64(cmp.Or(max(template.MaxConnsPerHost, 0), DefaultMaxConcurrent)),
+		byKey:    make(map[[sha256.Size]byte]*list.Element),
+	}
+	dial := template.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	p.template.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return p.dial(ctx, dial, network, addr)
+	}
+	return p
+}
+
+// dial opens a connection for any principal, counted while it is open. With
+// maxOpen open already it first closes the idle connections of the least
+// recently used principals until fewer are: requests in flight are bounded
+// by the Client's limiter (MaxConcurrent, half of maxOpen by default), so
+// the connections of all principals stay bounded too.
+func (p *Pools) dial(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), network, addr string) (net.Conn, error) {
+	if p.open.Load() >= p.maxOpen {
+		for _, t := range p.transports(true) {
+			if p.open.Load() < p.maxOpen {
+				break
+			}
+			t.CloseIdleConnections()
+		}
+	}
+	c, err := dial(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	p.open.Add(1)
+	return &countedConn{Conn: c, open: &p.open}, nil
+}
+
+// countedConn gives its place in Pools.open back when closed.
+type countedConn struct {
+	net.Conn
+	open *atomic.Int64
+	once sync.Once
+}
+
+// Close implements net.Conn.
+func (c *countedConn) Close() error {
+	c.once.Do(func() { c.open.Add(-1) })
+	return c.Conn.Close()
 }
 
 // RoundTrip sends req on its principal's own connections.
@@ -79,9 +133,6 @@ func (p *Pools) transport(key [sha256.Size]byte) *http.Transport {
 		delete(p.byKey, evicted.key)
 	}
 	t := p.template.Clone()
-	if n := t.MaxIdleConnsPerHost; n == 0 || n > poolIdleConns { // negative: none
-		t.MaxIdleConnsPerHost = poolIdleConns
-	}
 	p.byKey[key] = p.lru.PushFront(&pool{key: key, t: t})
 	p.mu.Unlock()
 	if evicted != nil {
@@ -92,13 +143,22 @@ func (p *Pools) transport(key [sha256.Size]byte) *http.Transport {
 
 // CloseIdleConnections closes the idle connections of every principal.
 func (p *Pools) CloseIdleConnections() {
+	for _, t := range p.transports(false) {
+		t.CloseIdleConnections()
+	}
+}
+
+// transports returns every principal's transport, the most recently used
+// first, or last.
+func (p *Pools) transports(lruFirst bool) []*http.Transport {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	ts := make([]*http.Transport, 0, p.lru.Len())
 	for e := p.lru.Front(); e != nil; e = e.Next() {
 		ts = append(ts, e.Value.(*pool).t)
 	}
-	p.mu.Unlock()
-	for _, t := range ts {
-		t.CloseIdleConnections()
+	if lruFirst {
+		slices.Reverse(ts)
 	}
+	return ts
 }
