@@ -49,15 +49,16 @@ type pool struct {
 // principal past that evicts the least recently used one and closes its idle
 // connections; its requests in flight finish, then their connections idle
 // out (IdleConnTimeout). A principal keeps as many idle connections as it
-// had calls at once, up to template's limits, and all of them together at
-// most twice template's MaxConnsPerHost (see dial).
+// had calls at once, up to template's limits; all of them together keep at
+// most maxPools plus template's MaxConnsPerHost open: one warm connection
+// for each principal, and one for each request in flight (see dial).
 func NewPools(template *http.Transport, maxPools int) *Pools {
 	p := &Pools{
 		template: template.Clone(),
 		max:      cmp.Or(max(maxPools, 0), DefaultMaxPools),
-		maxOpen:  2 * int64(cmp.Or(max(template.MaxConnsPerHost, 0), DefaultMaxConcurrent)),
 		byKey:    make(map[[sha256.Size]byte]*list.Element),
 	}
+	p.maxOpen = int64(p.max + cmp.Or(max(template.MaxConnsPerHost, 0), DefaultMaxConcurrent))
 	dial := template.DialContext
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext
@@ -71,8 +72,8 @@ func NewPools(template *http.Transport, maxPools int) *Pools {
 // dial opens a connection for any principal, counted while it is open. With
 // maxOpen open already it first closes the idle connections of the least
 // recently used principals until fewer are: requests in flight are bounded
-// by the Client's limiter (MaxConcurrent, half of maxOpen by default), so
-// the connections of all principals stay bounded too.
+// by the Client's limiter (MaxConcurrent, the template's MaxConnsPerHost),
+// so the connections of all principals stay bounded too.
 func (p *Pools) dial(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), network, addr string) (net.Conn, error) {
 	if p.open.Load() >= p.maxOpen {
 		for _, t := range p.transports(true) {

@@ -188,7 +188,7 @@ func TestPoolsConnections(t *testing.T) {
 		{"a use keeps a principal", 2, []string{"A", "B", "A", "C"}, 3, []int{1}},
 		{"an evicted principal dials again", 2, []string{"A", "B", "C", "A"}, 4, []int{0, 1}},
 		{"a bound of one", 1, []string{"A", "B", "A"}, 3, []int{0, 1}},
-		// MaxConnsPerHost 1: at most 2 open in all, the least recently used idle ones closed first.
+		// At most 2 open in all (set below): the least recently used principals' idle ones are closed first.
 		{"open connections bounded", 0, []string{"A", "B", "C", "B", "D"}, 4, []int{0, 2}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,11 +198,11 @@ func TestPoolsConnections(t *testing.T) {
 					return err
 				}}
 				tr := NewTransport(TransportConfig{})
-				if tt.name == "open connections bounded" {
-					tr.MaxConnsPerHost = 1
-				}
 				u.install(tr)
 				p := NewPools(tr, tt.max)
+				if tt.name == "open connections bounded" {
+					p.maxOpen = 2
+				}
 				c := newTestClient(t, Config{BaseURL: memBaseURL, Transport: p, MaxAttempts: 1, DisableCoalescing: true})
 				for _, name := range tt.calls {
 					if _, err := c.GetReseller(testContext(t), principals[name], "r1"); err != nil {
