@@ -122,11 +122,7 @@ func testPrincipalsNeverReceiveAnothersAnswer(t *testing.T, status int) {
 		_, err := conn.Write(resp)
 		return err
 	}}
-	tr := NewTransport(TransportConfig{})
-	u.install(tr)
-	p := NewPools(tr, 0)
-	t.Cleanup(p.CloseIdleConnections)
-	c := newTestClient(t, Config{BaseURL: memBaseURL, Transport: p, MaxAttempts: 1, DisableCoalescing: true})
+	p, c := poolsClient(t, u, 0)
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -197,13 +193,10 @@ func TestPoolsConnections(t *testing.T) {
 					_, err := conn.Write(echo(http.StatusOK, req))
 					return err
 				}}
-				tr := NewTransport(TransportConfig{})
-				u.install(tr)
-				p := NewPools(tr, tt.max)
+				p, c := poolsClient(t, u, tt.max)
 				if tt.name == "open connections bounded" {
 					p.maxOpen = 2
 				}
-				c := newTestClient(t, Config{BaseURL: memBaseURL, Transport: p, MaxAttempts: 1, DisableCoalescing: true})
 				for _, name := range tt.calls {
 					if _, err := c.GetReseller(testContext(t), principals[name], "r1"); err != nil {
 						t.Fatalf("principal %s: %v", name, err)
@@ -256,11 +249,7 @@ func TestEvictionLetsRequestsInFlightFinish(t *testing.T) {
 			_, err := conn.Write(echo(http.StatusOK, req))
 			return err
 		}}
-		tr := NewTransport(TransportConfig{})
-		u.install(tr)
-		p := NewPools(tr, 1)
-		t.Cleanup(p.CloseIdleConnections)
-		c := newTestClient(t, Config{BaseURL: memBaseURL, Transport: p, MaxAttempts: 1, DisableCoalescing: true})
+		_, c := poolsClient(t, u, 1)
 		done := make(chan error)
 		go func() {
 			_, err := c.GetReseller(testContext(t), principals["A"], "r1")
@@ -274,4 +263,14 @@ func TestEvictionLetsRequestsInFlightFinish(t *testing.T) {
 			t.Errorf("principal A, evicted while in flight: %v", err)
 		}
 	})
+}
+
+// poolsClient returns Pools of at most maxPools principals on u's
+// connections, and a Client on them with one attempt and no coalescing.
+func poolsClient(t *testing.T, u *memUpstream, maxPools int) (*Pools, *Client) {
+	tr := NewTransport(TransportConfig{})
+	u.install(tr)
+	p := NewPools(tr, maxPools)
+	t.Cleanup(p.CloseIdleConnections)
+	return p, newTestClient(t, Config{BaseURL: memBaseURL, Transport: p, MaxAttempts: 1, DisableCoalescing: true})
 }
