@@ -113,7 +113,10 @@ func TestPrincipalsNeverReceiveAnothersAnswer(t *testing.T) {
 }
 
 func testPrincipalsNeverReceiveAnothersAnswer(t *testing.T, status int) {
+	var copies sync.WaitGroup // answers whose copy is not written yet
 	u := &memUpstream{answer: func(conn net.Conn, req *http.Request) error {
+		copies.Add(1)
+		defer copies.Done()
 		resp := echo(status, req)
 		if _, err := conn.Write(resp); err != nil {
 			return err
@@ -155,7 +158,7 @@ func testPrincipalsNeverReceiveAnothersAnswer(t *testing.T, status int) {
 		}
 	}
 	wg.Wait()
-	time.Sleep(time.Second) // the last copies are written
+	copies.Wait()
 	p.CloseIdleConnections()
 	if n := u.shared(); n != 0 {
 		t.Errorf("%d connections carried more than one principal's requests", n)
@@ -244,7 +247,7 @@ func TestEvictionLetsRequestsInFlightFinish(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u := &memUpstream{answer: func(conn net.Conn, req *http.Request) error {
 			if req.Header.Get("X-Tenant") == principals["A"].Tenant {
-				time.Sleep(time.Second)
+				time.Sleep(time.Second) // a slow peer: A's answer comes after B's call
 			}
 			_, err := conn.Write(echo(http.StatusOK, req))
 			return err
