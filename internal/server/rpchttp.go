@@ -42,8 +42,9 @@ type rpcHandler struct {
 func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 	h := &rpcHandler{methods: map[string]bool{}, streaming: map[string]bool{}}
 	var services []*vanguard.Service // as vanguardgrpc.NewTranscoder, with closeUnblocks
+	handler := closeUnblocks(gs)
 	for name, info := range gs.GetServiceInfo() {
-		services = append(services, vanguard.NewService(name, closeUnblocks(gs)))
+		services = append(services, vanguard.NewService(name, handler))
 		prefix := "/" + name + "/"
 		h.prefixes = append(h.prefixes, prefix)
 		for _, m := range info.Methods {
