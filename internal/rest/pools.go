@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"net"
 	"net/http"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -26,29 +25,37 @@ const DefaultMaxPools = 256
 // token, would be read as the next caller's answer. Per principal, they can
 // only be that principal's own. The cost: each principal's first call, and
 // its first after eviction, opens a connection (TCP and TLS handshakes).
+//
+// Tokens are chosen by callers, so principals are too. A principal the
+// upstream has answered with a success (2xx) is proven; the others, which
+// anyone can invent, are evicted first and give up their idle connections
+// first, so that invented ones never take a proven principal's warm
+// connections.
 type Pools struct {
 	template *http.Transport
 	max      int
 	maxOpen  int64        // connections open in all pools, see dial
 	open     atomic.Int64 // connections open now
 
-	mu    sync.Mutex
-	byKey map[[sha256.Size]byte]*list.Element
-	lru   list.List // of *pool, the most recently used first
+	mu       sync.Mutex
+	byKey    map[[sha256.Size]byte]*list.Element
+	proven   list.List // of *pool, the most recently used first
+	unproven list.List // likewise
 }
 
 // pool is one principal's transport, keyed by a hash: no token outlives its
 // requests in memory.
 type pool struct {
-	key [sha256.Size]byte
-	t   *http.Transport
+	key    [sha256.Size]byte
+	t      *http.Transport
+	proven bool // in Pools.proven; guarded by Pools.mu
 }
 
 // NewPools returns Pools whose principals each get a clone of template. At
 // most maxPools (zero or less: DefaultMaxPools) exist at once: a new
-// principal past that evicts the least recently used one and closes its idle
-// connections; its requests in flight finish, then their connections idle
-// out (IdleConnTimeout). A principal keeps as many idle connections as it
+// principal past that evicts the least recently used unproven one, or with
+// none the least recently used proven one, and closes its idle connections;
+// its requests in flight finish, then their connections close. A principal keeps as many idle connections as it
 // had calls at once, up to template's limits; all of them together keep at
 // most maxPools plus template's MaxConnsPerHost open: one warm connection
 // for each principal, and one for each request in flight (see dial).
@@ -71,12 +78,12 @@ func NewPools(template *http.Transport, maxPools int) *Pools {
 
 // dial opens a connection for any principal, counted while it is open. With
 // maxOpen open already it first closes the idle connections of the least
-// recently used principals until fewer are: requests in flight are bounded
+// recently used principals, unproven ones first, until fewer are: requests in flight are bounded
 // by the Client's limiter (MaxConcurrent, the template's MaxConnsPerHost),
 // so the connections of all principals stay bounded too.
 func (p *Pools) dial(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), network, addr string) (net.Conn, error) {
 	if p.open.Load() >= p.maxOpen {
-		for _, t := range p.transports(true) {
+		for _, t := range p.transports() {
 			if p.open.Load() < p.maxOpen {
 				break
 			}
@@ -117,24 +124,34 @@ func (p *Pools) RoundTrip(req *http.Request) (*http.Response, error) {
 	for _, v := range req.Header.Values(apierr.HeaderAuthorization) {
 		b = append(append(b, v...), 0)
 	}
-	return p.transport(sha256.Sum256(b)).RoundTrip(req)
+	key := sha256.Sum256(b)
+	resp, err := p.transport(key).RoundTrip(req)
+	if err == nil && resp.StatusCode/100 == 2 {
+		p.prove(key)
+	}
+	return resp, err
 }
 
-// transport returns the principal's transport, creating it on first use.
+// transport returns the principal's transport, creating it, unproven, on
+// first use.
 func (p *Pools) transport(key [sha256.Size]byte) *http.Transport {
 	p.mu.Lock()
 	if e, ok := p.byKey[key]; ok {
-		p.lru.MoveToFront(e)
+		p.list(e).MoveToFront(e)
 		p.mu.Unlock()
 		return e.Value.(*pool).t
 	}
 	var evicted *pool
-	if p.lru.Len() >= p.max {
-		evicted = p.lru.Remove(p.lru.Back()).(*pool)
+	if p.proven.Len()+p.unproven.Len() >= p.max {
+		from := &p.unproven
+		if from.Len() == 0 {
+			from = &p.proven
+		}
+		evicted = from.Remove(from.Back()).(*pool)
 		delete(p.byKey, evicted.key)
 	}
 	t := p.template.Clone()
-	p.byKey[key] = p.lru.PushFront(&pool{key: key, t: t})
+	p.byKey[key] = p.unproven.PushFront(&pool{key: key, t: t})
 	p.mu.Unlock()
 	if evicted != nil {
 		evicted.t.CloseIdleConnections()
@@ -142,24 +159,44 @@ func (p *Pools) transport(key [sha256.Size]byte) *http.Transport {
 	return t
 }
 
+// prove moves a principal the upstream answered with a success, unless
+// evicted meanwhile, to the proven ones.
+func (p *Pools) prove(key [sha256.Size]byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e, ok := p.byKey[key]; ok && !e.Value.(*pool).proven {
+		pl := p.unproven.Remove(e).(*pool)
+		pl.proven = true
+		p.byKey[key] = p.proven.PushFront(pl)
+	}
+}
+
+// list returns the list that holds e. The caller holds p.mu.
+func (p *Pools) list(e *list.Element) *list.List {
+	if e.Value.(*pool).proven {
+		return &p.proven
+	}
+	return &p.unproven
+}
+
 // CloseIdleConnections closes the idle connections of every principal.
 func (p *Pools) CloseIdleConnections() {
-	for _, t := range p.transports(false) {
+	for _, t := range p.transports() {
 		t.CloseIdleConnections()
 	}
 }
 
-// transports returns every principal's transport, the most recently used
-// first, or last.
-func (p *Pools) transports(lruFirst bool) []*http.Transport {
+// transports returns every principal's transport in the order dial gives up
+// their idle connections: the unproven, then the proven, each the least
+// recently used first.
+func (p *Pools) transports() []*http.Transport {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	ts := make([]*http.Transport, 0, p.lru.Len())
-	for e := p.lru.Front(); e != nil; e = e.Next() {
-		ts = append(ts, e.Value.(*pool).t)
-	}
-	if lruFirst {
-		slices.Reverse(ts)
+	ts := make([]*http.Transport, 0, p.proven.Len()+p.unproven.Len())
+	for _, l := range []*list.List{&p.unproven, &p.proven} {
+		for e := l.Back(); e != nil; e = e.Prev() {
+			ts = append(ts, e.Value.(*pool).t)
+		}
 	}
 	return ts
 }

@@ -186,40 +186,54 @@ func testPrincipalsNeverReceiveAnothersAnswer(t *testing.T, status int) {
 // TestPoolsConnections: a principal reuses its connection, principals
 // (even one tenant's two tokens) never share one, and past the bound the
 // least recently used principal is evicted with its idle connection
-// closed. CloseIdleConnections then closes every principal's.
+// closed, a principal never answered with a success (an invented token)
+// before any proven one. CloseIdleConnections then closes every
+// principal's.
 func TestPoolsConnections(t *testing.T) {
 	for _, tt := range []struct {
 		name       string
 		max        int
-		calls      []string // principals, in turn
+		maxOpen    int64    // zero: the default
+		calls      []string // principals, in turn; "B*" is B's call answered 401
 		wantDials  int
 		wantClosed []int // connections (in dial order) closed after the calls
 	}{
-		{"one principal reuses its connection", 0, []string{"A", "A", "A"}, 1, nil},
-		{"two tenants never share", 0, []string{"A", "B", "A", "B"}, 2, nil},
-		{"two tokens of one tenant never share", 0, []string{"A", "A2", "A", "A2"}, 2, nil},
-		{"the least recently used is evicted", 2, []string{"A", "B", "C"}, 3, []int{0}},
-		{"a use keeps a principal", 2, []string{"A", "B", "A", "C"}, 3, []int{1}},
-		{"an evicted principal dials again", 2, []string{"A", "B", "C", "A"}, 4, []int{0, 1}},
-		{"a bound of one", 1, []string{"A", "B", "A"}, 3, []int{0, 1}},
-		// At most 2 open in all (set below): the least recently used principals' idle ones are closed first.
-		{"open connections bounded", 0, []string{"A", "B", "C", "B", "D"}, 4, []int{0, 2}},
+		{"one principal reuses its connection", 0, 0, []string{"A", "A", "A"}, 1, nil},
+		{"two tenants never share", 0, 0, []string{"A", "B", "A", "B"}, 2, nil},
+		{"two tokens of one tenant never share", 0, 0, []string{"A", "A2", "A", "A2"}, 2, nil},
+		{"the least recently used is evicted", 2, 0, []string{"A", "B", "C"}, 3, []int{0}},
+		{"a use keeps a principal", 2, 0, []string{"A", "B", "A", "C"}, 3, []int{1}},
+		{"an evicted principal dials again", 2, 0, []string{"A", "B", "C", "A"}, 4, []int{0, 1}},
+		{"a bound of one", 1, 0, []string{"A", "B", "A"}, 3, []int{0, 1}},
+		{"an unproven principal is evicted first", 2, 0, []string{"A", "B*", "C"}, 3, []int{1}},
+		{"invented tokens never evict a proven principal", 2, 0, []string{"A", "B*", "C*", "D*", "A"}, 4, []int{1, 2}},
+		{"a later success proves a principal", 2, 0, []string{"B*", "B", "A*", "C"}, 3, []int{1}},
+		// The least recently used principals' idle connections are closed first, unproven ones before any proven.
+		{"open connections bounded", 0, 2, []string{"A", "B", "C", "B", "D"}, 4, []int{0, 2}},
+		{"open connections bounded, unproven first", 0, 2, []string{"A", "B*", "C", "A"}, 3, []int{1}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				u := &memUpstream{answer: func(conn net.Conn, req *http.Request) error {
-					_, err := conn.Write(echo(http.StatusOK, req))
+					status := http.StatusOK
+					if strings.HasSuffix(req.URL.Path, "/refused") {
+						status = http.StatusUnauthorized
+					}
+					_, err := conn.Write(echo(status, req))
 					return err
 				}}
 				p, c := poolsClient(t, u, tt.max)
-				if tt.name == "open connections bounded" {
-					p.maxOpen = 2
-				}
-				for _, name := range tt.calls {
-					if _, err := c.GetReseller(testContext(t), principals[name], "r1"); err != nil {
-						t.Fatalf("principal %s: %v", name, err)
+				p.maxOpen = cmp.Or(tt.maxOpen, p.maxOpen)
+				for _, call := range tt.calls {
+					name, refused := strings.CutSuffix(call, "*")
+					id := "r1"
+					if refused {
+						id = "refused"
 					}
-					if n, bound := p.lru.Len(), cmp.Or(tt.max, DefaultMaxPools); n > bound || len(p.byKey) != n {
+					if _, err := c.GetReseller(testContext(t), principals[name], id); (err != nil) != refused {
+						t.Fatalf("principal %s: %v", call, err)
+					}
+					if n, bound := p.proven.Len()+p.unproven.Len(), cmp.Or(tt.max, DefaultMaxPools); n > bound || len(p.byKey) != n {
 						t.Fatalf("%d pools (%d keys), bound %d", n, len(p.byKey), bound)
 					}
 					if p.open.Load() > p.maxOpen {
