@@ -24,13 +24,14 @@ import (
 // tenant, mapping, error statuses) over ceilingUpstream, on a gRPC server
 // with the facade's stream workers and nothing else: no interceptors
 // (admission, correlation id, metrics, access line, recovery), no request
-// slots, breaker, retries or coalescing. Its throughput against the
+// slots, breaker, retries or coalescing. Like the facade, it keeps each
+// principal's upstream connections apart (rest.NewPools). Its throughput against the
 // two-round-trip limit bounds what removing the facade's own work can gain.
 func runCeiling(ctx context.Context, addr, portFile, upstream string) error {
 	if upstream == "" {
 		return errors.New("-ceiling-server needs -upstream")
 	}
-	client := &http.Client{Transport: rest.NewTransport(rest.TransportConfig{})}
+	client := &http.Client{Transport: rest.NewPools(rest.NewTransport(rest.TransportConfig{}), 0)}
 	gs := grpc.NewServer(grpc.NumStreamWorkers(server.StreamWorkers))
 	pb.RegisterResellerServiceServer(gs, service.NewResellerServer(ceilingUpstream{base: upstream, client: client}))
 	return serveGRPC(ctx, gs, addr, portFile)
