@@ -344,7 +344,8 @@ func (c *Client) setHeaders(h http.Header, ci *CallInfo) {
 }
 
 // readBody reads resp's body into a pooled buffer, to hand back with
-// putBuffer, failing with KindTooLarge when it is over MaxBodyBytes.
+// putBuffer, failing with KindTooLarge when it is over MaxBodyBytes or
+// maxBodyElements.
 func (c *Client) readBody(resp *http.Response) (*bytes.Buffer, error) {
 	buf := bufferPool.Get().(*bytes.Buffer)
 	buf.Reset()

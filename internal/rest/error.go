@@ -34,7 +34,8 @@ type Error struct {
 	HasRetryAfter bool
 	// Cause is the category of a KindUnreachable or KindTimeout failure.
 	Cause Cause
-	// Limit is the body size limit in bytes (KindTooLarge) or the number of
+	// Limit is the body size limit in bytes (KindTooLarge, also when the
+	// body had too many elements) or the number of
 	// request slots, the caller's share or all (KindOverLimit).
 	Limit int64
 	// Attempts is the number of upstream attempts the call made, retries

@@ -32,7 +32,7 @@ const (
 	KindOverLimit                    // no request slot in time, nothing sent: Limit, RetryAfter
 	KindInvalid                      // no safe request can be built (an id that is not one path segment, a control character), nothing sent
 	KindUndecodable                  // a 2xx body that does not decode into the documented shape
-	KindTooLarge                     // a 2xx body over Config.MaxBodyBytes: Limit
+	KindTooLarge                     // a 2xx body over Config.MaxBodyBytes (Limit) or maxBodyElements
 	KindMismatch                     // a 2xx answer about another resource than the one asked for (set by the caller that checks it)
 	KindCanceled                     // the caller cancelled the call
 	KindDeadlineExceeded             // the caller's deadline passed

@@ -29,8 +29,9 @@ const DefaultMaxPools = 256
 // Tokens are chosen by callers, so principals are too. A principal the
 // upstream has answered with a success (2xx) is proven; the others, which
 // anyone can invent, are evicted first and give up their idle connections
-// first, so that invented ones never take a proven principal's warm
-// connections.
+// first. Once all places are taken, invented ones therefore hold at most one
+// of them: a flood of them evicts one proven principal (the least recently
+// used), then only each other.
 type Pools struct {
 	template *http.Transport
 	max      int
@@ -55,10 +56,12 @@ type pool struct {
 // most maxPools (zero or less: DefaultMaxPools) exist at once: a new
 // principal past that evicts the least recently used unproven one, or with
 // none the least recently used proven one, and closes its idle connections;
-// its requests in flight finish, then their connections close. A principal keeps as many idle connections as it
-// had calls at once, up to template's limits; all of them together keep at
-// most maxPools plus template's MaxConnsPerHost open: one warm connection
-// for each principal, and one for each request in flight (see dial).
+// its requests in flight finish, then their connections close (net/http's
+// CloseIdleConnections also closes those that become idle later). A
+// principal keeps as many idle connections as it had calls at once, up to
+// template's limits; all of them together keep at most maxPools plus
+// template's MaxConnsPerHost open: one warm connection for each principal,
+// and one for each request in flight (see dial).
 func NewPools(template *http.Transport, maxPools int) *Pools {
 	p := &Pools{
 		template: template.Clone(),
@@ -78,9 +81,11 @@ func NewPools(template *http.Transport, maxPools int) *Pools {
 
 // dial opens a connection for any principal, counted while it is open. With
 // maxOpen open already it first closes the idle connections of the least
-// recently used principals, unproven ones first, until fewer are: requests in flight are bounded
-// by the Client's limiter (MaxConcurrent, the template's MaxConnsPerHost),
-// so the connections of all principals stay bounded too.
+// recently used principals, unproven ones first, until fewer are (their
+// connections in use then close when done, until their next request).
+// Requests in flight are bounded by the Client's limiter (MaxConcurrent,
+// the template's MaxConnsPerHost, when one Client uses the Pools, as in the
+// server), so the connections of all principals stay bounded too.
 func (p *Pools) dial(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), network, addr string) (net.Conn, error) {
 	if p.open.Load() >= p.maxOpen {
 		for _, t := range p.transports() {
