@@ -5,6 +5,7 @@ import (
 	"container/list"
 	"context"
 	"crypto/sha256"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -57,7 +58,8 @@ type pool struct {
 // principal past that evicts the least recently used unproven one, or with
 // none the least recently used proven one, and closes its idle connections;
 // its requests in flight finish, then their connections close (net/http's
-// CloseIdleConnections also closes those that become idle later). A
+// CloseIdleConnections also closes those that become idle later; see send).
+// A
 // principal keeps as many idle connections as it had calls at once, up to
 // template's limits; all of them together keep at most maxPools plus
 // template's MaxConnsPerHost open: one warm connection for each principal,
@@ -118,6 +120,11 @@ func (c *countedConn) Close() error {
 
 // RoundTrip sends req on its principal's own connections.
 func (p *Pools) RoundTrip(req *http.Request) (*http.Response, error) {
+	return p.send(p.pool(principalKey(req)), req)
+}
+
+// principalKey is the SHA-256 of req's X-Tenant and Authorization values.
+func principalKey(req *http.Request) [sha256.Size]byte {
 	// Values cannot hold control characters (net/http refuses to send
 	// them), so 0 and 1 separate them without ambiguity.
 	var buf [512]byte
@@ -129,22 +136,46 @@ func (p *Pools) RoundTrip(req *http.Request) (*http.Response, error) {
 	for _, v := range req.Header.Values(apierr.HeaderAuthorization) {
 		b = append(append(b, v...), 0)
 	}
-	key := sha256.Sum256(b)
-	resp, err := p.transport(key).RoundTrip(req)
-	if err == nil && resp.StatusCode/100 == 2 {
-		p.prove(key)
-	}
-	return resp, err
+	return sha256.Sum256(b)
 }
 
-// transport returns the principal's transport, creating it, unproven, on
-// first use.
-func (p *Pools) transport(key [sha256.Size]byte) *http.Transport {
+// send sends req on pl's transport; a success (2xx) proves pl. When pl was
+// evicted before the answer came, the answer's body closes pl's idle
+// connections once closed: eviction's CloseIdleConnections made net/http
+// close pl's connections as they become idle, but a request that asks pl's
+// transport for a connection afterwards clears that, and its connection
+// would idle, out of dial's reach, for IdleConnTimeout.
+func (p *Pools) send(pl *pool, req *http.Request) (*http.Response, error) {
+	resp, err := pl.t.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if p.settle(pl, resp.StatusCode/100 == 2) {
+		resp.Body = evictedBody{resp.Body, pl.t}
+	}
+	return resp, nil
+}
+
+// evictedBody is the body of an answer on an evicted principal's transport.
+type evictedBody struct {
+	io.ReadCloser
+	t *http.Transport
+}
+
+// Close implements io.Closer.
+func (b evictedBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.t.CloseIdleConnections()
+	return err
+}
+
+// pool returns the principal's pool, creating it, unproven, on first use.
+func (p *Pools) pool(key [sha256.Size]byte) *pool {
 	p.mu.Lock()
 	if e, ok := p.byKey[key]; ok {
 		p.list(e).MoveToFront(e)
 		p.mu.Unlock()
-		return e.Value.(*pool).t
+		return e.Value.(*pool)
 	}
 	var evicted *pool
 	if p.proven.Len()+p.unproven.Len() >= p.max {
@@ -155,25 +186,30 @@ func (p *Pools) transport(key [sha256.Size]byte) *http.Transport {
 		evicted = from.Remove(from.Back()).(*pool)
 		delete(p.byKey, evicted.key)
 	}
-	t := p.template.Clone()
-	p.byKey[key] = p.unproven.PushFront(&pool{key: key, t: t})
+	pl := &pool{key: key, t: p.template.Clone()}
+	p.byKey[key] = p.unproven.PushFront(pl)
 	p.mu.Unlock()
 	if evicted != nil {
 		evicted.t.CloseIdleConnections()
 	}
-	return t
+	return pl
 }
 
-// prove moves a principal the upstream answered with a success, unless
-// evicted meanwhile, to the proven ones.
-func (p *Pools) prove(key [sha256.Size]byte) {
+// settle reports whether pl was evicted; if not, and the upstream answered
+// with a success, pl is proven.
+func (p *Pools) settle(pl *pool, success bool) (evicted bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if e, ok := p.byKey[key]; ok && !e.Value.(*pool).proven {
-		pl := p.unproven.Remove(e).(*pool)
-		pl.proven = true
-		p.byKey[key] = p.proven.PushFront(pl)
+	e, ok := p.byKey[pl.key]
+	if !ok || e.Value.(*pool) != pl {
+		return true
 	}
+	if success && !pl.proven {
+		p.unproven.Remove(e)
+		pl.proven = true
+		p.byKey[pl.key] = p.proven.PushFront(pl)
+	}
+	return false
 }
 
 // list returns the list that holds e. The caller holds p.mu.

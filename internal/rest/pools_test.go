@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -306,4 +307,41 @@ func poolsClient(t *testing.T, u *memUpstream, maxPools int) (*Pools, *Client) {
 	p := NewPools(tr, maxPools)
 	t.Cleanup(p.CloseIdleConnections)
 	return p, newTestClient(t, Config{BaseURL: memBaseURL, Transport: p, MaxAttempts: 1, DisableCoalescing: true})
+}
+
+// TestEvictionBeforeTheRequestClosesItsConnection: a request that got its
+// principal's transport just before another principal evicted it asks that
+// transport for a connection afterwards, which clears net/http's
+// close-when-idle flag of the eviction. Its connection must still close once
+// its answer is read, not idle outside the open-connection bound.
+func TestEvictionBeforeTheRequestClosesItsConnection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := &memUpstream{answer: func(conn net.Conn, req *http.Request) error {
+			_, err := conn.Write(echo(http.StatusOK, req))
+			return err
+		}}
+		p, c := poolsClient(t, u, 1)
+		req, err := http.NewRequestWithContext(testContext(t), http.MethodGet, memBaseURL+"/v1/Resellers/r1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Tenant", principals["A"].Tenant)
+		req.Header.Set("Authorization", principals["A"].Authorization)
+		pl := p.pool(principalKey(req)) // A's transport, taken
+		if _, err := c.GetReseller(testContext(t), principals["B"], "r1"); err != nil {
+			t.Fatalf("principal B: %v", err) // evicts A
+		}
+		resp, err := p.send(pl, req) // then used
+		if err != nil {
+			t.Fatalf("principal A: %v", err)
+		}
+		if _, err := io.ReadAll(resp.Body); err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		synctest.Wait()
+		if n := p.open.Load(); n != 1 {
+			t.Errorf("%d connections open, want 1 (B's): the evicted principal's stays", n)
+		}
+	})
 }
