@@ -59,8 +59,7 @@ type pool struct {
 // none the least recently used proven one, and closes its idle connections;
 // its requests in flight finish, then their connections close (net/http's
 // CloseIdleConnections also closes those that become idle later; see send).
-// A
-// principal keeps as many idle connections as it had calls at once, up to
+// A principal keeps as many idle connections as it had calls at once, up to
 // template's limits; all of them together keep at most maxPools plus
 // template's MaxConnsPerHost open: one warm connection for each principal,
 // and one for each request in flight (see dial).
