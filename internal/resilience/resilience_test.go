@@ -88,7 +88,7 @@ func testBreakerOpensOnRatioAfterMinCalls(t *testing.T) {
 	var mu sync.Mutex
 	var changes []BreakerState
 	b := newBreaker(BreakerSettings{
-		FailureRatio: 0.5, MinCalls: 10, Window: time.Minute, OpenFor: 50 * time.Millisecond, HalfOpenCalls: 1,
+		FailureRatio: 0.5, MinCalls: 10, Window: time.Minute, OpenFor: 2 * time.Second, HalfOpenCalls: 1,
 		OnStateChange: func(_, to BreakerState) { mu.Lock(); changes = append(changes, to); mu.Unlock() },
 	})
 	call := func(o Outcome) error {
@@ -115,10 +115,10 @@ func testBreakerOpensOnRatioAfterMinCalls(t *testing.T) {
 	}
 	_ = call(Failure) // 5 of 10: 50%
 	var open *OpenError
-	if err := call(Success); !errors.As(err, &open) || open.RetryAfter <= 0 {
-		t.Fatalf("Allow() = %v, want *OpenError", err)
+	if err := call(Success); !errors.As(err, &open) || open.RetryAfter != 2*time.Second {
+		t.Fatalf("Allow() = %v (%+v), want *OpenError after the open time", err, open)
 	}
-	<-time.After(50*time.Millisecond + time.Nanosecond) // the open time passes, at once in the bubble
+	<-time.After(2*time.Second + time.Nanosecond) // the open time passes, at once in the bubble
 	if s := b.State(); s != BreakerHalfOpen {
 		t.Fatalf("state after the open time = %v, want half-open", s)
 	}
@@ -126,8 +126,8 @@ func testBreakerOpensOnRatioAfterMinCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := call(Success); !errors.As(err, &open) {
-		t.Errorf("second call while probing = %v, want *OpenError", err)
+	if err := call(Success); !errors.As(err, &open) || open.RetryAfter != time.Second {
+		t.Errorf("second call while probing = %v (%+v), want *OpenError after a second, not the open time", err, open)
 	}
 	done(Success)
 	if s := b.State(); s != BreakerClosed {
@@ -261,6 +261,57 @@ func TestProvenSetFullKeepsTenantsServed(t *testing.T) {
 		ts.Release(ts.Acquire("b"), true) // a is idle now: b takes its place
 		if !b.proven {
 			t.Error("b was not proven once the proven set had room")
+		}
+	})
+}
+
+// TestUnprovenSetBoundedWhenAllInUse: with every unproven entry in use, a
+// new tenant gets state for its call only; the set stays at its bound and
+// the entries in use keep theirs.
+func TestUnprovenSetBoundedWhenAllInUse(t *testing.T) {
+	ts := NewTenants(TenantSettings{MaxTenants: 2})
+	a, b := ts.Acquire("a"), ts.Acquire("b")
+	c := ts.Acquire("c")
+	if n := ts.Len(); n != 2 || c == a || c == b {
+		t.Errorf("Len() = %d, want 2, and c with state of its own", n)
+	}
+	ts.Release(c, false)
+	ts.Release(ts.Acquire("d"), false) // c, not in use any more, may go; a and b may not
+	if got := ts.Acquire("a"); got != a {
+		t.Error("a, in use, lost its state to new tenants")
+	}
+	if got := ts.Acquire("b"); got != b {
+		t.Error("b, in use, lost its state to new tenants")
+	}
+}
+
+// TestLimiterRefusals: without a queue wait the caller's full share refuses
+// at once, naming the share; a queue wait never outlasts the deadline.
+func TestLimiterRefusals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLimiter(10, 1, 0)
+		release, err := l.Acquire(testContext(t), time.Time{}, "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var le *LimitError
+		if _, err := l.Acquire(testContext(t), time.Time{}, "a"); !errors.As(err, &le) || !le.PerKey || le.Limit != 1 {
+			t.Errorf("a's second slot without a queue = %v (%+v), want a per-key *LimitError of 1", err, le)
+		}
+		release()
+
+		l = NewLimiter(1, 0, time.Second)
+		release, err = l.Acquire(testContext(t), time.Time{}, "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+		start := time.Now()
+		if _, err := l.Acquire(testContext(t), start.Add(50*time.Millisecond), "b"); !errors.As(err, &le) || le.PerKey {
+			t.Errorf("Acquire with the slot taken = %v, want a global *LimitError", err)
+		}
+		if waited := time.Since(start); waited != 50*time.Millisecond {
+			t.Errorf("waited %v for a slot, want the 50ms to the deadline, not the 1s queue wait", waited)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -191,6 +192,8 @@ func testPrincipalsNeverReceiveAnothersAnswer(t *testing.T, status int) {
 // before any proven one. CloseIdleConnections then closes every
 // principal's.
 func TestPoolsConnections(t *testing.T) {
+	callers := maps.Clone(principals)
+	callers["BA"] = CallInfo{Tenant: principals["B"].Tenant, Authorization: principals["A"].Authorization}
 	for _, tt := range []struct {
 		name       string
 		max        int
@@ -202,6 +205,7 @@ func TestPoolsConnections(t *testing.T) {
 		{"one principal reuses its connection", 0, 0, []string{"A", "A", "A"}, 1, nil},
 		{"two tenants never share", 0, 0, []string{"A", "B", "A", "B"}, 2, nil},
 		{"two tokens of one tenant never share", 0, 0, []string{"A", "A2", "A", "A2"}, 2, nil},
+		{"two tenants of one token never share", 0, 0, []string{"A", "BA", "A", "BA"}, 2, nil},
 		{"the least recently used is evicted", 2, 0, []string{"A", "B", "C"}, 3, []int{0}},
 		{"a use keeps a principal", 2, 0, []string{"A", "B", "A", "C"}, 3, []int{1}},
 		{"an evicted principal dials again", 2, 0, []string{"A", "B", "C", "A"}, 4, []int{0, 1}},
@@ -232,7 +236,7 @@ func TestPoolsConnections(t *testing.T) {
 					if refused {
 						id = "refused"
 					}
-					if _, err := c.GetReseller(testContext(t), principals[name], id); (err != nil) != refused {
+					if _, err := c.GetReseller(testContext(t), callers[name], id); (err != nil) != refused {
 						t.Fatalf("principal %s: %v", call, err)
 					}
 					if n, bound := p.proven.Len()+p.unproven.Len(), cmp.Or(tt.max, DefaultMaxPools); n > bound || len(p.byKey) != n {

@@ -282,6 +282,25 @@ func TestToStatusUpstreamError(t *testing.T) {
 			want: wantStatus{codes.PermissionDenied, "upstream answered 403 Forbidden", d("UPSTREAM_PERMISSION_DENIED", httpStatus(403))},
 		},
 		{
+			// The upstream's text about rejected credentials may quote them: none of it reaches the caller.
+			name: "401 envelope is not passed on",
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 401, Envelope: &rest.Envelope{
+				StatusCode: 401, Type: "AuthError", Description: "token eyJhbGci rejected", CorrelationID: "upstream-id",
+				Errors: []rest.PropertyError{{PropertyName: "Authorization", Description: []string{"token eyJhbGci expired"}}},
+			}}),
+			res:  reseller,
+			want: wantStatus{codes.Unauthenticated, "upstream answered 401 Unauthorized", d("UPSTREAM_UNAUTHENTICATED", httpStatus(401))},
+		},
+		{
+			name: "403 envelope is not passed on",
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 403, Envelope: &rest.Envelope{
+				StatusCode: 403, Type: "AuthError", Description: "tenant a.example may not use token eyJhbGci", CorrelationID: "upstream-id",
+				Errors: []rest.PropertyError{{PropertyName: "X-Tenant", Description: []string{"not allowed"}}},
+			}}),
+			res:  reseller,
+			want: wantStatus{codes.PermissionDenied, "upstream answered 403 Forbidden", d("UPSTREAM_PERMISSION_DENIED", httpStatus(403))},
+		},
+		{
 			name: "404 reseller with envelope",
 			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 404, Envelope: &rest.Envelope{StatusCode: 404, Type: "NotFound", Description: "Reseller not found."}}),
 			res:  reseller,
