@@ -163,6 +163,12 @@ func TestNew(t *testing.T) {
 			wantErr:   "must not contain credentials",
 			wantNotIn: "hunter2",
 		},
+		{
+			name:      "credentials in an unparsable URL are not echoed",
+			give:      Config{BaseURL: "https://user:hunter2@api.cloudcockpit.com/%zz"}, //nolint:gosec // G101: fake credentials that must not be echoed
+			wantErr:   "not a valid URL",
+			wantNotIn: "hunter2",
+		},
 		{name: "negative body limit", give: Config{BaseURL: "https://x.example", MaxBodyBytes: -1}, wantErr: "must not be negative"},
 		{name: "bad user agent", give: Config{BaseURL: "https://x.example", UserAgent: "a\r\nX-Evil: 1"}, wantErr: "user agent"},
 		{name: "negative timeout", give: Config{BaseURL: "https://x.example", Timeout: -time.Second}, wantErr: "timeout must not be negative"},

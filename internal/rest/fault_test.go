@@ -28,7 +28,7 @@ type step struct {
 	hang        bool // answer only when the request ends
 	drop        bool // close the connection without answering (RST)
 	resetBody   bool // 200 headers and half the body, then RST
-	endless     bool // a 200 body that never ends, trickling in 4 KiB a millisecond
+	endless     bool // a body (status, default 200) that never ends, trickling in 4 KiB a millisecond
 	echo        bool // a reseller whose companyName and city echo Authorization and X-Tenant
 	hold        bool // wait for release() before answering
 }
@@ -163,6 +163,7 @@ func (u *faultUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		resetConn(w, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "+strconv.Itoa(len(body)+1000)+"\r\n\r\n"+body[:len(body)/2])
 	case st.endless:
 		w.Header().Set("Content-Type", ctype)
+		w.WriteHeader(cmpOr(st.status, http.StatusOK))
 		chunk := []byte(strings.Repeat(" ", 4096))
 		for {
 			if _, err := w.Write(chunk); err != nil {
@@ -234,6 +235,7 @@ func TestFaults(t *testing.T) {
 		transport    bool  // a transport error: KindUnreachable, no context error
 		attempts     int   // upstream requests (and attemptCount(err) on error)
 		minElapsed   time.Duration
+		maxElapsed   time.Duration // 0: no bound
 		retryAfterGE time.Duration // on *Error
 	}
 	retryDate := func(d time.Duration) string { return time.Now().Add(d).UTC().Format(http.TimeFormat) }
@@ -292,6 +294,13 @@ func TestFaults(t *testing.T) {
 		{name: "truncated JSON 200 is not retried", script: []step{{body: `{"id":"r1","compa`}, stepOK}, want: want{kind: KindUndecodable, attempts: 1}},
 		{name: "endless body", script: []step{{endless: true}}, cfg: Config{MaxBodyBytes: 64 << 10}, want: want{kind: KindTooLarge, attempts: 1}},
 		{
+			// read to the limit, drained 64 KiB more at most, then closed: the slot is not held to the attempt timeout
+			name:   "endless error body",
+			script: []step{{status: 400, endless: true}},
+			cfg:    Config{MaxBodyBytes: 16 << 10, AttemptTimeout: 5 * time.Second},
+			want:   want{status: 400, attempts: 1, maxElapsed: 2 * time.Second}, // about 20 ms of trickle
+		},
+		{
 			name:   "slow headers past the attempt timeout, then success",
 			script: []step{{delay: 5 * time.Second}, stepOK},
 			cfg:    Config{AttemptTimeout: 200 * time.Millisecond},
@@ -349,8 +358,8 @@ func TestFaults(t *testing.T) {
 			if elapsed > budget+slack {
 				t.Errorf("call took %v, deadline %v", elapsed, budget)
 			}
-			if elapsed < tt.want.minElapsed {
-				t.Errorf("call took %v, want at least %v", elapsed, tt.want.minElapsed)
+			if elapsed < tt.want.minElapsed || tt.want.maxElapsed > 0 && elapsed > tt.want.maxElapsed {
+				t.Errorf("call took %v, want at least %v and at most %v", elapsed, tt.want.minElapsed, tt.want.maxElapsed)
 			}
 			w := tt.want
 			if w == (want{}) { // outcome left to chance: only the deadline matters

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -311,6 +312,22 @@ func poolsClient(t *testing.T, u *memUpstream, maxPools int) (*Pools, *Client) {
 	p := NewPools(tr, maxPools)
 	t.Cleanup(p.CloseIdleConnections)
 	return p, newTestClient(t, Config{BaseURL: memBaseURL, Transport: p, MaxAttempts: 1, DisableCoalescing: true})
+}
+
+// TestCountedConnClosesOnce: a connection closed twice (a failed TLS
+// handshake closes the raw one, and net/http again) gives its place back
+// once.
+func TestCountedConnClosesOnce(t *testing.T) {
+	var open atomic.Int64
+	open.Store(2)
+	a, b := net.Pipe()
+	defer func() { _ = b.Close() }()
+	c := &countedConn{Conn: a, open: &open}
+	_ = c.Close()
+	_ = c.Close()
+	if n := open.Load(); n != 1 {
+		t.Errorf("%d connections counted open after one of 2 was closed twice, want 1", n)
+	}
 }
 
 // TestEvictionBeforeTheRequestClosesItsConnection: a request that got its

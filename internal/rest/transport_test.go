@@ -142,6 +142,8 @@ func TestAnswersNetHTTPHandsOverRaw(t *testing.T) {
 		{"corrupt gzip", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: 21\r\n\r\nthis is not gzip data", KindUndecodable},
 		{"gzip failing its checksum", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: 25\r\n\r\n" +
 			"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff\xab\xae\x05\x00\x00\x00\x00\x00\x02\x00\x00\x00", KindUndecodable},
+		{"gzip with corrupt deflate data", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: 16\r\n\r\n" +
+			"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff", KindUndecodable},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
