@@ -116,6 +116,26 @@ func TestBoundLastResort(t *testing.T) {
 	}
 }
 
+// TestBoundShortensDetailStrings: a status still too large once its
+// message is cut keeps its details with their strings shortened (128 bytes)
+// before it loses them.
+func TestBoundShortensDetailStrings(t *testing.T) {
+	st := New(Spec{Code: codes.NotFound, Message: "m", Reason: ReasonUpstreamNotFound, RequestID: "rid",
+		Details: []protoadapt.MessageV1{&errdetails.ResourceInfo{ResourceType: "reseller", ResourceName: "r1", Description: strings.Repeat("d", 5000)}}})
+	var info *errdetails.ResourceInfo
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.ResourceInfo); ok {
+			info = ri
+		}
+	}
+	if info == nil || info.GetResourceName() != "r1" || len(info.GetDescription()) > 128+len("…") {
+		t.Errorf("ResourceInfo = %v, want it kept, its description cut to 128 bytes", info)
+	}
+	if n := proto.Size(st.Proto()); n > MaxStatusBytes {
+		t.Errorf("encoded status = %d bytes, want <= %d", n, MaxStatusBytes)
+	}
+}
+
 func TestBoundUnchangedWithinBounds(t *testing.T) {
 	st := New(Spec{Code: codes.NotFound, Message: "not found", Reason: ReasonUpstreamNotFound, RequestID: "rid"})
 	if got := Bound(st); got != st {

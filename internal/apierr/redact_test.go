@@ -212,6 +212,22 @@ func TestRedactorEncoded(t *testing.T) {
 			t.Errorf("String(%q) = %q, want it unchanged", give, got)
 		}
 	}
+	// Hidden behind layers the unescaping looks through: an escape that
+	// takes the token's first character with an invisible one after it,
+	// and base64 of the token percent-encoded three times over.
+	r = NewRedactor("Bearer 0123456789abcdefXYZwvu")
+	var thrice strings.Builder
+	for _, c := range []byte(base64.StdEncoding.EncodeToString([]byte("0123456789abcdefXYZwvu"))) {
+		fmt.Fprintf(&thrice, "%%2525%02X", c)
+	}
+	for _, give := range []string{"see %01\u200b234567 here", "x " + thrice.String()} {
+		if got := r.String(give); got != Redacted {
+			t.Errorf("String(%q) = %q, want %q", give, got, Redacted)
+		}
+	}
+	if got, want := r.String("01234567"+"01234567"), Redacted; got != want {
+		t.Errorf("two adjacent pieces: String = %q, want one %q", got, want)
+	}
 	short := NewRedactor("Bearer abcdefg")
 	if give := hex.EncodeToString([]byte("abcdefg")); short.String(give) != give {
 		t.Errorf("a token shorter than MinSecretRun is matched in hex")

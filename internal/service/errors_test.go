@@ -255,6 +255,17 @@ func TestToStatusUpstreamError(t *testing.T) {
 				}})},
 		},
 		{
+			name: "400 envelope with a long property name",
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 400, Envelope: &rest.Envelope{
+				Description: "Invalid request.",
+				Errors:      []rest.PropertyError{{PropertyName: strings.Repeat("p", 1000), Description: []string{"bad"}}},
+			}}),
+			want: wantStatus{codes.InvalidArgument, "Invalid request.", d("UPSTREAM_BAD_REQUEST", httpStatus(400),
+				&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+					{Field: apierr.Truncate(strings.Repeat("p", 1000), 256), Description: "bad"},
+				}})},
+		},
+		{
 			name: "400 envelope without errors",
 			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 400, Envelope: &rest.Envelope{StatusCode: 400, Description: "Bad input."}}),
 			want: wantStatus{codes.InvalidArgument, "Bad input.", d("UPSTREAM_BAD_REQUEST", httpStatus(400))},

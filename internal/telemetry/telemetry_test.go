@@ -389,11 +389,17 @@ func TestTenantOf(t *testing.T) {
 		"portal.\u202eexample.com\tX": `"portal.\u202eexample.com\tX"`,
 		"caf\u00e9.example":           `"caf\u00e9.example"`,
 		`"caf\u00e9.example"`:         `"\"caf\\u00e9.example\""`, // looks escaped: quoted too
+		`"contoso.com"`:               `"\"contoso.com\""`,
+		`contoso\u002ecom`:            `"contoso\\u002ecom"`,
 		"":                            "",
 	} {
 		ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("x-tenant", give))
 		if got := tenantOf(ctx); got != want {
 			t.Errorf("tenantOf(%q) = %s, want %s", give, got, want)
 		}
+	}
+	long := strings.Repeat("a", 10_000)
+	if got := tenantOf(metadata.NewIncomingContext(context.Background(), metadata.Pairs("x-tenant", long))); len(got) > 300 {
+		t.Errorf("tenantOf of a %d-byte tenant is %d bytes, want it cut to a domain name's 253 (and an ellipsis)", len(long), len(got))
 	}
 }
