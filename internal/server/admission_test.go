@@ -8,9 +8,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -395,4 +397,48 @@ func TestStreamsTakeNoCertificateShare(t *testing.T) {
 			t.Errorf("unary call %d while the certificate holds 2 streams: %v", i, refused.Message())
 		}
 	}
+}
+
+// deadlineRecorder is a ResponseWriter that records the read deadlines set
+// on it through an http.ResponseController.
+type deadlineRecorder struct {
+	*httptest.ResponseRecorder
+	deadlines []time.Time
+}
+
+func (w *deadlineRecorder) SetReadDeadline(d time.Time) error {
+	w.deadlines = append(w.deadlines, d)
+	return nil
+}
+
+// TestReadDeadlines: on the HTTP port a request's body must arrive within
+// -message-timeout; once read, a unary call's deadline is cleared, while a
+// stream's is moved, on its first bytes, to the stream read bound (never
+// cleared: a stream's body stays bounded).
+func TestReadDeadlines(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := DefaultConfig()
+		cfg.MessageTimeout = 200 * time.Millisecond
+		a := newAdmission(cfg, telemetry.NewMetrics(telemetry.Build{}))
+		const stream = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
+		a.streaming = map[string]bool{stream: true}
+		h := a.http(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { _, _ = io.ReadAll(r.Body) }))
+		start := time.Now()
+		for _, tt := range []struct {
+			path string
+			want []time.Time
+		}{
+			{pb.ResellerService_GetReseller_FullMethodName, []time.Time{start.Add(cfg.MessageTimeout), {}}},
+			{stream, []time.Time{start.Add(cfg.MessageTimeout), start.Add(streamReadTimeout)}},
+		} {
+			w := &deadlineRecorder{ResponseRecorder: httptest.NewRecorder()}
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, tt.path, strings.NewReader("a message")))
+			if !slices.EqualFunc(w.deadlines, tt.want, time.Time.Equal) {
+				t.Errorf("%s: read deadlines %v, want %v", tt.path, w.deadlines, tt.want)
+			}
+		}
+		if streamReadTimeout <= 0 || streamReadTimeout > time.Hour {
+			t.Errorf("streamReadTimeout = %v, want a bound of at most an hour", streamReadTimeout)
+		}
+	})
 }
