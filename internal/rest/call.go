@@ -248,7 +248,7 @@ func (c *Client) fetch(ctx, actx context.Context, target string, info *CallInfo)
 		_ = resp.Body.Close()
 		return nil, "", &Error{Kind: KindAnswered, StatusCode: resp.StatusCode}
 	}
-	defer drainAndClose(resp.Body)
+	defer drainAndClose(resp)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, "", c.upstreamError(resp)
 	}

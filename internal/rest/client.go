@@ -394,11 +394,14 @@ func (c *Client) upstreamError(resp *http.Response) *Error {
 	return e
 }
 
-// drainAndClose discards a bounded rest of body, so the connection can be
-// reused, and closes it.
-func drainAndClose(body io.ReadCloser) {
-	_, _ = io.CopyN(io.Discard, body, drainLimit)
-	_ = body.Close()
+// drainAndClose discards a bounded rest of resp's body, so the connection
+// can be reused, and closes it. A body declared longer than that bound is
+// closed at once: draining could not reach its end, only wait for it.
+func drainAndClose(resp *http.Response) {
+	if resp.ContentLength <= drainLimit { // -1: not declared
+		_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
+	}
+	_ = resp.Body.Close()
 }
 
 // checkCallInfo rejects header values that net/http would refuse to send,

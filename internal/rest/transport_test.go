@@ -132,7 +132,9 @@ func TestTransportTLS(t *testing.T) {
 // TestAnswersNetHTTPHandsOverRaw: a 101 (net/http's body is then the raw
 // connection, which no context ends) is refused at once, unread, and not
 // retried; a 200 whose gzip encoding is corrupt is an undecodable answer,
-// not a network failure to retry. Each upstream holds its connection open.
+// not a network failure to retry; a 200 that declares a body over the limit
+// is refused at once, without waiting for any of it. Each upstream holds its
+// connection open.
 func TestAnswersNetHTTPHandsOverRaw(t *testing.T) {
 	for _, tt := range []struct {
 		name, raw string
@@ -142,6 +144,7 @@ func TestAnswersNetHTTPHandsOverRaw(t *testing.T) {
 		{"corrupt gzip", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: 21\r\n\r\nthis is not gzip data", KindUndecodable},
 		{"gzip failing its checksum", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: 25\r\n\r\n" +
 			"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff\xab\xae\x05\x00\x00\x00\x00\x00\x02\x00\x00\x00", KindUndecodable},
+		{"declared over the limit, never sent", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n", KindTooLarge},
 		{"gzip with corrupt deflate data", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: 16\r\n\r\n" +
 			"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff", KindUndecodable},
 	} {
