@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -91,5 +92,70 @@ func TestStaleAnswerLabelled(t *testing.T) {
 	want := []answer{{200, labels}, {200, labels}, {503, nil}, {503, nil}}
 	if diff := cmp.Diff(want, []answer{{s1, l1}, {s2, l2}, {s3, l3}, {s4, l4}}); diff != "" {
 		t.Errorf("stale answers, REST and Connect, then refused (-want +got):\n%s", diff)
+	}
+}
+
+// TestStaleAnswerOnlyToWhoFetchedIt: a stored answer is served, while the
+// upstream fails, only to calls with the same tenant, token and ids as the
+// call that fetched it; any other gets the upstream's failure.
+func TestStaleAnswerOnlyToWhoFetchedIt(t *testing.T) {
+	var failing atomic.Bool
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if id, ok := strings.CutPrefix(r.URL.Path, "/v1/Resellers/"); ok {
+			_, _ = io.WriteString(w, `{"id":"`+id+`","companyName":"Contoso"}`)
+			return
+		}
+		_, _ = io.WriteString(w, `"https://example.com/accept?r=`+r.URL.Query().Get("resellerId")+`"`)
+	}))
+	defer upstream.Close()
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.Upstream.MaxAttempts, cfg.Upstream.Breaker.FailureRatio, cfg.StaleIfError = upstream.URL, 1, 0, time.Minute
+	srv := serveOnLoopback(t, cfg)
+	conn := dialGRPC(t, srv.grpcAddr)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const other = "22222222-2222-4222-8222-222222222222"
+	reseller := func(tenant, token, id string) error {
+		ctx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token, "x-tenant", tenant)
+		_, err := pb.NewResellerServiceClient(conn).GetReseller(ctx, &pb.GetResellerRequest{ResellerId: id})
+		return err
+	}
+	link := func(resellerID string) error {
+		ctx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer token-a", "x-tenant", "a.example.com")
+		req := &pb.GetAcceptanceLinkRequest{ProviderInstanceId: testResellerID}
+		if resellerID != "" {
+			req.ResellerId = &resellerID
+		}
+		_, err := pb.NewCustomerServiceClient(conn).GetAcceptanceLink(ctx, req)
+		return err
+	}
+	if err := reseller("a.example.com", "token-a", testResellerID); err != nil {
+		t.Fatal(err)
+	}
+	if err := link(other); err != nil {
+		t.Fatal(err)
+	}
+	failing.Store(true)
+	for _, tt := range []struct {
+		name  string
+		err   error
+		stale bool
+	}{
+		{"the caller that fetched it", reseller("a.example.com", "token-a", testResellerID), true},
+		{"another tenant, same token", reseller("b.example.com", "token-a", testResellerID), false},
+		{"another token, same tenant", reseller("a.example.com", "token-b", testResellerID), false},
+		{"another reseller", reseller("a.example.com", "token-a", other), false},
+		{"the link that was fetched", link(other), true},
+		{"a link for another reseller", link(testResellerID), false},
+		{"a link for no reseller", link(""), false},
+	} {
+		if got := tt.err == nil; got != tt.stale {
+			t.Errorf("%s: %v, want a stale answer: %v", tt.name, tt.err, tt.stale)
+		}
 	}
 }
