@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -623,5 +624,31 @@ func TestToStatusNeverEchoesErrorText(t *testing.T) {
 		if msg := status.Convert(err).Message(); strings.Contains(msg, "s3cr3t") || strings.Contains(msg, "<html>") {
 			t.Errorf("toStatus(%v) message = %q, echoes the error text", give, msg)
 		}
+	}
+}
+
+// TestToStatusRedactsTheCallersToken: upstream text that quotes the caller's
+// own token (a 400's description and its errors) loses it, in the message
+// and in every detail.
+func TestToStatusRedactsTheCallersToken(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const token = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJl"
+	give := upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 400, Envelope: &rest.Envelope{
+		Description: "token " + token + " is malformed", Type: "Bad " + token,
+		Errors: []rest.PropertyError{{PropertyName: "Authorization " + token, Description: []string{"value " + token}}},
+	}})
+	c := &call{op: apierr.OpGetReseller, correlationID: testCorrelationID, info: rest.CallInfo{Authorization: "Bearer " + token}}
+	encoded, err := proto.Marshal(status.Convert(toStatus(ctx, c, give, nil)).Proto())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, piece := range strings.Split(token, ".") {
+		if bytes.Contains(encoded, []byte(piece)) {
+			t.Errorf("the status quotes %q of the caller's token", piece)
+		}
+	}
+	if !bytes.Contains(encoded, []byte(apierr.Redacted)) {
+		t.Errorf("the status holds no %s", apierr.Redacted)
 	}
 }
