@@ -633,7 +633,7 @@ func TestToStatusNeverEchoesErrorText(t *testing.T) {
 func TestToStatusRedactsTheCallersToken(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	const token = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJl"
+	const token = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJl" //nolint:gosec // G101: a fake token that must be redacted
 	give := upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 400, Envelope: &rest.Envelope{
 		Description: "token " + token + " is malformed", Type: "Bad " + token,
 		Errors: []rest.PropertyError{{PropertyName: "Authorization " + token, Description: []string{"value " + token}}},
