@@ -958,21 +958,20 @@ func TestTraceContextForwarded(t *testing.T) {
 	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	tests := []struct {
 		name string
-		give []string // traceparent, tracestate metadata
+		give []string // metadata pairs
 		want map[string]string
 	}{
-		{"valid", []string{traceparent, "vendor=1"}, map[string]string{"Traceparent": traceparent, "Tracestate": "vendor=1"}},
-		{"malformed is dropped", []string{"00-xyz", "vendor=1"}, map[string]string{}},
+		{"valid", []string{"traceparent", traceparent, "tracestate", "vendor=1"}, map[string]string{"Traceparent": traceparent, "Tracestate": "vendor=1"}},
+		{"malformed is dropped", []string{"traceparent", "00-xyz", "tracestate", "vendor=1"}, map[string]string{}},
 		{"absent", nil, map[string]string{}},
+		{"repeated traceparent is dropped", []string{"traceparent", traceparent, "traceparent", traceparent, "tracestate", "vendor=1"}, map[string]string{}},
+		{"repeated tracestate is dropped", []string{"traceparent", traceparent, "tracestate", "a=1", "tracestate", "b=2"}, map[string]string{"Traceparent": traceparent}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			up := newUpstream(t, answer(200, `{"id":"`+testResellerID+`"}`, "Content-Type", "application/json"))
 			f := newFacade(t, up.url)
-			md := validMD()
-			if tt.give != nil {
-				md = append(md, "traceparent", tt.give[0], "tracestate", tt.give[1])
-			}
+			md := append(validMD(), tt.give...)
 			if _, err := f.resellers.GetReseller(callCtx(t, md...), &pb.GetResellerRequest{ResellerId: testResellerID}); err != nil {
 				t.Fatalf("GetReseller() error = %v", err)
 			}
