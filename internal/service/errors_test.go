@@ -267,6 +267,14 @@ func TestToStatusUpstreamError(t *testing.T) {
 				}})},
 		},
 		{
+			name: "400 envelope with a long correlation id",
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 400, Envelope: &rest.Envelope{
+				Description: "Invalid request.", CorrelationID: strings.Repeat("c", 500),
+			}}),
+			want: wantStatus{codes.InvalidArgument, "Invalid request.", d("UPSTREAM_BAD_REQUEST",
+				httpStatus(400, apierr.MetaUpstreamCorrelationID, apierr.Truncate(strings.Repeat("c", 500), 128)))},
+		},
+		{
 			name: "400 envelope without errors",
 			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 400, Envelope: &rest.Envelope{StatusCode: 400, Description: "Bad input."}}),
 			want: wantStatus{codes.InvalidArgument, "Bad input.", d("UPSTREAM_BAD_REQUEST", httpStatus(400))},
