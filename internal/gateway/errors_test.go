@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -243,5 +246,37 @@ func TestMirrorErrorGeneratesCorrelationID(t *testing.T) {
 		if got := details(t, decodeStatus(t, r)).request.GetRequestId(); got != cid {
 			t.Errorf("RequestInfo.request_id = %q, want the header's %q", got, cid)
 		}
+	}
+}
+
+// TestWriteStatusHeaders: Retry-After rounds RetryInfo's delay up to whole
+// seconds (never 0 for a wait, never negative), and the body is bounded
+// like any status.
+func TestWriteStatusHeaders(t *testing.T) {
+	for _, tt := range []struct {
+		delay time.Duration
+		want  string
+	}{
+		{100 * time.Millisecond, "1"},
+		{1500 * time.Millisecond, "2"},
+		{3 * time.Second, "3"},
+		{-time.Second, "0"},
+	} {
+		st := apierr.New(apierr.Spec{Code: codes.Unavailable, Message: "m", Reason: apierr.ReasonUpstreamUnavailable, RequestID: testCID,
+			Details: []protoadapt.MessageV1{&errdetails.RetryInfo{RetryDelay: durationpb.New(tt.delay)}}})
+		w := httptest.NewRecorder()
+		writeStatus(w, http.StatusServiceUnavailable, st, testCID)
+		if got := w.Header().Get("Retry-After"); got != tt.want {
+			t.Errorf("RetryInfo %v: Retry-After = %q, want %q", tt.delay, got, tt.want)
+		}
+	}
+	huge, err := status.New(codes.Internal, strings.Repeat("m", 100_000)).WithDetails(&errdetails.Help{Links: []*errdetails.Help_Link{{Description: strings.Repeat("h", 100_000)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	writeStatus(w, http.StatusInternalServerError, huge, testCID)
+	if n := w.Body.Len(); n > 2*apierr.MaxStatusBytes {
+		t.Errorf("error body = %d bytes, want it bounded (apierr.Bound: %d bytes of status)", n, apierr.MaxStatusBytes)
 	}
 }
