@@ -188,6 +188,7 @@ func TestMirrorErrors(t *testing.T) {
 		wantCode   codes.Code
 		wantReason string
 		wantAllow  string
+		auth       string // Authorization; empty: testAuth
 	}{
 		{name: "unknown path", method: "GET", path: "/v1/Nope", wantHTTP: 404, wantCode: codes.NotFound, wantReason: apierr.ReasonUnknownPath},
 		{name: "root", method: "GET", path: "/", wantHTTP: 404, wantCode: codes.NotFound, wantReason: apierr.ReasonUnknownPath},
@@ -197,12 +198,18 @@ func TestMirrorErrors(t *testing.T) {
 		{name: "DELETE on the link route", method: "DELETE", path: "/v1/Customers/relationship-acceptance", wantHTTP: 405, wantCode: codes.Unimplemented, wantReason: apierr.ReasonMethodNotAllowed, wantAllow: "GET"},
 		{name: "POST on healthz", method: "POST", path: "/healthz", wantHTTP: 405, wantCode: codes.Unimplemented, wantReason: apierr.ReasonMethodNotAllowed, wantAllow: "GET"},
 		{name: "bad query", method: "GET", path: "/v1/Resellers/" + testID + "?verbose=1", wantHTTP: 400, wantCode: codes.InvalidArgument, wantReason: apierr.ReasonInvalidQuery},
+		// grpc-gateway would drop a value gRPC metadata cannot carry: a missing token instead of a malformed one
+		{name: "non-ASCII token", method: "GET", path: "/v1/Resellers/" + testID, auth: "Bearer t\u00f6ken", wantHTTP: 401, wantCode: codes.Unauthenticated, wantReason: apierr.ReasonMalformedCredentials},
 	}
 	up := &recorder{answer: okUpstream}
 	s := newStack(t, up)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := s.do(t, tt.method, tt.path, "Authorization", testAuth, "X-Tenant", testTenant, "X-Correlation-Id", testCID)
+			auth := tt.auth
+			if auth == "" {
+				auth = testAuth
+			}
+			r := s.do(t, tt.method, tt.path, "Authorization", auth, "X-Tenant", testTenant, "X-Correlation-Id", testCID)
 			if r.status != tt.wantHTTP {
 				t.Errorf("HTTP status = %d, want %d: %s", r.status, tt.wantHTTP, r.body)
 			}
