@@ -155,3 +155,24 @@ func TestBodyIsBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestBadQueryListsEveryProblem: a refused query names its operation, and
+// an invalid X-Correlation-Id is one more violation beside the query's.
+func TestBadQueryListsEveryProblem(t *testing.T) {
+	s := newStack(t, &recorder{answer: okUpstream})
+	r := s.do(t, http.MethodGet, "/v1/Resellers/"+testID+"?debug=1", "Authorization", testAuth, "X-Tenant", testTenant, "X-Correlation-Id", "not-a-uuid")
+	if r.status != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400: %s", r.status, r.body)
+	}
+	d := details(t, decodeStatus(t, r))
+	var fields []string
+	for _, fv := range d.bad.GetFieldViolations() {
+		fields = append(fields, fv.GetField())
+	}
+	if diff := cmp.Diff([]string{"debug", "X-Correlation-Id"}, fields); diff != "" {
+		t.Errorf("BadRequest fields (-want +got):\n%s", diff)
+	}
+	if op := d.info.GetMetadata()[apierr.MetaOperation]; op != "GetReseller" {
+		t.Errorf("ErrorInfo operation = %q, want GetReseller", op)
+	}
+}
