@@ -316,3 +316,15 @@ func TestRPCPathNoProtocol(t *testing.T) {
 		})
 	}
 }
+
+// TestLowerNames: every trailer name in a gRPC-Web trailer block is
+// lower-cased, across pieces, and no value is touched.
+func TestLowerNames(t *testing.T) {
+	inName := true
+	first, second := []byte("Grpc-Status: 0\r\nX-ZU"), []byte("LU-Trailer: AZ\r\nGrpc-Message: OK Z\r\n") // a name cut in two
+	lowerNames(first, &inName)
+	lowerNames(second, &inName)
+	if got, want := string(first)+string(second), "grpc-status: 0\r\nx-zulu-trailer: AZ\r\ngrpc-message: OK Z\r\n"; got != want {
+		t.Errorf("lowerNames = %q, want %q", got, want)
+	}
+}
