@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -348,4 +349,50 @@ func TestValidateLimits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// failingListener fails its first Accepts, then hands out conn.
+type failingListener struct {
+	net.Listener // nil: only Accept and Close are used
+	fails        int
+	conn         net.Conn
+}
+
+func (l *failingListener) Accept() (net.Conn, error) {
+	if l.fails > 0 {
+		l.fails--
+		return nil, errors.New("accept: too many open files")
+	}
+	return l.conn, nil
+}
+
+func (l *failingListener) Close() error { return nil }
+
+// TestFailedAcceptKeepsNoSlot: an Accept that fails (out of file
+// descriptors, say) gives its connection slot back, so that failures never
+// shrink the connection limit.
+func TestFailedAcceptKeepsNoSlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		client, server := net.Pipe()
+		defer func() { _ = client.Close() }()
+		l := newLimitListener(&failingListener{fails: 3, conn: server}, 1)
+		for range 3 {
+			if _, err := l.Accept(); err == nil {
+				t.Fatal("Accept succeeded, want the listener's error")
+			}
+		}
+		accepted := make(chan net.Conn, 1)
+		go func() {
+			c, _ := l.Accept()
+			accepted <- c
+		}()
+		synctest.Wait()
+		select {
+		case c := <-accepted:
+			_ = c.Close()
+		default:
+			t.Error("Accept waits for a slot: the failed Accepts kept theirs")
+			_ = l.Close()
+		}
+	})
 }
