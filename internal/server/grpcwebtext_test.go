@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -215,6 +216,7 @@ func TestDecodeBase64Segments(t *testing.T) {
 		{give: "YQ===YWJj", wantErr: "illegal base64 data at input byte 4"},
 		{give: "YWJjYQ", wantErr: "illegal base64 data at input byte 4"},
 		{give: "YWJj!", wantErr: "illegal base64 data at input byte 4"},
+		{give: "YQ==YW!j", wantErr: "illegal base64 data at input byte 6"}, // counted in the whole body
 	}
 	for _, tt := range tests {
 		got, err := decodeBase64Segments([]byte(tt.give))
@@ -326,5 +328,32 @@ func TestLowerNames(t *testing.T) {
 	lowerNames(second, &inName)
 	if got, want := string(first)+string(second), "grpc-status: 0\r\nx-zulu-trailer: AZ\r\ngrpc-message: OK Z\r\n"; got != want {
 		t.Errorf("lowerNames = %q, want %q", got, want)
+	}
+}
+
+// TestGRPCWebTextWriter: the answer is labelled as text whether or not its
+// writer calls WriteHeader first, loses its binary length, and each Write is
+// one padded base64 segment.
+func TestGRPCWebTextWriter(t *testing.T) {
+	for _, explicit := range []bool{true, false} {
+		rec := httptest.NewRecorder()
+		rec.Header().Set("Content-Type", grpcWebType+"+proto")
+		rec.Header().Set("Content-Length", "5")
+		w := &grpcWebTextWriter{wrappedWriter: wrappedWriter{rec}}
+		if explicit {
+			w.WriteHeader(http.StatusOK)
+		}
+		for _, p := range []string{"ab", "c"} {
+			if _, err := w.Write([]byte(p)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res := rec.Result()
+		if ct, cl := res.Header.Get("Content-Type"), res.Header.Get("Content-Length"); ct != grpcWebTextType+"+proto" || cl != "" {
+			t.Errorf("WriteHeader called: %v; Content-Type %q, Content-Length %q; want %s+proto and none", explicit, ct, cl, grpcWebTextType)
+		}
+		if got := rec.Body.String(); got != "YWI=Yw==" {
+			t.Errorf("WriteHeader called: %v; body %q, want two padded segments YWI=Yw==", explicit, got)
+		}
 	}
 }
