@@ -189,6 +189,7 @@ func TestMirrorErrors(t *testing.T) {
 		wantReason string
 		wantAllow  string
 		auth       string // Authorization; empty: testAuth
+		tenant     string // X-Tenant; empty: testTenant
 	}{
 		{name: "unknown path", method: "GET", path: "/v1/Nope", wantHTTP: 404, wantCode: codes.NotFound, wantReason: apierr.ReasonUnknownPath},
 		{name: "root", method: "GET", path: "/", wantHTTP: 404, wantCode: codes.NotFound, wantReason: apierr.ReasonUnknownPath},
@@ -200,16 +201,20 @@ func TestMirrorErrors(t *testing.T) {
 		{name: "bad query", method: "GET", path: "/v1/Resellers/" + testID + "?verbose=1", wantHTTP: 400, wantCode: codes.InvalidArgument, wantReason: apierr.ReasonInvalidQuery},
 		// grpc-gateway would drop a value gRPC metadata cannot carry: a missing token instead of a malformed one
 		{name: "non-ASCII token", method: "GET", path: "/v1/Resellers/" + testID, auth: "Bearer t\u00f6ken", wantHTTP: 401, wantCode: codes.Unauthenticated, wantReason: apierr.ReasonMalformedCredentials},
+		{name: "non-ASCII tenant", method: "GET", path: "/v1/Resellers/" + testID, tenant: "p\u00f6rtal.example", wantHTTP: 400, wantCode: codes.InvalidArgument, wantReason: apierr.ReasonInvalidRequest},
 	}
 	up := &recorder{answer: okUpstream}
 	s := newStack(t, up)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			auth := tt.auth
+			auth, tenant := tt.auth, tt.tenant
 			if auth == "" {
 				auth = testAuth
 			}
-			r := s.do(t, tt.method, tt.path, "Authorization", auth, "X-Tenant", testTenant, "X-Correlation-Id", testCID)
+			if tenant == "" {
+				tenant = testTenant
+			}
+			r := s.do(t, tt.method, tt.path, "Authorization", auth, "X-Tenant", tenant, "X-Correlation-Id", testCID)
 			if r.status != tt.wantHTTP {
 				t.Errorf("HTTP status = %d, want %d: %s", r.status, tt.wantHTTP, r.body)
 			}

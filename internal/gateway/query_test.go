@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -174,5 +175,28 @@ func TestBadQueryListsEveryProblem(t *testing.T) {
 	}
 	if op := d.info.GetMetadata()[apierr.MetaOperation]; op != "GetReseller" {
 		t.Errorf("ErrorInfo operation = %q, want GetReseller", op)
+	}
+}
+
+// TestBadQueryIsBounded: a query of many unknown parameters lists at most 16
+// of them, each name quoted in at most 64 bytes.
+func TestBadQueryIsBounded(t *testing.T) {
+	q := url.Values{}
+	for i := range 40 {
+		q.Set(fmt.Sprintf("%03d%s", i, strings.Repeat("n", 500)), "1")
+	}
+	s := newStack(t, &recorder{answer: okUpstream})
+	r := s.get(t, "/v1/Resellers/"+testID+"?"+q.Encode())
+	if r.status != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400", r.status)
+	}
+	fvs := details(t, decodeStatus(t, r)).bad.GetFieldViolations()
+	if len(fvs) != 16 {
+		t.Errorf("%d violations listed, want 16", len(fvs))
+	}
+	for _, fv := range fvs {
+		if n := len(fv.GetField()); n > 64+len("…") {
+			t.Errorf("a field of %d bytes, want at most 64 and an ellipsis", n)
+		}
 	}
 }
