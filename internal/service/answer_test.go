@@ -82,6 +82,7 @@ func TestGetResellerRejectsMismatchedAnswer(t *testing.T) {
 		{name: "id not a GUID", asked: testResellerID, body: `{"id":"string"}`},
 		{name: "id quoting the token in base64", asked: testResellerID, body: `{"id":"` + tokenBase64 + `"}`},
 		{name: "last of repeated ids wins", asked: testResellerID, body: `{"id":"` + testResellerID + `","id":"` + other + `"}`},
+		{name: "a 5,000-byte id", asked: testResellerID, body: `{"id":"` + strings.Repeat("x", 5000) + `"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,6 +118,9 @@ func TestGetResellerRejectsMismatchedAnswer(t *testing.T) {
 				!strings.Contains(out, `"msg":"upstream answer rejected: its id is not the one asked for"`) ||
 				!strings.Contains(out, `"asked_id":"`+tt.asked+`"`) || !strings.Contains(out, `"tenant":"`+testTenant+`"`) {
 				t.Errorf("log = %q, want one warning naming the asked id and the tenant", out)
+			}
+			if n := len(logs.String()); n > 1024 {
+				t.Errorf("log line of %d bytes, want the upstream's value cut (64 bytes)", n)
 			}
 			if strings.Contains(logs.String(), tokenBase64[8:40]) {
 				t.Errorf("log %q quotes the caller's token", logs.String())
