@@ -396,3 +396,32 @@ func TestFailedAcceptKeepsNoSlot(t *testing.T) {
 		}
 	})
 }
+
+// TestStreamsPerConnectionAdvertised: each port tells HTTP/2 clients its
+// cap of streams per connection in its first SETTINGS: the gRPC port
+// GRPCMaxConcurrentStreams, the HTTP port at most httpMaxStreams.
+func TestStreamsPerConnectionAdvertised(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true
+	srv := serveOnLoopback(t, cfg)
+	for _, tt := range []struct {
+		port, addr string
+		want       uint32
+	}{
+		{"gRPC", srv.grpcAddr, DefaultGRPCMaxConcurrentStreams},
+		{"HTTP", strings.TrimPrefix(srv.httpURL, "http://"), 16},
+	} {
+		c := dialH2(t, tt.addr)
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("%s port: %v", tt.port, err)
+		}
+		sf, ok := f.(*http2.SettingsFrame)
+		if !ok {
+			t.Fatalf("%s port: first frame %T, want SETTINGS", tt.port, f)
+		}
+		if got, ok := sf.Value(http2.SettingMaxConcurrentStreams); !ok || got != tt.want {
+			t.Errorf("%s port: SETTINGS_MAX_CONCURRENT_STREAMS = %d (sent: %v), want %d", tt.port, got, ok, tt.want)
+		}
+	}
+}
