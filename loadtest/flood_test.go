@@ -484,16 +484,21 @@ func (f *floods) one(port string) {
 	fl.close()
 	closed := time.Now()
 	row := floodRow{port: port, refusedFast: fl.refusedFast.Load(), ended: fl.ended.Load(), conns: fl.conns.Load()}
-	// The facade is another process: its goroutine count is polled.
+	// The facade is another process: its goroutine count is polled, and its
+	// count of calls refused as too many, which must stay still for a poll
+	// (a busy machine ends the flood's last streams a little after most).
 	poll := time.NewTicker(50 * time.Millisecond)
 	defer poll.Stop()
-	for ; ; <-poll.C {
+	tooMany := func(labels string) bool { return strings.Contains(labels, `reason="too_many_calls"`) }
+	for lastRefused := -1.0; ; <-poll.C {
 		m, err := f.scraper.scrape()
-		if g := m.sum("go_goroutines", nil); err == nil && g <= before+floodGoroutineMargin {
+		refused := m.sum("cloudcockpit_refused_calls_total", tooMany)
+		if g := m.sum("go_goroutines", nil); err == nil && g <= before+floodGoroutineMargin && refused == lastRefused {
 			break
 		}
+		lastRefused = refused
 		if time.Since(closed) > f.fs.settle {
-			f.t.Errorf("%s flood: goroutines not back to %v (+%d) %v after it ended", port, before, floodGoroutineMargin, f.fs.settle)
+			f.t.Errorf("%s flood: goroutines not back to %v (+%d), or calls still refused as too many, %v after it ended", port, before, floodGoroutineMargin, f.fs.settle)
 			break
 		}
 	}
