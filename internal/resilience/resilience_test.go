@@ -397,6 +397,12 @@ func testGroupShares(t *testing.T) {
 			t.Errorf("caller %d: %d shared=%v", i, results[i], shared[i])
 		}
 	}
+	// Once it is over, an identical call runs fn anew: a call is shared
+	// only with those made while it runs, never answered from the past.
+	v, _, wasShared := g.Do(testContext(t), "k", func(context.Context, Deadline) (int, error) { return 43, nil })
+	if v != 43 || wasShared || g.Waiting() != 0 {
+		t.Errorf("a later identical call: %d shared=%v, %d waiting; want its own 43, not shared, none waiting", v, wasShared, g.Waiting())
+	}
 }
 
 func TestGroupCancelsOnlyWhenEveryCallerLeft(t *testing.T) {
@@ -450,4 +456,37 @@ func TestGroupPanicReachesEveryCaller(t *testing.T) {
 	if err == nil {
 		t.Fatal("a panic gave no error")
 	}
+}
+
+// TestGroupAbandonedCallIsNotJoined: once every caller left, a call still
+// running (its fn ignores the cancellation) is not joined by a later
+// identical call, which runs anew.
+func TestGroupAbandonedCallIsNotJoined(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var g Group[string, int]
+		release, started, left := make(chan struct{}), make(chan struct{}), make(chan struct{})
+		ctx, cancel := context.WithCancel(testContext(t))
+		go func() {
+			_, _, _ = g.Do(ctx, "k", func(context.Context, Deadline) (int, error) { close(started); <-release; return 1, nil })
+			close(left)
+		}()
+		<-started
+		cancel() // the only caller leaves; fn runs on
+		synctest.Wait()
+		type result struct {
+			v      int
+			shared bool
+		}
+		later := make(chan result, 1)
+		go func() {
+			v, _, shared := g.Do(testContext(t), "k", func(context.Context, Deadline) (int, error) { return 2, nil })
+			later <- result{v, shared}
+		}()
+		synctest.Wait()
+		close(release)
+		if r := <-later; r.v != 2 || r.shared {
+			t.Errorf("a later identical call = %d shared=%v, want its own 2: it joined the abandoned call", r.v, r.shared)
+		}
+		<-left
+	})
 }
