@@ -163,6 +163,8 @@ func TestWhenServed(t *testing.T) {
 		{"caller refuses", err503, []string{"cache-control", "stale-if-error=0"}, codes.Unavailable, codes.OK, 2},
 		{"caller refuses, among other directives", err503, []string{"cache-control", "no-cache, Stale-If-Error=0"}, codes.Unavailable, codes.OK, 2},
 		{"caller accepts less, still enough", err503, []string{"cache-control", "stale-if-error=30"}, codes.OK, codes.OK, 2},
+		{"of two bounds the caller sends, the strictest", err503, []string{"cache-control", "stale-if-error=0, stale-if-error=60"}, codes.Unavailable, codes.OK, 2},
+		{"of two headers the caller sends, the strictest", err503, []string{"cache-control", "stale-if-error=60", "cache-control", "stale-if-error=0"}, codes.Unavailable, codes.OK, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,6 +181,44 @@ func TestWhenServed(t *testing.T) {
 				t.Errorf("code, code after, entries (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestRefusedCredentialsLoseTheirOnlyAnswer: a 401 or 403 forgets the
+// credentials' answer also when they hold just one, so a revoked token is
+// never served stale data.
+func TestRefusedCredentialsLoseTheirOnlyAnswer(t *testing.T) {
+	for _, code := range []int{401, 403} {
+		up, st, srv := newReseller(t)
+		call(srv, tenants[0], tokens[0], ids[0])
+		up.setFail(&rest.Error{Kind: rest.KindAnswered, StatusCode: code})
+		call(srv, tenants[0], tokens[0], ids[0])
+		up.setFail(err503)
+		if _, _, got := call(srv, tenants[0], tokens[0], ids[0]); got != codes.Unavailable || st.Len() != 0 {
+			t.Errorf("%d, then 503: %v with %d entries, want UNAVAILABLE and none", code, got, st.Len())
+		}
+	}
+}
+
+// TestKeyIDs: each id has its place in the key, so two providers' links for
+// one reseller are separate answers; an id that is not a GUID gives the zero
+// Key, which is never stored.
+func TestKeyIDs(t *testing.T) {
+	st := stale.New(time.Minute, 0, nil)
+	defer st.Close()
+	key := func(ids ...string) stale.Key { return st.Key("GetAcceptanceLink", tenants[0], "Bearer t0", ids...) }
+	if key(ids[0], ids[2]) == key(ids[1], ids[2]) {
+		t.Error("(P1, R) and (P2, R) have one key")
+	}
+	if key(ids[0], ids[1]) == key(ids[1], ids[0]) {
+		t.Error("(P1, R) and (R, P1) have one key")
+	}
+	if key(ids[0], "not-a-guid") != (stale.Key{}) {
+		t.Error("an id that is not a GUID gives a key")
+	}
+	st.Put(stale.Key{}, &pb.Reseller{})
+	if n := st.Len(); n != 0 {
+		t.Errorf("the zero Key was stored: %d entries", n)
 	}
 }
 
@@ -311,6 +351,9 @@ func TestAcceptanceLink(t *testing.T) {
 	}
 	if _, err := ask(ids[0], ""); status.Code(err) != codes.Unavailable {
 		t.Errorf("without the reseller id: %v, want UNAVAILABLE (another request)", err)
+	}
+	if _, err := ask(ids[2], ids[1]); status.Code(err) != codes.Unavailable {
+		t.Errorf("another provider's link for the reseller: %v, want UNAVAILABLE", err)
 	}
 }
 
