@@ -460,7 +460,8 @@ func TestGroupPanicReachesEveryCaller(t *testing.T) {
 
 // TestGroupAbandonedCallIsNotJoined: once every caller left, a call still
 // running (its fn ignores the cancellation) is not joined by a later
-// identical call, which runs anew.
+// identical call, which runs anew; and the abandoned call, when it ends,
+// does not unregister the new one, which a third identical call joins.
 func TestGroupAbandonedCallIsNotJoined(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var g Group[string, int]
@@ -477,16 +478,74 @@ func TestGroupAbandonedCallIsNotJoined(t *testing.T) {
 			v      int
 			shared bool
 		}
-		later := make(chan result, 1)
+		releaseLater := make(chan struct{})
+		later, third := make(chan result, 1), make(chan result, 1)
 		go func() {
-			v, _, shared := g.Do(testContext(t), "k", func(context.Context, Deadline) (int, error) { return 2, nil })
+			v, _, shared := g.Do(testContext(t), "k", func(context.Context, Deadline) (int, error) { <-releaseLater; return 2, nil })
 			later <- result{v, shared}
 		}()
 		synctest.Wait()
 		close(release)
+		<-left // the abandoned call has ended
+		go func() {
+			v, _, shared := g.Do(testContext(t), "k", func(context.Context, Deadline) (int, error) { return 3, nil })
+			third <- result{v, shared}
+		}()
+		synctest.Wait()
+		close(releaseLater)
 		if r := <-later; r.v != 2 || r.shared {
 			t.Errorf("a later identical call = %d shared=%v, want its own 2: it joined the abandoned call", r.v, r.shared)
 		}
-		<-left
+		if r := <-third; r.v != 2 || !r.shared {
+			t.Errorf("a third identical call = %d shared=%v, want the running call's 2: the abandoned call unregistered it", r.v, r.shared)
+		}
+	})
+}
+
+// TestGroupDeadlineIsTheLatest: the shared execution's Deadline is the
+// latest of its callers' deadlines, and none once a caller without one
+// joined.
+func TestGroupDeadlineIsTheLatest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for _, tt := range []struct {
+			name   string
+			joiner time.Duration // 0: no deadline
+			want   time.Duration // from now; 0: none
+		}{
+			{"an earlier deadline", time.Second, time.Minute},
+			{"a later deadline", time.Hour, time.Hour},
+			{"no deadline", 0, 0},
+		} {
+			var g Group[string, time.Time]
+			start := time.Now()
+			started, release := make(chan struct{}), make(chan struct{})
+			fn := func(_ context.Context, dl Deadline) (time.Time, error) {
+				close(started)
+				<-release
+				return dl(), nil
+			}
+			first, cancelFirst := context.WithTimeout(context.Background(), time.Minute)
+			joiner, cancelJoiner := context.WithCancel(context.Background())
+			if tt.joiner > 0 {
+				joiner, cancelJoiner = context.WithTimeout(context.Background(), tt.joiner)
+			}
+			var got time.Time
+			done := make(chan struct{})
+			go func() { got, _, _ = g.Do(first, "k", fn); close(done) }()
+			<-started
+			go func() { _, _, _ = g.Do(joiner, "k", fn) }()
+			synctest.Wait()
+			close(release)
+			<-done
+			cancelFirst()
+			cancelJoiner()
+			want := time.Time{}
+			if tt.want > 0 {
+				want = start.Add(tt.want)
+			}
+			if !got.Equal(want) {
+				t.Errorf("%s: Deadline() = %v, want %v", tt.name, got, want)
+			}
+		}
 	})
 }
