@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.uber.org/goleak"
@@ -170,6 +172,7 @@ cloudcockpit_upstream_requests_total{operation="other",status="200"} 0`},
 		{"in flight back to zero", "cloudcockpit_upstream_in_flight_requests", `cloudcockpit_upstream_in_flight_requests{operation="GetAcceptanceLink"} 0
 cloudcockpit_upstream_in_flight_requests{operation="GetReseller"} 0
 cloudcockpit_upstream_in_flight_requests{operation="other"} 0`},
+		{"server in flight back to zero", "grpc_server_in_flight_requests", `grpc_server_in_flight_requests{grpc_method="Check",grpc_service="grpc.health.v1.Health"} 0`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -311,6 +314,7 @@ func TestTracingFromEnv(t *testing.T) {
 		{"sdk disabled", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_SDK_DISABLED": "true"}, false, false},
 		{"exporter none", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_TRACES_EXPORTER": "none"}, false, false},
 		{"bad protocol", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "carrier-pigeon"}, false, true},
+		{"the traces protocol wins", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "carrier-pigeon", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"}, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -369,6 +373,7 @@ func TestBuildInfo(t *testing.T) {
 	}{
 		{Build{"v1.2.3", "abc123"}, `revision="abc123",version="v1.2.3"`},
 		{Build{Version: "(devel)"}, `revision="unknown",version="(devel)"`},
+		{Build{}, `revision="unknown",version="unknown"`},
 	} {
 		m := NewMetrics(tt.give)
 		const name = "cloudcockpit_facade_build_info"
@@ -377,6 +382,37 @@ func TestBuildInfo(t *testing.T) {
 		if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(want), name); err != nil {
 			t.Errorf("%+v: %v", tt.give, err)
 		}
+	}
+}
+
+// TestLabelBounds: label values stay within their documented sets, and a
+// call that never reached the upstream is not observed in
+// cloudcockpit_upstream_attempts.
+func TestLabelBounds(t *testing.T) {
+	for code, want := range map[int]string{99: "other", 100: "100", 599: "599", 600: "other", 999: "other"} {
+		if got := statusLabel(code); got != want {
+			t.Errorf("statusLabel(%d) = %q, want %q", code, got, want)
+		}
+	}
+	if svc, method := splitMethod("NoSlash"); svc != "unknown" || method != "NoSlash" {
+		t.Errorf("splitMethod(NoSlash) = %q, %q, want unknown, NoSlash", svc, method)
+	}
+	m := NewMetrics(Build{})
+	m.RefusedCalls("made_up").Inc()
+	if got := testutil.ToFloat64(m.refusedCalls.WithLabelValues("other")); got != 1 {
+		t.Errorf("an unknown refusal reason counted %v on reason=other, want 1", got)
+	}
+	m.callDone("GetReseller", 0)
+	m.callDone("GetReseller", 3)
+	var d dto.Metric
+	if err := m.upstreamAttempts.WithLabelValues("GetReseller").(prometheus.Histogram).Write(&d); err != nil {
+		t.Fatal(err)
+	}
+	if n := d.GetHistogram().GetSampleCount(); n != 1 {
+		t.Errorf("cloudcockpit_upstream_attempts has %d samples after calls of 0 and 3 attempts, want 1", n)
+	}
+	if got := testutil.ToFloat64(m.upstreamRetries.WithLabelValues("GetReseller")); got != 2 {
+		t.Errorf("retries = %v, want 2", got)
 	}
 }
 
