@@ -62,9 +62,10 @@ func (u sharedUpstream) GetAcceptanceLink(context.Context, rest.CallInfo, string
 
 // TestCoalescedCallersGetTheirOwnMessage: callers that share one upstream
 // result each get a message of their own, so that nothing one of them does
-// to it reaches another.
+// to it reaches another: not its strings, not its lists.
 func TestCoalescedCallersGetTheirOwnMessage(t *testing.T) {
-	shared, err := rest.DecodeReseller([]byte(`{"id":"` + testResellerID + `","companyName":"Contoso"}`))
+	shared, err := rest.DecodeReseller([]byte(`{"id":"` + testResellerID + `","companyName":"Contoso",` +
+		`"providerResellers":[{"resellerProviderData":"{\"SecondaryMpnIds\":[\"111\"]}"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,8 @@ func TestCoalescedCallersGetTheirOwnMessage(t *testing.T) {
 		t.Fatal("two callers got the same message")
 	}
 	*first.CompanyName = "changed"
-	if second.GetCompanyName() != "Contoso" {
-		t.Errorf("changing one caller's message changed another's: %q", second.GetCompanyName())
+	first.GetProviderResellers()[0].GetProviderData().GetSecondaryMpnIds()[0] = "changed"
+	if got, ids := second.GetCompanyName(), second.GetProviderResellers()[0].GetProviderData().GetSecondaryMpnIds(); got != "Contoso" || len(ids) != 1 || ids[0] != "111" {
+		t.Errorf("changing one caller's message changed another's: %q, %q", got, ids)
 	}
 }
