@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -54,6 +55,9 @@ func TestOpenAPI(t *testing.T) {
 	r := s.do(t, http.MethodGet, OpenAPIPath)
 	if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/json" {
 		t.Fatalf("status %d, Content-Type %q: want 200 JSON", r.status, r.header.Get("Content-Type"))
+	}
+	if got := r.header.Get("Content-Length"); got != strconv.Itoa(len(openAPIDoc)) || len(r.transfer) != 0 {
+		t.Errorf("Content-Length %q, Transfer-Encoding %q: want %d and none", got, r.transfer, len(openAPIDoc))
 	}
 	dec := json.NewDecoder(strings.NewReader(string(r.body)))
 	var doc swaggerDoc

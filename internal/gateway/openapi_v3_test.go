@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,6 +16,9 @@ func TestOpenAPIv3Served(t *testing.T) {
 	r := s.do(t, http.MethodGet, OpenAPIv3Path)
 	if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/json" {
 		t.Fatalf("status %d, Content-Type %q: want 200 JSON", r.status, r.header.Get("Content-Type"))
+	}
+	if got := r.header.Get("Content-Length"); got != strconv.Itoa(len(openAPIv3Doc)) || len(r.transfer) != 0 {
+		t.Errorf("Content-Length %q, Transfer-Encoding %q: want %d and none", got, r.transfer, len(openAPIv3Doc))
 	}
 	var doc struct {
 		OpenAPI string         `json:"openapi"`

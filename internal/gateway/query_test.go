@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
@@ -154,6 +156,32 @@ func TestBodyIsBounded(t *testing.T) {
 				t.Errorf("status %v %v, want RESOURCE_EXHAUSTED with reason %s", st.Code(), st.Details(), tt.wantReason)
 			}
 		})
+	}
+}
+
+// TestFormPostNeverReachesGetRoute: a POST with a form body is 405 on a GET
+// route; grpc-gateway would otherwise serve it as the GET (its path-length
+// fallback), the form's fields as query parameters past the checks here.
+func TestFormPostNeverReachesGetRoute(t *testing.T) {
+	up := &recorder{answer: okUpstream}
+	s := newStack(t, up)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/v1/Customers/relationship-acceptance",
+		strings.NewReader("providerInstanceId="+testPI+"&debug=1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Tenant", testTenant)
+	req.Header.Set("Authorization", testAuth)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || len(up.requests()) != 0 {
+		t.Errorf("form POST: status %d with %d upstream requests, want 405 and none", resp.StatusCode, len(up.requests()))
 	}
 }
 
