@@ -519,7 +519,7 @@ func TestGroupDeadlineIsTheLatest(t *testing.T) {
 			var g Group[string, time.Time]
 			start := time.Now()
 			started, release := make(chan struct{}), make(chan struct{})
-			fn := func(_ context.Context, dl Deadline) (time.Time, error) {
+			fn := func(_ context.Context, dl Deadline) (time.Time, error) { //nolint:unparam // the signature Do takes
 				close(started)
 				<-release
 				return dl(), nil

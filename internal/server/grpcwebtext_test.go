@@ -129,7 +129,8 @@ func postWeb(ctx context.Context, t *testing.T, url, contentType, wantType strin
 // trailer names (the gRPC-Web spec's, which the official client reads
 // case-sensitively) and the same codes and details, granted to an allowed
 // origin. A text body in padded segments is read; one that is not base64 or
-// too large is refused with a status.
+// too large (its message, not its base64) is refused with a status. The
+// text form keeps the caller's codec (+json).
 func TestGRPCWeb(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
@@ -188,6 +189,10 @@ func TestGRPCWeb(t *testing.T) {
 		{name: "data after padding", give: "AA===AAA", want: invalid},
 		{name: "too large", give: base64.StdEncoding.EncodeToString(webFrame(t, &pb.GetResellerRequest{ResellerId: strings.Repeat("x", maxMessageBytes)})),
 			want: outcome{Code: "resource_exhausted", Reason: apierr.ReasonRequestTooLarge}},
+		// The bound is on the message, not its base64: 80 KB of text reach
+		// the service, which refuses the id.
+		{name: "under the limit, its text over it", give: base64.StdEncoding.EncodeToString(webFrame(t, &pb.GetResellerRequest{ResellerId: strings.Repeat("x", maxMessageBytes*15/16)})),
+			want: invalid},
 	}
 	for _, tt := range texts {
 		t.Run("text/"+tt.name, func(t *testing.T) {
@@ -199,6 +204,16 @@ func TestGRPCWeb(t *testing.T) {
 			}
 		})
 	}
+	t.Run("text+json", func(t *testing.T) { // the caller's codec is kept
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		js := []byte(`{"resellerId":"` + sandbox.ContosoResellerID + `"}`)
+		frame := append(binary.BigEndian.AppendUint32([]byte{0}, uint32(len(js))), js...) //nolint:gosec // G115: a test message
+		got := postWeb(ctx, t, base+reseller, "application/grpc-web-text+json", "application/grpc-web-text+json", text(frame))
+		if got.outcome.Code != "ok" || !bytes.Contains(got.message, []byte(`"companyName":"Contoso Cloud Solutions`)) {
+			t.Errorf("answer %v %q, want ok and the reseller in JSON", got.outcome, got.message)
+		}
+	})
 }
 
 // TestDecodeBase64Segments: padded segments decode one after the other;

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +24,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
 
 // floodStreams is the number of streams the flood opens on one connection,
@@ -304,6 +306,83 @@ func TestConnectionLimits(t *testing.T) {
 	}
 }
 
+// TestPingsWithoutCallsAndIdleOff: with the idle limit off (negative), a
+// client that pings as often as GRPCKeepaliveMinTime allows while it has no
+// call open is answered, never sent away: without PermitWithoutStream, grpc
+// would count each such ping within two hours a strike and send GOAWAY at
+// the third; a negative idle limit passed on would send it at once.
+func TestPingsWithoutCallsAndIdleOff(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true // never called
+	cfg.GRPCKeepaliveMinTime = time.Nanosecond
+	cfg.GRPCMaxConnectionIdle = -1
+	addr, _ := startServe(t, cfg, io.Discard)
+	c := dialH2(t, addr)
+	const pings = 6
+	acked := make(chan struct{})
+	go func() {
+		for i := range pings {
+			c.mu.Lock()
+			err := c.fr.WritePing(false, [8]byte{byte(i)})
+			c.mu.Unlock()
+			if err != nil {
+				return
+			}
+			select { // the next ping once this one is answered
+			case <-acked:
+			case <-t.Context().Done():
+				return
+			}
+		}
+	}()
+	n := 0
+	err := c.readFrames(func(f http2.Frame) {
+		switch f := f.(type) {
+		case *http2.GoAwayFrame:
+			t.Errorf("GOAWAY %v %q after %d pings answered", f.ErrCode, f.DebugData(), n)
+			_ = c.conn.SetReadDeadline(time.Now())
+		case *http2.PingFrame:
+			if f.IsAck() {
+				if n++; n == pings {
+					_ = c.conn.SetReadDeadline(time.Now()) // stop reading
+				}
+				acked <- struct{}{}
+			}
+		}
+	})
+	if n < pings && !t.Failed() {
+		t.Errorf("%d of %d pings answered: %v", n, pings, err)
+	}
+}
+
+// TestLimitConnCloseWrite: a counted connection keeps CloseWrite: the peer
+// reads the end while it can still write.
+func TestLimitConnCloseWrite(t *testing.T) {
+	inner := listen(t)
+	l := newLimitListener(inner, 1)
+	defer l.Close()
+	client, err := net.Dial("tcp", inner.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.(interface{ CloseWrite() error }).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second)) // a bound, not a wait
+	if _, err := client.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Errorf("peer read after CloseWrite: %v, want EOF", err)
+	}
+	if _, err := client.Write([]byte("x")); err != nil {
+		t.Errorf("peer write after CloseWrite: %v", err)
+	}
+}
+
 // waitGoAway reads frames until a GOAWAY and returns its code; the test
 // fails if the connection ends first.
 func waitGoAway(t *testing.T, c *h2Conn) http2.ErrCode {
@@ -321,7 +400,9 @@ func waitGoAway(t *testing.T, c *h2Conn) http2.ErrCode {
 	return code
 }
 
+// TestValidateLimits: each bound of Validate, at it and just past it.
 func TestValidateLimits(t *testing.T) {
+	const notBaseURL = " is not an http(s) base URL such as " + DefaultUpstreamURL
 	tests := []struct {
 		name string
 		give func(*Config)
@@ -335,6 +416,29 @@ func TestValidateLimits(t *testing.T) {
 		{"negative ping interval", func(c *Config) { c.GRPCKeepaliveMinTime = -1 }, "-grpc-keepalive-min-time (GRPC_KEEPALIVE_MIN_TIME) must not be negative, got -1ns"},
 		{"default idle limit", func(c *Config) { c.GRPCMaxConnectionIdle = 0 }, ""},
 		{"idle limit off", func(c *Config) { c.GRPCMaxConnectionIdle = -1 }, ""},
+		{"upstream URL with a path", func(c *Config) { c.Upstream.BaseURL = "https://api.example.test/prefix/" }, ""},
+		{"upstream URL with a query", func(c *Config) { c.Upstream.BaseURL = "https://api.example.test/?x=1" }, `-upstream-url (CLOUDCOCKPIT_BASE_URL) "https://api.example.test/?x=1"` + notBaseURL},
+		{"upstream URL with a fragment", func(c *Config) { c.Upstream.BaseURL = "https://api.example.test/#x" }, `-upstream-url (CLOUDCOCKPIT_BASE_URL) "https://api.example.test/#x"` + notBaseURL},
+		{"upstream URL without a host", func(c *Config) { c.Upstream.BaseURL = "https:///v1" }, `-upstream-url (CLOUDCOCKPIT_BASE_URL) "https:///v1"` + notBaseURL},
+		{"no upstream URL", func(c *Config) { c.Upstream.BaseURL = "" }, `-upstream-url (CLOUDCOCKPIT_BASE_URL) ""` + notBaseURL},
+		{"most connections", func(c *Config) { c.MaxConnections = 100_000 }, ""},
+		{"too many connections", func(c *Config) { c.MaxConnections = 100_001 }, "-max-connections (MAX_CONNECTIONS) must be between 1 and 100000, got 100001"},
+		{"most calls", func(c *Config) { c.MaxCalls = 100_000 }, ""},
+		{"too many calls", func(c *Config) { c.MaxCalls = 100_001 }, "-max-calls (MAX_CALLS) must be between 1 and 100000, got 100001"},
+		{"smallest upstream body", func(c *Config) { c.Upstream.MaxBodyBytes = 1024 }, ""},
+		{"upstream body too small", func(c *Config) { c.Upstream.MaxBodyBytes = 1023 }, "-upstream-max-body (UPSTREAM_MAX_BODY_BYTES) must be at least 1024 bytes, got 1023"},
+		{"retry ratio NaN", func(c *Config) { c.Upstream.RetryRatio = math.NaN() }, "-upstream-retry-ratio (UPSTREAM_RETRY_RATIO) must be between 0 (the default, 0.1) and 1, got NaN"},
+		{"failure ratio NaN", func(c *Config) { c.Upstream.Breaker.FailureRatio = math.NaN() }, "-breaker-failure-ratio (BREAKER_FAILURE_RATIO) must be between 0 (no breakers) and 1, got NaN"},
+		{"smallest stale store", func(c *Config) { c.StaleCacheMaxBytes = 1 << 20 }, ""},
+		{"stale store too small", func(c *Config) { c.StaleCacheMaxBytes = 1<<20 - 1 }, "-stale-cache-max-bytes (STALE_CACHE_MAX_BYTES) must be at least 1 MiB (1048576), got 1048575"},
+		{"stale-if-error negative", func(c *Config) { c.StaleIfError = -time.Nanosecond }, "-stale-if-error (STALE_IF_ERROR) must not be negative, got -1ns"},
+		{"tenant share the default total", func(c *Config) {
+			c.Upstream.MaxConcurrent, c.Upstream.TenantMaxConcurrent = 0, rest.DefaultMaxConcurrent
+		}, ""},
+		{"tenant share over the default total", func(c *Config) {
+			c.Upstream.MaxConcurrent, c.Upstream.TenantMaxConcurrent = 0, rest.DefaultMaxConcurrent+1
+		},
+			"-upstream-tenant-max-concurrent (UPSTREAM_TENANT_MAX_CONCURRENT) must be between 0 (half of -upstream-max-concurrent) and -upstream-max-concurrent (64), got 65"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

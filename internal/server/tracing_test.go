@@ -132,3 +132,36 @@ func TestHTTPPortCallsAreTraced(t *testing.T) {
 		})
 	}
 }
+
+// TestUnroutedRequestSpanNameHasNoPath: a request no route takes is traced
+// under its method alone, never the caller's path (ids, anything).
+func TestUnroutedRequestSpanNameHasNoPath(t *testing.T) {
+	exp := exportNotifier{tracetest.NewInMemoryExporter(), make(chan struct{}, 1)}
+	cfg := DefaultConfig()
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
+	cfg.Tracing = telemetry.NewTracing(sdktrace.WithSyncer(exp))
+	base := serveOnLoopback(t, cfg).httpURL
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/no-such/0123456789abcdef", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for len(exp.GetSpans()) == 0 { // the span may end just after the answer
+		select {
+		case <-exp.exported:
+		case <-ctx.Done():
+			t.Fatal("no span")
+		}
+	}
+	for _, s := range exp.GetSpans() {
+		if s.Name != http.MethodGet {
+			t.Errorf("span name %q, want %s alone", s.Name, http.MethodGet)
+		}
+	}
+}
