@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -290,5 +292,56 @@ func TestWriteStatusHeaders(t *testing.T) {
 	writeStatus(w, http.StatusInternalServerError, huge, testCID)
 	if n := w.Body.Len(); n > 2*apierr.MaxStatusBytes {
 		t.Errorf("error body = %d bytes, want it bounded (apierr.Bound: %d bytes of status)", n, apierr.MaxStatusBytes)
+	}
+}
+
+// TestHandleErrorWithoutErrorInfo: an error raised before the service ran
+// (a plain status, or grpc-gateway's HTTPStatusError) keeps its code and
+// HTTP status, and gets the service's shape: ErrorInfo with the reason spelled
+// as google.rpc.Code spells it, the operation, and the caller's correlation
+// id, also in RequestInfo and X-Correlation-Id.
+func TestHandleErrorWithoutErrorInfo(t *testing.T) {
+	g, err := newGateway(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		err        error
+		wantHTTP   int
+		wantCode   codes.Code
+		wantReason string
+	}{
+		{"plain status", status.Error(codes.Canceled, "gone"), 499, codes.Canceled, "CANCELLED"},
+		{"unavailable", status.Error(codes.Unavailable, "later"), http.StatusServiceUnavailable, codes.Unavailable, "UNAVAILABLE"},
+		{"HTTPStatusError 400", &runtime.HTTPStatusError{HTTPStatus: http.StatusBadRequest, Err: errors.New("malformed sequence")},
+			http.StatusBadRequest, codes.InvalidArgument, "INVALID_ARGUMENT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/v1/Resellers/"+testID, nil)
+			req.Header.Set("X-Correlation-Id", testCID)
+			ctx, err := runtime.AnnotateIncomingContext(req.Context(), g.mux, req, "/cloudcockpit.v1.ResellerService/GetReseller")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			g.handleError(ctx, g.mux, nil, rec, req, tt.err)
+			r := response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+			if r.status != tt.wantHTTP {
+				t.Errorf("HTTP status %d, want %d: %s", r.status, tt.wantHTTP, r.body)
+			}
+			st := decodeStatus(t, r)
+			d := details(t, st)
+			if st.Code() != tt.wantCode || d.info.GetReason() != tt.wantReason {
+				t.Errorf("code %v reason %q, want %v %q", st.Code(), d.info.GetReason(), tt.wantCode, tt.wantReason)
+			}
+			if md := d.info.GetMetadata(); md["operation"] != "GetReseller" || md["correlationId"] != testCID {
+				t.Errorf("ErrorInfo metadata %v, want operation GetReseller and correlationId %s", md, testCID)
+			}
+			if d.request.GetRequestId() != testCID || r.header.Get("X-Correlation-Id") != testCID {
+				t.Errorf("request id %q, header %q, want %s", d.request.GetRequestId(), r.header.Get("X-Correlation-Id"), testCID)
+			}
+		})
 	}
 }
