@@ -31,6 +31,17 @@ func (e exportNotifier) ExportSpans(ctx context.Context, spans []sdktrace.ReadOn
 	return err
 }
 
+// serveTraced serves the sandbox with every span exported to exp; it
+// returns exp and the HTTP port's base URL.
+func serveTraced(t *testing.T) (exp exportNotifier, base string) {
+	t.Helper()
+	exp = exportNotifier{tracetest.NewInMemoryExporter(), make(chan struct{}, 1)}
+	cfg := DefaultConfig()
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
+	cfg.Tracing = telemetry.NewTracing(sdktrace.WithSyncer(exp))
+	return exp, serveOnLoopback(t, cfg).httpURL
+}
+
 // TestHTTPPortCallsAreTraced: calls on the HTTP port join the caller's trace,
 // and the upstream attempt's client span is the child of the call's server
 // span. The REST mirror calls the services in process, not through the gRPC
@@ -63,11 +74,7 @@ func TestHTTPPortCallsAreTraced(t *testing.T) {
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			exp := exportNotifier{tracetest.NewInMemoryExporter(), make(chan struct{}, 1)}
-			cfg := DefaultConfig()
-			cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
-			cfg.Tracing = telemetry.NewTracing(sdktrace.WithSyncer(exp))
-			base := serveOnLoopback(t, cfg).httpURL
+			exp, base := serveTraced(t)
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 			defer cancel()
 
@@ -136,11 +143,7 @@ func TestHTTPPortCallsAreTraced(t *testing.T) {
 // TestUnroutedRequestSpanNameHasNoPath: a request no route takes is traced
 // under its method alone, never the caller's path (ids, anything).
 func TestUnroutedRequestSpanNameHasNoPath(t *testing.T) {
-	exp := exportNotifier{tracetest.NewInMemoryExporter(), make(chan struct{}, 1)}
-	cfg := DefaultConfig()
-	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
-	cfg.Tracing = telemetry.NewTracing(sdktrace.WithSyncer(exp))
-	base := serveOnLoopback(t, cfg).httpURL
+	exp, base := serveTraced(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/no-such/0123456789abcdef", nil)
