@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/server"
 )
 
@@ -162,5 +164,67 @@ func TestLibraryLog(t *testing.T) {
 		if m["level"] != "WARN" || m["text"] != want[i] {
 			t.Errorf("line %d: %v, want level WARN and text %q", i, m, want[i])
 		}
+	}
+}
+
+// TestParseConfigCORSLastFlagWins: a list flag given twice takes the last
+// value, as every other flag does; it does not add to the first.
+func TestParseConfigCORSLastFlagWins(t *testing.T) {
+	args := []string{"-cors-allowed-origins=https://a.example", "-cors-allowed-origins=https://b.example"}
+	cfg, _, err := parseConfig(args, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatalf("parseConfig() error = %v", err)
+	}
+	if diff := cmp.Diff([]string{"https://b.example"}, cfg.CORSAllowedOrigins); diff != "" {
+		t.Errorf("CORSAllowedOrigins (-want +got):\n%s", diff)
+	}
+}
+
+// TestParseConfigCountOutOfRange: a count setting (a uint32 such as
+// -breaker-min-calls) out of its type's range is refused with the flag's error,
+// not wrapped around into another value (2^32 would become 0, the default).
+func TestParseConfigCountOutOfRange(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{name: "flag", args: []string{"-breaker-min-calls=4294967296"}, want: "want a whole number"},
+		{name: "environment", env: map[string]string{"BREAKER_MIN_CALLS": "4294967301"}, want: `BREAKER_MIN_CALLS="4294967301": want a whole number`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("parseConfig() = min calls %d, error %v; want an error containing %q", cfg.Upstream.Breaker.MinCalls, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestParseConfigUpstreamURLFromEnvironmentIsSet: an upstream URL from
+// CLOUDCOCKPIT_BASE_URL is set explicitly just as -upstream-url is: no
+// production-default warning, and together with the sandbox (here both from the
+// environment) it is the "both set" error rather than a sandbox that silently
+// ignores the URL.
+func TestParseConfigUpstreamURLFromEnvironmentIsSet(t *testing.T) {
+	env := map[string]string{"CLOUDCOCKPIT_BASE_URL": "https://api.example.com"}
+	cfg, _, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || !cfg.UpstreamURLSet {
+		t.Errorf("parseConfig() = UpstreamURLSet %v, error %v; want true, nil", cfg.UpstreamURLSet, err)
+	}
+	env["SANDBOX"] = "true"
+	if _, _, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard); err == nil || !strings.Contains(err.Error(), "both set") {
+		t.Errorf("parseConfig() with SANDBOX and CLOUDCOCKPIT_BASE_URL error = %v, want the \"both set\" error", err)
+	}
+}
+
+// TestParseConfigRefusesStrayArguments: a word that is no flag (a value written
+// without "=" after a boolean flag, a typo) is an error naming it, not silently
+// ignored along with every flag after it.
+func TestParseConfigRefusesStrayArguments(t *testing.T) {
+	_, _, err := parseConfig([]string{"-sandbox", "false", "-http-addr=:9090"}, func(string) string { return "" }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `unexpected argument "false"`) {
+		t.Errorf("parseConfig() error = %v, want one naming the unexpected argument \"false\"", err)
 	}
 }

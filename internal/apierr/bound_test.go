@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/protoadapt"
 )
@@ -176,5 +177,130 @@ func TestBoundTwice(t *testing.T) {
 	twice := Bound(once)
 	if !proto.Equal(once.Proto(), twice.Proto()) {
 		t.Errorf("Bound(Bound(st)) differs from Bound(st):\n%v\n%v", once.Proto(), twice.Proto())
+	}
+}
+
+// TestBoundKeepsAFieldlessLastViolation: only a status bounded before
+// (ErrorInfo counting omitted violations) ends with a summary to set aside; a
+// genuine last violation without a field name (about the request as a whole) is
+// kept when the status is bounded for another reason (its message).
+func TestBoundKeepsAFieldlessLastViolation(t *testing.T) {
+	fvs := []*errdetails.BadRequest_FieldViolation{
+		{Field: "resellerId", Description: "must be a GUID"},
+		{Description: "the request has no tenant"},
+	}
+	st := New(Spec{
+		Code: codes.InvalidArgument, Message: strings.Repeat("x", 5000), Reason: ReasonInvalidRequest, RequestID: "rid",
+		Details: []protoadapt.MessageV1{&errdetails.BadRequest{FieldViolations: fvs}},
+	})
+	if got := len(st.Message()); got != MaxMessageBytes {
+		t.Errorf("message length = %d, want %d (bounded)", got, MaxMessageBytes)
+	}
+	var got []*errdetails.BadRequest_FieldViolation
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			got = br.GetFieldViolations()
+		}
+	}
+	if len(got) != 2 || got[1].GetField() != "" || got[1].GetDescription() != "the request has no tenant" {
+		t.Errorf("field violations = %v, want both, the field-less one last", got)
+	}
+	if v, ok := InfoOf(st).GetMetadata()[MetaOmittedViolations]; ok {
+		t.Errorf("metadata %s = %q, want none", MetaOmittedViolations, v)
+	}
+}
+
+// TestBoundAgainKeepsTheOmittedCount: a bounded status (20 violations kept,
+// "and 480 more") that has to be bounded again for another reason (a message
+// grown past MaxMessageBytes) still says how many violations were left out in
+// all: the earlier count carries over into the summary and the ErrorInfo
+// metadata.
+func TestBoundAgainKeepsTheOmittedCount(t *testing.T) {
+	once := New(Spec{
+		Code: codes.InvalidArgument, Message: "m", Reason: ReasonUpstreamBadRequest, RequestID: "rid",
+		Details: []protoadapt.MessageV1{&errdetails.BadRequest{FieldViolations: violations(500, 30)}},
+	})
+	p := once.Proto()
+	p.Message = strings.Repeat("x", 5000)
+	again := Bound(status.FromProto(p))
+	if got := len(again.Message()); got != MaxMessageBytes {
+		t.Errorf("message length = %d, want %d", got, MaxMessageBytes)
+	}
+	want := strconv.Itoa(500 - MaxFieldViolations)
+	if got := InfoOf(again).GetMetadata()[MetaOmittedViolations]; got != want {
+		t.Errorf("metadata %s = %q, want %q", MetaOmittedViolations, got, want)
+	}
+	var fvs []*errdetails.BadRequest_FieldViolation
+	for _, d := range again.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			fvs = br.GetFieldViolations()
+		}
+	}
+	if len(fvs) != MaxFieldViolations+1 {
+		t.Fatalf("%d field violations, want %d and the summary", len(fvs), MaxFieldViolations)
+	}
+	if last := fvs[len(fvs)-1]; last.GetField() != "" || last.GetDescription() != "and "+want+" more" {
+		t.Errorf("last violation = %v, want the summary %q", last, "and "+want+" more")
+	}
+}
+
+// TestBoundLastResortKeepsRequestInfoAndCutsTheMessage: a status too large even
+// with its detail strings shortened keeps, besides its ErrorInfo, its
+// RequestInfo (the correlation id a caller quotes to support), and its message
+// is cut to 256 bytes.
+func TestBoundLastResortKeepsRequestInfoAndCutsTheMessage(t *testing.T) {
+	var details []protoadapt.MessageV1
+	for range 50 {
+		details = append(details, &errdetails.Help{Links: []*errdetails.Help_Link{{Description: strings.Repeat("h", 100), Url: strings.Repeat("u", 100)}}})
+	}
+	st := New(Spec{Code: codes.Internal, Message: strings.Repeat("m", 2000), Reason: ReasonUpstreamInternal, RequestID: "rid", Details: details})
+	if n := len(st.Message()); n > 256 {
+		t.Errorf("message length = %d, want at most 256", n)
+	}
+	var requestIDs []string
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RequestInfo); ok {
+			requestIDs = append(requestIDs, ri.GetRequestId())
+		}
+	}
+	if len(requestIDs) != 1 || requestIDs[0] != "rid" {
+		t.Errorf("RequestInfo request ids = %v, want [rid]", requestIDs)
+	}
+}
+
+// TestBoundDropsViolationsBeforeShorteningThem: field violations too large to
+// keep even one are all left out, counted in the summary ("and 2 more"), before
+// the last resort shortens detail strings: the violations a caller gets are
+// whole, never cut.
+func TestBoundDropsViolationsBeforeShorteningThem(t *testing.T) {
+	st := New(Spec{
+		Code: codes.InvalidArgument, Message: "m", Reason: ReasonUpstreamBadRequest, RequestID: "rid",
+		Details: []protoadapt.MessageV1{&errdetails.BadRequest{FieldViolations: violations(2, 5000)}},
+	})
+	var fvs []*errdetails.BadRequest_FieldViolation
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			fvs = br.GetFieldViolations()
+		}
+	}
+	if len(fvs) != 1 || fvs[0].GetField() != "" || fvs[0].GetDescription() != "and 2 more" {
+		t.Errorf("field violations = %v, want only the summary %q", fvs, "and 2 more")
+	}
+	if got := InfoOf(st).GetMetadata()[MetaOmittedViolations]; got != "2" {
+		t.Errorf("metadata %s = %q, want %q", MetaOmittedViolations, got, "2")
+	}
+}
+
+// TestOmittedViolationsWireName: the ErrorInfo metadata key that counts the
+// field violations Bound left out is "omittedViolations" on the wire, as
+// docs/errors.md documents it (camelCase, as google.rpc.ErrorInfo asks);
+// clients read it by that name, so the constant must not drift.
+func TestOmittedViolationsWireName(t *testing.T) {
+	st := New(Spec{
+		Code: codes.InvalidArgument, Message: "m", Reason: ReasonUpstreamBadRequest, RequestID: "rid",
+		Details: []protoadapt.MessageV1{&errdetails.BadRequest{FieldViolations: violations(500, 30)}},
+	})
+	if got := InfoOf(st).GetMetadata()["omittedViolations"]; got != strconv.Itoa(500-MaxFieldViolations) {
+		t.Errorf("ErrorInfo metadata = %v, want omittedViolations %d", InfoOf(st).GetMetadata(), 500-MaxFieldViolations)
 	}
 }
