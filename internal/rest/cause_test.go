@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"syscall"
 	"testing"
@@ -189,5 +190,41 @@ func requireResolver(t *testing.T, name string) {
 	var dnsErr *net.DNSError
 	if !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
 		t.Skipf("no DNS resolver answers for %s here: %v", name, err)
+	}
+}
+
+// TestAsErrorCallerGoneKeepsAMismatch: a mismatched answer (KindMismatch, set
+// by the service after the upstream answered) stays a mismatch when the
+// caller's context has ended since, as an answer does: it is what the upstream
+// said, not a failure to get an answer. (It could be a line of
+// TestAsErrorCallerGone.)
+func TestAsErrorCallerGoneKeepsAMismatch(t *testing.T) {
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	mismatch := &Error{Kind: KindMismatch}
+	if got := AsError(canceled, mismatch); got != mismatch {
+		t.Errorf("AsError(canceled, mismatch) = %v (%v), want the mismatch", got, got.Kind)
+	}
+}
+
+// TestCauseOfTimeouts: errors that net and net/http report as timeouts (a read
+// or dial deadline, a DNS lookup that timed out, an http.Transport timeout) are
+// KindTimeout with CauseTimeout (retryable, UPSTREAM_TIMEOUT), not "network" or
+// "dns". (Rows that could join TestKindOf.)
+func TestCauseOfTimeouts(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		give error
+	}{
+		{"read deadline", &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}},
+		{"dial timeout", &net.OpError{Op: "dial", Net: "tcp", Err: os.ErrDeadlineExceeded}},
+		{"dns timeout", &net.DNSError{Err: "i/o timeout", Name: "upstream.test", IsTimeout: true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := AsError(context.Background(), tt.give)
+			if e.Kind != KindTimeout || e.Cause != CauseTimeout {
+				t.Errorf("AsError(%v) = %v, %q; want %v, %q", tt.give, e.Kind, e.Cause, KindTimeout, CauseTimeout)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -14,11 +15,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 )
 
@@ -871,4 +874,311 @@ func TestBodyElementsLimit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCallersDeadlineStaysDeadlineExceeded: a call that runs out of its
+// caller's own deadline is KindDeadlineExceeded (DEADLINE_EXCEEDED, reason
+// DEADLINE_EXCEEDED, neutral for the breaker); only running out of
+// Config.Timeout, with the caller's context still live, becomes KindTimeout.
+func TestCallersDeadlineStaysDeadlineExceeded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, c := newMemClient(t, Config{MaxAttempts: 1}, stepHang)
+		ctx, cancel := context.WithTimeout(testContext(t), 300*time.Millisecond)
+		defer cancel()
+		_, err := c.GetReseller(ctx, testCallInfo, "r1")
+		if k := kindOf(err); k != KindDeadlineExceeded {
+			t.Errorf("GetReseller() past the caller's deadline: kind %v (%v), want %v", k, err, KindDeadlineExceeded)
+		}
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("GetReseller() = %v, want errors.Is context.DeadlineExceeded", err)
+		}
+	})
+}
+
+// TestOnRejectedReportsTheOpenBreaker: a call refused by its tenant's open
+// circuit breaker, nothing sent, is reported to Config.OnRejected with its
+// operation and RejectCircuitOpen (the facade's rejected-calls metric).
+func TestOnRejectedReportsTheOpenBreaker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		rejected := map[[2]string]int{}
+		u, c := newMemClient(t, Config{
+			MaxAttempts: 1, DisableCoalescing: true,
+			Breaker:    resilience.BreakerSettings{MinCalls: 2, FailureRatio: 0.5, OpenFor: time.Minute},
+			OnRejected: func(op, reason string) { mu.Lock(); rejected[[2]string{op, reason}]++; mu.Unlock() },
+		}, stepOK, stepStatus(503))
+		var open bool
+		for i := 0; i < 20 && !open; i++ {
+			_, err := c.GetReseller(testContext(t), testCallInfo, "r1")
+			open = kindOf(err) == KindCircuitOpen
+		}
+		if !open {
+			t.Fatalf("the breaker never opened after %d upstream requests", u.requests())
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if n := rejected[[2]string{apierr.OpGetReseller, RejectCircuitOpen}]; n != 1 {
+			t.Errorf("OnRejected calls = %v, want one (%s, %s)", rejected, apierr.OpGetReseller, RejectCircuitOpen)
+		}
+	})
+}
+
+// TestCancelledWhileQueuedForARetryIsCancelled: a call whose first attempt got
+// a retryable answer, and whose caller gives up while its retry waits in the
+// queue for a request slot, ends as KindCanceled: the upstream's earlier answer
+// stands in for the retry only while the caller still waits for it.
+func TestCancelledWhileQueuedForARetryIsCancelled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u, c := newMemClient(t, Config{MaxConcurrent: 1, QueueTimeout: time.Minute, DisableCoalescing: true},
+			step{status: 503, contentType: "text/plain", body: "x", retryAfter: "1"}, // the caller's first attempt
+			step{hold: true}, // another tenant's call, holding the only slot
+		)
+		ctx, cancel := context.WithCancel(testContext(t))
+		defer cancel()
+		done := make(chan error)
+		go func() {
+			_, err := c.GetReseller(ctx, testCallInfo, "r1")
+			done <- err
+		}()
+		synctest.Wait() // 503, then a 1s wait before the retry
+		other := make(chan error)
+		go func() {
+			_, err := c.GetReseller(testContext(t), CallInfo{Tenant: "other.example", Authorization: "Bearer other"}, "r1")
+			other <- err
+		}()
+		synctest.Wait()
+		time.Sleep(2 * time.Second) // the retry is queued behind the held slot
+		synctest.Wait()
+		cancel()
+		err := <-done
+		u.release()
+		if err2 := <-other; err2 != nil {
+			t.Errorf("other tenant: %v", err2)
+		}
+		if k := kindOf(err); k != KindCanceled {
+			t.Errorf("GetReseller() cancelled while queued for a retry: kind %v (%v), want %v", k, err, KindCanceled)
+		}
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("GetReseller() = %v, want errors.Is context.Canceled", err)
+		}
+	})
+}
+
+// probeTransport answers with a handler in memory, as inMemory does, after
+// failing the first fail requests with err.
+type probeTransport struct {
+	fail  int32
+	err   error
+	count atomic.Int32
+	h     http.HandlerFunc
+}
+
+func (p *probeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if p.count.Add(1) <= p.fail {
+		return nil, p.err
+	}
+	rec := httptest.NewRecorder()
+	p.h(rec, req)
+	return rec.Result(), nil
+}
+
+// TestCertificateFailuresSpendTheRetryBudget: an attempt whose upstream
+// certificate does not verify is not retried (no retry fixes it), but it is
+// still a failure for its tenant's retry budget: after five of them the
+// tenant's next retryable answer (503) gets no retry.
+func TestCertificateFailuresSpendTheRetryBudget(t *testing.T) {
+	tr := &probeTransport{fail: 5, err: &tls.CertificateVerificationError{Err: errors.New("x509: certificate signed by unknown authority")},
+		h: func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }}
+	c := newTestClient(t, fastRetries(Config{BaseURL: memBaseURL, Transport: tr, DisableCoalescing: true,
+		Breaker: resilience.BreakerSettings{FailureRatio: -1}}))
+	for i := range 5 {
+		_, err := c.GetReseller(testContext(t), testCallInfo, "r1")
+		if e, ok := errors.AsType[*Error](err); !ok || e.Cause != CauseTLS || e.Attempts != 1 {
+			t.Fatalf("call %d: %v, want one attempt failing with cause %s", i, err, CauseTLS)
+		}
+	}
+	_, err := c.GetReseller(testContext(t), testCallInfo, "r1")
+	if e, ok := errors.AsType[*Error](err); !ok || e.StatusCode != http.StatusServiceUnavailable || e.Attempts != 1 {
+		t.Errorf("after 5 certificate failures: %v (%d attempts), want 503 after 1 attempt: the budget is spent", err, attemptCount(err))
+	}
+}
+
+// TestCancelDuringBackOffEndsTheCallAtOnce: a caller that gives up while its
+// call waits to retry (here a Retry-After of 5s) gets its call back at once,
+// not when the wait is over.
+func TestCancelDuringBackOffEndsTheCallAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, c := newMemClient(t, Config{DisableCoalescing: true},
+			step{status: 503, contentType: "text/plain", body: "x", retryAfter: "5"}, stepOK)
+		ctx, cancel := context.WithCancel(testContext(t))
+		defer cancel()
+		time.AfterFunc(time.Second, cancel)
+		start := time.Now()
+		_, err := c.GetReseller(ctx, testCallInfo, "r1")
+		if elapsed := time.Since(start); elapsed > 2*time.Second {
+			t.Errorf("call cancelled 1s in returned after %v, want at once", elapsed)
+		}
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("GetReseller() = %v, want errors.Is context.Canceled", err)
+		}
+	})
+}
+
+// TestCallOfAnEndedContextSendsNothing: a call whose context has already ended
+// when it gets its request slot sends nothing: the transport is not asked (with
+// Pools it would make a pool for the principal, evicting another's).
+func TestCallOfAnEndedContextSendsNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u, c := newMemClient(t, Config{DisableCoalescing: true}, stepOK)
+		ctx, cancel := context.WithCancel(testContext(t))
+		cancel()
+		_, err := c.GetReseller(ctx, testCallInfo, "r1")
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("GetReseller() = %v, want errors.Is context.Canceled", err)
+		}
+		if n := u.requests(); n != 0 {
+			t.Errorf("the transport got %d requests of a call whose context had ended, want 0", n)
+		}
+	})
+}
+
+// TestConnectionIsReusedAfterAnUnreadBody: a 2xx body that declares more than
+// MaxBodyBytes is refused (KindTooLarge) without being read; its answer is
+// still drained (it is within the drain bound) and closed, so the next call
+// reuses the connection instead of leaving it held by an unclosed body.
+func TestConnectionIsReusedAfterAnUnreadBody(t *testing.T) {
+	body := `{"id":"r1","companyName":"` + strings.Repeat("x", 200) + `"}`
+	srv := newUpstream(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		_, _ = w.Write([]byte(body))
+	})
+	c := newTestClient(t, Config{BaseURL: srv.URL, MaxAttempts: 1, MaxBodyBytes: 100})
+	var reused []bool
+	ctx := httptrace.WithClientTrace(testContext(t), &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) { reused = append(reused, info.Reused) },
+	})
+	for range 2 {
+		if _, err := c.GetReseller(ctx, testCallInfo, "r1"); kindOf(err) != KindTooLarge {
+			t.Fatalf("GetReseller() = %v, want %v", err, KindTooLarge)
+		}
+	}
+	if len(reused) != 2 || reused[0] || !reused[1] {
+		t.Errorf("connection reuse = %v, want [false true]", reused)
+	}
+}
+
+// TestTenantShareDefaults: the per-caller share of request slots defaults to
+// half of MaxConcurrent, at least 1, and to none when MaxConcurrent is negative
+// (no limit at all). With MaxConcurrent 1 a caller's second call is refused for
+// its own share (RejectTenantConcurrencyLimit, Limit 1); with no limit, one
+// caller's calls all go out at once.
+func TestTenantShareDefaults(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		maxConcurrent int
+		wantSent      int    // of two concurrent calls of one caller
+		wantReason    string // OnRejected's, for the refused one
+	}{
+		{name: "no limit", maxConcurrent: -1, wantSent: 2},
+		{name: "one slot is the caller's share too", maxConcurrent: 1, wantSent: 1, wantReason: RejectTenantConcurrencyLimit},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var mu sync.Mutex
+				var reasons []string
+				u, c := newMemClient(t, Config{MaxConcurrent: tt.maxConcurrent, QueueTimeout: -1, DisableCoalescing: true,
+					OnRejected: func(_, reason string) { mu.Lock(); reasons = append(reasons, reason); mu.Unlock() }},
+					step{hold: true})
+				errs := make(chan error, 2)
+				for _, id := range []string{"r1", "r2"} {
+					go func() {
+						_, err := c.GetReseller(testContext(t), testCallInfo, id)
+						errs <- err
+					}()
+				}
+				synctest.Wait()
+				sent := u.requests()
+				u.release()
+				var refused *Error
+				for range 2 {
+					if e, ok := errors.AsType[*Error](<-errs); ok && e.Kind == KindOverLimit {
+						refused = e
+					}
+				}
+				if sent != tt.wantSent {
+					t.Errorf("%d of 2 concurrent calls sent, want %d", sent, tt.wantSent)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if tt.wantReason == "" {
+					if refused != nil || len(reasons) != 0 {
+						t.Errorf("refused: %v, reasons %v; want none", refused, reasons)
+					}
+					return
+				}
+				if refused == nil || refused.Limit != 1 || len(reasons) != 1 || reasons[0] != tt.wantReason {
+					t.Errorf("refused: %+v, reasons %v; want Limit 1 and [%s]", refused, reasons, tt.wantReason)
+				}
+			})
+		})
+	}
+}
+
+// TestBodyElementsLimitCountsArrays: the element bound is docs/errors.md's
+// 10,000 (written out here: the other tests scale with the constant), and
+// opening square brackets count toward it as commas and braces do (each array
+// becomes a Go slice; a text's brackets are counted from above): a 2xx body
+// within MaxBodyBytes with 10,002 elements, its excess brackets, fails with
+// KindTooLarge.
+func TestBodyElementsLimitCountsArrays(t *testing.T) {
+	// One comma, one brace, 10,000 brackets.
+	body := `{"id":"r1","companyName":"` + strings.Repeat("[", 10_000) + `"}`
+	srv := newUpstream(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(body))
+	})
+	c := newTestClient(t, Config{BaseURL: srv.URL, MaxAttempts: 1})
+	if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); kindOf(err) != KindTooLarge {
+		t.Fatalf("GetReseller() = %v; want kind %v", err, KindTooLarge)
+	}
+}
+
+// TestOnCoalescedCountsOnlyJoiners: Config.OnCoalesced (the coalesced-calls
+// metric) is called once per call that joined another's upstream request, never
+// for a call that made its own.
+func TestOnCoalescedCountsOnlyJoiners(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var ops []string
+		u, c := newMemClient(t, Config{OnCoalesced: func(op string) { mu.Lock(); ops = append(ops, op); mu.Unlock() }}, stepOK)
+		if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		if len(ops) != 0 {
+			t.Errorf("OnCoalesced calls after one lone call = %v, want none", ops)
+		}
+		mu.Unlock()
+		u.setScript(step{hold: true})
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() {
+				_, err := c.GetReseller(testContext(t), testCallInfo, "r1")
+				errs <- err
+			}()
+		}
+		synctest.Wait()
+		u.release()
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(ops) != 1 || ops[0] != apierr.OpGetReseller {
+			t.Errorf("OnCoalesced calls after two identical concurrent calls = %v, want [%s]", ops, apierr.OpGetReseller)
+		}
+	})
 }

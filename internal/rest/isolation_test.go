@@ -488,3 +488,31 @@ func TestInventedTenantsLeaveALateTenantServed(t *testing.T) {
 		t.Errorf("Tenants() = %d, want at most twice MaxTenants", n)
 	}
 }
+
+// TestCallerIdentityNeverSharesATenantsSlots: a caller's identity and a tenant
+// name are different keys of the request-slot shares even when their texts are
+// equal, so that a certificate named like a tenant cannot take (or be refused
+// for) that tenant's share.
+func TestCallerIdentityNeverSharesATenantsSlots(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u, c := newMemClient(t, Config{MaxConcurrent: 2, TenantMaxConcurrent: 1, QueueTimeout: -1, DisableCoalescing: true}, step{hold: true})
+		errs := make(chan error, 2)
+		for _, ci := range []CallInfo{{Tenant: "x.example"}, {Tenant: "y.example", Caller: "x.example"}} {
+			go func() {
+				_, err := c.GetReseller(testContext(t), ci, "r1")
+				errs <- err
+			}()
+		}
+		synctest.Wait()
+		sent := u.requests()
+		u.release()
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Errorf("GetReseller() = %v", err)
+			}
+		}
+		if sent != 2 {
+			t.Errorf("%d of 2 calls sent at once, want both: tenant x.example and caller x.example have shares of their own", sent)
+		}
+	})
+}

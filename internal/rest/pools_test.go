@@ -366,3 +366,113 @@ func TestEvictionBeforeTheRequestClosesItsConnection(t *testing.T) {
 		}
 	})
 }
+
+// TestLateAnswerOfAnEvictedPrincipalLeavesItsSuccessorPooled: principal A's
+// slow request is in flight when B evicts A, and A, calling again, gets a new
+// pool (evicting B). When the first request's success finally arrives, it must
+// not prove the old, evicted pool in place of the new one: the lists would then
+// hold more pools than maxPools, or lose the new one with its connection out of
+// CloseIdleConnections' (and dial's) reach. Guards settle's check that the pool
+// under the principal's key is the very pool that sent the request.
+func TestLateAnswerOfAnEvictedPrincipalLeavesItsSuccessorPooled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var aCalls atomic.Int32
+		u := &memUpstream{answer: func(conn net.Conn, req *http.Request) error {
+			if req.Header.Get("X-Tenant") == principals["A"].Tenant && aCalls.Add(1) == 1 {
+				time.Sleep(time.Second) // a slow peer: A's first answer comes last
+			}
+			_, err := conn.Write(echo(http.StatusOK, req))
+			return err
+		}}
+		p, c := poolsClient(t, u, 1)
+		done := make(chan error)
+		go func() {
+			_, err := c.GetReseller(testContext(t), principals["A"], "r1")
+			done <- err
+		}()
+		synctest.Wait() // A's first request is at the upstream
+		if _, err := c.GetReseller(testContext(t), principals["B"], "r1"); err != nil {
+			t.Fatalf("principal B: %v", err) // evicts A
+		}
+		if _, err := c.GetReseller(testContext(t), principals["A"], "r1"); err != nil {
+			t.Fatalf("principal A, again: %v", err) // a new pool for A, evicting B
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("principal A, first request: %v", err)
+		}
+		if n := p.proven.Len() + p.unproven.Len(); n != 1 || len(p.byKey) != 1 {
+			t.Errorf("%d pools in the lists, %d keys; want 1 and 1 (maxPools 1)", n, len(p.byKey))
+		}
+		p.CloseIdleConnections()
+		synctest.Wait()
+		if n := p.open.Load(); n != 0 {
+			t.Errorf("%d connections open after CloseIdleConnections, want 0: a pool fell out of reach", n)
+		}
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		for i, mc := range u.conns {
+			if !mc.closed {
+				t.Errorf("connection %d is open after CloseIdleConnections", i)
+			}
+		}
+	})
+}
+
+// TestPoolsKeepAWarmConnectionPerPrincipal: the open-connection bound is
+// maxPools plus the template's MaxConnsPerHost, so that every principal within
+// maxPools keeps its warm connection: principals taking turns, each one call at
+// a time, dial once each and never close one another's connection.
+func TestPoolsKeepAWarmConnectionPerPrincipal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := &memUpstream{answer: func(conn net.Conn, req *http.Request) error {
+			_, err := conn.Write(echo(http.StatusOK, req))
+			return err
+		}}
+		tr := NewTransport(TransportConfig{MaxConns: 1})
+		u.install(tr)
+		p := NewPools(tr, 3)
+		t.Cleanup(p.CloseIdleConnections)
+		c := newTestClient(t, Config{BaseURL: memBaseURL, Transport: p, MaxAttempts: 1, DisableCoalescing: true})
+		for range 3 {
+			for _, name := range []string{"A", "B", "C"} {
+				if _, err := c.GetReseller(testContext(t), principals[name], "r1"); err != nil {
+					t.Fatalf("principal %s: %v", name, err)
+				}
+			}
+		}
+		synctest.Wait()
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		if n := len(u.conns); n != 3 {
+			t.Errorf("%d dials for 3 principals within maxPools, want 3 (one warm connection each)", n)
+		}
+		for i, mc := range u.conns {
+			if mc.closed {
+				t.Errorf("connection %d closed, want every principal's kept", i)
+			}
+		}
+	})
+}
+
+// TestTenantOnlyAndTokenOnlyPrincipalsNeverShare: a call with only an X-Tenant
+// and one with only an Authorization of the same text are two principals: the
+// key separates the tenant values from the authorization values, so neither can
+// take the other's connection (and its unsolicited bytes).
+func TestTenantOnlyAndTokenOnlyPrincipalsNeverShare(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := &memUpstream{answer: func(conn net.Conn, req *http.Request) error {
+			_, err := conn.Write(echo(http.StatusOK, req))
+			return err
+		}}
+		_, c := poolsClient(t, u, 0)
+		for _, ci := range []CallInfo{{Tenant: "x.example"}, {Authorization: "x.example"}, {Tenant: "x.example"}} {
+			if _, err := c.GetReseller(testContext(t), ci, "r1"); err != nil {
+				t.Fatalf("%+v: %v", ci, err)
+			}
+		}
+		synctest.Wait()
+		if n := u.shared(); n != 0 {
+			t.Errorf("%d connections carried both the tenant-only and the token-only principal", n)
+		}
+	})
+}

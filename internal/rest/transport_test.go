@@ -181,3 +181,21 @@ func TestAnswersNetHTTPHandsOverRaw(t *testing.T) {
 		})
 	}
 }
+
+// TestTransportResponseHeaderTimeout: NewTransport applies
+// TransportConfig.ResponseHeaderTimeout, the backstop under the attempt
+// timeout: with the attempt timeout off, an upstream that never sends its
+// headers fails the attempt with KindTimeout once it passes, not when the
+// caller's deadline does.
+func TestTransportResponseHeaderTimeout(t *testing.T) {
+	srv := newUpstream(t, func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	tr := NewPools(NewTransport(TransportConfig{ResponseHeaderTimeout: 50 * time.Millisecond}), 0)
+	t.Cleanup(tr.CloseIdleConnections)
+	c := newTestClient(t, Config{BaseURL: srv.URL, Transport: tr, MaxAttempts: 1, AttemptTimeout: -1})
+	ctx, cancel := context.WithTimeout(testContext(t), 2*time.Second)
+	defer cancel()
+	_, err := c.GetReseller(ctx, testCallInfo, "r1")
+	if k := kindOf(err); k != KindTimeout {
+		t.Errorf("GetReseller() = %v (%v); want %v, the header timeout's, not the caller's deadline", err, k, KindTimeout)
+	}
+}
