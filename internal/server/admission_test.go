@@ -16,14 +16,18 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/net/http2"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/gateway"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
 )
 
@@ -441,4 +445,134 @@ func TestReadDeadlines(t *testing.T) {
 			t.Errorf("streamReadTimeout = %v, want a bound of at most an hour", streamReadTimeout)
 		}
 	})
+}
+
+// TestRefusedCallGivesItsCertificateShareBack: a call refused because the
+// process has no slot left gives back the slot of its certificate's share it
+// took first; once the process has room again, that certificate is served, not
+// refused for a share it does not hold.
+func TestRefusedCallGivesItsCertificateShareBack(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxCalls = 2 // a share of 1 per certificate
+	a := newAdmission(cfg, telemetry.NewMetrics(telemetry.Build{}))
+	const method = pb.ResellerService_GetReseller_FullMethodName
+	var releases []func()
+	for i := range 2 { // the process's slots, taken by calls without a certificate
+		release, refused := a.admit("", method)
+		if refused != nil {
+			t.Fatalf("call %d: %v", i, refused.Message())
+		}
+		releases = append(releases, release)
+	}
+	if _, refused := a.admit("spiffe://caller", method); refused == nil || apierr.InfoOf(refused).GetReason() != apierr.ReasonTooManyCalls {
+		t.Fatalf("a certificate's call with no process slot left: refused %v, want %s", refused, apierr.ReasonTooManyCalls)
+	}
+	for _, release := range releases {
+		release()
+	}
+	release, refused := a.admit("spiffe://caller", method)
+	if refused != nil {
+		t.Fatalf("the certificate's call once slots are free: refused with %s (%s), want admitted", refused.Message(), apierr.InfoOf(refused).GetReason())
+	}
+	release()
+}
+
+// TestReleaseGivesTheCertificateShareBack: a certificate's calls, one after
+// another, each give back their slot of its share when they end: with a share
+// of 1, the certificate's every next call is admitted.
+func TestReleaseGivesTheCertificateShareBack(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxCalls = 2 // a share of 1 per certificate
+	a := newAdmission(cfg, telemetry.NewMetrics(telemetry.Build{}))
+	for i := range 3 {
+		release, refused := a.admit("spiffe://caller", pb.ResellerService_GetReseller_FullMethodName)
+		if refused != nil {
+			t.Fatalf("call %d, the previous ones ended: refused with %s (%s)", i, refused.Message(), apierr.InfoOf(refused).GetReason())
+		}
+		release()
+	}
+}
+
+// TestEndedStreamCountsNoMessageTimeout: a gRPC stream that ends before its
+// message timer fires (its client gave up, or grpc-go refused it before any
+// interceptor ran) stops the timer with it: the message-timeout refusals metric
+// counts only calls that the timer cut.
+func TestEndedStreamCountsNoMessageTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := DefaultConfig()
+		cfg.MessageTimeout = time.Second
+		a := newAdmission(cfg, telemetry.NewMetrics(telemetry.Build{}))
+		ctx, cancel := context.WithCancel(t.Context())
+		if _, err := a.tap(ctx, &tap.Info{FullMethodName: pb.ResellerService_GetReseller_FullMethodName}); err != nil {
+			t.Fatal(err)
+		}
+		cancel() // the stream ends before its message arrived
+		time.Sleep(2 * cfg.MessageTimeout)
+		synctest.Wait()
+		var m dto.Metric
+		if err := a.timedOut.Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		if n := m.GetCounter().GetValue(); n != 0 {
+			t.Errorf("message-timeout refusals = %v after a stream that ended in time, want 0", n)
+		}
+	})
+}
+
+// TestMessageTimeoutLiftedOnTheGRPCPort: once a unary call's request message
+// has arrived, the message timeout no longer applies on the gRPC port either: a
+// call whose upstream answers after several message timeouts gets its answer,
+// not CANCELLED. (TestMessageTimeoutLifted covers the HTTP port.)
+func TestMessageTimeoutLiftedOnTheGRPCPort(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MessageTimeout = 100 * time.Millisecond
+	_, call := admissionServer(t, cfg, 5*cfg.MessageTimeout)
+	if got := call("grpc"); got != "OK" {
+		t.Errorf("gRPC call answered after 5 message timeouts: %s, want OK", got)
+	}
+}
+
+// TestProbesNeedNoCallSlot: liveness and readiness are answered even when the
+// process has no call slot left, so that a busy server is not taken for a dead
+// or unready one.
+func TestProbesNeedNoCallSlot(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxCalls = 1
+	a := newAdmission(cfg, telemetry.NewMetrics(telemetry.Build{}))
+	release, refused := a.admit("", pb.ResellerService_GetReseller_FullMethodName)
+	if refused != nil {
+		t.Fatal(refused.Message())
+	}
+	defer release()
+	h := a.http(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	for _, path := range []string{gateway.HealthzPath, gateway.ReadyzPath} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		if w.Code != http.StatusOK {
+			t.Errorf("GET %s with every call slot taken: %d %s, want 200", path, w.Code, w.Body)
+		}
+	}
+}
+
+// TestStreamOutlivesTheMessageTimeout: a streaming call whose first message has
+// arrived (a health Watch) is not cut by the message timeout: the stream
+// interceptor stops the timer on the first message.
+func TestStreamOutlivesTheMessageTimeout(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true
+	cfg.MessageTimeout = 100 * time.Millisecond
+	s := serveOnLoopback(t, cfg)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	w, err := healthpb.NewHealthClient(dialGRPC(t, s.grpcAddr)).Watch(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.Recv() // nothing changes: ends with the caller's 1s deadline
+	if code := status.Code(err); code != codes.DeadlineExceeded {
+		t.Errorf("Watch stream after 10 message timeouts: %v, want it open until the caller's deadline (DeadlineExceeded)", err)
+	}
 }

@@ -361,3 +361,31 @@ func TestEnvelopes(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedBodyClosesHTTP1Connection: an RPC refused on the HTTP port for a
+// body declared over the bound (unread) is answered over HTTP/1.1 with
+// "Connection: close", so that net/http does not read what is left of the
+// oversized body to keep the connection.
+func TestRefusedBodyClosesHTTP1Connection(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true
+	s := serveOnLoopback(t, cfg)
+	body := `{"resellerId":"` + strings.Repeat("a", 2*maxDeclaredBytes) + `"}`
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.httpURL+pb.ResellerService_GetReseller_FullMethodName, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Connect-Protocol-Version", "1")
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode == http.StatusOK || !resp.Close {
+		t.Errorf("Connect call with a %d-byte body over HTTP/1.1: %s, Connection: close %v; want a refusal that closes the connection", len(body), resp.Status, resp.Close)
+	}
+}

@@ -31,6 +31,7 @@ func TestWatchBreakers(t *testing.T) {
 		{"no tenants", [][3]int{{0, 0, 0}}, []healthpb.HealthCheckResponse_ServingStatus{serving}},
 		{"one tenant open", [][3]int{{0, 0, 1}, {0, 1, 0}}, []healthpb.HealthCheckResponse_ServingStatus{serving, serving}},
 		{"one of three open", [][3]int{{2, 0, 1}}, []healthpb.HealthCheckResponse_ServingStatus{serving}},
+		{"two open, one closed: the upstream works for someone", [][3]int{{1, 0, 2}}, []healthpb.HealthCheckResponse_ServingStatus{serving}},
 		{
 			"outage and recovery",
 			[][3]int{{0, 0, 2}, {0, 1, 1}, {1, 0, 1}, {0, 0, 3}},

@@ -142,3 +142,32 @@ func TestShutdownDrainsREST(t *testing.T) {
 		t.Errorf("Serve = %v, want nil", err)
 	}
 }
+
+// TestMetricsOnlyForGetAndHead: /metrics serves Prometheus' GET (and HEAD)
+// only; any other method goes the API's way (admission, CORS, the mirror's
+// error), so that a page's POST, which browsers send without a preflight, never
+// reads the metrics.
+func TestMetricsOnlyForGetAndHead(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true
+	s := serveOnLoopback(t, cfg)
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		req, err := http.NewRequestWithContext(t.Context(), method, s.httpURL+"/metrics", strings.NewReader(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		served := resp.StatusCode == http.StatusOK && strings.Contains(string(body), "# HELP")
+		if served != (method == http.MethodGet) {
+			t.Errorf("%s /metrics: %s, metrics served %v; want them served to GET only", method, resp.Status, served)
+		}
+	}
+}

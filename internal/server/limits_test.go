@@ -21,9 +21,11 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/gateway"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
 
@@ -527,5 +529,68 @@ func TestStreamsPerConnectionAdvertised(t *testing.T) {
 		if got, ok := sf.Value(http2.SettingMaxConcurrentStreams); !ok || got != tt.want {
 			t.Errorf("%s port: SETTINGS_MAX_CONCURRENT_STREAMS = %d (sent: %v), want %d", tt.port, got, ok, tt.want)
 		}
+	}
+}
+
+// TestHTTPPortBoundsRequestHeaders: the HTTP port refuses request headers over
+// maxHeaderListSize (64 KiB) with 431, as the gRPC port does with its metadata,
+// instead of net/http's default of 1 MiB.
+func TestHTTPPortBoundsRequestHeaders(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true
+	s := serveOnLoopback(t, cfg)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.httpURL+gateway.HealthzPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Padding", strings.Repeat("p", 2*maxHeaderListSize))
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("GET with 128 KiB of headers: %s, want 431", resp.Status)
+	}
+}
+
+// TestHTTPPortCutsSlowHeaders: a client that opens a connection to the HTTP
+// port and never finishes its request headers loses the connection after the
+// header read timeout (10s), so that a few such clients cannot hold every
+// connection slot (-max-connections). The test takes about 10s.
+func TestHTTPPortCutsSlowHeaders(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true
+	s := serveOnLoopback(t, cfg)
+	conn, err := net.Dial("tcp", s.httpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n"); err != nil { // no end of headers
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+	_, err = io.Copy(io.Discard, conn)
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		t.Errorf("connection with unfinished headers still open after 15s, want it closed after the 10s header timeout")
+	}
+}
+
+// TestGRPCPortBoundsMetadata: the gRPC server advertises and enforces
+// maxHeaderListSize (64 KiB) of metadata: a call with 128 KiB of metadata fails
+// instead of reaching the service.
+func TestGRPCPortBoundsMetadata(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true
+	s := serveOnLoopback(t, cfg)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	ctx = metadata.AppendToOutgoingContext(ctx, "x-padding", strings.Repeat("p", 2*maxHeaderListSize))
+	_, err := healthpb.NewHealthClient(dialGRPC(t, s.grpcAddr)).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err == nil {
+		t.Error("health Check with 128 KiB of metadata succeeded, want it refused")
 	}
 }

@@ -2,12 +2,20 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
 // TestWarnProductionDefault checks the start-up warning: present exactly
@@ -51,5 +59,104 @@ func TestWarnProductionDefault(t *testing.T) {
 				t.Errorf("message %q does not say the production API is used and how to avoid it", line.Msg)
 			}
 		})
+	}
+}
+
+// TestShutdownTimeoutEndsHeldStreams: past -shutdown-timeout, the gRPC server
+// stops even while a stream (a client's health Watch) is still open: Serve
+// returns instead of waiting for the stream forever.
+func TestShutdownTimeoutEndsHeldStreams(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true
+	cfg.ShutdownTimeout = 200 * time.Millisecond
+	s := serveOnLoopback(t, cfg)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second) // outlives s.wait's 10s
+	defer cancel()
+	w, err := healthpb.NewHealthClient(dialGRPC(t, s.grpcAddr)).Watch(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Recv(); err != nil { // the stream is open on the server
+		t.Fatal(err)
+	}
+	start := time.Now()
+	s.stop()
+	if err := s.wait(); err != nil || time.Since(start) > 5*time.Second {
+		t.Errorf("Serve with a held stream, shutdown timeout 200ms: returned %v after %v, want nil at once", err, time.Since(start))
+	}
+}
+
+// brokenListener is a listener whose Accept fails for good.
+type brokenListener struct{ net.Listener }
+
+func (brokenListener) Accept() (net.Conn, error) { return nil, errors.New("accept: listener broken") }
+
+// TestServeFailureSkipsTheShutdownDelay: when a server fails (its listener
+// breaks), Serve returns its error at once: the shutdown delay, which lets load
+// balancers notice readiness going down before a planned stop, is not waited
+// for on the way out.
+func TestServeFailureSkipsTheShutdownDelay(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.ShutdownDelay = 5 * time.Second
+	errc := make(chan error, 1)
+	go func() { errc <- Serve(t.Context(), cfg, listen(t), brokenListener{listen(t)}) }()
+	select {
+	case err := <-errc:
+		if err == nil || !strings.Contains(err.Error(), "HTTP server") {
+			t.Errorf("Serve() = %v, want the HTTP server's error", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("Serve did not return within 3s of its HTTP listener failing (shutdown delay 5s)")
+	}
+}
+
+// TestShutdownTimeoutClosesHTTPCalls: past -shutdown-timeout, REST calls still
+// running on the HTTP port lose their connection (http.Server.Close) rather
+// than outliving Serve.
+func TestShutdownTimeoutClosesHTTPCalls(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select {
+		case <-time.After(3 * time.Second): // a slow upstream
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"`+errTestReseller+`","companyName":"Contoso"}`)
+	}))
+	t.Cleanup(up.Close)
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = up.URL, true
+	cfg.ShutdownTimeout = 200 * time.Millisecond
+	s := serveOnLoopback(t, cfg)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.httpURL+"/v1/Resellers/"+errTestReseller, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer test-token")
+	req.Header.Set("X-Tenant", errTestTenant)
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Do(req)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		done <- err
+	}()
+	<-arrived
+	s.stop()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("a REST call running past the shutdown timeout was answered after %v, want its connection closed", time.Since(start))
+		}
+	case <-time.After(2 * time.Second):
+		t.Error("a REST call running past the 200ms shutdown timeout still open 2s later")
 	}
 }
