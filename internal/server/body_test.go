@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"slices"
 	"strconv"
@@ -387,5 +388,38 @@ func TestRefusedBodyClosesHTTP1Connection(t *testing.T) {
 	_ = resp.Body.Close()
 	if resp.StatusCode == http.StatusOK || !resp.Close {
 		t.Errorf("Connect call with a %d-byte body over HTTP/1.1: %s, Connection: close %v; want a refusal that closes the connection", len(body), resp.Status, resp.Close)
+	}
+}
+
+// TestBoundBody: boundBody's decisions on their own: a body declared at
+// the bound passes and one over it is refused; one of unknown length is
+// read up to the bound (at it: kept, whole; over it: refused); one that
+// breaks off is the caller gone (CANCELLED), not a fault of the server's.
+func TestBoundBody(t *testing.T) {
+	tests := []struct {
+		name     string
+		length   int64 // declared; -1: unknown
+		body     io.Reader
+		wantCode connect.Code // 0: passes
+	}{
+		{"declared at the bound", maxDeclaredBytes, strings.NewReader("{}"), 0},
+		{"declared over the bound", maxDeclaredBytes + 1, strings.NewReader("{}"), connect.CodeResourceExhausted},
+		{"unknown length, at the bound", -1, strings.NewReader(strings.Repeat("x", maxDeclaredBytes)), 0},
+		{"unknown length, over the bound", -1, strings.NewReader(strings.Repeat("x", maxDeclaredBytes+1)), connect.CodeResourceExhausted},
+		{"unknown length, broken off", -1, io.MultiReader(strings.NewReader("{"), iotest.ErrReader(io.ErrUnexpectedEOF)), connect.CodeCanceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/cloudcockpit.v1.ResellerService/GetReseller", tt.body)
+			r.Header.Set("Content-Type", "application/json")
+			r.ContentLength = tt.length
+			err := boundBody(r)
+			if got := connect.CodeOf(err); err != nil && got != tt.wantCode || err == nil && tt.wantCode != 0 {
+				t.Fatalf("boundBody() = %v (%v), want code %v", err, got, tt.wantCode)
+			}
+			if err == nil && tt.length < 0 && r.ContentLength != maxDeclaredBytes {
+				t.Errorf("ContentLength after reading = %d, want the body's %d", r.ContentLength, maxDeclaredBytes)
+			}
+		})
 	}
 }
