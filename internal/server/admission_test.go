@@ -407,7 +407,7 @@ func TestStreamsTakeNoCertificateShare(t *testing.T) {
 // on it through an http.ResponseController.
 type deadlineRecorder struct {
 	*httptest.ResponseRecorder
-	deadlines []time.Time
+	deadlines, writeDeadlines []time.Time
 }
 
 func (w *deadlineRecorder) SetReadDeadline(d time.Time) error {
@@ -415,10 +415,33 @@ func (w *deadlineRecorder) SetReadDeadline(d time.Time) error {
 	return nil
 }
 
+func (w *deadlineRecorder) SetWriteDeadline(d time.Time) error {
+	w.writeDeadlines = append(w.writeDeadlines, d)
+	return nil
+}
+
+// slowBody reads nothing at first, then, a pause later, its message.
+type slowBody struct {
+	reads int
+	pause time.Duration
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	switch b.reads++; b.reads {
+	case 1:
+		return 0, nil
+	case 2:
+		time.Sleep(b.pause)
+		return copy(p, "a message"), nil
+	}
+	return 0, io.EOF
+}
+
 // TestReadDeadlines: on the HTTP port a request's body must arrive within
 // -message-timeout; once read, a unary call's deadline is cleared, while a
-// stream's is moved, on its first bytes, to the stream read bound (never
-// cleared: a stream's body stays bounded).
+// stream's is moved, on its first bytes (not on an empty read), to the
+// stream read bound (never cleared: a stream's body stays bounded). A unary
+// answer gets one write deadline when it starts; a stream's none.
 func TestReadDeadlines(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := DefaultConfig()
@@ -426,19 +449,39 @@ func TestReadDeadlines(t *testing.T) {
 		a := newAdmission(cfg, telemetry.NewMetrics(telemetry.Build{}))
 		const stream = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
 		a.streaming = map[string]bool{stream: true}
-		h := a.http(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { _, _ = io.ReadAll(r.Body) }))
-		start := time.Now()
+		h := a.http(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.ReadAll(r.Body)
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte("an "))
+			_, _ = w.Write([]byte("answer"))
+		}))
+		const pause = 100 * time.Millisecond
 		for _, tt := range []struct {
-			path string
-			want []time.Time
+			path      string
+			want      func(start time.Time) []time.Time
+			wantWrite func(start time.Time) []time.Time
 		}{
-			{pb.ResellerService_GetReseller_FullMethodName, []time.Time{start.Add(cfg.MessageTimeout), {}}},
-			{stream, []time.Time{start.Add(cfg.MessageTimeout), start.Add(streamReadTimeout)}},
+			{
+				pb.ResellerService_GetReseller_FullMethodName,
+				func(start time.Time) []time.Time { return []time.Time{start.Add(cfg.MessageTimeout), {}} },
+				func(start time.Time) []time.Time { return []time.Time{start.Add(pause + answerWriteTimeout)} },
+			},
+			{
+				stream,
+				func(start time.Time) []time.Time {
+					return []time.Time{start.Add(cfg.MessageTimeout), start.Add(pause + streamReadTimeout)}
+				},
+				func(time.Time) []time.Time { return nil },
+			},
 		} {
+			start := time.Now()
 			w := &deadlineRecorder{ResponseRecorder: httptest.NewRecorder()}
-			h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, tt.path, strings.NewReader("a message")))
-			if !slices.EqualFunc(w.deadlines, tt.want, time.Time.Equal) {
-				t.Errorf("%s: read deadlines %v, want %v", tt.path, w.deadlines, tt.want)
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, tt.path, &slowBody{pause: pause}))
+			if want := tt.want(start); !slices.EqualFunc(w.deadlines, want, time.Time.Equal) {
+				t.Errorf("%s: read deadlines %v, want %v", tt.path, w.deadlines, want)
+			}
+			if want := tt.wantWrite(start); !slices.EqualFunc(w.writeDeadlines, want, time.Time.Equal) {
+				t.Errorf("%s: write deadlines %v, want %v", tt.path, w.writeDeadlines, want)
 			}
 		}
 		if streamReadTimeout <= 0 || streamReadTimeout > time.Hour {
