@@ -335,6 +335,9 @@ func TestValidateOrigins(t *testing.T) {
 		{give: []string{"ftp://app.example.com"}, wantErr: true},
 		{give: []string{"https://App.example.com"}, wantErr: true},
 		{give: []string{"https://user@app.example.com"}, wantErr: true},
+		{give: []string{"https://"}, wantErr: true},
+		{give: []string{"https://app.example.com?x=1"}, wantErr: true},
+		{give: []string{"https://app.example.com#x"}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.give, ","), func(t *testing.T) {
