@@ -301,6 +301,13 @@ func TestCORS(t *testing.T) {
 			if got := resp.Header.Get("Access-Control-Allow-Headers"); got != tt.wantHeaders {
 				t.Errorf("Access-Control-Allow-Headers = %q, want %q", got, tt.wantHeaders)
 			}
+			wantMaxAge := ""
+			if tt.method == http.MethodOptions && tt.wantOrigin != "" {
+				wantMaxAge = strconv.Itoa(corsMaxAge) // browsers cache the grant
+			}
+			if got := resp.Header.Get("Access-Control-Max-Age"); got != wantMaxAge {
+				t.Errorf("Access-Control-Max-Age = %q, want %q", got, wantMaxAge)
+			}
 			expose := resp.Header.Get("Access-Control-Expose-Headers")
 			for _, h := range []string{"X-Correlation-Id", "Retry-After", "Grpc-Status", "Grpc-Message", "Grpc-Status-Details-Bin"} {
 				if got := strings.Contains(expose, h); got != tt.wantExpose {

@@ -160,3 +160,18 @@ func TestShutdownTimeoutClosesHTTPCalls(t *testing.T) {
 		t.Error("a REST call running past the 200ms shutdown timeout still open 2s later")
 	}
 }
+
+// TestServeWithoutSandbox: Serve, which does not run Validate, refuses
+// -sandbox in a program that provides no sandbox rather than starting
+// without an upstream, and so does Validate.
+func TestServeWithoutSandbox(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Sandbox = true
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := cfg.Validate(); !errors.Is(err, errNoSandbox) {
+		t.Errorf("Validate() = %v, want %v", err, errNoSandbox)
+	}
+	if err := Serve(t.Context(), cfg, listen(t), listen(t)); !errors.Is(err, errNoSandbox) {
+		t.Errorf("Serve() = %v, want %v", err, errNoSandbox)
+	}
+}
