@@ -100,6 +100,8 @@ func TestKindOf(t *testing.T) {
 		{"caller cancelled", fmt.Errorf("x: %w", context.Canceled), KindCanceled, ""},
 		{"a deadline of the client's own", fmt.Errorf("x: %w", context.DeadlineExceeded), KindTimeout, CauseTimeout},
 		{"reset", fmt.Errorf("x: %w", syscall.ECONNRESET), KindUnreachable, CauseReset},
+		{"broken pipe", fmt.Errorf("x: %w", syscall.EPIPE), KindUnreachable, CauseReset},
+		{"TLS, known by its text only", errors.New("remote error: tls: handshake failure"), KindUnreachable, CauseTLS},
 		{"anything else", errors.New("boom"), KindUnreachable, CauseNetwork},
 	}
 	for _, tt := range tests {
@@ -226,5 +228,18 @@ func TestCauseOfTimeouts(t *testing.T) {
 				t.Errorf("AsError(%v) = %v, %q; want %v, %q", tt.give, e.Kind, e.Cause, KindTimeout, CauseTimeout)
 			}
 		})
+	}
+}
+
+// TestKindString: every kind has its name; a value past the table is
+// "unknown", not a panic.
+func TestKindString(t *testing.T) {
+	for k := range Kind(len(kinds)) {
+		if k.String() == "unknown" || k.String() == "" {
+			t.Errorf("Kind(%d) has no name", k)
+		}
+	}
+	if got := Kind(len(kinds)).String(); got != "unknown" {
+		t.Errorf("Kind(len(kinds)).String() = %q, want unknown", got)
 	}
 }

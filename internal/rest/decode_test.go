@@ -524,6 +524,24 @@ func TestDecodeEnvelope(t *testing.T) {
 			wantOK: true,
 		},
 		{
+			name:   "status code as a whole float",
+			give:   `{"statusCode":400.0,"type":"Validation"}`,
+			want:   &Envelope{StatusCode: 400, Type: "Validation"},
+			wantOK: true,
+		},
+		{
+			name:   "a fraction or an out-of-range status code is left zero",
+			give:   `{"statusCode":"400.5","type":"Validation","errors":[{"propertyName":"x","description":["y"]}]}`,
+			want:   &Envelope{Type: "Validation", Errors: []PropertyError{{PropertyName: "x", Description: []string{"y"}}}},
+			wantOK: true,
+		},
+		{
+			name:   "a status code past int32 is left zero",
+			give:   `{"statusCode":1e12,"type":"Validation"}`,
+			want:   &Envelope{Type: "Validation"},
+			wantOK: true,
+		},
+		{
 			name:   "wrong types are left zero",
 			give:   `{"statusCode":{},"type":"Validation","description":5,"correlationId":[],"errors":"x"}`,
 			want:   &Envelope{Type: "Validation"},

@@ -56,6 +56,9 @@ func TestWatchBreakers(t *testing.T) {
 					<-time.After(breakerPoll) // the next poll, at once in the bubble
 					synctest.Wait()
 					got = append(got, statusOf(t, hs, "cloudcockpit.v1.ResellerService"))
+					if c := statusOf(t, hs, "cloudcockpit.v1.CustomerService"); c != got[len(got)-1] {
+						t.Errorf("CustomerService status %v, ResellerService %v: want them equal", c, got[len(got)-1])
+					}
 					overall = append(overall, statusOf(t, hs, ""))
 					poll.Add(1)
 				}
