@@ -228,3 +228,39 @@ func TestParseConfigRefusesStrayArguments(t *testing.T) {
 		t.Errorf("parseConfig() error = %v, want one naming the unexpected argument \"false\"", err)
 	}
 }
+
+// TestParseConfigChecks: the settings parseConfig checks itself, beside
+// server.Config's Validate: the default tenant is a domain name, the log
+// format is json or text in any case, a byte size takes 64 bits, and
+// -version is passed on.
+func TestParseConfigChecks(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		check   func(server.Config, cliOptions) bool
+		wantErr string
+	}{
+		{name: "default tenant not a domain name", args: []string{"-default-tenant=not a domain"}, wantErr: `-default-tenant (CLOUDCOCKPIT_TENANT) "not a domain" is not a domain name`},
+		{name: "default tenant from the environment", env: map[string]string{"CLOUDCOCKPIT_TENANT": "a..b"}, wantErr: `-default-tenant (CLOUDCOCKPIT_TENANT) "a..b" is not a domain name`},
+		{name: "log format in capitals", args: []string{"-log-format=JSON"}},
+		{name: "unknown log format", args: []string{"-log-format=xml"}, wantErr: `-log-format (LOG_FORMAT) "xml": want json or text`},
+		{name: "a byte size past 32 bits", args: []string{"-stale-cache-max-bytes=4294967296"},
+			check: func(c server.Config, _ cliOptions) bool { return c.StaleCacheMaxBytes == 1<<32 }},
+		{name: "-version", args: []string{"-version"}, check: func(_ server.Config, o cliOptions) bool { return o.showVersion }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, opts, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			switch {
+			case tt.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("parseConfig() error = %v, want one containing %q", err, tt.wantErr)
+				}
+			case err != nil:
+				t.Errorf("parseConfig() error = %v", err)
+			case tt.check != nil && !tt.check(cfg, opts):
+				t.Errorf("parseConfig() = %+v, %+v: check failed", cfg, opts)
+			}
+		})
+	}
+}
