@@ -361,6 +361,7 @@ func TestDecodeAcceptanceLink(t *testing.T) {
 		{name: "text/plain with trailing newline", contentType: "Text/Plain", give: link + "\r\n", want: link},
 		{name: "unquoted URL labelled JSON", contentType: "application/json", give: link, want: link},
 		{name: "unquoted URL without content type", give: "HTTPS://example.com/x", want: "HTTPS://example.com/x"},
+		{name: "JSON string with white space inside", contentType: "application/json", give: `" https://example.com/x\n"`, want: "https://example.com/x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
