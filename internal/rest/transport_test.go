@@ -199,3 +199,20 @@ func TestTransportResponseHeaderTimeout(t *testing.T) {
 		t.Errorf("GetReseller() = %v (%v); want %v, the header timeout's, not the caller's deadline", err, k, KindTimeout)
 	}
 }
+
+// TestTransportBoundsResponseHeaders: an upstream answer whose headers are
+// over 64 KiB is refused, not held (net/http keeps a header line in about
+// 16 times its size; its default bound is 1 MiB).
+func TestTransportBoundsResponseHeaders(t *testing.T) {
+	srv := newUpstream(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("X-Padding", strings.Repeat("p", 100<<10))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"id":"r1"}`))
+	})
+	tr := NewPools(NewTransport(TransportConfig{}), 0)
+	t.Cleanup(tr.CloseIdleConnections)
+	c := newTestClient(t, Config{BaseURL: srv.URL, Transport: tr, MaxAttempts: 1})
+	if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); err == nil {
+		t.Error("GetReseller() of an answer with 100 KiB of headers succeeded, want an error")
+	}
+}
