@@ -180,28 +180,6 @@ func TestParseConfigCORSLastFlagWins(t *testing.T) {
 	}
 }
 
-// TestParseConfigCountOutOfRange: a count setting (a uint32 such as
-// -breaker-min-calls) out of its type's range is refused with the flag's error,
-// not wrapped around into another value (2^32 would become 0, the default).
-func TestParseConfigCountOutOfRange(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		args []string
-		env  map[string]string
-		want string
-	}{
-		{name: "flag", args: []string{"-breaker-min-calls=4294967296"}, want: "want a whole number"},
-		{name: "environment", env: map[string]string{"BREAKER_MIN_CALLS": "4294967301"}, want: `BREAKER_MIN_CALLS="4294967301": want a whole number`},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg, _, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("parseConfig() = min calls %d, error %v; want an error containing %q", cfg.Upstream.Breaker.MinCalls, err, tt.want)
-			}
-		})
-	}
-}
-
 // TestParseConfigUpstreamURLFromEnvironmentIsSet: an upstream URL from
 // CLOUDCOCKPIT_BASE_URL is set explicitly just as -upstream-url is: no
 // production-default warning, and together with the sandbox (here both from the
@@ -231,7 +209,8 @@ func TestParseConfigRefusesStrayArguments(t *testing.T) {
 
 // TestParseConfigChecks: the settings parseConfig checks itself, beside
 // server.Config's Validate: the default tenant is a domain name, the log
-// format is json or text in any case, a byte size takes 64 bits, and
+// format is json or text in any case, a count (a uint32) past its range is
+// refused rather than wrapped around, a byte size takes 64 bits, and
 // -version is passed on.
 func TestParseConfigChecks(t *testing.T) {
 	for _, tt := range []struct {
@@ -245,6 +224,8 @@ func TestParseConfigChecks(t *testing.T) {
 		{name: "default tenant from the environment", env: map[string]string{"CLOUDCOCKPIT_TENANT": "a..b"}, wantErr: `-default-tenant (CLOUDCOCKPIT_TENANT) "a..b" is not a domain name`},
 		{name: "log format in capitals", args: []string{"-log-format=JSON"}},
 		{name: "unknown log format", args: []string{"-log-format=xml"}, wantErr: `-log-format (LOG_FORMAT) "xml": want json or text`},
+		{name: "a count past 32 bits", args: []string{"-breaker-min-calls=4294967296"}, wantErr: "want a whole number"},
+		{name: "a count past 32 bits from the environment", env: map[string]string{"BREAKER_MIN_CALLS": "4294967301"}, wantErr: `BREAKER_MIN_CALLS="4294967301": want a whole number`},
 		{name: "a byte size past 32 bits", args: []string{"-stale-cache-max-bytes=4294967296"},
 			check: func(c server.Config, _ cliOptions) bool { return c.StaleCacheMaxBytes == 1<<32 }},
 		{name: "-version", args: []string{"-version"}, check: func(_ server.Config, o cliOptions) bool { return o.showVersion }},

@@ -107,6 +107,25 @@ func (u *memUpstream) shared() int {
 	return n
 }
 
+// open returns the indexes of the connections still open.
+func (u *memUpstream) open() []int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var open []int
+	for i, c := range u.conns {
+		if !c.closed {
+			open = append(open, i)
+		}
+	}
+	return open
+}
+
+// echoing answers every request with echo's 200.
+func echoing(conn net.Conn, req *http.Request) error {
+	_, err := conn.Write(echo(http.StatusOK, req))
+	return err
+}
+
 // echo is the answer naming the caller's tenant and quoting its token, as
 // a reseller (200) or as an error's description (400).
 func echo(status int, req *http.Request) []byte {
@@ -265,12 +284,8 @@ func TestPoolsConnections(t *testing.T) {
 				}
 				p.CloseIdleConnections()
 				synctest.Wait()
-				u.mu.Lock()
-				defer u.mu.Unlock()
-				for i, mc := range u.conns {
-					if !mc.closed {
-						t.Errorf("connection %d is open after CloseIdleConnections", i)
-					}
+				if open := u.open(); len(open) != 0 {
+					t.Errorf("connections %v are open after CloseIdleConnections", open)
 				}
 			})
 		})
@@ -337,10 +352,7 @@ func TestCountedConnClosesOnce(t *testing.T) {
 // its answer is read, not idle outside the open-connection bound.
 func TestEvictionBeforeTheRequestClosesItsConnection(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		u := &memUpstream{answer: func(conn net.Conn, req *http.Request) error {
-			_, err := conn.Write(echo(http.StatusOK, req))
-			return err
-		}}
+		u := &memUpstream{answer: echoing}
 		p, c := poolsClient(t, u, 1)
 		req, err := http.NewRequestWithContext(testContext(t), http.MethodGet, memBaseURL+"/v1/Resellers/r1", nil)
 		if err != nil {
@@ -408,12 +420,8 @@ func TestLateAnswerOfAnEvictedPrincipalLeavesItsSuccessorPooled(t *testing.T) {
 		if n := p.open.Load(); n != 0 {
 			t.Errorf("%d connections open after CloseIdleConnections, want 0: a pool fell out of reach", n)
 		}
-		u.mu.Lock()
-		defer u.mu.Unlock()
-		for i, mc := range u.conns {
-			if !mc.closed {
-				t.Errorf("connection %d is open after CloseIdleConnections", i)
-			}
+		if open := u.open(); len(open) != 0 {
+			t.Errorf("connections %v are open after CloseIdleConnections", open)
 		}
 	})
 }
@@ -424,10 +432,7 @@ func TestLateAnswerOfAnEvictedPrincipalLeavesItsSuccessorPooled(t *testing.T) {
 // a time, dial once each and never close one another's connection.
 func TestPoolsKeepAWarmConnectionPerPrincipal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		u := &memUpstream{answer: func(conn net.Conn, req *http.Request) error {
-			_, err := conn.Write(echo(http.StatusOK, req))
-			return err
-		}}
+		u := &memUpstream{answer: echoing}
 		tr := NewTransport(TransportConfig{MaxConns: 1})
 		u.install(tr)
 		p := NewPools(tr, 3)
@@ -460,10 +465,7 @@ func TestPoolsKeepAWarmConnectionPerPrincipal(t *testing.T) {
 // take the other's connection (and its unsolicited bytes).
 func TestTenantOnlyAndTokenOnlyPrincipalsNeverShare(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		u := &memUpstream{answer: func(conn net.Conn, req *http.Request) error {
-			_, err := conn.Write(echo(http.StatusOK, req))
-			return err
-		}}
+		u := &memUpstream{answer: echoing}
 		_, c := poolsClient(t, u, 0)
 		for _, ci := range []CallInfo{{Tenant: "x.example"}, {Authorization: "x.example"}, {Tenant: "x.example"}} {
 			if _, err := c.GetReseller(testContext(t), ci, "r1"); err != nil {
