@@ -17,22 +17,30 @@ import (
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 )
 
-// TestStaleAnswerLabelled: after a success, with the upstream answering 503,
-// gRPC, the REST mirror and Connect answer the stored reseller labelled with
-// Cache-Status and Age, unless the caller refuses stale answers.
-func TestStaleAnswerLabelled(t *testing.T) {
-	var failing atomic.Bool
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+// serveStale serves the facade, stale answers kept a minute (one attempt, no
+// breakers), over an upstream that answers with answer until the flag
+// returned is set, then with 503.
+func serveStale(t *testing.T, answer http.HandlerFunc) (*atomic.Bool, *served) {
+	t.Helper()
+	failing := new(atomic.Bool)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if failing.Load() {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
-		writeReseller(w)
+		answer(w, r)
 	}))
-	defer upstream.Close()
+	t.Cleanup(upstream.Close)
 	cfg := DefaultConfig()
 	cfg.Upstream.BaseURL, cfg.Upstream.MaxAttempts, cfg.Upstream.Breaker.FailureRatio, cfg.StaleIfError = upstream.URL, 1, 0, time.Minute
-	srv := serveOnLoopback(t, cfg)
+	return failing, serveOnLoopback(t, cfg)
+}
+
+// TestStaleAnswerLabelled: after a success, with the upstream answering 503,
+// gRPC, the REST mirror and Connect answer the stored reseller labelled with
+// Cache-Status and Age, unless the caller refuses stale answers.
+func TestStaleAnswerLabelled(t *testing.T) {
+	failing, srv := serveStale(t, func(w http.ResponseWriter, _ *http.Request) { writeReseller(w) })
 	conn, base := dialGRPC(t, srv.grpcAddr), srv.httpURL
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -99,23 +107,14 @@ func TestStaleAnswerLabelled(t *testing.T) {
 // upstream fails, only to calls with the same tenant, token and ids as the
 // call that fetched it; any other gets the upstream's failure.
 func TestStaleAnswerOnlyToWhoFetchedIt(t *testing.T) {
-	var failing atomic.Bool
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if failing.Load() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
+	failing, srv := serveStale(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if id, ok := strings.CutPrefix(r.URL.Path, "/v1/Resellers/"); ok {
 			_, _ = io.WriteString(w, `{"id":"`+id+`","companyName":"Contoso"}`)
 			return
 		}
 		_, _ = io.WriteString(w, `"https://example.com/accept?r=`+r.URL.Query().Get("resellerId")+`"`)
-	}))
-	defer upstream.Close()
-	cfg := DefaultConfig()
-	cfg.Upstream.BaseURL, cfg.Upstream.MaxAttempts, cfg.Upstream.Breaker.FailureRatio, cfg.StaleIfError = upstream.URL, 1, 0, time.Minute
-	srv := serveOnLoopback(t, cfg)
+	})
 	conn := dialGRPC(t, srv.grpcAddr)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
