@@ -109,7 +109,10 @@ func TestStaleOutage(t *testing.T) {
 					switch {
 					case err != nil:
 						p.failed.Add(1)
-						time.Sleep(10 * time.Millisecond) // a caller backs off a little
+						select { // a caller backs off a little, or the phase ends
+						case <-time.After(10 * time.Millisecond):
+						case <-ctx.Done():
+						}
 					case len(hdr.Get("cache-status")) > 0:
 						p.stale.Add(1)
 					default:

@@ -947,7 +947,7 @@ func TestCancelledWhileQueuedForARetryIsCancelled(t *testing.T) {
 			other <- err
 		}()
 		synctest.Wait()
-		time.Sleep(2 * time.Second) // the retry is queued behind the held slot
+		<-time.After(2 * time.Second) // at once in the bubble: the back-off ends, the retry queues behind the held slot
 		synctest.Wait()
 		cancel()
 		err := <-done

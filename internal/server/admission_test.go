@@ -431,7 +431,7 @@ func (b *slowBody) Read(p []byte) (int, error) {
 	case 1:
 		return 0, nil
 	case 2:
-		time.Sleep(b.pause)
+		time.Sleep(b.pause) // a slow peer: the client's bytes come later
 		return copy(p, "a message"), nil
 	}
 	return 0, io.EOF
@@ -549,8 +549,8 @@ func TestEndedStreamCountsNoMessageTimeout(t *testing.T) {
 		if _, err := a.tap(ctx, &tap.Info{FullMethodName: pb.ResellerService_GetReseller_FullMethodName}); err != nil {
 			t.Fatal(err)
 		}
-		cancel() // the stream ends before its message arrived
-		time.Sleep(2 * cfg.MessageTimeout)
+		cancel()                             // the stream ends before its message arrived
+		<-time.After(2 * cfg.MessageTimeout) // at once in the bubble: past the timer's time
 		synctest.Wait()
 		var m dto.Metric
 		if err := a.timedOut.Write(&m); err != nil {

@@ -258,7 +258,10 @@ func TestOutageFailsFastAndReadinessStays(t *testing.T) {
 			if retry == nil || ctx.Err() != nil {
 				t.Fatalf("GetReseller() after recovery: %v", err)
 			}
-			time.Sleep(retry.GetRetryDelay().AsDuration()) // a slow peer: a caller backing off as told
+			select { // a caller backing off as told, or out of time (checked below)
+			case <-time.After(retry.GetRetryDelay().AsDuration()):
+			case <-ctx.Done():
+			}
 		}
 	}
 	waitHealth(ctx, t, conn, "cloudcockpit.v1.ResellerService", healthpb.HealthCheckResponse_SERVING)
