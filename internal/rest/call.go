@@ -43,9 +43,9 @@ func Operation(ctx context.Context) string {
 }
 
 // call runs one call of a Client method, bounded by Config.Timeout when ctx
-// has no deadline, coalesced with identical calls in g unless coalescing is
-// off. Its error is an *Error; running out of Config.Timeout is KindTimeout,
-// not the caller's KindDeadlineExceeded.
+// has no deadline, coalesced in g unless coalescing is off. Its error is an
+// *Error; running out of Config.Timeout is KindTimeout, not the caller's
+// KindDeadlineExceeded.
 func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, T], r request[T]) (v T, err error) {
 	if err := checkCallInfo(r.info); err != nil {
 		return v, err
@@ -82,8 +82,8 @@ func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, 
 }
 
 // execute runs a call for its tenant: admitted by the tenant's circuit
-// breaker, which counts it once with its final outcome, then attempts; a
-// success proves the tenant (see resilience.Tenants).
+// breaker, which counts it once with its final outcome; a success proves
+// the tenant.
 func execute[T any](ctx context.Context, c *Client, r *request[T]) (v T, err error) {
 	ctx = WithOperation(ctx, r.op) // once per execution, not per coalesced caller
 	tenant := c.tenants.Acquire(r.info.Tenant)
@@ -105,8 +105,7 @@ func execute[T any](ctx context.Context, c *Client, r *request[T]) (v T, err err
 }
 
 // attempts makes the attempts of one call, each holding a request slot,
-// within the tenant's retry budget and the global ceiling; its error is an
-// *Error that records how many there were.
+// within the tenant's retry budget and the global ceiling.
 func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, r *request[T]) (T, error) {
 	var zero T
 	var last *Error // the previous attempt's error
@@ -200,9 +199,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// attempt sends one GET and decodes a 2xx body, then gives its request
-// slots back (release). From sending the request to the end of the body it
-// is bounded by the attempt timeout as well as by ctx.
+// attempt sends one GET and decodes a 2xx body, bounded by the attempt
+// timeout as well as by ctx, then gives its request slots back (release).
 func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release func(), r *request[T]) (zero T, _ *Error) {
 	defer release()
 	if err := ctx.Err(); err != nil {

@@ -53,10 +53,9 @@ type Config struct {
 	// http or https URL with a host, without credentials, query or fragment.
 	// It may carry a path prefix; a trailing slash is ignored.
 	BaseURL string
-	// Transport sends the requests, one RoundTrip per attempt, without an
-	// http.Client around it: redirects are never followed (the API does not
-	// redirect, and following one would send the caller's X-Tenant and
-	// Authorization to another URL). It must not let two principals share a
+	// Transport sends the requests, one RoundTrip per attempt and without
+	// an http.Client, so that no redirect carries the caller's X-Tenant and
+	// Authorization to another URL. It must not let two principals share a
 	// connection (see NewPools). Nil means one NewPools of a default
 	// NewTransport, shared by all such Clients.
 	Transport http.RoundTripper
@@ -72,13 +71,11 @@ type Config struct {
 	// means DefaultTimeout.
 	Timeout time.Duration
 	// AttemptTimeout bounds each attempt from sending the request to the
-	// end of the response body, so that a body that drips cannot hold a
-	// request slot; running out is a retryable KindTimeout. Zero means
+	// end of the response body (a retryable KindTimeout). Zero means
 	// DefaultAttemptTimeout; negative disables it.
 	AttemptTimeout time.Duration
-	// MaxAttempts is the most attempts a call makes, the first included
-	// (see the package documentation for what is retried). Zero means
-	// DefaultMaxAttempts; 1 disables retries.
+	// MaxAttempts is the most attempts a call makes, the first included.
+	// Zero means DefaultMaxAttempts; 1 disables retries.
 	MaxAttempts int
 	// RetryBackoff is the back-off base: before retry n the client waits a
 	// random duration in [0, min(MaxRetryBackoff, RetryBackoff·2^(n-1))).
@@ -90,23 +87,21 @@ type Config struct {
 	// of the first attempts (resilience.RetryCeiling). Zero means
 	// resilience.DefaultRetryRatio (0.1); negative allows no retries.
 	RetryRatio float64
-	// MaxConcurrent limits the upstream requests in flight at once. A
-	// request over it waits for a slot up to QueueTimeout (never past its
-	// deadline), then fails with KindOverLimit. Zero means
-	// DefaultMaxConcurrent; negative means no limit.
+	// MaxConcurrent limits the upstream requests in flight at once; one
+	// over it waits up to QueueTimeout, then fails with KindOverLimit. Zero
+	// means DefaultMaxConcurrent; negative means no limit.
 	MaxConcurrent int
 	// TenantMaxConcurrent limits the requests in flight of one caller
-	// (CallInfo.Caller, else the tenant) like MaxConcurrent, in front of it,
-	// so that one caller's slow calls cannot take every slot. Zero means half
-	// of MaxConcurrent (at least 1); negative means no per-caller limit.
+	// (CallInfo.Caller, else the tenant) like MaxConcurrent, in front of it.
+	// Zero means half of MaxConcurrent (at least 1); negative means no
+	// per-caller limit.
 	TenantMaxConcurrent int
 	// QueueTimeout is the longest a request waits for a slot. Zero means
 	// DefaultQueueTimeout; negative means not waiting.
 	QueueTimeout time.Duration
-	// Breaker configures each tenant's circuit breaker, which counts a call
-	// once, after its retries, by its Kind's health (kind.go) and, open,
-	// refuses calls with KindCircuitOpen. Its zero value means the
-	// resilience package's defaults; a negative FailureRatio disables it.
+	// Breaker configures each tenant's circuit breaker. Its zero value
+	// means the resilience package's defaults; a negative FailureRatio
+	// disables it.
 	Breaker resilience.BreakerSettings
 	// MaxTenants bounds the tenants with state of their own, proven and
 	// unproven apart (resilience.Tenants). Zero or negative means
@@ -118,10 +113,9 @@ type Config struct {
 	// DisableCoalescing turns off the sharing of one upstream call between
 	// identical concurrent calls; by default they share it.
 	DisableCoalescing bool
-	// OnCoalesced, when not nil, is called with the operation name
-	// (apierr.OpGetReseller or apierr.OpGetAcceptanceLink) each time a call
-	// joins another's upstream request. It must be cheap and safe for
-	// concurrent use (a metrics counter).
+	// OnCoalesced, when not nil, is called with the operation name each
+	// time a call joins another's upstream request. It must be cheap and
+	// safe for concurrent use.
 	OnCoalesced func(operation string)
 	// OnRejected, when not nil, is called with the operation name and a
 	// Reject reason each time a call or retry is refused before anything was
@@ -137,8 +131,7 @@ const (
 )
 
 // Client calls the CloudCockpit partner REST API. Build it with New. It is
-// safe for concurrent use, and holds the state its calls share (breakers,
-// retry budgets, request slots, calls in flight).
+// safe for concurrent use.
 type Client struct {
 	cfg     Config // defaults applied
 	tenants *resilience.Tenants
@@ -148,14 +141,11 @@ type Client struct {
 	resellers resilience.Group[flightKey, *Reseller]
 	links     resilience.Group[flightKey, string]
 
-	// resellersPrefix is "{base}/v1/Resellers/"; an escaped id is appended.
-	resellersPrefix string
-	// acceptanceURL is "{base}/v1/Customers/relationship-acceptance".
-	acceptanceURL string
+	resellersPrefix string // "{base}/v1/Resellers/"
+	acceptanceURL   string // "{base}/v1/Customers/relationship-acceptance"
 }
 
-// flightKey is what makes two calls identical for coalescing: calls whose
-// URL, tenant or credentials differ never share.
+// flightKey is what makes two calls identical for coalescing.
 type flightKey struct {
 	url, tenant, authorization string
 }
@@ -171,19 +161,16 @@ type CallInfo struct {
 	Authorization string
 	// CorrelationID is sent as X-Correlation-Id.
 	CorrelationID string
-	// Traceparent and Tracestate are the caller's W3C trace context (a
-	// tracing transport replaces them with its client span's).
+	// Traceparent and Tracestate are the caller's W3C trace context.
 	Traceparent, Tracestate string
 	// Caller is the client's authenticated identity (certificate URI SAN,
 	// else subject), or empty. It is never sent; when set, it rather than
-	// Tenant owns the call's share of the request slots, so that a client
-	// cannot multiply its share by sending more tenant names.
+	// Tenant owns the call's share of the request slots.
 	Caller string
 }
 
 // shareKey is the key of the call's share of the upstream slots: the
-// caller's identity, else its tenant (a tenant holds no control character,
-// so the two never collide).
+// caller's identity, else its tenant (which holds no control character).
 func (ci CallInfo) shareKey() string {
 	if ci.Caller != "" {
 		return "\x00" + ci.Caller
@@ -271,8 +258,7 @@ func parseBaseURL(raw string) (string, error) {
 }
 
 // CloseIdleConnections closes the idle connections of the Transport, when
-// it has such a method. Call it on shutdown; the Client stays usable
-// afterwards.
+// it has such a method. The Client stays usable.
 func (c *Client) CloseIdleConnections() {
 	if ci, ok := c.cfg.Transport.(interface{ CloseIdleConnections() }); ok {
 		ci.CloseIdleConnections()
@@ -332,7 +318,7 @@ func (c *Client) GetAcceptanceLink(ctx context.Context, ci CallInfo, providerIns
 }
 
 // setHeaders sets exactly the headers the upstream gets. The values share
-// one allocation, each a slice of capacity 1 that appending cannot spill.
+// one allocation, each of capacity 1 so that appending cannot spill.
 func (c *Client) setHeaders(h http.Header, ci *CallInfo) {
 	v := &[...]string{c.cfg.UserAgent, "application/json", ci.Tenant, ci.Authorization, ci.CorrelationID, ci.Traceparent, ci.Tracestate}
 	for i, name := range [...]string{"User-Agent", "Accept", apierr.HeaderTenant, apierr.HeaderAuthorization,
@@ -367,12 +353,9 @@ func (c *Client) readBody(resp *http.Response) (*bytes.Buffer, error) {
 	return buf, &Error{Kind: KindTooLarge, Limit: c.cfg.MaxBodyBytes}
 }
 
-// maxBodyElements bounds an upstream body's JSON elements, whatever its
-// size, counted from above as its commas and opening brackets (a text's
-// included): each element is decoded into a Go value and an answer's into a
-// protobuf one, so 1 MiB of "{}," cost 100 MB (a real reseller has about
-// 60). A 2xx body over it fails with KindTooLarge, a non-2xx one loses its
-// Envelope.
+// maxBodyElements bounds an upstream body's JSON elements, counted from
+// above as its commas and opening brackets, since decoding costs memory per
+// element whatever the body's size (docs/upstream-client.md, Size limit).
 const maxBodyElements = 10_000
 
 // upstreamError builds the *Error for a non-2xx answer; a body that cannot
@@ -431,28 +414,22 @@ func putBuffer(buf *bytes.Buffer) {
 
 // TransportConfig tunes NewTransport.
 type TransportConfig struct {
-	// TLS verifies the upstream's certificate (and may present a client
-	// one); NewTransport clones it. Nil means Go's defaults.
+	// TLS is the upstream TLS configuration; NewTransport clones it. Nil
+	// means Go's defaults.
 	TLS *tls.Config
 	// MaxConns is the most connections to the upstream host, in use or
-	// idle, to match Config.MaxConcurrent. Zero means DefaultMaxConcurrent.
+	// idle. Zero means DefaultMaxConcurrent.
 	MaxConns int
-	// ResponseHeaderTimeout bounds the wait for response headers, a
-	// backstop under Config.AttemptTimeout. Zero means none.
+	// ResponseHeaderTimeout bounds the wait for response headers. Zero
+	// means none.
 	ResponseHeaderTimeout time.Duration
 }
 
-// NewTransport returns a clone of http.DefaultTransport (proxies from the
-// environment, transparent gzip: the body limit applies to decompressed
-// bytes) tuned for many concurrent calls to one upstream host: as many idle
-// connections kept as MaxConns, so that every request slot keeps a warm one;
-// a 10s dial timeout; HTTP/1.1 only, even when the upstream offers HTTP/2,
-// which measured slower and costlier per call (docs/performance.md).
-//
-// Its connections serve whoever comes next: net/http discards unasked bytes
-// only while a connection is idle, and reads those that arrive after the
-// next request took it as that request's answer. Callers with different
-// credentials must not share it: wrap it in NewPools.
+// NewTransport returns a clone of http.DefaultTransport tuned for many
+// concurrent calls to one upstream host: as many idle connections kept as
+// MaxConns, a 10s dial timeout, HTTP/1.1 only (docs/resilience.md, The
+// upstream transport). Callers with different credentials must not share
+// its connections: wrap it in NewPools (docs/upstream-client.md).
 func NewTransport(cfg TransportConfig) *http.Transport {
 	maxConns := cmp.Or(max(cfg.MaxConns, 0), DefaultMaxConcurrent)
 	t := http.DefaultTransport.(*http.Transport).Clone()
@@ -469,7 +446,7 @@ func NewTransport(cfg TransportConfig) *http.Transport {
 }
 
 // sharedTransport is the transport of every Client built without
-// Config.Transport, so that all of them share one set of Pools.
+// Config.Transport.
 var sharedTransport = sync.OnceValue(func() http.RoundTripper {
 	return NewPools(NewTransport(TransportConfig{}), 0)
 })

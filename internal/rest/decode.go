@@ -21,9 +21,7 @@ var (
 
 // decodeOptions make github.com/go-json-experiment/json decode the
 // upstream's ASP.NET JSON exactly as encoding/json does (oracle_test.go
-// checks it): names match by strings.EqualFold, unknown members are skipped,
-// a repeated name is decoded again into what the first filled, invalid UTF-8
-// becomes U+FFFD; a value of the wrong kind or out of range is an error.
+// checks it; docs/upstream-client.md says what each option does).
 var decodeOptions = json.JoinOptions(
 	json.MatchCaseInsensitiveNames(true),
 	jsonv1.MatchCaseSensitiveDelimiter(true),
@@ -33,13 +31,10 @@ var decodeOptions = json.JoinOptions(
 )
 
 // DecodeReseller decodes a GET /v1/Resellers/{resellerId} 200 body
-// tolerantly, as encoding/json did (see decodeOptions): null and missing
-// properties leave fields nil, offerTypeMargins may come wrapped (see
-// OfferTypeMargins), a leading byte order mark is skipped, and each provider
-// reseller's ProviderData is parsed from its resellerProviderData. An empty
-// body, a value that is not an object, malformed JSON or a property of the
-// wrong JSON type fails with a KindUndecodable *Error whose message never
-// quotes the body. The result shares no memory with body.
+// tolerantly, as encoding/json did (docs/upstream-client.md, Tolerance
+// rules), and parses each provider reseller's ProviderData. A body that does
+// not decode fails with a KindUndecodable *Error whose message never quotes
+// the body. The result shares no memory with body.
 func DecodeReseller(body []byte) (*Reseller, error) {
 	body = trimLeft(body)
 	if len(body) == 0 {
@@ -153,11 +148,7 @@ var errMargin = errors.New("an offer type's margin is not an object of the Price
 
 // UnmarshalJSONFrom implements github.com/go-json-experiment/json's
 // UnmarshalerFrom with the wrapper rule of OfferTypeMargins, as encoding/json
-// did, reading the object once: when the first name cannot be "value"
-// (escapes considered), the object is a dictionary whose every value must be
-// a margin; otherwise only the last value of a repeated name counts, and the
-// value of a first name "value" is kept aside until the end of the object
-// tells whether it is the wrapper.
+// did, reading the object once (readMargins).
 func (m *OfferTypeMargins) UnmarshalJSONFrom(dec *jsontext.Decoder) (err error) {
 	*m, err = readMargins(dec, false)
 	return err
@@ -173,11 +164,14 @@ func (w *wrapped) UnmarshalJSONFrom(dec *jsontext.Decoder) (err error) {
 	return err
 }
 
-// readMargins reads the object of margins that dec is at, as
-// OfferTypeMargins.UnmarshalJSONFrom describes, or the wrapper's object when
-// inner. A value that is not a margin fails with errMargin at the object's
-// offset, after the whole object is read, so that the error never names an
-// offer type (upstream text).
+// readMargins reads the object of margins that dec is at, or the wrapper's
+// object when inner. When the first name cannot be "value" (escapes
+// considered), the object is a dictionary whose every value must be a
+// margin; otherwise only the last value of a repeated name counts, and the
+// value of a first name "value" is kept aside until the end of the object
+// tells whether it is the wrapper. A value that is not a margin fails with
+// errMargin at the object's offset, after the whole object is read, so that
+// the error never names an offer type (upstream text).
 func readMargins(dec *jsontext.Decoder, inner bool) (OfferTypeMargins, error) {
 	if dec.PeekKind() != '{' {
 		return nil, errors.ErrUnsupported // null (nil), or a mismatch for the library
@@ -250,13 +244,11 @@ func readMargins(dec *jsontext.Decoder, inner bool) (OfferTypeMargins, error) {
 }
 
 // DecodeAcceptanceLink decodes a GET /v1/Customers/relationship-acceptance
-// 200 body into the link: the documented JSON string, or the raw URL an
-// ASP.NET server may send as text/plain. A body (trimmed of white space and
-// byte order marks) that starts with a double quote is decoded as a JSON
-// string; otherwise, when contentType is text/plain or the body starts with
-// http:// or https://, the text is the link. Any other body, and a link
-// that is not an absolute http(s) URL with a host, fail with a
-// KindUndecodable *Error. The link is returned as sent, not re-encoded.
+// 200 body into the link: a JSON string when the body (trimmed of white
+// space and byte order marks) starts with a double quote, else the text
+// when contentType is text/plain or it starts with http:// or https://. Any
+// other body, and a link that is not an absolute http(s) URL with a host,
+// fail with a KindUndecodable *Error. The link is returned as sent.
 func DecodeAcceptanceLink(contentType string, body []byte) (string, error) {
 	b := bytes.TrimRight(trimLeft(body), " \t\r\n")
 	if len(b) == 0 {

@@ -20,19 +20,12 @@ import (
 const DefaultMaxPools = 256
 
 // Pools is an http.RoundTripper that never lets two principals (X-Tenant and
-// Authorization values) share a connection. An HTTP/1.1 client cannot tell
+// Authorization values) share a connection: an HTTP/1.1 client cannot tell
 // an answer from unasked bytes that an upstream wrote after its previous
-// answer; on a shared connection those bytes, holding one tenant's data or
-// token, would be read as the next caller's answer. Per principal, they can
-// only be that principal's own. The cost: each principal's first call, and
-// its first after eviction, opens a connection (TCP and TLS handshakes).
-//
-// Tokens are chosen by callers, so principals are too. A principal the
-// upstream has answered with a success (2xx) is proven; the others, which
-// anyone can invent, are evicted first and give up their idle connections
-// first. Once all places are taken, invented ones therefore hold at most one
-// of them: a flood of them evicts one proven principal (the least recently
-// used), then only each other.
+// answer, which on a shared connection could hold another tenant's data or
+// token (docs/upstream-client.md). A principal the upstream has answered
+// with a success (2xx) is proven; the others, which anyone can invent, are
+// evicted first and give up their idle connections first.
 type Pools struct {
 	template *http.Transport
 	max      int
@@ -56,13 +49,9 @@ type pool struct {
 // NewPools returns Pools whose principals each get a clone of template. At
 // most maxPools (zero or less: DefaultMaxPools) exist at once: a new
 // principal past that evicts the least recently used unproven one, or with
-// none the least recently used proven one, and closes its idle connections;
-// its requests in flight finish, then their connections close (net/http's
-// CloseIdleConnections also closes those that become idle later; see send).
-// A principal keeps as many idle connections as it had calls at once, up to
-// template's limits; all of them together keep at most maxPools plus
-// template's MaxConnsPerHost open: one warm connection for each principal,
-// and one for each request in flight (see dial).
+// none the least recently used proven one, and closes its idle connections
+// (its requests in flight finish). All principals together keep at most
+// maxPools plus template's MaxConnsPerHost connections open (see dial).
 func NewPools(template *http.Transport, maxPools int) *Pools {
 	p := &Pools{
 		template: template.Clone(),
@@ -82,11 +71,9 @@ func NewPools(template *http.Transport, maxPools int) *Pools {
 
 // dial opens a connection for any principal, counted while it is open. With
 // maxOpen open already it first closes the idle connections of the least
-// recently used principals, unproven ones first, until fewer are (their
-// connections in use then close when done, until their next request).
-// Requests in flight are bounded by the Client's limiter (MaxConcurrent,
-// the template's MaxConnsPerHost, when one Client uses the Pools, as in the
-// server), so the connections of all principals stay bounded too.
+// recently used principals, unproven ones first, until fewer are. The
+// Client's limiter bounds the requests in flight, so this bounds the
+// connections of all principals too.
 func (p *Pools) dial(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), network, addr string) (net.Conn, error) {
 	if p.open.Load() >= p.maxOpen {
 		for _, t := range p.transports() {
@@ -139,11 +126,10 @@ func principalKey(req *http.Request) [sha256.Size]byte {
 }
 
 // send sends req on pl's transport; a success (2xx) proves pl. When pl was
-// evicted before the answer came, the answer's body closes pl's idle
-// connections once closed: eviction's CloseIdleConnections made net/http
-// close pl's connections as they become idle, but a request that asks pl's
-// transport for a connection afterwards clears that, and its connection
-// would idle, out of dial's reach, for IdleConnTimeout.
+// evicted before the answer came, closing the answer's body closes pl's
+// idle connections again: the request cleared the flag by which eviction's
+// CloseIdleConnections closes connections as they become idle, and its
+// connection would otherwise idle out of dial's reach.
 func (p *Pools) send(pl *pool, req *http.Request) (*http.Response, error) {
 	resp, err := pl.t.RoundTrip(req)
 	if err != nil {
