@@ -101,8 +101,7 @@ func (g *Group[K, V]) leave(key K, fl *flight[V]) {
 	g.mu.Lock()
 	fl.waiters--
 	last := fl.waiters == 0
-	if last && g.flights[key] == fl {
-		// A later identical call starts a new execution.
+	if last && g.flights[key] == fl { // a later identical call starts a new execution
 		delete(g.flights, key)
 	}
 	g.mu.Unlock()

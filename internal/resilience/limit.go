@@ -25,12 +25,9 @@ type LimitError struct {
 func (e *LimitError) Error() string { return "concurrency limit reached" }
 
 // Limiter bounds the requests in flight at once, globally and per key (in
-// front of the global limit), with golang.org/x/sync/semaphore, so that one
-// key's slow requests cannot take every slot. A key's semaphore lives while
-// calls hold or wait for it, so the keys never outnumber the calls in
-// flight. A request that finds no free slot waits for one, up to the queue
-// wait and never past its deadline. A nil *Limiter admits everything. It is
-// safe for concurrent use.
+// front of the global limit). A key's semaphore lives while calls hold or
+// wait for it, so the keys never outnumber the calls in flight. A nil
+// *Limiter admits everything. It is safe for concurrent use.
 type Limiter struct {
 	global *semaphore.Weighted // of math.MaxInt64 slots when there is no global limit
 	limit  int
@@ -103,8 +100,7 @@ func (l *Limiter) Acquire(ctx context.Context, deadline time.Time, key string) (
 	return l.releaser(key, own), nil
 }
 
-// giveBack releases own's slot when held and counts the caller out of own,
-// forgetting it when no call uses it.
+// giveBack releases own's slot when held and counts the caller out of own.
 func (l *Limiter) giveBack(key string, own *share, held bool) {
 	if own == nil {
 		return

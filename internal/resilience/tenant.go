@@ -14,9 +14,8 @@ const (
 
 // TenantSettings configures Tenants.
 type TenantSettings struct {
-	// MaxTenants bounds the proven tenants (those the upstream has answered
-	// with a success) and, apart from them, the unproven ones. Zero or
-	// negative means DefaultMaxTenants.
+	// MaxTenants bounds the proven tenants and, apart from them, the
+	// unproven ones. Zero or negative means DefaultMaxTenants.
 	MaxTenants int
 	// Idle is how long a tenant's state is kept after its last call ended.
 	// Zero or negative means DefaultTenantIdle.
@@ -26,8 +25,7 @@ type TenantSettings struct {
 }
 
 // evictScan bounds the unproven entries a new tenant looks at for one to
-// evict, so that a set full of entries in use or with open breakers costs
-// each new name little under the lock.
+// evict, so that each new name costs little under the lock.
 const evictScan = 16
 
 // Tenant is the resilience state of one tenant, from Tenants.Acquire until
@@ -47,14 +45,10 @@ type Tenant struct {
 }
 
 // Tenants holds per-tenant state, keyed by the caller-chosen tenant name, in
-// two bounded sets, so that names made up on the fly cannot take the state of
-// real tenants. A tenant starts unproven; the upstream's first success moves
-// it to the proven set, whose entries leave only when idle. Unproven entries
-// leave when idle, or when their set is full to make room (any one not in
-// use whose breaker is not open: new names must not close a tenant's open
-// breaker); when none can go, a new tenant gets state for the call only, so
-// no tenant is ever refused or shares state. An entry in use is never
-// evicted. It is safe for concurrent use.
+// two bounded sets, proven and unproven, so that names made up on the fly
+// cannot take the state of real tenants (docs/resilience.md, Bounded
+// per-tenant state). An entry in use is never evicted. It is safe for
+// concurrent use.
 type Tenants struct {
 	settings TenantSettings
 
@@ -87,12 +81,15 @@ func (t *Tenants) Acquire(name string) *Tenant {
 			t.sweep(now)
 		}
 		e = &Tenant{Breaker: newBreaker(t.settings.Breaker), Budget: NewRetryBudget(), name: name}
+		// When full, evict one not in use (map order: at random) whose
+		// breaker is not open: new names must not close an open breaker.
+		// When none can go, e serves this call only.
 		seen := 0
-		for n, u := range t.unproven { // evict one not in use (map order: at random) when full
+		for n, u := range t.unproven {
 			if seen++; len(t.unproven) < t.settings.MaxTenants || seen > evictScan {
 				break
 			}
-			if u.refs == 0 && u.Breaker.State() != BreakerOpen { // an open one keeps its state
+			if u.refs == 0 && u.Breaker.State() != BreakerOpen {
 				delete(t.unproven, n)
 			}
 		}
