@@ -158,7 +158,11 @@ func (b evictedBody) Close() error {
 func (p *Pools) pool(key [sha256.Size]byte) *pool {
 	p.mu.Lock()
 	if e, ok := p.byKey[key]; ok {
-		p.list(e).MoveToFront(e)
+		l := &p.unproven
+		if e.Value.(*pool).proven {
+			l = &p.proven
+		}
+		l.MoveToFront(e)
 		p.mu.Unlock()
 		return e.Value.(*pool)
 	}
@@ -195,14 +199,6 @@ func (p *Pools) settle(pl *pool, success bool) (evicted bool) {
 		p.byKey[pl.key] = p.proven.PushFront(pl)
 	}
 	return false
-}
-
-// list returns the list that holds e. The caller holds p.mu.
-func (p *Pools) list(e *list.Element) *list.List {
-	if e.Value.(*pool).proven {
-		return &p.proven
-	}
-	return &p.unproven
 }
 
 // CloseIdleConnections closes the idle connections of every principal.
