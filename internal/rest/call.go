@@ -17,13 +17,11 @@ import (
 // request is one call of a Client method: what it sends upstream and how it
 // decodes a 2xx body (valid only during decode).
 type request[T any] struct {
-	op     string // apierr.OpGetReseller or apierr.OpGetAcceptanceLink
-	info   CallInfo
-	url    string
-	decode func(contentType string, body []byte) (T, error)
-	// deadline bounds the call's decisions (for a coalesced call, the
-	// latest of its waiters' deadlines); zero: none.
-	deadline resilience.Deadline
+	op       string // apierr.OpGetReseller or apierr.OpGetAcceptanceLink
+	info     CallInfo
+	url      string
+	decode   func(contentType string, body []byte) (T, error)
+	deadline resilience.Deadline // bounds the call's retry and queueing decisions
 }
 
 // operationKey is the context key of the operation a request belongs to.
@@ -155,7 +153,7 @@ func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, 
 	}
 }
 
-// attemptOutcome is what one attempt means for its tenant's retry budget.
+// attemptOutcome is what one attempt means for the tenant's retry budget.
 func attemptOutcome(e *Error, retry bool) resilience.Outcome {
 	switch {
 	case retry, e.info().health == resilience.Failure:
@@ -166,8 +164,8 @@ func attemptOutcome(e *Error, retry bool) resilience.Outcome {
 	return resilience.Success
 }
 
-// withAttempts returns e with its attempt count, a copy when it changes: a
-// coalesced call's error is shared.
+// withAttempts returns e with its attempt count, a copy when it changes
+// (a coalesced call's error is shared).
 func withAttempts(e *Error, n int) *Error {
 	if e.Attempts == n {
 		return e
@@ -241,8 +239,7 @@ func (c *Client) fetch(ctx, actx context.Context, target string, info *CallInfo)
 		return nil, "", transportError(ctx, actx, &url.Error{Op: "Get", URL: req.URL.String(), Err: err})
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		// The body is then the raw connection, which no context or deadline
-		// ends: it is neither read nor drained.
+		// The body is the raw connection, which no context or deadline ends.
 		_ = resp.Body.Close()
 		return nil, "", &Error{Kind: KindAnswered, StatusCode: resp.StatusCode}
 	}
@@ -285,7 +282,7 @@ func undecodable(what string, err error) *Error {
 }
 
 // transportError classifies an error from sending the request or reading
-// the body.
+// the body, telling the attempt timeout from the caller's context.
 func transportError(ctx, actx context.Context, err error) *Error {
 	if ctx.Err() == nil && actx != ctx && errors.Is(context.Cause(actx), errAttemptTimedOut) {
 		return &Error{Kind: KindTimeout, Cause: CauseTimeout, Err: errAttemptTimedOut}

@@ -97,14 +97,12 @@ type ProviderData struct {
 	SecondaryMpnIDs []string `json:"secondaryMpnIds"`
 }
 
-// providerDataOptions are decodeOptions with the reader of
-// ProviderData.SecondaryMpnIDs (see mpnIDs).
+// providerDataOptions are decodeOptions with mpnIDs.
 var providerDataOptions = json.JoinOptions(decodeOptions, json.WithUnmarshalers(json.UnmarshalFromFunc(mpnIDs)))
 
 // parseProviderData parses a resellerProviderData document as DecodeReseller
-// does, MPN ids sent as numbers kept as their digits and null ones skipped.
-// It is nil when b is not a JSON object or a known property has the wrong
-// JSON type.
+// does (see mpnIDs); nil when b is not a JSON object or a known property has
+// the wrong JSON type.
 func parseProviderData(b []byte) *ProviderData {
 	b, d := trimLeft(b), new(ProviderData)
 	if len(b) == 0 || b[0] != '{' || json.Unmarshal(b, d, providerDataOptions) != nil {
@@ -141,8 +139,7 @@ func mpnIDs(dec *jsontext.Decoder, p *[]string) error {
 	return err
 }
 
-// errMargin reports an offer type's margin that is not a PriceMargin object
-// (or null), instead of the nested decoding's error, which would name the
+// errMargin replaces the nested decoding's error, which would name the
 // offer type (upstream text).
 var errMargin = errors.New("an offer type's margin is not an object of the PriceMargin shape")
 
@@ -170,8 +167,7 @@ func (w *wrapped) UnmarshalJSONFrom(dec *jsontext.Decoder) (err error) {
 // margin; otherwise only the last value of a repeated name counts, and the
 // value of a first name "value" is kept aside until the end of the object
 // tells whether it is the wrapper. A value that is not a margin fails with
-// errMargin at the object's offset, after the whole object is read, so that
-// the error never names an offer type (upstream text).
+// errMargin at the object's offset, after the whole object is read.
 func readMargins(dec *jsontext.Decoder, inner bool) (OfferTypeMargins, error) {
 	if dec.PeekKind() != '{' {
 		return nil, errors.ErrUnsupported // null (nil), or a mismatch for the library
@@ -272,8 +268,8 @@ func DecodeAcceptanceLink(contentType string, body []byte) (string, error) {
 	return link, nil
 }
 
-// checkLink reports why link is not an absolute http(s) URL with a host. The
-// messages never repeat the link: it came from the upstream body.
+// checkLink reports why link is not an absolute http(s) URL with a host,
+// never repeating the link (upstream text).
 func checkLink(link string) error {
 	u, err := url.Parse(link)
 	switch {

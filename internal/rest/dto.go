@@ -82,11 +82,7 @@ type CustomDomain struct {
 }
 
 // OfferTypeMargins maps an offer type name, in the upstream's casing, to the
-// margin applied to that offer type. Its decoding accepts both the plain
-// dictionary {"license": {...}} and the ASP.NET wrapper object around it,
-// {"Value": {"license": {...}}}, which the API documentation shows. An object
-// with the single key "value" (any casing) is taken for the wrapper when that
-// key holds an object that is not itself a PriceMargin (has no "marginRule" or
-// "value" key) or holds null; otherwise the object is the dictionary. null
-// decodes to a nil map.
+// margin applied to that offer type. It decodes from the plain dictionary
+// {"license": {...}} or the ASP.NET wrapper around it, {"Value": {...}}, as
+// docs/upstream-client.md tells them apart; null decodes to a nil map.
 type OfferTypeMargins map[string]PriceMargin

@@ -17,12 +17,11 @@ import (
 // Everything that reacts to a failure is a lookup on its Kind. Its
 // message never contains the raw response body, which may hold secrets.
 type Error struct {
-	// Kind is how the call failed; the fields below say more for some kinds.
+	// Kind is how the call failed.
 	Kind Kind
 	// StatusCode, Envelope and ContentType describe a KindAnswered answer:
-	// its HTTP status, its CloudCockpit error envelope (nil when the body
-	// is not one: empty, HTML from a proxy, over the body limit, ...) and
-	// its Content-Type ("" when absent).
+	// its HTTP status, its error envelope (nil when the body is not one)
+	// and its Content-Type ("" when absent).
 	StatusCode  int
 	Envelope    *Envelope
 	ContentType string
@@ -34,8 +33,7 @@ type Error struct {
 	HasRetryAfter bool
 	// Cause is the category of a KindUnreachable or KindTimeout failure.
 	Cause Cause
-	// Limit is the body size limit in bytes (KindTooLarge, also when the
-	// body had too many elements) or the number of
+	// Limit is the body size limit in bytes (KindTooLarge) or the number of
 	// request slots, the caller's share or all (KindOverLimit).
 	Limit int64
 	// Attempts is the number of upstream attempts the call made, retries
@@ -45,9 +43,9 @@ type Error struct {
 	Err error
 }
 
-// Error describes the failure: "upstream answered <code> <status text>: "
-// and the envelope's description (or type), or what went wrong and the
-// underlying error; then " (<n> attempts)" after more than one attempt.
+// Error describes the failure: the answer and the envelope's description
+// (or type), or what went wrong and the underlying error; then the number
+// of attempts when more than one.
 func (e *Error) Error() string {
 	msg := kinds[e.Kind].message
 	if e.Kind == KindAnswered {
@@ -69,8 +67,7 @@ func (e *Error) answered() string {
 	return strings.TrimSpace("upstream answered " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode))
 }
 
-// Unwrap returns the underlying error, so that errors.Is finds a context
-// error or a transport error in a *Error.
+// Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Envelope is the upstream's JSON error body. DecodeEnvelope fills it
@@ -89,8 +86,7 @@ type Envelope struct {
 }
 
 // PropertyError is one entry of Envelope.Errors: the problems with one
-// request property (a parameter or header name such as resellerId or
-// X-Tenant).
+// request property (such as resellerId or X-Tenant).
 type PropertyError struct {
 	// PropertyName names the offending property, "" when absent.
 	PropertyName string `json:"propertyName"`
@@ -126,10 +122,9 @@ const MaxRetryAfter = time.Hour
 // DecodeEnvelope decodes an upstream error body: ok, with a non-nil
 // Envelope, only for a JSON object with statusCode, type, description or
 // errors (any casing, not null). Decoding is lenient so that nothing the
-// upstream said is lost: a field of the wrong type is left zero, statusCode
-// may be a numeric string, a description one string instead of an array,
-// and ASP.NET ProblemDetails are understood (status and title as fallbacks,
-// errors as an object mapping property names to messages, sorted by name).
+// upstream said is lost: a field of the wrong type is left zero, and ASP.NET
+// ProblemDetails are understood (status and title as fallbacks, errors as
+// an object mapping property names to messages).
 func DecodeEnvelope(body []byte) (*Envelope, bool) {
 	body = trimLeft(body)
 	if len(body) == 0 || body[0] != '{' {

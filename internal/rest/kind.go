@@ -49,7 +49,7 @@ type kindInfo struct {
 }
 
 // kinds is the one table of what each kind means; KindAnswered's row is
-// refined by the upstream's status (answers).
+// answers.
 var kinds = [...]kindInfo{
 	KindNone:             {name: "ok", code: codes.OK},
 	KindAnswered:         {name: "answered"},
@@ -65,8 +65,7 @@ var kinds = [...]kindInfo{
 	KindDeadlineExceeded: {"deadline_exceeded", resilience.Neutral, false, codes.DeadlineExceeded, apierr.ReasonDeadlineExceeded, "the call's deadline passed before the upstream answered"},
 }
 
-// answers is the upstream HTTP status table of docs/errors.md: KindAnswered's
-// row for each status; others fall back by class (answerTo).
+// answers is KindAnswered's row for each upstream status (docs/errors.md).
 var answers = map[int]kindInfo{
 	http.StatusBadRequest:          {code: codes.InvalidArgument, reason: apierr.ReasonUpstreamBadRequest},
 	http.StatusUnauthorized:        {code: codes.Unauthenticated, reason: apierr.ReasonUpstreamUnauthorized},
@@ -94,8 +93,8 @@ func answerTo(status int) kindInfo {
 	return kindInfo{code: codes.Internal, reason: apierr.ReasonUpstreamServerError}
 }
 
-// String returns the kind's name ("answered", "unreachable", "timeout",
-// "circuit_open", "over_limit", ...), a bounded metric label and log value.
+// String returns the kind's name ("answered", "unreachable", ...), a
+// bounded metric label and log value.
 func (k Kind) String() string {
 	if int(k) < len(kinds) {
 		return kinds[k].name
@@ -119,9 +118,7 @@ func (e *Error) retryable() bool {
 }
 
 // Status returns the gRPC code, the google.rpc.ErrorInfo reason and the
-// status message that e maps to (docs/errors.md). The message of an answer
-// is "upstream answered <code> <status text>"; of no answer, it names the
-// Cause.
+// status message that e maps to (docs/errors.md).
 func (e *Error) Status() (codes.Code, string, string) {
 	k := e.info()
 	switch e.Kind {

@@ -14,9 +14,7 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
-// DefaultMaxPools bounds the principals with connections of their own (a
-// token lives about an hour; more principals at once evict each other and
-// pay handshakes).
+// DefaultMaxPools bounds the principals with connections of their own.
 const DefaultMaxPools = 256
 
 // Pools is an http.RoundTripper that never lets two principals (X-Tenant and
@@ -47,11 +45,10 @@ type pool struct {
 }
 
 // NewPools returns Pools whose principals each get a clone of template. At
-// most maxPools (zero or less: DefaultMaxPools) exist at once: a new
-// principal past that evicts the least recently used unproven one, or with
-// none the least recently used proven one, and closes its idle connections
-// (its requests in flight finish). All principals together keep at most
-// maxPools plus template's MaxConnsPerHost connections open (see dial).
+// most maxPools (zero or less: DefaultMaxPools) exist at once: a new one
+// past that evicts the least recently used, unproven first, and closes its
+// idle connections. All principals together keep at most maxPools plus
+// template's MaxConnsPerHost connections open (see dial).
 func NewPools(template *http.Transport, maxPools int) *Pools {
 	p := &Pools{
 		template: template.Clone(),
@@ -109,10 +106,9 @@ func (p *Pools) RoundTrip(req *http.Request) (*http.Response, error) {
 	return p.send(p.pool(principalKey(req)), req)
 }
 
-// principalKey is the SHA-256 of req's X-Tenant and Authorization values.
+// principalKey is the SHA-256 of req's X-Tenant and Authorization values,
+// separated by 0 and 1, which net/http refuses to send in a value.
 func principalKey(req *http.Request) [sha256.Size]byte {
-	// Values cannot hold control characters (net/http refuses to send
-	// them), so 0 and 1 separate them without ambiguity.
 	var buf [512]byte
 	b := buf[:0]
 	for _, v := range req.Header.Values(apierr.HeaderTenant) {
@@ -208,9 +204,8 @@ func (p *Pools) CloseIdleConnections() {
 	}
 }
 
-// transports returns every principal's transport in the order dial gives up
-// their idle connections: the unproven, then the proven, each the least
-// recently used first.
+// transports returns every principal's transport, the unproven then the
+// proven, each the least recently used first.
 func (p *Pools) transports() []*http.Transport {
 	p.mu.Lock()
 	defer p.mu.Unlock()
