@@ -8,8 +8,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 )
 
-// BreakerState is the state of a circuit breaker, in gobreaker.State's
-// order.
+// BreakerState is the state of a circuit breaker, in gobreaker.State's order.
 type BreakerState int
 
 const (
@@ -21,8 +20,7 @@ const (
 	BreakerOpen
 )
 
-// String returns "closed", "half_open" or "open", the values of the
-// breaker metrics' state label.
+// String returns the state's name, the breaker metrics' state label.
 func (s BreakerState) String() string {
 	if int(s) < len(stateNames) {
 		return stateNames[s]
@@ -49,9 +47,8 @@ type BreakerSettings struct {
 	// over the window reaches it, once MinCalls calls are counted. Zero
 	// means DefaultFailureRatio; a negative value disables breakers.
 	FailureRatio float64
-	// MinCalls is the number of counted calls (successes and failures) in
-	// the window below which the breaker never opens. Zero means
-	// DefaultMinCalls.
+	// MinCalls is the fewest counted calls in the window for the breaker
+	// to open. Zero means DefaultMinCalls.
 	MinCalls uint32
 	// Window is the rolling window over which calls are counted, in ten
 	// buckets. Zero means DefaultWindow.
