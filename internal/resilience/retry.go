@@ -84,17 +84,15 @@ const retryCeilingBurst = 20
 
 // RetryCeiling bounds the retries of every tenant together to a share of
 // the first attempts, like Finagle's retry budget: each first attempt
-// deposits ratio tokens, each retry withdraws one, and the bucket holds at
-// most 20 tokens (and starts full), so that tenants made up on the fly
-// cannot multiply the load on the upstream. It is safe for concurrent use.
+// deposits ratio tokens and each retry withdraws one from a bucket of
+// retryCeilingBurst that starts full. It is safe for concurrent use.
 type RetryCeiling struct {
 	b       bucket
 	deposit int64 // thousandths of a token per first attempt
 }
 
 // NewRetryCeiling returns a full ceiling that allows ratio retries per first
-// attempt (0 means DefaultRetryRatio; a negative ratio allows no retries at
-// all).
+// attempt (0 means DefaultRetryRatio; a negative ratio allows none).
 func NewRetryCeiling(ratio float64) *RetryCeiling {
 	ratio = cmp.Or(ratio, DefaultRetryRatio)
 	c := &RetryCeiling{b: bucket{max: retryCeilingBurst * 1000}, deposit: int64(max(ratio, 0) * 1000)}

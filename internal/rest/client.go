@@ -43,8 +43,7 @@ const (
 	maxPooledBuffer = 256 << 10
 )
 
-// Config configures a Client. Only BaseURL is required. A zero field means
-// its default (DefaultTimeout for Timeout, and so on). New rejects a
+// Config configures a Client. Only BaseURL is required. New rejects a
 // negative MaxBodyBytes, Timeout, MaxAttempts, RetryBackoff, MaxRetryBackoff
 // or TenantIdle; the other fields say what negative means.
 type Config struct {
@@ -92,20 +91,17 @@ type Config struct {
 	// means DefaultMaxConcurrent; negative means no limit.
 	MaxConcurrent int
 	// TenantMaxConcurrent limits the requests in flight of one caller
-	// (CallInfo.Caller, else the tenant) like MaxConcurrent, in front of it.
-	// Zero means half of MaxConcurrent (at least 1); negative means no
-	// per-caller limit.
+	// (CallInfo.Caller, else the tenant) in front of MaxConcurrent. Zero
+	// means half of MaxConcurrent (at least 1); negative means no limit.
 	TenantMaxConcurrent int
 	// QueueTimeout is the longest a request waits for a slot. Zero means
 	// DefaultQueueTimeout; negative means not waiting.
 	QueueTimeout time.Duration
-	// Breaker configures each tenant's circuit breaker. Its zero value
-	// means the resilience package's defaults; a negative FailureRatio
-	// disables it.
+	// Breaker configures each tenant's circuit breaker; zero fields mean
+	// their defaults, a negative FailureRatio disables it.
 	Breaker resilience.BreakerSettings
-	// MaxTenants bounds the tenants with state of their own, proven and
-	// unproven apart (resilience.Tenants). Zero or negative means
-	// resilience.DefaultMaxTenants.
+	// MaxTenants is resilience.TenantSettings.MaxTenants. Zero or negative
+	// means resilience.DefaultMaxTenants.
 	MaxTenants int
 	// TenantIdle is how long a tenant's state outlives its last call. Zero
 	// means resilience.DefaultTenantIdle.
@@ -114,12 +110,11 @@ type Config struct {
 	// identical concurrent calls; by default they share it.
 	DisableCoalescing bool
 	// OnCoalesced, when not nil, is called with the operation name each
-	// time a call joins another's upstream request. It must be cheap and
-	// safe for concurrent use.
+	// time a call joins another's upstream request; it must be cheap and
+	// safe for concurrent use, as must OnRejected.
 	OnCoalesced func(operation string)
 	// OnRejected, when not nil, is called with the operation name and a
-	// Reject reason each time a call or retry is refused before anything was
-	// sent. It must be cheap and safe for concurrent use.
+	// Reject reason each time a call or retry is refused before sending.
 	OnRejected func(operation, reason string)
 }
 
@@ -265,8 +260,7 @@ func (c *Client) CloseIdleConnections() {
 	}
 }
 
-// BreakerStates returns how many tenants' circuit breakers are in each
-// state, indexed by resilience.BreakerState.
+// BreakerStates is resilience.Tenants.BreakerStates for the Client's tenants.
 func (c *Client) BreakerStates() [3]int {
 	return c.tenants.BreakerStates()
 }
@@ -277,9 +271,9 @@ func (c *Client) Tenants() int {
 }
 
 // GetReseller fetches one reseller: GET {base}/v1/Resellers/{resellerID},
-// the id escaped as one path segment ("a/b" becomes "a%2Fb"); an empty id,
-// "." or ".." fails with KindInvalid. The result may be shared with
-// coalesced callers: treat it as read-only.
+// the id escaped as one path segment; an empty id, "." or ".." fails with
+// KindInvalid. The result may be shared with coalesced callers: treat it as
+// read-only.
 func (c *Client) GetReseller(ctx context.Context, ci CallInfo, resellerID string) (r *Reseller, err error) {
 	switch resellerID {
 	case "":
@@ -300,8 +294,7 @@ func (c *Client) GetReseller(ctx context.Context, ci CallInfo, resellerID string
 
 // GetAcceptanceLink fetches the link a customer follows to accept a
 // relationship: GET {base}/v1/Customers/relationship-acceptance with
-// providerInstanceId and, when not empty, resellerId; see
-// DecodeAcceptanceLink.
+// providerInstanceId and, when not empty, resellerId.
 func (c *Client) GetAcceptanceLink(ctx context.Context, ci CallInfo, providerInstanceID, resellerID string) (string, error) {
 	q := make(url.Values, 2)
 	q.Set("providerInstanceId", providerInstanceID)
@@ -330,8 +323,7 @@ func (c *Client) setHeaders(h http.Header, ci *CallInfo) {
 }
 
 // readBody reads resp's body into a pooled buffer, to hand back with
-// putBuffer, failing with KindTooLarge when it is over MaxBodyBytes or
-// maxBodyElements.
+// putBuffer; over MaxBodyBytes or maxBodyElements it is KindTooLarge.
 func (c *Client) readBody(resp *http.Response) (*bytes.Buffer, error) {
 	buf := bufferPool.Get().(*bytes.Buffer)
 	buf.Reset()
@@ -414,14 +406,12 @@ func putBuffer(buf *bytes.Buffer) {
 
 // TransportConfig tunes NewTransport.
 type TransportConfig struct {
-	// TLS is the upstream TLS configuration; NewTransport clones it. Nil
-	// means Go's defaults.
+	// TLS is the upstream TLS configuration; nil means Go's defaults.
 	TLS *tls.Config
 	// MaxConns is the most connections to the upstream host, in use or
 	// idle. Zero means DefaultMaxConcurrent.
 	MaxConns int
-	// ResponseHeaderTimeout bounds the wait for response headers. Zero
-	// means none.
+	// ResponseHeaderTimeout bounds the wait for response headers; zero: none.
 	ResponseHeaderTimeout time.Duration
 }
 
@@ -445,8 +435,7 @@ func NewTransport(cfg TransportConfig) *http.Transport {
 	return t
 }
 
-// sharedTransport is the transport of every Client built without
-// Config.Transport.
+// sharedTransport is the transport of every Client built without one.
 var sharedTransport = sync.OnceValue(func() http.RoundTripper {
 	return NewPools(NewTransport(TransportConfig{}), 0)
 })

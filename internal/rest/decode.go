@@ -55,8 +55,8 @@ func DecodeReseller(body []byte) (*Reseller, error) {
 	return r, nil
 }
 
-// quiet rewords the library's errors, which may quote the input (a member
-// name, a value), naming only offsets, known field names, kinds and types.
+// quiet rewords the library's errors, which may quote the input, naming
+// only offsets, known field names, kinds and types.
 func quiet(err error) error {
 	if se, ok := errors.AsType[*jsontext.SyntacticError](err); ok {
 		return fmt.Errorf("invalid JSON at byte %d: %w", se.ByteOffset, se.Err)
@@ -91,7 +91,6 @@ type ProviderData struct {
 	// IndirectResellerID is the indirect reseller's GUID; nil when null or
 	// absent.
 	IndirectResellerID *string `json:"indirectResellerId"`
-
 	// SecondaryMpnIDs lists the reseller's secondary MPN ids (numeric
 	// strings); nil when null or absent.
 	SecondaryMpnIDs []string `json:"secondaryMpnIds"`
