@@ -104,8 +104,7 @@ func newBreaker(s BreakerSettings) *Breaker {
 			counted := c.TotalSuccesses + c.TotalFailures
 			return counted >= s.MinCalls && float64(c.TotalFailures) >= s.FailureRatio*float64(counted)
 		},
-		IsSuccessful: func(err error) bool { return err == nil },
-		IsExcluded:   func(err error) bool { return err == errNeutral }, //nolint:errorlint // sentinel set by Done
+		IsExcluded: func(err error) bool { return err == errNeutral }, //nolint:errorlint // sentinel set by Done
 	}
 	if s.OnStateChange != nil {
 		st.OnStateChange = func(_ string, from, to gobreaker.State) { s.OnStateChange(BreakerState(from), BreakerState(to)) }

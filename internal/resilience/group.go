@@ -67,8 +67,7 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context, De
 	stop := context.AfterFunc(ctx, func() { g.leave(key, fl) })
 	g.run(fctx, key, fl, fn)
 	if !stop() {
-		var zero V
-		return zero, ctx.Err(), false
+		return v, ctx.Err(), false
 	}
 	return fl.val, fl.err, false
 }
@@ -76,9 +75,8 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context, De
 // run performs the shared execution and publishes its outcome.
 func (g *Group[K, V]) run(ctx context.Context, key K, fl *flight[V], fn func(context.Context, Deadline) (V, error)) {
 	defer func() {
-		if p := recover(); p != nil {
-			var zero V
-			fl.val, fl.err = zero, fmt.Errorf("panic in shared call: %v", p)
+		if p := recover(); p != nil { // fl.val is still zero
+			fl.err = fmt.Errorf("panic in shared call: %v", p)
 		}
 		g.mu.Lock()
 		if g.flights[key] == fl {

@@ -265,9 +265,8 @@ func (c *Client) fetch(ctx, actx context.Context, target string, info *CallInfo)
 // safeDecode runs decode, turning a panic (a bug) into an error.
 func safeDecode[T any](decode func(string, []byte) (T, error), contentType string, body []byte) (v T, err error) {
 	defer func() {
-		if p := recover(); p != nil {
-			var zero T
-			v, err = zero, undecodable("upstream response", fmt.Errorf("panic: %v", p))
+		if p := recover(); p != nil { // v is still zero
+			err = undecodable("upstream response", fmt.Errorf("panic: %v", p))
 		}
 	}()
 	return decode(contentType, body)
