@@ -82,17 +82,6 @@ var answers = map[int]kindInfo{
 	http.StatusGatewayTimeout:      {code: codes.DeadlineExceeded, reason: apierr.ReasonUpstreamTimeout, health: resilience.Failure, retry: true},
 }
 
-// answerTo returns the row of answers for status, or its class's fallback.
-func answerTo(status int) kindInfo {
-	if a, ok := answers[status]; ok {
-		return a
-	}
-	if status >= 400 && status < 500 {
-		return kindInfo{code: codes.FailedPrecondition, reason: apierr.ReasonUpstreamClientError}
-	}
-	return kindInfo{code: codes.Internal, reason: apierr.ReasonUpstreamServerError}
-}
-
 // String returns the kind's name ("answered", "unreachable", ...), a
 // bounded metric label and log value.
 func (k Kind) String() string {
@@ -102,12 +91,19 @@ func (k Kind) String() string {
 	return "unknown"
 }
 
-// info is e's row of kinds, or of answers for an answer.
+// info is e's row of kinds or, for an answer, of answers, else its status
+// class's fallback.
 func (e *Error) info() kindInfo {
-	if e.Kind == KindAnswered {
-		return answerTo(e.StatusCode)
+	if e.Kind != KindAnswered {
+		return kinds[e.Kind]
 	}
-	return kinds[e.Kind]
+	if a, ok := answers[e.StatusCode]; ok {
+		return a
+	}
+	if e.StatusCode >= 400 && e.StatusCode < 500 {
+		return kindInfo{code: codes.FailedPrecondition, reason: apierr.ReasonUpstreamClientError}
+	}
+	return kindInfo{code: codes.Internal, reason: apierr.ReasonUpstreamServerError}
 }
 
 // retryable reports whether another attempt may succeed; a certificate that
