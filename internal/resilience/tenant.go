@@ -150,8 +150,7 @@ func (t *Tenants) Len() int {
 
 // BreakerStates returns how many proven tenants' breakers are in each state,
 // indexed by BreakerState; unproven tenants, whose names anyone can make up,
-// are left out. Reading a state moves an open breaker whose time is up to
-// half-open.
+// are left out.
 func (t *Tenants) BreakerStates() [3]int {
 	var n [3]int
 	t.mu.Lock()
