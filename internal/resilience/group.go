@@ -108,8 +108,7 @@ func (g *Group[K, V]) leave(key K, fl *flight[V]) {
 	}
 }
 
-// Waiting returns the number of callers waiting for a shared execution,
-// over all keys (for tests).
+// Waiting returns the number of callers waiting, over all keys (for tests).
 func (g *Group[K, V]) Waiting() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()

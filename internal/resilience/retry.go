@@ -23,8 +23,7 @@ func FullJitter(base, maxWait time.Duration, n int) time.Duration {
 	return rand.N(ceiling)
 }
 
-// bucket is a token bucket counted in thousandths of a token, between 0
-// and max.
+// bucket is a token bucket counted in thousandths of a token.
 type bucket struct {
 	tokens atomic.Int64
 	max    int64
@@ -59,8 +58,7 @@ func NewRetryBudget() *RetryBudget {
 	return r
 }
 
-// Record adds or removes tokens for an attempt's outcome; Neutral changes
-// nothing.
+// Record adds or removes tokens for an attempt's outcome.
 func (r *RetryBudget) Record(o Outcome) {
 	switch o {
 	case Success:
@@ -105,8 +103,7 @@ func NewRetryCeiling(ratio float64) *RetryCeiling {
 // FirstAttempt records a first attempt (not a retry) sent upstream.
 func (c *RetryCeiling) FirstAttempt() { c.b.add(c.deposit, 0) }
 
-// TryRetry takes the token a retry costs, reporting false (and taking
-// nothing) when none is left.
+// TryRetry takes the token a retry costs, reporting false when none is left.
 func (c *RetryCeiling) TryRetry() bool { return c.b.add(-1000, 0) }
 
 // Outcome is what a call or an attempt says about the upstream's health.

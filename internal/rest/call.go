@@ -27,8 +27,7 @@ type request[T any] struct {
 // operationKey is the context key of the operation a request belongs to.
 type operationKey struct{}
 
-// WithOperation returns ctx for an upstream request of operation op, which
-// Operation reads.
+// WithOperation returns ctx for an upstream request of operation op.
 func WithOperation(ctx context.Context, op string) context.Context {
 	return context.WithValue(ctx, operationKey{}, op)
 }
@@ -41,9 +40,8 @@ func Operation(ctx context.Context) string {
 }
 
 // call runs one call of a Client method, bounded by Config.Timeout when ctx
-// has no deadline, coalesced in g unless coalescing is off. Its error is an
-// *Error; running out of Config.Timeout is KindTimeout, not the caller's
-// KindDeadlineExceeded.
+// has no deadline (running out of it is KindTimeout, not the caller's
+// KindDeadlineExceeded), coalesced in g unless coalescing is off.
 func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, T], r request[T]) (v T, err error) {
 	if err := checkCallInfo(r.info); err != nil {
 		return v, err
@@ -79,9 +77,8 @@ func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, 
 	return v, nil
 }
 
-// execute runs a call for its tenant: admitted by the tenant's circuit
-// breaker, which counts it once with its final outcome; a success proves
-// the tenant.
+// execute runs a call for its tenant, admitted by the tenant's circuit
+// breaker, which counts it once with its final outcome.
 func execute[T any](ctx context.Context, c *Client, r *request[T]) (v T, err error) {
 	ctx = WithOperation(ctx, r.op) // once per execution, not per coalesced caller
 	tenant := c.tenants.Acquire(r.info.Tenant)
