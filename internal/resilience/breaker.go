@@ -1,7 +1,6 @@
 package resilience
 
 import (
-	"cmp"
 	"errors"
 	"time"
 
@@ -64,16 +63,6 @@ type BreakerSettings struct {
 	// tenant's breaker (not its name, an unbounded label), under that
 	// breaker's lock: it must be quick and must not use the breaker.
 	OnStateChange func(from, to BreakerState)
-}
-
-// withDefaults fills the zero fields.
-func (s BreakerSettings) withDefaults() BreakerSettings {
-	s.FailureRatio = cmp.Or(s.FailureRatio, DefaultFailureRatio)
-	s.MinCalls = cmp.Or(s.MinCalls, DefaultMinCalls)
-	s.Window = cmp.Or(max(s.Window, 0), DefaultWindow)
-	s.OpenFor = cmp.Or(max(s.OpenFor, 0), DefaultOpenFor)
-	s.HalfOpenCalls = cmp.Or(s.HalfOpenCalls, DefaultHalfOpenCalls)
-	return s
 }
 
 // errNeutral and outcomeErrs carry an Outcome through gobreaker's

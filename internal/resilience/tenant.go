@@ -62,7 +62,12 @@ type Tenants struct {
 func NewTenants(s TenantSettings) *Tenants {
 	s.MaxTenants = cmp.Or(max(s.MaxTenants, 0), DefaultMaxTenants)
 	s.Idle = cmp.Or(max(s.Idle, 0), DefaultTenantIdle)
-	s.Breaker = s.Breaker.withDefaults()
+	b := &s.Breaker
+	b.FailureRatio = cmp.Or(b.FailureRatio, DefaultFailureRatio)
+	b.MinCalls = cmp.Or(b.MinCalls, DefaultMinCalls)
+	b.Window = cmp.Or(max(b.Window, 0), DefaultWindow)
+	b.OpenFor = cmp.Or(max(b.OpenFor, 0), DefaultOpenFor)
+	b.HalfOpenCalls = cmp.Or(b.HalfOpenCalls, DefaultHalfOpenCalls)
 	return &Tenants{settings: s, proven: make(map[string]*Tenant), unproven: make(map[string]*Tenant)}
 }
 
