@@ -98,12 +98,6 @@ type boundedGzip struct {
 	limited io.ReadCloser
 }
 
-// newBoundedGzip returns a decompressor for vanguard.WithCompression.
-func newBoundedGzip() connect.Decompressor { return new(boundedGzip) }
-
-// newGzipWriter returns vanguard's default gzip compressor.
-func newGzipWriter() connect.Compressor { return gzip.NewWriter(io.Discard) }
-
 // Reset implements connect.Decompressor.
 func (d *boundedGzip) Reset(r io.Reader) error {
 	d.limited = http.MaxBytesReader(nil, io.NopCloser(&d.Reader), maxMessageBytes)

@@ -21,19 +21,14 @@ func serveDebug(ctx context.Context, addr string, log *slog.Logger) (func(), err
 	if err != nil {
 		return nil, fmt.Errorf("listen for the debug profiles on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	log.Info("serving Go runtime profiles", slog.String("debug", l.Addr().String()))
-	return func() { _ = srv.Close() }, nil
-}
-
-// debugHandler routes /debug/pprof/ and nothing else.
-func debugHandler() http.Handler {
-	mux := http.NewServeMux()
+	mux := http.NewServeMux() // /debug/pprof/ and nothing else
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	return mux
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	log.Info("serving Go runtime profiles", slog.String("debug", l.Addr().String()))
+	return func() { _ = srv.Close() }, nil
 }

@@ -1,12 +1,12 @@
 package server
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -56,7 +56,9 @@ func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 	h.transcoder, err = vanguard.NewTranscoder(services,
 		vanguard.WithUnknownHandler(unknown),
 		vanguard.WithCodec(func(r vanguard.TypeResolver) vanguard.Codec { return jsonCodec{vanguard.NewJSONCodec(r)} }),
-		vanguard.WithCompression(vanguard.CompressionGzip, newGzipWriter, newBoundedGzip),
+		vanguard.WithCompression(vanguard.CompressionGzip,
+			func() connect.Compressor { return gzip.NewWriter(io.Discard) }, // vanguard's default
+			func() connect.Decompressor { return new(boundedGzip) }),
 		vanguard.WithDefaultServiceOptions(
 			// Vanguard decompresses every request itself, with the bounded
 			// decompressor, and passes it on uncompressed: a message over
@@ -170,9 +172,4 @@ func connectError(spec apierr.Spec) *connect.Error {
 		}
 	}
 	return ce
-}
-
-// hasAnyPrefix reports whether s starts with one of prefixes.
-func hasAnyPrefix(s string, prefixes []string) bool {
-	return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(s, p) })
 }

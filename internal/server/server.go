@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -142,6 +144,10 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go watchBreakers(watchCtx, hs, client.BreakerStates, log)
+	protocols := new(http.Protocols) // cleartext HTTP/2 (h2c) too, for gRPC and streaming Connect (reflection)
+	protocols.SetHTTP1(true)
+	protocols.SetHTTP2(true)
+	protocols.SetUnencryptedHTTP2(true)
 	httpSrv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second, // no ReadTimeout: it would cut HTTP/2 streams; admission.http sets read deadlines per request
@@ -149,7 +155,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		MaxHeaderBytes:    maxHeaderListSize,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		TLSConfig:         listenTLS.http,
-		Protocols:         httpProtocols(), // cleartext HTTP/2 (h2c) too, for gRPC and streaming Connect (reflection)
+		Protocols:         protocols,
 		// At most the gRPC port's per-connection stream cap, and at most
 		// httpMaxStreams (which says why).
 		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: min(int(cfg.grpcStreams()), httpMaxStreams)},
@@ -280,7 +286,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 			// shared cache may keep it, a Connect GET's or the mirror's.
 			w.Header().Set("Cache-Control", "private, no-store")
 		}
-		if hasAnyPrefix(r.URL.Path, rpc.prefixes) {
+		if slices.ContainsFunc(rpc.prefixes, func(p string) bool { return strings.HasPrefix(r.URL.Path, p) }) {
 			rpc.ServeHTTP(w, r)
 			return
 		}
@@ -294,13 +300,4 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 		}
 		api.ServeHTTP(w, r)
 	}), nil
-}
-
-// httpProtocols returns HTTP/1.1, HTTP/2 over TLS and cleartext HTTP/2.
-func httpProtocols() *http.Protocols {
-	p := new(http.Protocols)
-	p.SetHTTP1(true)
-	p.SetHTTP2(true)
-	p.SetUnencryptedHTTP2(true)
-	return p
 }
