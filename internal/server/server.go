@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -102,7 +103,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	metrics := telemetry.NewMetrics(cfg.Build)
 	tracing := cfg.Tracing
 	if tracing == nil {
-		if tracing, err = telemetry.TracingFromEnv(ctx, nil); err != nil {
+		if tracing, err = telemetry.TracingFromEnv(ctx, os.Getenv); err != nil {
 			return err
 		}
 	}

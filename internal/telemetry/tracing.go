@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -29,17 +28,15 @@ type Tracing struct {
 	propagator propagation.TextMapPropagator
 }
 
-// TracingFromEnv configures tracing from the standard OTEL_* variables. It is
-// on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is
+// TracingFromEnv configures tracing from the standard OTEL_* variables, read
+// with getenv (os.Getenv but in tests). It is on when
+// OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is
 // set, unless OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none. The
 // exporter is OTLP over HTTP/protobuf, or gRPC when
 // OTEL_EXPORTER_OTLP(_TRACES)_PROTOCOL=grpc; endpoint, headers, timeout,
 // sampler (OTEL_TRACES_SAMPLER) and resource (OTEL_SERVICE_NAME,
 // OTEL_RESOURCE_ATTRIBUTES) come from the same variables.
 func TracingFromEnv(ctx context.Context, getenv func(string) string) (*Tracing, error) {
-	if getenv == nil {
-		getenv = os.Getenv
-	}
 	if strings.EqualFold(getenv("OTEL_SDK_DISABLED"), "true") || strings.EqualFold(getenv("OTEL_TRACES_EXPORTER"), "none") ||
 		getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
 		return &Tracing{}, nil

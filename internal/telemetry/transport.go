@@ -18,9 +18,6 @@ type transport struct {
 
 // Transport wraps base so that every upstream attempt is measured.
 func (m *Metrics) Transport(base http.RoundTripper) http.RoundTripper {
-	if base == nil {
-		base = http.DefaultTransport
-	}
 	return &transport{base: base, metrics: m}
 }
 
