@@ -48,8 +48,7 @@ func (m *Metrics) done(ctx context.Context, log *slog.Logger, method string, sta
 	attrs = append(attrs,
 		slog.String("method", method),
 		slog.String("code", code.String()),
-		// An integer: slog's JSON handler formats floats through
-		// encoding/json, which cost a quarter of the line.
+		// An integer: slog's JSON handler formats floats through encoding/json.
 		slog.Int64("duration_us", time.Since(start).Microseconds()),
 		slog.Int("upstream_status", int(stats.lastStatus.Load())),
 		slog.Int("attempts", attempts),

@@ -55,11 +55,9 @@ type Metrics struct {
 	// upstream is read when the per-tenant gauges are scraped.
 	upstream atomic.Pointer[UpstreamState]
 
-	// ops and methods hold each operation's and each gRPC method's series
-	// bound to their labels, so that a call does not hash label values; the
-	// operations' exist from the start (zero series: rates exist before the
-	// first call). Only registered methods reach the interceptors: methods
-	// stays small.
+	// ops and methods hold the series bound to their labels, so that a call
+	// hashes no label values; the operations' exist from the start, at zero.
+	// Only registered methods reach the interceptors: methods stays small.
 	ops     map[string]*series
 	methods sync.Map // full method name → *series
 }
@@ -144,7 +142,7 @@ func NewMetrics(b Build) *Metrics {
 			m.mismatched.WithLabelValues(op)
 		}
 	}
-	f.NewGaugeFunc(prometheus.GaugeOpts{ // a constant 1 labelled with b and the Go version
+	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name:        "cloudcockpit_facade_build_info",
 		Help:        "Build information of the running binary; always 1.",
 		ConstLabels: prometheus.Labels{"version": cmp.Or(b.Version, "unknown"), "revision": cmp.Or(b.Revision, "unknown"), "goversion": runtime.Version()},
@@ -191,8 +189,7 @@ func (m *Metrics) method(full string) *series {
 }
 
 // ObserveUpstream makes cloudcockpit_upstream_breakers and
-// cloudcockpit_upstream_tenants report s. Until it is called they report
-// zero.
+// cloudcockpit_upstream_tenants report s; until then they report zero.
 func (m *Metrics) ObserveUpstream(s UpstreamState) { m.upstream.Store(&s) }
 
 // BreakerTransition counts a per-tenant breaker's change to state ("closed",
@@ -292,11 +289,7 @@ func boundedOp(op string) string {
 	return bounded(op, apierr.OpGetReseller, apierr.OpGetAcceptanceLink)
 }
 
-// MismatchedAnswer counts on
-// cloudcockpit_upstream_mismatched_answers_total{operation} an upstream
-// answer the facade rejected because it was about another resource than the
-// one asked for (a reseller whose id is not the requested one); an unknown
-// operation counts as "other". Any increase means answers were mixed up on
-// the way (a desynchronised connection, a faulty layer) and deserves an
-// alert. The operations' series exist from the start, at zero.
+// MismatchedAnswer counts an upstream answer of op rejected because it was
+// about another resource than the one asked for; an unknown op counts as
+// "other".
 func (m *Metrics) MismatchedAnswer(op string) { m.mismatched.WithLabelValues(boundedOp(op)).Inc() }

@@ -29,13 +29,8 @@ type Tracing struct {
 }
 
 // TracingFromEnv configures tracing from the standard OTEL_* variables, read
-// with getenv (os.Getenv but in tests). It is on when
-// OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is
-// set, unless OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none. The
-// exporter is OTLP over HTTP/protobuf, or gRPC when
-// OTEL_EXPORTER_OTLP(_TRACES)_PROTOCOL=grpc; endpoint, headers, timeout,
-// sampler (OTEL_TRACES_SAMPLER) and resource (OTEL_SERVICE_NAME,
-// OTEL_RESOURCE_ATTRIBUTES) come from the same variables.
+// with getenv (os.Getenv but in tests), as docs/observability.md ("Traces")
+// describes: off unless an OTLP endpoint is set.
 func TracingFromEnv(ctx context.Context, getenv func(string) string) (*Tracing, error) {
 	if strings.EqualFold(getenv("OTEL_SDK_DISABLED"), "true") || strings.EqualFold(getenv("OTEL_TRACES_EXPORTER"), "none") ||
 		getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
@@ -58,8 +53,7 @@ func TracingFromEnv(ctx context.Context, getenv func(string) string) (*Tracing, 
 	return NewTracing(sdktrace.WithBatcher(exp)), nil
 }
 
-// NewTracing turns tracing on with the given span processors (tests use a
-// synchronous in-memory exporter).
+// NewTracing turns tracing on with the given span processors.
 func NewTracing(opts ...sdktrace.TracerProviderOption) *Tracing {
 	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(semconv.ServiceName("cloudcockpit-facade")))
 	if err != nil {
@@ -104,9 +98,8 @@ func (t *Tracing) Transport(base http.RoundTripper) http.RoundTripper {
 }
 
 // HTTPHandler wraps h so that each HTTP request gets a server span from the
-// caller's traceparent header; it returns h unchanged when tracing is off.
-// The REST mirror calls the services in process, not through the gRPC
-// server's stats handler, so its calls are traced here.
+// caller's traceparent header (the REST mirror's calls pass no gRPC stats
+// handler); it returns h unchanged when tracing is off.
 func (t *Tracing) HTTPHandler(h http.Handler) http.Handler {
 	if !t.Enabled() {
 		return h

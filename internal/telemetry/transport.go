@@ -23,8 +23,7 @@ func (m *Metrics) Transport(base http.RoundTripper) http.RoundTripper {
 
 // RoundTrip implements http.RoundTripper.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Context().Err() != nil {
-		// Nothing will be sent: not an upstream request.
+	if req.Context().Err() != nil { // nothing will be sent: not an upstream request
 		return t.base.RoundTrip(req)
 	}
 	op := boundedOp(rest.Operation(req.Context()))
@@ -56,9 +55,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// abandoned reports that an attempt's context ended because the caller left
-// (cancelled, or its deadline passed), not because of the upstream: its
-// cause is the plain context error. An attempt cut by the client's own
+// abandoned reports that an attempt's context ended because the caller left:
+// its cause is the plain context error. An attempt cut by the client's own
 // attempt timeout carries another cause and stays an "error".
 func abandoned(ctx context.Context) bool {
 	if ctx.Err() == nil {
