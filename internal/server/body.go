@@ -18,9 +18,7 @@ import (
 
 // maxMessageBytes bounds one request message on both ports, after
 // decompression: the gRPC server's receive limit and vanguard's gzip
-// decompressor. The facade's requests are a few ids; as for metadata, 64 KiB
-// leaves room enough, and it keeps what a gzip body can expand to small
-// (grpc-go's default of 4 MiB let ten such requests at once take 160 MB).
+// decompressor. The facade's requests are a few ids (docs/security.md).
 const maxMessageBytes = 64 << 10
 
 // maxBufferBytes bounds one message that vanguard buffers, request (before

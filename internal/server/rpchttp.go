@@ -114,13 +114,10 @@ func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // read of its body that is waiting for the client.
 type unblockKey struct{}
 
-// closeUnblocks wraps the gRPC server as vanguard's handler. When a stream
-// ends while its client still sends, grpc-go closes the body vanguard gave
-// it and waits for its own read of that body to return; vanguard v0.4.0's
-// Close waits for the lock that read holds while it waits for the client
-// (envelopingReader), so the call hung, holding its slot, until the read
-// deadline (streamReadTimeout). Ending the read first, with the read
-// deadline, lets both return.
+// closeUnblocks wraps the gRPC server as vanguard's handler so that closing
+// a stream's body first ends a read of it waiting for the client: vanguard
+// v0.4.0's Close waits for that read's lock, and a stream that ended while
+// its client still sent hung until streamReadTimeout (docs/security.md).
 func closeUnblocks(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if unblock, ok := r.Context().Value(unblockKey{}).(func()); ok && r.Body != nil {

@@ -117,8 +117,6 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	}
 	ucfg.OnCoalesced = metrics.Coalesced
 	ucfg.OnRejected = metrics.Rejected
-	// Each upstream attempt is measured (and traced when tracing is on); no
-	// connection carries two principals' requests (rest.Pools).
 	transport := rest.NewPools(rest.NewTransport(rest.TransportConfig{
 		TLS:                   upstreamTLS,
 		MaxConns:              cfg.Upstream.MaxConcurrent,
@@ -157,9 +155,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		TLSConfig:         listenTLS.http,
 		Protocols:         protocols,
-		// At most the gRPC port's per-connection stream cap, and at most
-		// httpMaxStreams (which says why).
-		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: min(int(cfg.grpcStreams()), httpMaxStreams)},
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: min(int(cfg.grpcStreams()), httpMaxStreams)},
 	}
 
 	errc := make(chan error, 2)
@@ -200,9 +196,8 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	}
 	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
 	defer cancel()
-	// Both ports drain at once: REST calls run in process, apart from the
-	// gRPC server. Past the deadline, both stop at once (gs.Stop ends
-	// GracefulStop).
+	// Both ports drain at once (REST calls run in process, apart from the
+	// gRPC server); past the deadline gs.Stop ends GracefulStop too.
 	stopped := make(chan struct{})
 	stop := context.AfterFunc(drainCtx, func() { gs.Stop(); close(stopped) })
 	wg.Go(gs.GracefulStop)
@@ -234,10 +229,8 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 		grpc.ChainStreamInterceptor(adm.stream),
 		grpc.MaxHeaderListSize(maxHeaderListSize),
 		grpc.MaxRecvMsgSize(maxMessageBytes),
-		// Long-lived workers run the calls: a goroutine per call starts
-		// with a small stack and grows it by copying, several times per
-		// call, which shows in CPU profiles under load. Calls beyond the
-		// workers still get a goroutine of their own.
+		// Long-lived workers: a goroutine per call would grow its small
+		// stack by copying, several times per call.
 		grpc.NumStreamWorkers(StreamWorkers),
 		grpc.ChainUnaryInterceptor(interceptors...),
 	}

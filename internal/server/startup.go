@@ -5,8 +5,7 @@ import "log/slog"
 // warnProductionDefault warns, once the server listens, when calls will go
 // to the production CloudCockpit API only because neither Sandbox nor an
 // explicit Upstream.BaseURL was set: a newcomer trying the facade rarely means
-// that. (The "listening" line before it names the upstream and whether it
-// is the sandbox.)
+// that.
 func warnProductionDefault(log *slog.Logger, cfg Config) {
 	if cfg.Sandbox || cfg.UpstreamURLSet {
 		return
