@@ -31,8 +31,7 @@ const streamReadTimeout = 10 * time.Minute
 type rpcHandler struct {
 	transcoder http.Handler
 	prefixes   []string        // "/pkg.Service/" of each served service
-	streaming  map[string]bool // "/pkg.Service/Method" of each streaming method
-	methods    map[string]bool // "/pkg.Service/Method" of each served method
+	streaming  map[string]bool // "/pkg.Service/Method" of each served method: whether it streams
 }
 
 // newRPCHandler builds the transcoder over gs, which must have all its
@@ -40,7 +39,7 @@ type rpcHandler struct {
 // serves (an unknown method, a GET that is not Connect's) goes to unknown:
 // the mirror, which answers with its JSON errors.
 func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
-	h := &rpcHandler{methods: map[string]bool{}, streaming: map[string]bool{}}
+	h := &rpcHandler{streaming: map[string]bool{}}
 	var services []*vanguard.Service // as vanguardgrpc.NewTranscoder, with closeUnblocks
 	handler := closeUnblocks(gs)
 	for name, info := range gs.GetServiceInfo() {
@@ -48,7 +47,6 @@ func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 		prefix := "/" + name + "/"
 		h.prefixes = append(h.prefixes, prefix)
 		for _, m := range info.Methods {
-			h.methods[prefix+m.Name] = true
 			h.streaming[prefix+m.Name] = m.IsClientStream || m.IsServerStream
 		}
 	}
@@ -91,19 +89,20 @@ func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = errorWriter.Write(w, r, err)
 		return
 	}
+	stream, served := h.streaming[r.URL.Path]
 	switch {
 	case isType(ct, grpcWebType):
 		w = newGRPCWebTrailerWriter(w)
 	case strings.HasPrefix(ct, "application/grpc"):
 		w = &grpcEndWriter{wrappedWriter: wrappedWriter{w}}
-	case r.Method == http.MethodPost && h.methods[r.URL.Path] && !strings.HasPrefix(ct, "application/connect+") &&
+	case r.Method == http.MethodPost && served && !strings.HasPrefix(ct, "application/connect+") &&
 		(r.Header.Get("Connect-Protocol-Version") != "1" || !strings.HasPrefix(ct, "application/")):
 		_ = errorWriter.Write(w, r, invalidRequest(`this path takes RPC calls only: Connect (add the header "Connect-Protocol-Version: 1"; `+
 			"Content-Type application/json or application/proto), gRPC (application/grpc), gRPC-Web "+
 			"(application/grpc-web, application/grpc-web-text); the REST mirror is under /v1/ (see /openapi.json)"))
 		return
 	}
-	if h.streaming[r.URL.Path] && r.ProtoMajor == 2 { // HTTP/1.1 is not full duplex: no read waits as the stream ends
+	if stream && r.ProtoMajor == 2 { // HTTP/1.1 is not full duplex: no read waits as the stream ends
 		rc := http.NewResponseController(w)
 		r = r.WithContext(context.WithValue(r.Context(), unblockKey{}, func() { _ = rc.SetReadDeadline(time.Now()) }))
 	}
