@@ -147,7 +147,7 @@ func NewMetrics(b Build) *Metrics {
 		Help:        "Build information of the running binary; always 1.",
 		ConstLabels: prometheus.Labels{"version": cmp.Or(b.Version, "unknown"), "revision": cmp.Or(b.Revision, "unknown"), "goversion": runtime.Version()},
 	}, func() float64 { return 1 })
-	reg.MustRegister(breakerGauge{m}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(prometheus.CollectorFunc(m.collectBreakers), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -222,20 +222,14 @@ func (m *Metrics) RefusedCalls(reason string) prometheus.Counter {
 	return m.refusedCalls.WithLabelValues(bounded(reason, RefusedTooManyCalls, RefusedClientShare, RefusedMessageTimeout))
 }
 
-// breakerGauge is cloudcockpit_upstream_breakers{state}, read from the
-// UpstreamState when scraped.
-type breakerGauge struct{ m *Metrics }
-
 var breakersDesc = prometheus.NewDesc("cloudcockpit_upstream_breakers",
 	"Upstream circuit breakers of tenants the upstream has answered with a success, in each state (closed, half_open, open).", []string{"state"}, nil)
 
-// Describe implements prometheus.Collector.
-func (g breakerGauge) Describe(ch chan<- *prometheus.Desc) { ch <- breakersDesc }
-
-// Collect implements prometheus.Collector.
-func (g breakerGauge) Collect(ch chan<- prometheus.Metric) {
+// collectBreakers collects cloudcockpit_upstream_breakers{state}, read from
+// the UpstreamState when scraped.
+func (m *Metrics) collectBreakers(ch chan<- prometheus.Metric) {
 	var n [3]int
-	if s := g.m.upstream.Load(); s != nil {
+	if s := m.upstream.Load(); s != nil {
 		n = (*s).BreakerStates()
 	}
 	for i, state := range breakerStates {
