@@ -24,9 +24,11 @@ import (
 // costs nothing: no stats handler, no span; the service forwards the caller's
 // trace context to the upstream with the other headers (rest.CallInfo).
 type Tracing struct {
-	provider   *sdktrace.TracerProvider
-	propagator propagation.TextMapPropagator
+	provider *sdktrace.TracerProvider
 }
+
+// propagator is W3C trace context without baggage: a caller's own headers never go upstream.
+var propagator = propagation.TraceContext{}
 
 // TracingFromEnv configures tracing from the standard OTEL_* variables, read
 // with getenv (os.Getenv but in tests), as docs/observability.md ("Traces")
@@ -65,10 +67,7 @@ func NewTracing(opts ...sdktrace.TracerProviderOption) *Tracing {
 		}
 	}
 	opts = append([]sdktrace.TracerProviderOption{sdktrace.WithResource(res)}, opts...)
-	return &Tracing{
-		provider:   sdktrace.NewTracerProvider(opts...),
-		propagator: propagation.TraceContext{}, // no baggage: a caller's own headers never go upstream
-	}
+	return &Tracing{provider: sdktrace.NewTracerProvider(opts...)}
 }
 
 // Enabled reports whether spans are recorded and exported.
@@ -80,7 +79,7 @@ func (t *Tracing) ServerHandler() stats.Handler {
 	if !t.Enabled() {
 		return nil
 	}
-	return otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(t.provider), otelgrpc.WithPropagators(t.propagator))
+	return otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(t.provider), otelgrpc.WithPropagators(propagator))
 }
 
 // Transport wraps the upstream transport so that each attempt gets a client
@@ -92,7 +91,7 @@ func (t *Tracing) Transport(base http.RoundTripper) http.RoundTripper {
 	}
 	return otelhttp.NewTransport(base,
 		otelhttp.WithTracerProvider(t.provider),
-		otelhttp.WithPropagators(t.propagator),
+		otelhttp.WithPropagators(propagator),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "upstream " + boundedOp(rest.Operation(r.Context())) }),
 	)
 }
@@ -106,7 +105,7 @@ func (t *Tracing) HTTPHandler(h http.Handler) http.Handler {
 	}
 	return otelhttp.NewHandler(h, "rest",
 		otelhttp.WithTracerProvider(t.provider),
-		otelhttp.WithPropagators(t.propagator),
+		otelhttp.WithPropagators(propagator),
 		// The mirror renames the span after its route once it knows it.
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
 	)
