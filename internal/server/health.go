@@ -12,14 +12,11 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 )
 
-// facadeServices are the services whose per-service health status reports
-// the upstream's breakers (see watchBreakers).
-var facadeServices = []string{pb.ResellerService_ServiceDesc.ServiceName, pb.CustomerService_ServiceDesc.ServiceName}
-
-// setServing sets every facade service's status. The overall one (service
-// "") is SERVING from health.NewServer until hs.Shutdown.
+// setServing sets the status of the facade's services, which reports the
+// upstream's breakers (watchBreakers). The overall one (service "") is
+// SERVING from health.NewServer until hs.Shutdown.
 func setServing(hs *health.Server, st healthpb.HealthCheckResponse_ServingStatus) {
-	for _, name := range facadeServices {
+	for _, name := range []string{pb.ResellerService_ServiceDesc.ServiceName, pb.CustomerService_ServiceDesc.ServiceName} {
 		hs.SetServingStatus(name, st)
 	}
 }
