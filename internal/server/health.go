@@ -24,15 +24,11 @@ func setServing(hs *health.Server, st healthpb.HealthCheckResponse_ServingStatus
 // breakerPoll is how often watchBreakers reads the breakers.
 const breakerPoll = time.Second
 
-// minDownTenants is how many proven tenants' breakers must be open (or
-// half-open) before the per-service statuses report the upstream down.
-const minDownTenants = 2
-
 // upstreamDown reports whether the breaker counts of proven tenants say the
 // upstream is down for everyone, as docs/resilience.md ("Per-service
-// statuses") defines it: minDownTenants open or half-open, none closed.
+// statuses") defines it: at least two open or half-open, none closed.
 func upstreamDown(n [3]int) bool {
-	return n[resilience.BreakerOpen]+n[resilience.BreakerHalfOpen] >= minDownTenants && n[resilience.BreakerClosed] == 0
+	return n[resilience.BreakerOpen]+n[resilience.BreakerHalfOpen] >= 2 && n[resilience.BreakerClosed] == 0
 }
 
 // watchBreakers makes the per-service health statuses report NOT_SERVING
