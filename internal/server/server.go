@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -16,12 +18,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
@@ -67,6 +71,28 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("listen for HTTP on %s: %w", cfg.HTTPAddr, err)
 	}
 	return Serve(ctx, cfg, gl, hl)
+}
+
+// serveDebug serves the Go runtime profiles (net/http/pprof) on addr, on a
+// listener of their own so that they are never reachable through the HTTP
+// listener's REST mirror. It returns a function that closes the listener.
+func serveDebug(ctx context.Context, addr string, log *slog.Logger) (func(), error) {
+	log = cmp.Or(log, slog.Default())
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for the debug profiles on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux() // /debug/pprof/ and nothing else
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	log.Info("serving Go runtime profiles", slog.String("debug", l.Addr().String()))
+	return func() { _ = srv.Close() }, nil
 }
 
 // Serve serves gRPC on gl and HTTP on hl until ctx ends. On the way out
@@ -211,6 +237,19 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	return runErr
 }
 
+// warnProductionDefault warns, once the server listens, when calls will go
+// to the production CloudCockpit API only because neither Sandbox nor an
+// explicit Upstream.BaseURL was set: a newcomer trying the facade rarely means
+// that.
+func warnProductionDefault(log *slog.Logger, cfg Config) {
+	if cfg.Sandbox || cfg.UpstreamURLSet {
+		return
+	}
+	log.Warn("calls go to the PRODUCTION CloudCockpit API, because neither -sandbox nor -upstream-url (CLOUDCOCKPIT_BASE_URL) is set; "+
+		"use -sandbox to try the facade without it",
+		slog.String("upstream", cfg.Upstream.BaseURL), slog.Bool("sandbox", false))
+}
+
 // newFacade builds the gRPC server with the facade's services, health and
 // reflection, and the HTTP port's handler: /metrics, rpcHandler, and the
 // gateway for the rest (REST mirror, OpenAPI, liveness, readiness), CORS and
@@ -294,4 +333,21 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 		}
 		api.ServeHTTP(w, r)
 	}), nil
+}
+
+// recoverer turns a handler panic into INTERNAL and logs its stack, so that one
+// bad call cannot take the process down.
+func recoverer(l *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				id, _ := correlation.FromContext(ctx)
+				l.LogAttrs(ctx, slog.LevelError, "panic in handler",
+					slog.String("method", info.FullMethod), slog.Any("panic", p),
+					slog.String("stack", string(debug.Stack())), slog.String("correlation_id", id.Value))
+				err = status.Error(codes.Internal, "internal error")
+			}
+		}()
+		return handler(ctx, req)
+	}
 }
