@@ -69,11 +69,6 @@ type grpcWebTrailerWriter struct {
 	inName  bool // inside a trailer line's name (before its colon)
 }
 
-// newGRPCWebTrailerWriter wraps w.
-func newGRPCWebTrailerWriter(w http.ResponseWriter) *grpcWebTrailerWriter {
-	return &grpcWebTrailerWriter{wrappedWriter: wrappedWriter{w}}
-}
-
 // Write implements http.ResponseWriter, fixing trailer names in a copy of p
 // when p holds part of the trailer block.
 func (t *grpcWebTrailerWriter) Write(p []byte) (int, error) {

@@ -29,7 +29,7 @@ func serveGRPCWebText(transcoder http.Handler, w http.ResponseWriter, r *http.Re
 	r = r.Clone(r.Context())
 	_, codec, _ := strings.Cut(r.Header.Get("Content-Type"), "+")
 	r.Header.Set("Content-Type", grpcWebType+"+"+cmp.Or(codec, "proto"))
-	tw := newGRPCWebTrailerWriter(&grpcWebTextWriter{wrappedWriter: wrappedWriter{w}})
+	tw := &grpcWebTrailerWriter{wrappedWriter: wrappedWriter{&grpcWebTextWriter{wrappedWriter: wrappedWriter{w}}}}
 	text, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(base64.StdEncoding.EncodedLen(5+maxMessageBytes))))
 	var body []byte
 	if err == nil {

@@ -92,7 +92,7 @@ func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	stream, served := h.streaming[r.URL.Path]
 	switch {
 	case isType(ct, grpcWebType):
-		w = newGRPCWebTrailerWriter(w)
+		w = &grpcWebTrailerWriter{wrappedWriter: wrappedWriter{w}}
 	case strings.HasPrefix(ct, "application/grpc"):
 		w = &grpcEndWriter{wrappedWriter: wrappedWriter{w}}
 	case r.Method == http.MethodPost && served && !strings.HasPrefix(ct, "application/connect+") &&

@@ -388,7 +388,7 @@ func TestGRPCWebTrailerWriter(t *testing.T) {
 	for _, tt := range tests {
 		for split := range len(tt.give) + 1 {
 			rec := &recorder{header: http.Header{}}
-			w := newGRPCWebTrailerWriter(rec)
+			w := &grpcWebTrailerWriter{wrappedWriter: wrappedWriter{rec}}
 			give := []byte(tt.give)
 			for _, part := range [][]byte{give[:split], give[split:]} {
 				if _, err := w.Write(part); err != nil {
