@@ -72,8 +72,7 @@ var samples = []sample{
 	{id: LitwareResellerID, file: "litware.json", tenantID: "c05a8e3d-7f14-4b29-86d1-2e9b4a6c0f85", mpnID: "7043516"},
 }
 
-// providerTenants holds the tenant of each provider instance that answers acceptance
-// links, by its (lower-case) id.
+// providerTenants holds the tenant of each known provider instance, by lower-case id.
 var providerTenants = map[string]string{
 	SpecProviderInstanceID:      SpecProviderTenantID,
 	PlainTextProviderInstanceID: PlainTextProviderTenantID,

@@ -67,8 +67,7 @@ var faultTable = [faultKindEnd]fault{
 const resetHead = "HTTP/1.1 200 OK\r\nContent-Type: " + contentTypeJSON + "\r\nContent-Length: 1536\r\n\r\n" +
 	`{"id":"` + ContosoResellerID + `","companyName":"Contoso Cloud Sol`
 
-// String returns the kind's name as [ParseFaultKinds] reads it ("unavailable",
-// "bad-gateway", "rate-limited", "drop", "reset", "slow", "html-200").
+// String returns the kind's name, as [ParseFaultKinds] reads it.
 func (k FaultKind) String() string {
 	if k.valid() {
 		return faultTable[k].name

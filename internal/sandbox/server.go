@@ -1,3 +1,7 @@
+// Package sandbox is an in-memory imitation of the CloudCockpit partner REST API: what
+// `cloudcockpit-facade -sandbox` and cmd/sandbox serve instead of the real upstream, and
+// what tests and benchmarks point the facade's REST client at. docs/sandbox.md is its
+// specification.
 package sandbox
 
 import (
@@ -68,13 +72,12 @@ func (s *Server) Requests() int64 {
 	return s.requests.Load()
 }
 
-// Words of the upstream's answers.
+// Words of the upstream's answers: its envelopes' property names and 404 type, its
+// content types.
 const (
-	// Property names of its parameters, as its envelopes name them.
 	propResellerID         = "resellerId"
 	propProviderInstanceID = "providerInstanceId"
-
-	typeNotFound = "NotFound" // the envelope type of the 404s
+	typeNotFound           = "NotFound"
 
 	contentTypeJSON  = "application/json; charset=utf-8"
 	contentTypePlain = "text/plain; charset=utf-8"
@@ -161,8 +164,7 @@ func write(w http.ResponseWriter, code int, contentType string, body []byte) {
 	_, _ = w.Write(body) // the client has gone if this fails; nothing to do
 }
 
-// writeEnvelope answers with an error envelope, rest.Envelope being the upstream's;
-// errs may be nil (serialised as null).
+// writeEnvelope answers with the upstream's error envelope; nil errs is serialised as null.
 func writeEnvelope(w http.ResponseWriter, code int, typ, description, correlationID string, errs []rest.PropertyError) {
 	body, _ := json.Marshal(rest.Envelope{ // only strings and ints: cannot fail
 		StatusCode: code, Type: typ, Description: description, CorrelationID: correlationID, Errors: errs,
