@@ -162,12 +162,6 @@ func (s *Server) Faults() map[FaultKind]int64 {
 	return maps.Clone(s.faults.counts)
 }
 
-// Bounds of the extra delay of FaultSlow.
-const (
-	slowMin = 200 * time.Millisecond
-	slowMax = 500 * time.Millisecond
-)
-
 // faults is the fault injector configured by WithFaults.
 type faults struct {
 	rate  float64
@@ -188,7 +182,7 @@ func (f *faults) draw() (kind FaultKind, delay time.Duration) {
 	kind = f.kinds[f.rng.IntN(len(f.kinds))]
 	f.counts[kind]++
 	if kind == FaultSlow {
-		delay = slowMin + time.Duration(f.rng.Int64N(int64(slowMax-slowMin)))
+		delay = 200*time.Millisecond + time.Duration(f.rng.Int64N(int64(300*time.Millisecond))) // 200 to 500 ms
 	}
 	return kind, delay
 }
