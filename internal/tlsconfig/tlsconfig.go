@@ -2,9 +2,9 @@
 // gRPC and HTTP listeners' and the upstream connection's.
 //
 // Every configuration requires TLS 1.2 or later and leaves cipher suites and
-// curves to Go's defaults, which offer only AEAD suites with forward secrecy and
-// follow Go's security updates. There is deliberately no way to skip certificate
-// verification. Errors name the file they concern.
+// curves to Go's defaults, which follow Go's security updates. There is
+// deliberately no way to skip certificate verification. Errors name the file
+// they concern.
 package tlsconfig
 
 import (
@@ -36,9 +36,8 @@ type ServerFiles struct {
 	CertFile string
 	// KeyFile holds its private key (PKCS #1, PKCS #8 or SEC 1). Required.
 	KeyFile string
-	// ClientCAFile, when set, holds the CA certificates that every client must
-	// present a certificate chaining to (mutual TLS). Empty: no client
-	// certificate is asked for.
+	// ClientCAFile, when set, holds the CAs every client certificate must chain
+	// to (mutual TLS). Empty: no client certificate is asked for.
 	ClientCAFile string
 }
 

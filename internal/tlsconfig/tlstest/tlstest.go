@@ -114,8 +114,7 @@ func (p Pair) TLS(tb testing.TB) tls.Certificate {
 	return c
 }
 
-// Write writes p into dir as <name>.crt and <name>.key and returns their
-// paths.
+// Write writes p into dir as <name>.crt and <name>.key and returns the paths.
 func (p Pair) Write(tb testing.TB, dir, name string) (certFile, keyFile string) {
 	tb.Helper()
 	return WriteFile(tb, dir, name+".crt", p.CertPEM), WriteFile(tb, dir, name+".key", p.KeyPEM)
