@@ -191,10 +191,9 @@ func (f *faults) draw() (kind FaultKind, delay time.Duration) {
 // request; false: answer it as usual.
 func (f *faults) inject(w http.ResponseWriter, r *http.Request) bool {
 	kind, delay := f.draw()
-	if kind == 0 {
-		return false
-	}
 	switch kind {
+	case 0:
+		return false
 	case FaultSlow:
 		return !sleep(r.Context(), delay) // answer as usual, unless the client has gone
 	case FaultDrop:
