@@ -22,7 +22,6 @@ import (
 // MinVersion is the oldest TLS version any configuration accepts.
 const MinVersion = tls.VersionTLS12
 
-// ALPN protocol lists for the two listeners.
 var (
 	// GRPCNextProtos is what the gRPC listener offers: h2 only, as gRPC requires.
 	GRPCNextProtos = []string{"h2"}
