@@ -5,7 +5,6 @@
 package sandbox
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,7 +25,7 @@ import (
 )
 
 // Server is the simulated upstream, an [http.Handler] to serve at the root of an HTTP
-// server; safe for concurrent use. Its zero value is not usable: build one with [New].
+// server; safe for concurrent use. Its zero value serves the sample data, as New() does.
 type Server struct {
 	latency  time.Duration
 	requests atomic.Int64
@@ -94,7 +93,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.faults != nil && s.faults.inject(w, r) {
 		return
 	}
-	cid := cmp.Or(r.Header.Get(apierr.HeaderCorrelationID), uuid.NewString())
+	cid := r.Header.Get(apierr.HeaderCorrelationID)
+	if cid == "" {
+		cid = uuid.NewString()
+	}
 	h := w.Header()
 	h.Set(apierr.HeaderCorrelationID, cid)
 	found, link, resellerID := route(r.URL)
