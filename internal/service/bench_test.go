@@ -75,7 +75,7 @@ func BenchmarkResellerToProto(b *testing.B) {
 // BenchmarkToStatus measures the error mapping, from the error the upstream
 // client returns to the status with its details, for the common cases.
 func BenchmarkToStatus(b *testing.B) {
-	c := &call{op: apierr.OpGetReseller, correlationID: benchCorrelationID,
+	c := &call{op: apierr.OpGetReseller,
 		info: rest.CallInfo{Tenant: sandbox.SampleTenant, Authorization: "Bearer " + sandbox.SampleToken, CorrelationID: benchCorrelationID}}
 	res := &resource{kind: resourceReseller, name: sandbox.UnknownResellerID}
 	wrap := func(err error) error { return fmt.Errorf("get reseller %q: %w", sandbox.UnknownResellerID, err) }

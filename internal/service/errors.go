@@ -29,7 +29,7 @@ type resource struct{ kind, name string }
 func toStatus(ctx context.Context, c *call, err error, res *resource) error {
 	e := rest.AsError(ctx, err)
 	code, reason, msg := e.Status()
-	meta := map[string]string{apierr.MetaOperation: c.op, apierr.MetaCorrelationID: c.correlationID}
+	meta := map[string]string{apierr.MetaOperation: c.op, apierr.MetaCorrelationID: c.info.CorrelationID}
 	var details []protoadapt.MessageV1
 	if e.Attempts > 1 {
 		meta[apierr.MetaUpstreamAttempts] = strconv.Itoa(e.Attempts)
@@ -49,7 +49,7 @@ func toStatus(ctx context.Context, c *call, err error, res *resource) error {
 			if t := cleanText(env.Type); t != "" {
 				meta[apierr.MetaUpstreamType] = apierr.Truncate(t, 128)
 			}
-			if id := cleanText(env.CorrelationID); id != "" && id != c.correlationID {
+			if id := cleanText(env.CorrelationID); id != "" && id != c.info.CorrelationID {
 				meta[apierr.MetaUpstreamCorrelationID] = apierr.Truncate(id, 128)
 			}
 			if br := envelopeBadRequest(env, msg); br != nil {
@@ -64,7 +64,7 @@ func toStatus(ctx context.Context, c *call, err error, res *resource) error {
 		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryAfter)})
 	}
 	return apierr.New(apierr.Spec{
-		Code: code, Message: msg, Reason: reason, Metadata: meta, RequestID: c.correlationID,
+		Code: code, Message: msg, Reason: reason, Metadata: meta, RequestID: c.info.CorrelationID,
 		Details: details, Authorization: c.info.Authorization,
 	}).Err()
 }
@@ -72,8 +72,8 @@ func toStatus(ctx context.Context, c *call, err error, res *resource) error {
 // localStatus builds the status of a call rejected before any upstream
 // request; its ErrorInfo has no upstream status.
 func localStatus(c *call, code codes.Code, reason, msg string, details ...protoadapt.MessageV1) error {
-	meta := map[string]string{apierr.MetaOperation: c.op, apierr.MetaCorrelationID: c.correlationID}
-	return apierr.New(apierr.Spec{Code: code, Message: msg, Reason: reason, Metadata: meta, RequestID: c.correlationID, Details: details}).Err()
+	meta := map[string]string{apierr.MetaOperation: c.op, apierr.MetaCorrelationID: c.info.CorrelationID}
+	return apierr.New(apierr.Spec{Code: code, Message: msg, Reason: reason, Metadata: meta, RequestID: c.info.CorrelationID, Details: details}).Err()
 }
 
 // envelopeBadRequest turns the envelope's errors[] into field violations: the

@@ -450,7 +450,7 @@ func TestToStatusUpstreamError(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			c := &call{op: apierr.OpGetReseller, correlationID: testCorrelationID}
+			c := &call{op: apierr.OpGetReseller, info: rest.CallInfo{CorrelationID: testCorrelationID}}
 			err := toStatus(ctx, c, tt.give, tt.res)
 			checkStatus(t, err, tt.want)
 			checkErrorShape(t, err, testCorrelationID)
@@ -469,7 +469,7 @@ func TestToStatusUTF8(t *testing.T) {
 	}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := toStatus(ctx, &call{op: apierr.OpGetReseller, correlationID: testCorrelationID}, give, &resource{kind: resourceReseller, name: testResellerID})
+	err := toStatus(ctx, &call{op: apierr.OpGetReseller, info: rest.CallInfo{CorrelationID: testCorrelationID}}, give, &resource{kind: resourceReseller, name: testResellerID})
 
 	st, ds := statusDetails(t, err)
 	if st.Code() != codes.NotFound {
@@ -502,7 +502,7 @@ func TestToStatusEveryHTTPStatus(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for code := 300; code <= 599; code++ {
-		err := toStatus(ctx, &call{op: apierr.OpGetAcceptanceLink, correlationID: testCorrelationID}, upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: code}), nil)
+		err := toStatus(ctx, &call{op: apierr.OpGetAcceptanceLink, info: rest.CallInfo{CorrelationID: testCorrelationID}}, upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: code}), nil)
 		info := checkErrorShape(t, err, testCorrelationID)
 		if got := info.GetMetadata()["upstreamHttpStatus"]; got != strconv.Itoa(code) {
 			t.Errorf("%d: upstreamHttpStatus = %q", code, got)
@@ -602,7 +602,7 @@ func TestToStatusLocalErrors(t *testing.T) {
 			if tt.ctx != nil {
 				ctx = tt.ctx(t, ctx)
 			}
-			c := &call{op: apierr.OpGetReseller, correlationID: testCorrelationID}
+			c := &call{op: apierr.OpGetReseller, info: rest.CallInfo{CorrelationID: testCorrelationID}}
 			err := toStatus(ctx, c, tt.give, &resource{kind: resourceReseller, name: testResellerID})
 			checkStatus(t, err, tt.want)
 			info := checkErrorShape(t, err, testCorrelationID)
@@ -628,7 +628,7 @@ func TestToStatusNeverEchoesErrorText(t *testing.T) {
 		fmt.Errorf("%s: %w", secret, &rest.Error{Kind: rest.KindUndecodable, Err: errors.New(secret)}),
 		errors.New(secret),
 	} {
-		err := toStatus(ctx, &call{op: apierr.OpGetReseller, correlationID: testCorrelationID}, give, nil)
+		err := toStatus(ctx, &call{op: apierr.OpGetReseller, info: rest.CallInfo{CorrelationID: testCorrelationID}}, give, nil)
 		if msg := status.Convert(err).Message(); strings.Contains(msg, "s3cr3t") || strings.Contains(msg, "<html>") {
 			t.Errorf("toStatus(%v) message = %q, echoes the error text", give, msg)
 		}
@@ -646,7 +646,7 @@ func TestToStatusRedactsTheCallersToken(t *testing.T) {
 		Description: "token " + token + " is malformed", Type: "Bad " + token,
 		Errors: []rest.PropertyError{{PropertyName: "Authorization " + token, Description: []string{"value " + token}}},
 	}})
-	c := &call{op: apierr.OpGetReseller, correlationID: testCorrelationID, info: rest.CallInfo{Authorization: "Bearer " + token}}
+	c := &call{op: apierr.OpGetReseller, info: rest.CallInfo{CorrelationID: testCorrelationID, Authorization: "Bearer " + token}}
 	encoded, err := proto.Marshal(status.Convert(toStatus(ctx, c, give, nil)).Proto())
 	if err != nil {
 		t.Fatal(err)

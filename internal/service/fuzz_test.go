@@ -224,14 +224,14 @@ func FuzzBegin(f *testing.F) {
 		}
 		ctx := metadata.NewIncomingContext(context.Background(), md)
 		_, c, err := begin(ctx, apierr.OpGetReseller, newConfig(opts), &pb.GetResellerRequest{ResellerId: id})
-		if c == nil || !correlation.IsUUID(c.correlationID) {
+		if c == nil || !correlation.IsUUID(c.info.CorrelationID) {
 			t.Fatalf("begin() call = %+v, want one with a UUID correlation id", c)
 		}
 		if err == nil {
 			checkAccepted(t, c.info.Authorization, c.info.Tenant, id, c.info.CorrelationID)
 			return
 		}
-		checkRejected(t, err, c.correlationID, auth, auth2)
+		checkRejected(t, err, c.info.CorrelationID, auth, auth2)
 	})
 }
 

@@ -29,9 +29,8 @@ const (
 
 // call is what a validated call forwards upstream and reports in errors.
 type call struct {
-	op            string
-	info          rest.CallInfo
-	correlationID string
+	op   string
+	info rest.CallInfo
 }
 
 // warn logs something odd in the upstream's answer to c; value, from the
@@ -39,7 +38,7 @@ type call struct {
 func (c *call) warn(ctx context.Context, l *slog.Logger, msg, key, value string, attrs ...slog.Attr) {
 	value = apierr.NewRedactor(c.info.Authorization).String(apierr.Truncate(value, 64))
 	attrs = append([]slog.Attr{slog.String("operation", c.op)}, attrs...)
-	l.LogAttrs(ctx, slog.LevelWarn, msg, append(attrs, slog.String(key, value), slog.String("correlation_id", c.correlationID))...)
+	l.LogAttrs(ctx, slog.LevelWarn, msg, append(attrs, slog.String(key, value), slog.String("correlation_id", c.info.CorrelationID))...)
 }
 
 // begin establishes the call's correlation id and validates its credentials
@@ -48,7 +47,7 @@ func (c *call) warn(ctx context.Context, l *slog.Logger, msg, key, value string,
 // (docs/errors.md). Nothing goes upstream when begin returns an error.
 func begin(ctx context.Context, op string, cfg config, req proto.Message) (context.Context, *call, error) {
 	ctx, cid := correlation.Ensure(ctx)
-	c := &call{op: op, correlationID: cid.Value, info: rest.CallInfo{CorrelationID: cid.Value, Caller: CallerIdentity(ctx)}}
+	c := &call{op: op, info: rest.CallInfo{CorrelationID: cid.Value, Caller: CallerIdentity(ctx)}}
 	md := func(key string) []string { return metadata.ValueFromIncomingContext(ctx, key) } // no copy of the rest
 
 	auth, reason, problem := bearer(md(apierr.MDAuthorization))

@@ -188,7 +188,7 @@ func TestBeginAccepts(t *testing.T) {
 			}
 			cid := tt.wantCorrelationID
 			if cid == "" {
-				cid = c.correlationID
+				cid = c.info.CorrelationID
 				if !correlation.IsUUID(cid) {
 					t.Errorf("generated correlation id %q is not a UUID", cid)
 				}
@@ -197,8 +197,8 @@ func TestBeginAccepts(t *testing.T) {
 			if diff := gocmp.Diff(want, c.info); diff != "" {
 				t.Errorf("call info mismatch (-want +got):\n%s", diff)
 			}
-			if c.op != apierr.OpGetReseller || c.correlationID != cid {
-				t.Errorf("call = op %q, correlation id %q; want %q, %q", c.op, c.correlationID, apierr.OpGetReseller, cid)
+			if c.op != apierr.OpGetReseller || c.info.CorrelationID != cid {
+				t.Errorf("call = op %q, correlation id %q; want %q, %q", c.op, c.info.CorrelationID, apierr.OpGetReseller, cid)
 			}
 			if id, ok := correlation.FromContext(ctx); !ok || id.Value != cid {
 				t.Errorf("context correlation id = %v, %v; want %q", id, ok, cid)
@@ -311,7 +311,7 @@ func TestBeginRejects(t *testing.T) {
 			if err == nil {
 				t.Fatal("begin() error = nil, want a status")
 			}
-			cid := c.correlationID
+			cid := c.info.CorrelationID
 			if !correlation.IsUUID(cid) || cid == "nope" || cid == "not-a-uuid" {
 				t.Errorf("call correlation id = %q, want a generated UUID", cid)
 			}
