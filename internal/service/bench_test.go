@@ -153,8 +153,8 @@ func BenchmarkValidateRequest(b *testing.B) {
 			for b.Loop() {
 				var v violations
 				v.request(req)
-				if (len(v.list) == 0) != (tt.name == "valid") {
-					b.Fatalf("violations %v", v.list)
+				if (len(v) == 0) != (tt.name == "valid") {
+					b.Fatalf("violations %v", v)
 				}
 			}
 		})

@@ -86,20 +86,20 @@ func FuzzUUIDViolation(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string, required bool) {
 		var v violations
 		v.request(uuidRequest(s, required))
-		accepted := len(v.list) == 0
+		accepted := len(v) == 0
 		want := (s == "" && !required) || uuidRE.MatchString(s)
 		if accepted != want {
-			t.Fatalf("uuid(%q, required %v) accepted = %v, want %v (violations %v)", s, required, accepted, want, v.list)
+			t.Fatalf("uuid(%q, required %v) accepted = %v, want %v (violations %v)", s, required, accepted, want, v)
 		}
 		if accepted && s != "" {
 			if i := unsafeInPath(s); i >= 0 {
 				t.Fatalf("uuid accepted %q with %q at %d", s, s[i], i)
 			}
 		}
-		if len(v.list) > 1 {
-			t.Fatalf("uuid(%q) gave %d violations, want at most one", s, len(v.list))
+		if len(v) > 1 {
+			t.Fatalf("uuid(%q) gave %d violations, want at most one", s, len(v))
 		}
-		for _, fv := range v.list {
+		for _, fv := range v {
 			if fv.GetField() != "reseller_id" || !uuidProblems[fv.GetDescription()] {
 				t.Fatalf("violation %v names another field or is not a fixed text (it may echo the value)", fv)
 			}
@@ -168,7 +168,7 @@ var uuidProblems = func() map[string]bool {
 	var v violations
 	v.request(uuidRequest("", true))
 	v.request(uuidRequest("-", true))
-	return map[string]bool{v.list[0].GetDescription(): true, v.list[1].GetDescription(): true}
+	return map[string]bool{v[0].GetDescription(): true, v[1].GetDescription(): true}
 }()
 
 // bearerProblems are the only messages bearer may return: fixed texts that

@@ -63,10 +63,10 @@ func begin(ctx context.Context, op string, cfg config, req proto.Message) (conte
 		v.add(apierr.MDCorrelationID, "must be a UUID (8-4-4-4-12 hexadecimal digits), sent once")
 	}
 	v.request(req)
-	if len(v.list) > 0 {
-		slices.SortStableFunc(v.list, func(a, b *errdetails.BadRequest_FieldViolation) int { return strings.Compare(a.Field, b.Field) })
-		msg := apierr.InvalidMessage("request", v.list)
-		return ctx, c, localStatus(c, codes.InvalidArgument, apierr.ReasonInvalidRequest, msg, &errdetails.BadRequest{FieldViolations: v.list})
+	if len(v) > 0 {
+		slices.SortStableFunc(v, func(a, b *errdetails.BadRequest_FieldViolation) int { return strings.Compare(a.Field, b.Field) })
+		msg := apierr.InvalidMessage("request", v)
+		return ctx, c, localStatus(c, codes.InvalidArgument, apierr.ReasonInvalidRequest, msg, &errdetails.BadRequest{FieldViolations: v})
 	}
 	return ctx, c, nil
 }
@@ -114,12 +114,10 @@ func bearer(vals []string) (value, reason, problem string) {
 }
 
 // violations collects what is wrong with a call, field by field.
-type violations struct {
-	list []*errdetails.BadRequest_FieldViolation
-}
+type violations []*errdetails.BadRequest_FieldViolation
 
 func (v *violations) add(field, description string) {
-	v.list = append(v.list, &errdetails.BadRequest_FieldViolation{Field: field, Description: description})
+	*v = append(*v, &errdetails.BadRequest_FieldViolation{Field: field, Description: description})
 }
 
 // ruleDescriptions describe the requests' protovalidate rules by rule id

@@ -360,7 +360,7 @@ func TestViolationsRequest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var v violations
 			v.request(tt.req)
-			if diff := gocmp.Diff(tt.want, v.list, protocmp.Transform()); diff != "" {
+			if diff := gocmp.Diff(tt.want, []*errdetails.BadRequest_FieldViolation(v), protocmp.Transform()); diff != "" {
 				t.Errorf("violations mismatch (-want +got):\n%s", diff)
 			}
 		})
