@@ -13,12 +13,15 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/tlsconfig"
 )
 
 // Limits on what a caller may send; longer values are rejected locally.
@@ -69,6 +72,19 @@ func begin(ctx context.Context, op string, cfg config, req proto.Message) (conte
 		return ctx, c, localStatus(c, codes.InvalidArgument, apierr.ReasonInvalidRequest, msg, &errdetails.BadRequest{FieldViolations: v})
 	}
 	return ctx, c, nil
+}
+
+// CallerIdentity returns the identity of the client's verified certificate
+// (mutual TLS, see tlsconfig.ClientIdentity); "" when the call came without
+// one. It reads the gRPC peer, which the gRPC server fills on both ports
+// (already in the tap handle) and gateway.New for the REST mirror.
+func CallerIdentity(ctx context.Context) string {
+	if p, ok := peer.FromContext(ctx); ok {
+		if info, ok := p.AuthInfo.(credentials.TLSInfo); ok {
+			return tlsconfig.ClientIdentity(&info.State)
+		}
+	}
+	return ""
 }
 
 // traceContext returns the caller's W3C trace context to forward, as
