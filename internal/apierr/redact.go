@@ -3,6 +3,7 @@ package apierr
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"html"
 	"regexp"
@@ -233,10 +234,8 @@ func (r Redactor) piece(x uint64) bool {
 	if r.filter[h/64]&(1<<(h%64)) == 0 {
 		return false
 	}
-	var w [MinSecretRun]byte
-	for i := range w {
-		w[i] = byte(x >> (8 * (MinSecretRun - 1 - i))) //nolint:gosec // G115: taking one byte of the window is the point
-	}
+	var w [MinSecretRun]byte // x packs exactly MinSecretRun (8) bytes
+	binary.BigEndian.PutUint64(w[:], x)
 	return bytes.Contains(r.lower, w[:])
 }
 
