@@ -14,14 +14,12 @@ import (
 // Bounds of an error status; docs/errors.md#bounds says why these.
 const (
 	// MaxFieldViolations is the most field violations a
-	// google.rpc.BadRequest keeps; the rest are counted in a last violation
-	// "and N more" and in ErrorInfo metadata MetaOmittedViolations.
+	// google.rpc.BadRequest keeps; Bound summarises the rest.
 	MaxFieldViolations = 20
 	// MaxMessageBytes is the longest status message, in bytes.
 	MaxMessageBytes = 1024
 	// MaxStatusBytes is the most bytes a protobuf-encoded status (message
-	// and details) takes: its grpc-status-details-bin value stays under
-	// 5.5 KiB, and with grpc-message under 8 KiB.
+	// and details) takes.
 	MaxStatusBytes = 4096
 )
 
@@ -35,7 +33,9 @@ func Bound(st *status.Status) *status.Status {
 	br, brIndex := detailOf[errdetails.BadRequest](p)
 	all := br.GetFieldViolations()
 	// A status bounded before ends with the summary of what it omitted.
-	omitted := omittedOf(p)
+	info, _ := detailOf[errdetails.ErrorInfo](p)
+	omitted, _ := strconv.Atoi(info.GetMetadata()[MetaOmittedViolations])
+	omitted = max(omitted, 0)
 	if omitted > 0 && len(all) > 0 && all[len(all)-1].GetField() == "" {
 		all = all[:len(all)-1]
 	}
@@ -72,14 +72,6 @@ func Bound(st *status.Status) *status.Status {
 		p.Message = Truncate(p.GetMessage(), 256)
 	}
 	return status.FromProto(p)
-}
-
-// omittedOf returns the MetaOmittedViolations count of p's ErrorInfo, 0
-// when there is none.
-func omittedOf(p *spb.Status) int {
-	info, _ := detailOf[errdetails.ErrorInfo](p)
-	n, _ := strconv.Atoi(info.GetMetadata()[MetaOmittedViolations])
-	return max(n, 0)
 }
 
 // detailOf returns the first detail of p of type T and its index, or nil and

@@ -152,9 +152,7 @@ func (r Redactor) encoded(s string) bool {
 var escapes = regexp.MustCompile(`%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);?`)
 
 // unescape decodes one layer of escapes (see escapes), left to right, then
-// drops the invisible format characters (Unicode category Cf: zero-width
-// spaces and joiners, U+2060, U+FEFF, the soft hyphen...). Malformed escapes
-// stay as they are.
+// strips format characters (stripFormat). Malformed escapes stay as they are.
 func unescape(s string) string {
 	if strings.ContainsAny(s, `%\&`) {
 		s = escapes.ReplaceAllStringFunc(s, func(m string) string {
@@ -173,7 +171,8 @@ func unescape(s string) string {
 	return stripFormat(s)
 }
 
-// stripFormat drops the invisible format characters (Unicode category Cf).
+// stripFormat drops the invisible format characters (Unicode category Cf:
+// zero-width spaces and joiners, U+2060, U+FEFF, the soft hyphen...).
 func stripFormat(s string) string {
 	return strings.Map(func(c rune) rune {
 		if unicode.Is(unicode.Cf, c) {
