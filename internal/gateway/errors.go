@@ -40,7 +40,8 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 	if !ok && httpStatus == http.StatusBadRequest {
 		st = status.New(codes.InvalidArgument, err.Error())
 	}
-	if st.Code() == codes.InvalidArgument && apierr.InfoOf(st) == nil {
+	info := apierr.InfoOf(st)
+	if st.Code() == codes.InvalidArgument && info == nil {
 		if op, fvs := queryProblems(ctx); len(fvs) > 0 {
 			rejectQuery(w, r, op, fvs)
 			return
@@ -55,7 +56,7 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 	if cid == "" {
 		cid, _ = requestCorrelationID(r)
 	}
-	if apierr.InfoOf(st) == nil {
+	if info == nil {
 		op := ""
 		if full, ok := runtime.RPCMethod(ctx); ok {
 			op = path.Base(full)
@@ -138,9 +139,8 @@ func fallbackReason(c codes.Code) string {
 }
 
 // writeStatus writes st, bounded (apierr.Bound), as the JSON error body. It
-// sets X-Correlation-Id,
-// WWW-Authenticate on 401 (RFC 6750) and Retry-After when the status carries
-// a google.rpc.RetryInfo.
+// sets X-Correlation-Id, WWW-Authenticate on 401 (RFC 6750) and Retry-After
+// when the status carries a google.rpc.RetryInfo.
 func writeStatus(w http.ResponseWriter, httpStatus int, st *status.Status, cid string) {
 	st = apierr.Bound(st)
 	h := w.Header()

@@ -24,8 +24,7 @@ var validatedMetadata = []string{apierr.MDTenant, apierr.MDCorrelationID, apierr
 // by its path parameter or query name (resellerId, or provider_instance_id
 // when the query spelled it so), a metadata key by its header (X-Tenant).
 // The message, which lists the violations, is renamed alike. Names that are
-// neither (the upstream's own propertyName) stay. gRPC callers never see
-// this: it runs only in the mirror.
+// neither (the upstream's own propertyName) stay.
 func restFieldNames(ctx context.Context, st *status.Status, r *http.Request) *status.Status {
 	sp := st.Proto()
 	input := rpcInput(ctx)

@@ -10,7 +10,7 @@ import (
 )
 
 // jsonMarshaler is the mirror's only marshaler: protojson with the presence
-// rules of the package documentation. It writes a bare string response body
+// rules of newMarshaler. It writes a bare string response body
 // (the acceptance link, `response_body: "url"`) without escaping &, < and >,
 // so that the link reads as the URL it is.
 type jsonMarshaler struct {
@@ -27,7 +27,6 @@ func newMarshaler() *jsonMarshaler {
 			// upstream sent null.
 			EmitDefaultValues: true,
 		},
-		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 	}}
 }
 
