@@ -57,21 +57,15 @@ func requestCorrelationID(r *http.Request) (id string, invalid bool) {
 // separately (that is UNAUTHENTICATED) from the other headers' violations,
 // named by the headers the caller sent (X-Tenant, X-Correlation-Id).
 func headerProblems(h http.Header) (badAuth bool, fvs []*errdetails.BadRequest_FieldViolation) {
-	for _, v := range h.Values(apierr.HeaderAuthorization) {
-		badAuth = badAuth || !printableASCII(v)
-	}
 	for _, header := range [...]string{apierr.HeaderTenant, apierr.HeaderCorrelationID} {
-		for _, v := range h.Values(header) {
-			if !printableASCII(v) {
-				fvs = append(fvs, &errdetails.BadRequest_FieldViolation{Field: header, Description: "must be printable ASCII"})
-				break
-			}
+		if slices.ContainsFunc(h.Values(header), unprintable) {
+			fvs = append(fvs, &errdetails.BadRequest_FieldViolation{Field: header, Description: "must be printable ASCII"})
 		}
 	}
-	return badAuth, fvs
+	return slices.ContainsFunc(h.Values(apierr.HeaderAuthorization), unprintable), fvs
 }
 
-// printableASCII reports whether v holds only bytes 0x20 to 0x7e.
-func printableASCII(v string) bool {
-	return !strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r > 0x7e })
+// unprintable reports whether v holds anything but bytes 0x20 to 0x7e.
+func unprintable(v string) bool {
+	return strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r > 0x7e })
 }
