@@ -83,12 +83,8 @@ func NewResellerServer(upstream Upstream, opts ...Option) *ResellerServer {
 
 // GetReseller validates the call, fetches the reseller upstream and maps it.
 func (s *ResellerServer) GetReseller(ctx context.Context, req *pb.GetResellerRequest) (*pb.Reseller, error) {
-	ctx, call, err := begin(ctx, apierr.OpGetReseller, s.cfg, req)
-	if err != nil {
-		return nil, err
-	}
 	id := req.GetResellerId()
-	return respond(ctx, call, s.cfg, &resource{kind: resourceReseller, name: id}, func() (*pb.Reseller, error) {
+	return serve(ctx, apierr.OpGetReseller, s.cfg, req, &resource{kind: resourceReseller, name: id}, func(ctx context.Context, call *call) (*pb.Reseller, error) {
 		r, err := s.upstream.GetReseller(ctx, call.info, id)
 		if err == nil {
 			err = call.checkReseller(ctx, s.cfg, id, r)
@@ -119,12 +115,8 @@ func NewCustomerServer(upstream Upstream, opts ...Option) *CustomerServer {
 
 // GetAcceptanceLink validates the call and fetches the link upstream.
 func (s *CustomerServer) GetAcceptanceLink(ctx context.Context, req *pb.GetAcceptanceLinkRequest) (*pb.GetAcceptanceLinkResponse, error) {
-	ctx, call, err := begin(ctx, apierr.OpGetAcceptanceLink, s.cfg, req)
-	if err != nil {
-		return nil, err
-	}
 	providerID, resellerID := req.GetProviderInstanceId(), req.GetResellerId()
-	return respond(ctx, call, s.cfg, nil, func() (*pb.GetAcceptanceLinkResponse, error) {
+	return serve(ctx, apierr.OpGetAcceptanceLink, s.cfg, req, nil, func(ctx context.Context, call *call) (*pb.GetAcceptanceLinkResponse, error) {
 		link, err := s.upstream.GetAcceptanceLink(ctx, call.info, providerID, resellerID)
 		if err != nil {
 			return nil, err
@@ -133,13 +125,18 @@ func (s *CustomerServer) GetAcceptanceLink(ctx context.Context, req *pb.GetAccep
 	}, providerID, resellerID)
 }
 
-// respond runs fetch, the upstream request of call c about ids. A success
-// is kept for stale-if-error; a failure is answered from the store when
-// stale.Answer allows it, else becomes c's status (res names NOT_FOUND's
-// resource, if any).
-func respond[M proto.Message](ctx context.Context, c *call, cfg config, res *resource, fetch func() (M, error), ids ...string) (M, error) {
+// serve begins the call op with request req (begin), then runs fetch, its
+// upstream request about ids. A success is kept for stale-if-error; a failure
+// is answered from the store when stale.Answer allows it, else becomes the
+// call's status (res names NOT_FOUND's resource, if any).
+func serve[M proto.Message](ctx context.Context, op string, cfg config, req proto.Message, res *resource, fetch func(context.Context, *call) (M, error), ids ...string) (M, error) {
+	ctx, c, err := begin(ctx, op, cfg, req)
+	if err != nil {
+		var zero M
+		return zero, err
+	}
 	key := cfg.stale.Key(c.op, c.info.Tenant, c.info.Authorization, ids...)
-	m, err := fetch()
+	m, err := fetch(ctx, c)
 	if err != nil {
 		if m, ok := stale.Answer[M](ctx, cfg.stale, key, err); ok {
 			return m, nil
