@@ -70,6 +70,17 @@ func New(s Spec) *status.Status {
 	return Bound(st)
 }
 
+// Local returns the status of an error the facade raises itself, with nothing
+// from the upstream: ErrorInfo metadata MetaCorrelationID cid and, when op is
+// not empty, MetaOperation op; RequestInfo's request_id cid; then details.
+func Local(code codes.Code, msg, reason, op, cid string, details ...protoadapt.MessageV1) *status.Status {
+	meta := map[string]string{MetaCorrelationID: cid}
+	if op != "" {
+		meta[MetaOperation] = op
+	}
+	return New(Spec{Code: code, Message: msg, Reason: reason, Metadata: meta, RequestID: cid, Details: details})
+}
+
 // InfoOf returns st's google.rpc.ErrorInfo, nil when it has none.
 func InfoOf(st *status.Status) *errdetails.ErrorInfo {
 	info, _ := detailOf[errdetails.ErrorInfo](st.Proto())

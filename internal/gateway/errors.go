@@ -67,7 +67,7 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 				kept = append(kept, m)
 			}
 		}
-		st = newStatus(st.Code(), st.Message(), fallbackReason(st.Code()), op, cid, kept...)
+		st = apierr.Local(st.Code(), st.Message(), fallbackReason(st.Code()), op, cid, kept...)
 	}
 	if httpStatus == 0 {
 		httpStatus = runtime.HTTPStatusFromCode(st.Code())
@@ -115,21 +115,10 @@ func rejectQuery(w http.ResponseWriter, r *http.Request, op string, fvs []*errde
 		&errdetails.BadRequest{FieldViolations: fvs})
 }
 
-// reject answers a request the mirror refuses itself (see newStatus).
+// reject answers a request the mirror refuses itself (see apierr.Local).
 func reject(w http.ResponseWriter, r *http.Request, httpStatus int, code codes.Code, msg, reason, op string, extra ...protoadapt.MessageV1) {
 	cid, _ := requestCorrelationID(r)
-	writeStatus(w, httpStatus, newStatus(code, msg, reason, op, cid, extra...), cid)
-}
-
-// newStatus returns the status of an error the mirror raises itself, built
-// as the service builds its own (apierr.New): an ErrorInfo naming the
-// operation when op is not empty, a RequestInfo, then extra.
-func newStatus(code codes.Code, msg, reason, op, cid string, extra ...protoadapt.MessageV1) *status.Status {
-	meta := map[string]string{apierr.MetaCorrelationID: cid}
-	if op != "" {
-		meta[apierr.MetaOperation] = op
-	}
-	return apierr.New(apierr.Spec{Code: code, Message: msg, Reason: reason, Metadata: meta, RequestID: cid, Details: extra})
+	writeStatus(w, httpStatus, apierr.Local(code, msg, reason, op, cid, extra...), cid)
 }
 
 // fallbackReason names a status code as an UPPER_SNAKE_CASE reason, spelled

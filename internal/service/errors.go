@@ -69,13 +69,6 @@ func toStatus(ctx context.Context, c *call, err error, res *resource) error {
 	}).Err()
 }
 
-// localStatus builds the status of a call rejected before any upstream
-// request; its ErrorInfo has no upstream status.
-func localStatus(c *call, code codes.Code, reason, msg string, details ...protoadapt.MessageV1) error {
-	meta := map[string]string{apierr.MetaOperation: c.op, apierr.MetaCorrelationID: c.info.CorrelationID}
-	return apierr.New(apierr.Spec{Code: code, Message: msg, Reason: reason, Metadata: meta, RequestID: c.info.CorrelationID, Details: details}).Err()
-}
-
 // envelopeBadRequest turns the envelope's errors[] into field violations: the
 // upstream property name as the field, one violation per description.
 // apierr.New keeps the first apierr.MaxFieldViolations of them.

@@ -55,7 +55,7 @@ func begin(ctx context.Context, op string, cfg config, req proto.Message) (conte
 
 	auth, reason, problem := bearer(md(apierr.MDAuthorization))
 	if problem != "" {
-		return ctx, c, localStatus(c, codes.Unauthenticated, reason, problem)
+		return ctx, c, apierr.Local(codes.Unauthenticated, problem, reason, op, cid.Value).Err()
 	}
 	c.info.Authorization = auth
 	c.info.Traceparent, c.info.Tracestate = traceContext(md)
@@ -69,7 +69,7 @@ func begin(ctx context.Context, op string, cfg config, req proto.Message) (conte
 	if len(v) > 0 {
 		slices.SortStableFunc(v, func(a, b *errdetails.BadRequest_FieldViolation) int { return strings.Compare(a.Field, b.Field) })
 		msg := apierr.InvalidMessage("request", v)
-		return ctx, c, localStatus(c, codes.InvalidArgument, apierr.ReasonInvalidRequest, msg, &errdetails.BadRequest{FieldViolations: v})
+		return ctx, c, apierr.Local(codes.InvalidArgument, msg, apierr.ReasonInvalidRequest, op, cid.Value, &errdetails.BadRequest{FieldViolations: v}).Err()
 	}
 	return ctx, c, nil
 }
