@@ -48,10 +48,9 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 		}
 	}
 	cid := ""
-	if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
-		if v := md.HeaderMD.Get(apierr.MDCorrelationID); len(v) > 0 {
-			cid = v[0]
-		}
+	md, _ := runtime.ServerMetadataFromContext(ctx) // none before the call started
+	if v := md.HeaderMD.Get(apierr.MDCorrelationID); len(v) > 0 {
+		cid = v[0]
 	}
 	if cid == "" {
 		cid, _ = requestCorrelationID(r)

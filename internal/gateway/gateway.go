@@ -55,8 +55,7 @@ func routeKey(template string) string {
 var pathVariable = regexp.MustCompile(`\{[^}]*\}`)
 
 // newGateway builds the mux with the mirror's options, health and OpenAPI
-// routes, and no RPC route yet: New registers them (the benchmarks also
-// without interceptors).
+// routes, and no RPC route yet: New registers them.
 func newGateway(hs *health.Server) (*gateway, error) {
 	// The RPC routes, as the OpenAPI document (generated from the same HTTP
 	// rules as the handlers) names them.
