@@ -77,7 +77,7 @@ func BenchmarkResellerToProto(b *testing.B) {
 func BenchmarkToStatus(b *testing.B) {
 	c := &call{op: apierr.OpGetReseller,
 		info: rest.CallInfo{Tenant: sandbox.SampleTenant, Authorization: "Bearer " + sandbox.SampleToken, CorrelationID: benchCorrelationID}}
-	res := &resource{kind: resourceReseller, name: sandbox.UnknownResellerID}
+	res := sandbox.UnknownResellerID
 	wrap := func(err error) error { return fmt.Errorf("get reseller %q: %w", sandbox.UnknownResellerID, err) }
 	tests := []struct {
 		name string

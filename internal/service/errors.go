@@ -19,14 +19,12 @@ import (
 // resourceReseller is the ResourceInfo type of a reseller.
 const resourceReseller = "cloudcockpit.v1.Reseller"
 
-// resource names what a call asked for, for ResourceInfo on NOT_FOUND.
-type resource struct{ kind, name string }
-
 // toStatus is the one place where an upstream client error becomes a gRPC
 // status: code, reason and message from its kind (rest.Error.Status), and
 // details that keep what the upstream said, never its raw body, and nothing
 // on 401 and 403 (authentication stacks quote the credentials they refuse).
-func toStatus(ctx context.Context, c *call, err error, res *resource) error {
+// A NOT_FOUND names resellerID in ResourceInfo when it is not empty.
+func toStatus(ctx context.Context, c *call, err error, resellerID string) error {
 	e := rest.AsError(ctx, err)
 	code, reason, msg := e.Status()
 	meta := map[string]string{apierr.MetaOperation: c.op, apierr.MetaCorrelationID: c.info.CorrelationID}
@@ -56,8 +54,8 @@ func toStatus(ctx context.Context, c *call, err error, res *resource) error {
 				details = append(details, br)
 			}
 		}
-		if code == codes.NotFound && res != nil {
-			details = append(details, &errdetails.ResourceInfo{ResourceType: res.kind, ResourceName: res.name, Description: msg})
+		if code == codes.NotFound && resellerID != "" {
+			details = append(details, &errdetails.ResourceInfo{ResourceType: resourceReseller, ResourceName: resellerID, Description: msg})
 		}
 	}
 	if e.HasRetryAfter && (code == codes.ResourceExhausted || code == codes.Unavailable) {

@@ -58,7 +58,7 @@ func TestToStatusResilienceErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			err := toStatus(ctx, &call{op: apierr.OpGetReseller, info: rest.CallInfo{CorrelationID: cid}}, tt.give, nil)
+			err := toStatus(ctx, &call{op: apierr.OpGetReseller, info: rest.CallInfo{CorrelationID: cid}}, tt.give, "")
 			st := status.Convert(err)
 			if st.Code() != tt.wantCode {
 				t.Errorf("code = %v, want %v", st.Code(), tt.wantCode)

@@ -206,7 +206,7 @@ func upstreamErr(e *rest.Error) error {
 }
 
 func TestToStatusUpstreamError(t *testing.T) {
-	reseller := &resource{kind: resourceReseller, name: testResellerID}
+	reseller := testResellerID
 	httpStatus := func(code int, more ...string) map[string]string {
 		m := map[string]string{"upstreamHttpStatus": strconv.Itoa(code)}
 		for i := 0; i+1 < len(more); i += 2 {
@@ -222,7 +222,7 @@ func TestToStatusUpstreamError(t *testing.T) {
 	tests := []struct {
 		name string
 		give error
-		res  *resource
+		res  string
 		want wantStatus
 	}{
 		{
@@ -469,7 +469,7 @@ func TestToStatusUTF8(t *testing.T) {
 	}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := toStatus(ctx, &call{op: apierr.OpGetReseller, info: rest.CallInfo{CorrelationID: testCorrelationID}}, give, &resource{kind: resourceReseller, name: testResellerID})
+	err := toStatus(ctx, &call{op: apierr.OpGetReseller, info: rest.CallInfo{CorrelationID: testCorrelationID}}, give, testResellerID)
 
 	st, ds := statusDetails(t, err)
 	if st.Code() != codes.NotFound {
@@ -502,7 +502,7 @@ func TestToStatusEveryHTTPStatus(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for code := 300; code <= 599; code++ {
-		err := toStatus(ctx, &call{op: apierr.OpGetAcceptanceLink, info: rest.CallInfo{CorrelationID: testCorrelationID}}, upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: code}), nil)
+		err := toStatus(ctx, &call{op: apierr.OpGetAcceptanceLink, info: rest.CallInfo{CorrelationID: testCorrelationID}}, upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: code}), "")
 		info := checkErrorShape(t, err, testCorrelationID)
 		if got := info.GetMetadata()["upstreamHttpStatus"]; got != strconv.Itoa(code) {
 			t.Errorf("%d: upstreamHttpStatus = %q", code, got)
@@ -603,7 +603,7 @@ func TestToStatusLocalErrors(t *testing.T) {
 				ctx = tt.ctx(t, ctx)
 			}
 			c := &call{op: apierr.OpGetReseller, info: rest.CallInfo{CorrelationID: testCorrelationID}}
-			err := toStatus(ctx, c, tt.give, &resource{kind: resourceReseller, name: testResellerID})
+			err := toStatus(ctx, c, tt.give, testResellerID)
 			checkStatus(t, err, tt.want)
 			info := checkErrorShape(t, err, testCorrelationID)
 			if v, ok := info.GetMetadata()["upstreamHttpStatus"]; ok {
@@ -628,7 +628,7 @@ func TestToStatusNeverEchoesErrorText(t *testing.T) {
 		fmt.Errorf("%s: %w", secret, &rest.Error{Kind: rest.KindUndecodable, Err: errors.New(secret)}),
 		errors.New(secret),
 	} {
-		err := toStatus(ctx, &call{op: apierr.OpGetReseller, info: rest.CallInfo{CorrelationID: testCorrelationID}}, give, nil)
+		err := toStatus(ctx, &call{op: apierr.OpGetReseller, info: rest.CallInfo{CorrelationID: testCorrelationID}}, give, "")
 		if msg := status.Convert(err).Message(); strings.Contains(msg, "s3cr3t") || strings.Contains(msg, "<html>") {
 			t.Errorf("toStatus(%v) message = %q, echoes the error text", give, msg)
 		}
@@ -647,7 +647,7 @@ func TestToStatusRedactsTheCallersToken(t *testing.T) {
 		Errors: []rest.PropertyError{{PropertyName: "Authorization " + token, Description: []string{"value " + token}}},
 	}})
 	c := &call{op: apierr.OpGetReseller, info: rest.CallInfo{CorrelationID: testCorrelationID, Authorization: "Bearer " + token}}
-	encoded, err := proto.Marshal(status.Convert(toStatus(ctx, c, give, nil)).Proto())
+	encoded, err := proto.Marshal(status.Convert(toStatus(ctx, c, give, "")).Proto())
 	if err != nil {
 		t.Fatal(err)
 	}

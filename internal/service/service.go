@@ -84,7 +84,7 @@ func NewResellerServer(upstream Upstream, opts ...Option) *ResellerServer {
 // GetReseller validates the call, fetches the reseller upstream and maps it.
 func (s *ResellerServer) GetReseller(ctx context.Context, req *pb.GetResellerRequest) (*pb.Reseller, error) {
 	id := req.GetResellerId()
-	return serve(ctx, apierr.OpGetReseller, s.cfg, req, &resource{kind: resourceReseller, name: id}, func(ctx context.Context, call *call) (*pb.Reseller, error) {
+	return serve(ctx, apierr.OpGetReseller, s.cfg, req, id, func(ctx context.Context, call *call) (*pb.Reseller, error) {
 		r, err := s.upstream.GetReseller(ctx, call.info, id)
 		if err == nil {
 			err = call.checkReseller(ctx, s.cfg, id, r)
@@ -116,7 +116,7 @@ func NewCustomerServer(upstream Upstream, opts ...Option) *CustomerServer {
 // GetAcceptanceLink validates the call and fetches the link upstream.
 func (s *CustomerServer) GetAcceptanceLink(ctx context.Context, req *pb.GetAcceptanceLinkRequest) (*pb.GetAcceptanceLinkResponse, error) {
 	providerID, resellerID := req.GetProviderInstanceId(), req.GetResellerId()
-	return serve(ctx, apierr.OpGetAcceptanceLink, s.cfg, req, nil, func(ctx context.Context, call *call) (*pb.GetAcceptanceLinkResponse, error) {
+	return serve(ctx, apierr.OpGetAcceptanceLink, s.cfg, req, "", func(ctx context.Context, call *call) (*pb.GetAcceptanceLinkResponse, error) {
 		link, err := s.upstream.GetAcceptanceLink(ctx, call.info, providerID, resellerID)
 		if err != nil {
 			return nil, err
@@ -128,8 +128,8 @@ func (s *CustomerServer) GetAcceptanceLink(ctx context.Context, req *pb.GetAccep
 // serve begins the call op with request req (begin), then runs fetch, its
 // upstream request about ids. A success is kept for stale-if-error; a failure
 // is answered from the store when stale.Answer allows it, else becomes the
-// call's status (res names NOT_FOUND's resource, if any).
-func serve[M proto.Message](ctx context.Context, op string, cfg config, req proto.Message, res *resource, fetch func(context.Context, *call) (M, error), ids ...string) (M, error) {
+// call's status (see toStatus for resellerID).
+func serve[M proto.Message](ctx context.Context, op string, cfg config, req proto.Message, resellerID string, fetch func(context.Context, *call) (M, error), ids ...string) (M, error) {
 	ctx, c, err := begin(ctx, op, cfg, req)
 	if err != nil {
 		var zero M
@@ -141,7 +141,7 @@ func serve[M proto.Message](ctx context.Context, op string, cfg config, req prot
 		if m, ok := stale.Answer[M](ctx, cfg.stale, key, err); ok {
 			return m, nil
 		}
-		return m, toStatus(ctx, c, err, res)
+		return m, toStatus(ctx, c, err, resellerID)
 	}
 	cfg.stale.Put(key, m)
 	return m, nil
