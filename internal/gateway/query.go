@@ -37,13 +37,11 @@ const (
 	maxBodyBytes = 64 << 10
 )
 
-// The query rules, and why grpc-gateway's parser alone does not enforce
-// them: docs/rest-mirror.md#query-parameters. checkRequest hands the query
-// to the call, rejectIgnoredQuery refuses what grpc-gateway would ignore,
-// and handleError answers both refusals with every violation (queryProblems).
-
-// sentQuery is what a REST call with a query carries in its context for
-// rejectIgnoredQuery and handleError.
+// sentQuery is what a REST call with a query carries in its context:
+// checkRequest hands it to the call, rejectIgnoredQuery refuses what
+// grpc-gateway's parser would ignore, and handleError answers both refusals
+// with every violation (queryProblems). The rules, and why the parser alone
+// does not enforce them: docs/rest-mirror.md#query-parameters.
 type sentQuery struct {
 	raw  string
 	path map[string]string // the path parameters, by field path
