@@ -24,6 +24,10 @@ const Redacted = "[REDACTED]"
 // removes. A token shorter than this is not matched at all.
 const MinSecretRun = 8
 
+// Redactor packs a window of MinSecretRun bytes into a uint64: this fails to
+// compile unless MinSecretRun is 8.
+const _ = uint8(MinSecretRun-8) + uint8(8-MinSecretRun)
+
 // Redactor removes every piece of one bearer token from text: any run of
 // MinSecretRun or more consecutive characters of the token, in any letter
 // case, each replaced by Redacted (overlapping and adjacent pieces by one).
@@ -42,7 +46,10 @@ type Redactor struct {
 
 // filterBits is the size of Redactor.filter: for a 2 KiB token about one
 // bit in eight is set.
-const filterBits = 1 << 14
+const filterBits = 1 << filterShift
+
+// filterShift is the bits of a filterHash.
+const filterShift = 14
 
 // NewRedactor returns the Redactor of the token in an `authorization` value:
 // what follows the scheme ("Bearer "), or the whole value when it has no
@@ -233,7 +240,7 @@ func (r Redactor) piece(x uint64) bool {
 	if r.filter[h/64]&(1<<(h%64)) == 0 {
 		return false
 	}
-	var w [MinSecretRun]byte // x packs exactly MinSecretRun (8) bytes
+	var w [MinSecretRun]byte
 	binary.BigEndian.PutUint64(w[:], x)
 	return bytes.Contains(r.lower, w[:])
 }
@@ -269,7 +276,7 @@ func rewriteStrings(m protoreflect.Message, f func(string) string) {
 
 // filterHash maps a packed window to a bit of Redactor.filter
 // (multiplicative hashing).
-func filterHash(x uint64) uint64 { return (x * 0x9E3779B97F4A7C15) >> (64 - 14) }
+func filterHash(x uint64) uint64 { return (x * 0x9E3779B97F4A7C15) >> (64 - filterShift) }
 
 // lowerASCII lower-cases an ASCII letter and leaves other bytes alone.
 func lowerASCII(c byte) byte {

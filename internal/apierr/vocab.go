@@ -25,6 +25,10 @@ const (
 	HeaderTracestate  = "Tracestate"
 )
 
+// BadCorrelationID describes the violation of an `x-correlation-id` that is
+// not one UUID, over gRPC and over the REST mirror.
+const BadCorrelationID = "must be a UUID (8-4-4-4-12 hexadecimal digits), sent once"
+
 // The gRPC metadata keys of the forwarded headers: their names in lower case.
 const (
 	MDAuthorization = "authorization"

@@ -105,10 +105,7 @@ func (g *gateway) handleRoutingError(_ context.Context, _ *runtime.ServeMux, _ r
 // violation, as the service lists its own.
 func rejectQuery(w http.ResponseWriter, r *http.Request, op string, fvs []*errdetails.BadRequest_FieldViolation) {
 	if _, invalid := requestCorrelationID(r); invalid {
-		fvs = append(fvs, &errdetails.BadRequest_FieldViolation{
-			Field:       apierr.HeaderCorrelationID,
-			Description: "must be a UUID (8-4-4-4-12 hexadecimal digits), sent once",
-		})
+		fvs = append(fvs, &errdetails.BadRequest_FieldViolation{Field: apierr.HeaderCorrelationID, Description: apierr.BadCorrelationID})
 	}
 	reject(w, r, http.StatusBadRequest, codes.InvalidArgument, apierr.InvalidMessage("query", fvs), apierr.ReasonInvalidQuery, op,
 		&errdetails.BadRequest{FieldViolations: fvs})

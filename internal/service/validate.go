@@ -63,7 +63,7 @@ func begin(ctx context.Context, op string, cfg config, req proto.Message) (conte
 	var v violations
 	c.info.Tenant = v.tenant(md(apierr.MDTenant), cfg.defaultTenant)
 	if cid.Rejected != "" {
-		v.add(apierr.MDCorrelationID, "must be a UUID (8-4-4-4-12 hexadecimal digits), sent once")
+		v.add(apierr.MDCorrelationID, apierr.BadCorrelationID)
 	}
 	v.request(req)
 	if len(v) > 0 {
