@@ -3,12 +3,15 @@ package sandbox_test
 import (
 	"context"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -162,8 +165,7 @@ func TestWithFaultsRate(t *testing.T) {
 	}
 }
 
-// TestWithFaultsDeterministic checks that a seed fixes the sequence of decisions, and
-// that the default kinds are used when none is given.
+// TestWithFaultsDeterministic checks that a seed fixes the sequence of decisions.
 func TestWithFaultsDeterministic(t *testing.T) {
 	sequence := func(seed int64, kinds ...sandbox.FaultKind) []int {
 		s := sandbox.New(sandbox.WithFaults(0.5, seed, kinds...))
@@ -257,6 +259,27 @@ func TestWithFaultsHonoursCancellation(t *testing.T) {
 
 // TestWithFaultsWithoutHijacker checks that drop and reset abort the handler where the
 // connection cannot be taken over.
+// TestWithFaultsDefaultKinds: WithFaults given no kinds injects every one of
+// DefaultFaultKinds, and no other.
+func TestWithFaultsDefaultKinds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) { // FaultSlow's waits pass at once
+		s := sandbox.New(sandbox.WithFaults(1, 7))
+		serve := func() {
+			defer func() { _ = recover() }() // drop and reset abort the handler without a hijacker
+			req := httptest.NewRequest(http.MethodGet, resellerPath, nil)
+			req.Header = validHeader()
+			s.ServeHTTP(httptest.NewRecorder(), req)
+		}
+		for range 300 {
+			serve()
+		}
+		got := slices.Sorted(maps.Keys(s.Faults()))
+		if want := slices.Sorted(slices.Values(sandbox.DefaultFaultKinds())); !slices.Equal(got, want) {
+			t.Errorf("kinds injected %v, want %v", got, want)
+		}
+	})
+}
+
 func TestWithFaultsWithoutHijacker(t *testing.T) {
 	for _, kind := range []sandbox.FaultKind{sandbox.FaultDrop, sandbox.FaultReset} {
 		t.Run(kind.String(), func(t *testing.T) {
