@@ -13,21 +13,14 @@ import (
 
 // Bounds of an error status; docs/errors.md#bounds says why these.
 const (
-	// MaxFieldViolations is the most field violations a
-	// google.rpc.BadRequest keeps; Bound summarises the rest.
-	MaxFieldViolations = 20
-	// MaxMessageBytes is the longest status message, in bytes.
-	MaxMessageBytes = 1024
-	// MaxStatusBytes is the most bytes a protobuf-encoded status (message
-	// and details) takes.
-	MaxStatusBytes = 4096
+	MaxFieldViolations = 20   // field violations a google.rpc.BadRequest keeps; Bound summarises the rest
+	MaxMessageBytes    = 1024 // bytes of the status message
+	MaxStatusBytes     = 4096 // bytes of the protobuf-encoded status, message and details
 )
 
-// Bound returns st within the bounds above. It first cuts the message, then
-// keeps at most MaxFieldViolations field violations, fewer if the status is
-// still too large, summarising what it left out; as a last resort it
-// shortens every detail string, then keeps only ErrorInfo and RequestInfo.
-// A status within the bounds is returned unchanged.
+// Bound returns st within the bounds above, cutting what it must in the order
+// docs/errors.md#bounds gives and summarising the field violations it left
+// out. A status within the bounds is returned unchanged.
 func Bound(st *status.Status) *status.Status {
 	p := st.Proto()
 	br, brIndex := detailOf[errdetails.BadRequest](p)
@@ -133,5 +126,4 @@ func Truncate(s string, n int) string {
 	return s[:n] + ellipsis
 }
 
-// ellipsis marks a cut string.
 const ellipsis = "…"

@@ -28,12 +28,11 @@ const MinSecretRun = 8
 // compile unless MinSecretRun is 8.
 const _ = uint8(MinSecretRun-8) + uint8(8-MinSecretRun)
 
-// Redactor removes every piece of one bearer token from text: any run of
-// MinSecretRun or more consecutive characters of the token, in any letter
-// case, each replaced by Redacted (overlapping and adjacent pieces by one).
-// A piece still there in an encoded form (Redactor.encoded) makes the whole
-// text one Redacted. docs/security.md#tokens says what is caught and what
-// is not, and why. The zero value removes nothing.
+// Redactor removes every piece of one bearer token from text, as
+// docs/security.md#tokens describes: each run of MinSecretRun or more of its
+// characters, in any letter case, becomes Redacted (overlapping or adjacent
+// runs a single one), and a piece left in an encoded form makes the whole
+// text Redacted. The zero value removes nothing.
 type Redactor struct {
 	// lower is the token with its ASCII letters lower-cased; nil when there
 	// is nothing to match.
@@ -44,12 +43,12 @@ type Redactor struct {
 	filter *[filterBits / 64]uint64
 }
 
-// filterBits is the size of Redactor.filter: for a 2 KiB token about one
-// bit in eight is set.
-const filterBits = 1 << filterShift
-
-// filterShift is the bits of a filterHash.
-const filterShift = 14
+// filterShift is the bits of a filterHash, and filterBits the size of
+// Redactor.filter: for a 2 KiB token about one bit in eight is set.
+const (
+	filterShift = 14
+	filterBits  = 1 << filterShift
+)
 
 // NewRedactor returns the Redactor of the token in an `authorization` value:
 // what follows the scheme ("Bearer "), or the whole value when it has no
@@ -87,8 +86,7 @@ func (r Redactor) String(s string) string {
 	return s
 }
 
-// replace returns s with every piece of the token, as it is, replaced by
-// Redacted.
+// replace replaces every piece of the token in s, as it is, by Redacted.
 func (r Redactor) replace(s string) string {
 	var b strings.Builder
 	copied, end := 0, -1 // s[:copied] is written to b; the last piece ends at end
@@ -128,10 +126,8 @@ func (r Redactor) contains(b []byte) bool {
 // (%2525..., &amp;#...).
 const unescapeRounds = 3
 
-// encoded reports whether s holds a piece of the token once unescaped (see
-// unescape), or inside a run of base64 (either alphabet, padded or not) or
-// hexadecimal digits decoded at each alignment: the token, `Bearer <token>`
-// or a longer text around them, encoded at any byte offset.
+// encoded reports whether s holds a piece of the token once unescaped, or in
+// a decoded run of base64 or hexadecimal digits (inRuns).
 func (r Redactor) encoded(s string) bool {
 	for range unescapeRounds {
 		if r.inRuns(s) {
@@ -228,7 +224,6 @@ func notBase64(c rune) bool {
 	return !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_')
 }
 
-// notHex reports whether c is not a hexadecimal digit.
 func notHex(c rune) bool {
 	return !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F')
 }
@@ -274,11 +269,9 @@ func rewriteStrings(m protoreflect.Message, f func(string) string) {
 	}
 }
 
-// filterHash maps a packed window to a bit of Redactor.filter
-// (multiplicative hashing).
+// filterHash maps a packed window to a bit of Redactor.filter (multiplicative hashing).
 func filterHash(x uint64) uint64 { return (x * 0x9E3779B97F4A7C15) >> (64 - filterShift) }
 
-// lowerASCII lower-cases an ASCII letter and leaves other bytes alone.
 func lowerASCII(c byte) byte {
 	if 'A' <= c && c <= 'Z' {
 		return c + 'a' - 'A'

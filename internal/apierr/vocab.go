@@ -8,21 +8,15 @@ const (
 	OpGetAcceptanceLink = "GetAcceptanceLink"
 )
 
-// Headers the API forwards: the caller sends them (as gRPC metadata, in
-// lower case, or as HTTP headers to the REST mirror) and the facade passes
-// them on to the upstream, whose names they are. Nothing else a caller sends
-// reaches the upstream.
+// Headers the API forwards, by the upstream's names for them: a caller sends
+// them as gRPC metadata (in lower case) or as HTTP headers to the REST mirror,
+// and nothing else it sends reaches the upstream.
 const (
-	// HeaderAuthorization carries the caller's `Bearer <token>`.
-	HeaderAuthorization = "Authorization"
-	// HeaderTenant names the tenant: its portal domain.
-	HeaderTenant = "X-Tenant"
-	// HeaderCorrelationID carries the call's correlation id, a UUID, in
-	// both directions.
-	HeaderCorrelationID = "X-Correlation-Id"
-	// HeaderTraceparent and HeaderTracestate carry the W3C trace context.
-	HeaderTraceparent = "Traceparent"
-	HeaderTracestate  = "Tracestate"
+	HeaderAuthorization = "Authorization"    // the caller's `Bearer <token>`
+	HeaderTenant        = "X-Tenant"         // the tenant's portal domain
+	HeaderCorrelationID = "X-Correlation-Id" // the call's correlation id, a UUID, in both directions
+	HeaderTraceparent   = "Traceparent"      // W3C trace context
+	HeaderTracestate    = "Tracestate"       // W3C trace context
 )
 
 // BadCorrelationID describes the violation of an `x-correlation-id` that is
@@ -42,25 +36,20 @@ const (
 // returns, over gRPC and over the REST mirror.
 const Domain = "cloudcockpit-facade"
 
-// ErrorInfo reasons, each the row of a table in docs/errors.md that says its
+// ErrorInfo reasons, each a row of the table in docs/errors.md that gives its
 // gRPC code, HTTP status and details. A new reason is added here and there.
-
-// Reasons of calls rejected before anything went upstream.
 const (
+	// Calls rejected before anything went upstream.
 	ReasonInvalidRequest       = "INVALID_REQUEST"       // invalid arguments or metadata, all listed in BadRequest
 	ReasonMissingCredentials   = "MISSING_CREDENTIALS"   // no `authorization`
 	ReasonMalformedCredentials = "MALFORMED_CREDENTIALS" //nolint:gosec // G101: an error reason (`authorization` not one `Bearer <token>`), not a credential
 	ReasonRequestTooLarge      = "REQUEST_TOO_LARGE"     // a request message, or a REST body, over its limit
-)
 
-// Reasons of calls the server's own limits refused before reading them.
-const (
+	// Calls the server's own limits refused before reading them.
 	ReasonTooManyCalls = "TOO_MANY_CALLS_IN_FLIGHT" // the process has its most calls in flight
 	ReasonClientShare  = "CLIENT_CALLS_IN_FLIGHT"   // the client certificate has its share of them
-)
 
-// Reasons of upstream answers, by HTTP status.
-const (
+	// Upstream answers, by HTTP status.
 	ReasonUpstreamBadRequest     = "UPSTREAM_BAD_REQUEST"         // 400
 	ReasonUpstreamUnauthorized   = "UPSTREAM_UNAUTHENTICATED"     // 401
 	ReasonUpstreamForbidden      = "UPSTREAM_PERMISSION_DENIED"   // 403
@@ -75,11 +64,9 @@ const (
 	ReasonUpstreamTimeout        = "UPSTREAM_TIMEOUT"             // 504, or no answer in time
 	ReasonUpstreamClientError    = "UPSTREAM_CLIENT_ERROR"        // other 4xx
 	ReasonUpstreamServerError    = "UPSTREAM_SERVER_ERROR"        // other statuses
-)
 
-// Reasons of upstream calls that got no usable answer, or of calls the
-// upstream client's protections refused without sending anything.
-const (
+	// Upstream calls that got no usable answer, or that the upstream
+	// client's protections refused without sending anything.
 	ReasonUpstreamUnreachable     = "UPSTREAM_UNREACHABLE"        // no answer at all; MetaCause says why
 	ReasonUpstreamBadResponse     = "UPSTREAM_BAD_RESPONSE"       // a 2xx body that does not decode
 	ReasonUpstreamTooLarge        = "UPSTREAM_RESPONSE_TOO_LARGE" // a body over the size limit
@@ -88,10 +75,8 @@ const (
 	ReasonCancelled               = "CANCELLED"                   // the caller cancelled the call
 	ReasonCircuitOpen             = "CIRCUIT_OPEN"                // the tenant's circuit breaker is open
 	ReasonTooManyUpstreamRequests = "TOO_MANY_UPSTREAM_REQUESTS"  // no upstream slot came free in time
-)
 
-// Reasons the REST mirror raises itself.
-const (
+	// Refusals of the REST mirror itself.
 	ReasonUnknownPath      = "UNKNOWN_PATH"            // 404
 	ReasonMethodNotAllowed = "METHOD_NOT_ALLOWED"      // 405, with an Allow header
 	ReasonInvalidQuery     = "INVALID_QUERY_PARAMETER" // 400, with BadRequest
@@ -108,7 +93,5 @@ const (
 	MetaUpstreamCorrelationID = "upstreamCorrelationId" // the envelope's correlationId, when it differs from the call's
 	MetaUpstreamAttempts      = "upstreamAttempts"      // the number of upstream attempts, when more than one
 	MetaOmittedViolations     = "omittedViolations"     // field violations left out of BadRequest by Bound
-	// MetaCause is the category of a failure to reach the upstream, one of
-	// the rest.Cause values; never an address or a host name.
-	MetaCause = "cause"
+	MetaCause                 = "cause"                 // why the upstream was not reached, a rest.Cause category: never an address or a host name
 )
