@@ -84,9 +84,8 @@ func WriteError(w http.ResponseWriter, r *http.Request, st *status.Status) {
 	writeStatus(w, runtime.HTTPStatusFromCode(st.Code()), st, cid)
 }
 
-// handleRoutingError answers requests no route takes: 404 for an unknown
-// path, 405 (with Allow) for a known path and another method, 400 for a path
-// that does not start with a slash.
+// handleRoutingError answers requests no route takes; a 400 is a path that
+// does not start with a slash.
 func (g *gateway) handleRoutingError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
 	switch httpStatus {
 	case http.StatusNotFound:

@@ -19,15 +19,10 @@ import (
 
 // Paths the mirror serves besides the RPC routes.
 const (
-	// OpenAPIPath serves the OpenAPI (Swagger 2.0) document of the mirror.
-	OpenAPIPath = "/openapi.json"
-	// OpenAPIv3Path serves the same document as OpenAPI 3.0.
-	OpenAPIv3Path = "/openapi.v3.json"
-	// HealthzPath is the liveness probe: 200 while the process serves HTTP.
-	HealthzPath = "/healthz"
-	// ReadyzPath is the readiness probe: 200 while the gRPC health status is
-	// SERVING, 503 otherwise (for example while shutting down).
-	ReadyzPath = "/readyz"
+	OpenAPIPath   = "/openapi.json"    // the mirror's OpenAPI (Swagger 2.0) document
+	OpenAPIv3Path = "/openapi.v3.json" // the same document as OpenAPI 3.0
+	HealthzPath   = "/healthz"         // liveness: 200 while the process serves HTTP
+	ReadyzPath    = "/readyz"          // readiness: 200 while the gRPC health status is SERVING, 503 otherwise (shutting down, say)
 )
 
 // gateway holds the mux and what its hooks need.
@@ -51,7 +46,6 @@ func routeKey(template string) string {
 	return pathVariable.ReplaceAllLiteralString(template, "{}")
 }
 
-// pathVariable matches a variable of a path template.
 var pathVariable = regexp.MustCompile(`\{[^}]*\}`)
 
 // newGateway builds the mux with the mirror's options, health and OpenAPI

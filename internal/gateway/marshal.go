@@ -10,7 +10,7 @@ import (
 )
 
 // jsonMarshaler is the mirror's only marshaler: protojson with the presence
-// rules of newMarshaler. It writes a bare string response body
+// rules of docs/rest-mirror.md#json. It writes a bare string response body
 // (the acceptance link, `response_body: "url"`) without escaping &, < and >,
 // so that the link reads as the URL it is.
 type jsonMarshaler struct {
@@ -19,14 +19,9 @@ type jsonMarshaler struct {
 
 // newMarshaler returns the mirror's marshaler.
 func newMarshaler() *jsonMarshaler {
+	// Fields without presence always appear; with presence, only when set.
 	return &jsonMarshaler{JSONPb: runtime.JSONPb{
-		MarshalOptions: protojson.MarshalOptions{
-			// Fields without presence always appear ("", 0, false, the
-			// UNSPECIFIED enum name, [], {}); fields with presence (proto3
-			// optional, messages) appear only when set, so absent means the
-			// upstream sent null.
-			EmitDefaultValues: true,
-		},
+		MarshalOptions: protojson.MarshalOptions{EmitDefaultValues: true},
 	}}
 }
 

@@ -27,14 +27,10 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
-// Bounds on what a query error echoes back.
 const (
-	maxViolations = 16 // violations listed in one error
-	maxNameLen    = 64 // bytes of a caller's parameter name quoted in an error
-
-	// maxBodyBytes bounds what is read of a request body; the connection is
-	// closed after a longer one.
-	maxBodyBytes = 64 << 10
+	maxViolations = 16       // violations a query error lists
+	maxNameLen    = 64       // bytes of a caller's name (parameter, method) an error quotes
+	maxBodyBytes  = 64 << 10 // bytes read of a request body; the connection is closed after a longer one
 )
 
 // sentQuery is what a REST call with a query carries in its context:
@@ -169,14 +165,12 @@ func (q *sentQuery) accepts(in protoreflect.MessageDescriptor, op string) string
 	return op + " accepts only " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + ", case-sensitively"
 }
 
-// checkRequest is the mux middleware of every route: it bounds the request
-// body, which no route reads but the generated handlers drain (413 when its
-// declared length is over maxBodyBytes, otherwise reading stops there); it
-// refuses headers that gRPC metadata cannot carry (401 for Authorization,
-// otherwise 400 listing the headers); it hands a query to the call (see
-// sentQuery); and over TLS it gives the call the client's address and TLS
-// state as gRPC peer information, as grpc.Server.ServeHTTP does, so that the
-// services find a client certificate whatever the protocol.
+// checkRequest is the mux middleware of every route. It bounds the body that
+// the generated handlers drain (docs/security.md#request-size), refuses
+// headers gRPC metadata cannot carry (docs/rest-mirror.md#headers), hands a
+// query to the call (sentQuery), and over TLS gives the call the client's
+// address and TLS state as gRPC peer information, as grpc.Server.ServeHTTP
+// does, so that the services find a client certificate whatever the protocol.
 func (g *gateway) checkRequest(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, pathParams map[string]string) {
 		if r = g.admit(w, r, pathParams); r != nil {
