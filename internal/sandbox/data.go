@@ -16,33 +16,22 @@ import (
 // Reseller ids: each sample answers GET /v1/Resellers/{resellerId} with 200 and the
 // payload in data/<company>.json; docs/sandbox.md says what each one exercises.
 const (
-	// ContosoResellerID has every field set (about 1.5 KB).
-	ContosoResellerID = "11111111-1111-4111-8111-111111111111"
-	// FabrikamResellerID has explicit nulls and an empty internalIdentifier.
-	FabrikamResellerID = "22222222-2222-4222-8222-222222222222"
-	// NorthwindResellerID has PascalCase property names and mixed-case enum names.
-	NorthwindResellerID = "33333333-3333-4333-8333-333333333333"
-	// AdatumResellerID has boundary margin values and an empty offerTypeMargins.
-	AdatumResellerID = "44444444-4444-4444-8444-444444444444"
-	// LitwareResellerID has non-ASCII text and null providerResellers.
-	LitwareResellerID = "55555555-5555-4555-8555-555555555555"
-	// UnknownResellerID is a well-formed id no sample uses: 404 "Reseller not found.".
-	UnknownResellerID = "99999999-9999-4999-8999-999999999999"
+	ContosoResellerID   = "11111111-1111-4111-8111-111111111111" // every field set (about 1.5 KB)
+	FabrikamResellerID  = "22222222-2222-4222-8222-222222222222" // explicit nulls, an empty internalIdentifier
+	NorthwindResellerID = "33333333-3333-4333-8333-333333333333" // PascalCase property names, mixed-case enum names
+	AdatumResellerID    = "44444444-4444-4444-8444-444444444444" // boundary margin values, an empty offerTypeMargins
+	LitwareResellerID   = "55555555-5555-4555-8555-555555555555" // non-ASCII text, null providerResellers
+	UnknownResellerID   = "99999999-9999-4999-8999-999999999999" // well-formed, no sample's: 404 "Reseller not found."
 )
 
-// Provider instances and their tenants, for GET /v1/Customers/relationship-acceptance
-// (docs/sandbox.md says what each answers).
+// Provider instances and their Microsoft Entra tenants, for GET
+// /v1/Customers/relationship-acceptance (docs/sandbox.md says what each answers).
 const (
-	// SpecProviderInstanceID is the spec's example: its link is a JSON string.
-	SpecProviderInstanceID = "cb3cd15b-1d6e-45be-b493-c71549cbfd87"
-	// PlainTextProviderInstanceID answers its link as text/plain.
-	PlainTextProviderInstanceID = "8a6e0f3d-2b4c-4d1e-9f7a-5c3b1e0d2a94"
-	// UnknownProviderInstanceID is a well-formed id no sample uses: 404.
-	UnknownProviderInstanceID = "88888888-8888-4888-8888-888888888888"
-	// SpecProviderTenantID is the Microsoft Entra tenant of SpecProviderInstanceID.
-	SpecProviderTenantID = "3f8e2a61-9c4d-4b7e-8a15-d2c6f0b9e347"
-	// PlainTextProviderTenantID is the tenant of PlainTextProviderInstanceID.
-	PlainTextProviderTenantID = "b7d41c09-6e2f-4a83-9b5d-1f0a8c3e6d72"
+	SpecProviderInstanceID      = "cb3cd15b-1d6e-45be-b493-c71549cbfd87" // the spec's example: its link is a JSON string
+	PlainTextProviderInstanceID = "8a6e0f3d-2b4c-4d1e-9f7a-5c3b1e0d2a94" // answers its link as text/plain
+	UnknownProviderInstanceID   = "88888888-8888-4888-8888-888888888888" // well-formed, no instance's: 404
+	SpecProviderTenantID        = "3f8e2a61-9c4d-4b7e-8a15-d2c6f0b9e347" // SpecProviderInstanceID's
+	PlainTextProviderTenantID   = "b7d41c09-6e2f-4a83-9b5d-1f0a8c3e6d72" // PlainTextProviderInstanceID's
 )
 
 // SampleToken is the bearer token of the examples; any non-empty one is accepted.
@@ -118,9 +107,8 @@ func acceptanceLink(provider string, s sample, fp string) string {
 }
 
 // WithCredentialEcho makes every 200 answer carry [CredentialFingerprint] of the
-// request's credentials (see docs/sandbox.md), so that a test can prove that a facade
-// never shares one upstream request between different credentials. By default answers
-// carry no fingerprint.
+// request's credentials (docs/sandbox.md; by default none), so that a test can prove that
+// a facade never shares one upstream request between different credentials.
 func WithCredentialEcho() Option {
 	return func(s *Server) {
 		s.echo = true

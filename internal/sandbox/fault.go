@@ -17,22 +17,15 @@ import (
 // upstream or the proxies in front of it do at times (docs/sandbox.md lists them).
 type FaultKind int
 
+// The kinds of fault, by what the server answers.
 const (
-	// FaultUnavailable answers 503 with Retry-After: 0 (an overloaded App Service).
-	FaultUnavailable FaultKind = iota + 1
-	// FaultBadGateway answers 502 with no Retry-After (a gateway that cannot reach the API).
-	FaultBadGateway
-	// FaultRateLimited answers 429 with Retry-After: 1 and API Management's JSON body.
-	FaultRateLimited
-	// FaultDrop closes the connection without answering (the client sees EOF).
-	FaultDrop
-	// FaultReset starts a 200 answer and resets the connection (TCP RST) mid-body.
-	FaultReset
-	// FaultSlow answers normally after an extra 200 to 500 ms, on top of any [WithLatency].
-	FaultSlow
-	// FaultHTMLOK answers 200 with an HTML page (a misconfigured proxy); a client should
-	// not retry it, so it is not among [DefaultFaultKinds].
-	FaultHTMLOK
+	FaultUnavailable FaultKind = iota + 1 // 503 with Retry-After: 0 (an overloaded App Service)
+	FaultBadGateway                       // 502 with no Retry-After (a gateway that cannot reach the API)
+	FaultRateLimited                      // 429 with Retry-After: 1 and API Management's JSON body
+	FaultDrop                             // the connection closed without an answer (the client sees EOF)
+	FaultReset                            // a 200 answer begun, then the connection reset (TCP RST) mid-body
+	FaultSlow                             // the usual answer after an extra 200 to 500 ms, on top of any WithLatency
+	FaultHTMLOK                           // 200 with an HTML page (a misconfigured proxy), which a client should not retry
 
 	faultKindEnd // one past the last kind
 )
