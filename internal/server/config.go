@@ -19,101 +19,79 @@ import (
 // DefaultShutdownTimeout is Config.ShutdownTimeout's default.
 const DefaultShutdownTimeout = 10 * time.Second
 
-// DefaultUpstreamURL is the production base URL of the CloudCockpit API, as the
-// spec names it.
+// DefaultUpstreamURL is the CloudCockpit API's production base URL, named in the spec.
 const DefaultUpstreamURL = "https://app-cloudcockpitapi-prod-01.azurewebsites.net"
 
-// Config is everything Run needs. Start from DefaultConfig, which sets the
-// listen addresses and the upstream URL; docs/configuration.md describes
-// each setting under its flag, with its bounds.
-//
-// Numbers and durations follow rest.Config's convention: zero means the
-// default named here, and a negative value turns off a mechanism that can
-// be off (each field says which); elsewhere Validate rejects it.
+// Config is everything Run needs. Start from DefaultConfig, which sets the listen
+// addresses and the upstream URL; docs/configuration.md describes each setting under
+// its flag, with its bounds. As in rest.Config, a zero number or duration means the
+// default DefaultConfig sets, and a negative one turns off a mechanism that can be off
+// (its field says which); elsewhere Validate rejects it.
 type Config struct {
-	// GRPCAddr is the gRPC listen address. Default ":9090".
+	// GRPCAddr is the gRPC listen address.
 	GRPCAddr string
-	// HTTPAddr is the HTTP listen address. Default ":8080".
+	// HTTPAddr is the HTTP listen address.
 	HTTPAddr string
 	// UpstreamURLSet records that Upstream.BaseURL was set explicitly: not with Sandbox.
 	UpstreamURLSet bool
-	// Sandbox serves the simulated upstream (StartSandbox, which it
-	// requires) instead of Upstream.BaseURL. Default false.
+	// Sandbox serves the simulated upstream instead of Upstream.BaseURL.
 	Sandbox bool
-	// StartSandbox starts the simulated upstream and returns its base URL
-	// and a function that stops it. cmd/server sets it to sandbox.Start, so
-	// that this package does not depend on the sandbox. Default nil.
+	// StartSandbox, which Sandbox requires, starts the simulated upstream and returns
+	// its base URL and stop function. cmd/server sets it to sandbox.Start, so that this
+	// package does not depend on the sandbox.
 	StartSandbox func(ctx context.Context) (baseURL string, stop func(), err error)
-	// Build names the binary in the build-info metric; cmd/server sets it
-	// as -version prints it. Empty fields show as "unknown".
+	// Build names the binary in the build-info metric, as -version prints it.
 	Build telemetry.Build
-	// DefaultTenant is used for calls without `x-tenant`; empty (the
-	// default) rejects such calls.
+	// DefaultTenant is the tenant of calls without `x-tenant`; empty rejects such calls.
 	DefaultTenant string
-	// ShutdownTimeout bounds how long in-flight calls may take to finish
-	// after a stop signal. Zero means DefaultShutdownTimeout (10s).
+	// ShutdownTimeout bounds the time in-flight calls get to finish after a stop signal.
 	ShutdownTimeout time.Duration
-	// ShutdownDelay is how long calls are still accepted after a stop
-	// signal, readiness NOT_SERVING. Zero (the default) drains at once.
+	// ShutdownDelay is how long calls are still accepted after a stop signal, with
+	// readiness NOT_SERVING. Zero, the default, drains at once.
 	ShutdownDelay time.Duration
-	// Tracing is the OpenTelemetry set-up; nil means from the OTEL_*
-	// environment variables (off when none is set).
+	// Tracing is the OpenTelemetry set-up; nil reads it from the OTEL_* variables.
 	Tracing *telemetry.Tracing
-	// Logger receives the access log and the server's own messages. Nil
-	// means slog.Default().
+	// Logger takes the access log and the server's messages; nil means slog.Default().
 	Logger *slog.Logger
 
-	// Upstream configures the upstream client; zero values mean
-	// rest.Config's defaults, and BaseURL's is DefaultUpstreamURL. Serve
-	// sets Transport, OnCoalesced, OnRejected and Breaker.OnStateChange.
+	// Upstream configures the upstream client, zero values meaning rest.Config's defaults;
+	// Serve sets Transport, OnCoalesced, OnRejected and Breaker.OnStateChange.
 	Upstream rest.Config
-	// StaleIfError is the longest time a successful answer may stand in,
-	// labelled stale, for the upstream's failures. 0, the default, keeps none.
+	// StaleIfError is the longest time a successful answer may stand in, labelled
+	// stale, for the upstream's failures. Zero, the default, keeps none.
 	StaleIfError time.Duration
-	// StaleCacheMaxBytes bounds the answers kept for StaleIfError. Zero
-	// means stale.DefaultMaxBytes (16 MiB).
+	// StaleCacheMaxBytes bounds the memory of the answers kept for StaleIfError.
 	StaleCacheMaxBytes int64
 
-	// TLSCertFile and TLSKeyFile, set together, make both listeners serve
-	// TLS. Empty (the default) serves plaintext.
+	// TLSCertFile and TLSKeyFile, set together, make both listeners serve TLS.
 	TLSCertFile, TLSKeyFile string
-	// TLSClientCAFile makes TLS mutual with this PEM CA bundle. Empty (the
-	// default) asks for no client certificate.
+	// TLSClientCAFile makes TLS mutual, with client certificates of this PEM CA bundle.
 	TLSClientCAFile string
-	// UpstreamCAFile adds its PEM CA certificates to the system roots for
-	// the upstream. Empty (the default): the system roots only.
+	// UpstreamCAFile adds its PEM CA certificates to the system roots for the upstream.
 	UpstreamCAFile string
 
-	// CORSAllowedOrigins are the browser origins whose pages may call the
-	// HTTP port. Empty (the default) grants none.
+	// CORSAllowedOrigins are the browser origins whose pages may call the HTTP port.
 	CORSAllowedOrigins []string
 
-	// GRPCMaxConcurrentStreams is the most calls open on one gRPC
-	// connection. Zero means DefaultGRPCMaxConcurrentStreams.
+	// GRPCMaxConcurrentStreams is the most calls open on one gRPC connection.
 	GRPCMaxConcurrentStreams int
-	// GRPCConnectionTimeout bounds a new gRPC connection's handshake. Zero
-	// means DefaultGRPCConnectionTimeout.
+	// GRPCConnectionTimeout bounds a new gRPC connection's handshake.
 	GRPCConnectionTimeout time.Duration
-	// GRPCKeepaliveMinTime is the shortest keepalive ping interval
-	// tolerated. Zero means DefaultGRPCKeepaliveMinTime.
+	// GRPCKeepaliveMinTime is the shortest keepalive ping interval tolerated.
 	GRPCKeepaliveMinTime time.Duration
-	// GRPCMaxConnectionIdle closes a gRPC connection with no call in flight
-	// for this long. Zero means DefaultGRPCMaxConnectionIdle, negative off.
+	// GRPCMaxConnectionIdle closes a gRPC connection with no call in flight for this
+	// long; negative never does.
 	GRPCMaxConnectionIdle time.Duration
 
 	// MaxConnections is the most connections each port holds open at once.
-	// Zero means DefaultMaxConnections.
 	MaxConnections int
-	// MaxCalls is the most calls in flight in the process, both ports
-	// together; with mutual TLS one client certificate holds at most half.
-	// Zero means DefaultMaxCalls.
+	// MaxCalls is the most calls in flight in the process, both ports together; with
+	// mutual TLS one client certificate holds at most half.
 	MaxCalls int
-	// MessageTimeout bounds the time a call may take to deliver its request
-	// message. Zero means DefaultMessageTimeout.
+	// MessageTimeout bounds the time a call may take to deliver its request message.
 	MessageTimeout time.Duration
 
-	// DebugAddr serves the Go runtime profiles on a listener of their own
-	// at this address. Empty (the default) serves none.
+	// DebugAddr, if set, serves the Go runtime profiles on a listener of its own.
 	DebugAddr string
 }
 
@@ -161,7 +139,6 @@ const (
 	maxGRPCStreamsLimit = 10000
 )
 
-// errNoSandbox refuses -sandbox in a program that provides no sandbox.
 var errNoSandbox = errors.New("-sandbox is set but the program provides no sandbox (Config.StartSandbox is nil)")
 
 // rule is one check of a setting's value: when bad, Validate reports
@@ -232,8 +209,7 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// isBaseURL reports whether s is an absolute http(s) URL without query or
-// fragment.
+// isBaseURL reports whether s is an absolute http(s) URL without query or fragment.
 func isBaseURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.RawQuery == "" && u.Fragment == ""

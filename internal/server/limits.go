@@ -10,26 +10,22 @@ import (
 	"google.golang.org/grpc/keepalive"
 )
 
-// Defaults of the gRPC server's connection limits (see Config).
+// Defaults of Config's limits on one gRPC connection and on the whole process (both
+// ports), sized against the pod's 128 MiB: docs/security.md, "Server limits".
 const (
 	DefaultGRPCMaxConcurrentStreams = 100
 	DefaultGRPCConnectionTimeout    = 10 * time.Second
 	DefaultGRPCKeepaliveMinTime     = 10 * time.Second
 	DefaultGRPCMaxConnectionIdle    = 5 * time.Minute
-)
 
-// Defaults of the process's own limits, over both ports (see Config and
-// docs/security.md for how they were sized against the pod's 128 MiB).
-const (
 	DefaultMaxConnections = 128
 	DefaultMaxCalls       = 500
 	DefaultMessageTimeout = 5 * time.Second
 )
 
-// httpMaxStreams caps the streams of one HTTP/2 connection on the HTTP port:
-// net/http spends about 10 KiB on each before a handler can refuse it, so
-// MaxConnections × this cap must stay well inside the pod's 128 MiB
-// (docs/security.md); browsers use a few streams per page.
+// httpMaxStreams caps the streams of one HTTP/2 connection on the HTTP port, on each
+// of which net/http spends memory before a handler can refuse it (docs/security.md,
+// "Limits of the whole process"); browsers use a few streams per page.
 const httpMaxStreams = 16
 
 // grpcStreams is the stream cap of one connection, on both ports.
@@ -37,8 +33,7 @@ func (c Config) grpcStreams() uint32 {
 	return uint32(cmp.Or(c.GRPCMaxConcurrentStreams, DefaultGRPCMaxConcurrentStreams)) //nolint:gosec // G115: Validate bounds it
 }
 
-// grpcLimits returns the gRPC server options that bound what one client
-// connection can hold: streams, handshake time, ping rate and idle time.
+// grpcLimits returns the gRPC server options that bound one client connection.
 func (c Config) grpcLimits() []grpc.ServerOption {
 	opts := []grpc.ServerOption{
 		grpc.MaxConcurrentStreams(c.grpcStreams()),
@@ -54,10 +49,9 @@ func (c Config) grpcLimits() []grpc.ServerOption {
 	return opts
 }
 
-// limitListener is netutil.LimitListener whose connections keep
-// CloseWrite, with which net/http half-closes a connection after answering
-// 431 or 400 to a request it did not read whole, so that the client reads
-// the answer instead of a reset.
+// limitListener is netutil.LimitListener whose connections keep CloseWrite, with
+// which net/http half-closes a connection after a 431 or 400 to a request it did not
+// read whole, so that the client reads the answer instead of a reset.
 type limitListener struct {
 	net.Listener
 	slots     chan struct{}
