@@ -27,13 +27,11 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/tlsconfig"
 )
 
-// admission bounds the calls in flight for the whole process, over both
-// ports (Config.MaxCalls), those of one client certificate (half of them,
-// with mutual TLS), and the time a call may take to deliver its request
-// (Config.MessageTimeout): docs/security.md, "Limits of the whole process".
-// Streaming calls (health Watch, reflection), which may last as long as
-// their connection, take slots of their own (half as many), so that held
-// streams cannot refuse the unary calls.
+// admission bounds the calls in flight over both ports (Config.MaxCalls), those of
+// one client certificate (half of them), and the time a call has to deliver its
+// request (Config.MessageTimeout). Streaming calls, which may last as long as their
+// connection, take slots of their own, half as many, so that held streams cannot
+// refuse unary calls: docs/security.md, "Limits of the whole process".
 type admission struct {
 	slots, streams *semaphore.Weighted
 	streaming      map[string]bool     // "/pkg.Service/Method" of the streaming methods
@@ -56,9 +54,8 @@ func newAdmission(cfg Config, m *telemetry.Metrics) *admission {
 	}
 }
 
-// busy and clientBusy are the statuses of refused calls, built once:
-// refusals must cost little, and there is no correlation id yet to put in
-// them.
+// busy and clientBusy are built once: refusals must cost little, and there is no
+// correlation id yet to put in them.
 var (
 	busy       = refusal("the server has too many calls in flight: try again later", apierr.ReasonTooManyCalls)
 	clientBusy = refusal("your client certificate has its share of the server's calls in flight: try again later", apierr.ReasonClientShare)
@@ -70,10 +67,9 @@ func refusal(msg, reason string) *status.Status {
 		Details: []protoadapt.MessageV1{&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Second)}}})
 }
 
-// admit takes a slot for a call of method from client (its certificate's
-// identity; "": none, so no share of its own): one of the client's share
-// first, then one of the process's. It returns the function that gives them
-// back, or the status of the refusal.
+// admit takes a slot of client's share (its certificate's identity; "" has none),
+// then one of the process's, for a call of method. It returns the function that
+// gives them back, or the status of the refusal.
 func (a *admission) admit(client, method string) (release func(), refused *status.Status) {
 	own, slots := func() {}, a.slots
 	if a.streaming[method] { // streams have slots of their own, and no client share
@@ -98,8 +94,7 @@ func (a *admission) admit(client, method string) (release func(), refused *statu
 	}, nil
 }
 
-// messageTimerKey holds, in a gRPC stream's context, the timer that cancels
-// the stream unless its first request message arrives in time.
+// messageTimerKey holds, in a gRPC stream's context, the message timer tap starts.
 type messageTimerKey struct{}
 
 // tap is the gRPC server's InTapHandle: it takes a slot until the stream's
@@ -141,8 +136,7 @@ func (a *admission) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerIn
 	return handler(srv, firstMessage{ss})
 }
 
-// firstMessage stops the message timer when a message is received: the
-// first one counts, and stopping a stopped timer does nothing.
+// firstMessage stops the message timer at every message received; the first counts.
 type firstMessage struct{ grpc.ServerStream }
 
 // RecvMsg implements grpc.ServerStream.
@@ -185,9 +179,8 @@ func (a *admission) http(next http.Handler) http.Handler {
 	})
 }
 
-// answerWriteTimeout bounds writing an answer from its first byte, so that
-// a client that never reads it holds its call slot no longer (net/http's
-// writes wait for the client); streaming paths have none.
+// answerWriteTimeout bounds writing an answer from its first byte, so that a client
+// that never reads it frees its call slot (docs/security.md); streaming paths have none.
 var answerWriteTimeout = 10 * time.Second // a variable for tests
 
 // answerDeadline sets the write deadline when the answer starts.

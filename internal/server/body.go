@@ -16,14 +16,12 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
-// maxMessageBytes bounds one request message on both ports, after
-// decompression: the gRPC server's receive limit and vanguard's gzip
-// decompressor. The facade's requests are a few ids (docs/security.md).
+// maxMessageBytes bounds one request message after decompression, on both ports:
+// the facade's requests are a few ids (docs/security.md, "Request size").
 const maxMessageBytes = 64 << 10
 
-// maxBufferBytes bounds one message that vanguard buffers, request (before
-// decompression) or response (reflection's descriptor sets are the largest):
-// grpc-go's default message size.
+// maxBufferBytes bounds one message vanguard buffers, request (before decompression)
+// or answer (reflection's are the largest): grpc-go's default message size.
 const maxBufferBytes = 4 << 20
 
 // boundBody bounds a request body on the HTTP port's RPC protocols by what
@@ -88,9 +86,8 @@ func checkEnvelope(head [5]byte) error {
 	return nil
 }
 
-// boundedGzip is vanguard's gzip decompressor for requests: vanguard v0.4.0
-// expands a message with no limit (docs/security.md), so this reader fails
-// once one passes maxMessageBytes, with RESOURCE_EXHAUSTED.
+// boundedGzip is vanguard's gzip decompressor for requests, failing past
+// maxMessageBytes: vanguard v0.4.0's has no limit (docs/security.md).
 type boundedGzip struct {
 	gzip.Reader
 	limited io.ReadCloser

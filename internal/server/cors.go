@@ -11,14 +11,11 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
-// corsMaxAge is how long a browser may cache a preflight's answer (seconds);
-// Chromium caps it at 2 hours.
+// corsMaxAge, in seconds, is how long a browser may cache a preflight: Chromium's cap.
 const corsMaxAge = 7200
 
-// withCORS wraps h with rs/cors for origins, granting what docs/browsers.md
-// ("CORS") lists: what the REST mirror, Connect and gRPC-Web need. No origins:
-// h unchanged. "*" grants every origin. Credentials mode (cookies) is never
-// granted: a page sends the Authorization header explicitly.
+// withCORS wraps h with rs/cors, granting origins what docs/browsers.md ("CORS")
+// lists and never credentials mode; with no origins it returns h unchanged.
 func withCORS(h http.Handler, origins []string) http.Handler {
 	if len(origins) == 0 {
 		return h

@@ -2,10 +2,8 @@ package server
 
 import "net/http"
 
-// grpcEndWriter keeps a gRPC response that vanguard v0.4.0 ended in its
-// headers a true trailers-only response (docs/security.md): once the headers
-// carry a status, the Trailer declaration goes, later header changes go
-// nowhere and flushes wait, so the gRPC server's own status cannot follow.
+// grpcEndWriter keeps a gRPC answer that vanguard v0.4.0 ended in its headers a true
+// trailers-only one, without the gRPC server's own status after (docs/security.md).
 type grpcEndWriter struct {
 	wrappedWriter
 	ended http.Header // non-nil once the headers carry the status: takes later changes

@@ -58,10 +58,9 @@ func (f *frames) walk(p []byte, header func([5]byte) error, payload func(from, t
 	return nil
 }
 
-// grpcWebTrailerWriter lower-cases the names in a gRPC-Web response's
-// in-body trailer block (the frame whose flags have 0x80), which vanguard
-// v0.4.0 writes in canonical case and the official grpc-web client reads
-// case-sensitively (docs/browsers.md).
+// grpcWebTrailerWriter lower-cases the names in a gRPC-Web answer's in-body trailer
+// block (the frame whose flags have 0x80), which vanguard v0.4.0 capitalizes and a
+// client may read case-sensitively (docs/browsers.md).
 type grpcWebTrailerWriter struct {
 	wrappedWriter
 	frames

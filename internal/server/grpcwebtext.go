@@ -22,9 +22,8 @@ const (
 // errorWriter writes an error in the protocol of a request's content type.
 var errorWriter = connect.NewErrorWriter()
 
-// serveGRPCWebText answers a gRPC-Web text call with the transcoder: it
-// decodes the request body (bounded like a binary message), hands the call
-// on as binary gRPC-Web and base64-encodes the answer.
+// serveGRPCWebText decodes a gRPC-Web text call's body, bounded like a binary one,
+// hands the call on to the transcoder as binary gRPC-Web and base64-encodes the answer.
 func serveGRPCWebText(transcoder http.Handler, w http.ResponseWriter, r *http.Request) {
 	r = r.Clone(r.Context())
 	_, codec, _ := strings.Cut(r.Header.Get("Content-Type"), "+")
@@ -48,8 +47,7 @@ func serveGRPCWebText(transcoder http.Handler, w http.ResponseWriter, r *http.Re
 	transcoder.ServeHTTP(tw, r)
 }
 
-// grpcWebTextError is the status for a text body that did not read or
-// decode.
+// grpcWebTextError is the status for a text body that did not read or decode.
 func grpcWebTextError(err error) error {
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return errMessageTooLarge()

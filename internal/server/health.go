@@ -21,12 +21,10 @@ func setServing(hs *health.Server, st healthpb.HealthCheckResponse_ServingStatus
 	}
 }
 
-// breakerPoll is how often watchBreakers reads the breakers.
 const breakerPoll = time.Second
 
-// upstreamDown reports whether the breaker counts of proven tenants say the
-// upstream is down for everyone, as docs/resilience.md ("Per-service
-// statuses") defines it: at least two open or half-open, none closed.
+// upstreamDown reports whether the breaker counts of proven tenants say the upstream
+// is down for everyone (docs/resilience.md, "Readiness and health").
 func upstreamDown(n [3]int) bool {
 	return n[resilience.BreakerOpen]+n[resilience.BreakerHalfOpen] >= 2 && n[resilience.BreakerClosed] == 0
 }

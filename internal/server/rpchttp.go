@@ -19,15 +19,13 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
-// streamReadTimeout bounds reading a streaming call (reflection) once its
-// first bytes have arrived (see admission.http), in place of a ReadTimeout,
-// which would cut every HTTP/2 stream at that age.
+// streamReadTimeout bounds reading a streaming call (reflection) once its first
+// bytes have arrived (admission.http); the server has no ReadTimeout.
 const streamReadTimeout = 10 * time.Minute
 
-// rpcHandler serves the gRPC server's services over Connect, gRPC-Web and
-// gRPC on the HTTP port: vanguard's transcoder calls grpc.Server.ServeHTTP,
-// so every call runs the server's interceptors and stats handler. Only the
-// services' own paths reach it: REST is the grpc-gateway mirror's job.
+// rpcHandler serves the services' own paths on the HTTP port over Connect, gRPC-Web
+// and gRPC: vanguard's transcoder calls grpc.Server.ServeHTTP, so every call runs the
+// server's interceptors and stats handler.
 type rpcHandler struct {
 	transcoder http.Handler
 	prefixes   []string        // "/pkg.Service/" of each served service
@@ -58,9 +56,8 @@ func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 			func() connect.Compressor { return gzip.NewWriter(io.Discard) }, // vanguard's default
 			func() connect.Decompressor { return new(boundedGzip) }),
 		vanguard.WithDefaultServiceOptions(
-			// Vanguard decompresses every request itself, with the bounded
-			// decompressor, and passes it on uncompressed: a message over
-			// maxMessageBytes once expanded gets RESOURCE_EXHAUSTED.
+			// Vanguard expands every compressed request with boundedGzip and passes it
+			// on plain (docs/security.md, "Request size").
 			vanguard.WithMaxMessageBufferBytes(maxBufferBytes),
 			vanguard.WithNoTargetCompression(),
 			vanguard.WithTargetProtocols(vanguard.ProtocolGRPC),
@@ -72,10 +69,9 @@ func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 	return h, nil
 }
 
-// ServeHTTP implements http.Handler: it hands the call to the transcoder,
-// with gRPC-Web's fixes. A POST to a method in none of the protocols
-// (vanguard would take it for REST, and the mirror answer 404) gets
-// INVALID_ARGUMENT naming the header and the protocols.
+// ServeHTTP implements http.Handler: it hands the call to the transcoder, with
+// gRPC-Web's fixes, or refuses a POST in none of the protocols, which vanguard would
+// take for REST (docs/browsers.md).
 func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ct := r.Header.Get("Content-Type")
 	if isType(ct, grpcWebTextType) { // bounds its text, then as below
@@ -113,10 +109,9 @@ func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // read of its body that is waiting for the client.
 type unblockKey struct{}
 
-// closeUnblocks wraps the gRPC server as vanguard's handler so that closing
-// a stream's body first ends a read of it waiting for the client: vanguard
-// v0.4.0's Close waits for that read's lock, and a stream that ended while
-// its client still sent hung until streamReadTimeout (docs/security.md).
+// closeUnblocks wraps the gRPC server as vanguard's handler so that closing a
+// stream's body first ends a read of it waiting for the client, on which vanguard
+// v0.4.0's Close would wait (docs/security.md, "Request size").
 func closeUnblocks(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if unblock, ok := r.Context().Value(unblockKey{}).(func()); ok && r.Body != nil {

@@ -237,10 +237,9 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	return runErr
 }
 
-// warnProductionDefault warns, once the server listens, when calls will go
-// to the production CloudCockpit API only because neither Sandbox nor an
-// explicit Upstream.BaseURL was set: a newcomer trying the facade rarely means
-// that.
+// warnProductionDefault warns, once the server listens, when calls go to the
+// production CloudCockpit API only because neither Sandbox nor an explicit
+// Upstream.BaseURL was set: a newcomer trying the facade rarely means that.
 func warnProductionDefault(log *slog.Logger, cfg Config) {
 	if cfg.Sandbox || cfg.UpstreamURLSet {
 		return
@@ -309,14 +308,11 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 	}
 	adm.streaming = rpc.streaming // before any call: read-only from then on
 	mh := promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})
-	// Not an http.ServeMux: it answers a path with dot segments or double
-	// slashes (/v1/Resellers/../Customers/...) with a redirect to the
-	// cleaned path, which a client that follows redirects then calls with
-	// its credentials. The mirror rejects such paths itself (400 or 404).
+	// Not an http.ServeMux: it redirects /v1/Resellers/../Customers/... to the cleaned
+	// path, where a client following it sends its credentials (docs/security.md).
 	api := withCORS(adm.http(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != gateway.OpenAPIPath && r.URL.Path != gateway.OpenAPIv3Path {
-			// An answer is the caller's (its credentials, its tenant): no
-			// shared cache may keep it, a Connect GET's or the mirror's.
+			// No shared cache may keep a caller's answer (docs/rest-mirror.md).
 			w.Header().Set("Cache-Control", "private, no-store")
 		}
 		if slices.ContainsFunc(rpc.prefixes, func(p string) bool { return strings.HasPrefix(r.URL.Path, p) }) {
