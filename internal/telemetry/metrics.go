@@ -29,8 +29,7 @@ const opOther = "other"
 // cloudcockpit_upstream_breakers, in the order of UpstreamState's counts.
 var breakerStates = [3]string{"closed", "half_open", "open"}
 
-// latencyBuckets spans a loopback call (~100 µs) to the default upstream
-// timeout (10 s).
+// latencyBuckets spans a loopback call (~100 µs) to the default upstream timeout (10 s).
 var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
 // Metrics holds the facade's Prometheus collectors in their own registry.
@@ -55,16 +54,14 @@ type Metrics struct {
 	// upstream is read when the per-tenant gauges are scraped.
 	upstream atomic.Pointer[UpstreamState]
 
-	// ops and methods hold the series bound to their labels, so that a call
-	// hashes no label values; the operations' exist from the start, at zero.
-	// Only registered methods reach the interceptors: methods stays small.
+	// ops and methods hold the series bound to their labels, so that a call hashes no
+	// label values; methods stays small, as only registered methods reach it.
 	ops     map[string]*series
 	methods sync.Map // full method name → *series
 }
 
-// series are the upstream series of one operation, or the server series of
-// one method (attempts and retries nil); ok counts the attempts answered
-// 200, or the calls ending with code OK.
+// series are the upstream series of one operation, or the server series of one
+// method (attempts and retries nil); ok counts 200 answers, or calls ending OK.
 type series struct {
 	inFlight           prometheus.Gauge
 	duration, attempts prometheus.Observer
@@ -198,9 +195,8 @@ func (m *Metrics) BreakerTransition(state string) {
 	m.breakerMoves.WithLabelValues(bounded(state, breakerStates[:]...)).Inc()
 }
 
-// Rejected counts an upstream call or retry refused before anything was
-// sent, for reason ("circuit_open", "concurrency_limit" or
-// "tenant_concurrency_limit").
+// Rejected counts an upstream call or retry refused before anything was sent, for
+// reason (one of the rest.Reject* constants).
 func (m *Metrics) Rejected(op, reason string) {
 	m.rejected.WithLabelValues(boundedOp(op), bounded(reason, rest.RejectCircuitOpen, rest.RejectConcurrencyLimit, rest.RejectTenantConcurrencyLimit)).Inc()
 }
@@ -215,9 +211,8 @@ const (
 	RefusedMessageTimeout = "message_timeout"
 )
 
-// RefusedCalls returns the cloudcockpit_refused_calls_total counter of
-// reason (one of the Refused* constants; any other counts as "other"),
-// bound once so that counting a refusal looks nothing up.
+// RefusedCalls returns the cloudcockpit_refused_calls_total counter of reason (a
+// Refused* constant, else "other"), bound once so that a refusal looks nothing up.
 func (m *Metrics) RefusedCalls(reason string) prometheus.Counter {
 	return m.refusedCalls.WithLabelValues(bounded(reason, RefusedTooManyCalls, RefusedClientShare, RefusedMessageTimeout))
 }
@@ -225,8 +220,7 @@ func (m *Metrics) RefusedCalls(reason string) prometheus.Counter {
 var breakersDesc = prometheus.NewDesc("cloudcockpit_upstream_breakers",
 	"Upstream circuit breakers of tenants the upstream has answered with a success, in each state (closed, half_open, open).", []string{"state"}, nil)
 
-// collectBreakers collects cloudcockpit_upstream_breakers{state}, read from
-// the UpstreamState when scraped.
+// collectBreakers collects cloudcockpit_upstream_breakers from the UpstreamState.
 func (m *Metrics) collectBreakers(ch chan<- prometheus.Metric) {
 	var n [3]int
 	if s := m.upstream.Load(); s != nil {
@@ -237,8 +231,7 @@ func (m *Metrics) collectBreakers(ch chan<- prometheus.Metric) {
 	}
 }
 
-// bounded returns v when it is one of the label values known, "other"
-// otherwise, so that a label's values stay few.
+// bounded returns v if it is one of the label values known, else "other".
 func bounded(v string, known ...string) string {
 	if slices.Contains(known, v) {
 		return v
@@ -283,7 +276,6 @@ func boundedOp(op string) string {
 	return bounded(op, apierr.OpGetReseller, apierr.OpGetAcceptanceLink)
 }
 
-// MismatchedAnswer counts an upstream answer of op rejected because it was
-// about another resource than the one asked for; an unknown op counts as
-// "other".
+// MismatchedAnswer counts an upstream answer of op (else "other") rejected because
+// it was about another resource than the one asked for.
 func (m *Metrics) MismatchedAnswer(op string) { m.mismatched.WithLabelValues(boundedOp(op)).Inc() }

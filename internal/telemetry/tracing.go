@@ -82,9 +82,8 @@ func (t *Tracing) ServerHandler() stats.Handler {
 	return otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(t.provider), otelgrpc.WithPropagators(propagator))
 }
 
-// Transport wraps the upstream transport so that each attempt gets a client
-// span and carries its traceparent; it returns base unchanged when tracing is
-// off.
+// Transport wraps the upstream transport so that each attempt gets a client span
+// and carries its traceparent; it returns base unchanged when tracing is off.
 func (t *Tracing) Transport(base http.RoundTripper) http.RoundTripper {
 	if !t.Enabled() {
 		return base
