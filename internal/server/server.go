@@ -95,13 +95,18 @@ func serveDebug(ctx context.Context, addr string, log *slog.Logger) (func(), err
 	return func() { _ = srv.Close() }, nil
 }
 
-// Serve serves gRPC on gl and HTTP on hl until ctx ends. On the way out
-// readiness goes NOT_SERVING first, then in-flight calls get
-// cfg.ShutdownTimeout to finish.
+// Serve serves gRPC on gl and HTTP on hl, in place of cfg's addresses, until
+// ctx ends; a cfg that fails Validate is refused. On the way out readiness
+// goes NOT_SERVING first, then in-flight calls get cfg.ShutdownTimeout to
+// finish. Serve closes both listeners.
 func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	log := cmp.Or(cfg.Logger, slog.Default())
 	defer func() { _ = gl.Close() }() // already closed by the servers' shutdown
 	defer func() { _ = hl.Close() }()
+	cfg.GRPCAddr, cfg.HTTPAddr = gl.Addr().String(), hl.Addr().String()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	maxConns := cmp.Or(cfg.MaxConnections, DefaultMaxConnections)
 	gl, hl = newLimitListener(gl, maxConns), newLimitListener(hl, maxConns)
 	listenTLS, err := cfg.loadListenerTLS()
@@ -115,9 +120,6 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 
 	ucfg := cfg.Upstream
 	if cfg.Sandbox {
-		if cfg.StartSandbox == nil {
-			return errNoSandbox
-		}
 		u, stop, err := cfg.StartSandbox(ctx)
 		if err != nil {
 			return err

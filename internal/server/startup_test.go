@@ -161,9 +161,8 @@ func TestShutdownTimeoutClosesHTTPCalls(t *testing.T) {
 	}
 }
 
-// TestServeWithoutSandbox: Serve, which does not run Validate, refuses
-// -sandbox in a program that provides no sandbox rather than starting
-// without an upstream, and so does Validate.
+// TestServeWithoutSandbox: Validate, and so Serve, refuses -sandbox in a
+// program that provides no sandbox rather than starting without an upstream.
 func TestServeWithoutSandbox(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox = true
@@ -173,5 +172,20 @@ func TestServeWithoutSandbox(t *testing.T) {
 	}
 	if err := Serve(t.Context(), cfg, listen(t), listen(t)); !errors.Is(err, errNoSandbox) {
 		t.Errorf("Serve() = %v, want %v", err, errNoSandbox)
+	}
+}
+
+// TestServeValidates: Serve refuses what Validate refuses, before it serves
+// anything, whatever addresses cfg names (its listeners stand for them).
+func TestServeValidates(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.GRPCAddr, cfg.HTTPAddr = "", ""
+	cfg.GRPCMaxConcurrentStreams = -1 // past Validate, grpc's uint32 would wrap it
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // a guard: a Serve that took cfg would serve until then
+	defer cancel()
+	err := Serve(ctx, cfg, listen(t), listen(t))
+	if err == nil || !strings.Contains(err.Error(), "-grpc-max-streams") {
+		t.Errorf("Serve() = %v, want the -grpc-max-streams bound", err)
 	}
 }
