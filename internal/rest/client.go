@@ -353,11 +353,7 @@ const maxBodyElements = 10_000
 // upstreamError builds the *Error for a non-2xx answer; a body that cannot
 // be read in time or in full only costs the Envelope.
 func (c *Client) upstreamError(resp *http.Response) *Error {
-	e := &Error{
-		Kind:        KindAnswered,
-		StatusCode:  resp.StatusCode,
-		ContentType: resp.Header.Get("Content-Type"),
-	}
+	e := &Error{Kind: KindAnswered, StatusCode: resp.StatusCode}
 	if v := resp.Header.Get("Retry-After"); v != "" {
 		e.RetryAfter, e.HasRetryAfter = ParseRetryAfter(v, time.Now())
 	}

@@ -501,7 +501,7 @@ func TestUpstreamErrors(t *testing.T) {
 			status: http.StatusNotFound,
 			header: map[string]string{"Content-Type": "application/json; charset=utf-8"},
 			body:   `{"statusCode":404,"type":"NotFound","description":"Reseller not found.","correlationId":"` + testCorrID + `","errors":[]}`,
-			want: &Error{Kind: KindAnswered, StatusCode: 404, Attempts: 1, ContentType: "application/json; charset=utf-8", Envelope: &Envelope{
+			want: &Error{Kind: KindAnswered, StatusCode: 404, Attempts: 1, Envelope: &Envelope{
 				StatusCode: 404, Type: "NotFound", Description: "Reseller not found.", CorrelationID: testCorrID, Errors: nil,
 			}},
 			wantMessage: `get reseller "r1": upstream answered 404 Not Found: Reseller not found.`,
@@ -511,7 +511,7 @@ func TestUpstreamErrors(t *testing.T) {
 			status: http.StatusBadRequest,
 			header: map[string]string{"Content-Type": "application/json"},
 			body:   `{"statusCode":400,"type":"Validation","description":"Invalid request.","errors":[{"propertyName":"X-Tenant","description":["Required."]}]}`,
-			want: &Error{Kind: KindAnswered, StatusCode: 400, Attempts: 1, ContentType: "application/json", Envelope: &Envelope{
+			want: &Error{Kind: KindAnswered, StatusCode: 400, Attempts: 1, Envelope: &Envelope{
 				StatusCode: 400, Type: "Validation", Description: "Invalid request.",
 				Errors: []PropertyError{{PropertyName: "X-Tenant", Description: []string{"Required."}}},
 			}},
@@ -522,7 +522,7 @@ func TestUpstreamErrors(t *testing.T) {
 			status:      http.StatusBadGateway,
 			header:      map[string]string{"Content-Type": "text/html"},
 			body:        `<html><body><h1>502 Bad Gateway</h1>` + secret + `</body></html>`,
-			want:        &Error{Kind: KindAnswered, StatusCode: 502, ContentType: "text/html", Attempts: 1},
+			want:        &Error{Kind: KindAnswered, StatusCode: 502, Attempts: 1},
 			wantMessage: `get reseller "r1": upstream answered 502 Bad Gateway`,
 		},
 		{
@@ -536,7 +536,7 @@ func TestUpstreamErrors(t *testing.T) {
 			status:      http.StatusInternalServerError,
 			header:      map[string]string{"Content-Type": "application/json"},
 			body:        `{"message":"` + secret + `"}`,
-			want:        &Error{Kind: KindAnswered, StatusCode: 500, ContentType: "application/json", Attempts: 1},
+			want:        &Error{Kind: KindAnswered, StatusCode: 500, Attempts: 1},
 			wantMessage: `get reseller "r1": upstream answered 500 Internal Server Error`,
 		},
 		{
@@ -544,14 +544,14 @@ func TestUpstreamErrors(t *testing.T) {
 			status:      http.StatusTooManyRequests,
 			header:      map[string]string{"Retry-After": "30"},
 			body:        secret,
-			want:        &Error{Kind: KindAnswered, StatusCode: 429, RetryAfter: 30 * time.Second, HasRetryAfter: true, ContentType: "text/plain; charset=utf-8", Attempts: 1},
+			want:        &Error{Kind: KindAnswered, StatusCode: 429, RetryAfter: 30 * time.Second, HasRetryAfter: true, Attempts: 1},
 			wantMessage: `get reseller "r1": upstream answered 429 Too Many Requests`,
 		},
 		{
 			name:             "503 with Retry-After date",
 			status:           http.StatusServiceUnavailable,
 			header:           map[string]string{"Retry-After": retryDate, "Content-Type": "text/plain"},
-			want:             &Error{Kind: KindAnswered, StatusCode: 503, HasRetryAfter: true, ContentType: "text/plain", Attempts: 1},
+			want:             &Error{Kind: KindAnswered, StatusCode: 503, HasRetryAfter: true, Attempts: 1},
 			wantRetryAtLeast: 58 * time.Minute,
 			wantMessage:      `get reseller "r1": upstream answered 503 Service Unavailable`,
 		},
@@ -559,7 +559,7 @@ func TestUpstreamErrors(t *testing.T) {
 			name:        "503 with invalid Retry-After",
 			status:      http.StatusServiceUnavailable,
 			header:      map[string]string{"Retry-After": "later", "Content-Type": "text/plain"},
-			want:        &Error{Kind: KindAnswered, StatusCode: 503, ContentType: "text/plain", Attempts: 1},
+			want:        &Error{Kind: KindAnswered, StatusCode: 503, Attempts: 1},
 			wantMessage: `get reseller "r1": upstream answered 503 Service Unavailable`,
 		},
 		{
@@ -636,7 +636,7 @@ func TestBodyLimit(t *testing.T) {
 			name:    "non-2xx over the limit loses only the envelope",
 			status:  500,
 			body:    `{"statusCode":500,"description":"` + strings.Repeat("x", 200) + `"}`,
-			wantErr: &Error{Kind: KindAnswered, StatusCode: 500, ContentType: "application/json", Attempts: 1},
+			wantErr: &Error{Kind: KindAnswered, StatusCode: 500, Attempts: 1},
 		},
 	}
 	for _, tt := range tests {

@@ -19,12 +19,10 @@ import (
 type Error struct {
 	// Kind is how the call failed.
 	Kind Kind
-	// StatusCode, Envelope and ContentType describe a KindAnswered answer:
-	// its HTTP status, its error envelope (nil when the body is not one)
-	// and its Content-Type ("" when absent).
-	StatusCode  int
-	Envelope    *Envelope
-	ContentType string
+	// StatusCode and Envelope describe a KindAnswered answer: its HTTP
+	// status and its error envelope (nil when the body is not one).
+	StatusCode int
+	Envelope   *Envelope
 	// RetryAfter is how long to wait before trying again, when
 	// HasRetryAfter: the upstream's Retry-After (KindAnswered; 0 for a past
 	// date), how long the circuit breaker stays open (KindCircuitOpen) or

@@ -69,7 +69,7 @@ func TestErrorMessages(t *testing.T) {
 			give: &Error{Kind: KindAnswered, StatusCode: 400, Envelope: &Envelope{Type: "ValidationError"}},
 			want: "upstream answered 400 Bad Request: ValidationError",
 		},
-		{name: "no envelope", give: &Error{Kind: KindAnswered, StatusCode: 502, ContentType: "text/html"}, want: "upstream answered 502 Bad Gateway"},
+		{name: "no envelope", give: &Error{Kind: KindAnswered, StatusCode: 502}, want: "upstream answered 502 Bad Gateway"},
 		{name: "empty envelope", give: &Error{Kind: KindAnswered, StatusCode: 500, Envelope: &Envelope{}}, want: "upstream answered 500 Internal Server Error"},
 		{name: "unknown status", give: &Error{Kind: KindAnswered, StatusCode: 499}, want: "upstream answered 499"},
 		{name: "decode error", give: undecodable("reseller", errors.New("boom")), want: "the upstream response could not be decoded: decode reseller: boom"},

@@ -83,10 +83,10 @@ func BenchmarkToStatus(b *testing.B) {
 		name string
 		err  error
 	}{
-		{"upstream-404", wrap(&rest.Error{Kind: rest.KindAnswered, StatusCode: http.StatusNotFound, ContentType: "application/json", Envelope: &rest.Envelope{
+		{"upstream-404", wrap(&rest.Error{Kind: rest.KindAnswered, StatusCode: http.StatusNotFound, Envelope: &rest.Envelope{
 			StatusCode: 404, Type: "NotFound", Description: "Reseller not found.", CorrelationID: benchCorrelationID,
 		}})},
-		{"upstream-400-violations", wrap(&rest.Error{Kind: rest.KindAnswered, StatusCode: http.StatusBadRequest, ContentType: "application/json", Envelope: &rest.Envelope{
+		{"upstream-400-violations", wrap(&rest.Error{Kind: rest.KindAnswered, StatusCode: http.StatusBadRequest, Envelope: &rest.Envelope{
 			StatusCode: 400, Type: "ValidationError", Description: "One or more validation errors occurred.", CorrelationID: benchCorrelationID,
 			Errors: []rest.PropertyError{
 				{PropertyName: "resellerId", Description: []string{"The value is not valid for resellerId."}},

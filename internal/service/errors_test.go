@@ -381,7 +381,7 @@ func TestToStatusUpstreamError(t *testing.T) {
 		},
 		{
 			name: "500 without envelope",
-			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 500, ContentType: "text/html"}),
+			give: upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 500}),
 			want: wantStatus{codes.Internal, "upstream answered 500 Internal Server Error", d("UPSTREAM_INTERNAL_ERROR", httpStatus(500))},
 		},
 		{
