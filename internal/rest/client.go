@@ -43,7 +43,10 @@ const (
 	maxPooledBuffer = 256 << 10
 )
 
-// Config configures a Client. Only BaseURL is required. New rejects a
+// Config configures a Client. Only BaseURL is required. A zero field means
+// the default of its name (DefaultTimeout for Timeout; resilience's
+// DefaultRetryRatio, DefaultMaxTenants and DefaultTenantIdle for RetryRatio,
+// MaxTenants and TenantIdle) unless its doc says otherwise. New rejects a
 // negative MaxBodyBytes, Timeout, MaxAttempts, RetryBackoff, MaxRetryBackoff
 // or TenantIdle; the other fields say what negative means.
 type Config struct {
@@ -58,64 +61,51 @@ type Config struct {
 	// connection (see NewPools). Nil means one NewPools of a default
 	// NewTransport, shared by all such Clients.
 	Transport http.RoundTripper
-	// UserAgent is the User-Agent header value, without control
-	// characters; empty means DefaultUserAgent.
+	// UserAgent is the User-Agent header value, without control characters.
 	UserAgent string
 	// MaxBodyBytes caps how many bytes of a response body are read: a 2xx
-	// body over it fails with KindTooLarge, a non-2xx one loses its
-	// Envelope. Zero means DefaultMaxBodyBytes.
+	// body over it fails with KindTooLarge, a non-2xx one loses its Envelope.
 	MaxBodyBytes int64
 	// Timeout bounds a call, all attempts and back-off included, when its
-	// context has no deadline (a context deadline is used as it is). Zero
-	// means DefaultTimeout.
+	// context has no deadline (a context deadline is used as it is).
 	Timeout time.Duration
-	// AttemptTimeout bounds each attempt from sending the request to the
-	// end of the response body (a retryable KindTimeout). Zero means
-	// DefaultAttemptTimeout; negative disables it.
+	// AttemptTimeout bounds each attempt from sending the request to the end
+	// of the response body (a retryable KindTimeout); negative disables it.
 	AttemptTimeout time.Duration
-	// MaxAttempts is the most attempts a call makes, the first included.
-	// Zero means DefaultMaxAttempts; 1 disables retries.
+	// MaxAttempts caps a call's attempts, the first included; 1 disables retries.
 	MaxAttempts int
 	// RetryBackoff is the back-off base: before retry n the client waits a
 	// random duration in [0, min(MaxRetryBackoff, RetryBackoff·2^(n-1))).
-	// Zero means DefaultRetryBackoff.
 	RetryBackoff time.Duration
-	// MaxRetryBackoff caps the back-off. Zero means DefaultMaxRetryBackoff.
+	// MaxRetryBackoff caps the back-off.
 	MaxRetryBackoff time.Duration
-	// RetryRatio bounds the retries of all tenants together to this share
-	// of the first attempts (resilience.RetryCeiling). Zero means
-	// resilience.DefaultRetryRatio (0.1); negative allows no retries.
+	// RetryRatio bounds the retries of all tenants together to this share of
+	// the first attempts (resilience.RetryCeiling); negative allows none.
 	RetryRatio float64
-	// MaxConcurrent limits the upstream requests in flight at once; one
-	// over it waits up to QueueTimeout, then fails with KindOverLimit. Zero
-	// means DefaultMaxConcurrent; negative means no limit.
+	// MaxConcurrent limits the upstream requests in flight (negative: no limit);
+	// one over it waits up to QueueTimeout, then fails with KindOverLimit.
 	MaxConcurrent int
 	// TenantMaxConcurrent limits the requests in flight of one caller
 	// (CallInfo.Caller, else the tenant) in front of MaxConcurrent. Zero
 	// means half of MaxConcurrent (at least 1); negative means no limit.
 	TenantMaxConcurrent int
-	// QueueTimeout is the longest a request waits for a slot. Zero means
-	// DefaultQueueTimeout; negative means not waiting.
+	// QueueTimeout bounds a request's wait for a slot; negative means no wait.
 	QueueTimeout time.Duration
-	// Breaker configures each tenant's circuit breaker; zero fields mean
-	// their defaults, a negative FailureRatio disables it.
+	// Breaker configures each tenant's circuit breaker.
 	Breaker resilience.BreakerSettings
-	// MaxTenants is resilience.TenantSettings.MaxTenants. Zero or negative
-	// means resilience.DefaultMaxTenants.
+	// MaxTenants is resilience.TenantSettings.MaxTenants; negative, like
+	// zero, means the default.
 	MaxTenants int
-	// TenantIdle is how long a tenant's state outlives its last call. Zero
-	// means resilience.DefaultTenantIdle.
+	// TenantIdle is how long a tenant's state outlives its last call.
 	TenantIdle time.Duration
-	// DisableCoalescing turns off the sharing of one upstream call between
-	// identical concurrent calls; by default they share it.
+	// DisableCoalescing gives identical concurrent calls an upstream call each.
 	DisableCoalescing bool
-	// OnCoalesced, when not nil, is called with the operation name each
-	// time a call joins another's upstream request; it must be cheap and
-	// safe for concurrent use, as must OnRejected.
+	// OnCoalesced, when not nil, is called with the operation name each time
+	// a call joins another's upstream request, OnRejected with it and a Reject
+	// reason each time a call or retry is refused before sending. Both must be
+	// cheap and safe for concurrent use.
 	OnCoalesced func(operation string)
-	// OnRejected, when not nil, is called with the operation name and a
-	// Reject reason each time a call or retry is refused before sending.
-	OnRejected func(operation, reason string)
+	OnRejected  func(operation, reason string)
 }
 
 // Reasons passed to Config.OnRejected.
