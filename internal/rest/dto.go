@@ -1,36 +1,37 @@
 package rest
 
-// Reseller is a reseller as GET /v1/Resellers/{resellerId} returns it. Every
-// property the upstream may send as null or leave out is a pointer, slice or
-// map, nil then, so that null or absent is distinguishable from "".
+// Reseller is a reseller as GET /v1/Resellers/{resellerId} returns it. The
+// proto/cloudcockpit/v1/reseller.proto messages document its fields and
+// those below in full. A property the upstream may send as null or omit is
+// a pointer, slice or map, nil then, to tell null or absent from "".
 type Reseller struct {
 	// ID is the reseller's GUID.
 	ID *string `json:"id"`
-	// CompanyName is the company name, up to 255 characters.
+	// CompanyName is the company name.
 	CompanyName *string `json:"companyName"`
 	// Country is the company country, ISO 3166-1 alpha-2.
 	Country *string `json:"country"`
-	// AddressLine1 is the first address line, up to 255 characters.
+	// AddressLine1 is the first address line.
 	AddressLine1 *string `json:"addressLine1"`
-	// AddressLine2 is the second address line, up to 255 characters.
+	// AddressLine2 is the second address line.
 	AddressLine2 *string `json:"addressLine2"`
-	// City is the company city, up to 255 characters.
+	// City is the company city.
 	City *string `json:"city"`
-	// State is the company state, up to 255 characters.
+	// State is the company state.
 	State *string `json:"state"`
-	// ZipCode is the company ZIP code, up to 30 characters.
+	// ZipCode is the company ZIP code.
 	ZipCode *string `json:"zipCode"`
-	// FirstName is the primary contact's first name, up to 255 characters.
+	// FirstName is the primary contact's first name.
 	FirstName *string `json:"firstName"`
-	// LastName is the primary contact's last name, up to 255 characters.
+	// LastName is the primary contact's last name.
 	LastName *string `json:"lastName"`
-	// Email is the primary contact's email, up to 255 characters.
+	// Email is the primary contact's email.
 	Email *string `json:"email"`
-	// Phone is the primary contact's phone, up to 30 characters.
+	// Phone is the primary contact's phone.
 	Phone *string `json:"phone"`
-	// InternalIdentifier is the company's own identifier, up to 255 chars.
+	// InternalIdentifier is the company's own identifier.
 	InternalIdentifier *string `json:"internalIdentifier"`
-	// TaxID is the company's tax id, up to 255 characters.
+	// TaxID is the company's tax id.
 	TaxID *string `json:"taxId"`
 	// ProviderResellers describes the reseller in each provider instance.
 	ProviderResellers []ProviderReseller `json:"providerResellers"`
@@ -46,28 +47,25 @@ type ProviderReseller struct {
 	PriceMargin *PriceMargin `json:"priceMargin"`
 	// OfferTypeMargins overrides PriceMargin per offer type.
 	OfferTypeMargins OfferTypeMargins `json:"offerTypeMargins"`
-	// ProviderResellerID is the reseller's id in the provider (for Microsoft
-	// Tier 2, the reseller's primary MPN id).
+	// ProviderResellerID is the reseller's provider id, for Tier 2 its primary MPN id.
 	ProviderResellerID *string `json:"providerResellerId"`
 	// ResellerProviderData is a JSON document inside a string, kept verbatim.
 	ResellerProviderData *string `json:"resellerProviderData"`
-	// ProviderData is ResellerProviderData parsed by DecodeReseller when it
-	// holds a JSON object, nil otherwise; it is not part of the upstream's JSON.
+	// ProviderData is ResellerProviderData parsed when a JSON object, else nil.
 	ProviderData *ProviderData `json:"-"`
-	// Status is Processing, Success or Failed (any casing).
+	// Status is Processing, Success or Failed.
 	Status *EnumName `json:"status"`
 }
 
 // PriceMargin is a margin rule and its value.
 type PriceMargin struct {
-	// MarginRule is Markup, Margin, SplitMargin or ErpMinusDiscount (any
-	// casing).
+	// MarginRule is Markup, Margin, SplitMargin or ErpMinusDiscount.
 	MarginRule *EnumName `json:"marginRule"`
 	// Value is the margin, documented as between 0 and 999.
 	Value *float64 `json:"value"`
 }
 
-// EnumName is how the upstream sends an enumeration value: {"name": "..."}.
+// EnumName is an upstream enumeration value, {"name": "..."}, in any casing.
 type EnumName struct {
 	// Name is the enumeration value's name.
 	Name *string `json:"name"`

@@ -30,10 +30,10 @@ const (
 	KindTimeout                      // no complete answer in time (attempt timeout, Config.Timeout, a dial or read deadline)
 	KindCircuitOpen                  // refused by the tenant's circuit breaker, nothing sent: RetryAfter
 	KindOverLimit                    // no request slot in time, nothing sent: Limit, RetryAfter
-	KindInvalid                      // no safe request can be built (an id that is not one path segment, a control character), nothing sent
+	KindInvalid                      // no safe request can be built (a bad id, a control character), nothing sent
 	KindUndecodable                  // a 2xx body that does not decode into the documented shape
 	KindTooLarge                     // a 2xx body over Config.MaxBodyBytes (Limit) or maxBodyElements
-	KindMismatch                     // a 2xx answer about another resource than the one asked for (set by the caller that checks it)
+	KindMismatch                     // a 2xx answer about another resource (set by the caller that checks it)
 	KindCanceled                     // the caller cancelled the call
 	KindDeadlineExceeded             // the caller's deadline passed
 )
@@ -170,15 +170,15 @@ func AsError(ctx context.Context, err error) *Error {
 // address, a host name or any other part of the error's text.
 type Cause string
 
-// The categories of Error.Cause.
+// The categories of Error.Cause, explained in docs/errors.md#cause-categories.
 const (
-	CauseDNS     Cause = "dns"     // the upstream's host name did not resolve
-	CauseRefused Cause = "refused" // nothing listens at the upstream's address (ECONNREFUSED)
-	CauseReset   Cause = "reset"   // the connection was reset or broken (ECONNRESET, EPIPE)
-	CauseClosed  Cause = "closed"  // the upstream closed the connection before answering
-	CauseTLS     Cause = "tls"     // the TLS handshake failed (untrusted certificate, wrong name, no TLS)
-	CauseTimeout Cause = "timeout" // no answer in time (attempt timeout, Config.Timeout, a dial or read deadline)
-	CauseNetwork Cause = "network" // any other failure to reach the upstream (no route, network unreachable, ...)
+	CauseDNS     Cause = "dns"
+	CauseRefused Cause = "refused"
+	CauseReset   Cause = "reset"
+	CauseClosed  Cause = "closed"
+	CauseTLS     Cause = "tls"
+	CauseTimeout Cause = "timeout"
+	CauseNetwork Cause = "network"
 )
 
 // causeText words each category for status messages.
