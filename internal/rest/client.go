@@ -335,9 +335,8 @@ func (c *Client) readBody(resp *http.Response) (*bytes.Buffer, error) {
 	return buf, &Error{Kind: KindTooLarge, Limit: c.cfg.MaxBodyBytes}
 }
 
-// maxBodyElements bounds an upstream body's JSON elements, counted from
-// above as its commas and opening brackets, since decoding costs memory per
-// element whatever the body's size (docs/upstream-client.md, Size limit).
+// maxBodyElements bounds a body's JSON elements, over-counted as its commas and
+// opening brackets: decoding costs memory per element (docs/upstream-client.md#tolerance-rules).
 const maxBodyElements = 10_000
 
 // upstreamError builds the *Error for a non-2xx answer; a body that cannot
@@ -401,11 +400,9 @@ type TransportConfig struct {
 	ResponseHeaderTimeout time.Duration
 }
 
-// NewTransport returns a clone of http.DefaultTransport tuned for many
-// concurrent calls to one upstream host: as many idle connections kept as
-// MaxConns, a 10s dial timeout, HTTP/1.1 only (docs/resilience.md, The
-// upstream transport). Callers with different credentials must not share
-// its connections: wrap it in NewPools (docs/upstream-client.md).
+// NewTransport returns a clone of http.DefaultTransport tuned for many calls
+// to one upstream host (docs/resilience.md#the-upstream-transport). Callers
+// with different credentials must not share its connections: wrap it in NewPools.
 func NewTransport(cfg TransportConfig) *http.Transport {
 	maxConns := cmp.Or(max(cfg.MaxConns, 0), DefaultMaxConcurrent)
 	t := http.DefaultTransport.(*http.Transport).Clone()

@@ -86,13 +86,12 @@ func trimLeft(b []byte) []byte {
 // ProviderData is the Microsoft Tier 2 data held in a provider reseller's
 // resellerProviderData JSON string:
 // {"IndirectResellerId": "<uuid>"|null, "SecondaryMpnIds": ["123456", ...]}.
-// Tier 1 and generic providers send "{}", which gives the zero value.
+// Tier 1 and generic providers send "{}", which gives the zero value. A
+// field is nil when null or absent.
 type ProviderData struct {
-	// IndirectResellerID is the indirect reseller's GUID; nil when null or
-	// absent.
+	// IndirectResellerID is the indirect reseller's GUID.
 	IndirectResellerID *string `json:"indirectResellerId"`
-	// SecondaryMpnIDs lists the reseller's secondary MPN ids (numeric
-	// strings); nil when null or absent.
+	// SecondaryMpnIDs lists the reseller's secondary MPN ids (numeric strings).
 	SecondaryMpnIDs []string `json:"secondaryMpnIds"`
 }
 

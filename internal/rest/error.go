@@ -68,8 +68,7 @@ func (e *Error) answered() string {
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Envelope is the upstream's JSON error body. DecodeEnvelope fills it
-// tolerantly: property names in any casing, wrong-typed fields left zero.
+// Envelope is the upstream's JSON error body, as DecodeEnvelope reads it.
 type Envelope struct {
 	// StatusCode is the HTTP status the upstream meant; 0 when absent.
 	StatusCode int `json:"statusCode"`

@@ -82,8 +82,7 @@ var answers = map[int]kindInfo{
 	http.StatusGatewayTimeout:      {code: codes.DeadlineExceeded, reason: apierr.ReasonUpstreamTimeout, health: resilience.Failure, retry: true},
 }
 
-// String returns the kind's name ("answered", "unreachable", ...), a
-// bounded metric label and log value.
+// String returns the kind's name, a bounded metric label and log value.
 func (k Kind) String() string {
 	if int(k) < len(kinds) {
 		return kinds[k].name

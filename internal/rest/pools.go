@@ -18,12 +18,10 @@ import (
 const DefaultMaxPools = 256
 
 // Pools is an http.RoundTripper that never lets two principals (X-Tenant and
-// Authorization values) share a connection: an HTTP/1.1 client cannot tell
-// an answer from unasked bytes that an upstream wrote after its previous
-// answer, which on a shared connection could hold another tenant's data or
-// token (docs/upstream-client.md). A principal the upstream has answered
-// with a success (2xx) is proven; the others, which anyone can invent, are
-// evicted first and give up their idle connections first.
+// Authorization values) share a connection, where an upstream's unasked bytes
+// could be read as another's answer (docs/upstream-client.md). A principal
+// answered with a success (2xx) is proven; the others, which anyone can
+// invent, are evicted first and give up their idle connections first.
 type Pools struct {
 	template *http.Transport
 	max      int
@@ -45,10 +43,9 @@ type pool struct {
 }
 
 // NewPools returns Pools whose principals each get a clone of template. At
-// most maxPools (zero or less: DefaultMaxPools) exist at once: a new one
-// past that evicts the least recently used, unproven first, and closes its
-// idle connections. All principals together keep at most maxPools plus
-// template's MaxConnsPerHost connections open (see dial).
+// most maxPools (zero or less: DefaultMaxPools) exist at once, a new one past
+// that evicting another (see Pools) and closing its idle connections. All
+// together keep at most maxPools plus template's MaxConnsPerHost connections open.
 func NewPools(template *http.Transport, maxPools int) *Pools {
 	p := &Pools{
 		template: template.Clone(),
@@ -67,10 +64,9 @@ func NewPools(template *http.Transport, maxPools int) *Pools {
 }
 
 // dial opens a connection for any principal, counted while it is open. With
-// maxOpen open already it first closes the idle connections of the least
-// recently used principals, unproven ones first, until fewer are. The
-// Client's limiter bounds the requests in flight, so this bounds the
-// connections of all principals too.
+// maxOpen open already it first closes idle connections in transports' order
+// until fewer are; as the Client's limiter bounds the requests in flight,
+// this bounds the connections of all principals too.
 func (p *Pools) dial(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), network, addr string) (net.Conn, error) {
 	if p.open.Load() >= p.maxOpen {
 		for _, t := range p.transports() {
