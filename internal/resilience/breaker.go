@@ -43,21 +43,17 @@ const (
 // a rolling window, Neutral outcomes not counted.
 type BreakerSettings struct {
 	// FailureRatio opens the breaker when failures / (failures + successes)
-	// over the window reaches it, once MinCalls calls are counted. Zero
-	// means DefaultFailureRatio; a negative value disables breakers.
+	// over the window reaches it, once MinCalls calls are counted; a negative
+	// value disables breakers.
 	FailureRatio float64
-	// MinCalls is the fewest counted calls in the window for the breaker
-	// to open. Zero means DefaultMinCalls.
+	// MinCalls is the fewest counted calls in the window for the breaker to open.
 	MinCalls uint32
-	// Window is the rolling window over which calls are counted, in ten
-	// buckets. Zero means DefaultWindow.
+	// Window is the rolling window over which calls are counted, in ten buckets.
 	Window time.Duration
-	// OpenFor is how long an open breaker refuses calls before it turns
-	// half-open. Zero means DefaultOpenFor.
+	// OpenFor is how long an open breaker refuses calls before it turns half-open.
 	OpenFor time.Duration
-	// HalfOpenCalls is how many probe calls a half-open breaker lets
-	// through at a time, and how many successes close it. Zero means
-	// DefaultHalfOpenCalls.
+	// HalfOpenCalls is how many probe calls a half-open breaker lets through at
+	// a time, and how many successes close it.
 	HalfOpenCalls uint32
 	// OnStateChange, when not nil, is called with every change of a
 	// tenant's breaker (not its name, an unbounded label), under that
@@ -103,9 +99,8 @@ func newBreaker(s BreakerSettings) *Breaker {
 
 // OpenError is returned by Breaker.Allow when the breaker refuses a call.
 type OpenError struct {
-	// RetryAfter is a hint for when to try again: the breaker's open
-	// period, or a short wait while a half-open breaker's probes are in
-	// flight.
+	// RetryAfter hints when to try again: the breaker's open period, or a
+	// short wait while a half-open breaker's probes are in flight.
 	RetryAfter time.Duration
 }
 

@@ -7,13 +7,11 @@ import (
 	"time"
 )
 
-// Group coalesces identical concurrent calls as singleflight's Do does,
-// except for cancellation: the execution runs on the first caller's
-// goroutine, on its context's values without its cancellation; a caller leaves
-// with its context's error when its context ends (the first caller once the
-// execution ends), and the execution is cancelled when every caller has
-// left. Results are shared: callers must treat them as read-only. The zero
-// Group is ready to use; it is safe for concurrent use.
+// Group coalesces identical concurrent calls as singleflight's Do does, but a
+// caller whose context ends leaves with its error (the first, whose goroutine
+// runs the execution, once it returns), and the execution, on the first
+// context's values without its cancellation, is cancelled when all have left.
+// Shared results are read-only. The zero Group is ready for concurrent use.
 type Group[K comparable, V any] struct {
 	mu      sync.Mutex
 	flights map[K]*flight[V]

@@ -45,10 +45,9 @@ func (b *bucket) add(delta, floor int64) bool {
 }
 
 // RetryBudget is gRFC A6's retry-throttling token bucket (max_tokens 10,
-// token_ratio 0.1): it starts full, a failed attempt takes one token, a
-// successful one gives back 0.1, and retries are allowed only while more
-// than 5 tokens are left. The zero value is not usable: use NewRetryBudget.
-// It is safe for concurrent use.
+// token_ratio 0.1), full at first: a failed attempt takes a token, a
+// successful one gives back 0.1, and retries are allowed only while more than
+// 5 are left. Build it with NewRetryBudget; it is safe for concurrent use.
 type RetryBudget struct{ b bucket }
 
 // NewRetryBudget returns a full budget.

@@ -31,8 +31,7 @@ const evictScan = 16
 // Tenant is the resilience state of one tenant, from Tenants.Acquire until
 // Tenants.Release.
 type Tenant struct {
-	// Breaker is the tenant's circuit breaker; nil when breakers are
-	// disabled (a nil *Breaker admits everything).
+	// Breaker is the tenant's circuit breaker, nil when breakers are disabled.
 	Breaker *Breaker
 	// Budget is the tenant's retry budget.
 	Budget *RetryBudget
@@ -107,10 +106,9 @@ func (t *Tenants) Acquire(name string) *Tenant {
 	return e
 }
 
-// Release hands back a state returned by Acquire. proven reports that the
-// upstream answered the call with a success: an unproven tenant then moves
-// to the proven set when it has room, else it is tried again on its next
-// success.
+// Release hands back a state returned by Acquire. When proven, as the
+// upstream answered the call with a success, an unproven tenant moves to the
+// proven set if it has room, else it tries again on its next success.
 func (t *Tenants) Release(e *Tenant, proven bool) {
 	now := time.Now()
 	t.mu.Lock()
