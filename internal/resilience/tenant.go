@@ -44,10 +44,9 @@ type Tenant struct {
 }
 
 // Tenants holds per-tenant state, keyed by the caller-chosen tenant name, in
-// two bounded sets, proven and unproven, so that names made up on the fly
-// cannot take the state of real tenants (docs/resilience.md, Bounded
-// per-tenant state). An entry in use is never evicted. It is safe for
-// concurrent use.
+// two bounded sets, proven and unproven, so that made-up names cannot take the
+// state of real tenants (docs/resilience.md#bounded-per-tenant-state). An
+// entry in use is never evicted. It is safe for concurrent use.
 type Tenants struct {
 	settings TenantSettings
 
@@ -85,9 +84,8 @@ func (t *Tenants) Acquire(name string) *Tenant {
 			t.sweep(now)
 		}
 		e = &Tenant{Breaker: newBreaker(t.settings.Breaker), Budget: NewRetryBudget(), name: name}
-		// When full, evict one not in use (map order: at random) whose
-		// breaker is not open: new names must not close an open breaker.
-		// When none can go, e serves this call only.
+		// When full, evict one not in use whose breaker is not open (new names
+		// must not close an open breaker); when none can go, e serves this call only.
 		seen := 0
 		for n, u := range t.unproven {
 			if seen++; len(t.unproven) < t.settings.MaxTenants || seen > evictScan {
