@@ -36,8 +36,7 @@ const (
 )
 
 const (
-	// drainLimit bounds how much of an unread body is discarded before
-	// closing it, so that the connection can usually be reused.
+	// drainLimit bounds what drainAndClose discards.
 	drainLimit = 64 << 10
 	// maxPooledBuffer keeps the buffer pool from pinning large buffers.
 	maxPooledBuffer = 256 << 10

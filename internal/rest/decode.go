@@ -19,9 +19,8 @@ var (
 	errShaped    = errors.New("the object is a PriceMargin") // see wrapped
 )
 
-// decodeOptions make github.com/go-json-experiment/json decode the
-// upstream's ASP.NET JSON exactly as encoding/json does (oracle_test.go
-// checks it; docs/upstream-client.md says what each option does).
+// decodeOptions make go-json-experiment/json decode exactly as encoding/json
+// does, as oracle_test.go checks (docs/upstream-client.md#decoding-a-library-with-options).
 var decodeOptions = json.JoinOptions(
 	json.MatchCaseInsensitiveNames(true),
 	jsonv1.MatchCaseSensitiveDelimiter(true),
@@ -83,11 +82,9 @@ func trimLeft(b []byte) []byte {
 	return bytes.TrimLeft(b, " \t\r\n\uFEFF")
 }
 
-// ProviderData is the Microsoft Tier 2 data held in a provider reseller's
-// resellerProviderData JSON string:
-// {"IndirectResellerId": "<uuid>"|null, "SecondaryMpnIds": ["123456", ...]}.
-// Tier 1 and generic providers send "{}", which gives the zero value. A
-// field is nil when null or absent.
+// ProviderData is the Microsoft Tier 2 data in a provider reseller's
+// resellerProviderData JSON string; Tier 1 and generic providers send "{}",
+// which gives the zero value. A field is nil when null or absent.
 type ProviderData struct {
 	// IndirectResellerID is the indirect reseller's GUID.
 	IndirectResellerID *string `json:"indirectResellerId"`
@@ -141,9 +138,8 @@ func mpnIDs(dec *jsontext.Decoder, p *[]string) error {
 // offer type (upstream text).
 var errMargin = errors.New("an offer type's margin is not an object of the PriceMargin shape")
 
-// UnmarshalJSONFrom implements github.com/go-json-experiment/json's
-// UnmarshalerFrom with the wrapper rule of OfferTypeMargins, as encoding/json
-// did, reading the object once (readMargins).
+// UnmarshalJSONFrom implements json.UnmarshalerFrom with the wrapper rule of
+// OfferTypeMargins, as encoding/json did, reading the object once (readMargins).
 func (m *OfferTypeMargins) UnmarshalJSONFrom(dec *jsontext.Decoder) (err error) {
 	*m, err = readMargins(dec, false)
 	return err
@@ -283,8 +279,7 @@ func checkLink(link string) error {
 	return nil
 }
 
-// isTextPlain reports whether the media type of a Content-Type value is
-// text/plain, ignoring parameters and casing.
+// isTextPlain reports whether a Content-Type's media type is text/plain, in any casing.
 func isTextPlain(contentType string) bool {
 	mediaType, _, _ := strings.Cut(contentType, ";")
 	return strings.EqualFold(strings.TrimSpace(mediaType), "text/plain")

@@ -23,10 +23,9 @@ type Error struct {
 	// status and its error envelope (nil when the body is not one).
 	StatusCode int
 	Envelope   *Envelope
-	// RetryAfter is how long to wait before trying again, when
-	// HasRetryAfter: the upstream's Retry-After (KindAnswered; 0 for a past
-	// date), how long the circuit breaker stays open (KindCircuitOpen) or
-	// the queue wait the call was allowed (KindOverLimit).
+	// RetryAfter, when HasRetryAfter, is how long to wait before trying again:
+	// the upstream's Retry-After (KindAnswered), the circuit breaker's open
+	// time (KindCircuitOpen) or the queue wait the call had (KindOverLimit).
 	RetryAfter    time.Duration
 	HasRetryAfter bool
 	// Cause is the category of a KindUnreachable or KindTimeout failure.
@@ -34,8 +33,7 @@ type Error struct {
 	// Limit is the body size limit in bytes (KindTooLarge) or the number of
 	// request slots, the caller's share or all (KindOverLimit).
 	Limit int64
-	// Attempts is the number of upstream attempts the call made, retries
-	// included; 0 when nothing was sent.
+	// Attempts is how many upstream attempts the call made; 0 when none was sent.
 	Attempts int
 	// Err is the underlying error (transport, decoding, context), or nil.
 	Err error
@@ -201,8 +199,7 @@ func lenientPropertyErrors(raw json.RawMessage) []PropertyError {
 	return out
 }
 
-// lenientMessages reads an array of strings (non-strings skipped) or a single
-// string.
+// lenientMessages reads an array of strings (non-strings skipped) or a string.
 func lenientMessages(raw json.RawMessage) []string {
 	if s := lenientString(raw); s != "" {
 		return []string{s}

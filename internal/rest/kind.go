@@ -48,8 +48,7 @@ type kindInfo struct {
 	message string
 }
 
-// kinds is the one table of what each kind means; KindAnswered's row is
-// answers.
+// kinds is the one table of what each kind means; KindAnswered's is answers.
 var kinds = [...]kindInfo{
 	KindNone:             {name: "ok", code: codes.OK},
 	KindAnswered:         {name: "answered"},
