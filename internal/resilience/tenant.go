@@ -12,13 +12,11 @@ const (
 	DefaultTenantIdle = 5 * time.Minute
 )
 
-// TenantSettings configures Tenants.
+// TenantSettings configures Tenants; a negative MaxTenants or Idle means the default.
 type TenantSettings struct {
-	// MaxTenants bounds the proven tenants and, apart from them, the
-	// unproven ones. Zero or negative means DefaultMaxTenants.
+	// MaxTenants bounds the proven tenants and, apart from them, the unproven ones.
 	MaxTenants int
 	// Idle is how long a tenant's state is kept after its last call ended.
-	// Zero or negative means DefaultTenantIdle.
 	Idle time.Duration
 	// Breaker configures each tenant's circuit breaker.
 	Breaker BreakerSettings

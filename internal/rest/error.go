@@ -114,12 +114,11 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 // that obeys it away for good.
 const MaxRetryAfter = time.Hour
 
-// DecodeEnvelope decodes an upstream error body: ok, with a non-nil
-// Envelope, only for a JSON object with statusCode, type, description or
-// errors (any casing, not null). Decoding is lenient so that nothing the
-// upstream said is lost: a field of the wrong type is left zero, and ASP.NET
-// ProblemDetails are understood (status and title as fallbacks, errors as
-// an object mapping property names to messages).
+// DecodeEnvelope decodes an upstream error body: ok, with a non-nil Envelope,
+// only for a JSON object with statusCode, type, description or errors (any
+// casing, not null). Decoding is lenient so that nothing the upstream said is
+// lost: a field of the wrong type is left zero, and ASP.NET ProblemDetails are
+// understood (status and title as fallbacks, errors keyed by property name).
 func DecodeEnvelope(body []byte) (*Envelope, bool) {
 	body = trimLeft(body)
 	if len(body) == 0 || body[0] != '{' {
