@@ -1,12 +1,16 @@
 package docs
 
 import (
+	"bytes"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -103,5 +107,53 @@ func TestArchitectureMatchesImports(t *testing.T) {
 	}
 	if diff := cmp.Diff(code, documented); diff != "" {
 		t.Errorf("docs/architecture.md's imports table differs from the code (-code +doc):\n%s", diff)
+	}
+}
+
+// sizeBound matches the sentence of architecture.md that states the bound on
+// internal/'s size.
+var sizeBound = regexp.MustCompile("`internal/` holds at most ([0-9,]+) lines of non-test Go")
+
+// TestInternalStaysSmall fails when internal/, internal/stale left out, holds
+// more lines of non-test Go than architecture.md allows.
+func TestInternalStaysSmall(t *testing.T) {
+	page, err := os.ReadFile(filepath.Join(root, "docs", "architecture.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := sizeBound.FindSubmatch(bytes.Join(bytes.Fields(page), []byte(" ")))
+	if m == nil {
+		t.Fatal("architecture.md states no bound on internal/'s lines")
+	}
+	bound, err := strconv.Atoi(strings.ReplaceAll(string(m[1]), ",", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := map[string]int{}
+	total := 0
+	repo := os.DirFS(root)
+	err = fs.WalkDir(repo, "internal", func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && d.Name() == "stale":
+			return fs.SkipDir
+		case d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go"):
+			return nil
+		}
+		b, err := fs.ReadFile(repo, p)
+		if err != nil {
+			return err
+		}
+		n := bytes.Count(b, []byte("\n"))
+		lines[path.Dir(p)] += n
+		total += n
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total > bound {
+		t.Errorf("internal/ holds %d lines of non-test Go, over the %d of architecture.md; by package: %v", total, bound, lines)
 	}
 }
