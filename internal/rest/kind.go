@@ -18,7 +18,7 @@ import (
 )
 
 // Kind is how an upstream call failed (Error.Kind). The zero value,
-// KindNone, is the kind of no error. docs/errors.md lists what each kind
+// KindNone, is the kind of no error. The table kinds says what each kind
 // means for retries, the circuit breaker and the gRPC status.
 type Kind uint8
 
