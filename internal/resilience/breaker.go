@@ -29,7 +29,7 @@ func (s BreakerState) String() string {
 
 var stateNames = [...]string{BreakerClosed: "closed", BreakerHalfOpen: "half_open", BreakerOpen: "open"}
 
-// Defaults of BreakerSettings, used for its zero fields.
+// Defaults of BreakerSettings, used for its zero fields (and negative durations).
 const (
 	DefaultFailureRatio  = 0.5 // Resilience4j's default
 	DefaultMinCalls      = 20

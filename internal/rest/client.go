@@ -86,7 +86,8 @@ type Config struct {
 	MaxConcurrent int
 	// TenantMaxConcurrent limits the requests in flight of one caller
 	// (CallInfo.Caller, else the tenant) in front of MaxConcurrent. Zero
-	// means half of MaxConcurrent (at least 1); negative means no limit.
+	// means half of MaxConcurrent (at least 1), none when MaxConcurrent is
+	// negative; negative means no limit.
 	TenantMaxConcurrent int
 	// QueueTimeout bounds a request's wait for a slot; negative means no wait.
 	QueueTimeout time.Duration
@@ -393,7 +394,7 @@ type TransportConfig struct {
 	// TLS is the upstream TLS configuration; nil means Go's defaults.
 	TLS *tls.Config
 	// MaxConns is the most connections to the upstream host, in use or
-	// idle. Zero means DefaultMaxConcurrent.
+	// idle. Zero or negative means DefaultMaxConcurrent.
 	MaxConns int
 	// ResponseHeaderTimeout bounds the wait for response headers; zero: none.
 	ResponseHeaderTimeout time.Duration
