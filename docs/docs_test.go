@@ -63,7 +63,7 @@ func TestPendingDocsStillPending(t *testing.T) {
 
 var (
 	linkRE    = regexp.MustCompile(`\[[^\]]*\]\(([^)\s]+)\)`)
-	docsRefRE = regexp.MustCompile(`\bdocs/[a-z0-9-]+\.md\b`)
+	docsRefRE = regexp.MustCompile(`\bdocs/[a-z0-9-]+\.md\b(?:#[a-z0-9-]+)?`)
 )
 
 // TestRelativeLinks checks that every relative link of the Markdown pages
@@ -97,7 +97,7 @@ func TestRelativeLinks(t *testing.T) {
 
 // TestDocsMentionsResolve checks that every mention of a docs/ page in the
 // pages, the Makefile, the CI script and the Go sources names a page that
-// exists.
+// exists and, with a #fragment, a heading of that page.
 func TestDocsMentionsResolve(t *testing.T) {
 	files := append(markdownFiles(t), "Makefile", ".ci/run", "interop/run.sh")
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
@@ -122,11 +122,14 @@ func TestDocsMentionsResolve(t *testing.T) {
 		}
 		for i, line := range strings.Split(string(b), "\n") {
 			for _, ref := range docsRefRE.FindAllString(line, -1) {
+				ref, frag, _ := strings.Cut(ref, "#")
 				if slices.Contains(pendingDocs, ref) {
 					continue
 				}
 				if _, err := os.Stat(filepath.Join(root, ref)); err != nil { //nolint:gosec // G703: a docs/ path our own files name, checked in a test
 					t.Errorf("%s:%d mentions %s, which does not exist", file, i+1, ref)
+				} else if frag != "" && !slices.Contains(anchors(t, ref), frag) {
+					t.Errorf("%s:%d mentions %s#%s, which has no such heading", file, i+1, ref, frag)
 				}
 			}
 		}
