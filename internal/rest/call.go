@@ -20,7 +20,7 @@ type request[T any] struct {
 	op       string // apierr.OpGetReseller or apierr.OpGetAcceptanceLink
 	info     CallInfo
 	url      string
-	decode   func(contentType string, body []byte) (T, error)
+	decode   func(body []byte) (T, error)
 	deadline resilience.Deadline // bounds the call's retry and queueing decisions
 }
 
@@ -207,12 +207,12 @@ func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release 
 		actx, cancel = context.WithTimeoutCause(ctx, c.cfg.AttemptTimeout, errAttemptTimedOut)
 		defer cancel()
 	}
-	buf, contentType, e := c.fetch(ctx, actx, r.url, &r.info)
+	buf, e := c.fetch(ctx, actx, r.url, &r.info)
 	if e != nil {
 		return zero, e
 	}
 	defer putBuffer(buf)
-	v, err := safeDecode(r.decode, contentType, buf.Bytes())
+	v, err := safeDecode(r.decode, buf.Bytes())
 	if err != nil {
 		if de, ok := errors.AsType[*Error](err); ok {
 			return zero, de
@@ -222,27 +222,27 @@ func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release 
 	return v, nil
 }
 
-// fetch sends attempt's GET and reads a 2xx body into a pooled buffer, with
-// its Content-Type; apart, so that its frame is off the stack by the decoding.
-func (c *Client) fetch(ctx, actx context.Context, target string, info *CallInfo) (*bytes.Buffer, string, *Error) {
+// fetch sends attempt's GET and reads a 2xx body into a pooled buffer;
+// apart, so that its frame is off the stack by the decoding.
+func (c *Client) fetch(ctx, actx context.Context, target string, info *CallInfo) (*bytes.Buffer, *Error) {
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, target, nil)
 	if err != nil {
-		return nil, "", &Error{Kind: KindInvalid, Err: fmt.Errorf("build request: %w", err)}
+		return nil, &Error{Kind: KindInvalid, Err: fmt.Errorf("build request: %w", err)}
 	}
 	c.setHeaders(req.Header, info)
 	resp, err := c.cfg.Transport.RoundTrip(req) //nolint:bodyclose // closed (and drained) below
 	if err != nil {
 		// A *url.Error, as http.Client reports it.
-		return nil, "", transportError(ctx, actx, &url.Error{Op: "Get", URL: req.URL.String(), Err: err})
+		return nil, transportError(ctx, actx, &url.Error{Op: "Get", URL: req.URL.String(), Err: err})
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		// The body is the raw connection, which no context or deadline ends.
 		_ = resp.Body.Close()
-		return nil, "", &Error{Kind: KindAnswered, StatusCode: resp.StatusCode}
+		return nil, &Error{Kind: KindAnswered, StatusCode: resp.StatusCode}
 	}
 	defer drainAndClose(resp)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, "", c.upstreamError(resp)
+		return nil, c.upstreamError(resp)
 	}
 	buf, err := c.readBody(resp)
 	if err != nil {
@@ -250,23 +250,23 @@ func (c *Client) fetch(ctx, actx context.Context, target string, info *CallInfo)
 		_, corrupt := errors.AsType[flate.CorruptInputError](err)
 		switch e, ok := errors.AsType[*Error](err); {
 		case ok:
-			return nil, "", e
+			return nil, e
 		case corrupt || errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum):
-			return nil, "", undecodable("upstream response", err) // its gzip encoding, which net/http undoes
+			return nil, undecodable("upstream response", err) // its gzip encoding, which net/http undoes
 		}
-		return nil, "", transportError(ctx, actx, err) // cut mid-way, timed out or cancelled
+		return nil, transportError(ctx, actx, err) // cut mid-way, timed out or cancelled
 	}
-	return buf, resp.Header.Get("Content-Type"), nil
+	return buf, nil
 }
 
 // safeDecode runs decode, turning a panic (a bug) into an error.
-func safeDecode[T any](decode func(string, []byte) (T, error), contentType string, body []byte) (v T, err error) {
+func safeDecode[T any](decode func([]byte) (T, error), body []byte) (v T, err error) {
 	defer func() {
 		if p := recover(); p != nil { // v is still zero
 			err = undecodable("upstream response", fmt.Errorf("panic: %v", p))
 		}
 	}()
-	return decode(contentType, body)
+	return decode(body)
 }
 
 // errAttemptTimedOut is the cause of an attempt's context that timed out.

@@ -273,7 +273,7 @@ func (c *Client) GetReseller(ctx context.Context, ci CallInfo, resellerID string
 	default:
 		r, err = call(ctx, c, &c.resellers, request[*Reseller]{
 			op: apierr.OpGetReseller, info: ci, url: c.resellersPrefix + url.PathEscape(resellerID),
-			decode: func(_ string, body []byte) (*Reseller, error) { return DecodeReseller(body) },
+			decode: DecodeReseller,
 		})
 	}
 	if err != nil {

@@ -235,11 +235,12 @@ func readMargins(dec *jsontext.Decoder, inner bool) (OfferTypeMargins, error) {
 
 // DecodeAcceptanceLink decodes a GET /v1/Customers/relationship-acceptance
 // 200 body into the link: a JSON string when the body (trimmed of white
-// space and byte order marks) starts with a double quote, else the text
-// when contentType is text/plain or it starts with http:// or https://. Any
-// other body, and a link that is not an absolute http(s) URL with a host,
-// fail with a KindUndecodable *Error. The link is returned as sent.
-func DecodeAcceptanceLink(contentType string, body []byte) (string, error) {
+// space and byte order marks) starts with a double quote, else the text when
+// it starts with http:// or https://, whatever its Content-Type (ASP.NET
+// answers a string as JSON or as text/plain). Any other body, and a link that
+// is not an absolute http(s) URL with a host, fail with a KindUndecodable
+// *Error. The link is returned as sent.
+func DecodeAcceptanceLink(body []byte) (string, error) {
 	b := bytes.TrimRight(trimLeft(body), " \t\r\n")
 	if len(b) == 0 {
 		return "", undecodable("acceptance link", errEmptyBody)
@@ -251,7 +252,7 @@ func DecodeAcceptanceLink(contentType string, body []byte) (string, error) {
 			return "", undecodable("acceptance link", err)
 		}
 		link = strings.TrimSpace(link)
-	case isTextPlain(contentType) || hasPrefixFold(b, "http://") || hasPrefixFold(b, "https://"):
+	case hasPrefixFold(b, "http://") || hasPrefixFold(b, "https://"):
 		link = string(b)
 	default:
 		return "", undecodable("acceptance link", errors.New("body is neither a JSON string nor a URL"))
@@ -277,12 +278,6 @@ func checkLink(link string) error {
 		return errors.New("link has no host")
 	}
 	return nil
-}
-
-// isTextPlain reports whether a Content-Type's media type is text/plain, in any casing.
-func isTextPlain(contentType string) bool {
-	mediaType, _, _ := strings.Cut(contentType, ";")
-	return strings.EqualFold(strings.TrimSpace(mediaType), "text/plain")
 }
 
 // hasPrefixFold reports whether b starts with the ASCII prefix in any casing.

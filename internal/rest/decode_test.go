@@ -294,7 +294,7 @@ func TestDecodeResellerErrors(t *testing.T) {
 		{name: "array", give: `[{"id":"r1"}]`},
 		{name: "string", give: `"r1"`},
 		{name: "number", give: `42`},
-		{name: "html", give: `<html><body>Service Unavailable</body></html>`},
+		{name: "HTML", give: `<html><body>Service Unavailable</body></html>`},
 		{name: "truncated", give: `{"id":"r1`},
 		{name: "trailing garbage", give: `{"id":"r1"} x`},
 		{name: "id is a number", give: `{"id":5}`},
@@ -347,25 +347,20 @@ func TestDecodeAcceptanceLink(t *testing.T) {
 	const link = "https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship" +
 		"&partnerId=0b3e5a1c-5f41-4f1e-8f0a-2b7d9c6e4a11&msppId=0&DAP=true#/BillingAccounts/partner-invitation"
 	tests := []struct {
-		name        string
-		contentType string
-		give        string
-		want        string
+		name, give, want string
 	}{
-		{name: "JSON string", contentType: "application/json", give: `"` + link + `"`, want: link},
-		{name: "JSON string with charset", contentType: "application/json; charset=utf-8", give: `"` + link + `"`, want: link},
-		{name: "JSON string with escaped slashes", contentType: "application/json", give: `"https:\/\/example.com\/a?b=1\u0026c=2"`, want: "https://example.com/a?b=1&c=2"},
-		{name: "JSON string with BOM and white space", contentType: "application/json", give: "\uFEFF  \"" + link + "\"\r\n", want: link},
-		{name: "JSON string without content type", give: `"http://example.com/x"`, want: "http://example.com/x"},
-		{name: "text/plain raw URL", contentType: "text/plain; charset=utf-8", give: link, want: link},
-		{name: "text/plain with trailing newline", contentType: "Text/Plain", give: link + "\r\n", want: link},
-		{name: "unquoted URL labelled JSON", contentType: "application/json", give: link, want: link},
-		{name: "unquoted URL without content type", give: "HTTPS://example.com/x", want: "HTTPS://example.com/x"},
-		{name: "JSON string with white space inside", contentType: "application/json", give: `" https://example.com/x\n"`, want: "https://example.com/x"},
+		{name: "JSON string", give: `"` + link + `"`, want: link},
+		{name: "JSON string with escaped slashes", give: `"https:\/\/example.com\/a?b=1\u0026c=2"`, want: "https://example.com/a?b=1&c=2"},
+		{name: "JSON string with BOM and white space", give: "\uFEFF  \"" + link + "\"\r\n", want: link},
+		{name: "JSON string, http", give: `"http://example.com/x"`, want: "http://example.com/x"},
+		{name: "raw URL", give: link, want: link},
+		{name: "raw URL with trailing newline", give: link + "\r\n", want: link},
+		{name: "raw URL, scheme in capitals", give: "HTTPS://example.com/x", want: "HTTPS://example.com/x"},
+		{name: "JSON string with white space inside", give: `" https://example.com/x\n"`, want: "https://example.com/x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := DecodeAcceptanceLink(tt.contentType, []byte(tt.give))
+			got, err := DecodeAcceptanceLink([]byte(tt.give))
 			if err != nil {
 				t.Fatalf("DecodeAcceptanceLink() error = %v", err)
 			}
@@ -378,34 +373,32 @@ func TestDecodeAcceptanceLink(t *testing.T) {
 
 func TestDecodeAcceptanceLinkErrors(t *testing.T) {
 	tests := []struct {
-		name        string
-		contentType string
-		give        string
+		name, give string
 	}{
-		{name: "empty", contentType: "application/json", give: ``},
-		{name: "white space", contentType: "text/plain", give: " \r\n"},
-		{name: "JSON null", contentType: "application/json", give: `null`},
-		{name: "JSON object", contentType: "application/json", give: `{"link":"https://example.com"}`},
-		{name: "JSON number", contentType: "application/json", give: `42`},
-		{name: "JSON array", contentType: "application/json", give: `["https://example.com"]`},
-		{name: "JSON empty string", contentType: "application/json", give: `""`},
-		{name: "JSON string that is not a URL", contentType: "application/json", give: `"not a url"`},
-		{name: "unterminated JSON string", contentType: "application/json", give: `"https://example.com`},
-		{name: "JSON string with trailing garbage", contentType: "application/json", give: `"https://example.com" x`},
-		{name: "ftp scheme", contentType: "application/json", give: `"ftp://example.com/x"`},
-		{name: "javascript scheme", contentType: "text/plain", give: `javascript:alert(1)`},
-		{name: "no host", contentType: "application/json", give: `"https:///path"`},
-		{name: "relative", contentType: "application/json", give: `"/relative/path"`},
-		{name: "control character", contentType: "application/json", give: `"https://example.com/\u0000"`},
-		{name: "white space inside", contentType: "text/plain", give: "https://example.com/a b"},
-		{name: "two lines", contentType: "text/plain", give: "https://example.com/a\nhttps://example.com/b"},
-		{name: "text/plain word", contentType: "text/plain", give: `hello`},
-		{name: "text/plain JSON object", contentType: "text/plain", give: `{"url":"https://example.com"}`},
-		{name: "html", contentType: "text/html", give: `<html><body>https://example.com</body></html>`},
+		{name: "empty", give: ``},
+		{name: "white space", give: " \r\n"},
+		{name: "JSON null", give: `null`},
+		{name: "JSON object", give: `{"link":"https://example.com"}`},
+		{name: "JSON number", give: `42`},
+		{name: "JSON array", give: `["https://example.com"]`},
+		{name: "JSON empty string", give: `""`},
+		{name: "JSON string that is not a URL", give: `"not a url"`},
+		{name: "unterminated JSON string", give: `"https://example.com`},
+		{name: "JSON string with trailing garbage", give: `"https://example.com" x`},
+		{name: "ftp scheme", give: `"ftp://example.com/x"`},
+		{name: "javascript scheme", give: `javascript:alert(1)`},
+		{name: "no host", give: `"https:///path"`},
+		{name: "relative", give: `"/relative/path"`},
+		{name: "control character", give: `"https://example.com/\u0000"`},
+		{name: "white space inside", give: "https://example.com/a b"},
+		{name: "two lines", give: "https://example.com/a\nhttps://example.com/b"},
+		{name: "a word", give: `hello`},
+		{name: "JSON object with a URL", give: `{"url":"https://example.com"}`},
+		{name: "HTML", give: `<html><body>https://example.com</body></html>`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := DecodeAcceptanceLink(tt.contentType, []byte(tt.give))
+			got, err := DecodeAcceptanceLink([]byte(tt.give))
 			if kindOf(err) != KindUndecodable {
 				t.Fatalf("DecodeAcceptanceLink() = %q, %v; want KindUndecodable", got, err)
 			}
@@ -570,7 +563,7 @@ func TestDecodeEnvelope(t *testing.T) {
 			wantOK: true,
 		},
 		{name: "empty", give: ``},
-		{name: "html", give: `<html><head><title>502 Bad Gateway</title></head></html>`},
+		{name: "HTML", give: `<html><head><title>502 Bad Gateway</title></head></html>`},
 		{name: "null", give: `null`},
 		{name: "array", give: `[{"statusCode":400}]`},
 		{name: "string", give: `"error"`},

@@ -832,7 +832,7 @@ func TestWithAttempts(t *testing.T) {
 func TestPanicInDecodeDoesNotWedgeTheClient(t *testing.T) {
 	u := newFaultUpstream(t, stepOK)
 	c := newTestClient(t, Config{BaseURL: u.URL(), MaxConcurrent: 1})
-	boom := func(string, []byte) (*Reseller, error) { panic("decoder bug") }
+	boom := func([]byte) (*Reseller, error) { panic("decoder bug") }
 	for range 3 { // the slot must come back each time
 		_, err := call(testContext(t), c, &c.resellers, request[*Reseller]{op: apierr.OpGetReseller, info: testCallInfo, url: u.URL() + "/v1/Resellers/r1", decode: boom})
 		if kindOf(err) != KindUndecodable {
@@ -850,7 +850,7 @@ func TestPanicInSharedDecodeReachesEveryWaiter(t *testing.T) {
 
 func testPanicInSharedDecodeReachesEveryWaiter(t *testing.T) {
 	u, c := newMemClient(t, Config{}, step{hold: true})
-	boom := func(string, []byte) (*Reseller, error) { panic("decoder bug") }
+	boom := func([]byte) (*Reseller, error) { panic("decoder bug") }
 	const callers = 5
 	errs := make([]error, callers)
 	var wg sync.WaitGroup
