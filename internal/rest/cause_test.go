@@ -133,6 +133,15 @@ func TestAsErrorCallerGone(t *testing.T) {
 	if shared.Kind != KindUnreachable {
 		t.Errorf("the shared error became %v", shared.Kind)
 	}
+	// An error that already holds the caller's context error keeps it as it
+	// is, not wrapped a second time; one with none gets the context's own.
+	wrapped := fmt.Errorf("read: %w", context.Canceled)
+	if got := AsError(canceled, &Error{Kind: KindUnreachable, Cause: CauseClosed, Err: wrapped}); got.Err != wrapped { //nolint:errorlint // the same value
+		t.Errorf("AsError(canceled, unreachable wrapping Canceled).Err = %v, want %v", got.Err, wrapped)
+	}
+	if got := AsError(canceled, &Error{Kind: KindTimeout, Cause: CauseTimeout}); got.Err != context.Canceled { //nolint:errorlint // the same value
+		t.Errorf("AsError(canceled, timeout without Err).Err = %v, want context.Canceled", got.Err)
+	}
 	answer := &Error{Kind: KindAnswered, StatusCode: 404}
 	if got := AsError(canceled, answer); got != answer {
 		t.Errorf("AsError(canceled, answer) = %v, want the answer", got)
