@@ -159,7 +159,7 @@ func testPrincipalsNeverReceiveAnothersAnswer(t *testing.T, status int) {
 		if _, err := conn.Write(resp); err != nil {
 			return err
 		}
-		time.Sleep(5 * time.Millisecond) // a slow peer: the unsolicited copy comes later
+		<-time.After(5 * time.Millisecond) // a slow peer, at once in the bubble: the unsolicited copy comes later
 		_, err := conn.Write(resp)
 		return err
 	}}
@@ -298,7 +298,7 @@ func TestEvictionLetsRequestsInFlightFinish(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u := &memUpstream{answer: func(conn net.Conn, req *http.Request) error {
 			if req.Header.Get("X-Tenant") == principals["A"].Tenant {
-				time.Sleep(time.Second) // a slow peer: A's answer comes after B's call
+				<-time.After(time.Second) // a slow peer, at once in the bubble: A's answer comes after B's call
 			}
 			_, err := conn.Write(echo(http.StatusOK, req))
 			return err
@@ -391,7 +391,7 @@ func TestLateAnswerOfAnEvictedPrincipalLeavesItsSuccessorPooled(t *testing.T) {
 		var aCalls atomic.Int32
 		u := &memUpstream{answer: func(conn net.Conn, req *http.Request) error {
 			if req.Header.Get("X-Tenant") == principals["A"].Tenant && aCalls.Add(1) == 1 {
-				time.Sleep(time.Second) // a slow peer: A's first answer comes last
+				<-time.After(time.Second) // a slow peer, at once in the bubble: A's first answer comes last
 			}
 			_, err := conn.Write(echo(http.StatusOK, req))
 			return err
