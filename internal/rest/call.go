@@ -24,6 +24,13 @@ type request[T any] struct {
 	deadline resilience.Deadline // bounds the call's retry and queueing decisions
 }
 
+// flight is a coalesced execution's result and the correlation id its
+// upstream requests carried.
+type flight[T any] struct {
+	v             T
+	correlationID string
+}
+
 // operationKey is the context key of the operation a request belongs to.
 type operationKey struct{}
 
@@ -42,7 +49,7 @@ func Operation(ctx context.Context) string {
 // call runs one call of a Client method, bounded by Config.Timeout when ctx
 // has no deadline (running out of it is KindTimeout, not the caller's
 // KindDeadlineExceeded), coalesced in g unless coalescing is off.
-func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, T], r request[T]) (v T, err error) {
+func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, flight[T]], r request[T]) (v T, err error) {
 	if err := checkCallInfo(r.info); err != nil {
 		return v, err
 	}
@@ -53,13 +60,14 @@ func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, 
 		defer cancel()
 	}
 	if !c.cfg.DisableCoalescing {
-		var shared bool
-		v, err, shared = g.Do(cctx, flightKey{r.url, r.info.Tenant, r.info.Authorization}, func(ctx context.Context, deadline resilience.Deadline) (T, error) {
+		f, ferr, joined := g.Do(cctx, flightKey{r.url, r.info.Tenant, r.info.Authorization}, func(ctx context.Context, deadline resilience.Deadline) (flight[T], error) {
 			r.deadline = deadline
-			return execute(ctx, c, &r)
+			v, err := execute(ctx, c, &r)
+			return flight[T]{v, r.info.CorrelationID}, err
 		})
-		if shared && c.cfg.OnCoalesced != nil {
-			c.cfg.OnCoalesced(r.op)
+		v, err = f.v, ferr
+		if joined && c.cfg.OnCoalesced != nil {
+			c.cfg.OnCoalesced(ctx, r.op, f.correlationID)
 		}
 	} else {
 		dl, _ := cctx.Deadline()

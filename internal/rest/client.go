@@ -100,11 +100,13 @@ type Config struct {
 	TenantIdle time.Duration
 	// DisableCoalescing gives identical concurrent calls an upstream call each.
 	DisableCoalescing bool
-	// OnCoalesced, when not nil, is called with the operation name each time
-	// a call joins another's upstream request, OnRejected with it and a Reject
+	// OnCoalesced, when not nil, is called each time a call joins another's
+	// upstream request, with the joining call's context, the operation name
+	// and the correlation id that request carried ("" when the call left
+	// before it ended). OnRejected is called with the operation and a Reject
 	// reason each time a call or retry is refused before sending. Both must be
 	// cheap and safe for concurrent use.
-	OnCoalesced func(operation string)
+	OnCoalesced func(ctx context.Context, operation, correlationID string)
 	OnRejected  func(operation, reason string)
 }
 
@@ -123,8 +125,8 @@ type Client struct {
 	limiter *resilience.Limiter // nil: no limit
 	ceiling *resilience.RetryCeiling
 
-	resellers resilience.Group[flightKey, *Reseller]
-	links     resilience.Group[flightKey, string]
+	resellers resilience.Group[flightKey, flight[*Reseller]]
+	links     resilience.Group[flightKey, flight[string]]
 
 	resellersPrefix string // "{base}/v1/Resellers/"
 	acceptanceURL   string // "{base}/v1/Customers/relationship-acceptance"

@@ -1145,30 +1145,47 @@ func TestBodyElementsLimitCountsArrays(t *testing.T) {
 }
 
 // TestOnCoalescedCountsOnlyJoiners: Config.OnCoalesced (the coalesced-calls
-// metric) is called once per call that joined another's upstream request, never
-// for a call that made its own.
+// metric and the access line's coalesced_with) is called once per call that
+// joined another's upstream request, with the joiner's context and the
+// correlation id that request carried ("" for a joiner that left first);
+// never for a call that made its own.
 func TestOnCoalescedCountsOnlyJoiners(t *testing.T) {
+	type joined struct{ Caller, Op, CorrelationID string }
+	type callerKey struct{}
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
-		var ops []string
-		u, c := newMemClient(t, Config{OnCoalesced: func(op string) { mu.Lock(); ops = append(ops, op); mu.Unlock() }}, stepOK)
-		if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); err != nil {
+		var got []joined
+		u, c := newMemClient(t, Config{OnCoalesced: func(ctx context.Context, op, id string) {
+			mu.Lock()
+			got = append(got, joined{ctx.Value(callerKey{}).(string), op, id})
+			mu.Unlock()
+		}}, stepOK)
+		get := func(ctx context.Context, caller string) error {
+			ci := testCallInfo
+			ci.CorrelationID = "cid-" + caller
+			_, err := c.GetReseller(context.WithValue(ctx, callerKey{}, caller), ci, "r1")
+			return err
+		}
+		if err := get(testContext(t), "alone"); err != nil {
 			t.Fatal(err)
 		}
 		mu.Lock()
-		if len(ops) != 0 {
-			t.Errorf("OnCoalesced calls after one lone call = %v, want none", ops)
+		if len(got) != 0 {
+			t.Errorf("OnCoalesced calls after one lone call = %v, want none", got)
 		}
 		mu.Unlock()
 		u.setScript(step{hold: true})
-		errs := make(chan error, 2)
-		for range 2 {
-			go func() {
-				_, err := c.GetReseller(testContext(t), testCallInfo, "r1")
-				errs <- err
-			}()
-		}
+		errs := make(chan error, 3)
+		go func() { errs <- get(testContext(t), "first") }()
+		synctest.Wait() // the first call's request is upstream
+		leaving, leave := context.WithCancel(testContext(t))
+		go func() { errs <- get(testContext(t), "second") }()
+		go func() { errs <- get(leaving, "leaving") }()
 		synctest.Wait()
+		leave()
+		if err := <-errs; !errors.Is(err, context.Canceled) {
+			t.Errorf("the caller that left got %v, want context.Canceled", err)
+		}
 		u.release()
 		for range 2 {
 			if err := <-errs; err != nil {
@@ -1177,8 +1194,9 @@ func TestOnCoalescedCountsOnlyJoiners(t *testing.T) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if len(ops) != 1 || ops[0] != apierr.OpGetReseller {
-			t.Errorf("OnCoalesced calls after two identical concurrent calls = %v, want [%s]", ops, apierr.OpGetReseller)
+		want := []joined{{"leaving", apierr.OpGetReseller, ""}, {"second", apierr.OpGetReseller, "cid-first"}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("OnCoalesced calls (-want +got):\n%s", diff)
 		}
 	})
 }

@@ -44,7 +44,7 @@ func (m *Metrics) done(ctx context.Context, log *slog.Logger, method string, sta
 		return
 	}
 	id, _ := correlation.FromContext(ctx)
-	attrs := make([]slog.Attr, 0, 10)
+	attrs := make([]slog.Attr, 0, 11)
 	attrs = append(attrs,
 		slog.String("method", method),
 		slog.String("code", code.String()),
@@ -55,6 +55,9 @@ func (m *Metrics) done(ctx context.Context, log *slog.Logger, method string, sta
 		slog.String("correlation_id", id.Value),
 		slog.String("tenant", tenantOf(ctx)),
 	)
+	if with := stats.coalescedWith.Load(); with != nil {
+		attrs = append(attrs, slog.String("coalesced_with", *with))
+	}
 	if stats.stale.Load() {
 		attrs = append(attrs, slog.Bool("stale", true))
 	}

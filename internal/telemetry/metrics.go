@@ -239,8 +239,14 @@ func bounded(v string, known ...string) string {
 	return opOther
 }
 
-// Coalesced counts a call answered by another call's upstream request.
-func (m *Metrics) Coalesced(op string) { m.coalesced.WithLabelValues(boundedOp(op)).Inc() }
+// Coalesced counts a call answered by another call's upstream request, and
+// gives its access line the correlation id that request carried.
+func (m *Metrics) Coalesced(ctx context.Context, op, correlationID string) {
+	m.coalesced.WithLabelValues(boundedOp(op)).Inc()
+	if s := StatsFromContext(ctx); s != nil && correlationID != "" {
+		s.coalescedWith.Store(&correlationID)
+	}
+}
 
 // callDone records the attempts one facade call made upstream.
 func (m *Metrics) callDone(op string, attempts int) {

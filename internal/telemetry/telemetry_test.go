@@ -439,3 +439,50 @@ func TestTenantOf(t *testing.T) {
 		t.Errorf("tenantOf of a %d-byte tenant is %d bytes, want it cut to a domain name's 253 (and an ellipsis)", len(long), len(got))
 	}
 }
+
+// TestAccessLogCoalesced: a call that shared another's upstream request is
+// counted, and its access line names the correlation id that request
+// carried; a call that did not, or whose shared request's id is unknown,
+// has no coalesced_with.
+func TestAccessLogCoalesced(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		joined   bool
+		sharedID string
+		want     any // the line's coalesced_with; nil: absent
+	}{
+		{"own request", false, "", nil},
+		{"joined", true, "0d6f3c1e-5b7a-4e2c-9f10-3a4b5c6d7e8f", "0d6f3c1e-5b7a-4e2c-9f10-3a4b5c6d7e8f"},
+		{"left before the shared request ended", true, "", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMetrics(Build{})
+			var logs bytes.Buffer
+			intercept := m.AccessLog(slog.New(slog.NewJSONHandler(&logs, nil)))
+			info := &grpc.UnaryServerInfo{FullMethod: "/cloudcockpit.v1.ResellerService/GetReseller"}
+			_, err := intercept(context.Background(), nil, info, func(ctx context.Context, _ any) (any, error) {
+				if tt.joined {
+					m.Coalesced(ctx, apierr.OpGetReseller, tt.sharedID)
+				}
+				return nil, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var line map[string]any
+			if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+				t.Fatalf("access log is not one JSON line: %v\n%s", err, logs.String())
+			}
+			if got := line["coalesced_with"]; got != tt.want {
+				t.Errorf("coalesced_with = %v, want %v", got, tt.want)
+			}
+			wantCount := 0.0
+			if tt.joined {
+				wantCount = 1
+			}
+			if got := testutil.ToFloat64(m.coalesced.WithLabelValues(apierr.OpGetReseller)); got != wantCount {
+				t.Errorf("coalesced calls = %v, want %v", got, wantCount)
+			}
+		})
+	}
+}

@@ -73,6 +73,8 @@ type CallStats struct {
 	attempts   atomic.Int32 // upstream HTTP attempts made
 	lastStatus atomic.Int32 // HTTP status of the last upstream answer, 0 when none came
 	stale      atomic.Bool
+	// the correlation id of the upstream request a coalesced call shared
+	coalescedWith atomic.Pointer[string]
 }
 
 // MarkStale records that the call was answered with a stale answer; a nil
