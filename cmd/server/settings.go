@@ -88,7 +88,7 @@ func settings(cfg *server.Config, cli *cliFlags) []setting {
 		{breakers, "upstream-max-tenants", "UPSTREAM_MAX_TENANTS", whole(&cfg.Upstream.MaxTenants), "", "most tenants with upstream resilience state of their own (breaker, retry budget) that the upstream answered with a success, and apart from them, those it has not"},
 		{breakers, "upstream-tenant-idle", "UPSTREAM_TENANT_IDLE", duration(&cfg.Upstream.TenantIdle), "", "how long a tenant's upstream resilience state outlives its last call"},
 
-		{staleGroup, "stale-if-error", "STALE_IF_ERROR", duration(&cfg.StaleIfError), "0 (off)", "longest time a caller's last good answer may stand in, labelled stale, while the upstream fails (429, 5xx, unreachable, breaker open)"},
+		{staleGroup, "stale-if-error", "STALE_IF_ERROR", duration(&cfg.StaleIfError), "0 (off)", "longest time a caller's last good answer may stand in, labelled stale, while the upstream fails (429, 500, 502, 503, 504, unreachable, timeout, breaker open, no upstream slot)"},
 		{staleGroup, "stale-cache-max-bytes", "STALE_CACHE_MAX_BYTES", byteSize(&cfg.StaleCacheMaxBytes), "", "bound on the memory, in bytes, of the answers kept for -stale-if-error"},
 
 		{grpcLimits, "grpc-max-streams", "GRPC_MAX_CONCURRENT_STREAMS", whole(&cfg.GRPCMaxConcurrentStreams), "", "most calls (HTTP/2 streams) one gRPC connection may have open at once, 1 to 10000"},
