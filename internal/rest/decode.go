@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -270,6 +271,8 @@ func checkLink(link string) error {
 	switch {
 	case strings.ContainsAny(link, " \t\r\n"):
 		return errors.New("link contains white space")
+	case !utf8.ValidString(link): // a raw URL's bytes; a protobuf string must be UTF-8
+		return errors.New("link is not UTF-8")
 	case err != nil:
 		return errors.New("link is not a valid URL")
 	case u.Scheme != "http" && u.Scheme != "https":
