@@ -706,6 +706,45 @@ func testCoalescingAllWaitersGoneCancelsUpstream(t *testing.T) {
 	}
 }
 
+// TestReviewCoalescedRetryUsesTheLatestDeadline: a caller that joins a
+// shared request keeps its own, later deadline for the retry decision
+// (docs/resilience.md, Coalescing). The first attempt's 503 comes after the
+// first caller's deadline passed; the joiner, with time left, must get the
+// retry's answer, not the 503 that the first caller's deadline, read before
+// the joiner came, refused to retry.
+func TestReviewCoalescedRetryUsesTheLatestDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u, c := newMemClient(t, Config{}, step{hold: true, status: 503, contentType: "text/plain", body: "x"}, stepOK)
+
+		leaderCtx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		leaderErr := make(chan error, 1)
+		go func() {
+			_, err := c.GetReseller(leaderCtx, testCallInfo, "r1")
+			leaderErr <- err
+		}()
+		<-u.arrived
+		joinerCtx, cancelJoiner := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancelJoiner()
+		joinerErr := make(chan error, 1)
+		go func() {
+			_, err := c.GetReseller(joinerCtx, testCallInfo, "r1")
+			joinerErr <- err
+		}()
+		waitWaiters(t, c, 2)
+
+		<-time.After(2 * time.Second) // at once in the bubble: the first caller's deadline passes
+		waitWaiters(t, c, 1)
+		u.release() // the 503, with 28 s of the joiner's deadline left
+		if err := <-joinerErr; err != nil {
+			t.Errorf("joiner: error = %v after %d upstream requests; want the retry's answer", err, u.requests())
+		}
+		if err := <-leaderErr; !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("first caller: error = %v, want DeadlineExceeded", err)
+		}
+	})
+}
+
 func TestCoalescingAcceptanceLink(t *testing.T) {
 	synctest.Test(t, testCoalescingAcceptanceLink)
 }
