@@ -146,7 +146,7 @@ func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, 
 		if !e.HasRetryAfter {
 			wait = resilience.FullJitter(c.cfg.RetryBackoff, c.cfg.MaxRetryBackoff, n)
 		}
-		if !dl.IsZero() && !time.Now().Add(wait).Before(dl) {
+		if dl := r.deadline(); !dl.IsZero() && !time.Now().Add(wait).Before(dl) { // callers may have joined since
 			// The wait does not fit: hand the caller the upstream's answer
 			// (and its Retry-After) now rather than a deadline error later.
 			return zero, withAttempts(e, n)
