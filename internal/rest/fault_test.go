@@ -745,6 +745,36 @@ func TestReviewCoalescedRetryUsesTheLatestDeadline(t *testing.T) {
 	})
 }
 
+// TestReviewCoalescedAttemptKeepsItsTimeout: the attempt timeout bounds
+// each attempt (docs/resilience.md, Timeouts). When the first caller's
+// deadline is nearer than the attempt timeout the timer is not armed, and
+// the shared request runs on a context detached from the callers': once
+// that caller has left, a joiner with a later deadline waits on a hung
+// upstream until its own deadline instead of getting a retry after the
+// attempt timeout.
+func TestReviewCoalescedAttemptKeepsItsTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u, c := newMemClient(t, Config{AttemptTimeout: 5 * time.Second}, stepHang, stepOK)
+
+		leaderCtx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		leaderErr := make(chan error, 1)
+		go func() {
+			_, err := c.GetReseller(leaderCtx, testCallInfo, "r1")
+			leaderErr <- err
+		}()
+		<-u.arrived
+		joinerCtx, cancelJoiner := context.WithTimeout(t.Context(), 60*time.Second)
+		defer cancelJoiner()
+		start := time.Now()
+		_, err := c.GetReseller(joinerCtx, testCallInfo, "r1")
+		if err != nil || time.Since(start) > 10*time.Second {
+			t.Errorf("joiner: error = %v after %v and %d upstream requests; want the retry's answer within the attempt timeout", err, time.Since(start), u.requests())
+		}
+		<-leaderErr
+	})
+}
+
 func TestCoalescingAcceptanceLink(t *testing.T) {
 	synctest.Test(t, testCoalescingAcceptanceLink)
 }
