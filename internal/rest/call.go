@@ -132,7 +132,7 @@ func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, 
 		if n == 1 {
 			c.ceiling.FirstAttempt()
 		}
-		v, e := attempt(ctx, c, dl, release, r)
+		v, e := attempt(ctx, c, release, r)
 		if e == nil {
 			tenant.Budget.Record(resilience.Success)
 			return v, nil
@@ -204,13 +204,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // attempt sends one GET and decodes a 2xx body, bounded by the attempt
 // timeout as well as by ctx, then gives its request slots back (release).
-func attempt[T any](ctx context.Context, c *Client, deadline time.Time, release func(), r *request[T]) (zero T, _ *Error) {
+// The timer is armed unless ctx's own deadline comes first: a shared call's
+// context has none (its callers' deadlines end it only once all have left).
+func attempt[T any](ctx context.Context, c *Client, release func(), r *request[T]) (zero T, _ *Error) {
 	defer release()
 	if err := ctx.Err(); err != nil {
 		return zero, AsError(ctx, err) // nothing sent
 	}
 	actx := ctx
-	if c.cfg.AttemptTimeout > 0 && (deadline.IsZero() || time.Until(deadline) > c.cfg.AttemptTimeout) {
+	if deadline, ok := ctx.Deadline(); c.cfg.AttemptTimeout > 0 && (!ok || time.Until(deadline) > c.cfg.AttemptTimeout) {
 		var cancel context.CancelFunc
 		actx, cancel = context.WithTimeoutCause(ctx, c.cfg.AttemptTimeout, errAttemptTimedOut)
 		defer cancel()
