@@ -660,3 +660,33 @@ func TestToStatusRedactsTheCallersToken(t *testing.T) {
 		t.Errorf("the status holds no %s", apierr.Redacted)
 	}
 }
+
+// TestReviewToStatusRedactsATokenSplitByFormatCharacters: docs/security.md
+// promises that the caller's token with invisible format characters
+// (U+200B, ...) between its characters is caught. toStatus's cleanText
+// turned those characters into spaces before apierr.New's Redactor could
+// strip them, and a token split by spaces is, by design, not caught: the
+// caller's token came back whole, one space between its characters, in the
+// message and in every envelope string.
+func TestReviewToStatusRedactsATokenSplitByFormatCharacters(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const token = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJl" //nolint:gosec // G101: a fake token that must be redacted
+	split := strings.Join(strings.Split(token, ""), "\u200b")
+	give := upstreamErr(&rest.Error{Kind: rest.KindAnswered, StatusCode: 400, Envelope: &rest.Envelope{
+		Description: "token " + split + " is malformed", Type: "Bad " + split, CorrelationID: split,
+		Errors: []rest.PropertyError{{PropertyName: "Authorization " + split, Description: []string{"value " + split}}},
+	}})
+	c := &call{op: apierr.OpGetReseller, info: rest.CallInfo{CorrelationID: testCorrelationID, Authorization: "Bearer " + token}}
+	st := status.Convert(toStatus(ctx, c, give, "")).Proto()
+	encoded, err := proto.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unspaced := strings.NewReplacer(" ", "", "\u200b", "").Replace(string(encoded))
+	for _, piece := range strings.Split(token, ".") {
+		if strings.Contains(unspaced, piece) {
+			t.Errorf("the status quotes %q of the caller's token (message %q)", piece, st.GetMessage())
+		}
+	}
+}
