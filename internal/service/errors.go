@@ -38,19 +38,20 @@ func toStatus(ctx context.Context, c *call, err error, resellerID string) error 
 	if e.Kind == rest.KindAnswered {
 		meta[apierr.MetaUpstreamHTTPStatus] = strconv.Itoa(e.StatusCode)
 		if env := e.Envelope; env != nil && e.StatusCode != http.StatusUnauthorized && e.StatusCode != http.StatusForbidden {
-			if d := cleanText(env.Description); d != "" {
+			r := apierr.NewRedactor(c.info.Authorization)
+			if d := cleanText(r, env.Description); d != "" {
 				msg = d
 			}
 			if env.StatusCode != 0 && env.StatusCode != e.StatusCode {
 				meta[apierr.MetaUpstreamStatusCode] = strconv.Itoa(env.StatusCode)
 			}
-			if t := cleanText(env.Type); t != "" {
+			if t := cleanText(r, env.Type); t != "" {
 				meta[apierr.MetaUpstreamType] = apierr.Truncate(t, 128)
 			}
-			if id := cleanText(env.CorrelationID); id != "" && id != c.info.CorrelationID {
+			if id := cleanText(r, env.CorrelationID); id != "" && id != c.info.CorrelationID {
 				meta[apierr.MetaUpstreamCorrelationID] = apierr.Truncate(id, 128)
 			}
-			if br := envelopeBadRequest(env, msg); br != nil {
+			if br := envelopeBadRequest(r, env, msg); br != nil {
 				details = append(details, br)
 			}
 		}
@@ -70,15 +71,15 @@ func toStatus(ctx context.Context, c *call, err error, resellerID string) error 
 // envelopeBadRequest turns the envelope's errors[] into field violations: the
 // upstream property name as the field, one violation per description.
 // apierr.New keeps the first apierr.MaxFieldViolations of them.
-func envelopeBadRequest(env *rest.Envelope, fallback string) *errdetails.BadRequest {
+func envelopeBadRequest(r apierr.Redactor, env *rest.Envelope, fallback string) *errdetails.BadRequest {
 	var fvs []*errdetails.BadRequest_FieldViolation
 	for _, e := range env.Errors {
-		field, descriptions := apierr.Truncate(cleanText(e.PropertyName), 256), e.Description
+		field, descriptions := apierr.Truncate(cleanText(r, e.PropertyName), 256), e.Description
 		if len(descriptions) == 0 {
 			descriptions = []string{fallback}
 		}
 		for _, d := range descriptions {
-			fvs = append(fvs, &errdetails.BadRequest_FieldViolation{Field: field, Description: cleanText(d)})
+			fvs = append(fvs, &errdetails.BadRequest_FieldViolation{Field: field, Description: cleanText(r, d)})
 		}
 	}
 	if len(fvs) == 0 {
@@ -87,15 +88,17 @@ func envelopeBadRequest(env *rest.Envelope, fallback string) *errdetails.BadRequ
 	return &errdetails.BadRequest{FieldViolations: fvs}
 }
 
-// cleanText makes upstream text safe to show: control and format characters
-// (bidi overrides, zero-width marks) become spaces, and it is trimmed and cut
-// to apierr.MaxMessageBytes.
-func cleanText(s string) string {
+// cleanText makes upstream text safe to show: it loses the caller's token
+// (redact, first: it looks through format characters, not through the
+// spaces they become), control and format characters (bidi overrides,
+// zero-width marks) become spaces, and it is trimmed and cut to
+// apierr.MaxMessageBytes.
+func cleanText(redact apierr.Redactor, s string) string {
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) { // and bidi overrides, zero-width marks
 			return ' '
 		}
 		return r
-	}, s)
+	}, redact.String(s))
 	return apierr.Truncate(strings.TrimSpace(s), apierr.MaxMessageBytes)
 }
