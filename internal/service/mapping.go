@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
 
@@ -136,4 +137,24 @@ func (s *strs) clone(p *string) *string {
 	}
 	*s = append(*s, *p)
 	return &(*s)[len(*s)-1]
+}
+
+// unknownNames collects the enum names one answer's mapping did not know,
+// for a single warning however many there are: the first maxUnknownNames
+// distinct "field=name" pairs, and the count of all.
+type unknownNames struct {
+	names []string
+	count int
+}
+
+const maxUnknownNames = 4
+
+func (u *unknownNames) add(field, name string) {
+	u.count++
+	if len(u.names) == maxUnknownNames {
+		return
+	}
+	if n := field + "=" + apierr.Truncate(name, 48); !slices.Contains(u.names, n) {
+		u.names = append(u.names, n)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
+	"strings"
 
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
@@ -94,10 +95,13 @@ func (s *ResellerServer) GetReseller(ctx context.Context, req *pb.GetResellerReq
 		}
 		// r may be shared with coalesced callers (read-only); each caller
 		// gets a message of its own. An enum name this version does not
-		// know maps to UNSPECIFIED: the call succeeds, and the name is logged.
-		return resellerToProto(r, func(field, name string) {
-			call.warn(ctx, s.cfg.logger, "unknown enum name from upstream", "name", name, slog.String("field", field))
-		}), nil
+		// know maps to UNSPECIFIED: the call succeeds, with one warning.
+		var unknown unknownNames
+		msg := resellerToProto(r, unknown.add)
+		if unknown.count > 0 {
+			call.warn(ctx, s.cfg.logger, "unknown enum names from upstream", "names", strings.Join(unknown.names, ", "), slog.Int("count", unknown.count))
+		}
+		return msg, nil
 	}, id)
 }
 

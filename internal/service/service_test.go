@@ -835,7 +835,24 @@ func TestGetResellerTolerantDecoding(t *testing.T) {
 			want: &pb.Reseller{Id: testResellerID, ProviderResellers: []*pb.ProviderReseller{{
 				ProviderInstanceId: testProviderID, PriceMargin: &pb.PriceMargin{Value: ptr(3.0)},
 			}}},
-			wantLogs: []string{`"field":"marginRule","name":"Rebate"`, `"field":"status","name":"Suspended"`},
+			wantLogs: []string{`"names":"marginRule=Rebate, status=Suspended"`, `"count":2`},
+		},
+		{
+			// An upstream that adds a value to an enum must not flood the log:
+			// one line per call, the first four distinct names, the count of all.
+			name: "many unknown enum names",
+			body: `{"id":"` + testResellerID + `","providerResellers":[` + strings.Repeat(`{"providerInstanceId":"`+testProviderID+`","status":{"name":"Suspended"}},`, 40) +
+				`{"providerInstanceId":"` + testProviderID + `","status":{"name":"Paused"},"priceMargin":{"marginRule":{"name":"Rebate"}}},` +
+				`{"providerInstanceId":"` + testProviderID + `","status":{"name":"` + strings.Repeat("x", 100) + `"}},` +
+				`{"providerInstanceId":"` + testProviderID + `","status":{"name":"Gone"}}]}`,
+			want: &pb.Reseller{Id: testResellerID, ProviderResellers: slices.Concat(
+				slices.Repeat([]*pb.ProviderReseller{{ProviderInstanceId: testProviderID}}, 40),
+				[]*pb.ProviderReseller{{ProviderInstanceId: testProviderID, PriceMargin: &pb.PriceMargin{}}},
+				slices.Repeat([]*pb.ProviderReseller{{ProviderInstanceId: testProviderID}}, 2))},
+			wantLogs: []string{
+				`"names":"status=Suspended, marginRule=Rebate, status=Paused, status=` + strings.Repeat("x", 45) + `…"`,
+				`"count":44`,
+			},
 		},
 	}
 	for _, tt := range tests {
@@ -858,6 +875,9 @@ func TestGetResellerTolerantDecoding(t *testing.T) {
 				if !strings.Contains(out, w) || !strings.Contains(out, testCorrelationID) {
 					t.Errorf("warnings lack %s (and the correlation id):\n%s", w, out)
 				}
+			}
+			if n := strings.Count(out, "\n"); len(tt.wantLogs) > 0 && n != 1 {
+				t.Errorf("%d warning lines, want one per call:\n%s", n, out)
 			}
 		})
 	}

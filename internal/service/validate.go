@@ -37,9 +37,9 @@ type call struct {
 }
 
 // warn logs something odd in the upstream's answer to c; value, from the
-// answer, is cut to 64 bytes and loses every piece of the caller's token.
+// answer, is cut to 256 bytes and loses every piece of the caller's token.
 func (c *call) warn(ctx context.Context, l *slog.Logger, msg, key, value string, attrs ...slog.Attr) {
-	value = apierr.NewRedactor(c.info.Authorization).String(apierr.Truncate(value, 64))
+	value = apierr.NewRedactor(c.info.Authorization).String(apierr.Truncate(value, 256))
 	attrs = append([]slog.Attr{slog.String("operation", c.op)}, attrs...)
 	l.LogAttrs(ctx, slog.LevelWarn, msg, append(attrs, slog.String(key, value), slog.String("correlation_id", c.info.CorrelationID))...)
 }
