@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path"
 	"strconv"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/code"
@@ -66,7 +67,10 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 				kept = append(kept, m)
 			}
 		}
-		st = apierr.Local(st.Code(), st.Message(), fallbackReason(st.Code()), op, cid, kept...)
+		// grpc-gateway may quote a header's bytes (Grpc-Timeout), which protojson
+		// refuses to write when they are not UTF-8.
+		msg := strings.ToValidUTF8(st.Message(), "\uFFFD")
+		st = apierr.Local(st.Code(), msg, fallbackReason(st.Code()), op, cid, kept...)
 	}
 	if httpStatus == 0 {
 		httpStatus = runtime.HTTPStatusFromCode(st.Code())
