@@ -423,3 +423,54 @@ func TestBoundBody(t *testing.T) {
 		})
 	}
 }
+
+// TestReviewCorruptGzipIsInvalidArgument: a request whose gzip encoding is
+// corrupt (not gzip at all, or cut short) is the caller's mistake, as
+// connect-go itself answers it: INVALID_ARGUMENT with ErrorInfo
+// INVALID_REQUEST, in every protocol of the HTTP port, not UNKNOWN (HTTP 500)
+// quoting compress/gzip's error.
+func TestReviewCorruptGzipIsInvalidArgument(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true // never reached
+	_, base := startServe(t, cfg, io.Discard)
+	method := base + pb.ResellerService_GetReseller_FullMethodName
+
+	var whole bytes.Buffer
+	w := gzip.NewWriter(&whole)
+	_, _ = w.Write([]byte(`{"resellerId":"` + sandbox.ContosoResellerID + `"}`))
+	_ = w.Close()
+	payloads := map[string][]byte{
+		"not gzip": []byte("this is not gzip at all"),
+		"cut":      whole.Bytes()[:whole.Len()-6], // the header and some data, no trailer
+	}
+	protocols := map[string]struct {
+		client *http.Client
+		opts   []connect.ClientOption
+	}{
+		"connect":  {http.DefaultClient, nil},
+		"grpc-web": {http.DefaultClient, []connect.ClientOption{connect.WithGRPCWeb()}},
+		"grpc h2c": {h2cClient(), []connect.ClientOption{connect.WithGRPC()}},
+	}
+	want := outcome{Code: "invalid_argument", Reason: apierr.ReasonInvalidRequest}
+	for pname, p := range protocols {
+		for _, codec := range []string{"proto", "json"} {
+			for name, payload := range payloads {
+				t.Run(pname+" "+codec+" "+name, func(t *testing.T) {
+					ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+					defer cancel()
+					opts := append(slices.Clone(p.opts), connect.WithCodec(rawCodec{name: codec, payload: payload}),
+						connect.WithAcceptCompression("gzip", func() connect.Decompressor { return new(gzip.Reader) }, func() connect.Compressor { return new(compressed) }),
+						connect.WithSendCompression("gzip"))
+					c := connect.NewClient[emptypb.Empty, emptypb.Empty](p.client, method, opts...)
+					req := connect.NewRequest(&emptypb.Empty{})
+					req.Header().Set("Authorization", "Bearer "+sandbox.SampleToken)
+					req.Header().Set("X-Tenant", sandbox.SampleTenant)
+					_, err := c.CallUnary(ctx, req)
+					if got := outcomeOf(err); got != want {
+						t.Errorf("outcome %+v (%v), want %+v", got, err, want)
+					}
+				})
+			}
+		}
+	}
+}
