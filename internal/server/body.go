@@ -96,7 +96,7 @@ type boundedGzip struct {
 // Reset implements connect.Decompressor.
 func (d *boundedGzip) Reset(r io.Reader) error {
 	d.limited = http.MaxBytesReader(nil, io.NopCloser(&d.Reader), maxMessageBytes)
-	return d.Reader.Reset(r)
+	return corruptGzip(d.Reader.Reset(r))
 }
 
 // Read implements io.Reader.
@@ -105,7 +105,17 @@ func (d *boundedGzip) Read(p []byte) (int, error) {
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return n, errMessageTooLarge()
 	}
-	return n, err
+	return n, corruptGzip(err)
+}
+
+// corruptGzip makes an error of compress/gzip, which reads a message vanguard
+// has buffered, the caller's INVALID_ARGUMENT, as connect-go answers it;
+// vanguard would make it UNKNOWN.
+func corruptGzip(err error) error {
+	if err == nil || errors.Is(err, io.EOF) {
+		return err
+	}
+	return invalidRequest("the request message does not decompress (gzip): " + err.Error())
 }
 
 // errMessageTooLarge is RESOURCE_EXHAUSTED with REQUEST_TOO_LARGE, as the
