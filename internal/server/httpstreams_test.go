@@ -155,3 +155,87 @@ func TestStreamEndsWhileClientSends(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewHeldScrapesAreBounded: /metrics takes no call slot, so an HTTP/2
+// client that grants no flow-control window could hold as many scrapes as its
+// connections have streams, each holding its gathered metrics until the
+// connection closes: 100 connections of 16 such streams took the heap and
+// stacks from 5.5 to 97 MiB and RSS from 32 to 178 MiB, over the pod's
+// 128 MiB, with nothing counted. At most a few scrapes are served at once (the
+// others get 503 at once), and an unread one is reset at its answer's write
+// deadline, so that a normal scrape is served again.
+func TestReviewHeldScrapesAreBounded(t *testing.T) {
+	defer func(d time.Duration) { answerWriteTimeout = d }(answerWriteTimeout)
+	answerWriteTimeout = 2 * time.Second
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true // never reached
+	base := serveOnLoopback(t, cfg).httpURL
+
+	const conns, streams = 8, 16
+	statuses := make(chan string, conns*streams)
+	start := time.Now()
+	for range conns {
+		fr := h2c(t, base, 20*time.Second)
+		fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+		var hb bytes.Buffer
+		enc := hpack.NewEncoder(&hb)
+		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "x"}, {":path", "/metrics"}, {"accept-encoding", "identity"}} {
+			_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		err := fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+		for i := range streams {
+			err = errors.Join(err, fr.WriteHeaders(http2.HeadersFrameParam{StreamID: uint32(2*i + 1), BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true}))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { // until the connection closes, at the test's end
+			for {
+				f, err := fr.ReadFrame()
+				if err != nil {
+					return
+				}
+				if h, ok := f.(*http2.MetaHeadersFrame); ok {
+					statuses <- h.PseudoValue("status")
+				}
+			}
+		}()
+	}
+	served := 0
+	for range conns * streams {
+		select {
+		case s := <-statuses:
+			if s == "200" {
+				served++
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("not every scrape was answered within 10s (%d served so far)", served)
+		}
+	}
+	// A few at once (Prometheus scrapes one at a time); each write deadline
+	// that passed meanwhile let as many more in.
+	const atOnce = 8
+	if allowed := atOnce * (1 + int(time.Since(start)/answerWriteTimeout)); served > allowed {
+		t.Errorf("%d of %d unread scrapes served at once, want at most %d", served, conns*streams, allowed)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("a normal scrape: %v (the unread ones were not reset)", err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("a normal scrape: %d, want 200 once the unread ones are reset", resp.StatusCode)
+		case <-time.After(100 * time.Millisecond): // polls until the write deadlines reset the unread scrapes
+		}
+	}
+}
