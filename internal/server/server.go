@@ -47,6 +47,11 @@ const StreamWorkers = 64
 // maxHeaderListSize bounds the metadata a caller may send (bytes).
 const maxHeaderListSize = 64 << 10
 
+// maxScrapes bounds the /metrics answers in progress at once, which hold the
+// gathered metrics until written (docs/security.md, "Limits of the whole
+// process"); Prometheus scrapes one at a time.
+const maxScrapes = 4
+
 // Run listens on cfg's addresses and serves until ctx ends, then shuts down
 // gracefully.
 func Run(ctx context.Context, cfg Config) error {
@@ -309,7 +314,9 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 		return nil, nil, nil, err
 	}
 	adm.streaming = rpc.streaming // before any call: read-only from then on
-	mh := promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})
+	// /metrics takes no call slot: a few scrapes at once (more get 503), each
+	// with an answer's write deadline, so that unread ones cannot pile up.
+	mh := promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{MaxRequestsInFlight: maxScrapes})
 	// Not an http.ServeMux: it redirects /v1/Resellers/../Customers/... to the cleaned
 	// path, where a client following it sends its credentials (docs/security.md).
 	api := withCORS(adm.http(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -326,7 +333,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 	return gs, hs, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Metrics are for Prometheus, never for pages: no CORS grant.
 		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-			mh.ServeHTTP(w, r)
+			mh.ServeHTTP(&answerDeadline{wrappedWriter: wrappedWriter{w}, rc: http.NewResponseController(w)}, r)
 			return
 		}
 		api.ServeHTTP(w, r)
