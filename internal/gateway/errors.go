@@ -67,9 +67,9 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 				kept = append(kept, m)
 			}
 		}
-		// grpc-gateway may quote a header's bytes (Grpc-Timeout), which protojson
-		// refuses to write when they are not UTF-8.
-		msg := strings.ToValidUTF8(st.Message(), "\uFFFD")
+		// grpc-gateway may quote a header's bytes (Grpc-Timeout) whole, which
+		// protojson refuses to write when they are not UTF-8.
+		msg := apierr.Truncate(strings.ToValidUTF8(st.Message(), "\uFFFD"), 128)
 		st = apierr.Local(st.Code(), msg, fallbackReason(st.Code()), op, cid, kept...)
 	}
 	if httpStatus == 0 {

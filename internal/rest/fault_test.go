@@ -706,13 +706,13 @@ func testCoalescingAllWaitersGoneCancelsUpstream(t *testing.T) {
 	}
 }
 
-// TestReviewCoalescedRetryUsesTheLatestDeadline: a caller that joins a
+// TestCoalescedRetryUsesTheLatestDeadline: a caller that joins a
 // shared request keeps its own, later deadline for the retry decision
 // (docs/resilience.md, Coalescing). The first attempt's 503 comes after the
 // first caller's deadline passed; the joiner, with time left, must get the
 // retry's answer, not the 503 that the first caller's deadline, read before
 // the joiner came, refused to retry.
-func TestReviewCoalescedRetryUsesTheLatestDeadline(t *testing.T) {
+func TestCoalescedRetryUsesTheLatestDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u, c := newMemClient(t, Config{}, step{hold: true, status: 503, contentType: "text/plain", body: "x"}, stepOK)
 
@@ -745,14 +745,14 @@ func TestReviewCoalescedRetryUsesTheLatestDeadline(t *testing.T) {
 	})
 }
 
-// TestReviewCoalescedAttemptKeepsItsTimeout: the attempt timeout bounds
+// TestCoalescedAttemptKeepsItsTimeout: the attempt timeout bounds
 // each attempt (docs/resilience.md, Timeouts). When the first caller's
 // deadline is nearer than the attempt timeout the timer is not armed, and
 // the shared request runs on a context detached from the callers': once
 // that caller has left, a joiner with a later deadline waits on a hung
 // upstream until its own deadline instead of getting a retry after the
 // attempt timeout.
-func TestReviewCoalescedAttemptKeepsItsTimeout(t *testing.T) {
+func TestCoalescedAttemptKeepsItsTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u, c := newMemClient(t, Config{AttemptTimeout: 5 * time.Second}, stepHang, stepOK)
 

@@ -424,12 +424,12 @@ func TestBoundBody(t *testing.T) {
 	}
 }
 
-// TestReviewCorruptGzipIsInvalidArgument: a request whose gzip encoding is
+// TestCorruptGzipIsInvalidArgument: a request whose gzip encoding is
 // corrupt (not gzip at all, or cut short) is the caller's mistake, as
 // connect-go itself answers it: INVALID_ARGUMENT with ErrorInfo
 // INVALID_REQUEST, in every protocol of the HTTP port, not UNKNOWN (HTTP 500)
 // quoting compress/gzip's error.
-func TestReviewCorruptGzipIsInvalidArgument(t *testing.T) {
+func TestCorruptGzipIsInvalidArgument(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true // never reached
 	_, base := startServe(t, cfg, io.Discard)

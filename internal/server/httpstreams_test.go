@@ -156,7 +156,7 @@ func TestStreamEndsWhileClientSends(t *testing.T) {
 	}
 }
 
-// TestReviewHeldScrapesAreBounded: /metrics takes no call slot, so an HTTP/2
+// TestHeldScrapesAreBounded: /metrics takes no call slot, so an HTTP/2
 // client that grants no flow-control window could hold as many scrapes as its
 // connections have streams, each holding its gathered metrics until the
 // connection closes: 100 connections of 16 such streams took the heap and
@@ -164,7 +164,7 @@ func TestStreamEndsWhileClientSends(t *testing.T) {
 // 128 MiB, with nothing counted. At most a few scrapes are served at once (the
 // others get 503 at once), and an unread one is reset at its answer's write
 // deadline, so that a normal scrape is served again.
-func TestReviewHeldScrapesAreBounded(t *testing.T) {
+func TestHeldScrapesAreBounded(t *testing.T) {
 	defer func(d time.Duration) { answerWriteTimeout = d }(answerWriteTimeout)
 	answerWriteTimeout = 2 * time.Second
 	cfg := DefaultConfig()

@@ -661,14 +661,14 @@ func TestToStatusRedactsTheCallersToken(t *testing.T) {
 	}
 }
 
-// TestReviewToStatusRedactsATokenSplitByFormatCharacters: docs/security.md
+// TestToStatusRedactsATokenSplitByFormatCharacters: docs/security.md
 // promises that the caller's token with invisible format characters
 // (U+200B, ...) between its characters is caught. toStatus's cleanText
 // turned those characters into spaces before apierr.New's Redactor could
 // strip them, and a token split by spaces is, by design, not caught: the
 // caller's token came back whole, one space between its characters, in the
 // message and in every envelope string.
-func TestReviewToStatusRedactsATokenSplitByFormatCharacters(t *testing.T) {
+func TestToStatusRedactsATokenSplitByFormatCharacters(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	const token = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJl" //nolint:gosec // G101: a fake token that must be redacted

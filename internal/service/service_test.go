@@ -687,12 +687,12 @@ func TestResponseTooLarge(t *testing.T) {
 		details("UPSTREAM_RESPONSE_TOO_LARGE", apierr.OpGetReseller, testCorrelationID, nil)})
 }
 
-// TestReviewAcceptanceLinkNotUTF8: a raw-URL acceptance link (text/plain)
+// TestAcceptanceLinkNotUTF8: a raw-URL acceptance link (text/plain)
 // holding bytes that are not UTF-8 is an undecodable answer, like every other
 // body that is not a usable link. It was returned as the link, and grpc-go
 // then failed to marshal the response (a proto3 string must be UTF-8): the
 // caller got a bare INTERNAL without ErrorInfo or RequestInfo.
-func TestReviewAcceptanceLinkNotUTF8(t *testing.T) {
+func TestAcceptanceLinkNotUTF8(t *testing.T) {
 	for _, body := range []string{"https://admin.microsoft.com/Adminportal/\xff", "https://admin\xc3.microsoft.com/x"} {
 		up := newUpstream(t, answer(200, body, "Content-Type", "text/plain; charset=utf-8"))
 		f := newFacade(t, up.url)
