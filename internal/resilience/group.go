@@ -54,9 +54,8 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context, De
 		g.leave(key, fl)
 		return v, ctx.Err(), true
 	}
-	fl = &flight[V]{waiters: 1, done: make(chan struct{}), deadline: dl}
 	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx)) //nolint:gosec // G118: called by run and by the last caller to leave
-	fl.cancel = cancel
+	fl = &flight[V]{cancel: cancel, waiters: 1, done: make(chan struct{}), deadline: dl}
 	if g.flights == nil {
 		g.flights = make(map[K]*flight[V])
 	}
