@@ -75,7 +75,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		<-l.slots
 		return nil, err
 	}
-	return &limitConn{Conn: c, release: func() { <-l.slots }}, nil
+	return &limitConn{Conn: c, release: sync.OnceFunc(func() { <-l.slots })}, nil
 }
 
 // Close closes the listener and ends a wait for a slot.
@@ -87,14 +87,12 @@ func (l *limitListener) Close() error {
 // limitConn gives its slot back when it is closed.
 type limitConn struct {
 	net.Conn
-	once    sync.Once
-	release func()
+	release func() // runs once
 }
 
 func (c *limitConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.release)
-	return err
+	defer c.release()
+	return c.Conn.Close()
 }
 
 // CloseWrite half-closes the connection where the underlying one can.
