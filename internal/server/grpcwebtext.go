@@ -65,11 +65,8 @@ func decodeBase64Segments(src []byte) ([]byte, error) {
 	dst := make([]byte, 0, base64.StdEncoding.DecodedLen(len(src)))
 	for offset := 0; offset < len(src); {
 		end := len(src)
-		if i := bytes.IndexByte(src[offset:], '='); i >= 0 {
-			end = offset + i
-		}
-		for end < len(src) && src[end] == '=' {
-			end++
+		if i := bytes.IndexByte(src[offset:], '='); i >= 0 { // the segment ends after its padding
+			end -= len(bytes.TrimLeft(src[offset+i:], "="))
 		}
 		var err error
 		if dst, err = base64.StdEncoding.AppendDecode(dst, src[offset:end]); err != nil {
