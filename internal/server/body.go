@@ -39,10 +39,7 @@ func boundBody(r *http.Request) error {
 		if err := checkEnvelope(head); err != nil && n == len(head) {
 			return err
 		}
-		r.Body = &envelopes{ReadCloser: struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(head[:n]), r.Body), r.Body}}
+		r.Body = &envelopes{Reader: io.MultiReader(bytes.NewReader(head[:n]), r.Body), Closer: r.Body}
 	} else if r.ContentLength < 0 { // read here, so that too long is refused in the caller's protocol
 		b, err := io.ReadAll(io.LimitReader(r.Body, maxDeclaredBytes+1))
 		if len(b) > maxDeclaredBytes {
@@ -62,7 +59,8 @@ const maxDeclaredBytes = maxMessageBytes + 1<<10
 // envelopes passes enveloped messages through, failing before returning an
 // envelope that checkEnvelope refuses.
 type envelopes struct {
-	io.ReadCloser
+	io.Reader
+	io.Closer
 	frames
 	err error // the refusal, returned by every later read
 }
@@ -71,7 +69,7 @@ func (e *envelopes) Read(p []byte) (int, error) {
 	if e.err != nil {
 		return 0, e.err
 	}
-	n, err := e.ReadCloser.Read(p)
+	n, err := e.Reader.Read(p)
 	if e.err = e.walk(p[:n], checkEnvelope, nil); e.err != nil {
 		return 0, e.err
 	}

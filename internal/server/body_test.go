@@ -346,7 +346,7 @@ func TestEnvelopes(t *testing.T) {
 			if split {
 				r = iotest.OneByteReader(r)
 			}
-			e := &envelopes{ReadCloser: io.NopCloser(r)}
+			e := &envelopes{Reader: r}
 			got, err := io.ReadAll(e)
 			if _, again := e.Read(make([]byte, 8)); err != nil && !errors.Is(again, err) {
 				t.Errorf("%s (split %v): read after %v: %v, want the same error", tt.name, split, err, again)
