@@ -23,15 +23,10 @@ func setServing(hs *health.Server, st healthpb.HealthCheckResponse_ServingStatus
 
 const breakerPoll = time.Second
 
-// upstreamDown reports whether the breaker counts of proven tenants say the upstream
-// is down for everyone (docs/resilience.md, "Readiness and health").
-func upstreamDown(n [3]int) bool {
-	return n[resilience.BreakerOpen]+n[resilience.BreakerHalfOpen] >= 2 && n[resilience.BreakerClosed] == 0
-}
-
-// watchBreakers makes the per-service health statuses report NOT_SERVING
-// while upstreamDown; the overall status follows the process only. It
-// returns when ctx ends; after hs.Shutdown its updates are ignored.
+// watchBreakers makes the per-service health statuses report NOT_SERVING while
+// the breaker counts of proven tenants say the upstream is down for everyone
+// (docs/resilience.md, "Readiness and health"); the overall status follows the
+// process only. It returns when ctx ends; after hs.Shutdown its updates are ignored.
 func watchBreakers(ctx context.Context, hs *health.Server, states func() [3]int, log *slog.Logger) {
 	t := time.NewTicker(breakerPoll)
 	defer t.Stop()
@@ -42,18 +37,16 @@ func watchBreakers(ctx context.Context, hs *health.Server, states func() [3]int,
 			return
 		case <-t.C:
 		}
-		now := upstreamDown(states())
-		if now == down {
+		n := states()
+		if down == (n[resilience.BreakerOpen]+n[resilience.BreakerHalfOpen] >= 2 && n[resilience.BreakerClosed] == 0) {
 			continue
 		}
-		down = now
-		st := healthpb.HealthCheckResponse_SERVING
-		if down {
-			st = healthpb.HealthCheckResponse_NOT_SERVING
+		if down = !down; down {
 			log.Warn("several tenants' upstream circuit breakers are open and none is closed: per-service health NOT_SERVING (overall health unaffected)")
+			setServing(hs, healthpb.HealthCheckResponse_NOT_SERVING)
 		} else {
 			log.Info("the upstream circuit breakers no longer say the upstream is down: per-service health SERVING")
+			setServing(hs, healthpb.HealthCheckResponse_SERVING)
 		}
-		setServing(hs, st)
 	}
 }
