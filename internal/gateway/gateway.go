@@ -27,16 +27,11 @@ const (
 
 // gateway holds the mux and what its hooks need.
 type gateway struct {
-	mux *runtime.ServeMux
-	// health answers /readyz (see New); nil: /readyz answers like /healthz.
-	health *health.Server
-	// allow is the Allow header of a 405: every method some route uses.
-	allow string
-	// index lists the routes for the message of an unknown-path 404.
-	index string
-	// routes spells each RPC route as the OpenAPI document does
-	// (/v1/Resellers/{resellerId}), by routeKey.
-	routes map[string]string
+	mux    *runtime.ServeMux
+	health *health.Server    // answers /readyz (see New); nil: /readyz answers like /healthz
+	allow  string            // the Allow header of a 405: every method some route uses
+	index  string            // the routes, listed in the message of an unknown-path 404
+	routes map[string]string // each RPC route as the OpenAPI document spells it (/v1/Resellers/{resellerId}), by routeKey
 }
 
 // routeKey blanks the variables of a path template, so that grpc-gateway's
