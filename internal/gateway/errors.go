@@ -72,9 +72,7 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 		msg := apierr.Truncate(strings.ToValidUTF8(st.Message(), "\uFFFD"), 128)
 		st = apierr.Local(st.Code(), msg, fallbackReason(st.Code()), op, cid, kept...)
 	}
-	if httpStatus == 0 {
-		httpStatus = runtime.HTTPStatusFromCode(st.Code())
-	}
+	httpStatus = cmp.Or(httpStatus, runtime.HTTPStatusFromCode(st.Code()))
 	st = restFieldNames(ctx, st, r)
 	writeStatus(w, httpStatus, st, cid)
 }
