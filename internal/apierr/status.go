@@ -1,6 +1,7 @@
 package apierr
 
 import (
+	"slices"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -58,12 +59,10 @@ func New(s Spec) *status.Status {
 		}
 	}
 	st := status.New(s.Code, s.Message)
-	details := make([]protoadapt.MessageV1, 0, 2+len(s.Details))
-	details = append(details,
+	details := slices.Concat([]protoadapt.MessageV1{
 		&errdetails.ErrorInfo{Reason: s.Reason, Domain: Domain, Metadata: s.Metadata},
 		&errdetails.RequestInfo{RequestId: s.RequestID},
-	)
-	details = append(details, s.Details...)
+	}, s.Details)
 	if withDetails, err := st.WithDetails(details...); err == nil {
 		st = withDetails
 	}
