@@ -34,12 +34,9 @@ const _ = uint8(MinSecretRun-8) + uint8(8-MinSecretRun)
 // runs a single one), and a piece left in an encoded form makes the whole
 // text Redacted. The zero value removes nothing.
 type Redactor struct {
-	// lower is the token with its ASCII letters lower-cased; nil when there
-	// is nothing to match.
-	lower []byte
-	// filter has the bit filterHash(w) set for every MinSecretRun-byte
-	// window w of lower: a window of the text whose bit is clear cannot be
-	// a piece of the token, which spares most searches of lower.
+	lower []byte // the token, its ASCII letters lower-cased; nil: nothing to match
+	// filter has bit filterHash(w) set for each MinSecretRun-byte window w of lower: a
+	// window of the text whose bit is clear is no piece of the token, and lower is not searched.
 	filter *[filterBits / 64]uint64
 }
 
