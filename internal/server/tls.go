@@ -8,11 +8,8 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/tlsconfig"
 )
 
-// listenerTLS holds the TLS configurations of the two listeners; both are
-// nil when the listeners serve plaintext.
-type listenerTLS struct {
-	grpc, http *tls.Config
-}
+// listenerTLS holds the two listeners' TLS configurations, both nil for plaintext.
+type listenerTLS struct{ grpc, http *tls.Config }
 
 // loadListenerTLS reads the certificate, key and client CA files.
 func (c Config) loadListenerTLS() (listenerTLS, error) {
