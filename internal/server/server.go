@@ -52,8 +52,7 @@ const maxHeaderListSize = 64 << 10
 // process"); Prometheus scrapes one at a time.
 const maxScrapes = 4
 
-// Run listens on cfg's addresses and serves until ctx ends, then shuts down
-// gracefully.
+// Run listens on cfg's addresses and serves until ctx ends, then shuts down gracefully.
 func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -78,9 +77,8 @@ func Run(ctx context.Context, cfg Config) error {
 	return Serve(ctx, cfg, gl, hl)
 }
 
-// serveDebug serves the Go runtime profiles (net/http/pprof) on addr, on a
-// listener of their own so that they are never reachable through the HTTP
-// listener's REST mirror. It returns a function that closes the listener.
+// serveDebug serves the Go runtime profiles (net/http/pprof) on addr, apart from the HTTP
+// port so that they are never reachable there. It returns a function that closes the listener.
 func serveDebug(ctx context.Context, addr string, log *slog.Logger) (func(), error) {
 	log = cmp.Or(log, slog.Default())
 	var lc net.ListenConfig
