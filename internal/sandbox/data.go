@@ -110,9 +110,7 @@ func acceptanceLink(provider string, s sample, fp string) string {
 // request's credentials (docs/sandbox.md; by default none), so that a test can prove that
 // a facade never shares one upstream request between different credentials.
 func WithCredentialEcho() Option {
-	return func(s *Server) {
-		s.echo = true
-	}
+	return func(s *Server) { s.echo = true }
 }
 
 // CredentialLinkParameter is the query parameter that [WithCredentialEcho] adds to
