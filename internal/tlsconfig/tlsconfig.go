@@ -76,9 +76,7 @@ func Upstream(extraCAFile string) (*tls.Config, error) {
 	}
 	pool, err := x509.SystemCertPool() // a copy: adding to it changes no other pool
 	if err != nil {
-		// No system roots (an unusual platform or a scratch image without
-		// ca-certificates): trust only the extra CAs.
-		pool = x509.NewCertPool()
+		pool = x509.NewCertPool() // no system roots (a scratch image without ca-certificates): the extra CAs only
 	}
 	if _, err := readCertificates(extraCAFile, "upstream CA", pool); err != nil {
 		return nil, err

@@ -88,7 +88,6 @@ func (ca *CA) issue(tb testing.TB, tmpl *x509.Certificate) (Pair, *x509.Certific
 	tmpl.NotBefore = time.Now().Add(-time.Hour)
 	tmpl.NotAfter = time.Now().Add(24 * time.Hour)
 	tmpl.KeyUsage |= x509.KeyUsageDigitalSignature
-	// A nil SerialNumber gets a random one.
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, cmp.Or(ca.Cert, tmpl), &key.PublicKey, cmp.Or(ca.Key, key))
 	if err != nil {
 		tb.Fatalf("create certificate: %v", err)
