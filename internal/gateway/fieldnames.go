@@ -15,10 +15,6 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
-// validatedMetadata are the metadata keys the service validates, which a
-// REST caller sends as the headers of the same names.
-var validatedMetadata = []string{apierr.MDTenant, apierr.MDCorrelationID, apierr.MDAuthorization}
-
 // restFieldNames returns st with the field violations of its
 // google.rpc.BadRequest named as the REST caller sent them: a request field
 // by its path parameter or query name (resellerId, or provider_instance_id
@@ -63,7 +59,8 @@ func restFieldNames(ctx context.Context, st *status.Status, r *http.Request) *st
 
 // restName is the REST spelling of a violation's field: see restFieldNames.
 func restName(field string, input protoreflect.MessageDescriptor, query url.Values) string {
-	if slices.Contains(validatedMetadata, field) {
+	// The metadata the service validates, which a REST caller sends as headers.
+	if slices.Contains([]string{apierr.MDTenant, apierr.MDCorrelationID, apierr.MDAuthorization}, field) {
 		return http.CanonicalHeaderKey(field)
 	}
 	if input == nil {
