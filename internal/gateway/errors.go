@@ -23,9 +23,6 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
-// fallbackBody answers when an error cannot be marshalled.
-const fallbackBody = `{"code":13,"message":"failed to marshal the error","details":[]}`
-
 // handleError is the mux's error handler, for errors of calls and of the
 // mirror itself. The HTTP status follows the gRPC code
 // (runtime.HTTPStatusFromCode) unless err is a *runtime.HTTPStatusError; the
@@ -149,7 +146,7 @@ func writeStatus(w http.ResponseWriter, httpStatus int, st *status.Status, cid s
 	if err != nil {
 		grpclog.Errorf("gateway: marshal error status %v: %v", st.Code(), err)
 		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = io.WriteString(w, fallbackBody)
+		_, _ = io.WriteString(w, `{"code":13,"message":"failed to marshal the error","details":[]}`)
 		return
 	}
 	w.WriteHeader(httpStatus)
