@@ -117,7 +117,6 @@ func (a *admission) tap(ctx context.Context, info *tap.Info) (context.Context, e
 	return context.WithValue(ctx, messageTimerKey{}, t), nil
 }
 
-// messageArrived stops the timer tap started, if any.
 func messageArrived(ctx context.Context) {
 	if t, ok := ctx.Value(messageTimerKey{}).(*time.Timer); ok {
 		t.Stop()

@@ -76,7 +76,6 @@ func (e *envelopes) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// checkEnvelope refuses an envelope that declares over maxDeclaredBytes.
 func checkEnvelope(head [5]byte) error {
 	if binary.BigEndian.Uint32(head[1:]) > maxDeclaredBytes {
 		return errMessageTooLarge()

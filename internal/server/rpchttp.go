@@ -121,7 +121,6 @@ func closeUnblocks(next http.Handler) http.Handler {
 	})
 }
 
-// unblockingBody ends a waiting read before closing the body.
 type unblockingBody struct {
 	io.ReadCloser
 	unblock func()
