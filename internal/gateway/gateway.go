@@ -108,7 +108,6 @@ var openAPIDoc []byte
 //go:embed openapi.v3.json
 var openAPIv3Doc []byte
 
-// serveJSON returns the handler that answers 200 with doc as JSON.
 func serveJSON(doc []byte) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
 		h := w.Header()
@@ -144,7 +143,6 @@ func (g *gateway) serveReadyz(w http.ResponseWriter, r *http.Request, _ map[stri
 	writeHealth(w, code, resp.GetStatus().String())
 }
 
-// writeHealth writes {"status": st}.
 func writeHealth(w http.ResponseWriter, code int, st string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -65,7 +65,6 @@ func headerProblems(h http.Header) (badAuth bool, fvs []*errdetails.BadRequest_F
 	return slices.ContainsFunc(h.Values(apierr.HeaderAuthorization), unprintable), fvs
 }
 
-// unprintable reports whether v holds anything but bytes 0x20 to 0x7e.
 func unprintable(v string) bool {
 	return strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r > 0x7e })
 }

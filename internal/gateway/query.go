@@ -45,7 +45,6 @@ type sentQuery struct {
 
 type sentQueryKey struct{}
 
-// sentQueryFrom returns the call's query, nil when it has none.
 func sentQueryFrom(ctx context.Context) *sentQuery {
 	q, _ := ctx.Value(sentQueryKey{}).(*sentQuery)
 	return q
