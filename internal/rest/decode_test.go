@@ -395,6 +395,8 @@ func TestDecodeAcceptanceLinkErrors(t *testing.T) {
 		{name: "a word", give: `hello`},
 		{name: "JSON object with a URL", give: `{"url":"https://example.com"}`},
 		{name: "HTML", give: `<html><body>https://example.com</body></html>`},
+		{name: "raw URL, path not UTF-8", give: "https://example.com/\xff"},
+		{name: "raw URL, host not UTF-8", give: "https://ex\xc3ample.com/x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

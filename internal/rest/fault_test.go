@@ -716,21 +716,9 @@ func TestCoalescedRetryUsesTheLatestDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u, c := newMemClient(t, Config{}, step{hold: true, status: 503, contentType: "text/plain", body: "x"}, stepOK)
 
-		leaderCtx, cancel := context.WithTimeout(t.Context(), time.Second)
-		defer cancel()
-		leaderErr := make(chan error, 1)
-		go func() {
-			_, err := c.GetReseller(leaderCtx, testCallInfo, "r1")
-			leaderErr <- err
-		}()
+		leaderErr := goGetReseller(t, c, time.Second)
 		<-u.arrived
-		joinerCtx, cancelJoiner := context.WithTimeout(t.Context(), 30*time.Second)
-		defer cancelJoiner()
-		joinerErr := make(chan error, 1)
-		go func() {
-			_, err := c.GetReseller(joinerCtx, testCallInfo, "r1")
-			joinerErr <- err
-		}()
+		joinerErr := goGetReseller(t, c, 30*time.Second)
 		waitWaiters(t, c, 2)
 
 		<-time.After(2 * time.Second) // at once in the bubble: the first caller's deadline passes
@@ -745,24 +733,17 @@ func TestCoalescedRetryUsesTheLatestDeadline(t *testing.T) {
 	})
 }
 
-// TestCoalescedAttemptKeepsItsTimeout: the attempt timeout bounds
-// each attempt (docs/resilience.md, Timeouts). When the first caller's
-// deadline is nearer than the attempt timeout the timer is not armed, and
-// the shared request runs on a context detached from the callers': once
-// that caller has left, a joiner with a later deadline waits on a hung
-// upstream until its own deadline instead of getting a retry after the
-// attempt timeout.
+// TestCoalescedAttemptKeepsItsTimeout: the attempt timeout bounds each
+// attempt of a shared request (docs/resilience.md, Timeouts), even when the
+// first caller's deadline was nearer than it: the shared request runs on a
+// context detached from the callers', so once that caller has left, a joiner
+// with a later deadline must get a retry after the attempt timeout, not wait
+// on a hung upstream until its own deadline.
 func TestCoalescedAttemptKeepsItsTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u, c := newMemClient(t, Config{AttemptTimeout: 5 * time.Second}, stepHang, stepOK)
 
-		leaderCtx, cancel := context.WithTimeout(t.Context(), time.Second)
-		defer cancel()
-		leaderErr := make(chan error, 1)
-		go func() {
-			_, err := c.GetReseller(leaderCtx, testCallInfo, "r1")
-			leaderErr <- err
-		}()
+		leaderErr := goGetReseller(t, c, time.Second)
 		<-u.arrived
 		joinerCtx, cancelJoiner := context.WithTimeout(t.Context(), 60*time.Second)
 		defer cancelJoiner()
@@ -773,6 +754,19 @@ func TestCoalescedAttemptKeepsItsTimeout(t *testing.T) {
 		}
 		<-leaderErr
 	})
+}
+
+// goGetReseller starts GetReseller of "r1" with a deadline of d and returns
+// the channel of its error.
+func goGetReseller(t *testing.T, c *Client, d time.Duration) <-chan error {
+	ctx, cancel := context.WithTimeout(t.Context(), d)
+	errc := make(chan error, 1)
+	go func() {
+		defer cancel()
+		_, err := c.GetReseller(ctx, testCallInfo, "r1")
+		errc <- err
+	}()
+	return errc
 }
 
 func TestCoalescingAcceptanceLink(t *testing.T) {
