@@ -368,3 +368,29 @@ func ExampleStore_Key() {
 	fmt.Println(a == b, a == c)
 	// Output: true false
 }
+
+// TestRefusedTokenForgottenWhateverItsSchemeSpelling: the scheme of
+// `authorization` is case-insensitive (the facade accepts `bearer`, and
+// forwards the value as sent), so a 401 to the token spelt `bearer <token>`
+// refuses the same credentials as `Bearer <token>`: every answer stored
+// under the token goes, and none is served afterwards.
+func TestRefusedTokenForgottenWhateverItsSchemeSpelling(t *testing.T) {
+	up, st, srv := newReseller(t)
+	ask := func(authorization string) codes.Code {
+		md := metadata.Pairs("authorization", authorization, "x-tenant", tenants[0])
+		ctx := grpc.NewContextWithServerTransportStream(metadata.NewIncomingContext(context.Background(), md), &headers{})
+		_, err := srv.GetReseller(ctx, &pb.GetResellerRequest{ResellerId: ids[0]})
+		return status.Code(err)
+	}
+	if code := ask("Bearer t0"); code != codes.OK {
+		t.Fatalf("first call: %v", code)
+	}
+	up.setFail(&rest.Error{Kind: rest.KindAnswered, StatusCode: 401})
+	if code := ask("bearer t0"); code != codes.Unauthenticated {
+		t.Fatalf("revoked token: %v, want UNAUTHENTICATED", code)
+	}
+	up.setFail(err503)
+	if code := ask("Bearer t0"); code != codes.Unavailable || st.Len() != 0 {
+		t.Errorf("revoked token, then 503: %v with %d entries, want UNAVAILABLE and none", code, st.Len())
+	}
+}
