@@ -159,6 +159,11 @@ func (s *Store) Key(op, tenant, authorization string, ids ...string) Key {
 		}
 		k.ids[i] = u
 	}
+	// The scheme is case-insensitive: one token is one credential however
+	// its scheme is spelt, so that a 401 or 403 forgets all its answers.
+	if scheme, token, ok := strings.Cut(authorization, " "); ok && strings.EqualFold(scheme, "Bearer") {
+		authorization = "Bearer " + token
+	}
 	mac := hmac.New(sha256.New, s.secret[:])
 	mac.Write([]byte(authorization))
 	mac.Sum(k.cred[:0])
