@@ -394,3 +394,27 @@ func TestRefusedTokenForgottenWhateverItsSchemeSpelling(t *testing.T) {
 		t.Errorf("revoked token, then 503: %v with %d entries, want UNAVAILABLE and none", code, st.Len())
 	}
 }
+
+// TestAcceptanceLinkWithoutResellerIsNotTheNilGUIDs: a link asked without a
+// reseller id (the customer's relationship with the CSP) and one asked for
+// the nil GUID, a valid UUID, are different upstream requests (with and
+// without `resellerId`), so neither is served for the other.
+func TestAcceptanceLinkWithoutResellerIsNotTheNilGUIDs(t *testing.T) {
+	const nilGUID = "00000000-0000-0000-0000-000000000000"
+	up := &fakeUpstream{}
+	st := stale.New(time.Minute, 0, nil)
+	defer st.Close()
+	srv := service.NewCustomerServer(up, service.WithStale(st))
+	ask := func(r *string) (string, error) {
+		ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer t0", "x-tenant", tenants[0]))
+		m, err := srv.GetAcceptanceLink(ctx, &pb.GetAcceptanceLinkRequest{ProviderInstanceId: ids[0], ResellerId: r})
+		return m.GetUrl(), err
+	}
+	if _, err := ask(nil); err != nil {
+		t.Fatal(err)
+	}
+	up.setFail(err503)
+	if got, err := ask(proto.String(nilGUID)); status.Code(err) != codes.Unavailable {
+		t.Errorf("for the nil GUID, after a link for no reseller: %q, %v; want UNAVAILABLE (another request)", got, err)
+	}
+}
