@@ -65,6 +65,7 @@ const (
 type Key struct {
 	op     string
 	ids    [2]uuid.UUID
+	given  [2]bool // which ids the request has: an absent one is not the nil GUID
 	tenant string
 	cred   [sha256.Size]byte
 }
@@ -157,7 +158,7 @@ func (s *Store) Key(op, tenant, authorization string, ids ...string) Key {
 		if err != nil {
 			return Key{}
 		}
-		k.ids[i] = u
+		k.ids[i], k.given[i] = u, true
 	}
 	// The scheme is case-insensitive: one token is one credential however
 	// its scheme is spelt, so that a 401 or 403 forgets all its answers.
