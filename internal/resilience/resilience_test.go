@@ -208,6 +208,38 @@ func TestInventedTenantsCannotCloseAnOpenBreaker(t *testing.T) {
 	}
 }
 
+// TestInventedTenantsCannotCloseAHalfOpenBreaker: once its open period is
+// over, an unproven tenant's breaker is half-open, still sparing the failing
+// upstream (one probe at a time); names invented to fill the unproven set do
+// not replace it with a closed breaker that lets every call through.
+func TestInventedTenantsCannotCloseAHalfOpenBreaker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ts := NewTenants(TenantSettings{MaxTenants: 4, Idle: time.Hour, Breaker: BreakerSettings{MinCalls: 1, OpenFor: time.Minute}})
+		victim := ts.Acquire("victim")
+		if done, err := victim.Breaker.Allow(); err == nil {
+			done(Failure)
+		}
+		ts.Release(victim, false)
+		<-time.After(2 * time.Minute) // at once in the bubble: the open period is over
+		for i := range 100 {
+			ts.Release(ts.Acquire(fmt.Sprint("invented-", i)), false)
+		}
+		e := ts.Acquire("victim")
+		defer ts.Release(e, false)
+		probe, err := e.Breaker.Allow()
+		if err != nil {
+			t.Fatalf("the half-open breaker refused its probe: %v", err)
+		}
+		defer probe(Neutral)
+		if done, err := e.Breaker.Allow(); err == nil || e != victim {
+			if err == nil {
+				done(Neutral)
+			}
+			t.Error("invented names evicted the tenant whose breaker is half-open: its breaker is closed again")
+		}
+	})
+}
+
 // TestTenantsIdleEviction: idle entries go after the idle time, proven or
 // not, but an entry in use stays however long its call lasts.
 func TestTenantsIdleEviction(t *testing.T) {
