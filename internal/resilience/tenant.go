@@ -82,14 +82,15 @@ func (t *Tenants) Acquire(name string) *Tenant {
 			t.sweep(now)
 		}
 		e = &Tenant{Breaker: newBreaker(t.settings.Breaker), Budget: NewRetryBudget(), name: name}
-		// When full, evict one not in use whose breaker is not open (new names
-		// must not close an open breaker); when none can go, e serves this call only.
+		// When full, evict one not in use whose breaker is closed (new names
+		// must not close an open or half-open breaker); when none can go, e
+		// serves this call only.
 		seen := 0
 		for n, u := range t.unproven {
 			if seen++; len(t.unproven) < t.settings.MaxTenants || seen > evictScan {
 				break
 			}
-			if u.refs == 0 && u.Breaker.State() != BreakerOpen {
+			if u.refs == 0 && u.Breaker.State() == BreakerClosed {
 				delete(t.unproven, n)
 			}
 		}
