@@ -39,7 +39,7 @@ func (panickingUpstream) GetAcceptanceLink(context.Context, rest.CallInfo, strin
 func TestHandlerPanicIsInternal(t *testing.T) {
 	var log syncBuffer
 	logger := slog.New(slog.NewJSONHandler(&log, nil))
-	gs, _, handler, err := newFacade(DefaultConfig(), logger, panickingUpstream{}, nil, telemetry.NewMetrics(telemetry.Build{}), nil)
+	gs, hgs, _, handler, err := newFacade(DefaultConfig(), logger, panickingUpstream{}, nil, telemetry.NewMetrics(telemetry.Build{}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +49,7 @@ func TestHandlerPanicIsInternal(t *testing.T) {
 	}
 	go func() { _ = gs.Serve(l) }()
 	t.Cleanup(gs.Stop)
+	t.Cleanup(hgs.Stop)
 	hs := httptest.NewServer(handler)
 	t.Cleanup(hs.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

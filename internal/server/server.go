@@ -167,7 +167,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	}
 	st := stale.New(cfg.StaleIfError, cfg.StaleCacheMaxBytes, metrics.Registry)
 	defer st.Close()
-	gs, hs, handler, err := newFacade(cfg, log, client, st, metrics, tracing, creds...)
+	gs, hgs, hs, handler, err := newFacade(cfg, log, client, st, metrics, tracing, creds...)
 	if err != nil {
 		return err
 	}
@@ -235,6 +235,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	if err := httpSrv.Shutdown(drainCtx); err != nil {
 		_ = httpSrv.Close()
 	}
+	hgs.Stop() // the HTTP port's calls have ended, or run past the deadline
 	wg.Wait()
 	if !stop() { // gs.Stop ran: Serve returns once it is done
 		<-stopped
@@ -254,11 +255,13 @@ func warnProductionDefault(log *slog.Logger, cfg Config) {
 		slog.String("upstream", cfg.Upstream.BaseURL), slog.Bool("sandbox", false))
 }
 
-// newFacade builds the gRPC server with the facade's services, health and
-// reflection, and the HTTP port's handler: /metrics, rpcHandler, and the
+// newFacade builds the gRPC port's server with the facade's services, health
+// and reflection (extra are its options), the server of the same services
+// that runs the HTTP port's Connect, gRPC-Web and gRPC calls, and the HTTP
+// port's handler: /metrics, rpcHandler, and the
 // gateway for the rest (REST mirror, OpenAPI, liveness, readiness), CORS and
 // admission around all but /metrics. The services keep answers in st.
-func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stale.Store, metrics *telemetry.Metrics, tracing *telemetry.Tracing, extra ...grpc.ServerOption) (*grpc.Server, *health.Server, http.Handler, error) {
+func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stale.Store, metrics *telemetry.Metrics, tracing *telemetry.Tracing, extra ...grpc.ServerOption) (*grpc.Server, *grpc.Server, *health.Server, http.Handler, error) {
 	interceptors := []grpc.UnaryServerInterceptor{
 		correlation.UnaryServerInterceptor(),
 		metrics.UnaryServerInterceptor(),
@@ -281,7 +284,6 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 	if h := tracing.ServerHandler(); h != nil {
 		sopts = append(sopts, grpc.StatsHandler(h))
 	}
-	gs := grpc.NewServer(append(sopts, extra...)...)
 	opts := []service.Option{
 		service.WithLogger(log),
 		service.WithOnMismatchedAnswer(metrics.MismatchedAnswer),
@@ -290,26 +292,34 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 	}
 	reseller, customer := service.NewResellerServer(upstream, opts...), service.NewCustomerServer(upstream, opts...)
 	hs := health.NewServer()
-	pb.RegisterResellerServiceServer(gs, reseller)
-	pb.RegisterCustomerServiceServer(gs, customer)
-	healthpb.RegisterHealthServer(gs, hs)
 	setServing(hs, healthpb.HealthCheckResponse_SERVING)
 	files, err := descriptor.Files()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	ropts := reflection.ServerOptions{Services: gs, DescriptorResolver: files}
-	reflectionv1.RegisterServerReflectionServer(gs, reflection.NewServerV1(ropts))
-	reflectionv1alpha.RegisterServerReflectionServer(gs, reflection.NewServer(ropts))
+	newServer := func(opts ...grpc.ServerOption) *grpc.Server {
+		s := grpc.NewServer(opts...)
+		pb.RegisterResellerServiceServer(s, reseller)
+		pb.RegisterCustomerServiceServer(s, customer)
+		healthpb.RegisterHealthServer(s, hs)
+		ropts := reflection.ServerOptions{Services: s, DescriptorResolver: files}
+		reflectionv1.RegisterServerReflectionServer(s, reflection.NewServerV1(ropts))
+		reflectionv1alpha.RegisterServerReflectionServer(s, reflection.NewServer(ropts))
+		return s
+	}
+	// The HTTP port's calls run on a server of their own: GracefulStop
+	// cancels the calls in flight through ServeHTTP at once (grpc-go drains
+	// them by closing them), so they must not be the gRPC port's server's.
+	gs, hgs := newServer(append(sopts, extra...)...), newServer(sopts...)
 
 	gw, err := gateway.New(reseller, customer, hs, interceptors...)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("REST mirror: %w", err)
+		return nil, nil, nil, nil, fmt.Errorf("REST mirror: %w", err)
 	}
 	h := tracing.HTTPHandler(gw)
-	rpc, err := newRPCHandler(gs, h)
+	rpc, err := newRPCHandler(hgs, h)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	adm.streaming = rpc.streaming // before any call: read-only from then on
 	// /metrics takes no call slot: a few scrapes at once (more get 503), each
@@ -328,7 +338,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 		}
 		h.ServeHTTP(w, r)
 	})), cfg.CORSAllowedOrigins)
-	return gs, hs, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return gs, hgs, hs, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Metrics are for Prometheus, never for pages: no CORS grant.
 		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			mh.ServeHTTP(&answerDeadline{wrappedWriter: wrappedWriter{w}, rc: http.NewResponseController(w)}, r)
