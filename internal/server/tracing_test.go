@@ -168,3 +168,42 @@ func TestUnroutedRequestSpanNameHasNoPath(t *testing.T) {
 		}
 	}
 }
+
+// stuckExporter is a span exporter whose collector never answers: an export
+// waits for its context, or for unstuck.
+type stuckExporter struct{ unstuck chan struct{} }
+
+func (e stuckExporter) ExportSpans(ctx context.Context, _ []sdktrace.ReadOnlySpan) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-e.unstuck:
+		return nil
+	}
+}
+
+func (stuckExporter) Shutdown(context.Context) error { return nil }
+
+// TestStuckCollectorCannotHoldShutdown: spans still queued at shutdown are
+// flushed within the drain's deadline (-shutdown-timeout), not for as long as
+// the exporter cares to wait (the batch processor's 30 s export timeout), so
+// that a collector that does not answer cannot keep the process past the
+// bound its termination grace period is sized from (docs/deployment.md).
+func TestStuckCollectorCannotHoldShutdown(t *testing.T) {
+	exp := stuckExporter{unstuck: make(chan struct{})}
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true
+	cfg.ShutdownTimeout = time.Second
+	cfg.Tracing = telemetry.NewTracing(sdktrace.WithBatcher(exp))
+	s := serveOnLoopback(t, cfg)
+	t.Cleanup(func() { close(exp.unstuck) }) // before serveOnLoopback's: lets the exporter go
+	resp, _, err := get(t.Context(), s.httpURL+"/readyz") // a span to flush
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /readyz: %v, %v", resp, err)
+	}
+	start := time.Now()
+	s.stop()
+	if err := s.wait(); err != nil || time.Since(start) > 5*time.Second {
+		t.Errorf("Serve with a collector that never answers, shutdown timeout 1s: returned %v after %v, want nil within the timeout", err, time.Since(start))
+	}
+}
