@@ -138,7 +138,12 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 			return err
 		}
 	}
-	defer func() { _ = tracing.Shutdown(context.WithoutCancel(ctx)) }()
+	var flushBy time.Time // the drain's deadline: a collector that does not answer cannot hold the process past it
+	defer func() {
+		flushCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), flushBy)
+		defer cancel()
+		_ = tracing.Shutdown(flushCtx)
+	}()
 
 	ucfg.Breaker.OnStateChange = func(_, to resilience.BreakerState) {
 		metrics.BreakerTransition(to.String())
@@ -227,6 +232,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	}
 	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
 	defer cancel()
+	flushBy, _ = drainCtx.Deadline()
 	// Both ports drain at once (REST calls run in process, apart from the
 	// gRPC server); past the deadline gs.Stop ends GracefulStop too.
 	stopped := make(chan struct{})
