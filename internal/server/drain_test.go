@@ -78,7 +78,10 @@ func TestShutdownDrainsRPCOnTheHTTPPort(t *testing.T) {
 				t.Fatal("the HTTP listener was not closed")
 			}
 			// The gRPC server's GracefulStop has drained its connections too.
-			for grpcConn.GetState() == connectivity.Ready && grpcConn.WaitForStateChange(ctx, connectivity.Ready) {
+			for state := grpcConn.GetState(); state == connectivity.Ready; state = grpcConn.GetState() {
+				if !grpcConn.WaitForStateChange(ctx, state) {
+					t.Fatal("the gRPC port's connection was not drained")
+				}
 			}
 			close(release)
 			if err := <-done; err != nil {
