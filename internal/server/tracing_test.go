@@ -196,7 +196,7 @@ func TestStuckCollectorCannotHoldShutdown(t *testing.T) {
 	cfg.ShutdownTimeout = time.Second
 	cfg.Tracing = telemetry.NewTracing(sdktrace.WithBatcher(exp))
 	s := serveOnLoopback(t, cfg)
-	t.Cleanup(func() { close(exp.unstuck) }) // before serveOnLoopback's: lets the exporter go
+	t.Cleanup(func() { close(exp.unstuck) })              // before serveOnLoopback's: lets the exporter go
 	resp, _, err := get(t.Context(), s.httpURL+"/readyz") // a span to flush
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /readyz: %v, %v", resp, err)
