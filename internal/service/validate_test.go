@@ -336,6 +336,9 @@ func TestViolationsRequest(t *testing.T) {
 	const (
 		uuidRequired = "required: a UUID such as 11111111-1111-4111-8111-111111111111"
 		notUUID      = "must be a UUID (8-4-4-4-12 hexadecimal digits)"
+		// reseller_id of GetAcceptanceLink is optional: sent empty, it is
+		// not a UUID, and the caller must not read that it is required.
+		emptyOptional = "must be a UUID (8-4-4-4-12 hexadecimal digits) when sent: leave it out rather than empty"
 	)
 	empty, bad, upper := "", "nope", strings.ToUpper(testResellerID)
 	tests := []struct {
@@ -351,7 +354,9 @@ func TestViolationsRequest(t *testing.T) {
 		{name: "link with reseller", req: &pb.GetAcceptanceLinkRequest{ProviderInstanceId: testResellerID, ResellerId: &upper}},
 		{name: "link missing provider", req: &pb.GetAcceptanceLinkRequest{}, want: []*errdetails.BadRequest_FieldViolation{fv("provider_instance_id", uuidRequired)}},
 		{name: "link empty reseller", req: &pb.GetAcceptanceLinkRequest{ProviderInstanceId: testResellerID, ResellerId: &empty},
-			want: []*errdetails.BadRequest_FieldViolation{fv("reseller_id", uuidRequired)}},
+			want: []*errdetails.BadRequest_FieldViolation{fv("reseller_id", emptyOptional)}},
+		{name: "link empty provider and reseller", req: &pb.GetAcceptanceLinkRequest{ResellerId: &empty},
+			want: []*errdetails.BadRequest_FieldViolation{fv("provider_instance_id", uuidRequired), fv("reseller_id", emptyOptional)}},
 		{name: "link both malformed", req: &pb.GetAcceptanceLinkRequest{ProviderInstanceId: bad, ResellerId: &bad},
 			want: []*errdetails.BadRequest_FieldViolation{fv("provider_instance_id", notUUID), fv("reseller_id", notUUID)}},
 		{name: "nil", req: nil},
