@@ -138,9 +138,12 @@ func (v *violations) add(field, description string) {
 
 // ruleDescriptions describe the requests' protovalidate rules by rule id
 // (every required field is a UUID); others keep protovalidate's message.
+// An empty required field breaks "required"; "string.uuid_empty" is left
+// for an optional field sent empty (GetAcceptanceLink's reseller_id), which
+// must not read as required.
 var ruleDescriptions = map[string]string{
 	"required":          "required: a UUID such as 11111111-1111-4111-8111-111111111111",
-	"string.uuid_empty": "required: a UUID such as 11111111-1111-4111-8111-111111111111",
+	"string.uuid_empty": "must be a UUID (8-4-4-4-12 hexadecimal digits) when sent: leave it out rather than empty",
 	"string.uuid":       "must be a UUID (8-4-4-4-12 hexadecimal digits)",
 }
 
