@@ -31,7 +31,10 @@ type GetAcceptanceLinkRequest struct {
 	ProviderInstanceId string `protobuf:"bytes,1,opt,name=provider_instance_id,json=providerInstanceId,proto3" json:"provider_instance_id,omitempty"`
 	// The reseller id, a UUID (upstream query parameter `resellerId`). When
 	// set, the link establishes a relationship between the customer and this
-	// reseller; when absent, between the customer and the CSP.
+	// reseller. When absent, the upstream fills in the caller's own reseller
+	// id if the caller has the reseller role; for a csp caller the
+	// relationship is then between the customer and the CSP. Leave it out
+	// rather than send it empty (an empty value is INVALID_ARGUMENT).
 	ResellerId    *string `protobuf:"bytes,2,opt,name=reseller_id,json=resellerId,proto3,oneof" json:"reseller_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -84,8 +87,9 @@ func (x *GetAcceptanceLinkRequest) GetResellerId() string {
 // The response of CustomerService.GetAcceptanceLink.
 type GetAcceptanceLinkResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The absolute https URL the customer opens to accept the relationship,
-	// for example a Microsoft admin center invitation link
+	// The absolute http(s) URL the customer opens to accept the relationship,
+	// exactly as the upstream sent it, for example a Microsoft admin center
+	// invitation link
 	// (`https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship&partnerId=...`).
 	Url           string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
 	unknownFields protoimpl.UnknownFields

@@ -363,8 +363,10 @@ type ProviderReseller struct {
 	OfferTypeMargins map[string]*PriceMargin `protobuf:"bytes,3,rep,name=offer_type_margins,json=offerTypeMargins,proto3" json:"offer_type_margins,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// The id the reseller has on the provider instance. For a Microsoft Tier 2
 	// provider instance this is the reseller's primary MPN id, used for new
-	// subscription purchases. Not set for Microsoft Tier 1 or generic
-	// providers. Absent when the upstream sent null.
+	// subscription purchases. It is not passed when a Microsoft Tier 1 or
+	// generic provider instance is added to a reseller, so it is usually
+	// absent there; its presence does not tell the tier. Absent when the
+	// upstream sent null.
 	ProviderResellerId *string `protobuf:"bytes,4,opt,name=provider_reseller_id,json=providerResellerId,proto3,oneof" json:"provider_reseller_id,omitempty"`
 	// The upstream's `resellerProviderData` exactly as sent: a JSON document in
 	// a string with provider specific data. `{}` for Microsoft Tier 1
@@ -462,8 +464,9 @@ func (x *ProviderReseller) GetProviderData() *ProviderData {
 }
 
 // Provider specific reseller data, parsed out of the upstream's
-// `resellerProviderData` JSON string. Filled for Microsoft Tier 2 provider
-// instances.
+// `resellerProviderData` JSON string. Its fields are filled for Microsoft
+// Tier 2 provider instances; for Tier 1 (`{}`) the message is present with
+// both fields empty, so its presence does not tell the tier.
 type ProviderData struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The id of the indirect reseller on the Microsoft Tier 2 provider

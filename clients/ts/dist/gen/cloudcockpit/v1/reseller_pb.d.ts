@@ -171,8 +171,10 @@ export type ProviderReseller = Message<"cloudcockpit.v1.ProviderReseller"> & {
     /**
      * The id the reseller has on the provider instance. For a Microsoft Tier 2
      * provider instance this is the reseller's primary MPN id, used for new
-     * subscription purchases. Not set for Microsoft Tier 1 or generic
-     * providers. Absent when the upstream sent null.
+     * subscription purchases. It is not passed when a Microsoft Tier 1 or
+     * generic provider instance is added to a reseller, so it is usually
+     * absent there; its presence does not tell the tier. Absent when the
+     * upstream sent null.
      *
      * @generated from field: optional string provider_reseller_id = 4;
      */
@@ -209,8 +211,9 @@ export type ProviderReseller = Message<"cloudcockpit.v1.ProviderReseller"> & {
 export declare const ProviderResellerSchema: GenMessage<ProviderReseller>;
 /**
  * Provider specific reseller data, parsed out of the upstream's
- * `resellerProviderData` JSON string. Filled for Microsoft Tier 2 provider
- * instances.
+ * `resellerProviderData` JSON string. Its fields are filled for Microsoft
+ * Tier 2 provider instances; for Tier 1 (`{}`) the message is present with
+ * both fields empty, so its presence does not tell the tier.
  *
  * @generated from message cloudcockpit.v1.ProviderData
  */

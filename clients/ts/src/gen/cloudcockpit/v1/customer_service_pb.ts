@@ -32,7 +32,10 @@ export type GetAcceptanceLinkRequest = Message<"cloudcockpit.v1.GetAcceptanceLin
   /**
    * The reseller id, a UUID (upstream query parameter `resellerId`). When
    * set, the link establishes a relationship between the customer and this
-   * reseller; when absent, between the customer and the CSP.
+   * reseller. When absent, the upstream fills in the caller's own reseller
+   * id if the caller has the reseller role; for a csp caller the
+   * relationship is then between the customer and the CSP. Leave it out
+   * rather than send it empty (an empty value is INVALID_ARGUMENT).
    *
    * @generated from field: optional string reseller_id = 2;
    */
@@ -53,8 +56,9 @@ export const GetAcceptanceLinkRequestSchema: GenMessage<GetAcceptanceLinkRequest
  */
 export type GetAcceptanceLinkResponse = Message<"cloudcockpit.v1.GetAcceptanceLinkResponse"> & {
   /**
-   * The absolute https URL the customer opens to accept the relationship,
-   * for example a Microsoft admin center invitation link
+   * The absolute http(s) URL the customer opens to accept the relationship,
+   * exactly as the upstream sent it, for example a Microsoft admin center
+   * invitation link
    * (`https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship&partnerId=...`).
    *
    * @generated from field: string url = 1;
