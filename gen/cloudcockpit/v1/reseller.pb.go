@@ -153,7 +153,9 @@ func (ProviderResellerStatus) EnumDescriptor() ([]byte, []int) {
 type Reseller struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The reseller id, a UUID (for example
-	// `11111111-1111-4111-8111-111111111111`).
+	// `11111111-1111-4111-8111-111111111111`), as the upstream sent it: the
+	// same GUID as the one asked for, but its letters may be in another case
+	// than the request's, so compare ids as GUIDs, not as strings.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// The name of the company associated to the reseller. Up to 255
 	// characters. Absent when the upstream sent null.
@@ -350,8 +352,9 @@ func (x *Reseller) GetCustomDomain() *CustomDomain {
 // Microsoft CSP Tier 1 or Tier 2 environment, or a generic provider).
 type ProviderReseller struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The id of the provider instance the reseller is associated to, a UUID.
-	// Always set by the upstream.
+	// The id of the provider instance the reseller is associated to, a UUID,
+	// as the upstream sent it (its letters may be upper case: compare ids as
+	// GUIDs, not as strings). Always set by the upstream.
 	ProviderInstanceId string `protobuf:"bytes,1,opt,name=provider_instance_id,json=providerInstanceId,proto3" json:"provider_instance_id,omitempty"`
 	// The price margin applied to this reseller on this provider instance.
 	PriceMargin *PriceMargin `protobuf:"bytes,2,opt,name=price_margin,json=priceMargin,proto3" json:"price_margin,omitempty"`

@@ -28,7 +28,9 @@ export const file_cloudcockpit_v1_reseller: GenFile = /*@__PURE__*/
 export type Reseller = Message<"cloudcockpit.v1.Reseller"> & {
   /**
    * The reseller id, a UUID (for example
-   * `11111111-1111-4111-8111-111111111111`).
+   * `11111111-1111-4111-8111-111111111111`), as the upstream sent it: the
+   * same GUID as the one asked for, but its letters may be in another case
+   * than the request's, so compare ids as GUIDs, not as strings.
    *
    * @generated from field: string id = 1;
    */
@@ -170,8 +172,9 @@ export const ResellerSchema: GenMessage<Reseller> = /*@__PURE__*/
  */
 export type ProviderReseller = Message<"cloudcockpit.v1.ProviderReseller"> & {
   /**
-   * The id of the provider instance the reseller is associated to, a UUID.
-   * Always set by the upstream.
+   * The id of the provider instance the reseller is associated to, a UUID,
+   * as the upstream sent it (its letters may be upper case: compare ids as
+   * GUIDs, not as strings). Always set by the upstream.
    *
    * @generated from field: string provider_instance_id = 1;
    */
