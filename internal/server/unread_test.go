@@ -1,0 +1,339 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"net"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+	rpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
+)
+
+// flowConn is a raw HTTP/2 client connection that keeps to the server's
+// flow control, so that it can send as much as the server lets it: it
+// acknowledges SETTINGS and PINGs and counts WINDOW_UPDATEs. Its reader never
+// waits for a write, so that a server that stops reading while it writes
+// cannot stall it.
+type flowConn struct {
+	conn net.Conn
+	fr   *http2.Framer
+	wmu  sync.Mutex // guards fr's writes
+
+	mu      sync.Mutex // guards the fields below
+	cond    *sync.Cond
+	connWin int64
+	initWin int64            // the server's SETTINGS_INITIAL_WINDOW_SIZE
+	streams map[uint32]int64 // send windows of the open streams
+	reset   map[uint32]http2.ErrCode
+	closed  error
+	// holdPings keeps the last PING unanswered in held, for the writer.
+	holdPings bool
+	held      *[8]byte
+}
+
+// dialFlow connects to addr, sends the preface and SETTINGS (settings), and
+// reads frames until the connection ends.
+func dialFlow(t *testing.T, addr string, settings ...http2.Setting) *flowConn {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(60 * time.Second)) // bounds every test using it
+	c := &flowConn{conn: conn, fr: http2.NewFramer(conn, bufio.NewReader(conn)),
+		connWin: 65535, initWin: 65535, streams: map[uint32]int64{}, reset: map[uint32]http2.ErrCode{}}
+	c.cond = sync.NewCond(&c.mu)
+	if _, err := conn.Write([]byte(http2.ClientPreface)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.fr.WriteSettings(settings...); err != nil {
+		t.Fatal(err)
+	}
+	go c.read()
+	return c
+}
+
+// write runs w with the framer's writes to itself.
+func (c *flowConn) write(w func(*http2.Framer) error) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return w(c.fr)
+}
+
+func (c *flowConn) read() {
+	for {
+		f, err := c.fr.ReadFrame()
+		c.mu.Lock()
+		if err != nil {
+			c.closed = err
+			c.cond.Broadcast()
+			c.mu.Unlock()
+			return
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				if v, ok := f.Value(http2.SettingInitialWindowSize); ok {
+					for id := range c.streams {
+						c.streams[id] += int64(v) - c.initWin
+					}
+					c.initWin = int64(v)
+				}
+				go func() { _ = c.write(func(fr *http2.Framer) error { return fr.WriteSettingsAck() }) }()
+			}
+		case *http2.PingFrame:
+			if !f.IsAck() && c.holdPings {
+				c.held = &f.Data
+			} else if !f.IsAck() {
+				go func() { _ = c.write(func(fr *http2.Framer) error { return fr.WritePing(true, f.Data) }) }()
+			}
+		case *http2.WindowUpdateFrame:
+			if f.StreamID == 0 {
+				c.connWin += int64(f.Increment)
+			} else if _, ok := c.streams[f.StreamID]; ok {
+				c.streams[f.StreamID] += int64(f.Increment)
+			}
+		case *http2.RSTStreamFrame:
+			c.reset[f.StreamID] = f.ErrCode
+			delete(c.streams, f.StreamID)
+		}
+		c.cond.Broadcast()
+		c.mu.Unlock()
+	}
+}
+
+// open sends the HEADERS of a gRPC call of path on stream id, and no message.
+func (c *flowConn) open(id uint32, path string) error {
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for _, f := range [][2]string{
+		{":method", "POST"}, {":scheme", "http"}, {":authority", "facade"}, {":path", path},
+		{"content-type", "application/grpc"}, {"te", "trailers"},
+	} {
+		_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	c.mu.Lock()
+	c.streams[id] = c.initWin
+	c.mu.Unlock()
+	return c.write(func(fr *http2.Framer) error {
+		return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hb.Bytes(), EndHeaders: true})
+	})
+}
+
+// take waits, at most wait, for the windows to let at most n bytes go on
+// stream id (0: the connection's window only), and takes them from the
+// windows. It returns how many it took: 0 when none came, or the stream or
+// the connection ended.
+func (c *flowConn) take(id uint32, n int, wait time.Duration) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	avail := func() int64 {
+		if id == 0 {
+			return c.connWin
+		}
+		return min(c.connWin, c.streams[id])
+	}
+	timedOut := false // under c.mu
+	timer := time.AfterFunc(wait, func() { c.mu.Lock(); timedOut = true; c.cond.Broadcast(); c.mu.Unlock() })
+	defer timer.Stop()
+	for c.closed == nil && avail() <= 0 && !timedOut {
+		if _, open := c.streams[id]; id != 0 && !open {
+			return 0
+		}
+		c.cond.Wait()
+	}
+	k := int(min(int64(n), avail()))
+	if c.closed != nil || k <= 0 {
+		return 0
+	}
+	c.connWin -= int64(k)
+	if id != 0 {
+		c.streams[id] -= int64(k)
+	}
+	return k
+}
+
+// send writes p on stream id as DATA frames of at most 16 KiB, each once the
+// server's windows allow it. It returns the bytes sent: fewer than len(p)
+// when the server granted no window for wait, reset the stream or closed.
+func (c *flowConn) send(id uint32, p []byte, wait time.Duration) int {
+	sent := 0
+	for len(p) > 0 {
+		n := c.take(id, min(len(p), 16<<10), wait)
+		if n == 0 || c.write(func(fr *http2.Framer) error { return fr.WriteData(id, false, p[:n]) }) != nil {
+			return sent
+		}
+		sent += n
+		p = p[n:]
+	}
+	return sent
+}
+
+// inflateWindow makes grpc-go's bandwidth estimate (BDP) grant the largest
+// windows it can, 16 MiB a stream: it writes DATA on stream id, which the
+// server does not know (never opened) and drops after counting it in its
+// flow control and its estimate, and answers each of the server's PINGs only
+// after 12 MiB more, as a fast link with a long round trip would. It returns
+// the stream window the server then announces.
+func (c *flowConn) inflateWindow(id uint32) int64 {
+	const perPing = 12 << 20
+	chunk := make([]byte, 16<<10)
+	c.mu.Lock()
+	c.holdPings = true
+	c.mu.Unlock()
+	ack := func() { // the held PING, if any
+		c.mu.Lock()
+		held := c.held
+		c.held = nil
+		c.mu.Unlock()
+		if held != nil {
+			_ = c.write(func(fr *http2.Framer) error { return fr.WritePing(true, *held) })
+		}
+	}
+	sinceHeld := 0
+	for sent := 0; sent < 4*perPing; { // 16 MiB, if it ever grows, after 2 or 3 PINGs
+		c.mu.Lock()
+		done, holding := c.initWin >= 16<<20, c.held != nil
+		c.mu.Unlock()
+		if done {
+			break
+		}
+		k := c.take(0, len(chunk), 5*time.Second)
+		if k == 0 || c.write(func(fr *http2.Framer) error { return fr.WriteData(id, false, chunk[:k]) }) != nil {
+			break
+		}
+		sent += k
+		if holding {
+			if sinceHeld += k; sinceHeld >= perPing {
+				ack()
+				sinceHeld = 0
+			}
+		}
+	}
+	c.mu.Lock()
+	c.holdPings = false
+	win := c.initWin
+	c.mu.Unlock()
+	ack()
+	return win
+}
+
+// envelope is msg as one gRPC message.
+func envelope(msg []byte) []byte {
+	b := make([]byte, 5, 5+len(msg))
+	binary.BigEndian.PutUint32(b[1:], uint32(len(msg))) //nolint:gosec // G115: small
+	return append(b, msg...)
+}
+
+// heapInUse is the heap in use after two collections: what is held, neither
+// garbage nor free buffers in a sync.Pool (its victims survive one).
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
+
+// unreadLimit bounds the memory one stream may hold with requests its call
+// does not read, and its answers, about a flow-control window of each: 128
+// connections with one such stream each (a port's -max-connections) hold at
+// most half the pod's 128 MiB.
+const unreadLimit = 512 << 10
+
+// TestUnreadRequestsAreBounded: a client that never reads its answers (it
+// grants no flow-control window) and keeps sending requests on reflection
+// streams, whose calls soon wait to write and read no more of them, makes
+// the server hold no more than unreadLimit a stream, on either port: about a
+// flow-control window of requests, and of answers. On the gRPC port grpc-go's
+// bandwidth estimate, which the client drives (it counts DATA on a stream the
+// server does not know, and the client answers its PINGs late), raised every
+// stream's window to 16 MiB: eight such streams on one connection held
+// 130 MiB, more than the pod's 128 MiB. On the HTTP port net/http's 1 MiB
+// windows let each connection of one such stream hold 1.2 MiB: 155 MiB for
+// the 128 connections -max-connections allows.
+func TestUnreadRequestsAreBounded(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
+	s := serveOnLoopback(t, cfg)
+	list, err := proto.Marshal(&rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_ListServices{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Small requests with small answers, more than the server buffers
+	// answers of (grpc-go: 64 KiB a stream), then messages the call never
+	// reads, more than any window.
+	var payload []byte
+	for range 1000 {
+		payload = append(payload, envelope(list)...)
+	}
+	for unread := envelope(make([]byte, 16<<10)); len(payload) < 20<<20; {
+		payload = append(payload, unread...)
+	}
+	const streams = 8
+	zeroWindow := http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0} // no answer is ever sent
+	for _, tt := range []struct {
+		port  string
+		conns func() []*flowConn // a connection for each stream
+	}{
+		{"HTTP", func() []*flowConn { // a stream per connection: net/http's window is per connection
+			var cs []*flowConn
+			for range streams {
+				cs = append(cs, dialFlow(t, s.httpAddr, zeroWindow))
+			}
+			return cs
+		}},
+		{"gRPC", func() []*flowConn { // one connection with the largest windows the client can get
+			c := dialFlow(t, s.grpcAddr, zeroWindow)
+			if win := c.inflateWindow(1); win > 1<<20 {
+				t.Logf("gRPC port: the client raised the server's stream window to %d bytes", win)
+			}
+			cs := make([]*flowConn, streams)
+			for i := range cs {
+				cs[i] = c
+			}
+			return cs
+		}},
+	} {
+		t.Run(tt.port, func(t *testing.T) {
+			before := heapInUse()
+			sent := 0
+			conns := tt.conns()
+			defer func() {
+				for _, c := range conns {
+					_ = c.conn.Close()
+				}
+			}()
+			for i, c := range conns {
+				id := uint32(2*i + 3) // 1: the dead stream of inflateWindow
+				if err := c.open(id, rpb.ServerReflection_ServerReflectionInfo_FullMethodName); err != nil {
+					t.Fatal(err)
+				}
+				sent += c.send(id, payload, 500*time.Millisecond) // until no window is granted
+				c.mu.Lock()
+				code, reset := c.reset[id]
+				c.mu.Unlock()
+				if reset {
+					t.Fatalf("stream %d reset: %v", id, code)
+				}
+			}
+			held := heapInUse()
+			growth := int64(held) - int64(before)
+			t.Logf("%s port: %d streams, %.1f MiB of requests sent; heap %.1f -> %.1f MiB", tt.port, streams, mib(uint64(sent)), mib(before), mib(held))
+			if growth > streams*unreadLimit {
+				t.Errorf("%s port: %d streams hold %.1f MiB more after %.1f MiB of requests their calls do not read, want at most %.0f KiB each",
+					tt.port, streams, float64(growth)/(1<<20), mib(uint64(sent)), float64(unreadLimit)/(1<<10))
+			}
+		})
+	}
+}
