@@ -28,6 +28,10 @@ const (
 // "Limits of the whole process"); browsers use a few streams per page.
 const httpMaxStreams = 16
 
+// receiveWindow is the flow-control window of a stream (both ports) and of an HTTP/2
+// connection (HTTP port): what a call has not read yet, in memory (docs/security.md).
+const receiveWindow = 64 << 10
+
 // grpcStreams is the stream cap of one connection, on both ports.
 func (c Config) grpcStreams() uint32 {
 	return uint32(cmp.Or(c.GRPCMaxConcurrentStreams, DefaultGRPCMaxConcurrentStreams)) //nolint:gosec // G115: Validate bounds it
@@ -37,6 +41,7 @@ func (c Config) grpcStreams() uint32 {
 func (c Config) grpcLimits() []grpc.ServerOption {
 	opts := []grpc.ServerOption{
 		grpc.MaxConcurrentStreams(c.grpcStreams()),
+		grpc.StaticStreamWindowSize(receiveWindow), // not the BDP estimate, which a client drives to 16 MiB
 		grpc.ConnectionTimeout(cmp.Or(c.GRPCConnectionTimeout, DefaultGRPCConnectionTimeout)),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
 			MinTime:             cmp.Or(c.GRPCKeepaliveMinTime, DefaultGRPCKeepaliveMinTime),
