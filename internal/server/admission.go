@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,13 +31,13 @@ import (
 // admission bounds the calls in flight over both ports (Config.MaxCalls), those of
 // one client certificate (half of them), and the time a call has to deliver its
 // request (Config.MessageTimeout). Streaming calls, which may last as long as their
-// connection, take slots of their own, half as many, so that held streams cannot
+// connection, take slots of their own, half as many (reflection's 16), so that held streams cannot
 // refuse unary calls: docs/security.md, "Limits of the whole process".
 type admission struct {
-	slots, streams *semaphore.Weighted
-	streaming      map[string]bool     // "/pkg.Service/Method" of the streaming methods
-	clients        *resilience.Limiter // a share of slots per client certificate
-	messageTimeout time.Duration
+	slots, streams, reflection *semaphore.Weighted
+	streaming                  map[string]bool     // "/pkg.Service/Method" of the streaming methods
+	clients                    *resilience.Limiter // a share of slots per client certificate
+	messageTimeout             time.Duration
 
 	tooMany, clientShare, timedOut prometheus.Counter
 }
@@ -46,6 +47,7 @@ func newAdmission(cfg Config, m *telemetry.Metrics) *admission {
 	return &admission{
 		slots:          semaphore.NewWeighted(int64(maxCalls)),
 		streams:        semaphore.NewWeighted(int64(max(maxCalls/2, 1))),
+		reflection:     semaphore.NewWeighted(int64(min(maxReflectionStreams, max(maxCalls/2, 1)))),
 		clients:        resilience.NewLimiter(0, max(maxCalls/2, 1), 0),
 		messageTimeout: cmp.Or(cfg.MessageTimeout, DefaultMessageTimeout),
 		tooMany:        m.RefusedCalls(telemetry.RefusedTooManyCalls),
@@ -54,8 +56,9 @@ func newAdmission(cfg Config, m *telemetry.Metrics) *admission {
 	}
 }
 
-// busy and clientBusy are built once: refusals must cost little, and there is no
-// correlation id yet to put in them.
+const maxReflectionStreams = 16 // in the process: each whose answers go unread holds ~2 MiB (docs/security.md)
+
+// busy and clientBusy are built once: refusals must cost little, and have no correlation id yet.
 var (
 	busy       = refusal("the server has too many calls in flight: try again later", apierr.ReasonTooManyCalls)
 	clientBusy = refusal("your client certificate has its share of the server's calls in flight: try again later", apierr.ReasonClientShare)
@@ -74,6 +77,9 @@ func (a *admission) admit(client, method string) (release func(), refused *statu
 	own, slots := func() {}, a.slots
 	if a.streaming[method] { // streams have slots of their own, and no client share
 		slots, client = a.streams, ""
+		if strings.HasPrefix(method, "/grpc.reflection.") { // its caller sizes its answers
+			slots = a.reflection
+		}
 	}
 	if client != "" {
 		r, err := a.clients.Acquire(context.Background(), time.Time{}, client)

@@ -403,6 +403,34 @@ func TestStreamsTakeNoCertificateShare(t *testing.T) {
 	}
 }
 
+// TestReflectionStreamsAreFew: reflection streams, whose answers their
+// caller can make large (an error answer echoes the request) and which hold
+// about 2 MiB each while unread, get at most maxReflectionStreams slots of
+// the process, on both ports; a health Watch is still admitted beside them.
+func TestReflectionStreamsAreFew(t *testing.T) {
+	a := newAdmission(DefaultConfig(), telemetry.NewMetrics(telemetry.Build{}))
+	const v1, v1alpha = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
+	a.streaming = map[string]bool{v1: true, v1alpha: true, "/grpc.health.v1.Health/Watch": true}
+	var releases []func()
+	for i := range maxReflectionStreams {
+		release, refused := a.admit("", []string{v1, v1alpha}[i%2])
+		if refused != nil {
+			t.Fatalf("reflection stream %d: %v", i, refused.Message())
+		}
+		releases = append(releases, release)
+	}
+	if _, refused := a.admit("", v1); refused == nil || refused.Code() != codes.ResourceExhausted {
+		t.Errorf("reflection stream %d: admitted, want RESOURCE_EXHAUSTED", maxReflectionStreams+1)
+	}
+	if _, refused := a.admit("", "/grpc.health.v1.Health/Watch"); refused != nil {
+		t.Errorf("a Watch beside %d reflection streams: %v", maxReflectionStreams, refused.Message())
+	}
+	releases[0]()
+	if _, refused := a.admit("", v1alpha); refused != nil {
+		t.Errorf("a reflection stream once one ended: %v", refused.Message())
+	}
+}
+
 // deadlineRecorder is a ResponseWriter that records the read deadlines set
 // on it through an http.ResponseController.
 type deadlineRecorder struct {
