@@ -22,6 +22,8 @@ import (
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
 
@@ -409,7 +411,7 @@ func TestStreamsTakeNoCertificateShare(t *testing.T) {
 // the process, on both ports; a health Watch is still admitted beside them.
 func TestReflectionStreamsAreFew(t *testing.T) {
 	a := newAdmission(DefaultConfig(), telemetry.NewMetrics(telemetry.Build{}))
-	const v1, v1alpha = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
+	const v1, v1alpha = reflectionv1.ServerReflection_ServerReflectionInfo_FullMethodName, reflectionv1alpha.ServerReflection_ServerReflectionInfo_FullMethodName
 	a.streaming = map[string]bool{v1: true, v1alpha: true, "/grpc.health.v1.Health/Watch": true}
 	var releases []func()
 	for i := range maxReflectionStreams {
