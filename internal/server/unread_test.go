@@ -337,3 +337,54 @@ func TestUnreadRequestsAreBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestOneByteFramesAreBounded: the requests a call does not read cost the
+// server little more than their bytes even when they come one byte to a
+// DATA frame, on either port: one connection with eight such streams holds
+// at most unreadLimit a stream. On the HTTP
+// port grpc-go's ServeHTTP reads the request body ahead of its handler, each
+// read into a 16 KiB buffer of its own, however few bytes it returns; its
+// queue compacts only after about a thousand of them, by their length, not
+// their capacity: eight such streams held 53 MiB, and the 16 one connection
+// may open 160 MiB, more than the pod's 128 MiB.
+func TestOneByteFramesAreBounded(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
+	s := serveOnLoopback(t, cfg)
+	list, err := proto.Marshal(&rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_ListServices{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocking []byte // small requests with small answers, more than the server buffers answers of
+	for range 1000 {
+		blocking = append(blocking, envelope(list)...)
+	}
+	const streams = 8
+	for _, tt := range []struct{ port, addr string }{{"gRPC", s.grpcAddr}, {"HTTP", s.httpAddr}} {
+		t.Run(tt.port, func(t *testing.T) {
+			before := heapInUse()
+			c := dialFlow(t, tt.addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0}) // no answer is ever sent
+			defer func() { _ = c.conn.Close() }()
+			frames := 0
+			for i := range streams {
+				id := uint32(2*i + 1)
+				if err := c.open(id, rpb.ServerReflection_ServerReflectionInfo_FullMethodName); err != nil {
+					t.Fatal(err)
+				}
+				c.send(id, blocking, 500*time.Millisecond)
+				// Then empty messages (five zero bytes each), a byte a frame,
+				// until the server grants no more window.
+				for c.send(id, []byte{0}, 300*time.Millisecond) == 1 {
+					frames++
+				}
+			}
+			held := heapInUse()
+			growth := int64(held) - int64(before)
+			t.Logf("%s port: %d streams, %d one-byte DATA frames; heap %.1f -> %.1f MiB", tt.port, streams, frames, mib(before), mib(held))
+			if growth > streams*unreadLimit {
+				t.Errorf("%s port: one connection of %d streams holds %.1f MiB more after %d one-byte DATA frames their calls do not read, want at most %.0f KiB a stream",
+					tt.port, streams, float64(growth)/(1<<20), frames, float64(unreadLimit)/(1<<10))
+			}
+		})
+	}
+}
