@@ -141,12 +141,16 @@ func (a *admission) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerIn
 	return handler(srv, firstMessage{ss})
 }
 
-// firstMessage stops the message timer at every message received; the first counts.
+// firstMessage stops the message timer at every message received; the first
+// counts. On the HTTP port it lets the body be read while it waits (readAhead).
 type firstMessage struct{ grpc.ServerStream }
 
 // RecvMsg implements grpc.ServerStream.
 func (s firstMessage) RecvMsg(m any) error {
+	ahead, _ := s.Context().Value(readAheadKey{}).(*readAhead) // on the HTTP port
+	ahead.set(true, false)
 	err := s.ServerStream.RecvMsg(m)
+	ahead.set(false, false)
 	if err == nil {
 		messageArrived(s.Context())
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -98,6 +99,11 @@ func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"(application/grpc-web, application/grpc-web-text); the REST mirror is under /v1/ (see /openapi.json)"))
 		return
 	}
+	if stream {
+		a := &readAhead{left: maxReadAhead}
+		a.cond.L = &a.mu
+		r = r.WithContext(context.WithValue(r.Context(), readAheadKey{}, a))
+	}
 	if stream && r.ProtoMajor == 2 { // HTTP/1.1 is not full duplex: no read waits as the stream ends
 		rc := http.NewResponseController(w)
 		r = r.WithContext(context.WithValue(r.Context(), unblockKey{}, func() { _ = rc.SetReadDeadline(time.Now()) }))
@@ -117,6 +123,9 @@ func closeUnblocks(next http.Handler) http.Handler {
 		if unblock, ok := r.Context().Value(unblockKey{}).(func()); ok && r.Body != nil {
 			r.Body = unblockingBody{r.Body, unblock}
 		}
+		if ra, ok := r.Context().Value(readAheadKey{}).(*readAhead); ok && r.Body != nil {
+			r.Body = aheadBody{r.Body, ra}
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -131,6 +140,50 @@ func (b unblockingBody) Close() error {
 	b.unblock()
 	return b.ReadCloser.Close()
 }
+
+// readAhead bounds the reads of a streaming call's body that grpc-go's ServeHTTP makes
+// while its handler waits for no message (firstMessage.RecvMsg), each into a 16 KiB
+// buffer however few bytes the client sent (docs/security.md, "Server limits").
+type readAhead struct {
+	mu                sync.Mutex
+	cond              sync.Cond // on mu
+	left              int       // reads allowed before the handler receives again
+	receiving, closed bool
+}
+
+const maxReadAhead = 16
+
+type readAheadKey struct{} // holds a streaming call's *readAhead in its context
+
+// take waits until a read is allowed, and counts it.
+func (a *readAhead) take() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for a.left <= 0 && !a.receiving && !a.closed {
+		a.cond.Wait()
+	}
+	a.left--
+}
+
+// set records whether the handler waits for a message, or that the body is closed.
+func (a *readAhead) set(receiving, closed bool) {
+	if a == nil { // not on the HTTP port
+		return
+	}
+	a.mu.Lock()
+	a.receiving, a.closed, a.left = receiving, a.closed || closed, maxReadAhead
+	a.mu.Unlock()
+	a.cond.Broadcast()
+}
+
+// aheadBody is a streaming call's body, read no further ahead than readAhead allows.
+type aheadBody struct {
+	io.ReadCloser
+	ahead *readAhead
+}
+
+func (b aheadBody) Read(p []byte) (int, error) { b.ahead.take(); return b.ReadCloser.Read(p) }
+func (b aheadBody) Close() error               { b.ahead.set(false, true); return b.ReadCloser.Close() }
 
 // jsonCodec is vanguard's JSON codec, whose decode errors are
 // invalidRequest: vanguard passes a codec's *connect.Error on as it is, and
