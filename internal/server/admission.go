@@ -142,15 +142,15 @@ func (a *admission) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerIn
 }
 
 // firstMessage stops the message timer at every message received; the first
-// counts. On the HTTP port it lets the body be read while it waits (readAhead).
+// counts. On the HTTP port it lets the body be read while it waits (streamBody).
 type firstMessage struct{ grpc.ServerStream }
 
 // RecvMsg implements grpc.ServerStream.
 func (s firstMessage) RecvMsg(m any) error {
-	ahead, _ := s.Context().Value(readAheadKey{}).(*readAhead) // on the HTTP port
-	ahead.set(true, false)
+	body, _ := s.Context().Value(streamBodyKey{}).(*streamBody) // on the HTTP port
+	body.set(true, false)
 	err := s.ServerStream.RecvMsg(m)
-	ahead.set(false, false)
+	body.set(false, false)
 	if err == nil {
 		messageArrived(s.Context())
 	}

@@ -39,8 +39,8 @@ type rpcHandler struct {
 // the mirror, which answers with its JSON errors.
 func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 	h := &rpcHandler{streaming: map[string]bool{}}
-	var services []*vanguard.Service // as vanguardgrpc.NewTranscoder, with closeUnblocks
-	handler := closeUnblocks(gs)
+	var services []*vanguard.Service // as vanguardgrpc.NewTranscoder, with streamBodies
+	handler := streamBodies(gs)
 	for name, info := range gs.GetServiceInfo() {
 		services = append(services, vanguard.NewService(name, handler))
 		prefix := "/" + name + "/"
@@ -100,90 +100,84 @@ func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if stream {
-		a := &readAhead{left: maxReadAhead}
-		a.cond.L = &a.mu
-		r = r.WithContext(context.WithValue(r.Context(), readAheadKey{}, a))
-	}
-	if stream && r.ProtoMajor == 2 { // HTTP/1.1 is not full duplex: no read waits as the stream ends
-		rc := http.NewResponseController(w)
-		r = r.WithContext(context.WithValue(r.Context(), unblockKey{}, func() { _ = rc.SetReadDeadline(time.Now()) }))
+		b := &streamBody{left: maxReadAhead}
+		b.cond.L = &b.mu
+		if r.ProtoMajor == 2 { // HTTP/1.1 is not full duplex: no read waits as the stream ends
+			rc := http.NewResponseController(w)
+			b.unblock = func() { _ = rc.SetReadDeadline(time.Now()) }
+		}
+		r = r.WithContext(context.WithValue(r.Context(), streamBodyKey{}, b))
 	}
 	h.transcoder.ServeHTTP(w, r)
 }
 
-// unblockKey holds, in a streaming call's context, the function that ends a
-// read of its body that is waiting for the client.
-type unblockKey struct{}
-
-// closeUnblocks wraps the gRPC server as vanguard's handler so that closing a
-// stream's body first ends a read of it waiting for the client, on which vanguard
-// v0.4.0's Close would wait (docs/security.md, "Request size").
-func closeUnblocks(next http.Handler) http.Handler {
+// streamBodies wraps the gRPC server as vanguard's handler: a streaming call's
+// body becomes the streamBody its context holds.
+func streamBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if unblock, ok := r.Context().Value(unblockKey{}).(func()); ok && r.Body != nil {
-			r.Body = unblockingBody{r.Body, unblock}
-		}
-		if ra, ok := r.Context().Value(readAheadKey{}).(*readAhead); ok && r.Body != nil {
-			r.Body = aheadBody{r.Body, ra}
+		if b, ok := r.Context().Value(streamBodyKey{}).(*streamBody); ok && r.Body != nil {
+			b.ReadCloser, r.Body = r.Body, b
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-type unblockingBody struct {
+type streamBodyKey struct{} // holds a streaming call's *streamBody in its context
+
+// maxReadAhead bounds the reads of a streaming call's body while its handler
+// waits for no message.
+const maxReadAhead = 16
+
+// streamBody is a streaming call's body on the HTTP port (docs/security.md).
+// grpc-go's ServeHTTP reads a body ahead of its handler and queues what it
+// reads, each read in a 16 KiB buffer however few bytes it returns: Read lets
+// it read while the handler waits for a message (firstMessage.RecvMsg), and
+// maxReadAhead times more. Close first ends a read waiting for the client, on
+// which vanguard v0.4.0's Close would wait.
+type streamBody struct {
 	io.ReadCloser
-	unblock func()
-}
-
-// Close implements io.Closer.
-func (b unblockingBody) Close() error {
-	b.unblock()
-	return b.ReadCloser.Close()
-}
-
-// readAhead bounds the reads of a streaming call's body that grpc-go's ServeHTTP makes
-// while its handler waits for no message (firstMessage.RecvMsg), each into a 16 KiB
-// buffer however few bytes the client sent (docs/security.md, "Server limits").
-type readAhead struct {
+	unblock           func() // ends a read waiting for the client; nil on HTTP/1.1
 	mu                sync.Mutex
 	cond              sync.Cond // on mu
 	left              int       // reads allowed before the handler receives again
 	receiving, closed bool
 }
 
-const maxReadAhead = 16
-
-type readAheadKey struct{} // holds a streaming call's *readAhead in its context
-
-// take waits until a read is allowed, and counts it.
-func (a *readAhead) take() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for a.left <= 0 && !a.receiving && !a.closed {
-		a.cond.Wait()
+// Read implements io.Reader.
+func (b *streamBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	for b.left <= 0 && !b.receiving && !b.closed {
+		b.cond.Wait()
 	}
-	a.left--
+	b.left--
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	return b.ReadCloser.Read(p)
 }
 
-// set records whether the handler waits for a message, or that the body is closed.
-func (a *readAhead) set(receiving, closed bool) {
-	if a == nil { // not on the HTTP port
+// Close implements io.Closer.
+func (b *streamBody) Close() error {
+	b.set(false, true)
+	if b.unblock != nil {
+		b.unblock()
+	}
+	return b.ReadCloser.Close()
+}
+
+// set records whether the handler waits for a message, or that the body is
+// closed; b is nil on the gRPC port.
+func (b *streamBody) set(receiving, closed bool) {
+	if b == nil {
 		return
 	}
-	a.mu.Lock()
-	a.receiving, a.closed, a.left = receiving, a.closed || closed, maxReadAhead
-	a.mu.Unlock()
-	a.cond.Broadcast()
+	b.mu.Lock()
+	b.receiving, b.closed, b.left = receiving, b.closed || closed, maxReadAhead
+	b.mu.Unlock()
+	b.cond.Broadcast()
 }
-
-// aheadBody is a streaming call's body, read no further ahead than readAhead allows.
-type aheadBody struct {
-	io.ReadCloser
-	ahead *readAhead
-}
-
-func (b aheadBody) Read(p []byte) (int, error) { b.ahead.take(); return b.ReadCloser.Read(p) }
-func (b aheadBody) Close() error               { b.ahead.set(false, true); return b.ReadCloser.Close() }
 
 // jsonCodec is vanguard's JSON codec, whose decode errors are
 // invalidRequest: vanguard passes a codec's *connect.Error on as it is, and

@@ -338,16 +338,19 @@ func TestUnreadRequestsAreBounded(t *testing.T) {
 	}
 }
 
-// TestOneByteFramesAreBounded: the requests a call does not read cost the
-// server little more than their bytes even when they come one byte to a
-// DATA frame, on either port: one connection with eight such streams holds
-// at most unreadLimit a stream. On the HTTP
-// port grpc-go's ServeHTTP reads the request body ahead of its handler, each
-// read into a 16 KiB buffer of its own, however few bytes it returns; its
-// queue compacts only after about a thousand of them, by their length, not
-// their capacity: eight such streams held 53 MiB, and the 16 one connection
-// may open 160 MiB, more than the pod's 128 MiB.
+// TestOneByteFramesAreBounded: requests a call does not read cost the server
+// at most oneByteLimit a stream when they come one byte to a DATA frame, on
+// either port. Only reflection's calls stop reading (grpc-go's first receive of
+// a call that is not client-streaming reads to the end of its request), and
+// the process admits 16 of them: at most 16 MiB. On the gRPC port grpc-go
+// keeps each frame in a buffer of its own until its call reads it, within the
+// stream's 64 KiB window: about 600 KiB a stream. On the HTTP port its
+// ServeHTTP read the body ahead of its handler, each read into a 16 KiB buffer
+// however few bytes it returned, with no window: eight such streams held
+// 53 MiB, and the 16 one connection may open 160 MiB, more than the pod's
+// 128 MiB (streamBody bounds those reads now).
 func TestOneByteFramesAreBounded(t *testing.T) {
+	const oneByteLimit = 1 << 20
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
 	s := serveOnLoopback(t, cfg)
@@ -381,9 +384,9 @@ func TestOneByteFramesAreBounded(t *testing.T) {
 			held := heapInUse()
 			growth := int64(held) - int64(before)
 			t.Logf("%s port: %d streams, %d one-byte DATA frames; heap %.1f -> %.1f MiB", tt.port, streams, frames, mib(before), mib(held))
-			if growth > streams*unreadLimit {
-				t.Errorf("%s port: one connection of %d streams holds %.1f MiB more after %d one-byte DATA frames their calls do not read, want at most %.0f KiB a stream",
-					tt.port, streams, float64(growth)/(1<<20), frames, float64(unreadLimit)/(1<<10))
+			if growth > streams*oneByteLimit {
+				t.Errorf("%s port: one connection of %d streams holds %.1f MiB more after %d one-byte DATA frames their calls do not read, want at most 1 MiB a stream",
+					tt.port, streams, float64(growth)/(1<<20), frames)
 			}
 		})
 	}
