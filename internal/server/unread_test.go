@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -387,6 +388,52 @@ func TestOneByteFramesAreBounded(t *testing.T) {
 			if growth > streams*oneByteLimit {
 				t.Errorf("%s port: one connection of %d streams holds %.1f MiB more after %d one-byte DATA frames their calls do not read, want at most 1 MiB a stream",
 					tt.port, streams, float64(growth)/(1<<20), frames)
+			}
+		})
+	}
+}
+
+// TestUnreadAnswersAreBounded: a client that never reads the answers of its
+// reflection streams (it grants no flow-control window), each answer
+// echoing a request of 60 KiB, makes the server hold no more than
+// unreadLimit a stream, on either port. grpc-go marshals an answer over
+// 32 KiB into a pooled buffer of 1 MiB, kept until the answer is written,
+// and a streaming call's answer has no write deadline on either port: each
+// such stream held 1.5 to 2.2 MiB: the 100 streams of one gRPC connection
+// held 213 MiB, more than the pod's 128 MiB, and the 250 streaming slots
+// (half of -max-calls) allow more still.
+func TestUnreadAnswersAreBounded(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
+	s := serveOnLoopback(t, cfg)
+	req, err := proto.Marshal(&rpb.ServerReflectionRequest{Host: strings.Repeat("x", 60<<10),
+		MessageRequest: &rpb.ServerReflectionRequest_ListServices{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var requests []byte
+	for range 4 {
+		requests = append(requests, envelope(req)...)
+	}
+	const streams = 8
+	for _, tt := range []struct{ port, addr string }{{"gRPC", s.grpcAddr}, {"HTTP", s.httpAddr}} {
+		t.Run(tt.port, func(t *testing.T) {
+			before := heapInUse()
+			c := dialFlow(t, tt.addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0}) // no answer is ever sent
+			defer func() { _ = c.conn.Close() }()
+			for i := range streams {
+				id := uint32(2*i + 1)
+				if err := c.open(id, rpb.ServerReflection_ServerReflectionInfo_FullMethodName); err != nil {
+					t.Fatal(err)
+				}
+				c.send(id, requests, 500*time.Millisecond)
+			}
+			held := heapInUse()
+			growth := int64(held) - int64(before)
+			t.Logf("%s port: %d streams of unread answers; heap %.1f -> %.1f MiB", tt.port, streams, mib(before), mib(held))
+			if growth > streams*unreadLimit {
+				t.Errorf("%s port: %d streams whose answers are not read hold %.1f MiB more, want at most %.0f KiB a stream",
+					tt.port, streams, float64(growth)/(1<<20), float64(unreadLimit)/(1<<10))
 			}
 		})
 	}
