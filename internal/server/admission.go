@@ -56,7 +56,7 @@ func newAdmission(cfg Config, m *telemetry.Metrics) *admission {
 	}
 }
 
-const maxReflectionStreams = 16 // in the process: each whose answers go unread holds ~2 MiB (docs/security.md)
+const maxReflectionStreams = 16 // in the process: each may hold up to ~1 MiB unread (docs/security.md)
 
 // busy and clientBusy are built once: refusals must cost little, and have no correlation id yet.
 var (

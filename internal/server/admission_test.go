@@ -407,7 +407,7 @@ func TestStreamsTakeNoCertificateShare(t *testing.T) {
 
 // TestReflectionStreamsAreFew: reflection streams, whose answers their
 // caller can make large (an error answer echoes the request) and which hold
-// about 2 MiB each while unread, get at most maxReflectionStreams slots of
+// up to about 1 MiB each while unread, get at most maxReflectionStreams slots of
 // the process, on both ports; a health Watch is still admitted beside them.
 func TestReflectionStreamsAreFew(t *testing.T) {
 	a := newAdmission(DefaultConfig(), telemetry.NewMetrics(telemetry.Build{}))

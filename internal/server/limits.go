@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/mem"
 )
 
 // Defaults of Config's limits on one gRPC connection and on the whole process (both
@@ -35,6 +37,14 @@ const receiveWindow = 64 << 10
 // grpcStreams is the stream cap of one connection, on both ports.
 func (c Config) grpcStreams() uint32 {
 	return uint32(cmp.Or(c.GRPCMaxConcurrentStreams, DefaultGRPCMaxConcurrentStreams)) //nolint:gosec // G115: Validate bounds it
+}
+
+// grpc-go's buffers are its default pool's without the 1 MiB tier, which held
+// every message over 32 KiB until written, such as a streaming answer whose
+// client does not read it (docs/security.md); larger messages get buffers of
+// their size. It is the process's: grpc-go's codec takes no server option.
+func init() {
+	experimental.SetDefaultBufferPool(mem.NewTieredBufferPool(256, 4<<10, 16<<10, 32<<10, 64<<10, 128<<10))
 }
 
 // grpcLimits returns the gRPC server options that bound one client connection.

@@ -396,12 +396,12 @@ func TestOneByteFramesAreBounded(t *testing.T) {
 // TestUnreadAnswersAreBounded: a client that never reads the answers of its
 // reflection streams (it grants no flow-control window), each answer
 // echoing a request of 60 KiB, makes the server hold no more than
-// unreadLimit a stream, on either port. grpc-go marshals an answer over
-// 32 KiB into a pooled buffer of 1 MiB, kept until the answer is written,
-// and a streaming call's answer has no write deadline on either port: each
-// such stream held 1.5 to 2.2 MiB: the 100 streams of one gRPC connection
-// held 213 MiB, more than the pod's 128 MiB, and the 250 streaming slots
-// (half of -max-calls) allow more still.
+// unreadLimit a stream, on either port. A streaming call's answer has no
+// write deadline on either port, and grpc-go's default buffer pool marshalled
+// an answer over 32 KiB into a buffer of 1 MiB, kept until the answer is
+// written: each such stream held 1.5 to 2.2 MiB, the 100 streams of one gRPC
+// connection 213 MiB, more than the pod's 128 MiB. The process's pool now has
+// tiers up to 128 KiB (limits.go).
 func TestUnreadAnswersAreBounded(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
