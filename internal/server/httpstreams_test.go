@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 	rpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 )
@@ -237,5 +238,56 @@ func TestHeldScrapesAreBounded(t *testing.T) {
 			t.Fatalf("a normal scrape: %d, want 200 once the unread ones are reset", resp.StatusCode)
 		case <-time.After(100 * time.Millisecond): // polls until the write deadlines reset the unread scrapes
 		}
+	}
+}
+
+// TestStalledStreamLeavesItsConnectionFree: reflection streams whose calls
+// read no more (their client never reads the answers) leave the other calls
+// of their HTTP/2 connection room to send, on either port, as a proxy
+// multiplexing many clients on one connection needs. On the HTTP port
+// streamBody stops reading such a call's body, and net/http's connection
+// window, returned only as handlers read, was one stream's (64 KiB): two such
+// streams took it all, and a unary call on the connection could send no byte
+// of its request.
+func TestStalledStreamLeavesItsConnectionFree(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
+	s := serveOnLoopback(t, cfg)
+	list, err := proto.Marshal(&rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_ListServices{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocking []byte // small requests with small answers, more than the server buffers answers of
+	for range 1000 {
+		blocking = append(blocking, envelope(list)...)
+	}
+	unread := envelope(make([]byte, 60<<10))
+	for _, tt := range []struct{ port, addr string }{{"gRPC", s.grpcAddr}, {"HTTP", s.httpAddr}} {
+		t.Run(tt.port, func(t *testing.T) {
+			c := dialFlow(t, tt.addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0}) // no answer is ever sent
+			defer func() { _ = c.conn.Close() }()
+			for _, id := range []uint32{1, 3} {
+				if err := c.open(id, rpb.ServerReflection_ServerReflectionInfo_FullMethodName); err != nil {
+					t.Fatal(err)
+				}
+				c.send(id, blocking, 500*time.Millisecond)
+				time.Sleep(100 * time.Millisecond) // the call waits to write
+				for range 20 {                     // its read-ahead spent on a byte each
+					c.send(id, []byte{0}, 500*time.Millisecond)
+					time.Sleep(2 * time.Millisecond)
+				}
+				c.send(id, unread, 500*time.Millisecond) // what is left of its window
+			}
+			if err := c.open(5, "/grpc.health.v1.Health/Check"); err != nil {
+				t.Fatal(err)
+			}
+			req := envelope(make([]byte, 200))
+			if sent := c.send(5, req, 3*time.Second); sent != len(req) {
+				c.mu.Lock()
+				defer c.mu.Unlock()
+				t.Errorf("%s port: a unary call sent %d of its %d request bytes in 3s (connection window %d): two stalled streams stall their connection",
+					tt.port, sent, len(req), c.connWin)
+			}
+		})
 	}
 }
