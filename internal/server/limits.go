@@ -30,8 +30,10 @@ const (
 // "Limits of the whole process"); browsers use a few streams per page.
 const httpMaxStreams = 16
 
-// receiveWindow is the flow-control window of a stream (both ports) and of an HTTP/2
-// connection (HTTP port): what a call has not read yet, in memory (docs/security.md).
+// receiveWindow is the flow-control window of a stream (both ports): what a call has
+// not read yet, in memory (docs/security.md). An HTTP/2 connection on the HTTP port has
+// its streams' (net/http returns it only as handlers read: a stream whose call reads no
+// more, streamBody, must not stall the others).
 const receiveWindow = 64 << 10
 
 // grpcStreams is the stream cap of one connection, on both ports.

@@ -192,7 +192,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		TLSConfig:         listenTLS.http,
 		Protocols:         protocols,
 		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: min(int(cfg.grpcStreams()), httpMaxStreams),
-			MaxReceiveBufferPerConnection: receiveWindow, MaxReceiveBufferPerStream: receiveWindow},
+			MaxReceiveBufferPerConnection: httpMaxStreams * receiveWindow, MaxReceiveBufferPerStream: receiveWindow},
 	}
 
 	errc := make(chan error, 2)
