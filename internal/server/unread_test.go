@@ -438,3 +438,46 @@ func TestUnreadAnswersAreBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestOneByteMessageIsBounded: a message its call waits for, sent a byte a
+// DATA frame, costs the server little more than its bytes, on either port,
+// for a streaming call (reflection) and a unary one (health Check). On the
+// HTTP port grpc-go's ServeHTTP reads the body into a 16 KiB buffer a read,
+// and keeps each until the message is whole; streamBody lets it read while the
+// call waits for a message: 8000 bytes of a 60 KB message held 95 MiB
+// (reflection) and 56 MiB (Check), the whole message about 700 MiB.
+func TestOneByteMessageIsBounded(t *testing.T) {
+	const limit, sent = 4 << 20, 8000
+	cfg := DefaultConfig()
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
+	s := serveOnLoopback(t, cfg)
+	head := envelope(nil)
+	binary.BigEndian.PutUint32(head[1:], 60000)
+	for _, path := range []string{rpb.ServerReflection_ServerReflectionInfo_FullMethodName, "/grpc.health.v1.Health/Check"} {
+		for _, tt := range []struct{ port, addr string }{{"gRPC", s.grpcAddr}, {"HTTP", s.httpAddr}} {
+			t.Run(tt.port+path, func(t *testing.T) {
+				before := heapInUse()
+				c := dialFlow(t, tt.addr)
+				defer func() { _ = c.conn.Close() }()
+				if err := c.open(1, path); err != nil {
+					t.Fatal(err)
+				}
+				c.send(1, head, time.Second)
+				for range sent { // a frame each 30µs, so that the server reads each alone
+					if c.send(1, []byte{0x0a}, time.Second) != 1 {
+						t.Fatal("the server took no more of the message")
+					}
+					for start := time.Now(); time.Since(start) < 30*time.Microsecond; {
+					}
+				}
+				time.Sleep(100 * time.Millisecond)
+				held := heapInUse()
+				t.Logf("%s port, %s: %d bytes of a message, a byte a frame; heap %.1f -> %.1f MiB", tt.port, path, sent, mib(before), mib(held))
+				if growth := int64(held) - int64(before); growth > limit {
+					t.Errorf("%s port, %s: %d bytes of a message sent a byte a DATA frame hold %.1f MiB, want at most %d MiB",
+						tt.port, path, sent, float64(growth)/(1<<20), limit>>20)
+				}
+			})
+		}
+	}
+}
