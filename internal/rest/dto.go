@@ -7,32 +7,21 @@ package rest
 type Reseller struct {
 	// ID is the reseller's GUID.
 	ID *string `json:"id"`
-	// CompanyName is the company name.
-	CompanyName *string `json:"companyName"`
-	// Country is the company country, ISO 3166-1 alpha-2.
-	Country *string `json:"country"`
-	// AddressLine1 is the first address line.
-	AddressLine1 *string `json:"addressLine1"`
-	// AddressLine2 is the second address line.
-	AddressLine2 *string `json:"addressLine2"`
-	// City is the company city.
-	City *string `json:"city"`
-	// State is the company state.
-	State *string `json:"state"`
-	// ZipCode is the company ZIP code.
-	ZipCode *string `json:"zipCode"`
-	// FirstName is the primary contact's first name.
-	FirstName *string `json:"firstName"`
-	// LastName is the primary contact's last name.
-	LastName *string `json:"lastName"`
-	// Email is the primary contact's email.
-	Email *string `json:"email"`
-	// Phone is the primary contact's phone.
-	Phone *string `json:"phone"`
-	// InternalIdentifier is the company's own identifier.
+	// The company's name, country (ISO 3166-1 alpha-2), address, primary
+	// contact, own identifier and tax id.
+	CompanyName        *string `json:"companyName"`
+	Country            *string `json:"country"`
+	AddressLine1       *string `json:"addressLine1"`
+	AddressLine2       *string `json:"addressLine2"`
+	City               *string `json:"city"`
+	State              *string `json:"state"`
+	ZipCode            *string `json:"zipCode"`
+	FirstName          *string `json:"firstName"`
+	LastName           *string `json:"lastName"`
+	Email              *string `json:"email"`
+	Phone              *string `json:"phone"`
 	InternalIdentifier *string `json:"internalIdentifier"`
-	// TaxID is the company's tax id.
-	TaxID *string `json:"taxId"`
+	TaxID              *string `json:"taxId"`
 	// ProviderResellers describes the reseller in each provider instance.
 	ProviderResellers []ProviderReseller `json:"providerResellers"`
 	// CustomDomain is the reseller's custom portal domain.
