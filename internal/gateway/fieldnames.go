@@ -49,11 +49,9 @@ func restFieldNames(ctx context.Context, st *status.Status, r *http.Request) *st
 	if len(renamed) == 0 {
 		return st
 	}
-	msg := sp.GetMessage()
 	for from, to := range renamed {
-		msg = strings.ReplaceAll(msg, " "+from+": ", " "+to+": ")
+		sp.Message = strings.ReplaceAll(sp.Message, " "+from+": ", " "+to+": ")
 	}
-	sp.Message = msg
 	return status.FromProto(sp) // st.Proto() is a copy
 }
 

@@ -92,18 +92,16 @@ func rpcInput(ctx context.Context) protoreflect.MessageDescriptor {
 // unknown names, repeated singular parameters, two spellings of one field,
 // a malformed query. It returns nil for a good query.
 func (q *sentQuery) problems(in protoreflect.MessageDescriptor, op string) []*errdetails.BadRequest_FieldViolation {
-	values, err := url.ParseQuery(q.raw)
-	if err != nil {
-		return []*errdetails.BadRequest_FieldViolation{{
-			Field:       "query",
-			Description: "malformed query string: " + quote(err.Error()),
-		}}
-	}
 	var fvs []*errdetails.BadRequest_FieldViolation
 	add := func(name, desc string) {
 		if len(fvs) < maxViolations {
 			fvs = append(fvs, &errdetails.BadRequest_FieldViolation{Field: quote(name), Description: desc})
 		}
+	}
+	values, err := url.ParseQuery(q.raw)
+	if err != nil {
+		add("query", "malformed query string: "+quote(err.Error()))
+		return fvs
 	}
 	spelling := map[protoreflect.Name]string{}
 	for _, name := range slices.Sorted(maps.Keys(values)) {
@@ -127,10 +125,7 @@ func (q *sentQuery) problems(in protoreflect.MessageDescriptor, op string) []*er
 // param returns the field of in that the query parameter name sets, nil if
 // none may be set so.
 func (q *sentQuery) param(in protoreflect.MessageDescriptor, name string) protoreflect.FieldDescriptor {
-	f := in.Fields().ByTextName(name)
-	if f == nil {
-		f = in.Fields().ByJSONName(name)
-	}
+	f := cmp.Or(in.Fields().ByTextName(name), in.Fields().ByJSONName(name))
 	if f == nil || f.IsMap() || f.Kind() == protoreflect.MessageKind || f.Kind() == protoreflect.GroupKind {
 		return nil
 	}
