@@ -175,21 +175,10 @@ func New(cfg Config) (*Client, error) {
 	if !httpguts.ValidHeaderFieldValue(cfg.UserAgent) {
 		return nil, errors.New("rest: user agent contains control characters")
 	}
-	for _, f := range []struct {
-		name     string
-		negative bool
-		v        any
-	}{
-		{"max body bytes", cfg.MaxBodyBytes < 0, cfg.MaxBodyBytes},
-		{"timeout", cfg.Timeout < 0, cfg.Timeout},
-		{"max attempts", cfg.MaxAttempts < 0, cfg.MaxAttempts},
-		{"retry backoff", cfg.RetryBackoff < 0, cfg.RetryBackoff},
-		{"max retry backoff", cfg.MaxRetryBackoff < 0, cfg.MaxRetryBackoff},
-		{"tenant idle time", cfg.TenantIdle < 0, cfg.TenantIdle},
-	} {
-		if f.negative {
-			return nil, fmt.Errorf("rest: %s must not be negative, got %v", f.name, f.v)
-		}
+	if err := cmp.Or(negative("max body bytes", cfg.MaxBodyBytes), negative("timeout", cfg.Timeout),
+		negative("max attempts", cfg.MaxAttempts), negative("retry backoff", cfg.RetryBackoff),
+		negative("max retry backoff", cfg.MaxRetryBackoff), negative("tenant idle time", cfg.TenantIdle)); err != nil {
+		return nil, err
 	}
 	if cfg.Transport == nil {
 		cfg.Transport = sharedTransport()
@@ -213,6 +202,14 @@ func New(cfg Config) (*Client, error) {
 		resellersPrefix: base + "/v1/Resellers/",
 		acceptanceURL:   base + "/v1/Customers/relationship-acceptance",
 	}, nil
+}
+
+// negative is the error of a setting that must not be negative, nil for v >= 0.
+func negative[T int | int64 | time.Duration](name string, v T) error {
+	if v < 0 {
+		return fmt.Errorf("rest: %s must not be negative, got %v", name, v)
+	}
+	return nil
 }
 
 // parseBaseURL validates raw and returns it as scheme://host[/prefix] without
@@ -385,10 +382,9 @@ var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // putBuffer returns buf to the pool unless it grew too large to keep.
 func putBuffer(buf *bytes.Buffer) {
-	if buf.Cap() > maxPooledBuffer {
-		return
+	if buf.Cap() <= maxPooledBuffer {
+		bufferPool.Put(buf)
 	}
-	bufferPool.Put(buf)
 }
 
 // TransportConfig tunes NewTransport.

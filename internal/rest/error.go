@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -190,10 +191,9 @@ func lenientPropertyErrors(raw json.RawMessage) []PropertyError {
 			}
 		}
 	case json.Unmarshal(raw, &byName) == nil:
-		for name, msgs := range byName {
-			out = append(out, PropertyError{PropertyName: name, Description: lenientMessages(msgs)})
+		for _, name := range slices.Sorted(maps.Keys(byName)) {
+			out = append(out, PropertyError{PropertyName: name, Description: lenientMessages(byName[name])})
 		}
-		slices.SortFunc(out, func(a, b PropertyError) int { return strings.Compare(a.PropertyName, b.PropertyName) })
 	}
 	return out
 }
