@@ -56,12 +56,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // abandoned reports that an attempt's context ended because the caller left:
-// its cause is the plain context error. An attempt cut by the client's own
-// attempt timeout carries another cause and stays an "error".
+// its cause (nil before it ends) is the plain context error. An attempt cut by
+// the client's own attempt timeout carries another cause and stays an "error".
 func abandoned(ctx context.Context) bool {
-	if ctx.Err() == nil {
-		return false
-	}
 	cause := context.Cause(ctx)
 	return cause == context.Canceled || cause == context.DeadlineExceeded //nolint:errorlint // the plain sentinels, not wrapped causes
 }
