@@ -1,6 +1,7 @@
 package apierr
 
 import (
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -55,13 +56,9 @@ func Bound(st *status.Status) *status.Status {
 		}
 	}
 	if proto.Size(p) > MaxStatusBytes {
-		var kept []*anypb.Any
-		for _, a := range p.GetDetails() {
-			if a.MessageIs((*errdetails.ErrorInfo)(nil)) || a.MessageIs((*errdetails.RequestInfo)(nil)) {
-				kept = append(kept, a)
-			}
-		}
-		p.Details = kept
+		p.Details = slices.DeleteFunc(p.Details, func(a *anypb.Any) bool {
+			return !a.MessageIs((*errdetails.ErrorInfo)(nil)) && !a.MessageIs((*errdetails.RequestInfo)(nil))
+		})
 		p.Message = Truncate(p.GetMessage(), 256)
 	}
 	return status.FromProto(p)
