@@ -190,9 +190,7 @@ func IsDomainName(s string) bool {
 	if len(s) > maxTenantLen {
 		return false
 	}
-	labels := 0
 	for label := range strings.SplitSeq(s, ".") {
-		labels++
 		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' ||
 			strings.ContainsFunc(label, func(c rune) bool {
 				return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-')
@@ -200,5 +198,5 @@ func IsDomainName(s string) bool {
 			return false
 		}
 	}
-	return labels >= 2
+	return strings.Contains(s, ".") // two labels or more
 }
