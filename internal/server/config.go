@@ -28,10 +28,8 @@ const DefaultUpstreamURL = "https://app-cloudcockpitapi-prod-01.azurewebsites.ne
 // default DefaultConfig sets, and a negative one turns off a mechanism that can be off
 // (its field says which); elsewhere Validate rejects it.
 type Config struct {
-	// GRPCAddr is the gRPC listen address.
-	GRPCAddr string
-	// HTTPAddr is the HTTP listen address.
-	HTTPAddr string
+	// GRPCAddr and HTTPAddr are the gRPC and HTTP listen addresses.
+	GRPCAddr, HTTPAddr string
 	// UpstreamURLSet records that Upstream.BaseURL was set explicitly: not with Sandbox.
 	UpstreamURLSet bool
 	// Sandbox serves the simulated upstream instead of Upstream.BaseURL.
