@@ -73,11 +73,10 @@ type Config struct {
 	AttemptTimeout time.Duration
 	// MaxAttempts caps a call's attempts, the first included; 1 disables retries.
 	MaxAttempts int
-	// RetryBackoff is the back-off base: before retry n the client waits a
-	// random duration in [0, min(MaxRetryBackoff, RetryBackoff·2^(n-1))).
-	RetryBackoff time.Duration
-	// MaxRetryBackoff caps the back-off.
-	MaxRetryBackoff time.Duration
+	// RetryBackoff is the back-off base and MaxRetryBackoff its cap: before
+	// retry n the client waits a random duration in
+	// [0, min(MaxRetryBackoff, RetryBackoff·2^(n-1))).
+	RetryBackoff, MaxRetryBackoff time.Duration
 	// RetryRatio bounds the retries of all tenants together to this share of
 	// the first attempts (resilience.RetryCeiling); negative allows none.
 	RetryRatio float64
