@@ -113,8 +113,7 @@ func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, 
 	var zero T
 	var last *Error // the previous attempt's error
 	for n := 1; ; n++ {
-		dl := r.deadline()
-		release, err := c.limiter.Acquire(ctx, dl, r.info.shareKey())
+		release, err := c.limiter.Acquire(ctx, r.deadline(), r.info.shareKey())
 		if err != nil {
 			if le, ok := errors.AsType[*resilience.LimitError](err); ok {
 				reason := RejectConcurrencyLimit
@@ -192,10 +191,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-time.After(d):
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
