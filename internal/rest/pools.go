@@ -102,17 +102,16 @@ func (p *Pools) RoundTrip(req *http.Request) (*http.Response, error) {
 	return p.send(p.pool(principalKey(req)), req)
 }
 
-// principalKey is the SHA-256 of req's X-Tenant and Authorization values,
-// separated by 0 and 1, which net/http refuses to send in a value.
+// principalKey is the SHA-256 of req's X-Tenant and Authorization values, each
+// ended by 0 and each header's by 1, bytes net/http refuses to send in a value.
 func principalKey(req *http.Request) [sha256.Size]byte {
 	var buf [512]byte
 	b := buf[:0]
-	for _, v := range req.Header.Values(apierr.HeaderTenant) {
-		b = append(append(b, v...), 0)
-	}
-	b = append(b, 1)
-	for _, v := range req.Header.Values(apierr.HeaderAuthorization) {
-		b = append(append(b, v...), 0)
+	for _, name := range [...]string{apierr.HeaderTenant, apierr.HeaderAuthorization} {
+		for _, v := range req.Header.Values(name) {
+			b = append(append(b, v...), 0)
+		}
+		b = append(b, 1)
 	}
 	return sha256.Sum256(b)
 }
