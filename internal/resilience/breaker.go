@@ -10,13 +10,11 @@ import (
 // BreakerState is the state of a circuit breaker, in gobreaker.State's order.
 type BreakerState int
 
+// The states of a breaker.
 const (
-	// BreakerClosed lets every call through; it is the initial state.
-	BreakerClosed BreakerState = iota
-	// BreakerHalfOpen lets probe calls through (BreakerSettings.HalfOpenCalls).
-	BreakerHalfOpen
-	// BreakerOpen refuses every call for BreakerSettings.OpenFor.
-	BreakerOpen
+	BreakerClosed   BreakerState = iota // lets every call through; the initial state
+	BreakerHalfOpen                     // lets probe calls through (BreakerSettings.HalfOpenCalls)
+	BreakerOpen                         // refuses every call for BreakerSettings.OpenFor
 )
 
 // String returns the state's name, the breaker metrics' state label.

@@ -36,10 +36,8 @@ const (
 )
 
 const (
-	// drainLimit bounds what drainAndClose discards.
-	drainLimit = 64 << 10
-	// maxPooledBuffer keeps the buffer pool from pinning large buffers.
-	maxPooledBuffer = 256 << 10
+	drainLimit      = 64 << 10  // bounds what drainAndClose discards
+	maxPooledBuffer = 256 << 10 // keeps the buffer pool from pinning large buffers
 )
 
 // Config configures a Client. Only BaseURL is required. A zero field means

@@ -203,12 +203,9 @@ func (m *Metrics) Rejected(op, reason string) {
 
 // Reasons of cloudcockpit_refused_calls_total.
 const (
-	// RefusedTooManyCalls: the process had its most calls in flight.
-	RefusedTooManyCalls = "too_many_calls"
-	// RefusedClientShare: the client certificate had its share in flight.
-	RefusedClientShare = "client_share"
-	// RefusedMessageTimeout: the request message did not arrive in time.
-	RefusedMessageTimeout = "message_timeout"
+	RefusedTooManyCalls   = "too_many_calls"  // the process had its most calls in flight
+	RefusedClientShare    = "client_share"    // the client certificate had its share in flight
+	RefusedMessageTimeout = "message_timeout" // the request message did not arrive in time
 )
 
 // RefusedCalls returns the cloudcockpit_refused_calls_total counter of reason (a
