@@ -44,8 +44,7 @@ func (m *Metrics) done(ctx context.Context, log *slog.Logger, method string, sta
 		return
 	}
 	id, _ := correlation.FromContext(ctx)
-	attrs := make([]slog.Attr, 0, 11)
-	attrs = append(attrs,
+	attrs := append(make([]slog.Attr, 0, 11),
 		slog.String("method", method),
 		slog.String("code", code.String()),
 		// An integer: slog's JSON handler formats floats through encoding/json.
