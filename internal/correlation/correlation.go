@@ -69,6 +69,4 @@ func UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // IsUUID reports whether s is a UUID in its canonical 8-4-4-4-12 form, in either
 // case; the other forms uuid.Parse accepts are rejected, so that the value can
 // be placed in a URL or header unchanged.
-func IsUUID(s string) bool {
-	return len(s) == 36 && uuid.Validate(s) == nil
-}
+func IsUUID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }

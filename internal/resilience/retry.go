@@ -68,9 +68,7 @@ func (r *RetryBudget) Record(o Outcome) {
 }
 
 // Allow reports whether a retry may be sent.
-func (r *RetryBudget) Allow() bool {
-	return r.b.tokens.Load() > r.b.max/2
-}
+func (r *RetryBudget) Allow() bool { return r.b.tokens.Load() > r.b.max/2 }
 
 // DefaultRetryRatio is the share of first attempts that RetryCeiling allows
 // as retries over time when NewRetryCeiling gets a ratio of zero.

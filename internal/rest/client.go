@@ -247,14 +247,10 @@ func (c *Client) CloseIdleConnections() {
 }
 
 // BreakerStates is resilience.Tenants.BreakerStates for the Client's tenants.
-func (c *Client) BreakerStates() [3]int {
-	return c.tenants.BreakerStates()
-}
+func (c *Client) BreakerStates() [3]int { return c.tenants.BreakerStates() }
 
 // Tenants returns the number of tenants with resilience state of their own.
-func (c *Client) Tenants() int {
-	return c.tenants.Len()
-}
+func (c *Client) Tenants() int { return c.tenants.Len() }
 
 // GetReseller fetches one reseller: GET {base}/v1/Resellers/{resellerID},
 // the id escaped as one path segment; an empty id, "." or ".." fails with

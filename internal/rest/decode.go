@@ -79,9 +79,7 @@ func quiet(err error) error {
 var kindNames = map[jsontext.Kind]string{'n': "null", 'f': "boolean", 't': "boolean", '"': "string", '0': "number", '{': "object", '}': "object", '[': "array", ']': "array"}
 
 // trimLeft drops leading JSON white space and UTF-8 byte order marks.
-func trimLeft(b []byte) []byte {
-	return bytes.TrimLeft(b, " \t\r\n\uFEFF")
-}
+func trimLeft(b []byte) []byte { return bytes.TrimLeft(b, " \t\r\n\uFEFF") }
 
 // ProviderData is the Microsoft Tier 2 data in a provider reseller's
 // resellerProviderData JSON string; Tier 1 and generic providers send "{}",

@@ -68,9 +68,7 @@ var providerTenants = map[string]string{
 }
 
 // Resellers returns the ids of the sample resellers, sorted. The caller owns the slice.
-func Resellers() []string {
-	return slices.Sorted(maps.Keys(loadCatalog()))
-}
+func Resellers() []string { return slices.Sorted(maps.Keys(loadCatalog())) }
 
 // loadCatalog reads and compacts the payloads once per process, and returns the samples
 // by lower-case reseller id. A failure is a defect the package's tests catch.
@@ -109,9 +107,7 @@ func acceptanceLink(provider string, s sample, fp string) string {
 // WithCredentialEcho makes every 200 answer carry [CredentialFingerprint] of the
 // request's credentials (docs/sandbox.md; by default none), so that a test can prove that
 // a facade never shares one upstream request between different credentials.
-func WithCredentialEcho() Option {
-	return func(s *Server) { s.echo = true }
-}
+func WithCredentialEcho() Option { return func(s *Server) { s.echo = true } }
 
 // CredentialLinkParameter is the query parameter that [WithCredentialEcho] adds to
 // acceptance links.

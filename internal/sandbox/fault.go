@@ -77,9 +77,7 @@ func DefaultFaultKinds() []FaultKind {
 }
 
 // AllFaultKinds returns every fault kind. The caller owns the slice.
-func AllFaultKinds() []FaultKind {
-	return append(DefaultFaultKinds(), FaultHTMLOK)
-}
+func AllFaultKinds() []FaultKind { return append(DefaultFaultKinds(), FaultHTMLOK) }
 
 // ParseFaultKinds reads a comma-separated list of fault kind names (see
 // [FaultKind.String]); "default" stands for [DefaultFaultKinds] and "all" for

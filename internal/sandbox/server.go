@@ -65,9 +65,7 @@ func Start(ctx context.Context) (baseURL string, stop func(), err error) {
 }
 
 // Requests returns how many HTTP requests the server has received, whatever it answered.
-func (s *Server) Requests() int64 {
-	return s.requests.Load()
-}
+func (s *Server) Requests() int64 { return s.requests.Load() }
 
 // Words of the upstream's answers: its envelopes' property names and 404 type, its
 // content types.
