@@ -30,10 +30,9 @@ const (
 // "Limits of the whole process"); browsers use a few streams per page.
 const httpMaxStreams = 16
 
-// receiveWindow is the flow-control window of a stream (both ports): what a call has
-// not read yet, in memory (docs/security.md). An HTTP/2 connection on the HTTP port has
-// its streams' (net/http returns it only as handlers read: a stream whose call reads no
-// more, streamBody, must not stall the others).
+// receiveWindow is a stream's flow-control window (both ports): what its call has not
+// read yet, in memory (docs/security.md). On the HTTP port a connection's is its streams'
+// sum: net/http returns it only as handlers read, and a stalled stream must not stall others.
 const receiveWindow = 64 << 10
 
 // grpcStreams is the stream cap of one connection, on both ports.
@@ -41,10 +40,9 @@ func (c Config) grpcStreams() uint32 {
 	return uint32(cmp.Or(c.GRPCMaxConcurrentStreams, DefaultGRPCMaxConcurrentStreams)) //nolint:gosec // G115: Validate bounds it
 }
 
-// grpc-go's buffers are its default pool's without the 1 MiB tier, which held
-// every message over 32 KiB until written, such as a streaming answer whose
-// client does not read it (docs/security.md); larger messages get buffers of
-// their size. It is the process's: grpc-go's codec takes no server option.
+// grpc-go's default buffer pool without its 1 MiB tier, which held every message over
+// 32 KiB until written, such as an unread streaming answer (docs/security.md); it is the
+// process's, as grpc-go's codec takes no server option.
 func init() {
 	experimental.SetDefaultBufferPool(mem.NewTieredBufferPool(256, 4<<10, 16<<10, 32<<10, 64<<10, 128<<10))
 }

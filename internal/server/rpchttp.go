@@ -124,16 +124,13 @@ func streamBodies(next http.Handler) http.Handler {
 
 type streamBodyKey struct{} // holds a streaming call's *streamBody in its context
 
-// maxReadAhead bounds the reads of a streaming call's body while its handler
-// waits for no message.
-const maxReadAhead = 16
+const maxReadAhead = 16 // reads of a streaming call's body while its handler waits for no message
 
-// streamBody is a streaming call's body on the HTTP port (docs/security.md).
-// grpc-go's ServeHTTP reads a body ahead of its handler and queues what it
-// reads, each read in a 16 KiB buffer however few bytes it returns: Read lets
-// it read while the handler waits for a message (firstMessage.RecvMsg), and
-// maxReadAhead times more. Close first ends a read waiting for the client, on
-// which vanguard v0.4.0's Close would wait.
+// streamBody is a streaming call's body on the HTTP port (docs/security.md). grpc-go's
+// ServeHTTP reads a body ahead of its handler and queues what it reads, each read in a
+// 16 KiB buffer: Read lets it read while the handler waits for a message
+// (firstMessage.RecvMsg), and maxReadAhead times more. Close first ends a read waiting
+// for the client, on which vanguard v0.4.0's Close would wait.
 type streamBody struct {
 	io.ReadCloser
 	unblock           func() // ends a read waiting for the client; nil on HTTP/1.1
