@@ -131,7 +131,7 @@ func outputMatches(want, got string) string {
 			if !subsequence(w, g) {
 				return "the JSON output lacks what the README shows"
 			}
-			return ""
+			return literalStrings(want, got)
 		}
 	}
 	lines := strings.Split(got, "\n")
@@ -147,6 +147,21 @@ func outputMatches(want, got string) string {
 			return fmt.Sprintf("no line (in order) matches %q", w)
 		}
 		i++
+	}
+	return ""
+}
+
+var jsonStringRE = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// literalStrings reports a JSON string of want (a member name or a value,
+// "…" standing for any run of characters) that got does not print as the
+// README writes it: equal as JSON values, "a&b" and "a\u0026b" still read
+// differently to the person comparing them.
+func literalStrings(want, got string) string {
+	for _, w := range jsonStringRE.FindAllString(want, -1) {
+		if !stringMatches("…"+w+"…", strings.ReplaceAll(got, "\n", " ")) {
+			return fmt.Sprintf("the output does not print %s as the README shows it", w)
+		}
 	}
 	return ""
 }
@@ -239,6 +254,8 @@ func TestOutputMatches(t *testing.T) {
 		{"json wildcard prefix differs", `{"url": "https://x/…"}`, `{"url":"https://y/z"}`, false},
 		{"json array in order", `{"d": [{"t": 1}, {"t": 3}]}`, `{"d":[{"t":1},{"t":2},{"t":3}]}`, true},
 		{"json array out of order", `{"d": [{"t": 3}, {"t": 1}]}`, `{"d":[{"t":1},{"t":3}]}`, false},
+		{"json string escaped differently", `{"url": "https://x/?a=1&b=…"}`, `{"url":"https://x/?a=1\u0026b=2"}`, false},
+		{"json string as printed", `{"url": "https://x/?a=1\u0026b=…"}`, `{"url":"https://x/?a=1\u0026b=2"}`, true},
 		{"lines in order", "HTTP/1.1 200 OK\nX-A: 1\n\"body\"", "HTTP/1.1 200 OK\nDate: now\nX-A: 1\n\n\"body\"\n", true},
 		{"lines out of order", "X-A: 1\nHTTP/1.1 200 OK", "HTTP/1.1 200 OK\nX-A: 1\n", false},
 		{"line json", `{"code":5,"details":[{"reason":"R"}]}`, "{\"code\":5, \"message\":\"m\", \"details\":[{\"reason\":\"R\"}]}\n", true},
