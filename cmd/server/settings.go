@@ -53,7 +53,7 @@ var cliDefaults = cliFlags{logLevel: "info", logFormat: "json"}
 func settings(cfg *server.Config, cli *cliFlags) []setting {
 	return []setting{
 		{listeners, "grpc-addr", "GRPC_ADDR", text(&cfg.GRPCAddr), "", "gRPC listen address"},
-		{listeners, "http-addr", "HTTP_ADDR", text(&cfg.HTTPAddr), "", "HTTP listen address (REST mirror, OpenAPI, /healthz, /readyz)"},
+		{listeners, "http-addr", "HTTP_ADDR", text(&cfg.HTTPAddr), "", "HTTP listen address (REST mirror, Connect, gRPC-Web, gRPC over h2c, OpenAPI, /healthz, /readyz, /metrics)"},
 		{listeners, "cors-allowed-origins", "CORS_ALLOWED_ORIGINS", list(&cfg.CORSAllowedOrigins), "none: no cross-origin calls", "comma-separated browser origins (https://app.example.com, or * for any) whose pages may call the HTTP port: REST mirror, Connect, gRPC-Web"},
 
 		{upstream, "sandbox", "SANDBOX", boolean(&cfg.Sandbox), "", "serve the embedded sandbox upstream on a loopback port and use it (true/false)"},
