@@ -82,6 +82,9 @@ func admissionServer(t *testing.T, cfg Config, upstreamDelay time.Duration) (add
 			return err.Error()
 		}
 		defer resp.Body.Close()
+		if cc := resp.Header.Get("Cache-Control"); cc != "private, no-store" { // a refusal too: docs/rest-mirror.md
+			return resp.Status + " with Cache-Control " + cc
+		}
 		if resp.StatusCode == http.StatusOK {
 			return "OK"
 		}

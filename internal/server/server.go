@@ -335,10 +335,6 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 	// Not an http.ServeMux: it redirects /v1/Resellers/../Customers/... to the cleaned
 	// path, where a client following it sends its credentials (docs/security.md).
 	api := withCORS(adm.http(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != gateway.OpenAPIPath && r.URL.Path != gateway.OpenAPIv3Path {
-			// No shared cache may keep a caller's answer (docs/rest-mirror.md).
-			w.Header().Set("Cache-Control", "private, no-store")
-		}
 		if slices.ContainsFunc(rpc.prefixes, func(p string) bool { return strings.HasPrefix(r.URL.Path, p) }) {
 			rpc.ServeHTTP(w, r)
 			return
@@ -350,6 +346,10 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			mh.ServeHTTP(&answerDeadline{wrappedWriter: wrappedWriter{w}, rc: http.NewResponseController(w)}, r)
 			return
+		}
+		if r.URL.Path != gateway.OpenAPIPath && r.URL.Path != gateway.OpenAPIv3Path {
+			// No shared cache may keep a caller's answer, nor a refusal (docs/rest-mirror.md).
+			w.Header().Set("Cache-Control", "private, no-store")
 		}
 		api.ServeHTTP(w, r)
 	}), nil
