@@ -216,10 +216,23 @@ func TestManifests(t *testing.T) {
 		if h.Spec.MinReplicas == nil || *h.Spec.MinReplicas < 2 {
 			t.Error("HPA minReplicas must be at least 2 (one pod can drain while another serves)")
 		}
+		// The HPA owns the replica count: a spec.replicas in the manifest puts
+		// it back to that number on every `kubectl apply -k deploy/`, scaling
+		// a deployment the HPA had scaled out down in the middle of a rollout
+		// (Kubernetes' HPA documentation, "Migrating Deployments and
+		// StatefulSets to horizontal autoscaling").
+		if d.Spec.Replicas != nil {
+			t.Errorf("Deployment %s sets replicas: %d, but HPA %s scales it: leave replicas out of the manifest", d.Name, *d.Spec.Replicas, h.Name)
+		}
 		p := m.pdbs[0]
 		ps, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
 		if err != nil || !ps.Matches(labelSet(labels)) {
 			t.Errorf("PDB selector %v does not select the pods", p.Spec.Selector)
+		}
+		// The PDB must leave room for one voluntary eviction at the HPA's floor,
+		// or a node drain blocks.
+		if p.Spec.MinAvailable == nil || h.Spec.MinReplicas == nil || p.Spec.MinAvailable.IntValue() >= int(*h.Spec.MinReplicas) {
+			t.Errorf("PDB minAvailable %v must be below the HPA's minReplicas %v", p.Spec.MinAvailable, h.Spec.MinReplicas)
 		}
 	})
 }
