@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"math"
 	"regexp"
 	"strconv"
 	"testing"
@@ -10,7 +11,7 @@ import (
 // ConfigMap sets it so that the garbage collector works harder before the
 // container's memory limit is reached, and so that go_gc_gomemlimit_bytes
 // (the MemoryNearLimit alert's denominator) is the real budget.
-func init() { knownEnv["GOMEMLIMIT"] = true }
+func init() { knownEnv["GOMEMLIMIT"] = true; knownEnv["GOMAXPROCS"] = true }
 
 // goMemLimit parses a GOMEMLIMIT value ("115MiB"): a byte count with an
 // optional B, KiB, MiB, GiB or TiB suffix, as the runtime reads it.
@@ -49,3 +50,38 @@ func TestGOMEMLIMIT(t *testing.T) {
 		t.Errorf("GOMEMLIMIT %s is %.0f%% of the memory limit %d; want 80%% to 95%%", v, 100*r, hard)
 	}
 }
+
+// sizedProcs is the GOMAXPROCS the memory figures of the docs were measured
+// at (docs/performance.md: 2 CPUs). Memory grows with it: with the
+// ConfigMap's settings, a full stale store and 256 callers each with a token
+// of its own, the peak RSS was 84 to 87 MiB at GOMAXPROCS 2, 103 to 106 MiB at
+// 8 and 105 to 120 MiB at 16 (docs/deployment.md, "Memory and CPUs"): past
+// GOMEMLIMIT, near the 128Mi limit.
+const sizedProcs = 2
+
+// TestGOMAXPROCS checks that the Go runtime runs at most sizedProcs Ps. Go
+// (1.25 and later) takes GOMAXPROCS from the container's CPU limit; without
+// one it takes every CPU of the node, so then the ConfigMap must set it.
+func TestGOMAXPROCS(t *testing.T) {
+	m := load(t)
+	c := m.deployments[0].Spec.Template.Spec.Containers[0]
+	procs := 0
+	if v, ok := m.configMaps[0].Data["GOMAXPROCS"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("GOMAXPROCS %q is not a whole number of at least 1", v)
+		}
+		procs = n
+	} else if lim := c.Resources.Limits.Cpu(); !lim.IsZero() {
+		procs = int(math.Ceil(lim.AsApproximateFloat64()))
+	}
+	switch {
+	case procs == 0:
+		t.Fatalf("the container has no CPU limit and the ConfigMap sets no GOMAXPROCS: the runtime would run as many Ps as the node has CPUs, and the memory limit is sized for %d", sizedProcs)
+	case procs > sizedProcs:
+		t.Errorf("GOMAXPROCS is %d; the memory limit is sized for %d (docs/performance.md)", procs, sizedProcs)
+	case float64(procs) < c.Resources.Requests.Cpu().AsApproximateFloat64():
+		t.Errorf("GOMAXPROCS %d is below the CPU request %v: the pod could not use what it asks for", procs, c.Resources.Requests.Cpu())
+	}
+}
+
