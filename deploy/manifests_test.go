@@ -147,9 +147,7 @@ func TestManifests(t *testing.T) {
 		if lim.Memory().Cmp(*req.Memory()) < 0 {
 			t.Errorf("memory limit %v is below the request %v", lim.Memory(), req.Memory())
 		}
-		if req.Memory().Value() < 64<<20 {
-			t.Errorf("memory request %v is below the benchmark's 64 MiB peak at 256 callers", req.Memory())
-		}
+		// The request's size: TestMemoryRequest.
 	})
 
 	t.Run("security", func(t *testing.T) {

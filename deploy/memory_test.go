@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // GOMEMLIMIT is read by the Go runtime, not by the server's flags; the
@@ -85,3 +86,35 @@ func TestGOMAXPROCS(t *testing.T) {
 	}
 }
 
+// peakMiB is the facade's peak RSS at 256 callers, each with a token (and so
+// an upstream connection) of its own, without a stale store
+// (docs/configuration.md, docs/performance.md).
+const peakMiB = 51
+
+// TestMemoryRequest checks that the memory request covers what the pod uses
+// with the ConfigMap's settings, as docs/configuration.md reckons it: the
+// benchmark's peak, plus, with STALE_IF_ERROR on, a full stale store and the
+// garbage collector's headroom over it (as much again). A pod that uses more
+// than it requests is the first the kubelet evicts when the node runs short.
+func TestMemoryRequest(t *testing.T) {
+	m := load(t)
+	cm := m.configMaps[0].Data
+	want := int64(peakMiB) << 20
+	if v := cm["STALE_IF_ERROR"]; v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d > 0 {
+			store := int64(16 << 20) // the default of -stale-cache-max-bytes
+			if s := cm["STALE_CACHE_MAX_BYTES"]; s != "" {
+				n, err := strconv.ParseInt(s, 10, 64)
+				if err != nil {
+					t.Fatalf("STALE_CACHE_MAX_BYTES %q: %v", s, err)
+				}
+				store = n
+			}
+			want += 2 * store
+		}
+	}
+	req := m.deployments[0].Spec.Template.Spec.Containers[0].Resources.Requests.Memory()
+	if req.Value() < want {
+		t.Errorf("memory request %v is below the %d MiB the pod uses at 256 callers with the ConfigMap's settings (%d MiB, plus twice STALE_CACHE_MAX_BYTES with STALE_IF_ERROR on)", req, want>>20, peakMiB)
+	}
+}
