@@ -77,8 +77,7 @@ type Config struct {
 	GRPCConnectionTimeout time.Duration
 	// GRPCKeepaliveMinTime is the shortest keepalive ping interval tolerated.
 	GRPCKeepaliveMinTime time.Duration
-	// GRPCMaxConnectionIdle closes a gRPC connection with no call in flight for this
-	// long; negative never does.
+	// GRPCMaxConnectionIdle closes a gRPC connection idle (no call) this long; negative: never.
 	GRPCMaxConnectionIdle time.Duration
 
 	// MaxConnections is the most connections each port holds open at once.

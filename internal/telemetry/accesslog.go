@@ -36,9 +36,11 @@ func (m *Metrics) done(ctx context.Context, log *slog.Logger, method string, sta
 	m.callDone(name, attempts)
 	code := status.Code(err)
 	level := slog.LevelInfo
-	switch code {
-	case codes.Internal, codes.Unknown, codes.DataLoss:
+	switch {
+	case code == codes.Internal || code == codes.Unknown || code == codes.DataLoss:
 		level = slog.LevelError
+	case code == codes.OK && strings.HasPrefix(method, "/grpc.health."): // probes, every few seconds
+		level = slog.LevelDebug
 	}
 	if !log.Enabled(ctx, level) {
 		return

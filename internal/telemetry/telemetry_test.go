@@ -83,7 +83,7 @@ func newHarness(t *testing.T, tr *Tracing, up *upstream, upPath string) *harness
 	t.Helper()
 	m := NewMetrics(Build{})
 	logs := &bytes.Buffer{}
-	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
+	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug})) // its calls are health checks
 	client := &http.Client{Transport: tr.Transport(m.Transport(http.DefaultTransport.(*http.Transport).Clone()))}
 	opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(correlation.UnaryServerInterceptor(), m.UnaryServerInterceptor(), m.AccessLog(log))}
 	if h := tr.ServerHandler(); h != nil {
@@ -484,5 +484,37 @@ func TestAccessLogCoalesced(t *testing.T) {
 				t.Errorf("coalesced calls = %v, want %v", got, wantCount)
 			}
 		})
+	}
+}
+
+// TestAccessLogLevel: a call's access line is at info, at error for
+// INTERNAL, UNKNOWN and DATA_LOSS, and at debug for a health check that
+// succeeds (the kubelet's probes, every few seconds on every replica).
+func TestAccessLogLevel(t *testing.T) {
+	for _, tt := range []struct {
+		method string
+		err    error
+		want   string // the line's level; "": no line at info
+	}{
+		{"/cloudcockpit.v1.ResellerService/GetReseller", nil, "INFO"},
+		{"/cloudcockpit.v1.ResellerService/GetReseller", status.Error(codes.NotFound, "x"), "INFO"},
+		{"/cloudcockpit.v1.ResellerService/GetReseller", status.Error(codes.Internal, "x"), "ERROR"},
+		{"/grpc.health.v1.Health/Check", nil, ""},
+		{"/grpc.health.v1.Health/Check", status.Error(codes.NotFound, "unknown service"), "INFO"},
+		{"/grpc.health.v1.Health/Check", status.Error(codes.Unknown, "x"), "ERROR"},
+	} {
+		var logs bytes.Buffer
+		intercept := NewMetrics(Build{}).AccessLog(slog.New(slog.NewJSONHandler(&logs, nil)))
+		_, _ = intercept(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: tt.method},
+			func(context.Context, any) (any, error) { return nil, tt.err })
+		var line struct{ Level string }
+		if logs.Len() > 0 {
+			if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+				t.Fatalf("%s: access log is not one JSON line: %v", tt.method, err)
+			}
+		}
+		if line.Level != tt.want {
+			t.Errorf("%s, %v: level %q, want %q", tt.method, status.Code(tt.err), line.Level, tt.want)
+		}
 	}
 }
