@@ -284,6 +284,7 @@ type healthyCaller struct {
 	phase    string
 	calls    map[string]*phaseCalls
 	close    func()
+	every    time.Duration // between calls' starts
 }
 
 // phaseCalls are the healthy caller's outcomes in one phase.
@@ -312,7 +313,7 @@ func (p *phaseCalls) summary() string {
 }
 
 func newHealthyCaller(t *testing.T, port, grpcAddr, base, id string) *healthyCaller {
-	h := &healthyCaller{t: t, stopc: make(chan struct{}), done: make(chan struct{}), answered: make(chan struct{}, 1), phase: "before", calls: map[string]*phaseCalls{}}
+	h := &healthyCaller{t: t, stopc: make(chan struct{}), done: make(chan struct{}), answered: make(chan struct{}, 1), phase: "before", calls: map[string]*phaseCalls{}, every: 20 * time.Millisecond}
 	k := call{method: getReseller, kind: kindReseller, resellerID: id, auth: "Bearer load-healthy", tenant: tenants[0]}
 	if port == "grpc" {
 		conn, err := newConn(grpcAddr)
@@ -341,7 +342,7 @@ func resultErr(r result) error {
 func (h *healthyCaller) start() {
 	go func() {
 		defer close(h.done)
-		tick := time.NewTicker(20 * time.Millisecond)
+		tick := time.NewTicker(h.every)
 		defer tick.Stop()
 		for {
 			select {
