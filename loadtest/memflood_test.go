@@ -47,7 +47,7 @@ var memFloodParts = []string{"tenants", "headers", "gzip", "trickle", "slowloris
 func TestMemFlood(t *testing.T) {
 	a := &attack{
 		parts:   strings.Split(envString("MEMFLOOD_PARTS", strings.Join(memFloodParts, ",")), ","),
-		pad:     envInt(t, "MEMFLOOD_HEADER_BYTES", 60000),
+		pad:     envInt(t, "MEMFLOOD_HEADER_BYTES", 30000),
 		reopen:  envDuration(t, "MEMFLOOD_REOPEN", time.Second),
 		counts:  map[string]*atomic.Int64{},
 		tenant:  tenants[0],
@@ -397,7 +397,7 @@ func (a *attack) tenants(ctx context.Context) {
 // padValue fills header values: padding on held streams and large headers.
 var padValue = strings.Repeat("x", 4000)
 
-// headers: unary calls with ~60 KB of headers, under the 64 KiB limit: 4
+// headers: unary calls with ~28 KB of headers, under the 32 KiB limit: 4
 // REST over HTTP/1.1, 4 on the gRPC port (metadata).
 func (a *attack) headers(ctx context.Context) {
 	workers(ctx, 8, func(ctx context.Context, i int) {
@@ -410,7 +410,7 @@ func (a *attack) headers(ctx context.Context) {
 			defer conn.Close()
 			rs := pb.NewResellerServiceClient(conn)
 			md := metadata.MD{}
-			for j := range 15 {
+			for j := range 7 {
 				md.Set(fmt.Sprintf("x-pad-%d", j), padValue)
 			}
 			for ctx.Err() == nil {
@@ -427,7 +427,7 @@ func (a *attack) headers(ctx context.Context) {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+a.httpAddr+"/v1/Resellers/"+a.id, nil)
 			req.Header.Set("Authorization", k.auth)
 			req.Header.Set("X-Tenant", k.tenant)
-			for j := range 15 {
+			for j := range 7 {
 				req.Header.Set(fmt.Sprintf("X-Pad-%d", j), padValue)
 			}
 			a.count("headers", "rest."+httpOutcome(tr.RoundTrip(req)))
@@ -563,7 +563,7 @@ func (a *attack) trickle(ctx context.Context) {
 }
 
 // slowloris: 16 HTTP/1.1 connections each send a request's headers 4 KB
-// every 600 ms, up to 60 KB (the facade allows 10 s for them), then wait for
+// every 600 ms, up to 28 KB (the facade allows 10 s for them), then wait for
 // the facade to close the connection, and connect again.
 func (a *attack) slowloris(ctx context.Context) {
 	workers(ctx, 16, func(ctx context.Context, i int) {
@@ -576,7 +576,7 @@ func (a *attack) slowloris(ctx context.Context) {
 			stop := context.AfterFunc(ctx, func() { _ = c.Close() })
 			a.count("slowloris", "conns")
 			_, err = fmt.Fprintf(c, "GET /v1/Resellers/%s HTTP/1.1\r\nHost: facade\r\n", a.id)
-			for j := 0; err == nil && j < 15 && sleep(ctx, 600*time.Millisecond); j++ {
+			for j := 0; err == nil && j < 7 && sleep(ctx, 600*time.Millisecond); j++ {
 				_, err = fmt.Fprintf(c, "X-Pad-%d: %s\r\n", j, padValue[:3980])
 			}
 			_ = c.SetReadDeadline(time.Now().Add(15 * time.Second))

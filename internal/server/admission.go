@@ -166,13 +166,14 @@ func (a *admission) http(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		rc, stream := http.NewResponseController(w), a.streaming[r.URL.Path]
 		release, refused := a.admit(tlsconfig.ClientIdentity(r.TLS), r.URL.Path)
-		if refused != nil {
+		if refused != nil { // its stream, unread, must end too
+			_ = rc.SetWriteDeadline(time.Now().Add(answerWriteTimeout))
 			gateway.WriteError(w, r, refused)
 			return
 		}
 		defer release()
-		rc, stream := http.NewResponseController(w), a.streaming[r.URL.Path]
 		if !stream { // net/http clears the deadline after the answer
 			w = &answerDeadline{wrappedWriter: wrappedWriter{w}, rc: rc}
 		}

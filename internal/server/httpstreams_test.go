@@ -43,7 +43,7 @@ func h2c(t *testing.T, base string, limit time.Duration) *http2.Framer {
 func TestHTTPPortStreamCap(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
-	cfg.GRPCMaxConcurrentStreams = 7
+	cfg.GRPCMaxConcurrentStreams = httpMaxStreams - 1
 	base := serveOnLoopback(t, cfg).httpURL
 
 	fr := h2c(t, base, 10*time.Second)
@@ -60,8 +60,8 @@ func TestHTTPPortStreamCap(t *testing.T) {
 			continue
 		}
 		v, ok := sf.Value(http2.SettingMaxConcurrentStreams)
-		if !ok || v != 7 {
-			t.Fatalf("SETTINGS_MAX_CONCURRENT_STREAMS = %d (sent: %v), want 7", v, ok)
+		if !ok || v != httpMaxStreams-1 {
+			t.Fatalf("SETTINGS_MAX_CONCURRENT_STREAMS = %d (sent: %v), want %d", v, ok, httpMaxStreams-1)
 		}
 		return
 	}
@@ -70,7 +70,9 @@ func TestHTTPPortStreamCap(t *testing.T) {
 // TestUnreadAnswerFreesItsSlot: an HTTP/2 client that grants no flow-control
 // window never receives its answer; the answer's write deadline resets the
 // stream and frees the call slot, which would otherwise stay taken for as
-// long as the connection lives.
+// long as the connection lives. A refusal's stream (the second, while the
+// first holds the one slot) ends the same way: it had lived as long as its
+// connection, holding its headers.
 func TestUnreadAnswerFreesItsSlot(t *testing.T) {
 	defer func(d time.Duration) { answerWriteTimeout = d }(answerWriteTimeout)
 	answerWriteTimeout = 300 * time.Millisecond
@@ -86,17 +88,18 @@ func TestUnreadAnswerFreesItsSlot(t *testing.T) {
 		_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
 	}
 	if err := errors.Join(fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0}),
-		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true})); err != nil {
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true}),
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true})); err != nil {
 		t.Fatal(err)
 	}
 	// The stream holds the one slot until its answer's write deadline.
-	for {
+	for reset := map[uint32]bool{}; !reset[1] || !reset[3]; {
 		f, err := fr.ReadFrame()
 		if err != nil {
-			t.Fatalf("no reset of the unread answer's stream: %v", err)
+			t.Fatalf("streams reset: %v, want 1 and 3 (the refused one): %v", reset, err)
 		}
-		if rst, ok := f.(*http2.RSTStreamFrame); ok && rst.StreamID == 1 {
-			break
+		if rst, ok := f.(*http2.RSTStreamFrame); ok {
+			reset[rst.StreamID] = true
 		}
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -172,7 +175,7 @@ func TestHeldScrapesAreBounded(t *testing.T) {
 	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true // never reached
 	base := serveOnLoopback(t, cfg).httpURL
 
-	const conns, streams = 8, 16
+	const conns, streams = 8, httpMaxStreams
 	statuses := make(chan string, conns*streams)
 	start := time.Now()
 	for range conns {

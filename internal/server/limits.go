@@ -28,7 +28,7 @@ const (
 // httpMaxStreams caps the streams of one HTTP/2 connection on the HTTP port, on each
 // of which net/http spends memory before a handler can refuse it (docs/security.md,
 // "Limits of the whole process"); browsers use a few streams per page.
-const httpMaxStreams = 16
+const httpMaxStreams = 4
 
 // receiveWindow is a stream's flow-control window (both ports): what its call has not
 // read yet, in memory (docs/security.md). On the HTTP port a connection's is its streams'

@@ -515,7 +515,7 @@ func TestStreamsPerConnectionAdvertised(t *testing.T) {
 		want       uint32
 	}{
 		{"gRPC", srv.grpcAddr, DefaultGRPCMaxConcurrentStreams},
-		{"HTTP", strings.TrimPrefix(srv.httpURL, "http://"), 16},
+		{"HTTP", strings.TrimPrefix(srv.httpURL, "http://"), httpMaxStreams},
 	} {
 		c := dialH2(t, tt.addr)
 		f, err := c.fr.ReadFrame()

@@ -44,8 +44,7 @@ import (
 // requests in flight.
 const StreamWorkers = 64
 
-// maxHeaderListSize bounds the metadata a caller may send (bytes).
-const maxHeaderListSize = 64 << 10
+const maxHeaderListSize = 32 << 10 // a call's metadata, held while it lasts: a 16 KiB token and room
 
 // maxScrapes bounds the /metrics answers in progress at once, which hold the
 // gathered metrics until written (docs/security.md, "Limits of the whole
