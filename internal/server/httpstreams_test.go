@@ -16,7 +16,6 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 	rpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 )
@@ -253,17 +252,7 @@ func TestHeldScrapesAreBounded(t *testing.T) {
 // streams took it all, and a unary call on the connection could send no byte
 // of its request.
 func TestStalledStreamLeavesItsConnectionFree(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
-	s := serveOnLoopback(t, cfg)
-	list, err := proto.Marshal(&rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_ListServices{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var blocking []byte // small requests with small answers, more than the server buffers answers of
-	for range 1000 {
-		blocking = append(blocking, envelope(list)...)
-	}
+	s, blocking := reflectionSandbox(t)
 	unread := envelope(make([]byte, 60<<10))
 	for _, tt := range []struct{ port, addr string }{{"gRPC", s.grpcAddr}, {"HTTP", s.httpAddr}} {
 		t.Run(tt.port, func(t *testing.T) {

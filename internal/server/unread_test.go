@@ -246,6 +246,25 @@ func heapInUse() uint64 {
 	return ms.HeapInuse
 }
 
+// reflectionSandbox serves the sandbox on loopback and returns it with 1,000
+// small reflection requests (ListServices) whose answers are more than the
+// server buffers for a client that reads none (grpc-go: 64 KiB a stream):
+// after them a stream's call reads no more.
+func reflectionSandbox(t *testing.T) (*served, []byte) {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
+	list, err := proto.Marshal(&rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_ListServices{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocking []byte
+	for range 1000 {
+		blocking = append(blocking, envelope(list)...)
+	}
+	return serveOnLoopback(t, cfg), blocking
+}
+
 // unreadLimit bounds the memory one stream may hold with requests its call
 // does not read, and its answers, about a flow-control window of each: 128
 // connections with one such stream each (a port's -max-connections) hold at
@@ -264,20 +283,7 @@ const unreadLimit = 512 << 10
 // windows let each connection of one such stream hold 1.2 MiB: 155 MiB for
 // the 128 connections -max-connections allows.
 func TestUnreadRequestsAreBounded(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
-	s := serveOnLoopback(t, cfg)
-	list, err := proto.Marshal(&rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_ListServices{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Small requests with small answers, more than the server buffers
-	// answers of (grpc-go: 64 KiB a stream), then messages the call never
-	// reads, more than any window.
-	var payload []byte
-	for range 1000 {
-		payload = append(payload, envelope(list)...)
-	}
+	s, payload := reflectionSandbox(t) // then messages the call never reads, more than any window
 	for unread := envelope(make([]byte, 16<<10)); len(payload) < 20<<20; {
 		payload = append(payload, unread...)
 	}
@@ -352,17 +358,7 @@ func TestUnreadRequestsAreBounded(t *testing.T) {
 // 128 MiB (streamBody bounds those reads now).
 func TestOneByteFramesAreBounded(t *testing.T) {
 	const oneByteLimit = 1 << 20
-	cfg := DefaultConfig()
-	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
-	s := serveOnLoopback(t, cfg)
-	list, err := proto.Marshal(&rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_ListServices{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var blocking []byte // small requests with small answers, more than the server buffers answers of
-	for range 1000 {
-		blocking = append(blocking, envelope(list)...)
-	}
+	s, blocking := reflectionSandbox(t)
 	const streams = 8
 	for _, tt := range []struct{ port, addr string }{{"gRPC", s.grpcAddr}, {"HTTP", s.httpAddr}} {
 		t.Run(tt.port, func(t *testing.T) {
