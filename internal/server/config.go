@@ -79,6 +79,8 @@ type Config struct {
 	GRPCKeepaliveMinTime time.Duration
 	// GRPCMaxConnectionIdle closes a gRPC connection idle (no call) this long; negative: never.
 	GRPCMaxConnectionIdle time.Duration
+	// GRPCMaxConnectionAge sends GOAWAY to a gRPC connection this old (+<10 %), for new replicas; negative: never.
+	GRPCMaxConnectionAge time.Duration
 
 	// MaxConnections is the most connections each port holds open at once.
 	MaxConnections int
@@ -123,6 +125,7 @@ func DefaultConfig() Config {
 		GRPCConnectionTimeout:    DefaultGRPCConnectionTimeout,
 		GRPCKeepaliveMinTime:     DefaultGRPCKeepaliveMinTime,
 		GRPCMaxConnectionIdle:    DefaultGRPCMaxConnectionIdle,
+		GRPCMaxConnectionAge:     DefaultGRPCMaxConnectionAge,
 		MaxConnections:           DefaultMaxConnections,
 		MaxCalls:                 DefaultMaxCalls,
 		MessageTimeout:           DefaultMessageTimeout,

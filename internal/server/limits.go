@@ -19,15 +19,15 @@ const (
 	DefaultGRPCConnectionTimeout    = 10 * time.Second
 	DefaultGRPCKeepaliveMinTime     = 10 * time.Second
 	DefaultGRPCMaxConnectionIdle    = 5 * time.Minute
+	DefaultGRPCMaxConnectionAge     = 10 * time.Minute
 
 	DefaultMaxConnections = 128
 	DefaultMaxCalls       = 500
 	DefaultMessageTimeout = 5 * time.Second
 )
 
-// httpMaxStreams caps the streams of one HTTP/2 connection on the HTTP port, on each
-// of which net/http spends memory before a handler can refuse it (docs/security.md,
-// "Limits of the whole process"); browsers use a few streams per page.
+// httpMaxStreams caps one HTTP/2 connection's streams on the HTTP port, on each of which net/http
+// spends memory before a handler can refuse it (docs/security.md); browsers use a few per page.
 const httpMaxStreams = 4
 
 // receiveWindow is a stream's flow-control window (both ports): what its call has not
@@ -40,28 +40,25 @@ func (c Config) grpcStreams() uint32 {
 	return uint32(cmp.Or(c.GRPCMaxConcurrentStreams, DefaultGRPCMaxConcurrentStreams)) //nolint:gosec // G115: Validate bounds it
 }
 
-// grpc-go's default buffer pool without its 1 MiB tier, which held every message over
-// 32 KiB until written, such as an unread streaming answer (docs/security.md); it is the
-// process's, as grpc-go's codec takes no server option.
+// grpc-go's default buffer pool without its 1 MiB tier, which held every message over 32 KiB until
+// written (an unread streaming answer, docs/security.md); the process's: its codec takes no option.
 func init() {
 	experimental.SetDefaultBufferPool(mem.NewTieredBufferPool(256, 4<<10, 16<<10, 32<<10, 64<<10, 128<<10))
 }
 
 // grpcLimits returns the gRPC server options that bound one client connection.
 func (c Config) grpcLimits() []grpc.ServerOption {
-	opts := []grpc.ServerOption{
+	return []grpc.ServerOption{
 		grpc.MaxConcurrentStreams(c.grpcStreams()),
 		grpc.StaticStreamWindowSize(receiveWindow), // not the BDP estimate, which a client drives to 16 MiB
 		grpc.ConnectionTimeout(cmp.Or(c.GRPCConnectionTimeout, DefaultGRPCConnectionTimeout)),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
-			MinTime:             cmp.Or(c.GRPCKeepaliveMinTime, DefaultGRPCKeepaliveMinTime),
-			PermitWithoutStream: true,
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: cmp.Or(c.GRPCKeepaliveMinTime, DefaultGRPCKeepaliveMinTime), PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{ // zero is never for grpc-go
+			MaxConnectionIdle:     max(cmp.Or(c.GRPCMaxConnectionIdle, DefaultGRPCMaxConnectionIdle), 0),
+			MaxConnectionAge:      max(cmp.Or(c.GRPCMaxConnectionAge, DefaultGRPCMaxConnectionAge), 0),
+			MaxConnectionAgeGrace: cmp.Or(c.ShutdownTimeout, DefaultShutdownTimeout), // as long as a shutdown gives
 		}),
 	}
-	if idle := cmp.Or(c.GRPCMaxConnectionIdle, DefaultGRPCMaxConnectionIdle); idle > 0 {
-		opts = append(opts, grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idle}))
-	}
-	return opts
 }
 
 // limitListener is netutil.LimitListener whose connections keep CloseWrite, with

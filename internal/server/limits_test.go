@@ -271,6 +271,12 @@ func TestConnectionLimits(t *testing.T) {
 				t.Errorf("GOAWAY %v, want NO_ERROR", code)
 			}
 		}},
+		{"old connection", func(c *Config) { c.GRPCMaxConnectionAge = 300 * time.Millisecond }, func(t *testing.T, addr string) {
+			c := dialH2(t, addr) // idle for less than the 5m default: GOAWAY for its age
+			if code := waitGoAway(t, c); code != http2.ErrCodeNo {
+				t.Errorf("GOAWAY %v, want NO_ERROR", code)
+			}
+		}},
 		{"ping flood", func(*Config) {}, func(t *testing.T, addr string) {
 			c := dialH2(t, addr)
 			stop := make(chan struct{})
@@ -418,6 +424,7 @@ func TestValidateLimits(t *testing.T) {
 		{"negative ping interval", func(c *Config) { c.GRPCKeepaliveMinTime = -1 }, "-grpc-keepalive-min-time (GRPC_KEEPALIVE_MIN_TIME) must not be negative, got -1ns"},
 		{"default idle limit", func(c *Config) { c.GRPCMaxConnectionIdle = 0 }, ""},
 		{"idle limit off", func(c *Config) { c.GRPCMaxConnectionIdle = -1 }, ""},
+		{"age limit off", func(c *Config) { c.GRPCMaxConnectionAge = -1 }, ""},
 		{"upstream URL with a path", func(c *Config) { c.Upstream.BaseURL = "https://api.example.test/prefix/" }, ""},
 		{"upstream URL with a query", func(c *Config) { c.Upstream.BaseURL = "https://api.example.test/?x=1" }, `-upstream-url (CLOUDCOCKPIT_BASE_URL) "https://api.example.test/?x=1"` + notBaseURL},
 		{"upstream URL with a fragment", func(c *Config) { c.Upstream.BaseURL = "https://api.example.test/#x" }, `-upstream-url (CLOUDCOCKPIT_BASE_URL) "https://api.example.test/#x"` + notBaseURL},
