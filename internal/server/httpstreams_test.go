@@ -263,12 +263,10 @@ func TestStalledStreamLeavesItsConnectionFree(t *testing.T) {
 					t.Fatal(err)
 				}
 				c.send(id, blocking, 500*time.Millisecond)
-				time.Sleep(100 * time.Millisecond) // the call waits to write
-				for range 20 {                     // its read-ahead spent on a byte each
-					c.send(id, []byte{0}, 500*time.Millisecond)
-					time.Sleep(2 * time.Millisecond)
+				// Then messages its call, waiting to write, never reaches, until
+				// the server grants no more window.
+				for c.send(id, unread, 500*time.Millisecond) == len(unread) {
 				}
-				c.send(id, unread, 500*time.Millisecond) // what is left of its window
 			}
 			if err := c.open(5, "/grpc.health.v1.Health/Check"); err != nil {
 				t.Fatal(err)
