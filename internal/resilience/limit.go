@@ -73,9 +73,13 @@ func (l *Limiter) Acquire(ctx context.Context, deadline time.Time, key string) (
 		own.refs++
 		l.mu.Unlock()
 	}
+	release = func() {
+		l.global.Release(1)
+		l.giveBack(key, own, true)
+	}
 	ownFree := own == nil || own.sem.TryAcquire(1)
 	if ownFree && l.global.TryAcquire(1) {
-		return l.releaser(key, own), nil
+		return release, nil
 	}
 	wait := l.queue
 	if !deadline.IsZero() {
@@ -97,7 +101,7 @@ func (l *Limiter) Acquire(ctx context.Context, deadline time.Time, key string) (
 		l.giveBack(key, own, true)
 		return nil, l.waitFailed(ctx, false)
 	}
-	return l.releaser(key, own), nil
+	return release, nil
 }
 
 // giveBack releases own's slot when held and counts the caller out of own.
@@ -112,14 +116,6 @@ func (l *Limiter) giveBack(key string, own *share, held bool) {
 	defer l.mu.Unlock()
 	if own.refs--; own.refs == 0 {
 		delete(l.shares, key)
-	}
-}
-
-// releaser returns the function that gives back own's and the global slot.
-func (l *Limiter) releaser(key string, own *share) func() {
-	return func() {
-		l.global.Release(1)
-		l.giveBack(key, own, true)
 	}
 }
 
