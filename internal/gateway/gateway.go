@@ -37,9 +37,7 @@ type gateway struct {
 // routeKey blanks the variables of a path template, so that grpc-gateway's
 // pattern (/v1/Resellers/{reseller_id=*}) and the OpenAPI path
 // (/v1/Resellers/{resellerId}) of one route have the same key.
-func routeKey(template string) string {
-	return pathVariable.ReplaceAllLiteralString(template, "{}")
-}
+func routeKey(template string) string { return pathVariable.ReplaceAllLiteralString(template, "{}") }
 
 var pathVariable = regexp.MustCompile(`\{[^}]*\}`)
 

@@ -215,6 +215,4 @@ func (g *gateway) admit(w http.ResponseWriter, r *http.Request, pathParams map[s
 }
 
 // quote bounds a caller-supplied name before it is echoed in an error.
-func quote(s string) string {
-	return apierr.Truncate(strings.ToValidUTF8(s, "\uFFFD"), maxNameLen)
-}
+func quote(s string) string { return apierr.Truncate(strings.ToValidUTF8(s, "\uFFFD"), maxNameLen) }

@@ -144,9 +144,7 @@ func DecodeEnvelope(body []byte) (*Envelope, bool) {
 }
 
 // present reports whether a property was sent with a value other than null.
-func present(raw json.RawMessage) bool {
-	return len(raw) > 0 && string(bytes.TrimSpace(raw)) != "null"
-}
+func present(raw json.RawMessage) bool { return len(raw) > 0 && string(bytes.TrimSpace(raw)) != "null" }
 
 // lenientString returns raw's value when it is a JSON string, else "".
 func lenientString(raw json.RawMessage) string {

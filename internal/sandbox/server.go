@@ -38,9 +38,7 @@ type Option func(*Server)
 
 // WithLatency makes the server wait d before it answers each request (no answer if the
 // request's context ends first). The default is 0 (answer at once); a negative d is 0.
-func WithLatency(d time.Duration) Option {
-	return func(s *Server) { s.latency = max(d, 0) }
-}
+func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = max(d, 0) } }
 
 // New returns a Server holding the sample data, configured by opts.
 func New(opts ...Option) *Server {

@@ -38,21 +38,15 @@ type config struct {
 // WithStale keeps each successful answer in st and answers from it, labelled,
 // when the upstream fails in a way it may stand in for (stale.Answer). By
 // default (nil) no answer is kept.
-func WithStale(st *stale.Store) Option {
-	return func(c *config) { c.stale = st }
-}
+func WithStale(st *stale.Store) Option { return func(c *config) { c.stale = st } }
 
 // WithDefaultTenant sets the tenant of calls without `x-tenant` metadata. By
 // default there is none, and such a call is INVALID_ARGUMENT.
-func WithDefaultTenant(tenant string) Option {
-	return func(c *config) { c.defaultTenant = tenant }
-}
+func WithDefaultTenant(tenant string) Option { return func(c *config) { c.defaultTenant = tenant } }
 
 // WithLogger sets the logger for warnings about the upstream's answers. By
 // default slog.Default() is used.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) { c.logger = l }
-}
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithOnMismatchedAnswer sets a function called with the operation name each
 // time an upstream answer about another resource than the one asked for is
