@@ -13,9 +13,7 @@ import (
 // rules of docs/rest-mirror.md#json. It writes a bare string response body
 // (the acceptance link, `response_body: "url"`) without escaping &, < and >,
 // so that the link reads as the URL it is.
-type jsonMarshaler struct {
-	runtime.JSONPb
-}
+type jsonMarshaler struct{ runtime.JSONPb }
 
 // newMarshaler returns the mirror's marshaler.
 func newMarshaler() *jsonMarshaler {

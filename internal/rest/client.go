@@ -130,9 +130,7 @@ type Client struct {
 }
 
 // flightKey is what makes two calls identical for coalescing.
-type flightKey struct {
-	url, tenant, authorization string
-}
+type flightKey struct{ url, tenant, authorization string }
 
 // CallInfo holds the per-call values the caller forwards upstream. All but
 // Caller become request headers, each omitted when empty; values must not

@@ -23,9 +23,7 @@ import (
 // Tracing is the facade's OpenTelemetry set-up. The zero value (tracing off)
 // costs nothing: no stats handler, no span; the service forwards the caller's
 // trace context to the upstream with the other headers (rest.CallInfo).
-type Tracing struct {
-	provider *sdktrace.TracerProvider
-}
+type Tracing struct{ provider *sdktrace.TracerProvider }
 
 // propagator is W3C trace context without baggage: a caller's own headers never go upstream.
 var propagator = propagation.TraceContext{}

@@ -30,9 +30,7 @@ type CA struct {
 }
 
 // Pair is a certificate issued by a CA and its key, PEM-encoded.
-type Pair struct {
-	CertPEM, KeyPEM []byte
-}
+type Pair struct{ CertPEM, KeyPEM []byte }
 
 // NewCA makes a self-signed CA valid for a day.
 func NewCA(tb testing.TB, name string) *CA {
