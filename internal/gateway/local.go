@@ -49,12 +49,11 @@ func chain(interceptors []grpc.UnaryServerInterceptor) grpc.UnaryServerIntercept
 
 // intercept calls method of a service through the interceptor chain icpt,
 // as the gRPC server would.
-func intercept[Req, Resp any](ctx context.Context, icpt grpc.UnaryServerInterceptor, method string, req Req, call func(context.Context, Req) (Resp, error)) (Resp, error) {
+func intercept[Req, Resp any](ctx context.Context, icpt grpc.UnaryServerInterceptor, method string, req Req, call func(context.Context, Req) (Resp, error)) (zero Resp, _ error) {
 	resp, err := icpt(ctx, req, &grpc.UnaryServerInfo{FullMethod: method}, func(ctx context.Context, req any) (any, error) {
 		return call(ctx, req.(Req))
 	})
 	if err != nil {
-		var zero Resp
 		return zero, err
 	}
 	return resp.(Resp), nil

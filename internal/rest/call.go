@@ -109,8 +109,7 @@ func execute[T any](ctx context.Context, c *Client, r *request[T]) (v T, err err
 
 // attempts makes the attempts of one call, each holding a request slot,
 // within the tenant's retry budget and the global ceiling.
-func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, r *request[T]) (T, error) {
-	var zero T
+func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, r *request[T]) (zero T, _ error) {
 	var last *Error // the previous attempt's error
 	for n := 1; ; n++ {
 		release, err := c.limiter.Acquire(ctx, r.deadline(), r.info.shareKey())

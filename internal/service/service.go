@@ -127,10 +127,9 @@ func (s *CustomerServer) GetAcceptanceLink(ctx context.Context, req *pb.GetAccep
 // upstream request about ids. A success is kept for stale-if-error; a failure
 // is answered from the store when stale.Answer allows it, else becomes the
 // call's status (see toStatus for resellerID).
-func serve[M proto.Message](ctx context.Context, op string, cfg config, req proto.Message, resellerID string, fetch func(context.Context, *call) (M, error), ids ...string) (M, error) {
+func serve[M proto.Message](ctx context.Context, op string, cfg config, req proto.Message, resellerID string, fetch func(context.Context, *call) (M, error), ids ...string) (zero M, _ error) {
 	ctx, c, err := begin(ctx, op, cfg, req)
 	if err != nil {
-		var zero M
 		return zero, err
 	}
 	key := cfg.stale.Key(c.op, c.info.Tenant, c.info.Authorization, ids...)

@@ -70,9 +70,8 @@ func Server(f ServerFiles, nextProtos []string) (*tls.Config, error) {
 // extraCAFile is set, the CA certificates it holds (for an upstream behind a
 // private CA, or a test server).
 func Upstream(extraCAFile string) (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: MinVersion}
 	if extraCAFile == "" {
-		return cfg, nil // nil RootCAs: the system roots
+		return &tls.Config{MinVersion: MinVersion}, nil // nil RootCAs: the system roots
 	}
 	pool, err := x509.SystemCertPool() // a copy: adding to it changes no other pool
 	if err != nil {
@@ -81,8 +80,7 @@ func Upstream(extraCAFile string) (*tls.Config, error) {
 	if _, err := readCertificates(extraCAFile, "upstream CA", pool); err != nil {
 		return nil, err
 	}
-	cfg.RootCAs = pool
-	return cfg, nil
+	return &tls.Config{MinVersion: MinVersion, RootCAs: pool}, nil
 }
 
 // loadKeyPair reads and checks a certificate chain and its key, with errors
