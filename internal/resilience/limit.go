@@ -92,16 +92,16 @@ func (l *Limiter) Acquire(ctx context.Context, deadline time.Time, key string) (
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	if !ownFree {
-		if err := own.sem.Acquire(wctx, 1); err != nil {
-			l.giveBack(key, own, false)
-			return nil, l.waitFailed(ctx, true)
-		}
+		ownFree = own.sem.Acquire(wctx, 1) == nil
 	}
-	if err := l.global.Acquire(wctx, 1); err != nil {
-		l.giveBack(key, own, true)
-		return nil, l.waitFailed(ctx, false)
+	if ownFree && l.global.Acquire(wctx, 1) == nil {
+		return release, nil
 	}
-	return release, nil
+	l.giveBack(key, own, ownFree)
+	if err := ctx.Err(); err != nil { // the caller left before the wait ran out
+		return nil, err
+	}
+	return nil, l.rejected(!ownFree)
 }
 
 // giveBack releases own's slot when held and counts the caller out of own.
@@ -117,14 +117,6 @@ func (l *Limiter) giveBack(key string, own *share, held bool) {
 	if own.refs--; own.refs == 0 {
 		delete(l.shares, key)
 	}
-}
-
-// waitFailed tells a caller that left from a wait that ran out.
-func (l *Limiter) waitFailed(ctx context.Context, perKey bool) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return l.rejected(perKey)
 }
 
 // rejected builds the *LimitError.
