@@ -35,15 +35,13 @@ type Pair struct{ CertPEM, KeyPEM []byte }
 // NewCA makes a self-signed CA valid for a day.
 func NewCA(tb testing.TB, name string) *CA {
 	tb.Helper()
-	ca := &CA{}
-	p, cert, key := ca.issue(tb, &x509.Certificate{
+	p, cert, key := new(CA).issue(tb, &x509.Certificate{ // no CA yet: self-signed
 		Subject:               pkix.Name{CommonName: name},
 		KeyUsage:              x509.KeyUsageCertSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 	})
-	ca.Cert, ca.Key, ca.PEM = cert, key, p.CertPEM
-	return ca
+	return &CA{Cert: cert, Key: key, PEM: p.CertPEM}
 }
 
 // Server issues a server certificate for 127.0.0.1, ::1 and localhost.
