@@ -32,14 +32,15 @@ import (
 // one client certificate (half of them), and the time a call has to deliver its
 // request (Config.MessageTimeout). Streaming calls, which may last as long as their
 // connection, take slots of their own, half as many (reflection's 16), so that held streams cannot
-// refuse unary calls: docs/security.md, "Limits of the whole process".
+// refuse unary calls. A call's header bytes over freeHeaderBytes, which it holds while
+// it lasts, draw on headerBudget: docs/security.md, "Limits of the whole process".
 type admission struct {
-	slots, streams, reflection *semaphore.Weighted
-	streaming                  map[string]bool     // "/pkg.Service/Method" of the streaming methods
-	clients                    *resilience.Limiter // a share of slots per client certificate
-	messageTimeout             time.Duration
+	slots, streams, reflection, headers *semaphore.Weighted
+	streaming                           map[string]bool     // "/pkg.Service/Method" of the streaming methods
+	clients                             *resilience.Limiter // a share of slots per client certificate
+	messageTimeout                      time.Duration
 
-	tooMany, clientShare, timedOut prometheus.Counter
+	tooMany, clientShare, largeHeaders, timedOut prometheus.Counter
 }
 
 func newAdmission(cfg Config, m *telemetry.Metrics) *admission {
@@ -48,20 +49,40 @@ func newAdmission(cfg Config, m *telemetry.Metrics) *admission {
 		slots:          semaphore.NewWeighted(int64(maxCalls)),
 		streams:        semaphore.NewWeighted(int64(max(maxCalls/2, 1))),
 		reflection:     semaphore.NewWeighted(int64(min(maxReflectionStreams, max(maxCalls/2, 1)))),
+		headers:        semaphore.NewWeighted(headerBudget),
 		clients:        resilience.NewLimiter(0, max(maxCalls/2, 1), 0),
 		messageTimeout: cmp.Or(cfg.MessageTimeout, DefaultMessageTimeout),
 		tooMany:        m.RefusedCalls(telemetry.RefusedTooManyCalls),
 		clientShare:    m.RefusedCalls(telemetry.RefusedClientShare),
+		largeHeaders:   m.RefusedCalls(telemetry.RefusedLargeHeaders),
 		timedOut:       m.RefusedCalls(telemetry.RefusedMessageTimeout),
 	}
 }
 
 const maxReflectionStreams = 16 // in the process: each may hold up to ~1 MiB unread (docs/security.md)
 
-// busy and clientBusy are built once: refusals must cost little, and have no correlation id yet.
+// A call's headers up to freeHeaderBytes (a token of a few KiB) are bounded by the
+// slots; the bytes over it, up to maxHeaderListSize, draw on a budget of the process.
+const freeHeaderBytes = 4 << 10
+
+var headerBudget int64 = 4 << 20 // a variable for tests
+
+// headerBytes counts a call's header fields as HTTP/2 does against maxHeaderListSize.
+func headerBytes[H ~map[string][]string](h H) int {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 32
+		}
+	}
+	return n
+}
+
+// The refusals are built once: they must cost little, and have no correlation id yet.
 var (
-	busy       = refusal("the server has too many calls in flight: try again later", apierr.ReasonTooManyCalls)
-	clientBusy = refusal("your client certificate has its share of the server's calls in flight: try again later", apierr.ReasonClientShare)
+	busy        = refusal("the server has too many calls in flight: try again later", apierr.ReasonTooManyCalls)
+	clientBusy  = refusal("your client certificate has its share of the server's calls in flight: try again later", apierr.ReasonClientShare)
+	headersBusy = refusal("the calls in flight hold the server's budget of large headers: try again later, or send less metadata", apierr.ReasonLargeHeaders)
 )
 
 // refusal is RESOURCE_EXHAUSTED with reason, retry in a second.
@@ -71,9 +92,9 @@ func refusal(msg, reason string) *status.Status {
 }
 
 // admit takes a slot of client's share (its certificate's identity; "" has none),
-// then one of the process's, for a call of method. It returns the function that
-// gives them back, or the status of the refusal.
-func (a *admission) admit(client, method string) (release func(), refused *status.Status) {
+// then one of the process's and its header bytes over freeHeaderBytes, for a call
+// of method. It returns the function that gives them back, or the status of the refusal.
+func (a *admission) admit(client, method string, header int) (release func(), refused *status.Status) {
 	own, slots := func() {}, a.slots
 	if a.streaming[method] { // streams have slots of their own, and no client share
 		slots, client = a.streams, ""
@@ -94,7 +115,17 @@ func (a *admission) admit(client, method string) (release func(), refused *statu
 		a.tooMany.Inc()
 		return nil, busy
 	}
+	large := int64(max(header-freeHeaderBytes, 0))
+	if large > 0 && !a.headers.TryAcquire(large) {
+		slots.Release(1)
+		own()
+		a.largeHeaders.Inc()
+		return nil, headersBusy
+	}
 	return func() {
+		if large > 0 {
+			a.headers.Release(large)
+		}
 		slots.Release(1)
 		own()
 	}, nil
@@ -107,7 +138,7 @@ type messageTimerKey struct{}
 // context ends and starts the message timer. It runs on the connection's
 // reader goroutine, so it must not block.
 func (a *admission) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
-	release, refused := a.admit(service.CallerIdentity(ctx), info.FullMethodName)
+	release, refused := a.admit(service.CallerIdentity(ctx), info.FullMethodName, len(info.FullMethodName)+headerBytes(info.Header))
 	if refused != nil {
 		return nil, refused.Err()
 	}
@@ -167,7 +198,7 @@ func (a *admission) http(next http.Handler) http.Handler {
 			return
 		}
 		rc, stream := http.NewResponseController(w), a.streaming[r.URL.Path]
-		release, refused := a.admit(tlsconfig.ClientIdentity(r.TLS), r.URL.Path)
+		release, refused := a.admit(tlsconfig.ClientIdentity(r.TLS), r.URL.Path, len(r.RequestURI)+len(r.Host)+headerBytes(r.Header))
 		if refused != nil { // its stream, unread, must end too
 			_ = rc.SetWriteDeadline(time.Now().Add(answerWriteTimeout))
 			gateway.WriteError(w, r, refused)

@@ -36,8 +36,9 @@ import (
 // admissionServer serves cfg (limits set by the caller) in front of an
 // upstream that answers every reseller, and returns the gRPC address, the
 // HTTP address, and a healthy caller for either port, each port on a
-// connection of its own: it returns "OK" or the refusal's code and ErrorInfo reason.
-func admissionServer(t *testing.T, cfg Config, upstreamDelay time.Duration) (addrs map[string]string, call func(port string) string) {
+// connection of its own, sending header (name, value pairs) besides: it returns
+// "OK" or the refusal's code and ErrorInfo reason.
+func admissionServer(t *testing.T, cfg Config, upstreamDelay time.Duration) (addrs map[string]string, call func(port string, header ...string) string) {
 	t.Helper()
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if upstreamDelay > 0 {
@@ -57,11 +58,11 @@ func admissionServer(t *testing.T, cfg Config, upstreamDelay time.Duration) (add
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	call = func(port string) string {
+	call = func(port string, header ...string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if port == "grpc" {
-			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer test-token", "x-tenant", errTestTenant)
+			ctx = metadata.AppendToOutgoingContext(ctx, append([]string{"authorization", "Bearer test-token", "x-tenant", errTestTenant}, header...)...)
 			_, err := client.GetReseller(ctx, &pb.GetResellerRequest{ResellerId: errTestReseller})
 			if err == nil {
 				return "OK"
@@ -77,6 +78,9 @@ func admissionServer(t *testing.T, cfg Config, upstreamDelay time.Duration) (add
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/Resellers/"+errTestReseller, nil)
 		req.Header.Set("Authorization", "Bearer test-token")
 		req.Header.Set("X-Tenant", errTestTenant)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Add(header[i], header[i+1])
+		}
 		resp, err := hc.Do(req)
 		if err != nil {
 			return err.Error()
@@ -106,7 +110,7 @@ func admissionServer(t *testing.T, cfg Config, upstreamDelay time.Duration) (add
 // callUntil repeats call until it returns want, for at most 10s, and returns
 // its last answer: a slot is released when the server has ended the stream,
 // a moment after the client saw its end.
-func callUntil(call func(string) string, port, want string) string {
+func callUntil(call func(string, ...string) string, port, want string) string {
 	var got string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		if got = call(port); got == want {
@@ -397,12 +401,12 @@ func TestStreamsTakeNoCertificateShare(t *testing.T) {
 	a := newAdmission(cfg, telemetry.NewMetrics(telemetry.Build{}))
 	a.streaming = map[string]bool{"/grpc.health.v1.Health/Watch": true}
 	for i := range 2 {
-		if _, refused := a.admit("spiffe://caller", "/grpc.health.v1.Health/Watch"); refused != nil {
+		if _, refused := a.admit("spiffe://caller", "/grpc.health.v1.Health/Watch", 0); refused != nil {
 			t.Fatalf("stream %d: %v", i, refused.Message())
 		}
 	}
 	for i := range 2 {
-		if _, refused := a.admit("spiffe://caller", pb.ResellerService_GetReseller_FullMethodName); refused != nil {
+		if _, refused := a.admit("spiffe://caller", pb.ResellerService_GetReseller_FullMethodName, 0); refused != nil {
 			t.Errorf("unary call %d while the certificate holds 2 streams: %v", i, refused.Message())
 		}
 	}
@@ -418,20 +422,20 @@ func TestReflectionStreamsAreFew(t *testing.T) {
 	a.streaming = map[string]bool{v1: true, v1alpha: true, "/grpc.health.v1.Health/Watch": true}
 	var releases []func()
 	for i := range maxReflectionStreams {
-		release, refused := a.admit("", []string{v1, v1alpha}[i%2])
+		release, refused := a.admit("", []string{v1, v1alpha}[i%2], 0)
 		if refused != nil {
 			t.Fatalf("reflection stream %d: %v", i, refused.Message())
 		}
 		releases = append(releases, release)
 	}
-	if _, refused := a.admit("", v1); refused == nil || refused.Code() != codes.ResourceExhausted {
+	if _, refused := a.admit("", v1, 0); refused == nil || refused.Code() != codes.ResourceExhausted {
 		t.Errorf("reflection stream %d: admitted, want RESOURCE_EXHAUSTED", maxReflectionStreams+1)
 	}
-	if _, refused := a.admit("", "/grpc.health.v1.Health/Watch"); refused != nil {
+	if _, refused := a.admit("", "/grpc.health.v1.Health/Watch", 0); refused != nil {
 		t.Errorf("a Watch beside %d reflection streams: %v", maxReflectionStreams, refused.Message())
 	}
 	releases[0]()
-	if _, refused := a.admit("", v1alpha); refused != nil {
+	if _, refused := a.admit("", v1alpha, 0); refused != nil {
 		t.Errorf("a reflection stream once one ended: %v", refused.Message())
 	}
 }
@@ -534,19 +538,19 @@ func TestRefusedCallGivesItsCertificateShareBack(t *testing.T) {
 	const method = pb.ResellerService_GetReseller_FullMethodName
 	var releases []func()
 	for i := range 2 { // the process's slots, taken by calls without a certificate
-		release, refused := a.admit("", method)
+		release, refused := a.admit("", method, 0)
 		if refused != nil {
 			t.Fatalf("call %d: %v", i, refused.Message())
 		}
 		releases = append(releases, release)
 	}
-	if _, refused := a.admit("spiffe://caller", method); refused == nil || apierr.InfoOf(refused).GetReason() != apierr.ReasonTooManyCalls {
+	if _, refused := a.admit("spiffe://caller", method, 0); refused == nil || apierr.InfoOf(refused).GetReason() != apierr.ReasonTooManyCalls {
 		t.Fatalf("a certificate's call with no process slot left: refused %v, want %s", refused, apierr.ReasonTooManyCalls)
 	}
 	for _, release := range releases {
 		release()
 	}
-	release, refused := a.admit("spiffe://caller", method)
+	release, refused := a.admit("spiffe://caller", method, 0)
 	if refused != nil {
 		t.Fatalf("the certificate's call once slots are free: refused with %s (%s), want admitted", refused.Message(), apierr.InfoOf(refused).GetReason())
 	}
@@ -561,7 +565,7 @@ func TestReleaseGivesTheCertificateShareBack(t *testing.T) {
 	cfg.MaxCalls = 2 // a share of 1 per certificate
 	a := newAdmission(cfg, telemetry.NewMetrics(telemetry.Build{}))
 	for i := range 3 {
-		release, refused := a.admit("spiffe://caller", pb.ResellerService_GetReseller_FullMethodName)
+		release, refused := a.admit("spiffe://caller", pb.ResellerService_GetReseller_FullMethodName, 0)
 		if refused != nil {
 			t.Fatalf("call %d, the previous ones ended: refused with %s (%s)", i, refused.Message(), apierr.InfoOf(refused).GetReason())
 		}
@@ -615,7 +619,7 @@ func TestProbesNeedNoCallSlot(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxCalls = 1
 	a := newAdmission(cfg, telemetry.NewMetrics(telemetry.Build{}))
-	release, refused := a.admit("", pb.ResellerService_GetReseller_FullMethodName)
+	release, refused := a.admit("", pb.ResellerService_GetReseller_FullMethodName, 0)
 	if refused != nil {
 		t.Fatal(refused.Message())
 	}
@@ -650,5 +654,60 @@ func TestStreamOutlivesTheMessageTimeout(t *testing.T) {
 	_, err = w.Recv() // nothing changes: ends with the caller's 1s deadline
 	if code := status.Code(err); code != codes.DeadlineExceeded {
 		t.Errorf("Watch stream after 10 message timeouts: %v, want it open until the caller's deadline (DeadlineExceeded)", err)
+	}
+}
+
+// TestLargeHeadersShareABudget: the header bytes a call holds over
+// freeHeaderBytes draw on a budget of the process. Once calls with large
+// headers hold it, one more is refused LARGE_HEADERS_IN_FLIGHT and gives its
+// slot back, a call with ordinary headers is still admitted, and an ended call
+// gives its bytes back.
+func TestLargeHeadersShareABudget(t *testing.T) {
+	a := newAdmission(DefaultConfig(), telemetry.NewMetrics(telemetry.Build{}))
+	const method = pb.ResellerService_GetReseller_FullMethodName
+	var releases []func()
+	for int64(len(releases)+1)*(maxHeaderListSize-freeHeaderBytes) <= headerBudget {
+		release, refused := a.admit("", method, maxHeaderListSize)
+		if refused != nil {
+			t.Fatalf("call %d with %d bytes of headers, within the budget: %s", len(releases), maxHeaderListSize, refused.Message())
+		}
+		releases = append(releases, release)
+	}
+	if _, refused := a.admit("", method, maxHeaderListSize); apierr.InfoOf(refused).GetReason() != apierr.ReasonLargeHeaders {
+		t.Fatalf("a call with large headers once %d hold the budget: refused %v, want %s", len(releases), refused, apierr.ReasonLargeHeaders)
+	}
+	release, refused := a.admit("", method, freeHeaderBytes)
+	if refused != nil {
+		t.Fatalf("a call with ordinary headers beside them: %s", refused.Message())
+	}
+	release()
+	releases[0]()
+	if _, refused := a.admit("", method, maxHeaderListSize); refused != nil {
+		t.Errorf("a call with large headers once one ended: %s", refused.Message())
+	}
+	if got, want := a.slots.TryAcquire(DefaultMaxCalls-int64(len(releases))), true; got != want {
+		t.Errorf("the process's slots left are all free but the calls': %v, want %v (a refusal kept one)", got, want)
+	}
+}
+
+// TestLargeHeadersCounted: both ports count a call's headers, metadata and
+// HTTP headers, against the budget: with none, a call that sends 8 KiB more
+// than an ordinary one is refused LARGE_HEADERS_IN_FLIGHT (HTTP 429), counted
+// as large_headers, while an ordinary call is served.
+func TestLargeHeadersCounted(t *testing.T) {
+	defer func(b int64) { headerBudget = b }(headerBudget)
+	headerBudget = 0
+	addrs, call := admissionServer(t, DefaultConfig(), 0)
+	large := []string{"x-padding", strings.Repeat("p", 8<<10)}
+	var got []string
+	for _, port := range []string{"grpc", "http"} {
+		got = append(got, call(port), call(port, large...))
+	}
+	want := []string{"OK", "ResourceExhausted LARGE_HEADERS_IN_FLIGHT", "OK", "429 Too Many Requests LARGE_HEADERS_IN_FLIGHT"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("answers, ordinary and large headers on each port (-want +got):\n%s", diff)
+	}
+	if n := refusedCalls(t, scrapePlain(t, addrs["http"]), "large_headers"); n != 2 {
+		t.Errorf("large_headers refusals counted: %v, want 2", n)
 	}
 }
