@@ -26,7 +26,7 @@ import (
 // podLimit is the container's memory limit in deploy/deployment.yaml, and
 // manifestMemLimit the ConfigMap's GOMEMLIMIT, under which the facade runs here.
 const (
-	podLimit         = 128 << 20
+	podLimit         = 176 << 20
 	manifestMemLimit = "115MiB"
 )
 
@@ -393,7 +393,8 @@ func (h *healthyCaller) await(n int) {
 		select {
 		case <-h.answered:
 		case <-timeout:
-			h.t.Fatalf("the healthy caller made fewer than %d calls in 30s (phase %s)", n, phase)
+			h.t.Errorf("the healthy caller made fewer than %d calls in 30s (phase %s)", n, phase)
+			return
 		}
 	}
 }

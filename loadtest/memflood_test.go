@@ -41,8 +41,10 @@ var memFloodParts = []string{"tenants", "headers", "gzip", "trickle", "slowloris
 // against at once, for MEMFLOOD_DURATION, against one facade (-sandbox, the
 // environment of deploy/configmap.yaml), while a healthy caller on each port
 // calls GetReseller every 100 ms on its own connection. It samples the
-// facade's VmRSS every 250 ms and fails when VmHWM reaches the pod's 128 MiB
-// limit, or a healthy call fails once the attack is over. docs/load.md
+// facade's VmRSS every 250 ms and runs it in a memory cgroup of the pod's
+// 128 MiB limit (podCgroup; where none can be made, VmHWM must stay under
+// it). It fails when the kernel kills the facade there, or a healthy call
+// fails once the attack is over. docs/load.md
 // ("Every flood at once") describes the parts and records the figures.
 func TestMemFlood(t *testing.T) {
 	a := &attack{
@@ -60,7 +62,13 @@ func TestMemFlood(t *testing.T) {
 	if v := os.Getenv("MEMFLOOD_GOMEMLIMIT"); v != "" { // another, to compare
 		t.Setenv("GOMEMLIMIT", v)
 	}
-	facade, grpcAddr, httpAddr, debugAddr := startFacade(t, envString("LOAD_SERVER_BIN", serverBin), true,
+	bin := envString("LOAD_SERVER_BIN", serverBin)
+	limit := int64(envInt(t, "MEMFLOOD_POD_LIMIT_MIB", podLimit>>20)) << 20 // another, to compare
+	pod := newPodCgroup(t, limit)
+	if pod != nil {
+		bin = pod.wrap(t, bin)
+	}
+	facade, grpcAddr, httpAddr, debugAddr := startFacade(t, bin, true,
 		append([]string{"-sandbox"}, strings.Fields(os.Getenv("MEMFLOOD_ARGS"))...)...)
 	pid := facade.cmd.Process.Pid
 	a.grpcAddr, a.httpAddr = grpcAddr, httpAddr
@@ -131,6 +139,16 @@ func TestMemFlood(t *testing.T) {
 	}
 	peaks := rss.stop()
 	hwm, _ := procStatus(pid, "VmHWM")
+	inPod := "no cgroup"
+	var oomKills int64
+	if pod != nil {
+		peak, atLimit, kills, err := pod.read()
+		if err != nil {
+			t.Errorf("the pod's cgroup: %v", err)
+		}
+		oomKills = kills
+		inPod = fmt.Sprintf("%s · %d · %d", mib(peak), atLimit, kills)
+	}
 
 	var counts []string
 	for k, v := range a.counts {
@@ -141,12 +159,12 @@ func TestMemFlood(t *testing.T) {
 	if a.pad > 0 {
 		pad = fmt.Sprintf("%d B", a.pad)
 	}
-	row := fmt.Sprintf("| %s | %s | %v | %s | %s | %s | %s | %.0f | %s | %s | %s | %s | %s |",
-		strings.Join(a.parts, ", "), pad, a.reopen, mib(idle), mib(peaks["attack"].rss), mib(peaks["attack"].anon), mib(hwm), peaks["attack"].goroutines,
+	row := fmt.Sprintf("| %s | %s | %v | %s | %s | %s | %s | %s | %.0f | %s | %s | %s | %s | %s |",
+		strings.Join(a.parts, ", "), pad, a.reopen, mib(idle), mib(peaks["attack"].rss), mib(peaks["attack"].anon), mib(hwm), inPod, peaks["attack"].goroutines,
 		calls["grpc"]["attack"].summary(), calls["http"]["attack"].summary(),
 		calls["grpc"]["settled"].summary(), calls["http"]["settled"].summary(), mib(peaks["after"].rss))
-	summary := "| parts | header bytes on held streams | reopen | VmRSS idle | VmRSS (peak, 250 ms) | RssAnon (peak) | VmHWM | goroutines (peak) | healthy gRPC during | healthy REST during | healthy gRPC after | healthy REST after | VmRSS after (peak) |\n" +
-		"|---|---|---|---|---|---|---|---|---|---|---|---|---|\n" + row
+	summary := "| parts | header bytes on held streams | reopen | VmRSS idle | VmRSS (peak, 250 ms) | RssAnon (peak) | VmHWM | in the pod's cgroup: peak · times at the limit · OOM kills | goroutines (peak) | healthy gRPC during | healthy REST during | healthy gRPC after | healthy REST after | VmRSS after (peak) |\n" +
+		"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n" + row
 	t.Logf("attack counts: %s", strings.Join(counts, " "))
 	t.Logf("VmRSS every second during the attack (MiB): %s", rss.series())
 	t.Log("\n" + summary)
@@ -160,7 +178,10 @@ func TestMemFlood(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if hwm >= podLimit {
+	switch {
+	case oomKills > 0:
+		t.Errorf("the kernel killed the facade %d times in a cgroup of the pod's limit %s", oomKills, mib(float64(limit)))
+	case pod == nil && hwm >= podLimit:
 		t.Errorf("VmHWM %s, over the pod's limit %s", mib(hwm), mib(podLimit))
 	}
 	for port, c := range calls {

@@ -13,7 +13,7 @@ import (
 )
 
 // Defaults of Config's limits on one gRPC connection and on the whole process (both
-// ports), sized against the pod's 128 MiB: docs/security.md, "Server limits".
+// ports), sized against the pod's memory limit: docs/security.md, "Server limits".
 const (
 	DefaultGRPCMaxConcurrentStreams = 100
 	DefaultGRPCConnectionTimeout    = 10 * time.Second

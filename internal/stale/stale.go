@@ -44,8 +44,8 @@ const (
 // Name is the cache's name in Cache-Status (RFC 9211).
 const Name = "cloudcockpit-facade"
 
-// DefaultMaxBytes is the default bound of a Store's size: 16 MiB, an eighth
-// of the pod's 128 MiB memory limit (docs/configuration.md).
+// DefaultMaxBytes is the default bound of a Store's size: 16 MiB, about a tenth
+// of the pod's 176 MiB memory limit (docs/configuration.md).
 const DefaultMaxBytes = 16 << 20
 
 // An entry's weight is what it holds on the heap, estimated (memSize) so
