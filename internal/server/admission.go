@@ -198,7 +198,9 @@ func (a *admission) http(next http.Handler) http.Handler {
 			return
 		}
 		rc, stream := http.NewResponseController(w), a.streaming[r.URL.Path]
-		release, refused := a.admit(tlsconfig.ClientIdentity(r.TLS), r.URL.Path, len(r.RequestURI)+len(r.Host)+headerBytes(r.Header))
+		// Declared trailers may follow: HTTP/2 keeps them all, as large as a header list.
+		header := len(r.RequestURI) + len(r.Host) + headerBytes(r.Header) + min(len(r.Trailer), 1)*maxHeaderListSize
+		release, refused := a.admit(tlsconfig.ClientIdentity(r.TLS), r.URL.Path, header)
 		if refused != nil { // its stream, unread, must end too
 			_ = rc.SetWriteDeadline(time.Now().Add(answerWriteTimeout))
 			gateway.WriteError(w, r, refused)

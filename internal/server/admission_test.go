@@ -711,3 +711,44 @@ func TestLargeHeadersCounted(t *testing.T) {
 		t.Errorf("large_headers refusals counted: %v, want 2", n)
 	}
 }
+
+// TestLargeTrailersCounted: a request that declares trailers can send, over
+// HTTP/2, a header list's worth of them after its headers, which net/http
+// keeps (all of them, declared or not) while the call lasts: admission weighs
+// it as a call with large headers. With no budget, a Connect call over h2c
+// whose headers are ordinary but whose trailers are 8 KiB is refused
+// LARGE_HEADERS_IN_FLIGHT, as the same bytes sent as headers are.
+func TestLargeTrailersCounted(t *testing.T) {
+	defer func(b int64) { headerBudget = b }(headerBudget)
+	headerBudget = 0
+	addrs, _ := admissionServer(t, DefaultConfig(), 0)
+	hc := h2cClient()
+	t.Cleanup(hc.CloseIdleConnections)
+	send := func(trailer bool) string {
+		body := strings.NewReader(`{"resellerId":"` + errTestReseller + `"}`)
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addrs["http"]+"/"+pb.ResellerService_ServiceDesc.ServiceName+"/GetReseller", io.NopCloser(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Connect-Protocol-Version", "1")
+		req.Header.Set("Authorization", "Bearer test-token")
+		req.Header.Set("X-Tenant", errTestTenant)
+		if trailer { // what the client sends is whatever it likes, declared or not
+			req.Trailer = http.Header{"X-Padding": {strings.Repeat("p", 8<<10)}}
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == http.StatusOK {
+			return "OK"
+		}
+		return resp.Status + " " + string(b)
+	}
+	if got := send(false); got != "OK" {
+		t.Fatalf("a call without trailers: %s, want OK", got)
+	}
+	if got := send(true); !strings.Contains(got, apierr.ReasonLargeHeaders) {
+		t.Errorf("a call with 8 KiB of trailers and no budget: %s, want refused %s", got, apierr.ReasonLargeHeaders)
+	}
+}
