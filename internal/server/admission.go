@@ -33,12 +33,13 @@ import (
 // request (Config.MessageTimeout). Streaming calls, which may last as long as their
 // connection, take slots of their own, half as many (reflection's 16), so that held streams cannot
 // refuse unary calls. A call's header bytes over freeHeaderBytes, which it holds while
-// it lasts, draw on headerBudget: docs/security.md, "Limits of the whole process".
+// it lasts, draw on headerBudget, a stream's on half as much of its own:
+// docs/security.md, "Limits of the whole process".
 type admission struct {
-	slots, streams, reflection, headers *semaphore.Weighted
-	streaming                           map[string]bool     // "/pkg.Service/Method" of the streaming methods
-	clients                             *resilience.Limiter // a share of slots per client certificate
-	messageTimeout                      time.Duration
+	slots, streams, reflection, headers, streamHeaders *semaphore.Weighted
+	streaming                                          map[string]bool     // "/pkg.Service/Method" of the streaming methods
+	clients                                            *resilience.Limiter // a share of slots per client certificate
+	messageTimeout                                     time.Duration
 
 	tooMany, clientShare, largeHeaders, timedOut prometheus.Counter
 }
@@ -50,6 +51,7 @@ func newAdmission(cfg Config, m *telemetry.Metrics) *admission {
 		streams:        semaphore.NewWeighted(int64(max(maxCalls/2, 1))),
 		reflection:     semaphore.NewWeighted(int64(min(maxReflectionStreams, max(maxCalls/2, 1)))),
 		headers:        semaphore.NewWeighted(headerBudget),
+		streamHeaders:  semaphore.NewWeighted(headerBudget / 2),
 		clients:        resilience.NewLimiter(0, max(maxCalls/2, 1), 0),
 		messageTimeout: cmp.Or(cfg.MessageTimeout, DefaultMessageTimeout),
 		tooMany:        m.RefusedCalls(telemetry.RefusedTooManyCalls),
@@ -95,9 +97,9 @@ func refusal(msg, reason string) *status.Status {
 // then one of the process's and its header bytes over freeHeaderBytes, for a call
 // of method. It returns the function that gives them back, or the status of the refusal.
 func (a *admission) admit(client, method string, header int) (release func(), refused *status.Status) {
-	own, slots := func() {}, a.slots
-	if a.streaming[method] { // streams have slots of their own, and no client share
-		slots, client = a.streams, ""
+	own, slots, headers := func() {}, a.slots, a.headers
+	if a.streaming[method] { // streams have slots and header bytes of their own, and no client share
+		slots, headers, client = a.streams, a.streamHeaders, ""
 		if strings.HasPrefix(method, "/grpc.reflection.") { // its caller sizes its answers
 			slots = a.reflection
 		}
@@ -116,7 +118,7 @@ func (a *admission) admit(client, method string, header int) (release func(), re
 		return nil, busy
 	}
 	large := int64(max(header-freeHeaderBytes, 0))
-	if large > 0 && !a.headers.TryAcquire(large) {
+	if large > 0 && !headers.TryAcquire(large) {
 		slots.Release(1)
 		own()
 		a.largeHeaders.Inc()
@@ -124,7 +126,7 @@ func (a *admission) admit(client, method string, header int) (release func(), re
 	}
 	return func() {
 		if large > 0 {
-			a.headers.Release(large)
+			headers.Release(large)
 		}
 		slots.Release(1)
 		own()

@@ -412,6 +412,28 @@ func TestStreamsTakeNoCertificateShare(t *testing.T) {
 	}
 }
 
+// TestStreamsHoldNoUnaryHeaderBytes: streams, which may last as long as their
+// connection, draw their large headers on a budget of their own, as they take
+// slots of their own: held streams that hold theirs refuse more such streams,
+// never a unary call with large headers (a token over 4 KiB).
+func TestStreamsHoldNoUnaryHeaderBytes(t *testing.T) {
+	a := newAdmission(DefaultConfig(), telemetry.NewMetrics(telemetry.Build{}))
+	const watch = "/grpc.health.v1.Health/Watch"
+	a.streaming = map[string]bool{watch: true}
+	held := 0
+	for ; held < DefaultMaxCalls/2; held++ {
+		if _, refused := a.admit("", watch, maxHeaderListSize); refused != nil {
+			break
+		}
+	}
+	if _, refused := a.admit("", watch, maxHeaderListSize); apierr.InfoOf(refused).GetReason() != apierr.ReasonLargeHeaders {
+		t.Fatalf("a stream with large headers once %d hold theirs: refused %v, want %s", held, refused, apierr.ReasonLargeHeaders)
+	}
+	if _, refused := a.admit("", pb.ResellerService_GetReseller_FullMethodName, maxHeaderListSize); refused != nil {
+		t.Errorf("a unary call with large headers while %d streams hold theirs: %s (%s), want admitted", held, refused.Message(), apierr.InfoOf(refused).GetReason())
+	}
+}
+
 // TestReflectionStreamsAreFew: reflection streams, whose answers their
 // caller can make large (an error answer echoes the request) and which hold
 // up to about 1 MiB each while unread, get at most maxReflectionStreams slots of
