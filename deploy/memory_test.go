@@ -32,8 +32,8 @@ func goMemLimit(s string) (int64, bool) {
 // binaryPagesMiB is what the container's memory cgroup is charged for the
 // binary's own pages (its text and data, read from the image) at rest: the Go
 // runtime's GOMEMLIMIT does not count them, the container's limit does
-// (memory.stat "cache", a facade started in a memory cgroup: docs/load.md,
-// "Every flood at once").
+// (memory.stat "cache", "file" in cgroup v2, a facade started cold in a
+// memory cgroup: docs/load.md, "Every flood at once").
 const binaryPagesMiB = 31
 
 // overshootMiB is room for the heap past GOMEMLIMIT when the collector,
