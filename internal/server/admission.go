@@ -140,7 +140,9 @@ type messageTimerKey struct{}
 // context ends and starts the message timer. It runs on the connection's
 // reader goroutine, so it must not block.
 func (a *admission) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
-	release, refused := a.admit(service.CallerIdentity(ctx), info.FullMethodName, len(info.FullMethodName)+headerBytes(info.Header))
+	// grpc-go keeps several grpc-accept-encoding fields joined besides (the client's compressors).
+	header := len(info.FullMethodName) + headerBytes(info.Header) + len(strings.Join(info.Header["grpc-accept-encoding"], ","))
+	release, refused := a.admit(service.CallerIdentity(ctx), info.FullMethodName, header)
 	if refused != nil {
 		return nil, refused.Err()
 	}

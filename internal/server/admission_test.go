@@ -774,3 +774,20 @@ func TestLargeTrailersCounted(t *testing.T) {
 		t.Errorf("a call with 8 KiB of trailers and no budget: %s, want refused %s", got, apierr.ReasonLargeHeaders)
 	}
 }
+
+// TestAcceptEncodingsWeighTwice: grpc-go keeps a call's grpc-accept-encoding
+// fields in its metadata and, when there are several, joined in the stream
+// besides (the compressors the client advertised): split over two fields,
+// 12 KiB of them hold 24 KiB while the call lasts. tap weighs them so: with a
+// budget of 16 KiB, such a call is refused.
+func TestAcceptEncodingsWeighTwice(t *testing.T) {
+	defer func(b int64) { headerBudget = b }(headerBudget)
+	headerBudget = 16 << 10
+	a := newAdmission(DefaultConfig(), telemetry.NewMetrics(telemetry.Build{}))
+	half := strings.Repeat("e", 6<<10)
+	info := &tap.Info{FullMethodName: pb.ResellerService_GetReseller_FullMethodName,
+		Header: metadata.MD{"grpc-accept-encoding": {half, half}}}
+	if _, err := a.tap(t.Context(), info); apierr.InfoOf(status.Convert(err)).GetReason() != apierr.ReasonLargeHeaders {
+		t.Errorf("a call with 2 x 6 KiB of grpc-accept-encoding (24 KiB held) and a budget of 16 KiB: %v, want refused %s", err, apierr.ReasonLargeHeaders)
+	}
+}
