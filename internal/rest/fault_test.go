@@ -80,6 +80,76 @@ func newMemClient(t *testing.T, cfg Config, script ...step) (*faultUpstream, *Cl
 	return u, newTestClient(t, cfg)
 }
 
+// newPipeClient returns a fault upstream served by an http.Server on
+// in-memory connections (net.Pipe) that the service's transport dials, and a
+// client of it, for tests in a synctest bubble that need the real transport:
+// an endless body, cut mid-way when the attempt's context ends, rather than
+// an answer recorded whole. The steps that reset a TCP connection (drop,
+// resetBody) are not for it: a pipe only closes.
+func newPipeClient(t *testing.T, cfg Config, script ...step) (*faultUpstream, *Client) {
+	t.Helper()
+	u := &faultUpstream{script: script, released: make(chan struct{}), stop: make(chan struct{}), arrived: make(chan struct{}, 1000)}
+	l := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+	srv := &http.Server{Handler: http.HandlerFunc(u.serve), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.Serve(l)
+	}()
+	t.Cleanup(func() {
+		_ = srv.Close()
+		<-served
+	})
+	t.Cleanup(func() { close(u.stop) }) // runs before srv.Close
+	tr := NewTransport(TransportConfig{})
+	tr.DialContext = l.dial
+	pools := NewPools(tr, 0)
+	t.Cleanup(pools.CloseIdleConnections)
+	cfg.BaseURL, cfg.Transport = memBaseURL, pools
+	return u, newTestClient(t, cfg)
+}
+
+// pipeListener hands the server ends of the pipes its dial makes to
+// http.Server.Serve.
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	client, server := net.Pipe()
+	select {
+	case l.conns <- server:
+		return client, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "pipe" }
+
 // URL returns the upstream's base URL.
 func (u *faultUpstream) URL() string {
 	if u.srv == nil {
@@ -245,6 +315,7 @@ func TestFaults(t *testing.T) {
 		cfg      Config
 		deadline time.Duration // 0: the test context (10s)
 		fake     bool          // in a synctest bubble, on the in-memory upstream: its waits take no time
+		pipe     bool          // in a synctest bubble, on the service's transport to an upstream on net.Pipe
 		want     want
 	}{
 		{name: "success", script: []step{stepOK}, want: want{ok: true, attempts: 1}},
@@ -324,9 +395,12 @@ func TestFaults(t *testing.T) {
 		{
 			name:   "a dripping body is cut by the attempt timeout",
 			script: []step{{endless: true}},
-			// the endless body trickles in 4 KiB writes; a huge cap keeps it going
+			// the endless body trickles in 4 KiB writes; a huge cap keeps it going.
+			// On a socket, a loaded machine could spend an attempt's 50 ms before
+			// the request reached the upstream: in the bubble each one does.
 			cfg:      Config{MaxBodyBytes: 1 << 40, AttemptTimeout: 50 * time.Millisecond},
 			deadline: 2 * time.Second,
+			pipe:     true,
 			want:     want{kind: KindTimeout, attempts: 3},
 		},
 	}
@@ -334,9 +408,12 @@ func TestFaults(t *testing.T) {
 		run := func(t *testing.T) {
 			var u *faultUpstream
 			var c *Client
-			if tt.fake {
+			switch {
+			case tt.fake:
 				u, c = newMemClient(t, fastRetries(tt.cfg), tt.script...)
-			} else {
+			case tt.pipe:
+				u, c = newPipeClient(t, fastRetries(tt.cfg), tt.script...)
+			default:
 				u = newFaultUpstream(t, tt.script...)
 				cfg := fastRetries(tt.cfg)
 				cfg.BaseURL = u.URL()
@@ -411,7 +488,7 @@ func TestFaults(t *testing.T) {
 			}
 		}
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.fake {
+			if tt.fake || tt.pipe {
 				synctest.Test(t, run)
 			} else {
 				run(t)
