@@ -54,6 +54,11 @@ grpcurl: ## Build only grpcurl (the version pinned in tools/go.mod) into .bin/gr
 	cd tools && $(NET) grpcurl $(NET_TIMEOUT) $(GO) build -o $(BIN)/ github.com/fullstorydev/grpcurl/cmd/grpcurl
 	@echo "grpcurl: $(BIN)/grpcurl (or: export PATH=\"$(BIN):\$$PATH\")"
 
+.PHONY: buf
+buf: ## Build only buf (the version pinned in tools/go.mod) into .bin/buf, for the end-to-end tests' buf curl.
+	@mkdir -p $(BIN)
+	cd tools && $(NET) buf $(NET_TIMEOUT) $(GO) build -o $(BIN)/ github.com/bufbuild/buf/cmd/buf
+
 .PHONY: googleapis
 googleapis: ## Copy google/api/{annotations,http,field_behavior}.proto, google/rpc and buf/validate/validate.proto out of Go modules into build/ (not committed).
 	@$(NET) googleapis-download $(NET_TIMEOUT) $(GO) mod download $(GOOGLEAPIS_MOD) $(FIELD_BEHAVIOR_MOD) $(PROTOVALIDATE_MOD)
@@ -109,12 +114,12 @@ vet: ## go vet.
 	$(GO) vet ./...
 
 .PHONY: test
-test: grpcurl ## Run every test: unit and in-process (with -race), then the built binary end to end.
+test: grpcurl buf ## Run every test: unit and in-process (with -race), then the built binary end to end.
 	$(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory e2e test-deploy
 
 .PHONY: e2e
-e2e: grpcurl ## End-to-end tests: build cmd/server and drive it with grpcurl and HTTP; run the README's grpcurl and curl examples.
+e2e: grpcurl buf ## End-to-end tests: build cmd/server and drive it with grpcurl and HTTP; run the README's grpcurl and curl examples.
 	$(GO) test -tags e2e -count=1 ./e2e/
 
 .PHONY: test-deploy
