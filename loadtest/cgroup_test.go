@@ -3,6 +3,7 @@
 package loadtest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,15 +24,15 @@ type podCgroup struct {
 	files cgroupFiles
 }
 
-// cgroupFiles names a cgroup version's files; the events are keys of events
-// (v2) or of oomControl (v1), and times at the limit a key or a file.
+// cgroupFiles names a cgroup version's files. The OOM kills are a key of
+// events; the times at the limit a file of their own (v1) or a key of events (v2).
 type cgroupFiles struct {
-	root, limit, peak, events, atLimit, oomKill string
+	root, limit, peak, events, atLimitFile, atLimitEvent string
 }
 
 var cgroupVersions = []cgroupFiles{
-	{root: "/sys/fs/cgroup/memory", limit: "memory.limit_in_bytes", peak: "memory.max_usage_in_bytes", events: "memory.oom_control", atLimit: "memory.failcnt", oomKill: "oom_kill"},
-	{root: "/sys/fs/cgroup", limit: "memory.max", peak: "memory.peak", events: "memory.events", atLimit: "max", oomKill: "oom_kill"},
+	{root: "/sys/fs/cgroup/memory", limit: "memory.limit_in_bytes", peak: "memory.max_usage_in_bytes", events: "memory.oom_control", atLimitFile: "memory.failcnt"},
+	{root: "/sys/fs/cgroup", limit: "memory.max", peak: "memory.peak", events: "memory.events", atLimitEvent: "max"},
 }
 
 // newPodCgroup makes a memory cgroup of limit bytes; nil when this machine
@@ -42,7 +43,7 @@ func newPodCgroup(t *testing.T, limit int64) *podCgroup {
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			continue
 		}
-		if os.WriteFile(filepath.Join(dir, f.limit), []byte(strconv.FormatInt(limit, 10)), 0o644) != nil {
+		if set(filepath.Join(dir, f.limit), strconv.FormatInt(limit, 10)) != nil {
 			_ = os.Remove(dir)
 			continue
 		}
@@ -51,6 +52,18 @@ func newPodCgroup(t *testing.T, limit int64) *podCgroup {
 	}
 	t.Logf("no memory cgroup could be made (root and a memory controller are needed): only VmHWM is checked")
 	return nil
+}
+
+// set writes v to a file the kernel made for a cgroup, never creating one: a
+// directory made where no cgroup file system is mounted (the tmpfs that holds
+// cgroup v1's controllers) is no cgroup, and has none.
+func set(path, v string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(v)
+	return errors.Join(err, f.Close())
 }
 
 // wrap returns a script that runs bin in the cgroup from its first
@@ -95,9 +108,9 @@ func (c *podCgroup) read() (peak float64, atLimit, oomKills int64, err error) {
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	atLimit, err = value(c.files.atLimit)
-	if err != nil { // v2: an event
-		atLimit, err = key(c.files.atLimit), nil
+	atLimit = key(c.files.atLimitEvent)
+	if c.files.atLimitFile != "" {
+		atLimit, err = value(c.files.atLimitFile)
 	}
-	return float64(p), atLimit, key(c.files.oomKill), err
+	return float64(p), atLimit, key("oom_kill"), err
 }

@@ -43,8 +43,8 @@ var memFloodParts = []string{"tenants", "headers", "gzip", "trickle", "slowloris
 // calls GetReseller every 100 ms on its own connection. It samples the
 // facade's VmRSS every 250 ms and runs it in a memory cgroup of the pod's
 // limit (podLimit, or MEMFLOOD_POD_LIMIT_MIB; podCgroup; where none can be
-// made, VmHWM must stay under it). It fails when the kernel kills the facade there, or a healthy call
-// fails once the attack is over. docs/load.md
+// made, VmHWM must stay under it). It fails when the kernel kills the facade
+// there, or a healthy call fails once the attack is over. docs/load.md
 // ("Every flood at once") describes the parts and records the figures.
 func TestMemFlood(t *testing.T) {
 	a := &attack{
