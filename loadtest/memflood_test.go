@@ -658,8 +658,8 @@ func (a *attack) grpcHeld(ctx context.Context) {
 }
 
 // h2cHeld: 128 HTTP-port h2c connections that grant no window, each with 16
-// streams (the port's cap), every one with MEMFLOOD_HEADER_BYTES more
-// headers, in turn: a reflection stream sent requests whose answers it never
+// streams (the port grants 4 at once and refuses the rest), every one with
+// MEMFLOOD_HEADER_BYTES more headers, in turn: a reflection stream sent requests whose answers it never
 // reads; a gRPC GetReseller whose message comes a byte a DATA frame every
 // 10 ms; a /metrics scrape, never read; a gRPC GetReseller with headers only.
 func (a *attack) h2cHeld(ctx context.Context) {

@@ -95,7 +95,7 @@ func settings(cfg *server.Config, cli *cliFlags) []setting {
 		{grpcLimits, "grpc-connection-timeout", "GRPC_CONNECTION_TIMEOUT", duration(&cfg.GRPCConnectionTimeout), "", "bound on a new gRPC connection's TLS and HTTP/2 handshake"},
 		{grpcLimits, "grpc-keepalive-min-time", "GRPC_KEEPALIVE_MIN_TIME", duration(&cfg.GRPCKeepaliveMinTime), "", "shortest interval between a client's keepalive pings; faster pingers get GOAWAY too_many_pings"},
 		{grpcLimits, "grpc-max-connection-idle", "GRPC_MAX_CONNECTION_IDLE", offDuration(&cfg.GRPCMaxConnectionIdle), "", "close a gRPC connection with no call in flight for this long (GOAWAY); 0 disables it"},
-		{grpcLimits, "grpc-max-connection-age", "GRPC_MAX_CONNECTION_AGE", offDuration(&cfg.GRPCMaxConnectionAge), "", "send GOAWAY to a gRPC connection this old (up to 10 % more), so that clients reach new replicas; its calls get -shutdown-timeout to end; 0 disables it"},
+		{grpcLimits, "grpc-max-connection-age", "GRPC_MAX_CONNECTION_AGE", offDuration(&cfg.GRPCMaxConnectionAge), "", "send GOAWAY to a gRPC connection this old (grpc-go moves it by a random ±10 %), so that clients reach new replicas; its calls get -shutdown-timeout to end; 0 disables it"},
 
 		{process, "max-connections", "MAX_CONNECTIONS", whole(&cfg.MaxConnections), "", "most connections each port holds open at once; more wait to be accepted, 1 to 100000"},
 		{process, "max-calls", "MAX_CALLS", whole(&cfg.MaxCalls), "", "most unary calls in flight in the process, both ports together, and half as many streams; more get RESOURCE_EXHAUSTED (HTTP 429) at once, 1 to 100000"},

@@ -79,7 +79,7 @@ type Config struct {
 	GRPCKeepaliveMinTime time.Duration
 	// GRPCMaxConnectionIdle closes a gRPC connection idle (no call) this long; negative: never.
 	GRPCMaxConnectionIdle time.Duration
-	// GRPCMaxConnectionAge sends GOAWAY to a gRPC connection this old (+<10 %), for new replicas; negative: never.
+	// GRPCMaxConnectionAge sends GOAWAY to a gRPC connection this old (±10 %, grpc-go's jitter), for new replicas; negative: never.
 	GRPCMaxConnectionAge time.Duration
 
 	// MaxConnections is the most connections each port holds open at once.
