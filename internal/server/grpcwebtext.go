@@ -68,12 +68,10 @@ func decodeBase64Segments(src []byte) ([]byte, error) {
 		if i := bytes.IndexByte(src[offset:], '='); i >= 0 { // the segment ends after its padding
 			end -= len(bytes.TrimLeft(src[offset+i:], "="))
 		}
-		var err error
-		if dst, err = base64.StdEncoding.AppendDecode(dst, src[offset:end]); err != nil {
-			if corrupt, ok := errors.AsType[base64.CorruptInputError](err); ok {
-				err = corrupt + base64.CorruptInputError(offset) // where in the whole body
-			}
-			return nil, err
+		var err error // only ever a CorruptInputError
+		dst, err = base64.StdEncoding.AppendDecode(dst, src[offset:end])
+		if corrupt, ok := errors.AsType[base64.CorruptInputError](err); ok {
+			return nil, corrupt + base64.CorruptInputError(offset) // where in the whole body
 		}
 		offset = end
 	}
@@ -81,22 +79,23 @@ func decodeBase64Segments(src []byte) ([]byte, error) {
 }
 
 // grpcWebTextWriter base64-encodes a gRPC-Web answer and labels it
-// application/grpc-web-text. Each Write is one padded segment, so that a
+// application/grpc-web-text; any other (vanguard's text/plain refusals, the
+// mirror's 404) passes as it is. Each Write is one padded segment, so that a
 // flush never waits for the bytes that would complete a 3-byte group.
 type grpcWebTextWriter struct {
 	wrappedWriter
-	wroteHeader bool
+	wroteHeader, text bool // text: a gRPC-Web answer
 }
 
-// WriteHeader implements http.ResponseWriter: the content type names the
-// text form, and the length changes.
+// WriteHeader implements http.ResponseWriter: a gRPC-Web answer's content
+// type names the text form, and its length changes.
 func (t *grpcWebTextWriter) WriteHeader(code int) {
-	if !t.wroteHeader {
-		t.wroteHeader = true
-		h := t.Header()
+	if h := t.Header(); !t.wroteHeader && isType(h.Get("Content-Type"), grpcWebType) {
+		t.text = true
 		h.Set("Content-Type", grpcWebTextType+strings.TrimPrefix(h.Get("Content-Type"), grpcWebType))
 		h.Del("Content-Length")
 	}
+	t.wroteHeader = true
 	t.ResponseWriter.WriteHeader(code)
 }
 
@@ -104,6 +103,9 @@ func (t *grpcWebTextWriter) WriteHeader(code int) {
 func (t *grpcWebTextWriter) Write(p []byte) (int, error) {
 	if !t.wroteHeader {
 		t.WriteHeader(http.StatusOK)
+	}
+	if !t.text {
+		return t.ResponseWriter.Write(p)
 	}
 	if _, err := t.ResponseWriter.Write(base64.StdEncoding.AppendEncode(nil, p)); err != nil {
 		return 0, err

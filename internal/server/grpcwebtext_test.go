@@ -372,3 +372,71 @@ func TestGRPCWebTextWriter(t *testing.T) {
 		}
 	}
 }
+
+// TestGRPCWebTextPassesOtherAnswers: a gRPC-Web text call that vanguard or
+// the mirror answers with no gRPC-Web answer (vanguard's text/plain refusals
+// of a grpc-timeout it cannot read, of a compression or codec it does not
+// serve, of a GET; the mirror's 404 for an unknown method) gets what the same
+// call in binary gets, as it is. The text form had base64-encoded such an
+// answer and labelled it "application/grpc-web-texttext/plain; charset=utf-8",
+// which no client reads.
+func TestGRPCWebTextPassesOtherAnswers(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
+	base := serveOnLoopback(t, cfg).httpURL
+	reseller := pb.ResellerService_GetReseller_FullMethodName
+	frame := webFrame(t, &pb.GetResellerRequest{ResellerId: sandbox.ContosoResellerID})
+	type answer struct {
+		Status            int
+		ContentType, Body string
+	}
+	call := func(ctx context.Context, method, url, contentType string, header [2]string, body []byte) answer {
+		req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("Authorization", "Bearer "+sandbox.SampleToken)
+		if header[0] != "" {
+			req.Header.Set(header[0], header[1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := readAll(t, resp)
+		if i := bytes.Index(b, []byte(`"correlationId":"`)); i >= 0 { // the mirror's 404: one id a call
+			b = b[:i]
+		}
+		return answer{resp.StatusCode, resp.Header.Get("Content-Type"), string(b)}
+	}
+	tests := []struct {
+		name, method, path, codec string
+		header                    [2]string
+	}{
+		{name: "malformed grpc-timeout", path: reseller, header: [2]string{"Grpc-Timeout", "1x"}},
+		{name: "grpc-timeout too long", path: reseller, header: [2]string{"Grpc-Timeout", "100000000S"}},
+		{name: "unsupported grpc-encoding", path: reseller, header: [2]string{"Grpc-Encoding", "br"}},
+		{name: "unsupported codec", path: reseller, codec: "+xml"},
+		{name: "GET", method: http.MethodGet, path: reseller},
+		{name: "unknown method", path: "/cloudcockpit.v1.ResellerService/Nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			method := tt.method
+			if method == "" {
+				method = http.MethodPost
+			}
+			want := call(ctx, method, base+tt.path, grpcWebType+tt.codec, tt.header, frame)
+			got := call(ctx, method, base+tt.path, grpcWebTextType+tt.codec, tt.header, base64.StdEncoding.AppendEncode(nil, frame))
+			if want.Status == http.StatusOK || isType(want.ContentType, grpcWebType) {
+				t.Fatalf("binary answer %+v, want a refusal that is no gRPC-Web answer", want)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("text answer differs from the binary one (-binary +text):\n%s", diff)
+			}
+		})
+	}
+}
