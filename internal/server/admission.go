@@ -269,8 +269,8 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	switch {
 	case b.done:
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		b.done = true
+	case errors.Is(err, os.ErrDeadlineExceeded): // its text names both sockets' addresses
+		b.done, err = true, errors.New("the request did not arrive within the message timeout")
 		b.timedOut.Inc()
 	case b.after > 0 && n > 0:
 		b.done = true

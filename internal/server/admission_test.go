@@ -3,7 +3,9 @@ package server
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -231,6 +233,63 @@ func TestMessageTimeout(t *testing.T) {
 			}
 			if n := refusedCalls(t, scrapePlain(t, addrs["http"]), "message_timeout"); n != 1 {
 				t.Errorf("message_timeout refusals counted: %v, want 1", n)
+			}
+		})
+	}
+}
+
+// TestMessageTimeoutNamesNoAddress: an HTTP/1.1 call whose body stops
+// before its end is cut by the message timeout, and its answer names neither
+// the server's socket address nor the client's. The read error's text ("read
+// tcp 10.0.0.5:8080->10.0.0.9:51234: i/o timeout") had been the message of
+// the gRPC-Web text and the chunked Connect answers.
+func TestMessageTimeoutNamesNoAddress(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MessageTimeout = 200 * time.Millisecond
+	addrs, _ := admissionServer(t, cfg, 0)
+	frame := webFrame(t, &pb.GetResellerRequest{ResellerId: "11111111-1111-4111-8111-111111111111"})
+	text := base64.StdEncoding.EncodeToString(frame)
+	tests := []struct {
+		name, contentType, body string
+		chunked                 bool
+	}{
+		{name: "gRPC-Web text", contentType: grpcWebTextType, body: text},
+		{name: "gRPC-Web text, chunked", contentType: grpcWebTextType, body: text, chunked: true},
+		{name: "Connect", contentType: "application/json", body: `{"resellerId":"11111111-1111-4111-8111-111111111111"}`},
+		{name: "Connect, chunked", contentType: "application/json", body: `{"resellerId":"11111111-1111-4111-8111-111111111111"}`, chunked: true},
+		{name: "gRPC-Web", contentType: grpcWebType, body: string(frame)},
+		{name: "gRPC-Web, chunked", contentType: grpcWebType, body: string(frame), chunked: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", addrs["http"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			head := "POST " + pb.ResellerService_GetReseller_FullMethodName + " HTTP/1.1\r\nHost: facade\r\nContent-Type: " + tt.contentType +
+				"\r\nConnect-Protocol-Version: 1\r\nAuthorization: Bearer token\r\nX-Tenant: portal.cloudcockpit.com\r\n"
+			half := tt.body[:len(tt.body)/2]
+			if tt.chunked {
+				head += "Transfer-Encoding: chunked\r\n\r\n" + strconv.FormatInt(int64(len(half)), 16) + "\r\n" + half + "\r\n"
+			} else {
+				head += "Content-Length: " + strconv.Itoa(len(tt.body)) + "\r\n\r\n" + half
+			}
+			if _, err := io.WriteString(c, head); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			answer := fmt.Sprint(resp.Status, resp.Header, string(body))
+			for _, addr := range []string{c.LocalAddr().String(), c.RemoteAddr().String()} {
+				if strings.Contains(answer, addr) {
+					t.Errorf("the answer names %s: %s", addr, answer)
+				}
 			}
 		})
 	}
