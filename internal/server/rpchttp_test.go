@@ -490,7 +490,7 @@ func TestLongGRPCTimeoutIsServed(t *testing.T) {
 				if ct == grpcWebTextType {
 					answer, _ = decodeBase64Segments(answer)
 				}
-				st := resp.Trailer.Get("Grpc-Status") // gRPC's
+				st := resp.Trailer.Get("Grpc-Status")                         // gRPC's
 				if i := bytes.Index(answer, []byte("grpc-status:")); i >= 0 { // gRPC-Web's
 					st = strings.TrimSpace(strings.SplitN(string(answer[i+len("grpc-status:"):]), "\r\n", 2)[0])
 				}
