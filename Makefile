@@ -19,7 +19,7 @@ export GOFLAGS := -tags=$(GO_TAGS) $(filter-out -tags=$(GO_TAGS),$(shell $(GO) e
 GOOGLEAPIS_MOD := github.com/grpc-ecosystem/grpc-gateway@v1.16.0
 # google/api/field_behavior.proto is not in v1.16.0's third_party/googleapis;
 # v2.2.0's has it. buf/validate/validate.proto comes out of protovalidate's
-# own module (the version the Go runtime buf.build/go/protovalidate v1.4.0 uses).
+# own module (the version the Go runtime buf.build/go/protovalidate v1.4.1 uses).
 FIELD_BEHAVIOR_MOD := github.com/grpc-ecosystem/grpc-gateway/v2@v2.2.0
 PROTOVALIDATE_MOD := github.com/bufbuild/protovalidate@v1.2.2
 GEN_TOOLS := google.golang.org/protobuf/cmd/protoc-gen-go \
