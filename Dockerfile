@@ -13,7 +13,7 @@ COPY . .
 ARG VERSION=dev
 ARG REVISION=unknown
 RUN CGO_ENABLED=0 go build -trimpath -buildvcs=auto -ldflags="-s -w -X main.version=${VERSION} -X main.revision=${REVISION}" -o /out/cloudcockpit-facade ./cmd/server \
- && CGO_ENABLED=0 GOBIN=/out go install -trimpath -ldflags="-s -w" github.com/grpc-ecosystem/grpc-health-probe@v0.4.62
+ && CGO_ENABLED=0 GOBIN=/out go install -trimpath -ldflags="-s -w" github.com/grpc-ecosystem/grpc-health-probe@v0.4.63
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/cloudcockpit-facade /cloudcockpit-facade

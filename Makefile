@@ -185,7 +185,7 @@ build: ## Build dist/cloudcockpit-facade (static, version and revision stamped).
 docker-check: ## Run the Dockerfile's build steps without Docker: static binary and health probe.
 	@mkdir -p dist
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="$(LDFLAGS)" -o dist/cloudcockpit-facade ./cmd/server
-	CGO_ENABLED=0 GOBIN=$(CURDIR)/dist $(NET) grpc-health-probe $(NET_TIMEOUT) $(GO) install -trimpath -ldflags="-s -w" github.com/grpc-ecosystem/grpc-health-probe@v0.4.62
+	CGO_ENABLED=0 GOBIN=$(CURDIR)/dist $(NET) grpc-health-probe $(NET_TIMEOUT) $(GO) install -trimpath -ldflags="-s -w" github.com/grpc-ecosystem/grpc-health-probe@v0.4.63
 	@if ldd dist/cloudcockpit-facade >/dev/null 2>&1; then echo "dist/cloudcockpit-facade is not static"; exit 1; fi
 	@$(GO) version -m dist/cloudcockpit-facade | grep -qx $$'\tbuild\t-tags=$(GO_TAGS)' || { echo "dist/cloudcockpit-facade was not built with -tags=$(GO_TAGS)"; exit 1; }
 	@grep -q 'GOFLAGS=-tags=$(GO_TAGS)$$' Dockerfile || { echo "the Dockerfile does not build with GOFLAGS=-tags=$(GO_TAGS)"; exit 1; }
