@@ -70,7 +70,7 @@ func newGateway(hs *health.Server) (*gateway, error) {
 	g.mux = runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
-		runtime.WithOutgoingTrailerMatcher(dropHeader),
+		runtime.WithOutgoingTrailerMatcher(func(string) (string, bool) { return "", false }), // no trailer metadata: a REST caller needs none
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newMarshaler()),
 		runtime.WithErrorHandler(g.handleError),
 		runtime.WithRoutingErrorHandler(g.handleRoutingError),

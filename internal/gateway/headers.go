@@ -40,10 +40,6 @@ func outgoingHeader(key string) (string, bool) {
 	return http.CanonicalHeaderKey(key), slices.Contains(answered, key)
 }
 
-// dropHeader keeps metadata out of the HTTP response; the service sends no
-// trailer metadata a REST caller needs.
-func dropHeader(string) (string, bool) { return "", false }
-
 // requestCorrelationID returns the correlation id for a response the mirror
 // writes itself: the caller's X-Correlation-Id when it sent exactly one
 // UUID, a new UUID otherwise. The second result reports an invalid value.
