@@ -15,12 +15,10 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/stale"
 )
 
-// Upstream is the part of the upstream client the handlers use: *rest.Client.
+// Upstream is the part of the upstream client the handlers use: *rest.Client,
+// whose methods of these names document them.
 type Upstream interface {
-	// GetReseller fetches one reseller.
 	GetReseller(ctx context.Context, call rest.CallInfo, resellerID string) (*rest.Reseller, error)
-	// GetAcceptanceLink fetches a relationship acceptance link; resellerID may
-	// be empty.
 	GetAcceptanceLink(ctx context.Context, call rest.CallInfo, providerInstanceID, resellerID string) (string, error)
 }
 
