@@ -85,9 +85,6 @@ func (s *ResellerServer) GetReseller(ctx context.Context, req *pb.GetResellerReq
 		if err != nil {
 			return nil, err
 		}
-		// r may be shared with coalesced callers (read-only); each caller
-		// gets a message of its own. An enum name this version does not
-		// know maps to UNSPECIFIED: the call succeeds, with one warning.
 		var unknown unknownNames
 		msg := resellerToProto(r, unknown.add)
 		if unknown.count > 0 {
