@@ -12,7 +12,6 @@ import (
 
 // Spec describes an error status for New.
 type Spec struct {
-	// Code is the gRPC status code.
 	Code codes.Code
 	// Message is the status message; New cuts it to MaxMessageBytes.
 	Message string

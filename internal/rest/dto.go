@@ -56,13 +56,11 @@ type PriceMargin struct {
 
 // EnumName is an upstream enumeration value, {"name": "..."}, in any casing.
 type EnumName struct {
-	// Name is the enumeration value's name.
 	Name *string `json:"name"`
 }
 
 // CustomDomain is a reseller's custom portal domain.
 type CustomDomain struct {
-	// CustomDomain is the domain.
 	CustomDomain *string `json:"customDomain"`
 	// Status is the domain's state (values undocumented).
 	Status *EnumName `json:"status"`
