@@ -328,8 +328,6 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 		return nil, nil, nil, nil, err
 	}
 	adm.streaming = rpc.streaming // before any call: read-only from then on
-	// /metrics takes no call slot: a few scrapes at once (more get 503), each
-	// with an answer's write deadline, so that unread ones cannot pile up.
 	mh := promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{MaxRequestsInFlight: maxScrapes})
 	// Not an http.ServeMux: it redirects /v1/Resellers/../Customers/... to the cleaned
 	// path, where a client following it sends its credentials (docs/security.md).
