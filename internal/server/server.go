@@ -39,9 +39,9 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/tlsconfig"
 )
 
-// StreamWorkers is the number of goroutines that run gRPC calls (see
-// newFacade): enough for the benchmark's 32 and the default 64 upstream
-// requests in flight.
+// StreamWorkers is the number of long-lived goroutines that run gRPC calls (a
+// goroutine per call would grow its small stack by copying, several times per
+// call): enough for the benchmark's 32 and the default 64 upstream requests in flight.
 const StreamWorkers = 64
 
 const maxHeaderListSize = 32 << 10 // a call's metadata, held while it lasts: a 16 KiB token and room
@@ -281,8 +281,6 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 		grpc.ChainStreamInterceptor(adm.stream),
 		grpc.MaxHeaderListSize(maxHeaderListSize),
 		grpc.MaxRecvMsgSize(maxMessageBytes),
-		// Long-lived workers: a goroutine per call would grow its small
-		// stack by copying, several times per call.
 		grpc.NumStreamWorkers(StreamWorkers),
 		grpc.ChainUnaryInterceptor(interceptors...),
 	}
