@@ -115,8 +115,7 @@ func bearer(vals []string) (value, reason, problem string) {
 	case len(vals) > 1:
 		return "", apierr.ReasonMalformedCredentials, "malformed credentials: `authorization` must be sent once"
 	}
-	v := vals[0]
-	scheme, token, ok := strings.Cut(v, " ")
+	scheme, token, ok := strings.Cut(vals[0], " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return "", apierr.ReasonMalformedCredentials, "malformed credentials: `authorization` must be `Bearer <token>`"
 	}
@@ -126,7 +125,7 @@ func bearer(vals []string) (value, reason, problem string) {
 	if strings.ContainsFunc(token, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
 		return "", apierr.ReasonMalformedCredentials, "malformed credentials: the bearer token holds spaces or control characters"
 	}
-	return v, "", ""
+	return vals[0], "", ""
 }
 
 // violations collects what is wrong with a call, field by field.
@@ -159,8 +158,7 @@ func (v *violations) request(req proto.Message) {
 		panic(fmt.Sprintf("buf.validate rules of %T: %v", req, err))
 	}
 	for _, pv := range ve.Violations {
-		d := cmp.Or(ruleDescriptions[pv.Proto.GetRuleId()], pv.Proto.GetMessage())
-		v.add(protovalidate.FieldPathString(pv.Proto.GetField()), d)
+		v.add(protovalidate.FieldPathString(pv.Proto.GetField()), cmp.Or(ruleDescriptions[pv.Proto.GetRuleId()], pv.Proto.GetMessage()))
 	}
 }
 
