@@ -40,9 +40,8 @@ type rpcHandler struct {
 func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 	h := &rpcHandler{streaming: map[string]bool{}}
 	var services []*vanguard.Service // as vanguardgrpc.NewTranscoder, with streamBodies
-	handler := streamBodies(gs)
 	for name, info := range gs.GetServiceInfo() {
-		services = append(services, vanguard.NewService(name, handler))
+		services = append(services, vanguard.NewService(name, streamBodies(gs)))
 		prefix := "/" + name + "/"
 		h.prefixes = append(h.prefixes, prefix)
 		for _, m := range info.Methods {
@@ -103,8 +102,7 @@ func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b := &streamBody{left: maxReadAhead}
 		b.cond.L = &b.mu
 		if r.ProtoMajor == 2 { // HTTP/1.1 is not full duplex: no read waits as the stream ends
-			rc := http.NewResponseController(w)
-			b.unblock = func() { _ = rc.SetReadDeadline(time.Now()) }
+			b.unblock = func() { _ = http.NewResponseController(w).SetReadDeadline(time.Now()) }
 		}
 		r = r.WithContext(context.WithValue(r.Context(), streamBodyKey{}, b))
 	}
