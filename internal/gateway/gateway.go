@@ -69,7 +69,9 @@ func newGateway(hs *health.Server) (*gateway, error) {
 
 	g.mux = runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
-		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
+		runtime.WithOutgoingHeaderMatcher(func(key string) (string, bool) {
+			return http.CanonicalHeaderKey(key), slices.Contains(answered, key)
+		}),
 		runtime.WithOutgoingTrailerMatcher(func(string) (string, bool) { return "", false }), // no trailer metadata: a REST caller needs none
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newMarshaler()),
 		runtime.WithErrorHandler(g.handleError),

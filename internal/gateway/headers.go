@@ -17,8 +17,8 @@ import (
 // `authorization` itself, and matching it too would send it twice.
 var forwarded = []string{apierr.MDTenant, apierr.MDCorrelationID, apierr.MDTraceparent, apierr.MDTracestate, stale.MDCacheControl}
 
-// answered are the response header metadata keys that become HTTP headers:
-// the correlation id, and a stale answer's labels.
+// answered are the response header metadata keys that become HTTP headers, under
+// their plain names (X-Correlation-Id, not Grpc-Metadata-X-Correlation-Id).
 var answered = []string{apierr.MDCorrelationID, stale.MDCacheStatus, stale.MDAge}
 
 // incomingHeader decides which request headers become gRPC metadata: those
@@ -31,13 +31,6 @@ func incomingHeader(key string) (string, bool) {
 		return "", false
 	}
 	return forwarded[i], true
-}
-
-// outgoingHeader decides which response header metadata becomes an HTTP
-// header: only those of answered, as plain headers (X-Correlation-Id, not
-// Grpc-Metadata-X-Correlation-Id).
-func outgoingHeader(key string) (string, bool) {
-	return http.CanonicalHeaderKey(key), slices.Contains(answered, key)
 }
 
 // requestCorrelationID returns the correlation id for a response the mirror
