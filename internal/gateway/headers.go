@@ -33,9 +33,8 @@ func incomingHeader(key string) (string, bool) {
 	return forwarded[i], true
 }
 
-// requestCorrelationID returns the correlation id for a response the mirror
-// writes itself: the caller's X-Correlation-Id when it sent exactly one
-// UUID, a new UUID otherwise. The second result reports an invalid value.
+// requestCorrelationID returns the correlation id (correlation.Resolve) for a response
+// the mirror writes itself, and whether the caller's X-Correlation-Id was invalid.
 func requestCorrelationID(r *http.Request) (id string, invalid bool) {
 	cid := correlation.Resolve(r.Header.Values(apierr.HeaderCorrelationID))
 	return cid.Value, cid.Rejected != ""
