@@ -19,8 +19,7 @@ const (
 	HeaderTracestate    = "Tracestate"       // W3C trace context
 )
 
-// BadCorrelationID describes the violation of an `x-correlation-id` that is
-// not one UUID, over gRPC and over the REST mirror.
+// BadCorrelationID describes the violation of an `x-correlation-id` that is not one UUID.
 const BadCorrelationID = "must be a UUID (8-4-4-4-12 hexadecimal digits), sent once"
 
 // The gRPC metadata keys of the forwarded headers: their names in lower case.
@@ -32,8 +31,7 @@ const (
 	MDTracestate    = "tracestate"
 )
 
-// Domain is the google.rpc.ErrorInfo domain of every error the facade
-// returns, over gRPC and over the REST mirror.
+// Domain is the google.rpc.ErrorInfo domain of every error the facade returns.
 const Domain = "cloudcockpit-facade"
 
 // ErrorInfo reasons, each a row of the table in docs/errors.md that gives its
