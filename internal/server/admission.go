@@ -63,8 +63,7 @@ func newAdmission(cfg Config, m *telemetry.Metrics) *admission {
 
 const maxReflectionStreams = 16 // in the process: each may hold up to ~1 MiB unread (docs/security.md)
 
-// A call's headers up to freeHeaderBytes (a token of a few KiB) are bounded by the
-// slots; the bytes over it, up to maxHeaderListSize, draw on a budget of the process.
+// A call's headers up to freeHeaderBytes (a token of a few KiB) are bounded by its slot.
 const freeHeaderBytes = 4 << 10
 
 var headerBudget int64 = 4 << 20 // a variable for tests
