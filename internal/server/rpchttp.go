@@ -73,7 +73,10 @@ func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 // gRPC-Web's fixes, or refuses a POST in none of the protocols, which vanguard would
 // take for REST (docs/browsers.md).
 func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ct := r.Header.Get("Content-Type")
+	ct, _, params := strings.Cut(r.Header.Get("Content-Type"), ";")
+	if ct = strings.TrimSpace(ct); params && strings.HasPrefix(ct, "application/grpc") {
+		r.Header.Set("Content-Type", ct) // as grpc-go serves it; vanguard v0.4.0 reads no protocol in it
+	}
 	if isType(ct, grpcWebTextType) { // bounds its text, then as below
 		serveGRPCWebText(h.transcoder, w, r)
 		return

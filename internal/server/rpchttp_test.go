@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -20,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
@@ -499,5 +501,89 @@ func TestLongGRPCTimeoutIsServed(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// rawAnswer is what a raw gRPC or gRPC-Web GetReseller call got.
+type rawAnswer struct {
+	Status      int
+	ContentType string
+	GRPCStatus  string // from the trailers, the trailer frame or a trailers-only answer's headers
+	ResellerID  string // of the answer's message
+}
+
+// rawCall posts frame to GetReseller on base over h2c as contentType (gRPC,
+// or gRPC-Web: the text form in base64) with the sandbox's credentials and
+// header, and reads the answer in its protocol.
+func rawCall(ctx context.Context, t *testing.T, base, contentType string, header http.Header, frame []byte) rawAnswer {
+	t.Helper()
+	body := frame
+	if strings.HasPrefix(contentType, grpcWebTextType) {
+		body = base64.StdEncoding.AppendEncode(nil, frame)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+pb.ResellerService_GetReseller_FullMethodName, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps.Copy(req.Header, header)
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Authorization", "Bearer "+sandbox.SampleToken)
+	req.Header.Set("X-Tenant", sandbox.SampleTenant)
+	resp, err := h2cClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := readAll(t, resp)
+	got := rawAnswer{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), GRPCStatus: resp.Header.Get("Grpc-Status")}
+	if isType(got.ContentType, grpcWebTextType) {
+		answer, _ = decodeBase64Segments(answer)
+	}
+	for len(answer) >= 5 {
+		n := min(int(binary.BigEndian.Uint32(answer[1:5])), len(answer)-5)
+		if answer[0]&0x80 != 0 { // gRPC-Web's trailer frame
+			for line := range strings.Lines(string(answer[5 : 5+n])) {
+				if v, ok := strings.CutPrefix(line, "grpc-status:"); ok {
+					got.GRPCStatus = strings.TrimSpace(v)
+				}
+			}
+		} else {
+			var r pb.Reseller
+			_ = proto.Unmarshal(answer[5:5+n], &r)
+			got.ResellerID = r.GetId()
+		}
+		answer = answer[5+n:]
+	}
+	if st := resp.Trailer.Get("Grpc-Status"); st != "" { // gRPC's
+		got.GRPCStatus = st
+	}
+	return got
+}
+
+// TestContentTypeParameters: a gRPC or gRPC-Web call whose content type has a
+// parameter (`application/grpc; charset=utf-8`), which grpc-go serves on the
+// gRPC port, is served on the HTTP port too, in its protocol. vanguard v0.4.0
+// reads no protocol in such a type: it had got the mirror's 404 "no such
+// path", and in gRPC-Web text, read as binary, REQUEST_TOO_LARGE (HTTP 429).
+func TestContentTypeParameters(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
+	base := serveOnLoopback(t, cfg).httpURL
+	frame := webFrame(t, &pb.GetResellerRequest{ResellerId: sandbox.ContosoResellerID})
+	tests := []struct{ contentType, wantType string }{
+		{contentType: "application/grpc; charset=utf-8", wantType: "application/grpc"},
+		{contentType: "application/grpc+proto;charset=utf-8", wantType: "application/grpc+proto"},
+		{contentType: "application/grpc-web; charset=utf-8", wantType: "application/grpc-web+proto"},
+		{contentType: "application/grpc-web-text; charset=utf-8", wantType: "application/grpc-web-text+proto"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.contentType, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			got := rawCall(ctx, t, base, tt.contentType, nil, frame)
+			want := rawAnswer{Status: http.StatusOK, ContentType: tt.wantType, GRPCStatus: "0", ResellerID: sandbox.ContosoResellerID}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("answer (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
