@@ -3,6 +3,7 @@ package server
 import (
 	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -70,8 +71,8 @@ func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 }
 
 // ServeHTTP implements http.Handler: it hands the call to the transcoder, with
-// gRPC-Web's fixes, or refuses a POST in none of the protocols, which vanguard would
-// take for REST (docs/browsers.md).
+// gRPC-Web's fixes, or refuses what vanguard would answer wrongly: a POST in none
+// of the protocols (taken for REST), a malformed Connect GET (docs/browsers.md).
 func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ct, _, params := strings.Cut(r.Header.Get("Content-Type"), ";")
 	if ct = strings.TrimSpace(ct); params && strings.HasPrefix(ct, "application/grpc") {
@@ -94,6 +95,9 @@ func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w = &grpcWebTrailerWriter{wrappedWriter: wrappedWriter{w}}
 	case strings.HasPrefix(ct, "application/grpc"):
 		w = &grpcEndWriter{wrappedWriter: wrappedWriter{w}}
+	case r.Method == http.MethodGet && served && !validConnectGet(r):
+		_ = errorWriter.Write(w, r, invalidRequest("a Connect GET has no body, and a base64 parameter absent, 0 or 1 (1: a base64url message)"))
+		return
 	case r.Method == http.MethodPost && served && !strings.HasPrefix(ct, "application/connect+") &&
 		(r.Header.Get("Connect-Protocol-Version") != "1" || !strings.HasPrefix(ct, "application/")):
 		_ = errorWriter.Write(w, r, invalidRequest(`this path takes RPC calls only: Connect (add the header "Connect-Protocol-Version: 1"; `+
@@ -110,6 +114,16 @@ func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(context.WithValue(r.Context(), streamBodyKey{}, b))
 	}
 	h.transcoder.ServeHTTP(w, r)
+}
+
+// validConnectGet reports whether r is no Connect GET, or one vanguard v0.4.0 reads (protocol_connect.go).
+func validConnectGet(r *http.Request) bool {
+	q := r.URL.Query()
+	_, rawErr := base64.RawURLEncoding.DecodeString(q.Get("message"))
+	_, paddedErr := base64.URLEncoding.DecodeString(q.Get("message"))
+	b64 := q.Get("base64")
+	return q.Get("connect") != "v1" && r.Header.Get("Connect-Protocol-Version") != "1" ||
+		r.ContentLength == 0 && (b64 == "" || b64 == "0" || b64 == "1" && (rawErr == nil || paddedErr == nil))
 }
 
 // streamBodies wraps the gRPC server as vanguard's handler: a streaming call's
