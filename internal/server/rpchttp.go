@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -134,6 +135,12 @@ func streamBodies(next http.Handler) http.Handler {
 			b.ReadCloser, r.Body = r.Body, b
 		}
 		next.ServeHTTP(w, r)
+		// net/http cancels an HTTP/1.1 request whose read failed; grpc-go then writes no status, and vanguard would answer UNKNOWN.
+		if h := w.Header(); h.Get("Grpc-Status") == "" && r.Context().Err() != nil {
+			h.Set("Grpc-Status", strconv.Itoa(int(codes.Canceled)))
+			h.Set("Grpc-Message", r.Context().Err().Error())
+			w.WriteHeader(http.StatusOK)
+		}
 	})
 }
 
