@@ -79,6 +79,11 @@ func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ct = strings.TrimSpace(ct); params && strings.HasPrefix(ct, "application/grpc") {
 		r.Header.Set("Content-Type", ct) // as grpc-go serves it; vanguard v0.4.0 reads no protocol in it
 	}
+	if n, ok := strings.CutSuffix(r.Header.Get("Grpc-Timeout"), "H"); ok {
+		if hours, err := strconv.ParseInt(n, 10, 64); err == nil && hours > 8 && hours <= 99999999 {
+			r.Header.Del("Grpc-Timeout") // over 8 hours: no deadline, as vanguard v0.4.0 means but refuses
+		}
+	}
 	if isType(ct, grpcWebTextType) { // bounds its text, then as below
 		serveGRPCWebText(h.transcoder, w, r)
 		return

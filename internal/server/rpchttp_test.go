@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/protobuf/proto"
 
@@ -458,11 +459,10 @@ func TestRPCPathNotACall(t *testing.T) {
 // TestLongGRPCTimeoutIsServed: a grpc-timeout of more than 8 hours, valid in
 // the gRPC spec (at most 8 digits: "9H", "99999999H") and served by grpc-go on
 // the gRPC port (clamped to the longest duration it holds), is served on the
-// HTTP port too, in gRPC and gRPC-Web. vanguard v0.4.0 means to ignore it
-// ("effectively unbounded") but returns its errNoTimeout as an error: HTTP 400
-// `no timeout`, no gRPC status.
+// HTTP port too, in gRPC and gRPC-Web, as a call without a deadline. vanguard
+// v0.4.0 means to ignore it ("effectively unbounded") but returns its
+// errNoTimeout as an error: it had answered HTTP 400 `no timeout`, no gRPC status.
 func TestLongGRPCTimeoutIsServed(t *testing.T) {
-	t.Skip("defect: vanguard v0.4.0 refuses a grpc-timeout over 8 hours with HTTP 400 (docs/errors.md)")
 	cfg := DefaultConfig()
 	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
 	base := serveOnLoopback(t, cfg).httpURL
@@ -472,36 +472,27 @@ func TestLongGRPCTimeoutIsServed(t *testing.T) {
 			t.Run(timeout+"/"+ct, func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 				defer cancel()
-				body := frame
-				if ct == grpcWebTextType {
-					body = base64.StdEncoding.AppendEncode(nil, frame)
-				}
-				req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+pb.ResellerService_GetReseller_FullMethodName, bytes.NewReader(body))
-				if err != nil {
-					t.Fatal(err)
-				}
-				req.Header.Set("Content-Type", ct)
-				req.Header.Set("Grpc-Timeout", timeout)
-				req.Header.Set("Authorization", "Bearer "+sandbox.SampleToken)
-				req.Header.Set("X-Tenant", sandbox.SampleTenant)
-				resp, err := h2cClient().Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				answer := readAll(t, resp)
-				if ct == grpcWebTextType {
-					answer, _ = decodeBase64Segments(answer)
-				}
-				st := resp.Trailer.Get("Grpc-Status")                         // gRPC's
-				if i := bytes.Index(answer, []byte("grpc-status:")); i >= 0 { // gRPC-Web's
-					st = strings.TrimSpace(strings.SplitN(string(answer[i+len("grpc-status:"):]), "\r\n", 2)[0])
-				}
-				if resp.StatusCode != http.StatusOK || st != "0" {
-					t.Errorf("answer %d, grpc-status %q: %q; want 200 and 0", resp.StatusCode, st, answer)
+				got := rawCall(ctx, t, base, ct, http.Header{"Grpc-Timeout": {timeout}}, frame)
+				got.ContentType = "" // each protocol's own
+				want := rawAnswer{Status: http.StatusOK, GRPCStatus: "0", ResellerID: sandbox.ContosoResellerID}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("answer (-want +got):\n%s", diff)
 				}
 			})
 		}
 	}
+	t.Run("the upstream timeout still bounds it", func(t *testing.T) {
+		cfg := DefaultConfig()
+		cfg.Upstream.Timeout, cfg.Upstream.AttemptTimeout, cfg.Upstream.MaxAttempts = 300*time.Millisecond, -1, 1
+		addrs, _ := admissionServer(t, cfg, time.Minute) // answers when the call has gone
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		// With no deadline of the caller's, Upstream.Timeout ends the call: DEADLINE_EXCEEDED.
+		got := rawCall(ctx, t, "http://"+addrs["http"], "application/grpc", http.Header{"Grpc-Timeout": {"9H"}}, frame)
+		if got.GRPCStatus != strconv.Itoa(int(codes.DeadlineExceeded)) {
+			t.Errorf("answer %+v, want grpc-status %d (DEADLINE_EXCEEDED)", got, codes.DeadlineExceeded)
+		}
+	})
 }
 
 // rawAnswer is what a raw gRPC or gRPC-Web GetReseller call got.
