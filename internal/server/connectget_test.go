@@ -132,17 +132,27 @@ func connectPost(ctx context.Context, t *testing.T, url, encoding, msg string, b
 	}
 	req.Header.Set("Content-Type", "application/"+encoding)
 	req.Header.Set("Connect-Protocol-Version", "1")
-	req.Header.Set("Authorization", "Bearer "+sandbox.SampleToken)
-	req.Header.Set("X-Tenant", sandbox.SampleTenant)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	answer := readAll(t, resp)
+	resp, answer := sendAsSandboxCaller(t, nil, req)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST: %d %s", resp.StatusCode, answer)
 	}
 	return answer
+}
+
+// sendAsSandboxCaller sends req with the sandbox's credentials on client (nil:
+// http.DefaultClient) and reads its answer.
+func sendAsSandboxCaller(t *testing.T, client *http.Client, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	req.Header.Set("Authorization", "Bearer "+sandbox.SampleToken)
+	req.Header.Set("X-Tenant", sandbox.SampleTenant)
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, readAll(t, resp)
 }
 
 // readAll reads and closes resp's body.
@@ -201,13 +211,7 @@ func TestConnectGetMalformed(t *testing.T) {
 			if tt.versionHeader {
 				req.Header.Set("Connect-Protocol-Version", "1")
 			}
-			req.Header.Set("Authorization", "Bearer "+sandbox.SampleToken)
-			req.Header.Set("X-Tenant", sandbox.SampleTenant)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body := readAll(t, resp)
+			resp, body := sendAsSandboxCaller(t, nil, req)
 			switch {
 			case resp.StatusCode != tt.wantStatus:
 				t.Errorf("answer %d %s, want %d", resp.StatusCode, body, tt.wantStatus)

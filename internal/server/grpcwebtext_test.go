@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -57,17 +56,7 @@ func postWeb(ctx context.Context, t *testing.T, url, contentType, wantType strin
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("X-Grpc-Web", "1")
 	req.Header.Set("Origin", testOrigin)
-	req.Header.Set("Authorization", "Bearer "+sandbox.SampleToken)
-	req.Header.Set("X-Tenant", sandbox.SampleTenant)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err = io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := sendAsSandboxCaller(t, nil, req)
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != wantType {
 		t.Fatalf("answer %d %q, want 200 %s", resp.StatusCode, resp.Header.Get("Content-Type"), wantType)
 	}
@@ -297,14 +286,7 @@ func TestRPCPathNoProtocol(t *testing.T) {
 			if tt.connect {
 				req.Header.Set("Connect-Protocol-Version", "1")
 			}
-			req.Header.Set("Authorization", "Bearer "+sandbox.SampleToken)
-			req.Header.Set("X-Tenant", sandbox.SampleTenant)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			_ = resp.Body.Close()
+			resp, body := sendAsSandboxCaller(t, nil, req)
 			if resp.StatusCode != tt.wantStatus || resp.Header.Get("Content-Type") != "application/json" {
 				t.Fatalf("answer %d %q %s, want %d application/json", resp.StatusCode, resp.Header.Get("Content-Type"), body, tt.wantStatus)
 			}

@@ -518,13 +518,7 @@ func rawCall(ctx context.Context, t *testing.T, base, contentType string, header
 	}
 	maps.Copy(req.Header, header)
 	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Authorization", "Bearer "+sandbox.SampleToken)
-	req.Header.Set("X-Tenant", sandbox.SampleTenant)
-	resp, err := h2cClient().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	answer := readAll(t, resp)
+	resp, answer := sendAsSandboxCaller(t, h2cClient(), req)
 	got := rawAnswer{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), GRPCStatus: resp.Header.Get("Grpc-Status")}
 	if isType(got.ContentType, grpcWebTextType) {
 		answer, _ = decodeBase64Segments(answer)
