@@ -68,10 +68,10 @@ func decodeBase64Segments(src []byte) ([]byte, error) {
 		if i := bytes.IndexByte(src[offset:], '='); i >= 0 { // the segment ends after its padding
 			end -= len(bytes.TrimLeft(src[offset+i:], "="))
 		}
-		var err error // only ever a CorruptInputError
-		dst, err = base64.StdEncoding.AppendDecode(dst, src[offset:end])
-		if corrupt, ok := errors.AsType[base64.CorruptInputError](err); ok {
-			return nil, corrupt + base64.CorruptInputError(offset) // where in the whole body
+		var err error
+		if dst, err = base64.StdEncoding.AppendDecode(dst, src[offset:end]); err != nil {
+			corrupt, _ := errors.AsType[base64.CorruptInputError](err) // the only error it returns
+			return nil, corrupt + base64.CorruptInputError(offset)     // where in the whole body
 		}
 		offset = end
 	}
