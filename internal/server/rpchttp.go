@@ -42,8 +42,9 @@ type rpcHandler struct {
 func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 	h := &rpcHandler{streaming: map[string]bool{}}
 	var services []*vanguard.Service // as vanguardgrpc.NewTranscoder, with streamBodies
+	handler := streamBodies(gs)
 	for name, info := range gs.GetServiceInfo() {
-		services = append(services, vanguard.NewService(name, streamBodies(gs)))
+		services = append(services, vanguard.NewService(name, handler))
 		prefix := "/" + name + "/"
 		h.prefixes = append(h.prefixes, prefix)
 		for _, m := range info.Methods {
@@ -125,11 +126,10 @@ func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // validConnectGet reports whether r is no Connect GET, or one vanguard v0.4.0 reads (protocol_connect.go).
 func validConnectGet(r *http.Request) bool {
 	q := r.URL.Query()
-	_, rawErr := base64.RawURLEncoding.DecodeString(q.Get("message"))
-	_, paddedErr := base64.URLEncoding.DecodeString(q.Get("message"))
 	b64 := q.Get("base64")
+	decodes := func(e *base64.Encoding) bool { _, err := e.DecodeString(q.Get("message")); return err == nil }
 	return q.Get("connect") != "v1" && r.Header.Get("Connect-Protocol-Version") != "1" ||
-		r.ContentLength == 0 && (b64 == "" || b64 == "0" || b64 == "1" && (rawErr == nil || paddedErr == nil))
+		r.ContentLength == 0 && (b64 == "" || b64 == "0" || b64 == "1" && (decodes(base64.RawURLEncoding) || decodes(base64.URLEncoding)))
 }
 
 // streamBodies wraps the gRPC server as vanguard's handler: a streaming call's
