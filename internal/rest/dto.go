@@ -5,37 +5,31 @@ package rest
 // those below in full. A property the upstream may send as null or omit is
 // a pointer, slice or map, nil then, to tell null or absent from "".
 type Reseller struct {
-	// ID is the reseller's GUID.
 	ID *string `json:"id"`
 	// The company's name, country (ISO 3166-1 alpha-2), address, primary
 	// contact, own identifier and tax id.
-	CompanyName        *string `json:"companyName"`
-	Country            *string `json:"country"`
-	AddressLine1       *string `json:"addressLine1"`
-	AddressLine2       *string `json:"addressLine2"`
-	City               *string `json:"city"`
-	State              *string `json:"state"`
-	ZipCode            *string `json:"zipCode"`
-	FirstName          *string `json:"firstName"`
-	LastName           *string `json:"lastName"`
-	Email              *string `json:"email"`
-	Phone              *string `json:"phone"`
-	InternalIdentifier *string `json:"internalIdentifier"`
-	TaxID              *string `json:"taxId"`
-	// ProviderResellers describes the reseller in each provider instance.
-	ProviderResellers []ProviderReseller `json:"providerResellers"`
-	// CustomDomain is the reseller's custom portal domain.
-	CustomDomain *CustomDomain `json:"customDomain"`
+	CompanyName        *string            `json:"companyName"`
+	Country            *string            `json:"country"`
+	AddressLine1       *string            `json:"addressLine1"`
+	AddressLine2       *string            `json:"addressLine2"`
+	City               *string            `json:"city"`
+	State              *string            `json:"state"`
+	ZipCode            *string            `json:"zipCode"`
+	FirstName          *string            `json:"firstName"`
+	LastName           *string            `json:"lastName"`
+	Email              *string            `json:"email"`
+	Phone              *string            `json:"phone"`
+	InternalIdentifier *string            `json:"internalIdentifier"`
+	TaxID              *string            `json:"taxId"`
+	ProviderResellers  []ProviderReseller `json:"providerResellers"`
+	CustomDomain       *CustomDomain      `json:"customDomain"`
 }
 
 // ProviderReseller is the reseller's association with one provider instance.
 type ProviderReseller struct {
-	// ProviderInstanceID is the provider instance's GUID.
-	ProviderInstanceID *string `json:"providerInstanceId"`
-	// PriceMargin is the margin applied at the provider instance level.
-	PriceMargin *PriceMargin `json:"priceMargin"`
-	// OfferTypeMargins overrides PriceMargin per offer type.
-	OfferTypeMargins OfferTypeMargins `json:"offerTypeMargins"`
+	ProviderInstanceID *string          `json:"providerInstanceId"`
+	PriceMargin        *PriceMargin     `json:"priceMargin"`
+	OfferTypeMargins   OfferTypeMargins `json:"offerTypeMargins"`
 	// ProviderResellerID is the reseller's provider id, for Tier 2 its primary MPN id.
 	ProviderResellerID *string `json:"providerResellerId"`
 	// ResellerProviderData is a JSON document inside a string, kept verbatim.
@@ -48,10 +42,8 @@ type ProviderReseller struct {
 
 // PriceMargin is a margin rule and its value.
 type PriceMargin struct {
-	// MarginRule is Markup, Margin, SplitMargin or ErpMinusDiscount.
 	MarginRule *EnumName `json:"marginRule"`
-	// Value is the margin, documented as between 0 and 999.
-	Value *float64 `json:"value"`
+	Value      *float64  `json:"value"`
 }
 
 // EnumName is an upstream enumeration value, {"name": "..."}, in any casing.

@@ -32,7 +32,7 @@ const (
 	KindOverLimit                    // no request slot in time, nothing sent: Limit, RetryAfter
 	KindInvalid                      // no safe request can be built (a bad id, a control character), nothing sent
 	KindUndecodable                  // a 2xx body that does not decode into the documented shape
-	KindTooLarge                     // a 2xx body over Config.MaxBodyBytes (Limit) or maxBodyElements
+	KindTooLarge                     // a 2xx body over Config.MaxBodyBytes (Limit) or maxBodyElements, or its message over the service's bound
 	KindMismatch                     // a 2xx answer about another resource (set by the caller that checks it)
 	KindCanceled                     // the caller cancelled the call
 	KindDeadlineExceeded             // the caller's deadline passed

@@ -129,6 +129,9 @@ func serve[M proto.Message](ctx context.Context, op string, cfg config, req prot
 	}
 	key := cfg.stale.Key(c.op, c.info.Tenant, c.info.Authorization, ids...)
 	m, err := fetch(ctx, c)
+	if err == nil && proto.Size(m) > maxAnswerBytes {
+		m, err = zero, &rest.Error{Kind: rest.KindTooLarge, Limit: maxAnswerBytes}
+	}
 	if err != nil {
 		if m, ok := stale.Answer[M](ctx, cfg.stale, key, err); ok {
 			return m, nil
@@ -138,6 +141,11 @@ func serve[M proto.Message](ctx context.Context, op string, cfg config, req prot
 	cfg.stale.Put(key, m)
 	return m, nil
 }
+
+// maxAnswerBytes bounds an answer message, which can outgrow its body (a byte
+// not UTF-8 becomes U+FFFD; resellerProviderData comes as sent and parsed):
+// grpc-go's default receive limit, and the most vanguard buffers of a message.
+const maxAnswerBytes = 4 << 20
 
 // sameGUID reports whether got is the GUID asked, in any form uuid.Parse
 // accepts; a missing or malformed got is not.

@@ -691,6 +691,48 @@ func TestResponseTooLarge(t *testing.T) {
 		details("UPSTREAM_RESPONSE_TOO_LARGE", apierr.OpGetReseller, testCorrelationID, nil)})
 }
 
+// TestAnswerGrownPastTheMessageLimit checks that an answer whose body is
+// within the body limit, but whose message grows past what a gRPC client
+// (4 MiB by default) or vanguard takes, is a status with details rather than
+// an error the caller's own client raises: a byte that is not UTF-8 becomes
+// U+FFFD (three bytes), and resellerProviderData is sent twice, as sent and
+// parsed.
+func TestAnswerGrownPastTheMessageLimit(t *testing.T) {
+	notUTF8 := strings.Repeat("\xff", 1<<20-200)
+	tests := []struct {
+		name string
+		body string
+		call func(context.Context, *facade) error
+		op   string
+	}{
+		{
+			name: "reseller", op: apierr.OpGetReseller,
+			body: `{"id":"` + testResellerID + `","providerResellers":[{"resellerProviderData":"{\"IndirectResellerId\":\"` + notUTF8 + `\"}"}]}`,
+			call: func(ctx context.Context, f *facade) error {
+				_, err := f.resellers.GetReseller(ctx, &pb.GetResellerRequest{ResellerId: testResellerID})
+				return err
+			},
+		},
+		{
+			name: "acceptance link", op: apierr.OpGetAcceptanceLink,
+			body: `"https://admin.microsoft.com/` + notUTF8 + notUTF8[:1<<19] + `"`,
+			call: func(ctx context.Context, f *facade) error {
+				_, err := f.customers.GetAcceptanceLink(ctx, &pb.GetAcceptanceLinkRequest{ProviderInstanceId: testProviderID})
+				return err
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			up := newUpstream(t, answer(200, tt.body, "Content-Type", "application/json"))
+			f := newFacadeConfig(t, rest.Config{BaseURL: up.url, MaxBodyBytes: 2 << 20})
+			err := tt.call(callCtx(t, validMD()...), f)
+			checkStatus(t, err, wantStatus{codes.Internal, "the upstream response is larger than the configured limit",
+				details("UPSTREAM_RESPONSE_TOO_LARGE", tt.op, testCorrelationID, nil)})
+		})
+	}
+}
+
 // TestRedirectNotFollowed checks that a redirect does not take the caller's
 // credentials to another server.
 func TestRedirectNotFollowed(t *testing.T) {
