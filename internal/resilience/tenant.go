@@ -31,8 +31,7 @@ const evictScan = 16
 type Tenant struct {
 	// Breaker is the tenant's circuit breaker, nil when breakers are disabled.
 	Breaker *Breaker
-	// Budget is the tenant's retry budget.
-	Budget *RetryBudget
+	Budget  *RetryBudget
 
 	name string
 	// Guarded by Tenants.mu.

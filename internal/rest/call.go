@@ -275,7 +275,6 @@ func safeDecode[T any](decode func([]byte) (T, error), body []byte) (v T, err er
 	return decode(body)
 }
 
-// errAttemptTimedOut is the cause of an attempt's context that timed out.
 var errAttemptTimedOut = errors.New("upstream sent no complete response within the attempt timeout")
 
 // undecodable is the error of a body that does not decode into what.

@@ -85,10 +85,8 @@ func trimLeft(b []byte) []byte { return bytes.TrimLeft(b, " \t\r\n\uFEFF") }
 // resellerProviderData JSON string; Tier 1 and generic providers send "{}",
 // which gives the zero value. A field is nil when null or absent.
 type ProviderData struct {
-	// IndirectResellerID is the indirect reseller's GUID.
-	IndirectResellerID *string `json:"indirectResellerId"`
-	// SecondaryMpnIDs lists the reseller's secondary MPN ids (numeric strings).
-	SecondaryMpnIDs []string `json:"secondaryMpnIds"`
+	IndirectResellerID *string  `json:"indirectResellerId"`
+	SecondaryMpnIDs    []string `json:"secondaryMpnIds"`
 }
 
 // providerDataOptions are decodeOptions with mpnIDs.

@@ -30,14 +30,12 @@ type ProviderReseller struct {
 	ProviderInstanceID *string          `json:"providerInstanceId"`
 	PriceMargin        *PriceMargin     `json:"priceMargin"`
 	OfferTypeMargins   OfferTypeMargins `json:"offerTypeMargins"`
-	// ProviderResellerID is the reseller's provider id, for Tier 2 its primary MPN id.
-	ProviderResellerID *string `json:"providerResellerId"`
+	ProviderResellerID *string          `json:"providerResellerId"`
 	// ResellerProviderData is a JSON document inside a string, kept verbatim.
 	ResellerProviderData *string `json:"resellerProviderData"`
 	// ProviderData is ResellerProviderData parsed when a JSON object, else nil.
 	ProviderData *ProviderData `json:"-"`
-	// Status is Processing, Success or Failed.
-	Status *EnumName `json:"status"`
+	Status       *EnumName     `json:"status"`
 }
 
 // PriceMargin is a margin rule and its value.

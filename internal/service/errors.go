@@ -74,12 +74,16 @@ func toStatus(ctx context.Context, c *call, err error, resellerID string) error 
 func envelopeBadRequest(r apierr.Redactor, env *rest.Envelope, fallback string) *errdetails.BadRequest {
 	var fvs []*errdetails.BadRequest_FieldViolation
 	for _, e := range env.Errors {
-		field, descriptions := apierr.Truncate(cleanText(r, e.PropertyName), 256), e.Description
+		descriptions := e.Description
 		if len(descriptions) == 0 {
 			descriptions = []string{fallback}
 		}
 		for _, d := range descriptions {
-			fvs = append(fvs, &errdetails.BadRequest_FieldViolation{Field: field, Description: cleanText(r, d)})
+			fv := new(errdetails.BadRequest_FieldViolation) // past those Bound keeps, only counted: not cleaned
+			if len(fvs) < apierr.MaxFieldViolations {
+				fv.Field, fv.Description = apierr.Truncate(cleanText(r, e.PropertyName), 256), cleanText(r, d)
+			}
+			fvs = append(fvs, fv)
 		}
 	}
 	if len(fvs) == 0 {
@@ -92,13 +96,15 @@ func envelopeBadRequest(r apierr.Redactor, env *rest.Envelope, fallback string) 
 // (redact, first: it looks through format characters, not through the
 // spaces they become), control and format characters (bidi overrides,
 // zero-width marks) become spaces, and it is trimmed and cut to
-// apierr.MaxMessageBytes.
+// apierr.MaxMessageBytes. Only a start that can reach those bytes is redacted
+// (a rune stays a byte at least): an upstream may send a megabyte of text.
 func cleanText(redact apierr.Redactor, s string) string {
+	s = strings.TrimLeftFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) })
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) { // and bidi overrides, zero-width marks
 			return ' '
 		}
 		return r
-	}, redact.String(s))
+	}, redact.String(apierr.Truncate(s, 4*(apierr.MaxMessageBytes+apierr.MinSecretRun))))
 	return apierr.Truncate(strings.TrimSpace(s), apierr.MaxMessageBytes)
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -632,6 +633,54 @@ func TestToStatusNeverEchoesErrorText(t *testing.T) {
 		if msg := status.Convert(err).Message(); strings.Contains(msg, "s3cr3t") || strings.Contains(msg, "<html>") {
 			t.Errorf("toStatus(%v) message = %q, echoes the error text", give, msg)
 		}
+	}
+}
+
+// TestToStatusBoundsTheWorkOnAHugeEnvelope: toStatus redacted every string of
+// an error envelope in full, before anything was cut: a 1 MiB description, or
+// thousands of errors[] of which 20 are shown, cost 8 to 20 MB allocated (and
+// some 200 ms) per caller, each coalesced caller again. Only what can be
+// shown is redacted now; what is shown is the same.
+func TestToStatusBoundsTheWorkOnAHugeEnvelope(t *testing.T) {
+	const token = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJl" //nolint:gosec // G101: a fake token that must be redacted
+	long := strings.Repeat("%41", 340_000) + " " + token
+	var many []rest.PropertyError
+	for range 3000 {
+		many = append(many, rest.PropertyError{PropertyName: strings.Repeat("%42", 33), Description: []string{strings.Repeat("%41", 66)}})
+	}
+	tests := []struct {
+		name        string
+		give        *rest.Envelope
+		wantMessage string
+		wantOmitted string // ErrorInfo's omittedViolations
+	}{
+		{name: "1 MiB description", give: &rest.Envelope{Description: long}, wantMessage: long[:1021] + "…"},
+		{name: "3,000 errors", give: &rest.Envelope{Description: "bad", Errors: many}, wantMessage: "bad", wantOmitted: "2988"}, // 12 fit in apierr.MaxStatusBytes,
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c := &call{op: apierr.OpGetReseller, info: rest.CallInfo{CorrelationID: testCorrelationID, Authorization: "Bearer " + token}}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			err := toStatus(ctx, c, &rest.Error{Kind: rest.KindAnswered, StatusCode: 400, Envelope: tt.give}, "")
+			runtime.ReadMemStats(&after)
+			if got := after.TotalAlloc - before.TotalAlloc; got > 4<<20 && !raceEnabled {
+				t.Errorf("toStatus allocated %d KiB, want at most 4 MiB", got>>10)
+			}
+			st := status.Convert(err)
+			if st.Message() != tt.wantMessage {
+				t.Errorf("message = %.40q..., want %.40q...", st.Message(), tt.wantMessage)
+			}
+			info := checkErrorShape(t, err, testCorrelationID)
+			if got := info.GetMetadata()[apierr.MetaOmittedViolations]; got != tt.wantOmitted {
+				t.Errorf("omitted violations = %q, want %q", got, tt.wantOmitted)
+			}
+			if encoded, _ := proto.Marshal(st.Proto()); bytes.Contains(encoded, []byte("c2VjcmV0LXBheWxvYWQ")) {
+				t.Error("the status quotes the caller's token")
+			}
+		})
 	}
 }
 
