@@ -322,6 +322,9 @@ func (c *Client) readBody(resp *http.Response) (*bytes.Buffer, error) {
 			return buf, nil
 		}
 	}
+	if resp.ContentLength < 0 { // a rest of unknown length: draining it (drainAndClose) could only wait
+		_ = resp.Body.Close()
+	}
 	return buf, &Error{Kind: KindTooLarge, Limit: c.cfg.MaxBodyBytes}
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
@@ -678,6 +679,83 @@ func TestBodyLimit(t *testing.T) {
 					t.Errorf("*Error mismatch (-want +got):\n%s", diff)
 				}
 			}
+		})
+	}
+}
+
+// stallingBody yields its bytes, then blocks until its request's context
+// ends or it is closed: an upstream that stops sending mid-body.
+type stallingBody struct {
+	io.Reader
+	ctx    context.Context
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (b *stallingBody) Read(p []byte) (int, error) {
+	if n, err := b.Reader.Read(p); !errors.Is(err, io.EOF) {
+		return n, err
+	}
+	select {
+	case <-b.ctx.Done():
+		return 0, b.ctx.Err()
+	case <-b.closed:
+		return 0, errors.New("read on closed body")
+	}
+}
+
+func (b *stallingBody) Close() error {
+	b.once.Do(func() { close(b.closed) })
+	return nil
+}
+
+// roundTripFunc is an http.RoundTripper of one function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// TestBodyOverTheLimitIsNotWaitedFor: once a body of undeclared length is
+// known to be over MaxBodyBytes the call has its answer, and the rest, of
+// unknown length, is of no use. It was drained for the connection's reuse (up
+// to 64 KiB), so an upstream that stopped sending after the limit held the
+// call, and its request slot, until the attempt timeout (5 s by default; for
+// a 503, retried, each attempt again). A declared length is still drained
+// (TestConnectionIsReusedAfterAnUnreadBody).
+func TestBodyOverTheLimitIsNotWaitedFor(t *testing.T) {
+	const limit = 1024
+	over := strings.Repeat(" ", limit+1)
+	tests := []struct {
+		name          string
+		status        int
+		contentLength int64 // -1: not declared
+		want          Kind
+	}{
+		{name: "2xx, length not declared", status: 200, contentLength: -1, want: KindTooLarge},
+		{name: "503, length not declared", status: 503, contentLength: -1, want: KindAnswered},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var body *stallingBody
+				transport := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+					body = &stallingBody{Reader: strings.NewReader(over), ctx: req.Context(), closed: make(chan struct{})}
+					return &http.Response{StatusCode: tt.status, ContentLength: tt.contentLength, Header: http.Header{}, Body: body, Request: req}, nil
+				})
+				c := newTestClient(t, Config{BaseURL: memBaseURL, Transport: transport, MaxBodyBytes: limit, MaxAttempts: 1})
+				start := time.Now()
+				_, err := c.GetReseller(context.Background(), testCallInfo, "r1")
+				if kindOf(err) != tt.want {
+					t.Fatalf("error = %v, want %v", err, tt.want)
+				}
+				if waited := time.Since(start); waited != 0 {
+					t.Errorf("the call waited %v for a body it had no use for", waited)
+				}
+				select {
+				case <-body.closed:
+				default:
+					t.Error("the body was not closed")
+				}
+			})
 		})
 	}
 }

@@ -91,7 +91,6 @@ type countedConn struct {
 	once sync.Once
 }
 
-// Close implements net.Conn.
 func (c *countedConn) Close() error {
 	c.once.Do(func() { c.open.Add(-1) })
 	return c.Conn.Close()
@@ -138,7 +137,6 @@ type evictedBody struct {
 	t *http.Transport
 }
 
-// Close implements io.Closer.
 func (b evictedBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.t.CloseIdleConnections()

@@ -100,7 +100,6 @@ func (d *boundedGzip) Reset(r io.Reader) error {
 	return corruptGzip(d.Reader.Reset(r))
 }
 
-// Read implements io.Reader.
 func (d *boundedGzip) Read(p []byte) (int, error) {
 	n, err := d.limited.Read(p)
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
