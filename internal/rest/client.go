@@ -151,15 +151,6 @@ type CallInfo struct {
 	Caller string
 }
 
-// shareKey is the key of the call's share of the upstream slots: the
-// caller's identity, else its tenant (which holds no control character).
-func (ci CallInfo) shareKey() string {
-	if ci.Caller != "" {
-		return "\x00" + ci.Caller
-	}
-	return ci.Tenant
-}
-
 // New validates cfg (see Config) and returns a Client.
 func New(cfg Config) (*Client, error) {
 	base, err := parseBaseURL(cfg.BaseURL)

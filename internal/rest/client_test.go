@@ -954,6 +954,51 @@ func TestBodyElementsLimit(t *testing.T) {
 	}
 }
 
+// TestProviderDataElementsLimit: resellerProviderData is a JSON document
+// inside a string, so its commas may come escaped (\u002c), which the
+// element count of the body does not see: 1 MiB made 150,000 MPN ids, 19 MB
+// allocated to decode. The documents of one body share a budget of
+// maxBodyElements commas; from the one that exceeds it none is parsed
+// (ProviderData nil, as for one that does not parse), each still returned as
+// sent.
+func TestProviderDataElementsLimit(t *testing.T) {
+	ids := func(n int) string { return `{\"SecondaryMpnIds\":[` + strings.Repeat(`1\u002c`, n-1) + `1]}` } // n-1 commas
+	for _, tt := range []struct {
+		name string
+		ids  []int // MPN ids of each provider reseller's document
+		want []int // MPN ids parsed; -1: not parsed
+	}{
+		{name: "at the budget", ids: []int{maxBodyElements / 2, maxBodyElements/2 + 1, 1}, want: []int{maxBodyElements / 2, maxBodyElements/2 + 1, 1}},
+		{name: "one document over it", ids: []int{maxBodyElements + 2}, want: []int{-1}},
+		{name: "the documents from the one that exceeds it", ids: []int{maxBodyElements / 2, maxBodyElements/2 + 3, 1}, want: []int{maxBodyElements / 2, -1, -1}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var prs []string
+			for _, n := range tt.ids {
+				prs = append(prs, `{"resellerProviderData":"`+ids(n)+`"}`)
+			}
+			r, err := DecodeReseller([]byte(`{"id":"r1","providerResellers":[` + strings.Join(prs, ",") + `]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			for _, p := range r.ProviderResellers {
+				n := -1
+				if p.ProviderData != nil {
+					n = len(p.ProviderData.SecondaryMpnIDs)
+				}
+				if p.ResellerProviderData == nil {
+					t.Error("resellerProviderData was dropped")
+				}
+				got = append(got, n)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("MPN ids parsed mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 // TestCallersDeadlineStaysDeadlineExceeded: a call that runs out of its
 // caller's own deadline is KindDeadlineExceeded (DEADLINE_EXCEEDED, reason
 // DEADLINE_EXCEEDED, neutral for the breaker); only running out of

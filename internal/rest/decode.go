@@ -47,9 +47,13 @@ func DecodeReseller(body []byte) (*Reseller, error) {
 	if err := json.Unmarshal(body, r, decodeOptions); err != nil {
 		return nil, undecodable("reseller", quiet(err))
 	}
+	budget := maxBodyElements // commas of the provider data documents, which readBody may have seen escaped (\u002c)
 	for i := range r.ProviderResellers {
 		if p := &r.ProviderResellers[i]; p.ResellerProviderData != nil {
-			p.ProviderData = parseProviderData([]byte(*p.ResellerProviderData))
+			b := []byte(*p.ResellerProviderData)
+			if budget -= bytes.Count(b, []byte{','}); budget >= 0 { // elements without commas nest, as deep as the decoder allows
+				p.ProviderData = parseProviderData(b)
+			}
 		}
 	}
 	return r, nil

@@ -33,7 +33,7 @@ type ProviderReseller struct {
 	ProviderResellerID *string          `json:"providerResellerId"`
 	// ResellerProviderData is a JSON document inside a string, kept verbatim.
 	ResellerProviderData *string `json:"resellerProviderData"`
-	// ProviderData is ResellerProviderData parsed when a JSON object, else nil.
+	// ProviderData is ResellerProviderData parsed when a JSON object (within DecodeReseller's budget), else nil.
 	ProviderData *ProviderData `json:"-"`
 	Status       *EnumName     `json:"status"`
 }
