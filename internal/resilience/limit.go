@@ -119,7 +119,6 @@ func (l *Limiter) giveBack(key string, own *share, held bool) {
 	}
 }
 
-// rejected builds the *LimitError.
 func (l *Limiter) rejected(perKey bool) error {
 	e := &LimitError{PerKey: perKey, Limit: l.limit, RetryAfter: max(l.queue, 100*time.Millisecond)}
 	if perKey {

@@ -31,7 +31,6 @@ type flight[T any] struct {
 	correlationID string
 }
 
-// operationKey is the context key of the operation a request belongs to.
 type operationKey struct{}
 
 // WithOperation returns ctx for an upstream request of operation op.

@@ -79,7 +79,6 @@ func quiet(err error) error {
 	return fmt.Errorf("cannot decode a JSON %s at byte %d (%q) into %s%s", cmp.Or(kind, "value"), te.ByteOffset, te.JSONPointer, goType, detail)
 }
 
-// kindNames names the JSON kinds in quiet's messages.
 var kindNames = map[jsontext.Kind]string{'n': "null", 'f': "boolean", 't': "boolean", '"': "string", '0': "number", '{': "object", '}': "object", '[': "array", ']': "array"}
 
 // trimLeft drops leading JSON white space and UTF-8 byte order marks.

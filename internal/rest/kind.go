@@ -179,7 +179,6 @@ const (
 	CauseNetwork Cause = "network"
 )
 
-// causeText words each category for status messages.
 var causeText = map[Cause]string{
 	CauseDNS:     "its host name does not resolve",
 	CauseRefused: "connection refused",

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
@@ -129,7 +130,7 @@ func serve[M proto.Message](ctx context.Context, op string, cfg config, req prot
 	}
 	key := cfg.stale.Key(c.op, c.info.Tenant, c.info.Authorization, ids...)
 	m, err := fetch(ctx, c)
-	if err == nil && proto.Size(m) > maxAnswerBytes {
+	if n := proto.Size(m); err == nil && (n > maxAnswerBytes || n > maxAnswerBytes/8 && jsonSize(m) > maxAnswerBytes) {
 		m, err = zero, &rest.Error{Kind: rest.KindTooLarge, Limit: maxAnswerBytes}
 	}
 	if err != nil {
@@ -144,8 +145,12 @@ func serve[M proto.Message](ctx context.Context, op string, cfg config, req prot
 
 // maxAnswerBytes bounds an answer message, which can outgrow its body (a byte
 // not UTF-8 becomes U+FFFD; resellerProviderData comes as sent and parsed):
-// grpc-go's default receive limit, and the most vanguard buffers of a message.
+// grpc-go's default receive limit, and the most vanguard buffers of a message,
+// in Connect's JSON too, where a string takes at most 6 times its protobuf size.
 const maxAnswerBytes = 4 << 20
+
+// jsonSize is the size of m in protojson, which errs only on strings not UTF-8.
+func jsonSize(m proto.Message) int { b, _ := protojson.Marshal(m); return len(b) }
 
 // sameGUID reports whether got is the GUID asked, in any form uuid.Parse
 // accepts; a missing or malformed got is not.

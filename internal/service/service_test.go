@@ -693,10 +693,11 @@ func TestResponseTooLarge(t *testing.T) {
 
 // TestAnswerGrownPastTheMessageLimit checks that an answer whose body is
 // within the body limit, but whose message grows past what a gRPC client
-// (4 MiB by default) or vanguard takes, is a status with details rather than
-// an error the caller's own client raises: a byte that is not UTF-8 becomes
-// U+FFFD (three bytes), and resellerProviderData is sent twice, as sent and
-// parsed.
+// (4 MiB by default) or vanguard takes, in protobuf or in Connect's JSON, is a
+// status with details rather than an error the caller's own client raises: a
+// byte that is not UTF-8 becomes U+FFFD (three bytes), resellerProviderData is
+// sent twice, as sent and parsed, and a control character takes 6 bytes in
+// JSON.
 func TestAnswerGrownPastTheMessageLimit(t *testing.T) {
 	notUTF8 := strings.Repeat("\xff", 1<<20-200)
 	tests := []struct {
@@ -708,6 +709,17 @@ func TestAnswerGrownPastTheMessageLimit(t *testing.T) {
 		{
 			name: "reseller", op: apierr.OpGetReseller,
 			body: `{"id":"` + testResellerID + `","providerResellers":[{"resellerProviderData":"{\"IndirectResellerId\":\"` + notUTF8 + `\"}"}]}`,
+			call: func(ctx context.Context, f *facade) error {
+				_, err := f.resellers.GetReseller(ctx, &pb.GetResellerRequest{ResellerId: testResellerID})
+				return err
+			},
+		},
+		{
+			// 3.99 MiB in protobuf, 4.1 MiB in Connect's JSON: vanguard answered
+			// Connect JSON callers 429 "max buffer size (4194304) exceeded".
+			name: "reseller, larger in JSON", op: apierr.OpGetReseller,
+			body: `{"id":"` + testResellerID + `","companyName":"` + strings.Repeat(`\u0001`, 62_000) +
+				`","providerResellers":[{"resellerProviderData":"{\"IndirectResellerId\":\"` + notUTF8[:655_000] + `\"}"}]}`,
 			call: func(ctx context.Context, f *facade) error {
 				_, err := f.resellers.GetReseller(ctx, &pb.GetResellerRequest{ResellerId: testResellerID})
 				return err

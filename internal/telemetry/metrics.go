@@ -22,7 +22,6 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
 
-// opOther is the label value of anything unknown.
 const opOther = "other"
 
 // breakerStates are the state label values of
