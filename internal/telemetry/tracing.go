@@ -3,7 +3,10 @@ package telemetry
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 
@@ -17,6 +20,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"google.golang.org/grpc/stats"
 
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
 
@@ -86,11 +90,57 @@ func (t *Tracing) Transport(base http.RoundTripper) http.RoundTripper {
 	if !t.Enabled() {
 		return base
 	}
-	return otelhttp.NewTransport(base,
+	return otelhttp.NewTransport(secretFree{base},
 		otelhttp.WithTracerProvider(t.provider),
 		otelhttp.WithPropagators(propagator),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "upstream " + boundedOp(rest.Operation(r.Context())) }),
 	)
+}
+
+// secretFree is the transport under otelhttp, which writes the text of an
+// attempt's error into its span: net/http quotes a malformed header or trailer
+// line of an answer, where an upstream may echo the caller's token. Its errors,
+// and its bodies' read errors, read as apierr.Redactor leaves them.
+type secretFree struct{ base http.RoundTripper }
+
+func (t secretFree) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := t.base.RoundTrip(r)
+	if err != nil {
+		return res, redact(r, err)
+	}
+	res.Body = secretFreeBody{res.Body, r}
+	return res, nil
+}
+
+type secretFreeBody struct {
+	io.ReadCloser
+	r *http.Request
+}
+
+func (b secretFreeBody) Read(p []byte) (n int, err error) {
+	if n, err = b.ReadCloser.Read(p); err != nil && !errors.Is(err, io.EOF) {
+		err = redact(b.r, err)
+	}
+	return n, err
+}
+
+// redactedError is err but for its text (url.Error's Timeout asks its Err
+// directly, and otelhttp's error.type would name the wrapper).
+type redactedError struct {
+	error
+	text string
+}
+
+func redact(r *http.Request, err error) error {
+	return &redactedError{err, apierr.NewRedactor(r.Header.Get(apierr.HeaderAuthorization)).String(err.Error())}
+}
+
+func (e *redactedError) Error() string     { return e.text }
+func (e *redactedError) Unwrap() error     { return e.error }
+func (e *redactedError) ErrorType() string { return semconv.ErrorType(e.error).Value.AsString() }
+func (e *redactedError) Timeout() bool {
+	t, ok := errors.AsType[net.Error](e.error)
+	return ok && t.Timeout()
 }
 
 // HTTPHandler wraps h so that each HTTP request gets a server span from the
