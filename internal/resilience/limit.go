@@ -56,10 +56,11 @@ func NewLimiter(n, perKey int, queue time.Duration) *Limiter {
 }
 
 // Acquire takes one of key's slots (when keys have a cap) and then a global
-// slot, waiting at most the queue wait in all and never past deadline (zero:
-// none). It returns the function that gives both back, or *LimitError when
-// the wait ran out, or ctx's error when ctx ended first.
-func (l *Limiter) Acquire(ctx context.Context, deadline time.Time, key string) (release func(), err error) {
+// slot, waiting at most the queue wait in all; ctx ending ends the wait (a
+// shared call's, once its last caller has left: a caller's deadline must not
+// cut the others' wait). It returns the function that gives both back, or
+// *LimitError when the wait ran out, or ctx's error when ctx ended first.
+func (l *Limiter) Acquire(ctx context.Context, key string) (release func(), err error) {
 	if l == nil {
 		return func() {}, nil
 	}
@@ -81,15 +82,11 @@ func (l *Limiter) Acquire(ctx context.Context, deadline time.Time, key string) (
 	if ownFree && l.global.TryAcquire(1) {
 		return release, nil
 	}
-	wait := l.queue
-	if !deadline.IsZero() {
-		wait = min(wait, time.Until(deadline))
-	}
-	if wait <= 0 {
+	if l.queue <= 0 {
 		l.giveBack(key, own, ownFree)
 		return nil, l.rejected(!ownFree)
 	}
-	wctx, cancel := context.WithTimeout(ctx, wait)
+	wctx, cancel := context.WithTimeout(ctx, l.queue)
 	defer cancel()
 	if !ownFree {
 		ownFree = own.sem.Acquire(wctx, 1) == nil

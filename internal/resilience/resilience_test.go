@@ -318,32 +318,41 @@ func TestUnprovenSetBoundedWhenAllInUse(t *testing.T) {
 }
 
 // TestLimiterRefusals: without a queue wait the caller's full share refuses
-// at once, naming the share; a queue wait never outlasts the deadline.
+// at once, naming the share; a queue wait never outlasts ctx.
 func TestLimiterRefusals(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := NewLimiter(10, 1, 0)
-		release, err := l.Acquire(testContext(t), time.Time{}, "a")
+		release, err := l.Acquire(testContext(t), "a")
 		if err != nil {
 			t.Fatal(err)
 		}
 		var le *LimitError
-		if _, err := l.Acquire(testContext(t), time.Time{}, "a"); !errors.As(err, &le) || !le.PerKey || le.Limit != 1 {
+		if _, err := l.Acquire(testContext(t), "a"); !errors.As(err, &le) || !le.PerKey || le.Limit != 1 {
 			t.Errorf("a's second slot without a queue = %v (%+v), want a per-key *LimitError of 1", err, le)
 		}
 		release()
 
 		l = NewLimiter(1, 0, time.Second)
-		release, err = l.Acquire(testContext(t), time.Time{}, "a")
+		release, err = l.Acquire(testContext(t), "a")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer release()
 		start := time.Now()
-		if _, err := l.Acquire(testContext(t), start.Add(50*time.Millisecond), "b"); !errors.As(err, &le) || le.PerKey {
+		if _, err := l.Acquire(testContext(t), "b"); !errors.As(err, &le) || le.PerKey {
 			t.Errorf("Acquire with the slot taken = %v, want a global *LimitError", err)
 		}
+		if waited := time.Since(start); waited != time.Second {
+			t.Errorf("waited %v for a slot, want the 1s queue wait", waited)
+		}
+		ctx, cancel := context.WithTimeout(testContext(t), 50*time.Millisecond)
+		defer cancel()
+		start = time.Now()
+		if _, err := l.Acquire(ctx, "b"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Acquire with the slot taken until after ctx's deadline = %v, want ctx's error", err)
+		}
 		if waited := time.Since(start); waited != 50*time.Millisecond {
-			t.Errorf("waited %v for a slot, want the 50ms to the deadline, not the 1s queue wait", waited)
+			t.Errorf("waited %v for a slot, want the 50ms to ctx's deadline, not the 1s queue wait", waited)
 		}
 	})
 }
@@ -353,35 +362,35 @@ func TestLimiterPerKeyShare(t *testing.T) {
 	a, b := "a", "b"
 	var releases []func()
 	for range 2 {
-		r, err := l.Acquire(testContext(t), time.Time{}, a)
+		r, err := l.Acquire(testContext(t), a)
 		if err != nil {
 			t.Fatal(err)
 		}
 		releases = append(releases, r)
 	}
-	_, err := l.Acquire(testContext(t), time.Time{}, a)
+	_, err := l.Acquire(testContext(t), a)
 	var le *LimitError
 	if !errors.As(err, &le) || !le.PerKey || le.Limit != 2 {
 		t.Fatalf("third slot of a = %v, want a per-key *LimitError", err)
 	}
-	r, err := l.Acquire(testContext(t), time.Time{}, b)
+	r, err := l.Acquire(testContext(t), b)
 	if err != nil {
 		t.Fatalf("b's first slot = %v, want one", err)
 	}
 	releases = append(releases, r)
-	_, err = l.Acquire(testContext(t), time.Time{}, b)
+	_, err = l.Acquire(testContext(t), b)
 	if !errors.As(err, &le) || le.PerKey || le.Limit != 3 {
 		t.Fatalf("b's second slot with the global limit reached = %v, want a global *LimitError", err)
 	}
 	ctx, cancel := context.WithCancel(testContext(t))
 	cancel()
-	if _, err := l.Acquire(ctx, time.Time{}, b); !errors.Is(err, context.Canceled) {
+	if _, err := l.Acquire(ctx, b); !errors.Is(err, context.Canceled) {
 		t.Errorf("Acquire with an ended context = %v, want context.Canceled", err)
 	}
 	for _, r := range releases {
 		r()
 	}
-	r, err = l.Acquire(testContext(t), time.Time{}, a)
+	r, err = l.Acquire(testContext(t), a)
 	if err != nil {
 		t.Fatalf("after releases: %v", err)
 	}

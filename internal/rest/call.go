@@ -21,7 +21,7 @@ type request[T any] struct {
 	info     CallInfo
 	url      string
 	decode   func(body []byte) (T, error)
-	deadline resilience.Deadline // bounds the call's retry and queueing decisions
+	deadline resilience.Deadline // bounds the call's retry decisions
 }
 
 // flight is a coalesced execution's result and the correlation id its
@@ -115,7 +115,7 @@ func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, 
 		share = "\x00" + r.info.Caller
 	}
 	for n := 1; ; n++ {
-		release, err := c.limiter.Acquire(ctx, r.deadline(), share)
+		release, err := c.limiter.Acquire(ctx, share)
 		if err != nil {
 			if le, ok := errors.AsType[*resilience.LimitError](err); ok {
 				reason := RejectConcurrencyLimit

@@ -833,6 +833,35 @@ func TestCoalescedAttemptKeepsItsTimeout(t *testing.T) {
 	})
 }
 
+// TestCoalescedQueueWaitUsesTheLatestDeadline: a shared request waiting for
+// a request slot keeps waiting for a caller that joined with a later deadline
+// once the first caller's has passed (docs/resilience.md, Coalescing): one
+// caller's short deadline must not refuse the others' calls.
+func TestCoalescedQueueWaitUsesTheLatestDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u, c := newMemClient(t, Config{MaxConcurrent: 1, TenantMaxConcurrent: -1, QueueTimeout: time.Second}, step{hold: true})
+		held := make(chan error, 1)
+		go func() { _, err := c.GetReseller(testContext(t), tenantCall("other.example"), "r1"); held <- err }()
+		<-u.arrived // the only slot is taken
+		leaderErr := goGetReseller(t, c, 50*time.Millisecond)
+		synctest.Wait()                     // queued for the slot
+		<-time.After(10 * time.Millisecond) // at once in the bubble
+		joinerErr := goGetReseller(t, c, 30*time.Second)
+		waitWaiters(t, c, 3)                 // with the call holding the slot
+		<-time.After(300 * time.Millisecond) // the first caller's deadline has passed; the queue wait has not
+		u.release()
+		if err := <-joinerErr; err != nil {
+			t.Errorf("joiner: error = %v; want the answer once the slot came free within the queue wait", err)
+		}
+		if err := <-leaderErr; !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("first caller: error = %v, want DeadlineExceeded", err)
+		}
+		if err := <-held; err != nil {
+			t.Errorf("the call holding the slot: %v", err)
+		}
+	})
+}
+
 // goGetReseller starts GetReseller of "r1" with a deadline of d and returns
 // the channel of its error.
 func goGetReseller(t *testing.T, c *Client, d time.Duration) <-chan error {

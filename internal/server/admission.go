@@ -104,7 +104,7 @@ func (a *admission) admit(client, method string, header int) (release func(), re
 		}
 	}
 	if client != "" {
-		r, err := a.clients.Acquire(context.Background(), time.Time{}, client)
+		r, err := a.clients.Acquire(context.Background(), client)
 		if err != nil {
 			a.clientShare.Inc()
 			return nil, clientBusy
