@@ -25,7 +25,7 @@ type LimitError struct {
 func (e *LimitError) Error() string { return "concurrency limit reached" }
 
 // Limiter bounds the requests in flight at once, globally and per key (in
-// front of the global limit). A key's semaphore lives while calls hold or
+// front of the global limit; a request may belong to several keys). A key's semaphore lives while calls hold or
 // wait for it, so the keys never outnumber the calls in flight. A nil
 // *Limiter admits everything. It is safe for concurrent use.
 type Limiter struct {
@@ -55,64 +55,65 @@ func NewLimiter(n, perKey int, queue time.Duration) *Limiter {
 	return &Limiter{global: global, limit: n, perKey: perKey, queue: max(queue, 0), shares: make(map[string]*share)}
 }
 
-// Acquire takes one of key's slots (when keys have a cap) and then a global
-// slot, waiting at most the queue wait in all; ctx ending ends the wait (a
-// shared call's, once its last caller has left: a caller's deadline must not
-// cut the others' wait). It returns the function that gives both back, or
-// *LimitError when the wait ran out, or ctx's error when ctx ended first.
-func (l *Limiter) Acquire(ctx context.Context, key string) (release func(), err error) {
+// Acquire takes one slot of each key's share (when keys have a cap), in
+// the order given, then a global slot, waiting at most the queue wait in all;
+// ctx ending ends the wait (a shared call's, once its last caller has left: a
+// caller's deadline must not cut the others' wait). It returns the function
+// that gives them back, or *LimitError when the wait ran out, or ctx's error
+// when ctx ended first.
+func (l *Limiter) Acquire(ctx context.Context, keys ...string) (release func(), err error) {
 	if l == nil {
 		return func() {}, nil
 	}
-	var own *share // nil when keys have no cap
-	if l.perKey > 0 {
-		l.mu.Lock()
-		if own = l.shares[key]; own == nil {
+	if l.perKey <= 0 {
+		keys = nil
+	}
+	sems := make([]*semaphore.Weighted, len(keys)+1) // the keys' shares, then the global slots
+	l.mu.Lock()
+	for i, key := range keys {
+		own := l.shares[key]
+		if own == nil {
 			own = &share{sem: semaphore.NewWeighted(int64(l.perKey))}
 			l.shares[key] = own
 		}
 		own.refs++
-		l.mu.Unlock()
+		sems[i] = own.sem
 	}
-	release = func() {
-		l.global.Release(1)
-		l.giveBack(key, own, true)
+	l.mu.Unlock()
+	sems[len(keys)] = l.global
+	held := 0 // sems[:held] hold a slot
+	for held < len(sems) && sems[held].TryAcquire(1) {
+		held++
 	}
-	ownFree := own == nil || own.sem.TryAcquire(1)
-	if ownFree && l.global.TryAcquire(1) {
-		return release, nil
+	if held < len(sems) && l.queue > 0 {
+		wctx, cancel := context.WithTimeout(ctx, l.queue)
+		defer cancel()
+		for held < len(sems) && sems[held].Acquire(wctx, 1) == nil {
+			held++
+		}
 	}
-	if l.queue <= 0 {
-		l.giveBack(key, own, ownFree)
-		return nil, l.rejected(!ownFree)
+	if held == len(sems) {
+		return func() { l.giveBack(keys, sems, held) }, nil
 	}
-	wctx, cancel := context.WithTimeout(ctx, l.queue)
-	defer cancel()
-	if !ownFree {
-		ownFree = own.sem.Acquire(wctx, 1) == nil
-	}
-	if ownFree && l.global.Acquire(wctx, 1) == nil {
-		return release, nil
-	}
-	l.giveBack(key, own, ownFree)
+	l.giveBack(keys, sems, held)
 	if err := ctx.Err(); err != nil { // the caller left before the wait ran out
 		return nil, err
 	}
-	return nil, l.rejected(!ownFree)
+	return nil, l.rejected(held < len(keys))
 }
 
-// giveBack releases own's slot when held and counts the caller out of own.
-func (l *Limiter) giveBack(key string, own *share, held bool) {
-	if own == nil {
-		return
-	}
-	if held {
-		own.sem.Release(1)
+// giveBack releases the slots of sems[:held] and counts the caller out of
+// the shares of keys, which keep their entries while counted.
+func (l *Limiter) giveBack(keys []string, sems []*semaphore.Weighted, held int) {
+	for _, sem := range sems[:held] {
+		sem.Release(1)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if own.refs--; own.refs == 0 {
-		delete(l.shares, key)
+	for _, key := range keys {
+		if l.shares[key].refs--; l.shares[key].refs == 0 {
+			delete(l.shares, key)
+		}
 	}
 }
 

@@ -109,13 +109,9 @@ func execute[T any](ctx context.Context, c *Client, r *request[T]) (v T, err err
 // attempts makes the attempts of one call, each holding a request slot,
 // within the tenant's retry budget and the global ceiling.
 func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, r *request[T]) (zero T, _ error) {
-	var last *Error        // the previous attempt's error
-	share := r.info.Tenant // the key of the call's share of the slots: its caller's identity, else its tenant (no control character)
-	if r.info.Caller != "" {
-		share = "\x00" + r.info.Caller
-	}
+	var last *Error // the previous attempt's error
 	for n := 1; ; n++ {
-		release, err := c.limiter.Acquire(ctx, share)
+		release, err := c.limiter.Acquire(ctx, r.info.shareKeys()...)
 		if err != nil {
 			if le, ok := errors.AsType[*resilience.LimitError](err); ok {
 				reason := RejectConcurrencyLimit

@@ -81,8 +81,8 @@ type Config struct {
 	// MaxConcurrent limits the upstream requests in flight (negative: no limit);
 	// one over it waits up to QueueTimeout, then fails with KindOverLimit.
 	MaxConcurrent int
-	// TenantMaxConcurrent limits the requests in flight of one caller
-	// (CallInfo.Caller, else the tenant) in front of MaxConcurrent. Zero
+	// TenantMaxConcurrent limits the requests in flight of one tenant, and
+	// of one CallInfo.Caller too, in front of MaxConcurrent. Zero
 	// means half of MaxConcurrent (at least 1), none when MaxConcurrent is
 	// negative; negative means no limit.
 	TenantMaxConcurrent int
@@ -146,9 +146,20 @@ type CallInfo struct {
 	// Traceparent and Tracestate are the caller's W3C trace context.
 	Traceparent, Tracestate string
 	// Caller is the client's authenticated identity (certificate URI SAN,
-	// else subject), or empty. It is never sent; when set, it rather than
-	// Tenant owns the call's share of the request slots.
+	// else subject), or empty. It is never sent; when set, the call takes a
+	// slot of its share as well as of Tenant's.
 	Caller string
+}
+
+// shareKeys are the keys of the call's shares of the upstream slots, in the
+// order they are taken: the caller's identity when known, then its tenant,
+// whose partition a stall must not let take every slot whoever calls for it
+// (a tenant holds no control character: no tenant's key is an identity's).
+func (ci CallInfo) shareKeys() []string {
+	if ci.Caller != "" {
+		return []string{"\x00" + ci.Caller, ci.Tenant}
+	}
+	return []string{ci.Tenant}
 }
 
 // New validates cfg (see Config) and returns a Client.

@@ -516,3 +516,30 @@ func TestCallerIdentityNeverSharesATenantsSlots(t *testing.T) {
 		}
 	})
 }
+
+// TestStalledTenantKeepsItsShareWhoeverCallsForIt: with caller identities
+// (mutual TLS), a tenant whose upstream partition stalls still holds at most
+// its tenant's share of the slots, however many certificates call for it:
+// two certificates' calls for x.example leave a slot for y.example.
+func TestStalledTenantKeepsItsShareWhoeverCallsForIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u, c := newMemClient(t, Config{MaxConcurrent: 4, TenantMaxConcurrent: 2, QueueTimeout: -1, DisableCoalescing: true}, step{hold: true})
+		var wg sync.WaitGroup
+		for i := range 4 {
+			ci := CallInfo{Tenant: "x.example", Authorization: testToken, Caller: fmt.Sprint("spiffe://cert-", i%2)}
+			wg.Go(func() { _, _ = c.GetReseller(testContext(t), ci, fmt.Sprint("r", i)) })
+		}
+		synctest.Wait()
+		stalled := u.requests()
+		var errY error
+		wg.Go(func() {
+			_, errY = c.GetReseller(testContext(t), CallInfo{Tenant: "y.example", Authorization: testToken, Caller: "spiffe://cert-2"}, "r1")
+		})
+		synctest.Wait()
+		u.release()
+		wg.Wait()
+		if stalled != 2 || errY != nil {
+			t.Errorf("x.example through 2 certificates had %d requests in flight, y.example got %v; want x's share (2) and y served", stalled, errY)
+		}
+	})
+}
