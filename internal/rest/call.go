@@ -59,7 +59,7 @@ func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, 
 		defer cancel()
 	}
 	if !c.cfg.DisableCoalescing {
-		f, ferr, joined := g.Do(cctx, flightKey{r.url, r.info.Tenant, r.info.Authorization}, func(ctx context.Context, deadline resilience.Deadline) (flight[T], error) {
+		f, ferr, joined := g.Do(cctx, flightKey{r.url, r.info.Tenant, r.info.Authorization, r.info.Caller}, func(ctx context.Context, deadline resilience.Deadline) (flight[T], error) {
 			r.deadline = deadline
 			v, err := execute(ctx, c, &r)
 			return flight[T]{v, r.info.CorrelationID}, err

@@ -129,8 +129,8 @@ type Client struct {
 	acceptanceURL   string // "{base}/v1/Customers/relationship-acceptance"
 }
 
-// flightKey is what makes two calls identical for coalescing.
-type flightKey struct{ url, tenant, authorization string }
+// flightKey makes calls identical for coalescing; caller too: a shared request holds its first caller's share of slots.
+type flightKey struct{ url, tenant, authorization, caller string }
 
 // CallInfo holds the per-call values the caller forwards upstream. All but
 // Caller become request headers, each omitted when empty; values must not

@@ -862,6 +862,42 @@ func TestCoalescedQueueWaitUsesTheLatestDeadline(t *testing.T) {
 	})
 }
 
+// TestCoalescingKeepsCertificatesApart: calls of two client certificates
+// (mutual TLS) never share an upstream request, even with the same tenant and
+// token: a shared request holds its first caller's share of the slots, so
+// certificate B, joining A's call queued behind A's full share, was refused
+// although its own share was free.
+func TestCoalescingKeepsCertificatesApart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u, c := newMemClient(t, Config{MaxConcurrent: 4, TenantMaxConcurrent: 1, QueueTimeout: time.Second}, step{hold: true})
+		certA := CallInfo{Tenant: "t.example", Authorization: testToken, Caller: "spiffe://a"}
+		certB := certA
+		certB.Caller = "spiffe://b"
+		errs := make(chan error, 3)
+		held := certA
+		held.Tenant = "held.example"
+		go func() { _, err := c.GetReseller(testContext(t), held, "r1"); errs <- err }()
+		<-u.arrived // A's share is full
+		go func() { _, err := c.GetReseller(testContext(t), certA, "r1"); errs <- err }()
+		synctest.Wait() // queued behind A's share
+		var errB error
+		done := make(chan struct{})
+		go func() { _, errB = c.GetReseller(testContext(t), certB, "r1"); close(done) }()
+		synctest.Wait()
+		sent := u.requests()
+		u.release()
+		<-done
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Errorf("certificate A: %v", err)
+			}
+		}
+		if sent != 2 || errB != nil {
+			t.Errorf("certificate B: %v, with %d requests sent while A's share was full; want its own request, sent at once", errB, sent)
+		}
+	})
+}
+
 // goGetReseller starts GetReseller of "r1" with a deadline of d and returns
 // the channel of its error.
 func goGetReseller(t *testing.T, c *Client, d time.Duration) <-chan error {
