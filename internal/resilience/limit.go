@@ -71,13 +71,11 @@ func (l *Limiter) Acquire(ctx context.Context, keys ...string) (release func(), 
 	sems := make([]*semaphore.Weighted, len(keys)+1) // the keys' shares, then the global slots
 	l.mu.Lock()
 	for i, key := range keys {
-		own := l.shares[key]
-		if own == nil {
-			own = &share{sem: semaphore.NewWeighted(int64(l.perKey))}
-			l.shares[key] = own
+		if l.shares[key] == nil {
+			l.shares[key] = &share{sem: semaphore.NewWeighted(int64(l.perKey))}
 		}
-		own.refs++
-		sems[i] = own.sem
+		l.shares[key].refs++
+		sems[i] = l.shares[key].sem
 	}
 	l.mu.Unlock()
 	sems[len(keys)] = l.global

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
@@ -87,9 +88,9 @@ func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, 
 // execute runs a call for its tenant, admitted by the tenant's circuit
 // breaker, which counts it once with its final outcome.
 func execute[T any](ctx context.Context, c *Client, r *request[T]) (v T, err error) {
-	ctx = WithOperation(ctx, r.op) // once per execution, not per coalesced caller
-	tenant := c.tenants.Acquire(r.info.Tenant)
-	health := resilience.Neutral // after a panic (a bug), a half-open breaker gets its probe back
+	ctx = WithOperation(ctx, r.op)                              // once per execution, not per coalesced caller
+	tenant := c.tenants.Acquire(strings.ToLower(r.info.Tenant)) // a domain name: its case means nothing (RFC 4343)
+	health := resilience.Neutral                                // after a panic (a bug), a half-open breaker gets its probe back
 	defer func() { c.tenants.Release(tenant, health == resilience.Success && err == nil) }()
 	done, err := tenant.Breaker.Allow()
 	if err != nil {

@@ -157,9 +157,9 @@ type CallInfo struct {
 // (a tenant holds no control character: no tenant's key is an identity's).
 func (ci CallInfo) shareKeys() []string {
 	if ci.Caller != "" {
-		return []string{"\x00" + ci.Caller, ci.Tenant}
+		return []string{"\x00" + ci.Caller, strings.ToLower(ci.Tenant)}
 	}
-	return []string{ci.Tenant}
+	return []string{strings.ToLower(ci.Tenant)}
 }
 
 // New validates cfg (see Config) and returns a Client.

@@ -519,14 +519,15 @@ func TestCallerIdentityNeverSharesATenantsSlots(t *testing.T) {
 
 // TestStalledTenantKeepsItsShareWhoeverCallsForIt: with caller identities
 // (mutual TLS), a tenant whose upstream partition stalls still holds at most
-// its tenant's share of the slots, however many certificates call for it:
-// two certificates' calls for x.example leave a slot for y.example.
+// its tenant's share of the slots, however many certificates call for it and
+// however they spell its name: two certificates' calls for x.example leave a
+// slot for y.example.
 func TestStalledTenantKeepsItsShareWhoeverCallsForIt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u, c := newMemClient(t, Config{MaxConcurrent: 4, TenantMaxConcurrent: 2, QueueTimeout: -1, DisableCoalescing: true}, step{hold: true})
 		var wg sync.WaitGroup
 		for i := range 4 {
-			ci := CallInfo{Tenant: "x.example", Authorization: testToken, Caller: fmt.Sprint("spiffe://cert-", i%2)}
+			ci := CallInfo{Tenant: []string{"x.example", "X.Example"}[i%2], Authorization: testToken, Caller: fmt.Sprint("spiffe://cert-", i%2)}
 			wg.Go(func() { _, _ = c.GetReseller(testContext(t), ci, fmt.Sprint("r", i)) })
 		}
 		synctest.Wait()
@@ -542,4 +543,21 @@ func TestStalledTenantKeepsItsShareWhoeverCallsForIt(t *testing.T) {
 			t.Errorf("x.example through 2 certificates had %d requests in flight, y.example got %v; want x's share (2) and y served", stalled, errY)
 		}
 	})
+}
+
+// TestTenantNameCaseMakesNoNewTenant: a tenant is a domain name, whose case
+// means nothing (RFC 4343), so the spellings of one name have one state. An
+// upstream that answers them all with a success would otherwise prove each
+// spelling a tenant of its own: one caller's token could fill the proven set
+// with made-up spellings and keep a real tenant from being proven.
+func TestTenantNameCaseMakesNoNewTenant(t *testing.T) {
+	c := newTestClient(t, Config{BaseURL: newUpstream(t, okHandler).URL, MaxTenants: 2})
+	for _, tenant := range []string{"t.example", "T.example", "t.EXAMPLE", "T.Example", "late.example"} {
+		if _, err := c.GetReseller(testContext(t), tenantCall(tenant), "r1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, states := c.Tenants(), c.BreakerStates(); n != 2 || states[resilience.BreakerClosed] != 2 {
+		t.Errorf("after 4 spellings of t.example and late.example: %d tenants, %d proven; want 2 and 2", n, states[resilience.BreakerClosed])
+	}
 }
