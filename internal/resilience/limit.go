@@ -55,12 +55,11 @@ func NewLimiter(n, perKey int, queue time.Duration) *Limiter {
 	return &Limiter{global: global, limit: n, perKey: perKey, queue: max(queue, 0), shares: make(map[string]*share)}
 }
 
-// Acquire takes one slot of each key's share (when keys have a cap), in
-// the order given, then a global slot, waiting at most the queue wait in all;
-// ctx ending ends the wait (a shared call's, once its last caller has left: a
-// caller's deadline must not cut the others' wait). It returns the function
-// that gives them back, or *LimitError when the wait ran out, or ctx's error
-// when ctx ended first.
+// Acquire takes one slot of each key's share (when keys have a cap), in the order
+// given, then a global slot, waiting at most the queue wait in all; ctx ending ends
+// the wait (a shared call's, once its last caller has left: a caller's deadline must
+// not cut the others' wait). It returns the function that gives them back, or
+// *LimitError when the wait ran out, or ctx's error when ctx ended first.
 func (l *Limiter) Acquire(ctx context.Context, keys ...string) (release func(), err error) {
 	if l == nil {
 		return func() {}, nil
@@ -100,8 +99,7 @@ func (l *Limiter) Acquire(ctx context.Context, keys ...string) (release func(), 
 	return nil, l.rejected(held < len(keys))
 }
 
-// giveBack releases the slots of sems[:held] and counts the caller out of
-// the shares of keys, which keep their entries while counted.
+// giveBack releases sems[:held] and counts the caller out of the shares of keys (kept while counted).
 func (l *Limiter) giveBack(keys []string, sems []*semaphore.Weighted, held int) {
 	for _, sem := range sems[:held] {
 		sem.Release(1)

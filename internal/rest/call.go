@@ -69,6 +69,10 @@ func call[T any](ctx context.Context, c *Client, g *resilience.Group[flightKey, 
 		if joined && c.cfg.OnCoalesced != nil {
 			c.cfg.OnCoalesced(ctx, r.op, f.correlationID)
 		}
+		if e, ok := errors.AsType[*Error](ferr); ok && joined && e.Envelope != nil && e.Envelope.CorrelationID == f.correlationID {
+			cp, env := *e, *e.Envelope // it echoes the first caller's id: a joiner's status names its own
+			env.CorrelationID, cp.Envelope, err = r.info.CorrelationID, &env, &cp
+		}
 	} else {
 		dl, _ := cctx.Deadline()
 		r.deadline = func() time.Time { return dl }

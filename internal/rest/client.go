@@ -151,10 +151,9 @@ type CallInfo struct {
 	Caller string
 }
 
-// shareKeys are the keys of the call's shares of the upstream slots, in the
-// order they are taken: the caller's identity when known, then its tenant,
-// whose partition a stall must not let take every slot whoever calls for it
-// (a tenant holds no control character: no tenant's key is an identity's).
+// shareKeys are the keys of the call's shares of the upstream slots, taken in this
+// order: the caller's identity when known, then its tenant, whose stall must not take
+// every slot whoever calls (no tenant holds a control character: no key is both).
 func (ci CallInfo) shareKeys() []string {
 	if ci.Caller != "" {
 		return []string{"\x00" + ci.Caller, strings.ToLower(ci.Tenant)}

@@ -898,6 +898,39 @@ func TestCoalescingKeepsCertificatesApart(t *testing.T) {
 	})
 }
 
+// TestCoalescedCallersKeepTheirCorrelationIDs: the shared request carries
+// the first caller's X-Correlation-Id, which the upstream's error envelope
+// echoes; a caller that joined gets the envelope with its own id in its
+// place, so that its status never names another caller's id.
+func TestCoalescedCallersKeepTheirCorrelationIDs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		c := newTestClient(t, Config{BaseURL: memBaseURL, MaxAttempts: 1, Transport: inMemory(func(w http.ResponseWriter, r *http.Request) {
+			<-release
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"statusCode":503,"description":"unavailable","correlationId":"` + r.Header.Get("X-Correlation-Id") + `"}`))
+		})})
+		ids := []string{"first-caller", "joiner"}
+		errs := make([]chan error, len(ids))
+		for i, id := range ids {
+			errs[i] = make(chan error, 1)
+			ci := testCallInfo
+			ci.CorrelationID = id
+			go func() { _, err := c.GetReseller(testContext(t), ci, "r1"); errs[i] <- err }()
+			synctest.Wait()
+		}
+		waitWaiters(t, c, 2)
+		close(release)
+		for i, id := range ids {
+			var e *Error
+			if err := <-errs[i]; !errors.As(err, &e) || e.Envelope == nil || e.Envelope.CorrelationID != id {
+				t.Errorf("caller %s: error = %v with envelope %+v, want the envelope with its own correlation id", id, err, e.Envelope)
+			}
+		}
+	})
+}
+
 // goGetReseller starts GetReseller of "r1" with a deadline of d and returns
 // the channel of its error.
 func goGetReseller(t *testing.T, c *Client, d time.Duration) <-chan error {
