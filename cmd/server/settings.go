@@ -76,7 +76,7 @@ func settings(cfg *server.Config, cli *cliFlags) []setting {
 		{calls, "upstream-max-attempts", "UPSTREAM_MAX_ATTEMPTS", whole(&cfg.Upstream.MaxAttempts), "", "most attempts per upstream call, the first included (1: no retries, at most 10)"},
 		{calls, "upstream-retry-ratio", "UPSTREAM_RETRY_RATIO", ratio(&cfg.Upstream.RetryRatio), "", "retries of all tenants together, at most this share of first upstream attempts (at most 1)"},
 		{calls, "upstream-max-concurrent", "UPSTREAM_MAX_CONCURRENT", whole(&cfg.Upstream.MaxConcurrent), "", "most upstream requests in flight at once, over all tenants (also the most connections of one principal's upstream pool)"},
-		{calls, "upstream-tenant-max-concurrent", "UPSTREAM_TENANT_MAX_CONCURRENT", whole(&cfg.Upstream.TenantMaxConcurrent), "half of -upstream-max-concurrent", "most upstream requests in flight at once for one x-tenant, and for one client certificate with mutual TLS"},
+		{calls, "upstream-tenant-max-concurrent", "UPSTREAM_TENANT_MAX_CONCURRENT", whole(&cfg.Upstream.TenantMaxConcurrent), "half of -upstream-max-concurrent", "most upstream requests in flight at once for one x-tenant (with mutual TLS: x-tenant and token), and for one client certificate"},
 		{calls, "upstream-queue-timeout", "UPSTREAM_QUEUE_TIMEOUT", offDuration(&cfg.Upstream.QueueTimeout), "", "longest wait for a free upstream request slot before RESOURCE_EXHAUSTED; 0 rejects at once"},
 		{calls, "upstream-max-body", "UPSTREAM_MAX_BODY_BYTES", byteSize(&cfg.Upstream.MaxBodyBytes), "", "largest upstream response body accepted, in bytes"},
 		{calls, "coalesce", "COALESCE", negated(&cfg.Upstream.DisableCoalescing), "", "share one upstream request among identical concurrent calls (true/false)"},

@@ -10,8 +10,7 @@ import (
 	"golang.org/x/sync/semaphore"
 )
 
-// LimitError is returned by Limiter.Acquire when no slot became free in
-// time. Nothing was sent.
+// LimitError is returned by Limiter.Acquire when no slot became free in time; nothing was sent.
 type LimitError struct {
 	// Limit is the number of slots that were all taken.
 	Limit int
@@ -24,10 +23,10 @@ type LimitError struct {
 // Error returns "concurrency limit reached".
 func (e *LimitError) Error() string { return "concurrency limit reached" }
 
-// Limiter bounds the requests in flight at once, globally and per key (in
-// front of the global limit; a request may belong to several keys). A key's semaphore lives while calls hold or
-// wait for it, so the keys never outnumber the calls in flight. A nil
-// *Limiter admits everything. It is safe for concurrent use.
+// Limiter bounds the requests in flight at once, globally and per key (in front
+// of the global limit; a request may have several keys). A key's semaphore lives
+// while calls hold or wait for it, so the keys never outnumber the calls in
+// flight. A nil *Limiter admits everything. It is safe for concurrent use.
 type Limiter struct {
 	global *semaphore.Weighted // of math.MaxInt64 slots when there is no global limit
 	limit  int
@@ -51,8 +50,7 @@ func NewLimiter(n, perKey int, queue time.Duration) *Limiter {
 	if n <= 0 && perKey <= 0 {
 		return nil
 	}
-	global := semaphore.NewWeighted(cmp.Or(int64(max(n, 0)), math.MaxInt64))
-	return &Limiter{global: global, limit: n, perKey: perKey, queue: max(queue, 0), shares: make(map[string]*share)}
+	return &Limiter{global: semaphore.NewWeighted(cmp.Or(int64(max(n, 0)), math.MaxInt64)), limit: n, perKey: perKey, queue: max(queue, 0), shares: make(map[string]*share)}
 }
 
 // Acquire takes one slot of each key's share (when keys have a cap), in the order

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -81,8 +82,8 @@ type Config struct {
 	// MaxConcurrent limits the upstream requests in flight (negative: no limit);
 	// one over it waits up to QueueTimeout, then fails with KindOverLimit.
 	MaxConcurrent int
-	// TenantMaxConcurrent limits the requests in flight of one tenant, and
-	// of one CallInfo.Caller too, in front of MaxConcurrent. Zero
+	// TenantMaxConcurrent limits the requests in flight of one tenant (with a
+	// Caller, tenant and token) and of one Caller, in front of MaxConcurrent. Zero
 	// means half of MaxConcurrent (at least 1), none when MaxConcurrent is
 	// negative; negative means no limit.
 	TenantMaxConcurrent int
@@ -152,11 +153,12 @@ type CallInfo struct {
 }
 
 // shareKeys are the keys of the call's shares of the upstream slots, taken in this
-// order: the caller's identity when known, then its tenant, whose stall must not take
-// every slot whoever calls (no tenant holds a control character: no key is both).
-func (ci CallInfo) shareKeys() []string {
+// order: the caller's identity when known, then its tenant (and token, with an identity:
+// no other certificate fills it by the name), whose stall must not take every slot.
+func (ci CallInfo) shareKeys() []string { // no tenant or token holds a control character
 	if ci.Caller != "" {
-		return []string{"\x00" + ci.Caller, strings.ToLower(ci.Tenant)}
+		token := sha256.Sum256([]byte(ci.Authorization)) // not a second copy of the token per call
+		return []string{"\x00" + ci.Caller, strings.ToLower(ci.Tenant) + "\x00" + string(token[:])}
 	}
 	return []string{strings.ToLower(ci.Tenant)}
 }

@@ -561,3 +561,30 @@ func TestTenantNameCaseMakesNoNewTenant(t *testing.T) {
 		t.Errorf("after 4 spellings of t.example and late.example: %d tenants, %d proven; want 2 and 2", n, states[resilience.BreakerClosed])
 	}
 }
+
+// TestCertificateCannotFillATenantsShareByItsName: with caller identities
+// (mutual TLS), a certificate sending another tenant's name with a token of
+// its own holds its share of slots, not that tenant's: x.example's caller,
+// with x.example's token, is still served while it does.
+func TestCertificateCannotFillATenantsShareByItsName(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u, c := newMemClient(t, Config{MaxConcurrent: 8, TenantMaxConcurrent: 2, QueueTimeout: -1, DisableCoalescing: true}, step{hold: true})
+		var wg sync.WaitGroup
+		for i := range 2 {
+			ci := CallInfo{Tenant: "x.example", Authorization: "Bearer made-up", Caller: "spiffe://hostile"}
+			wg.Go(func() { _, _ = c.GetReseller(testContext(t), ci, fmt.Sprint("r", i)) })
+		}
+		synctest.Wait()
+		var err error
+		wg.Go(func() {
+			_, err = c.GetReseller(testContext(t), CallInfo{Tenant: "x.example", Authorization: testToken, Caller: "spiffe://x-service"}, "r1")
+		})
+		synctest.Wait()
+		sent := u.requests()
+		u.release()
+		wg.Wait()
+		if sent != 3 || err != nil {
+			t.Errorf("x.example's own caller: %v, with %d requests sent; want it sent beside the other certificate's 2", err, sent)
+		}
+	})
+}
