@@ -32,6 +32,7 @@ func TestRedactorString(t *testing.T) {
 		{"upper-cased", "Bearer " + testJWT, "TOKEN " + strings.ToUpper(testJWT), "TOKEN [REDACTED]"},
 		{"lower-cased segment", "Bearer " + testJWT, "sig=" + strings.ToLower(segments[2]) + ";", "sig=[REDACTED];"},
 		{"eight characters", "Bearer " + testJWT, "x" + testJWT[40:48] + "x", "x[REDACTED]x"},
+		{"eight characters alone", "Bearer " + testJWT, testJWT[40:48], "[REDACTED]"},
 		{"seven characters stay", "Bearer " + testJWT, "x" + testJWT[40:47] + "x", "x" + testJWT[40:47] + "x"},
 		{"two pieces apart", "Bearer " + testJWT, testJWT[:10] + " and " + testJWT[100:120], "[REDACTED] and [REDACTED]"},
 		{"non-ASCII around", "Bearer " + testJWT, "é" + testJWT[5:30] + "ü", "é[REDACTED]ü"},
@@ -185,6 +186,44 @@ func between(s, sep string) string { return strings.Join(strings.Split(s, ""), s
 // the start, inside or at the end of a message: the text becomes Redacted
 // (or, when the pieces are plain between escapes, loses them); text with
 // escapes, base64 or hex that holds no token stays as it is.
+// TestRedactorEncodedEdges: base64 runs at their edges: the shortest run that
+// holds a piece (eight bytes, eleven digits), a run whose encoding starts
+// inside it or has a digit too many, and base64url.
+func TestRedactorEncodedEdges(t *testing.T) {
+	piece := testJWT[40:52]
+	odd := "???>>>~~~???" // its base64 has + and /, its base64url - and _
+	tests := []struct {
+		name, auth, give string
+	}{
+		{"eight bytes", "Bearer " + testJWT, "see " + base64.StdEncoding.EncodeToString([]byte(testJWT[40:48]))},
+		{"after two digits", "Bearer " + testJWT, "see ab" + base64.RawStdEncoding.EncodeToString([]byte(piece))},
+		{"a digit too many", "Bearer " + testJWT, "see " + base64.RawStdEncoding.EncodeToString([]byte(piece)) + "x"},
+		{"base64url", "Bearer " + odd, "see " + base64.RawURLEncoding.EncodeToString([]byte(odd))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := NewRedactor(tt.auth).String(tt.give); got != Redacted {
+				t.Errorf("String(%q) = %q, want %q", tt.give, got, Redacted)
+			}
+		})
+	}
+}
+
+// TestRewriteStringsReachesListsAndMaps: rewriteStrings rewrites list
+// elements and map values, not map keys.
+func TestRewriteStringsReachesListsAndMaps(t *testing.T) {
+	info := &errdetails.ErrorInfo{Reason: "r", Metadata: map[string]string{"k": "v"}}
+	debug := &errdetails.DebugInfo{StackEntries: []string{"a", "b"}, Detail: "d"}
+	for _, m := range []protoadapt.MessageV1{info, debug} {
+		rewriteStrings(protoadapt.MessageV2Of(m).ProtoReflect(), strings.ToUpper)
+	}
+	got := []any{info.GetReason(), info.GetMetadata(), debug.GetStackEntries(), debug.GetDetail()}
+	want := []any{"R", map[string]string{"k": "V"}, []string{"A", "B"}, "D"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rewritten strings (-want +got):\n%s", diff)
+	}
+}
+
 func TestRedactorEncoded(t *testing.T) {
 	r := NewRedactor("Bearer " + testJWT)
 	for _, e := range encodings {
