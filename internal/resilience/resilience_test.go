@@ -317,6 +317,25 @@ func TestUnprovenSetBoundedWhenAllInUse(t *testing.T) {
 	}
 }
 
+// TestProvenStateIsNotReplaced: two calls of one tenant that each got state
+// of their own (the unproven set full, its entry in use) both succeed; the
+// first to end proves its state, and the second leaves it in place.
+func TestProvenStateIsNotReplaced(t *testing.T) {
+	ts := NewTenants(TenantSettings{MaxTenants: 2}) // room for x among the proven
+	a, b := ts.Acquire("a"), ts.Acquire("b")
+	first, second := ts.Acquire("x"), ts.Acquire("x")
+	if first == second {
+		t.Fatal("the two calls share state, want state of their own each")
+	}
+	ts.Release(first, true)
+	ts.Release(second, true)
+	if got := ts.Acquire("x"); got != first {
+		t.Error("x's proven state was replaced by a later call's")
+	}
+	ts.Release(a, false)
+	ts.Release(b, false)
+}
+
 // TestLimiterRefusals: without a queue wait the caller's full share refuses
 // at once, naming the share; a queue wait never outlasts ctx.
 func TestLimiterRefusals(t *testing.T) {
