@@ -102,6 +102,9 @@ func TestKindOf(t *testing.T) {
 		{"reset", fmt.Errorf("x: %w", syscall.ECONNRESET), KindUnreachable, CauseReset},
 		{"broken pipe", fmt.Errorf("x: %w", syscall.EPIPE), KindUnreachable, CauseReset},
 		{"TLS, known by its text only", errors.New("remote error: tls: handshake failure"), KindUnreachable, CauseTLS},
+		{"a TLS handshake cut by a deadline", fmt.Errorf("tls: handshake: %w", context.DeadlineExceeded), KindTimeout, CauseTimeout},
+		{"DNS timed out", &net.DNSError{Err: "i/o timeout", Name: "x.example", IsTimeout: true}, KindTimeout, CauseTimeout},
+		{"a closed connection", fmt.Errorf("x: %w", net.ErrClosed), KindUnreachable, CauseClosed},
 		{"anything else", errors.New("boom"), KindUnreachable, CauseNetwork},
 	}
 	for _, tt := range tests {

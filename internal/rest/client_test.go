@@ -533,6 +533,13 @@ func TestUpstreamErrors(t *testing.T) {
 			wantMessage: `get reseller "r1": upstream answered 401 Unauthorized`,
 		},
 		{
+			name:        "300 is no success", // nor a redirect to follow: only 2xx bodies decode
+			status:      http.StatusMultipleChoices,
+			body:        secret,
+			want:        &Error{Kind: KindAnswered, StatusCode: 300, Attempts: 1},
+			wantMessage: `get reseller "r1": upstream answered 300 Multiple Choices`,
+		},
+		{
 			name:        "500 JSON that is not an envelope",
 			status:      http.StatusInternalServerError,
 			header:      map[string]string{"Content-Type": "application/json"},

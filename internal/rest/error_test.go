@@ -7,6 +7,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc/codes"
+
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
 // kindOf returns the kind of err: the Kind of the *Error in its chain, the
@@ -32,6 +37,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{name: "huge seconds are capped", give: "99999999999999999999999", want: MaxRetryAfter, wantOK: true},
 		{name: "seconds over the cap", give: "9223372037", want: MaxRetryAfter, wantOK: true},
 		{name: "seconds at the cap", give: "3600", want: time.Hour, wantOK: true},
+		{name: "seconds just over the cap", give: "3601", want: time.Hour, wantOK: true},
 		{name: "a date over the cap", give: "Tue, 04 Mar 2025 13:00:00 GMT", want: MaxRetryAfter, wantOK: true},
 		{name: "IMF-fixdate", give: "Tue, 04 Mar 2025 10:01:30 GMT", want: 90 * time.Second, wantOK: true},
 		{name: "RFC 850 date", give: "Tuesday, 04-Mar-25 10:00:10 GMT", want: 10 * time.Second, wantOK: true},
@@ -75,6 +81,8 @@ func TestErrorMessages(t *testing.T) {
 		{name: "decode error", give: undecodable("reseller", errors.New("boom")), want: "the upstream response could not be decoded: decode reseller: boom"},
 		{name: "body too large", give: &Error{Kind: KindTooLarge, Limit: 1024}, want: "the upstream response is larger than the configured limit"},
 		{name: "attempts", give: &Error{Kind: KindTimeout, Err: errAttemptTimedOut, Attempts: 3}, want: "the upstream did not answer in time: upstream sent no complete response within the attempt timeout (3 attempts)"},
+		{name: "two attempts", give: &Error{Kind: KindAnswered, StatusCode: 503, Attempts: 2}, want: "upstream answered 503 Service Unavailable (2 attempts)"},
+		{name: "one attempt", give: &Error{Kind: KindAnswered, StatusCode: 503, Attempts: 1}, want: "upstream answered 503 Service Unavailable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,5 +122,39 @@ func TestErrorsAsThroughWrapping(t *testing.T) {
 				t.Errorf("message = %q", wrapped.Error())
 			}
 		})
+	}
+}
+
+// TestStatus: the gRPC code and reason of kinds with no answer and of
+// answers outside the table, by their status class (docs/errors.md).
+func TestStatus(t *testing.T) {
+	type status struct {
+		Code   codes.Code
+		Reason string
+	}
+	tests := []struct {
+		name string
+		give *Error
+		want status
+	}{
+		{"too large", &Error{Kind: KindTooLarge, Limit: 1}, status{codes.Internal, apierr.ReasonUpstreamTooLarge}},
+		{"mismatch", &Error{Kind: KindMismatch}, status{codes.Unavailable, apierr.ReasonUpstreamMismatch}},
+		{"418", &Error{Kind: KindAnswered, StatusCode: 418}, status{codes.FailedPrecondition, apierr.ReasonUpstreamClientError}},
+		{"451", &Error{Kind: KindAnswered, StatusCode: 451}, status{codes.FailedPrecondition, apierr.ReasonUpstreamClientError}},
+		{"499 is in the table", &Error{Kind: KindAnswered, StatusCode: 499}, status{codes.Canceled, apierr.ReasonUpstreamCancelled}},
+		{"505", &Error{Kind: KindAnswered, StatusCode: 505}, status{codes.Internal, apierr.ReasonUpstreamServerError}},
+		{"302", &Error{Kind: KindAnswered, StatusCode: 302}, status{codes.Internal, apierr.ReasonUpstreamServerError}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, reason, _ := tt.give.Status()
+			if diff := cmp.Diff(tt.want, status{code, reason}); diff != "" {
+				t.Errorf("Status() (-want +got):\n%s", diff)
+			}
+		})
+	}
+	const want = "the upstream could not be reached (connection refused)" // the cause, in words
+	if _, _, msg := (&Error{Kind: KindUnreachable, Cause: CauseRefused}).Status(); msg != want {
+		t.Errorf("Status() message of an unreachable upstream = %q, want %q", msg, want)
 	}
 }

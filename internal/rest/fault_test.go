@@ -931,6 +931,22 @@ func TestCoalescedCallersKeepTheirCorrelationIDs(t *testing.T) {
 	})
 }
 
+// TestAttemptTimeoutUnderAFarDeadline: without coalescing the attempt runs
+// on the caller's context; a deadline farther than the attempt timeout must
+// not lift it: the hung attempt is cut after the attempt timeout and retried.
+func TestAttemptTimeoutUnderAFarDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u, c := newMemClient(t, Config{AttemptTimeout: 5 * time.Second, DisableCoalescing: true}, stepHang, stepOK)
+		ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err := c.GetReseller(ctx, testCallInfo, "r1")
+		if err != nil || time.Since(start) > 10*time.Second {
+			t.Errorf("error = %v after %v and %d upstream requests; want the retry's answer within the attempt timeout", err, time.Since(start), u.requests())
+		}
+	})
+}
+
 // goGetReseller starts GetReseller of "r1" with a deadline of d and returns
 // the channel of its error.
 func goGetReseller(t *testing.T, c *Client, d time.Duration) <-chan error {
@@ -1079,6 +1095,25 @@ func TestPanicInDecodeDoesNotWedgeTheClient(t *testing.T) {
 	}
 	if _, err := c.GetReseller(testContext(t), testCallInfo, "r1"); err != nil {
 		t.Fatalf("GetReseller() after panics: %v", err)
+	}
+}
+
+// panickingTransport is a transport with a bug.
+type panickingTransport struct{}
+
+func (panickingTransport) RoundTrip(*http.Request) (*http.Response, error) { panic("transport bug") }
+
+// TestPanicProvesNoTenant: a call that panics (a bug) had no success, so its
+// tenant stays unproven: it is not counted in BreakerStates.
+func TestPanicProvesNoTenant(t *testing.T) {
+	c := newTestClient(t, Config{BaseURL: memBaseURL, Transport: panickingTransport{}, DisableCoalescing: true})
+	func() {
+		defer func() { _ = recover() }()
+		_, _ = c.GetReseller(testContext(t), testCallInfo, "r1")
+		t.Error("GetReseller() returned, want the transport's panic")
+	}()
+	if got := c.BreakerStates(); got != [3]int{} {
+		t.Errorf("BreakerStates() = %v after a panic, want no proven tenant", got)
 	}
 }
 

@@ -156,6 +156,8 @@ func FuzzOfferTypeMargins(f *testing.F) {
 		`{"\u0056alue":{"a":{"value":1}}}`, `{"Val\"ue":{}}`,
 		`{"license":5,"license":{}}`, `{"Value":{"a":5,"a":{}}}`, `{"Value":5,"Value":{"a":{}}}`,
 		`{"Value":{"b":{}},"x":5,"x":{}}`, `{"Value":{"ſa":{}}}`, `{"Value":{"marginRul\u0065":{}}}`,
+		`{"\u0041":5,"A":{}}`,      // an escaped first name: the last value of a name counts, as for "value"
+		`{"Value":{"a":{}},"x":5}`, // no wrapper when another name came, even one that is no margin
 	} {
 		f.Add([]byte(seed))
 	}

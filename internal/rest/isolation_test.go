@@ -345,6 +345,34 @@ func TestRotatingTenantsCannotMultiplyRetries(t *testing.T) {
 	}
 }
 
+// TestFirstAttemptsRefillTheRetryCeiling: each first attempt adds to the
+// global ceiling, so that with RetryRatio 1 a retry per call goes on past
+// the reserve of 20 for as long as calls come.
+func TestFirstAttemptsRefillTheRetryCeiling(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		first := !seen[r.Header.Get("X-Tenant")]
+		seen[r.Header.Get("X-Tenant")] = true
+		mu.Unlock()
+		if first {
+			statusHandler(503)(w, r)
+			return
+		}
+		okHandler(w, r)
+	})
+	c := newTestClient(t, Config{
+		BaseURL: srv.URL, RetryBackoff: time.Microsecond, MaxRetryBackoff: time.Microsecond, RetryRatio: 1,
+		Breaker: resilience.BreakerSettings{FailureRatio: -1},
+	})
+	for i := range 60 { // each answered after one retry, three times the reserve
+		if _, err := c.GetReseller(testContext(t), tenantCall(fmt.Sprintf("t%d.example", i)), "r1"); err != nil {
+			t.Fatalf("call %d: error = %v, want the retry's answer", i, err)
+		}
+	}
+}
+
 // TestSlowTenantLeavesOthersFast: 80 slow calls of one tenant take at most
 // its share of the upstream slots; another tenant's calls are served at
 // once, and the slow tenant's excess is refused for its own limit.

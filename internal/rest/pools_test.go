@@ -482,3 +482,16 @@ func TestTenantOnlyAndTokenOnlyPrincipalsNeverShare(t *testing.T) {
 		}
 	})
 }
+
+// TestPrincipalKeySeparatesValues: the key ends each value, so that values
+// that join to the same text ("ab"; "a", "b") are two principals.
+func TestPrincipalKeySeparatesValues(t *testing.T) {
+	key := func(tenants ...string) [32]byte {
+		req, _ := http.NewRequest(http.MethodGet, memBaseURL, nil)
+		req.Header["X-Tenant"] = tenants
+		return principalKey(req)
+	}
+	if key("ab") == key("a", "b") {
+		t.Error(`X-Tenant "ab" and X-Tenant "a", "b" have one key, want two principals`)
+	}
+}
