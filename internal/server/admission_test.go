@@ -504,7 +504,7 @@ func TestStreamsTakeNoCertificateShare(t *testing.T) {
 }
 
 // TestStreamsHoldNoUnaryHeaderBytes: streams, which may last as long as their
-// connection, draw their large headers on a budget of their own, as they take
+// connection, draw their large headers on a budget of their own (half the calls'), as they take
 // slots of their own: held streams that hold theirs refuse more such streams,
 // never a unary call with large headers (a token over 4 KiB).
 func TestStreamsHoldNoUnaryHeaderBytes(t *testing.T) {
@@ -519,6 +519,9 @@ func TestStreamsHoldNoUnaryHeaderBytes(t *testing.T) {
 	}
 	if _, refused := a.admit("", watch, maxHeaderListSize); apierr.InfoOf(refused).GetReason() != apierr.ReasonLargeHeaders {
 		t.Fatalf("a stream with large headers once %d hold theirs: refused %v, want %s", held, refused, apierr.ReasonLargeHeaders)
+	}
+	if want := int(headerBudget / 2 / (maxHeaderListSize - freeHeaderBytes)); held != want {
+		t.Errorf("streams with large headers admitted: %d, want %d (half the budget of large headers)", held, want)
 	}
 	if _, refused := a.admit("", pb.ResellerService_GetReseller_FullMethodName, maxHeaderListSize); refused != nil {
 		t.Errorf("a unary call with large headers while %d streams hold theirs: %s (%s), want admitted", held, refused.Message(), apierr.InfoOf(refused).GetReason())
@@ -670,6 +673,25 @@ func TestRefusedCallGivesItsCertificateShareBack(t *testing.T) {
 	release()
 }
 
+// TestLargeHeadersRefusalGivesTheCertificateShareBack: a call refused for
+// its large headers gives back the slot of its certificate's share too.
+func TestLargeHeadersRefusalGivesTheCertificateShareBack(t *testing.T) {
+	defer func(b int64) { headerBudget = b }(headerBudget)
+	headerBudget = 0
+	cfg := DefaultConfig()
+	cfg.MaxCalls = 2 // a share of 1 per certificate
+	a := newAdmission(cfg, telemetry.NewMetrics(telemetry.Build{}))
+	const method = pb.ResellerService_GetReseller_FullMethodName
+	if _, refused := a.admit("spiffe://caller", method, maxHeaderListSize); apierr.InfoOf(refused).GetReason() != apierr.ReasonLargeHeaders {
+		t.Fatalf("a certificate's call with large headers and no budget: refused %v, want %s", refused, apierr.ReasonLargeHeaders)
+	}
+	release, refused := a.admit("spiffe://caller", method, 0)
+	if refused != nil {
+		t.Fatalf("the certificate's next call: refused with %s (%s), want admitted", refused.Message(), apierr.InfoOf(refused).GetReason())
+	}
+	release()
+}
+
 // TestReleaseGivesTheCertificateShareBack: a certificate's calls, one after
 // another, each give back their slot of its share when they end: with a share
 // of 1, the certificate's every next call is admitted.
@@ -800,6 +822,36 @@ func TestLargeHeadersShareABudget(t *testing.T) {
 	}
 	if got, want := a.slots.TryAcquire(DefaultMaxCalls-int64(len(releases))), true; got != want {
 		t.Errorf("the process's slots left are all free but the calls': %v, want %v (a refusal kept one)", got, want)
+	}
+}
+
+// TestLargeRequestLineCounted: the HTTP port counts a request's target and
+// host with its header fields: with no budget of large headers, a request
+// whose query or Host alone is 8 KiB is refused LARGE_HEADERS_IN_FLIGHT.
+func TestLargeRequestLineCounted(t *testing.T) {
+	defer func(b int64) { headerBudget = b }(headerBudget)
+	headerBudget = 0
+	a := newAdmission(DefaultConfig(), telemetry.NewMetrics(telemetry.Build{}))
+	h := a.http(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	long := strings.Repeat("p", 8<<10)
+	tests := []struct {
+		name, target, host string
+		want               int
+	}{
+		{name: "ordinary", target: "/v1/Resellers/r1", host: "facade.example", want: http.StatusOK},
+		{name: "long query", target: "/v1/Resellers/r1?x=" + long, host: "facade.example", want: http.StatusTooManyRequests},
+		{name: "long host", target: "/v1/Resellers/r1", host: long + ".example", want: http.StatusTooManyRequests},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, tt.target, nil)
+			r.Host = tt.host
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.want {
+				t.Errorf("status = %d, want %d", w.Code, tt.want)
+			}
+		})
 	}
 }
 

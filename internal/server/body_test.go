@@ -396,22 +396,26 @@ func TestRefusedBodyClosesHTTP1Connection(t *testing.T) {
 // read up to the bound (at it: kept, whole; over it: refused); one that
 // breaks off is the caller gone (CANCELLED), not a fault of the server's.
 func TestBoundBody(t *testing.T) {
+	overBound := bytes.NewReader(binary.BigEndian.AppendUint32([]byte{0}, maxDeclaredBytes+1)) // an envelope's head
 	tests := []struct {
 		name     string
+		ct       string
 		length   int64 // declared; -1: unknown
 		body     io.Reader
 		wantCode connect.Code // 0: passes
 	}{
-		{"declared at the bound", maxDeclaredBytes, strings.NewReader("{}"), 0},
-		{"declared over the bound", maxDeclaredBytes + 1, strings.NewReader("{}"), connect.CodeResourceExhausted},
-		{"unknown length, at the bound", -1, strings.NewReader(strings.Repeat("x", maxDeclaredBytes)), 0},
-		{"unknown length, over the bound", -1, strings.NewReader(strings.Repeat("x", maxDeclaredBytes+1)), connect.CodeResourceExhausted},
-		{"unknown length, broken off", -1, io.MultiReader(strings.NewReader("{"), iotest.ErrReader(io.ErrUnexpectedEOF)), connect.CodeCanceled},
+		{"declared at the bound", "application/json", maxDeclaredBytes, strings.NewReader("{}"), 0},
+		{"declared over the bound", "application/json", maxDeclaredBytes + 1, strings.NewReader("{}"), connect.CodeResourceExhausted},
+		{"unknown length, at the bound", "application/json", -1, strings.NewReader(strings.Repeat("x", maxDeclaredBytes)), 0},
+		{"unknown length, over the bound", "application/json", -1, strings.NewReader(strings.Repeat("x", maxDeclaredBytes+1)), connect.CodeResourceExhausted},
+		{"unknown length, broken off", "application/json", -1, io.MultiReader(strings.NewReader("{"), iotest.ErrReader(io.ErrUnexpectedEOF)), connect.CodeCanceled},
+		{"a Connect stream's envelope over the bound", "application/connect+proto", 5, overBound, connect.CodeResourceExhausted},
+		{"an envelope's head cut short", "application/grpc", 4, bytes.NewReader([]byte{0, 0xff, 0xff, 0xff}), 0}, // vanguard's to refuse
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPost, "/cloudcockpit.v1.ResellerService/GetReseller", tt.body)
-			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("Content-Type", tt.ct)
 			r.ContentLength = tt.length
 			err := boundBody(r)
 			if got := connect.CodeOf(err); err != nil && got != tt.wantCode || err == nil && tt.wantCode != 0 {

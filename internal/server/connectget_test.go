@@ -34,12 +34,15 @@ func TestConnectGet(t *testing.T) {
 		method      string
 		req, resp   proto.Message
 		encoding    string // json or proto
+		base64Zero  bool   // json with base64=0, which means as much as no base64
 		noAuth      bool
 		wantStatus  int
 		wantInError string // in the Connect error body
 	}{
 		{name: "reseller json", method: pb.ResellerService_GetReseller_FullMethodName, req: &pb.GetResellerRequest{ResellerId: sandbox.ContosoResellerID},
 			resp: &pb.Reseller{}, encoding: "json", wantStatus: http.StatusOK},
+		{name: "reseller json, base64=0", method: pb.ResellerService_GetReseller_FullMethodName, req: &pb.GetResellerRequest{ResellerId: sandbox.ContosoResellerID},
+			resp: &pb.Reseller{}, encoding: "json", base64Zero: true, wantStatus: http.StatusOK},
 		{name: "reseller proto", method: pb.ResellerService_GetReseller_FullMethodName, req: &pb.GetResellerRequest{ResellerId: sandbox.ContosoResellerID},
 			resp: &pb.Reseller{}, encoding: "proto", wantStatus: http.StatusOK},
 		{name: "link json", method: pb.CustomerService_GetAcceptanceLink_FullMethodName, req: link,
@@ -62,6 +65,9 @@ func TestConnectGet(t *testing.T) {
 					t.Fatal(err)
 				}
 				q.Set("message", string(msg))
+				if tt.base64Zero {
+					q.Set("base64", "0")
+				}
 			} else {
 				msg, err := proto.Marshal(tt.req)
 				if err != nil {

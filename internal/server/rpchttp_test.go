@@ -481,6 +481,14 @@ func TestLongGRPCTimeoutIsServed(t *testing.T) {
 			})
 		}
 	}
+	t.Run("over 8 digits is refused", func(t *testing.T) { // out of the spec: not served without a deadline
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		got := rawCall(ctx, t, base, "application/grpc", http.Header{"Grpc-Timeout": {"100000000H"}}, frame)
+		if got.GRPCStatus == "0" {
+			t.Errorf("answer %+v, want a refusal", got)
+		}
+	})
 	t.Run("the upstream timeout still bounds it", func(t *testing.T) {
 		cfg := DefaultConfig()
 		cfg.Upstream.Timeout, cfg.Upstream.AttemptTimeout, cfg.Upstream.MaxAttempts = 300*time.Millisecond, -1, 1
