@@ -38,6 +38,7 @@ func TestRedactorString(t *testing.T) {
 		{"non-ASCII around", "Bearer " + testJWT, "é" + testJWT[5:30] + "ü", "é[REDACTED]ü"},
 		{"nothing to redact", "Bearer " + testJWT, "Reseller not found.", "Reseller not found."},
 		{"scheme in any case", "bearer " + testJWT, testJWT[:12], "[REDACTED]"},
+		{"scheme in any case is no secret", "bearer " + testJWT, "bad header bearer " + testJWT, "bad header bearer [REDACTED]"},
 		{"no scheme", testJWT, "got " + testJWT[3:15], "got [REDACTED]"},
 		{"short token is no pattern", "Bearer abcdefg", "abcdefg abcdefg", "abcdefg abcdefg"},
 		{"no credentials", "", "anything at all", "anything at all"},
