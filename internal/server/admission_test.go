@@ -792,6 +792,29 @@ func TestStreamOutlivesTheMessageTimeout(t *testing.T) {
 	}
 }
 
+// TestAgedConnectionEndsHeldStreams: a gRPC connection past its maximum age
+// gives its streams the shutdown timeout to end (MaxConnectionAgeGrace), then
+// closes: a held stream (a health Watch) cannot keep it open for good.
+func TestAgedConnectionEndsHeldStreams(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true
+	cfg.GRPCMaxConnectionAge, cfg.ShutdownTimeout = 100*time.Millisecond, 200*time.Millisecond
+	s := serveOnLoopback(t, cfg)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	w, err := healthpb.NewHealthClient(dialGRPC(t, s.grpcAddr)).Watch(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.Recv() // nothing changes: ends when the connection closes
+	if code := status.Code(err); code != codes.Unavailable {
+		t.Errorf("Watch stream on an aged connection: %v, want UNAVAILABLE once the grace has passed", err)
+	}
+}
+
 // TestLargeHeadersShareABudget: the header bytes a call holds over
 // freeHeaderBytes draw on a budget of the process. Once calls with large
 // headers hold it, one more is refused LARGE_HEADERS_IN_FLIGHT and gives its

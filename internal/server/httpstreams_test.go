@@ -37,32 +37,45 @@ func h2c(t *testing.T, base string, limit time.Duration) *http2.Framer {
 }
 
 // TestHTTPPortStreamCap checks that cleartext HTTP/2 connections on the HTTP
-// port (gRPC, Connect and gRPC-Web over h2c) announce the same per-connection
-// stream cap as the gRPC port.
+// port (gRPC, Connect and gRPC-Web over h2c) announce the gRPC port's
+// per-connection stream cap, at most httpMaxStreams.
 func TestHTTPPortStreamCap(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
-	cfg.GRPCMaxConcurrentStreams = httpMaxStreams - 1
-	base := serveOnLoopback(t, cfg).httpURL
+	for _, tt := range []struct {
+		name       string
+		grpcCap    int // Config.GRPCMaxConcurrentStreams; 0: DefaultConfig's
+		wantStream uint32
+	}{
+		{"below httpMaxStreams", httpMaxStreams - 1, httpMaxStreams - 1},
+		{"the default, above it", 0, httpMaxStreams},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
+			if tt.grpcCap != 0 {
+				cfg.GRPCMaxConcurrentStreams = tt.grpcCap
+			}
+			base := serveOnLoopback(t, cfg).httpURL
 
-	fr := h2c(t, base, 10*time.Second)
-	if err := fr.WriteSettings(); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		f, err := fr.ReadFrame()
-		if err != nil {
-			t.Fatalf("reading the server's SETTINGS: %v", err)
-		}
-		sf, ok := f.(*http2.SettingsFrame)
-		if !ok || sf.IsAck() {
-			continue
-		}
-		v, ok := sf.Value(http2.SettingMaxConcurrentStreams)
-		if !ok || v != httpMaxStreams-1 {
-			t.Fatalf("SETTINGS_MAX_CONCURRENT_STREAMS = %d (sent: %v), want %d", v, ok, httpMaxStreams-1)
-		}
-		return
+			fr := h2c(t, base, 10*time.Second)
+			if err := fr.WriteSettings(); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				f, err := fr.ReadFrame()
+				if err != nil {
+					t.Fatalf("reading the server's SETTINGS: %v", err)
+				}
+				sf, ok := f.(*http2.SettingsFrame)
+				if !ok || sf.IsAck() {
+					continue
+				}
+				v, ok := sf.Value(http2.SettingMaxConcurrentStreams)
+				if !ok || v != tt.wantStream {
+					t.Fatalf("SETTINGS_MAX_CONCURRENT_STREAMS = %d (sent: %v), want %d", v, ok, tt.wantStream)
+				}
+				return
+			}
+		})
 	}
 }
 
