@@ -251,7 +251,10 @@ func TestTenantsIdleEviction(t *testing.T) {
 		ts.Release(proven, true)
 		unproven := ts.Acquire("unproven")
 		ts.Release(unproven, false)
-		<-time.After(2 * idle)                   // at once in the bubble
+		<-time.After(idle) // at once in the bubble
+		recent := ts.Acquire("recent")
+		ts.Release(recent, false)                // idle ago at the sweep: kept, not over it
+		<-time.After(idle)                       // at once in the bubble
 		ts.Release(ts.Acquire("trigger"), false) // sweeps
 		tests := []struct {
 			name string
@@ -259,6 +262,7 @@ func TestTenantsIdleEviction(t *testing.T) {
 			kept bool
 		}{
 			{"busy", busy, true},
+			{"recent", recent, true}, // before new names fill the set
 			{"proven", proven, false},
 			{"unproven", unproven, false},
 		}
