@@ -1098,6 +1098,33 @@ func TestPanicInDecodeDoesNotWedgeTheClient(t *testing.T) {
 	}
 }
 
+// TestAttemptOutcome: what one failed attempt means for the tenant's retry
+// budget: an attempt worth retrying or a sign of trouble fails; the caller's
+// end and a request never sent say nothing; an answer that blames the
+// request shows the upstream working.
+func TestAttemptOutcome(t *testing.T) {
+	tests := []struct {
+		name string
+		give *Error
+		want resilience.Outcome
+	}{
+		{"503", &Error{Kind: KindAnswered, StatusCode: 503}, resilience.Failure},
+		{"429", &Error{Kind: KindAnswered, StatusCode: 429}, resilience.Failure},
+		{"404", &Error{Kind: KindAnswered, StatusCode: 404}, resilience.Success},
+		{"canceled", &Error{Kind: KindCanceled}, resilience.Neutral},
+		{"deadline exceeded", &Error{Kind: KindDeadlineExceeded}, resilience.Neutral},
+		{"invalid, never sent", &Error{Kind: KindInvalid}, resilience.Neutral},
+		{"undecodable", &Error{Kind: KindUndecodable}, resilience.Success},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := attemptOutcome(tt.give, tt.give.retryable()); got != tt.want {
+				t.Errorf("attemptOutcome(%v) = %v, want %v", tt.give, got, tt.want)
+			}
+		})
+	}
+}
+
 // panickingTransport is a transport with a bug.
 type panickingTransport struct{}
 
