@@ -175,6 +175,40 @@ func TestServeWithoutSandbox(t *testing.T) {
 	}
 }
 
+// TestServeClosesUpstreamConnections: once Serve returns, its idle
+// connections to the upstream are closed, not left open to the process that
+// embeds it.
+func TestServeClosesUpstreamConnections(t *testing.T) {
+	closed := make(chan struct{}, 16)
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+	}))
+	up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
+	up.Start()
+	t.Cleanup(up.Close)
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = up.URL, true
+	s := serveOnLoopback(t, cfg)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if code, body := restGet(ctx, t, s.httpURL+"/v1/Resellers/"+errTestReseller, "Bearer "+errTestJWT); code != http.StatusNotFound {
+		t.Fatalf("GET: %d %s, want 404 from the upstream", code, body)
+	}
+	s.stop()
+	if err := s.wait(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		t.Error("the upstream connection is still open after Serve returned")
+	}
+}
+
 // TestServeValidates: Serve refuses what Validate refuses, before it serves
 // anything, whatever addresses cfg names (its listeners stand for them).
 func TestServeValidates(t *testing.T) {
