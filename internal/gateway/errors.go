@@ -45,13 +45,10 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 			return
 		}
 	}
-	cid := ""
+	cid, _ := requestCorrelationID(r)
 	md, _ := runtime.ServerMetadataFromContext(ctx) // none before the call started
-	if v := md.HeaderMD.Get(apierr.MDCorrelationID); len(v) > 0 {
-		cid = v[0]
-	}
-	if cid == "" {
-		cid, _ = requestCorrelationID(r)
+	if v := md.HeaderMD.Get(apierr.MDCorrelationID); len(v) > 0 && v[0] != "" {
+		cid = v[0] // the call's own
 	}
 	if info == nil {
 		op := ""

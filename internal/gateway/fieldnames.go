@@ -37,9 +37,6 @@ func restFieldNames(ctx context.Context, st *status.Status, r *http.Request) *st
 				fv.Field = name
 			}
 		}
-		if len(renamed) == 0 {
-			continue
-		}
 		a, err := anypb.New(&br)
 		if err != nil {
 			return st

@@ -1,9 +1,8 @@
 package gateway
 
 import (
-	"bytes"
-	"encoding/json"
-
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -15,7 +14,6 @@ import (
 // so that the link reads as the URL it is.
 type jsonMarshaler struct{ runtime.JSONPb }
 
-// newMarshaler returns the mirror's marshaler.
 func newMarshaler() *jsonMarshaler {
 	// Fields without presence always appear; with presence, only when set.
 	return &jsonMarshaler{JSONPb: runtime.JSONPb{
@@ -30,14 +28,8 @@ func (m *jsonMarshaler) Marshal(v any) ([]byte, error) {
 	if p, ok := v.(proto.Message); ok {
 		return m.MarshalAppend(make([]byte, 0, 2<<10), p)
 	}
-	if s, ok := v.(string); ok {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(s); err != nil {
-			return nil, err
-		}
-		return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	if s, ok := v.(string); ok { // unescaped &, < and >; U+2028 and U+2029 escaped, as by encoding/json
+		return json.Marshal(s, jsontext.EscapeForJS(true), jsontext.AllowInvalidUTF8(true))
 	}
 	return m.JSONPb.Marshal(v)
 }
