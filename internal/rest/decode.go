@@ -92,7 +92,6 @@ type ProviderData struct {
 	SecondaryMpnIDs    []string `json:"secondaryMpnIds"`
 }
 
-// providerDataOptions are decodeOptions with mpnIDs.
 var providerDataOptions = json.JoinOptions(decodeOptions, json.WithUnmarshalers(json.UnmarshalFromFunc(mpnIDs)))
 
 // parseProviderData parses a resellerProviderData document as DecodeReseller

@@ -59,7 +59,6 @@ func (e *Error) Error() string {
 	return msg
 }
 
-// answered is "upstream answered <code> <status text>".
 func (e *Error) answered() string {
 	return strings.TrimSpace("upstream answered " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode))
 }

@@ -107,8 +107,8 @@ func (e *Error) info() kindInfo {
 // retryable reports whether another attempt may succeed; a certificate that
 // does not verify is a failure no retry fixes.
 func (e *Error) retryable() bool {
-	var certErr *tls.CertificateVerificationError
-	return e.info().retry && !errors.As(e.Err, &certErr)
+	_, certErr := errors.AsType[*tls.CertificateVerificationError](e.Err)
+	return e.info().retry && !certErr
 }
 
 // Status returns the gRPC code, the google.rpc.ErrorInfo reason and the
@@ -133,8 +133,8 @@ func AsError(ctx context.Context, err error) *Error {
 	if err == nil {
 		return nil
 	}
-	var e *Error
-	if !errors.As(err, &e) {
+	e, ok := errors.AsType[*Error](err)
+	if !ok {
 		e = &Error{Kind: KindUnreachable, Err: err}
 		switch e.Cause = causeOf(err); {
 		case errors.Is(err, context.Canceled):
@@ -221,11 +221,8 @@ func isTLS(err error) bool {
 	_, record := errors.AsType[tls.RecordHeaderError](err)
 	_, alert := errors.AsType[tls.AlertError](err)
 	_, verify := errors.AsType[*tls.CertificateVerificationError](err)
-	if record || alert || verify {
-		return true
-	}
 	// net/http reports a plain-HTTP answer to a TLS client, and some
 	// handshake failures, as text only.
 	msg := err.Error()
-	return strings.Contains(msg, "server gave HTTP response to HTTPS client") || strings.Contains(msg, "tls: ")
+	return record || alert || verify || strings.Contains(msg, "server gave HTTP response to HTTPS client") || strings.Contains(msg, "tls: ")
 }
