@@ -153,7 +153,6 @@ func (s *Server) Faults() map[FaultKind]int64 {
 	return maps.Clone(s.faults.counts)
 }
 
-// faults is the fault injector configured by WithFaults.
 type faults struct {
 	rate  float64
 	kinds []FaultKind

@@ -151,7 +151,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// write sends an answer with its Content-Type and Content-Length.
 func write(w http.ResponseWriter, code int, contentType string, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
@@ -200,7 +199,6 @@ func queryValue(q url.Values, name string) string {
 	return ""
 }
 
-// checkTenant validates the X-Tenant header values.
 func checkTenant(values []string) []rest.PropertyError {
 	switch {
 	case len(values) == 0 || strings.TrimSpace(values[0]) == "":
@@ -226,7 +224,6 @@ func checkID(errs []rest.PropertyError, property, id string, required bool) []re
 	return errs
 }
 
-// violation appends to errs that property has problem.
 func violation(errs []rest.PropertyError, property, problem string) []rest.PropertyError {
 	return append(errs, rest.PropertyError{PropertyName: property, Description: []string{problem}})
 }
