@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"strconv"
@@ -9,15 +10,14 @@ import (
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
-
-// resourceReseller is the ResourceInfo type of a reseller.
-const resourceReseller = "cloudcockpit.v1.Reseller"
 
 // toStatus is the one place where an upstream client error becomes a gRPC
 // status: code, reason and message from its kind (rest.Error.Status), and
@@ -39,9 +39,7 @@ func toStatus(ctx context.Context, c *call, err error, resellerID string) error 
 		meta[apierr.MetaUpstreamHTTPStatus] = strconv.Itoa(e.StatusCode)
 		if env := e.Envelope; env != nil && e.StatusCode != http.StatusUnauthorized && e.StatusCode != http.StatusForbidden {
 			r := apierr.NewRedactor(c.info.Authorization)
-			if d := cleanText(r, env.Description); d != "" {
-				msg = d
-			}
+			msg = cmp.Or(cleanText(r, env.Description), msg)
 			if env.StatusCode != 0 && env.StatusCode != e.StatusCode {
 				meta[apierr.MetaUpstreamStatusCode] = strconv.Itoa(env.StatusCode)
 			}
@@ -56,7 +54,7 @@ func toStatus(ctx context.Context, c *call, err error, resellerID string) error 
 			}
 		}
 		if code == codes.NotFound && resellerID != "" {
-			details = append(details, &errdetails.ResourceInfo{ResourceType: resourceReseller, ResourceName: resellerID, Description: msg})
+			details = append(details, &errdetails.ResourceInfo{ResourceType: string(proto.MessageName(&pb.Reseller{})), ResourceName: resellerID, Description: msg})
 		}
 	}
 	if e.HasRetryAfter && (code == codes.ResourceExhausted || code == codes.Unavailable) {

@@ -151,10 +151,7 @@ const maxUnknownNames = 4
 
 func (u *unknownNames) add(field, name string) {
 	u.count++
-	if len(u.names) == maxUnknownNames {
-		return
-	}
-	if n := field + "=" + apierr.Truncate(name, 48); !slices.Contains(u.names, n) {
+	if n := field + "=" + apierr.Truncate(name, 48); len(u.names) < maxUnknownNames && !slices.Contains(u.names, n) {
 		u.names = append(u.names, n)
 	}
 }

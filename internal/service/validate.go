@@ -150,15 +150,13 @@ var ruleDescriptions = map[string]string{
 // broken rule. Rules that do not compile are a defect of the contract
 // (TestRequestRulesCompile): it panics.
 func (v *violations) request(req proto.Message) {
-	var ve *protovalidate.ValidationError
-	switch err := protovalidate.Validate(req); {
-	case err == nil:
-		return
-	case !errors.As(err, &ve):
+	err := protovalidate.Validate(req)
+	if ve, ok := errors.AsType[*protovalidate.ValidationError](err); ok {
+		for _, pv := range ve.Violations {
+			v.add(protovalidate.FieldPathString(pv.Proto.GetField()), cmp.Or(ruleDescriptions[pv.Proto.GetRuleId()], pv.Proto.GetMessage()))
+		}
+	} else if err != nil {
 		panic(fmt.Sprintf("buf.validate rules of %T: %v", req, err))
-	}
-	for _, pv := range ve.Violations {
-		v.add(protovalidate.FieldPathString(pv.Proto.GetField()), cmp.Or(ruleDescriptions[pv.Proto.GetRuleId()], pv.Proto.GetMessage()))
 	}
 }
 
