@@ -145,7 +145,7 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	}()
 
 	ucfg.Breaker.OnStateChange = func(_, to resilience.BreakerState) {
-		metrics.BreakerTransition(to.String())
+		metrics.BreakerTransition(to)
 		if to == resilience.BreakerOpen {
 			log.Warn("a tenant's upstream circuit breaker opened", slog.String("open_for", cmp.Or(ucfg.Breaker.OpenFor, resilience.DefaultOpenFor).String()))
 		}

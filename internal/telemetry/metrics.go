@@ -19,14 +19,11 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
 
 const opOther = "other"
-
-// breakerStates are the state label values of
-// cloudcockpit_upstream_breakers, in the order of UpstreamState's counts.
-var breakerStates = [3]string{"closed", "half_open", "open"}
 
 // latencyBuckets spans a loopback call (~100 µs) to the default upstream timeout (10 s).
 var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
@@ -68,8 +65,8 @@ type series struct {
 }
 
 // UpstreamState is what the per-tenant gauges read when scraped: the number
-// of tenants' circuit breakers in each state (closed, half-open, open) and
-// the number of tenants with resilience state. *rest.Client implements it.
+// of tenants' circuit breakers in each state (indexed by resilience.BreakerState)
+// and the number of tenants with resilience state. *rest.Client implements it.
 type UpstreamState interface {
 	BreakerStates() [3]int
 	Tenants() int
@@ -188,10 +185,10 @@ func (m *Metrics) method(full string) *series {
 // cloudcockpit_upstream_tenants report s; until then they report zero.
 func (m *Metrics) ObserveUpstream(s UpstreamState) { m.upstream.Store(&s) }
 
-// BreakerTransition counts a per-tenant breaker's change to state ("closed",
-// "half_open" or "open").
-func (m *Metrics) BreakerTransition(state string) {
-	m.breakerMoves.WithLabelValues(bounded(state, breakerStates[:]...)).Inc()
+// BreakerTransition counts a per-tenant breaker's change to state, labelled
+// with its name (BreakerState.String).
+func (m *Metrics) BreakerTransition(state resilience.BreakerState) {
+	m.breakerMoves.WithLabelValues(state.String()).Inc()
 }
 
 // Rejected counts an upstream call or retry refused before anything was sent, for
@@ -217,14 +214,13 @@ func (m *Metrics) RefusedCalls(reason string) prometheus.Counter {
 var breakersDesc = prometheus.NewDesc("cloudcockpit_upstream_breakers",
 	"Upstream circuit breakers of tenants the upstream has answered with a success, in each state (closed, half_open, open).", []string{"state"}, nil)
 
-// collectBreakers collects cloudcockpit_upstream_breakers from the UpstreamState.
 func (m *Metrics) collectBreakers(ch chan<- prometheus.Metric) {
 	var n [3]int
 	if s := m.upstream.Load(); s != nil {
 		n = (*s).BreakerStates()
 	}
-	for i, state := range breakerStates {
-		ch <- prometheus.MustNewConstMetric(breakersDesc, prometheus.GaugeValue, float64(n[i]), state)
+	for state, count := range n {
+		ch <- prometheus.MustNewConstMetric(breakersDesc, prometheus.GaugeValue, float64(count), resilience.BreakerState(state).String())
 	}
 }
 
@@ -274,7 +270,6 @@ func statusLabel(code int) string {
 	return strconv.Itoa(code)
 }
 
-// boundedOp bounds the operation label.
 func boundedOp(op string) string {
 	return bounded(op, apierr.OpGetReseller, apierr.OpGetAcceptanceLink)
 }

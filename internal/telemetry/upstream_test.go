@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 	"net"
 	"net/http"
@@ -109,8 +110,8 @@ cloudcockpit_upstream_tenants 0
 	m.ObserveUpstream(fakeUpstreamState{})
 	m.Rejected(apierr.OpGetReseller, "circuit_open")
 	m.Rejected(apierr.OpGetReseller, "made-up")
-	m.BreakerTransition("open")
-	m.BreakerTransition("sideways")
+	m.BreakerTransition(resilience.BreakerOpen)
+	m.BreakerTransition(resilience.BreakerState(7)) // no such state
 	want := `# HELP cloudcockpit_upstream_breakers Upstream circuit breakers of tenants the upstream has answered with a success, in each state (closed, half_open, open).
 # TYPE cloudcockpit_upstream_breakers gauge
 cloudcockpit_upstream_breakers{state="closed"} 5
@@ -119,7 +120,7 @@ cloudcockpit_upstream_breakers{state="open"} 2
 # HELP cloudcockpit_upstream_breaker_transitions_total State changes of the per-tenant upstream circuit breakers, by new state.
 # TYPE cloudcockpit_upstream_breaker_transitions_total counter
 cloudcockpit_upstream_breaker_transitions_total{to="open"} 1
-cloudcockpit_upstream_breaker_transitions_total{to="other"} 1
+cloudcockpit_upstream_breaker_transitions_total{to="unknown"} 1
 # HELP cloudcockpit_upstream_rejected_total Upstream calls or retries refused before anything was sent, by operation and reason (circuit_open, concurrency_limit, tenant_concurrency_limit).
 # TYPE cloudcockpit_upstream_rejected_total counter
 cloudcockpit_upstream_rejected_total{operation="GetReseller",reason="circuit_open"} 1
