@@ -148,9 +148,7 @@ func present(raw json.RawMessage) bool { return len(raw) > 0 && string(bytes.Tri
 // lenientString returns raw's value when it is a JSON string, else "".
 func lenientString(raw json.RawMessage) string {
 	var s string
-	if len(raw) == 0 || json.Unmarshal(raw, &s) != nil {
-		return ""
-	}
+	_ = json.Unmarshal(raw, &s) // s stays "" for anything else
 	return s
 }
 
