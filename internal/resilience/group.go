@@ -39,8 +39,7 @@ type Deadline func() time.Time
 func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context, Deadline) (V, error)) (v V, err error, shared bool) {
 	dl, hasDeadline := ctx.Deadline()
 	g.mu.Lock()
-	fl, ok := g.flights[key]
-	if ok {
+	if fl, ok := g.flights[key]; ok {
 		fl.waiters++
 		if !hasDeadline || (!fl.deadline.IsZero() && dl.After(fl.deadline)) {
 			fl.deadline = dl
@@ -55,7 +54,7 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context, De
 		return v, ctx.Err(), true
 	}
 	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx)) //nolint:gosec // G118: called by run and by the last caller to leave
-	fl = &flight[V]{cancel: cancel, waiters: 1, done: make(chan struct{}), deadline: dl}
+	fl := &flight[V]{cancel: cancel, waiters: 1, done: make(chan struct{}), deadline: dl}
 	if g.flights == nil {
 		g.flights = make(map[K]*flight[V])
 	}
@@ -69,7 +68,6 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context, De
 	return fl.val, fl.err, false
 }
 
-// run performs the shared execution and publishes its outcome.
 func (g *Group[K, V]) run(ctx context.Context, key K, fl *flight[V], fn func(context.Context, Deadline) (V, error)) {
 	defer func() {
 		if p := recover(); p != nil { // fl.val is still zero

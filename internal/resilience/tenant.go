@@ -150,8 +150,7 @@ func (t *Tenants) Len() int {
 // BreakerStates returns how many proven tenants' breakers are in each state,
 // indexed by BreakerState; unproven tenants, whose names anyone can make up,
 // are left out.
-func (t *Tenants) BreakerStates() [3]int {
-	var n [3]int
+func (t *Tenants) BreakerStates() (n [3]int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, e := range t.proven {
