@@ -199,9 +199,7 @@ func lenientMessages(raw json.RawMessage) []string {
 		return []string{s}
 	}
 	var items []json.RawMessage
-	if json.Unmarshal(raw, &items) != nil {
-		return nil
-	}
+	_ = json.Unmarshal(raw, &items) // items stays nil unless raw is an array
 	var out []string
 	for _, item := range items {
 		var s string
