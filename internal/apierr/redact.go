@@ -212,7 +212,6 @@ func (r Redactor) inRuns(s string) bool {
 	return false
 }
 
-// urlToStd maps the base64url alphabet onto the standard one.
 var urlToStd = strings.NewReplacer("-", "+", "_", "/")
 
 // notBase64 reports whether c is outside both base64 alphabets (padding

@@ -25,7 +25,6 @@ const (
 	ReadyzPath    = "/readyz"          // readiness: 200 while the gRPC health status is SERVING, 503 otherwise (shutting down, say)
 )
 
-// gateway holds the mux and what its hooks need.
 type gateway struct {
 	mux    *runtime.ServeMux
 	health *health.Server    // answers /readyz (see New); nil: /readyz answers like /healthz

@@ -50,7 +50,6 @@ func sentQueryFrom(ctx context.Context) *sentQuery {
 	return q
 }
 
-// rejectIgnoredQuery refuses a call whose query has problems (problems).
 func rejectIgnoredQuery(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	if q := sentQueryFrom(ctx); q != nil {
 		if m, ok := req.(protoreflect.ProtoMessage); ok &&

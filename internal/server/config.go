@@ -209,7 +209,6 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// isBaseURL reports whether s is an absolute http(s) URL without query or fragment.
 func isBaseURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.RawQuery == "" && u.Fragment == ""

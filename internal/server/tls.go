@@ -11,7 +11,6 @@ import (
 // listenerTLS holds the two listeners' TLS configurations, both nil for plaintext.
 type listenerTLS struct{ grpc, http *tls.Config }
 
-// loadListenerTLS reads the certificate, key and client CA files.
 func (c Config) loadListenerTLS() (listenerTLS, error) {
 	if c.TLSCertFile == "" || c.TLSKeyFile == "" {
 		return listenerTLS{}, nil

@@ -67,11 +67,10 @@ func abandoned(ctx context.Context) bool {
 // the access log and metrics. The upstream transport fills it through the
 // request context; it is safe for concurrent use.
 type CallStats struct {
-	attempts   atomic.Int32 // upstream HTTP attempts made
-	lastStatus atomic.Int32 // HTTP status of the last upstream answer, 0 when none came
-	stale      atomic.Bool
-	// the correlation id of the upstream request a coalesced call shared
-	coalescedWith atomic.Pointer[string]
+	attempts      atomic.Int32 // upstream HTTP attempts made
+	lastStatus    atomic.Int32 // HTTP status of the last upstream answer, 0 when none came
+	stale         atomic.Bool
+	coalescedWith atomic.Pointer[string] // the correlation id of the upstream request a coalesced call shared
 }
 
 // MarkStale records that the call was answered with a stale answer; a nil
