@@ -76,10 +76,7 @@ func queryProblems(ctx context.Context) (op string, fvs []*errdetails.BadRequest
 // rpcInput returns the request message of the RPC grpc-gateway annotated ctx
 // with, nil outside an RPC route.
 func rpcInput(ctx context.Context) protoreflect.MessageDescriptor {
-	full, ok := runtime.RPCMethod(ctx)
-	if !ok {
-		return nil
-	}
+	full, _ := runtime.RPCMethod(ctx) // "" outside an RPC route, which names no descriptor
 	d, _ := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(strings.ReplaceAll(strings.TrimPrefix(full, "/"), "/", ".")))
 	if md, ok := d.(protoreflect.MethodDescriptor); ok {
 		return md.Input()
@@ -90,8 +87,7 @@ func rpcInput(ctx context.Context) protoreflect.MessageDescriptor {
 // problems returns what is wrong with q for an RPC op whose request is in:
 // unknown names, repeated singular parameters, two spellings of one field,
 // a malformed query. It returns nil for a good query.
-func (q *sentQuery) problems(in protoreflect.MessageDescriptor, op string) []*errdetails.BadRequest_FieldViolation {
-	var fvs []*errdetails.BadRequest_FieldViolation
+func (q *sentQuery) problems(in protoreflect.MessageDescriptor, op string) (fvs []*errdetails.BadRequest_FieldViolation) {
 	add := func(name, desc string) {
 		if len(fvs) < maxViolations {
 			fvs = append(fvs, &errdetails.BadRequest_FieldViolation{Field: quote(name), Description: desc})
