@@ -104,10 +104,9 @@ func (g *Group[K, V]) leave(key K, fl *flight[V]) {
 }
 
 // Waiting returns the number of callers waiting, over all keys (for tests).
-func (g *Group[K, V]) Waiting() int {
+func (g *Group[K, V]) Waiting() (n int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	n := 0
 	for _, fl := range g.flights {
 		n += fl.waiters
 	}
