@@ -42,9 +42,8 @@ type rpcHandler struct {
 func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
 	h := &rpcHandler{streaming: map[string]bool{}}
 	var services []*vanguard.Service // as vanguardgrpc.NewTranscoder, with streamBodies
-	handler := streamBodies(gs)
 	for name, info := range gs.GetServiceInfo() {
-		services = append(services, vanguard.NewService(name, handler))
+		services = append(services, vanguard.NewService(name, streamBodies(gs)))
 		prefix := "/" + name + "/"
 		h.prefixes = append(h.prefixes, prefix)
 		for _, m := range info.Methods {
