@@ -115,8 +115,8 @@ func execute[T any](ctx context.Context, c *Client, r *request[T]) (v T, err err
 // within the tenant's retry budget and the global ceiling.
 func attempts[T any](ctx context.Context, c *Client, tenant *resilience.Tenant, r *request[T]) (zero T, _ error) {
 	var last *Error // the previous attempt's error
-	for n := 1; ; n++ {
-		release, err := c.limiter.Acquire(ctx, r.info.shareKeys()...)
+	for n, keys := 1, r.info.shareKeys(); ; n++ {
+		release, err := c.limiter.Acquire(ctx, keys...)
 		if err != nil {
 			if le, ok := errors.AsType[*resilience.LimitError](err); ok {
 				reason := RejectConcurrencyLimit

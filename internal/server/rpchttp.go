@@ -40,10 +40,10 @@ type rpcHandler struct {
 // serves (an unknown method, a GET that is not Connect's) goes to unknown:
 // the mirror, which answers with its JSON errors.
 func newRPCHandler(gs *grpc.Server, unknown http.Handler) (*rpcHandler, error) {
-	h := &rpcHandler{streaming: map[string]bool{}}
-	var services []*vanguard.Service // as vanguardgrpc.NewTranscoder, with streamBodies
+	h, handler := &rpcHandler{streaming: map[string]bool{}}, streamBodies(gs)
+	var services []*vanguard.Service // as vanguardgrpc.NewTranscoder, with one streamBodies handler for all
 	for name, info := range gs.GetServiceInfo() {
-		services = append(services, vanguard.NewService(name, streamBodies(gs)))
+		services = append(services, vanguard.NewService(name, handler))
 		prefix := "/" + name + "/"
 		h.prefixes = append(h.prefixes, prefix)
 		for _, m := range info.Methods {
