@@ -46,6 +46,7 @@ const (
 	// Calls the server's own limits refused before reading them.
 	ReasonTooManyCalls = "TOO_MANY_CALLS_IN_FLIGHT" // the process has its most calls in flight
 	ReasonClientShare  = "CLIENT_CALLS_IN_FLIGHT"   // the client certificate has its share of them
+	ReasonTenantShare  = "TENANT_CALLS_IN_FLIGHT"   // the tenant has its share of them
 	ReasonLargeHeaders = "LARGE_HEADERS_IN_FLIGHT"  // the calls in flight hold the process's budget of large headers
 
 	// Upstream answers, by HTTP status.

@@ -153,14 +153,24 @@ type CallInfo struct {
 }
 
 // shareKeys are the keys of the call's shares of the upstream slots, taken in this
-// order: the caller's identity when known, then its tenant (and token, with an identity:
-// no other certificate fills it by the name), whose stall must not take every slot.
-func (ci CallInfo) shareKeys() []string { // no tenant or token holds a control character
+// order: the caller's identity when known, then its tenant's (TenantShare).
+func (ci CallInfo) shareKeys() []string {
 	if ci.Caller != "" {
-		token := sha256.Sum256([]byte(ci.Authorization)) // not a second copy of the token per call
-		return []string{"\x00" + ci.Caller, strings.ToLower(ci.Tenant) + "\x00" + string(token[:])}
+		return []string{"\x00" + ci.Caller, TenantShare(ci.Caller, ci.Tenant, ci.Authorization)}
 	}
-	return []string{strings.ToLower(ci.Tenant)}
+	return []string{TenantShare("", ci.Tenant, "")}
+}
+
+// TenantShare is the key of a tenant's share of slots, whose stall must not take
+// every slot: its lower-case name, and with a caller identity the token's SHA-256
+// too, so that no other certificate fills the share by the name. No tenant or
+// token holds a control character.
+func TenantShare(caller, tenant, authorization string) string {
+	if caller == "" {
+		return strings.ToLower(tenant)
+	}
+	token := sha256.Sum256([]byte(authorization)) // not a second copy of the token
+	return strings.ToLower(tenant) + "\x00" + string(token[:])
 }
 
 // New validates cfg (see Config) and returns a Client.

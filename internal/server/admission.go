@@ -23,13 +23,15 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/gateway"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/resilience"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/service"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/tlsconfig"
 )
 
 // admission bounds the calls in flight over both ports (Config.MaxCalls), those of
-// one client certificate (half of them), and the time a call has to deliver its
+// one client certificate (half of them) and those of one tenant (three quarters: its
+// stall leaves the others a quarter), and the time a call has to deliver its
 // request (Config.MessageTimeout). Streaming calls, which may last as long as their
 // connection, take slots of their own, half as many (reflection's 16), so that held streams cannot
 // refuse unary calls. A call's header bytes over freeHeaderBytes, which it holds while
@@ -38,10 +40,11 @@ import (
 type admission struct {
 	slots, streams, reflection, headers, streamHeaders *semaphore.Weighted
 	streaming                                          map[string]bool     // "/pkg.Service/Method" of the streaming methods
-	clients                                            *resilience.Limiter // a share of slots per client certificate
+	clients, tenants                                   *resilience.Limiter // a share of slots per client certificate, per tenant
 	messageTimeout                                     time.Duration
+	defaultTenant                                      string
 
-	tooMany, clientShare, largeHeaders, timedOut prometheus.Counter
+	tooMany, clientShare, tenantShare, largeHeaders, timedOut prometheus.Counter
 }
 
 func newAdmission(cfg Config, m *telemetry.Metrics) *admission {
@@ -53,9 +56,12 @@ func newAdmission(cfg Config, m *telemetry.Metrics) *admission {
 		headers:        semaphore.NewWeighted(headerBudget),
 		streamHeaders:  semaphore.NewWeighted(headerBudget / 2),
 		clients:        resilience.NewLimiter(0, max(maxCalls/2, 1), 0),
+		tenants:        resilience.NewLimiter(0, max(maxCalls-maxCalls/4, 1), 0),
 		messageTimeout: cmp.Or(cfg.MessageTimeout, DefaultMessageTimeout),
+		defaultTenant:  cfg.DefaultTenant,
 		tooMany:        m.RefusedCalls(telemetry.RefusedTooManyCalls),
 		clientShare:    m.RefusedCalls(telemetry.RefusedClientShare),
+		tenantShare:    m.RefusedCalls(telemetry.RefusedTenantShare),
 		largeHeaders:   m.RefusedCalls(telemetry.RefusedLargeHeaders),
 		timedOut:       m.RefusedCalls(telemetry.RefusedMessageTimeout),
 	}
@@ -83,6 +89,7 @@ func headerBytes[H ~map[string][]string](h H) int {
 var (
 	busy        = refusal("the server has too many calls in flight: try again later", apierr.ReasonTooManyCalls)
 	clientBusy  = refusal("your client certificate has its share of the server's calls in flight: try again later", apierr.ReasonClientShare)
+	tenantBusy  = refusal("your tenant has its share of the server's calls in flight: try again later", apierr.ReasonTenantShare)
 	headersBusy = refusal("the calls in flight hold the server's budget of large headers: try again later, or send less metadata", apierr.ReasonLargeHeaders)
 )
 
@@ -93,12 +100,14 @@ func refusal(msg, reason string) *status.Status {
 }
 
 // admit takes a slot of client's share (its certificate's identity; "" has none),
-// then one of the process's and its header bytes over freeHeaderBytes, for a call
-// of method. It returns the function that gives them back, or the status of the refusal.
-func (a *admission) admit(client, method string, header int) (release func(), refused *status.Status) {
+// then one of its tenant's (sent, else the default; none without), then one of the
+// process's and its header bytes over freeHeaderBytes, for a call of method. It
+// returns the function that gives them back, or the status of the refusal.
+func (a *admission) admit(client, tenant, authorization, method string, header int) (release func(), refused *status.Status) {
 	own, slots, headers := func() {}, a.slots, a.headers
-	if a.streaming[method] { // streams have slots and header bytes of their own, and no client share
-		slots, headers, client = a.streams, a.streamHeaders, ""
+	tenant = cmp.Or(tenant, a.defaultTenant)
+	if a.streaming[method] { // streams have slots and header bytes of their own, and no share
+		slots, headers, client, tenant = a.streams, a.streamHeaders, "", ""
 		if strings.HasPrefix(method, "/grpc.reflection.") { // its caller sizes its answers
 			slots = a.reflection
 		}
@@ -110,6 +119,16 @@ func (a *admission) admit(client, method string, header int) (release func(), re
 			return nil, clientBusy
 		}
 		own = r
+	}
+	if tenant != "" {
+		r, err := a.tenants.Acquire(context.Background(), rest.TenantShare(client, tenant, authorization))
+		if err != nil {
+			own()
+			a.tenantShare.Inc()
+			return nil, tenantBusy
+		}
+		byClient := own
+		own = func() { r(); byClient() }
 	}
 	if !slots.TryAcquire(1) {
 		own()
@@ -141,7 +160,8 @@ type messageTimerKey struct{}
 func (a *admission) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
 	// grpc-go keeps several grpc-accept-encoding fields joined besides (the client's compressors).
 	header := len(info.FullMethodName) + headerBytes(info.Header) + len(strings.Join(info.Header["grpc-accept-encoding"], ","))
-	release, refused := a.admit(service.CallerIdentity(ctx), info.FullMethodName, header)
+	tenant, auth := strings.Join(info.Header[apierr.MDTenant], ","), strings.Join(info.Header[apierr.MDAuthorization], ",") // several: refused later
+	release, refused := a.admit(service.CallerIdentity(ctx), tenant, auth, info.FullMethodName, header)
 	if refused != nil {
 		return nil, refused.Err()
 	}
@@ -203,7 +223,7 @@ func (a *admission) http(next http.Handler) http.Handler {
 		rc, stream := http.NewResponseController(w), a.streaming[r.URL.Path]
 		// Declared trailers may follow: HTTP/2 keeps them all, as large as a header list.
 		header := len(r.RequestURI) + len(r.Host) + headerBytes(r.Header) + min(len(r.Trailer), 1)*maxHeaderListSize
-		release, refused := a.admit(tlsconfig.ClientIdentity(r.TLS), r.URL.Path, header)
+		release, refused := a.admit(tlsconfig.ClientIdentity(r.TLS), r.Header.Get(apierr.HeaderTenant), r.Header.Get(apierr.HeaderAuthorization), r.URL.Path, header)
 		if refused != nil { // its stream, unread, must end too
 			_ = rc.SetWriteDeadline(time.Now().Add(answerWriteTimeout))
 			gateway.WriteError(w, r, refused)

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -492,12 +493,12 @@ func TestStreamsTakeNoCertificateShare(t *testing.T) {
 	a := newAdmission(cfg, telemetry.NewMetrics(telemetry.Build{}))
 	a.streaming = map[string]bool{"/grpc.health.v1.Health/Watch": true}
 	for i := range 2 {
-		if _, refused := a.admit("spiffe://caller", "/grpc.health.v1.Health/Watch", 0); refused != nil {
+		if _, refused := a.admit("spiffe://caller", "", "", "/grpc.health.v1.Health/Watch", 0); refused != nil {
 			t.Fatalf("stream %d: %v", i, refused.Message())
 		}
 	}
 	for i := range 2 {
-		if _, refused := a.admit("spiffe://caller", pb.ResellerService_GetReseller_FullMethodName, 0); refused != nil {
+		if _, refused := a.admit("spiffe://caller", "", "", pb.ResellerService_GetReseller_FullMethodName, 0); refused != nil {
 			t.Errorf("unary call %d while the certificate holds 2 streams: %v", i, refused.Message())
 		}
 	}
@@ -513,17 +514,17 @@ func TestStreamsHoldNoUnaryHeaderBytes(t *testing.T) {
 	a.streaming = map[string]bool{watch: true}
 	held := 0
 	for ; held < DefaultMaxCalls/2; held++ {
-		if _, refused := a.admit("", watch, maxHeaderListSize); refused != nil {
+		if _, refused := a.admit("", "", "", watch, maxHeaderListSize); refused != nil {
 			break
 		}
 	}
-	if _, refused := a.admit("", watch, maxHeaderListSize); apierr.InfoOf(refused).GetReason() != apierr.ReasonLargeHeaders {
+	if _, refused := a.admit("", "", "", watch, maxHeaderListSize); apierr.InfoOf(refused).GetReason() != apierr.ReasonLargeHeaders {
 		t.Fatalf("a stream with large headers once %d hold theirs: refused %v, want %s", held, refused, apierr.ReasonLargeHeaders)
 	}
 	if want := int(headerBudget / 2 / (maxHeaderListSize - freeHeaderBytes)); held != want {
 		t.Errorf("streams with large headers admitted: %d, want %d (half the budget of large headers)", held, want)
 	}
-	if _, refused := a.admit("", pb.ResellerService_GetReseller_FullMethodName, maxHeaderListSize); refused != nil {
+	if _, refused := a.admit("", "", "", pb.ResellerService_GetReseller_FullMethodName, maxHeaderListSize); refused != nil {
 		t.Errorf("a unary call with large headers while %d streams hold theirs: %s (%s), want admitted", held, refused.Message(), apierr.InfoOf(refused).GetReason())
 	}
 }
@@ -538,20 +539,20 @@ func TestReflectionStreamsAreFew(t *testing.T) {
 	a.streaming = map[string]bool{v1: true, v1alpha: true, "/grpc.health.v1.Health/Watch": true}
 	var releases []func()
 	for i := range maxReflectionStreams {
-		release, refused := a.admit("", []string{v1, v1alpha}[i%2], 0)
+		release, refused := a.admit("", "", "", []string{v1, v1alpha}[i%2], 0)
 		if refused != nil {
 			t.Fatalf("reflection stream %d: %v", i, refused.Message())
 		}
 		releases = append(releases, release)
 	}
-	if _, refused := a.admit("", v1, 0); refused == nil || refused.Code() != codes.ResourceExhausted {
+	if _, refused := a.admit("", "", "", v1, 0); refused == nil || refused.Code() != codes.ResourceExhausted {
 		t.Errorf("reflection stream %d: admitted, want RESOURCE_EXHAUSTED", maxReflectionStreams+1)
 	}
-	if _, refused := a.admit("", "/grpc.health.v1.Health/Watch", 0); refused != nil {
+	if _, refused := a.admit("", "", "", "/grpc.health.v1.Health/Watch", 0); refused != nil {
 		t.Errorf("a Watch beside %d reflection streams: %v", maxReflectionStreams, refused.Message())
 	}
 	releases[0]()
-	if _, refused := a.admit("", v1alpha, 0); refused != nil {
+	if _, refused := a.admit("", "", "", v1alpha, 0); refused != nil {
 		t.Errorf("a reflection stream once one ended: %v", refused.Message())
 	}
 }
@@ -654,19 +655,19 @@ func TestRefusedCallGivesItsCertificateShareBack(t *testing.T) {
 	const method = pb.ResellerService_GetReseller_FullMethodName
 	var releases []func()
 	for i := range 2 { // the process's slots, taken by calls without a certificate
-		release, refused := a.admit("", method, 0)
+		release, refused := a.admit("", "", "", method, 0)
 		if refused != nil {
 			t.Fatalf("call %d: %v", i, refused.Message())
 		}
 		releases = append(releases, release)
 	}
-	if _, refused := a.admit("spiffe://caller", method, 0); refused == nil || apierr.InfoOf(refused).GetReason() != apierr.ReasonTooManyCalls {
+	if _, refused := a.admit("spiffe://caller", "", "", method, 0); refused == nil || apierr.InfoOf(refused).GetReason() != apierr.ReasonTooManyCalls {
 		t.Fatalf("a certificate's call with no process slot left: refused %v, want %s", refused, apierr.ReasonTooManyCalls)
 	}
 	for _, release := range releases {
 		release()
 	}
-	release, refused := a.admit("spiffe://caller", method, 0)
+	release, refused := a.admit("spiffe://caller", "", "", method, 0)
 	if refused != nil {
 		t.Fatalf("the certificate's call once slots are free: refused with %s (%s), want admitted", refused.Message(), apierr.InfoOf(refused).GetReason())
 	}
@@ -682,10 +683,10 @@ func TestLargeHeadersRefusalGivesTheCertificateShareBack(t *testing.T) {
 	cfg.MaxCalls = 2 // a share of 1 per certificate
 	a := newAdmission(cfg, telemetry.NewMetrics(telemetry.Build{}))
 	const method = pb.ResellerService_GetReseller_FullMethodName
-	if _, refused := a.admit("spiffe://caller", method, maxHeaderListSize); apierr.InfoOf(refused).GetReason() != apierr.ReasonLargeHeaders {
+	if _, refused := a.admit("spiffe://caller", "", "", method, maxHeaderListSize); apierr.InfoOf(refused).GetReason() != apierr.ReasonLargeHeaders {
 		t.Fatalf("a certificate's call with large headers and no budget: refused %v, want %s", refused, apierr.ReasonLargeHeaders)
 	}
-	release, refused := a.admit("spiffe://caller", method, 0)
+	release, refused := a.admit("spiffe://caller", "", "", method, 0)
 	if refused != nil {
 		t.Fatalf("the certificate's next call: refused with %s (%s), want admitted", refused.Message(), apierr.InfoOf(refused).GetReason())
 	}
@@ -700,7 +701,7 @@ func TestReleaseGivesTheCertificateShareBack(t *testing.T) {
 	cfg.MaxCalls = 2 // a share of 1 per certificate
 	a := newAdmission(cfg, telemetry.NewMetrics(telemetry.Build{}))
 	for i := range 3 {
-		release, refused := a.admit("spiffe://caller", pb.ResellerService_GetReseller_FullMethodName, 0)
+		release, refused := a.admit("spiffe://caller", "", "", pb.ResellerService_GetReseller_FullMethodName, 0)
 		if refused != nil {
 			t.Fatalf("call %d, the previous ones ended: refused with %s (%s)", i, refused.Message(), apierr.InfoOf(refused).GetReason())
 		}
@@ -754,7 +755,7 @@ func TestProbesNeedNoCallSlot(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxCalls = 1
 	a := newAdmission(cfg, telemetry.NewMetrics(telemetry.Build{}))
-	release, refused := a.admit("", pb.ResellerService_GetReseller_FullMethodName, 0)
+	release, refused := a.admit("", "", "", pb.ResellerService_GetReseller_FullMethodName, 0)
 	if refused != nil {
 		t.Fatal(refused.Message())
 	}
@@ -825,22 +826,22 @@ func TestLargeHeadersShareABudget(t *testing.T) {
 	const method = pb.ResellerService_GetReseller_FullMethodName
 	var releases []func()
 	for int64(len(releases)+1)*(maxHeaderListSize-freeHeaderBytes) <= headerBudget {
-		release, refused := a.admit("", method, maxHeaderListSize)
+		release, refused := a.admit("", "", "", method, maxHeaderListSize)
 		if refused != nil {
 			t.Fatalf("call %d with %d bytes of headers, within the budget: %s", len(releases), maxHeaderListSize, refused.Message())
 		}
 		releases = append(releases, release)
 	}
-	if _, refused := a.admit("", method, maxHeaderListSize); apierr.InfoOf(refused).GetReason() != apierr.ReasonLargeHeaders {
+	if _, refused := a.admit("", "", "", method, maxHeaderListSize); apierr.InfoOf(refused).GetReason() != apierr.ReasonLargeHeaders {
 		t.Fatalf("a call with large headers once %d hold the budget: refused %v, want %s", len(releases), refused, apierr.ReasonLargeHeaders)
 	}
-	release, refused := a.admit("", method, freeHeaderBytes)
+	release, refused := a.admit("", "", "", method, freeHeaderBytes)
 	if refused != nil {
 		t.Fatalf("a call with ordinary headers beside them: %s", refused.Message())
 	}
 	release()
 	releases[0]()
-	if _, refused := a.admit("", method, maxHeaderListSize); refused != nil {
+	if _, refused := a.admit("", "", "", method, maxHeaderListSize); refused != nil {
 		t.Errorf("a call with large headers once one ended: %s", refused.Message())
 	}
 	if got, want := a.slots.TryAcquire(DefaultMaxCalls-int64(len(releases))), true; got != want {
@@ -955,5 +956,172 @@ func TestAcceptEncodingsWeighTwice(t *testing.T) {
 		Header: metadata.MD{"grpc-accept-encoding": {half, half}}}
 	if _, err := a.tap(t.Context(), info); apierr.InfoOf(status.Convert(err)).GetReason() != apierr.ReasonLargeHeaders {
 		t.Errorf("a call with 2 x 6 KiB of grpc-accept-encoding (24 KiB held) and a budget of 16 KiB: %v, want refused %s", err, apierr.ReasonLargeHeaders)
+	}
+}
+
+// TestStalledTenantLeavesOthersTheirCalls: a tenant whose upstream calls
+// stall holds at most three quarters of -max-calls in flight, its calls over that are
+// refused at once with TENANT_CALLS_IN_FLIGHT (on both ports, counted as
+// tenant_share), and another tenant's calls are served on both ports while it
+// stalls. Before tenants had a share of the process's calls, its calls over
+// the share stalled too, and enough of them refused every other tenant with
+// TOO_MANY_CALLS_IN_FLIGHT.
+func TestStalledTenantLeavesOthersTheirCalls(t *testing.T) {
+	const maxCalls, share, stalled = 8, 6, "stalled.example"
+	release, arrived := make(chan struct{}), make(chan struct{}, maxCalls)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := strings.TrimPrefix(r.URL.Path, "/v1/Resellers/")
+		if r.Header.Get("X-Tenant") == stalled && !holdUntil(r, arrived, release) {
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"`+id+`","companyName":"Contoso"}`)
+	}))
+	defer up.Close()
+	cfg := DefaultConfig()
+	cfg.MaxCalls = maxCalls
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = up.URL, true
+	grpcAddr, base := startServe(t, cfg, io.Discard)
+	client := pb.NewResellerServiceClient(dialGRPC(t, grpcAddr))
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	call := func(port, tenant string, n int) string {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second) // a call over the share is refused at once
+		defer cancel()
+		id := fmt.Sprintf("%08d-1111-4111-8111-111111111111", n) // not coalesced
+		if port == "grpc" {
+			ctx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer test-token", "x-tenant", tenant)
+			_, err := client.GetReseller(ctx, &pb.GetResellerRequest{ResellerId: id})
+			o := outcomeOf(err)
+			return o.Code + " " + o.Reason
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/Resellers/"+id, nil)
+		req.Header.Set("Authorization", "Bearer test-token")
+		req.Header.Set("X-Tenant", tenant)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		o := certOutcome(&httpError{code: resp.StatusCode, body: string(b)})
+		return o.Code + " " + o.Reason
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(release)   // before the callers are waited for
+	for i := range share { // the stalled tenant's calls take its share, on both ports
+		wg.Go(func() { _ = call([]string{"grpc", "http"}[i%2], stalled, i) })
+	}
+	for i := range share {
+		select {
+		case <-arrived:
+		case <-ctx.Done():
+			t.Fatalf("%d of the stalled tenant's calls reached the upstream, want %d", i, share)
+		}
+	}
+	var got []string
+	for i, port := range []string{"grpc", "http", "grpc", "http"} { // more of them
+		got = append(got, call(port, stalled, share+i))
+	}
+	want := []string{"resource_exhausted TENANT_CALLS_IN_FLIGHT", "429 TENANT_CALLS_IN_FLIGHT", "resource_exhausted TENANT_CALLS_IN_FLIGHT", "429 TENANT_CALLS_IN_FLIGHT"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the stalled tenant's calls over its share (-want +got):\n%s", diff)
+	}
+	for i, port := range []string{"grpc", "http", "grpc", "http"} {
+		if got := call(port, "other.example", 100+i); got != "ok " && got != "200 " {
+			t.Errorf("another tenant's call over %s while one stalls: %s", port, got)
+		}
+	}
+	if n := refusedCalls(t, scrapePlain(t, strings.TrimPrefix(base, "http://")), "tenant_share"); n != 4 {
+		t.Errorf("tenant_share refusals counted: %v, want 4", n)
+	}
+}
+
+// TestTenantShareKeys: a tenant's share of the process's calls is keyed as its
+// share of upstream slots (rest.TenantShare): its name in any case, the default
+// tenant for a call naming none, and with a client certificate the token too, so
+// that another certificate naming the tenant with another token holds slots of its
+// own; a call naming no tenant takes no share, nor does a stream. A refusal for the
+// tenant's share gives the certificate's slot back, one for the process's slots
+// the tenant's.
+func TestTenantShareKeys(t *testing.T) {
+	const method, watch = pb.ResellerService_GetReseller_FullMethodName, "/grpc.health.v1.Health/Watch"
+	cfg := DefaultConfig()
+	cfg.MaxCalls, cfg.DefaultTenant = 8, "d.example" // shares: a certificate 4, a tenant 6
+	a := newAdmission(cfg, telemetry.NewMetrics(telemetry.Build{}))
+	a.streaming = map[string]bool{watch: true}
+	var held []func()
+	defer func() {
+		for _, release := range held {
+			release()
+		}
+	}()
+	admit := func(client, tenant, auth, method string) string {
+		release, refused := a.admit(client, tenant, auth, method, 0)
+		if refused != nil {
+			return apierr.InfoOf(refused).GetReason()
+		}
+		held = append(held, release)
+		return "admitted"
+	}
+	releaseAll := func() {
+		for _, release := range held {
+			release()
+		}
+		held = nil
+	}
+	steps := []struct {
+		what                         string
+		client, tenant, auth, method string
+		want                         string
+	}{
+		{"1", "", "t.example", "Bearer a", method, "admitted"},
+		{"2", "", "T.example", "Bearer b", method, "admitted"},
+		{"3", "", "t.EXAMPLE", "Bearer c", method, "admitted"},
+		{"4", "", "t.example", "Bearer a", method, "admitted"},
+		{"5", "", "t.example", "Bearer a", method, "admitted"},
+		{"6", "", "t.example", "Bearer a", method, "admitted"},
+		{"the tenant's 7th, in another case", "", "T.EXAMPLE", "Bearer d", method, apierr.ReasonTenantShare},
+		{"its stream", "", "t.example", "Bearer a", watch, "admitted"},
+		{"another tenant", "", "u.example", "Bearer a", method, "admitted"},
+		{"no tenant: the default's", "", "", "Bearer a", method, "admitted"},
+		{"the process is full", "", "v.example", "Bearer a", method, apierr.ReasonTooManyCalls},
+		{"release all", "", "", "", "", ""},
+		{"the default tenant's 1-5", "", "", "Bearer a", method, "admitted x5"},
+		{"the default tenant by name", "", "D.example", "Bearer a", method, "admitted"},
+		{"the default tenant's 7th", "", "", "Bearer a", method, apierr.ReasonTenantShare},
+		{"release all", "", "", "", "", ""},
+		{"certificate a, tenant t, token a: 1-4", "spiffe://a", "t.example", "Bearer a", method, "admitted x4"},
+		{"certificate b, tenant t, token a: 5", "spiffe://b", "t.example", "Bearer a", method, "admitted"},
+		{"certificate b, tenant t, token a: 6", "spiffe://b", "t.example", "Bearer a", method, "admitted"},
+		{"certificate b, tenant t, token a: 7", "spiffe://b", "t.example", "Bearer a", method, apierr.ReasonTenantShare},
+		{"certificate b, tenant t, token b", "spiffe://b", "t.example", "Bearer b", method, "admitted"},
+		{"certificate b's 4th: the refusal gave its slot back", "spiffe://b", "u.example", "Bearer a", method, "admitted"},
+		{"certificate b's 5th", "spiffe://b", "w.example", "Bearer a", method, apierr.ReasonClientShare},
+		{"release all", "", "", "", "", ""},
+		{"tenant v: 1-5", "", "v.example", "Bearer a", method, "admitted x5"},
+		{"others fill the process", "", "", "Bearer a", method, "admitted x3"},
+		{"tenant v's 6th, no process slot", "", "v.example", "Bearer a", method, apierr.ReasonTooManyCalls},
+	}
+	for _, s := range steps {
+		n, want := 1, s.want
+		if w, count, ok := strings.Cut(s.want, " x"); ok {
+			want, n, _ = w, int(count[0]-'0'), true
+		}
+		if s.what == "release all" {
+			releaseAll()
+			continue
+		}
+		for i := range n {
+			if got := admit(s.client, s.tenant, s.auth, s.method); got != want {
+				t.Fatalf("%s (call %d): %s, want %s", s.what, i+1, got, want)
+			}
+		}
+	}
+	held[len(held)-1]() // one of the others ends
+	held = held[:len(held)-1]
+	if got := admit("", "v.example", "Bearer a", method); got != "admitted" {
+		t.Fatalf("tenant v's 6th once a process slot is free: %s, want admitted (its refusal gave its slot back)", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net"
@@ -67,7 +68,8 @@ func dialH2(t *testing.T, addr string) *h2Conn {
 }
 
 // openStream sends the HEADERS of a GetReseller call on stream id, without
-// its message: the call stays open, waiting for it.
+// its message: the call stays open, waiting for it. Each stream names a tenant
+// of its own, so that the process's limits, not a tenant's share, hold them.
 func (c *h2Conn) openStream(id uint32) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -76,7 +78,7 @@ func (c *h2Conn) openStream(id uint32) error {
 		{":method", "POST"}, {":scheme", "http"}, {":authority", "facade"},
 		{":path", "/cloudcockpit.v1.ResellerService/GetReseller"},
 		{"content-type", "application/grpc"}, {"te", "trailers"},
-		{"authorization", "Bearer flood-token"}, {"x-tenant", "portal.cloudcockpit.com"},
+		{"authorization", "Bearer flood-token"}, {"x-tenant", fmt.Sprintf("flood-%d.example", id)},
 	} {
 		_ = c.enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
 	}

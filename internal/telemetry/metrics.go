@@ -111,7 +111,7 @@ func NewMetrics(b Build) *Metrics {
 		coalesced: counter("cloudcockpit_upstream_coalesced_calls_total",
 			"Facade calls answered by sharing another identical call's upstream request, by operation.", "operation"),
 		refusedCalls: counter("cloudcockpit_refused_calls_total",
-			"Calls the server's own limits refused or cut before their request arrived, both ports, by reason (too_many_calls, client_share, large_headers, message_timeout).", "reason"),
+			"Calls the server's own limits refused or cut before their request arrived, both ports, by reason (too_many_calls, client_share, tenant_share, large_headers, message_timeout).", "reason"),
 		mismatched: counter("cloudcockpit_upstream_mismatched_answers_total",
 			"Upstream answers rejected because they were about another resource than the one asked for, by operation.", "operation"),
 	}
@@ -201,6 +201,7 @@ func (m *Metrics) Rejected(op, reason string) {
 const (
 	RefusedTooManyCalls   = "too_many_calls"  // the process had its most calls in flight
 	RefusedClientShare    = "client_share"    // the client certificate had its share in flight
+	RefusedTenantShare    = "tenant_share"    // the tenant had its share in flight
 	RefusedLargeHeaders   = "large_headers"   // the calls in flight held the budget of large headers
 	RefusedMessageTimeout = "message_timeout" // the request message did not arrive in time
 )
@@ -208,7 +209,7 @@ const (
 // RefusedCalls returns the cloudcockpit_refused_calls_total counter of reason (a
 // Refused* constant, else "other"), bound once so that a refusal looks nothing up.
 func (m *Metrics) RefusedCalls(reason string) prometheus.Counter {
-	return m.refusedCalls.WithLabelValues(bounded(reason, RefusedTooManyCalls, RefusedClientShare, RefusedLargeHeaders, RefusedMessageTimeout))
+	return m.refusedCalls.WithLabelValues(bounded(reason, RefusedTooManyCalls, RefusedClientShare, RefusedTenantShare, RefusedLargeHeaders, RefusedMessageTimeout))
 }
 
 var breakersDesc = prometheus.NewDesc("cloudcockpit_upstream_breakers",
