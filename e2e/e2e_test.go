@@ -466,6 +466,27 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 }
 
+// TestHangupIsNotAStop: SIGHUP, which operators send to reload, neither
+// reloads nor ends the process (its default action would, without a drain):
+// the server logs that it ignored it and keeps serving, and SIGTERM still
+// stops it with status 0.
+func TestHangupIsNotAStop(t *testing.T) {
+	p := start(t, "-sandbox")
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p.logWith("SIGHUP ignored"), "SIGHUP ignored") {
+		t.Fatalf("no line says SIGHUP was ignored (exited: %v)", p.exitErr)
+	}
+	if got := httpStatus(t, "http://"+p.http+"/readyz"); got != http.StatusOK {
+		t.Errorf("readiness after SIGHUP = %d, want 200", got)
+	}
+	p.stop(t)
+	if p.exitErr != nil {
+		t.Errorf("exit after SIGHUP then SIGTERM: %v, want status 0", p.exitErr)
+	}
+}
+
 // TestVersion checks -version against the binary's own build info: its Go
 // version, and each VCS setting and the build tags it was built with (make
 // builds it with -tags=grpcnotrace, docs/deployment.md).

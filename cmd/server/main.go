@@ -50,12 +50,26 @@ func main() {
 	log.SetFlags(0)
 	log.SetOutput(libraryLog{cfg.Logger})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ignoreHangup(cfg.Logger)
 	err = server.Run(ctx, cfg)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cloudcockpit-facade:", err)
 		os.Exit(1)
 	}
+}
+
+// ignoreHangup keeps SIGHUP, the conventional "reload", from ending the
+// process without a drain (its default action): nothing is reloaded, since
+// files and settings are read once, at start-up, and each SIGHUP logs so.
+func ignoreHangup(log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			log.Warn("SIGHUP ignored: settings and certificates are read once, at start-up; restart the process to load new ones")
+		}
+	}()
 }
 
 // libraryLog takes what libraries write to the standard log package into
