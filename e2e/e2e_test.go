@@ -422,6 +422,8 @@ func TestStartupErrors(t *testing.T) {
 		{"bad flag value", []string{"-sandbox", "-grpc-max-streams", "many"}, nil, `invalid value "many" for flag -grpc-max-streams: want a whole number`},
 		{"unknown flag", []string{"-sandbox", "-grpc-port", "9090"}, nil, "flag provided but not defined: -grpc-port"},
 		{"port in use", []string{"-sandbox", "-grpc-addr", "127.0.0.1:0", "-http-addr", "256.0.0.1:1"}, nil, "listen for HTTP"},
+		// Nothing half-started: no listener serves, nor says so, before all are open.
+		{"port in use with profiles", []string{"-sandbox", "-debug-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-http-addr", "256.0.0.1:1"}, nil, "listen for HTTP"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

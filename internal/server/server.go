@@ -56,13 +56,6 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if cfg.DebugAddr != "" {
-		stop, err := serveDebug(ctx, cfg.DebugAddr, cfg.Logger)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
 	var lc net.ListenConfig
 	gl, err := lc.Listen(ctx, "tcp", cfg.GRPCAddr)
 	if err != nil {
@@ -72,6 +65,14 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		_ = gl.Close()
 		return fmt.Errorf("listen for HTTP on %s: %w", cfg.HTTPAddr, err)
+	}
+	if cfg.DebugAddr != "" { // last: nothing serves before every listener is open
+		stop, err := serveDebug(ctx, cfg.DebugAddr, cfg.Logger)
+		if err != nil {
+			_, _ = gl.Close(), hl.Close()
+			return err
+		}
+		defer stop()
 	}
 	return Serve(ctx, cfg, gl, hl)
 }
@@ -103,8 +104,7 @@ func serveDebug(ctx context.Context, addr string, log *slog.Logger) (func(), err
 // finish. Serve closes both listeners.
 func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	log := cmp.Or(cfg.Logger, slog.Default())
-	defer func() { _ = gl.Close() }() // already closed by the servers' shutdown
-	defer func() { _ = hl.Close() }()
+	defer func() { _, _ = gl.Close(), hl.Close() }() // already closed by the servers' shutdown
 	cfg.GRPCAddr, cfg.HTTPAddr = gl.Addr().String(), hl.Addr().String()
 	if err := cfg.Validate(); err != nil {
 		return err
