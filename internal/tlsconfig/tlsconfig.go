@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // MinVersion is the oldest TLS version any configuration accepts.
@@ -51,11 +52,7 @@ func Server(f ServerFiles, nextProtos []string) (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &tls.Config{
-		MinVersion:   MinVersion,
-		Certificates: []tls.Certificate{cert},
-		NextProtos:   append([]string(nil), nextProtos...),
-	}
+	cfg := &tls.Config{MinVersion: MinVersion, Certificates: []tls.Certificate{cert}, NextProtos: append([]string(nil), nextProtos...)}
 	if f.ClientCAFile != "" {
 		cfg.ClientCAs, cfg.ClientAuth = x509.NewCertPool(), tls.RequireAndVerifyClientCert
 		if _, err := readCertificates(f.ClientCAFile, "client CA", cfg.ClientCAs); err != nil {
@@ -107,6 +104,8 @@ func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 		return tls.Certificate{}, fmt.Errorf("TLS key file %s does not match the certificate in %s", keyFile, certFile)
 	case err != nil:
 		return tls.Certificate{}, fmt.Errorf("TLS key file %s (certificate %s): %w", keyFile, certFile, err)
+	case cert.Leaf != nil && time.Now().After(cert.Leaf.NotAfter): // every client would refuse it
+		return tls.Certificate{}, fmt.Errorf("TLS certificate file %s expired at %s", certFile, cert.Leaf.NotAfter.UTC().Format(time.RFC3339))
 	}
 	return cert, nil
 }

@@ -2,11 +2,16 @@ package tlsconfig
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -267,6 +272,7 @@ func TestErrors(t *testing.T) {
 	badCert := tlstest.WriteFile(t, p.dir, "bad-cert.pem", []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"))
 	otherKey := tlstest.WriteFile(t, p.dir, "other.key", p.untrusted.KeyPEM)
 	badKey := tlstest.WriteFile(t, p.dir, "bad.key", []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"))
+	expiredCert, expiredKey := expiredServer(t, p.ca, p.dir)
 
 	tests := []struct {
 		name  string
@@ -282,6 +288,7 @@ func TestErrors(t *testing.T) {
 		{"key file holds a certificate", ServerFiles{CertFile: p.serverCert, KeyFile: p.serverCert}, []string{p.serverCert, "no PEM private key"}},
 		{"key does not parse", ServerFiles{CertFile: p.serverCert, KeyFile: badKey}, []string{"TLS key file " + badKey}},
 		{"key and cert mismatch", ServerFiles{CertFile: p.serverCert, KeyFile: otherKey}, []string{"TLS key file " + otherKey + " does not match the certificate in " + p.serverCert}},
+		{"expired cert", ServerFiles{CertFile: expiredCert, KeyFile: expiredKey}, []string{"TLS certificate file " + expiredCert + " expired at ", "Z"}},
 		{"missing client CA", ServerFiles{CertFile: p.serverCert, KeyFile: p.serverKey, ClientCAFile: missing}, []string{"read TLS client CA file", missing}},
 		{"empty client CA", ServerFiles{CertFile: p.serverCert, KeyFile: p.serverKey, ClientCAFile: p.emptyFile}, []string{"TLS client CA file " + p.emptyFile + " is empty"}},
 		{"client CA not PEM", ServerFiles{CertFile: p.serverCert, KeyFile: p.serverKey, ClientCAFile: garbage}, []string{"TLS client CA file " + garbage + " holds no PEM CERTIFICATE block"}},
@@ -326,6 +333,31 @@ func TestErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// expiredServer writes a server certificate of ca that expired an hour ago,
+// and its key, into dir.
+func expiredServer(t *testing.T, ca *tlstest.CA, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tlstest.WriteFile(t, dir, "expired.crt", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		tlstest.WriteFile(t, dir, "expired.key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
 }
 
 func TestServerDoesNotAliasNextProtos(t *testing.T) {
