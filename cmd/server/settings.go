@@ -92,7 +92,7 @@ func settings(cfg *server.Config, cli *cliFlags) []setting {
 		{staleGroup, "stale-cache-max-bytes", "STALE_CACHE_MAX_BYTES", byteSize(&cfg.StaleCacheMaxBytes), "", "bound on the memory, in bytes, of the answers kept for -stale-if-error"},
 
 		{grpcLimits, "grpc-max-streams", "GRPC_MAX_CONCURRENT_STREAMS", whole(&cfg.GRPCMaxConcurrentStreams), "", "most calls (HTTP/2 streams) one gRPC connection may have open at once, 1 to 10000"},
-		{grpcLimits, "grpc-connection-timeout", "GRPC_CONNECTION_TIMEOUT", duration(&cfg.GRPCConnectionTimeout), "", "bound on a new gRPC connection's TLS and HTTP/2 handshake"},
+		{grpcLimits, "grpc-connection-timeout", "GRPC_CONNECTION_TIMEOUT", duration(&cfg.GRPCConnectionTimeout), "", "bound on a new gRPC connection's TLS and HTTP/2 handshake, at most -shutdown-timeout (a shutdown waits for handshakes in progress)"},
 		{grpcLimits, "grpc-keepalive-min-time", "GRPC_KEEPALIVE_MIN_TIME", duration(&cfg.GRPCKeepaliveMinTime), "", "shortest interval between a client's keepalive pings; faster pingers get GOAWAY too_many_pings"},
 		{grpcLimits, "grpc-max-connection-idle", "GRPC_MAX_CONNECTION_IDLE", offDuration(&cfg.GRPCMaxConnectionIdle), "", "close a gRPC connection with no call in flight for this long (GOAWAY); 0 disables it"},
 		{grpcLimits, "grpc-max-connection-age", "GRPC_MAX_CONNECTION_AGE", offDuration(&cfg.GRPCMaxConnectionAge), "", "send GOAWAY to a gRPC connection this old (grpc-go moves it by a random ±10 %), so that clients reach new replicas; its calls get -shutdown-timeout to end; 0 disables it"},

@@ -51,7 +51,8 @@ func (c Config) grpcLimits() []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.MaxConcurrentStreams(c.grpcStreams()),
 		grpc.StaticStreamWindowSize(receiveWindow), // not the BDP estimate, which a client drives to 16 MiB
-		grpc.ConnectionTimeout(cmp.Or(c.GRPCConnectionTimeout, DefaultGRPCConnectionTimeout)),
+		// At most a shutdown's drain: grpc-go's Stop waits for every handshake in progress.
+		grpc.ConnectionTimeout(min(cmp.Or(c.GRPCConnectionTimeout, DefaultGRPCConnectionTimeout), cmp.Or(c.ShutdownTimeout, DefaultShutdownTimeout))),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: cmp.Or(c.GRPCKeepaliveMinTime, DefaultGRPCKeepaliveMinTime), PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{ // zero is never for grpc-go
 			MaxConnectionIdle:     max(cmp.Or(c.GRPCMaxConnectionIdle, DefaultGRPCMaxConnectionIdle), 0),

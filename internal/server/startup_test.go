@@ -86,6 +86,33 @@ func TestShutdownTimeoutEndsHeldStreams(t *testing.T) {
 	}
 }
 
+// TestShutdownTimeoutEndsPendingHandshakes: a connection to the gRPC port
+// that never sends its HTTP/2 preface (a port scanner, a stalled TLS client)
+// holds grpc-go's Stop and GracefulStop until -grpc-connection-timeout ends
+// its handshake; past -shutdown-timeout, Serve returns all the same.
+func TestShutdownTimeoutEndsPendingHandshakes(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true
+	cfg.ShutdownTimeout = 200 * time.Millisecond
+	cfg.GRPCConnectionTimeout = time.Hour
+	s := serveOnLoopback(t, cfg)
+	silent, err := net.Dial("tcp", s.grpcAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	// Accepted in turn: once a later connection is served, the silent one is in its handshake.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := healthpb.NewHealthClient(dialGRPC(t, s.grpcAddr)).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	s.stop()
+	if err := s.wait(); err != nil { // at most 10s, far from the hour of the handshake's bound
+		t.Errorf("Serve with a connection in its handshake, shutdown timeout 200ms: %v", err)
+	}
+}
+
 // brokenListener is a listener whose Accept fails for good.
 type brokenListener struct{ net.Listener }
 
