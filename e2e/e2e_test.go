@@ -489,6 +489,19 @@ func TestHangupIsNotAStop(t *testing.T) {
 	}
 }
 
+// TestProfilesOffLoopbackWarn: docs/observability.md says to bind
+// -debug-addr to loopback; an address that listens beyond it (here every
+// interface) is served, with a warning that says so.
+func TestProfilesOffLoopbackWarn(t *testing.T) {
+	p := start(t, "-sandbox", "-debug-addr", ":0")
+	if w := p.logged(t, "serving Go runtime profiles"); w["debug"] == "" {
+		t.Fatal("no profiles listener")
+	}
+	if !strings.Contains(p.log.String(), `-debug-addr (DEBUG_ADDR) is not a loopback address`) {
+		t.Errorf("-debug-addr :0 was served without a warning:\n%s", p.log.String())
+	}
+}
+
 // TestVersion checks -version against the binary's own build info: its Go
 // version, and each VCS setting and the build tags it was built with (make
 // builds it with -tags=grpcnotrace, docs/deployment.md).
@@ -710,6 +723,9 @@ func httpStatus(t *testing.T, url string) int {
 func TestProfiles(t *testing.T) {
 	p := start(t, "-sandbox", "-debug-addr", "127.0.0.1:0")
 	debug := p.logged(t, "serving Go runtime profiles")["debug"]
+	if strings.Contains(p.log.String(), "not a loopback address") {
+		t.Errorf("-debug-addr 127.0.0.1:0 warned that it is not loopback:\n%s", p.log.String())
+	}
 
 	out, err := p.grpcurl(t, flags(authH, tenantH, []string{"-d", `{"reseller_id":"` + contoso + `"}`}), "cloudcockpit.v1.ResellerService/GetReseller")
 	if err != nil || jsonOf(t, out)["id"] != contoso {

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -46,6 +47,10 @@ func main() {
 		// 1 MiB resident under load; docs/performance.md#memory).
 		runtime.MemProfileRate = 0
 	}
+	if offLoopback(cfg.DebugAddr) {
+		cfg.Logger.Warn("-debug-addr (DEBUG_ADDR) is not a loopback address: whoever reaches it reads the process's profiles and makes it spend CPU on them; bind it to 127.0.0.1",
+			slog.String("debug_addr", cfg.DebugAddr))
+	}
 	cfg.Build = build()
 	log.SetFlags(0)
 	log.SetOutput(libraryLog{cfg.Logger})
@@ -70,6 +75,18 @@ func ignoreHangup(log *slog.Logger) {
 			log.Warn("SIGHUP ignored: settings and certificates are read once, at start-up; restart the process to load new ones")
 		}
 	}()
+}
+
+// offLoopback reports whether addr, a listen address, may listen beyond the
+// loopback interface: all interfaces, an address that is not loopback, or a
+// host name other than localhost. An unparsable one is left to the listener.
+func offLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }
 
 // libraryLog takes what libraries write to the standard log package into

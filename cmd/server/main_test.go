@@ -245,3 +245,15 @@ func TestParseConfigChecks(t *testing.T) {
 		})
 	}
 }
+
+func TestOffLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:6060": false, "[::1]:6060": false, "localhost:6060": false, "127.0.0.2:6060": false,
+		":6060": true, "0.0.0.0:6060": true, "[::]:6060": true, "10.0.0.7:6060": true, "pod.example:6060": true,
+		"garbage": false, // the listener says what is wrong
+	} {
+		if got := offLoopback(addr); got != want {
+			t.Errorf("offLoopback(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}
