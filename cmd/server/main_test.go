@@ -180,6 +180,20 @@ func TestParseConfigCORSLastFlagWins(t *testing.T) {
 	}
 }
 
+// TestParseConfigFlagMasksVariable: with its flag given, a variable is not
+// read at all, so even a bad value in it is not an error
+// (docs/configuration.md); without the flag, the same value is.
+func TestParseConfigFlagMasksVariable(t *testing.T) {
+	env := func(k string) string { return map[string]string{"MAX_CALLS": "many"}[k] }
+	cfg, _, err := parseConfig([]string{"-max-calls", "20"}, env, io.Discard)
+	if err != nil || cfg.MaxCalls != 20 {
+		t.Errorf("parseConfig(-max-calls 20, MAX_CALLS=many) = %d, %v; want 20, nil", cfg.MaxCalls, err)
+	}
+	if _, _, err := parseConfig(nil, env, io.Discard); err == nil || !strings.Contains(err.Error(), `MAX_CALLS="many"`) {
+		t.Errorf("parseConfig(MAX_CALLS=many) error = %v, want one naming MAX_CALLS", err)
+	}
+}
+
 // TestParseConfigUpstreamURLFromEnvironmentIsSet: an upstream URL from
 // CLOUDCOCKPIT_BASE_URL is set explicitly just as -upstream-url is: no
 // production-default warning, and together with the sandbox (here both from the
