@@ -7,7 +7,9 @@ package deploy
 
 import (
 	"bytes"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -176,6 +178,12 @@ func TestManifests(t *testing.T) {
 			}
 			if strings.Contains(strings.ToLower(k+v), "bearer") || strings.Contains(strings.ToLower(k), "token") {
 				t.Errorf("ConfigMap key %s looks like a credential; the facade is token-free", k)
+			}
+		}
+		// The probes and Services name the container's ports: the server must listen on them.
+		for env, name := range map[string]string{"GRPC_ADDR": "grpc", "HTTP_ADDR": "http"} {
+			if _, port, err := net.SplitHostPort(cm.Data[env]); err != nil || port != strconv.Itoa(int(ports[name])) {
+				t.Errorf("ConfigMap %s = %q, but the container's %s port is %d", env, cm.Data[env], name, ports[name])
 			}
 		}
 		drain, err := time.ParseDuration(cm.Data["SHUTDOWN_TIMEOUT"])
