@@ -68,12 +68,10 @@ type local struct {
 	icpt     grpc.UnaryServerInterceptor
 }
 
-// GetReseller implements pb.ResellerServiceServer.
 func (l local) GetReseller(ctx context.Context, req *pb.GetResellerRequest) (*pb.Reseller, error) {
 	return intercept(ctx, l.icpt, pb.ResellerService_GetReseller_FullMethodName, req, l.reseller.GetReseller)
 }
 
-// GetAcceptanceLink implements pb.CustomerServiceServer.
 func (l local) GetAcceptanceLink(ctx context.Context, req *pb.GetAcceptanceLinkRequest) (*pb.GetAcceptanceLinkResponse, error) {
 	return intercept(ctx, l.icpt, pb.CustomerService_GetAcceptanceLink_FullMethodName, req, l.customer.GetAcceptanceLink)
 }

@@ -94,7 +94,6 @@ type boundedGzip struct {
 	limited io.ReadCloser
 }
 
-// Reset implements connect.Decompressor.
 func (d *boundedGzip) Reset(r io.Reader) error {
 	d.limited = http.MaxBytesReader(nil, io.NopCloser(&d.Reader), maxMessageBytes)
 	return corruptGzip(d.Reader.Reset(r))

@@ -9,7 +9,6 @@ type grpcEndWriter struct {
 	ended http.Header // non-nil once the headers carry the status: takes later changes
 }
 
-// WriteHeader implements http.ResponseWriter.
 func (e *grpcEndWriter) WriteHeader(code int) {
 	if h := e.ResponseWriter.Header(); h.Get("Grpc-Status") != "" {
 		h.Del("Trailer")
@@ -18,7 +17,6 @@ func (e *grpcEndWriter) WriteHeader(code int) {
 	e.ResponseWriter.WriteHeader(code)
 }
 
-// Header implements http.ResponseWriter.
 func (e *grpcEndWriter) Header() http.Header {
 	if e.ended != nil {
 		return e.ended

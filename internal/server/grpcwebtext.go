@@ -99,7 +99,6 @@ func (t *grpcWebTextWriter) WriteHeader(code int) {
 	t.ResponseWriter.WriteHeader(code)
 }
 
-// Write implements http.ResponseWriter.
 func (t *grpcWebTextWriter) Write(p []byte) (int, error) {
 	if !t.wroteHeader {
 		t.WriteHeader(http.StatusOK)

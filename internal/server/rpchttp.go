@@ -166,7 +166,6 @@ type streamBody struct {
 	receiving, closed bool
 }
 
-// Read implements io.Reader.
 func (b *streamBody) Read(p []byte) (int, error) {
 	b.mu.Lock()
 	for b.left <= 0 && !b.receiving && !b.closed {
@@ -181,7 +180,6 @@ func (b *streamBody) Read(p []byte) (int, error) {
 	return b.ReadCloser.Read(p)
 }
 
-// Close implements io.Closer.
 func (b *streamBody) Close() error {
 	b.set(false, true)
 	if b.unblock != nil {
@@ -207,7 +205,6 @@ func (b *streamBody) set(receiving, closed bool) {
 // makes any other error INTERNAL or UNKNOWN.
 type jsonCodec struct{ *vanguard.JSONCodec }
 
-// Unmarshal decodes data into msg as vanguard's codec does.
 func (c jsonCodec) Unmarshal(data []byte, msg proto.Message) error {
 	if err := c.JSONCodec.Unmarshal(data, msg); err != nil {
 		return invalidRequest("the request message does not decode: " + err.Error())

@@ -21,7 +21,6 @@ func (m *Metrics) Transport(base http.RoundTripper) http.RoundTripper {
 	return &transport{base: base, metrics: m}
 }
 
-// RoundTrip implements http.RoundTripper.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Context().Err() != nil { // nothing will be sent: not an upstream request
 		return t.base.RoundTrip(req)
