@@ -124,9 +124,7 @@ func DecodeEnvelope(body []byte) (*Envelope, bool) {
 	if len(body) == 0 || body[0] != '{' {
 		return nil, false
 	}
-	var wire struct { // names match in any casing
-		StatusCode, Status, Type, Title, Description, CorrelationID, Errors json.RawMessage
-	}
+	var wire struct{ StatusCode, Status, Type, Title, Description, CorrelationID, Errors json.RawMessage } // names match in any casing
 	if err := json.Unmarshal(body, &wire); err != nil {
 		return nil, false
 	}
@@ -172,11 +170,9 @@ func lenientInt(raw json.RawMessage) int {
 // {propertyName, description} objects or as a ProblemDetails object mapping
 // property names to messages. Entries of the wrong type are skipped.
 func lenientPropertyErrors(raw json.RawMessage) []PropertyError {
-	var (
-		items  []json.RawMessage
-		byName map[string]json.RawMessage
-		out    []PropertyError
-	)
+	var items []json.RawMessage
+	var byName map[string]json.RawMessage
+	var out []PropertyError
 	switch {
 	case json.Unmarshal(raw, &items) == nil:
 		for _, item := range items {

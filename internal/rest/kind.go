@@ -40,12 +40,11 @@ const (
 
 // kindInfo is what a kind means for everything that reacts to a failure.
 type kindInfo struct {
-	name    string             // String's value: a metric label and log value
-	health  resilience.Outcome // what the call's end tells its tenant's circuit breaker
-	retry   bool               // another attempt may get an answer
-	code    codes.Code         // code, reason and message make the gRPC status (Error.Status)
-	reason  string
-	message string
+	name            string             // String's value: a metric label and log value
+	health          resilience.Outcome // what the call's end tells its tenant's circuit breaker
+	retry           bool               // another attempt may get an answer
+	code            codes.Code         // code, reason and message make the gRPC status (Error.Status)
+	reason, message string
 }
 
 // kinds is the one table of what each kind means; KindAnswered's is answers.

@@ -28,10 +28,9 @@ type Pools struct {
 	maxOpen  int64        // connections open in all pools, see dial
 	open     atomic.Int64 // connections open now
 
-	mu       sync.Mutex
-	byKey    map[[sha256.Size]byte]*list.Element
-	proven   list.List // of *pool, the most recently used first
-	unproven list.List // likewise
+	mu               sync.Mutex
+	byKey            map[[sha256.Size]byte]*list.Element
+	proven, unproven list.List // of *pool, each the most recently used first
 }
 
 // pool is one principal's transport, keyed by a hash: no token outlives its

@@ -32,11 +32,10 @@ const (
 
 // fault is a kind's name and, for the kinds that answer with a page, that answer.
 type fault struct {
-	name        string
-	status      int
-	retryAfter  string // empty: no Retry-After
-	contentType string
-	body        string
+	name              string
+	status            int
+	retryAfter        string // empty: no Retry-After
+	contentType, body string
 }
 
 var faultTable = [faultKindEnd]fault{

@@ -33,19 +33,10 @@ type Metrics struct {
 	// Registry is what /metrics serves.
 	Registry *prometheus.Registry
 
-	serverHandled    *prometheus.CounterVec
-	serverDuration   *prometheus.HistogramVec
-	serverInFlight   *prometheus.GaugeVec
-	upstreamRequests *prometheus.CounterVec
-	upstreamDuration *prometheus.HistogramVec
-	upstreamInFlight *prometheus.GaugeVec
-	upstreamAttempts *prometheus.HistogramVec
-	upstreamRetries  *prometheus.CounterVec
-	breakerMoves     *prometheus.CounterVec
-	rejected         *prometheus.CounterVec
-	coalesced        *prometheus.CounterVec
-	refusedCalls     *prometheus.CounterVec
-	mismatched       *prometheus.CounterVec
+	serverHandled, upstreamRequests, upstreamRetries, breakerMoves *prometheus.CounterVec
+	rejected, coalesced, refusedCalls, mismatched                  *prometheus.CounterVec
+	serverDuration, upstreamDuration, upstreamAttempts             *prometheus.HistogramVec
+	serverInFlight, upstreamInFlight                               *prometheus.GaugeVec
 
 	// upstream is read when the per-tenant gauges are scraped.
 	upstream atomic.Pointer[UpstreamState]
