@@ -16,12 +16,8 @@ func isType(contentType, mediaType string) bool {
 // wrappedWriter passes Flush and Unwrap through to the writer it wraps.
 type wrappedWriter struct{ http.ResponseWriter }
 
-// Flush implements http.Flusher when the wrapped writer does.
-func (w wrappedWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
+// Flush flushes the wrapped writer when it can (http.ResponseController).
+func (w wrappedWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
 
 // Unwrap lets http.ResponseController reach the wrapped writer.
 func (w wrappedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
