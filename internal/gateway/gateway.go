@@ -53,7 +53,7 @@ func newGateway(hs *health.Server) (*gateway, error) {
 	}
 	g := &gateway{health: hs, routes: map[string]string{}}
 	methods := map[string]bool{http.MethodGet: true} // health and OpenAPI
-	var index []string
+	index := []string{"GET " + OpenAPIPath, "GET " + OpenAPIv3Path, "GET " + HealthzPath, "GET " + ReadyzPath}
 	for p, ops := range doc.Paths {
 		for m := range ops {
 			methods[strings.ToUpper(m)] = true
@@ -61,7 +61,6 @@ func newGateway(hs *health.Server) (*gateway, error) {
 		}
 		g.routes[routeKey(p)] = p
 	}
-	index = append(index, "GET "+OpenAPIPath, "GET "+OpenAPIv3Path, "GET "+HealthzPath, "GET "+ReadyzPath)
 	slices.Sort(index)
 	g.index = strings.Join(index, ", ")
 	g.allow = strings.Join(slices.Sorted(maps.Keys(methods)), ", ")

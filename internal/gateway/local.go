@@ -24,12 +24,11 @@ func New(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServer, h
 	if err != nil {
 		return nil, err
 	}
-	ctx := context.Background()
 	l := local{reseller: reseller, customer: customer, icpt: interceptor}
-	if err := pb.RegisterResellerServiceHandlerServer(ctx, g.mux, l); err != nil {
+	if err := pb.RegisterResellerServiceHandlerServer(context.Background(), g.mux, l); err != nil {
 		return nil, fmt.Errorf("gateway: register ResellerService: %w", err)
 	}
-	if err := pb.RegisterCustomerServiceHandlerServer(ctx, g.mux, l); err != nil {
+	if err := pb.RegisterCustomerServiceHandlerServer(context.Background(), g.mux, l); err != nil {
 		return nil, fmt.Errorf("gateway: register CustomerService: %w", err)
 	}
 	return g.mux, nil

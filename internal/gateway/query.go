@@ -51,11 +51,9 @@ func sentQueryFrom(ctx context.Context) *sentQuery {
 }
 
 func rejectIgnoredQuery(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if q := sentQueryFrom(ctx); q != nil {
-		if m, ok := req.(protoreflect.ProtoMessage); ok &&
-			len(q.problems(m.ProtoReflect().Descriptor(), path.Base(info.FullMethod))) > 0 {
-			return nil, status.Error(codes.InvalidArgument, "invalid query")
-		}
+	m, ok := req.(protoreflect.ProtoMessage)
+	if q := sentQueryFrom(ctx); q != nil && ok && len(q.problems(m.ProtoReflect().Descriptor(), path.Base(info.FullMethod))) > 0 {
+		return nil, status.Error(codes.InvalidArgument, "invalid query")
 	}
 	return handler(ctx, req)
 }

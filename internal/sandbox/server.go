@@ -52,8 +52,7 @@ func New(opts ...Option) *Server {
 // Start serves a sandbox with the sample data (New()) on a loopback port and returns its
 // base URL and a function that stops it. cmd/server uses it for -sandbox.
 func Start(ctx context.Context) (baseURL string, stop func(), err error) {
-	var lc net.ListenConfig
-	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	l, err := new(net.ListenConfig).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, fmt.Errorf("listen for the sandbox upstream: %w", err)
 	}

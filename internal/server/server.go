@@ -81,8 +81,7 @@ func Run(ctx context.Context, cfg Config) error {
 // port so that they are never reachable there. It returns a function that closes the listener.
 func serveDebug(ctx context.Context, addr string, log *slog.Logger) (func(), error) {
 	log = cmp.Or(log, slog.Default())
-	var lc net.ListenConfig
-	l, err := lc.Listen(ctx, "tcp", addr)
+	l, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for the debug profiles on %s: %w", addr, err)
 	}
@@ -275,7 +274,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 		recoverer(log),
 	}
 	adm := newAdmission(cfg, metrics)
-	sopts := []grpc.ServerOption{
+	sopts := append([]grpc.ServerOption{
 		grpc.InTapHandle(adm.tap),
 		grpc.ChainUnaryInterceptor(adm.unary), // first: it stops the message timer
 		grpc.ChainStreamInterceptor(adm.stream),
@@ -283,8 +282,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 		grpc.MaxRecvMsgSize(maxMessageBytes),
 		grpc.NumStreamWorkers(StreamWorkers),
 		grpc.ChainUnaryInterceptor(interceptors...),
-	}
-	sopts = append(sopts, cfg.grpcLimits()...)
+	}, cfg.grpcLimits()...)
 	if h := tracing.ServerHandler(); h != nil {
 		sopts = append(sopts, grpc.StatsHandler(h))
 	}
