@@ -34,12 +34,10 @@ func resellerToProto(r *rest.Reseller, unknown func(field, name string)) *pb.Res
 		Phone:              s.clone(r.Phone),
 		InternalIdentifier: s.clone(r.InternalIdentifier),
 		TaxId:              s.clone(r.TaxID),
+		ProviderResellers:  make([]*pb.ProviderReseller, len(r.ProviderResellers)), // a length of 0 allocates nothing
 	}
-	if len(r.ProviderResellers) > 0 {
-		out.ProviderResellers = make([]*pb.ProviderReseller, len(r.ProviderResellers))
-		for i := range r.ProviderResellers {
-			out.ProviderResellers[i] = providerResellerToProto(&r.ProviderResellers[i], unknown)
-		}
+	for i := range r.ProviderResellers {
+		out.ProviderResellers[i] = providerResellerToProto(&r.ProviderResellers[i], unknown)
 	}
 	if d := r.CustomDomain; d != nil {
 		out.CustomDomain = &pb.CustomDomain{CustomDomain: s.clone(d.CustomDomain)}
