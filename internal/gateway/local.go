@@ -19,12 +19,11 @@ import (
 // hs's overall status (service ""); with a nil hs it answers like
 // /healthz. New fails only if the services' HTTP rules cannot be read.
 func New(reseller pb.ResellerServiceServer, customer pb.CustomerServiceServer, hs *health.Server, interceptors ...grpc.UnaryServerInterceptor) (http.Handler, error) {
-	interceptor := chain(append([]grpc.UnaryServerInterceptor{rejectIgnoredQuery}, interceptors...))
 	g, err := newGateway(hs)
 	if err != nil {
 		return nil, err
 	}
-	l := local{reseller: reseller, customer: customer, icpt: interceptor}
+	l := local{reseller: reseller, customer: customer, icpt: chain(append([]grpc.UnaryServerInterceptor{rejectIgnoredQuery}, interceptors...))}
 	if err := pb.RegisterResellerServiceHandlerServer(context.Background(), g.mux, l); err != nil {
 		return nil, fmt.Errorf("gateway: register ResellerService: %w", err)
 	}

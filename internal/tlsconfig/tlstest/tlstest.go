@@ -81,8 +81,7 @@ func (ca *CA) issue(tb testing.TB, tmpl *x509.Certificate) (Pair, *x509.Certific
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tmpl.NotBefore = time.Now().Add(-time.Hour)
-	tmpl.NotAfter = time.Now().Add(24 * time.Hour)
+	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour)
 	tmpl.KeyUsage |= x509.KeyUsageDigitalSignature
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, cmp.Or(ca.Cert, tmpl), &key.PublicKey, cmp.Or(ca.Key, key))
 	if err != nil {
