@@ -121,9 +121,6 @@ const MaxRetryAfter = time.Hour
 // understood (status and title as fallbacks, errors keyed by property name).
 func DecodeEnvelope(body []byte) (*Envelope, bool) {
 	body = trimLeft(body)
-	if len(body) == 0 || body[0] != '{' {
-		return nil, false
-	}
 	var wire struct{ StatusCode, Status, Type, Title, Description, CorrelationID, Errors json.RawMessage } // names match in any casing
 	if err := json.Unmarshal(body, &wire); err != nil {
 		return nil, false

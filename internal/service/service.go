@@ -155,11 +155,8 @@ func jsonSize(m proto.Message) int { b, _ := protojson.Marshal(m); return len(b)
 // sameGUID reports whether got is the GUID asked, in any form uuid.Parse
 // accepts; a missing or malformed got is not.
 func sameGUID(asked string, got *string) bool {
-	if got == nil {
-		return false
-	}
 	a, errAsked := uuid.Parse(asked)
-	g, errGot := uuid.Parse(*got)
+	g, errGot := uuid.Parse(deref(got)) // nil: "", no GUID
 	return errAsked == nil && errGot == nil && a == g
 }
 
