@@ -300,6 +300,21 @@ bench: ## Load benchmark: direct, grpc-floor, facade-grpc, ceiling-grpc, facade-
 bench-quick: ## The load benchmark in -quick mode (~20 s, for CI); writes bench/results-quick.md.
 	$(MAKE) --no-print-directory bench BENCH_FLAGS='-quick $(BENCH_FLAGS)'
 
+# Instructions per call (docs/performance.md#instructions-per-call): the facade
+# and the ceiling-grpc server under valgrind's callgrind, the sandbox natively;
+# counts that do not move with the machine's load. The facade is built as for
+# `make bench` but keeps its symbol table (the same machine code) for the split
+# by package. INSTR_FLAGS: more bench flags (-compare-bin B for an A/B, -calls,
+# -repeat, -phases). Needs valgrind; not run in CI (about 10 minutes).
+INSTR_FLAGS ?=
+
+.PHONY: bench-instructions
+bench-instructions: ## Instructions per call under valgrind's callgrind (repeatable on a busy machine); writes bench/instructions.md (~10 min, needs valgrind).
+	@mkdir -p $(BENCH_BIN)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-X main.version=$(VERSION) -X main.revision=$(REVISION)" -o $(BENCH_BIN)/server-symbols ./cmd/server
+	$(GO) build -o $(BENCH_BIN)/ ./cmd/sandbox ./cmd/bench
+	$(BENCH_BIN)/bench -instructions -split -server-bin $(BENCH_BIN)/server-symbols -sandbox-bin $(BENCH_BIN)/sandbox $(INSTR_FLAGS)
+
 .PHONY: bench-micro
 bench-micro: ## go test -bench of the hot path pieces with -benchmem (BENCHTIME=1x for CI).
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$(BENCHTIME) $(BENCH_PKGS)

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -27,9 +30,23 @@ import (
 // slots, breaker, retries or coalescing. Like the facade, it keeps each
 // principal's upstream connections apart (rest.NewPools). Its throughput against the
 // two-round-trip limit bounds what removing the facade's own work can gain.
-func runCeiling(ctx context.Context, addr, portFile, upstream string) error {
+//
+// With debugAddr it serves the Go runtime profiles there too (-instructions
+// uses their heap profile's gc parameter to collect garbage).
+func runCeiling(ctx context.Context, addr, portFile, upstream, debugAddr string) error {
 	if upstream == "" {
 		return errors.New("-ceiling-server needs -upstream")
+	}
+	if debugAddr != "" {
+		l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", debugAddr)
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux() // the heap profile and the rest of /debug/pprof/
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(l) }()
+		defer func() { _ = srv.Close() }()
 	}
 	client := &http.Client{Transport: rest.NewPools(rest.NewTransport(rest.TransportConfig{}), 0)}
 	gs := grpc.NewServer(grpc.NumStreamWorkers(server.StreamWorkers))

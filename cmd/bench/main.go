@@ -79,6 +79,10 @@ type config struct {
 	trace  string
 	strict bool
 
+	// -instructions mode (instr.go)
+	instructions, split bool
+	calls, repeat       int
+
 	// -floor-server and -ceiling-server modes
 	floor, ceiling bool
 	addr, portFile string
@@ -102,7 +106,9 @@ func main() {
 	case cfg.floor:
 		err = runFloor(ctx, cfg.addr, cfg.portFile, cfg.resellerID)
 	case cfg.ceiling:
-		err = runCeiling(ctx, cfg.addr, cfg.portFile, cfg.upstream)
+		err = runCeiling(ctx, cfg.addr, cfg.portFile, cfg.upstream, cfg.debugAddrs["facade"])
+	case cfg.instructions:
+		err = runInstructions(ctx, cfg, os.Stdout)
 	default:
 		var missed bool
 		missed, err = run(ctx, cfg, os.Stdout)
@@ -143,6 +149,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	debug := fs.String("debug-addr", "", "serve the Go runtime profiles of the facade at this loopback `address` (and of the coalescing facade at the next port), for `go tool pprof` during a run")
 	fs.StringVar(&cfg.trace, "trace", "", "write a runtime/trace of the facade during the first facade-grpc phase at 1 caller (its first second) to this `file`, for `go tool trace` (serves the facade's profiles at a free loopback port unless -debug-addr is given)")
 	fs.BoolVar(&cfg.strict, "strict", false, "exit with status 3 when a target is missed")
+	fs.BoolVar(&cfg.instructions, "instructions", false, "count the user-space instructions per call of the facade (and of -compare-bin and the ceiling-grpc server) under valgrind's callgrind, instead of load phases: -calls calls per measurement, -repeat measurements (phases facade-grpc, facade-rest, compare-grpc, compare-rest, ceiling-grpc; -out: bench/instructions.md)")
+	fs.IntVar(&cfg.calls, "calls", 2000, "-instructions: calls per measurement (rounded down to a multiple of the callers)")
+	fs.IntVar(&cfg.repeat, "repeat", 3, "-instructions: measurements of each phase, each on a server process of its own")
+	fs.BoolVar(&cfg.split, "split", false, "-instructions: split the median measurement of each phase by package group (callgrind_annotate; the binaries need their symbol tables)")
 	fs.BoolVar(&cfg.floor, "floor-server", false, "serve the grpc-floor instead of benchmarking (used by the harness itself)")
 	fs.BoolVar(&cfg.ceiling, "ceiling-server", false, "serve the ceiling-grpc phase's server instead of benchmarking (used by the harness itself)")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:0", "-floor-server, -ceiling-server: listen `address`")
@@ -165,6 +175,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		quickDefault(set, "duration", func() { cfg.duration = 600 * time.Millisecond })
 		quickDefault(set, "warmup", func() { cfg.warmup = 200 * time.Millisecond })
 		quickDefault(set, "out", func() { cfg.out = "bench/results-quick.md" })
+	}
+	if cfg.instructions {
+		quickDefault(set, "out", func() { cfg.out = "bench/instructions.md" })
 	}
 	for s := range strings.SplitSeq(*callers, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -192,6 +205,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("-rounds must be at least 1")
 	case cfg.duration <= 0 || cfg.warmup < 0:
 		return cfg, errors.New("-duration must be positive and -warmup not negative")
+	case cfg.calls < 1 || cfg.repeat < 1:
+		return cfg, errors.New("-calls and -repeat must be at least 1")
 	case cfg.memCallers < 0 || cfg.coalesceCallers < 0 || cfg.coalesceLatency < 0:
 		return cfg, errors.New("-mem-callers, -coalesce-callers and -coalesce-latency must not be negative")
 	}
