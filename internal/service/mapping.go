@@ -57,7 +57,7 @@ func providerResellerToProto(p *rest.ProviderReseller, unknown func(field, name 
 		PriceMargin:          priceMarginToProto(p.PriceMargin, unknown),
 		ProviderResellerId:   s.clone(p.ProviderResellerID),
 		ResellerProviderData: s.clone(p.ResellerProviderData),
-		Status:               enumToProto(p.Status, resellerStatuses, "status", unknown),
+		Status:               enumToProto[pb.ProviderResellerStatus](p.Status, resellerStatuses, "status", unknown),
 	}
 	if len(p.OfferTypeMargins) > 0 {
 		out.OfferTypeMargins = make(map[string]*pb.PriceMargin, len(p.OfferTypeMargins))
@@ -76,7 +76,7 @@ func priceMarginToProto(m *rest.PriceMargin, unknown func(field, name string)) *
 	if m == nil {
 		return nil
 	}
-	out := &pb.PriceMargin{MarginRule: enumToProto(m.MarginRule, marginRules, "marginRule", unknown)}
+	out := &pb.PriceMargin{MarginRule: enumToProto[pb.MarginRule](m.MarginRule, marginRules, "marginRule", unknown)}
 	if m.Value != nil {
 		out.Value = proto.Float64(*m.Value)
 	}
@@ -84,31 +84,31 @@ func priceMarginToProto(m *rest.PriceMargin, unknown func(field, name string)) *
 }
 
 // marginRules and resellerStatuses are the upstream's enum names, lower
-// case, and the values they map to.
+// case, indexed by the values they map to.
 var (
-	marginRules = map[string]pb.MarginRule{
-		"markup":           pb.MarginRule_MARGIN_RULE_MARKUP,
-		"margin":           pb.MarginRule_MARGIN_RULE_MARGIN,
-		"splitmargin":      pb.MarginRule_MARGIN_RULE_SPLIT_MARGIN,
-		"erpminusdiscount": pb.MarginRule_MARGIN_RULE_ERP_MINUS_DISCOUNT,
+	marginRules = []string{
+		pb.MarginRule_MARGIN_RULE_MARKUP:             "markup",
+		pb.MarginRule_MARGIN_RULE_MARGIN:             "margin",
+		pb.MarginRule_MARGIN_RULE_SPLIT_MARGIN:       "splitmargin",
+		pb.MarginRule_MARGIN_RULE_ERP_MINUS_DISCOUNT: "erpminusdiscount",
 	}
-	resellerStatuses = map[string]pb.ProviderResellerStatus{
-		"processing": pb.ProviderResellerStatus_PROVIDER_RESELLER_STATUS_PROCESSING,
-		"success":    pb.ProviderResellerStatus_PROVIDER_RESELLER_STATUS_SUCCESS,
-		"failed":     pb.ProviderResellerStatus_PROVIDER_RESELLER_STATUS_FAILED,
+	resellerStatuses = []string{
+		pb.ProviderResellerStatus_PROVIDER_RESELLER_STATUS_PROCESSING: "processing",
+		pb.ProviderResellerStatus_PROVIDER_RESELLER_STATUS_SUCCESS:    "success",
+		pb.ProviderResellerStatus_PROVIDER_RESELLER_STATUS_FAILED:     "failed",
 	}
 )
 
 // enumToProto maps the upstream's enum name e, in any casing, through values;
 // an absent or unknown name is UNSPECIFIED, and an unknown one is reported.
-func enumToProto[E ~int32](e *rest.EnumName, values map[string]E, field string, unknown func(field, name string)) E {
+func enumToProto[E ~int32](e *rest.EnumName, values []string, field string, unknown func(field, name string)) E {
 	if e == nil || e.Name == nil {
 		return 0
 	}
 	name := strings.TrimSpace(*e.Name)
-	for k, v := range values { // no allocation, unlike strings.ToLower
+	for v, k := range values { // no allocation, unlike strings.ToLower; no random start, unlike a map's range
 		if strings.EqualFold(k, name) {
-			return v
+			return E(v)
 		}
 	}
 	if name != "" && unknown != nil {

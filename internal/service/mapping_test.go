@@ -414,7 +414,7 @@ func TestMarginRuleToProto(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			unknown, reports := recordUnknown()
-			if got := enumToProto(tt.give, marginRules, "marginRule", unknown); got != tt.want {
+			if got := enumToProto[pb.MarginRule](tt.give, marginRules, "marginRule", unknown); got != tt.want {
 				t.Errorf("enumToProto(%v) = %v, want %v", tt.give, got, tt.want)
 			}
 			var want []unknownReport
@@ -425,7 +425,7 @@ func TestMarginRuleToProto(t *testing.T) {
 				t.Errorf("unknown enum reports mismatch (-want +got):\n%s", diff)
 			}
 			// a nil callback is allowed and changes nothing
-			if got := enumToProto(tt.give, marginRules, "marginRule", nil); got != tt.want {
+			if got := enumToProto[pb.MarginRule](tt.give, marginRules, "marginRule", nil); got != tt.want {
 				t.Errorf("enumToProto(%v, nil) = %v, want %v", tt.give, got, tt.want)
 			}
 		})
@@ -463,7 +463,7 @@ func TestStatusToProto(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			unknown, reports := recordUnknown()
-			if got := enumToProto(tt.give, resellerStatuses, "status", unknown); got != tt.want {
+			if got := enumToProto[pb.ProviderResellerStatus](tt.give, resellerStatuses, "status", unknown); got != tt.want {
 				t.Errorf("enumToProto(%v) = %v, want %v", tt.give, got, tt.want)
 			}
 			var want []unknownReport
@@ -473,7 +473,7 @@ func TestStatusToProto(t *testing.T) {
 			if diff := gocmp.Diff(want, reports()); diff != "" {
 				t.Errorf("unknown enum reports mismatch (-want +got):\n%s", diff)
 			}
-			if got := enumToProto(tt.give, resellerStatuses, "status", nil); got != tt.want {
+			if got := enumToProto[pb.ProviderResellerStatus](tt.give, resellerStatuses, "status", nil); got != tt.want {
 				t.Errorf("enumToProto(%v, nil) = %v, want %v", tt.give, got, tt.want)
 			}
 		})
