@@ -135,7 +135,8 @@ func runInstructions(ctx context.Context, cfg config, out io.Writer) error {
 		fmt.Fprintf(out, "\n%s", split)
 	}
 	if cfg.out != "" {
-		md := "# Instructions per call\n\n" + machine.oneLine() + "\n\n`bench " + strings.Join(os.Args[1:], " ") + "`\n\n" + table
+		md := fmt.Sprintf("# Instructions per call\n\n- date: %s\n- revision: %s\n- facade: %s\n- %s\n\n`bench %s`\n\n%s",
+			machine.date, machine.revision, machine.facade, machine.oneLine(), strings.Join(os.Args[1:], " "), table)
 		if split != "" {
 			md += "\n" + split
 		}
