@@ -34,7 +34,7 @@ import (
 // docs/security.md ("Server limits", "Limits of the whole process"), in the
 // order they start (the large floods last, so that the small ones hold
 // connections of their own).
-var memFloodParts = []string{"tenants", "headers", "gzip", "trickle", "slowloris", "reflect-unread", "grpc-held", "h2c-held"}
+var memFloodParts = []string{"tenants", "headers", "gzip", "trickle", "slowloris", "reflect-unread", "grpc-held", "h2c-held", "grpc-unread"}
 
 // TestMemFlood (run by hand: go test -tags load -run '^TestMemFlood$'
 // ./loadtest/) runs every attack that a bound of the process was built
@@ -360,6 +360,7 @@ func (a *attack) runners() map[string]func(context.Context) {
 	return map[string]func(context.Context){
 		"tenants": a.tenants, "headers": a.headers, "gzip": a.gzip, "trickle": a.trickle,
 		"slowloris": a.slowloris, "reflect-unread": a.reflectUnread, "grpc-held": a.grpcHeld, "h2c-held": a.h2cHeld,
+		"grpc-unread": a.grpcUnread,
 	}
 }
 
@@ -654,6 +655,24 @@ func (a *attack) grpcHeld(ctx context.Context) {
 		a.held(ctx, "grpc-held", r, 100, func(int) ([][2]string, bool) {
 			return a.grpcHeaders(a.grpcAddr, "/"+a.service+"/GetReseller", "application/grpc"), false
 		}, nil)
+	})
+}
+
+// grpcUnread: 128 gRPC-port connections that grant no window, each with 100
+// streams (grpc-go's) that send a Health/Check message and
+// MEMFLOOD_HEADER_BYTES more headers: each call ends and frees its slot, but
+// its answer is never written, and grpc-go keeps the stream until its
+// connection closes (docs/security.md, "Answers not read").
+func (a *attack) grpcUnread(ctx context.Context) {
+	workers(ctx, 128, func(ctx context.Context, i int) {
+		r, err := dialRaw(ctx, a.grpcAddr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+		if err != nil {
+			return
+		}
+		defer r.close()
+		a.held(ctx, "grpc-unread", r, 100, func(int) ([][2]string, bool) {
+			return a.grpcHeaders(a.grpcAddr, "/grpc.health.v1.Health/Check", "application/grpc"), false
+		}, func(_ int, s *rawStream) { r.send(s, make([]byte, 5), time.Second, true) })
 	})
 }
 

@@ -41,7 +41,7 @@ const (
 	ReasonInvalidRequest       = "INVALID_REQUEST"       // invalid arguments or metadata, all listed in BadRequest
 	ReasonMissingCredentials   = "MISSING_CREDENTIALS"   // no `authorization`
 	ReasonMalformedCredentials = "MALFORMED_CREDENTIALS" //nolint:gosec // G101: an error reason (`authorization` not one `Bearer <token>`), not a credential
-	ReasonRequestTooLarge      = "REQUEST_TOO_LARGE"     // a request message, or a REST body, over its limit
+	ReasonRequestTooLarge      = "REQUEST_TOO_LARGE"     // a request message, a REST body or a gRPC call's metadata names, over its limit
 
 	// Calls the server's own limits refused before reading them.
 	ReasonTooManyCalls = "TOO_MANY_CALLS_IN_FLIGHT" // the process has its most calls in flight

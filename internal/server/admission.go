@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/protoadapt"
@@ -69,6 +71,9 @@ func newAdmission(cfg Config, m *telemetry.Metrics) *admission {
 
 const maxReflectionStreams = 16 // in the process: each may hold up to ~1 MiB unread (docs/security.md)
 
+// maxHeaderNames bounds a gRPC call's metadata names (clients send a dozen or two): an emptied map keeps its size.
+const maxHeaderNames = 64
+
 // A call's headers up to freeHeaderBytes (a token of a few KiB) are bounded by its slot.
 const freeHeaderBytes = 4 << 10
 
@@ -89,6 +94,7 @@ func headerBytes[H ~map[string][]string](h H) int {
 var (
 	busy        = refusal("the server has too many calls in flight: try again later", apierr.ReasonTooManyCalls)
 	clientBusy  = refusal("your client certificate has its share of the server's calls in flight: try again later", apierr.ReasonClientShare)
+	manyNames   = apierr.New(apierr.Spec{Code: codes.ResourceExhausted, Reason: apierr.ReasonRequestTooLarge, Message: fmt.Sprintf("more than %d metadata names", maxHeaderNames)})
 	tenantBusy  = refusal("your tenant has its share of the server's calls in flight: try again later", apierr.ReasonTenantShare)
 	headersBusy = refusal("the calls in flight hold the server's budget of large headers: try again later, or send less metadata", apierr.ReasonLargeHeaders)
 )
@@ -158,6 +164,9 @@ type messageTimerKey struct{}
 // context ends and starts the message timer. It runs on the connection's
 // reader goroutine, so it must not block.
 func (a *admission) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
+	if len(info.Header) > maxHeaderNames {
+		return nil, manyNames.Err()
+	}
 	// grpc-go keeps several grpc-accept-encoding fields joined besides (the client's compressors).
 	header := len(info.FullMethodName) + headerBytes(info.Header) + len(strings.Join(info.Header["grpc-accept-encoding"], ","))
 	tenant, auth := strings.Join(info.Header[apierr.MDTenant], ","), strings.Join(info.Header[apierr.MDAuthorization], ",") // several: refused later
@@ -174,7 +183,17 @@ func (a *admission) tap(ctx context.Context, info *tap.Info) (context.Context, e
 		t.Stop()
 		release()
 	})
-	return context.WithValue(ctx, messageTimerKey{}, t), nil
+	return context.WithValue(context.WithValue(ctx, messageTimerKey{}, t), headerKey{}, info.Header), nil
+}
+
+// headerKey holds tap.Info.Header in a gRPC stream's context: the map of its metadata there.
+type headerKey struct{}
+
+// forgetHeader empties a call's metadata once its handler has returned: grpc-go keeps a stream and
+// its context until its answer is written, which a client granting no window never lets happen.
+func forgetHeader(ctx context.Context) {
+	md, _ := ctx.Value(headerKey{}).(metadata.MD) // nil on the HTTP port
+	clear(md)
 }
 
 func messageArrived(ctx context.Context) {
@@ -187,11 +206,13 @@ func messageArrived(ctx context.Context) {
 // request message has been read and decoded.
 func (a *admission) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	messageArrived(ctx)
+	defer forgetHeader(ctx)
 	return handler(ctx, req)
 }
 
 // stream stops the message timer when the stream's first message arrives.
 func (a *admission) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	defer forgetHeader(ss.Context())
 	return handler(srv, firstMessage{ss})
 }
 

@@ -183,8 +183,8 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	protocols.SetUnencryptedHTTP2(true)
 	httpSrv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second, // no ReadTimeout: it would cut HTTP/2 streams; admission.http sets read deadlines per request
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: 10 * time.Second,           // no ReadTimeout: it would cut HTTP/2 streams; admission.http sets read deadlines per request
+		ConnState:         closeIdle(2 * time.Minute), // not IdleTimeout (closeIdle)
 		MaxHeaderBytes:    maxHeaderListSize,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		TLSConfig:         listenTLS.http,
@@ -246,6 +246,21 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		<-stopped
 	}
 	return runErr
+}
+
+// closeIdle closes a connection idle for d, HTTP/1 or HTTP/2, in place of http.Server.IdleTimeout, whose HTTP/2
+// timer re-armed by a connection ending with streams open kept its framer and header decoder that long
+// (docs/security.md).
+func closeIdle(d time.Duration) func(net.Conn, http.ConnState) {
+	var timers sync.Map // net.Conn → *time.Timer; a connection's states come one at a time
+	return func(c net.Conn, state http.ConnState) {
+		if t, ok := timers.LoadAndDelete(c); ok {
+			t.(*time.Timer).Stop()
+		}
+		if state == http.StateIdle {
+			timers.Store(c, time.AfterFunc(d, func() { _ = c.Close() }))
+		}
+	}
 }
 
 // warnProductionDefault warns, once the server listens, when calls go to the

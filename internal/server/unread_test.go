@@ -3,7 +3,9 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"runtime"
 	"strings"
@@ -13,9 +15,14 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	rpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 )
 
@@ -35,6 +42,7 @@ type flowConn struct {
 	initWin int64            // the server's SETTINGS_INITIAL_WINDOW_SIZE
 	streams map[uint32]int64 // send windows of the open streams
 	reset   map[uint32]http2.ErrCode
+	headers int // HEADERS frames received
 	closed  error
 	// holdPings keeps the last PING unanswered in held, for the writer.
 	holdPings bool
@@ -107,6 +115,8 @@ func (c *flowConn) read() {
 		case *http2.RSTStreamFrame:
 			c.reset[f.StreamID] = f.ErrCode
 			delete(c.streams, f.StreamID)
+		case *http2.HeadersFrame:
+			c.headers++
 		}
 		c.cond.Broadcast()
 		c.mu.Unlock()
@@ -479,6 +489,109 @@ func TestOneByteMessageIsBounded(t *testing.T) {
 						tt.port, path, sent, float64(growth)/(1<<20), limit>>20)
 				}
 			})
+		}
+	}
+}
+
+// TestUnreadUnaryAnswersLetGoOfMetadata: a client that never reads the answers of
+// its unary calls (it grants no flow-control window) makes the server hold little
+// for each: grpc-go keeps a stream whose answer is not written, with its context
+// and the call's metadata, until its connection closes, after the call has freed
+// its slot and its header bytes, so that the 100 streams of each of a port's 128
+// connections can hold such answers. With 30,000 bytes of metadata each, or as
+// many names, 128 connections of 100 held 508 MiB (VmHWM of the built binary,
+// 8 December 2026): the call's metadata is emptied once its handler has returned
+// (forgetHeader), and a call with more than maxHeaderNames names is refused,
+// since an emptied map keeps its size.
+func TestUnreadUnaryAnswersLetGoOfMetadata(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
+	s := serveOnLoopback(t, cfg)
+	const streams, heldLimit = 100, 8 << 10 // a held stream holds about 3.5 KiB besides its metadata
+	for _, tt := range []struct {
+		name   string
+		fields []hpack.HeaderField
+	}{
+		{"one large value", []hpack.HeaderField{{Name: "x-pad", Value: strings.Repeat("x", 30000)}}},
+		{"many names", func() (fs []hpack.HeaderField) {
+			for i := range 700 {
+				fs = append(fs, hpack.HeaderField{Name: fmt.Sprintf("x-%d", i), Value: "x"})
+			}
+			return fs
+		}()},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := heapInUse()
+			c := dialFlow(t, s.grpcAddr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0}) // no answer is ever sent
+			defer func() { _ = c.conn.Close() }()
+			for i := range streams {
+				var hb bytes.Buffer
+				enc := hpack.NewEncoder(&hb)
+				for _, f := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":authority", "facade"},
+					{":path", healthpb.Health_Check_FullMethodName}, {"content-type", "application/grpc"}, {"te", "trailers"}} {
+					_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+				}
+				for _, f := range tt.fields {
+					_ = enc.WriteField(hpack.HeaderField{Name: f.Name, Value: f.Value, Sensitive: true}) // not indexed: sent whole each time
+				}
+				id, block := uint32(2*i+1), hb.Bytes()
+				if err := c.write(func(fr *http2.Framer) error {
+					first := block[:min(len(block), 16<<10)]
+					err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: first, EndHeaders: len(first) == len(block)})
+					for rest := block[len(first):]; err == nil && len(rest) > 0; rest = rest[len(first):] {
+						first = rest[:min(len(rest), 16<<10)]
+						err = fr.WriteContinuation(id, len(first) == len(rest), first)
+					}
+					if err != nil {
+						return err
+					}
+					return fr.WriteData(id, true, envelope(nil))
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c.mu.Lock() // every call answered (its HEADERS sent, its DATA waiting for a window), or refused
+			for c.closed == nil && c.headers < streams {
+				c.cond.Wait()
+			}
+			answered, closed := c.headers, c.closed
+			c.mu.Unlock()
+			if closed != nil {
+				t.Fatalf("connection closed after %d answers: %v", answered, closed)
+			}
+			held := heapInUse()
+			growth := int64(held) - int64(before)
+			t.Logf("%d unread answers: heap %.1f -> %.1f MiB", streams, mib(before), mib(held))
+			if growth > streams*heldLimit {
+				t.Errorf("%d streams whose answers are not read hold %.1f MiB, want at most %d KiB each", streams, float64(growth)/(1<<20), heldLimit>>10)
+			}
+		})
+	}
+}
+
+// TestManyMetadataNamesRefused: a gRPC call with more than maxHeaderNames
+// metadata names is refused RESOURCE_EXHAUSTED REQUEST_TOO_LARGE before it
+// takes a slot (an emptied map keeps its size: TestUnreadUnaryAnswersLetGoOfMetadata);
+// one with a few dozen is served.
+func TestManyMetadataNamesRefused(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Sandbox, cfg.StartSandbox = true, sandbox.Start
+	health := healthpb.NewHealthClient(dialGRPC(t, serveOnLoopback(t, cfg).grpcAddr))
+	for _, tt := range []struct {
+		names  int
+		code   codes.Code
+		reason string
+	}{{40, codes.OK, ""}, {maxHeaderNames + 1, codes.ResourceExhausted, apierr.ReasonRequestTooLarge}} {
+		md := metadata.MD{}
+		for i := range tt.names {
+			md.Set(fmt.Sprintf("x-%d", i), "x")
+		}
+		ctx, cancel := context.WithTimeout(metadata.NewOutgoingContext(context.Background(), md), 5*time.Second)
+		_, err := health.Check(ctx, &healthpb.HealthCheckRequest{})
+		cancel()
+		st := status.Convert(err)
+		if st.Code() != tt.code || reasonOf(st.Details()) != tt.reason {
+			t.Errorf("%d metadata names: %v, want %v %s", tt.names, err, tt.code, tt.reason)
 		}
 	}
 }
