@@ -67,17 +67,21 @@ func (c Config) grpcLimits() []grpc.ServerOption {
 // read whole, so that the client reads the answer instead of a reset.
 type limitListener struct {
 	net.Listener
+	full      func() // nil, or called when every slot is taken: it may free one
 	slots     chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
 }
 
-func newLimitListener(l net.Listener, n int) *limitListener {
-	return &limitListener{Listener: l, slots: make(chan struct{}, n), done: make(chan struct{})}
+func newLimitListener(l net.Listener, n int, full func()) *limitListener {
+	return &limitListener{Listener: l, full: full, slots: make(chan struct{}, n), done: make(chan struct{})}
 }
 
 // Accept waits for a free slot, then for a connection.
 func (l *limitListener) Accept() (net.Conn, error) {
+	if len(l.slots) == cap(l.slots) && l.full != nil {
+		l.full()
+	}
 	select {
 	case l.slots <- struct{}{}:
 	case <-l.done:

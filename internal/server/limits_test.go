@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -370,7 +371,7 @@ func TestPingsWithoutCallsAndIdleOff(t *testing.T) {
 // reads the end while it can still write.
 func TestLimitConnCloseWrite(t *testing.T) {
 	inner := listen(t)
-	l := newLimitListener(inner, 1)
+	l := newLimitListener(inner, 1, nil)
 	defer l.Close()
 	client, err := net.Dial("tcp", inner.Addr().String())
 	if err != nil {
@@ -491,7 +492,7 @@ func TestFailedAcceptKeepsNoSlot(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		client, server := net.Pipe()
 		defer func() { _ = client.Close() }()
-		l := newLimitListener(&failingListener{fails: 3, conn: server}, 1)
+		l := newLimitListener(&failingListener{fails: 3, conn: server}, 1, nil)
 		for range 3 {
 			if _, err := l.Accept(); err == nil {
 				t.Fatal("Accept succeeded, want the listener's error")
@@ -675,7 +676,7 @@ func TestDroppedHTTP2ConnectionsKeepNothing(t *testing.T) {
 // alike, and not one that became active, closed or hijacked before.
 func TestCloseIdle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		onState := closeIdle(time.Minute)
+		onState, _ := closeIdle(time.Minute)
 		closed := func(c net.Conn) bool {
 			_ = c.SetReadDeadline(time.Now())
 			_, err := c.Read(make([]byte, 1))
@@ -704,4 +705,83 @@ func TestCloseIdle(t *testing.T) {
 			_, _ = c.Close(), peer.Close()
 		}
 	})
+}
+
+// TestIdleConnectionsMakeWayAtTheCap: with every connection slot of the HTTP port
+// taken, one by a call in progress and the others by idle keep-alive connections, a
+// new connection (the kubelet's liveness probe) is served at once: an idle
+// connection is closed to make way, never the one with a call in progress, which
+// completes. Before, the new connection waited in the backlog until an idle one
+// timed out (2 minutes), and the probe failed.
+func TestIdleConnectionsMakeWayAtTheCap(t *testing.T) {
+	const maxConns = 4
+	release, arrived := make(chan struct{}), make(chan struct{}, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !holdUntil(r, arrived, release) {
+			return
+		}
+		writeReseller(w)
+	}))
+	defer up.Close()
+	cfg := DefaultConfig()
+	cfg.MaxConnections = maxConns
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = up.URL, true
+	s := serveOnLoopback(t, cfg)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+
+	active := make(chan error, 1)
+	go func() { // a call in progress, on a connection of its own
+		_, body, err := get(ctx, s.httpURL+"/v1/Resellers/"+testResellerID)
+		if err == nil && !bytes.Contains(body, []byte(testResellerID)) {
+			err = fmt.Errorf("answer %q", body)
+		}
+		active <- err
+	}()
+	select {
+	case <-arrived:
+	case <-ctx.Done():
+		t.Fatal("the call did not reach the upstream")
+	}
+	var idle []net.Conn
+	for range maxConns - 1 { // the other slots: keep-alive connections, idle after one request
+		c, err := net.DialTimeout("tcp", s.httpAddr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: facade\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		idle = append(idle, c)
+	}
+	probe := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for i := range 3 { // each probe a new connection, as the kubelet's
+		resp, err := probe.Get(s.httpURL + "/healthz")
+		if err != nil {
+			t.Fatalf("liveness probe %d with every slot taken: %v", i+1, err)
+		}
+		_ = resp.Body.Close()
+	}
+	closed := 0
+	for _, c := range idle {
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		if _, err := c.Read(make([]byte, 1)); errors.Is(err, io.EOF) {
+			closed++
+		}
+	}
+	if closed == 0 {
+		t.Error("no idle connection was closed to make way")
+	}
+	close(release)
+	if err := <-active; err != nil {
+		t.Errorf("the call in progress while idle connections made way: %v", err)
+	}
 }

@@ -109,7 +109,8 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 		return err
 	}
 	maxConns := cmp.Or(cfg.MaxConnections, DefaultMaxConnections)
-	gl, hl = newLimitListener(gl, maxConns), newLimitListener(hl, maxConns)
+	onState, closeOne := closeIdle(2 * time.Minute)
+	gl, hl = newLimitListener(gl, maxConns, nil), newLimitListener(hl, maxConns, closeOne)
 	listenTLS, err := cfg.loadListenerTLS()
 	if err != nil {
 		return err
@@ -183,8 +184,8 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	protocols.SetUnencryptedHTTP2(true)
 	httpSrv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,           // no ReadTimeout: it would cut HTTP/2 streams; admission.http sets read deadlines per request
-		ConnState:         closeIdle(2 * time.Minute), // not IdleTimeout (closeIdle)
+		ReadHeaderTimeout: 10 * time.Second, // no ReadTimeout: it would cut HTTP/2 streams; admission.http sets read deadlines per request
+		ConnState:         onState,          // not IdleTimeout (closeIdle)
 		MaxHeaderBytes:    maxHeaderListSize,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		TLSConfig:         listenTLS.http,
@@ -248,12 +249,13 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	return runErr
 }
 
-// closeIdle closes a connection idle for d, HTTP/1 or HTTP/2, in place of http.Server.IdleTimeout, whose HTTP/2
-// timer re-armed by a connection ending with streams open kept its framer and header decoder that long
-// (docs/security.md).
-func closeIdle(d time.Duration) func(net.Conn, http.ConnState) {
+// closeIdle returns a ConnState hook that closes a connection idle for d, HTTP/1 or HTTP/2, in place of
+// http.Server.IdleTimeout, whose HTTP/2 timer re-armed by a connection ending with streams open kept its
+// framer and header decoder that long; and closeOne, which closes an idle connection now, if there is one,
+// so that a new connection does not wait behind idle ones for a slot (docs/security.md).
+func closeIdle(d time.Duration) (onState func(net.Conn, http.ConnState), closeOne func()) {
 	var timers sync.Map // net.Conn → *time.Timer; a connection's states come one at a time
-	return func(c net.Conn, state http.ConnState) {
+	onState = func(c net.Conn, state http.ConnState) {
 		if t, ok := timers.LoadAndDelete(c); ok {
 			t.(*time.Timer).Stop()
 		}
@@ -261,6 +263,16 @@ func closeIdle(d time.Duration) func(net.Conn, http.ConnState) {
 			timers.Store(c, time.AfterFunc(d, func() { _ = c.Close() }))
 		}
 	}
+	closeOne = func() {
+		timers.Range(func(c, t any) bool {
+			if _, ok := timers.LoadAndDelete(c); ok && t.(*time.Timer).Stop() {
+				go func() { _ = c.(net.Conn).Close() }() // TLS's close_notify may wait for the peer
+				return false
+			}
+			return true
+		})
+	}
+	return onState, closeOne
 }
 
 // warnProductionDefault warns, once the server listens, when calls go to the
