@@ -84,8 +84,8 @@ type Config struct {
 
 	// MaxConnections is the most connections each port holds open at once.
 	MaxConnections int
-	// MaxCalls is the most calls in flight in the process, both ports together; with
-	// mutual TLS one client certificate holds at most half.
+	// MaxCalls is the most calls in flight in the process, both ports together; one
+	// tenant holds at most three quarters, and with mutual TLS one certificate half.
 	MaxCalls int
 	// MessageTimeout bounds the time a call may take to deliver its request message.
 	MessageTimeout time.Duration
