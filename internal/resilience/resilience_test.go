@@ -567,18 +567,19 @@ func TestGroupAbandonedCallIsNotJoined(t *testing.T) {
 }
 
 // TestGroupDeadlineIsTheLatest: the shared execution's Deadline is the
-// latest of its callers' deadlines, and none once a caller without one
-// joined.
+// latest of its callers' deadlines, and none when one of them, the first
+// or a joiner, had none.
 func TestGroupDeadlineIsTheLatest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		for _, tt := range []struct {
-			name   string
-			joiner time.Duration // 0: no deadline
-			want   time.Duration // from now; 0: none
+			name          string
+			first, joiner time.Duration // 0: no deadline
+			want          time.Duration // from now; 0: none
 		}{
-			{"an earlier deadline", time.Second, time.Minute},
-			{"a later deadline", time.Hour, time.Hour},
-			{"no deadline", 0, 0},
+			{"an earlier deadline", time.Minute, time.Second, time.Minute},
+			{"a later deadline", time.Minute, time.Hour, time.Hour},
+			{"no deadline", time.Minute, 0, 0},
+			{"a deadline after none", 0, time.Hour, 0},
 		} {
 			var g Group[string, time.Time]
 			start := time.Now()
@@ -588,7 +589,10 @@ func TestGroupDeadlineIsTheLatest(t *testing.T) {
 				<-release
 				return dl(), nil
 			}
-			first, cancelFirst := context.WithTimeout(context.Background(), time.Minute)
+			first, cancelFirst := context.WithCancel(context.Background())
+			if tt.first > 0 {
+				first, cancelFirst = context.WithTimeout(context.Background(), tt.first)
+			}
 			joiner, cancelJoiner := context.WithCancel(context.Background())
 			if tt.joiner > 0 {
 				joiner, cancelJoiner = context.WithTimeout(context.Background(), tt.joiner)
@@ -612,4 +616,178 @@ func TestGroupDeadlineIsTheLatest(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestBreakerStateNames: the metric labels of the states, "unknown" past
+// them; a nil breaker (breakers off) is closed and admits every call.
+func TestBreakerStateNames(t *testing.T) {
+	for s, want := range map[BreakerState]string{BreakerClosed: "closed", BreakerHalfOpen: "half_open", BreakerOpen: "open", 3: "unknown"} {
+		if got := s.String(); got != want {
+			t.Errorf("BreakerState(%d).String() = %q, want %q", s, got, want)
+		}
+	}
+	var b *Breaker
+	if s := b.State(); s != BreakerClosed {
+		t.Errorf("nil breaker's state = %v, want closed", s)
+	}
+	if _, err := b.Allow(); err != nil {
+		t.Errorf("nil breaker's Allow() = %v, want nil", err)
+	}
+}
+
+// TestBreakerHalfOpenHintIsAtMostTheOpenTime: while a half-open breaker's
+// probe is out, a refused call is told to come back after a second, or after
+// the open time when that is shorter.
+func TestBreakerHalfOpenHintIsAtMostTheOpenTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBreaker(BreakerSettings{FailureRatio: 0.5, MinCalls: 1, Window: time.Minute, OpenFor: 100 * time.Millisecond, HalfOpenCalls: 1})
+		done, err := b.Allow()
+		if err != nil {
+			t.Fatal(err)
+		}
+		done(Failure)
+		time.Sleep(100*time.Millisecond + time.Nanosecond)
+		if _, err := b.Allow(); err != nil { // the probe, left out
+			t.Fatal(err)
+		}
+		var open *OpenError
+		if _, err := b.Allow(); !errors.As(err, &open) || open.RetryAfter != 100*time.Millisecond {
+			t.Errorf("a call while probing = %v (%+v), want *OpenError after the 100ms open time", err, open)
+		}
+	})
+}
+
+// TestBreakerWindowRolls: the window rolls in tenths, so a failure a little
+// less than a window old still counts with a new one, even across the
+// window's first end.
+func TestBreakerWindowRolls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBreaker(BreakerSettings{FailureRatio: 1, MinCalls: 2, Window: 10 * time.Second, OpenFor: time.Second, HalfOpenCalls: 1})
+		fail := func() {
+			done, err := b.Allow()
+			if err != nil {
+				t.Fatal(err)
+			}
+			done(Failure)
+		}
+		time.Sleep(9500 * time.Millisecond)
+		fail()
+		time.Sleep(time.Second) // 10.5 s from the start, 1 s after the first failure
+		fail()
+		if s := b.State(); s != BreakerOpen {
+			t.Errorf("state after two failures 1s apart = %v, want open", s)
+		}
+	})
+}
+
+// TestFullJitterEdges: no wait when the cap is zero, and the cap when base
+// doubled overflows.
+func TestFullJitterEdges(t *testing.T) {
+	if d := FullJitter(100*time.Millisecond, 0, 1); d != 0 {
+		t.Errorf("FullJitter with a zero cap = %v, want 0", d)
+	}
+	// 2^40 ns doubled 23 times is 2^63: it overflows to a negative duration.
+	const base, maxWait = time.Duration(1) << 40, time.Duration(1) << 62
+	zero := 0
+	for range 20 {
+		if d := FullJitter(base, maxWait, 24); d < 0 || d >= maxWait {
+			t.Fatalf("FullJitter past overflow = %v, want in [0, %v)", d, maxWait)
+		} else if d == 0 {
+			zero++
+		}
+	}
+	if zero == 20 {
+		t.Error("FullJitter past overflow waited 0 every time, want waits up to the cap")
+	}
+}
+
+// TestRetryBudgetBounds: the budget holds 0 to 10 tokens, a success gives
+// back exactly 0.1 token, and a failure with less than a token left empties it.
+func TestRetryBudgetBounds(t *testing.T) {
+	successesToAllow := func(b *RetryBudget) int { // -1: not after 1000
+		for n := range 1000 {
+			if b.Allow() {
+				return n
+			}
+			b.Record(Success)
+		}
+		return -1
+	}
+	b := NewRetryBudget()
+	for range 100 {
+		b.Record(Success) // full already: nothing more to give back
+	}
+	for range 5 {
+		b.Record(Failure)
+	}
+	if b.Allow() {
+		t.Error("5 failures after 100 successes left more than 5 tokens: the budget grew past 10")
+	}
+	if n := successesToAllow(b); n != 1 {
+		t.Errorf("successes from 5 tokens until a retry = %d, want 1 (5.1 > 5)", n)
+	}
+
+	b = NewRetryBudget()
+	for range 9 {
+		b.Record(Failure) // 1 token left
+	}
+	for range 5 {
+		b.Record(Success) // 1.5
+	}
+	b.Record(Failure) // 0.5
+	b.Record(Failure) // 0, not -0.5
+	if n := successesToAllow(b); n != 51 {
+		t.Errorf("successes from an empty budget until a retry = %d, want 51 (5.1 > 5)", n)
+	}
+}
+
+// TestRetryCeilingHoldsItsBurst: first attempts never store more than the
+// reserve of retries.
+func TestRetryCeilingHoldsItsBurst(t *testing.T) {
+	c := NewRetryCeiling(0.5)
+	for range 1000 {
+		c.FirstAttempt()
+	}
+	n := 0
+	for c.TryRetry() {
+		n++
+	}
+	if n != retryCeilingBurst {
+		t.Errorf("retries after 1000 first attempts = %d, want the reserve of %d", n, retryCeilingBurst)
+	}
+}
+
+// TestGroupExecutionContextEnds: the shared execution's context ends when
+// the execution returns, releasing what was tied to it.
+func TestGroupExecutionContextEnds(t *testing.T) {
+	var g Group[string, int]
+	var fctx context.Context
+	_, _, _ = g.Do(testContext(t), "k", func(ctx context.Context, _ Deadline) (int, error) { fctx = ctx; return 1, nil })
+	if err := fctx.Err(); !errors.Is(err, context.Canceled) {
+		t.Errorf("the execution's context after it returned: %v, want context.Canceled", err)
+	}
+}
+
+// TestLimiterPerKeyOnly: a per-key share limits without a global limit; with
+// neither the Limiter is nil. Without a queue wait, a refusal hints 100ms.
+func TestLimiterPerKeyOnly(t *testing.T) {
+	if l := NewLimiter(0, 0, time.Second); l != nil {
+		t.Errorf("NewLimiter(0, 0) = %+v, want nil", l)
+	}
+	l := NewLimiter(0, 1, 0)
+	release, err := l.Acquire(testContext(t), "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	var le *LimitError
+	if _, err := l.Acquire(testContext(t), "a"); !errors.As(err, &le) || !le.PerKey || le.RetryAfter != 100*time.Millisecond {
+		t.Errorf("a's second slot = %v (%+v), want a per-key *LimitError that hints 100ms (no queue wait to hint)", err, le)
+	}
+	r, err := l.Acquire(testContext(t), "b")
+	if err != nil {
+		t.Errorf("b's first slot = %v, want one", err)
+	} else {
+		r()
+	}
 }
