@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -239,14 +240,23 @@ func TestUpstream(t *testing.T) {
 		if err := get(cfg); err != nil {
 			t.Errorf("GET with the extra CA: %v", err)
 		}
+		// The extra CA is trusted besides the system roots, not instead of them.
+		want, err := x509.SystemCertPool()
+		if err != nil {
+			t.Skipf("no system roots to compare with: %v", err)
+		}
+		want.AddCert(up.Certificate())
+		if !cfg.RootCAs.Equal(want) {
+			t.Error("RootCAs is not the system roots plus the extra CA")
+		}
 	})
 	t.Run("system roots only reject it", func(t *testing.T) {
 		cfg, err := Upstream("")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.RootCAs != nil {
-			t.Errorf("RootCAs = %v, want nil (the system roots)", cfg.RootCAs)
+		if cfg.RootCAs != nil || cfg.InsecureSkipVerify || cfg.MinVersion != tls.VersionTLS12 {
+			t.Errorf("RootCAs = %v, InsecureSkipVerify %v, MinVersion %x; want nil (the system roots), false, TLS 1.2", cfg.RootCAs, cfg.InsecureSkipVerify, cfg.MinVersion)
 		}
 		err = get(cfg)
 		var unknown x509.UnknownAuthorityError
@@ -280,6 +290,7 @@ func TestErrors(t *testing.T) {
 		want  []string // substrings of the error
 	}{
 		{"no key", ServerFiles{CertFile: p.serverCert}, []string{"both a certificate file and a key file"}},
+		{"no cert", ServerFiles{KeyFile: p.serverKey}, []string{"both a certificate file and a key file"}},
 		{"missing cert", ServerFiles{CertFile: missing, KeyFile: p.serverKey}, []string{"read TLS certificate file", missing}},
 		{"missing key", ServerFiles{CertFile: p.serverCert, KeyFile: missing}, []string{"read TLS key file", missing}},
 		{"empty cert", ServerFiles{CertFile: p.emptyFile, KeyFile: p.serverKey}, []string{"TLS certificate file " + p.emptyFile + " is empty"}},
@@ -395,4 +406,63 @@ func TestFilesAreReadOnce(t *testing.T) {
 func pemOf(t *testing.T, s *httptest.Server) []byte {
 	t.Helper()
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})
+}
+
+// TestKeyFormats: a key in SEC 1 form ("EC PRIVATE KEY", as openssl ecparam
+// writes it, after an "EC PARAMETERS" block) serves as well as PKCS #8.
+func TestKeyFormats(t *testing.T) {
+	p := newPKI(t)
+	keyPEM, err := os.ReadFile(p.serverKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(keyPEM)
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecKey, ok := key.(*ecdsa.PrivateKey)
+	if !ok {
+		t.Fatalf("tlstest's key is a %T, want *ecdsa.PrivateKey", key)
+	}
+	sec1, err := x509.MarshalECPrivateKey(ecKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := pem.EncodeToMemory(&pem.Block{Type: "EC PARAMETERS", Bytes: []byte{0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}}) // P-256's OID
+	keyFile := tlstest.WriteFile(t, p.dir, "sec1.key", append(params, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1})...))
+	cfg, err := Server(ServerFiles{CertFile: p.serverCert, KeyFile: keyFile}, GRPCNextProtos)
+	if err != nil {
+		t.Fatalf("Server() with a SEC 1 key = %v", err)
+	}
+	if err := dial(t, serve(t, cfg), &tls.Config{RootCAs: p.ca.Pool(), ServerName: "localhost"}); err != nil {
+		t.Errorf("dial a server with a SEC 1 key: %v", err)
+	}
+}
+
+// TestClientIdentity: only a verified chain names the client: by its first
+// URI SAN, else by its subject.
+func TestClientIdentity(t *testing.T) {
+	spiffe, _ := url.Parse("spiffe://example.test/ns/a/sa/one")
+	other, _ := url.Parse("spiffe://example.test/ns/b/sa/two")
+	subject := pkix.Name{CommonName: "client one", Organization: []string{"Example"}}
+	withURI := &x509.Certificate{Subject: subject, URIs: []*url.URL{spiffe, other}}
+	withoutURI := &x509.Certificate{Subject: subject}
+	tests := []struct {
+		name  string
+		state *tls.ConnectionState
+		want  string
+	}{
+		{"no state", nil, ""},
+		{"no certificate", &tls.ConnectionState{}, ""},
+		{"an unverified certificate", &tls.ConnectionState{PeerCertificates: []*x509.Certificate{withURI}}, ""},
+		{"an empty chain", &tls.ConnectionState{PeerCertificates: []*x509.Certificate{withURI}, VerifiedChains: [][]*x509.Certificate{{}}}, ""},
+		{"URI SANs", &tls.ConnectionState{PeerCertificates: []*x509.Certificate{withURI}, VerifiedChains: [][]*x509.Certificate{{withURI}}}, spiffe.String()},
+		{"no URI SAN", &tls.ConnectionState{PeerCertificates: []*x509.Certificate{withoutURI}, VerifiedChains: [][]*x509.Certificate{{withoutURI}}}, subject.String()},
+	}
+	for _, tt := range tests {
+		if got := ClientIdentity(tt.state); got != tt.want {
+			t.Errorf("%s: ClientIdentity() = %q, want %q", tt.name, got, tt.want)
+		}
+	}
 }
