@@ -37,6 +37,7 @@ func TestBound(t *testing.T) {
 		{name: "12,000 small violations", msg: "One or more validation errors occurred.", fvs: violations(12000, 40), wantKept: MaxFieldViolations, wantOmitted: 12000 - MaxFieldViolations, wantMsgLen: 39},
 		{name: "large violations", msg: "m", fvs: violations(30, 1000), wantKept: 3, wantOmitted: 27, wantMsgLen: 1},
 		{name: "long message", msg: strings.Repeat("x", 5000), fvs: violations(1, 10), wantKept: 1, wantMsgLen: MaxMessageBytes},
+		{name: "small violations past the most", msg: "m", fvs: violations(MaxFieldViolations+5, 1), wantKept: MaxFieldViolations, wantOmitted: 5, wantMsgLen: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,10 +138,83 @@ func TestBoundShortensDetailStrings(t *testing.T) {
 	}
 }
 
+// TestBoundUnchangedWithinBounds: a status within the bounds, up to a message
+// of exactly MaxMessageBytes and an encoding of exactly MaxStatusBytes, is
+// returned as it is.
 func TestBoundUnchangedWithinBounds(t *testing.T) {
 	st := New(Spec{Code: codes.NotFound, Message: "not found", Reason: ReasonUpstreamNotFound, RequestID: "rid"})
 	if got := Bound(st); got != st {
 		t.Error("Bound returned a new status for one within the bounds")
+	}
+	st = New(Spec{Code: codes.NotFound, Message: strings.Repeat("m", MaxMessageBytes), Reason: ReasonUpstreamNotFound, RequestID: "rid",
+		Details: []protoadapt.MessageV1{&errdetails.BadRequest{FieldViolations: violations(1, 1)}}})
+	if got := Bound(st); got != st {
+		t.Errorf("Bound returned a new status for a message of exactly %d bytes", MaxMessageBytes)
+	}
+	for n := 3900; n < 4100; n++ { // a Help link whose encoding brings the status to exactly MaxStatusBytes
+		help := &errdetails.Help{Links: []*errdetails.Help_Link{{Description: strings.Repeat("h", n)}}}
+		st := status.New(codes.Internal, "m")
+		st, err := st.WithDetails(&errdetails.ErrorInfo{Reason: ReasonUpstreamInternal, Domain: Domain}, help)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if proto.Size(st.Proto()) == MaxStatusBytes {
+			if got := Bound(st); got != st {
+				t.Errorf("Bound returned a new status for one of exactly %d bytes", MaxStatusBytes)
+			}
+			return
+		}
+	}
+	t.Fatal("no Help link made a status of exactly MaxStatusBytes")
+}
+
+// TestBoundKeepsTheMostViolationsThatFit: whatever the message's length,
+// Bound keeps as many violations as fit in MaxStatusBytes (one more would
+// not), never more than MaxFieldViolations.
+func TestBoundKeepsTheMostViolationsThatFit(t *testing.T) {
+	all := violations(30, 250)
+	for n := 1; n <= MaxMessageBytes; n++ {
+		st := New(Spec{Code: codes.InvalidArgument, Message: strings.Repeat("m", n), Reason: ReasonUpstreamBadRequest, RequestID: "rid",
+			Details: []protoadapt.MessageV1{&errdetails.BadRequest{FieldViolations: all}}})
+		p := st.Proto()
+		if proto.Size(p) > MaxStatusBytes {
+			t.Fatalf("message of %d bytes: status of %d bytes", n, proto.Size(p))
+		}
+		br, i := detailOf[errdetails.BadRequest](p)
+		kept := len(br.GetFieldViolations()) - 1 // the summary
+		if kept >= MaxFieldViolations {
+			t.Fatalf("message of %d bytes: %d violations kept, want fewer than %d at this size", n, kept, MaxFieldViolations)
+		}
+		setViolations(p, i, all[:kept+1], len(all)-kept-1)
+		if proto.Size(p) <= MaxStatusBytes {
+			t.Fatalf("message of %d bytes: %d violations kept, but %d fit", n, kept, kept+1)
+		}
+	}
+}
+
+// TestBoundWithoutRoomForAnyViolation: a status too large with no field
+// violation left keeps none but the summary and loses its other details,
+// keeping ErrorInfo and RequestInfo.
+func TestBoundWithoutRoomForAnyViolation(t *testing.T) {
+	details := []protoadapt.MessageV1{&errdetails.BadRequest{FieldViolations: violations(3, 10)}}
+	for range 50 {
+		details = append(details, &errdetails.Help{Links: []*errdetails.Help_Link{{Description: strings.Repeat("h", 100), Url: strings.Repeat("u", 100)}}})
+	}
+	st := New(Spec{Code: codes.InvalidArgument, Message: "m", Reason: ReasonUpstreamBadRequest, RequestID: "rid", Details: details})
+	if n := proto.Size(st.Proto()); n > MaxStatusBytes {
+		t.Errorf("encoded status = %d bytes, want <= %d", n, MaxStatusBytes)
+	}
+	if InfoOf(st).GetReason() != ReasonUpstreamBadRequest {
+		t.Errorf("ErrorInfo = %v, want it kept", InfoOf(st))
+	}
+}
+
+// TestBoundsAsDocumented: the bounds are the values docs/errors.md#bounds
+// gives, which clients' metadata limits (8 KiB) depend on.
+func TestBoundsAsDocumented(t *testing.T) {
+	if MaxFieldViolations != 20 || MaxMessageBytes != 1024 || MaxStatusBytes != 4096 {
+		t.Errorf("bounds %d violations, %d message bytes, %d status bytes; docs/errors.md gives 20, 1,024 and 4,096",
+			MaxFieldViolations, MaxMessageBytes, MaxStatusBytes)
 	}
 }
 
@@ -158,10 +232,11 @@ func TestTruncate(t *testing.T) {
 		{"éééé", 6, "é…"}, // never half a rune
 		{"a—b", 4, "a…"},
 		{"a—bcde", 7, "a—…"},
+		{"\x80\x80\x80\x80\x80", 4, "…"}, // no rune starts: cut to nothing
 	}
 	for _, tt := range tests {
 		got := Truncate(tt.give, tt.n)
-		if got != tt.want || !utf8.ValidString(got) || len(got) > tt.n {
+		if got != tt.want || utf8.ValidString(tt.give) && !utf8.ValidString(got) || len(got) > tt.n {
 			t.Errorf("Truncate(%q, %d) = %q, want %q", tt.give, tt.n, got, tt.want)
 		}
 	}
@@ -302,5 +377,18 @@ func TestOmittedViolationsWireName(t *testing.T) {
 	})
 	if got := InfoOf(st).GetMetadata()["omittedViolations"]; got != strconv.Itoa(500-MaxFieldViolations) {
 		t.Errorf("ErrorInfo metadata = %v, want omittedViolations %d", InfoOf(st).GetMetadata(), 500-MaxFieldViolations)
+	}
+}
+
+// TestBoundWithoutErrorInfo: a status with field violations but no ErrorInfo
+// (not one New made) is bounded all the same, its summary without metadata.
+func TestBoundWithoutErrorInfo(t *testing.T) {
+	st, err := status.New(codes.InvalidArgument, "m").WithDetails(&errdetails.BadRequest{FieldViolations: violations(MaxFieldViolations+1, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	br, _ := detailOf[errdetails.BadRequest](Bound(st).Proto())
+	if fvs := br.GetFieldViolations(); len(fvs) != MaxFieldViolations+1 || fvs[MaxFieldViolations].GetDescription() != "and 1 more" {
+		t.Errorf("field violations = %v, want %d and the summary", fvs, MaxFieldViolations)
 	}
 }
