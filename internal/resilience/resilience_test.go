@@ -78,6 +78,19 @@ func TestRetryCeiling(t *testing.T) {
 	if none := NewRetryCeiling(-1); none.TryRetry() {
 		t.Error("a negative ratio allowed a retry")
 	}
+	c = NewRetryCeiling(0) // DefaultRetryRatio
+	for c.TryRetry() {
+	}
+	for range 100 {
+		c.FirstAttempt()
+	}
+	n = 0
+	for c.TryRetry() {
+		n++
+	}
+	if n != 10 {
+		t.Errorf("retries after 100 first attempts with the default ratio = %d, want 10", n)
+	}
 }
 
 func TestBreakerOpensOnRatioAfterMinCalls(t *testing.T) {
@@ -790,4 +803,34 @@ func TestLimiterPerKeyOnly(t *testing.T) {
 	} else {
 		r()
 	}
+}
+
+// TestGroupFirstCallerLeavesWithItsError: the first caller, whose context
+// ended while the shared execution ran, gets its context's error once the
+// execution returns, not the result the others get.
+func TestGroupFirstCallerLeavesWithItsError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var g Group[string, int]
+		started, release := make(chan struct{}), make(chan struct{})
+		fn := func(context.Context, Deadline) (int, error) { close(started); <-release; return 42, nil } //nolint:unparam // the signature Do takes
+		ctx, cancel := context.WithCancel(testContext(t))
+		type result struct {
+			v   int
+			err error
+		}
+		first, joiner := make(chan result, 1), make(chan result, 1)
+		go func() { v, err, _ := g.Do(ctx, "k", fn); first <- result{v, err} }()
+		<-started
+		go func() { v, err, _ := g.Do(testContext(t), "k", fn); joiner <- result{v, err} }()
+		synctest.Wait()
+		cancel() // the first caller leaves; the joiner still waits, so the execution goes on
+		synctest.Wait()
+		close(release)
+		if r := <-first; r.v != 0 || !errors.Is(r.err, context.Canceled) {
+			t.Errorf("first caller = %d, %v; want 0, context.Canceled", r.v, r.err)
+		}
+		if r := <-joiner; r.v != 42 || r.err != nil {
+			t.Errorf("joiner = %d, %v; want 42, nil", r.v, r.err)
+		}
+	})
 }
