@@ -44,6 +44,7 @@ func TestValidateTLS(t *testing.T) {
 		{"client CA without cert", func(c *Config) { c.TLSClientCAFile = "ca.pem" }, "-tls-client-ca (TLS_CLIENT_CA_FILE) needs -tls-cert"},
 		{"upstream CA", func(c *Config) { c.UpstreamCAFile = "ca.pem" }, ""},
 		{"upstream CA for http", func(c *Config) { c.Upstream.BaseURL, c.UpstreamCAFile = "http://upstream.example", "ca.pem" }, "is not https: the CA would never be used"},
+		{"upstream CA for HTTPS in capitals", func(c *Config) { c.Upstream.BaseURL, c.UpstreamCAFile = "HTTPS://upstream.example", "ca.pem" }, ""},
 		{"upstream CA with the sandbox", func(c *Config) { c.Sandbox, c.StartSandbox, c.UpstreamCAFile = true, sandbox.Start, "ca.pem" }, "-upstream-ca (UPSTREAM_CA_FILE) has no use with -sandbox"},
 	}
 	for _, tt := range tests {
