@@ -126,6 +126,8 @@ func TestBodyIsBounded(t *testing.T) {
 		wantRead   bool // the handler ran and stopped at maxBodyBytes
 	}{
 		{name: "declared", length: 4 * maxBodyBytes, wantStatus: http.StatusRequestEntityTooLarge, wantReason: apierr.ReasonRequestTooLarge},
+		{name: "declared at the bound", length: maxBodyBytes, wantStatus: http.StatusOK, wantRead: true},
+		{name: "declared one byte over", length: maxBodyBytes + 1, wantStatus: http.StatusRequestEntityTooLarge, wantReason: apierr.ReasonRequestTooLarge},
 		{name: "chunked", length: -1, wantStatus: http.StatusOK, wantRead: true},
 	}
 	for _, tt := range tests {
