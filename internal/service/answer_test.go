@@ -34,6 +34,7 @@ func TestSameGUID(t *testing.T) {
 		{name: "not a GUID", asked: id, got: ptr("string"), want: false},
 		{name: "GUID with trailing text", asked: id, got: ptr(id + "x"), want: false},
 		{name: "question not a GUID", asked: "string", got: ptr("string"), want: false},
+		{name: "question not a GUID, the nil GUID answered", asked: "string", got: ptr("00000000-0000-0000-0000-000000000000"), want: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
