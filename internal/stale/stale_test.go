@@ -151,6 +151,8 @@ func TestWhenServed(t *testing.T) {
 		{"503", err503, nil, codes.OK, codes.OK, 2},
 		{"429", &rest.Error{Kind: rest.KindAnswered, StatusCode: 429}, nil, codes.OK, codes.OK, 2},
 		{"500", &rest.Error{Kind: rest.KindAnswered, StatusCode: 500}, nil, codes.OK, codes.OK, 2},
+		{"502", &rest.Error{Kind: rest.KindAnswered, StatusCode: 502}, nil, codes.OK, codes.OK, 2},
+		{"504", &rest.Error{Kind: rest.KindAnswered, StatusCode: 504}, nil, codes.OK, codes.OK, 2},
 		{"unreachable", &rest.Error{Kind: rest.KindUnreachable, Cause: rest.CauseRefused}, nil, codes.OK, codes.OK, 2},
 		{"timeout", &rest.Error{Kind: rest.KindTimeout}, nil, codes.OK, codes.OK, 2},
 		{"no slot", &rest.Error{Kind: rest.KindOverLimit}, nil, codes.OK, codes.OK, 2},
@@ -162,6 +164,7 @@ func TestWhenServed(t *testing.T) {
 		{"403 forgets the credentials", &rest.Error{Kind: rest.KindAnswered, StatusCode: 403}, nil, codes.PermissionDenied, codes.Unavailable, 0},
 		{"caller refuses", err503, []string{"cache-control", "stale-if-error=0"}, codes.Unavailable, codes.OK, 2},
 		{"caller refuses, among other directives", err503, []string{"cache-control", "no-cache, Stale-If-Error=0"}, codes.Unavailable, codes.OK, 2},
+		{"caller refuses, quoted", err503, []string{"cache-control", `stale-if-error="0"`}, codes.Unavailable, codes.OK, 2},
 		{"caller accepts less, still enough", err503, []string{"cache-control", "stale-if-error=30"}, codes.OK, codes.OK, 2},
 		{"of two bounds the caller sends, the strictest", err503, []string{"cache-control", "stale-if-error=0, stale-if-error=60"}, codes.Unavailable, codes.OK, 2},
 		{"of two headers the caller sends, the strictest", err503, []string{"cache-control", "stale-if-error=60", "cache-control", "stale-if-error=0"}, codes.Unavailable, codes.OK, 2},
@@ -185,12 +188,13 @@ func TestWhenServed(t *testing.T) {
 }
 
 // TestRefusedCredentialsLoseTheirOnlyAnswer: a 401 or 403 forgets the
-// credentials' answer also when they hold just one, so a revoked token is
-// never served stale data.
+// credentials' answer also when they hold just one, stored twice (the second
+// replacing the first), so a revoked token is never served stale data.
 func TestRefusedCredentialsLoseTheirOnlyAnswer(t *testing.T) {
 	for _, code := range []int{401, 403} {
 		up, st, srv := newReseller(t)
 		call(srv, tenants[0], tokens[0], ids[0])
+		call(srv, tenants[0], tokens[0], ids[0]) // replaces it: still one answer of the token
 		up.setFail(&rest.Error{Kind: rest.KindAnswered, StatusCode: code})
 		call(srv, tenants[0], tokens[0], ids[0])
 		up.setFail(err503)
@@ -216,6 +220,12 @@ func TestKeyIDs(t *testing.T) {
 	if key(ids[0], "not-a-guid") != (stale.Key{}) {
 		t.Error("an id that is not a GUID gives a key")
 	}
+	if key(ids[0], ids[1], ids[2]) != (stale.Key{}) {
+		t.Error("three ids give a key")
+	}
+	if off := stale.New(0, 0, nil); off != nil {
+		t.Error("New with no age to keep answers for returned a store")
+	}
 	st.Put(stale.Key{}, &pb.Reseller{})
 	if n := st.Len(); n != 0 {
 		t.Errorf("the zero Key was stored: %d entries", n)
@@ -223,7 +233,8 @@ func TestKeyIDs(t *testing.T) {
 }
 
 // TestStaleness: the age label counts whole seconds; past the operator's
-// bound or the caller's, the error; the entry is gone after the bound.
+// bound or the caller's (even by half a second, or at once for 0), the error;
+// the entry is gone after the bound.
 func TestStaleness(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		up, st, srv := newReseller(t)
@@ -232,13 +243,18 @@ func TestStaleness(t *testing.T) {
 			t.Errorf("fresh answer labelled %q", got)
 		}
 		up.setFail(err503)
+		if _, _, code := call(srv, tenants[0], tokens[0], ids[0], "cache-control", "stale-if-error=0"); code != codes.Unavailable {
+			t.Errorf("caller accepting 0 s, at 0 s: %v, want UNAVAILABLE", code)
+		}
 		<-time.After(42*time.Second + 500*time.Millisecond) // at once in the bubble
 		_, md, code := call(srv, tenants[0], tokens[0], ids[0])
 		if diff := cmp.Diff([]any{codes.OK, []string{"42"}}, []any{code, md.Get("age")}); diff != "" {
 			t.Errorf("at 42.5 s (-want +got):\n%s", diff)
 		}
-		if _, _, code := call(srv, tenants[0], tokens[0], ids[0], "cache-control", "stale-if-error=40"); code != codes.Unavailable {
-			t.Errorf("caller accepting 40 s, at 42.5 s: %v, want UNAVAILABLE", code)
+		for accepts, want := range map[string]codes.Code{"40": codes.Unavailable, "42": codes.Unavailable, "43": codes.OK} {
+			if _, _, code := call(srv, tenants[0], tokens[0], ids[0], "cache-control", "stale-if-error="+accepts); code != want {
+				t.Errorf("caller accepting %s s, at 42.5 s: %v, want %v", accepts, code, want)
+			}
 		}
 		<-time.After(18 * time.Second) // at once in the bubble
 		if _, _, code := call(srv, tenants[0], tokens[0], ids[0]); code != codes.Unavailable {
