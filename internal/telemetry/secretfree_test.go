@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -76,6 +77,10 @@ func TestRedactedErrorIsTheOriginal(t *testing.T) {
 	}
 	if got, want := err.(interface{ ErrorType() string }).ErrorType(), "*net.OpError"; got != want {
 		t.Errorf("ErrorType() = %q, want %q", got, want)
+	}
+	refused := redact(&http.Request{}, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
+	if ue := (&url.Error{Op: "Get", URL: "http://x", Err: refused}); ue.Timeout() {
+		t.Error("url.Error around a redacted refused connection: Timeout() = true, want false")
 	}
 }
 

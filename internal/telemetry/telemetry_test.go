@@ -427,6 +427,9 @@ func TestTenantOf(t *testing.T) {
 		`"caf\u00e9.example"`:         `"\"caf\\u00e9.example\""`, // looks escaped: quoted too
 		`"contoso.com"`:               `"\"contoso.com\""`,
 		`contoso\u002ecom`:            `"contoso\\u002ecom"`,
+		"a b.example":                 `"a b.example"`,
+		"a\x1fb.example":              `"a\x1fb.example"`,
+		"a~b.example":                 "a~b.example",
 		"":                            "",
 	} {
 		ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("x-tenant", give))
