@@ -284,11 +284,18 @@ func TestWriteStatusHeaders(t *testing.T) {
 			t.Errorf("RetryInfo %v: Retry-After = %q, want %q", tt.delay, got, tt.want)
 		}
 	}
+	noDelay := apierr.New(apierr.Spec{Code: codes.Unavailable, Message: "m", Reason: apierr.ReasonUpstreamUnavailable, RequestID: testCID,
+		Details: []protoadapt.MessageV1{&errdetails.RetryInfo{}}})
+	w := httptest.NewRecorder()
+	writeStatus(w, http.StatusServiceUnavailable, noDelay, testCID)
+	if got, ok := w.Header()["Retry-After"]; ok {
+		t.Errorf("RetryInfo without a delay: Retry-After = %q, want none", got)
+	}
 	huge, err := status.New(codes.Internal, strings.Repeat("m", 100_000)).WithDetails(&errdetails.Help{Links: []*errdetails.Help_Link{{Description: strings.Repeat("h", 100_000)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := httptest.NewRecorder()
+	w = httptest.NewRecorder()
 	writeStatus(w, http.StatusInternalServerError, huge, testCID)
 	if n := w.Body.Len(); n > 2*apierr.MaxStatusBytes {
 		t.Errorf("error body = %d bytes, want it bounded (apierr.Bound: %d bytes of status)", n, apierr.MaxStatusBytes)
@@ -316,6 +323,8 @@ func TestHandleErrorWithoutErrorInfo(t *testing.T) {
 		{"unavailable", status.Error(codes.Unavailable, "later"), http.StatusServiceUnavailable, codes.Unavailable, "UNAVAILABLE"},
 		{"HTTPStatusError 400", &runtime.HTTPStatusError{HTTPStatus: http.StatusBadRequest, Err: errors.New("malformed sequence")},
 			http.StatusBadRequest, codes.InvalidArgument, "INVALID_ARGUMENT"},
+		{"HTTPStatusError's own status", &runtime.HTTPStatusError{HTTPStatus: http.StatusMethodNotAllowed, Err: status.Error(codes.Unimplemented, "no")},
+			http.StatusMethodNotAllowed, codes.Unimplemented, "UNIMPLEMENTED"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
