@@ -397,6 +397,11 @@ func TestLabelBounds(t *testing.T) {
 	if svc, method := splitMethod("NoSlash"); svc != "unknown" || method != "NoSlash" {
 		t.Errorf("splitMethod(NoSlash) = %q, %q, want unknown, NoSlash", svc, method)
 	}
+	for op, want := range map[string]string{"GetReseller": "GetReseller", "GetAcceptanceLink": "GetAcceptanceLink", "MadeUp": "other"} {
+		if got := boundedOp(op); got != want {
+			t.Errorf("boundedOp(%q) = %q, want %q", op, got, want)
+		}
+	}
 	m := NewMetrics(Build{})
 	m.RefusedCalls("made_up").Inc()
 	if got := testutil.ToFloat64(m.refusedCalls.WithLabelValues("other")); got != 1 {
@@ -502,6 +507,7 @@ func TestAccessLogLevel(t *testing.T) {
 		{"/cloudcockpit.v1.ResellerService/GetReseller", nil, "INFO"},
 		{"/cloudcockpit.v1.ResellerService/GetReseller", status.Error(codes.NotFound, "x"), "INFO"},
 		{"/cloudcockpit.v1.ResellerService/GetReseller", status.Error(codes.Internal, "x"), "ERROR"},
+		{"/cloudcockpit.v1.ResellerService/GetReseller", status.Error(codes.DataLoss, "x"), "ERROR"},
 		{"/grpc.health.v1.Health/Check", nil, ""},
 		{"/grpc.health.v1.Health/Check", status.Error(codes.NotFound, "unknown service"), "INFO"},
 		{"/grpc.health.v1.Health/Check", status.Error(codes.Unknown, "x"), "ERROR"},
