@@ -739,3 +739,13 @@ func TestToStatusRedactsATokenSplitByFormatCharacters(t *testing.T) {
 		}
 	}
 }
+
+// TestCleanTextShowsWhatTheWholeTextWould: invisible characters shrink to
+// a space each, so text past 1,024 bytes of them still reaches what is shown
+// (docs/errors.md#bounds: the first 4,128 bytes are cleaned).
+func TestCleanTextShowsWhatTheWholeTextWould(t *testing.T) {
+	give := "a" + strings.Repeat("\u200b", 600) + "b" // 1,802 bytes, 602 once cleaned
+	if got, want := cleanText(apierr.NewRedactor(""), give), "a"+strings.Repeat(" ", 600)+"b"; got != want {
+		t.Errorf("cleanText = %q (%d bytes), want %d bytes ending in b", got, len(got), len(want))
+	}
+}
