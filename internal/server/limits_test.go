@@ -423,6 +423,7 @@ func TestValidateLimits(t *testing.T) {
 		{"defaults", func(*Config) {}, ""},
 		{"default streams", func(c *Config) { c.GRPCMaxConcurrentStreams = 0 }, ""},
 		{"negative streams", func(c *Config) { c.GRPCMaxConcurrentStreams = -1 }, "-grpc-max-streams (GRPC_MAX_CONCURRENT_STREAMS) must be between 1 and 10000, got -1"},
+		{"most streams", func(c *Config) { c.GRPCMaxConcurrentStreams = 10000 }, ""},
 		{"too many streams", func(c *Config) { c.GRPCMaxConcurrentStreams = 10001 }, "-grpc-max-streams (GRPC_MAX_CONCURRENT_STREAMS) must be between 1 and 10000, got 10001"},
 		{"negative handshake time", func(c *Config) { c.GRPCConnectionTimeout = -1 }, "-grpc-connection-timeout (GRPC_CONNECTION_TIMEOUT) must not be negative, got -1ns"},
 		{"negative ping interval", func(c *Config) { c.GRPCKeepaliveMinTime = -1 }, "-grpc-keepalive-min-time (GRPC_KEEPALIVE_MIN_TIME) must not be negative, got -1ns"},

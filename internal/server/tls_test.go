@@ -45,6 +45,7 @@ func TestValidateTLS(t *testing.T) {
 		{"upstream CA", func(c *Config) { c.UpstreamCAFile = "ca.pem" }, ""},
 		{"upstream CA for http", func(c *Config) { c.Upstream.BaseURL, c.UpstreamCAFile = "http://upstream.example", "ca.pem" }, "is not https: the CA would never be used"},
 		{"upstream CA for HTTPS in capitals", func(c *Config) { c.Upstream.BaseURL, c.UpstreamCAFile = "HTTPS://upstream.example", "ca.pem" }, ""},
+		{"the sandbox, whatever the upstream URL", func(c *Config) { c.Sandbox, c.StartSandbox, c.Upstream.BaseURL = true, sandbox.Start, "" }, ""},
 		{"upstream CA with the sandbox", func(c *Config) { c.Sandbox, c.StartSandbox, c.UpstreamCAFile = true, sandbox.Start, "ca.pem" }, "-upstream-ca (UPSTREAM_CA_FILE) has no use with -sandbox"},
 	}
 	for _, tt := range tests {
