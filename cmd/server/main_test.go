@@ -219,6 +219,9 @@ func TestParseConfigRefusesStrayArguments(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `unexpected argument "false"`) {
 		t.Errorf("parseConfig() error = %v, want one naming the unexpected argument \"false\"", err)
 	}
+	if _, _, err := parseConfig([]string{"-sandbox", "stray"}, func(string) string { return "" }, io.Discard); err == nil || !strings.Contains(err.Error(), `unexpected argument "stray"`) {
+		t.Errorf("parseConfig() with one stray argument: error = %v, want one naming it", err)
+	}
 }
 
 // TestParseConfigChecks: the settings parseConfig checks itself, beside
