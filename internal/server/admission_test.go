@@ -384,8 +384,9 @@ func refusedCalls(t *testing.T, metrics, reason string) float64 {
 	return 0
 }
 
-// TestConnectionCap: each port accepts at most MaxConnections connections;
-// one more is accepted only once one of them closes.
+// TestConnectionCap: each port accepts at most MaxConnections connections
+// with calls in progress; one more is accepted only once one of them closes
+// (idle ones on the HTTP port make way: TestIdleConnectionsMakeWayAtTheCap).
 func TestConnectionCap(t *testing.T) {
 	for _, port := range []string{"grpc", "http"} {
 		t.Run(port, func(t *testing.T) {
@@ -399,6 +400,20 @@ func TestConnectionCap(t *testing.T) {
 			for _, c := range []*h2Conn{first, second} {
 				if _, err := c.fr.ReadFrame(); err != nil { // the server's SETTINGS: accepted
 					t.Fatal(err)
+				}
+				if err := c.openStream(1); err != nil { // a call in progress: not idle
+					t.Fatal(err)
+				}
+				if err := c.fr.WritePing(false, [8]byte{}); err != nil { // acknowledged once the stream is read
+					t.Fatal(err)
+				}
+				for acked := false; !acked; {
+					f, err := c.fr.ReadFrame()
+					if err != nil {
+						t.Fatal(err)
+					}
+					p, ok := f.(*http2.PingFrame)
+					acked = ok && p.IsAck()
 				}
 			}
 			third := dialH2(t, addrs[port])

@@ -67,7 +67,7 @@ func (c Config) grpcLimits() []grpc.ServerOption {
 // read whole, so that the client reads the answer instead of a reset.
 type limitListener struct {
 	net.Listener
-	full      func() // nil, or called when every slot is taken: it may free one
+	full      func() // nil, or called when a connection finds every slot taken: it may free one
 	slots     chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -77,20 +77,21 @@ func newLimitListener(l net.Listener, n int, full func()) *limitListener {
 	return &limitListener{Listener: l, full: full, slots: make(chan struct{}, n), done: make(chan struct{})}
 }
 
-// Accept waits for a free slot, then for a connection.
+// Accept waits for a connection, then for a free slot; with none free, it first
+// calls full (when set), which may free one for it.
 func (l *limitListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
 	if len(l.slots) == cap(l.slots) && l.full != nil {
 		l.full()
 	}
 	select {
 	case l.slots <- struct{}{}:
 	case <-l.done:
+		_ = c.Close()
 		return nil, net.ErrClosed
-	}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		<-l.slots
-		return nil, err
 	}
 	return &limitConn{Conn: c, release: sync.OnceFunc(func() { <-l.slots })}, nil
 }
