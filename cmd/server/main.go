@@ -22,9 +22,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 	embedded "github.com/cloudcockpit/cloudcockpit-facade/internal/sandbox"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/server"
-	"github.com/cloudcockpit/cloudcockpit-facade/internal/service"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/telemetry"
 )
 
@@ -153,7 +153,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	if cfg.Sandbox {
 		cfg.StartSandbox = embedded.Start
 	}
-	if cfg.DefaultTenant != "" && !service.IsDomainName(cfg.DefaultTenant) {
+	if cfg.DefaultTenant != "" && !rest.IsDomainName(cfg.DefaultTenant) {
 		return cfg, cliOptions{}, fmt.Errorf("-default-tenant (CLOUDCOCKPIT_TENANT) %q is not a domain name such as portal.cloudcockpit.com", cfg.DefaultTenant)
 	}
 	logger, err := newLogger(cli.logLevel, cli.logFormat, os.Stderr)

@@ -173,6 +173,24 @@ func TenantShare(caller, tenant, authorization string) string {
 	return strings.ToLower(tenant) + "\x00" + string(token[:])
 }
 
+// IsDomainName reports whether s is a plausible tenant domain: at least two
+// dot-separated labels of letters, digits and hyphens, each 1-63 characters
+// and not starting or ending with a hyphen, 253 characters at most.
+func IsDomainName(s string) bool {
+	if len(s) > 253 { // the longest DNS name
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' ||
+			strings.ContainsFunc(label, func(c rune) bool {
+				return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-')
+			}) {
+			return false
+		}
+	}
+	return strings.Contains(s, ".") // two labels or more
+}
+
 // New validates cfg (see Config) and returns a Client.
 func New(cfg Config) (*Client, error) {
 	base, err := parseBaseURL(cfg.BaseURL)

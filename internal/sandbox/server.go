@@ -235,12 +235,5 @@ func authorized(header string) bool {
 	return ok && strings.EqualFold(scheme, "Bearer") && token != "" && !strings.ContainsAny(token, " \t")
 }
 
-// domainName matches a DNS name of at least two labels, 1 to 63 characters each.
-var domainName = regexp.MustCompile(`^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
-
-// isDomain reports whether s looks like a DNS name such as portal.cloudcockpit.com:
-// 253 characters at most, an optional trailing dot.
-func isDomain(s string) bool {
-	s = strings.TrimSuffix(s, ".")
-	return len(s) <= 253 && domainName.MatchString(s)
-}
+// isDomain reports whether s is a tenant domain (rest.IsDomainName), with an optional trailing dot.
+func isDomain(s string) bool { return rest.IsDomainName(strings.TrimSuffix(s, ".")) }

@@ -17,6 +17,7 @@ import (
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/correlation"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/rest"
 )
 
 // Fuzz targets for local validation: whatever a caller sends, validation
@@ -59,8 +60,8 @@ func FuzzIsDomainName(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got := IsDomainName(s)
-		want := len(s) <= maxTenantLen && domainRE.MatchString(s)
+		got := rest.IsDomainName(s)
+		want := len(s) <= 253 && domainRE.MatchString(s)
 		if got != want {
 			t.Fatalf("IsDomainName(%q) = %v, want %v", s, got, want)
 		}
@@ -250,7 +251,7 @@ func checkAccepted(t *testing.T, auth, tenant, id, cid string) {
 			t.Fatalf("accepted %s %q holds %q at %d", name, v, v[i], i)
 		}
 	}
-	if !IsDomainName(tenant) || !uuidRE.MatchString(id) || !uuidRE.MatchString(cid) {
+	if !rest.IsDomainName(tenant) || !uuidRE.MatchString(id) || !uuidRE.MatchString(cid) {
 		t.Fatalf("accepted tenant %q, id %q, correlation id %q", tenant, id, cid)
 	}
 }

@@ -24,11 +24,8 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/tlsconfig"
 )
 
-// Limits on what a caller may send; longer values are rejected locally.
-const (
-	maxTokenLen  = 16 << 10 // a Microsoft Entra JWT is 1-3 KiB; 16 KiB leaves room for large claim sets
-	maxTenantLen = 253      // the longest DNS name
-)
+// maxTokenLen limits the token a caller may send; a longer one is rejected locally.
+const maxTokenLen = 16 << 10 // a Microsoft Entra JWT is 1-3 KiB; 16 KiB leaves room for large claim sets
 
 // call is what a validated call forwards upstream and reports in errors.
 type call struct {
@@ -172,27 +169,9 @@ func (v *violations) tenant(vals []string, fallback string) string {
 			v.add(apierr.MDTenant, "required: the portal domain of the tenant, such as portal.cloudcockpit.com")
 		}
 		return fallback
-	case !IsDomainName(vals[0]):
+	case !rest.IsDomainName(vals[0]):
 		v.add(apierr.MDTenant, "must be a domain name such as portal.cloudcockpit.com (letters, digits, hyphens and dots, at most 253 characters)")
 		return ""
 	}
 	return vals[0]
-}
-
-// IsDomainName reports whether s is a plausible tenant domain: at least two
-// dot-separated labels of letters, digits and hyphens, each 1-63 characters
-// and not starting or ending with a hyphen, 253 characters at most.
-func IsDomainName(s string) bool {
-	if len(s) > maxTenantLen {
-		return false
-	}
-	for label := range strings.SplitSeq(s, ".") {
-		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' ||
-			strings.ContainsFunc(label, func(c rune) bool {
-				return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-')
-			}) {
-			return false
-		}
-	}
-	return strings.Contains(s, ".") // two labels or more
 }

@@ -120,7 +120,7 @@ func TestIsDomainName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.give, func(t *testing.T) {
-			if got := IsDomainName(tt.give); got != tt.want {
+			if got := rest.IsDomainName(tt.give); got != tt.want {
 				t.Errorf("IsDomainName(%q) = %v, want %v", tt.give, got, tt.want)
 			}
 		})
