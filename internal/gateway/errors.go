@@ -38,9 +38,12 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 	if !ok && httpStatus == http.StatusBadRequest {
 		st = status.New(codes.InvalidArgument, err.Error())
 	}
-	info := apierr.InfoOf(st)
+	info, op := apierr.InfoOf(st), ""
+	if full, ok := runtime.RPCMethod(ctx); ok {
+		op = path.Base(full)
+	}
 	if st.Code() == codes.InvalidArgument && info == nil {
-		if op, fvs := queryProblems(ctx); len(fvs) > 0 {
+		if fvs := queryProblems(ctx, op); len(fvs) > 0 {
 			rejectQuery(w, r, op, fvs)
 			return
 		}
@@ -51,10 +54,6 @@ func (g *gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 		cid = v[0] // the call's own
 	}
 	if info == nil {
-		op := ""
-		if full, ok := runtime.RPCMethod(ctx); ok {
-			op = path.Base(full)
-		}
 		var kept []protoadapt.MessageV1
 		for _, d := range st.Details() {
 			if m, ok := d.(protoadapt.MessageV1); ok {

@@ -59,16 +59,14 @@ func rejectIgnoredQuery(ctx context.Context, req any, info *grpc.UnaryServerInfo
 }
 
 // queryProblems returns what is wrong with the query of the REST call of
-// ctx (annotated by grpc-gateway with its RPC), and the RPC's short name;
-// no violations for a call without a query or a good one.
-func queryProblems(ctx context.Context) (op string, fvs []*errdetails.BadRequest_FieldViolation) {
+// ctx (annotated by grpc-gateway with its RPC, whose short name is op); no
+// violations for a call without a query or a good one.
+func queryProblems(ctx context.Context, op string) []*errdetails.BadRequest_FieldViolation {
 	q, in := sentQueryFrom(ctx), rpcInput(ctx)
 	if q == nil || in == nil {
-		return "", nil
+		return nil
 	}
-	full, _ := runtime.RPCMethod(ctx)
-	op = path.Base(full)
-	return op, q.problems(in, op)
+	return q.problems(in, op)
 }
 
 // rpcInput returns the request message of the RPC grpc-gateway annotated ctx
