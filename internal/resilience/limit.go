@@ -94,7 +94,11 @@ func (l *Limiter) Acquire(ctx context.Context, keys ...string) (release func(), 
 	if err := ctx.Err(); err != nil { // the caller left before the wait ran out
 		return nil, err
 	}
-	return nil, l.rejected(held < len(keys))
+	e := &LimitError{PerKey: held < len(keys), Limit: l.limit, RetryAfter: max(l.queue, 100*time.Millisecond)}
+	if e.PerKey {
+		e.Limit = l.perKey
+	}
+	return nil, e
 }
 
 // giveBack releases sems[:held] and counts the caller out of the shares of keys (kept while counted).
@@ -109,12 +113,4 @@ func (l *Limiter) giveBack(keys []string, sems []*semaphore.Weighted, held int) 
 			delete(l.shares, key)
 		}
 	}
-}
-
-func (l *Limiter) rejected(perKey bool) error {
-	e := &LimitError{PerKey: perKey, Limit: l.limit, RetryAfter: max(l.queue, 100*time.Millisecond)}
-	if perKey {
-		e.Limit = l.perKey
-	}
-	return e
 }
