@@ -182,14 +182,12 @@ func withAttempts(e *Error, n int) *Error {
 	return &cp
 }
 
-// rejected reports a call or retry refused before anything was sent.
 func (c *Client) rejected(op, reason string) {
 	if c.cfg.OnRejected != nil {
 		c.cfg.OnRejected(op, reason)
 	}
 }
 
-// sleep waits for d or until ctx ends, returning ctx's error in that case.
 func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
@@ -281,7 +279,6 @@ func safeDecode[T any](decode func([]byte) (T, error), body []byte) (v T, err er
 
 var errAttemptTimedOut = errors.New("upstream sent no complete response within the attempt timeout")
 
-// undecodable is the error of a body that does not decode into what.
 func undecodable(what string, err error) *Error {
 	return &Error{Kind: KindUndecodable, Err: fmt.Errorf("decode %s: %w", what, err)}
 }

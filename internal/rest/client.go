@@ -230,7 +230,6 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
-// negative is the error of a setting that must not be negative, nil for v >= 0.
 func negative[T int | int64 | time.Duration](name string, v T) error {
 	if v < 0 {
 		return fmt.Errorf("rest: %s must not be negative, got %v", name, v)
@@ -405,7 +404,6 @@ func checkCallInfo(ci CallInfo) error {
 // bufferPool recycles response body buffers; decoding copies what it keeps.
 var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// putBuffer returns buf to the pool unless it grew too large to keep.
 func putBuffer(buf *bytes.Buffer) {
 	if buf.Cap() <= maxPooledBuffer {
 		bufferPool.Put(buf)

@@ -281,7 +281,6 @@ func checkLink(link string) error {
 	return nil
 }
 
-// hasPrefixFold reports whether b starts with the ASCII prefix in any casing.
 func hasPrefixFold(b []byte, prefix string) bool {
 	return len(b) >= len(prefix) && strings.EqualFold(string(b[:len(prefix)]), prefix)
 }

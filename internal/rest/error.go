@@ -137,10 +137,8 @@ func DecodeEnvelope(body []byte) (*Envelope, bool) {
 	}, true
 }
 
-// present reports whether a property was sent with a value other than null.
 func present(raw json.RawMessage) bool { return len(raw) > 0 && string(bytes.TrimSpace(raw)) != "null" }
 
-// lenientString returns raw's value when it is a JSON string, else "".
 func lenientString(raw json.RawMessage) string {
 	var s string
 	_ = json.Unmarshal(raw, &s) // s stays "" for anything else

@@ -71,7 +71,6 @@ func providerResellerToProto(p *rest.ProviderReseller, unknown func(field, name 
 	return out
 }
 
-// priceMarginToProto maps a price margin; nil stays nil.
 func priceMarginToProto(m *rest.PriceMargin, unknown func(field, name string)) *pb.PriceMargin {
 	if m == nil {
 		return nil

@@ -216,7 +216,6 @@ func (m *Metrics) collectBreakers(ch chan<- prometheus.Metric) {
 	}
 }
 
-// bounded returns v if it is one of the label values known, else "other".
 func bounded(v string, known ...string) string {
 	if slices.Contains(known, v) {
 		return v
@@ -254,7 +253,6 @@ func splitMethod(full string) (string, string) {
 	return "unknown", full
 }
 
-// statusLabel bounds the HTTP status label to real status codes.
 func statusLabel(code int) string {
 	if code < 100 || code > 599 {
 		return opOther
