@@ -266,14 +266,6 @@ func parseBaseURL(raw string) (string, error) {
 	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
 }
 
-// CloseIdleConnections closes the idle connections of the Transport, when
-// it has such a method. The Client stays usable.
-func (c *Client) CloseIdleConnections() {
-	if ci, ok := c.cfg.Transport.(interface{ CloseIdleConnections() }); ok {
-		ci.CloseIdleConnections()
-	}
-}
-
 // BreakerStates is resilience.Tenants.BreakerStates for the Client's tenants.
 func (c *Client) BreakerStates() [3]int { return c.tenants.BreakerStates() }
 

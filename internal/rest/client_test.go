@@ -594,7 +594,7 @@ func TestUpstreamErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(c.CloseIdleConnections)
+			t.Cleanup(sharedTransport().(*Pools).CloseIdleConnections)
 
 			got, err := c.GetReseller(testContext(t), testCallInfo, "r1")
 			if got != nil {

@@ -117,12 +117,25 @@ func newFacadeOneAttempt(t *testing.T, baseURL string, opts ...Option) *facade {
 	return newFacadeConfig(t, rest.Config{BaseURL: baseURL, MaxAttempts: 1}, opts...)
 }
 
-func newFacadeConfig(t *testing.T, cfg rest.Config, opts ...Option) *facade {
+// newRESTClient is rest.New(cfg), by default on a transport of its own (as
+// the shared default is built) whose idle connections close when the test ends.
+func newRESTClient(t *testing.T, cfg rest.Config) *rest.Client {
 	t.Helper()
+	if cfg.Transport == nil {
+		tr := rest.NewPools(rest.NewTransport(rest.TransportConfig{}), 0)
+		cfg.Transport = tr
+		t.Cleanup(tr.CloseIdleConnections)
+	}
 	client, err := rest.New(cfg)
 	if err != nil {
 		t.Fatalf("rest.New: %v", err)
 	}
+	return client
+}
+
+func newFacadeConfig(t *testing.T, cfg rest.Config, opts ...Option) *facade {
+	t.Helper()
+	client := newRESTClient(t, cfg)
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(correlation.UnaryServerInterceptor()))
 	pb.RegisterResellerServiceServer(srv, NewResellerServer(client, opts...))
@@ -142,7 +155,6 @@ func newFacadeConfig(t *testing.T, cfg rest.Config, opts ...Option) *facade {
 		_ = conn.Close()
 		srv.Stop()
 		<-served
-		client.CloseIdleConnections()
 	})
 	return &facade{resellers: pb.NewResellerServiceClient(conn), customers: pb.NewCustomerServiceClient(conn)}
 }
@@ -588,11 +600,7 @@ func TestHandlerContextErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			up, arrived, gone := slowUpstream(t)
-			client, err := rest.New(rest.Config{BaseURL: up.url})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(client.CloseIdleConnections)
+			client := newRESTClient(t, rest.Config{BaseURL: up.url})
 			ctx, cancel := tt.end(beginCtx(t, validMD()...), arrived)
 			defer cancel()
 			got, err := NewResellerServer(client).GetReseller(ctx, &pb.GetResellerRequest{ResellerId: testResellerID})
@@ -632,11 +640,7 @@ func TestGetResellerUndecodableBody(t *testing.T) {
 				details("UPSTREAM_BAD_RESPONSE", apierr.OpGetReseller, testCorrelationID, nil)})
 
 			// the handler itself returns nothing, not a half-filled message
-			client, cErr := rest.New(rest.Config{BaseURL: up.url})
-			if cErr != nil {
-				t.Fatal(cErr)
-			}
-			t.Cleanup(client.CloseIdleConnections)
+			client := newRESTClient(t, rest.Config{BaseURL: up.url})
 			direct, err := NewResellerServer(client).GetReseller(beginCtx(t, validMD()...), &pb.GetResellerRequest{ResellerId: testResellerID})
 			if direct != nil || status.Code(err) != codes.Internal {
 				t.Errorf("handler returned %v, %v; want nil, INTERNAL", direct, err)
@@ -1385,11 +1389,7 @@ func correlationOf(t *testing.T, err error) string {
 // another language or a hand-made HTTP/2 request could.
 func TestInvalidMetadataBytes(t *testing.T) {
 	up := newUpstream(t, answer(200, `{"id":"`+testResellerID+`"}`, "Content-Type", "application/json"))
-	client, err := rest.New(rest.Config{BaseURL: up.url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(client.CloseIdleConnections)
+	client := newRESTClient(t, rest.Config{BaseURL: up.url})
 	resellers := NewResellerServer(client)
 	customers := NewCustomerServer(client, WithDefaultTenant("default.cloudcockpit.com"))
 	tests := []struct {

@@ -311,12 +311,13 @@ func TestBreakerOpen(t *testing.T) {
 		_, _ = io.WriteString(w, `{"id":"`+id+`","companyName":"Contoso"}`)
 	}))
 	defer upstream.Close()
-	client, err := rest.New(rest.Config{BaseURL: upstream.URL, MaxAttempts: 1,
+	tr := rest.NewPools(rest.NewTransport(rest.TransportConfig{}), 0)
+	defer tr.CloseIdleConnections()
+	client, err := rest.New(rest.Config{BaseURL: upstream.URL, MaxAttempts: 1, Transport: tr,
 		Breaker: resilience.BreakerSettings{FailureRatio: 0.5, MinCalls: 2, Window: time.Minute, OpenFor: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.CloseIdleConnections()
 	st := stale.New(time.Minute, 0, nil)
 	defer st.Close()
 	srv := service.NewResellerServer(client, service.WithStale(st))
