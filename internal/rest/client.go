@@ -161,10 +161,9 @@ func (ci CallInfo) shareKeys() []string {
 	return []string{TenantShare("", ci.Tenant, "")}
 }
 
-// TenantShare is the key of a tenant's share of slots, whose stall must not take
-// every slot: its lower-case name, and with a caller identity the token's SHA-256
-// too, so that no other certificate fills the share by the name. No tenant or
-// token holds a control character.
+// TenantShare is the key of a tenant's share of slots, whose stall must not take every
+// slot: its lower-case name, with a caller identity the token's SHA-256 too (no other
+// certificate fills the share by the name). No tenant or token holds a control character.
 func TenantShare(caller, tenant, authorization string) string {
 	if caller == "" {
 		return strings.ToLower(tenant)
