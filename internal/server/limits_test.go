@@ -678,39 +678,78 @@ func TestDroppedHTTP2ConnectionsKeepNothing(t *testing.T) {
 	}
 }
 
-// TestCloseIdle: closeIdle closes a connection idle for its duration, HTTP/1 or HTTP/2
-// alike, and not one that became active, closed or hijacked before.
+// TestCloseIdle: closeIdle ends (expires the read deadline of) a connection idle
+// for its duration, HTTP/1 or HTTP/2 alike, and not one that became active,
+// closed or hijacked before; closeOne ends one idle connection at once, never an
+// active one, and nothing once none is idle.
 func TestCloseIdle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		onState, _ := closeIdle(time.Minute)
-		closed := func(c net.Conn) bool {
-			_ = c.SetReadDeadline(time.Now())
-			_, err := c.Read(make([]byte, 1))
-			return errors.Is(err, io.ErrClosedPipe)
-		}
+		onState, closeOne := closeIdle(time.Minute)
 		for _, states := range [][]http.ConnState{
 			{http.StateNew, http.StateActive, http.StateIdle},
 			{http.StateIdle, http.StateActive},
 			{http.StateIdle, http.StateClosed},
 			{http.StateIdle, http.StateHijacked},
 		} {
-			c, peer := net.Pipe()
+			c := &deadlineConn{}
 			for _, s := range states {
 				onState(c, s)
 			}
 			time.Sleep(time.Minute - time.Second)
 			synctest.Wait()
-			if closed(c) {
-				t.Errorf("%v: closed before a minute", states)
+			if c.ended() {
+				t.Errorf("%v: ended before a minute", states)
 			}
 			time.Sleep(time.Second)
 			synctest.Wait()
-			if want := states[len(states)-1] == http.StateIdle; closed(c) != want {
-				t.Errorf("%v: closed after a minute = %v, want %v", states, !want, want)
+			if want := states[len(states)-1] == http.StateIdle; c.ended() != want {
+				t.Errorf("%v: ended after a minute = %v, want %v", states, !want, want)
 			}
-			_, _ = c.Close(), peer.Close()
+		}
+		idle1, idle2, active := &deadlineConn{}, &deadlineConn{}, &deadlineConn{}
+		onState(idle1, http.StateIdle)
+		onState(idle2, http.StateIdle)
+		onState(active, http.StateIdle)
+		onState(active, http.StateActive)
+		for i, want := range []int{1, 2, 2} {
+			closeOne()
+			if got := btoi(idle1.ended()) + btoi(idle2.ended()); got != want || active.ended() {
+				t.Errorf("after closeOne %d: %d idle connections ended (want %d), the active one %v", i+1, got, want, active.ended())
+			}
+		}
+		time.Sleep(time.Minute) // the ended ones' timers were stopped: nothing more
+		synctest.Wait()
+		if active.ended() {
+			t.Error("the active connection was ended")
 		}
 	})
+}
+
+// deadlineConn records the read deadline set on it.
+type deadlineConn struct {
+	net.Conn
+	mu       sync.Mutex
+	deadline time.Time
+}
+
+func (c *deadlineConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deadline = t
+	return nil
+}
+
+func (c *deadlineConn) ended() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.deadline.IsZero() && !c.deadline.After(time.Now())
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // TestIdleConnectionsMakeWayAtTheCap: with every connection slot of the HTTP port

@@ -249,10 +249,10 @@ func Serve(ctx context.Context, cfg Config, gl, hl net.Listener) (err error) {
 	return runErr
 }
 
-// closeIdle returns a ConnState hook that closes a connection idle for d, HTTP/1 or HTTP/2, in place of
+// closeIdle returns a ConnState hook that ends a connection idle for d, HTTP/1 or HTTP/2, in place of
 // http.Server.IdleTimeout, whose HTTP/2 timer re-armed by a connection ending with streams open kept its
-// framer and header decoder that long; and closeOne, which closes an idle connection now, if there is one,
-// so that a new connection does not wait behind idle ones for a slot (docs/security.md).
+// framer and header decoder that long, and closeOne, which ends an idle connection now so that a new one
+// need not wait for its slot (docs/security.md). Both expire the read deadline: a request just read is answered.
 func closeIdle(d time.Duration) (onState func(net.Conn, http.ConnState), closeOne func()) {
 	var timers sync.Map // net.Conn → *time.Timer; a connection's states come one at a time
 	onState = func(c net.Conn, state http.ConnState) {
@@ -260,13 +260,13 @@ func closeIdle(d time.Duration) (onState func(net.Conn, http.ConnState), closeOn
 			t.(*time.Timer).Stop()
 		}
 		if state == http.StateIdle {
-			timers.Store(c, time.AfterFunc(d, func() { _ = c.Close() }))
+			timers.Store(c, time.AfterFunc(d, func() { _ = c.SetReadDeadline(time.Now()) }))
 		}
 	}
 	closeOne = func() {
 		timers.Range(func(c, t any) bool {
 			if _, ok := timers.LoadAndDelete(c); ok && t.(*time.Timer).Stop() {
-				go func() { _ = c.(net.Conn).Close() }() // TLS's close_notify may wait for the peer
+				_ = c.(net.Conn).SetReadDeadline(time.Now())
 				return false
 			}
 			return true
