@@ -803,8 +803,11 @@ func TestStreamOutlivesTheMessageTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = w.Recv() // nothing changes: ends with the caller's 3s deadline
-	if code := status.Code(err); code != codes.DeadlineExceeded {
-		t.Errorf("Watch stream after 3 message timeouts: %v, want it open until the caller's deadline (DeadlineExceeded)", err)
+	// The server's copy of the deadline can end the stream first (CANCELED
+	// "Stream has ended.") when the client's timer runs late on a busy machine.
+	deadline, _ := ctx.Deadline()
+	if code := status.Code(err); time.Now().Before(deadline) || (code != codes.DeadlineExceeded && code != codes.Canceled) {
+		t.Errorf("Watch stream after 3 message timeouts: %v, %v before the caller's deadline; want it open until then", err, time.Until(deadline))
 	}
 }
 
