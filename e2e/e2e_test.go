@@ -415,7 +415,7 @@ func TestStartupErrors(t *testing.T) {
 		{"sandbox and upstream", []string{"-sandbox", "-upstream-url", "http://127.0.0.1:1"}, nil, "say which upstream you mean"},
 		{"sandbox and upstream env", []string{"-sandbox"}, []string{"CLOUDCOCKPIT_BASE_URL=http://127.0.0.1:1"}, "say which upstream you mean"},
 		{"bad bool", nil, []string{"SANDBOX=maybe"}, `SANDBOX="maybe": want true or false`},
-		{"bad url", []string{"-upstream-url", "ftp://x"}, nil, "is not an http(s) base URL"},
+		{"bad url", []string{"-upstream-url", "ftp://x"}, nil, `-upstream-url (CLOUDCOCKPIT_BASE_URL): base URL "ftp://x" must be an absolute http or https URL, such as https://`},
 		{"bad tenant", []string{"-sandbox", "-default-tenant", "not a domain"}, nil, "is not a domain name"},
 		{"bad level", []string{"-sandbox", "-log-level", "loud"}, nil, "want debug, info, warn or error"},
 		{"stray argument", []string{"-sandbox", "extra"}, nil, `unexpected argument "extra"`},

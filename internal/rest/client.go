@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -192,9 +193,9 @@ func IsDomainName(s string) bool {
 
 // New validates cfg (see Config) and returns a Client.
 func New(cfg Config) (*Client, error) {
-	base, err := parseBaseURL(cfg.BaseURL)
+	base, err := ParseBaseURL(cfg.BaseURL)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("rest: %w", err)
 	}
 	cfg.UserAgent = cmp.Or(cfg.UserAgent, DefaultUserAgent)
 	if !httpguts.ValidHeaderFieldValue(cfg.UserAgent) {
@@ -236,11 +237,11 @@ func negative[T int | int64 | time.Duration](name string, v T) error {
 	return nil
 }
 
-// parseBaseURL validates raw and returns it as scheme://host[/prefix] without
-// a trailing slash.
-func parseBaseURL(raw string) (string, error) {
+// ParseBaseURL validates raw as Config.BaseURL and returns it as
+// scheme://host[:port][/prefix] without a trailing slash.
+func ParseBaseURL(raw string) (string, error) {
 	if strings.TrimSpace(raw) == "" {
-		return "", errors.New("rest: base URL is required")
+		return "", errors.New("base URL is required")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -248,19 +249,22 @@ func parseBaseURL(raw string) (string, error) {
 		if uerr, ok := errors.AsType[*url.Error](err); ok {
 			err = uerr.Err
 		}
-		return "", fmt.Errorf("rest: base URL is not a valid URL: %w", err)
+		return "", fmt.Errorf("base URL is not a valid URL: %w", err)
 	}
+	port, perr := strconv.ParseUint(cmp.Or(u.Port(), "443"), 10, 16) // url.Parse takes any digits
 	switch {
 	case u.User != nil:
-		return "", fmt.Errorf("rest: base URL %q must not contain credentials", u.Redacted())
+		return "", fmt.Errorf("base URL %q must not contain credentials", u.Redacted())
 	case u.Scheme != "http" && u.Scheme != "https":
-		return "", fmt.Errorf("rest: base URL %q must be an absolute http or https URL", raw)
-	case u.Opaque != "" || u.Host == "":
-		return "", fmt.Errorf("rest: base URL %q has no host", raw)
+		return "", fmt.Errorf("base URL %q must be an absolute http or https URL", raw)
+	case u.Opaque != "" || u.Hostname() == "":
+		return "", fmt.Errorf("base URL %q has no host", raw)
+	case perr != nil || port == 0:
+		return "", fmt.Errorf("base URL %q has a port outside 1-65535", raw)
 	case u.RawQuery != "" || u.ForceQuery:
-		return "", fmt.Errorf("rest: base URL %q must not have a query", raw)
+		return "", fmt.Errorf("base URL %q must not have a query", raw)
 	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return "", fmt.Errorf("rest: base URL %q must not have a fragment", raw)
+		return "", fmt.Errorf("base URL %q must not have a fragment", raw)
 	}
 	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
 }

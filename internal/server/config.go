@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 
@@ -162,8 +161,6 @@ func (c Config) Validate() error {
 		return errors.New("-grpc-addr (GRPC_ADDR) must not be empty")
 	case c.HTTPAddr == "":
 		return errors.New("-http-addr (HTTP_ADDR) must not be empty")
-	case !c.Sandbox && !isBaseURL(c.Upstream.BaseURL):
-		return fmt.Errorf("-upstream-url (CLOUDCOCKPIT_BASE_URL) %q is not an http(s) base URL such as %s", c.Upstream.BaseURL, DefaultUpstreamURL)
 	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
 		return errors.New("-tls-cert (TLS_CERT_FILE) and -tls-key (TLS_KEY_FILE) go together: set both to serve TLS, or neither")
 	case c.TLSClientCAFile != "" && c.TLSCertFile == "":
@@ -172,6 +169,9 @@ func (c Config) Validate() error {
 		return errors.New("-upstream-ca (UPSTREAM_CA_FILE) has no use with -sandbox, whose upstream is plain HTTP in the process")
 	case c.UpstreamCAFile != "" && !strings.HasPrefix(strings.ToLower(c.Upstream.BaseURL), "https:"):
 		return fmt.Errorf("-upstream-ca (UPSTREAM_CA_FILE) is set, but the upstream URL %q is not https: the CA would never be used", c.Upstream.BaseURL)
+	}
+	if _, err := rest.ParseBaseURL(c.Upstream.BaseURL); err != nil && !c.Sandbox {
+		return fmt.Errorf("-upstream-url (CLOUDCOCKPIT_BASE_URL): %w, such as %s", err, DefaultUpstreamURL)
 	}
 	if err := validateOrigins(c.CORSAllowedOrigins); err != nil {
 		return err
@@ -207,9 +207,4 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
-}
-
-func isBaseURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.RawQuery == "" && u.Fragment == ""
 }

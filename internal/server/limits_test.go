@@ -414,7 +414,9 @@ func waitGoAway(t *testing.T, c *h2Conn) http2.ErrCode {
 
 // TestValidateLimits: each bound of Validate, at it and just past it.
 func TestValidateLimits(t *testing.T) {
-	const notBaseURL = " is not an http(s) base URL such as " + DefaultUpstreamURL
+	badURL := func(why string) string {
+		return "-upstream-url (CLOUDCOCKPIT_BASE_URL): base URL " + why + ", such as " + DefaultUpstreamURL
+	}
 	tests := []struct {
 		name string
 		give func(*Config)
@@ -431,10 +433,18 @@ func TestValidateLimits(t *testing.T) {
 		{"idle limit off", func(c *Config) { c.GRPCMaxConnectionIdle = -1 }, ""},
 		{"age limit off", func(c *Config) { c.GRPCMaxConnectionAge = -1 }, ""},
 		{"upstream URL with a path", func(c *Config) { c.Upstream.BaseURL = "https://api.example.test/prefix/" }, ""},
-		{"upstream URL with a query", func(c *Config) { c.Upstream.BaseURL = "https://api.example.test/?x=1" }, `-upstream-url (CLOUDCOCKPIT_BASE_URL) "https://api.example.test/?x=1"` + notBaseURL},
-		{"upstream URL with a fragment", func(c *Config) { c.Upstream.BaseURL = "https://api.example.test/#x" }, `-upstream-url (CLOUDCOCKPIT_BASE_URL) "https://api.example.test/#x"` + notBaseURL},
-		{"upstream URL without a host", func(c *Config) { c.Upstream.BaseURL = "https:///v1" }, `-upstream-url (CLOUDCOCKPIT_BASE_URL) "https:///v1"` + notBaseURL},
-		{"no upstream URL", func(c *Config) { c.Upstream.BaseURL = "" }, `-upstream-url (CLOUDCOCKPIT_BASE_URL) ""` + notBaseURL},
+		{"upstream URL with a query", func(c *Config) { c.Upstream.BaseURL = "https://api.example.test/?x=1" }, badURL(`"https://api.example.test/?x=1" must not have a query`)},
+		{"upstream URL with a fragment", func(c *Config) { c.Upstream.BaseURL = "https://api.example.test/#x" }, badURL(`"https://api.example.test/#x" must not have a fragment`)},
+		{"upstream URL without a host", func(c *Config) { c.Upstream.BaseURL = "https:///v1" }, badURL(`"https:///v1" has no host`)},
+		{"upstream URL with credentials", func(c *Config) { c.Upstream.BaseURL = "https://u:hunter2@api.example.test/?x=1" }, badURL(`"https://u:xxxxx@api.example.test/?x=1" must not contain credentials`)}, //nolint:gosec // G101: fake credentials that must not be echoed
+		{"no upstream URL", func(c *Config) { c.Upstream.BaseURL = "" }, badURL("is required")},
+		{"upstream URL with the highest port", func(c *Config) { c.Upstream.BaseURL = "http://127.0.0.1:65535" }, ""},
+		{"upstream URL with a port past 65535", func(c *Config) { c.Upstream.BaseURL = "http://127.0.0.1:65536" }, badURL(`"http://127.0.0.1:65536" has a port outside 1-65535`)},
+		{"upstream URL with port 0", func(c *Config) { c.Upstream.BaseURL = "https://api.example.test:0/" }, badURL(`"https://api.example.test:0/" has a port outside 1-65535`)},
+		{"upstream URL with a port and no host", func(c *Config) { c.Upstream.BaseURL = "https://:8443/" }, badURL(`"https://:8443/" has no host`)},
+		{"any upstream URL with the sandbox", func(c *Config) {
+			c.Upstream.BaseURL, c.Sandbox, c.StartSandbox = "", true, func(context.Context) (string, func(), error) { return "", nil, nil }
+		}, ""},
 		{"most connections", func(c *Config) { c.MaxConnections = 100_000 }, ""},
 		{"too many connections", func(c *Config) { c.MaxConnections = 100_001 }, "-max-connections (MAX_CONNECTIONS) must be between 1 and 100000, got 100001"},
 		{"most calls", func(c *Config) { c.MaxCalls = 100_000 }, ""},
