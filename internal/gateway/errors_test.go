@@ -180,7 +180,9 @@ func TestUpstreamErrors(t *testing.T) {
 }
 
 // TestMirrorErrors checks the errors the mirror raises itself: JSON in the
-// same shape, X-Correlation-Id, no gRPC call and no upstream request.
+// same shape, X-Correlation-Id, the operation only where the query names it,
+// no gRPC call and no upstream request; some before the credentials are
+// checked (docs/errors.md).
 func TestMirrorErrors(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -190,8 +192,10 @@ func TestMirrorErrors(t *testing.T) {
 		wantCode   codes.Code
 		wantReason string
 		wantAllow  string
-		auth       string // Authorization; empty: testAuth
-		tenant     string // X-Tenant; empty: testTenant
+		wantOp     string   // ErrorInfo metadata operation; empty: none
+		auth       string   // Authorization; empty: testAuth, "-": none
+		tenant     string   // X-Tenant; empty: testTenant
+		extra      []string // more headers, name and value pairs
 	}{
 		{name: "unknown path", method: "GET", path: "/v1/Nope", wantHTTP: 404, wantCode: codes.NotFound, wantReason: apierr.ReasonUnknownPath},
 		{name: "root", method: "GET", path: "/", wantHTTP: 404, wantCode: codes.NotFound, wantReason: apierr.ReasonUnknownPath},
@@ -200,7 +204,10 @@ func TestMirrorErrors(t *testing.T) {
 		{name: "POST on a GET route", method: "POST", path: "/v1/Resellers/" + testID, wantHTTP: 405, wantCode: codes.Unimplemented, wantReason: apierr.ReasonMethodNotAllowed, wantAllow: "GET"},
 		{name: "DELETE on the link route", method: "DELETE", path: "/v1/Customers/relationship-acceptance", wantHTTP: 405, wantCode: codes.Unimplemented, wantReason: apierr.ReasonMethodNotAllowed, wantAllow: "GET"},
 		{name: "POST on healthz", method: "POST", path: "/healthz", wantHTTP: 405, wantCode: codes.Unimplemented, wantReason: apierr.ReasonMethodNotAllowed, wantAllow: "GET"},
-		{name: "bad query", method: "GET", path: "/v1/Resellers/" + testID + "?verbose=1", wantHTTP: 400, wantCode: codes.InvalidArgument, wantReason: apierr.ReasonInvalidQuery},
+		{name: "bad query", method: "GET", path: "/v1/Resellers/" + testID + "?verbose=1", wantHTTP: 400, wantCode: codes.InvalidArgument, wantReason: apierr.ReasonInvalidQuery, wantOp: "GetReseller"},
+		{name: "bad query without credentials", method: "GET", path: "/v1/Resellers/" + testID + "?verbose=1", auth: "-", wantHTTP: 400, wantCode: codes.InvalidArgument, wantReason: apierr.ReasonInvalidQuery, wantOp: "GetReseller"},
+		{name: "non-ASCII tenant without credentials", method: "GET", path: "/v1/Resellers/" + testID, auth: "-", tenant: "p\u00f6rtal.example", wantHTTP: 400, wantCode: codes.InvalidArgument, wantReason: apierr.ReasonInvalidRequest},
+		{name: "malformed Grpc-Timeout without credentials", method: "GET", path: "/v1/Resellers/" + testID, auth: "-", extra: []string{"Grpc-Timeout", "1x"}, wantHTTP: 400, wantCode: codes.InvalidArgument, wantReason: "INVALID_ARGUMENT"},
 		// grpc-gateway would drop a value gRPC metadata cannot carry: a missing token instead of a malformed one
 		{name: "non-ASCII token", method: "GET", path: "/v1/Resellers/" + testID, auth: "Bearer t\u00f6ken", wantHTTP: 401, wantCode: codes.Unauthenticated, wantReason: apierr.ReasonMalformedCredentials},
 		{name: "non-ASCII tenant", method: "GET", path: "/v1/Resellers/" + testID, tenant: "p\u00f6rtal.example", wantHTTP: 400, wantCode: codes.InvalidArgument, wantReason: apierr.ReasonInvalidRequest},
@@ -216,7 +223,11 @@ func TestMirrorErrors(t *testing.T) {
 			if tenant == "" {
 				tenant = testTenant
 			}
-			r := s.do(t, tt.method, tt.path, "Authorization", auth, "X-Tenant", tenant, "X-Correlation-Id", testCID)
+			headers := append([]string{"Authorization", auth, "X-Tenant", tenant, "X-Correlation-Id", testCID}, tt.extra...)
+			if auth == "-" {
+				headers = headers[2:]
+			}
+			r := s.do(t, tt.method, tt.path, headers...)
 			if r.status != tt.wantHTTP {
 				t.Errorf("HTTP status = %d, want %d: %s", r.status, tt.wantHTTP, r.body)
 			}
@@ -233,6 +244,9 @@ func TestMirrorErrors(t *testing.T) {
 			d := details(t, st)
 			if d.info.GetReason() != tt.wantReason || d.info.GetDomain() == "" || d.info.GetMetadata()["correlationId"] != testCID {
 				t.Errorf("ErrorInfo = %v, want reason %s with domain and correlationId", d.info, tt.wantReason)
+			}
+			if got := d.info.GetMetadata()["operation"]; got != tt.wantOp {
+				t.Errorf("ErrorInfo operation = %q, want %q", got, tt.wantOp)
 			}
 			if d.request.GetRequestId() != testCID {
 				t.Errorf("RequestInfo = %v, want request_id %s", d.request, testCID)
