@@ -329,7 +329,8 @@ func dashboardExprs(t *testing.T) map[string]string {
 
 // TestDashboard checks that the dashboard imports as it is: valid JSON, a
 // uid and title, unique panel ids, panels on the grid, every panel on the
-// datasource variable and every query valid PromQL.
+// datasource variable and every query valid PromQL; and that it has every
+// panel the runbooks of docs/operations.md name.
 func TestDashboard(t *testing.T) {
 	d := loadDashboard(t)
 	if d.UID == "" || d.Title == "" || d.SchemaVersion == 0 {
@@ -343,8 +344,10 @@ func TestDashboard(t *testing.T) {
 		t.Error("no datasource variable: the dashboard would be tied to one Prometheus")
 	}
 	ids := map[int]string{}
+	titles := map[string]bool{}
 	queries := 0
 	for _, p := range d.allPanels() {
+		titles[p.Title] = true
 		if p.ID <= 0 {
 			t.Errorf("panel %q has no id", p.Title)
 		}
@@ -376,6 +379,18 @@ func TestDashboard(t *testing.T) {
 		if _, err := parser.NewParser(parser.Options{}).ParseExpr(expr); err != nil {
 			t.Errorf("%s: %v\n%s", where, err, expr)
 		}
+	}
+	// The runbooks name panels in quotes ("Errors per second by code").
+	_, runbooks, _ := strings.Cut(string(readFile(t, operationsDoc)), "\n## Alerts and runbooks\n")
+	runbooks, _, _ = strings.Cut(strings.Join(strings.Fields(runbooks), " "), " ## ")
+	named := regexp.MustCompile(`"([^"]+)"`).FindAllStringSubmatch(runbooks, -1)
+	for _, m := range named {
+		if !titles[m[1]] {
+			t.Errorf("%s's runbooks name the panel %q, which %s does not have", operationsDoc, m[1], dashboardFile)
+		}
+	}
+	if len(named) < 10 {
+		t.Errorf("found %d panel names in %s's runbooks, want the runbooks' (at least 10)", len(named), operationsDoc)
 	}
 }
 
