@@ -380,7 +380,9 @@ type ProviderReseller struct {
 	Status ProviderResellerStatus `protobuf:"varint,6,opt,name=status,proto3,enum=cloudcockpit.v1.ProviderResellerStatus" json:"status,omitempty"`
 	// The Microsoft Tier 2 data parsed out of `reseller_provider_data`. Set
 	// when `reseller_provider_data` holds a JSON object (so also for `{}`,
-	// where both fields are empty); absent when it is null or does not parse.
+	// where both fields are empty); absent when it is null or does not parse,
+	// and when the provider data strings of the answer hold more than 10,000
+	// commas in all (this one and those after it are then not parsed).
 	// The raw string stays in `reseller_provider_data` either way.
 	ProviderData  *ProviderData `protobuf:"bytes,7,opt,name=provider_data,json=providerData,proto3" json:"provider_data,omitempty"`
 	unknownFields protoimpl.UnknownFields

@@ -230,7 +230,9 @@ export type ProviderReseller = Message<"cloudcockpit.v1.ProviderReseller"> & {
   /**
    * The Microsoft Tier 2 data parsed out of `reseller_provider_data`. Set
    * when `reseller_provider_data` holds a JSON object (so also for `{}`,
-   * where both fields are empty); absent when it is null or does not parse.
+   * where both fields are empty); absent when it is null or does not parse,
+   * and when the provider data strings of the answer hold more than 10,000
+   * commas in all (this one and those after it are then not parsed).
    * The raw string stays in `reseller_provider_data` either way.
    *
    * @generated from field: cloudcockpit.v1.ProviderData provider_data = 7;
