@@ -34,13 +34,30 @@ const (
 // it against a fake upstream that succeeds, fails, answers slowly and
 // answers for the wrong id, makes calls that exercise retries, coalescing,
 // the breaker and the concurrency limit (so that the labelled series exist),
-// and scrapes /metrics.
+// and scrapes /metrics. The metrics table of docs/observability.md must
+// name the same grpc_server_* and cloudcockpit_* metrics.
 func TestMonitoringUsesExportedMetrics(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server")
 	}
 	used := usedMetrics(t)
 	exported := scrapeExercisedServer(t)
+	documented := map[string]bool{}
+	for line := range strings.SplitSeq(string(readFile(t, observabilityDoc)), "\n") {
+		if name, ok := strings.CutPrefix(line, "| `"); ok && (strings.HasPrefix(name, "grpc_server_") || strings.HasPrefix(name, "cloudcockpit_")) {
+			name, _, _ = strings.Cut(name, "`")
+			documented[name] = true
+			if !exported[name] && !exported[name+"_count"] {
+				t.Errorf("%s lists %s, which the server does not export", observabilityDoc, name)
+			}
+		}
+	}
+	for name := range exported {
+		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_sum"), "_count")
+		if (strings.HasPrefix(name, "grpc_server_") || strings.HasPrefix(name, "cloudcockpit_")) && !documented[name] && !documented[base] {
+			t.Errorf("the server exports %s, which %s's metrics table does not list", name, observabilityDoc)
+		}
+	}
 	var missing []string
 	for name, where := range used {
 		if !exported[name] {

@@ -31,6 +31,7 @@ const (
 	serviceMonitorFile = "monitoring/servicemonitor.yaml"
 	dashboardFile      = "monitoring/dashboard.json"
 	operationsDoc      = "../docs/operations.md"
+	observabilityDoc   = "../docs/observability.md"
 	runbookBase        = "https://github.com/cloudcockpit/cloudcockpit-facade/blob/main/docs/operations.md#"
 )
 
