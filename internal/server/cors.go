@@ -30,12 +30,12 @@ func withCORS(h http.Handler, origins []string) http.Handler {
 			"Connect-Accept-Encoding", "Connect-Content-Encoding",
 			"Grpc-Timeout", "Grpc-Accept-Encoding", "Grpc-Encoding",
 			"X-Grpc-Web", "X-User-Agent",
-			apierr.HeaderTraceparent, apierr.HeaderTracestate,
+			apierr.HeaderTraceparent, apierr.HeaderTracestate, "Cache-Control", // stale-if-error=N
 		},
 		ExposedHeaders: []string{
 			apierr.HeaderCorrelationID, "Retry-After", "WWW-Authenticate",
 			"Grpc-Status", "Grpc-Message", "Grpc-Status-Details-Bin",
-			"Grpc-Encoding", "Connect-Content-Encoding", "Content-Encoding",
+			"Grpc-Encoding", "Connect-Content-Encoding", "Content-Encoding", "Cache-Status", "Age", // a stale answer's labels
 		},
 		MaxAge: corsMaxAge,
 	}).Handler(h)

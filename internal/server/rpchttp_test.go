@@ -220,6 +220,11 @@ func TestCORS(t *testing.T) {
 			wantStatus: http.StatusNoContent, wantOrigin: testOrigin, wantHeaders: "authorization,x-correlation-id,x-tenant",
 		},
 		{
+			name: "preflight of a REST call bounding stale answers", base: base, method: http.MethodOptions, path: "/v1/Resellers/" + sandbox.ContosoResellerID,
+			origin: testOrigin, reqHeaders: "authorization,cache-control,x-tenant",
+			wantStatus: http.StatusNoContent, wantOrigin: testOrigin, wantHeaders: "authorization,cache-control,x-tenant",
+		},
+		{
 			name: "preflight of a Connect call", base: base, method: http.MethodOptions, path: pb.ResellerService_GetReseller_FullMethodName,
 			origin: testOrigin, reqHeaders: "authorization,connect-protocol-version,content-type,x-tenant",
 			wantStatus: http.StatusNoContent, wantOrigin: testOrigin, wantHeaders: "authorization,connect-protocol-version,content-type,x-tenant",
@@ -323,7 +328,7 @@ func TestCORS(t *testing.T) {
 				t.Errorf("Access-Control-Max-Age = %q, want %q", got, wantMaxAge)
 			}
 			expose := resp.Header.Get("Access-Control-Expose-Headers")
-			for _, h := range []string{"X-Correlation-Id", "Retry-After", "Grpc-Status", "Grpc-Message", "Grpc-Status-Details-Bin"} {
+			for _, h := range []string{"X-Correlation-Id", "Retry-After", "Grpc-Status", "Grpc-Message", "Grpc-Status-Details-Bin", "Cache-Status", "Age"} {
 				if got := slices.Contains(strings.Split(expose, ", "), h); got != tt.wantExpose {
 					t.Errorf("Access-Control-Expose-Headers %q: has %s = %v, want %v", expose, h, got, tt.wantExpose)
 				}
