@@ -693,17 +693,21 @@ func TestBreakerWindowRolls(t *testing.T) {
 	})
 }
 
-// TestFullJitterEdges: no wait when the cap is zero, and the cap when base
+// TestFullJitterEdges: no wait when the cap or the base is zero, and the cap when base
 // doubled overflows.
 func TestFullJitterEdges(t *testing.T) {
 	if d := FullJitter(100*time.Millisecond, 0, 1); d != 0 {
 		t.Errorf("FullJitter with a zero cap = %v, want 0", d)
 	}
-	// 2^40 ns doubled 23 times is 2^63: it overflows to a negative duration.
+	if d := FullJitter(0, time.Second, 1); d != 0 {
+		t.Errorf("FullJitter with a zero base = %v, want 0 (min(cap, 0))", d)
+	}
+	// 2^40 ns doubled 23 times is 2^63: it overflows to a negative duration;
+	// 2^41 ns doubled 23 times is 2^64: to exactly 0.
 	const base, maxWait = time.Duration(1) << 40, time.Duration(1) << 62
 	zero := 0
-	for range 20 {
-		if d := FullJitter(base, maxWait, 24); d < 0 || d >= maxWait {
+	for i := range 20 {
+		if d := FullJitter(base<<(i%2), maxWait, 24); d < 0 || d >= maxWait {
 			t.Fatalf("FullJitter past overflow = %v, want in [0, %v)", d, maxWait)
 		} else if d == 0 {
 			zero++

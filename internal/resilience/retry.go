@@ -13,7 +13,7 @@ import (
 func FullJitter(base, maxWait time.Duration, n int) time.Duration {
 	ceiling := maxWait
 	if shift := n - 1; shift >= 0 && shift < 32 {
-		if d := base << shift; d > 0 && d < maxWait {
+		if d := base << shift; d>>shift == base && d < maxWait { // not overflowed
 			ceiling = d
 		}
 	}
