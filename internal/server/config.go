@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -201,6 +202,7 @@ func (c Config) Validate() error {
 		{c.Upstream.Breaker.OpenFor < 0, "breaker-open", "BREAKER_OPEN_DURATION", notNegative, c.Upstream.Breaker.OpenFor},
 		{c.StaleIfError < 0, "stale-if-error", "STALE_IF_ERROR", notNegative, c.StaleIfError},
 		{c.StaleCacheMaxBytes < 0 || c.StaleCacheMaxBytes > 0 && c.StaleCacheMaxBytes < 1<<20, "stale-cache-max-bytes", "STALE_CACHE_MAX_BYTES", "be at least 1 MiB (1048576)", c.StaleCacheMaxBytes},
+		{c.StaleIfError > 0 && cmp.Or(c.StaleCacheMaxBytes, stale.DefaultMaxBytes) > debug.SetMemoryLimit(-1)/4, "stale-cache-max-bytes", "STALE_CACHE_MAX_BYTES", fmt.Sprintf("be at most a quarter of GOMEMLIMIT (%d bytes) with -stale-if-error on: a full store and its garbage", debug.SetMemoryLimit(-1)), cmp.Or(c.StaleCacheMaxBytes, stale.DefaultMaxBytes)},
 	} {
 		if r.bad {
 			return fmt.Errorf("-%s (%s) must %s, got %v", r.flag, r.env, r.want, r.got)

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -481,6 +482,32 @@ func TestValidateLimits(t *testing.T) {
 				t.Errorf("Validate() = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestStaleStoreWithinTheMemoryLimit: with -stale-if-error on, the store's bound
+// (explicit or the default) is at most a quarter of GOMEMLIMIT, leaving room for the
+// garbage collector's headroom over a full store and for everything else.
+func TestStaleStoreWithinTheMemoryLimit(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(64 << 20))
+	cfg := DefaultConfig()
+	cfg.StaleIfError = time.Minute
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("the default 16 MiB store under a 64 MiB GOMEMLIMIT: %v", err)
+	}
+	cfg.StaleCacheMaxBytes = 16<<20 + 1
+	want := "-stale-cache-max-bytes (STALE_CACHE_MAX_BYTES) must be at most a quarter of GOMEMLIMIT (67108864 bytes) with -stale-if-error on: a full store and its garbage, got 16777217"
+	if err := cfg.Validate(); err == nil || err.Error() != want {
+		t.Errorf("Validate() = %v, want %q", err, want)
+	}
+	debug.SetMemoryLimit(32 << 20)
+	cfg.StaleCacheMaxBytes = 0
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "(33554432 bytes)") || !strings.HasSuffix(err.Error(), "got 16777216") {
+		t.Errorf("the default store under a 32 MiB GOMEMLIMIT: Validate() = %v, want it refused", err)
+	}
+	cfg.StaleIfError = 0
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("no store (-stale-if-error off): Validate() = %v, want nil", err)
 	}
 }
 

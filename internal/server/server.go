@@ -80,7 +80,6 @@ func Run(ctx context.Context, cfg Config) error {
 // serveDebug serves the Go runtime profiles (net/http/pprof) on addr, apart from the HTTP
 // port so that they are never reachable there. It returns a function that closes the listener.
 func serveDebug(ctx context.Context, addr string, log *slog.Logger) (func(), error) {
-	log = cmp.Or(log, slog.Default())
 	l, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for the debug profiles on %s: %w", addr, err)
@@ -93,7 +92,7 @@ func serveDebug(ctx context.Context, addr string, log *slog.Logger) (func(), err
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(l) }()
-	log.Info("serving Go runtime profiles", slog.String("debug", l.Addr().String()))
+	cmp.Or(log, slog.Default()).Info("serving Go runtime profiles", slog.String("debug", l.Addr().String()))
 	return func() { _ = srv.Close() }, nil
 }
 
