@@ -293,9 +293,10 @@ func (w *answerDeadline) Write(p []byte) (int, error) { w.start(); return w.Resp
 // Flush implements http.Flusher.
 func (w *answerDeadline) Flush() { w.start(); w.wrappedWriter.Flush() }
 
-// deadlineBody replaces a request's read deadline once its first bytes
-// arrive (after > 0: a stream's) or once it has been read (after == 0: no
-// deadline), and counts in timedOut a request cut by the first deadline.
+// deadlineBody replaces a request's read deadline once its first bytes arrive
+// (after > 0: a stream's), clears it once the body has been read (on HTTP/1.1 a
+// deadline that passes cancels the call, a stream's answer too), and counts in
+// timedOut a request cut by the first deadline.
 type deadlineBody struct {
 	io.ReadCloser
 	rc       *http.ResponseController
@@ -308,6 +309,8 @@ type deadlineBody struct {
 func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	switch {
+	case errors.Is(err, io.EOF):
+		_ = b.rc.SetReadDeadline(time.Time{})
 	case b.done:
 	case errors.Is(err, os.ErrDeadlineExceeded): // its text names both sockets' addresses
 		b.done, err = true, errors.New("the request did not arrive within the message timeout")
@@ -315,9 +318,6 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	case b.after > 0 && n > 0:
 		b.done = true
 		_ = b.rc.SetReadDeadline(time.Now().Add(b.after))
-	case b.after == 0 && errors.Is(err, io.EOF):
-		b.done = true
-		_ = b.rc.SetReadDeadline(time.Time{})
 	}
 	return n, err
 }

@@ -609,7 +609,7 @@ func (b *slowBody) Read(p []byte) (int, error) {
 // TestReadDeadlines: on the HTTP port a request's body must arrive within
 // -message-timeout; once read, a unary call's deadline is cleared, while a
 // stream's is moved, on its first bytes (not on an empty read), to the
-// stream read bound (never cleared: a stream's body stays bounded). A unary
+// stream read bound, then cleared once read (TestHTTP1StreamOutlivesItsBodyBound). A unary
 // answer gets one write deadline when it starts; a stream's none.
 func TestReadDeadlines(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -638,7 +638,7 @@ func TestReadDeadlines(t *testing.T) {
 			{
 				stream,
 				func(start time.Time) []time.Time {
-					return []time.Time{start.Add(cfg.MessageTimeout), start.Add(pause + streamReadTimeout)}
+					return []time.Time{start.Add(cfg.MessageTimeout), start.Add(pause + streamReadTimeout), {}}
 				},
 				func(time.Time) []time.Time { return nil },
 			},

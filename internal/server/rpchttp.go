@@ -22,9 +22,9 @@ import (
 	"github.com/cloudcockpit/cloudcockpit-facade/internal/apierr"
 )
 
-// streamReadTimeout bounds reading a streaming call (reflection) once its first
-// bytes have arrived (admission.http); the server has no ReadTimeout.
-const streamReadTimeout = 10 * time.Minute
+// streamReadTimeout bounds reading a streaming call's body (reflection) once its
+// first bytes have arrived (admission.http); the server has no ReadTimeout.
+var streamReadTimeout = 10 * time.Minute // a variable for tests
 
 // rpcHandler serves the services' own paths on the HTTP port over Connect, gRPC-Web
 // and gRPC: vanguard's transcoder calls grpc.Server.ServeHTTP, so every call runs the
