@@ -22,29 +22,19 @@ const (
 // errorWriter writes an error in the protocol of a request's content type.
 var errorWriter = connect.NewErrorWriter()
 
-// serveGRPCWebText decodes a gRPC-Web text call's body, bounded like a binary one,
-// hands the call on to the transcoder as binary gRPC-Web and base64-encodes the answer.
-func serveGRPCWebText(transcoder http.Handler, w http.ResponseWriter, r *http.Request) {
-	r = r.Clone(r.Context())
+// grpcWebText makes r, a gRPC-Web text call, binary gRPC-Web: its body decoded,
+// bounded by one message's text, and returns w base64-encoding the answer.
+func grpcWebText(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, error) {
 	_, codec, _ := strings.Cut(r.Header.Get("Content-Type"), "+")
 	r.Header.Set("Content-Type", grpcWebType+"+"+cmp.Or(codec, "proto"))
-	tw := &grpcWebTrailerWriter{wrappedWriter: wrappedWriter{&grpcWebTextWriter{wrappedWriter: wrappedWriter{w}}}}
 	text, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(base64.StdEncoding.EncodedLen(5+maxMessageBytes))))
 	var body []byte
 	if err == nil {
 		body, err = decodeBase64Segments(text)
 	}
-	if err != nil {
-		_ = errorWriter.Write(tw, r, grpcWebTextError(err))
-		return
-	}
 	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	r.Header.Del("Content-Length")
-	if err := boundBody(r); err != nil { // as a binary body
-		_ = errorWriter.Write(tw, r, err)
-		return
-	}
-	transcoder.ServeHTTP(tw, r)
+	return &grpcWebTextWriter{wrappedWriter: wrappedWriter{w}}, grpcWebTextError(err)
 }
 
 // grpcWebTextError is the status for a text body that did not read or decode.
@@ -55,7 +45,10 @@ func grpcWebTextError(err error) error {
 	if _, ok := errors.AsType[base64.CorruptInputError](err); ok {
 		return invalidRequest("the gRPC-Web text request body is not padded base64: " + err.Error())
 	}
-	return connect.NewError(connect.CodeCanceled, err) // the body did not arrive
+	if err != nil {
+		return connect.NewError(connect.CodeCanceled, err) // the body did not arrive
+	}
+	return nil
 }
 
 // decodeBase64Segments decodes src, padded standard base64 that may be

@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
 )
 
 // http1Call sends a POST of body to path over a new HTTP/1.1 connection to
@@ -116,5 +119,24 @@ func TestHTTP1StreamOutlivesItsBodyBound(t *testing.T) {
 		if flags, msg := nextFrame(t, watches[i]); flags != 0 || !bytes.Equal(msg, []byte{8, 2}) {
 			t.Errorf("%s: frame %#x %q after the stream read bound, want NOT_SERVING (the stream open)", f.contentType, flags, msg)
 		}
+	}
+}
+
+// TestRefusedTextBodyIsAnsweredAtOnce: a gRPC-Web text call over HTTP/1.1
+// whose body is refused before its end (its text longer than one message's)
+// is answered at once, closing the connection, as a binary one is
+// (TestRefusedBodyClosesHTTP1Connection). It had kept the connection, so that
+// net/http read what was left of the body (up to 256 KiB) before answering:
+// a client that paused got its refusal only at the message timeout.
+func TestRefusedTextBodyIsAnsweredAtOnce(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true // never reached
+	cfg.MessageTimeout = time.Minute                                      // past http1Call's 20 s
+	s := serveOnLoopback(t, cfg)
+	text := bytes.Repeat([]byte("AAAA"), base64.StdEncoding.EncodedLen(5+maxMessageBytes)/4+1) // one group too many
+	resp := http1Call(t, s.httpAddr, pb.ResellerService_GetReseller_FullMethodName, grpcWebTextType, 2*len(text), text)
+	if got := resp.Header.Get("Grpc-Status"); got != strconv.Itoa(int(codes.ResourceExhausted)) || !resp.Close {
+		t.Errorf("text body of %d characters over HTTP/1.1, paused: grpc-status %q (%s), Connection: close %v; want %d and a closed connection",
+			len(text), got, resp.Header.Get("Grpc-Message"), resp.Close, codes.ResourceExhausted)
 	}
 }

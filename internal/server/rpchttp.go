@@ -84,11 +84,15 @@ func (h *rpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Header.Del("Grpc-Timeout") // over 8 hours: no deadline, as vanguard v0.4.0 means but refuses
 		}
 	}
-	if isType(ct, grpcWebTextType) { // bounds its text, then as below
-		serveGRPCWebText(h.transcoder, w, r)
-		return
+	var err error
+	if isType(ct, grpcWebTextType) { // then as binary gRPC-Web
+		w, err = grpcWebText(w, r)
+		ct = r.Header.Get("Content-Type")
 	}
-	if err := boundBody(r); err != nil {
+	if err == nil {
+		err = boundBody(r)
+	}
+	if err != nil {
 		if r.ProtoMajor == 1 { // else net/http reads what is left of the body before answering
 			w.Header().Set("Connection", "close")
 		}
