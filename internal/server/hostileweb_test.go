@@ -16,13 +16,14 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	pb "github.com/cloudcockpit/cloudcockpit-facade/gen/cloudcockpit/v1"
+	"github.com/cloudcockpit/cloudcockpit-facade/internal/gateway"
 )
 
-// http1Call sends a POST of body to path over a new HTTP/1.1 connection to
+// http1Call sends method with body to path over a new HTTP/1.1 connection to
 // addr, declaring length bytes (len(body) when 0), and returns the answer
 // (its body streams) once its header has arrived; every read and write
 // within 20 s.
-func http1Call(t *testing.T, addr, path, contentType string, length int, body []byte) *http.Response {
+func http1Call(t *testing.T, addr, method, path, contentType string, length int, body []byte) *http.Response {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -33,7 +34,7 @@ func http1Call(t *testing.T, addr, path, contentType string, length int, body []
 	if length == 0 {
 		length = len(body)
 	}
-	_, _ = io.WriteString(c, "POST "+path+" HTTP/1.1\r\nHost: facade\r\nContent-Type: "+contentType+
+	_, _ = io.WriteString(c, method+" "+path+" HTTP/1.1\r\nHost: facade\r\nContent-Type: "+contentType+
 		"\r\nAuthorization: Bearer token\r\nX-Tenant: portal.cloudcockpit.com\r\nContent-Length: "+strconv.Itoa(length)+"\r\n\r\n")
 	_, _ = c.Write(body)
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -104,7 +105,7 @@ func TestHTTP1StreamOutlivesItsBodyBound(t *testing.T) {
 		if f.text {
 			body = base64.StdEncoding.AppendEncode(nil, empty)
 		}
-		resp := http1Call(t, s.httpAddr, healthpb.Health_Watch_FullMethodName, f.contentType, 0, body)
+		resp := http1Call(t, s.httpAddr, http.MethodPost, healthpb.Health_Watch_FullMethodName, f.contentType, 0, body)
 		watches[i] = resp.Body
 		if f.text {
 			watches[i] = &textReader{r: resp.Body}
@@ -134,9 +135,27 @@ func TestRefusedTextBodyIsAnsweredAtOnce(t *testing.T) {
 	cfg.MessageTimeout = time.Minute                                      // past http1Call's 20 s
 	s := serveOnLoopback(t, cfg)
 	text := bytes.Repeat([]byte("AAAA"), base64.StdEncoding.EncodedLen(5+maxMessageBytes)/4+1) // one group too many
-	resp := http1Call(t, s.httpAddr, pb.ResellerService_GetReseller_FullMethodName, grpcWebTextType, 2*len(text), text)
+	resp := http1Call(t, s.httpAddr, http.MethodPost, pb.ResellerService_GetReseller_FullMethodName, grpcWebTextType, 2*len(text), text)
 	if got := resp.Header.Get("Grpc-Status"); got != strconv.Itoa(int(codes.ResourceExhausted)) || !resp.Close {
 		t.Errorf("text body of %d characters over HTTP/1.1, paused: grpc-status %q (%s), Connection: close %v; want %d and a closed connection",
 			len(text), got, resp.Header.Get("Grpc-Message"), resp.Close, codes.ResourceExhausted)
+	}
+}
+
+// TestUnreadBodyIsBounded: a request to a path whose handler reads no body
+// (the probes, /metrics) that declares a body and never sends it is answered
+// once the message timeout has passed. net/http reads the rest of a request's
+// body before answering over HTTP/1.1, and such a request had no read
+// deadline: it was never answered and held its connection for good, so that
+// 128 such connections (one header each, no call slot) kept every other
+// caller and the kubelet's liveness probe off the HTTP port.
+func TestUnreadBodyIsBounded(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Upstream.BaseURL, cfg.UpstreamURLSet = "http://127.0.0.1:1", true // never reached
+	cfg.MessageTimeout = 200 * time.Millisecond
+	s := serveOnLoopback(t, cfg)
+	for _, path := range []string{gateway.HealthzPath, gateway.ReadyzPath, "/metrics"} {
+		resp := http1Call(t, s.httpAddr, http.MethodGet, path, "text/plain", 1, nil) // fails after 20 s without an answer
+		_ = resp.Body.Close()
 	}
 }

@@ -361,6 +361,9 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 		h.ServeHTTP(w, r)
 	})), cfg.CORSAllowedOrigins)
 	return gs, hgs, hs, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength != 0 { // a body no handler reads (probes, metrics, refusals) too: net/http reads it before answering over HTTP/1.1
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(adm.messageTimeout))
+		}
 		// Metrics are for Prometheus, never for pages: no CORS grant.
 		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			mh.ServeHTTP(&answerDeadline{wrappedWriter: wrappedWriter{w}, rc: http.NewResponseController(w)}, r)
