@@ -256,6 +256,20 @@ func heapInUse() uint64 {
 	return ms.HeapInuse
 }
 
+// heapSettles returns heapInUse once it is at most limit over before, or
+// after 10s the last value. A handler lets go of its request as it returns, a
+// moment after its client saw the answer or the close, later on a busy
+// machine: a single sample could count what a handler was about to let go of.
+// What the tests look for is held for as long as the connection lives (or, once
+// closed, for 2 minutes), far longer.
+func heapSettles(before uint64, limit int64) uint64 {
+	held := heapInUse()
+	for deadline := time.Now().Add(10 * time.Second); int64(held)-int64(before) > limit && time.Now().Before(deadline); held = heapInUse() {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return held
+}
+
 // reflectionSandbox serves the sandbox on loopback and returns it with 1,000
 // small reflection requests (ListServices) whose answers are more than the
 // server buffers for a client that reads none (grpc-go: 64 KiB a stream):
