@@ -627,21 +627,25 @@ func TestGracefulShutdownDrainsInFlight(t *testing.T) {
 		arrived <- struct{}{}
 		select {
 		case <-release:
-		case <-time.After(5 * time.Second):
+		case <-time.After(20 * time.Second): // a bound
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"id":"`+contoso+`","companyName":"Slow Co"}`)
 	}))
 	t.Cleanup(func() { once.Do(func() { close(release) }); slow.Close() })
 
-	p := start(t, "-upstream-url", slow.URL, "-shutdown-timeout", "8s", "-shutdown-delay", "2s")
+	// The readiness checks below must run within the shutdown delay, after
+	// which the listeners close: 2s was little on a busy machine for a Watch
+	// answer and two new connections. Only the delay's window matters here.
+	p := start(t, "-upstream-url", slow.URL, "-shutdown-timeout", "8s", "-shutdown-delay", "6s")
 	type result struct {
 		out string
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		out, err := p.grpcurl(t, flags(authH, tenantH, []string{"-d", `{"reseller_id":"` + contoso + `"}`}), "cloudcockpit.v1.ResellerService/GetReseller")
+		// -max-time past the shutdown delay (grpcurl runs for at most 10s): the call waits through it.
+		out, err := p.grpcurl(t, flags(authH, tenantH, []string{"-max-time", "10", "-d", `{"reseller_id":"` + contoso + `"}`}), "cloudcockpit.v1.ResellerService/GetReseller")
 		done <- result{out, err}
 	}()
 	select {
@@ -656,7 +660,7 @@ func TestGracefulShutdownDrainsInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a bound
 	defer cancel()
 	watch, err := healthpb.NewHealthClient(conn).Watch(ctx, &healthpb.HealthCheckRequest{})
 	if err != nil {
