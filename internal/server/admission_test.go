@@ -392,6 +392,9 @@ func TestConnectionCap(t *testing.T) {
 		t.Run(port, func(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.MaxConnections = 2
+			// The streams stay held until their connection closes: once the message
+			// timeout ended them, a connection would be idle and make way.
+			cfg.MessageTimeout = time.Minute
 			addrs, _ := admissionServer(t, cfg, 0)
 			// One connection is the healthy caller's own (gRPC's is lazy:
 			// not yet dialled; the HTTP client has none yet).
