@@ -840,7 +840,10 @@ func doGRPC(ctx context.Context, resellers pb.ResellerServiceClient, customers p
 	}
 	if r.reason == "" {
 		r.reason = "TRANSPORT"
-		if st.Code() == codes.DeadlineExceeded && ctx.Err() != nil {
+		// The server's copy of the deadline can end the stream (RST_STREAM CANCEL,
+		// which grpc-go reports as DEADLINE_EXCEEDED once the deadline has passed)
+		// a moment before the client's own timer ends ctx, on a busy machine.
+		if d, ok := ctx.Deadline(); st.Code() == codes.DeadlineExceeded && (ctx.Err() != nil || ok && !time.Now().Before(d)) {
 			r.reason = "CLIENT_DEADLINE"
 		}
 	}
