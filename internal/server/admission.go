@@ -43,7 +43,7 @@ type admission struct {
 	slots, streams, reflection, headers, streamHeaders *semaphore.Weighted
 	streaming                                          map[string]bool     // "/pkg.Service/Method" of the streaming methods
 	clients, tenants                                   *resilience.Limiter // a share of slots per client certificate, per tenant
-	messageTimeout                                     time.Duration
+	messageTimeout, answerTimeout                      time.Duration
 	defaultTenant                                      string
 
 	tooMany, clientShare, tenantShare, largeHeaders, timedOut prometheus.Counter
@@ -60,6 +60,7 @@ func newAdmission(cfg Config, m *telemetry.Metrics) *admission {
 		clients:        resilience.NewLimiter(0, max(maxCalls/2, 1), 0),
 		tenants:        resilience.NewLimiter(0, max(maxCalls-maxCalls/4, 1), 0),
 		messageTimeout: cmp.Or(cfg.MessageTimeout, DefaultMessageTimeout),
+		answerTimeout:  answerWriteTimeout,
 		defaultTenant:  cfg.DefaultTenant,
 		tooMany:        m.RefusedCalls(telemetry.RefusedTooManyCalls),
 		clientShare:    m.RefusedCalls(telemetry.RefusedClientShare),
@@ -246,13 +247,13 @@ func (a *admission) http(next http.Handler) http.Handler {
 		header := len(r.RequestURI) + len(r.Host) + headerBytes(r.Header) + min(len(r.Trailer), 1)*maxHeaderListSize
 		release, refused := a.admit(tlsconfig.ClientIdentity(r.TLS), r.Header.Get(apierr.HeaderTenant), r.Header.Get(apierr.HeaderAuthorization), r.URL.Path, header)
 		if refused != nil { // its stream, unread, must end too
-			_ = rc.SetWriteDeadline(time.Now().Add(answerWriteTimeout))
+			_ = rc.SetWriteDeadline(time.Now().Add(a.answerTimeout))
 			gateway.WriteError(w, r, refused)
 			return
 		}
 		defer release()
 		if !stream { // net/http clears the deadline after the answer
-			w = &answerDeadline{wrappedWriter: wrappedWriter{w}, rc: rc}
+			w = &answerDeadline{wrappedWriter: wrappedWriter{w}, rc: rc, timeout: a.answerTimeout}
 		}
 		if r.Body != nil && r.Body != http.NoBody {
 			_ = rc.SetReadDeadline(time.Now().Add(a.messageTimeout))
@@ -266,21 +267,20 @@ func (a *admission) http(next http.Handler) http.Handler {
 	})
 }
 
-// answerWriteTimeout bounds writing an answer from its first byte, so that a client
-// that never reads it frees its call slot (docs/security.md); streaming paths have none.
-var answerWriteTimeout = 10 * time.Second // a variable for tests
+// answerWriteTimeout bounds writing an answer from its first byte (answerDeadline), so that a
+// client that never reads it frees its call slot (docs/security.md); streaming paths have none.
+var answerWriteTimeout = 10 * time.Second // for tests: read once, by newAdmission, as handlers may outlive a test
 
-// answerDeadline sets the write deadline when the answer starts.
 type answerDeadline struct {
 	wrappedWriter
 	rc      *http.ResponseController
-	started bool
+	timeout time.Duration // zeroed once the answer has started
 }
 
 func (w *answerDeadline) start() {
-	if !w.started {
-		w.started = true
-		_ = w.rc.SetWriteDeadline(time.Now().Add(answerWriteTimeout))
+	if w.timeout > 0 {
+		_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+		w.timeout = 0
 	}
 }
 

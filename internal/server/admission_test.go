@@ -1146,3 +1146,20 @@ func TestTenantShareKeys(t *testing.T) {
 		t.Fatalf("tenant v's 6th once a process slot is free: %s, want admitted (its refusal gave its slot back)", got)
 	}
 }
+
+// TestAnswerTimeoutIsReadAsTheServerStarts: a handler reads the answer's write
+// timeout from its server's admission, not from the package variable, which a
+// test sets while the handlers of an earlier test's server, stopped, may still
+// be answering (go test -race failed TestUnreadAnswerFreesItsSlot so, 1 run in
+// 80 on a busy machine). Under -race this test fails if a handler reads it.
+func TestAnswerTimeoutIsReadAsTheServerStarts(t *testing.T) {
+	a := newAdmission(DefaultConfig(), telemetry.NewMetrics(telemetry.Build{}))
+	h := a.http(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	answered, saved := make(chan struct{}), answerWriteTimeout
+	go func() {
+		defer close(answered)
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v1/Resellers/r1", nil))
+	}()
+	answerWriteTimeout = saved // what a test's setting and restoring do, unsynchronized with any handler
+	<-answered
+}

@@ -366,7 +366,7 @@ func newFacade(cfg Config, log *slog.Logger, upstream service.Upstream, st *stal
 		}
 		// Metrics are for Prometheus, never for pages: no CORS grant.
 		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-			mh.ServeHTTP(&answerDeadline{wrappedWriter: wrappedWriter{w}, rc: http.NewResponseController(w)}, r)
+			mh.ServeHTTP(&answerDeadline{wrappedWriter: wrappedWriter{w}, rc: http.NewResponseController(w), timeout: adm.answerTimeout}, r)
 			return
 		}
 		if r.URL.Path != gateway.OpenAPIPath && r.URL.Path != gateway.OpenAPIv3Path {
