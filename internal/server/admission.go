@@ -43,7 +43,7 @@ type admission struct {
 	slots, streams, reflection, headers, streamHeaders *semaphore.Weighted
 	streaming                                          map[string]bool     // "/pkg.Service/Method" of the streaming methods
 	clients, tenants                                   *resilience.Limiter // a share of slots per client certificate, per tenant
-	messageTimeout, answerTimeout                      time.Duration
+	messageTimeout, answerTimeout, streamTimeout       time.Duration
 	defaultTenant                                      string
 
 	tooMany, clientShare, tenantShare, largeHeaders, timedOut prometheus.Counter
@@ -61,6 +61,7 @@ func newAdmission(cfg Config, m *telemetry.Metrics) *admission {
 		tenants:        resilience.NewLimiter(0, max(maxCalls-maxCalls/4, 1), 0),
 		messageTimeout: cmp.Or(cfg.MessageTimeout, DefaultMessageTimeout),
 		answerTimeout:  answerWriteTimeout,
+		streamTimeout:  streamReadTimeout,
 		defaultTenant:  cfg.DefaultTenant,
 		tooMany:        m.RefusedCalls(telemetry.RefusedTooManyCalls),
 		clientShare:    m.RefusedCalls(telemetry.RefusedClientShare),
@@ -259,7 +260,7 @@ func (a *admission) http(next http.Handler) http.Handler {
 			_ = rc.SetReadDeadline(time.Now().Add(a.messageTimeout))
 			b := &deadlineBody{ReadCloser: r.Body, rc: rc, timedOut: a.timedOut}
 			if stream {
-				b.after = streamReadTimeout
+				b.after = a.streamTimeout
 			}
 			r.Body = b
 		}
@@ -305,7 +306,6 @@ type deadlineBody struct {
 	timedOut prometheus.Counter
 }
 
-// Read implements io.Reader.
 func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	switch {

@@ -24,7 +24,7 @@ import (
 
 // streamReadTimeout bounds reading a streaming call's body (reflection) once its
 // first bytes have arrived (admission.http); the server has no ReadTimeout.
-var streamReadTimeout = 10 * time.Minute // a variable for tests
+var streamReadTimeout = 10 * time.Minute // for tests: read once, by newAdmission, as handlers may outlive a test
 
 // rpcHandler serves the services' own paths on the HTTP port over Connect, gRPC-Web
 // and gRPC: vanguard's transcoder calls grpc.Server.ServeHTTP, so every call runs the
