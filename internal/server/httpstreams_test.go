@@ -116,23 +116,30 @@ func TestUnreadAnswerFreesItsSlot(t *testing.T) {
 	}
 	// The handler frees the slot as it returns, which can be a moment after
 	// net/http has sent the reset: a busy machine had the next call refused.
+	getUntilOK(t, base+"/openapi.json", 10*time.Millisecond, "a call after the reset (the slot still taken?)")
+}
+
+// getUntilOK GETs url every pause until it answers 200, for at most 10 s; it
+// fails t, naming the call what, on an error or when the time runs out.
+func getUntilOK(t *testing.T, url string, pause time.Duration, what string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/openapi.json", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			t.Fatalf("after the reset: %v (the slot is still taken)", err)
+			t.Fatalf("%s: %v", what, err)
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusOK {
-			break
+			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("after the reset, a call got %d for 10s, want 200: the slot is still taken", resp.StatusCode)
-		case <-time.After(10 * time.Millisecond):
+			t.Fatalf("%s: %d for 10s, want 200", what, resp.StatusCode)
+		case <-time.After(pause):
 		}
 	}
 }
@@ -245,25 +252,8 @@ func TestHeldScrapesAreBounded(t *testing.T) {
 		t.Errorf("%d of %d unread scrapes served at once, want at most %d", served, conns*streams, allowed)
 	}
 
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("a normal scrape: %v (the unread ones were not reset)", err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("a normal scrape: %d, want 200 once the unread ones are reset", resp.StatusCode)
-		case <-time.After(100 * time.Millisecond): // polls until the write deadlines reset the unread scrapes
-		}
-	}
+	// Polls until the write deadlines reset the unread scrapes.
+	getUntilOK(t, base+"/metrics", 100*time.Millisecond, "a normal scrape once the unread ones are reset")
 }
 
 // TestStalledStreamLeavesItsConnectionFree: reflection streams whose calls
