@@ -573,14 +573,7 @@ func splitDump(ctx context.Context, dump string) (map[string]uint64, error) {
 		if err != nil {
 			continue
 		}
-		name := "other"
-		for _, g := range instrGroups {
-			if g.re.MatchString(m[2]) {
-				name = g.name
-				break
-			}
-		}
-		split[name] += v
+		split[groupOf(m[2])] += v
 		sum += v
 	}
 	// The functions' lines may add up to a few instructions more than the
@@ -590,4 +583,15 @@ func splitDump(ctx context.Context, dump string) (map[string]uint64, error) {
 		split["other"] += total - sum
 	}
 	return split, nil
+}
+
+// groupOf names the package group of a function of callgrind_annotate's listing,
+// "other" when no group's pattern matches.
+func groupOf(fn string) string {
+	for _, g := range instrGroups {
+		if g.re.MatchString(fn) {
+			return g.name
+		}
+	}
+	return "other"
 }

@@ -61,14 +61,7 @@ func TestInstrGroups(t *testing.T) {
 			t.Errorf("annotateLine on %q: %q, want function %q", tt.line, m, tt.fn)
 			continue
 		}
-		group := "other"
-		for _, g := range instrGroups {
-			if g.re.MatchString(m[2]) {
-				group = g.name
-				break
-			}
-		}
-		if group != tt.group {
+		if group := groupOf(m[2]); group != tt.group {
 			t.Errorf("%s: group %q, want %q", tt.fn, group, tt.group)
 		}
 	}
