@@ -728,22 +728,17 @@ func TestCloseIdle(t *testing.T) {
 			{http.StateIdle, http.StateClosed},
 			{http.StateIdle, http.StateHijacked},
 		} {
-			c := &deadlineConn{}
+			c := newDeadlineConn()
 			for _, s := range states {
 				onState(c, s)
 			}
-			time.Sleep(time.Minute - time.Second)
-			synctest.Wait()
-			if c.ended() {
-				t.Errorf("%v: ended before a minute", states)
-			}
-			time.Sleep(time.Second)
-			synctest.Wait()
-			if want := states[len(states)-1] == http.StateIdle; c.ended() != want {
-				t.Errorf("%v: ended after a minute = %v, want %v", states, !want, want)
+			// The fake clock runs to the end, or to 2 minutes without one.
+			want, ended := states[len(states)-1] == http.StateIdle, c.waitEnded(2*time.Minute)
+			if ended != want || want && time.Since(c.start) != time.Minute {
+				t.Errorf("%v: ended = %v after %v, want %v after a minute", states, ended, time.Since(c.start), want)
 			}
 		}
-		idle1, idle2, active := &deadlineConn{}, &deadlineConn{}, &deadlineConn{}
+		idle1, idle2, active := newDeadlineConn(), newDeadlineConn(), newDeadlineConn()
 		onState(idle1, http.StateIdle)
 		onState(idle2, http.StateIdle)
 		onState(active, http.StateIdle)
@@ -754,26 +749,47 @@ func TestCloseIdle(t *testing.T) {
 				t.Errorf("after closeOne %d: %d idle connections ended (want %d), the active one %v", i+1, got, want, active.ended())
 			}
 		}
-		time.Sleep(time.Minute) // the ended ones' timers were stopped: nothing more
-		synctest.Wait()
-		if active.ended() {
+		if active.waitEnded(time.Minute) { // the ended ones' timers were stopped: nothing more
 			t.Error("the active connection was ended")
 		}
 	})
 }
 
-// deadlineConn records the read deadline set on it.
+// deadlineConn records the read deadline set on it; end is closed once one has passed.
 type deadlineConn struct {
 	net.Conn
 	mu       sync.Mutex
 	deadline time.Time
+	start    time.Time
+	end      chan struct{}
+}
+
+func newDeadlineConn() *deadlineConn {
+	return &deadlineConn{start: time.Now(), end: make(chan struct{})}
 }
 
 func (c *deadlineConn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.deadline = t
+	if !t.IsZero() && !t.After(time.Now()) {
+		select {
+		case <-c.end:
+		default:
+			close(c.end)
+		}
+	}
 	return nil
+}
+
+// waitEnded reports whether c is ended within d.
+func (c *deadlineConn) waitEnded(d time.Duration) bool {
+	select {
+	case <-c.end:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }
 
 func (c *deadlineConn) ended() bool {
