@@ -57,38 +57,32 @@ func TestRetryBudget(t *testing.T) {
 }
 
 func TestRetryCeiling(t *testing.T) {
-	c := NewRetryCeiling(0.1)
-	n := 0
-	for c.TryRetry() {
-		n++
+	retries := func(c *RetryCeiling) int { // until it refuses
+		n := 0
+		for c.TryRetry() {
+			n++
+		}
+		return n
 	}
-	if n != retryCeilingBurst {
+	afterFirstAttempts := func(c *RetryCeiling) int { // 100 first attempts on the emptied ceiling
+		for range 100 {
+			c.FirstAttempt()
+		}
+		return retries(c)
+	}
+	c := NewRetryCeiling(0.1)
+	if n := retries(c); n != retryCeilingBurst {
 		t.Fatalf("reserve = %d retries, want %d", n, retryCeilingBurst)
 	}
-	for range 100 {
-		c.FirstAttempt()
-	}
-	n = 0
-	for c.TryRetry() {
-		n++
-	}
-	if n != 10 {
+	if n := afterFirstAttempts(c); n != 10 {
 		t.Errorf("retries after 100 first attempts = %d, want 10", n)
 	}
 	if none := NewRetryCeiling(-1); none.TryRetry() {
 		t.Error("a negative ratio allowed a retry")
 	}
 	c = NewRetryCeiling(0) // DefaultRetryRatio
-	for c.TryRetry() {
-	}
-	for range 100 {
-		c.FirstAttempt()
-	}
-	n = 0
-	for c.TryRetry() {
-		n++
-	}
-	if n != 10 {
+	retries(c)
+	if n := afterFirstAttempts(c); n != 10 {
 		t.Errorf("retries after 100 first attempts with the default ratio = %d, want 10", n)
 	}
 }

@@ -20,7 +20,7 @@ func TestCoalescingTarget(t *testing.T) {
 	var requests atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		requests.Add(1)
-		time.Sleep(5 * time.Millisecond) // an upstream round trip
+		time.Sleep(5 * time.Millisecond) // a slow peer: an upstream round trip
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"id":"`+testResellerID+`","companyName":"Contoso"}`)
 	}))
